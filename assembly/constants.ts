@@ -1,0 +1,17 @@
+// The precisions and ranges the kernel relies on. They mirror src/fixed/constants.ts, which states
+// why each holds; test/engine/constants.test.ts keeps the two files equal.
+
+/** micro per quote and ppm per 100%: both scales are 10^6, so one divisor serves MM and funding. */
+export const SCALE_6: u64 = 1_000_000; // expo -6
+export const PRICE_UNITS_MAX: i64 = 1_000_000_000_000_000; // 10^15 price units
+export const TIERS_MAX: i32 = 16;
+
+export const STATUS_HEALTHY: u8 = 0;
+export const STATUS_LIQUIDATABLE: u8 = 1;
+export const STATUS_BANKRUPT: u8 = 2;
+
+export const MODE_CROSS: u8 = 0;
+export const MODE_ISOLATED: u8 = 1;
+
+/** A reported price of 0 means "no price" (prices are strictly positive). */
+export const PRICE_NONE: i64 = 0;

@@ -1,0 +1,52 @@
+// Loading the WebAssembly core: compile once, instantiate per thread over a shared memory.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export interface CoreExports {
+  heapBase(): number;
+  sweep(header: number, accountStart: number, accountEnd: number, withPrices: number): number;
+  prices(header: number, accountStart: number, accountEnd: number): void;
+}
+
+/** Finds build/core.wasm from either src/engine (tests) or dist/src/engine (the installed CLI). */
+export function coreWasmPath(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++) {
+    const candidate = join(directory, 'build', 'core.wasm');
+    if (existsSync(candidate)) return candidate;
+    directory = dirname(directory);
+  }
+  throw new Error('build/core.wasm not found: run `npm install` (or `npm run build:wasm`) to build the core');
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The compiled core module, compiled on first use and shared by every instance in this thread. */
+export function compileCore(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(readFileSync(coreWasmPath()));
+  return compiled;
+}
+
+/** An instance of the core over `memory`. Instantiating re-copies the module's (empty) static data. */
+export function instantiateCore(memory: WebAssembly.Memory, module: WebAssembly.Module = compileCore()): CoreExports {
+  const instance = new WebAssembly.Instance(module, {
+    env: {
+      memory,
+      abort(message: number, file: number, line: number, column: number): never {
+        throw new Error(
+          `core assertion failed: ${readString(memory, message)} at ${readString(memory, file)}:${line}:${column}`,
+        );
+      },
+    },
+  });
+  return instance.exports as unknown as CoreExports;
+}
+
+/** Reads an AssemblyScript string (UTF-16, length in the 4 bytes before it) from memory. */
+function readString(memory: WebAssembly.Memory, pointer: number): string {
+  if (pointer === 0) return '';
+  const bytes = new Uint32Array(memory.buffer, pointer - 4, 1)[0];
+  const units = new Uint16Array(memory.buffer.slice(pointer, pointer + bytes));
+  return String.fromCharCode(...units);
+}

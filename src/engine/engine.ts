@@ -1,0 +1,267 @@
+// The engine: one book in shared memory, the control plane's view of it, and the core that
+// evaluates it. Single writer: every mutation goes through this object (or src/account/).
+import {
+  MODE_CROSS,
+  MODE_ISOLATED,
+  POSITIONS_PER_ACCOUNT_MAX,
+  STATUS_NAMES,
+  TIERS_MAX,
+} from '../fixed/constants.js';
+import { quotePerUnit, type AccountResult, type Book, type Instrument, type Position, type PositionResult } from '../book/model.js';
+import { BookLayout, createSharedMemory, layoutBytes, type Capacity, type Views } from '../memory/layout.js';
+import { splitU128, tierRows } from '../memory/tiers.js';
+import { compileCore, instantiateCore, type CoreExports } from './core.js';
+
+export interface EngineOptions {
+  /** Spare position slots beyond the book's, for positions opened later. Default: 25% + 64. */
+  spareFraction?: number;
+}
+
+export class Engine {
+  readonly memory: WebAssembly.Memory;
+  readonly core: CoreExports;
+  layout: BookLayout;
+  /** Instrument metadata; marks and funding indices live in memory (views.instMark/instFunding). */
+  readonly instruments: Instrument[];
+  readonly symbolIndex: Map<string, number>;
+  readonly accountIds: string[];
+  readonly accountIndex: Map<string, number>;
+  /** Position slots handed out so far; slots at or above this are free. */
+  positionsUsed: number;
+  /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
+  readonly sizeHighWater: bigint[];
+
+  private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, book: Book) {
+    this.memory = memory;
+    this.core = core;
+    this.layout = layout;
+    this.instruments = book.instruments.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((t) => ({ ...t })) }));
+    this.symbolIndex = new Map(book.instruments.map((instrument, index) => [instrument.symbol, index]));
+    this.accountIds = book.accounts.map((account) => account.id);
+    this.accountIndex = new Map(this.accountIds.map((id, index) => [id, index]));
+    this.positionsUsed = 0;
+    this.sizeHighWater = book.instruments.map(() => 0n);
+  }
+
+  /** Lays out a validated book in a fresh shared memory. */
+  static fromBook(book: Book, options: EngineOptions = {}): Engine {
+    const positions = book.accounts.reduce((sum, account) => sum + account.positions.length, 0);
+    const spare = Math.ceil(positions * (options.spareFraction ?? 0.25)) + 64;
+    const capacity: Capacity = {
+      instruments: Math.max(1, book.instruments.length),
+      accounts: Math.max(1, book.accounts.length),
+      positions: positions + spare,
+    };
+    const module = compileCore();
+    const memory = createSharedMemory(0);
+    const core = instantiateCore(memory, module);
+    const base = core.heapBase();
+    memory.grow(Math.ceil((base + layoutBytes(capacity) + 16) / 65_536) - memory.buffer.byteLength / 65_536);
+    const layout = new BookLayout(memory, base, capacity);
+    const engine = new Engine(memory, core, layout, book);
+    engine.writeInstruments(book.instruments);
+    const v = layout.views;
+    book.accounts.forEach((account, a) => {
+      v.accBalance[a] = account.balanceMicro;
+      v.accPosStart[a] = engine.positionsUsed;
+      v.accPosCount[a] = account.positions.length;
+      for (const position of account.positions) engine.writePosition(engine.positionsUsed++, position);
+    });
+    return engine;
+  }
+
+  get views(): Views {
+    return this.layout.views;
+  }
+
+  get accountCount(): number {
+    return this.accountIds.length;
+  }
+
+  private writeInstruments(instruments: Instrument[]): void {
+    const v = this.layout.views;
+    instruments.forEach((instrument, i) => {
+      v.instMark[i] = instrument.markUnits;
+      v.instFunding[i] = instrument.fundingIndex;
+      v.instQ[i] = quotePerUnit(instrument);
+      v.instTick[i] = instrument.tickUnits;
+      const rows = tierRows(instrument);
+      v.instTierCount[i] = rows.length;
+      rows.forEach((row, k) => {
+        const cell = i * TIERS_MAX + k;
+        const cum = splitU128(row.cumX);
+        v.tierFloor[cell] = row.floorMicro;
+        v.tierRate[cell] = row.ratePpm;
+        v.tierCumLo[cell] = cum.lo;
+        v.tierCumHi[cell] = cum.hi;
+      });
+    });
+    this.layout.setInstrumentCount(instruments.length);
+  }
+
+  /** Writes one position into slot j and raises its instrument's size high-water mark. */
+  writePosition(j: number, position: Position): void {
+    const v = this.layout.views;
+    v.posSize[j] = position.sizeUnits;
+    v.posCost[j] = position.costMicro;
+    v.posMargin[j] = position.marginMicro;
+    v.posFunding[j] = position.fundingIndex;
+    v.posInst[j] = position.instrument;
+    v.posMode[j] = position.mode === 'cross' ? MODE_CROSS : MODE_ISOLATED;
+    v.posLeverage[j] = position.leverage;
+    const magnitude = position.sizeUnits < 0n ? -position.sizeUnits : position.sizeUnits;
+    if (magnitude > this.sizeHighWater[position.instrument]) this.sizeHighWater[position.instrument] = magnitude;
+  }
+
+  readPosition(j: number): Position {
+    const v = this.layout.views;
+    return {
+      instrument: v.posInst[j],
+      sizeUnits: v.posSize[j],
+      costMicro: v.posCost[j],
+      mode: v.posMode[j] === MODE_CROSS ? 'cross' : 'isolated',
+      marginMicro: v.posMargin[j],
+      leverage: v.posLeverage[j],
+      fundingIndex: v.posFunding[j],
+    };
+  }
+
+  /** Evaluates accounts [start, end) in this thread. Returns the number of liquidatable scopes. */
+  evaluate(options: { withPrices?: boolean; start?: number; end?: number } = {}): number {
+    const start = options.start ?? 0;
+    const end = options.end ?? this.accountCount;
+    return this.core.sweep(this.layout.header, start, end, options.withPrices === false ? 0 : 1);
+  }
+
+  /** The figures the last evaluation wrote for account a, as exact integers. */
+  accountResult(a: number): AccountResult {
+    const v = this.layout.views;
+    const first = v.accPosStart[a];
+    const positions: PositionResult[] = [];
+    for (let j = first; j < first + v.accPosCount[a]; j++) {
+      const isolated = v.posMode[j] === MODE_ISOLATED;
+      positions.push({
+        unrealizedPnlMicro: v.posPnl[j],
+        maintenanceMicro: v.posMaint[j],
+        equityMicro: isolated ? v.posMargin[j] + v.posPnl[j] : null,
+        status: isolated ? STATUS_NAMES[v.posStatus[j]] : null,
+        liquidationPriceUnits: v.posLiq[j] === 0n ? null : v.posLiq[j],
+        bankruptcyPriceUnits: v.posBk[j] === 0n ? null : v.posBk[j],
+      });
+    }
+    return {
+      crossEquityMicro: v.accCrossEquity[a],
+      crossMaintenanceMicro: v.accCrossMaint[a],
+      crossStatus: STATUS_NAMES[v.accStatus[a]],
+      positions,
+    };
+  }
+
+  /** The book as it stands in memory now (after any updates). */
+  toBook(): Book {
+    const v = this.layout.views;
+    return {
+      instruments: this.instruments.map((instrument, i) => ({
+        ...instrument,
+        markUnits: v.instMark[i],
+        fundingIndex: v.instFunding[i],
+        tiers: instrument.tiers.map((tier) => ({ ...tier })),
+      })),
+      accounts: this.accountIds.map((id, a) => {
+        const first = v.accPosStart[a];
+        const positions: Position[] = [];
+        for (let j = first; j < first + v.accPosCount[a]; j++) positions.push(this.readPosition(j));
+        return { id, balanceMicro: v.accBalance[a], positions };
+      }),
+    };
+  }
+
+  /**
+   * A free slot at the end of account a's position block, moving the block to the arena's tail
+   * (or growing the arena) when the slot after it is taken. Returns the slot index.
+   */
+  appendPositionSlot(a: number): number {
+    const v = this.layout.views;
+    const count = v.accPosCount[a];
+    if (count >= POSITIONS_PER_ACCOUNT_MAX) {
+      throw new RangeError(`account holds the maximum of ${POSITIONS_PER_ACCOUNT_MAX} positions`);
+    }
+    const first = v.accPosStart[a];
+    if (first + count === this.positionsUsed && this.positionsUsed < this.layout.capacity.positions) {
+      this.positionsUsed++;
+      v.accPosCount[a] = count + 1;
+      return first + count;
+    }
+    if (this.positionsUsed + count + 1 > this.layout.capacity.positions) this.growPositions(count + 1);
+    const views = this.layout.views;
+    const target = this.positionsUsed;
+    const source = views.accPosStart[a];
+    for (let k = 0; k < count; k++) copyPositionSlot(views, source + k, target + k);
+    views.accPosStart[a] = target;
+    views.accPosCount[a] = count + 1;
+    this.positionsUsed = target + count + 1;
+    return target + count;
+  }
+
+  /** Removes slot j from account a's block (the last slot of the block moves into its place). */
+  removePositionSlot(a: number, j: number): void {
+    const v = this.layout.views;
+    const last = v.accPosStart[a] + v.accPosCount[a] - 1;
+    if (j !== last) copyPositionSlot(v, last, j);
+    v.accPosCount[a] -= 1;
+  }
+
+  /**
+   * Re-lays the book in the same memory with room for at least `extra` more positions, compacting
+   * every account's block. Happens O(log n) times as positions are opened; never per update.
+   */
+  private growPositions(extra: number): void {
+    const old = this.layout;
+    const used = this.accountIds.reduce((sum, _id, a) => sum + old.views.accPosCount[a], 0);
+    const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, used + extra + 64) };
+    const next = new BookLayout(this.memory, old.end, capacity);
+    const o = old.views;
+    const n = next.views;
+    n.instMark.set(o.instMark);
+    n.instFunding.set(o.instFunding);
+    n.instQ.set(o.instQ);
+    n.instTick.set(o.instTick);
+    n.instTierCount.set(o.instTierCount);
+    n.tierFloor.set(o.tierFloor);
+    n.tierRate.set(o.tierRate);
+    n.tierCumLo.set(o.tierCumLo);
+    n.tierCumHi.set(o.tierCumHi);
+    next.setInstrumentCount(this.instruments.length);
+    let slot = 0;
+    for (let a = 0; a < this.accountIds.length; a++) {
+      n.accBalance[a] = o.accBalance[a];
+      n.accCrossEquity[a] = o.accCrossEquity[a];
+      n.accCrossMaint[a] = o.accCrossMaint[a];
+      n.accStatus[a] = o.accStatus[a];
+      n.accPosStart[a] = slot;
+      n.accPosCount[a] = o.accPosCount[a];
+      for (let k = 0; k < o.accPosCount[a]; k++) copyPositionSlot(o, o.accPosStart[a] + k, slot++, n);
+    }
+    this.layout = next;
+    this.positionsUsed = slot;
+  }
+}
+
+const POSITION_COLUMNS = [
+  'posSize',
+  'posCost',
+  'posMargin',
+  'posFunding',
+  'posInst',
+  'posMode',
+  'posLeverage',
+  'posPnl',
+  'posMaint',
+  'posStatus',
+  'posLiq',
+  'posBk',
+] as const;
+
+function copyPositionSlot(from: Views, source: number, target: number, to: Views = from): void {
+  for (const name of POSITION_COLUMNS) (to[name] as Uint8Array)[target] = (from[name] as Uint8Array)[source];
+}

@@ -1,0 +1,219 @@
+// The book as struct-of-arrays in one shared WebAssembly.Memory. JavaScript owns everything above
+// the kernel module's heap base: a header of column offsets (read by the kernel, assembly/layout.ts)
+// and the columns themselves. Views here are the control plane's window onto the same bytes.
+import { TIERS_MAX } from '../fixed/constants.js';
+
+export const WASM_PAGE_BYTES = 65_536;
+/** wasm32 addresses 4 GiB: 65,536 pages. The memory is created with this maximum so it can grow. */
+export const WASM_PAGES_MAX = 65_536;
+const COLUMN_ALIGN_BYTES = 16;
+
+/** Header slots, mirrored from assembly/layout.ts (test/engine/constants.test.ts keeps them equal). */
+export const HeaderSlot = {
+  instrumentCount: 0,
+  instMark: 1,
+  instFunding: 2,
+  instQ: 3,
+  instTick: 4,
+  instTierCount: 5,
+  tierFloor: 6,
+  tierRate: 7,
+  tierCumLo: 8,
+  tierCumHi: 9,
+  accBalance: 10,
+  accPosStart: 11,
+  accPosCount: 12,
+  accCrossEquity: 13,
+  accCrossMaint: 14,
+  accStatus: 15,
+  posSize: 16,
+  posCost: 17,
+  posMargin: 18,
+  posFunding: 19,
+  posInst: 20,
+  posMode: 21,
+  posLeverage: 22,
+  posPnl: 23,
+  posMaint: 24,
+  posStatus: 25,
+  posLiq: 26,
+  posBk: 27,
+} as const;
+export const HEADER_SLOTS = 32;
+export type ColumnName = Exclude<keyof typeof HeaderSlot, 'instrumentCount'>;
+
+type Table = 'instrument' | 'tier' | 'account' | 'position';
+interface ColumnSpec {
+  name: ColumnName;
+  table: Table;
+  bytes: 1 | 2 | 4 | 8;
+}
+
+/** Every column, its table and its element width. Order is the order in memory. */
+export const COLUMNS: readonly ColumnSpec[] = [
+  { name: 'instMark', table: 'instrument', bytes: 8 },
+  { name: 'instFunding', table: 'instrument', bytes: 8 },
+  { name: 'instQ', table: 'instrument', bytes: 8 },
+  { name: 'instTick', table: 'instrument', bytes: 8 },
+  { name: 'instTierCount', table: 'instrument', bytes: 4 },
+  { name: 'tierFloor', table: 'tier', bytes: 8 },
+  { name: 'tierRate', table: 'tier', bytes: 8 },
+  { name: 'tierCumLo', table: 'tier', bytes: 8 },
+  { name: 'tierCumHi', table: 'tier', bytes: 8 },
+  { name: 'accBalance', table: 'account', bytes: 8 },
+  { name: 'accPosStart', table: 'account', bytes: 4 },
+  { name: 'accPosCount', table: 'account', bytes: 4 },
+  { name: 'accCrossEquity', table: 'account', bytes: 8 },
+  { name: 'accCrossMaint', table: 'account', bytes: 8 },
+  { name: 'accStatus', table: 'account', bytes: 1 },
+  { name: 'posSize', table: 'position', bytes: 8 },
+  { name: 'posCost', table: 'position', bytes: 8 },
+  { name: 'posMargin', table: 'position', bytes: 8 },
+  { name: 'posFunding', table: 'position', bytes: 8 },
+  { name: 'posInst', table: 'position', bytes: 2 },
+  { name: 'posMode', table: 'position', bytes: 1 },
+  { name: 'posLeverage', table: 'position', bytes: 2 },
+  { name: 'posPnl', table: 'position', bytes: 8 },
+  { name: 'posMaint', table: 'position', bytes: 8 },
+  { name: 'posStatus', table: 'position', bytes: 1 },
+  { name: 'posLiq', table: 'position', bytes: 8 },
+  { name: 'posBk', table: 'position', bytes: 8 },
+];
+
+/** Bytes one position and one account occupy in memory (inputs and outputs), for sizing claims. */
+export const POSITION_BYTES = COLUMNS.filter((c) => c.table === 'position').reduce((sum, c) => sum + c.bytes, 0);
+export const ACCOUNT_BYTES = COLUMNS.filter((c) => c.table === 'account').reduce((sum, c) => sum + c.bytes, 0);
+
+export interface Capacity {
+  instruments: number;
+  accounts: number;
+  positions: number;
+}
+
+export interface Views {
+  instMark: BigInt64Array;
+  instFunding: BigInt64Array;
+  instQ: BigInt64Array;
+  instTick: BigInt64Array;
+  instTierCount: Int32Array;
+  tierFloor: BigInt64Array;
+  tierRate: BigInt64Array;
+  tierCumLo: BigUint64Array;
+  tierCumHi: BigUint64Array;
+  accBalance: BigInt64Array;
+  accPosStart: Uint32Array;
+  accPosCount: Uint32Array;
+  accCrossEquity: BigInt64Array;
+  accCrossMaint: BigInt64Array;
+  accStatus: Uint8Array;
+  posSize: BigInt64Array;
+  posCost: BigInt64Array;
+  posMargin: BigInt64Array;
+  posFunding: BigInt64Array;
+  posInst: Uint16Array;
+  posMode: Uint8Array;
+  posLeverage: Uint16Array;
+  posPnl: BigInt64Array;
+  posMaint: BigInt64Array;
+  posStatus: Uint8Array;
+  posLiq: BigInt64Array;
+  posBk: BigInt64Array;
+}
+
+function rowsOf(table: Table, capacity: Capacity): number {
+  switch (table) {
+    case 'instrument':
+      return capacity.instruments;
+    case 'tier':
+      return capacity.instruments * TIERS_MAX;
+    case 'account':
+      return capacity.accounts;
+    case 'position':
+      return capacity.positions;
+  }
+}
+
+function alignUp(value: number, alignment: number): number {
+  return Math.ceil(value / alignment) * alignment;
+}
+
+/** Bytes the header and columns need for a capacity, starting at an aligned base. */
+export function layoutBytes(capacity: Capacity): number {
+  let bytes = alignUp(HEADER_SLOTS * 4, COLUMN_ALIGN_BYTES);
+  for (const column of COLUMNS) bytes += alignUp(rowsOf(column.table, capacity) * column.bytes, COLUMN_ALIGN_BYTES);
+  return bytes;
+}
+
+function viewOf(buffer: ArrayBufferLike, offset: number, rows: number, spec: ColumnSpec, name: ColumnName): Views[ColumnName] {
+  switch (name) {
+    case 'tierCumLo':
+    case 'tierCumHi':
+      return new BigUint64Array(buffer, offset, rows);
+    case 'instTierCount':
+      return new Int32Array(buffer, offset, rows);
+    case 'accPosStart':
+    case 'accPosCount':
+      return new Uint32Array(buffer, offset, rows);
+    case 'posInst':
+    case 'posLeverage':
+      return new Uint16Array(buffer, offset, rows);
+    default:
+      if (spec.bytes === 1) return new Uint8Array(buffer, offset, rows);
+      return new BigInt64Array(buffer, offset, rows);
+  }
+}
+
+/**
+ * The columns of one book at one place in a memory. Creating it writes the header; the columns
+ * start zeroed only if the memory region was (a fresh or freshly grown memory is).
+ */
+export class BookLayout {
+  readonly header: number;
+  readonly end: number;
+  readonly views: Views;
+  readonly offsets: Record<ColumnName, number>;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly base: number,
+    readonly capacity: Capacity,
+  ) {
+    this.header = alignUp(base, COLUMN_ALIGN_BYTES);
+    this.end = this.header + layoutBytes(capacity);
+    const needPages = Math.ceil(this.end / WASM_PAGE_BYTES);
+    const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
+    if (needPages > WASM_PAGES_MAX) {
+      throw new RangeError(
+        `book needs ${this.end} bytes, above the 4 GiB a wasm32 memory holds ` +
+          `(${capacity.accounts} accounts, ${capacity.positions} positions)`,
+      );
+    }
+    if (needPages > havePages) memory.grow(needPages - havePages);
+    const buffer = memory.buffer;
+    const headerView = new Uint32Array(buffer, this.header, HEADER_SLOTS);
+    headerView.fill(0);
+    headerView[HeaderSlot.instrumentCount] = 0;
+    let offset = this.header + alignUp(HEADER_SLOTS * 4, COLUMN_ALIGN_BYTES);
+    const views: Partial<Record<ColumnName, Views[ColumnName]>> = {};
+    const offsets: Partial<Record<ColumnName, number>> = {};
+    for (const column of COLUMNS) {
+      const rows = rowsOf(column.table, capacity);
+      headerView[HeaderSlot[column.name]] = offset;
+      offsets[column.name] = offset;
+      views[column.name] = viewOf(buffer, offset, rows, column, column.name);
+      offset += alignUp(rows * column.bytes, COLUMN_ALIGN_BYTES);
+    }
+    this.views = views as Views;
+    this.offsets = offsets as Record<ColumnName, number>;
+  }
+
+  setInstrumentCount(count: number): void {
+    new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS)[HeaderSlot.instrumentCount] = count;
+  }
+}
+
+/** A shared memory big enough for `bytes`, growable to the wasm32 limit. */
+export function createSharedMemory(bytes: number): WebAssembly.Memory {
+  const initial = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
+  return new WebAssembly.Memory({ initial, maximum: WASM_PAGES_MAX, shared: true });
+}
