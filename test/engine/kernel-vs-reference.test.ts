@@ -1,0 +1,160 @@
+// The WASM core against the BigInt reference on random books: every field, every position.
+import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { Engine } from '../../src/engine/engine.js';
+import { evaluateAccount } from '../../src/reference/evaluate.js';
+import { MODE_ISOLATED, PRICE_UNITS_MAX, STATUS_HEALTHY } from '../../src/fixed/constants.js';
+import type { Book } from '../../src/book/model.js';
+import { bookArbitrary, positionCount } from '../support/arbitraries.js';
+
+const ACCOUNTS_PER_BOOK = 40;
+/** Books per run: ~40 accounts × ~2 positions × 1,500 books ≈ 120,000 positions. */
+const BOOKS = 1_500;
+
+describe('kernel agrees with the BigInt reference', () => {
+  test(`on every field of ${BOOKS} random books (>= 100,000 positions)`, () => {
+    let positions = 0;
+    let liquidationPrices = 0;
+    let liquidatable = 0;
+    fc.assert(
+      fc.property(bookArbitrary(ACCOUNTS_PER_BOOK), (book) => {
+        positions += positionCount(book);
+        const engine = Engine.fromBook(book);
+        engine.evaluate();
+        for (let a = 0; a < book.accounts.length; a++) {
+          const kernel = engine.accountResult(a);
+          const reference = evaluateAccount(book, a);
+          expect(kernel).toEqual(reference);
+          if (kernel.crossStatus !== 'healthy') liquidatable++;
+          for (const p of kernel.positions) {
+            if (p.liquidationPriceUnits !== null) liquidationPrices++;
+            if (p.status !== null && p.status !== 'healthy') liquidatable++;
+          }
+        }
+      }),
+      { numRuns: BOOKS },
+    );
+    // The generator must reach the cases that matter, or the agreement proves little.
+    console.log(`kernel vs reference: ${positions} positions, ${liquidationPrices} liquidation prices, ${liquidatable} liquidatable scopes`);
+    expect(positions).toBeGreaterThanOrEqual(100_000);
+    expect(liquidationPrices).toBeGreaterThan(positions / 10);
+    expect(liquidatable).toBeGreaterThan(positions / 50);
+  });
+});
+
+/** Evaluates one account with one instrument's mark replaced, in the kernel. */
+function kernelAt(engine: Engine, a: number, instrument: number, priceUnits: bigint): void {
+  engine.views.instMark[instrument] = priceUnits;
+  engine.evaluate({ start: a, end: a + 1, withPrices: false });
+}
+
+function scopeStatus(engine: Engine, a: number, j: number): number {
+  const v = engine.views;
+  return v.posMode[j] === MODE_ISOLATED ? v.posStatus[j] : v.accStatus[a];
+}
+
+function scopeEquity(engine: Engine, a: number, j: number): bigint {
+  const v = engine.views;
+  return v.posMode[j] === MODE_ISOLATED ? v.posMargin[j] + v.posPnl[j] : v.accCrossEquity[a];
+}
+
+/** Prices whose notionals stay far inside 64 bits for the test probes. */
+function probeable(book: Book, instrument: number, price: bigint): boolean {
+  return price > 0n && price <= PRICE_UNITS_MAX && price <= book.instruments[instrument].markUnits * 1000n;
+}
+
+describe('liquidation and bankruptcy prices are boundaries (kernel)', () => {
+  test('liquidatable at the reported price, not one tick further from the root; equity ≥ 0 at bankruptcy', () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(bookArbitrary(8), (book) => {
+        const engine = Engine.fromBook(book);
+        engine.evaluate();
+        const v = engine.views;
+        for (let a = 0; a < book.accounts.length; a++) {
+          for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+            const i = v.posInst[j];
+            const mark = book.instruments[i].markUnits;
+            const tick = book.instruments[i].tickUnits;
+            const long = v.posSize[j] > 0n;
+            const liquidation = v.posLiq[j];
+            const bankruptcy = v.posBk[j];
+            if (liquidation !== 0n) {
+              kernelAt(engine, a, i, liquidation);
+              expect(scopeStatus(engine, a, j)).not.toBe(STATUS_HEALTHY);
+              const safer = long ? liquidation + tick : liquidation - tick;
+              if (probeable(book, i, safer)) {
+                kernelAt(engine, a, i, safer);
+                expect(scopeStatus(engine, a, j)).toBe(STATUS_HEALTHY);
+              }
+              checked++;
+            }
+            if (bankruptcy !== 0n) {
+              kernelAt(engine, a, i, bankruptcy);
+              // Closing at the bankruptcy price leaves equity ≥ 0: scope equity less this position's
+              // notional value change is what closing realizes, and equity(p) is what the scope has.
+              expect(scopeEquity(engine, a, j)).toBeGreaterThanOrEqual(0n);
+              const worse = long ? bankruptcy - tick : bankruptcy + tick;
+              if (probeable(book, i, worse)) {
+                kernelAt(engine, a, i, worse);
+                expect(scopeEquity(engine, a, j)).toBeLessThan(0n);
+              }
+            }
+            kernelAt(engine, a, i, mark);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(checked).toBeGreaterThan(1000);
+  });
+});
+
+describe('scope independence and linearity (kernel)', () => {
+  test("an isolated position's status ignores the wallet and every other position", () => {
+    fc.assert(
+      fc.property(bookArbitrary(6), fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), (book, balance) => {
+        const engine = Engine.fromBook(book);
+        engine.evaluate();
+        const v = engine.views;
+        const before = Array.from(v.posStatus.subarray(0, engine.positionsUsed));
+        const pnlBefore = Array.from(v.posPnl.subarray(0, engine.positionsUsed));
+        for (let a = 0; a < book.accounts.length; a++) {
+          v.accBalance[a] = balance;
+          // Wipe every cross position: the isolated ones must not notice.
+          for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+            if (v.posMode[j] !== MODE_ISOLATED) v.posSize[j] = 0n;
+          }
+        }
+        engine.evaluate();
+        for (let j = 0; j < engine.positionsUsed; j++) {
+          if (v.posMode[j] === MODE_ISOLATED) {
+            expect(v.posStatus[j]).toBe(before[j]);
+            expect(v.posPnl[j]).toBe(pnlBefore[j]);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('cross equity is linear in each price', () => {
+    fc.assert(
+      fc.property(bookArbitrary(6), fc.nat({ max: 3 }), fc.bigInt({ min: 1n, max: 10n ** 6n }), (book, pick, step) => {
+        const i = pick % book.instruments.length;
+        const mark = book.instruments[i].markUnits;
+        if (mark <= step) return;
+        const engine = Engine.fromBook(book);
+        const equities = [mark - step, mark, mark + step].map((price) => {
+          engine.views.instMark[i] = price;
+          engine.evaluate({ withPrices: false });
+          return Array.from(engine.views.accCrossEquity.subarray(0, book.accounts.length));
+        });
+        for (let a = 0; a < book.accounts.length; a++) {
+          expect(equities[0][a] + equities[2][a]).toBe(2n * equities[1][a]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
