@@ -31,36 +31,23 @@ export class Engine {
   /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
   readonly sizeHighWater: bigint[];
 
-  private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, book: Book) {
+  private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, instruments: Instrument[], accountIds: string[]) {
     this.memory = memory;
     this.core = core;
     this.layout = layout;
-    this.instruments = book.instruments.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((t) => ({ ...t })) }));
-    this.symbolIndex = new Map(book.instruments.map((instrument, index) => [instrument.symbol, index]));
-    this.accountIds = book.accounts.map((account) => account.id);
+    this.instruments = instruments.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((t) => ({ ...t })) }));
+    this.symbolIndex = new Map(instruments.map((instrument, index) => [instrument.symbol, index]));
+    this.accountIds = [...accountIds];
     this.accountIndex = new Map(this.accountIds.map((id, index) => [id, index]));
     this.positionsUsed = 0;
-    this.sizeHighWater = book.instruments.map(() => 0n);
+    this.sizeHighWater = instruments.map(() => 0n);
   }
 
   /** Lays out a validated book in a fresh shared memory. */
   static fromBook(book: Book, options: EngineOptions = {}): Engine {
     const positions = book.accounts.reduce((sum, account) => sum + account.positions.length, 0);
-    const spare = Math.ceil(positions * (options.spareFraction ?? 0.25)) + 64;
-    const capacity: Capacity = {
-      instruments: Math.max(1, book.instruments.length),
-      accounts: Math.max(1, book.accounts.length),
-      positions: positions + spare,
-    };
-    const module = compileCore();
-    const memory = createSharedMemory(0);
-    const core = instantiateCore(memory, module);
-    const base = core.heapBase();
-    memory.grow(Math.ceil((base + layoutBytes(capacity) + 16) / 65_536) - memory.buffer.byteLength / 65_536);
-    const layout = new BookLayout(memory, base, capacity);
-    const engine = new Engine(memory, core, layout, book);
-    engine.writeInstruments(book.instruments);
-    const v = layout.views;
+    const engine = Engine.allocate(book.instruments, book.accounts.map((account) => account.id), positions, options);
+    const v = engine.views;
     book.accounts.forEach((account, a) => {
       v.accBalance[a] = account.balanceMicro;
       v.accPosStart[a] = engine.positionsUsed;
@@ -68,6 +55,42 @@ export class Engine {
       for (const position of account.positions) engine.writePosition(engine.positionsUsed++, position);
     });
     return engine;
+  }
+
+  /**
+   * An engine with the instruments written and room for `positionCount` positions (plus spare),
+   * every account and position column zero. A loader fills the columns, sets accPosStart/Count and
+   * positionsUsed, and calls refreshSizeHighWater(); the caller has validated what it writes.
+   */
+  static allocate(instruments: Instrument[], accountIds: string[], positionCount: number, options: EngineOptions = {}): Engine {
+    const spare = Math.ceil(positionCount * (options.spareFraction ?? 0.25)) + 64;
+    const capacity: Capacity = {
+      instruments: Math.max(1, instruments.length),
+      accounts: Math.max(1, accountIds.length),
+      positions: positionCount + spare,
+    };
+    const module = compileCore();
+    const memory = createSharedMemory(0);
+    const core = instantiateCore(memory, module);
+    const base = core.heapBase();
+    const pages = Math.ceil((base + layoutBytes(capacity) + 16) / 65_536) - memory.buffer.byteLength / 65_536;
+    if (pages > 0) memory.grow(pages);
+    const layout = new BookLayout(memory, base, capacity);
+    const engine = new Engine(memory, core, layout, instruments, accountIds);
+    engine.writeInstruments(instruments);
+    return engine;
+  }
+
+  /** Recomputes every instrument's size high-water mark from the position columns. */
+  refreshSizeHighWater(): void {
+    const v = this.views;
+    this.sizeHighWater.fill(0n);
+    for (let a = 0; a < this.accountCount; a++) {
+      for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+        const size = v.posSize[j] < 0n ? -v.posSize[j] : v.posSize[j];
+        if (size > this.sizeHighWater[v.posInst[j]]) this.sizeHighWater[v.posInst[j]] = size;
+      }
+    }
   }
 
   get views(): Views {
@@ -201,6 +224,16 @@ export class Engine {
     views.accPosCount[a] = count + 1;
     this.positionsUsed = target + count + 1;
     return target + count;
+  }
+
+  /** Zeroes every column of slot j (a slot no account holds). */
+  clearPositionSlot(j: number): void {
+    const v = this.layout.views;
+    for (const name of POSITION_COLUMNS) {
+      const column = v[name];
+      if (column instanceof BigInt64Array) column[j] = 0n;
+      else column[j] = 0;
+    }
   }
 
   /** Removes slot j from account a's block (the last slot of the block moves into its place). */

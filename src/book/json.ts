@@ -1,0 +1,741 @@
+// Book JSON (docs/book-json.md) <-> Book in integer units (docs/numbers.md).
+//
+// Reading validates the whole document and either returns a new Book or throws the first
+// BookError found, in document order: the top-level keys, then the instruments in array order,
+// then the accounts in array order; within one object, unknown keys first, then its fields in the
+// order docs/book-json.md lists them. Nothing is rounded: a value that does not fit its unit
+// exactly is refused. A JSON number never carries money (only `version` is a JSON number).
+
+import {
+  ACCOUNT_ID_LENGTH_MAX,
+  FUNDING_EXTRA_DECIMALS,
+  FUNDING_EXTRA_SCALE,
+  INSTRUMENTS_MAX,
+  LEVERAGE_MAX,
+  POSITIONS_PER_ACCOUNT_MAX,
+  PRICE_PLUS_SIZE_DECIMALS_MAX,
+  PRICE_UNITS_MAX,
+  QUOTE_ABS_MAX,
+  QUOTE_DECIMALS,
+  RATE_DECIMALS,
+  RATE_SCALE,
+  SYMBOL_LENGTH_MAX,
+  TIERS_MAX,
+  type ModeName,
+} from '../fixed/constants.js';
+import { formatScaled, splitDecimal } from '../fixed/decimal.js';
+import { abs, divCeil } from '../fixed/rounding.js';
+import { BookError } from './errors.js';
+import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from './model.js';
+
+/** The format version this module reads and writes. An absent `version` means 1. */
+export const BOOK_JSON_VERSION = 1;
+
+/**
+ * An entry price may have more decimals than the instrument's prices (it only sets the cost basis,
+ * which must come out a whole number of micro), but no more than this many significant decimals.
+ * The writer uses the same bound, so every book the reader accepts can be written back.
+ */
+export const ENTRY_PRICE_DECIMALS_MAX = 18;
+
+/**
+ * Funding indexes (instrument and position) stay within ±10^18 units of 10^-(pd+6) quote per base,
+ * so both they and their difference fit a signed 64-bit word (the kernel subtracts them in i64).
+ * docs/numbers.md gives no range for the index itself; this is the loader's bound.
+ */
+export const FUNDING_INDEX_ABS_MAX = 1_000_000_000_000_000_000n; // 10^18
+
+/** A decimal string longer than this is refused before any arithmetic (no value needs more). */
+export const DECIMAL_TEXT_LENGTH_MAX = 64;
+
+// ---------------------------------------------------------------------------------------------
+// The JSON shape (what a person writes; what bookToJsonValue returns).
+
+export interface TierJson {
+  upToNotional: string | null;
+  maintenanceRate: string;
+  maxLeverage: string;
+}
+
+export interface InstrumentJson {
+  symbol: string;
+  tickSize: string;
+  lotSize: string;
+  markPrice: string;
+  fundingIndex: string;
+  tiers: TierJson[];
+}
+
+export interface PositionJson {
+  instrument: string;
+  size: string;
+  entryPrice: string;
+  mode: ModeName;
+  margin?: string;
+  leverage?: string;
+  fundingIndex?: string;
+}
+
+export interface AccountJson {
+  id: string;
+  balance: string;
+  positions: PositionJson[];
+}
+
+export interface BookJson {
+  version?: number;
+  instruments: InstrumentJson[];
+  accounts: AccountJson[];
+}
+
+const BOOK_KEYS = ['version', 'instruments', 'accounts'] as const;
+const INSTRUMENT_KEYS = ['symbol', 'tickSize', 'lotSize', 'markPrice', 'fundingIndex', 'tiers'] as const;
+const TIER_KEYS = ['upToNotional', 'maintenanceRate', 'maxLeverage'] as const;
+const ACCOUNT_KEYS = ['id', 'balance', 'positions'] as const;
+const POSITION_KEYS = [
+  'instrument',
+  'size',
+  'entryPrice',
+  'mode',
+  'margin',
+  'leverage',
+  'fundingIndex',
+] as const;
+
+const QUOTE_RANGE_TEXT = `±${formatScaled(QUOTE_ABS_MAX, QUOTE_DECIMALS)}`;
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/** Parses and validates a book JSON document. Throws BookError (path `book` for a syntax error). */
+export function parseBookJson(text: string): Book {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new BookError('book', `is not valid JSON: ${(error as Error).message}`);
+  }
+  return bookFromJsonValue(value);
+}
+
+/**
+ * Validates a parsed book JSON value and converts it to integer units. Pure: returns a new Book or
+ * throws the first BookError in document order.
+ */
+export function bookFromJsonValue(value: unknown): Book {
+  const root = readObject(value, '', BOOK_KEYS);
+  readVersion(field(root, 'version'));
+
+  const instrumentValues = readArray(required(root, '', 'instruments'), 'instruments', 'instruments', INSTRUMENTS_MAX);
+  const instruments: Instrument[] = [];
+  const symbolIndex = new Map<string, number>();
+  for (let i = 0; i < instrumentValues.length; i++) {
+    const instrument = readInstrument(instrumentValues[i], `instruments[${i}]`, symbolIndex);
+    symbolIndex.set(instrument.symbol, i);
+    instruments.push(instrument);
+  }
+
+  const accountValues = readArray(required(root, '', 'accounts'), 'accounts', 'accounts', Number.MAX_SAFE_INTEGER);
+  const accounts: Account[] = [];
+  const idIndex = new Map<string, number>();
+  for (let i = 0; i < accountValues.length; i++) {
+    const account = readAccount(accountValues[i], `accounts[${i}]`, idIndex, instruments, symbolIndex);
+    idIndex.set(account.id, i);
+    accounts.push(account);
+  }
+
+  return { instruments, accounts };
+}
+
+function readVersion(value: unknown): void {
+  if (value === undefined || value === BOOK_JSON_VERSION) return;
+  if (typeof value === 'number' && Number.isInteger(value)) {
+    fail('version', `${value} is not supported; this loader reads version ${BOOK_JSON_VERSION} (or omit the field)`);
+  }
+  fail('version', `must be the JSON number ${BOOK_JSON_VERSION}, got ${describe(value)}`);
+}
+
+// --- instruments --------------------------------------------------------------------------
+
+function readInstrument(value: unknown, base: string, symbolIndex: Map<string, number>): Instrument {
+  const label = nameLabel(peek(value, 'symbol'), SYMBOL_LENGTH_MAX);
+  const object = readObject(value, base, INSTRUMENT_KEYS, label);
+  const path = base + label;
+
+  const symbol = readName(required(object, base, 'symbol'), child(base, 'symbol'), SYMBOL_LENGTH_MAX);
+  const earlier = symbolIndex.get(symbol);
+  if (earlier !== undefined) {
+    fail(child(path, 'symbol'), `duplicate symbol ${quote(symbol)}; instruments[${earlier}] has it`);
+  }
+
+  const tickPath = child(path, 'tickSize');
+  const tick = readDecimal(required(object, path, 'tickSize'), tickPath);
+  if (tick.negative || tick.digits === 0n) fail(tickPath, `must be above 0, got ${quote(tick.text)}`);
+  if (tick.decimals > PRICE_PLUS_SIZE_DECIMALS_MAX) {
+    fail(tickPath, `${quote(tick.text)} has ${tick.decimals} decimals; at most ${PRICE_PLUS_SIZE_DECIMALS_MAX}`);
+  }
+  if (tick.digits > PRICE_UNITS_MAX) {
+    fail(tickPath, `${quote(tick.text)} is above the largest price, ${formatScaled(PRICE_UNITS_MAX, tick.decimals)}`);
+  }
+  const priceDecimals = tick.decimals;
+
+  const lotPath = child(path, 'lotSize');
+  const lot = readDecimal(required(object, path, 'lotSize'), lotPath);
+  if (lot.negative || lot.digits === 0n) fail(lotPath, `must be above 0, got ${quote(lot.text)}`);
+  if (priceDecimals + lot.decimals > PRICE_PLUS_SIZE_DECIMALS_MAX) {
+    fail(
+      lotPath,
+      `${quote(lot.text)} has ${lot.decimals} decimals and tickSize ${quote(tick.text)} ${priceDecimals}; together they may ` +
+        `have at most ${PRICE_PLUS_SIZE_DECIMALS_MAX} (so one lot at one tick is a whole number of micro)`,
+    );
+  }
+  if (lot.digits > QUOTE_ABS_MAX) {
+    fail(lotPath, `${quote(lot.text)} is too large: a position of one lot would exceed the notional range`);
+  }
+  const sizeDecimals = lot.decimals;
+
+  const markPath = child(path, 'markPrice');
+  const markUnits = readUnits(
+    required(object, path, 'markPrice'),
+    markPath,
+    priceDecimals,
+    `prices of ${symbol} (the decimals of its tickSize ${quote(tick.text)})`,
+  );
+  checkPrice(markUnits, markPath, priceDecimals);
+
+  const fundingIndex = readFundingIndex(required(object, path, 'fundingIndex'), child(path, 'fundingIndex'), priceDecimals, symbol);
+
+  const tiersPath = child(path, 'tiers');
+  const tierValues = readArray(required(object, path, 'tiers'), tiersPath, 'tiers', TIERS_MAX);
+  if (tierValues.length === 0) fail(tiersPath, 'must have at least 1 tier');
+  const tiers: Tier[] = [];
+  for (let k = 0; k < tierValues.length; k++) {
+    tiers.push(readTier(tierValues[k], `${tiersPath}[${k}]`, k, tierValues.length, tiers[k - 1]));
+  }
+
+  return {
+    symbol,
+    priceDecimals,
+    sizeDecimals,
+    tickUnits: tick.digits,
+    lotUnits: lot.digits,
+    markUnits,
+    fundingIndex,
+    tiers,
+  };
+}
+
+function readTier(value: unknown, path: string, k: number, count: number, previous: Tier | undefined): Tier {
+  const object = readObject(value, path, TIER_KEYS);
+  const last = k === count - 1;
+
+  const upPath = child(path, 'upToNotional');
+  const upValue = required(object, path, 'upToNotional');
+  let upToNotional: bigint | null = null;
+  if (upValue === null) {
+    if (!last) fail(upPath, `is null, but only the last tier may be unbounded (this is tier ${k} of ${count})`);
+  } else {
+    if (last) fail(upPath, `the last tier must be unbounded: write null, got ${describe(upValue)}`);
+    upToNotional = readUnits(upValue, upPath, QUOTE_DECIMALS, 'quote amounts (micro)');
+    if (upToNotional <= 0n) fail(upPath, `must be above 0, got ${quote(upValue as string)}`);
+    if (upToNotional > QUOTE_ABS_MAX) {
+      fail(upPath, `${quote(upValue as string)} is above the largest notional, ${formatScaled(QUOTE_ABS_MAX, QUOTE_DECIMALS)}`);
+    }
+    const previousUp = previous?.upToNotional;
+    if (previousUp != null && upToNotional <= previousUp) {
+      fail(
+        upPath,
+        `must be above the previous tier's upToNotional ${formatScaled(previousUp, QUOTE_DECIMALS)} ` +
+          `(strictly increasing), got ${quote(upValue as string)}`,
+      );
+    }
+  }
+
+  const ratePath = child(path, 'maintenanceRate');
+  const rateValue = required(object, path, 'maintenanceRate');
+  const ratePpm = readUnits(rateValue, ratePath, RATE_DECIMALS, 'rates (ppm)');
+  if (ratePpm <= 0n || ratePpm >= RATE_SCALE) {
+    fail(ratePath, `must be above 0 and below 1 (100%), got ${quote(rateValue as string)}`);
+  }
+  if (previous !== undefined && ratePpm < previous.ratePpm) {
+    fail(
+      ratePath,
+      `must not be below the previous tier's rate ${formatScaled(previous.ratePpm, RATE_DECIMALS)} ` +
+        `(non-decreasing), got ${quote(rateValue as string)}`,
+    );
+  }
+
+  const leverageMax = readWhole(required(object, path, 'maxLeverage'), child(path, 'maxLeverage'), 1, LEVERAGE_MAX);
+  return { upToNotional, ratePpm, leverageMax };
+}
+
+// --- accounts -------------------------------------------------------------------------------
+
+function readAccount(
+  value: unknown,
+  base: string,
+  idIndex: Map<string, number>,
+  instruments: Instrument[],
+  symbolIndex: Map<string, number>,
+): Account {
+  const label = nameLabel(peek(value, 'id'), ACCOUNT_ID_LENGTH_MAX);
+  const object = readObject(value, base, ACCOUNT_KEYS, label);
+  const path = base + label;
+
+  const id = readName(required(object, base, 'id'), child(base, 'id'), ACCOUNT_ID_LENGTH_MAX);
+  const earlier = idIndex.get(id);
+  if (earlier !== undefined) fail(child(path, 'id'), `duplicate account id ${quote(id)}; accounts[${earlier}] has it`);
+
+  const balanceMicro = readQuote(required(object, path, 'balance'), child(path, 'balance'), true);
+
+  const positionsPath = child(path, 'positions');
+  const positionValues = readArray(required(object, path, 'positions'), positionsPath, 'positions', POSITIONS_PER_ACCOUNT_MAX);
+  const positions: Position[] = [];
+  const seen = new Map<string, number>(); // "instrument:mode" -> position index
+  for (let j = 0; j < positionValues.length; j++) {
+    positions.push(readPosition(positionValues[j], `${positionsPath}[${j}]`, instruments, symbolIndex, seen, j));
+  }
+
+  return { id, balanceMicro, positions };
+}
+
+function readPosition(
+  value: unknown,
+  base: string,
+  instruments: Instrument[],
+  symbolIndex: Map<string, number>,
+  seen: Map<string, number>,
+  j: number,
+): Position {
+  const peeked = peek(value, 'instrument');
+  const object = readObject(value, base, POSITION_KEYS, typeof peeked === 'string' && symbolIndex.has(peeked) ? ` (${peeked})` : '');
+
+  const instrumentPath = child(base, 'instrument');
+  const symbol = required(object, base, 'instrument');
+  if (typeof symbol !== 'string') fail(instrumentPath, `must be an instrument symbol string, got ${describe(symbol)}`);
+  const index = symbolIndex.get(symbol);
+  if (index === undefined) fail(instrumentPath, `unknown instrument ${quote(symbol)}; ${knownSymbols(instruments)}`);
+  const instrument = instruments[index];
+  const path = `${base} (${symbol})`;
+  const { priceDecimals: pd, sizeDecimals: sd } = instrument;
+  const q = quotePerUnit(instrument);
+
+  // size: a whole number of lots whose notional at the mark is in range
+  const sizePath = child(path, 'size');
+  const sizeValue = required(object, path, 'size');
+  const sizeUnits = readUnits(sizeValue, sizePath, sd, `sizes of ${symbol} (the decimals of its lotSize)`);
+  if (sizeUnits % instrument.lotUnits !== 0n) {
+    fail(sizePath, `${quote(sizeValue as string)} is not a whole number of lots of ${formatScaled(instrument.lotUnits, sd)}`);
+  }
+  const notional = abs(sizeUnits) * q * instrument.markUnits;
+  if (notional > QUOTE_ABS_MAX) {
+    fail(
+      sizePath,
+      `notional at the mark, |size| × markPrice = ${formatScaled(notional, QUOTE_DECIMALS)}, is above the largest, ` +
+        formatScaled(QUOTE_ABS_MAX, QUOTE_DECIMALS),
+    );
+  }
+
+  const costMicro = readCostBasis(required(object, path, 'entryPrice'), child(path, 'entryPrice'), sizeUnits, instrument);
+
+  // mode, and at most one position per (instrument, mode)
+  const modePath = child(path, 'mode');
+  const mode = required(object, path, 'mode');
+  if (mode !== 'cross' && mode !== 'isolated') fail(modePath, `must be "cross" or "isolated", got ${describe(mode)}`);
+  const key = `${index}:${mode}`;
+  const other = seen.get(key);
+  if (other !== undefined) {
+    fail(modePath, `a second ${mode} position in ${symbol}; positions[${other}] is one (at most one per instrument and mode)`);
+  }
+  seen.set(key, j);
+
+  // margin: required for isolated, forbidden for cross
+  const marginPath = child(path, 'margin');
+  const marginValue = field(object, 'margin');
+  let marginMicro = 0n;
+  if (mode === 'isolated') {
+    if (marginValue === undefined) fail(marginPath, 'is missing; an isolated position needs its margin');
+    marginMicro = readQuote(marginValue, marginPath, false);
+  } else if (marginValue !== undefined) {
+    fail(marginPath, 'is not allowed on a cross position (cross positions use the account balance); remove it or make the position isolated');
+  }
+
+  // leverage: at most the max leverage of the bracket holding the notional at the mark
+  const bracket = bracketOf(instrument.tiers, notional);
+  const bracketMax = instrument.tiers[bracket].leverageMax;
+  const leveragePath = child(path, 'leverage');
+  const leverageValue = field(object, 'leverage');
+  let leverage = bracketMax;
+  if (leverageValue !== undefined) {
+    leverage = readWhole(leverageValue, leveragePath, 1, LEVERAGE_MAX);
+    if (leverage > bracketMax) {
+      fail(
+        leveragePath,
+        `${quote(leverageValue as string)} is above ${bracketMax}, the maxLeverage of tiers[${bracket}], the bracket of ` +
+          `this position's notional at the mark (${formatScaled(notional, QUOTE_DECIMALS)})`,
+      );
+    }
+  }
+
+  // fundingIndex: defaults to the instrument's; the funding owed must stay in range
+  const fundingPath = child(path, 'fundingIndex');
+  const fundingValue = field(object, 'fundingIndex');
+  let fundingIndex = instrument.fundingIndex;
+  if (fundingValue !== undefined) {
+    fundingIndex = readFundingIndex(fundingValue, fundingPath, pd, symbol);
+    const owed = divCeil(sizeUnits * q * (instrument.fundingIndex - fundingIndex), FUNDING_EXTRA_SCALE);
+    if (abs(owed) > QUOTE_ABS_MAX) {
+      fail(
+        fundingPath,
+        `funding owed, size × (instrument index − this index) = ${formatScaled(owed, QUOTE_DECIMALS)}, is beyond ${QUOTE_RANGE_TEXT}`,
+      );
+    }
+  }
+
+  return { instrument: index, sizeUnits, costMicro, mode, marginMicro, leverage, fundingIndex };
+}
+
+/**
+ * The cost basis size × entryPrice in micro, computed exactly from the decimal digits. The entry
+ * price may have more decimals than the instrument's prices as long as the product is a whole
+ * number of micro.
+ */
+function readCostBasis(value: unknown, path: string, sizeUnits: bigint, instrument: Instrument): bigint {
+  const { priceDecimals: pd, sizeDecimals: sd } = instrument;
+  const entry = readDecimal(value, path);
+  if (entry.negative || entry.digits === 0n) fail(path, `must be above 0, got ${quote(entry.text)}`);
+  if (entry.decimals > ENTRY_PRICE_DECIMALS_MAX) {
+    fail(path, `${quote(entry.text)} has ${entry.decimals} decimals; entry prices allow at most ${ENTRY_PRICE_DECIMALS_MAX}`);
+  }
+  // In price units the entry is digits·10^(pd − decimals); it may not exceed PRICE_UNITS_MAX.
+  if (entry.digits * 10n ** BigInt(pd) > PRICE_UNITS_MAX * 10n ** BigInt(entry.decimals)) {
+    fail(path, `${quote(entry.text)} is above the largest price, ${formatScaled(PRICE_UNITS_MAX, pd)}`);
+  }
+  // size × entry = sizeUnits·digits at 10^-(sd + decimals) quote.
+  const product = sizeUnits * entry.digits;
+  const productDecimals = sd + entry.decimals;
+  let costMicro: bigint;
+  if (productDecimals <= QUOTE_DECIMALS) {
+    costMicro = product * 10n ** BigInt(QUOTE_DECIMALS - productDecimals);
+  } else {
+    const divisor = 10n ** BigInt(productDecimals - QUOTE_DECIMALS);
+    if (product % divisor !== 0n) {
+      fail(
+        path,
+        `${quote(entry.text)} is over-precise: the cost basis size × entryPrice = ${formatScaled(product, productDecimals)} ` +
+          `is not a whole number of micro (${QUOTE_DECIMALS} decimals)`,
+      );
+    }
+    costMicro = product / divisor;
+  }
+  if (abs(costMicro) > QUOTE_ABS_MAX) {
+    fail(path, `the cost basis size × entryPrice = ${formatScaled(costMicro, QUOTE_DECIMALS)} is beyond ${QUOTE_RANGE_TEXT}`);
+  }
+  return costMicro;
+}
+
+/** Bracket k covers notionals in (floor_k, floor_{k+1}]; a notional of 0 is in bracket 0. */
+export function bracketOf(tiers: readonly Tier[], notionalMicro: bigint): number {
+  for (let k = 0; k < tiers.length; k++) {
+    const up = tiers[k].upToNotional;
+    if (up === null || notionalMicro <= up) return k;
+  }
+  return tiers.length - 1;
+}
+
+// --- values ---------------------------------------------------------------------------------
+
+function readQuote(value: unknown, path: string, negativeAllowed: boolean): bigint {
+  const micro = readUnits(value, path, QUOTE_DECIMALS, 'quote amounts (micro)');
+  if (!negativeAllowed && micro < 0n) fail(path, `must not be negative, got ${quote(value as string)}`);
+  if (abs(micro) > QUOTE_ABS_MAX) fail(path, `${quote(value as string)} is beyond ${QUOTE_RANGE_TEXT}`);
+  return micro;
+}
+
+function readFundingIndex(value: unknown, path: string, priceDecimals: number, symbol: string): bigint {
+  const index = readUnits(
+    value,
+    path,
+    priceDecimals + FUNDING_EXTRA_DECIMALS,
+    `funding indexes of ${symbol} (its price decimals + ${FUNDING_EXTRA_DECIMALS})`,
+  );
+  if (abs(index) > FUNDING_INDEX_ABS_MAX) {
+    fail(path, `${quote(value as string)} is beyond ±${formatScaled(FUNDING_INDEX_ABS_MAX, priceDecimals + FUNDING_EXTRA_DECIMALS)}`);
+  }
+  return index;
+}
+
+function checkPrice(units: bigint, path: string, priceDecimals: number): void {
+  if (units <= 0n) fail(path, `must be above 0, got ${quote(formatScaled(units, priceDecimals))}`);
+  if (units > PRICE_UNITS_MAX) {
+    fail(path, `${quote(formatScaled(units, priceDecimals))} is above the largest price, ${formatScaled(PRICE_UNITS_MAX, priceDecimals)}`);
+  }
+}
+
+interface Decimal {
+  text: string;
+  negative: boolean;
+  /** Magnitude of all significant digits (fraction without trailing zeros). */
+  digits: bigint;
+  /** Significant decimals: "0.10" has 1. */
+  decimals: number;
+}
+
+function readDecimal(value: unknown, path: string, kind = 'a decimal string'): Decimal {
+  if (typeof value !== 'string') {
+    const hint = typeof value === 'number' ? ' (write decimals as strings)' : '';
+    fail(path, `must be ${kind}, got ${describe(value)}${hint}`);
+  }
+  if (value.length > DECIMAL_TEXT_LENGTH_MAX) {
+    fail(path, `${quote(value)} is longer than ${DECIMAL_TEXT_LENGTH_MAX} characters`);
+  }
+  const parts = splitDecimal(value);
+  if (parts === null) {
+    fail(path, `${quote(value)} is not a decimal number (digits, an optional leading "-" and "." fraction, e.g. "-12.5")`);
+  }
+  let { digits, fractionDigits } = parts;
+  while (fractionDigits > 0 && digits % 10n === 0n) {
+    digits /= 10n;
+    fractionDigits -= 1;
+  }
+  return { text: value, negative: parts.negative && digits !== 0n, digits, decimals: fractionDigits };
+}
+
+/** A decimal in units of 10^-decimals; more significant decimals than that are refused. */
+function readUnits(value: unknown, path: string, decimals: number, unit: string): bigint {
+  const decimal = readDecimal(value, path);
+  if (decimal.decimals > decimals) {
+    fail(path, `${quote(decimal.text)} has ${decimal.decimals} decimals; ${unit} allow at most ${decimals}`);
+  }
+  const magnitude = decimal.digits * 10n ** BigInt(decimals - decimal.decimals);
+  return decimal.negative ? -magnitude : magnitude;
+}
+
+function readWhole(value: unknown, path: string, min: number, max: number): number {
+  const decimal = readDecimal(value, path, 'a whole-number string');
+  if (decimal.negative || decimal.decimals > 0 || decimal.digits < BigInt(min) || decimal.digits > BigInt(max)) {
+    fail(path, `must be a whole number from ${min} to ${max}, got ${quote(decimal.text)}`);
+  }
+  return Number(decimal.digits);
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+function readName(value: unknown, path: string, lengthMax: number): string {
+  if (typeof value !== 'string') fail(path, `must be a string, got ${describe(value)}`);
+  if (value.length === 0) fail(path, 'must not be empty');
+  if (value.length > lengthMax) fail(path, `${quote(value)} is ${value.length} characters long; at most ${lengthMax}`);
+  if (!PRINTABLE_ASCII.test(value)) {
+    fail(path, `${quote(value)} must be printable ASCII (no control or non-ASCII characters)`);
+  }
+  return value;
+}
+
+function isName(value: unknown, lengthMax: number): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= lengthMax && PRINTABLE_ASCII.test(value);
+}
+
+/** " (alice)" when the value is a well-formed name, so paths say which account or instrument. */
+function nameLabel(value: unknown, lengthMax: number): string {
+  return isName(value, lengthMax) ? ` (${value})` : '';
+}
+
+function knownSymbols(instruments: Instrument[]): string {
+  if (instruments.length === 0) return 'the book has no instruments';
+  const shown = instruments.slice(0, 5).map((instrument) => instrument.symbol);
+  return `the book's instruments are ${shown.join(', ')}${instruments.length > 5 ? ', ...' : ''}`;
+}
+
+// --- objects and arrays ---------------------------------------------------------------------
+
+type JsonObject = Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * Checks `value` is an object with only the allowed keys. `label` (" (alice)") is added to the
+ * path of key errors when the object's name is already readable.
+ */
+function readObject(value: unknown, path: string, allowed: readonly string[], label = ''): JsonObject {
+  if (!isPlainObject(value)) fail(path === '' ? 'book' : path, `must be an object, got ${describe(value)}`);
+  const keyBase = path + label;
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__' || key === 'constructor') {
+      fail(child(keyBase, keyName(key)), `the key ${quote(key)} is not allowed`);
+    }
+    if (!allowed.includes(key)) {
+      const lower = key.toLowerCase();
+      const near = allowed.find((candidate) => candidate.toLowerCase() === lower);
+      const hint = near !== undefined ? `did you mean "${near}"? ` : '';
+      fail(child(keyBase, keyName(key)), `unknown key; ${hint}allowed keys are ${allowed.join(', ')}`);
+    }
+  }
+  return value;
+}
+
+function readArray(value: unknown, path: string, what: string, lengthMax: number): unknown[] {
+  if (!Array.isArray(value)) fail(path, `must be an array, got ${describe(value)}`);
+  if (value.length > lengthMax) fail(path, `has ${value.length} ${what}; at most ${lengthMax} are allowed`);
+  return value;
+}
+
+/** An own field of a JSON object (undefined when absent; never an inherited property). */
+function field(object: JsonObject, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
+function required(object: JsonObject, path: string, key: string): unknown {
+  const value = field(object, key);
+  if (value === undefined) fail(child(path, key), 'is missing (required)');
+  return value;
+}
+
+/** A field of a value not yet known to be an object, for labels only. */
+function peek(value: unknown, key: string): unknown {
+  return isPlainObject(value) ? field(value, key) : undefined;
+}
+
+function child(path: string, key: string): string {
+  return path === '' ? key : `${path} ${key}`;
+}
+
+function keyName(key: string): string {
+  return /^[A-Za-z_$][\w$]{0,39}$/.test(key) ? key : quote(key);
+}
+
+function fail(path: string, reason: string): never {
+  throw new BookError(path, reason);
+}
+
+/** A string as it appears in a message: JSON-quoted (control characters escaped), shortened. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+}
+
+/** What a JSON value is, for "got ..." in messages. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return `the string ${quote(value)}`;
+  if (typeof value === 'number') return `the JSON number ${value}`;
+  if (typeof value === 'boolean') return `the JSON boolean ${value}`;
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `a JavaScript ${typeof value}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/**
+ * The book as book JSON (docs/book-json.md): every optional field written out, decimals as
+ * exact strings. For every book that bookFromJsonValue accepts, bookFromJsonValue of the result
+ * equals it. Throws a BookError for a book the format cannot state exactly (see the docs).
+ */
+export function bookToJsonValue(book: Book): BookJson {
+  return {
+    version: BOOK_JSON_VERSION,
+    instruments: book.instruments.map((instrument, i) => instrumentToJson(instrument, `instruments[${i}] (${instrument.symbol})`)),
+    accounts: book.accounts.map((account, i) => accountToJson(account, `accounts[${i}] (${account.id})`, book.instruments)),
+  };
+}
+
+function instrumentToJson(instrument: Instrument, path: string): InstrumentJson {
+  const { priceDecimals: pd, sizeDecimals: sd } = instrument;
+  if (!isDecimalCount(pd) || !isDecimalCount(sd) || pd + sd > PRICE_PLUS_SIZE_DECIMALS_MAX) {
+    fail(path, `priceDecimals ${pd} and sizeDecimals ${sd} must be whole numbers with a sum of at most ${PRICE_PLUS_SIZE_DECIMALS_MAX}`);
+  }
+  return {
+    symbol: instrument.symbol,
+    tickSize: stepText(instrument.tickUnits, pd, child(path, 'tickSize'), 'priceDecimals'),
+    lotSize: stepText(instrument.lotUnits, sd, child(path, 'lotSize'), 'sizeDecimals'),
+    markPrice: formatScaled(instrument.markUnits, pd),
+    fundingIndex: formatScaled(instrument.fundingIndex, pd + FUNDING_EXTRA_DECIMALS),
+    tiers: instrument.tiers.map((tier) => ({
+      upToNotional: tier.upToNotional === null ? null : formatScaled(tier.upToNotional, QUOTE_DECIMALS),
+      maintenanceRate: formatScaled(tier.ratePpm, RATE_DECIMALS),
+      maxLeverage: String(tier.leverageMax),
+    })),
+  };
+}
+
+function isDecimalCount(value: number): boolean {
+  return Number.isInteger(value) && value >= 0;
+}
+
+/**
+ * A tick or lot size. Its significant decimals are what the reader derives the instrument's
+ * decimals from, so a step whose last digit is 0 cannot state decimals above 0.
+ */
+function stepText(units: bigint, decimals: number, path: string, decimalsName: string): string {
+  if (units <= 0n) fail(path, `must be above 0, got ${units} units`);
+  if (decimals > 0 && units % 10n === 0n) {
+    fail(path, `${units} units at ${decimalsName} ${decimals} ends in 0, so the decimals cannot be read back from it`);
+  }
+  return formatScaled(units, decimals);
+}
+
+function accountToJson(account: Account, path: string, instruments: Instrument[]): AccountJson {
+  return {
+    id: account.id,
+    balance: formatScaled(account.balanceMicro, QUOTE_DECIMALS),
+    positions: account.positions.map((position, j) => {
+      const instrument = instruments[position.instrument];
+      if (instrument === undefined) fail(`${path} positions[${j}] instrument`, `no instrument at index ${position.instrument}`);
+      return positionToJson(position, `${path} positions[${j}] (${instrument.symbol})`, instrument);
+    }),
+  };
+}
+
+function positionToJson(position: Position, path: string, instrument: Instrument): PositionJson {
+  const { priceDecimals: pd, sizeDecimals: sd } = instrument;
+  const json: PositionJson = {
+    instrument: instrument.symbol,
+    size: formatScaled(position.sizeUnits, sd),
+    entryPrice: entryPriceText(position, instrument, child(path, 'entryPrice')),
+    mode: position.mode,
+  };
+  if (position.mode === 'isolated') {
+    json.margin = formatScaled(position.marginMicro, QUOTE_DECIMALS);
+  } else if (position.marginMicro !== 0n) {
+    fail(child(path, 'margin'), `a cross position has no margin, got ${formatScaled(position.marginMicro, QUOTE_DECIMALS)}`);
+  }
+  if (!Number.isSafeInteger(position.leverage)) fail(child(path, 'leverage'), `must be a whole number, got ${position.leverage}`);
+  json.leverage = String(position.leverage);
+  json.fundingIndex = formatScaled(position.fundingIndex, pd + FUNDING_EXTRA_DECIMALS);
+  return json;
+}
+
+/**
+ * The entry price that gives back the cost basis exactly: costMicro / size, as a decimal of at
+ * most ENTRY_PRICE_DECIMALS_MAX decimals. A flat position (size 0) has cost basis 0 and any entry
+ * price gives it; the mark price is written.
+ */
+function entryPriceText(position: Position, instrument: Instrument, path: string): string {
+  const { sizeUnits, costMicro } = position;
+  const { priceDecimals: pd, sizeDecimals: sd } = instrument;
+  if (sizeUnits === 0n) {
+    if (costMicro !== 0n) fail(path, `a flat position (size 0) must have cost basis 0, got ${formatScaled(costMicro, QUOTE_DECIMALS)}`);
+    return formatScaled(instrument.markUnits, pd);
+  }
+  if (costMicro === 0n || (costMicro < 0n) !== (sizeUnits < 0n)) {
+    fail(path, `cost basis ${formatScaled(costMicro, QUOTE_DECIMALS)} must be non-zero with the sign of the size (entry price above 0)`);
+  }
+  // entry = cost·10^-6 / (size·10^-sd) quote per base; at f decimals its digits are
+  // |cost|·10^(sd + f) / (|size|·10^6) when that division is exact.
+  const numerator = abs(costMicro);
+  const denominator = abs(sizeUnits) * 10n ** BigInt(QUOTE_DECIMALS);
+  for (let f = 0; f <= ENTRY_PRICE_DECIMALS_MAX; f++) {
+    const scaled = numerator * 10n ** BigInt(sd + f);
+    if (scaled % denominator === 0n) return formatScaled(scaled / denominator, f);
+  }
+  fail(
+    path,
+    `cost basis ${formatScaled(costMicro, QUOTE_DECIMALS)} / size ${formatScaled(sizeUnits, sd)} does not terminate ` +
+      `within ${ENTRY_PRICE_DECIMALS_MAX} decimals`,
+  );
+}

@@ -1,0 +1,390 @@
+// Account operations: each one applied, each refusal, and that a refusal changes nothing.
+import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { Engine } from '../../src/engine/engine.js';
+import { applyOperation, fundingOwed, type Operation } from '../../src/account/operations.js';
+import { bookFromJsonValue } from '../../src/book/json.js';
+import { evaluateAccount } from '../../src/reference/evaluate.js';
+
+const M = 1_000_000n; // micro per quote: amounts below read in human units, e.g. 200n * M
+
+/** BTC (tick 0.1, lot 0.001, q = 100) and ETH (tick 0.01, lot 0.001, q = 10), 0.5% then 1%. */
+function engineWith(accounts: unknown[]): Engine {
+  const tiers = [
+    { upToNotional: '250000', maintenanceRate: '0.005', maxLeverage: '100' },
+    { upToNotional: null, maintenanceRate: '0.01', maxLeverage: '20' },
+  ];
+  const engine = Engine.fromBook(
+    bookFromJsonValue({
+      instruments: [
+        { symbol: 'BTC', markPrice: '50000', tickSize: '0.1', lotSize: '0.001', fundingIndex: '0', tiers },
+        { symbol: 'ETH', markPrice: '2500', tickSize: '0.01', lotSize: '0.001', fundingIndex: '0', tiers },
+      ],
+      accounts,
+    }),
+  );
+  engine.evaluate();
+  return engine;
+}
+
+const alice = { id: 'alice', balance: '1000', positions: [] as unknown[] };
+const crossLong = { instrument: 'BTC', size: '0.04', entryPrice: '50000', mode: 'cross', leverage: '10' };
+const isolatedLong = { instrument: 'BTC', size: '0.04', entryPrice: '50000', mode: 'isolated', margin: '200', leverage: '10' };
+
+function position(engine: Engine, account: string, symbol: string, mode: 'cross' | 'isolated') {
+  const a = engine.accountIndex.get(account)!;
+  const i = engine.symbolIndex.get(symbol)!;
+  return engine.toBook().accounts[a].positions.find((p) => p.instrument === i && p.mode === mode);
+}
+
+function balance(engine: Engine, account: string): bigint {
+  return engine.views.accBalance[engine.accountIndex.get(account)!];
+}
+
+/** Everything an operation could touch: the whole book and every output column. */
+function state(engine: Engine) {
+  const v = engine.views;
+  return {
+    book: engine.toBook(),
+    positionsUsed: engine.positionsUsed,
+    outputs: [v.accCrossEquity, v.accCrossMaint, v.accStatus, v.posPnl, v.posMaint, v.posStatus].map((column) =>
+      Array.from(column as ArrayLike<unknown>),
+    ),
+  };
+}
+
+function expectApplied(engine: Engine, operation: Operation) {
+  const result = applyOperation(engine, operation);
+  if (!result.ok) throw new Error(`expected ${operation.kind} to apply, refused: ${result.reason}`);
+  expectAgreesWithReference(engine);
+  return result;
+}
+
+function expectRefused(engine: Engine, operation: Operation, reason: RegExp): void {
+  const before = state(engine);
+  const result = applyOperation(engine, operation);
+  expect(result.ok).toBe(false);
+  if (!result.ok) expect(result.reason).toMatch(reason);
+  expect(state(engine)).toEqual(before);
+}
+
+/** The book as updated in place evaluates, in the kernel, exactly as the reference says. */
+function expectAgreesWithReference(engine: Engine): void {
+  engine.evaluate();
+  const book = engine.toBook();
+  for (let a = 0; a < engine.accountCount; a++) expect(engine.accountResult(a)).toEqual(evaluateAccount(book, a));
+}
+
+describe('deposit and withdraw', () => {
+  test('deposit adds to the wallet', () => {
+    const engine = engineWith([alice]);
+    expectApplied(engine, { kind: 'deposit', account: 'alice', amountMicro: 250n * M });
+    expect(balance(engine, 'alice')).toBe(1250n * M);
+  });
+
+  test('refusals: unknown account, non-positive amount, over the balance range', () => {
+    const engine = engineWith([alice]);
+    expectRefused(engine, { kind: 'deposit', account: 'bob', amountMicro: 1n }, /unknown account "bob"/);
+    expectRefused(engine, { kind: 'deposit', account: 'alice', amountMicro: 0n }, /amount must be positive/);
+    expectRefused(engine, { kind: 'deposit', account: 'alice', amountMicro: -5n }, /amount must be positive/);
+    expectRefused(engine, { kind: 'deposit', account: 'alice', amountMicro: 10n ** 16n }, /balance .* outside/);
+  });
+
+  test('withdraw takes from the wallet down to the cross initial margin', () => {
+    // Cross long 0.04 BTC at 10x: IM 200. Equity 1,000: 800 may leave, 800.000001 may not.
+    const engine = engineWith([{ ...alice, positions: [crossLong] }]);
+    expectRefused(engine, { kind: 'withdraw', account: 'alice', amountMicro: 800n * M + 1n }, /below the cross initial margin 200/);
+    expectApplied(engine, { kind: 'withdraw', account: 'alice', amountMicro: 800n * M });
+    expect(balance(engine, 'alice')).toBe(200n * M);
+  });
+
+  test('withdraw refuses more than the wallet, even with unrealized profit', () => {
+    const engine = engineWith([{ ...alice, positions: [{ ...crossLong, entryPrice: '40000' }] }]);
+    expectRefused(engine, { kind: 'withdraw', account: 'alice', amountMicro: 1001n * M }, /exceeds the wallet balance 1000/);
+    expectRefused(engine, { kind: 'withdraw', account: 'alice', amountMicro: 0n }, /amount must be positive/);
+  });
+});
+
+describe('isolated margin', () => {
+  test('add moves money from the wallet to the position', () => {
+    const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
+    expectApplied(engine, { kind: 'addMargin', account: 'alice', instrument: 'BTC', amountMicro: 50n * M });
+    expect(position(engine, 'alice', 'BTC', 'isolated')!.marginMicro).toBe(250n * M);
+    expect(balance(engine, 'alice')).toBe(950n * M);
+  });
+
+  test('add refusals: no such position, more than the wallet, unknown instrument', () => {
+    const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
+    expectRefused(engine, { kind: 'addMargin', account: 'alice', instrument: 'ETH', amountMicro: 1n }, /no isolated ETH position/);
+    expectRefused(engine, { kind: 'addMargin', account: 'alice', instrument: 'BTC', amountMicro: 1001n * M }, /exceeds the wallet/);
+    expectRefused(engine, { kind: 'addMargin', account: 'alice', instrument: 'DOGE', amountMicro: 1n }, /unknown instrument "DOGE"/);
+  });
+
+  test('remove returns margin down to the initial margin', () => {
+    // Isolated 0.04 BTC at 10x: IM 200 = the margin. Add 100, then 100 may come back, not 100.000001.
+    const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
+    expectApplied(engine, { kind: 'addMargin', account: 'alice', instrument: 'BTC', amountMicro: 100n * M });
+    expectRefused(engine, { kind: 'removeMargin', account: 'alice', instrument: 'BTC', amountMicro: 100n * M + 1n }, /below the initial margin 200/);
+    expectApplied(engine, { kind: 'removeMargin', account: 'alice', instrument: 'BTC', amountMicro: 100n * M });
+    expect(balance(engine, 'alice')).toBe(1000n * M);
+  });
+
+  test('remove refuses more than the margin', () => {
+    const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
+    expectRefused(engine, { kind: 'removeMargin', account: 'alice', instrument: 'BTC', amountMicro: 201n * M }, /isolated margin is 200/);
+  });
+});
+
+describe('leverage', () => {
+  test('set within the bracket max', () => {
+    const engine = engineWith([{ ...alice, positions: [crossLong] }]);
+    expectApplied(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 100 });
+    expect(position(engine, 'alice', 'BTC', 'cross')!.leverage).toBe(100);
+  });
+
+  test('refusals: above the bracket max, not whole, zero, no position, IM not covered', () => {
+    const engine = engineWith([{ ...alice, positions: [crossLong, isolatedLong] }]);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 101 }, /1 to 100/);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 2.5 }, /whole number/);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 0 }, /whole number/);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'ETH', mode: 'cross', leverage: 5 }, /no cross ETH position/);
+    // Isolated margin 200 on notional 2,000: 9x would need 222.23.
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'isolated', leverage: 9 }, /below the initial margin 222.222223/);
+  });
+
+  test('a cross leverage cut is refused when the pool cannot cover the new IM', () => {
+    const engine = engineWith([{ ...alice, balance: '150', positions: [crossLong] }]);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 5 }, /below the cross initial margin 400/);
+  });
+});
+
+describe('switch mode', () => {
+  test('cross to isolated assigns margin from the wallet and may be liquidatable at once', () => {
+    const engine = engineWith([{ ...alice, positions: [crossLong] }]);
+    expectApplied(engine, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: 5n * M });
+    const moved = position(engine, 'alice', 'BTC', 'isolated')!;
+    expect(moved.marginMicro).toBe(5n * M);
+    expect(moved.sizeUnits).toBe(40n);
+    expect(moved.costMicro).toBe(2000n * M);
+    expect(balance(engine, 'alice')).toBe(995n * M);
+    const result = engine.accountResult(0);
+    expect(result.positions[0].status).toBe('liquidatable'); // equity 5 < MM 10
+    expect(result.crossStatus).toBe('healthy');
+  });
+
+  test('isolated to cross returns the margin to the wallet', () => {
+    const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
+    expectApplied(engine, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'cross' });
+    expect(position(engine, 'alice', 'BTC', 'cross')!.marginMicro).toBe(0n);
+    expect(balance(engine, 'alice')).toBe(1200n * M);
+  });
+
+  test('refusals: no margin, margin over the wallet, negative margin, target taken, margin to cross', () => {
+    const engine = engineWith([{ ...alice, positions: [crossLong, isolatedLong] }]);
+    const twin = engineWith([{ ...alice, positions: [crossLong] }]);
+    expectRefused(twin, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated' }, /needs the margin/);
+    expectRefused(twin, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: 1001n * M }, /exceeds the wallet/);
+    expectRefused(twin, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: -1n }, /must not be negative/);
+    expectRefused(engine, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: 1n }, /already holds a isolated BTC/);
+    expectRefused(engine, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'cross' }, /already holds a cross BTC/);
+    const isolatedOnly = engineWith([{ ...alice, positions: [isolatedLong] }]);
+    expectRefused(isolatedOnly, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'cross', marginMicro: 1n }, /takes no margin/);
+  });
+});
+
+describe('fills', () => {
+  const buy = (sizeUnits: bigint, priceUnits: bigint, mode: 'cross' | 'isolated' = 'cross'): Operation => ({
+    kind: 'fill',
+    account: 'alice',
+    instrument: 'BTC',
+    mode,
+    sizeUnits,
+    priceUnits,
+  });
+
+  test('open, increase, reduce, close in cross; realized PnL goes to the wallet', () => {
+    const engine = engineWith([alice]);
+    expectApplied(engine, buy(40n, 500_000n)); // open 0.04 @ 50,000
+    expectApplied(engine, buy(40n, 510_000n)); // increase: cost 2,000 + 2,040
+    expect(position(engine, 'alice', 'BTC', 'cross')!.costMicro).toBe(4040n * M);
+    const reduced = expectApplied(engine, buy(-20n, 520_000n)); // sell 0.02 @ 52,000: 1,040 − 1,010
+    expect(reduced.ok && reduced.realizedPnlMicro).toBe(30n * M);
+    expect(balance(engine, 'alice')).toBe(1030n * M);
+    const closed = expectApplied(engine, buy(-60n, 490_000n)); // close 0.06 @ 49,000: 2,940 − 3,030
+    expect(closed.ok && closed.realizedPnlMicro).toBe(-90n * M);
+    expect(position(engine, 'alice', 'BTC', 'cross')).toBeUndefined();
+    expect(balance(engine, 'alice')).toBe(940n * M);
+  });
+
+  test('a partial reduce rounds realized PnL toward −∞', () => {
+    // ETH (q = 10): 1 unit at 1,000.00 and 2 at 1,000.01 cost 3.00002 quote; selling 1 unit at
+    // 1,000.00 takes off ceil(3,000,020 / 3) = 1,000,007 micro of basis: realized −0.000007, not −0.0000067.
+    const engine = engineWith([alice]);
+    const eth = (sizeUnits: bigint, priceUnits: bigint): Operation => ({ kind: 'fill', account: 'alice', instrument: 'ETH', mode: 'cross', sizeUnits, priceUnits });
+    expectApplied(engine, eth(1n, 100_000n));
+    expectApplied(engine, eth(2n, 100_001n));
+    const result = expectApplied(engine, eth(-1n, 100_000n));
+    expect(result.ok && result.realizedPnlMicro).toBe(-7n);
+    expect(position(engine, 'alice', 'ETH', 'cross')!.costMicro).toBe(2_000_013n);
+  });
+
+  test('flip closes the old side and opens the rest at the fill price', () => {
+    const engine = engineWith([{ ...alice, positions: [crossLong] }]);
+    const result = expectApplied(engine, buy(-100n, 510_000n)); // sell 0.1: close 0.04 (+40), open short 0.06
+    expect(result.ok && result.realizedPnlMicro).toBe(40n * M);
+    const short = position(engine, 'alice', 'BTC', 'cross')!;
+    expect(short.sizeUnits).toBe(-60n);
+    expect(short.costMicro).toBe(-3060n * M);
+  });
+
+  test('isolated open takes the IM from the wallet; close returns the margin', () => {
+    const engine = engineWith([alice]);
+    expectApplied(engine, buy(40n, 500_000n, 'isolated'));
+    const opened = position(engine, 'alice', 'BTC', 'isolated')!;
+    expect(opened.leverage).toBe(100); // the bracket's max
+    expect(opened.marginMicro).toBe(20n * M); // 2,000 / 100
+    expect(balance(engine, 'alice')).toBe(980n * M);
+    expectApplied(engine, buy(-40n, 505_000n, 'isolated')); // +20 realized into the margin, all back
+    expect(balance(engine, 'alice')).toBe(1020n * M); // 980 + margin 20 + realized 20
+  });
+
+  test('isolated close past bankruptcy reports the shortfall and never draws on the wallet', () => {
+    const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
+    const result = expectApplied(engine, buy(-40n, 440_000n, 'isolated')); // −240 on margin 200
+    expect(result.ok && result.shortfallMicro).toBe(40n * M);
+    expect(balance(engine, 'alice')).toBe(1000n * M);
+  });
+
+  test('refusals: zero, off-lot, bad price, margin on cross, IM not covered, margin over wallet, leverage past the bracket', () => {
+    const engine = engineWith([alice]);
+    expectRefused(engine, buy(0n, 500_000n), /must not be zero/);
+    expectRefused(engine, buy(40n, 0n), /fill price must be in/);
+    expectRefused(engine, buy(40n, 10n ** 15n + 1n), /fill price must be in/);
+    expectRefused(engine, { ...buy(40n, 500_000n), marginMicro: 1n } as Operation, /a cross fill takes no margin/);
+    expectRefused(engine, buy(2001n, 500_000n), /below the cross initial margin 1000.5/); // 2.001 BTC at 100x
+    expectRefused(engine, { ...buy(40n, 500_000n, 'isolated'), marginMicro: 1001n * M } as Operation, /exceeds the wallet/);
+    expectRefused(engine, { ...buy(40n, 500_000n, 'isolated'), marginMicro: 1n * M } as Operation, /below the initial margin/);
+    expectRefused(engine, { kind: 'fill', account: 'alice', instrument: 'XRP', mode: 'cross', sizeUnits: 1n, priceUnits: 1n }, /unknown instrument/);
+    const rich = engineWith([{ ...alice, balance: '1000000', positions: [{ ...crossLong, leverage: '100' }] }]);
+    expectRefused(rich, buy(6000n, 500_000n), /above 20x, the max of the bracket/); // 6.04 BTC = 302,000: bracket 2
+  });
+
+  test('a fill settles the position funding first', () => {
+    const engine = engineWith([{ ...alice, positions: [crossLong] }]);
+    expectApplied(engine, { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 15_000_000n }); // 1.5 per BTC
+    expectApplied(engine, buy(10n, 500_000n));
+    expect(balance(engine, 'alice')).toBe(1000n * M - 60_000n); // 0.04 × 1.5
+    expect(position(engine, 'alice', 'BTC', 'cross')!.fundingIndex).toBe(15_000_000n);
+  });
+});
+
+describe('funding', () => {
+  test('settling moves funding owed (rounded up) into the scope and resets the snapshot', () => {
+    const engine = engineWith([{ ...alice, positions: [crossLong, { ...isolatedLong, instrument: 'ETH', size: '-0.4', entryPrice: '2500' }] }]);
+    expectApplied(engine, { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 10_000_001n }); // 1.0000001 per BTC
+    expectApplied(engine, { kind: 'setFundingIndex', instrument: 'ETH', fundingIndex: 150_000_000n }); // 1.5 per ETH
+    const a = engine.accountIndex.get('alice')!;
+    const j = engine.views.accPosStart[a];
+    expect(fundingOwed(engine, j)).toBe(40_001n); // 0.04 × 1.0000001 = 0.040000004 → 0.040001
+    const result = expectApplied(engine, { kind: 'settleFunding', account: 'alice' });
+    expect(result.ok && result.realizedPnlMicro).toBe(-40_001n + 600_000n); // the short receives 0.6
+    expect(balance(engine, 'alice')).toBe(1000n * M - 40_001n);
+    expect(position(engine, 'alice', 'ETH', 'isolated')!.marginMicro).toBe(200n * M + 600_000n);
+    expect(position(engine, 'alice', 'BTC', 'cross')!.fundingIndex).toBe(10_000_001n);
+  });
+
+  test('refusals: funding past the isolated margin, no position, mode without instrument', () => {
+    const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
+    expectApplied(engine, { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 60_000_000_000n }); // 6,000 per BTC: owes 240
+    expectRefused(engine, { kind: 'settleFunding', account: 'alice', instrument: 'BTC', mode: 'isolated' }, /exceeds the isolated margin/);
+    expectRefused(engine, { kind: 'settleFunding', account: 'alice', instrument: 'ETH' }, /no ETH position/);
+    expectRefused(engine, { kind: 'settleFunding', account: 'alice', mode: 'cross' }, /needs an instrument/);
+  });
+});
+
+describe('instrument updates', () => {
+  test('mark and funding index updates, and their refusals', () => {
+    const ethLong = { instrument: 'ETH', size: '5', entryPrice: '2500', mode: 'cross' };
+    const engine = engineWith([{ ...alice, balance: '5000', positions: [crossLong, ethLong] }]);
+    expectApplied(engine, { kind: 'setMark', instrument: 'BTC', priceUnits: 460_000n });
+    expect(engine.accountResult(0).crossEquityMicro).toBe(4840n * M);
+    expectRefused(engine, { kind: 'setMark', instrument: 'BTC', priceUnits: 0n }, /mark price must be in/);
+    expectRefused(engine, { kind: 'setMark', instrument: 'SOL', priceUnits: 1n }, /unknown instrument/);
+    // 0.04 BTC may not be worth more than 10^10: a mark of 2.5·10^14 quote would.
+    expectRefused(engine, { kind: 'setMark', instrument: 'BTC', priceUnits: 10n ** 15n }, /over 10000000000/);
+    expectRefused(engine, { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 10n ** 18n + 1n }, /within ±/);
+    // 5 ETH (q = 10) at ΔF = 10^18 would owe 5·10^16 micro: over the range.
+    expectRefused(engine, { kind: 'setFundingIndex', instrument: 'ETH', fundingIndex: 10n ** 18n }, /unsettled funding over/);
+  });
+});
+
+describe('random operation sequences keep the in-place book exact', () => {
+  test('after every operation, the kernel on the updated memory equals the reference on the book', () => {
+    const symbol = fc.constantFrom('BTC', 'ETH');
+    const mode = fc.constantFrom('cross' as const, 'isolated' as const);
+    const account = fc.constantFrom('alice', 'bob');
+    const amount = fc.bigInt({ min: 1n, max: 3000n * M });
+    const operation: fc.Arbitrary<Operation> = fc.oneof(
+      fc.record({ kind: fc.constant('deposit' as const), account, amountMicro: amount }),
+      fc.record({ kind: fc.constant('withdraw' as const), account, amountMicro: amount }),
+      fc.record({ kind: fc.constant('addMargin' as const), account, instrument: symbol, amountMicro: amount }),
+      fc.record({ kind: fc.constant('removeMargin' as const), account, instrument: symbol, amountMicro: amount }),
+      fc.record({ kind: fc.constant('setLeverage' as const), account, instrument: symbol, mode, leverage: fc.integer({ min: 1, max: 120 }) }),
+      fc.record({ kind: fc.constant('switchMode' as const), account, instrument: symbol, to: mode, marginMicro: fc.option(amount, { nil: undefined }) }),
+      fc.record({
+        kind: fc.constant('fill' as const),
+        account,
+        instrument: symbol,
+        mode,
+        sizeUnits: fc.bigInt({ min: -200n, max: 200n }),
+        priceUnits: fc.bigInt({ min: 200_000n, max: 600_000n }),
+      }),
+      fc.record({ kind: fc.constant('settleFunding' as const), account }),
+      fc.record({ kind: fc.constant('setMark' as const), instrument: symbol, priceUnits: fc.bigInt({ min: 200_000n, max: 600_000n }) }),
+      fc.record({ kind: fc.constant('setFundingIndex' as const), instrument: symbol, fundingIndex: fc.bigInt({ min: -(10n ** 10n), max: 10n ** 10n }) }),
+    );
+    let applied = 0;
+    fc.assert(
+      fc.property(fc.array(operation, { minLength: 1, maxLength: 40 }), (operations) => {
+        const engine = engineWith([
+          { ...alice, positions: [crossLong] },
+          { id: 'bob', balance: '5000', positions: [isolatedLong] },
+        ]);
+        for (const op of operations) {
+          const before = state(engine);
+          const result = applyOperation(engine, op);
+          if (result.ok) applied++;
+          else expect(state(engine)).toEqual(before);
+          expectAgreesWithReference(engine);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    expect(applied).toBeGreaterThan(500);
+  });
+});
+
+describe('position slots', () => {
+  test('opening positions past the spare capacity re-lays the book in place, exactly', () => {
+    const accounts = Array.from({ length: 100 }, (_, k) => ({ id: `acct-${k}`, balance: '100000', positions: [crossLong] }));
+    const engine = engineWith(accounts);
+    const capacity = engine.layout.capacity.positions;
+    const header = engine.layout.header;
+    for (let k = 0; k < 100; k++) {
+      expectApplied(engine, { kind: 'fill', account: `acct-${k}`, instrument: 'ETH', mode: 'cross', sizeUnits: 1000n, priceUnits: 250_000n });
+    }
+    expect(engine.layout.capacity.positions).toBeGreaterThan(capacity);
+    expect(engine.layout.header).not.toBe(header);
+    // A refusal that relocates a block after the re-layout still changes nothing.
+    expectRefused(engine, { kind: 'fill', account: 'acct-0', instrument: 'BTC', mode: 'isolated', sizeUnits: 40n, priceUnits: 500_000n, marginMicro: 10n ** 12n }, /exceeds the wallet/);
+    expect(engine.toBook().accounts.every((account) => account.positions.length === 2)).toBe(true);
+    expectAgreesWithReference(engine);
+  });
+
+  test('an account may hold at most 128 positions', () => {
+    const engine = engineWith([alice]);
+    const a = engine.accountIndex.get('alice')!;
+    for (let k = 0; k < 128; k++) engine.appendPositionSlot(a);
+    expect(() => engine.appendPositionSlot(a)).toThrow(/maximum of 128 positions/);
+  });
+});
