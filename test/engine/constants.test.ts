@@ -1,0 +1,48 @@
+// The kernel cannot import from src/, so assembly/constants.ts and assembly/layout.ts repeat a few
+// values. These tests read the AssemblyScript sources and hold each repeated value to its twin.
+import { describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import * as constants from '../../src/fixed/constants.js';
+import { HEADER_SLOTS, HeaderSlot } from '../../src/memory/layout.js';
+
+function assemblyConstants(file: string): Map<string, bigint> {
+  const source = readFileSync(file, 'utf8');
+  const values = new Map<string, bigint>();
+  for (const match of source.matchAll(/export const (\w+): \w+ = ([-\d_]+);/g)) {
+    values.set(match[1], BigInt(match[2].replace(/_/g, '')));
+  }
+  return values;
+}
+
+describe('assembly/constants.ts mirrors src/fixed/constants.ts', () => {
+  const mirrored = assemblyConstants('assembly/constants.ts');
+
+  test('scales, ranges, status and mode codes', () => {
+    expect(mirrored.get('SCALE_6')).toBe(constants.QUOTE_SCALE);
+    expect(mirrored.get('SCALE_6')).toBe(constants.RATE_SCALE);
+    expect(mirrored.get('SCALE_6')).toBe(constants.FUNDING_EXTRA_SCALE);
+    expect(mirrored.get('PRICE_UNITS_MAX')).toBe(constants.PRICE_UNITS_MAX);
+    expect(mirrored.get('TIERS_MAX')).toBe(BigInt(constants.TIERS_MAX));
+    expect(mirrored.get('STATUS_HEALTHY')).toBe(BigInt(constants.STATUS_HEALTHY));
+    expect(mirrored.get('STATUS_LIQUIDATABLE')).toBe(BigInt(constants.STATUS_LIQUIDATABLE));
+    expect(mirrored.get('STATUS_BANKRUPT')).toBe(BigInt(constants.STATUS_BANKRUPT));
+    expect(mirrored.get('MODE_CROSS')).toBe(BigInt(constants.MODE_CROSS));
+    expect(mirrored.get('MODE_ISOLATED')).toBe(BigInt(constants.MODE_ISOLATED));
+    expect(mirrored.get('PRICE_NONE')).toBe(0n);
+  });
+});
+
+describe('assembly/layout.ts mirrors src/memory/layout.ts', () => {
+  const slots = assemblyConstants('assembly/layout.ts');
+
+  test('every header slot has the same index on both sides', () => {
+    const names = Object.keys(HeaderSlot) as Array<keyof typeof HeaderSlot>;
+    for (const name of names) {
+      const key = `H_${name.replace(/([A-Z])/g, '_$1').toUpperCase()}`; // posMaint ↔ H_POS_MAINT
+      expect(slots.get(key), `${name} ↔ ${key}`).toBe(BigInt(HeaderSlot[name]));
+    }
+    expect(slots.get('HEADER_SLOTS')).toBe(BigInt(HEADER_SLOTS));
+    // Every H_ slot on the AssemblyScript side has a TypeScript twin.
+    expect([...slots.keys()].filter((k) => k.startsWith('H_')).length).toBe(names.length);
+  });
+});
