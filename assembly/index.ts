@@ -101,8 +101,17 @@ export function sweep(header: usize, accountStart: u32, accountEnd: u32, withPri
       if (fundingDelta != 0 && size != 0) {
         const negative = (sizeQuote ^ fundingDelta) < 0;
         const lo = mulWide(<u64>abs<i64>(sizeQuote), <u64>abs<i64>(fundingDelta));
-        const quotient = <i64>divWideSmall(wideHi, lo, SCALE_6);
-        fundingOwed = negative ? -quotient : quotient + <i64>(wideRem != 0);
+        let quotient: i64;
+        let remainder: u64;
+        if (wideHi == 0) {
+          // Common case: the product fits 64 bits, one division by a constant.
+          quotient = <i64>(lo / SCALE_6);
+          remainder = lo % SCALE_6;
+        } else {
+          quotient = <i64>divWideSmall(wideHi, lo, SCALE_6);
+          remainder = wideRem;
+        }
+        fundingOwed = negative ? -quotient : quotient + <i64>(remainder != 0);
       }
       const pnl = sizeQuote * mark - load<i64>(posCost + j8) - fundingOwed;
       const notional = <u64>abs<i64>(sizeQuote * mark);
@@ -162,6 +171,7 @@ function maintenance(
   // notional·r_k ≥ cumX_k inside bracket k (MM is non-negative), so the subtraction cannot borrow past 0.
   const lo = productLo - cumLo;
   const hi = wideHi - load<u64>(tierCumHi + t8) - <u64>(productLo < cumLo);
+  if (hi == 0) return <i64>(lo / SCALE_6) + <i64>(lo % SCALE_6 != 0); // fits 64 bits: one constant division
   const quotient = divWideSmall(hi, lo, SCALE_6);
   assert(wideHi == 0); // MM ≤ notional ≤ 10^16 micro
   return <i64>quotient + <i64>(wideRem != 0);
