@@ -4,6 +4,7 @@
 // result, and on a refusal every column the operation touched is restored.
 import {
   FUNDING_EXTRA_SCALE,
+  FUNDING_INDEX_ABS_MAX,
   LEVERAGE_MAX,
   MODE_CROSS,
   MODE_ISOLATED,
@@ -14,7 +15,7 @@ import {
 } from '../fixed/constants.js';
 import { abs, divCeil } from '../fixed/rounding.js';
 import { quotePerUnit, type Position } from '../book/model.js';
-import { FUNDING_INDEX_ABS_MAX, bracketOf } from '../book/ranges.js';
+import { bracketOf } from '../book/ranges.js';
 import type { Engine } from '../engine/engine.js';
 
 export type Operation =

@@ -10,6 +10,7 @@ import {
   ACCOUNT_ID_LENGTH_MAX,
   FUNDING_EXTRA_DECIMALS,
   FUNDING_EXTRA_SCALE,
+  FUNDING_INDEX_ABS_MAX,
   INSTRUMENTS_MAX,
   LEVERAGE_MAX,
   POSITIONS_PER_ACCOUNT_MAX,
@@ -26,6 +27,7 @@ import {
 import { formatScaled, splitDecimal } from '../fixed/decimal.js';
 import { abs, divCeil } from '../fixed/rounding.js';
 import { BookError } from './errors.js';
+import { bracketOf, leverageCap } from './ranges.js';
 import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from './model.js';
 
 /** The format version this module reads and writes. An absent `version` means 1. */
@@ -43,7 +45,6 @@ export const ENTRY_PRICE_DECIMALS_MAX = 18;
  * so both they and their difference fit a signed 64-bit word (the kernel subtracts them in i64).
  * docs/numbers.md gives no range for the index itself; this is the loader's bound.
  */
-export const FUNDING_INDEX_ABS_MAX = 1_000_000_000_000_000_000n; // 10^18
 
 /** A decimal string longer than this is refused before any arithmetic (no value needs more). */
 export const DECIMAL_TEXT_LENGTH_MAX = 64;
@@ -360,21 +361,15 @@ function readPosition(
     fail(marginPath, 'is not allowed on a cross position (cross positions use the account balance); remove it or make the position isolated');
   }
 
-  // leverage: at most the max leverage of the bracket holding the notional at the mark
-  const bracket = bracketOf(instrument.tiers, notional);
-  const bracketMax = instrument.tiers[bracket].leverageMax;
+  // leverage: by default the max leverage of the bracket holding the notional at the mark; a given
+  // one may be up to the instrument's largest (ranges.leverageCap says why not the bracket's).
   const leveragePath = child(path, 'leverage');
   const leverageValue = field(object, 'leverage');
-  let leverage = bracketMax;
+  let leverage = instrument.tiers[bracketOf(instrument.tiers, notional)].leverageMax;
   if (leverageValue !== undefined) {
     leverage = readWhole(leverageValue, leveragePath, 1, LEVERAGE_MAX);
-    if (leverage > bracketMax) {
-      fail(
-        leveragePath,
-        `${quote(leverageValue as string)} is above ${bracketMax}, the maxLeverage of tiers[${bracket}], the bracket of ` +
-          `this position's notional at the mark (${formatScaled(notional, QUOTE_DECIMALS)})`,
-      );
-    }
+    const cap = leverageCap(instrument.tiers);
+    if (leverage > cap) fail(leveragePath, `${quote(leverageValue as string)} is above ${cap}, the instrument's largest maxLeverage`);
   }
 
   // fundingIndex: defaults to the instrument's; the funding owed must stay in range
@@ -432,15 +427,6 @@ function readCostBasis(value: unknown, path: string, sizeUnits: bigint, instrume
     fail(path, `the cost basis size × entryPrice = ${formatScaled(costMicro, QUOTE_DECIMALS)} is beyond ${QUOTE_RANGE_TEXT}`);
   }
   return costMicro;
-}
-
-/** Bracket k covers notionals in (floor_k, floor_{k+1}]; a notional of 0 is in bracket 0. */
-export function bracketOf(tiers: readonly Tier[], notionalMicro: bigint): number {
-  for (let k = 0; k < tiers.length; k++) {
-    const up = tiers[k].upToNotional;
-    if (up === null || notionalMicro <= up) return k;
-  }
-  return tiers.length - 1;
 }
 
 // --- values ---------------------------------------------------------------------------------

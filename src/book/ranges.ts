@@ -7,6 +7,7 @@
 import {
   ACCOUNT_ID_LENGTH_MAX,
   FUNDING_EXTRA_SCALE,
+  FUNDING_INDEX_ABS_MAX,
   LEVERAGE_MAX,
   MODE_CROSS,
   MODE_ISOLATED,
@@ -21,12 +22,6 @@ import {
 import { divCeil } from '../fixed/rounding.js';
 import { quotePerUnit, type Instrument, type Tier } from './model.js';
 
-/**
- * Funding indexes (instrument and position) stay within ±10^18 units of 10^-(pd+6) quote per base,
- * so both they and their difference fit a signed 64-bit word (the kernel subtracts them in i64).
- * The same bound as the JSON loader's FUNDING_INDEX_ABS_MAX.
- */
-export const FUNDING_INDEX_ABS_MAX = 1_000_000_000_000_000_000n; // 10^18
 
 /** A refused value: the field (a model field name, possibly with a tier index) and why. */
 export interface RangeIssue {
@@ -180,6 +175,16 @@ export function checkTiers(tiers: readonly Tier[]): RangeIssue | null {
   return null;
 }
 
+/**
+ * The largest leverage a stored position may carry: the largest maxLeverage of any bracket. A
+ * bracket's own max binds when leverage is set or a position grows (src/account/operations.ts),
+ * not on load: a mark move can carry a position into a bracket with a lower max, and a snapshot
+ * of that book must load again.
+ */
+export function leverageCap(tiers: readonly Tier[]): number {
+  return tiers.reduce((cap, tier) => Math.max(cap, tier.leverageMax), 1);
+}
+
 /** Bracket k covers notionals in (floor_k, floor_{k+1}]; a notional of 0 is in bracket 0. */
 export function bracketOf(tiers: readonly Tier[], notionalMicro: bigint): number {
   for (let k = 0; k < tiers.length; k++) {
@@ -278,16 +283,12 @@ export function checkPosition(rules: InstrumentRules, position: PositionInts): R
     return { field: 'marginMicro', reason: `an isolated margin must be from 0 to ${QUOTE_ABS_MAX} micro, got ${margin}` };
   }
 
-  const tiers = instrument.tiers;
-  const bracket = bracketOf(tiers, notional);
-  const bracketMax = tiers[bracket].leverageMax;
+  const cap = leverageCap(instrument.tiers);
   const leverage = position.leverage;
-  if (!(leverage >= 1 && leverage <= bracketMax) || !Number.isInteger(leverage)) {
+  if (!(leverage >= 1 && leverage <= cap) || !Number.isInteger(leverage)) {
     return {
       field: 'leverage',
-      reason:
-        `must be a whole number from 1 to ${bracketMax}, the leverageMax of tiers[${bracket}], the bracket of this ` +
-        `position's notional at the mark (${notional} micro); got ${leverage}`,
+      reason: `must be a whole number from 1 to ${cap}, the instrument's largest maxLeverage; got ${leverage}`,
     };
   }
 
@@ -320,9 +321,7 @@ export interface InstrumentFastRules {
   readonly mark: number;
   /** The instrument's funding index; NaN when beyond ±2^53. */
   readonly funding: number;
-  /** upToNotional per bracket (Infinity for the last); doubles, compared only with notionals < 2^53. */
-  readonly bounds: Float64Array;
-  readonly leverageMax: Uint16Array;
+  readonly leverageCap: number;
 }
 
 const SAFE_MAX = Number.MAX_SAFE_INTEGER;
@@ -343,8 +342,7 @@ export function instrumentFastRules(instrument: Instrument): InstrumentFastRules
     q: Number(quotePerUnit(instrument)),
     mark: exactDouble(instrument.markUnits),
     funding: exactDouble(instrument.fundingIndex),
-    bounds: Float64Array.from(tiers, (tier) => (tier.upToNotional === null ? Number.POSITIVE_INFINITY : Number(tier.upToNotional))),
-    leverageMax: Uint16Array.from(tiers, (tier) => tier.leverageMax),
+    leverageCap: leverageCap(tiers),
   };
 }
 
@@ -385,10 +383,7 @@ export function positionPlainlyValid(
     return false;
   }
 
-  const bounds = rules.bounds;
-  let bracket = 0;
-  while (bracket < bounds.length - 1 && notional > bounds[bracket]) bracket++;
-  if (!(leverage >= 1 && leverage <= rules.leverageMax[bracket])) return false;
+  if (!(leverage >= 1 && leverage <= rules.leverageCap)) return false;
 
   if (funding !== rules.funding) {
     if (!(funding >= -FAST_QUOTE_MAX && funding <= FAST_QUOTE_MAX)) return false; // well within ±10^18

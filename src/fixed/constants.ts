@@ -34,6 +34,12 @@ export const POSITIONS_PER_ACCOUNT_MAX = 128;
 /** Prices (mark, entry, reported liquidation and bankruptcy prices) are in (0, 10^15] price units. */
 export const PRICE_UNITS_MAX = 1_000_000_000_000_000n; // 10^15
 
+/**
+ * Funding indices stay within ±10^18 units so that F − F_i never leaves a signed 64-bit word in
+ * the kernel; what a position owes is bounded separately (QUOTE_ABS_MAX).
+ */
+export const FUNDING_INDEX_ABS_MAX = 1_000_000_000_000_000_000n; // 10^18
+
 /** Tier tables have at most this many brackets; the kernel's tier table is sized by it. */
 export const TIERS_MAX = 16;
 /** Instruments are indexed by a u16 in the position table. */

@@ -19,13 +19,12 @@ import { quotePerUnit, type Account, type Book, type Instrument, type Position, 
 import {
   bracketOf,
   checkPosition,
-  FUNDING_INDEX_ABS_MAX,
   instrumentFastRules,
   instrumentRules,
   positionPlainlyValid,
 } from '../../src/book/ranges.js';
 import { Engine } from '../../src/engine/engine.js';
-import { PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
+import { FUNDING_INDEX_ABS_MAX, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
 
 // ---------------------------------------------------------------------------------------------
 // Books
@@ -258,13 +257,13 @@ describe('binary book round trip', () => {
     expectSameEvaluation(Engine.fromBook(expected), reloaded);
   });
 
-  it('refuses to encode an engine whose book a mark move took out of the load rules', () => {
+  it('a snapshot taken after a mark move carried a position past its bracket max leverage loads again', () => {
     const engine = decodeBookBinary(encodeBookModel(sampleBook()));
     // bob's 1 BTC at 51,000 is a notional of 51,000 quote: tiers[1], max leverage 100, below his 125.
     engine.views.instMark[0] = 510_000n;
-    expect(() => encodeBookBinary(engine)).toThrow(
-      /^accounts\[1\] \(bob\) positions\[0\] \(BTC-PERP\) leverage: must be a whole number from 1 to 100/,
-    );
+    const reloaded = decodeBookBinary(encodeBookBinary(engine));
+    expect(reloaded.toBook()).toEqual(engine.toBook());
+    expect(reloaded.toBook().accounts[1].positions[0].leverage).toBe(125);
   });
 
   it('isBookBinary tells a binary book from JSON and from short input', () => {
@@ -768,19 +767,22 @@ describe('binary book value errors', () => {
     expect(decodeError(bytes).message).toMatch(/^accounts\[1\] \(bob\) positions\[1\] \(ETH-PERP\) marginMicro:/);
   });
 
-  it('leverage over the bracket max', () => {
-    // bob's BTC notional 1 BTC × 50,000 = 50,000 quote is in tiers[0] (up to 50,000, max 125); at 1.001 BTC
-    // it is in tiers[1] (max 100), where bob's 125 is refused.
-    const bytes = setI64(setI64(good, 'posSize', 2, 1_001n), 'posCost', 2, 49_049_000_000n);
+  it("leverage over the instrument's largest max", () => {
+    const bytes = setU16(good, 'posLeverage', 2, 126);
     expect(decodeError(bytes).message).toBe(
-      'accounts[1] (bob) positions[0] (BTC-PERP) leverage: must be a whole number from 1 to 100, the leverageMax of ' +
-        "tiers[1], the bracket of this position's notional at the mark (50050000000 micro); got 125",
+      "accounts[1] (bob) positions[0] (BTC-PERP) leverage: must be a whole number from 1 to 125, the instrument's largest maxLeverage; got 126",
     );
+  });
+
+  it("a leverage above its bracket's max (reached by a mark move) loads", () => {
+    // bob's 1.001 BTC is 50,050 quote: tiers[1] (max 100); his 125 is within the instrument's cap.
+    const bytes = setI64(setI64(good, 'posSize', 2, 1_001n), 'posCost', 2, 49_049_000_000n);
+    expect(decodeBookBinary(bytes).toBook().accounts[1].positions[0].leverage).toBe(125);
   });
 
   it('leverage 0', () => {
     const bytes = setU16(good, 'posLeverage', 3, 0);
-    expect(decodeError(bytes).message).toMatch(/^accounts\[1\] \(bob\) positions\[1\] \(ETH-PERP\) leverage: must be a whole number from 1 to 20/);
+    expect(decodeError(bytes).message).toMatch(/^accounts\[1\] \(bob\) positions\[1\] \(ETH-PERP\) leverage: must be a whole number from 1 to 20, the instrument's largest/);
   });
 
   it('instrument index out of range', () => {

@@ -5,13 +5,13 @@ import { BookError } from '../../src/book/errors.js';
 import {
   bookFromJsonValue,
   bookToJsonValue,
-  bracketOf,
-  FUNDING_INDEX_ABS_MAX,
   parseBookJson,
 } from '../../src/book/json.js';
+import { bracketOf } from '../../src/book/ranges.js';
 import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from '../../src/book/model.js';
 import {
   ACCOUNT_ID_LENGTH_MAX,
+  FUNDING_INDEX_ABS_MAX,
   POSITIONS_PER_ACCOUNT_MAX,
   PRICE_UNITS_MAX,
   QUOTE_ABS_MAX,
@@ -484,19 +484,10 @@ const badCases: BadCase[] = [
   { name: 'negative margin', mutate: (b) => (alicePos(b).margin = '-1'), path: `${ALICE_BTC} margin`, reason: 'must not be negative, got "-1"' },
   { name: 'margin out of range', mutate: (b) => (alicePos(b).margin = '10000000001'), path: `${ALICE_BTC} margin`, reason: 'is beyond ±10000000000' },
   {
-    name: 'leverage above the bracket max',
+    name: "leverage above the instrument's largest max",
     mutate: (b) => (alicePos(b).leverage = '126'),
     path: `${ALICE_BTC} leverage`,
-    reason: '"126" is above 125, the maxLeverage of tiers[0], the bracket of this position\'s notional at the mark (2000)',
-  },
-  {
-    name: 'leverage above the max of a higher bracket',
-    mutate: (b) => {
-      alicePos(b).size = '2'; // notional 100,000: tiers[1], max 100
-      alicePos(b).leverage = '101';
-    },
-    path: `${ALICE_BTC} leverage`,
-    reason: '"101" is above 100, the maxLeverage of tiers[1]',
+    reason: '"126" is above 125, the instrument\'s largest maxLeverage',
   },
   { name: 'leverage 0', mutate: (b) => (alicePos(b).leverage = '0'), path: `${ALICE_BTC} leverage`, reason: 'must be a whole number from 1 to 1000, got "0"' },
   { name: 'leverage as a JSON number', mutate: (b) => (alicePos(b).leverage = 10), path: `${ALICE_BTC} leverage`, reason: 'must be a whole-number string, got the JSON number 10' },
