@@ -38,7 +38,9 @@ export class Engine {
     this.instruments = instruments.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((t) => ({ ...t })) }));
     this.symbolIndex = new Map(instruments.map((instrument, index) => [instrument.symbol, index]));
     this.accountIds = [...accountIds];
-    this.accountIndex = new Map(this.accountIds.map((id, index) => [id, index]));
+    // A plain loop: building the Map from an array of pairs allocates a pair per account.
+    this.accountIndex = new Map();
+    for (let a = 0; a < this.accountIds.length; a++) this.accountIndex.set(this.accountIds[a], a);
     this.positionsUsed = 0;
     this.sizeHighWater = instruments.map(() => 0n);
   }
