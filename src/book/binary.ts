@@ -17,7 +17,14 @@ import {
   TIERS_MAX,
 } from '../fixed/constants.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
-import { layoutBytes, WASM_PAGE_BYTES, WASM_PAGES_MAX, type Views } from '../memory/layout.js';
+import {
+  layoutBytes,
+  POSITION_INPUT_COLUMNS,
+  WASM_PAGE_BYTES,
+  WASM_PAGES_MAX,
+  type PositionInputColumn,
+  type Views,
+} from '../memory/layout.js';
 import { BookError } from './errors.js';
 import type { Book, Instrument, Tier } from './model.js';
 import {
@@ -300,13 +307,7 @@ export function decodeBookBinary(input: Uint8Array, options: EngineOptions = {})
     starts[a] = start;
     start += counts[a];
   }
-  v.posSize.set(columns.posSize);
-  v.posCost.set(columns.posCost);
-  v.posMargin.set(columns.posMargin);
-  v.posFunding.set(columns.posFunding);
-  v.posInst.set(columns.posInst);
-  v.posMode.set(columns.posMode);
-  v.posLeverage.set(columns.posLeverage);
+  for (const name of POSITION_INPUT_COLUMNS) (v[name] as Uint8Array).set(columns[name] as Uint8Array);
   engine.positionsUsed = P;
   engine.refreshSizeHighWater();
   return engine;
@@ -382,13 +383,7 @@ export function encodeBookModel(book: Book): Uint8Array {
     accBalance: new BigInt64Array(A),
     accPosCount: new Uint32Array(A),
     positionCount: P,
-    posSize: new BigInt64Array(P),
-    posCost: new BigInt64Array(P),
-    posMargin: new BigInt64Array(P),
-    posFunding: new BigInt64Array(P),
-    posInst: new Uint16Array(P),
-    posMode: new Uint8Array(P),
-    posLeverage: new Uint16Array(P),
+    ...newPositionColumns(P),
   };
   // Copy into columns, refusing what a column cannot hold exactly (the value rules come after, on
   // the columns, exactly as the decoder runs them).
@@ -679,11 +674,9 @@ function positionPath(columns: BookColumns, a: number, k: number, inst: number):
   return `${accountPath(columns.accountIds, a)} positions[${k}] (${columns.instruments[inst].symbol})`;
 }
 
-/** Rewrites the position columns of `columns` as fresh arrays, each account's block in order. */
-function compactPositions(columns: BookColumns, starts: Uint32Array, from: Views): void {
-  const P = columns.positionCount;
-  const counts = columns.accPosCount;
-  const to = {
+/** Zeroed position input columns for P positions. */
+function newPositionColumns(P: number): Pick<BookColumns, PositionInputColumn> {
+  return {
     posSize: new BigInt64Array(P),
     posCost: new BigInt64Array(P),
     posMargin: new BigInt64Array(P),
@@ -692,7 +685,13 @@ function compactPositions(columns: BookColumns, starts: Uint32Array, from: Views
     posMode: new Uint8Array(P),
     posLeverage: new Uint16Array(P),
   };
-  const names = ['posSize', 'posCost', 'posMargin', 'posFunding', 'posInst', 'posMode', 'posLeverage'] as const;
+}
+
+/** Rewrites the position columns of `columns` as fresh arrays, each account's block in order. */
+function compactPositions(columns: BookColumns, starts: Uint32Array, from: Views): void {
+  const P = columns.positionCount;
+  const counts = columns.accPosCount;
+  const to = newPositionColumns(P);
   // Copy maximal runs of accounts whose blocks are adjacent in memory, one set() per column per run.
   let target = 0;
   let a = 0;
@@ -701,7 +700,7 @@ function compactPositions(columns: BookColumns, starts: Uint32Array, from: Views
     let runLength = 0;
     while (a < counts.length && starts[a] === runStart + runLength) runLength += counts[a++];
     if (runLength === 0) continue;
-    for (const name of names) {
+    for (const name of POSITION_INPUT_COLUMNS) {
       (to[name] as Uint8Array).set((from[name] as Uint8Array).subarray(runStart, runStart + runLength), target);
     }
     target += runLength;

@@ -8,7 +8,16 @@ import {
   TIERS_MAX,
 } from '../fixed/constants.js';
 import { quotePerUnit, type AccountResult, type Book, type Instrument, type Position, type PositionResult } from '../book/model.js';
-import { BookLayout, createSharedMemory, layoutBytes, type Capacity, type Views } from '../memory/layout.js';
+import {
+  BookLayout,
+  INSTRUMENT_COLUMNS,
+  POSITION_COLUMNS,
+  copyColumn,
+  createSharedMemory,
+  layoutBytes,
+  type Capacity,
+  type Views,
+} from '../memory/layout.js';
 import { splitU128, tierRows } from '../memory/tiers.js';
 import { compileCore, instantiateCore, type CoreExports } from './core.js';
 
@@ -257,15 +266,7 @@ export class Engine {
     const next = new BookLayout(this.memory, old.end, capacity);
     const o = old.views;
     const n = next.views;
-    n.instMark.set(o.instMark);
-    n.instFunding.set(o.instFunding);
-    n.instQ.set(o.instQ);
-    n.instTick.set(o.instTick);
-    n.instTierCount.set(o.instTierCount);
-    n.tierFloor.set(o.tierFloor);
-    n.tierRate.set(o.tierRate);
-    n.tierCumLo.set(o.tierCumLo);
-    n.tierCumHi.set(o.tierCumHi);
+    for (const name of INSTRUMENT_COLUMNS) copyColumn(n, o, name);
     next.setInstrumentCount(this.instruments.length);
     let slot = 0;
     for (let a = 0; a < this.accountIds.length; a++) {
@@ -281,21 +282,6 @@ export class Engine {
     this.positionsUsed = slot;
   }
 }
-
-const POSITION_COLUMNS = [
-  'posSize',
-  'posCost',
-  'posMargin',
-  'posFunding',
-  'posInst',
-  'posMode',
-  'posLeverage',
-  'posPnl',
-  'posMaint',
-  'posStatus',
-  'posLiq',
-  'posBk',
-] as const;
 
 function copyPositionSlot(from: Views, source: number, target: number, to: Views = from): void {
   for (const name of POSITION_COLUMNS) (to[name] as Uint8Array)[target] = (from[name] as Uint8Array)[source];

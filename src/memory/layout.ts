@@ -80,6 +80,19 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'posBk', table: 'position', bytes: 8 },
 ];
 
+/** The position columns a book stores (the rest are outputs the core writes). */
+export const POSITION_INPUT_COLUMNS = ['posSize', 'posCost', 'posMargin', 'posFunding', 'posInst', 'posMode', 'posLeverage'] as const;
+export type PositionInputColumn = (typeof POSITION_INPUT_COLUMNS)[number];
+/** Every position column, inputs and outputs, in memory order. */
+export const POSITION_COLUMNS = COLUMNS.filter((c) => c.table === 'position').map((c) => c.name);
+/** The columns that describe instruments and their tiers. */
+export const INSTRUMENT_COLUMNS = COLUMNS.filter((c) => c.table === 'instrument' || c.table === 'tier').map((c) => c.name);
+
+/** Copies a whole column (same length) from one set of views to another. */
+export function copyColumn(to: Views, from: Views, name: ColumnName): void {
+  (to[name] as Uint8Array).set(from[name] as Uint8Array);
+}
+
 /** Bytes one position and one account occupy in memory (inputs and outputs), for sizing claims. */
 export const POSITION_BYTES = COLUMNS.filter((c) => c.table === 'position').reduce((sum, c) => sum + c.bytes, 0);
 export const ACCOUNT_BYTES = COLUMNS.filter((c) => c.table === 'account').reduce((sum, c) => sum + c.bytes, 0);
