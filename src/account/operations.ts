@@ -72,7 +72,7 @@ export function applyOperation(engine: Engine, operation: Operation): OperationR
   if (operation.kind === 'setFundingIndex') {
     return guard(() => setFundingIndex(engine, operation.instrument, operation.fundingIndex));
   }
-  const account = engine.accountIndex.get(operation.account);
+  const account = engine.accountIds.indexOf(operation.account);
   if (account === undefined) return { ok: false, reason: `unknown account "${operation.account}"` };
   const snapshot = takeSnapshot(engine, account);
   try {
@@ -413,7 +413,7 @@ function setFundingIndex(engine: Engine, symbol: string, fundingIndex: bigint): 
   for (let a = 0; a < engine.accountCount; a++) {
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
       if (v.posInst[j] === i && abs(v.posSize[j] * q * (fundingIndex - v.posFunding[j])) > limit) {
-        refuse(`${symbol} funding index ${fundingIndex} would put account "${engine.accountIds[a]}"'s unsettled funding over ${micro(QUOTE_ABS_MAX)}`);
+        refuse(`${symbol} funding index ${fundingIndex} would put account "${engine.accountIds.get(a)}"'s unsettled funding over ${micro(QUOTE_ABS_MAX)}`);
       }
     }
   }

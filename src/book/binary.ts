@@ -17,6 +17,7 @@ import {
   TIERS_MAX,
 } from '../fixed/constants.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
+import { AccountIds } from './account-ids.js';
 import {
   layoutBytes,
   POSITION_INPUT_COLUMNS,
@@ -288,14 +289,13 @@ export function decodeBookBinary(input: Uint8Array, options: EngineOptions = {})
 
   let engine: Engine;
   try {
-    engine = Engine.allocate(instruments, accountIds, P, options);
+    engine = Engine.allocate(instruments, AccountIds.fromStrings(accountIds), P, options);
   } catch (error) {
     if (error instanceof RangeError) fail('book', `cannot be held in memory: ${error.message}`);
     throw error;
   }
-  // The engine indexes the ids; a smaller index than the list means a duplicate. The engine is
-  // dropped with the error, so nothing has changed.
-  if (engine.accountIndex.size !== accountIds.length) checkDuplicateIds(accountIds);
+  // A duplicate id drops the new engine with the error, so nothing has changed.
+  if (engine.accountIds.firstDuplicate() >= 0) checkDuplicateIds(accountIds);
 
   const v = engine.views;
   v.accBalance.set(columns.accBalance);
@@ -341,7 +341,7 @@ export function encodeBookBinary(engine: Engine): Uint8Array {
   }
   const columns: BookColumns = {
     instruments,
-    accountIds: engine.accountIds,
+    accountIds: engine.accountIds.toArray(),
     accBalance: v.accBalance.subarray(0, A),
     accPosCount: counts,
     positionCount: P,
@@ -358,7 +358,7 @@ export function encodeBookBinary(engine: Engine): Uint8Array {
     const reason = checkAccountId(columns.accountIds[a]);
     if (reason !== null) fail(`accounts[${a}] id`, reason);
   }
-  if (engine.accountIndex.size !== A) checkDuplicateIds(columns.accountIds);
+  if (engine.accountIds.firstDuplicate() >= 0) checkDuplicateIds(columns.accountIds);
   return writeColumns(columns);
 }
 

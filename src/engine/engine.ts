@@ -19,6 +19,7 @@ import {
   type Views,
 } from '../memory/layout.js';
 import { splitU128, tierRows } from '../memory/tiers.js';
+import { AccountIds } from '../book/account-ids.js';
 import { compileCore, instantiateCore, type CoreExports } from './core.js';
 
 export interface EngineOptions {
@@ -33,23 +34,19 @@ export class Engine {
   /** Instrument metadata; marks and funding indices live in memory (views.instMark/instFunding). */
   readonly instruments: Instrument[];
   readonly symbolIndex: Map<string, number>;
-  readonly accountIds: string[];
-  readonly accountIndex: Map<string, number>;
+  readonly accountIds: AccountIds;
   /** Position slots handed out so far; slots at or above this are free. */
   positionsUsed: number;
   /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
   readonly sizeHighWater: bigint[];
 
-  private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, instruments: Instrument[], accountIds: string[]) {
+  private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, instruments: Instrument[], accountIds: AccountIds) {
     this.memory = memory;
     this.core = core;
     this.layout = layout;
     this.instruments = instruments.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((t) => ({ ...t })) }));
     this.symbolIndex = new Map(instruments.map((instrument, index) => [instrument.symbol, index]));
-    this.accountIds = [...accountIds];
-    // A plain loop: building the Map from an array of pairs allocates a pair per account.
-    this.accountIndex = new Map();
-    for (let a = 0; a < this.accountIds.length; a++) this.accountIndex.set(this.accountIds[a], a);
+    this.accountIds = accountIds;
     this.positionsUsed = 0;
     this.sizeHighWater = instruments.map(() => 0n);
   }
@@ -57,7 +54,8 @@ export class Engine {
   /** Lays out a validated book in a fresh shared memory. */
   static fromBook(book: Book, options: EngineOptions = {}): Engine {
     const positions = book.accounts.reduce((sum, account) => sum + account.positions.length, 0);
-    const engine = Engine.allocate(book.instruments, book.accounts.map((account) => account.id), positions, options);
+    const ids = AccountIds.fromStrings(book.accounts.map((account) => account.id));
+    const engine = Engine.allocate(book.instruments, ids, positions, options);
     const v = engine.views;
     book.accounts.forEach((account, a) => {
       v.accBalance[a] = account.balanceMicro;
@@ -73,11 +71,11 @@ export class Engine {
    * every account and position column zero. A loader fills the columns, sets accPosStart/Count and
    * positionsUsed, and calls refreshSizeHighWater(); the caller has validated what it writes.
    */
-  static allocate(instruments: Instrument[], accountIds: string[], positionCount: number, options: EngineOptions = {}): Engine {
+  static allocate(instruments: Instrument[], accountIds: AccountIds, positionCount: number, options: EngineOptions = {}): Engine {
     const spare = Math.ceil(positionCount * (options.spareFraction ?? 0.25)) + 64;
     const capacity: Capacity = {
       instruments: Math.max(1, instruments.length),
-      accounts: Math.max(1, accountIds.length),
+      accounts: Math.max(1, accountIds.count),
       positions: positionCount + spare,
     };
     const module = compileCore();
@@ -109,7 +107,7 @@ export class Engine {
   }
 
   get accountCount(): number {
-    return this.accountIds.length;
+    return this.accountIds.count;
   }
 
   private writeInstruments(instruments: Instrument[]): void {
@@ -201,7 +199,7 @@ export class Engine {
         fundingIndex: v.instFunding[i],
         tiers: instrument.tiers.map((tier) => ({ ...tier })),
       })),
-      accounts: this.accountIds.map((id, a) => {
+      accounts: this.accountIds.toArray().map((id, a) => {
         const first = v.accPosStart[a];
         const positions: Position[] = [];
         for (let j = first; j < first + v.accPosCount[a]; j++) positions.push(this.readPosition(j));
@@ -261,7 +259,8 @@ export class Engine {
    */
   private growPositions(extra: number): void {
     const old = this.layout;
-    const used = this.accountIds.reduce((sum, _id, a) => sum + old.views.accPosCount[a], 0);
+    let used = 0;
+    for (let a = 0; a < this.accountCount; a++) used += old.views.accPosCount[a];
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, used + extra + 64) };
     const next = new BookLayout(this.memory, old.end, capacity);
     const o = old.views;
@@ -269,7 +268,7 @@ export class Engine {
     for (const name of INSTRUMENT_COLUMNS) copyColumn(n, o, name);
     next.setInstrumentCount(this.instruments.length);
     let slot = 0;
-    for (let a = 0; a < this.accountIds.length; a++) {
+    for (let a = 0; a < this.accountCount; a++) {
       n.accBalance[a] = o.accBalance[a];
       n.accCrossEquity[a] = o.accCrossEquity[a];
       n.accCrossMaint[a] = o.accCrossMaint[a];

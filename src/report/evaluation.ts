@@ -68,7 +68,7 @@ function accountJson(engine: Engine, a: number): object {
     });
   }
   return {
-    id: engine.accountIds[a],
+    id: engine.accountIds.get(a),
     balance: quote(v.accBalance[a]),
     cross: { equity: quote(v.accCrossEquity[a]), maintenance: quote(v.accCrossMaint[a]), status: STATUS_NAMES[v.accStatus[a]] },
     positions,
@@ -103,7 +103,7 @@ function accountRows(engine: Engine, a: number): string[][] {
   })();
   const rows: string[][] = [
     [
-      engine.accountIds[a],
+      engine.accountIds.get(a),
       'cross pool',
       '',
       quote(v.accCrossEquity[a]),

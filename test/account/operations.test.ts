@@ -32,13 +32,13 @@ const crossLong = { instrument: 'BTC', size: '0.04', entryPrice: '50000', mode: 
 const isolatedLong = { instrument: 'BTC', size: '0.04', entryPrice: '50000', mode: 'isolated', margin: '200', leverage: '10' };
 
 function position(engine: Engine, account: string, symbol: string, mode: 'cross' | 'isolated') {
-  const a = engine.accountIndex.get(account)!;
+  const a = engine.accountIds.indexOf(account)!;
   const i = engine.symbolIndex.get(symbol)!;
   return engine.toBook().accounts[a].positions.find((p) => p.instrument === i && p.mode === mode);
 }
 
 function balance(engine: Engine, account: string): bigint {
-  return engine.views.accBalance[engine.accountIndex.get(account)!];
+  return engine.views.accBalance[engine.accountIds.indexOf(account)!];
 }
 
 /** Everything an operation could touch: the whole book and every output column. */
@@ -283,7 +283,7 @@ describe('funding', () => {
     const engine = engineWith([{ ...alice, positions: [crossLong, { ...isolatedLong, instrument: 'ETH', size: '-0.4', entryPrice: '2500' }] }]);
     expectApplied(engine, { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 10_000_001n }); // 1.0000001 per BTC
     expectApplied(engine, { kind: 'setFundingIndex', instrument: 'ETH', fundingIndex: 150_000_000n }); // 1.5 per ETH
-    const a = engine.accountIndex.get('alice')!;
+    const a = engine.accountIds.indexOf('alice')!;
     const j = engine.views.accPosStart[a];
     expect(fundingOwed(engine, j)).toBe(40_001n); // 0.04 × 1.0000001 = 0.040000004 → 0.040001
     const result = expectApplied(engine, { kind: 'settleFunding', account: 'alice' });
@@ -383,7 +383,7 @@ describe('position slots', () => {
 
   test('an account may hold at most 128 positions', () => {
     const engine = engineWith([alice]);
-    const a = engine.accountIndex.get('alice')!;
+    const a = engine.accountIds.indexOf('alice')!;
     for (let k = 0; k < 128; k++) engine.appendPositionSlot(a);
     expect(() => engine.appendPositionSlot(a)).toThrow(/maximum of 128 positions/);
   });

@@ -209,7 +209,7 @@ describe('binary book round trip', () => {
     expect(isBookBinary(bytes)).toBe(true);
     const engine = decodeBookBinary(bytes);
     expect(engine.toBook()).toEqual(book);
-    expect(engine.accountIds).toEqual(['alice', 'bob', 'carol']);
+    expect(engine.accountIds.toArray()).toEqual(['alice', 'bob', 'carol']);
     expect(engine.positionsUsed).toBe(4);
     expect(engine.sizeHighWater).toEqual([1_000n, 100n]);
     expect(Buffer.compare(Buffer.from(encodeBookBinary(engine)), Buffer.from(bytes))).toBe(0);
