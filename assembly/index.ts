@@ -2,6 +2,12 @@
 // at `header`. It reads inputs and writes outputs in place, allocates nothing and keeps no state in
 // linear memory, so any number of instances may run disjoint ranges over one shared memory.
 // The rules are docs/numbers.md; src/reference/ is the BigInt twin the tests hold this to.
+//
+// The sweep is written without data-dependent branches where it can be (selects instead of ifs, a
+// branchless bracket search over a padded tier table): on a real book, modes, signs and brackets
+// are random from one position to the next, and each mispredicted branch costs more than the
+// arithmetic it skips. The branches left are loop-invariant or almost never taken (a product that
+// needs 128 bits).
 
 import {
   SCALE_6,
@@ -39,30 +45,170 @@ import {
   H_POS_PNL,
   H_POS_MAINT,
   H_POS_STATUS,
-  H_POS_LIQ,
-  H_POS_BK,
+  SHARD_CANCEL,
+  SHARD_LIST,
+  SHARD_LIST_CAPACITY,
+  SHARD_ACCOUNTS_DONE,
+  SHARD_LIQUIDATABLE,
+  SHARD_BANKRUPT,
+  SHARD_LISTED,
+  SHARD_COMPLETE,
+  SHARD_CACHE,
+  SLOT_CROSS,
+  CANCEL_CHECK_ACCOUNTS,
+  CACHE_FLOORS,
+  CACHE_UNIT,
+  CACHE_Q,
+  CACHE_FUNDING,
+  CACHE_TIERS,
+  CACHE_TIER_BYTES,
+  CACHE_STRIDE,
 } from './layout';
 import { mulWide, divWideSmall, divWide, wideHi, wideRem, wideLessOrEqual } from './wide';
+
+
+/** Sweep flag: also write each position's unrealized PnL and maintenance (reports, operations). */
+export const SWEEP_FULL: u32 = 1;
 
 /** The first byte JavaScript may use for the book: everything below belongs to the module. */
 export function heapBase(): usize {
   return __heap_base;
 }
 
+/** 2^44: below it, notional·rate (rate < 2^20) fits 64 bits. */
+const NOTIONAL_NARROW: u64 = 1 << 44;
+
 /**
- * Evaluates equity, maintenance and status of every scope of accounts [accountStart, accountEnd),
- * and with `withPrices` != 0 also every position's liquidation and bankruptcy prices.
- * Returns the number of liquidatable scopes (cross pools plus isolated positions) in the range.
+ * Writes the shard's instrument cache (assembly/layout.ts CACHE_*) from the instrument and tier
+ * columns: per instrument its floors, q·mark, q, funding index and tier parameters side by side.
  */
-export function sweep(header: usize, accountStart: u32, accountEnd: u32, withPrices: u32): u32 {
+function fillCache(header: usize, cache: usize): void {
+  const count = load<u32>(header); // slot H_INSTRUMENT_COUNT holds the count itself
   const instMark = column(header, H_INST_MARK);
   const instFunding = column(header, H_INST_FUNDING);
   const instQ = column(header, H_INST_Q);
-  const instTierCount = column(header, H_INST_TIER_COUNT);
   const tierFloor = column(header, H_TIER_FLOOR);
   const tierRate = column(header, H_TIER_RATE);
   const tierCumLo = column(header, H_TIER_CUM_LO);
   const tierCumHi = column(header, H_TIER_CUM_HI);
+  for (let i: usize = 0; i < <usize>count; i++) {
+    const c = cache + i * <usize>CACHE_STRIDE;
+    const q = load<i64>(instQ + (i << 3));
+    store<i64>(c + CACHE_UNIT, q * load<i64>(instMark + (i << 3)));
+    store<i64>(c + CACHE_Q, q);
+    store<i64>(c + CACHE_FUNDING, load<i64>(instFunding + (i << 3)));
+    for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
+      const cell = (i * <usize>TIERS_MAX + k) << 3;
+      const tier = c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES;
+      store<i64>(c + CACHE_FLOORS + (k << 3), load<i64>(tierFloor + cell));
+      store<u64>(tier, load<u64>(tierRate + cell));
+      store<u64>(tier, load<u64>(tierCumLo + cell), 8);
+      store<u64>(tier, load<u64>(tierCumHi + cell), 16);
+    }
+  }
+}
+
+/**
+ * Bracket of a notional: the largest k with floor_k < notional, i.e. the number of floors 1..15
+ * below it. Unused tiers are padded with floors of i64.MAX by the control plane, so eight 2-lane
+ * comparisons over all 16 floors count it with no branch and no dependency between the loads.
+ */
+// @ts-ignore: decorator
+@inline
+function bracketOf(notional: u64, floors: usize): usize {
+  const n = i64x2.splat(<i64>notional);
+  // floor_0 = 0 is below every notional but 0: count it with the rest and take it off after.
+  let count = i64x2.gt_s(n, v128.load(floors));
+  count = i64x2.add(count, i64x2.gt_s(n, v128.load(floors, 16)));
+  count = i64x2.add(count, i64x2.gt_s(n, v128.load(floors, 32)));
+  count = i64x2.add(count, i64x2.gt_s(n, v128.load(floors, 48)));
+  count = i64x2.add(count, i64x2.gt_s(n, v128.load(floors, 64)));
+  count = i64x2.add(count, i64x2.gt_s(n, v128.load(floors, 80)));
+  count = i64x2.add(count, i64x2.gt_s(n, v128.load(floors, 96)));
+  count = i64x2.add(count, i64x2.gt_s(n, v128.load(floors, 112)));
+  // Each lane holds minus the number of floors below the notional in its half.
+  const below = -(i64x2.extract_lane(count, 0) + i64x2.extract_lane(count, 1));
+  return <usize>max<i64>(below - 1, 0);
+}
+
+/** ceil((notional·r_k − cumX_k) / 10^6), the 128-bit way. */
+// @ts-ignore: decorator
+@noinline
+function maintenanceWide(notional: u64, rate: u64, cumLo: u64, cumHi: u64): i64 {
+  const productLo = mulWide(notional, rate);
+  // notional·r_k ≥ cumX_k inside bracket k (MM is non-negative), so the subtraction cannot borrow past 0.
+  const lo = productLo - cumLo;
+  const hi = wideHi - cumHi - <u64>(productLo < cumLo);
+  const quotient = divWideSmall(hi, lo, SCALE_6);
+  assert(wideHi == 0); // MM ≤ notional ≤ 10^16 micro
+  return <i64>quotient + <i64>(wideRem != 0);
+}
+
+/** MM(notional) = ceil((notional·r_k − cumX_k) / 10^6) in the notional's bracket; 0 for 0. */
+// @ts-ignore: decorator
+@inline
+function maintenance(notional: u64, c: usize): i64 {
+  const tier = c + CACHE_TIERS + bracketOf(notional, c + CACHE_FLOORS) * <usize>CACHE_TIER_BYTES;
+  const rate = load<u64>(tier);
+  const cumLo = load<u64>(tier, 8);
+  const cumHi = load<u64>(tier, 16);
+  if (notional >= NOTIONAL_NARROW || cumHi != 0) return maintenanceWide(notional, rate, cumLo, cumHi);
+  const x = notional * rate - cumLo;
+  const quotient = x / SCALE_6;
+  return <i64>quotient + <i64>(x - quotient * SCALE_6 != 0);
+}
+
+/** ceil(sizeQuote·ΔF / 10^6) when the product needs 128 bits. */
+// @ts-ignore: decorator
+@noinline
+function fundingOwedWide(magnitudeQuote: u64, magnitudeDelta: u64, negative: bool): i64 {
+  const lo = mulWide(magnitudeQuote, magnitudeDelta);
+  const quotient = <i64>divWideSmall(wideHi, lo, SCALE_6);
+  return negative ? -quotient : quotient + <i64>(wideRem != 0);
+}
+
+/** Funding owed = ceil(sizeQuote·ΔF / 10^6): toward +∞, against the account. */
+// @ts-ignore: decorator
+@inline
+function fundingOwed(sizeQuote: i64, fundingDelta: i64): i64 {
+  const magnitudeQuote = <u64>abs<i64>(sizeQuote);
+  const magnitudeDelta = <u64>abs<i64>(fundingDelta);
+  const negative = (sizeQuote ^ fundingDelta) < 0;
+  if ((magnitudeQuote | magnitudeDelta) >> 32 != 0) return fundingOwedWide(magnitudeQuote, magnitudeDelta, negative);
+  const product = magnitudeQuote * magnitudeDelta;
+  const quotient = <i64>(product / SCALE_6);
+  const inexact = <i64>(product - <u64>quotient * SCALE_6 != 0);
+  return select<i64>(-quotient, quotient + inexact, negative);
+}
+
+/** Unrealized PnL of a position worth `value` (size·q·mark) at the mark, its funding included. */
+// @ts-ignore: decorator
+@inline
+function positionPnl(c: usize, value: i64, size: i64, cost: i64, fundingIndex: i64): i64 {
+  return value - cost - fundingOwed(size * load<i64>(c + CACHE_Q), load<i64>(c + CACHE_FUNDING) - fundingIndex);
+}
+
+/**
+ * Evaluates the scopes of accounts [accountStart, accountEnd): each account's cross equity,
+ * maintenance and status, each isolated position's status, and with SWEEP_FULL each position's
+ * unrealized PnL and maintenance. Returns the number of liquidatable scopes.
+ *
+ * `shard` is a shard record (assembly/layout.ts SHARD_*): its instrument cache is scratch for this
+ * call; with a cancel flag the kernel stops at the next multiple of CANCEL_CHECK_ACCOUNTS once the
+ * flag is set; with a list it appends each liquidatable scope while there is room; it always gets
+ * the counters.
+ */
+export function sweep(header: usize, accountStart: u32, accountEnd: u32, flags: u32, shard: usize): u32 {
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  fillCache(header, cache);
+  // Two copies of the loop, each with its flag a constant, so neither tests it per position.
+  sweepRange(header, accountStart, accountEnd, shard, cache, (flags & SWEEP_FULL) != 0);
+  return load<u32>(shard + SHARD_LIQUIDATABLE);
+}
+
+// @ts-ignore: decorator
+@inline
+function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: usize, cache: usize, full: bool): void {
   const accBalance = column(header, H_ACC_BALANCE);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
@@ -79,190 +225,161 @@ export function sweep(header: usize, accountStart: u32, accountEnd: u32, withPri
   const posMaint = column(header, H_POS_MAINT);
   const posStatus = column(header, H_POS_STATUS);
 
+  // The list gets one spare entry past its capacity: entries are stored unconditionally at
+  // min(listed, capacity) and only counted when they are liquidatable, so the store needs no branch.
+  const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
+  const list = <usize>load<u32>(shard + SHARD_LIST);
+  const capacity = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
+  let listed: u32 = 0;
   let liquidatable: u32 = 0;
-  for (let a = accountStart; a < accountEnd; a++) {
-    const a8 = <usize>a << 3;
-    const a4 = <usize>a << 2;
-    const first = load<u32>(accPosStart + a4);
-    const end = first + load<u32>(accPosCount + a4);
-    let crossEquity = load<i64>(accBalance + a8);
-    let crossMaint: i64 = 0;
-    for (let j = first; j < end; j++) {
-      const j8 = <usize>j << 3;
-      const inst = <usize>load<u16>(posInst + (<usize>j << 1));
-      const size = load<i64>(posSize + j8);
-      const q = load<i64>(instQ + (inst << 3));
-      const mark = load<i64>(instMark + (inst << 3));
-      const sizeQuote = size * q; // |size|·q ≤ 10^16: validated notional bound at a price ≥ 1 unit
-
-      // Funding owed = ceil(size·q·ΔF / 10^6): toward +∞, against the account.
-      const fundingDelta = load<i64>(instFunding + (inst << 3)) - load<i64>(posFunding + j8);
-      let fundingOwed: i64 = 0;
-      if (fundingDelta != 0 && size != 0) {
-        const negative = (sizeQuote ^ fundingDelta) < 0;
-        const lo = mulWide(<u64>abs<i64>(sizeQuote), <u64>abs<i64>(fundingDelta));
-        let quotient: i64;
-        let remainder: u64;
-        if (wideHi == 0) {
-          // Common case: the product fits 64 bits, one division by a constant.
-          quotient = <i64>(lo / SCALE_6);
-          remainder = lo % SCALE_6;
-        } else {
-          quotient = <i64>divWideSmall(wideHi, lo, SCALE_6);
-          remainder = wideRem;
+  let bankrupt: u32 = 0;
+  let a = accountStart;
+  while (a < accountEnd) {
+    if (cancel != 0 && atomic.load<i32>(cancel) != 0) break;
+    const blockEnd = min<u32>(accountEnd, a + CANCEL_CHECK_ACCOUNTS);
+    for (; a < blockEnd; a++) {
+      const a8 = <usize>a << 3;
+      const a4 = <usize>a << 2;
+      const first = load<u32>(accPosStart + a4);
+      const end = first + load<u32>(accPosCount + a4);
+      let crossEquity = load<i64>(accBalance + a8);
+      let crossMaint: i64 = 0;
+      for (let j = first; j < end; j++) {
+        const j8 = <usize>j << 3;
+        const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
+        const size = load<i64>(posSize + j8);
+        const value = size * load<i64>(c + CACHE_UNIT); // |size|·q·mark ≤ 10^16
+        const pnl = positionPnl(c, value, size, load<i64>(posCost + j8), load<i64>(posFunding + j8));
+        const maint = maintenance(<u64>abs<i64>(value), c);
+        if (full) {
+          store<i64>(posPnl + j8, pnl);
+          store<i64>(posMaint + j8, maint);
         }
-        fundingOwed = negative ? -quotient : quotient + <i64>(remainder != 0);
-      }
-      const pnl = sizeQuote * mark - load<i64>(posCost + j8) - fundingOwed;
-      const notional = <u64>abs<i64>(sizeQuote * mark);
-      const maint = maintenance(notional, inst, instTierCount, tierFloor, tierRate, tierCumLo, tierCumHi);
-      store<i64>(posPnl + j8, pnl);
-      store<i64>(posMaint + j8, maint);
-
-      if (load<u8>(posMode + j) == MODE_CROSS) {
-        crossEquity += pnl;
-        crossMaint += maint;
-        store<u8>(posStatus + j, STATUS_HEALTHY);
-      } else {
+        const cross = load<u8>(posMode + j) == MODE_CROSS;
+        crossEquity += select<i64>(pnl, 0, cross);
+        crossMaint += select<i64>(maint, 0, cross);
         const equity = load<i64>(posMargin + j8) + pnl;
-        const status = equity < 0 ? STATUS_BANKRUPT : equity < maint ? STATUS_LIQUIDATABLE : STATUS_HEALTHY;
-        liquidatable += <u32>(status != STATUS_HEALTHY);
-        store<u8>(posStatus + j, status);
+        const status = select<u32>(
+          0,
+          select<u32>(STATUS_BANKRUPT, select<u32>(STATUS_LIQUIDATABLE, STATUS_HEALTHY, equity < maint), equity < 0),
+          cross,
+        );
+        store<u8>(posStatus + j, <u8>status);
+        const flagged = <u32>(status != STATUS_HEALTHY);
+        liquidatable += flagged;
+        bankrupt += <u32>(status == STATUS_BANKRUPT);
+        if (list != 0) {
+          const entry = list + (<usize>min<u32>(listed, capacity) << 3);
+          store<u32>(entry, a);
+          store<u32>(entry, j, 4);
+          listed += flagged;
+        }
+      }
+      const crossLiquidatable = crossMaint > 0 && crossEquity < crossMaint;
+      const crossBankrupt = crossLiquidatable && crossEquity < 0;
+      store<i64>(accCrossEquity + a8, crossEquity);
+      store<i64>(accCrossMaint + a8, crossMaint);
+      store<u8>(accStatus + a, <u8>select<u32>(STATUS_BANKRUPT, select<u32>(STATUS_LIQUIDATABLE, STATUS_HEALTHY, crossLiquidatable), crossBankrupt));
+      liquidatable += <u32>crossLiquidatable;
+      bankrupt += <u32>crossBankrupt;
+      if (list != 0) {
+        const entry = list + (<usize>min<u32>(listed, capacity) << 3);
+        store<u32>(entry, a);
+        store<u32>(entry, SLOT_CROSS, 4);
+        listed += <u32>crossLiquidatable;
       }
     }
-    const crossLiquidatable = crossMaint > 0 && crossEquity < crossMaint;
-    const crossStatus = !crossLiquidatable ? STATUS_HEALTHY : crossEquity < 0 ? STATUS_BANKRUPT : STATUS_LIQUIDATABLE;
-    liquidatable += <u32>crossLiquidatable;
-    store<i64>(accCrossEquity + a8, crossEquity);
-    store<i64>(accCrossMaint + a8, crossMaint);
-    store<u8>(accStatus + a, crossStatus);
   }
-  if (withPrices != 0) prices(header, accountStart, accountEnd);
-  return liquidatable;
-}
-
-/** Bracket k of a notional: the k with floor_k < notional ≤ floor_{k+1} (notional 0 → bracket 0). */
-// @ts-ignore: decorator
-@inline
-function bracketOf(notional: u64, tiers: usize, count: i32, tierFloor: usize): i32 {
-  let k = 0;
-  while (k + 1 < count && notional > <u64>load<i64>(tierFloor + ((tiers + <usize>k + 1) << 3))) k++;
-  return k;
-}
-
-/** ceil((notional·r_k − cumX_k) / 10^6) for the bracket of the notional. */
-// @ts-ignore: decorator
-@inline
-function maintenance(
-  notional: u64,
-  inst: usize,
-  instTierCount: usize,
-  tierFloor: usize,
-  tierRate: usize,
-  tierCumLo: usize,
-  tierCumHi: usize,
-): i64 {
-  if (notional == 0) return 0;
-  const tiers = inst * <usize>TIERS_MAX;
-  const k = bracketOf(notional, tiers, load<i32>(instTierCount + (inst << 2)), tierFloor);
-  const t8 = (tiers + <usize>k) << 3;
-  const productLo = mulWide(notional, <u64>load<i64>(tierRate + t8));
-  const cumLo = load<u64>(tierCumLo + t8);
-  // notional·r_k ≥ cumX_k inside bracket k (MM is non-negative), so the subtraction cannot borrow past 0.
-  const lo = productLo - cumLo;
-  const hi = wideHi - load<u64>(tierCumHi + t8) - <u64>(productLo < cumLo);
-  if (hi == 0) return <i64>(lo / SCALE_6) + <i64>(lo % SCALE_6 != 0); // fits 64 bits: one constant division
-  const quotient = divWideSmall(hi, lo, SCALE_6);
-  assert(wideHi == 0); // MM ≤ notional ≤ 10^16 micro
-  return <i64>quotient + <i64>(wideRem != 0);
+  store<u32>(shard + SHARD_ACCOUNTS_DONE, a);
+  store<u32>(shard + SHARD_LIQUIDATABLE, liquidatable);
+  store<u32>(shard + SHARD_BANKRUPT, bankrupt);
+  store<u32>(shard + SHARD_LISTED, min<u32>(listed, capacity));
+  store<u32>(shard + SHARD_COMPLETE, <u32>(a == accountEnd));
 }
 
 /**
- * Liquidation and bankruptcy prices of every position of accounts [accountStart, accountEnd).
- * Needs the equities and maintenances a sweep just wrote for the same range.
+ * Liquidation and bankruptcy prices of every position of the `count` accounts listed (u32 account
+ * indices) at `accounts`, written in order as i64 pairs (liquidation, bankruptcy; 0 = none) at
+ * `out`: the listed accounts' positions, account after account. Self-contained: it evaluates each
+ * listed account itself and needs no sweep before it; `shard` lends its instrument cache.
+ * Returns the number of pairs written.
  */
-export function prices(header: usize, accountStart: u32, accountEnd: u32): void {
-  const instMark = column(header, H_INST_MARK);
-  const instQ = column(header, H_INST_Q);
+export function prices(header: usize, shard: usize, accounts: usize, count: u32, out: usize): u32 {
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  fillCache(header, cache);
   const instTick = column(header, H_INST_TICK);
   const instTierCount = column(header, H_INST_TIER_COUNT);
-  const tierFloor = column(header, H_TIER_FLOOR);
-  const tierRate = column(header, H_TIER_RATE);
-  const tierCumLo = column(header, H_TIER_CUM_LO);
-  const tierCumHi = column(header, H_TIER_CUM_HI);
+  const accBalance = column(header, H_ACC_BALANCE);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
-  const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
-  const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const posSize = column(header, H_POS_SIZE);
+  const posCost = column(header, H_POS_COST);
   const posMargin = column(header, H_POS_MARGIN);
+  const posFunding = column(header, H_POS_FUNDING);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
-  const posPnl = column(header, H_POS_PNL);
-  const posMaint = column(header, H_POS_MAINT);
-  const posLiq = column(header, H_POS_LIQ);
-  const posBk = column(header, H_POS_BK);
 
-  for (let a = accountStart; a < accountEnd; a++) {
-    const a8 = <usize>a << 3;
-    const a4 = <usize>a << 2;
-    const first = load<u32>(accPosStart + a4);
-    const end = first + load<u32>(accPosCount + a4);
-    const crossEquity = load<i64>(accCrossEquity + a8);
-    const crossMaint = load<i64>(accCrossMaint + a8);
+  let written: u32 = 0;
+  for (let k: u32 = 0; k < count; k++) {
+    const a = load<u32>(accounts + (<usize>k << 2));
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    // First pass: the cross pool's equity and maintenance.
+    let crossEquity = load<i64>(accBalance + (<usize>a << 3));
+    let crossMaint: i64 = 0;
     for (let j = first; j < end; j++) {
+      if (load<u8>(posMode + j) != MODE_CROSS) continue;
+      const j8 = <usize>j << 3;
+      const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
+      const size = load<i64>(posSize + j8);
+      const value = size * load<i64>(c + CACHE_UNIT);
+      crossEquity += positionPnl(c, value, size, load<i64>(posCost + j8), load<i64>(posFunding + j8));
+      crossMaint += maintenance(<u64>abs<i64>(value), c);
+    }
+    // Second pass: each position's prices, every other price of its scope held.
+    for (let j = first; j < end; j++) {
+      const pair = out + (<usize>written << 4);
+      written++;
       const j8 = <usize>j << 3;
       const size = load<i64>(posSize + j8);
       if (size == 0) {
-        store<i64>(posLiq + j8, PRICE_NONE);
-        store<i64>(posBk + j8, PRICE_NONE);
+        store<i64>(pair, PRICE_NONE);
+        store<i64>(pair, PRICE_NONE, 8);
         continue;
       }
       const inst = <usize>load<u16>(posInst + (<usize>j << 1));
-      const sizeQuote = size * load<i64>(instQ + (inst << 3));
-      const mark = load<i64>(instMark + (inst << 3));
-      const tick = load<i64>(instTick + (inst << 3));
-      const maint = load<i64>(posMaint + j8);
+      const c = cache + inst * <usize>CACHE_STRIDE;
+      const value = size * load<i64>(c + CACHE_UNIT);
+      const pnl = positionPnl(c, value, size, load<i64>(posCost + j8), load<i64>(posFunding + j8));
+      const notional = <u64>abs<i64>(value);
+      const maint = maintenance(notional, c);
       let scopeEquity: i64;
       let othersMaint: i64;
       if (load<u8>(posMode + j) == MODE_CROSS) {
         scopeEquity = crossEquity;
         othersMaint = crossMaint - maint;
       } else {
-        scopeEquity = load<i64>(posMargin + j8) + load<i64>(posPnl + j8);
+        scopeEquity = load<i64>(posMargin + j8) + pnl;
         othersMaint = 0;
       }
-      // The scope's equity if this price were zero: equity(p) = equityAtZero + size·q·p.
-      const equityAtZero = scopeEquity - sizeQuote * mark;
-      const notional = <u64>abs<i64>(sizeQuote * mark);
-      const tiers = inst * <usize>TIERS_MAX;
+      // The scope's equity if this price were zero: equity(p) = equityAtZero + sizeQuote·p.
+      const sizeQuote = size * load<i64>(c + CACHE_Q);
+      const equityAtZero = scopeEquity - value;
+      const tick = load<i64>(instTick + (inst << 3));
       const tierCount = load<i32>(instTierCount + (inst << 2));
-      const start = bracketOf(notional, tiers, tierCount, tierFloor);
-      store<i64>(
-        posLiq + j8,
-        liquidationPrice(sizeQuote, equityAtZero - othersMaint, tick, tiers, tierCount, start, tierFloor, tierRate, tierCumLo, tierCumHi),
-      );
-      store<i64>(posBk + j8, bankruptcyPrice(sizeQuote, equityAtZero, tick));
+      const start = <i32>bracketOf(notional, c + CACHE_FLOORS);
+      store<i64>(pair, liquidationPrice(sizeQuote, equityAtZero - othersMaint, tick, c, tierCount, start));
+      store<i64>(pair, bankruptcyPrice(sizeQuote, equityAtZero, tick), 8);
     }
   }
+  return written;
 }
 
 /**
  * The tick nearest the mark at which the scope is liquidatable (docs/numbers.md). `slack` is
  * E0 − MMo. The scope is liquidatable at p ⇔ 10^6·(slack + sizeQuote·p) < max_k(|sizeQuote|·p·r_k − cumX_k).
  */
-function liquidationPrice(
-  sizeQuote: i64,
-  slack: i64,
-  tick: i64,
-  tiers: usize,
-  tierCount: i32,
-  start: i32,
-  tierFloor: usize,
-  tierRate: usize,
-  tierCumLo: usize,
-  tierCumHi: usize,
-): i64 {
+function liquidationPrice(sizeQuote: i64, slack: i64, tick: i64, c: usize, tierCount: i32, start: i32): i64 {
   const long = sizeQuote > 0;
   // 10^6·slack as a two's-complement 128-bit value; the long's numerator uses −slack.
   const slackSigned = long ? -slack : slack; // |slack| < 2^63 by the validated ranges
@@ -280,10 +397,11 @@ function liquidationPrice(
   let numLo: u64 = 0;
   let denominator: u64 = 0;
   for (let steps = 0; steps <= tierCount; steps++) {
-    const t8 = (tiers + <usize>k) << 3;
-    const cumLo = load<u64>(tierCumLo + t8);
-    const cumHi = load<u64>(tierCumHi + t8);
-    const rate = <u64>load<i64>(tierRate + t8);
+    const tier = c + CACHE_TIERS + <usize>k * <usize>CACHE_TIER_BYTES;
+    const floor = c + CACHE_FLOORS + (<usize>k << 3);
+    const rate = load<u64>(tier);
+    const cumLo = load<u64>(tier, 8);
+    const cumHi = load<u64>(tier, 16);
     if (long) {
       numLo = baseLo - cumLo;
       numHi = baseHi - cumHi - <u64>(baseLo < cumLo);
@@ -296,14 +414,14 @@ function liquidationPrice(
     const negative = <i64>numHi < 0;
     if (k > 0) {
       // Down while the root's notional ≤ floor_k (a negative numerator is below every floor).
-      const floorLo = mulWide(<u64>load<i64>(tierFloor + t8), denominator);
+      const floorLo = mulWide(load<u64>(floor), denominator);
       if (negative || wideLessOrEqual(numHi, numLo, wideHi, floorLo)) {
         k--;
         continue;
       }
     }
     if (k + 1 < tierCount && !negative) {
-      const upperLo = mulWide(<u64>load<i64>(tierFloor + t8 + 8), denominator);
+      const upperLo = mulWide(load<u64>(floor, 8), denominator);
       if (!wideLessOrEqual(numHi, numLo, wideHi, upperLo)) {
         k++;
         continue;

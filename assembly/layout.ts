@@ -28,9 +28,33 @@ export const H_POS_LEVERAGE: u32 = 22; // u16 (control plane only)
 export const H_POS_PNL: u32 = 23; // i64 micro (output)
 export const H_POS_MAINT: u32 = 24; // i64 micro (output)
 export const H_POS_STATUS: u32 = 25; // u8 (output, isolated only)
-export const H_POS_LIQ: u32 = 26; // i64 price units, 0 = none (output)
-export const H_POS_BK: u32 = 27; // i64 price units, 0 = none (output)
 export const HEADER_SLOTS: u32 = 32;
+
+// The shard record: one per concurrent sweep call, written by JavaScript, completed by the kernel.
+export const SHARD_CANCEL: u32 = 0; // u32 byte offset of the sweep's shared cancel flag (i32, non-zero = stop)
+export const SHARD_LIST: u32 = 4; // u32 byte offset of the liquidatable list: u32 pairs (account, slot)
+export const SHARD_LIST_CAPACITY: u32 = 8; // u32 entries the list can hold
+export const SHARD_ACCOUNTS_DONE: u32 = 12; // u32 out: accounts evaluated (the range's end when complete)
+export const SHARD_LIQUIDATABLE: u32 = 16; // u32 out: liquidatable scopes (bankrupt included)
+export const SHARD_BANKRUPT: u32 = 20; // u32 out: bankrupt scopes
+export const SHARD_LISTED: u32 = 24; // u32 out: entries written (min(liquidatable, capacity))
+export const SHARD_COMPLETE: u32 = 28; // u32 out: 1 when the whole range was evaluated, 0 when cancelled
+export const SHARD_CACHE: u32 = 32; // u32 byte offset of this shard's instrument cache (scratch, CACHE_STRIDE per instrument)
+export const SHARD_RECORD_BYTES: u32 = 64;
+
+// The instrument cache: what the sweep needs of one instrument in one place, rebuilt by each sweep
+// call from the instrument and tier columns, so the hot loop holds one pointer instead of seven.
+export const CACHE_FLOORS: u32 = 0; // 16 × i64 floor_k (padded with i64.MAX), 16-byte aligned for v128 loads
+export const CACHE_UNIT: u32 = 128; // i64 q·mark: micro per size unit at the mark
+export const CACHE_Q: u32 = 136; // i64 q
+export const CACHE_FUNDING: u32 = 144; // i64 funding index
+export const CACHE_TIERS: u32 = 160; // 16 × { u64 rate, u64 cumX low, u64 cumX high }
+export const CACHE_TIER_BYTES: u32 = 24;
+export const CACHE_STRIDE: u32 = 576; // 544 rounded up to a multiple of 64
+/** In a list entry, the slot of a cross pool (the account's scope rather than one position). */
+export const SLOT_CROSS: u32 = 0xffff_ffff;
+/** Accounts between two looks at the cancel flag: bounds the time a cancel takes to land. */
+export const CANCEL_CHECK_ACCOUNTS: u32 = 4096;
 
 // @ts-ignore: decorator
 @inline

@@ -31,15 +31,22 @@ const engine: Engine = decodeBookBinary(binary);
 const decodeMs = performance.now() - decodeStart;
 
 // Warm the kernel past V8's baseline tier before anything is timed.
-for (let k = 0; k < 5; k++) engine.evaluate({ withPrices: true });
+const allAccounts = Uint32Array.from({ length: engine.accountCount }, (_, a) => a);
+for (let k = 0; k < 5; k++) {
+  engine.evaluate();
+  engine.prices(allAccounts);
+}
 
 const bench = new Bench({ time: 3_000, warmupTime: 500 });
 bench
   .add('wasm: status only', () => {
-    engine.evaluate({ withPrices: false });
+    engine.evaluate({ full: false });
   })
-  .add('wasm: status + liquidation/bankruptcy prices', () => {
-    engine.evaluate({ withPrices: true });
+  .add('wasm: full figures (PnL, maintenance per position)', () => {
+    engine.evaluate({ full: true });
+  })
+  .add('wasm: liquidation + bankruptcy prices, every position', () => {
+    engine.prices(allAccounts);
   })
   .add('BigInt reference (full figures)', () => {
     evaluateBook(slice);
@@ -68,7 +75,7 @@ const rows: Row[] = bench.tasks.map((task) => {
     samples: result.latency.samplesCount,
   };
 });
-const reference = rows[2].positionsPerSecond;
+const reference = rows[rows.length - 1].positionsPerSecond;
 console.table(
   rows.map((row) => ({
     task: row.task,

@@ -499,7 +499,7 @@ function raiseSizeHighWater(engine: Engine, i: number, size: bigint): void {
 }
 
 function evaluateAccount(engine: Engine, a: number): void {
-  engine.evaluate({ start: a, end: a + 1, withPrices: false });
+  engine.evaluate({ start: a, end: a + 1 });
 }
 
 function micro(value: bigint): string {

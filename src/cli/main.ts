@@ -102,7 +102,7 @@ async function evalCommand(argv: string[], io: Io): Promise<number> {
   const { positional, flags } = parseArguments(argv, ['--json']);
   if (positional.length !== 1) throw new UsageError(`eval takes one BOOK, got ${positional.length}`);
   const engine = loadBookFile(positional[0]);
-  engine.evaluate({ withPrices: true });
+  engine.evaluate();
   const chunks = flags.has('--json') ? evaluationJson(engine) : evaluationTable(engine);
   for (const chunk of chunks) {
     if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');

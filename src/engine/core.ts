@@ -5,8 +5,10 @@ import { dirname, join } from 'node:path';
 
 export interface CoreExports {
   heapBase(): number;
-  sweep(header: number, accountStart: number, accountEnd: number, withPrices: number): number;
-  prices(header: number, accountStart: number, accountEnd: number): void;
+  /** Evaluates accounts [start, end); `flags` SWEEP_FULL; `shard` a shard record or 0. */
+  sweep(header: number, accountStart: number, accountEnd: number, flags: number, shard: number): number;
+  /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
+  prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }
 
 /** Finds build/core.wasm from either src/engine (tests) or dist/src/engine (the installed CLI). */

@@ -10,6 +10,10 @@ import {
 import { quotePerUnit, type AccountResult, type Book, type Instrument, type Position, type PositionResult } from '../book/model.js';
 import {
   BookLayout,
+  SWEEP_FULL,
+  CACHE_STRIDE,
+  SHARD_RECORD_BYTES,
+  ShardSlot,
   INSTRUMENT_COLUMNS,
   POSITION_COLUMNS,
   copyColumn,
@@ -23,8 +27,18 @@ import { AccountIds } from '../book/account-ids.js';
 import { compileCore, instantiateCore, type CoreExports } from './core.js';
 
 export interface EngineOptions {
-  /** Spare position slots beyond the book's, for positions opened later. Default: 25% + 64. */
+  /** Spare position slots beyond the book's, for positions opened later. Default: 1/16 + 64. */
   spareFraction?: number;
+}
+
+/** Spare slots by default: enough for a day of new positions on most books, 4 bytes a position. */
+const SPARE_FRACTION_DEFAULT = 1 / 16;
+/** Floors of unused tiers: above every notional, so the kernel's fixed-length bracket search skips them. */
+const TIER_FLOOR_PADDING = (1n << 63n) - 1n;
+
+interface Region {
+  offset: number;
+  bytes: number;
 }
 
 export class Engine {
@@ -39,6 +53,9 @@ export class Engine {
   positionsUsed: number;
   /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
   readonly sizeHighWater: bigint[];
+  /** The first byte above everything placed in the memory: the layout and the scratch regions. */
+  private memoryTop: number;
+  private readonly regions = new Map<string, Region>();
 
   private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, instruments: Instrument[], accountIds: AccountIds) {
     this.memory = memory;
@@ -49,6 +66,7 @@ export class Engine {
     this.accountIds = accountIds;
     this.positionsUsed = 0;
     this.sizeHighWater = instruments.map(() => 0n);
+    this.memoryTop = layout.end;
   }
 
   /** Lays out a validated book in a fresh shared memory. */
@@ -69,10 +87,11 @@ export class Engine {
   /**
    * An engine with the instruments written and room for `positionCount` positions (plus spare),
    * every account and position column zero. A loader fills the columns, sets accPosStart/Count and
-   * positionsUsed, and calls refreshSizeHighWater(); the caller has validated what it writes.
+   * positionsUsed, and calls refreshSizeHighWater() (or setSizeHighWater() with marks it found
+   * while validating); the caller has validated what it writes.
    */
   static allocate(instruments: Instrument[], accountIds: AccountIds, positionCount: number, options: EngineOptions = {}): Engine {
-    const spare = Math.ceil(positionCount * (options.spareFraction ?? 0.25)) + 64;
+    const spare = Math.ceil(positionCount * (options.spareFraction ?? SPARE_FRACTION_DEFAULT)) + 64;
     const capacity: Capacity = {
       instruments: Math.max(1, instruments.length),
       accounts: Math.max(1, accountIds.count),
@@ -88,6 +107,17 @@ export class Engine {
     const engine = new Engine(memory, core, layout, instruments, accountIds);
     engine.writeInstruments(instruments);
     return engine;
+  }
+
+  /**
+   * Sets every instrument's size high-water mark (one value per instrument, in order): for a loader
+   * that found the largest |size| per instrument while validating the columns it wrote.
+   */
+  setSizeHighWater(values: readonly bigint[]): void {
+    if (values.length !== this.sizeHighWater.length) {
+      throw new RangeError(`${values.length} size high-water marks for ${this.sizeHighWater.length} instruments`);
+    }
+    for (let i = 0; i < values.length; i++) this.sizeHighWater[i] = values[i];
   }
 
   /** Recomputes every instrument's size high-water mark from the position columns. */
@@ -119,6 +149,7 @@ export class Engine {
       v.instTick[i] = instrument.tickUnits;
       const rows = tierRows(instrument);
       v.instTierCount[i] = rows.length;
+      v.tierFloor.fill(TIER_FLOOR_PADDING, i * TIERS_MAX, (i + 1) * TIERS_MAX);
       rows.forEach((row, k) => {
         const cell = i * TIERS_MAX + k;
         const cum = splitU128(row.cumX);
@@ -158,27 +189,63 @@ export class Engine {
     };
   }
 
-  /** Evaluates accounts [start, end) in this thread. Returns the number of liquidatable scopes. */
-  evaluate(options: { withPrices?: boolean; start?: number; end?: number } = {}): number {
+  /**
+   * Evaluates accounts [start, end) in this thread: every scope's equity, maintenance and status,
+   * and with `full` (the default) every position's unrealized PnL and maintenance too.
+   * Returns the number of liquidatable scopes.
+   */
+  evaluate(options: { full?: boolean; start?: number; end?: number } = {}): number {
     const start = options.start ?? 0;
     const end = options.end ?? this.accountCount;
-    return this.core.sweep(this.layout.header, start, end, options.withPrices === false ? 0 : 1);
+    return this.core.sweep(this.layout.header, start, end, options.full === false ? 0 : SWEEP_FULL, this.shardRecord());
   }
 
-  /** The figures the last evaluation wrote for account a, as exact integers. */
+  /**
+   * A shard record in this memory (no cancel flag, no list) with its own instrument cache, for
+   * kernel calls made from this thread. Pool workers get their own (src/pool/).
+   */
+  shardRecord(name = 'engine'): number {
+    const record = this.region(`${name}.shard`, SHARD_RECORD_BYTES);
+    const cache = this.region(`${name}.cache`, Math.max(1, this.instruments.length) * CACHE_STRIDE);
+    const slots = new Uint32Array(this.memory.buffer, record, SHARD_RECORD_BYTES / 4);
+    slots.fill(0);
+    slots[ShardSlot.cache] = cache;
+    return record;
+  }
+
+  /**
+   * Liquidation and bankruptcy prices of every position of the listed accounts, in order: pairs
+   * (liquidation, bankruptcy) in price units, 0 for none. The view is valid until the next call.
+   */
+  prices(accounts: ArrayLike<number>): BigInt64Array {
+    const v = this.layout.views;
+    let positions = 0;
+    for (let k = 0; k < accounts.length; k++) positions += v.accPosCount[accounts[k]];
+    const list = this.region('prices.accounts', accounts.length * 4);
+    new Uint32Array(this.memory.buffer, list, accounts.length).set(accounts);
+    const out = this.region('prices.out', positions * 16);
+    const written = this.core.prices(this.layout.header, this.shardRecord(), list, accounts.length, out);
+    assert(written === positions, 'prices wrote one pair per position');
+    return new BigInt64Array(this.memory.buffer, out, positions * 2);
+  }
+
+  /** Account a as exact integers: the figures the last full evaluation wrote, and its prices. */
   accountResult(a: number): AccountResult {
     const v = this.layout.views;
     const first = v.accPosStart[a];
+    const prices = this.prices([a]);
     const positions: PositionResult[] = [];
     for (let j = first; j < first + v.accPosCount[a]; j++) {
       const isolated = v.posMode[j] === MODE_ISOLATED;
+      const liquidation = prices[2 * (j - first)];
+      const bankruptcy = prices[2 * (j - first) + 1];
       positions.push({
         unrealizedPnlMicro: v.posPnl[j],
         maintenanceMicro: v.posMaint[j],
         equityMicro: isolated ? v.posMargin[j] + v.posPnl[j] : null,
         status: isolated ? STATUS_NAMES[v.posStatus[j]] : null,
-        liquidationPriceUnits: v.posLiq[j] === 0n ? null : v.posLiq[j],
-        bankruptcyPriceUnits: v.posBk[j] === 0n ? null : v.posBk[j],
+        liquidationPriceUnits: liquidation === 0n ? null : liquidation,
+        bankruptcyPriceUnits: bankruptcy === 0n ? null : bankruptcy,
       });
     }
     return {
@@ -206,6 +273,23 @@ export class Engine {
         return { id, balanceMicro: v.accBalance[a], positions };
       }),
     };
+  }
+
+  /**
+   * A region of at least `bytes` bytes above the book, kept under `name` and reused while it is
+   * big enough; a bigger request takes a new region at the top (the old one is left unused).
+   * Returns its byte offset. Grows the memory as needed.
+   */
+  region(name: string, bytes: number): number {
+    const existing = this.regions.get(name);
+    if (existing !== undefined && existing.bytes >= bytes) return existing.offset;
+    const offset = Math.ceil(this.memoryTop / 64) * 64; // cache-line aligned
+    const end = offset + Math.max(bytes, 16);
+    const pages = Math.ceil(end / 65_536) - this.memory.buffer.byteLength / 65_536;
+    if (pages > 0) this.memory.grow(pages);
+    this.memoryTop = end;
+    this.regions.set(name, { offset, bytes: end - offset });
+    return offset;
   }
 
   /**
@@ -262,7 +346,8 @@ export class Engine {
     let used = 0;
     for (let a = 0; a < this.accountCount; a++) used += old.views.accPosCount[a];
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, used + extra + 64) };
-    const next = new BookLayout(this.memory, old.end, capacity);
+    const next = new BookLayout(this.memory, this.memoryTop, capacity);
+    this.memoryTop = next.end;
     const o = old.views;
     const n = next.views;
     for (const name of INSTRUMENT_COLUMNS) copyColumn(n, o, name);
@@ -284,4 +369,8 @@ export class Engine {
 
 function copyPositionSlot(from: Views, source: number, target: number, to: Views = from): void {
   for (const name of POSITION_COLUMNS) (to[name] as Uint8Array)[target] = (from[name] as Uint8Array)[source];
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`engine invariant broken: ${message}`);
 }

@@ -36,8 +36,6 @@ export const HeaderSlot = {
   posPnl: 23,
   posMaint: 24,
   posStatus: 25,
-  posLiq: 26,
-  posBk: 27,
 } as const;
 export const HEADER_SLOTS = 32;
 export type ColumnName = Exclude<keyof typeof HeaderSlot, 'instrumentCount'>;
@@ -76,8 +74,6 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'posPnl', table: 'position', bytes: 8 },
   { name: 'posMaint', table: 'position', bytes: 8 },
   { name: 'posStatus', table: 'position', bytes: 1 },
-  { name: 'posLiq', table: 'position', bytes: 8 },
-  { name: 'posBk', table: 'position', bytes: 8 },
 ];
 
 /** The position columns a book stores (the rest are outputs the core writes). */
@@ -129,8 +125,6 @@ export interface Views {
   posPnl: BigInt64Array;
   posMaint: BigInt64Array;
   posStatus: Uint8Array;
-  posLiq: BigInt64Array;
-  posBk: BigInt64Array;
 }
 
 function rowsOf(table: Table, capacity: Capacity): number {
@@ -224,6 +218,28 @@ export class BookLayout {
     new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS)[HeaderSlot.instrumentCount] = count;
   }
 }
+
+/** The shard record a sweep call reads and completes (assembly/layout.ts SHARD_*), as u32 slots. */
+export const ShardSlot = {
+  cancel: 0,
+  list: 1,
+  listCapacity: 2,
+  accountsDone: 3,
+  liquidatable: 4,
+  bankrupt: 5,
+  listed: 6,
+  complete: 7,
+  cache: 8,
+} as const;
+export const SHARD_RECORD_BYTES = 64;
+/** Bytes of one instrument in a shard's instrument cache (assembly/layout.ts CACHE_STRIDE). */
+export const CACHE_STRIDE = 576;
+/** A list entry's slot for an account's cross pool (rather than one isolated position). */
+export const SLOT_CROSS = 0xffff_ffff;
+/** Sweep flag: also write each position's unrealized PnL and maintenance. */
+export const SWEEP_FULL = 1;
+/** Bytes of one list entry: u32 account, u32 slot. */
+export const LIST_ENTRY_BYTES = 8;
 
 /** A shared memory big enough for `bytes`, growable to the wasm32 limit. */
 export function createSharedMemory(bytes: number): WebAssembly.Memory {

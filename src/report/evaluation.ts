@@ -43,10 +43,32 @@ export function summarize(engine: Engine): EvaluationSummary {
   return summary;
 }
 
-function accountJson(engine: Engine, a: number): object {
+/**
+ * Liquidation and bankruptcy prices of accounts [start, end), computed on demand by the core, and
+ * where each account's pairs begin. Reports ask for them a chunk at a time.
+ */
+interface ChunkPrices {
+  pairs: BigInt64Array;
+  firstPair: Map<number, number>;
+}
+
+function chunkPrices(engine: Engine, start: number, end: number): ChunkPrices {
+  const accounts = Uint32Array.from({ length: end - start }, (_, k) => start + k);
+  const pairs = engine.prices(accounts).slice();
+  const firstPair = new Map<number, number>();
+  let next = 0;
+  for (let a = start; a < end; a++) {
+    firstPair.set(a, next);
+    next += engine.views.accPosCount[a];
+  }
+  return { pairs, firstPair };
+}
+
+function accountJson(engine: Engine, a: number, prices: ChunkPrices): object {
   const v = engine.views;
   const positions: object[] = [];
-  for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+  let pair = prices.firstPair.get(a)!;
+  for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++, pair++) {
     const i = v.posInst[j];
     const instrument = engine.instruments[i];
     const isolated = v.posMode[j] === MODE_ISOLATED;
@@ -63,8 +85,8 @@ function accountJson(engine: Engine, a: number): object {
       ...(isolated
         ? { margin: quote(v.posMargin[j]), equity: quote(v.posMargin[j] + v.posPnl[j]), status: STATUS_NAMES[v.posStatus[j]] }
         : {}),
-      liquidationPrice: priceText(engine, i, v.posLiq[j]),
-      bankruptcyPrice: priceText(engine, i, v.posBk[j]),
+      liquidationPrice: priceText(engine, i, prices.pairs[2 * pair]),
+      bankruptcyPrice: priceText(engine, i, prices.pairs[2 * pair + 1]),
     });
   }
   return {
@@ -81,8 +103,9 @@ export function* evaluationJson(engine: Engine): Generator<string> {
   for (let start = 0; start < engine.accountCount; start += ACCOUNTS_PER_CHUNK) {
     const end = Math.min(engine.accountCount, start + ACCOUNTS_PER_CHUNK);
     const parts: string[] = [];
+    const prices = chunkPrices(engine, start, end);
     for (let a = start; a < end; a++) {
-      const text = JSON.stringify(accountJson(engine, a), null, 2).replace(/\n/g, '\n    ');
+      const text = JSON.stringify(accountJson(engine, a, prices), null, 2).replace(/\n/g, '\n    ');
       parts.push(`${a === 0 ? '' : ','}\n    ${text}`);
     }
     yield parts.join('');
@@ -95,7 +118,7 @@ const TABLE_HEADER = ['account', 'scope', 'size', 'equity', 'maintenance', 'stat
 const RIGHT_ALIGNED = new Set([2, 3, 4, 6, 7, 8]);
 
 /** Rows for one account: its cross pool, then each position (isolated ones with their scope). */
-function accountRows(engine: Engine, a: number): string[][] {
+function accountRows(engine: Engine, a: number, prices: ChunkPrices): string[][] {
   const v = engine.views;
   const hasCross = (() => {
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) if (v.posMode[j] !== MODE_ISOLATED) return true;
@@ -114,7 +137,8 @@ function accountRows(engine: Engine, a: number): string[][] {
       '',
     ],
   ];
-  for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+  let pair = prices.firstPair.get(a)!;
+  for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++, pair++) {
     const i = v.posInst[j];
     const instrument = engine.instruments[i];
     const isolated = v.posMode[j] === MODE_ISOLATED;
@@ -126,8 +150,8 @@ function accountRows(engine: Engine, a: number): string[][] {
       quote(v.posMaint[j]),
       isolated ? STATUS_NAMES[v.posStatus[j]] : '',
       quote(v.posPnl[j]),
-      priceText(engine, i, v.posLiq[j]) ?? '-',
-      priceText(engine, i, v.posBk[j]) ?? '-',
+      priceText(engine, i, prices.pairs[2 * pair]) ?? '-',
+      priceText(engine, i, prices.pairs[2 * pair + 1]) ?? '-',
     ]);
   }
   return rows;
@@ -149,7 +173,8 @@ export function* evaluationTable(engine: Engine): Generator<string> {
   for (let start = 0; start < Math.max(engine.accountCount, 1); start += ACCOUNTS_PER_CHUNK) {
     const end = Math.min(engine.accountCount, start + ACCOUNTS_PER_CHUNK);
     const rows: string[][] = start === 0 ? [TABLE_HEADER] : [];
-    for (let a = start; a < end; a++) rows.push(...accountRows(engine, a));
+    const prices = chunkPrices(engine, start, end);
+    for (let a = start; a < end; a++) rows.push(...accountRows(engine, a, prices));
     const widths = TABLE_HEADER.map((_, c) => Math.max(...rows.map((row) => row[c].length)));
     yield `${renderRows(rows, widths)}\n`;
   }

@@ -45,7 +45,7 @@ describe('kernel agrees with the BigInt reference', () => {
 /** Evaluates one account with one instrument's mark replaced, in the kernel. */
 function kernelAt(engine: Engine, a: number, instrument: number, priceUnits: bigint): void {
   engine.views.instMark[instrument] = priceUnits;
-  engine.evaluate({ start: a, end: a + 1, withPrices: false });
+  engine.evaluate({ start: a, end: a + 1 });
 }
 
 function scopeStatus(engine: Engine, a: number, j: number): number {
@@ -72,13 +72,14 @@ describe('liquidation and bankruptcy prices are boundaries (kernel)', () => {
         engine.evaluate();
         const v = engine.views;
         for (let a = 0; a < book.accounts.length; a++) {
+          const prices = engine.prices([a]).slice();
           for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
             const i = v.posInst[j];
             const mark = book.instruments[i].markUnits;
             const tick = book.instruments[i].tickUnits;
             const long = v.posSize[j] > 0n;
-            const liquidation = v.posLiq[j];
-            const bankruptcy = v.posBk[j];
+            const liquidation = prices[2 * (j - v.accPosStart[a])];
+            const bankruptcy = prices[2 * (j - v.accPosStart[a]) + 1];
             if (liquidation !== 0n) {
               kernelAt(engine, a, i, liquidation);
               expect(scopeStatus(engine, a, j)).not.toBe(STATUS_HEALTHY);
@@ -147,7 +148,7 @@ describe('scope independence and linearity (kernel)', () => {
         const engine = Engine.fromBook(book);
         const equities = [mark - step, mark, mark + step].map((price) => {
           engine.views.instMark[i] = price;
-          engine.evaluate({ withPrices: false });
+          engine.evaluate({ full: false });
           return Array.from(engine.views.accCrossEquity.subarray(0, book.accounts.length));
         });
         for (let a = 0; a < book.accounts.length; a++) {
