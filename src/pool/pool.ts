@@ -1,0 +1,264 @@
+// The parallel sweep: the account range split into shards, each evaluated by a piscina worker
+// running the core over the one shared memory. Nothing of the book is copied: workers write the
+// per-scope figures in place and the liquidatable scopes into per-shard lists, which are gathered
+// in shard order, so the result is the same for any number of workers.
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import { MODE_ISOLATED, STATUS_HEALTHY } from '../fixed/constants.js';
+import {
+  BookLayout,
+  CACHE_STRIDE,
+  INSTRUMENT_COLUMNS,
+  LIST_ENTRY_BYTES,
+  POSITION_INPUT_COLUMNS,
+  SHARD_RECORD_BYTES,
+  SLOT_CROSS,
+  SWEEP_FULL,
+  ShardSlot,
+  copyColumn,
+  layoutBytes,
+} from '../memory/layout.js';
+import { compileCore } from '../engine/core.js';
+import type { Engine } from '../engine/engine.js';
+
+export interface SweepPoolOptions {
+  /** Worker threads. Default: one per core (os.availableParallelism()). */
+  threads?: number;
+  /** Shards per sweep. Default: 4 per thread, so a slow shard does not hold the others back. */
+  shards?: number;
+  /** Liquidatable scopes each shard's list holds before the gatherer scans that shard instead. */
+  listCapacity?: number;
+  /** Times a shard is re-run after its worker died before the sweep fails. */
+  retries?: number;
+}
+
+export interface SweepOptions {
+  /** Also write each position's unrealized PnL and maintenance. Default: status only. */
+  full?: boolean;
+  /** Fault injection for tests: shard index → accounts its worker evaluates before it dies. */
+  faults?: Map<number, number>;
+}
+
+export interface SweepResult {
+  /** False when the sweep was cancelled: the figures of accounts past `accountsDone` are stale. */
+  complete: boolean;
+  /** Accounts evaluated (all of them when complete), summed over shards. */
+  accountsDone: number;
+  /** Liquidatable scopes (cross pools and isolated positions), bankrupt ones included. */
+  liquidatable: number;
+  bankrupt: number;
+  /** The liquidatable scopes in account order: pairs (account, position slot or SLOT_CROSS). */
+  scopes: Uint32Array;
+  /** Shards re-run because their worker died. */
+  retried: number;
+}
+
+/** Default list room per shard: 64 Ki scopes (512 KiB); a crash of more than that is scanned. */
+const LIST_CAPACITY_DEFAULT = 65_536;
+const RETRIES_DEFAULT = 3;
+/** The warm-up book: a copy of this many real accounts, swept this many times per worker. */
+const WARMUP_ACCOUNTS = 1_024;
+const WARMUP_ROUNDS = 200;
+
+interface Shard {
+  start: number;
+  end: number;
+  record: number;
+}
+
+export class SweepPool {
+  private readonly cancelFlag: Int32Array;
+  private sweeping = false;
+
+  private constructor(
+    private readonly engine: Engine,
+    private readonly piscina: Piscina,
+    private readonly shardCount: number,
+    private readonly listCapacity: number,
+    private readonly retries: number,
+    cancelOffset: number,
+  ) {
+    this.cancelFlag = new Int32Array(engine.memory.buffer, cancelOffset, 1);
+  }
+
+  /** Starts the workers over the engine's memory and waits until each has warmed up. */
+  static async open(engine: Engine, options: SweepPoolOptions = {}): Promise<SweepPool> {
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a whole number ≥ 1, got ${threads}`);
+    const shards = options.shards ?? threads * 4;
+    const listCapacity = options.listCapacity ?? LIST_CAPACITY_DEFAULT;
+    const warmup = warmupBook(engine);
+    const piscina = new Piscina({
+      filename: workerUrl(),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 2 ** 31 - 1,
+      workerData: { module: compileCore(), memory: engine.memory, warmup },
+    });
+    const pool = new SweepPool(engine, piscina, shards, listCapacity, options.retries ?? RETRIES_DEFAULT, engine.region('pool.cancel', 4));
+    // Workers start as the pool is created and warm up while loading the worker module, before
+    // piscina hands them a task; an empty task per thread waits for them to come up.
+    await Promise.all(Array.from({ length: threads }, () => piscina.run({ header: warmup.header, start: 0, end: 0, flags: 0, shard: warmup.shard })));
+    return pool;
+  }
+
+  get threads(): number {
+    return this.piscina.threads.length;
+  }
+
+  /** Asks the running sweep to stop: each worker stops at its next check of the flag. */
+  cancel(): void {
+    Atomics.store(this.cancelFlag, 0, 1);
+  }
+
+  async sweep(options: SweepOptions = {}): Promise<SweepResult> {
+    if (this.sweeping) throw new Error('a sweep is already running on this pool');
+    this.sweeping = true;
+    try {
+      Atomics.store(this.cancelFlag, 0, 0);
+      const shards = this.shards();
+      const header = this.engine.layout.header;
+      const flags = options.full === true ? SWEEP_FULL : 0;
+      let retried = 0;
+      await Promise.all(
+        shards.map(async (shard, index) => {
+          let dieAfter = options.faults?.get(index);
+          for (let attempt = 0; ; attempt++) {
+            try {
+              await this.piscina.run({ header, start: shard.start, end: shard.end, flags, shard: shard.record, dieAfter });
+              return;
+            } catch (error) {
+              // The worker died: piscina has replaced it. The shard's outputs are a pure function
+              // of the unchanged inputs, so running it again gives the same bytes.
+              if (attempt >= this.retries) throw new Error(`shard ${index} failed ${attempt + 1} times: ${(error as Error).message}`);
+              retried++;
+              dieAfter = undefined;
+            }
+          }
+        }),
+      );
+      return this.gather(shards, retried);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+
+  /** Shard ranges and their records (cancel flag, list, cache) in the shared memory. */
+  private shards(): Shard[] {
+    const engine = this.engine;
+    const accounts = engine.accountCount;
+    const count = Math.max(1, Math.min(this.shardCount, accounts));
+    const shards: Shard[] = [];
+    for (let k = 0; k < count; k++) {
+      const start = Math.floor((accounts * k) / count);
+      const end = Math.floor((accounts * (k + 1)) / count);
+      const record = engine.region(`pool.shard.${k}`, SHARD_RECORD_BYTES);
+      const list = engine.region(`pool.list.${k}`, (this.listCapacity + 1) * LIST_ENTRY_BYTES);
+      const cache = engine.region(`pool.cache.${k}`, Math.max(1, engine.instruments.length) * CACHE_STRIDE);
+      const slots = new Uint32Array(engine.memory.buffer, record, SHARD_RECORD_BYTES / 4);
+      slots.fill(0);
+      slots[ShardSlot.cancel] = this.cancelFlag.byteOffset;
+      slots[ShardSlot.list] = list;
+      slots[ShardSlot.listCapacity] = this.listCapacity;
+      slots[ShardSlot.cache] = cache;
+      shards.push({ start, end, record });
+    }
+    return shards;
+  }
+
+  private gather(shards: Shard[], retried: number): SweepResult {
+    const buffer = this.engine.memory.buffer;
+    let complete = true;
+    let accountsDone = 0;
+    let liquidatable = 0;
+    let bankrupt = 0;
+    const lists: Uint32Array[] = [];
+    for (const shard of shards) {
+      const slots = new Uint32Array(buffer, shard.record, SHARD_RECORD_BYTES / 4);
+      complete &&= slots[ShardSlot.complete] === 1;
+      accountsDone += slots[ShardSlot.accountsDone] - shard.start;
+      liquidatable += slots[ShardSlot.liquidatable];
+      bankrupt += slots[ShardSlot.bankrupt];
+      if (slots[ShardSlot.liquidatable] <= slots[ShardSlot.listed]) {
+        lists.push(new Uint32Array(buffer, slots[ShardSlot.list], 2 * slots[ShardSlot.listed]));
+      } else {
+        lists.push(this.scan(shard.start, slots[ShardSlot.accountsDone], slots[ShardSlot.liquidatable]));
+      }
+    }
+    const scopes = new Uint32Array(lists.reduce((sum, list) => sum + list.length, 0));
+    let offset = 0;
+    for (const list of lists) {
+      scopes.set(list, offset);
+      offset += list.length;
+    }
+    return { complete, accountsDone, liquidatable, bankrupt, scopes, retried };
+  }
+
+  /** The liquidatable scopes of accounts [start, end) from the status columns, in list order. */
+  private scan(start: number, end: number, expected: number): Uint32Array {
+    const v = this.engine.views;
+    const scopes = new Uint32Array(2 * expected);
+    let n = 0;
+    for (let a = start; a < end; a++) {
+      for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+        if (v.posMode[j] === MODE_ISOLATED && v.posStatus[j] !== STATUS_HEALTHY) {
+          scopes[n++] = a;
+          scopes[n++] = j;
+        }
+      }
+      if (v.accStatus[a] !== STATUS_HEALTHY) {
+        scopes[n++] = a;
+        scopes[n++] = SLOT_CROSS;
+      }
+    }
+    if (n !== scopes.length) throw new Error(`shard scan found ${n / 2} liquidatable scopes, the kernel counted ${expected}`);
+    return scopes;
+  }
+}
+
+/** The worker module, found from either src/pool (tests) or dist/src/pool (installed). */
+function workerUrl(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++) {
+    const candidate = join(directory, 'src', 'pool', 'sweep-worker.mjs');
+    if (existsSync(candidate)) return pathToFileURL(candidate).href;
+    const sibling = join(directory, 'sweep-worker.mjs');
+    if (existsSync(sibling)) return pathToFileURL(sibling).href;
+    directory = dirname(directory);
+  }
+  throw new Error('src/pool/sweep-worker.mjs not found');
+}
+
+/**
+ * A small book of its own in the shared memory for workers to warm up on: the instruments and the
+ * first WARMUP_ACCOUNTS accounts of the real book, positions compacted, with its own shard record.
+ */
+function warmupBook(engine: Engine): { header: number; shard: number; accounts: number; rounds: number } {
+  const source = engine.views;
+  const accounts = Math.min(WARMUP_ACCOUNTS, engine.accountCount);
+  let positions = 0;
+  for (let a = 0; a < accounts; a++) positions += source.accPosCount[a];
+  const capacity = { instruments: engine.layout.capacity.instruments, accounts: Math.max(1, accounts), positions: Math.max(1, positions) };
+  const layout = new BookLayout(engine.memory, engine.region('pool.warmup', layoutBytes(capacity) + 64), capacity);
+  const target = layout.views;
+  for (const name of INSTRUMENT_COLUMNS) copyColumn(target, source, name);
+  layout.setInstrumentCount(engine.instruments.length);
+  let slot = 0;
+  for (let a = 0; a < accounts; a++) {
+    target.accBalance[a] = source.accBalance[a];
+    target.accPosStart[a] = slot;
+    target.accPosCount[a] = source.accPosCount[a];
+    for (let j = source.accPosStart[a]; j < source.accPosStart[a] + source.accPosCount[a]; j++, slot++) {
+      for (const name of POSITION_INPUT_COLUMNS) (target[name] as Uint8Array)[slot] = (source[name] as Uint8Array)[j];
+    }
+  }
+  const shard = engine.shardRecord('pool.warmup');
+  return { header: layout.header, shard, accounts, rounds: WARMUP_ROUNDS };
+}
