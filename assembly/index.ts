@@ -66,6 +66,9 @@ import {
 } from './layout';
 import { mulWide, divWideSmall, divWide, wideHi, wideRem, wideLessOrEqual } from './wide';
 
+// The benchmark's memory-bandwidth baseline runs in the same module, over the same memory.
+export { streamRead, streamReadScalar } from './bandwidth';
+
 
 /** Sweep flag: also write each position's unrealized PnL and maintenance (reports, operations). */
 export const SWEEP_FULL: u32 = 1;

@@ -5,6 +5,9 @@ import { dirname, join } from 'node:path';
 
 export interface CoreExports {
   heapBase(): number;
+  /** Reads `bytes` bytes from `ptr` with v128 loads: the memory-bandwidth baseline (bench/). */
+  streamRead(ptr: number, bytes: number): bigint;
+  streamReadScalar(ptr: number, bytes: number): bigint;
   /** Evaluates accounts [start, end); `flags` SWEEP_FULL; `shard` a shard record or 0. */
   sweep(header: number, accountStart: number, accountEnd: number, flags: number, shard: number): number;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */

@@ -256,9 +256,16 @@ export class Engine {
     };
   }
 
-  /** The book as it stands in memory now (after any updates). */
-  toBook(): Book {
+  /** The book as it stands in memory now (after any updates); `end` limits it to accounts [0, end). */
+  toBook(end = this.accountCount): Book {
     const v = this.layout.views;
+    const accounts: Book['accounts'] = [];
+    for (let a = 0; a < end; a++) {
+      const first = v.accPosStart[a];
+      const positions: Position[] = [];
+      for (let j = first; j < first + v.accPosCount[a]; j++) positions.push(this.readPosition(j));
+      accounts.push({ id: this.accountIds.get(a), balanceMicro: v.accBalance[a], positions });
+    }
     return {
       instruments: this.instruments.map((instrument, i) => ({
         ...instrument,
@@ -266,12 +273,7 @@ export class Engine {
         fundingIndex: v.instFunding[i],
         tiers: instrument.tiers.map((tier) => ({ ...tier })),
       })),
-      accounts: this.accountIds.toArray().map((id, a) => {
-        const first = v.accPosStart[a];
-        const positions: Position[] = [];
-        for (let j = first; j < first + v.accPosCount[a]; j++) positions.push(this.readPosition(j));
-        return { id, balanceMicro: v.accBalance[a], positions };
-      }),
+      accounts,
     };
   }
 

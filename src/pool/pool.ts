@@ -146,6 +146,21 @@ export class SweepPool {
     }
   }
 
+  /**
+   * The memory-bandwidth baseline: reads [pointer, pointer + bytes) split evenly over the
+   * workers, all at once. Returns the sum of the parts (only so the reads cannot be skipped).
+   */
+  async streamRead(pointer: number, bytes: number): Promise<bigint> {
+    const parts = this.threads;
+    const chunk = Math.floor(bytes / parts / 64) * 64;
+    const sums = await Promise.all(
+      Array.from({ length: parts }, (_, k) =>
+        this.piscina.run({ kind: 'read', pointer: pointer + k * chunk, bytes: k === parts - 1 ? bytes - k * chunk : chunk }) as Promise<bigint>,
+      ),
+    );
+    return sums.reduce((sum, part) => BigInt.asIntN(64, sum + part), 0n);
+  }
+
   async close(): Promise<void> {
     await this.piscina.destroy();
   }

@@ -21,11 +21,13 @@ for (let round = 0; round < warmup.rounds; round++) {
 }
 
 /**
- * Evaluates accounts [start, end) of the book at `header`, filling the shard record `shard`.
+ * Evaluates accounts [start, end) of the book at `header`, filling the shard record `shard`; or,
+ * for the benchmark (kind 'read'), streams `bytes` bytes from `pointer` and returns their sum.
  * `dieAfter` is the fault-injection seam of the worker-death test: the worker evaluates that many
  * accounts of its range, then exits as a crashed thread would, leaving the shard half-written.
  */
-export default function sweepShard({ header, start, end, flags, shard, dieAfter }) {
+export default function sweepShard({ kind, header, start, end, flags, shard, dieAfter, pointer, bytes }) {
+  if (kind === 'read') return core.streamRead(pointer, bytes); // the benchmark's bandwidth baseline
   if (dieAfter !== undefined) {
     core.sweep(header, start, Math.min(end, start + dieAfter), flags, shard);
     process.exit(70);
