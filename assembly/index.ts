@@ -45,6 +45,7 @@ import {
   H_POS_PNL,
   H_POS_MAINT,
   H_POS_STATUS,
+  H_POS_DEBIT,
   SHARD_CANCEL,
   SHARD_LIST,
   SHARD_LIST_CAPACITY,
@@ -184,11 +185,32 @@ function fundingOwed(sizeQuote: i64, fundingDelta: i64): i64 {
   return select<i64>(-quotient, quotient + inexact, negative);
 }
 
-/** Unrealized PnL of a position worth `value` (size·q·mark) at the mark, its funding included. */
-// @ts-ignore: decorator
-@inline
-function positionPnl(c: usize, value: i64, size: i64, cost: i64, fundingIndex: i64): i64 {
-  return value - cost - fundingOwed(size * load<i64>(c + CACHE_Q), load<i64>(c + CACHE_FUNDING) - fundingIndex);
+/**
+ * Writes each position's debit, cost basis + unsettled funding, for accounts [accountStart,
+ * accountEnd): the part of unrealized PnL that does not move with the price (PnL = value − debit).
+ * The control plane calls it after anything that changes a cost, a size, a funding snapshot or a
+ * funding index, so that sweeps between two such changes do no funding arithmetic at all.
+ */
+export function refreshDebits(header: usize, shard: usize, accountStart: u32, accountEnd: u32): void {
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  fillCache(header, cache);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const posSize = column(header, H_POS_SIZE);
+  const posCost = column(header, H_POS_COST);
+  const posFunding = column(header, H_POS_FUNDING);
+  const posInst = column(header, H_POS_INST);
+  const posDebit = column(header, H_POS_DEBIT);
+  for (let a = accountStart; a < accountEnd; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    for (let j = first; j < end; j++) {
+      const j8 = <usize>j << 3;
+      const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
+      const owed = fundingOwed(load<i64>(posSize + j8) * load<i64>(c + CACHE_Q), load<i64>(c + CACHE_FUNDING) - load<i64>(posFunding + j8));
+      store<i64>(posDebit + j8, load<i64>(posCost + j8) + owed); // |cost| + |owed| ≤ 2·10^16
+    }
+  }
 }
 
 /**
@@ -219,20 +241,17 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const accStatus = column(header, H_ACC_STATUS);
   const posSize = column(header, H_POS_SIZE);
-  const posCost = column(header, H_POS_COST);
+  const posDebit = column(header, H_POS_DEBIT);
   const posMargin = column(header, H_POS_MARGIN);
-  const posFunding = column(header, H_POS_FUNDING);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
   const posPnl = column(header, H_POS_PNL);
   const posMaint = column(header, H_POS_MAINT);
   const posStatus = column(header, H_POS_STATUS);
 
-  // The list gets one spare entry past its capacity: entries are stored unconditionally at
-  // min(listed, capacity) and only counted when they are liquidatable, so the store needs no branch.
   const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
   const list = <usize>load<u32>(shard + SHARD_LIST);
-  const capacity = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
+  const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
   let listed: u32 = 0;
   let liquidatable: u32 = 0;
   let bankrupt: u32 = 0;
@@ -247,12 +266,12 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
       const end = first + load<u32>(accPosCount + a4);
       let crossEquity = load<i64>(accBalance + a8);
       let crossMaint: i64 = 0;
+      let isolatedFlags: u32 = 0; // OR of the isolated statuses: non-zero when one failed
       for (let j = first; j < end; j++) {
         const j8 = <usize>j << 3;
         const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
-        const size = load<i64>(posSize + j8);
-        const value = size * load<i64>(c + CACHE_UNIT); // |size|·q·mark ≤ 10^16
-        const pnl = positionPnl(c, value, size, load<i64>(posCost + j8), load<i64>(posFunding + j8));
+        const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT); // |size|·q·mark ≤ 10^16
+        const pnl = value - load<i64>(posDebit + j8);
         const maint = maintenance(<u64>abs<i64>(value), c);
         if (full) {
           store<i64>(posPnl + j8, pnl);
@@ -268,14 +287,22 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
           cross,
         );
         store<u8>(posStatus + j, <u8>status);
-        const flagged = <u32>(status != STATUS_HEALTHY);
-        liquidatable += flagged;
-        bankrupt += <u32>(status == STATUS_BANKRUPT);
-        if (list != 0) {
-          const entry = list + (<usize>min<u32>(listed, capacity) << 3);
-          store<u32>(entry, a);
-          store<u32>(entry, j, 4);
-          listed += flagged;
+        isolatedFlags |= status;
+      }
+      if (isolatedFlags != 0) {
+        // Rare: an isolated scope of this account failed. Count and list them in a second look.
+        for (let j = first; j < end; j++) {
+          const status = <u32>load<u8>(posStatus + j);
+          liquidatable += <u32>(status != STATUS_HEALTHY);
+          bankrupt += <u32>(status == STATUS_BANKRUPT);
+          if (list != 0 && status != STATUS_HEALTHY) {
+            if (listed < capacity) {
+              const entry = list + (<usize>listed << 3);
+              store<u32>(entry, a);
+              store<u32>(entry, j, 4);
+            }
+            listed++;
+          }
         }
       }
       const crossLiquidatable = crossMaint > 0 && crossEquity < crossMaint;
@@ -285,11 +312,13 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
       store<u8>(accStatus + a, <u8>select<u32>(STATUS_BANKRUPT, select<u32>(STATUS_LIQUIDATABLE, STATUS_HEALTHY, crossLiquidatable), crossBankrupt));
       liquidatable += <u32>crossLiquidatable;
       bankrupt += <u32>crossBankrupt;
-      if (list != 0) {
-        const entry = list + (<usize>min<u32>(listed, capacity) << 3);
-        store<u32>(entry, a);
-        store<u32>(entry, SLOT_CROSS, 4);
-        listed += <u32>crossLiquidatable;
+      if (list != 0 && crossLiquidatable) {
+        if (listed < capacity) {
+          const entry = list + (<usize>listed << 3);
+          store<u32>(entry, a);
+          store<u32>(entry, SLOT_CROSS, 4);
+        }
+        listed++;
       }
     }
   }
@@ -316,9 +345,8 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posSize = column(header, H_POS_SIZE);
-  const posCost = column(header, H_POS_COST);
+  const posDebit = column(header, H_POS_DEBIT);
   const posMargin = column(header, H_POS_MARGIN);
-  const posFunding = column(header, H_POS_FUNDING);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
 
@@ -334,9 +362,8 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
       if (load<u8>(posMode + j) != MODE_CROSS) continue;
       const j8 = <usize>j << 3;
       const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
-      const size = load<i64>(posSize + j8);
-      const value = size * load<i64>(c + CACHE_UNIT);
-      crossEquity += positionPnl(c, value, size, load<i64>(posCost + j8), load<i64>(posFunding + j8));
+      const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
+      crossEquity += value - load<i64>(posDebit + j8);
       crossMaint += maintenance(<u64>abs<i64>(value), c);
     }
     // Second pass: each position's prices, every other price of its scope held.
@@ -353,7 +380,7 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
       const inst = <usize>load<u16>(posInst + (<usize>j << 1));
       const c = cache + inst * <usize>CACHE_STRIDE;
       const value = size * load<i64>(c + CACHE_UNIT);
-      const pnl = positionPnl(c, value, size, load<i64>(posCost + j8), load<i64>(posFunding + j8));
+      const pnl = value - load<i64>(posDebit + j8);
       const notional = <u64>abs<i64>(value);
       const maint = maintenance(notional, c);
       let scopeEquity: i64;

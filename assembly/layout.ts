@@ -28,6 +28,7 @@ export const H_POS_LEVERAGE: u32 = 22; // u16 (control plane only)
 export const H_POS_PNL: u32 = 23; // i64 micro (output)
 export const H_POS_MAINT: u32 = 24; // i64 micro (output)
 export const H_POS_STATUS: u32 = 25; // u8 (output, isolated only)
+export const H_POS_DEBIT: u32 = 26; // i64 micro: cost + funding owed, derived (refreshDebits), so PnL = value − debit
 export const HEADER_SLOTS: u32 = 32;
 
 // The shard record: one per concurrent sweep call, written by JavaScript, completed by the kernel.

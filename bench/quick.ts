@@ -40,10 +40,10 @@ for (let k = 0; k < 5; k++) {
 const bench = new Bench({ time: 3_000, warmupTime: 500 });
 bench
   .add('wasm: status only', () => {
-    engine.evaluate({ full: false });
+    engine.sweep({ full: false });
   })
   .add('wasm: full figures (PnL, maintenance per position)', () => {
-    engine.evaluate({ full: true });
+    engine.sweep({ full: true });
   })
   .add('wasm: liquidation + bankruptcy prices, every position', () => {
     engine.prices(allAccounts);

@@ -418,6 +418,8 @@ function setFundingIndex(engine: Engine, symbol: string, fundingIndex: bigint): 
     }
   }
   v.instFunding[i] = fundingIndex;
+  // Every position's unsettled funding moved: one pass over the book (funding updates are rare).
+  engine.refreshDebits();
   return { ok: true };
 }
 

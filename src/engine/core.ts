@@ -10,6 +10,8 @@ export interface CoreExports {
   streamReadScalar(ptr: number, bytes: number): bigint;
   /** Evaluates accounts [start, end); `flags` SWEEP_FULL; `shard` a shard record or 0. */
   sweep(header: number, accountStart: number, accountEnd: number, flags: number, shard: number): number;
+  /** Recomputes each position's debit (cost + unsettled funding) for accounts [start, end). */
+  refreshDebits(header: number, shard: number, accountStart: number, accountEnd: number): void;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
   prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }

@@ -81,6 +81,7 @@ export class Engine {
       v.accPosCount[a] = account.positions.length;
       for (const position of account.positions) engine.writePosition(engine.positionsUsed++, position);
     });
+    engine.refreshDebits();
     return engine;
   }
 
@@ -190,14 +191,33 @@ export class Engine {
   }
 
   /**
-   * Evaluates accounts [start, end) in this thread: every scope's equity, maintenance and status,
-   * and with `full` (the default) every position's unrealized PnL and maintenance too.
-   * Returns the number of liquidatable scopes.
+   * Evaluates accounts [start, end) in this thread: refreshes their debits, then sweeps them
+   * (every scope's equity, maintenance and status, and with `full`, the default, every position's
+   * unrealized PnL and maintenance). The control plane's entry point: after any change it is
+   * exact. Returns the number of liquidatable scopes.
    */
   evaluate(options: { full?: boolean; start?: number; end?: number } = {}): number {
+    this.refreshDebits(options.start, options.end);
+    return this.sweep(options);
+  }
+
+  /**
+   * The sweep alone, for the hot path (benchmarks, the pool does the same from its workers): it
+   * trusts the debits to be fresh, which every change made through the engine, the operations and
+   * the loaders keeps them.
+   */
+  sweep(options: { full?: boolean; start?: number; end?: number } = {}): number {
     const start = options.start ?? 0;
     const end = options.end ?? this.accountCount;
     return this.core.sweep(this.layout.header, start, end, options.full === false ? 0 : SWEEP_FULL, this.shardRecord());
+  }
+
+  /**
+   * Recomputes the debit (cost basis + unsettled funding) of every position of accounts
+   * [start, end): after a load, a change to positions, or a new funding index.
+   */
+  refreshDebits(start = 0, end = this.accountCount): void {
+    this.core.refreshDebits(this.layout.header, this.shardRecord(), start, end);
   }
 
   /**

@@ -36,6 +36,7 @@ export const HeaderSlot = {
   posPnl: 23,
   posMaint: 24,
   posStatus: 25,
+  posDebit: 26,
 } as const;
 export const HEADER_SLOTS = 32;
 export type ColumnName = Exclude<keyof typeof HeaderSlot, 'instrumentCount'>;
@@ -74,6 +75,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'posPnl', table: 'position', bytes: 8 },
   { name: 'posMaint', table: 'position', bytes: 8 },
   { name: 'posStatus', table: 'position', bytes: 1 },
+  // Derived: cost basis + unsettled funding, kept fresh by Engine.refreshDebits after every change.
+  { name: 'posDebit', table: 'position', bytes: 8 },
 ];
 
 /** The position columns a book stores (the rest are outputs the core writes). */
@@ -125,6 +128,7 @@ export interface Views {
   posPnl: BigInt64Array;
   posMaint: BigInt64Array;
   posStatus: Uint8Array;
+  posDebit: BigInt64Array;
 }
 
 function rowsOf(table: Table, capacity: Capacity): number {
