@@ -157,9 +157,8 @@ function maintenance(notional: u64, c: usize): i64 {
   const cumLo = load<u64>(tier, 8);
   const cumHi = load<u64>(tier, 16);
   if (notional >= NOTIONAL_NARROW || cumHi != 0) return maintenanceWide(notional, rate, cumLo, cumHi);
-  const x = notional * rate - cumLo;
-  const quotient = x / SCALE_6;
-  return <i64>quotient + <i64>(x - quotient * SCALE_6 != 0);
+  // notional < 2^44 and rate < 10^6 leave x below 1.76·10^19, room under 2^64 for the rounding term.
+  return <i64>((notional * rate - cumLo + (SCALE_6 - 1)) / SCALE_6);
 }
 
 /** ceil(sizeQuote·ΔF / 10^6) when the product needs 128 bits. */

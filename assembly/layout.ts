@@ -50,8 +50,8 @@ export const CACHE_UNIT: u32 = 128; // i64 q·mark: micro per size unit at the m
 export const CACHE_Q: u32 = 136; // i64 q
 export const CACHE_FUNDING: u32 = 144; // i64 funding index
 export const CACHE_TIERS: u32 = 160; // 16 × { u64 rate, u64 cumX low, u64 cumX high }
-export const CACHE_TIER_BYTES: u32 = 24;
-export const CACHE_STRIDE: u32 = 576; // 544 rounded up to a multiple of 64
+export const CACHE_TIER_BYTES: u32 = 32;
+export const CACHE_STRIDE: u32 = 704; // 672 rounded up to a multiple of 64
 /** In a list entry, the slot of a cross pool (the account's scope rather than one position). */
 export const SLOT_CROSS: u32 = 0xffff_ffff;
 /** Accounts between two looks at the cancel flag: bounds the time a cancel takes to land. */

@@ -237,7 +237,7 @@ export const ShardSlot = {
 } as const;
 export const SHARD_RECORD_BYTES = 64;
 /** Bytes of one instrument in a shard's instrument cache (assembly/layout.ts CACHE_STRIDE). */
-export const CACHE_STRIDE = 576;
+export const CACHE_STRIDE = 704;
 /** A list entry's slot for an account's cross pool (rather than one isolated position). */
 export const SLOT_CROSS = 0xffff_ffff;
 /** Sweep flag: also write each position's unrealized PnL and maintenance. */

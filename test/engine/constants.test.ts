@@ -3,12 +3,20 @@
 import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as constants from '../../src/fixed/constants.js';
-import { HEADER_SLOTS, HeaderSlot } from '../../src/memory/layout.js';
+import {
+  CACHE_STRIDE,
+  HEADER_SLOTS,
+  HeaderSlot,
+  SHARD_RECORD_BYTES,
+  SLOT_CROSS,
+  SWEEP_FULL,
+  ShardSlot,
+} from '../../src/memory/layout.js';
 
 function assemblyConstants(file: string): Map<string, bigint> {
   const source = readFileSync(file, 'utf8');
   const values = new Map<string, bigint>();
-  for (const match of source.matchAll(/export const (\w+): \w+ = ([-\d_]+);/g)) {
+  for (const match of source.matchAll(/export const (\w+): \w+ = (-?(?:0x[\da-f_]+|[\d_]+));/g)) {
     values.set(match[1], BigInt(match[2].replace(/_/g, '')));
   }
   return values;
@@ -44,5 +52,31 @@ describe('assembly/layout.ts mirrors src/memory/layout.ts', () => {
     expect(slots.get('HEADER_SLOTS')).toBe(BigInt(HEADER_SLOTS));
     // Every H_ slot on the AssemblyScript side has a TypeScript twin.
     expect([...slots.keys()].filter((k) => k.startsWith('H_')).length).toBe(names.length);
+  });
+});
+
+describe('the shard record and the instrument cache', () => {
+  const layout = assemblyConstants('assembly/layout.ts');
+  const kernel = assemblyConstants('assembly/index.ts');
+
+  test('every shard slot is at the same byte offset on both sides', () => {
+    const names = Object.keys(ShardSlot) as Array<keyof typeof ShardSlot>;
+    for (const name of names) {
+      const key = `SHARD_${name.replace(/([A-Z])/g, '_$1').toUpperCase()}`; // listCapacity ↔ SHARD_LIST_CAPACITY
+      expect(layout.get(key), `${name} ↔ ${key}`).toBe(BigInt(ShardSlot[name] * 4));
+    }
+    expect(layout.get('SHARD_RECORD_BYTES')).toBe(BigInt(SHARD_RECORD_BYTES));
+    expect(BigInt(names.length * 4)).toBeLessThanOrEqual(layout.get('SHARD_RECORD_BYTES')!);
+    expect([...layout.keys()].filter((k) => k.startsWith('SHARD_') && k !== 'SHARD_RECORD_BYTES').length).toBe(names.length);
+  });
+
+  test('list entries, the sweep flag and the cache stride', () => {
+    expect(layout.get('SLOT_CROSS')).toBe(BigInt(SLOT_CROSS));
+    expect(kernel.get('SWEEP_FULL')).toBe(BigInt(SWEEP_FULL));
+    expect(layout.get('CACHE_STRIDE')).toBe(BigInt(CACHE_STRIDE));
+    // The cache's last tier record ends inside the stride, and v128 floor loads stay 16-byte aligned.
+    const tiersEnd = layout.get('CACHE_TIERS')! + 16n * layout.get('CACHE_TIER_BYTES')!;
+    expect(tiersEnd).toBeLessThanOrEqual(BigInt(CACHE_STRIDE));
+    expect(BigInt(CACHE_STRIDE) % 64n).toBe(0n);
   });
 });
