@@ -1,13 +1,18 @@
 // The binary book (docs/book-binary.md): a versioned, checksummed file whose sections are the
-// engine's own columns, so loading millions of accounts is a validation pass over typed arrays and
-// one TypedArray.set per column, with no per-account JavaScript objects.
+// engine's own columns. Loading reads every column section straight into the engine's column in
+// wasm memory (from a file with fs.readSync in chunks, or from bytes already in memory), computing
+// the CRC-32 on the way, and then validates the columns in place: no second copy of the book, no
+// string or object per account or position. Writing streams the sections out of the columns the
+// same way, after running the same validation, so it never writes a file the loader would refuse.
 //
-// Decoding validates everything before the engine is allocated (only the duplicate-id check runs
-// on the freshly allocated engine, which is discarded on error): a failed decode throws one
-// BookError naming what and where, and changes nothing. Encoding runs the same validation, so it
-// never writes a file the decoder would refuse.
+// The checks run in the order of docs/book-binary.md and the first failure is thrown as one
+// BookError. The instruments and the ids are read and checked before the engine is allocated; if
+// they fail, the rest of the input still goes through the CRC first, so that a corrupt file is
+// reported as corrupt. A failed load drops the half-filled engine; nothing else was touched.
 import { Buffer } from 'node:buffer';
+import { closeSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
+import * as zlib from 'node:zlib';
 import {
   ACCOUNT_ID_LENGTH_MAX,
   INSTRUMENTS_MAX,
@@ -24,7 +29,6 @@ import {
   WASM_PAGE_BYTES,
   WASM_PAGES_MAX,
   type PositionInputColumn,
-  type Views,
 } from '../memory/layout.js';
 import { BookError } from './errors.js';
 import type { Book, Instrument, Tier } from './model.js';
@@ -52,6 +56,8 @@ export const BOOK_BINARY_HEADER_BYTES = 32;
 export const BOOK_BINARY_ALIGN = 8;
 /** The instruments section (UTF-8 JSON) may not exceed this many bytes. */
 export const INSTRUMENTS_SECTION_BYTES_MAX = 256 * 1024 * 1024;
+/** The file loader and writers move column sections in pieces of this many bytes by default. */
+export const BOOK_FILE_CHUNK_BYTES = 16 * 1024 * 1024;
 
 const CHECKSUM_BYTES = 4;
 const WASM_MEMORY_BYTES_MAX = WASM_PAGES_MAX * WASM_PAGE_BYTES;
@@ -100,9 +106,45 @@ export interface BookBinaryLayout {
   byteLength: number;
 }
 
+/**
+ * A book as columns: what writeBookColumnsFile writes, without building an Engine or a Book. The
+ * account columns have one element per id; the position columns have positionCount elements, each
+ * account's positions together in account order (account a owns the accPosCount[a] records after
+ * those of the accounts before it). Values are in the integer units of docs/numbers.md; modes are
+ * MODE_CROSS (0) or MODE_ISOLATED (1). The instruments carry the marks and funding indexes to write.
+ */
+export interface BookColumns {
+  instruments: readonly Instrument[];
+  /** The ids: offsets[0] = 0 and offsets[count] = bytes.length (as AccountIds.fromStrings makes them). */
+  accountIds: AccountIds;
+  accBalance: BigInt64Array;
+  accPosCount: Uint32Array;
+  positionCount: number;
+  posSize: BigInt64Array;
+  posCost: BigInt64Array;
+  posMargin: BigInt64Array;
+  posFunding: BigInt64Array;
+  posInst: Uint16Array;
+  posMode: Uint8Array;
+  posLeverage: Uint16Array;
+}
+
+/** Options of the file loader: the engine's, and the size of the pieces read at a time. */
+export interface BookFileOptions extends EngineOptions {
+  /** Bytes per read (and CRC update) of a column section. Default BOOK_FILE_CHUNK_BYTES. */
+  chunkBytes?: number;
+}
+
+/** Options of the file writers. */
+export interface BookWriteOptions {
+  /** Bytes per write (and CRC update) of a column section. Default BOOK_FILE_CHUNK_BYTES. */
+  chunkBytes?: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, initial and final XOR 0xFFFFFFFF: the
-// zlib / PNG / gzip CRC), slicing-by-8. Table: 8 × 256 u32, built once at module load.
+// zlib / PNG / gzip CRC). zlib's own (Node ≥ 20.15; several GB/s) when Node has it, otherwise the
+// portable slicing-by-8 below (about 1 GB/s). Table: 8 × 256 u32, built once at module load.
 
 const CRC_TABLE = new Uint32Array(8 * 256);
 for (let n = 0; n < 256; n++) {
@@ -118,8 +160,16 @@ for (let n = 0; n < 256; n++) {
   }
 }
 
+const zlibCrc32: ((data: Uint8Array, value?: number) => number) | undefined =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? zlib.crc32 : undefined;
+
 /** CRC-32 of `bytes`, continuing from `previous` (the CRC of the bytes before them; 0 to start). */
 export function crc32(bytes: Uint8Array, previous = 0): number {
+  return zlibCrc32 !== undefined ? zlibCrc32(bytes, previous) : crc32Portable(bytes, previous);
+}
+
+/** The same CRC-32 in JavaScript (slicing-by-8), used when zlib.crc32 is missing. */
+export function crc32Portable(bytes: Uint8Array, previous = 0): number {
   const t = CRC_TABLE;
   let c = ~previous;
   let i = 0;
@@ -142,7 +192,7 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading
+// Reading: where the bytes come from
 
 /** True when `bytes` starts with the binary book magic (the CLI tells JSON from binary by this). */
 export function isBookBinary(bytes: Uint8Array): boolean {
@@ -151,22 +201,118 @@ export function isBookBinary(bytes: Uint8Array): boolean {
   return true;
 }
 
+/** A book's bytes, in memory or in an open file. Reads stay inside [0, size). */
+interface ByteSource {
+  readonly size: number;
+  /** Bytes [offset, offset + length): a view or a fresh copy, for the small reads of the layout. */
+  bytes(offset: number, length: number): Uint8Array;
+  /** Fills `target` with the bytes from `offset` on, passing each piece to `seen` once, in order. */
+  readInto(offset: number, target: Uint8Array, seen: (piece: Uint8Array) => void): void;
+  /** Passes the bytes [offset, offset + length) to `seen`, in order, without keeping them. */
+  scan(offset: number, length: number, seen: (piece: Uint8Array) => void): void;
+}
+
+class MemorySource implements ByteSource {
+  constructor(private readonly input: Uint8Array) {}
+
+  get size(): number {
+    return this.input.length;
+  }
+
+  bytes(offset: number, length: number): Uint8Array {
+    return this.input.subarray(offset, offset + length);
+  }
+
+  readInto(offset: number, target: Uint8Array, seen: (piece: Uint8Array) => void): void {
+    const piece = this.input.subarray(offset, offset + target.length);
+    target.set(piece);
+    seen(piece);
+  }
+
+  scan(offset: number, length: number, seen: (piece: Uint8Array) => void): void {
+    seen(this.input.subarray(offset, offset + length));
+  }
+}
+
+/** An open regular file, read with fs.readSync at explicit positions, `chunkBytes` at a time. */
+class FileSource implements ByteSource {
+  constructor(
+    private readonly path: string,
+    private readonly fd: number,
+    readonly size: number,
+    private readonly chunkBytes: number,
+  ) {}
+
+  bytes(offset: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    this.fill(out, 0, length, offset);
+    return out;
+  }
+
+  readInto(offset: number, target: Uint8Array, seen: (piece: Uint8Array) => void): void {
+    for (let done = 0; done < target.length; ) {
+      const length = Math.min(this.chunkBytes, target.length - done);
+      this.fill(target, done, length, offset + done);
+      seen(target.subarray(done, done + length));
+      done += length;
+    }
+  }
+
+  scan(offset: number, length: number, seen: (piece: Uint8Array) => void): void {
+    const scratch = new Uint8Array(Math.min(this.chunkBytes, length));
+    for (let done = 0; done < length; ) {
+      const piece = Math.min(scratch.length, length - done);
+      this.fill(scratch, 0, piece, offset + done);
+      seen(scratch.subarray(0, piece));
+      done += piece;
+    }
+  }
+
+  /** Reads exactly `length` bytes from file position `position` into target[at, at + length). */
+  private fill(target: Uint8Array, at: number, length: number, position: number): void {
+    for (let done = 0; done < length; ) {
+      let read: number;
+      try {
+        read = readSync(this.fd, target, at + done, length - done, position + done);
+      } catch (error) {
+        fail(this.path, `cannot read ${length - done} bytes at byte ${position + done}: ${systemMessage(error)}`);
+      }
+      if (read === 0) {
+        fail(
+          this.path,
+          `ended at byte ${position + done}, but it had ${this.size} bytes when it was opened; it changed while it was being read`,
+        );
+      }
+      done += read;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: the layout
+
 /**
  * Reads and checks the structure of a binary book: magic, version, flags, counts and their limits,
  * every section's length against the counts, zero padding, and that the file ends exactly after
  * the checksum. Does not verify the checksum or any value. Throws BookError.
  */
 export function readBookBinaryLayout(bytes: Uint8Array): BookBinaryLayout {
+  return readLayout(new MemorySource(bytes));
+}
+
+/** The layout from the header, the 12 section lengths and the padding bytes alone. */
+function readLayout(source: ByteSource): BookBinaryLayout {
   requireLittleEndianHost();
-  const total = bytes.length;
-  if (!isBookBinary(bytes)) {
+  const total = source.size;
+  const head = source.bytes(0, Math.min(total, BOOK_BINARY_HEADER_BYTES));
+  if (!isBookBinary(head)) {
     if (total < BOOK_BINARY_MAGIC.length) fail('header magic', `the file has ${total} bytes, fewer than the 8-byte magic "LIQBOOK\\0"`);
-    fail('header magic', `the file does not start with "LIQBOOK\\0" (got ${hexBytes(bytes, 0, 8)}); it is not a binary book`);
+    fail('header magic', `the file does not start with "LIQBOOK\\0" (got ${hexBytes(head, 0, 8)}); it is not a binary book`);
   }
   if (total < BOOK_BINARY_HEADER_BYTES) {
     fail('header', `truncated: the file has ${total} bytes, fewer than the ${BOOK_BINARY_HEADER_BYTES}-byte header`);
   }
-  const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const data = dataViewOf(head);
   const version = data.getUint32(8, true);
   if (version !== BOOK_BINARY_VERSION) {
     fail('header version', `version ${version} is not supported; this loader reads version ${BOOK_BINARY_VERSION}`);
@@ -195,7 +341,7 @@ export function readBookBinaryLayout(bytes: Uint8Array): BookBinaryLayout {
     if (offset + 8 > total) {
       fail(path, `truncated: the file ends at byte ${total}, before the section's 8-byte length at byte ${offset}`);
     }
-    const lengthBig = data.getBigUint64(offset, true);
+    const lengthBig = dataViewOf(source.bytes(offset, 8)).getBigUint64(0, true);
     const size: SectionSize = spec.size;
     let expected: number | null = null;
     if (size.kind === 'accounts') expected = (accountCount + size.extra) * size.bytes;
@@ -221,8 +367,9 @@ export function readBookBinaryLayout(bytes: Uint8Array): BookBinaryLayout {
     }
     const padded = alignUp(end, BOOK_BINARY_ALIGN);
     if (padded > total) fail(path, `truncated: the file ends at byte ${total}, inside the padding up to byte ${padded}`);
-    for (let i = end; i < padded; i++) {
-      if (bytes[i] !== 0) fail(`${path} padding`, `byte ${i} must be 0, got 0x${bytes[i].toString(16)}`);
+    const padding = source.bytes(end, padded - end);
+    for (let i = 0; i < padding.length; i++) {
+      if (padding[i] !== 0) fail(`${path} padding`, `byte ${end + i} must be 0, got 0x${padding[i].toString(16)}`);
     }
     sections[spec.name] = { name: spec.name, offset: start, length };
     offset = padded;
@@ -236,114 +383,128 @@ export function readBookBinaryLayout(bytes: Uint8Array): BookBinaryLayout {
   return { version, flags, instrumentCount, accountCount, positionCount, sections, checksumOffset: offset, byteLength: total };
 }
 
+/** Reads a book's bytes in file order, each once, and computes their CRC-32 on the way. */
+class ChecksummedReader {
+  private position = 0;
+  private crc = 0;
+  private readonly seen = (piece: Uint8Array): void => {
+    this.crc = crc32(piece, this.crc);
+  };
+
+  constructor(
+    private readonly source: ByteSource,
+    private readonly layout: BookBinaryLayout,
+  ) {}
+
+  /** Everything up to the section's payload (header or padding, length field), then the payload into `target`. */
+  section(name: BookBinarySectionName, target: Uint8Array): void {
+    const section = this.layout.sections[name];
+    const lead = this.source.bytes(this.position, section.offset - this.position);
+    // The length field is read a second time here; it must still say what the layout read.
+    if (dataViewOf(lead).getBigUint64(lead.length - 8, true) !== BigInt(section.length)) {
+      fail(`section ${name}`, 'its length changed while the file was being read');
+    }
+    this.seen(lead);
+    this.source.readInto(section.offset, target, this.seen);
+    this.position = section.offset + section.length;
+  }
+
+  /** Runs the rest of the checksummed bytes through the CRC, then compares the stored checksum. */
+  verifyChecksum(): void {
+    const end = this.layout.checksumOffset;
+    this.source.scan(this.position, end - this.position, this.seen);
+    this.position = end;
+    const stored = dataViewOf(this.source.bytes(end, CHECKSUM_BYTES)).getUint32(0, true);
+    if (stored !== this.crc) {
+      fail('checksum', `bad checksum: the file stores CRC32 ${hex32(stored)} but bytes 0 to ${end} give ${hex32(this.crc)}; the file is corrupt`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: the loaders
+
 /**
- * Validates a binary book and loads it into a fresh engine. Throws BookError (and allocates
- * nothing that outlives the call) on any structural problem or value outside docs/numbers.md.
+ * Validates a binary book held in memory and loads it into a fresh engine. Throws BookError (and
+ * leaves nothing behind: the input is only read) on any structural problem or value outside
+ * docs/numbers.md. For a book in a file, loadBookBinaryFile reads it without holding it twice.
  */
 export function decodeBookBinary(input: Uint8Array, options: EngineOptions = {}): Engine {
-  const layout = readBookBinaryLayout(input);
-  checkCapacity(layout.instrumentCount, layout.accountCount, layout.positionCount);
-  const data = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  const stored = data.getUint32(layout.checksumOffset, true);
-  const computed = crc32(input.subarray(0, layout.checksumOffset));
-  if (stored !== computed) {
-    fail(
-      'checksum',
-      `bad checksum: the file stores CRC32 ${hex32(stored)} but bytes 0 to ${layout.checksumOffset} give ${hex32(computed)}; the file is corrupt`,
-    );
-  }
+  return loadBook(new MemorySource(input), options);
+}
 
-  // Column sections sit at multiples of 8 in the file; if the file does not, copy it once.
-  const bytes = input.byteOffset % BOOK_BINARY_ALIGN === 0 ? input : input.slice();
-  const buffer = bytes.buffer;
-  const base = bytes.byteOffset;
-  const s = layout.sections;
+/**
+ * Loads the binary book in the file at `path`: reads the header and the small sections, allocates
+ * the engine from the header's counts, then reads each column section straight into the engine's
+ * column in `chunkBytes` pieces, and validates in place. Peak memory is the engine plus the ids and
+ * one hash table for the duplicate-id check; the file is never held in memory. Throws BookError,
+ * whose path is the file's own for a file that cannot be opened or read.
+ */
+export function loadBookBinaryFile(path: string, options: BookFileOptions = {}): Engine {
+  const chunkBytes = chunkBytesOption(options.chunkBytes);
+  const fd = openFile(path, 'r');
+  try {
+    let size: number;
+    try {
+      const stat = fstatSync(fd);
+      if (stat.isDirectory()) fail(path, 'is a directory, not a binary book file');
+      if (!stat.isFile()) fail(path, 'is not a regular file; a binary book is loaded from a regular file');
+      size = stat.size;
+    } catch (error) {
+      if (error instanceof BookError) throw error;
+      fail(path, `cannot read: ${systemMessage(error)}`);
+    }
+    return loadBook(new FileSource(path, fd, size, chunkBytes), options);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function loadBook(source: ByteSource, options: EngineOptions): Engine {
+  const layout = readLayout(source);
   const A = layout.accountCount;
   const P = layout.positionCount;
+  checkCapacity(layout.instrumentCount, A, P);
+  const reader = new ChecksummedReader(source, layout);
 
-  const instruments = parseInstrumentsSection(bytes.subarray(s.instruments.offset, s.instruments.offset + s.instruments.length));
-  if (instruments.length !== layout.instrumentCount) {
-    fail('section instruments', `holds ${instruments.length} instruments; the header's instrumentCount is ${layout.instrumentCount}`);
+  // The small sections into ordinary buffers; checked before the engine exists.
+  const instrumentsJson = new Uint8Array(layout.sections.instruments.length);
+  reader.section('instruments', instrumentsJson);
+  const offsets = new Uint32Array(A + 1);
+  reader.section('accountIdOffsets', bytesOf(offsets));
+  const idBytes = new Uint8Array(layout.sections.accountIds.length);
+  reader.section('accountIds', idBytes);
+  let instruments: Instrument[];
+  let accountIds: AccountIds;
+  let engine: Engine;
+  try {
+    instruments = parseInstrumentsSection(instrumentsJson);
+    if (instruments.length !== layout.instrumentCount) {
+      fail('section instruments', `holds ${instruments.length} instruments; the header's instrumentCount is ${layout.instrumentCount}`);
+    }
+    checkInstruments(instruments);
+    checkIdBlob(offsets, idBytes);
+    accountIds = AccountIds.fromBlob(offsets, idBytes);
+    engine = allocateEngine(instruments, accountIds, P, options);
+  } catch (error) {
+    // A corrupt file is reported as corrupt, whatever else is wrong with it: the rest of the bytes
+    // go through the CRC (into a scratch buffer) before the error found here is thrown.
+    if (error instanceof BookError) reader.verifyChecksum();
+    throw error;
   }
-  checkInstruments(instruments);
 
-  const offsets = new Uint32Array(buffer, base + s.accountIdOffsets.offset, A + 1);
-  const accountIds = readAccountIds(offsets, bytes.subarray(s.accountIds.offset, s.accountIds.offset + s.accountIds.length));
+  // The columns straight into the engine's memory.
+  const v = engine.views;
+  reader.section('accBalance', prefixBytes(v.accBalance, A));
+  reader.section('accPosCount', prefixBytes(v.accPosCount, A));
+  for (const name of POSITION_INPUT_COLUMNS) reader.section(name, prefixBytes(v[name], P));
+  reader.verifyChecksum();
 
   const columns: BookColumns = {
     instruments,
     accountIds,
-    accBalance: new BigInt64Array(buffer, base + s.accBalance.offset, A),
-    accPosCount: new Uint32Array(buffer, base + s.accPosCount.offset, A),
-    positionCount: P,
-    posSize: new BigInt64Array(buffer, base + s.posSize.offset, P),
-    posCost: new BigInt64Array(buffer, base + s.posCost.offset, P),
-    posMargin: new BigInt64Array(buffer, base + s.posMargin.offset, P),
-    posFunding: new BigInt64Array(buffer, base + s.posFunding.offset, P),
-    posInst: new Uint16Array(buffer, base + s.posInst.offset, P),
-    posMode: new Uint8Array(buffer, base + s.posMode.offset, P),
-    posLeverage: new Uint16Array(buffer, base + s.posLeverage.offset, P),
-  };
-  checkPositionTotal(columns);
-  checkColumns(columns);
-
-  let engine: Engine;
-  try {
-    engine = Engine.allocate(instruments, AccountIds.fromStrings(accountIds), P, options);
-  } catch (error) {
-    if (error instanceof RangeError) fail('book', `cannot be held in memory: ${error.message}`);
-    throw error;
-  }
-  // A duplicate id drops the new engine with the error, so nothing has changed.
-  if (engine.accountIds.firstDuplicate() >= 0) checkDuplicateIds(accountIds);
-
-  const v = engine.views;
-  v.accBalance.set(columns.accBalance);
-  v.accPosCount.set(columns.accPosCount);
-  const starts = v.accPosStart;
-  const counts = columns.accPosCount;
-  let start = 0;
-  for (let a = 0; a < A; a++) {
-    starts[a] = start;
-    start += counts[a];
-  }
-  for (const name of POSITION_INPUT_COLUMNS) (v[name] as Uint8Array).set(columns[name] as Uint8Array);
-  engine.positionsUsed = P;
-  engine.refreshSizeHighWater();
-  return engine;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-
-/**
- * The book currently in the engine (instruments at their current mark and funding index, accounts
- * in order, each account's positions contiguous in account order) as a binary book. Throws
- * BookError if the book no longer satisfies the load rules (the decoder would refuse the file).
- */
-export function encodeBookBinary(engine: Engine): Uint8Array {
-  requireLittleEndianHost();
-  const v = engine.views;
-  const instruments: Instrument[] = engine.instruments.map((instrument, i) => ({
-    ...instrument,
-    markUnits: v.instMark[i],
-    fundingIndex: v.instFunding[i],
-    tiers: instrument.tiers.map((tier) => ({ ...tier })),
-  }));
-  const A = engine.accountCount;
-  const starts = v.accPosStart;
-  const counts = v.accPosCount.subarray(0, A);
-  let P = 0;
-  let contiguous = true;
-  for (let a = 0; a < A; a++) {
-    if (starts[a] !== P) contiguous = false;
-    P += counts[a];
-  }
-  const columns: BookColumns = {
-    instruments,
-    accountIds: engine.accountIds.toArray(),
     accBalance: v.accBalance.subarray(0, A),
-    accPosCount: counts,
+    accPosCount: v.accPosCount.subarray(0, A),
     positionCount: P,
     posSize: v.posSize.subarray(0, P),
     posCost: v.posCost.subarray(0, P),
@@ -353,27 +514,73 @@ export function encodeBookBinary(engine: Engine): Uint8Array {
     posMode: v.posMode.subarray(0, P),
     posLeverage: v.posLeverage.subarray(0, P),
   };
-  if (!contiguous) compactPositions(columns, v.accPosStart, v);
-  for (let a = 0; a < A; a++) {
-    const reason = checkAccountId(columns.accountIds[a]);
-    if (reason !== null) fail(`accounts[${a}] id`, reason);
-  }
-  if (engine.accountIds.firstDuplicate() >= 0) checkDuplicateIds(columns.accountIds);
-  return writeColumns(columns);
+  checkPositionTotal(columns, v.accPosStart);
+  const sizeHighWater = checkColumns(columns, null);
+  checkDuplicateIds(accountIds);
+  engine.positionsUsed = P;
+  engine.setSizeHighWater(sizeHighWater);
+  // The derived debit column (cost + unsettled funding) is not stored in the file.
+  engine.refreshDebits();
+  return engine;
 }
 
-/** A Book as a binary book. Throws BookError for a book the decoder would refuse. */
+function allocateEngine(instruments: Instrument[], accountIds: AccountIds, positionCount: number, options: EngineOptions): Engine {
+  try {
+    return Engine.allocate(instruments, accountIds, positionCount, options);
+  } catch (error) {
+    if (error instanceof RangeError) fail('book', `cannot be held in memory: ${error.message}`);
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/**
+ * The book currently in the engine (instruments at their current mark and funding index, accounts
+ * in order, each account's positions contiguous in account order) as a binary book. Throws
+ * BookError if the book no longer satisfies the load rules (the loader would refuse the file).
+ */
+export function encodeBookBinary(engine: Engine): Uint8Array {
+  const { columns, runs } = engineColumns(engine);
+  checkBookColumns(columns, runs.blockStarts);
+  return writeBookToMemory(columns, runs);
+}
+
+/** writeBookColumnsFile for the book in an engine, as encodeBookBinary lays it out; streamed from the engine's memory. */
+export function writeBookBinaryFile(path: string, engine: Engine, options: BookWriteOptions = {}): void {
+  const chunkBytes = chunkBytesOption(options.chunkBytes);
+  const { columns, runs } = engineColumns(engine);
+  checkBookColumns(columns, runs.blockStarts);
+  writeBookToFile(path, columns, runs, chunkBytes);
+}
+
+/**
+ * Validates `columns` as the loader would, then writes them as a binary book to `path` (created or
+ * replaced), streaming each section from its typed array with fs.writeSync and computing the CRC on
+ * the way. Nothing is written if validation fails; a write that fails midway removes the file.
+ * Throws BookError.
+ */
+export function writeBookColumnsFile(path: string, columns: BookColumns, options: BookWriteOptions = {}): void {
+  const chunkBytes = chunkBytesOption(options.chunkBytes);
+  checkColumnShapes(columns);
+  checkBookColumns(columns, null);
+  writeBookToFile(path, columns, contiguousRuns(columns.positionCount), chunkBytes);
+}
+
+/** A Book as a binary book. Throws BookError for a book the loader would refuse. */
 export function encodeBookModel(book: Book): Uint8Array {
   requireLittleEndianHost();
   const accounts = book.accounts;
   const A = accounts.length;
-  const accountIds: string[] = new Array<string>(A);
+  const ids: string[] = new Array<string>(A);
   for (let a = 0; a < A; a++) {
     const id = accounts[a].id;
     const reason = typeof id === 'string' ? checkAccountId(id) : 'must be a string';
     if (reason !== null) fail(`accounts[${a}] id`, reason);
-    accountIds[a] = id;
+    ids[a] = id;
   }
+  const accountIds = AccountIds.fromStrings(ids); // printable ASCII: one byte per character
   checkDuplicateIds(accountIds);
   let P = 0;
   for (let a = 0; a < A; a++) P += accounts[a].positions.length;
@@ -386,11 +593,11 @@ export function encodeBookModel(book: Book): Uint8Array {
     ...newPositionColumns(P),
   };
   // Copy into columns, refusing what a column cannot hold exactly (the value rules come after, on
-  // the columns, exactly as the decoder runs them).
+  // the columns, exactly as the loader runs them).
   let j = 0;
   for (let a = 0; a < A; a++) {
     const account = accounts[a];
-    const path = `accounts[${a}] (${accountIds[a]})`;
+    const path = `accounts[${a}] (${ids[a]})`;
     columns.accBalance[a] = int64(account.balanceMicro, `${path} balanceMicro`);
     const positions = account.positions;
     columns.accPosCount[a] = positions.length;
@@ -408,22 +615,129 @@ export function encodeBookModel(book: Book): Uint8Array {
       columns.posLeverage[j] = uint16(position.leverage, `${at} leverage`);
     }
   }
-  return writeColumns(columns);
+  checkBookColumns(columns, null);
+  return writeBookToMemory(columns, contiguousRuns(P));
 }
 
-/** Validates the columns as the decoder does, then lays them out (docs/book-binary.md). */
-function writeColumns(columns: BookColumns): Uint8Array {
-  checkInstruments(columns.instruments);
-  checkColumns(columns);
-  const A = columns.accountIds.length;
-  const P = columns.positionCount;
+/**
+ * Where the position records are, in file order: runs of records adjacent in the columns. A book
+ * given as columns is one run [0, P). An engine whose blocks appendPositionSlot moved has a run per
+ * stretch of accounts whose blocks are adjacent, and `blockStarts` (accPosStart) for validation.
+ */
+interface PositionRuns {
+  starts: Uint32Array;
+  lengths: Uint32Array;
+  blockStarts: Uint32Array | null;
+}
 
-  const instrumentsJson = Buffer.from(instrumentsToJson(columns.instruments), 'utf8');
-  const idText = columns.accountIds.join('');
-  const payloadLengths: Record<BookBinarySectionName, number> = {
+function contiguousRuns(positionCount: number): PositionRuns {
+  return { starts: Uint32Array.of(0), lengths: Uint32Array.of(positionCount), blockStarts: null };
+}
+
+/** The engine's book as columns over its memory (no copy), with the runs its position blocks form. */
+function engineColumns(engine: Engine): { columns: BookColumns; runs: PositionRuns } {
+  requireLittleEndianHost();
+  const v = engine.views;
+  const instruments: Instrument[] = engine.instruments.map((instrument, i) => ({
+    ...instrument,
+    markUnits: v.instMark[i],
+    fundingIndex: v.instFunding[i],
+    tiers: instrument.tiers.map((tier) => ({ ...tier })),
+  }));
+  const A = engine.accountCount;
+  const blockStarts = v.accPosStart;
+  const counts = v.accPosCount.subarray(0, A);
+  // Runs of accounts whose blocks are adjacent in memory: one write per column per run.
+  let P = 0;
+  let runCount = 0;
+  let runEnd = -1;
+  for (let a = 0; a < A; a++) {
+    const count = counts[a];
+    if (count === 0) continue;
+    if (blockStarts[a] !== runEnd) runCount++;
+    runEnd = blockStarts[a] + count;
+    P += count;
+  }
+  let runs: PositionRuns;
+  if (runCount <= 1) {
+    runs = { starts: Uint32Array.of(runCount === 0 ? 0 : runEnd - P), lengths: Uint32Array.of(P), blockStarts: null };
+  } else {
+    const starts = new Uint32Array(runCount);
+    const lengths = new Uint32Array(runCount);
+    let r = -1;
+    runEnd = -1;
+    for (let a = 0; a < A; a++) {
+      const count = counts[a];
+      if (count === 0) continue;
+      if (blockStarts[a] !== runEnd) starts[++r] = blockStarts[a];
+      lengths[r] += count;
+      runEnd = blockStarts[a] + count;
+    }
+    runs = { starts, lengths, blockStarts };
+  }
+  // One run that starts at slot 0 needs no block starts: the columns are the book's, in order.
+  const contiguous = runs.blockStarts === null && runs.starts[0] === 0;
+  const positions = contiguous ? P : engine.positionsUsed;
+  const columns: BookColumns = {
+    instruments,
+    accountIds: engine.accountIds,
+    accBalance: v.accBalance.subarray(0, A),
+    accPosCount: counts,
+    positionCount: P,
+    posSize: v.posSize.subarray(0, positions),
+    posCost: v.posCost.subarray(0, positions),
+    posMargin: v.posMargin.subarray(0, positions),
+    posFunding: v.posFunding.subarray(0, positions),
+    posInst: v.posInst.subarray(0, positions),
+    posMode: v.posMode.subarray(0, positions),
+    posLeverage: v.posLeverage.subarray(0, positions),
+  };
+  if (!contiguous) runs.blockStarts = blockStarts;
+  return { columns, runs };
+}
+
+/** Every check the loader makes, in its order (after the structural ones, which writing satisfies by construction). */
+function checkBookColumns(columns: BookColumns, blockStarts: Uint32Array | null): void {
+  requireLittleEndianHost();
+  checkCapacity(columns.instruments.length, columns.accountIds.count, columns.positionCount);
+  checkInstruments(columns.instruments);
+  checkIdBlob(columns.accountIds.offsets, columns.accountIds.bytes);
+  checkPositionTotal(columns, null);
+  checkColumns(columns, blockStarts);
+  checkDuplicateIds(columns.accountIds);
+}
+
+/** Column types and lengths of a BookColumns from a caller (a programming error, reported as BookError). */
+function checkColumnShapes(columns: BookColumns): void {
+  const ids = columns.accountIds;
+  if (!(ids instanceof AccountIds)) fail('columns accountIds', 'must be an AccountIds');
+  const A = ids.count;
+  const P = columns.positionCount;
+  if (!Number.isSafeInteger(P) || P < 0) fail('columns positionCount', `must be a whole number, got ${String(P)}`);
+  if (!Array.isArray(columns.instruments)) fail('columns instruments', 'must be an array of instruments');
+  const expect = (name: keyof BookColumns, type: { name: string; prototype: object }, length: number, per: string): void => {
+    const column = columns[name] as unknown;
+    if (!(column instanceof (type as unknown as new () => object)) || (column as ArrayLike<unknown>).length !== length) {
+      const got = ArrayBuffer.isView(column) ? `a ${column.constructor.name} of ${(column as unknown as ArrayLike<unknown>).length}` : describe(column);
+      fail(`columns ${name}`, `must be a ${type.name} of ${length} elements (${per}), got ${got}`);
+    }
+  };
+  expect('accBalance', BigInt64Array, A, 'one per account id');
+  expect('accPosCount', Uint32Array, A, 'one per account id');
+  for (const name of ['posSize', 'posCost', 'posMargin', 'posFunding'] as const) expect(name, BigInt64Array, P, 'positionCount');
+  expect('posInst', Uint16Array, P, 'positionCount');
+  expect('posMode', Uint8Array, P, 'positionCount');
+  expect('posLeverage', Uint16Array, P, 'positionCount');
+}
+
+/** The payload length of each section of a book. */
+function sectionLengths(columns: BookColumns, instrumentsJson: Uint8Array): Record<BookBinarySectionName, number> {
+  const A = columns.accountIds.count;
+  const P = columns.positionCount;
+  return {
     instruments: instrumentsJson.length,
     accountIdOffsets: (A + 1) * 4,
-    accountIds: idText.length, // printable ASCII: one byte per character
+    accountIds: columns.accountIds.bytes.length,
     accBalance: A * 8,
     accPosCount: A * 4,
     posSize: P * 8,
@@ -434,85 +748,160 @@ function writeColumns(columns: BookColumns): Uint8Array {
     posMode: P,
     posLeverage: P * 2,
   };
-  let total = BOOK_BINARY_HEADER_BYTES;
-  for (const spec of BOOK_BINARY_SECTIONS) total = alignUp(total + 8 + payloadLengths[spec.name], BOOK_BINARY_ALIGN);
-  total += CHECKSUM_BYTES;
+}
 
-  const out = new Uint8Array(total); // zeroed: padding is 0
-  const buffer = out.buffer;
-  const data = new DataView(buffer);
-  out.set(BOOK_BINARY_MAGIC, 0);
-  data.setUint32(8, BOOK_BINARY_VERSION, true);
-  data.setUint32(12, 0, true);
-  data.setUint32(16, columns.instruments.length, true);
-  data.setUint32(20, A, true);
-  data.setBigUint64(24, BigInt(P), true);
-
-  let offset = BOOK_BINARY_HEADER_BYTES;
-  for (const spec of BOOK_BINARY_SECTIONS) {
-    const length = payloadLengths[spec.name];
-    data.setBigUint64(offset, BigInt(length), true);
-    const at = offset + 8;
-    switch (spec.name) {
-      case 'instruments':
-        out.set(instrumentsJson, at);
-        break;
-      case 'accountIdOffsets': {
-        const offsets = new Uint32Array(buffer, at, A + 1);
-        let position = 0;
-        for (let a = 0; a < A; a++) {
-          offsets[a] = position;
-          position += columns.accountIds[a].length;
-        }
-        offsets[A] = position;
-        break;
-      }
-      case 'accountIds':
-        Buffer.from(buffer, at, length).write(idText, 0, length, 'latin1');
-        break;
-      case 'accBalance':
-        new BigInt64Array(buffer, at, A).set(columns.accBalance);
-        break;
-      case 'accPosCount':
-        new Uint32Array(buffer, at, A).set(columns.accPosCount);
-        break;
-      case 'posSize':
-      case 'posCost':
-      case 'posMargin':
-      case 'posFunding':
-        new BigInt64Array(buffer, at, P).set(columns[spec.name]);
-        break;
-      case 'posInst':
-      case 'posLeverage':
-        new Uint16Array(buffer, at, P).set(columns[spec.name]);
-        break;
-      case 'posMode':
-        out.set(columns.posMode, at);
-        break;
-    }
-    offset = alignUp(at + length, BOOK_BINARY_ALIGN);
+function instrumentsSection(columns: BookColumns): Uint8Array {
+  const json = Buffer.from(instrumentsToJson(columns.instruments), 'utf8');
+  if (json.length > INSTRUMENTS_SECTION_BYTES_MAX) {
+    fail('section instruments', `has ${json.length} bytes; at most ${INSTRUMENTS_SECTION_BYTES_MAX} are allowed`);
   }
-  data.setUint32(offset, crc32(out.subarray(0, offset)), true);
+  return json;
+}
+
+function writeBookToMemory(columns: BookColumns, runs: PositionRuns): Uint8Array {
+  const instrumentsJson = instrumentsSection(columns);
+  const lengths = sectionLengths(columns, instrumentsJson);
+  let total = BOOK_BINARY_HEADER_BYTES;
+  for (const spec of BOOK_BINARY_SECTIONS) total = alignUp(total + 8 + lengths[spec.name], BOOK_BINARY_ALIGN);
+  const out = new Uint8Array(total + CHECKSUM_BYTES);
+  let at = 0;
+  writeBook(columns, runs, instrumentsJson, lengths, BOOK_FILE_CHUNK_BYTES, (bytes) => {
+    out.set(bytes, at);
+    at += bytes.length;
+  });
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The book as columns, and its validation (shared by the decoder and both encoders)
-
-interface BookColumns {
-  instruments: Instrument[];
-  accountIds: readonly string[];
-  accBalance: BigInt64Array;
-  accPosCount: Uint32Array;
-  positionCount: number;
-  posSize: BigInt64Array;
-  posCost: BigInt64Array;
-  posMargin: BigInt64Array;
-  posFunding: BigInt64Array;
-  posInst: Uint16Array;
-  posMode: Uint8Array;
-  posLeverage: Uint16Array;
+function writeBookToFile(path: string, columns: BookColumns, runs: PositionRuns, chunkBytes: number): void {
+  const instrumentsJson = instrumentsSection(columns);
+  const lengths = sectionLengths(columns, instrumentsJson);
+  const fd = openFile(path, 'w');
+  let written = false;
+  try {
+    const sink = new FileSink(path, fd);
+    writeBook(columns, runs, instrumentsJson, lengths, chunkBytes, (bytes) => sink.write(bytes));
+    sink.flush();
+    written = true;
+  } finally {
+    closeSync(fd);
+    if (!written) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    }
+  }
 }
+
+/** Sequential writes to a file: small pieces gathered in a 64 KiB buffer, large ones written as they are. */
+class FileSink {
+  private readonly staging = new Uint8Array(64 * 1024);
+  private filled = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly fd: number,
+  ) {}
+
+  write(bytes: Uint8Array): void {
+    if (this.filled + bytes.length <= this.staging.length) {
+      this.staging.set(bytes, this.filled);
+      this.filled += bytes.length;
+      return;
+    }
+    this.flush();
+    if (bytes.length < this.staging.length) {
+      this.staging.set(bytes, 0);
+      this.filled = bytes.length;
+    } else {
+      this.writeAll(bytes);
+    }
+  }
+
+  flush(): void {
+    if (this.filled > 0) this.writeAll(this.staging.subarray(0, this.filled));
+    this.filled = 0;
+  }
+
+  private writeAll(bytes: Uint8Array): void {
+    for (let done = 0; done < bytes.length; ) {
+      try {
+        done += writeSync(this.fd, bytes, done, bytes.length - done);
+      } catch (error) {
+        fail(this.path, `cannot write: ${systemMessage(error)}`);
+      }
+    }
+  }
+}
+
+/**
+ * Lays out a validated book (docs/book-binary.md) and passes its bytes, in order, to `emit`: the
+ * header, each section's length, payload and zero padding, then the CRC-32 of all of it. Column
+ * payloads go out as views over the columns, `chunkBytes` at a time.
+ */
+function writeBook(
+  columns: BookColumns,
+  runs: PositionRuns,
+  instrumentsJson: Uint8Array,
+  lengths: Record<BookBinarySectionName, number>,
+  chunkBytes: number,
+  emit: (bytes: Uint8Array) => void,
+): void {
+  let crc = 0;
+  let position = 0;
+  const write = (bytes: Uint8Array): void => {
+    for (let at = 0; at < bytes.length; at += chunkBytes) {
+      const piece = bytes.subarray(at, Math.min(bytes.length, at + chunkBytes));
+      crc = crc32(piece, crc);
+      emit(piece);
+    }
+    position += bytes.length;
+  };
+  const header = new Uint8Array(BOOK_BINARY_HEADER_BYTES);
+  const data = dataViewOf(header);
+  header.set(BOOK_BINARY_MAGIC, 0);
+  data.setUint32(8, BOOK_BINARY_VERSION, true);
+  data.setUint32(12, 0, true);
+  data.setUint32(16, columns.instruments.length, true);
+  data.setUint32(20, columns.accountIds.count, true);
+  data.setBigUint64(24, BigInt(columns.positionCount), true);
+  write(header);
+  const field = new Uint8Array(8);
+  const zeros = new Uint8Array(BOOK_BINARY_ALIGN);
+  for (const spec of BOOK_BINARY_SECTIONS) {
+    dataViewOf(field).setBigUint64(0, BigInt(lengths[spec.name]), true);
+    write(field);
+    switch (spec.name) {
+      case 'instruments':
+        write(instrumentsJson);
+        break;
+      case 'accountIdOffsets':
+        write(bytesOf(columns.accountIds.offsets));
+        break;
+      case 'accountIds':
+        write(columns.accountIds.bytes);
+        break;
+      case 'accBalance':
+      case 'accPosCount':
+        write(bytesOf(columns[spec.name]));
+        break;
+      default: {
+        const column = columns[spec.name];
+        for (let r = 0; r < runs.starts.length; r++) {
+          write(bytesOf(column.subarray(runs.starts[r], runs.starts[r] + runs.lengths[r])));
+        }
+      }
+    }
+    write(zeros.subarray(0, alignUp(position, BOOK_BINARY_ALIGN) - position));
+  }
+  const checksum = new Uint8Array(CHECKSUM_BYTES);
+  dataViewOf(checksum).setUint32(0, crc, true);
+  emit(checksum);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation, shared by the loaders and the writers
 
 /** Every instrument's rules, then unique symbols. Paths name the instrument by index and symbol. */
 function checkInstruments(instruments: readonly Instrument[]): void {
@@ -531,16 +920,104 @@ function checkInstruments(instruments: readonly Instrument[]): void {
   }
 }
 
-/** The accounts' position counts add up to the header's positionCount. */
-function checkPositionTotal(columns: BookColumns): void {
+/**
+ * The ids as offsets and bytes: offsets[0] = 0, offsets[A] = the length of the bytes, and each id
+ * 1..ACCOUNT_ID_LENGTH_MAX bytes of printable ASCII (0x20..0x7e, so also valid UTF-8). Reports the
+ * first bad id in account order. Fast path: the offsets in one pass, then the bytes of every id
+ * before the first bad offset in one pass (the ids are contiguous, so those are one range).
+ */
+function checkIdBlob(offsets: Uint32Array, blob: Uint8Array): void {
+  const A = offsets.length - 1;
+  if (offsets[0] !== 0) fail('section accountIdOffsets', `offsets[0] must be 0, got ${offsets[0]}`);
+  if (offsets[A] !== blob.length) {
+    fail(
+      'section accountIdOffsets',
+      `offsets[${A}] (the end of the last id) must be ${blob.length}, the length of section accountIds; got ${offsets[A]}`,
+    );
+  }
+  const total = blob.length;
+  let bad = A; // the first id whose offsets or length are wrong
+  let start = 0;
+  for (let a = 0; a < A; a++) {
+    const end = offsets[a + 1];
+    const length = end - start;
+    if (!(length >= 1 && length <= ACCOUNT_ID_LENGTH_MAX && end <= total)) {
+      bad = a;
+      break;
+    }
+    start = end;
+  }
+  const unprintable = firstUnprintable(blob, offsets[bad]);
+  if (unprintable >= 0) {
+    const a = idContaining(offsets, unprintable, bad);
+    const idStart = offsets[a];
+    const idEnd = offsets[a + 1];
+    fail(
+      `accounts[${a}] id`,
+      `byte ${unprintable - idStart} is 0x${blob[unprintable].toString(16).padStart(2, '0')}: ids must be printable ASCII (0x20 to 0x7e) ` +
+        `(${hexBytes(blob, idStart, Math.min(idEnd, idStart + 16))})`,
+    );
+  }
+  if (bad < A) {
+    const a = bad;
+    const end = offsets[a + 1];
+    if (end < start) {
+      fail('section accountIdOffsets', `offsets[${a + 1}] = ${end} is below offsets[${a}] = ${start}; offsets must not decrease`);
+    }
+    if (end > total) fail('section accountIdOffsets', `offsets[${a + 1}] = ${end} runs past the end of section accountIds (${total} bytes)`);
+    if (end === start) fail(`accounts[${a}] id`, 'must not be empty');
+    fail(`accounts[${a}] id`, `is ${end - start} characters long; at most ${ACCOUNT_ID_LENGTH_MAX}`);
+  }
+}
+
+/** The index of the first byte of bytes[0, end) outside 0x20..0x7e, or -1. Four bytes at a time where aligned. */
+function firstUnprintable(bytes: Uint8Array, end: number): number {
+  let i = 0;
+  const misalignment = bytes.byteOffset & 3;
+  for (const head = Math.min(end, misalignment === 0 ? 0 : 4 - misalignment); i < head; i++) {
+    if (bytes[i] < 0x20 || bytes[i] > 0x7e) return i;
+  }
+  const base = i;
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset + base, (end - base) >>> 2);
+  for (let w = 0; w < words.length; w++) {
+    const x = words[w];
+    // Some byte is below 0x20 (subtracting 0x20 from it sets its top bit, which it did not have) or
+    // above 0x7e (it has its top bit, or adding 1 sets it). Exact for the first such byte; the
+    // bytes of the word are then looked at one by one.
+    if ((((x - 0x20202020) & ~x) | (x + 0x01010101) | x) & 0x80808080) {
+      for (let k = base + w * 4, stop = k + 4; k < stop; k++) if (bytes[k] < 0x20 || bytes[k] > 0x7e) return k;
+    }
+  }
+  for (i = base + words.length * 4; i < end; i++) if (bytes[i] < 0x20 || bytes[i] > 0x7e) return i;
+  return -1;
+}
+
+/** The id among ids [0, limit) whose bytes hold byte i (those ids are non-empty, so the offsets rise). */
+function idContaining(offsets: Uint32Array, i: number, limit: number): number {
+  let low = 0;
+  let high = limit - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >>> 1;
+    if (offsets[middle] <= i) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
+/**
+ * The accounts' position counts add up to positionCount. With `starts`, also writes each account's
+ * first record (the prefix sums: the loader's accPosStart).
+ */
+function checkPositionTotal(columns: BookColumns, starts: Uint32Array | null): void {
   const counts = columns.accPosCount;
   const P = columns.positionCount;
   let total = 0;
   for (let a = 0; a < counts.length; a++) {
+    if (starts !== null) starts[a] = total;
     total += counts[a];
     if (total > P) {
       fail(
-        `accounts[${a}] (${columns.accountIds[a]}) positions`,
+        `${accountPath(columns.accountIds, a)} positions`,
         `count mismatch: with this account's ${counts[a]} positions the accounts hold ${total}, more than the header's positionCount ${P}`,
       );
     }
@@ -554,12 +1031,15 @@ function checkPositionTotal(columns: BookColumns): void {
  * Every account and position rule, accounts in order, positions in order within each account:
  * balance, position count, then per position: instrument index, the value rules of
  * ranges.checkPosition, and at most one position per (instrument, mode). Assumes the ids are
- * printable (checked first) and the counts add up (checkPositionTotal).
+ * valid and the counts add up (checkPositionTotal). Account a's records start at blockStarts[a],
+ * or, when blockStarts is null, right after the previous account's. Returns each instrument's
+ * largest |size| (the engine's size high-water marks), found on the way.
  */
-function checkColumns(columns: BookColumns): void {
+function checkColumns(columns: BookColumns, blockStarts: Uint32Array | null): bigint[] {
   const { instruments, accountIds, accBalance, accPosCount, posSize, posCost, posMargin, posFunding, posInst, posMode, posLeverage } =
     columns;
   const instrumentCount = instruments.length;
+  const A = accountIds.count;
   const rules: InstrumentRules[] = instruments.map(instrumentRules);
   const fast: InstrumentFastRules[] = instruments.map(instrumentFastRules);
   // The i64 columns as 32-bit word pairs, read as doubles without creating BigInts; a position the
@@ -569,20 +1049,24 @@ function checkColumns(columns: BookColumns): void {
   const costWords = wordsOf(posCost);
   const marginWords = wordsOf(posMargin);
   const fundingWords = wordsOf(posFunding);
-  // (instrument, mode) → the account (plus 1) that last held it, and at which of its positions.
+  // (instrument, mode) → the account (plus 1) that last held it.
   const seenBy = new Uint32Array(Math.max(1, instrumentCount * 2));
-  const seenAt = new Uint8Array(Math.max(1, instrumentCount * 2));
+  // Largest |size| per instrument: as doubles for what the filter accepted (exact: below 2^53),
+  // as BigInts for the few positions checked exactly.
+  const highWater = new Float64Array(Math.max(1, instrumentCount));
+  const highWaterExact: bigint[] = instruments.map(() => 0n);
   const position: PositionInts = { sizeUnits: 0n, costMicro: 0n, mode: 0, marginMicro: 0n, leverage: 0, fundingIndex: 0n };
   let j = 0;
-  for (let a = 0; a < accountIds.length; a++) {
-    const balance = wordPairAsDouble(balanceWords, a);
-    if (!(balance >= -BALANCE_FAST_MAX && balance <= BALANCE_FAST_MAX)) {
+  for (let a = 0; a < A; a++) {
+    const balanceHigh = balanceWords[2 * a + 1];
+    const balance = balanceHigh * 4294967296 + (balanceWords[2 * a] >>> 0);
+    if (!((((balanceHigh >> 21) + 1) >>> 1) === 0 && balance >= -BALANCE_FAST_MAX && balance <= BALANCE_FAST_MAX)) {
       const balanceReason = checkBalance(accBalance[a]);
       if (balanceReason !== null) fail(`${accountPath(accountIds, a)} balanceMicro`, balanceReason);
     }
     const count = accPosCount[a];
-    const countReason = checkPositionCount(count);
-    if (countReason !== null) fail(`${accountPath(accountIds, a)} positions`, countReason);
+    if (count > POSITIONS_PER_ACCOUNT_MAX) fail(`${accountPath(accountIds, a)} positions`, checkPositionCount(count) as string);
+    if (blockStarts !== null) j = blockStarts[a];
     const stamp = a + 1;
     for (let k = 0; k < count; k++, j++) {
       const inst = posInst[j];
@@ -594,16 +1078,27 @@ function checkColumns(columns: BookColumns): void {
         );
       }
       const mode = posMode[j];
-      const plain = positionPlainlyValid(
-        fast[inst],
-        wordPairAsDouble(sizeWords, j),
-        wordPairAsDouble(costWords, j),
-        mode,
-        wordPairAsDouble(marginWords, j),
-        posLeverage[j],
-        wordPairAsDouble(fundingWords, j),
-      );
-      if (!plain) {
+      // The four i64 values as doubles, exact when their high words say |value| < 2^53 (tested
+      // once for all four, on integers: see wordsOf); otherwise the exact check decides.
+      const sizeHigh = sizeWords[2 * j + 1];
+      const costHigh = costWords[2 * j + 1];
+      const marginHigh = marginWords[2 * j + 1];
+      const fundingHigh = fundingWords[2 * j + 1];
+      const size = sizeHigh * 4294967296 + (sizeWords[2 * j] >>> 0);
+      if (
+        ((((sizeHigh >> 21) + 1) | ((costHigh >> 21) + 1) | ((marginHigh >> 21) + 1) | ((fundingHigh >> 21) + 1)) >>> 1) === 0 &&
+        positionPlainlyValid(
+          fast[inst],
+          size,
+          costHigh * 4294967296 + (costWords[2 * j] >>> 0),
+          mode,
+          marginHigh * 4294967296 + (marginWords[2 * j] >>> 0),
+          posLeverage[j],
+          fundingHigh * 4294967296 + (fundingWords[2 * j] >>> 0),
+        )
+      ) {
+        highWater[inst] = Math.max(highWater[inst], Math.abs(size)); // no branch: cheaper than a compare and a rare store
+      } else {
         position.sizeUnits = posSize[j];
         position.costMicro = posCost[j];
         position.mode = mode;
@@ -612,33 +1107,39 @@ function checkColumns(columns: BookColumns): void {
         position.fundingIndex = posFunding[j];
         const issue = checkPosition(rules[inst], position);
         if (issue !== null) fail(`${positionPath(columns, a, k, inst)} ${issue.field}`, issue.reason);
+        const magnitude = position.sizeUnits < 0n ? -position.sizeUnits : position.sizeUnits;
+        if (magnitude > highWaterExact[inst]) highWaterExact[inst] = magnitude;
       }
       const key = inst * 2 + mode;
       if (seenBy[key] === stamp) {
+        let first = 0; // the account's earlier position with this key (looked for only now)
+        while (posInst[j - k + first] * 2 + posMode[j - k + first] !== key) first++;
         fail(
           `${positionPath(columns, a, k, inst)} mode`,
           `a second ${mode === MODE_CROSS ? 'cross' : 'isolated'} position in ${instruments[inst].symbol}; ` +
-            `positions[${seenAt[key]}] is one (at most one per instrument and mode)`,
+            `positions[${first}] is one (at most one per instrument and mode)`,
         );
       }
       seenBy[key] = stamp;
-      seenAt[key] = k;
     }
   }
+  return highWaterExact.map((exact, i) => {
+    const plain = BigInt(highWater[i]);
+    return plain > exact ? plain : exact;
+  });
 }
 
 /** |balance| below this is plainly within ±QUOTE_ABS_MAX (and exact as a double). */
 const BALANCE_FAST_MAX = 9_000_000_000_000_000;
-const WORD_HIGH_SAFE = 0x200000; // |high word| < 2^21 ⇔ |value| < 2^53
 
+/**
+ * An i64 column as 32-bit words, little-endian pairs: element i is high · 2^32 + (low >>> 0) with
+ * high = words[2i + 1], low = words[2i]. That double is exact when −2^21 ≤ high < 2^21 (|value| <
+ * 2^53), i.e. when ((high >> 21) + 1) >>> 1 is 0 (high >> 21 is −1 or 0); several such tests are
+ * combined with `|` before the shift.
+ */
 function wordsOf(column: BigInt64Array): Int32Array {
   return new Int32Array(column.buffer, column.byteOffset, column.length * 2);
-}
-
-/** Element i of an i64 column (little-endian word pairs) as an exact double, or NaN beyond ±2^53. */
-function wordPairAsDouble(words: Int32Array, i: number): number {
-  const high = words[2 * i + 1];
-  return high >= -WORD_HIGH_SAFE && high < WORD_HIGH_SAFE ? high * 4294967296 + (words[2 * i] >>> 0) : Number.NaN;
 }
 
 /** Refuses a book a wasm32 memory cannot hold (before anything is allocated). */
@@ -656,18 +1157,102 @@ function checkCapacity(instrumentCount: number, accountCount: number, positionCo
   }
 }
 
-/** Throws for the first id equal to an earlier one. */
-function checkDuplicateIds(ids: readonly string[]): void {
-  const seen = new Map<string, number>();
-  for (let a = 0; a < ids.length; a++) {
-    const earlier = seen.get(ids[a]);
-    if (earlier !== undefined) fail(`accounts[${a}] (${ids[a]}) id`, `duplicate account id "${ids[a]}"; accounts[${earlier}] has it`);
-    seen.set(ids[a], a);
+/**
+ * Throws for the first id (in account order) equal to an earlier one, without a string per id. Each
+ * id's bytes are hashed (one pass over the blob), the (hash, account) pairs are split by the hash's
+ * top bits into buckets of at most ~32,768 ids, in account order, and each bucket goes through a
+ * small open-addressing table that stays in cache. Equal hashes are compared byte by byte. Uses 12
+ * bytes per account while it runs. The hash is seeded at random, so no file can make it slow on
+ * purpose.
+ */
+function checkDuplicateIds(ids: AccountIds): void {
+  const { offsets, bytes } = ids;
+  const A = ids.count;
+  if (A < 2) return;
+  const seed = (Math.random() * 0x100000000) >>> 0;
+  const hashes = new Int32Array(A);
+  for (let a = 0; a < A; a++) hashes[a] = hashId(bytes, offsets[a], offsets[a + 1], seed);
+
+  let bucketBits = 0;
+  while (bucketBits < 16 && A / 2 ** bucketBits > DUPLICATE_BUCKET_IDS) bucketBits++;
+  const buckets = 2 ** bucketBits;
+  const shift = 32 - bucketBits; // (a shift by 32 is a shift by 0 in JavaScript: bucket 0 is then special-cased)
+  const ends = new Int32Array(buckets + 1);
+  if (bucketBits === 0) ends[1] = A;
+  else {
+    for (let a = 0; a < A; a++) ends[(hashes[a] >>> shift) + 1]++;
+    for (let b = 0; b < buckets; b++) ends[b + 1] += ends[b];
+  }
+  // Pairs (hash, account) by bucket, each bucket in account order.
+  const pairs = new Int32Array(2 * A);
+  const fill = ends.slice(0, buckets);
+  for (let a = 0; a < A; a++) {
+    const h = hashes[a];
+    const at = bucketBits === 0 ? a : fill[h >>> shift]++;
+    pairs[2 * at] = h;
+    pairs[2 * at + 1] = a;
+  }
+
+  let largest = 0;
+  for (let b = 0; b < buckets; b++) largest = Math.max(largest, ends[b + 1] - ends[b]);
+  let slots = 16;
+  while (slots < 2 * largest) slots *= 2;
+  const mask = slots - 1;
+  const table = new Int32Array(2 * slots); // (hash, account + 1) per slot; 0 is empty
+  let duplicate = -1;
+  let earlier = -1;
+  for (let b = 0; b < buckets; b++) {
+    if (b > 0) table.fill(0);
+    bucket: for (let k = ends[b]; k < ends[b + 1]; k++) {
+      const h = pairs[2 * k];
+      const a = pairs[2 * k + 1];
+      for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+        const held = table[2 * slot + 1];
+        if (held === 0) {
+          table[2 * slot] = h;
+          table[2 * slot + 1] = a + 1;
+          break;
+        }
+        if (table[2 * slot] === h && sameId(offsets, bytes, held - 1, offsets[a], offsets[a + 1])) {
+          // The bucket's first repeat; the book's is the first over all buckets.
+          if (duplicate < 0 || a < duplicate) {
+            duplicate = a;
+            earlier = held - 1;
+          }
+          break bucket;
+        }
+      }
+    }
+  }
+  if (duplicate >= 0) {
+    const id = ids.get(duplicate);
+    fail(`accounts[${duplicate}] (${id}) id`, `duplicate account id "${id}"; accounts[${earlier}] has it`);
   }
 }
 
-function accountPath(ids: readonly string[], a: number): string {
-  return `accounts[${a}] (${ids[a]})`;
+/** Ids per bucket of the duplicate check: its table (2 slots an id, 8 bytes a slot) is then 512 KiB. */
+const DUPLICATE_BUCKET_IDS = 32_768;
+
+/** FNV-1a over the id's bytes, then murmur3's finalizer so that every bit depends on every byte. */
+function hashId(bytes: Uint8Array, start: number, end: number, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function sameId(offsets: Uint32Array, bytes: Uint8Array, other: number, start: number, end: number): boolean {
+  const otherStart = offsets[other];
+  if (offsets[other + 1] - otherStart !== end - start) return false;
+  for (let i = 0; i < end - start; i++) if (bytes[otherStart + i] !== bytes[start + i]) return false;
+  return true;
+}
+
+function accountPath(ids: AccountIds, a: number): string {
+  return `accounts[${a}] (${ids.get(a)})`;
 }
 
 function positionPath(columns: BookColumns, a: number, k: number, inst: number): string {
@@ -685,73 +1270,6 @@ function newPositionColumns(P: number): Pick<BookColumns, PositionInputColumn> {
     posMode: new Uint8Array(P),
     posLeverage: new Uint16Array(P),
   };
-}
-
-/** Rewrites the position columns of `columns` as fresh arrays, each account's block in order. */
-function compactPositions(columns: BookColumns, starts: Uint32Array, from: Views): void {
-  const P = columns.positionCount;
-  const counts = columns.accPosCount;
-  const to = newPositionColumns(P);
-  // Copy maximal runs of accounts whose blocks are adjacent in memory, one set() per column per run.
-  let target = 0;
-  let a = 0;
-  while (a < counts.length) {
-    const runStart = starts[a];
-    let runLength = 0;
-    while (a < counts.length && starts[a] === runStart + runLength) runLength += counts[a++];
-    if (runLength === 0) continue;
-    for (const name of POSITION_INPUT_COLUMNS) {
-      (to[name] as Uint8Array).set((from[name] as Uint8Array).subarray(runStart, runStart + runLength), target);
-    }
-    target += runLength;
-  }
-  Object.assign(columns, to);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Account ids
-
-/**
- * The ids from their offsets and bytes: offsets[0] = 0, each id 1..ACCOUNT_ID_LENGTH_MAX bytes of
- * printable ASCII (0x20..0x7e, so also valid UTF-8), offsets[A] = the section's length.
- */
-function readAccountIds(offsets: Uint32Array, blob: Uint8Array): string[] {
-  const A = offsets.length - 1;
-  if (offsets[0] !== 0) fail('section accountIdOffsets', `offsets[0] must be 0, got ${offsets[0]}`);
-  if (offsets[A] !== blob.length) {
-    fail(
-      'section accountIdOffsets',
-      `offsets[${A}] (the end of the last id) must be ${blob.length}, the length of section accountIds; got ${offsets[A]}`,
-    );
-  }
-  for (let a = 0; a < A; a++) {
-    const start = offsets[a];
-    const end = offsets[a + 1];
-    if (end < start) {
-      fail('section accountIdOffsets', `offsets[${a + 1}] = ${end} is below offsets[${a}] = ${start}; offsets must not decrease`);
-    }
-    if (end > blob.length) {
-      fail('section accountIdOffsets', `offsets[${a + 1}] = ${end} runs past the end of section accountIds (${blob.length} bytes)`);
-    }
-    if (end === start) fail(`accounts[${a}] id`, 'must not be empty');
-    if (end - start > ACCOUNT_ID_LENGTH_MAX) {
-      fail(`accounts[${a}] id`, `is ${end - start} characters long; at most ${ACCOUNT_ID_LENGTH_MAX}`);
-    }
-    for (let i = start; i < end; i++) {
-      const byte = blob[i];
-      if (byte < 0x20 || byte > 0x7e) {
-        fail(
-          `accounts[${a}] id`,
-          `byte ${i - start} is 0x${byte.toString(16).padStart(2, '0')}: ids must be printable ASCII (0x20 to 0x7e) ` +
-            `(${hexBytes(blob, start, Math.min(end, start + 16))})`,
-        );
-      }
-    }
-  }
-  const text = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('latin1');
-  const ids: string[] = new Array<string>(A);
-  for (let a = 0; a < A; a++) ids[a] = text.slice(offsets[a], offsets[a + 1]);
-  return ids;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -879,6 +1397,42 @@ function int64(value: bigint, path: string): bigint {
 function uint16(value: number, path: string): number {
   if (!Number.isInteger(value) || value < 0 || value > 0xffff) fail(path, `must be a whole number from 0 to 65535, got ${String(value)}`);
   return value;
+}
+
+/** The bytes of a typed array (a view, no copy). */
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** The bytes of a column's first `count` elements (a view into the engine's memory). */
+function prefixBytes(column: BigInt64Array | Uint32Array | Uint16Array | Uint8Array, count: number): Uint8Array {
+  return new Uint8Array(column.buffer, column.byteOffset, count * column.BYTES_PER_ELEMENT);
+}
+
+function dataViewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function chunkBytesOption(value: number | undefined): number {
+  if (value === undefined) return BOOK_FILE_CHUNK_BYTES;
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`chunkBytes must be a whole number of bytes above 0, got ${value}`);
+  return value;
+}
+
+/** Opens a file, or throws BookError naming it. */
+function openFile(path: string, flags: 'r' | 'w'): number {
+  try {
+    return openSync(path, flags);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') fail(path, 'is a directory, not a binary book file');
+    fail(path, `cannot open${flags === 'w' ? ' for writing' : ''}: ${systemMessage(error)}`);
+  }
+}
+
+/** "ENOENT: no such file or directory" from a Node system error (its message also names the call and path). */
+function systemMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/, \w+ '.*'$/s, '');
 }
 
 function alignUp(value: number, alignment: number): number {

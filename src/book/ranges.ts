@@ -317,6 +317,8 @@ export function checkPosition(rules: InstrumentRules, position: PositionInts): R
 export interface InstrumentFastRules {
   /** Lot in size units; NaN when it is not exactly a double (then nothing passes the filter). */
   readonly lot: number;
+  /** 1 / lot, for the whole-lots test without a division. */
+  readonly inverseLot: number;
   readonly q: number;
   readonly mark: number;
   /** The instrument's funding index; NaN when beyond ±2^53. */
@@ -339,6 +341,7 @@ export function instrumentFastRules(instrument: Instrument): InstrumentFastRules
   const tiers = instrument.tiers;
   return {
     lot: exactDouble(instrument.lotUnits),
+    inverseLot: 1 / exactDouble(instrument.lotUnits),
     q: Number(quotePerUnit(instrument)),
     mark: exactDouble(instrument.markUnits),
     funding: exactDouble(instrument.fundingIndex),
@@ -351,8 +354,10 @@ export function instrumentFastRules(instrument: Instrument): InstrumentFastRules
  * checkInstrument: true only when checkPosition would accept the position. False means "not
  * decided here": call checkPosition, which decides exactly and says why. Integer arguments are
  * exact doubles; pass NaN for a value beyond ±2^53 (every comparison with NaN fails, so it is
- * never accepted here). Every product it accepts on is below 2^53, hence exact; the one inexact
- * product (funding) is compared with a margin far wider than its rounding.
+ * never accepted here). Every product it accepts on is below 2^53, hence exact; the inexact ones
+ * are the funding product, compared with a margin far wider than its rounding, and size · (1 / lot),
+ * whose rounded quotient is checked by an exact product. It has no early return (the conditions
+ * are combined with `&`), so it costs the same on every position and does not mispredict.
  */
 export function positionPlainlyValid(
   rules: InstrumentFastRules,
@@ -363,35 +368,31 @@ export function positionPlainlyValid(
   leverage: number,
   funding: number,
 ): boolean {
-  if (mode !== MODE_CROSS && mode !== MODE_ISOLATED) return false;
-  if (!(size >= -SAFE_MAX && size <= SAFE_MAX) || size % rules.lot !== 0) return false;
-  const sizeQ = (size < 0 ? -size : size) * rules.q;
-  const notional = sizeQ * rules.mark;
-  if (!(notional <= FAST_QUOTE_MAX)) return false;
-
-  if (size === 0) {
-    if (cost !== 0) return false;
-  } else {
-    if (!(size > 0 ? cost > 0 : cost < 0)) return false;
-    const magnitude = cost < 0 ? -cost : cost;
-    if (!(magnitude <= FAST_ENTRY_COST_MAX)) return false;
-  }
-
-  if (mode === MODE_CROSS) {
-    if (margin !== 0) return false;
-  } else if (!(margin >= 0 && margin <= FAST_QUOTE_MAX)) {
-    return false;
-  }
-
-  if (!(leverage >= 1 && leverage <= rules.leverageCap)) return false;
-
-  if (funding !== rules.funding) {
-    if (!(funding >= -FAST_QUOTE_MAX && funding <= FAST_QUOTE_MAX)) return false; // well within ±10^18
-    if (size !== 0) {
-      const delta = rules.funding - funding; // NaN if the instrument's index is not a double
-      const owed = sizeQ * (delta < 0 ? -delta : delta);
-      if (!(owed <= FAST_FUNDING_PRODUCT_MAX)) return false;
-    }
-  }
-  return true;
+  // Whole lots, without a division: round(size / lot) · lot = size, with 1 / lot precomputed. For a
+  // size that is not a multiple of the lot, any whole k gives k · lot ≠ size, and the product is
+  // exact or else above 2^53 > |size|, so the test fails. For a multiple it holds unless size · (1 / lot)
+  // is off by half a unit, which needs |size / lot| of about 2^51 or more: then the exact check decides.
+  const whole = Math.round(size * rules.inverseLot) * rules.lot === size;
+  const magnitude = Math.abs(size);
+  const sizeQ = magnitude * rules.q;
+  const owed = sizeQ * Math.abs(rules.funding - funding); // NaN if the instrument's index is not a double
+  const isolated = mode === MODE_ISOLATED;
+  return (
+    (+(mode === MODE_CROSS) | +isolated) &
+    +whole &
+    +(magnitude <= SAFE_MAX) &
+    +(sizeQ * rules.mark <= FAST_QUOTE_MAX) &
+    // a flat position has cost 0; otherwise the cost has the size's sign, and |cost| ≤ 10^15
+    (+(size * cost > 0) | (+(size === 0) & +(cost === 0))) &
+    +(Math.abs(cost) <= FAST_ENTRY_COST_MAX) &
+    // margin 0 on cross, 0..FAST_QUOTE_MAX on isolated
+    +(margin >= 0) &
+    +(margin <= (isolated ? FAST_QUOTE_MAX : 0)) &
+    +(leverage >= 1) &
+    +(leverage <= rules.leverageCap) &
+    // the instrument's index, or one well within ±10^18 that a flat position owes nothing on, or
+    // on which the funding owed is well within range
+    (+(funding === rules.funding) |
+      (+(Math.abs(funding) <= FAST_QUOTE_MAX) & (+(size === 0) | +(owed <= FAST_FUNDING_PRODUCT_MAX))))
+  ) !== 0;
 }

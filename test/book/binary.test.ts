@@ -1,19 +1,31 @@
-// The binary book (docs/book-binary.md): round trips through the engine, a property round trip on
-// random valid books, one test per malformed input (each naming the field and where), and a
-// 200,000-account book whose encode and decode times are printed (never asserted).
+// The binary book (docs/book-binary.md): round trips through the engine, in memory and through
+// files (the streaming loader and writers, at several chunk sizes), a property round trip on
+// random valid books, one test per malformed input (each naming the field and where, and each
+// failing the same way from a file), truncated files, files that are not there, and a
+// 200,000-account book whose write and load times are printed (never asserted).
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   BOOK_BINARY_HEADER_BYTES,
+  BOOK_BINARY_SECTIONS,
   crc32,
+  crc32Portable,
   decodeBookBinary,
   encodeBookBinary,
   encodeBookModel,
   isBookBinary,
+  loadBookBinaryFile,
   readBookBinaryLayout,
+  writeBookBinaryFile,
+  writeBookColumnsFile,
   type BookBinarySectionName,
+  type BookColumns,
 } from '../../src/book/binary.js';
+import { AccountIds } from '../../src/book/account-ids.js';
 import { BookError } from '../../src/book/errors.js';
 import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from '../../src/book/model.js';
 import {
@@ -152,14 +164,72 @@ function withInstrumentsJson(bytes: Uint8Array, edit: (instruments: any[]) => vo
   return withInstrumentsSection(bytes, Buffer.from(JSON.stringify(instruments), 'utf8'));
 }
 
-function decodeError(bytes: Uint8Array): BookError {
+// ---------------------------------------------------------------------------------------------
+// Files
+
+const directory = mkdtempSync(join(tmpdir(), 'liq-binary-test-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+let fileCount = 0;
+
+/** A fresh path in the test's temporary directory. */
+function tempPath(name = 'book'): string {
+  return join(directory, `${name}-${fileCount++}.bin`);
+}
+
+/** `bytes` written to a fresh temporary file; returns its path. */
+function tempFile(bytes: Uint8Array): string {
+  const path = tempPath();
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/** Chunk sizes for the file loader: the default, and small ones so that sections span many chunks. */
+const FILE_CHUNKS = [undefined, 7, 64] as const;
+
+function thrown(run: () => unknown): BookError {
   try {
-    decodeBookBinary(bytes);
+    run();
   } catch (error) {
     expect(error).toBeInstanceOf(BookError);
     return error as BookError;
   }
-  throw new Error('the malformed book decoded');
+  throw new Error('the malformed book loaded');
+}
+
+/**
+ * The error decodeBookBinary throws for `bytes`, after checking that loadBookBinaryFile throws the
+ * same one for a file holding them, at every chunk size of FILE_CHUNKS.
+ */
+function decodeError(bytes: Uint8Array): BookError {
+  const error = thrown(() => decodeBookBinary(bytes));
+  const path = tempFile(bytes);
+  for (const chunkBytes of FILE_CHUNKS) {
+    const fromFile = thrown(() => loadBookBinaryFile(path, { chunkBytes }));
+    expect(fromFile.message).toBe(error.message);
+  }
+  rmSync(path);
+  return error;
+}
+
+/**
+ * decodeBookBinary(bytes), after checking that loadBookBinaryFile gives the same book (and size
+ * high-water marks) from a file holding them, at every chunk size of FILE_CHUNKS.
+ */
+function decodeBoth(bytes: Uint8Array): Engine {
+  const engine = decodeBookBinary(bytes);
+  const path = tempFile(bytes);
+  const book = engine.toBook();
+  for (const chunkBytes of FILE_CHUNKS) {
+    const fromFile = loadBookBinaryFile(path, { chunkBytes });
+    expect(fromFile.toBook()).toEqual(book);
+    expect(fromFile.sizeHighWater).toEqual(engine.sizeHighWater);
+    expect(fromFile.positionsUsed).toBe(engine.positionsUsed);
+    expect(Array.from(fromFile.views.accPosStart.subarray(0, fromFile.accountCount))).toEqual(
+      Array.from(engine.views.accPosStart.subarray(0, engine.accountCount)),
+    );
+  }
+  rmSync(path);
+  return engine;
 }
 
 function encodeError(book: Book): BookError {
@@ -170,6 +240,31 @@ function encodeError(book: Book): BookError {
     return error as BookError;
   }
   throw new Error('the invalid book encoded');
+}
+
+/** The columns of an engine whose blocks lie in account order from slot 0 (a freshly loaded one). */
+function columnsOf(engine: Engine): BookColumns {
+  const v = engine.views;
+  const A = engine.accountCount;
+  let P = 0;
+  for (let a = 0; a < A; a++) {
+    if (v.accPosStart[a] !== P) throw new Error(`columnsOf: account ${a}'s block is not in order`);
+    P += v.accPosCount[a];
+  }
+  return {
+    instruments: engine.instruments.map((instrument, i) => ({ ...instrument, markUnits: v.instMark[i], fundingIndex: v.instFunding[i] })),
+    accountIds: engine.accountIds,
+    accBalance: v.accBalance.subarray(0, A),
+    accPosCount: v.accPosCount.subarray(0, A),
+    positionCount: P,
+    posSize: v.posSize.subarray(0, P),
+    posCost: v.posCost.subarray(0, P),
+    posMargin: v.posMargin.subarray(0, P),
+    posFunding: v.posFunding.subarray(0, P),
+    posInst: v.posInst.subarray(0, P),
+    posMode: v.posMode.subarray(0, P),
+    posLeverage: v.posLeverage.subarray(0, P),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -190,7 +285,7 @@ function expectSameResultColumns(expected: Engine, actual: Engine): void {
   for (const name of ['accCrossEquity', 'accCrossMaint', 'accStatus'] as const) {
     expect(Buffer.compare(bytesOf(g[name].subarray(0, A)), bytesOf(e[name].subarray(0, A)))).toBe(0);
   }
-  for (const name of ['posPnl', 'posMaint', 'posStatus', 'posLiq', 'posBk'] as const) {
+  for (const name of ['posPnl', 'posMaint', 'posStatus'] as const) {
     expect(Buffer.compare(bytesOf(g[name].subarray(0, P)), bytesOf(e[name].subarray(0, P)))).toBe(0);
   }
 }
@@ -207,7 +302,7 @@ describe('binary book round trip', () => {
     const book = sampleBook();
     const bytes = encodeBookModel(book);
     expect(isBookBinary(bytes)).toBe(true);
-    const engine = decodeBookBinary(bytes);
+    const engine = decodeBoth(bytes);
     expect(engine.toBook()).toEqual(book);
     expect(engine.accountIds.toArray()).toEqual(['alice', 'bob', 'carol']);
     expect(engine.positionsUsed).toBe(4);
@@ -217,17 +312,17 @@ describe('binary book round trip', () => {
 
   it('evaluates exactly as Engine.fromBook on the same book', () => {
     const book = sampleBook();
-    expectSameEvaluation(Engine.fromBook(book), decodeBookBinary(encodeBookModel(book)));
+    expectSameEvaluation(Engine.fromBook(book), decodeBoth(encodeBookModel(book)));
   });
 
   it('round-trips an empty book and a book with accounts but no positions', () => {
     const empty: Book = { instruments: [], accounts: [] };
-    expect(decodeBookBinary(encodeBookModel(empty)).toBook()).toEqual(empty);
+    expect(decodeBoth(encodeBookModel(empty)).toBook()).toEqual(empty);
     const flat: Book = { instruments: [btc()], accounts: [{ id: 'x', balanceMicro: 5n, positions: [] }] };
-    expect(decodeBookBinary(encodeBookModel(flat)).toBook()).toEqual(flat);
+    expect(decodeBoth(encodeBookModel(flat)).toBook()).toEqual(flat);
   });
 
-  it('decodes an input that is not 8-byte aligned (copied once) and leaves the input untouched', () => {
+  it('decodes an input that is not 8-byte aligned and leaves the input untouched', () => {
     const bytes = encodeBookModel(sampleBook());
     const holder = new Uint8Array(bytes.length + 3);
     holder.set(bytes, 3);
@@ -248,7 +343,7 @@ describe('binary book round trip', () => {
     engine.writePosition(slot, position(0, -10n, -5_000_000_000n, 'cross', { leverage: 20 }));
     const expected = engine.toBook();
     const bytes = encodeBookBinary(engine);
-    const reloaded = decodeBookBinary(bytes);
+    const reloaded = decodeBoth(bytes);
     expect(reloaded.toBook()).toEqual(expected);
     expect(reloaded.toBook().instruments[0].markUnits).toBe(490_000n);
     expect(reloaded.toBook().instruments[1].fundingIndex).toBe(1_600_000_000n);
@@ -261,7 +356,7 @@ describe('binary book round trip', () => {
     const engine = decodeBookBinary(encodeBookModel(sampleBook()));
     // bob's 1 BTC at 51,000 is a notional of 51,000 quote: tiers[1], max leverage 100, below his 125.
     engine.views.instMark[0] = 510_000n;
-    const reloaded = decodeBookBinary(encodeBookBinary(engine));
+    const reloaded = decodeBoth(encodeBookBinary(engine));
     expect(reloaded.toBook()).toEqual(engine.toBook());
     expect(reloaded.toBook().accounts[1].positions[0].leverage).toBe(125);
   });
@@ -410,12 +505,24 @@ const bookArb: fc.Arbitrary<Book> = fc
 describe('binary book property', () => {
   it('every random valid book round-trips and evaluates as Engine.fromBook does', () => {
     fc.assert(
-      fc.property(bookArb, (book) => {
+      fc.property(bookArb, fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 100 }), (book, writeChunk, readChunk) => {
         const bytes = encodeBookModel(book);
         const engine = decodeBookBinary(bytes);
         expect(engine.toBook()).toEqual(book);
         expect(Buffer.compare(Buffer.from(encodeBookBinary(engine)), Buffer.from(bytes))).toBe(0);
         expectSameEvaluation(Engine.fromBook(book), engine);
+        // Through files: both writers give the same bytes, and the file loader the same book.
+        const fromEngine = tempPath();
+        writeBookBinaryFile(fromEngine, engine, { chunkBytes: writeChunk });
+        expect(Buffer.compare(readFileSync(fromEngine), Buffer.from(bytes))).toBe(0);
+        const fromColumns = tempPath();
+        writeBookColumnsFile(fromColumns, columnsOf(engine), { chunkBytes: writeChunk });
+        expect(Buffer.compare(readFileSync(fromColumns), Buffer.from(bytes))).toBe(0);
+        const loaded = loadBookBinaryFile(fromColumns, { chunkBytes: readChunk });
+        expect(loaded.toBook()).toEqual(book);
+        expect(loaded.sizeHighWater).toEqual(engine.sizeHighWater);
+        rmSync(fromEngine);
+        rmSync(fromColumns);
       }),
       { numRuns: 150 },
     );
@@ -777,7 +884,7 @@ describe('binary book value errors', () => {
   it("a leverage above its bracket's max (reached by a mark move) loads", () => {
     // bob's 1.001 BTC is 50,050 quote: tiers[1] (max 100); his 125 is within the instrument's cap.
     const bytes = setI64(setI64(good, 'posSize', 2, 1_001n), 'posCost', 2, 49_049_000_000n);
-    expect(decodeBookBinary(bytes).toBook().accounts[1].positions[0].leverage).toBe(125);
+    expect(decodeBoth(bytes).toBook().accounts[1].positions[0].leverage).toBe(125);
   });
 
   it('leverage 0', () => {
@@ -816,7 +923,7 @@ describe('binary book value errors', () => {
 
   it('funding owed over range', () => {
     // bob: 1,000 units × q 100 × ΔF 10^17 / 10^6 = 10^16 micro is allowed; ΔF 10^17 + 10^4 is not.
-    expect(() => decodeBookBinary(setI64(good, 'posFunding', 2, -100_000_000_000_000_000n))).not.toThrow();
+    expect(() => decodeBoth(setI64(good, 'posFunding', 2, -100_000_000_000_000_000n))).not.toThrow();
     const bytes = setI64(good, 'posFunding', 2, -100_000_000_000_010_000n);
     expect(decodeError(bytes).message).toMatch(/^accounts\[1\] \(bob\) positions\[0\] \(BTC-PERP\) fundingIndex: funding owed, .* = 10000000000001000 micro, is beyond/);
   });
@@ -892,10 +999,261 @@ describe('binary book value errors', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Files: the streaming loader and writers
+
+/** A book of `accounts` accounts with two positions each (BTC cross, ETH isolated), ids `prefix` + index. */
+function wideBook(accounts: number, prefix = 'acct-'): Book {
+  return {
+    instruments: [btc(), eth()],
+    accounts: Array.from({ length: accounts }, (_, a) => ({
+      id: `${prefix}${a}`,
+      balanceMicro: BigInt(a * 1_000_003 - 7_000_000),
+      positions: [
+        position(0, BigInt(1 + (a % 50)) * (a % 2 === 0 ? 1n : -1n), BigInt(1 + (a % 50)) * (a % 2 === 0 ? 1n : -1n) * 50_000_000n, 'cross', {
+          leverage: 1 + (a % 125),
+        }),
+        position(1, BigInt(5 * (1 + (a % 9))), BigInt(5 * (1 + (a % 9))) * 3_000_000n, 'isolated', { marginMicro: BigInt(a) * 10n, leverage: 1 + (a % 20) }),
+      ],
+    })),
+  };
+}
+
+describe('binary book files', () => {
+  it('writeBookColumnsFile and writeBookBinaryFile write the bytes encodeBookBinary gives, and they load to the same book', () => {
+    const book = wideBook(300);
+    const bytes = encodeBookModel(book);
+    const engine = decodeBookBinary(bytes);
+    expect(Buffer.compare(Buffer.from(encodeBookBinary(engine)), Buffer.from(bytes))).toBe(0);
+    for (const chunkBytes of [undefined, 1, 5, 8, 4096]) {
+      const fromColumns = tempPath();
+      writeBookColumnsFile(fromColumns, columnsOf(engine), { chunkBytes });
+      expect(Buffer.compare(readFileSync(fromColumns), Buffer.from(bytes))).toBe(0);
+      const fromEngine = tempPath();
+      writeBookBinaryFile(fromEngine, engine, { chunkBytes });
+      expect(Buffer.compare(readFileSync(fromEngine), Buffer.from(bytes))).toBe(0);
+      const loaded = loadBookBinaryFile(fromEngine, { chunkBytes });
+      expect(loaded.toBook()).toEqual(book);
+      expect(loaded.sizeHighWater).toEqual([50n, 45n]);
+      expectSameEvaluation(engine, loaded);
+    }
+  });
+
+  it('writeBookColumnsFile takes columns built by hand (ids from strings)', () => {
+    const book = sampleBook();
+    const columns: BookColumns = {
+      instruments: book.instruments,
+      accountIds: AccountIds.fromStrings(['alice', 'bob', 'carol']),
+      accBalance: BigInt64Array.of(1_800_000_000n, -5_000_000n, 0n),
+      accPosCount: Uint32Array.of(2, 2, 0),
+      positionCount: 4,
+      posSize: BigInt64Array.of(40n, -100n, 1_000n, 0n),
+      posCost: BigInt64Array.of(2_000_000_000n, -3_100_000_000n, 49_000_000_000n, 0n),
+      posMargin: BigInt64Array.of(200_000_000n, 0n, 0n, 0n),
+      posFunding: BigInt64Array.of(0n, 1_400_000_000n, 0n, 1_500_000_000n),
+      posInst: Uint16Array.of(0, 1, 0, 1),
+      posMode: Uint8Array.of(1, 0, 0, 1),
+      posLeverage: Uint16Array.of(10, 5, 125, 1),
+    };
+    const path = tempPath();
+    writeBookColumnsFile(path, columns);
+    expect(Buffer.compare(readFileSync(path), Buffer.from(encodeBookModel(book)))).toBe(0);
+    expect(loadBookBinaryFile(path).toBook()).toEqual(book);
+  });
+
+  it('writeBookBinaryFile writes an engine whose blocks moved and left gaps, in account order', () => {
+    const engine = decodeBookBinary(encodeBookModel(wideBook(40)));
+    const v = engine.views;
+    // Account 3's block moves to the arena's tail; account 7 loses a position (its block keeps a gap).
+    engine.writePosition(engine.appendPositionSlot(3), position(0, -10n, -5_000_000_000n, 'isolated', { leverage: 20, marginMicro: 1n }));
+    engine.removePositionSlot(7, v.accPosStart[7]);
+    const expected = engine.toBook();
+    const bytes = encodeBookBinary(engine);
+    expect(Buffer.compare(Buffer.from(encodeBookModel(expected)), Buffer.from(bytes))).toBe(0);
+    const path = tempPath();
+    writeBookBinaryFile(path, engine, { chunkBytes: 3 });
+    expect(Buffer.compare(readFileSync(path), Buffer.from(bytes))).toBe(0);
+    const loaded = loadBookBinaryFile(path);
+    expect(loaded.toBook()).toEqual(expected);
+    expect(loaded.sizeHighWater).toEqual([40n, 45n]);
+  });
+
+  it('the writers refuse an invalid book with the loader\'s message and write nothing, not even over an existing file', () => {
+    const engine = decodeBookBinary(encodeBookModel(sampleBook()));
+    engine.views.posLeverage[2] = 126;
+    const message =
+      "accounts[1] (bob) positions[0] (BTC-PERP) leverage: must be a whole number from 1 to 125, the instrument's largest maxLeverage; got 126";
+    const path = tempPath();
+    expect(thrown(() => writeBookColumnsFile(path, columnsOf(engine))).message).toBe(message);
+    expect(existsSync(path)).toBe(false);
+    writeFileSync(path, 'keep me');
+    expect(thrown(() => writeBookBinaryFile(path, engine)).message).toBe(message);
+    expect(readFileSync(path, 'utf8')).toBe('keep me');
+    expect(thrown(() => encodeBookBinary(engine)).message).toBe(message);
+  });
+
+  it('writeBookColumnsFile refuses columns of the wrong type or length', () => {
+    const engine = decodeBookBinary(encodeBookModel(sampleBook()));
+    const columns = columnsOf(engine);
+    const path = tempPath();
+    expect(thrown(() => writeBookColumnsFile(path, { ...columns, posMode: new Uint8Array(3) })).message).toBe(
+      'columns posMode: must be a Uint8Array of 4 elements (positionCount), got a Uint8Array of 3',
+    );
+    expect(thrown(() => writeBookColumnsFile(path, { ...columns, accBalance: new Float64Array(3) as unknown as BigInt64Array })).message).toBe(
+      'columns accBalance: must be a BigInt64Array of 3 elements (one per account id), got a Float64Array of 3',
+    );
+    expect(thrown(() => writeBookColumnsFile(path, { ...columns, positionCount: 5 })).message).toMatch(/^columns posSize: must be a BigInt64Array of 5 elements/);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('the writers refuse ids the loader would refuse, and duplicate ids found in any hash bucket', () => {
+    const columns = columnsOf(decodeBookBinary(encodeBookModel(sampleBook())));
+    const bad = AccountIds.fromBlob(Uint32Array.of(0, 5, 8, 13), new TextEncoder().encode('alicebo\ncarol'));
+    expect(thrown(() => writeBookColumnsFile(tempPath(), { ...columns, accountIds: bad })).message).toMatch(
+      /^accounts\[1\] id: byte 2 is 0x0a: ids must be printable ASCII/,
+    );
+    const short = AccountIds.fromBlob(Uint32Array.of(0, 5, 8, 13), new TextEncoder().encode('alicebob'));
+    expect(thrown(() => writeBookColumnsFile(tempPath(), { ...columns, accountIds: short })).message).toMatch(
+      /^section accountIdOffsets: offsets\[3\] \(the end of the last id\) must be 8/,
+    );
+    // 70,000 ids: more than one bucket of the duplicate check. Two repeats; the first in account order is reported.
+    const ids = Array.from({ length: 70_000 }, (_, a) => `u${String(a).padStart(5, '0')}`);
+    ids[69_000] = ids[5];
+    ids[50_000] = ids[40_000];
+    const empty: BookColumns = {
+      instruments: [],
+      accountIds: AccountIds.fromStrings(ids),
+      accBalance: new BigInt64Array(ids.length),
+      accPosCount: new Uint32Array(ids.length),
+      positionCount: 0,
+      posSize: new BigInt64Array(0),
+      posCost: new BigInt64Array(0),
+      posMargin: new BigInt64Array(0),
+      posFunding: new BigInt64Array(0),
+      posInst: new Uint16Array(0),
+      posMode: new Uint8Array(0),
+      posLeverage: new Uint16Array(0),
+    };
+    expect(thrown(() => writeBookColumnsFile(tempPath(), empty)).message).toBe('accounts[50000] (u40000) id: duplicate account id "u40000"; accounts[40000] has it');
+  });
+
+  it('a duplicate id deep in a large book fails the load, from memory and from a file', () => {
+    const book = wideBook(70_000, 'id-');
+    book.accounts = book.accounts.map((account, a) => ({ ...account, id: `id-${String(a).padStart(5, '0')}` }));
+    const good = encodeBookModel(book);
+    const start = sectionOffset(good, 'accountIds');
+    // accounts[60000] "id-60000" → "id-10000"
+    const bytes = patched(good, (_, copy) => copy.set(new TextEncoder().encode('id-10000'), start + 60_000 * 8));
+    expect(decodeError(bytes).message).toBe('accounts[60000] (id-10000) id: duplicate account id "id-10000"; accounts[10000] has it');
+  });
+
+  it('a corrupt file is reported as corrupt even when its instruments or ids are also wrong', () => {
+    const good = encodeBookModel(sampleBook());
+    const corrupt = (bytes: Uint8Array): Uint8Array => {
+      const copy = bytes.slice();
+      copy[sectionOffset(copy, 'posCost') + 3] ^= 0x40; // after resealing: the checksum no longer matches
+      return copy;
+    };
+    const badInstrument = withInstrumentsJson(good, (list) => (list[1].symbol = 'BTC-PERP'));
+    expect(decodeError(badInstrument).message).toMatch(/^instruments\[1\] \(BTC-PERP\) symbol: duplicate symbol/);
+    expect(decodeError(corrupt(badInstrument)).message).toMatch(/^checksum: bad checksum/);
+    const badId = setU8(good, 'accountIds', 0, 0x0a);
+    expect(decodeError(badId).message).toMatch(/^accounts\[0\] id: byte 0 is 0x0a/);
+    expect(decodeError(corrupt(badId)).message).toMatch(/^checksum: bad checksum/);
+  });
+
+  it('a file cut at any byte fails as the same bytes in memory do', () => {
+    const good = encodeBookModel(sampleBook());
+    const path = tempPath();
+    const messages = new Set<string>();
+    for (let cut = 0; cut < good.length; cut++) {
+      const bytes = good.subarray(0, cut);
+      const expected = thrown(() => decodeBookBinary(bytes)).message;
+      writeFileSync(path, bytes);
+      for (const chunkBytes of [undefined, 3]) expect(thrown(() => loadBookBinaryFile(path, { chunkBytes })).message).toBe(expected);
+      expect(expected).toMatch(/^(header magic|header|section \w+|checksum): .*(truncated|fewer than)/);
+      messages.add(expected.replace(/\d+/g, 'N'));
+    }
+    // Cuts in the magic, the header, each of the 12 sections (length, payload, padding) and the checksum.
+    for (const spec of BOOK_BINARY_SECTIONS) expect([...messages].some((m) => m.startsWith(`section ${spec.name}: truncated`))).toBe(true);
+    expect(messages.has('checksum: truncated: the file ends at byte N, before the N-byte CRCN at byte N')).toBe(true);
+  });
+
+  it('a missing file, a directory and a non-book file are refused with a BookError naming the path', () => {
+    const missing = join(directory, 'no-such-book.bin');
+    const error = thrown(() => loadBookBinaryFile(missing));
+    expect(error.path).toBe(missing);
+    expect(error.message).toBe(`${missing}: cannot open: ENOENT: no such file or directory`);
+    const asDirectory = thrown(() => loadBookBinaryFile(directory));
+    expect(asDirectory.path).toBe(directory);
+    expect(asDirectory.message).toBe(`${directory}: is a directory, not a binary book file`);
+    const json = tempFile(new TextEncoder().encode('{"instruments": [], "accounts": []}'));
+    expect(thrown(() => loadBookBinaryFile(json)).message).toMatch(/^header magic: the file does not start with "LIQBOOK\\0"/);
+    const engine = decodeBookBinary(encodeBookModel(sampleBook()));
+    expect(thrown(() => writeBookBinaryFile(directory, engine)).message).toBe(`${directory}: is a directory, not a binary book file`);
+    expect(thrown(() => writeBookBinaryFile(join(missing, 'book.bin'), engine)).message).toMatch(
+      new RegExp(`^${missing}/book.bin: cannot open for writing: ENOENT`),
+    );
+  });
+
+  it('sections that span many chunks load the same at every chunk size', () => {
+    const bytes = encodeBookModel(wideBook(1_000));
+    const expected = decodeBookBinary(bytes).toBook();
+    const path = tempFile(bytes);
+    for (const chunkBytes of [1, 2, 3, 7, 8, 9, 4095, 4096, 4097, bytes.length - 1, bytes.length, bytes.length + 1]) {
+      expect(loadBookBinaryFile(path, { chunkBytes }).toBook()).toEqual(expected);
+    }
+    // A flipped bit in the last column is caught by the CRC carried across all the chunks.
+    const corrupt = bytes.slice();
+    corrupt[sectionOffset(bytes, 'posLeverage') + 1_001] ^= 0x01;
+    writeFileSync(path, corrupt);
+    for (const chunkBytes of [1, 7, 4096]) expect(thrown(() => loadBookBinaryFile(path, { chunkBytes })).message).toMatch(/^checksum: bad checksum/);
+    expect(() => loadBookBinaryFile(path, { chunkBytes: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('the whole-lots test of the double filter', () => {
+  it('never accepts a size that is not a whole number of lots, up to 2^53', () => {
+    const sizes: bigint[] = [];
+    for (const base of [0n, 2n ** 31n, 2n ** 50n, 2n ** 51n, 2n ** 52n, 2n ** 53n - 64n]) {
+      for (let d = -40n; d <= 40n; d++) if (base + d >= 0n && base + d < 2n ** 53n) sizes.push(base + d);
+    }
+    for (const lot of [1n, 2n, 3n, 5n, 7n, 10n, 1_000n, 999_983n, 1_000_000n, 4_294_967_311n, 10n ** 15n]) {
+      const instrument: Instrument = {
+        ...btc(),
+        priceDecimals: 3,
+        sizeDecimals: 3, // q = 1
+        lotUnits: lot,
+        markUnits: 1n,
+        tiers: [{ upToNotional: null, ratePpm: 5_000n, leverageMax: 10 }],
+      };
+      const rules = instrumentFastRules(instrument);
+      for (const magnitude of [...sizes, ...sizes.map((size) => (size / lot) * lot)]) {
+        for (const size of [magnitude, -magnitude]) {
+          const cost = size === 0n ? 0n : size > 0n ? 1n : -1n; // the smallest cost of the size's sign: always in range
+          const plain = positionPlainlyValid(rules, Number(size), Number(cost), 0, 0, 1, 0);
+          if (plain) expect(size % lot).toBe(0n);
+          // Below 2^50 lots the test is exact: every multiple whose notional (|size|, as q = mark = 1) is plainly in range passes.
+          if (size % lot === 0n && magnitude <= 9n * 10n ** 15n && magnitude / lot < 2n ** 50n) expect(plain).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('crc32 (zlib when Node has it) and the portable CRC agree', () => {
+    const data = new Uint8Array(5000).map((_, i) => (i * 31 + 11) & 0xff);
+    for (const length of [0, 1, 7, 8, 9, 4999, 5000]) {
+      expect(crc32Portable(data.subarray(0, length))).toBe(zlibCrc32(data.subarray(0, length)));
+      expect(crc32(data.subarray(0, length))).toBe(zlibCrc32(data.subarray(0, length)));
+    }
+    expect(crc32Portable(data.subarray(1234), crc32Portable(data.subarray(0, 1234)))).toBe(zlibCrc32(data));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // A large book
 
 describe('binary book at scale', () => {
-  it('round-trips a 200,000-account book (timings printed, not asserted)', () => {
+  it('round-trips a 200,000-account book, in memory and through files (timings printed, not asserted)', () => {
     const instruments: Instrument[] = [btc(), eth(), { ...btc(), symbol: 'SOL-PERP', priceDecimals: 3, sizeDecimals: 1, markUnits: 150_000n }];
     const accounts: Account[] = [];
     for (let a = 0; a < 200_000; a++) {
@@ -943,6 +1301,20 @@ describe('binary book at scale', () => {
     const again = encodeBookBinary(engine);
     const encodeEngineMs = performance.now() - started;
 
+    const path = tempPath('scale');
+    started = performance.now();
+    writeBookBinaryFile(path, engine);
+    const writeEngineMs = performance.now() - started;
+
+    const columnsPath = tempPath('scale-columns');
+    started = performance.now();
+    writeBookColumnsFile(columnsPath, columnsOf(engine));
+    const writeColumnsMs = performance.now() - started;
+
+    started = performance.now();
+    const loaded = loadBookBinaryFile(path);
+    const loadMs = performance.now() - started;
+
     started = performance.now();
     const reference = Engine.fromBook(book);
     const fromBookMs = performance.now() - started;
@@ -950,15 +1322,24 @@ describe('binary book at scale', () => {
     console.log(
       `binary book, ${accounts.length} accounts, ${positions} positions, ${(bytes.length / 1e6).toFixed(1)} MB: ` +
         `encodeBookModel ${encodeModelMs.toFixed(0)} ms, decodeBookBinary ${decodeMs.toFixed(0)} ms (again: ${decodeWarmMs.toFixed(0)} ms), ` +
-        `encodeBookBinary ${encodeEngineMs.toFixed(0)} ms (Engine.fromBook ${fromBookMs.toFixed(0)} ms)`,
+        `encodeBookBinary ${encodeEngineMs.toFixed(0)} ms; writeBookBinaryFile ${writeEngineMs.toFixed(0)} ms, ` +
+        `writeBookColumnsFile ${writeColumnsMs.toFixed(0)} ms, loadBookBinaryFile ${loadMs.toFixed(0)} ms ` +
+        `(Engine.fromBook ${fromBookMs.toFixed(0)} ms)`,
     );
 
     expect(Buffer.compare(Buffer.from(again), Buffer.from(bytes))).toBe(0);
+    expect(Buffer.compare(readFileSync(path), Buffer.from(bytes))).toBe(0);
+    expect(Buffer.compare(readFileSync(columnsPath), Buffer.from(bytes))).toBe(0);
+    expect(loaded.sizeHighWater).toEqual(engine.sizeHighWater);
+    rmSync(path);
+    rmSync(columnsPath);
     expect(engine.accountCount).toBe(200_000);
     expect(engine.positionsUsed).toBe(positions);
     expect(engine.toBook()).toEqual(book);
     engine.evaluate();
     reference.evaluate();
+    loaded.evaluate();
     expectSameResultColumns(reference, engine);
+    expectSameResultColumns(reference, loaded);
   });
 });

@@ -147,3 +147,17 @@ describe('faults', () => {
 function strip(result: SweepResult) {
   return { ...result, scopes: Array.from(result.scopes), retried: 0 };
 }
+
+describe('books loaded from a binary file', () => {
+  test('a pool sweep straight after a load (no evaluate first) equals the reference', async () => {
+    const { encodeBookModel, decodeBookBinary } = await import('../../src/book/binary.js');
+    const book = crashBook();
+    const engine = decodeBookBinary(encodeBookModel(book));
+    const pool = await open(engine, 2);
+    const result = await pool.sweep({ full: true });
+    expect(Array.from(result.scopes)).toEqual(referenceScopes(engine, book));
+    for (let a = 0; a < engine.accountCount; a++) {
+      expect(engine.views.accCrossEquity[a]).toBe(evaluateBook({ instruments: book.instruments, accounts: [book.accounts[a]] })[0].crossEquityMicro);
+    }
+  });
+});
