@@ -1,13 +1,14 @@
 // The `liq` command line. Every failure is one line on stderr and a non-zero exit code:
 // 1 for bad input (a book that does not load), 2 for a command used wrongly.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { BookError } from '../book/errors.js';
 import { parseBookJson } from '../book/json.js';
-import { decodeBookBinary, isBookBinary } from '../book/binary.js';
+import { BOOK_BINARY_MAGIC, isBookBinary, loadBookBinaryFile } from '../book/binary.js';
 import { Engine } from '../engine/engine.js';
 import { evaluationJson, evaluationTable } from '../report/evaluation.js';
+import { genCommand } from '../gen/command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_BAD_INPUT = 1;
@@ -19,9 +20,16 @@ commands:
   eval BOOK [--json]   evaluate every account of BOOK (book JSON or binary, told apart by content):
                        equity, maintenance and status of each scope, liquidation and bankruptcy
                        prices of each position; --json prints the documented JSON document
+  gen --accounts N [--seed S] [--isolated-share F] [--near-maintenance-share F] [--instruments N]
+      [--out PATH] [--json]
+                       generate a realistic book, deterministic for a seed (docs/generator.md):
+                       N from 1 to 10,000,000 accounts, shares from 0 to 1 (defaults 0.3 isolated
+                       positions, 0.02 accounts near maintenance), 1 to 1,000 instruments
+                       (default 100); writes the binary book to PATH (default book.bin), or book
+                       JSON with --json (at most 200,000 accounts; default book.json)
   help                 this text
 
-Formats: docs/book-json.md, docs/book-binary.md. Numbers and rounding: docs/numbers.md.`;
+Formats: docs/book-json.md, docs/book-binary.md, docs/generator.md. Numbers and rounding: docs/numbers.md.`;
 
 export class UsageError extends Error {}
 
@@ -36,6 +44,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     switch (command) {
       case 'eval':
         return await evalCommand(rest, io);
+      case 'gen':
+        return await genCommand(rest, io);
       case 'help':
       case '--help':
       case '-h':
@@ -83,19 +93,51 @@ function parseArguments(argv: string[], known: string[]): Parsed {
 
 /** Loads a book file, JSON or binary by its first bytes. Errors name the file. */
 export function loadBookFile(path: string): Engine {
-  let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new InputError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  try {
-    if (isBookBinary(bytes)) return decodeBookBinary(bytes);
-    return Engine.fromBook(parseBookJson(bytes.toString('utf8')));
+    // A binary book streams from the file into memory; only JSON is read whole.
+    if (isBookBinary(readHead(path))) return loadBookBinaryFile(path);
+    return Engine.fromBook(parseBookJson(readFileSync(path, 'utf8')));
   } catch (error) {
     if (error instanceof BookError) throw new BookError(`${path}: ${error.path}`, error.reason);
     throw error;
   }
+}
+
+/** The first bytes of a file (enough to tell a binary book), or InputError naming it. */
+function readHead(path: string): Uint8Array {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = new Uint8Array(BOOK_BINARY_MAGIC.length);
+      return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw new InputError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/**
+ * Writes chunks with backpressure. A reader that goes away (`liq eval … | head`) ends the output
+ * quietly, as a Unix filter does; any other write error is raised.
+ */
+async function writeChunks(stream: Writable, chunks: Iterable<string>): Promise<void> {
+  let failure: NodeJS.ErrnoException | undefined;
+  const onError = (error: NodeJS.ErrnoException) => {
+    failure = error;
+    stream.emit('drain'); // wake a writer waiting for room
+  };
+  stream.on('error', onError);
+  try {
+    for (const chunk of chunks) {
+      if (failure !== undefined) break;
+      if (!stream.write(chunk)) await once(stream, 'drain');
+    }
+  } finally {
+    stream.off('error', onError);
+  }
+  if (failure !== undefined && failure.code !== 'EPIPE') throw failure;
 }
 
 async function evalCommand(argv: string[], io: Io): Promise<number> {
@@ -103,9 +145,6 @@ async function evalCommand(argv: string[], io: Io): Promise<number> {
   if (positional.length !== 1) throw new UsageError(`eval takes one BOOK, got ${positional.length}`);
   const engine = loadBookFile(positional[0]);
   engine.evaluate();
-  const chunks = flags.has('--json') ? evaluationJson(engine) : evaluationTable(engine);
-  for (const chunk of chunks) {
-    if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
-  }
+  await writeChunks(io.stdout, flags.has('--json') ? evaluationJson(engine) : evaluationTable(engine));
   return EXIT_OK;
 }

@@ -134,6 +134,14 @@ describe('errors', () => {
 });
 
 describe('the installed command', () => {
+  test('a reader that stops early (| head) ends the output quietly, exit 0', () => {
+    const book = join(scratch, 'big.bin');
+    execFileSync('node', ['bin/liq.js', 'gen', '--accounts', '20000', '--out', book]);
+    const piped = spawnSync('bash', ['-o', 'pipefail', '-c', `node bin/liq.js eval ${book} --json | head -c 100 > /dev/null`], { encoding: 'utf8' });
+    expect(piped.stderr).toBe('');
+    expect(piped.status).toBe(0);
+  });
+
   test('bin/liq.js runs from dist/ (built by npm install) and exits non-zero on bad input', () => {
     const document = JSON.parse(execFileSync('node', ['bin/liq.js', 'eval', 'examples/design.json', '--json'], { encoding: 'utf8' }));
     expect(document.accounts[0].positions[0].liquidationPrice).toBe('45180.7');

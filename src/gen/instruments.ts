@@ -1,0 +1,283 @@
+// The generated book's instruments (docs/generator.md, "Instruments"): five majors with tick, lot,
+// mark and leverage brackets shaped like a large venue's, then a seeded long tail of alts.
+// Everything is in the integer units of docs/numbers.md.
+import type { Instrument, Tier } from '../book/model.js';
+import { exp, ln, Rng } from './random.js';
+
+const MICRO_PER_QUOTE = 1_000_000;
+
+/** One bracket of a major's table, in quote and percent (as a venue publishes it). */
+interface BracketSpec {
+  upTo: number | null; // quote
+  ratePercent: number; // maintenance rate, %
+  leverage: number;
+}
+
+interface MajorSpec {
+  symbol: string;
+  tick: [units: number, priceDecimals: number];
+  lot: [units: number, sizeDecimals: number];
+  markUnits: number;
+  /** Funding index, as a fraction of the mark (cumulative funding since listing). */
+  fundingFraction: number;
+  /** Funding of one interval, as a fraction of the mark. */
+  fundingRate: number;
+  brackets: BracketSpec[];
+}
+
+/** The majors, in rank order (index 0 is the most traded). */
+export const MAJORS: readonly MajorSpec[] = [
+  {
+    symbol: 'BTC-PERP',
+    tick: [1, 1], // 0.1
+    lot: [1, 3], // 0.001
+    markUnits: 650_000, // 65,000.0
+    fundingFraction: 0.06,
+    fundingRate: 0.0001,
+    // DOMAIN.md section 3's table (Binance BTCUSDT's shape).
+    brackets: [
+      { upTo: 50_000, ratePercent: 0.4, leverage: 125 },
+      { upTo: 250_000, ratePercent: 0.5, leverage: 100 },
+      { upTo: 1_000_000, ratePercent: 1, leverage: 50 },
+      { upTo: 10_000_000, ratePercent: 2.5, leverage: 20 },
+      { upTo: 20_000_000, ratePercent: 5, leverage: 10 },
+      { upTo: 50_000_000, ratePercent: 10, leverage: 5 },
+      { upTo: 100_000_000, ratePercent: 12.5, leverage: 4 },
+      { upTo: 200_000_000, ratePercent: 15, leverage: 3 },
+      { upTo: 300_000_000, ratePercent: 25, leverage: 2 },
+      { upTo: null, ratePercent: 50, leverage: 1 },
+    ],
+  },
+  {
+    symbol: 'ETH-PERP',
+    tick: [1, 2], // 0.01
+    lot: [1, 3], // 0.001
+    markUnits: 350_000, // 3,500.00
+    fundingFraction: 0.05,
+    fundingRate: 0.0001,
+    brackets: [
+      { upTo: 50_000, ratePercent: 0.4, leverage: 125 },
+      { upTo: 250_000, ratePercent: 0.5, leverage: 100 },
+      { upTo: 1_000_000, ratePercent: 1, leverage: 50 },
+      { upTo: 5_000_000, ratePercent: 2, leverage: 25 },
+      { upTo: 10_000_000, ratePercent: 5, leverage: 10 },
+      { upTo: 20_000_000, ratePercent: 10, leverage: 5 },
+      { upTo: 50_000_000, ratePercent: 12.5, leverage: 4 },
+      { upTo: 100_000_000, ratePercent: 15, leverage: 3 },
+      { upTo: 200_000_000, ratePercent: 25, leverage: 2 },
+      { upTo: null, ratePercent: 50, leverage: 1 },
+    ],
+  },
+  {
+    symbol: 'SOL-PERP',
+    tick: [1, 2], // 0.01
+    lot: [1, 2], // 0.01
+    markUnits: 15_000, // 150.00
+    fundingFraction: 0.08,
+    fundingRate: 0.00015,
+    brackets: [
+      { upTo: 10_000, ratePercent: 0.5, leverage: 100 },
+      { upTo: 100_000, ratePercent: 0.65, leverage: 75 },
+      { upTo: 500_000, ratePercent: 1, leverage: 50 },
+      { upTo: 1_000_000, ratePercent: 2, leverage: 25 },
+      { upTo: 5_000_000, ratePercent: 5, leverage: 10 },
+      { upTo: 10_000_000, ratePercent: 10, leverage: 5 },
+      { upTo: 20_000_000, ratePercent: 25, leverage: 2 },
+      { upTo: null, ratePercent: 50, leverage: 1 },
+    ],
+  },
+  {
+    symbol: 'BNB-PERP',
+    tick: [1, 2], // 0.01
+    lot: [1, 2], // 0.01
+    markUnits: 60_000, // 600.00
+    fundingFraction: 0.04,
+    fundingRate: 0.0001,
+    brackets: [
+      { upTo: 10_000, ratePercent: 0.65, leverage: 75 },
+      { upTo: 50_000, ratePercent: 1, leverage: 50 },
+      { upTo: 250_000, ratePercent: 2, leverage: 25 },
+      { upTo: 1_000_000, ratePercent: 5, leverage: 10 },
+      { upTo: 5_000_000, ratePercent: 10, leverage: 5 },
+      { upTo: 10_000_000, ratePercent: 25, leverage: 2 },
+      { upTo: null, ratePercent: 50, leverage: 1 },
+    ],
+  },
+  {
+    symbol: 'XRP-PERP',
+    tick: [1, 4], // 0.0001
+    lot: [1, 1], // 0.1
+    markUnits: 5_200, // 0.5200
+    fundingFraction: 0.03,
+    fundingRate: 0.0001,
+    brackets: [
+      { upTo: 10_000, ratePercent: 0.65, leverage: 75 },
+      { upTo: 100_000, ratePercent: 1, leverage: 50 },
+      { upTo: 250_000, ratePercent: 2, leverage: 25 },
+      { upTo: 1_000_000, ratePercent: 2.5, leverage: 20 },
+      { upTo: 5_000_000, ratePercent: 5, leverage: 10 },
+      { upTo: 10_000_000, ratePercent: 10, leverage: 5 },
+      { upTo: 20_000_000, ratePercent: 25, leverage: 2 },
+      { upTo: null, ratePercent: 50, leverage: 1 },
+    ],
+  },
+];
+
+/** Alts' leverage ladder: a bracket's maintenance rate is 1 / (2 × its max leverage), rounded down to a ppm. */
+export const ALT_LEVERAGE_LADDER = [75, 50, 25, 20, 10, 5, 4, 3, 2, 1] as const;
+/** First-bracket max leverage of an alt, and its probability. */
+export const ALT_FIRST_LEVERAGE: readonly [leverage: number, weight: number][] = [
+  [75, 0.1],
+  [50, 0.4],
+  [25, 0.3],
+  [20, 0.2],
+];
+/** First bracket bound of an alt (quote), uniformly one of these. */
+export const ALT_FIRST_BOUND = [5_000, 10_000, 25_000, 50_000] as const;
+/** Each next bracket bound is the previous one times one of these, uniformly. */
+export const ALT_BOUND_FACTORS = [3, 4, 5] as const;
+/** Alt mark prices are log-uniform between these (quote). */
+export const ALT_PRICE_MIN = 0.01;
+export const ALT_PRICE_MAX = 1_000;
+
+/** Extra, generator-only facts about an instrument (not part of the book). */
+export interface InstrumentProfile {
+  /** Funding of one interval in funding-index units (a position lagging k intervals has F_i = F − k·step). */
+  fundingStep: number;
+  /** Median notional of a position, quote. */
+  medianNotional: number;
+}
+
+export interface GeneratedInstruments {
+  instruments: Instrument[];
+  profiles: InstrumentProfile[];
+}
+
+export const MAJOR_MEDIAN_NOTIONAL = [2_000, 2_000, 1_000, 1_000, 1_000] as const;
+export const ALT_MEDIAN_NOTIONAL = 500;
+
+function ppmOfPercent(percent: number): bigint {
+  return BigInt(Math.round(percent * 10_000));
+}
+
+function major(spec: MajorSpec): Instrument {
+  const [tickUnits, pd] = spec.tick;
+  const [lotUnits, sd] = spec.lot;
+  const tiers: Tier[] = spec.brackets.map((b) => ({
+    upToNotional: b.upTo === null ? null : BigInt(b.upTo) * BigInt(MICRO_PER_QUOTE),
+    ratePpm: ppmOfPercent(b.ratePercent),
+    leverageMax: b.leverage,
+  }));
+  return {
+    symbol: spec.symbol,
+    priceDecimals: pd,
+    sizeDecimals: sd,
+    tickUnits: BigInt(tickUnits),
+    lotUnits: BigInt(lotUnits),
+    markUnits: BigInt(spec.markUnits),
+    fundingIndex: BigInt(Math.round(spec.markUnits * MICRO_PER_QUOTE * spec.fundingFraction)),
+    tiers,
+  };
+}
+
+/** The n-th alt's symbol (n from 1): ALT0001-PERP, ALT0002-PERP, … */
+export function altSymbol(n: number): string {
+  return `ALT${String(n).padStart(4, '0')}-PERP`;
+}
+
+function alt(rng: Rng, n: number): { instrument: Instrument; profile: InstrumentProfile } {
+  // Mark: log-uniform in [ALT_PRICE_MIN, ALT_PRICE_MAX]; the tick gives 4 to 5 significant digits
+  // and the lot is worth about 1 quote: with m = floor(log10 price), pd = clamp(4 − m, 0, 6) and
+  // sd = clamp(m, 0, 6 − pd).
+  const lnMin = ln(ALT_PRICE_MIN);
+  const price = exp(lnMin + rng.uniform() * (ln(ALT_PRICE_MAX) - lnMin));
+  let m = 0;
+  let power = 1;
+  while (price >= power * 10) {
+    power *= 10;
+    m++;
+  }
+  while (price < power) {
+    power /= 10;
+    m--;
+  }
+  const pd = Math.min(6, Math.max(0, 4 - m));
+  const sd = Math.min(6 - pd, Math.max(0, m));
+  let scale = 1;
+  for (let i = 0; i < pd; i++) scale *= 10;
+  const markUnits = Math.max(1, Math.round(price * scale));
+
+  // Brackets: 3 to 6, leverage falling along the ladder from the first bracket's to 2 or 1,
+  // rates 1 / (2 × leverage), bounds rising by a factor of 3 to 5.
+  const count = 3 + rng.below(4);
+  const firstPick = rng.uniform();
+  let first = ALT_FIRST_LEVERAGE[ALT_FIRST_LEVERAGE.length - 1][0];
+  let running = 0;
+  for (const [leverage, weight] of ALT_FIRST_LEVERAGE) {
+    running += weight;
+    if (firstPick < running) {
+      first = leverage;
+      break;
+    }
+  }
+  const last = rng.chance(0.5) ? 1 : 2;
+  const i0 = ALT_LEVERAGE_LADDER.indexOf(first as (typeof ALT_LEVERAGE_LADDER)[number]);
+  const iLast = ALT_LEVERAGE_LADDER.indexOf(last);
+  const ladder: number[] = [];
+  for (let k = 0; k < count; k++) ladder.push(ALT_LEVERAGE_LADDER[i0 + Math.round((k * (iLast - i0)) / (count - 1))]);
+  let bound = ALT_FIRST_BOUND[rng.below(ALT_FIRST_BOUND.length)];
+  const tiers: Tier[] = [];
+  for (let k = 0; k < count; k++) {
+    const leverage = ladder[k];
+    tiers.push({
+      upToNotional: k === count - 1 ? null : BigInt(bound) * BigInt(MICRO_PER_QUOTE),
+      ratePpm: BigInt(Math.floor(500_000 / leverage)),
+      leverageMax: leverage,
+    });
+    bound *= ALT_BOUND_FACTORS[rng.below(ALT_BOUND_FACTORS.length)];
+  }
+
+  // Funding: the index is −2% to +10% of the mark (cumulative since listing), one interval's funding
+  // −0.01% to +0.03% of the mark.
+  const fundingIndex = Math.round(markUnits * MICRO_PER_QUOTE * (-0.02 + 0.12 * rng.uniform()));
+  const fundingRate = -0.0001 + 0.0004 * rng.uniform();
+  return {
+    instrument: {
+      symbol: altSymbol(n),
+      priceDecimals: pd,
+      sizeDecimals: sd,
+      tickUnits: 1n,
+      lotUnits: 1n,
+      markUnits: BigInt(markUnits),
+      fundingIndex: BigInt(fundingIndex),
+      tiers,
+    },
+    profile: { fundingStep: Math.round(markUnits * MICRO_PER_QUOTE * fundingRate), medianNotional: ALT_MEDIAN_NOTIONAL },
+  };
+}
+
+/** The first `count` instruments: the majors in rank order, then alts drawn from the seed. */
+export function generateInstruments(count: number, seed: number): GeneratedInstruments {
+  const instruments: Instrument[] = [];
+  const profiles: InstrumentProfile[] = [];
+  for (let i = 0; i < Math.min(count, MAJORS.length); i++) {
+    const spec = MAJORS[i];
+    instruments.push(major(spec));
+    profiles.push({
+      fundingStep: Math.round(spec.markUnits * MICRO_PER_QUOTE * spec.fundingRate),
+      medianNotional: MAJOR_MEDIAN_NOTIONAL[i],
+    });
+  }
+  const rng = new Rng(seed, STREAM_INSTRUMENTS);
+  for (let n = 1; instruments.length < count; n++) {
+    const { instrument, profile } = alt(rng, n);
+    instruments.push(instrument);
+    profiles.push(profile);
+  }
+  return { instruments, profiles };
+}
+
+/** Stream ids: each part of the book draws from its own stream of the seed. */
+export const STREAM_INSTRUMENTS = 1;
+export const STREAM_COUNTS = 2;
+export const STREAM_POSITIONS = 3;
