@@ -46,6 +46,7 @@ import {
   H_POS_MAINT,
   H_POS_STATUS,
   H_POS_DEBIT,
+  H_POS_BRACKET,
   SHARD_CANCEL,
   SHARD_LIST,
   SHARD_LIST_CAPACITY,
@@ -101,6 +102,7 @@ function fillCache(header: usize, cache: usize): void {
     store<i64>(c + CACHE_UNIT, q * load<i64>(instMark + (i << 3)));
     store<i64>(c + CACHE_Q, q);
     store<i64>(c + CACHE_FUNDING, load<i64>(instFunding + (i << 3)));
+    store<i64>(c + CACHE_FLOORS + (<usize>TIERS_MAX << 3), i64.MAX_VALUE); // floor_16: above everything
     for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
       const cell = (i * <usize>TIERS_MAX + k) << 3;
       const tier = c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES;
@@ -152,7 +154,30 @@ function maintenanceWide(notional: u64, rate: u64, cumLo: u64, cumHi: u64): i64 
 // @ts-ignore: decorator
 @inline
 function maintenance(notional: u64, c: usize): i64 {
-  const tier = c + CACHE_TIERS + bracketOf(notional, c + CACHE_FLOORS) * <usize>CACHE_TIER_BYTES;
+  return maintenanceInBracket(notional, c, bracketOf(notional, c + CACHE_FLOORS));
+}
+
+/**
+ * MM with the bracket the last sweep found for this position at `hint`: between two sweeps most
+ * prices barely move, so two compares usually confirm it and the bracket count is skipped. A hint
+ * that no longer fits is replaced. Results never depend on the hint, only the time taken.
+ */
+// @ts-ignore: decorator
+@inline
+function maintenanceHinted(notional: u64, c: usize, hint: usize): i64 {
+  let k = <usize>load<u8>(hint);
+  const floor = c + CACHE_FLOORS + (k << 3);
+  if (!(notional > load<u64>(floor) && notional <= load<u64>(floor, 8))) {
+    k = bracketOf(notional, c + CACHE_FLOORS);
+    store<u8>(hint, <u8>k);
+  }
+  return maintenanceInBracket(notional, c, k);
+}
+
+// @ts-ignore: decorator
+@inline
+function maintenanceInBracket(notional: u64, c: usize, k: usize): i64 {
+  const tier = c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES;
   const rate = load<u64>(tier);
   const cumLo = load<u64>(tier, 8);
   const cumHi = load<u64>(tier, 16);
@@ -247,6 +272,7 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
   const posPnl = column(header, H_POS_PNL);
   const posMaint = column(header, H_POS_MAINT);
   const posStatus = column(header, H_POS_STATUS);
+  const posBracket = column(header, H_POS_BRACKET);
 
   const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
   const list = <usize>load<u32>(shard + SHARD_LIST);
@@ -271,7 +297,7 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
         const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
         const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT); // |size|·q·mark ≤ 10^16
         const pnl = value - load<i64>(posDebit + j8);
-        const maint = maintenance(<u64>abs<i64>(value), c);
+        const maint = maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j);
         if (full) {
           store<i64>(posPnl + j8, pnl);
           store<i64>(posMaint + j8, maint);

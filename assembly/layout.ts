@@ -29,6 +29,7 @@ export const H_POS_PNL: u32 = 23; // i64 micro (output)
 export const H_POS_MAINT: u32 = 24; // i64 micro (output)
 export const H_POS_STATUS: u32 = 25; // u8 (output, isolated only)
 export const H_POS_DEBIT: u32 = 26; // i64 micro: cost + funding owed, derived (refreshDebits), so PnL = value − debit
+export const H_POS_BRACKET: u32 = 27; // u8: the bracket the last sweep found, a hint the next one checks before it trusts it
 export const HEADER_SLOTS: u32 = 32;
 
 // The shard record: one per concurrent sweep call, written by JavaScript, completed by the kernel.
@@ -45,10 +46,10 @@ export const SHARD_RECORD_BYTES: u32 = 64;
 
 // The instrument cache: what the sweep needs of one instrument in one place, rebuilt by each sweep
 // call from the instrument and tier columns, so the hot loop holds one pointer instead of seven.
-export const CACHE_FLOORS: u32 = 0; // 16 × i64 floor_k (padded with i64.MAX), 16-byte aligned for v128 loads
-export const CACHE_UNIT: u32 = 128; // i64 q·mark: micro per size unit at the mark
-export const CACHE_Q: u32 = 136; // i64 q
-export const CACHE_FUNDING: u32 = 144; // i64 funding index
+export const CACHE_FLOORS: u32 = 0; // 17 × i64 floor_k, padded with i64.MAX past the last tier (and at 16, for hints at 15); v128-aligned
+export const CACHE_UNIT: u32 = 136; // i64 q·mark: micro per size unit at the mark
+export const CACHE_Q: u32 = 144; // i64 q
+export const CACHE_FUNDING: u32 = 152; // i64 funding index
 export const CACHE_TIERS: u32 = 160; // 16 × { u64 rate, u64 cumX low, u64 cumX high }
 export const CACHE_TIER_BYTES: u32 = 32;
 export const CACHE_STRIDE: u32 = 704; // 672 rounded up to a multiple of 64

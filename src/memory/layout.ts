@@ -37,6 +37,7 @@ export const HeaderSlot = {
   posMaint: 24,
   posStatus: 25,
   posDebit: 26,
+  posBracket: 27,
 } as const;
 export const HEADER_SLOTS = 32;
 export type ColumnName = Exclude<keyof typeof HeaderSlot, 'instrumentCount'>;
@@ -77,6 +78,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'posStatus', table: 'position', bytes: 1 },
   // Derived: cost basis + unsettled funding, kept fresh by Engine.refreshDebits after every change.
   { name: 'posDebit', table: 'position', bytes: 8 },
+  // A hint: the bracket the last sweep found for this position, checked before use.
+  { name: 'posBracket', table: 'position', bytes: 1 },
 ];
 
 /** The position columns a book stores (the rest are outputs the core writes). */
@@ -129,6 +132,7 @@ export interface Views {
   posMaint: BigInt64Array;
   posStatus: Uint8Array;
   posDebit: BigInt64Array;
+  posBracket: Uint8Array;
 }
 
 function rowsOf(table: Table, capacity: Capacity): number {

@@ -358,9 +358,11 @@ describe('random operation sequences keep the in-place book exact', () => {
           expectAgreesWithReference(engine);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
-    expect(applied).toBeGreaterThan(500);
+    // About a third of random operations are accepted (~1,000 of ~6,000): the floor guards the
+    // generator, far enough below the mean that a random seed never trips it.
+    expect(applied).toBeGreaterThan(600);
   });
 });
 
