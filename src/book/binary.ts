@@ -29,6 +29,7 @@ import {
   WASM_PAGE_BYTES,
   WASM_PAGES_MAX,
   type PositionInputColumn,
+  type Views,
 } from '../memory/layout.js';
 import { BookError } from './errors.js';
 import type { Book, Instrument, Tier } from './model.js';
@@ -500,7 +501,20 @@ function loadBook(source: ByteSource, options: EngineOptions): Engine {
   for (const name of POSITION_INPUT_COLUMNS) reader.section(name, prefixBytes(v[name], P));
   reader.verifyChecksum();
 
-  const columns: BookColumns = {
+  const columns = viewColumns(instruments, accountIds, v, A, P);
+  checkPositionTotal(columns, v.accPosStart);
+  const sizeHighWater = checkColumns(columns, null);
+  checkDuplicateIds(accountIds);
+  engine.positionsUsed = P;
+  engine.setSizeHighWater(sizeHighWater);
+  // The derived debit column (cost + unsettled funding) is not stored in the file.
+  engine.refreshDebits();
+  return engine;
+}
+
+/** An engine's views as BookColumns over its first A accounts and P positions (no copy). */
+export function viewColumns(instruments: Instrument[], accountIds: AccountIds, v: Views, A: number, P: number): BookColumns {
+  return {
     instruments,
     accountIds,
     accBalance: v.accBalance.subarray(0, A),
@@ -514,14 +528,6 @@ function loadBook(source: ByteSource, options: EngineOptions): Engine {
     posMode: v.posMode.subarray(0, P),
     posLeverage: v.posLeverage.subarray(0, P),
   };
-  checkPositionTotal(columns, v.accPosStart);
-  const sizeHighWater = checkColumns(columns, null);
-  checkDuplicateIds(accountIds);
-  engine.positionsUsed = P;
-  engine.setSizeHighWater(sizeHighWater);
-  // The derived debit column (cost + unsettled funding) is not stored in the file.
-  engine.refreshDebits();
-  return engine;
 }
 
 function allocateEngine(instruments: Instrument[], accountIds: AccountIds, positionCount: number, options: EngineOptions): Engine {

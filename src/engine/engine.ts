@@ -18,6 +18,7 @@ import {
   POSITION_COLUMNS,
   copyColumn,
   createSharedMemory,
+  readPositionColumns,
   layoutBytes,
   type Capacity,
   type Views,
@@ -178,16 +179,7 @@ export class Engine {
   }
 
   readPosition(j: number): Position {
-    const v = this.layout.views;
-    return {
-      instrument: v.posInst[j],
-      sizeUnits: v.posSize[j],
-      costMicro: v.posCost[j],
-      mode: v.posMode[j] === MODE_CROSS ? 'cross' : 'isolated',
-      marginMicro: v.posMargin[j],
-      leverage: v.posLeverage[j],
-      fundingIndex: v.posFunding[j],
-    };
+    return readPositionColumns(this.layout.views, j);
   }
 
   /**

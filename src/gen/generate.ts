@@ -13,6 +13,7 @@ import { MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX, TIERS_MAX } from 
 import { leverageCap } from '../book/ranges.js';
 import { generateInstruments, STREAM_COUNTS, STREAM_POSITIONS } from './instruments.js';
 import { Discrete, exp, ln, Rng } from './random.js';
+import { readPositionColumns } from '../memory/layout.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -419,17 +420,7 @@ export function generatedBookToBook(book: GeneratedBook): Book {
   let j = 0;
   for (let a = 0; a < book.accountIds.count; a++) {
     const positions: Position[] = [];
-    for (let k = 0; k < book.accPosCount[a]; k++, j++) {
-      positions.push({
-        instrument: book.posInst[j],
-        sizeUnits: book.posSize[j],
-        costMicro: book.posCost[j],
-        mode: book.posMode[j] === MODE_CROSS ? 'cross' : 'isolated',
-        marginMicro: book.posMargin[j],
-        leverage: book.posLeverage[j],
-        fundingIndex: book.posFunding[j],
-      });
-    }
+    for (let k = 0; k < book.accPosCount[a]; k++, j++) positions.push(readPositionColumns(book, j));
     accounts.push({ id: book.accountIds.get(a), balanceMicro: book.accBalance[a], positions });
   }
   return {

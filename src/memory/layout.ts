@@ -1,7 +1,8 @@
 // The book as struct-of-arrays in one shared WebAssembly.Memory. JavaScript owns everything above
 // the kernel module's heap base: a header of column offsets (read by the kernel, assembly/layout.ts)
 // and the columns themselves. Views here are the control plane's window onto the same bytes.
-import { TIERS_MAX } from '../fixed/constants.js';
+import { MODE_CROSS, TIERS_MAX } from '../fixed/constants.js';
+import type { Position } from '../book/model.js';
 
 export const WASM_PAGE_BYTES = 65_536;
 /** wasm32 addresses 4 GiB: 65,536 pages. The memory is created with this maximum so it can grow. */
@@ -89,6 +90,19 @@ export type PositionInputColumn = (typeof POSITION_INPUT_COLUMNS)[number];
 export const POSITION_COLUMNS = COLUMNS.filter((c) => c.table === 'position').map((c) => c.name);
 /** The columns that describe instruments and their tiers. */
 export const INSTRUMENT_COLUMNS = COLUMNS.filter((c) => c.table === 'instrument' || c.table === 'tier').map((c) => c.name);
+
+/** Position j of any set of position input columns (the engine's views, a generated book's). */
+export function readPositionColumns(columns: Pick<Views, PositionInputColumn>, j: number): Position {
+  return {
+    instrument: columns.posInst[j],
+    sizeUnits: columns.posSize[j],
+    costMicro: columns.posCost[j],
+    mode: columns.posMode[j] === MODE_CROSS ? 'cross' : 'isolated',
+    marginMicro: columns.posMargin[j],
+    leverage: columns.posLeverage[j],
+    fundingIndex: columns.posFunding[j],
+  };
+}
 
 /** Copies a whole column (same length) from one set of views to another. */
 export function copyColumn(to: Views, from: Views, name: ColumnName): void {

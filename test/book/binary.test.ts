@@ -24,6 +24,7 @@ import {
   writeBookColumnsFile,
   type BookBinarySectionName,
   type BookColumns,
+  viewColumns,
 } from '../../src/book/binary.js';
 import { AccountIds } from '../../src/book/account-ids.js';
 import { BookError } from '../../src/book/errors.js';
@@ -251,20 +252,8 @@ function columnsOf(engine: Engine): BookColumns {
     if (v.accPosStart[a] !== P) throw new Error(`columnsOf: account ${a}'s block is not in order`);
     P += v.accPosCount[a];
   }
-  return {
-    instruments: engine.instruments.map((instrument, i) => ({ ...instrument, markUnits: v.instMark[i], fundingIndex: v.instFunding[i] })),
-    accountIds: engine.accountIds,
-    accBalance: v.accBalance.subarray(0, A),
-    accPosCount: v.accPosCount.subarray(0, A),
-    positionCount: P,
-    posSize: v.posSize.subarray(0, P),
-    posCost: v.posCost.subarray(0, P),
-    posMargin: v.posMargin.subarray(0, P),
-    posFunding: v.posFunding.subarray(0, P),
-    posInst: v.posInst.subarray(0, P),
-    posMode: v.posMode.subarray(0, P),
-    posLeverage: v.posLeverage.subarray(0, P),
-  };
+  const instruments = engine.instruments.map((instrument, i) => ({ ...instrument, markUnits: v.instMark[i], fundingIndex: v.instFunding[i] }));
+  return viewColumns(instruments, engine.accountIds, v, A, P);
 }
 
 // ---------------------------------------------------------------------------------------------

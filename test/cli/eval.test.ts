@@ -1,24 +1,15 @@
 // `liq eval` end to end: the documented JSON fields, the table, exit codes and one-line errors.
 import { describe, expect, test } from 'vitest';
-import { PassThrough } from 'node:stream';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE } from '../../src/cli/main.js';
+import { EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE } from '../../src/cli/main.js';
 import { encodeBookModel } from '../../src/book/binary.js';
 import { parseBookJson } from '../../src/book/json.js';
+import { runCli } from '../support/cli.js';
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(argv, { stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
+const run = runCli;
 
 const scratch = mkdtempSync(join(tmpdir(), 'liq-cli-'));
 

@@ -2,11 +2,10 @@
 // distributions (docs/generator.md) and ranges (docs/numbers.md), and the command line.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { createHash } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, EXIT_OK } from '../../src/cli/main.js';
+import { EXIT_OK } from '../../src/cli/main.js';
 import { decodeBookBinary } from '../../src/book/binary.js';
 import { parseBookJson } from '../../src/book/json.js';
 import { quotePerUnit, type Book } from '../../src/book/model.js';
@@ -35,6 +34,7 @@ import {
 import { MAJORS } from '../../src/gen/instruments.js';
 import { exp, ln, Rng } from '../../src/gen/random.js';
 import { generatedBookJson, writeGeneratedBinary } from '../../src/gen/write.js';
+import { runCli } from '../support/cli.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'liq-gen-'));
 let fileCounter = 0;
@@ -77,16 +77,7 @@ function digest(book: GeneratedBook): string {
   return hash.digest('hex');
 }
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(argv, { stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
+const run = runCli;
 
 function share(count: number, total: number): number {
   return count / total;
