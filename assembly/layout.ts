@@ -30,6 +30,7 @@ export const H_POS_MAINT: u32 = 24; // i64 micro (output)
 export const H_POS_STATUS: u32 = 25; // u8 (output, isolated only)
 export const H_POS_DEBIT: u32 = 26; // i64 micro: cost + funding owed, derived (refreshDebits), so PnL = value − debit
 export const H_POS_BRACKET: u32 = 27; // u8: the bracket the last sweep found, a hint the next one checks before it trusts it
+export const H_POS_ACCOUNT: u32 = 28; // u32: the account whose block holds this slot (compact sweeps walk positions, not accounts)
 export const HEADER_SLOTS: u32 = 32;
 
 // The shard record: one per concurrent sweep call, written by JavaScript, completed by the kernel.

@@ -63,6 +63,7 @@ interface AccountSnapshot {
   positionStart: number;
   positions: Position[];
   positionsUsed: number;
+  compact: boolean;
   layout: Engine['layout'];
   sizeHighWater: bigint[];
 }
@@ -525,6 +526,7 @@ function takeSnapshot(engine: Engine, a: number): AccountSnapshot {
     positionStart: v.accPosStart[a],
     positions,
     positionsUsed: engine.positionsUsed,
+    compact: engine.compact,
     layout: engine.layout,
     sizeHighWater: [...engine.sizeHighWater],
   };
@@ -543,6 +545,7 @@ function restore(engine: Engine, snapshot: AccountSnapshot): void {
   if (engine.layout === snapshot.layout) {
     for (let j = snapshot.positionsUsed; j < engine.positionsUsed; j++) engine.clearPositionSlot(j);
     engine.positionsUsed = snapshot.positionsUsed;
+    engine.compact = snapshot.compact;
     v.accPosStart[a] = snapshot.positionStart;
   } else {
     const first = v.accPosStart[a];

@@ -507,7 +507,8 @@ function loadBook(source: ByteSource, options: EngineOptions): Engine {
   checkDuplicateIds(accountIds);
   engine.positionsUsed = P;
   engine.setSizeHighWater(sizeHighWater);
-  // The derived debit column (cost + unsettled funding) is not stored in the file.
+  // Derived columns, not stored in the file: each slot's account, and the debits.
+  for (let a = 0; a < A; a++) v.posAccount.fill(a, v.accPosStart[a], v.accPosStart[a] + v.accPosCount[a]);
   engine.refreshDebits();
   return engine;
 }

@@ -10,6 +10,7 @@ import {
 import { quotePerUnit, type AccountResult, type Book, type Instrument, type Position, type PositionResult } from '../book/model.js';
 import {
   BookLayout,
+  SWEEP_COMPACT,
   SWEEP_FULL,
   CACHE_STRIDE,
   SHARD_RECORD_BYTES,
@@ -52,6 +53,12 @@ export class Engine {
   readonly accountIds: AccountIds;
   /** Position slots handed out so far; slots at or above this are free. */
   positionsUsed: number;
+  /**
+   * True while every account's block starts where the previous one ends (accPosStart is the
+   * running sum of accPosCount) and every slot names its account in posAccount: after a load or a
+   * re-layout. Moving or shrinking a block clears it. Sweeps of a compact book are faster.
+   */
+  compact = true;
   /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
   readonly sizeHighWater: bigint[];
   /** The first byte above everything placed in the memory: the layout and the scratch regions. */
@@ -80,6 +87,7 @@ export class Engine {
       v.accBalance[a] = account.balanceMicro;
       v.accPosStart[a] = engine.positionsUsed;
       v.accPosCount[a] = account.positions.length;
+      v.posAccount.fill(a, engine.positionsUsed, engine.positionsUsed + account.positions.length);
       for (const position of account.positions) engine.writePosition(engine.positionsUsed++, position);
     });
     engine.refreshDebits();
@@ -201,7 +209,12 @@ export class Engine {
   sweep(options: { full?: boolean; start?: number; end?: number } = {}): number {
     const start = options.start ?? 0;
     const end = options.end ?? this.accountCount;
-    return this.core.sweep(this.layout.header, start, end, options.full === false ? 0 : SWEEP_FULL, this.shardRecord());
+    return this.core.sweep(this.layout.header, start, end, this.sweepFlags(options.full !== false), this.shardRecord());
+  }
+
+  /** The kernel's flags for a sweep of this book now. */
+  sweepFlags(full: boolean): number {
+    return (full ? SWEEP_FULL : 0) | (this.compact ? SWEEP_COMPACT : 0);
   }
 
   /**
@@ -318,10 +331,14 @@ export class Engine {
     }
     const first = v.accPosStart[a];
     if (first + count === this.positionsUsed && this.positionsUsed < this.layout.capacity.positions) {
+      // The tail block grows in place: still compact only if no account follows it.
+      this.compact &&= a === this.accountCount - 1;
       this.positionsUsed++;
       v.accPosCount[a] = count + 1;
+      v.posAccount[first + count] = a;
       return first + count;
     }
+    this.compact = false;
     if (this.positionsUsed + count + 1 > this.layout.capacity.positions) this.growPositions(count + 1);
     const views = this.layout.views;
     const target = this.positionsUsed;
@@ -329,6 +346,7 @@ export class Engine {
     for (let k = 0; k < count; k++) copyPositionSlot(views, source + k, target + k);
     views.accPosStart[a] = target;
     views.accPosCount[a] = count + 1;
+    views.posAccount[target + count] = a;
     this.positionsUsed = target + count + 1;
     return target + count;
   }
@@ -349,6 +367,8 @@ export class Engine {
     const last = v.accPosStart[a] + v.accPosCount[a] - 1;
     if (j !== last) copyPositionSlot(v, last, j);
     v.accPosCount[a] -= 1;
+    // The block ends one slot early: the next account's block no longer follows it.
+    this.compact &&= a === this.accountCount - 1;
   }
 
   /**
@@ -378,6 +398,7 @@ export class Engine {
     }
     this.layout = next;
     this.positionsUsed = slot;
+    this.compact = true;
   }
 }
 

@@ -39,6 +39,7 @@ export const HeaderSlot = {
   posStatus: 25,
   posDebit: 26,
   posBracket: 27,
+  posAccount: 28,
 } as const;
 export const HEADER_SLOTS = 32;
 export type ColumnName = Exclude<keyof typeof HeaderSlot, 'instrumentCount'>;
@@ -81,6 +82,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'posDebit', table: 'position', bytes: 8 },
   // A hint: the bracket the last sweep found for this position, checked before use.
   { name: 'posBracket', table: 'position', bytes: 1 },
+  // The account whose block holds the slot: compact sweeps walk positions, not accounts.
+  { name: 'posAccount', table: 'position', bytes: 4 },
 ];
 
 /** The position columns a book stores (the rest are outputs the core writes). */
@@ -147,6 +150,7 @@ export interface Views {
   posStatus: Uint8Array;
   posDebit: BigInt64Array;
   posBracket: Uint8Array;
+  posAccount: Uint32Array;
 }
 
 function rowsOf(table: Table, capacity: Capacity): number {
@@ -182,6 +186,7 @@ function viewOf(buffer: ArrayBufferLike, offset: number, rows: number, spec: Col
       return new Int32Array(buffer, offset, rows);
     case 'accPosStart':
     case 'accPosCount':
+    case 'posAccount':
       return new Uint32Array(buffer, offset, rows);
     case 'posInst':
     case 'posLeverage':
@@ -260,6 +265,8 @@ export const CACHE_STRIDE = 704;
 export const SLOT_CROSS = 0xffff_ffff;
 /** Sweep flag: also write each position's unrealized PnL and maintenance. */
 export const SWEEP_FULL = 1;
+/** Sweep flag: the layout is compact (Engine.compact), so the kernel may walk positions. */
+export const SWEEP_COMPACT = 2;
 /** Bytes of one list entry: u32 account, u32 slot. */
 export const LIST_ENTRY_BYTES = 8;
 

@@ -16,7 +16,6 @@ import {
   POSITION_INPUT_COLUMNS,
   SHARD_RECORD_BYTES,
   SLOT_CROSS,
-  SWEEP_FULL,
   ShardSlot,
   copyColumn,
   layoutBytes,
@@ -121,7 +120,7 @@ export class SweepPool {
       Atomics.store(this.cancelFlag, 0, 0);
       const shards = this.shards();
       const header = this.engine.layout.header;
-      const flags = options.full === true ? SWEEP_FULL : 0;
+      const flags = this.engine.sweepFlags(options.full === true);
       let retried = 0;
       await Promise.all(
         shards.map(async (shard, index) => {
