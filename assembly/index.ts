@@ -246,6 +246,69 @@ export function refreshDebits(header: usize, shard: usize, accountStart: u32, ac
   }
 }
 
+/** The counters of the shard being swept; wasm globals, so each instance (worker) has its own. */
+let shardListed: u32 = 0;
+let shardLiquidatable: u32 = 0;
+let shardBankrupt: u32 = 0;
+
+/**
+ * What both sweeps do once an account's positions are done: its cross status, and the counts and
+ * list entries of its failing scopes (isolated ones first, in slot order, then the cross pool).
+ * `isolatedFlags` is the OR of its isolated statuses: a filter, the second look recounts.
+ */
+// @ts-ignore: decorator
+@inline
+function finishAccount(
+  a: u32,
+  first: u32,
+  end: u32,
+  crossEquity: i64,
+  crossMaint: i64,
+  isolatedFlags: u32,
+  accStatus: usize,
+  posStatus: usize,
+  list: usize,
+  capacity: u32,
+): void {
+  if (isolatedFlags != 0) {
+    // Rare: an isolated scope of this account failed. Count and list them in a second look.
+    for (let j = first; j < end; j++) {
+      const status = <u32>load<u8>(posStatus + j);
+      shardLiquidatable += <u32>(status != STATUS_HEALTHY);
+      shardBankrupt += <u32>(status == STATUS_BANKRUPT);
+      if (list != 0 && status != STATUS_HEALTHY) appendScope(list, capacity, a, j);
+    }
+  }
+  const crossLiquidatable = crossMaint > 0 && crossEquity < crossMaint;
+  const crossBankrupt = crossLiquidatable && crossEquity < 0;
+  store<u8>(accStatus + a, <u8>select<u32>(STATUS_BANKRUPT, select<u32>(STATUS_LIQUIDATABLE, STATUS_HEALTHY, crossLiquidatable), crossBankrupt));
+  shardLiquidatable += <u32>crossLiquidatable;
+  shardBankrupt += <u32>crossBankrupt;
+  if (list != 0 && crossLiquidatable) appendScope(list, capacity, a, SLOT_CROSS);
+}
+
+/** Lists a failing scope while the list has room; counts it either way (the gatherer scans on overflow). */
+// @ts-ignore: decorator
+@inline
+function appendScope(list: usize, capacity: u32, a: u32, slot: u32): void {
+  if (shardListed < capacity) {
+    const entry = list + (<usize>shardListed << 3);
+    store<u32>(entry, a);
+    store<u32>(entry, slot, 4);
+  }
+  shardListed++;
+}
+
+// @ts-ignore: decorator
+@inline
+function writeShardCounters(shard: usize, done: u32, accountEnd: u32, capacity: u32): void {
+  store<u32>(shard + SHARD_ACCOUNTS_DONE, done);
+  store<u32>(shard + SHARD_LIQUIDATABLE, shardLiquidatable);
+  store<u32>(shard + SHARD_BANKRUPT, shardBankrupt);
+  store<u32>(shard + SHARD_LISTED, min<u32>(shardListed, capacity));
+  store<u32>(shard + SHARD_COMPLETE, <u32>(done == accountEnd));
+}
+
 /**
  * Evaluates the scopes of accounts [accountStart, accountEnd): each account's cross equity,
  * maintenance and status, each isolated position's status, and with SWEEP_FULL each position's
@@ -287,9 +350,9 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
   const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
   const list = <usize>load<u32>(shard + SHARD_LIST);
   const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
-  let listed: u32 = 0;
-  let liquidatable: u32 = 0;
-  let bankrupt: u32 = 0;
+  shardListed = 0;
+  shardLiquidatable = 0;
+  shardBankrupt = 0;
   let a = accountStart;
   while (a < accountEnd) {
     if (cancel != 0 && atomic.load<i32>(cancel) != 0) break;
@@ -324,44 +387,12 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
         store<u8>(posStatus + j, <u8>status);
         isolatedFlags |= status;
       }
-      if (isolatedFlags != 0) {
-        // Rare: an isolated scope of this account failed. Count and list them in a second look.
-        for (let j = first; j < end; j++) {
-          const status = <u32>load<u8>(posStatus + j);
-          liquidatable += <u32>(status != STATUS_HEALTHY);
-          bankrupt += <u32>(status == STATUS_BANKRUPT);
-          if (list != 0 && status != STATUS_HEALTHY) {
-            if (listed < capacity) {
-              const entry = list + (<usize>listed << 3);
-              store<u32>(entry, a);
-              store<u32>(entry, j, 4);
-            }
-            listed++;
-          }
-        }
-      }
-      const crossLiquidatable = crossMaint > 0 && crossEquity < crossMaint;
-      const crossBankrupt = crossLiquidatable && crossEquity < 0;
       store<i64>(accCrossEquity + a8, crossEquity);
       store<i64>(accCrossMaint + a8, crossMaint);
-      store<u8>(accStatus + a, <u8>select<u32>(STATUS_BANKRUPT, select<u32>(STATUS_LIQUIDATABLE, STATUS_HEALTHY, crossLiquidatable), crossBankrupt));
-      liquidatable += <u32>crossLiquidatable;
-      bankrupt += <u32>crossBankrupt;
-      if (list != 0 && crossLiquidatable) {
-        if (listed < capacity) {
-          const entry = list + (<usize>listed << 3);
-          store<u32>(entry, a);
-          store<u32>(entry, SLOT_CROSS, 4);
-        }
-        listed++;
-      }
+      finishAccount(a, first, end, crossEquity, crossMaint, isolatedFlags, accStatus, posStatus, list, capacity);
     }
   }
-  store<u32>(shard + SHARD_ACCOUNTS_DONE, a);
-  store<u32>(shard + SHARD_LIQUIDATABLE, liquidatable);
-  store<u32>(shard + SHARD_BANKRUPT, bankrupt);
-  store<u32>(shard + SHARD_LISTED, min<u32>(listed, capacity));
-  store<u32>(shard + SHARD_COMPLETE, <u32>(a == accountEnd));
+  writeShardCounters(shard, a, accountEnd, capacity);
 }
 
 /**
@@ -395,9 +426,9 @@ function sweepCompact(header: usize, accountStart: u32, accountEnd: u32, shard: 
   const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
   const list = <usize>load<u32>(shard + SHARD_LIST);
   const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
-  let listed: u32 = 0;
-  let liquidatable: u32 = 0;
-  let bankrupt: u32 = 0;
+  shardListed = 0;
+  shardLiquidatable = 0;
+  shardBankrupt = 0;
   let a = accountStart;
   while (a < accountEnd) {
     if (cancel != 0 && atomic.load<i32>(cancel) != 0) break;
@@ -454,43 +485,11 @@ function sweepCompact(header: usize, accountStart: u32, accountEnd: u32, shard: 
         store<i64>(accCrossEquity + a8, crossEquity);
         store<i64>(accCrossMaint + a8, crossMaint);
       }
-      if (isolatedFlags != 0) {
-        // Rare: an isolated scope of this account failed. Count and list them in account order.
-        const firstSlot = load<u32>(accPosStart + (<usize>a << 2));
-        for (let j = firstSlot; j < firstSlot + count; j++) {
-          const status = <u32>load<u8>(posStatus + j);
-          liquidatable += <u32>(status != STATUS_HEALTHY);
-          bankrupt += <u32>(status == STATUS_BANKRUPT);
-          if (list != 0 && status != STATUS_HEALTHY) {
-            if (listed < capacity) {
-              const entry = list + (<usize>listed << 3);
-              store<u32>(entry, a);
-              store<u32>(entry, j, 4);
-            }
-            listed++;
-          }
-        }
-      }
-      const crossLiquidatable = crossMaint > 0 && crossEquity < crossMaint;
-      const crossBankrupt = crossLiquidatable && crossEquity < 0;
-      store<u8>(accStatus + a, <u8>select<u32>(STATUS_BANKRUPT, select<u32>(STATUS_LIQUIDATABLE, STATUS_HEALTHY, crossLiquidatable), crossBankrupt));
-      liquidatable += <u32>crossLiquidatable;
-      bankrupt += <u32>crossBankrupt;
-      if (list != 0 && crossLiquidatable) {
-        if (listed < capacity) {
-          const entry = list + (<usize>listed << 3);
-          store<u32>(entry, a);
-          store<u32>(entry, SLOT_CROSS, 4);
-        }
-        listed++;
-      }
+      const firstSlot = load<u32>(accPosStart + (<usize>a << 2));
+      finishAccount(a, firstSlot, firstSlot + count, crossEquity, crossMaint, isolatedFlags, accStatus, posStatus, list, capacity);
     }
   }
-  store<u32>(shard + SHARD_ACCOUNTS_DONE, a);
-  store<u32>(shard + SHARD_LIQUIDATABLE, liquidatable);
-  store<u32>(shard + SHARD_BANKRUPT, bankrupt);
-  store<u32>(shard + SHARD_LISTED, min<u32>(listed, capacity));
-  store<u32>(shard + SHARD_COMPLETE, <u32>(a == accountEnd));
+  writeShardCounters(shard, a, accountEnd, capacity);
 }
 
 /**
