@@ -322,7 +322,7 @@ function writeShardCounters(shard: usize, done: u32, accountEnd: u32, capacity: 
 export function sweep(header: usize, accountStart: u32, accountEnd: u32, flags: u32, shard: usize): u32 {
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   fillCache(header, cache);
-  // Two copies of the loop, each with its flag a constant, so neither tests it per position.
+  // The same rules walked two ways: positions-major for a compact book, account by account otherwise.
   if ((flags & SWEEP_COMPACT) != 0) sweepCompact(header, accountStart, accountEnd, shard, cache, (flags & SWEEP_FULL) != 0);
   else sweepRange(header, accountStart, accountEnd, shard, cache, (flags & SWEEP_FULL) != 0);
   return load<u32>(shard + SHARD_LIQUIDATABLE);
