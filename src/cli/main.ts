@@ -9,6 +9,7 @@ import { BOOK_BINARY_MAGIC, isBookBinary, loadBookBinaryFile } from '../book/bin
 import { Engine } from '../engine/engine.js';
 import { evaluationJson, evaluationTable } from '../report/evaluation.js';
 import { genCommand } from '../gen/command.js';
+import { SWEEP_USAGE, parseSweepArguments, sweepCommand } from './sweep.js';
 
 export const EXIT_OK = 0;
 export const EXIT_BAD_INPUT = 1;
@@ -27,6 +28,7 @@ commands:
                        positions, 0.02 accounts near maintenance), 1 to 1,000 instruments
                        (default 100); writes the binary book to PATH (default book.bin), or book
                        JSON with --json (at most 200,000 accounts; default book.json)
+  ${SWEEP_USAGE}
   help                 this text
 
 Formats: docs/book-json.md, docs/book-binary.md, docs/generator.md. Numbers and rounding: docs/numbers.md.`;
@@ -46,6 +48,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         return await evalCommand(rest, io);
       case 'gen':
         return await genCommand(rest, io);
+      case 'sweep':
+        return await sweep(rest, io);
       case 'help':
       case '--help':
       case '-h':
@@ -138,6 +142,17 @@ async function writeChunks(stream: Writable, chunks: Iterable<string>): Promise<
     stream.off('error', onError);
   }
   if (failure !== undefined && failure.code !== 'EPIPE') throw failure;
+}
+
+async function sweep(argv: string[], io: Io): Promise<number> {
+  let options;
+  try {
+    options = parseSweepArguments(argv);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  await sweepCommand(loadBookFile(options.book), options, io.stdout);
+  return EXIT_OK;
 }
 
 async function evalCommand(argv: string[], io: Io): Promise<number> {
