@@ -114,20 +114,11 @@ export interface BookBinaryLayout {
  * those of the accounts before it). Values are in the integer units of docs/numbers.md; modes are
  * MODE_CROSS (0) or MODE_ISOLATED (1). The instruments carry the marks and funding indexes to write.
  */
-export interface BookColumns {
+export interface BookColumns extends Pick<Views, 'accBalance' | 'accPosCount' | PositionInputColumn> {
   instruments: readonly Instrument[];
   /** The ids: offsets[0] = 0 and offsets[count] = bytes.length (as AccountIds.fromStrings makes them). */
   accountIds: AccountIds;
-  accBalance: BigInt64Array;
-  accPosCount: Uint32Array;
   positionCount: number;
-  posSize: BigInt64Array;
-  posCost: BigInt64Array;
-  posMargin: BigInt64Array;
-  posFunding: BigInt64Array;
-  posInst: Uint16Array;
-  posMode: Uint8Array;
-  posLeverage: Uint16Array;
 }
 
 /** Options of the file loader: the engine's, and the size of the pieces read at a time. */

@@ -38,6 +38,7 @@ import {
 } from '../../src/book/ranges.js';
 import { Engine } from '../../src/engine/engine.js';
 import { FUNDING_INDEX_ABS_MAX, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
+import { thrown } from '../support/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Books
@@ -187,15 +188,6 @@ function tempFile(bytes: Uint8Array): string {
 /** Chunk sizes for the file loader: the default, and small ones so that sections span many chunks. */
 const FILE_CHUNKS = [undefined, 7, 64] as const;
 
-function thrown(run: () => unknown): BookError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BookError);
-    return error as BookError;
-  }
-  throw new Error('the malformed book loaded');
-}
 
 /**
  * The error decodeBookBinary throws for `bytes`, after checking that loadBookBinaryFile throws the

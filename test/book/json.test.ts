@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BookError } from '../../src/book/errors.js';
 import {
   bookFromJsonValue,
   bookToJsonValue,
@@ -18,6 +17,7 @@ import {
   SYMBOL_LENGTH_MAX,
   type ModeName,
 } from '../../src/fixed/constants.js';
+import { thrown } from '../support/errors.js';
 
 type Json = any;
 
@@ -81,15 +81,6 @@ function parseMutated(mutate: (book: Json) => void): Book {
   return parseBookJson(JSON.stringify(book));
 }
 
-function thrown(run: () => unknown): BookError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BookError);
-    return error as BookError;
-  }
-  throw new Error('expected a BookError, nothing was thrown');
-}
 
 const alicePos = (b: Json): Json => b.accounts[0].positions[0];
 const bobBtc = (b: Json): Json => b.accounts[1].positions[0];
