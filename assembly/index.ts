@@ -47,7 +47,10 @@ import {
   H_POS_STATUS,
   H_POS_DEBIT,
   H_POS_BRACKET,
-  H_POS_ACCOUNT,
+  H_ACC_CROSS_BASE,
+  H_SWEEP_RECORDS,
+  H_CHUNK_CROSS,
+  H_ACCOUNT_COUNT,
   SHARD_CANCEL,
   SHARD_LIST,
   SHARD_LIST_CAPACITY,
@@ -57,6 +60,7 @@ import {
   SHARD_LISTED,
   SHARD_COMPLETE,
   SHARD_CACHE,
+  SHARD_SCRATCH,
   SLOT_CROSS,
   CANCEL_CHECK_ACCOUNTS,
   CACHE_FLOORS,
@@ -66,6 +70,17 @@ import {
   CACHE_TIERS,
   CACHE_TIER_BYTES,
   CACHE_STRIDE,
+  CACHE_ENTRIES,
+  CACHE_ENTRY_BYTES,
+  CACHE_MARK_LONG,
+  CACHE_MARK_SHORT,
+  CHUNK_ACCOUNTS,
+  SWEEP_RECORD_SLOT_BYTES,
+  CROSS_RECORD_BYTES,
+  ISOLATED_RECORD_BYTES,
+  CHUNK_MAINT_OFFSET,
+  CHUNK_SCRATCH_BYTES,
+  CHUNK_STALE,
 } from './layout';
 import { mulWide, divWideSmall, divWide, wideHi, wideRem, wideLessOrEqual } from './wide';
 
@@ -76,11 +91,12 @@ export { streamRead, streamReadScalar } from './bandwidth';
 /** Sweep flag: also write each position's unrealized PnL and maintenance (reports, operations). */
 export const SWEEP_FULL: u32 = 1;
 /**
- * Sweep flag, set by the control plane when the layout is compact: every account's block starts
- * where the previous one ends (posStart is the running sum of the counts), and every slot in use
- * names its account in posAccount. The sweep then walks positions rather than accounts, with no
- * branch on where an account ends: with a few positions per account, that branch is mispredicted
- * about once per account and costs more than the position's arithmetic.
+ * Flag of sweep and refreshDebits, set by the control plane when the layout is compact: every
+ * account's block starts where the previous one ends (posStart is the running sum of the counts).
+ * refreshDebits then marks the chunks it touched stale, and a status sweep (no SWEEP_FULL) reads
+ * each chunk's sweep records instead of the columns, building them first when stale: cross
+ * positions as a stream of (size, account, bracket entry) with no mode branch and no account loop,
+ * isolated positions as two compares of the mark with precomputed thresholds.
  */
 export const SWEEP_COMPACT: u32 = 2;
 
@@ -94,7 +110,8 @@ const NOTIONAL_NARROW: u64 = 1 << 44;
 
 /**
  * Writes the shard's instrument cache (assembly/layout.ts CACHE_*) from the instrument and tier
- * columns: per instrument its floors, q·mark, q, funding index and tier parameters side by side.
+ * columns: per instrument its floors, q·mark, q, funding index and tier parameters side by side,
+ * the chunk sweep's bracket entries, and the mark and −mark.
  */
 function fillCache(header: usize, cache: usize): void {
   const count = load<u32>(header); // slot H_INSTRUMENT_COUNT holds the count itself
@@ -120,6 +137,36 @@ function fillCache(header: usize, cache: usize): void {
       store<u64>(tier, load<u64>(tierCumLo + cell), 8);
       store<u64>(tier, load<u64>(tierCumHi + cell), 16);
     }
+    fillEntries(c);
+    const mark = load<i64>(instMark + (i << 3));
+    store<i64>(c + CACHE_MARK_LONG, mark);
+    store<i64>(c + CACHE_MARK_SHORT, -mark);
+  }
+}
+
+/**
+ * The bracket entries of one cached instrument: entry k accepts a notional n, in one unsigned
+ * compare (n − low < width), when n is in bracket k (floor_k < n ≤ floor_k+1, or n = 0 in bracket 0)
+ * and the narrow formula ceil((n·r − cumX)/10^6) is exact for it (n < 2^44 and cumX < 2^64). Any
+ * other notional gets width 0 in effect and goes the exact slow way (bracketEntry, maintenanceWide).
+ */
+function fillEntries(c: usize): void {
+  for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
+    const floor = load<u64>(c + CACHE_FLOORS + (k << 3));
+    const next = load<u64>(c + CACHE_FLOORS + (k << 3), 8); // floor_16 is the i64.MAX sentinel
+    const tier = c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES;
+    const cumLo = load<u64>(tier, 8);
+    const cumHi = load<u64>(tier, 16);
+    const used = floor < <u64>i64.MAX_VALUE;
+    // Bracket 0 holds a notional of 0 (MM(0) = 0 needs cumX_0 = 0, which the tier rows guarantee).
+    const low: u64 = k == 0 && cumLo == 0 && cumHi == 0 ? 0 : floor + 1;
+    const high = min<u64>(next, NOTIONAL_NARROW - 1);
+    const entry = c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES;
+    store<i64>(entry, load<i64>(c + CACHE_UNIT));
+    store<u64>(entry, low, 8);
+    store<u64>(entry, used && cumHi == 0 && high >= low ? high - low + 1 : 0, 16);
+    store<u64>(entry, load<u64>(tier), 24);
+    store<u64>(entry, cumLo, 32);
   }
 }
 
@@ -221,10 +268,14 @@ function fundingOwed(sizeQuote: i64, fundingDelta: i64): i64 {
 /**
  * Writes each position's debit, cost basis + unsettled funding, for accounts [accountStart,
  * accountEnd): the part of unrealized PnL that does not move with the price (PnL = value − debit).
- * The control plane calls it after anything that changes a cost, a size, a funding snapshot or a
- * funding index, so that sweeps between two such changes do no funding arithmetic at all.
+ * With SWEEP_COMPACT (the layout is compact) it also marks every chunk holding one of those
+ * accounts stale, for the next sweep to rebuild its records (in whichever worker sweeps it). The
+ * control plane calls it after anything that changes a balance, a margin, a cost, a size, a mode,
+ * a funding snapshot or a funding index, so that sweeps between two such changes do no funding
+ * arithmetic and compare each isolated position's mark with its thresholds. Marks may move freely
+ * in between: records depend on them only through bracket hints, which the sweep checks.
  */
-export function refreshDebits(header: usize, shard: usize, accountStart: u32, accountEnd: u32): void {
+export function refreshDebits(header: usize, shard: usize, accountStart: u32, accountEnd: u32, flags: u32): void {
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   fillCache(header, cache);
   const accPosStart = column(header, H_ACC_POS_START);
@@ -244,6 +295,88 @@ export function refreshDebits(header: usize, shard: usize, accountStart: u32, ac
       store<i64>(posDebit + j8, load<i64>(posCost + j8) + owed); // |cost| + |owed| ≤ 2·10^16
     }
   }
+  if ((flags & SWEEP_COMPACT) == 0 || accountStart >= accountEnd) return;
+  const chunkCross = column(header, H_CHUNK_CROSS);
+  for (let chunk = accountStart / CHUNK_ACCOUNTS; chunk <= (accountEnd - 1) / CHUNK_ACCOUNTS; chunk++) {
+    store<u32>(chunkCross + (<usize>chunk << 2), CHUNK_STALE);
+  }
+}
+
+/**
+ * Writes the sweep records of chunk [c0, c1) into its slot range of H_SWEEP_RECORDS (a compact
+ * layout gives the chunk's positions the slots [posStart[c0], posStart[c1 − 1] + count), and each
+ * slot room for the larger record): a cross record per cross position, in account order, then an
+ * isolated record per isolated position. Also each account's cross base and, since the chunk sweep
+ * writes statuses for isolated slots only, a 0 status for each cross slot. The chunk's count of
+ * cross records goes in last, so a chunk whose build was cut short (a worker died) stays stale.
+ */
+function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
+  const accBalance = column(header, H_ACC_BALANCE);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const accCrossBase = column(header, H_ACC_CROSS_BASE);
+  const instTierCount = column(header, H_INST_TIER_COUNT);
+  const posSize = column(header, H_POS_SIZE);
+  const posMargin = column(header, H_POS_MARGIN);
+  const posInst = column(header, H_POS_INST);
+  const posMode = column(header, H_POS_MODE);
+  const posDebit = column(header, H_POS_DEBIT);
+  const posStatus = column(header, H_POS_STATUS);
+  let r = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(accPosStart + (<usize>c0 << 2)) * <usize>SWEEP_RECORD_SLOT_BYTES;
+  let crossRecords: u32 = 0;
+  for (let a = c0; a < c1; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    let base = load<i64>(accBalance + (<usize>a << 3));
+    for (let j = first; j < end; j++) {
+      if (load<u8>(posMode + j) != MODE_CROSS) continue;
+      const inst = <usize>load<u16>(posInst + (<usize>j << 1));
+      const c = cache + inst * <usize>CACHE_STRIDE;
+      const size = load<i64>(posSize + (<usize>j << 3));
+      const k = bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
+      base -= load<i64>(posDebit + (<usize>j << 3)); // |balance| + 128 debits ≤ 2.6·10^18
+      store<i64>(r, size);
+      store<u32>(r, (a - c0) << 3, 8);
+      store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), 12);
+      store<u8>(posStatus + j, STATUS_HEALTHY);
+      r += CROSS_RECORD_BYTES;
+      crossRecords++;
+    }
+    store<i64>(accCrossBase + (<usize>a << 3), base);
+  }
+  const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
+  for (let a = c0; a < c1; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    for (let j = first; j < end; j++) {
+      if (load<u8>(posMode + j) == MODE_CROSS) continue;
+      const inst = <usize>load<u16>(posInst + (<usize>j << 1));
+      const c = cache + inst * <usize>CACHE_STRIDE;
+      const size = load<i64>(posSize + (<usize>j << 3));
+      const sizeQuote = size * load<i64>(c + CACHE_Q);
+      // Equity at a price of zero: margin + PnL = margin + sizeQuote·p − debit.
+      const equityAtZero = load<i64>(posMargin + (<usize>j << 3)) - load<i64>(posDebit + (<usize>j << 3));
+      let liquidatable: i64;
+      let bankrupt: i64;
+      if (sizeQuote == 0) {
+        // No price moves it: MM is 0, so it is bankrupt (and liquidatable) iff its equity is below 0.
+        liquidatable = equityAtZero < 0 ? THRESHOLD_ALWAYS : THRESHOLD_NEVER;
+        bankrupt = liquidatable;
+      } else {
+        const start = <i32>bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
+        liquidatable = liquidationThreshold(sizeQuote, equityAtZero, c, load<i32>(instTierCount + (inst << 2)), start);
+        bankrupt = bankruptcyThreshold(sizeQuote, equityAtZero);
+      }
+      store<i64>(r, liquidatable);
+      store<i64>(r, bankrupt, 8);
+      store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (sizeQuote >= 0 ? CACHE_MARK_LONG : CACHE_MARK_SHORT), 16);
+      assert(j - s0 <= 0xffff); // < CHUNK_ACCOUNTS × POSITIONS_PER_ACCOUNT_MAX = 2^15
+      store<u16>(r, <u16>(j - s0), 20);
+      store<u8>(r, <u8>(a - c0), 22);
+      r += ISOLATED_RECORD_BYTES;
+    }
+  }
+  store<u32>(column(header, H_CHUNK_CROSS) + (<usize>(c0 / CHUNK_ACCOUNTS) << 2), crossRecords);
 }
 
 /** The counters of the shard being swept; wasm globals, so each instance (worker) has its own. */
@@ -270,21 +403,26 @@ function finishAccount(
   list: usize,
   capacity: u32,
 ): void {
-  if (isolatedFlags != 0) {
-    // Rare: an isolated scope of this account failed. Count and list them in a second look.
-    for (let j = first; j < end; j++) {
-      const status = <u32>load<u8>(posStatus + j);
-      shardLiquidatable += <u32>(status != STATUS_HEALTHY);
-      shardBankrupt += <u32>(status == STATUS_BANKRUPT);
-      if (list != 0 && status != STATUS_HEALTHY) appendScope(list, capacity, a, j);
-    }
-  }
+  // Rare: an isolated scope of this account failed. Count and list them in a second look.
+  if (isolatedFlags != 0) countIsolated(a, first, end, posStatus, list, capacity);
   const crossLiquidatable = crossMaint > 0 && crossEquity < crossMaint;
   const crossBankrupt = crossLiquidatable && crossEquity < 0;
   store<u8>(accStatus + a, <u8>select<u32>(STATUS_BANKRUPT, select<u32>(STATUS_LIQUIDATABLE, STATUS_HEALTHY, crossLiquidatable), crossBankrupt));
   shardLiquidatable += <u32>crossLiquidatable;
   shardBankrupt += <u32>crossBankrupt;
   if (list != 0 && crossLiquidatable) appendScope(list, capacity, a, SLOT_CROSS);
+}
+
+/** Counts and lists account a's failing isolated scopes, in slot order. */
+// @ts-ignore: decorator
+@inline
+function countIsolated(a: u32, first: u32, end: u32, posStatus: usize, list: usize, capacity: u32): void {
+  for (let j = first; j < end; j++) {
+    const status = <u32>load<u8>(posStatus + j);
+    shardLiquidatable += <u32>(status != STATUS_HEALTHY);
+    shardBankrupt += <u32>(status == STATUS_BANKRUPT);
+    if (list != 0 && status != STATUS_HEALTHY) appendScope(list, capacity, a, j);
+  }
 }
 
 /** Lists a failing scope while the list has room; counts it either way (the gatherer scans on overflow). */
@@ -314,23 +452,35 @@ function writeShardCounters(shard: usize, done: u32, accountEnd: u32, capacity: 
  * maintenance and status, each isolated position's status, and with SWEEP_FULL each position's
  * unrealized PnL and maintenance. Returns the number of liquidatable scopes.
  *
- * `shard` is a shard record (assembly/layout.ts SHARD_*): its instrument cache is scratch for this
- * call; with a cancel flag the kernel stops at the next multiple of CANCEL_CHECK_ACCOUNTS once the
- * flag is set; with a list it appends each liquidatable scope while there is room; it always gets
- * the counters.
+ * `shard` is a shard record (assembly/layout.ts SHARD_*): its instrument cache and chunk sums are
+ * scratch for this call; with a cancel flag the kernel stops at a chunk (or CANCEL_CHECK_ACCOUNTS)
+ * boundary once the flag is set; with a list it appends each liquidatable scope while there is
+ * room; it always gets the counters.
  */
 export function sweep(header: usize, accountStart: u32, accountEnd: u32, flags: u32, shard: usize): u32 {
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   fillCache(header, cache);
-  // The same rules walked two ways: positions-major for a compact book, account by account otherwise.
-  if ((flags & SWEEP_COMPACT) != 0) sweepCompact(header, accountStart, accountEnd, shard, cache, (flags & SWEEP_FULL) != 0);
-  else sweepRange(header, accountStart, accountEnd, shard, cache, (flags & SWEEP_FULL) != 0);
-  return load<u32>(shard + SHARD_LIQUIDATABLE);
+  const list = <usize>load<u32>(shard + SHARD_LIST);
+  const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
+  shardListed = 0;
+  shardLiquidatable = 0;
+  shardBankrupt = 0;
+  // The same rules two ways: by chunk records for a status sweep of a compact book (its records
+  // are kept by refreshDebits), account by account over the columns otherwise.
+  let done: u32;
+  if ((flags & (SWEEP_COMPACT | SWEEP_FULL)) == SWEEP_COMPACT && load<u32>(shard + SHARD_SCRATCH) != 0) {
+    done = sweepChunks(header, accountStart, accountEnd, shard, cache);
+  } else {
+    done = sweepRange(header, accountStart, accountEnd, shard, cache, (flags & SWEEP_FULL) != 0);
+  }
+  writeShardCounters(shard, done, accountEnd, capacity);
+  return shardLiquidatable;
 }
 
+/** Sweeps accounts [accountStart, accountEnd) account by account; returns where it stopped. */
 // @ts-ignore: decorator
 @inline
-function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: usize, cache: usize, full: bool): void {
+function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: usize, cache: usize, full: bool): u32 {
   const accBalance = column(header, H_ACC_BALANCE);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
@@ -350,9 +500,6 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
   const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
   const list = <usize>load<u32>(shard + SHARD_LIST);
   const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
-  shardListed = 0;
-  shardLiquidatable = 0;
-  shardBankrupt = 0;
   let a = accountStart;
   while (a < accountEnd) {
     if (cancel != 0 && atomic.load<i32>(cancel) != 0) break;
@@ -392,104 +539,194 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
       finishAccount(a, first, end, crossEquity, crossMaint, isolatedFlags, accStatus, posStatus, list, capacity);
     }
   }
-  writeShardCounters(shard, a, accountEnd, capacity);
+  return a;
 }
 
 /**
- * The sweep over a compact layout, CANCEL_CHECK_ACCOUNTS accounts at a time, in two passes per
- * block. Pass 1 walks the block's positions in slot order: each adds to running sums that restart
- * (by a select) at the first position of its account, and stores them to that account every time,
- * so the last position leaves the account's totals; the OR of its isolated statuses goes to
- * accStatus for now. Pass 2 walks the block's accounts: an account without positions gets its
- * balance, then each account's cross status, counts and list entries, as sweepRange makes them.
+ * A status sweep of a compact book: the whole chunks in [accountStart, accountEnd) from their
+ * sweep records, the accounts of a chunk the range only cuts through by sweepRange. Returns where
+ * it stopped.
+ */
+function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, shard: usize, cache: usize): u32 {
+  const accounts = load<u32>(header + (<usize>H_ACCOUNT_COUNT << 2));
+  const chunkCross = column(header, H_CHUNK_CROSS);
+  const scratch = <usize>load<u32>(shard + SHARD_SCRATCH);
+  memory.fill(scratch, 0, CHUNK_SCRATCH_BYTES);
+  const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
+  let a = accountStart;
+  // A chunk is whole in the range when it starts and ends there (the book's last chunk may be short).
+  let chunk = a - a % CHUNK_ACCOUNTS;
+  if (chunk < a) {
+    a = sweepRange(header, a, min<u32>(accountEnd, chunk + CHUNK_ACCOUNTS), shard, cache, false);
+    chunk += CHUNK_ACCOUNTS;
+  }
+  while (a == chunk && a < accountEnd) {
+    const chunkEnd = min<u32>(accounts, chunk + CHUNK_ACCOUNTS);
+    if (chunkEnd > accountEnd) break;
+    if (cancel != 0 && atomic.load<i32>(cancel) != 0) return a;
+    if (load<u32>(chunkCross + (<usize>(chunk / CHUNK_ACCOUNTS) << 2)) == CHUNK_STALE) buildChunk(header, cache, chunk, chunkEnd);
+    sweepChunk(header, shard, cache, scratch, a, chunkEnd);
+    a = chunkEnd;
+    chunk = chunkEnd;
+  }
+  if (a == chunk && a < accountEnd) a = sweepRange(header, a, accountEnd, shard, cache, false);
+  return a;
+}
+
+/**
+ * One chunk [c0, c1) from its sweep records, in three passes:
+ *  1. each cross record adds its value and maintenance to its account's sums in the shard's
+ *     scratch (the account's cross equity is its base plus the value sum);
+ *  2. each isolated record compares its mark with its thresholds, writes its status, and flags its
+ *     account (0x80 in accStatus, a byte pass 3 overwrites) when the position is not healthy;
+ *  3. two accounts at a time: cross equity, maintenance and status, the counts, and for a flagged
+ *     or failing account the list entries (its isolated scopes in slot order, then its pool).
+ * Records carry offsets into the shard's instrument cache, so no instrument is looked up.
  */
 // @ts-ignore: decorator
 @inline
-function sweepCompact(header: usize, accountStart: u32, accountEnd: u32, shard: usize, cache: usize, full: bool): void {
-  const accBalance = column(header, H_ACC_BALANCE);
+function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c0: u32, c1: u32): void {
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
+  const accCrossBase = column(header, H_ACC_CROSS_BASE);
   const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const accStatus = column(header, H_ACC_STATUS);
-  const posSize = column(header, H_POS_SIZE);
-  const posDebit = column(header, H_POS_DEBIT);
-  const posMargin = column(header, H_POS_MARGIN);
-  const posInst = column(header, H_POS_INST);
-  const posMode = column(header, H_POS_MODE);
-  const posPnl = column(header, H_POS_PNL);
-  const posMaint = column(header, H_POS_MAINT);
   const posStatus = column(header, H_POS_STATUS);
-  const posBracket = column(header, H_POS_BRACKET);
-  const posAccount = column(header, H_POS_ACCOUNT);
-
-  const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
   const list = <usize>load<u32>(shard + SHARD_LIST);
   const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
-  shardListed = 0;
-  shardLiquidatable = 0;
-  shardBankrupt = 0;
-  let a = accountStart;
-  while (a < accountEnd) {
-    if (cancel != 0 && atomic.load<i32>(cancel) != 0) break;
-    const blockEnd = min<u32>(accountEnd, a + CANCEL_CHECK_ACCOUNTS);
-    // Pass 1: the positions of accounts [a, blockEnd), contiguous in a compact layout.
-    const slotStart = load<u32>(accPosStart + (<usize>a << 2));
-    const slotEnd = load<u32>(accPosStart + (<usize>(blockEnd - 1) << 2)) + load<u32>(accPosCount + (<usize>(blockEnd - 1) << 2));
-    let owner: u32 = 0xffff_ffff;
-    let crossEquity: i64 = 0;
-    let crossMaint: i64 = 0;
-    let isolatedFlags: u32 = 0;
-    for (let j = slotStart; j < slotEnd; j++) {
-      const j8 = <usize>j << 3;
-      const account = load<u32>(posAccount + (<usize>j << 2));
-      const first = account != owner;
-      owner = account;
-      const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
-      const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT); // |size|·q·mark ≤ 10^16
-      const pnl = value - load<i64>(posDebit + j8);
-      const maint = maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j);
-      if (full) {
-        store<i64>(posPnl + j8, pnl);
-        store<i64>(posMaint + j8, maint);
-      }
-      const cross = load<u8>(posMode + j) == MODE_CROSS;
-      const equity = load<i64>(posMargin + j8) + pnl;
-      const status = select<u32>(
-        0,
-        select<u32>(STATUS_BANKRUPT, select<u32>(STATUS_LIQUIDATABLE, STATUS_HEALTHY, equity < maint), equity < 0),
-        cross,
-      );
-      store<u8>(posStatus + j, <u8>status);
-      const a8 = <usize>account << 3;
-      crossEquity = select<i64>(load<i64>(accBalance + a8), crossEquity, first) + select<i64>(pnl, 0, cross);
-      crossMaint = select<i64>(0, crossMaint, first) + select<i64>(maint, 0, cross);
-      // Only a filter for pass 2's second look, which recounts from posStatus: a flag left set
-      // would cost time, never a figure.
-      isolatedFlags = select<u32>(0, isolatedFlags, first) | status;
-      store<i64>(accCrossEquity + a8, crossEquity);
-      store<i64>(accCrossMaint + a8, crossMaint);
-      store<u8>(accStatus + <usize>account, <u8>isolatedFlags);
+  const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
+  const s1 = load<u32>(accPosStart + (<usize>(c1 - 1) << 2)) + load<u32>(accPosCount + (<usize>(c1 - 1) << 2));
+  const crossCount = load<u32>(column(header, H_CHUNK_CROSS) + (<usize>(c0 / CHUNK_ACCOUNTS) << 2));
+  let r = column(header, H_SWEEP_RECORDS) + <usize>s0 * <usize>SWEEP_RECORD_SLOT_BYTES;
+  const crossEnd = r + <usize>crossCount * <usize>CROSS_RECORD_BYTES;
+
+  // Pass 1. The loop breaks out for a record whose entry does not accept its notional (its bracket
+  // moved, or the product needs 128 bits), which is handled outside it: a call inside the loop
+  // would make V8 keep the loop's values on the stack.
+  while (r < crossEnd) {
+    for (; r < crossEnd; r += CROSS_RECORD_BYTES) {
+      const entry = cache + <usize>load<u32>(r, 12);
+      const value = load<i64>(r) * load<i64>(entry); // |size|·q·mark ≤ 10^16
+      const notional = <u64>abs<i64>(value);
+      if (notional - load<u64>(entry, 8) >= load<u64>(entry, 16)) break;
+      // notional < 2^44 and rate < 10^6 leave the numerator below 1.76·10^19, room under 2^64.
+      const maint = <i64>((notional * load<u64>(entry, 24) - load<u64>(entry, 32) + (SCALE_6 - 1)) / SCALE_6);
+      const sums = scratch + <usize>load<u32>(r, 8);
+      store<i64>(sums, load<i64>(sums) + value);
+      store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
     }
-    // Pass 2: each account's cross status, counts and list entries.
-    for (; a < blockEnd; a++) {
-      const a8 = <usize>a << 3;
-      const count = load<u32>(accPosCount + (<usize>a << 2));
-      let crossEquity = load<i64>(accCrossEquity + a8);
-      let crossMaint = load<i64>(accCrossMaint + a8);
-      let isolatedFlags = <u32>load<u8>(accStatus + a);
-      if (count == 0) {
-        crossEquity = load<i64>(accBalance + a8);
-        crossMaint = 0;
-        isolatedFlags = 0;
-        store<i64>(accCrossEquity + a8, crossEquity);
-        store<i64>(accCrossMaint + a8, crossMaint);
-      }
-      const firstSlot = load<u32>(accPosStart + (<usize>a << 2));
-      finishAccount(a, firstSlot, firstSlot + count, crossEquity, crossMaint, isolatedFlags, accStatus, posStatus, list, capacity);
+    if (r < crossEnd) {
+      const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, 12));
+      const maint = maintenanceMoved(<u64>abs<i64>(value), cache, r);
+      const sums = scratch + <usize>load<u32>(r, 8);
+      store<i64>(sums, load<i64>(sums) + value);
+      store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
+      r += CROSS_RECORD_BYTES;
     }
   }
-  writeShardCounters(shard, a, accountEnd, capacity);
+
+  // Pass 2. Status = (m ≤ T_liquidatable) + (m ≤ T_bankrupt): bankrupt implies liquidatable.
+  const isolatedEnd = crossEnd + <usize>(s1 - s0 - crossCount) * <usize>ISOLATED_RECORD_BYTES;
+  const chunkStatus = posStatus + <usize>s0;
+  const chunkAccStatus = accStatus + <usize>c0;
+  for (; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
+    const mark = load<i64>(cache + <usize>load<u32>(r, 16));
+    const status = <u32>(mark <= load<i64>(r)) + <u32>(mark <= load<i64>(r, 8));
+    store<u8>(chunkStatus + <usize>load<u16>(r, 20), <u8>status);
+    if (status != 0) store<u8>(chunkAccStatus + <usize>load<u8>(r, 22), <u8>ISOLATED_FAILED);
+  }
+
+  // Pass 3, leaving the scratch zeroed for the next chunk.
+  const zero = i64x2.splat(0);
+  let a = c0;
+  let sums = scratch;
+  while (a < c1) {
+    let liquidatable = zero;
+    let bankrupt = zero;
+    let flags: u32 = 0;
+    for (; a + 1 < c1; a += 2, sums += 16) {
+      const a8 = <usize>a << 3;
+      const equity = i64x2.add(v128.load(accCrossBase + a8), v128.load(sums));
+      const maint = v128.load(sums, CHUNK_MAINT_OFFSET);
+      v128.store(sums, zero);
+      v128.store(sums, zero, CHUNK_MAINT_OFFSET);
+      v128.store(accCrossEquity + a8, equity);
+      v128.store(accCrossMaint + a8, maint);
+      // Liquidatable: maint > 0 and equity < maint (maintenance is never negative); bankrupt: also equity < 0.
+      const failing = v128.andnot(i64x2.lt_s(equity, maint), i64x2.eq(maint, zero));
+      const broke = v128.and(failing, i64x2.lt_s(equity, zero));
+      liquidatable = i64x2.sub(liquidatable, failing);
+      bankrupt = i64x2.sub(bankrupt, broke);
+      const status = i64x2.neg(i64x2.add(failing, broke)); // 0, 1 or 2 per account
+      const pair = <u32>i64x2.extract_lane(status, 0) | (<u32>i64x2.extract_lane(status, 1) << 8);
+      // The isolated flags pass 2 left (not the last sweep's statuses), and the new statuses.
+      flags = (<u32>load<u16>(accStatus + a) & ISOLATED_FAILED_PAIR) | pair;
+      store<u16>(accStatus + a, <u16>pair);
+      if (flags != 0) break;
+    }
+    shardLiquidatable += <u32>(i64x2.extract_lane(liquidatable, 0) + i64x2.extract_lane(liquidatable, 1));
+    shardBankrupt += <u32>(i64x2.extract_lane(bankrupt, 0) + i64x2.extract_lane(bankrupt, 1));
+    if (flags != 0) {
+      // Rare: a scope of account a or a + 1 failed. Their statuses and cross counts are in.
+      finishFailing(a, flags & 0xff, accPosStart, accPosCount, posStatus, list, capacity);
+      finishFailing(a + 1, flags >> 8, accPosStart, accPosCount, posStatus, list, capacity);
+      a += 2;
+      sums += 16;
+    } else if (a < c1) {
+      // The last account of a chunk with an odd number of them.
+      const a8 = <usize>a << 3;
+      const equity = load<i64>(accCrossBase + a8) + load<i64>(sums);
+      const maint = load<i64>(sums, CHUNK_MAINT_OFFSET);
+      store<i64>(sums, 0);
+      store<i64>(sums, 0, CHUNK_MAINT_OFFSET);
+      store<i64>(accCrossEquity + a8, equity);
+      store<i64>(accCrossMaint + a8, maint);
+      const failing = <u32>(maint > 0 && equity < maint);
+      const broke = failing & <u32>(equity < 0);
+      shardLiquidatable += failing;
+      shardBankrupt += broke;
+      const single = (<u32>load<u8>(accStatus + a) & ISOLATED_FAILED) | (failing + broke);
+      store<u8>(accStatus + a, <u8>(failing + broke));
+      if (single != 0) finishFailing(a, single, accPosStart, accPosCount, posStatus, list, capacity);
+      a++;
+      sums += 8;
+    }
+  }
+}
+
+/** Pass 2's mark on an account with a failing isolated position (above every status). */
+const ISOLATED_FAILED: u32 = 0x80;
+const ISOLATED_FAILED_PAIR: u32 = 0x8080;
+
+/**
+ * The list entries of account a, one of whose scopes failed: `flags` has ISOLATED_FAILED when an
+ * isolated one did (they are counted here, in a second look at the statuses), and its cross
+ * status (already counted) in the low bits.
+ */
+// @ts-ignore: decorator
+@noinline
+function finishFailing(a: u32, flags: u32, accPosStart: usize, accPosCount: usize, posStatus: usize, list: usize, capacity: u32): void {
+  if (flags == 0) return;
+  if ((flags & ISOLATED_FAILED) != 0) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    countIsolated(a, first, first + load<u32>(accPosCount + (<usize>a << 2)), posStatus, list, capacity);
+  }
+  if (list != 0 && (flags & 3) != 0) appendScope(list, capacity, a, SLOT_CROSS);
+}
+
+/**
+ * Maintenance of a cross record whose bracket entry did not accept its notional: the exact way,
+ * in the notional's bracket, which the record's entry then names for the next sweep.
+ */
+// @ts-ignore: decorator
+@noinline
+function maintenanceMoved(notional: u64, cache: usize, r: usize): i64 {
+  const entryOffset = <usize>load<u32>(r, 12);
+  const c = cache + (entryOffset - entryOffset % <usize>CACHE_STRIDE);
+  const k = bracketOf(notional, c + CACHE_FLOORS);
+  store<u32>(r, <u32>(c - cache + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), 12);
+  return maintenanceInBracket(notional, c, k);
 }
 
 /**
@@ -568,11 +805,18 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
   return written;
 }
 
+/** The last liquidationRoot: its numerator (two's-complement 128 bits) and denominator. */
+let rootHi: u64 = 0;
+let rootLo: u64 = 0;
+let rootDenominator: u64 = 0;
+
 /**
- * The tick nearest the mark at which the scope is liquidatable (docs/numbers.md). `slack` is
- * E0 − MMo. The scope is liquidatable at p ⇔ 10^6·(slack + sizeQuote·p) < max_k(|sizeQuote|·p·r_k − cumX_k).
+ * The root of the scope's liquidation condition, as a fraction left in rootHi/rootLo/rootDenominator:
+ * the notional at which 10^6·(slack + sizeQuote·p) = |sizeQuote|·p·r_k − cumX_k in the bracket k that
+ * holds it, so the root price is num / (|sizeQuote|·denominator). `slack` is E0 − MMo, where E0 is
+ * the scope's equity at a price of zero and MMo the maintenance of its other positions.
  */
-function liquidationPrice(sizeQuote: i64, slack: i64, tick: i64, c: usize, tierCount: i32, start: i32): i64 {
+function liquidationRoot(sizeQuote: i64, slack: i64, c: usize, tierCount: i32, start: i32): void {
   const long = sizeQuote > 0;
   // 10^6·slack as a two's-complement 128-bit value; the long's numerator uses −slack.
   const slackSigned = long ? -slack : slack; // |slack| < 2^63 by the validated ranges
@@ -622,9 +866,23 @@ function liquidationPrice(sizeQuote: i64, slack: i64, tick: i64, c: usize, tierC
     }
     break;
   }
+  rootHi = numHi;
+  rootLo = numLo;
+  rootDenominator = denominator;
+}
+
+/**
+ * The tick nearest the mark at which the scope is liquidatable (docs/numbers.md). `slack` is
+ * E0 − MMo. The scope is liquidatable at p ⇔ 10^6·(slack + sizeQuote·p) < max_k(|sizeQuote|·p·r_k − cumX_k).
+ */
+function liquidationPrice(sizeQuote: i64, slack: i64, tick: i64, c: usize, tierCount: i32, start: i32): i64 {
+  liquidationRoot(sizeQuote, slack, c, tierCount, start);
+  const numHi = rootHi;
+  const numLo = rootLo;
+  const denominator = rootDenominator;
   const negative = <i64>numHi < 0;
   const magnitude = <u64>abs<i64>(sizeQuote);
-  if (long) {
+  if (sizeQuote > 0) {
     // root = num / (|sq|·(10^6 − r)); report the highest tick strictly below it.
     if (negative || (numHi == 0 && numLo == 0)) return PRICE_NONE;
     let lo = divWideSmall(numHi, numLo, denominator);
@@ -649,6 +907,50 @@ function liquidationPrice(sizeQuote: i64, slack: i64, tick: i64, c: usize, tierC
   const ticks = <i64>(root / <u64>tick) + 1;
   if (ticks <= 0 || ticks > PRICE_UNITS_MAX / tick) return PRICE_NONE;
   return ticks * tick;
+}
+
+/** A threshold no mark reaches (the scope never has the status) and one every mark does. */
+const THRESHOLD_NEVER: i64 = i64.MIN_VALUE;
+const THRESHOLD_ALWAYS: i64 = i64.MAX_VALUE;
+
+/**
+ * An isolated position's liquidation threshold in price units, as the chunk sweep compares it:
+ * a long is liquidatable iff mark ≤ T, a short iff −mark ≤ T. Exact, with no tick: the long's T
+ * is the highest price strictly below the root, the short's −T the lowest price strictly above it.
+ */
+function liquidationThreshold(sizeQuote: i64, equityAtZero: i64, c: usize, tierCount: i32, start: i32): i64 {
+  liquidationRoot(sizeQuote, equityAtZero, c, tierCount, start);
+  const negative = <i64>rootHi < 0;
+  const magnitude = <u64>abs<i64>(sizeQuote);
+  if (sizeQuote > 0) {
+    if (negative || (rootHi == 0 && rootLo == 0)) return THRESHOLD_NEVER; // root ≤ 0
+    let lo = divWideSmall(rootHi, rootLo, rootDenominator);
+    let hi = wideHi;
+    if (wideRem != 0) {
+      lo += 1;
+      hi += <u64>(lo == 0);
+    }
+    if (hi >= magnitude) return THRESHOLD_ALWAYS; // root ≥ 2^64: below it at every price
+    const root = divWide(hi, lo, magnitude) + <u64>(wideRem != 0); // ceil(root) ≥ 1
+    return <i64>min<u64>(root - 1, <u64>THRESHOLD_ALWAYS);
+  }
+  if (negative) return THRESHOLD_ALWAYS; // the root is below zero: liquidatable at every price
+  const lo = divWideSmall(rootHi, rootLo, rootDenominator);
+  if (wideHi >= magnitude) return THRESHOLD_NEVER; // root ≥ 2^64
+  const above = divWide(wideHi, lo, magnitude) + 1; // floor(root) + 1 ≤ 2^64 − 1
+  return above > <u64>THRESHOLD_ALWAYS ? THRESHOLD_NEVER : -<i64>above;
+}
+
+/** The bankruptcy threshold, compared the same way: equity = equityAtZero + sizeQuote·p < 0. */
+function bankruptcyThreshold(sizeQuote: i64, equityAtZero: i64): i64 {
+  if (sizeQuote > 0) {
+    if (equityAtZero >= 0) return THRESHOLD_NEVER;
+    const need = <u64>-equityAtZero;
+    const q = <u64>sizeQuote;
+    return <i64>(need / q + <u64>(need % q != 0)) - 1; // below ceil(need / q)
+  }
+  if (equityAtZero < 0) return THRESHOLD_ALWAYS;
+  return -(<i64>(<u64>equityAtZero / <u64>-sizeQuote) + 1); // above floor(E0 / |sq|)
 }
 
 /** The worst tick at which closing leaves the scope's equity ≥ 0: equityAtZero + sizeQuote·p ≥ 0. */

@@ -30,7 +30,10 @@ export const H_POS_MAINT: u32 = 24; // i64 micro (output)
 export const H_POS_STATUS: u32 = 25; // u8 (output, isolated only)
 export const H_POS_DEBIT: u32 = 26; // i64 micro: cost + funding owed, derived (refreshDebits), so PnL = value − debit
 export const H_POS_BRACKET: u32 = 27; // u8: the bracket the last sweep found, a hint the next one checks before it trusts it
-export const H_POS_ACCOUNT: u32 = 28; // u32: the account whose block holds this slot (compact sweeps walk positions, not accounts)
+export const H_ACC_CROSS_BASE: u32 = 28; // i64 micro: balance − the cross positions' debits, derived (with the sweep records), so cross equity = base + Σ value
+export const H_SWEEP_RECORDS: u32 = 29; // SWEEP_RECORD_SLOT_BYTES per position slot: each chunk's sweep records, derived
+export const H_CHUNK_CROSS: u32 = 30; // u32 per chunk of CHUNK_ACCOUNTS accounts: its cross records, or CHUNK_STALE
+export const H_ACCOUNT_COUNT: u32 = 31; // holds the count itself: accounts in the book (the last chunk may be short)
 export const HEADER_SLOTS: u32 = 32;
 
 // The shard record: one per concurrent sweep call, written by JavaScript, completed by the kernel.
@@ -43,6 +46,7 @@ export const SHARD_BANKRUPT: u32 = 20; // u32 out: bankrupt scopes
 export const SHARD_LISTED: u32 = 24; // u32 out: entries written (min(liquidatable, capacity))
 export const SHARD_COMPLETE: u32 = 28; // u32 out: 1 when the whole range was evaluated, 0 when cancelled
 export const SHARD_CACHE: u32 = 32; // u32 byte offset of this shard's instrument cache (scratch, CACHE_STRIDE per instrument)
+export const SHARD_SCRATCH: u32 = 36; // u32 byte offset of this shard's chunk sums (scratch, CHUNK_SCRATCH_BYTES)
 export const SHARD_RECORD_BYTES: u32 = 64;
 
 // The instrument cache: what the sweep needs of one instrument in one place, rebuilt by each sweep
@@ -53,7 +57,29 @@ export const CACHE_Q: u32 = 144; // i64 q
 export const CACHE_FUNDING: u32 = 152; // i64 funding index
 export const CACHE_TIERS: u32 = 160; // 16 × { u64 rate, u64 cumX low, u64 cumX high }
 export const CACHE_TIER_BYTES: u32 = 32;
-export const CACHE_STRIDE: u32 = 704; // 672 rounded up to a multiple of 64
+// 16 × the chunk sweep's bracket entry { i64 q·mark, u64 low, u64 width, u64 rate, u64 cumX low }:
+// a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width (unsigned).
+export const CACHE_ENTRIES: u32 = 704;
+export const CACHE_ENTRY_BYTES: u32 = 40;
+export const CACHE_MARK_LONG: u32 = 1344; // i64 mark: what a long isolated position's thresholds are compared with
+export const CACHE_MARK_SHORT: u32 = 1352; // i64 −mark: the same for a short, whose thresholds are negated
+export const CACHE_STRIDE: u32 = 1408; // 1360 rounded up to a multiple of 64
+
+// The chunk sweep (assembly/index.ts sweepChunk): accounts in chunks of CHUNK_ACCOUNTS, each with its
+// positions' sweep records in the chunk's slot range of H_SWEEP_RECORDS: first one cross record per
+// cross position, then one isolated record per isolated position, each kind in account order.
+export const CHUNK_ACCOUNTS: u32 = 256;
+export const SWEEP_RECORD_SLOT_BYTES: u32 = 24; // room per slot: the larger of the two records
+// Cross record: i64 size, u32 the account's scratch offset (8 × its index in the chunk), u32 its bracket entry (offset in the cache).
+export const CROSS_RECORD_BYTES: u32 = 16;
+// Isolated record: i64 and i64 thresholds (liquidatable, bankrupt), u32 the mark it is compared
+// with (offset in the cache), u16 its slot and u8 its account, both counted from the chunk's first.
+export const ISOLATED_RECORD_BYTES: u32 = 24;
+/** H_CHUNK_CROSS of a chunk whose records must be rebuilt before a sweep reads them. */
+export const CHUNK_STALE: u32 = 0xffff_ffff;
+// The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the chunk's account k.
+export const CHUNK_MAINT_OFFSET: u32 = 2064; // (CHUNK_ACCOUNTS + 2) × 8
+export const CHUNK_SCRATCH_BYTES: u32 = 4128;
 /** In a list entry, the slot of a cross pool (the account's scope rather than one position). */
 export const SLOT_CROSS: u32 = 0xffff_ffff;
 /** Accounts between two looks at the cancel flag: bounds the time a cancel takes to land. */

@@ -498,8 +498,7 @@ function loadBook(source: ByteSource, options: EngineOptions): Engine {
   checkDuplicateIds(accountIds);
   engine.positionsUsed = P;
   engine.setSizeHighWater(sizeHighWater);
-  // Derived columns, not stored in the file: each slot's account, and the debits.
-  for (let a = 0; a < A; a++) v.posAccount.fill(a, v.accPosStart[a], v.accPosStart[a] + v.accPosCount[a]);
+  // Derived columns, not stored in the file: the debits (and the chunk sweep's records, made stale).
   engine.refreshDebits();
   return engine;
 }

@@ -8,10 +8,13 @@ export interface CoreExports {
   /** Reads `bytes` bytes from `ptr` with v128 loads: the memory-bandwidth baseline (bench/). */
   streamRead(ptr: number, bytes: number): bigint;
   streamReadScalar(ptr: number, bytes: number): bigint;
-  /** Evaluates accounts [start, end); `flags` SWEEP_FULL; `shard` a shard record or 0. */
+  /** Evaluates accounts [start, end); `flags` SWEEP_FULL, SWEEP_COMPACT; `shard` a shard record. */
   sweep(header: number, accountStart: number, accountEnd: number, flags: number, shard: number): number;
-  /** Recomputes each position's debit (cost + unsettled funding) for accounts [start, end). */
-  refreshDebits(header: number, shard: number, accountStart: number, accountEnd: number): void;
+  /**
+   * Recomputes each position's debit (cost + unsettled funding) for accounts [start, end) and, with
+   * SWEEP_COMPACT, the chunk sweep's records of the chunks holding them.
+   */
+  refreshDebits(header: number, shard: number, accountStart: number, accountEnd: number, flags: number): void;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
   prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }

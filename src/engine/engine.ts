@@ -13,6 +13,7 @@ import {
   SWEEP_COMPACT,
   SWEEP_FULL,
   CACHE_STRIDE,
+  CHUNK_SCRATCH_BYTES,
   SHARD_RECORD_BYTES,
   ShardSlot,
   INSTRUMENT_COLUMNS,
@@ -55,8 +56,8 @@ export class Engine {
   positionsUsed: number;
   /**
    * True while every account's block starts where the previous one ends (accPosStart is the
-   * running sum of accPosCount) and every slot names its account in posAccount: after a load or a
-   * re-layout. Moving or shrinking a block clears it. Sweeps of a compact book are faster.
+   * running sum of accPosCount): after a load or a re-layout. Moving or shrinking a block clears
+   * it. Status sweeps of a compact book read the chunk sweep's records, and are faster.
    */
   compact = true;
   /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
@@ -87,7 +88,6 @@ export class Engine {
       v.accBalance[a] = account.balanceMicro;
       v.accPosStart[a] = engine.positionsUsed;
       v.accPosCount[a] = account.positions.length;
-      v.posAccount.fill(a, engine.positionsUsed, engine.positionsUsed + account.positions.length);
       for (const position of account.positions) engine.writePosition(engine.positionsUsed++, position);
     });
     engine.refreshDebits();
@@ -114,6 +114,7 @@ export class Engine {
     const pages = Math.ceil((base + layoutBytes(capacity) + 16) / 65_536) - memory.buffer.byteLength / 65_536;
     if (pages > 0) memory.grow(pages);
     const layout = new BookLayout(memory, base, capacity);
+    layout.setAccountCount(accountIds.count);
     const engine = new Engine(memory, core, layout, instruments, accountIds);
     engine.writeInstruments(instruments);
     return engine;
@@ -218,23 +219,25 @@ export class Engine {
   }
 
   /**
-   * Recomputes the debit (cost basis + unsettled funding) of every position of accounts
-   * [start, end): after a load, a change to positions, or a new funding index.
+   * Recomputes what the sweep derives from the inputs for accounts [start, end): each position's
+   * debit (cost basis + unsettled funding) and, in a compact layout, the chunk sweep's records of
+   * every chunk holding one of them (cross bases, isolated thresholds). After a load, a change to
+   * balances or positions, or a new funding index; not after a new mark.
    */
   refreshDebits(start = 0, end = this.accountCount): void {
-    this.core.refreshDebits(this.layout.header, this.shardRecord(), start, end);
+    this.core.refreshDebits(this.layout.header, this.shardRecord(), start, end, this.compact ? SWEEP_COMPACT : 0);
   }
 
   /**
-   * A shard record in this memory (no cancel flag, no list) with its own instrument cache, for
-   * kernel calls made from this thread. Pool workers get their own (src/pool/).
+   * A shard record in this memory (no cancel flag, no list) with its own instrument cache and
+   * chunk sums, for kernel calls made from this thread. Pool workers get their own (src/pool/).
    */
   shardRecord(name = 'engine'): number {
     const record = this.region(`${name}.shard`, SHARD_RECORD_BYTES);
-    const cache = this.region(`${name}.cache`, Math.max(1, this.instruments.length) * CACHE_STRIDE);
     const slots = new Uint32Array(this.memory.buffer, record, SHARD_RECORD_BYTES / 4);
     slots.fill(0);
-    slots[ShardSlot.cache] = cache;
+    slots[ShardSlot.cache] = this.region(`${name}.cache`, Math.max(1, this.instruments.length) * CACHE_STRIDE);
+    slots[ShardSlot.scratch] = this.region(`${name}.scratch`, CHUNK_SCRATCH_BYTES);
     return record;
   }
 
@@ -335,18 +338,16 @@ export class Engine {
       this.compact &&= a === this.accountCount - 1;
       this.positionsUsed++;
       v.accPosCount[a] = count + 1;
-      v.posAccount[first + count] = a;
       return first + count;
     }
-    this.compact = false;
     if (this.positionsUsed + count + 1 > this.layout.capacity.positions) this.growPositions(count + 1);
+    this.compact = false; // after growing, which lays the book out compact: this block moves to the tail
     const views = this.layout.views;
     const target = this.positionsUsed;
     const source = views.accPosStart[a];
     for (let k = 0; k < count; k++) copyPositionSlot(views, source + k, target + k);
     views.accPosStart[a] = target;
     views.accPosCount[a] = count + 1;
-    views.posAccount[target + count] = a;
     this.positionsUsed = target + count + 1;
     return target + count;
   }
@@ -381,6 +382,7 @@ export class Engine {
     for (let a = 0; a < this.accountCount; a++) used += old.views.accPosCount[a];
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, used + extra + 64) };
     const next = new BookLayout(this.memory, this.memoryTop, capacity);
+    next.setAccountCount(this.accountCount);
     this.memoryTop = next.end;
     const o = old.views;
     const n = next.views;
@@ -399,6 +401,8 @@ export class Engine {
     this.layout = next;
     this.positionsUsed = slot;
     this.compact = true;
+    // The new layout's derived data (debits are copied, cross bases and sweep records are not).
+    this.refreshDebits();
   }
 }
 

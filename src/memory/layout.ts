@@ -39,10 +39,24 @@ export const HeaderSlot = {
   posStatus: 25,
   posDebit: 26,
   posBracket: 27,
-  posAccount: 28,
+  accCrossBase: 28,
+  sweepRecords: 29,
+  chunkCross: 30,
+  accountCount: 31,
 } as const;
 export const HEADER_SLOTS = 32;
-export type ColumnName = Exclude<keyof typeof HeaderSlot, 'instrumentCount'>;
+/** Header slots that hold a count, or a region that is not a column of one table. */
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunkCross';
+export type ColumnName = Exclude<keyof typeof HeaderSlot, NotColumn>;
+
+/** Accounts per chunk of the chunk sweep (assembly/layout.ts CHUNK_ACCOUNTS): shard edges fall on them. */
+export const CHUNK_ACCOUNTS = 256;
+/** Bytes of the sweep records per position slot (assembly/layout.ts SWEEP_RECORD_SLOT_BYTES). */
+export const SWEEP_RECORD_SLOT_BYTES = 24;
+/** Bytes of a shard's chunk sums (assembly/layout.ts CHUNK_SCRATCH_BYTES). */
+export const CHUNK_SCRATCH_BYTES = 4128;
+/** A chunk whose sweep records are to be rebuilt (assembly/layout.ts CHUNK_STALE). */
+const CHUNK_STALE = 0xffff_ffff;
 
 type Table = 'instrument' | 'tier' | 'account' | 'position';
 interface ColumnSpec {
@@ -82,8 +96,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'posDebit', table: 'position', bytes: 8 },
   // A hint: the bracket the last sweep found for this position, checked before use.
   { name: 'posBracket', table: 'position', bytes: 1 },
-  // The account whose block holds the slot: compact sweeps walk positions, not accounts.
-  { name: 'posAccount', table: 'position', bytes: 4 },
+  // Derived: balance − the cross positions' debits, kept with the chunk sweep's records.
+  { name: 'accCrossBase', table: 'account', bytes: 8 },
 ];
 
 /** The position columns a book stores (the rest are outputs the core writes). */
@@ -112,9 +126,12 @@ export function copyColumn(to: Views, from: Views, name: ColumnName): void {
   (to[name] as Uint8Array).set(from[name] as Uint8Array);
 }
 
-/** Bytes one position and one account occupy in memory (inputs and outputs), for sizing claims. */
-export const POSITION_BYTES = COLUMNS.filter((c) => c.table === 'position').reduce((sum, c) => sum + c.bytes, 0);
-export const ACCOUNT_BYTES = COLUMNS.filter((c) => c.table === 'account').reduce((sum, c) => sum + c.bytes, 0);
+/**
+ * Bytes one position and one account occupy in memory (inputs, outputs and what is derived from
+ * them, the sweep records included), for sizing claims.
+ */
+export const POSITION_BYTES = COLUMNS.filter((c) => c.table === 'position').reduce((sum, c) => sum + c.bytes, 0) + SWEEP_RECORD_SLOT_BYTES;
+export const ACCOUNT_BYTES = COLUMNS.filter((c) => c.table === 'account').reduce((sum, c) => sum + c.bytes, 0) + 4 / CHUNK_ACCOUNTS;
 
 export interface Capacity {
   instruments: number;
@@ -150,7 +167,7 @@ export interface Views {
   posStatus: Uint8Array;
   posDebit: BigInt64Array;
   posBracket: Uint8Array;
-  posAccount: Uint32Array;
+  accCrossBase: BigInt64Array;
 }
 
 function rowsOf(table: Table, capacity: Capacity): number {
@@ -170,11 +187,25 @@ function alignUp(value: number, alignment: number): number {
   return Math.ceil(value / alignment) * alignment;
 }
 
-/** Bytes the header and columns need for a capacity, starting at an aligned base. */
+/** Chunks of the chunk sweep for a number of accounts. */
+export function chunksOf(accounts: number): number {
+  return Math.ceil(accounts / CHUNK_ACCOUNTS);
+}
+
+/** The regions after the columns: the sweep records and the per-chunk cross record counts. */
+function regionBytes(capacity: Capacity): { records: number; chunks: number } {
+  return {
+    records: alignUp(capacity.positions * SWEEP_RECORD_SLOT_BYTES, COLUMN_ALIGN_BYTES),
+    chunks: alignUp(chunksOf(capacity.accounts) * 4, COLUMN_ALIGN_BYTES),
+  };
+}
+
+/** Bytes the header, columns and derived regions need for a capacity, starting at an aligned base. */
 export function layoutBytes(capacity: Capacity): number {
   let bytes = alignUp(HEADER_SLOTS * 4, COLUMN_ALIGN_BYTES);
   for (const column of COLUMNS) bytes += alignUp(rowsOf(column.table, capacity) * column.bytes, COLUMN_ALIGN_BYTES);
-  return bytes;
+  const regions = regionBytes(capacity);
+  return bytes + regions.records + regions.chunks;
 }
 
 function viewOf(buffer: ArrayBufferLike, offset: number, rows: number, spec: ColumnSpec, name: ColumnName): Views[ColumnName] {
@@ -186,7 +217,6 @@ function viewOf(buffer: ArrayBufferLike, offset: number, rows: number, spec: Col
       return new Int32Array(buffer, offset, rows);
     case 'accPosStart':
     case 'accPosCount':
-    case 'posAccount':
       return new Uint32Array(buffer, offset, rows);
     case 'posInst':
     case 'posLeverage':
@@ -237,12 +267,24 @@ export class BookLayout {
       views[column.name] = viewOf(buffer, offset, rows, column, column.name);
       offset += alignUp(rows * column.bytes, COLUMN_ALIGN_BYTES);
     }
+    // The kernel's own regions, derived from the columns and never read here. Every chunk starts
+    // stale: its records are built by the first sweep that reads them.
+    const regions = regionBytes(capacity);
+    headerView[HeaderSlot.sweepRecords] = offset;
+    headerView[HeaderSlot.chunkCross] = offset + regions.records;
+    new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts)).fill(CHUNK_STALE);
     this.views = views as Views;
     this.offsets = offsets as Record<ColumnName, number>;
   }
 
   setInstrumentCount(count: number): void {
     new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS)[HeaderSlot.instrumentCount] = count;
+  }
+
+  /** The number of accounts in use (the chunk sweep's last chunk ends there). */
+  setAccountCount(count: number): void {
+    if (count > this.capacity.accounts) throw new RangeError(`${count} accounts in a layout for ${this.capacity.accounts}`);
+    new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS)[HeaderSlot.accountCount] = count;
   }
 }
 
@@ -257,15 +299,19 @@ export const ShardSlot = {
   listed: 6,
   complete: 7,
   cache: 8,
+  scratch: 9,
 } as const;
 export const SHARD_RECORD_BYTES = 64;
 /** Bytes of one instrument in a shard's instrument cache (assembly/layout.ts CACHE_STRIDE). */
-export const CACHE_STRIDE = 704;
+export const CACHE_STRIDE = 1408;
 /** A list entry's slot for an account's cross pool (rather than one isolated position). */
 export const SLOT_CROSS = 0xffff_ffff;
 /** Sweep flag: also write each position's unrealized PnL and maintenance. */
 export const SWEEP_FULL = 1;
-/** Sweep flag: the layout is compact (Engine.compact), so the kernel may walk positions. */
+/**
+ * Flag of sweeps and debit refreshes: the layout is compact (Engine.compact), so refreshes keep
+ * the chunk sweep's records and status sweeps read them.
+ */
 export const SWEEP_COMPACT = 2;
 /** Bytes of one list entry: u32 account, u32 slot. */
 export const LIST_ENTRY_BYTES = 8;

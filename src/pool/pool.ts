@@ -11,12 +11,17 @@ import { MODE_ISOLATED, STATUS_HEALTHY } from '../fixed/constants.js';
 import {
   BookLayout,
   CACHE_STRIDE,
+  CHUNK_ACCOUNTS,
+  CHUNK_SCRATCH_BYTES,
   INSTRUMENT_COLUMNS,
   LIST_ENTRY_BYTES,
   POSITION_INPUT_COLUMNS,
   SHARD_RECORD_BYTES,
   SLOT_CROSS,
   ShardSlot,
+  SWEEP_COMPACT,
+  SWEEP_FULL,
+  chunksOf,
   copyColumn,
   layoutBytes,
 } from '../memory/layout.js';
@@ -168,20 +173,21 @@ export class SweepPool {
   private shards(): Shard[] {
     const engine = this.engine;
     const accounts = engine.accountCount;
-    const count = Math.max(1, Math.min(this.shardCount, accounts));
+    // Shard edges fall on chunk edges, so that every shard sweeps whole chunks from their records.
+    const chunks = chunksOf(accounts);
+    const count = Math.max(1, Math.min(this.shardCount, chunks));
     const shards: Shard[] = [];
     for (let k = 0; k < count; k++) {
-      const start = Math.floor((accounts * k) / count);
-      const end = Math.floor((accounts * (k + 1)) / count);
+      const start = Math.min(accounts, Math.floor((chunks * k) / count) * CHUNK_ACCOUNTS);
+      const end = Math.min(accounts, Math.floor((chunks * (k + 1)) / count) * CHUNK_ACCOUNTS);
       const record = engine.region(`pool.shard.${k}`, SHARD_RECORD_BYTES);
-      const list = engine.region(`pool.list.${k}`, (this.listCapacity + 1) * LIST_ENTRY_BYTES);
-      const cache = engine.region(`pool.cache.${k}`, Math.max(1, engine.instruments.length) * CACHE_STRIDE);
       const slots = new Uint32Array(engine.memory.buffer, record, SHARD_RECORD_BYTES / 4);
       slots.fill(0);
       slots[ShardSlot.cancel] = this.cancelFlag.byteOffset;
-      slots[ShardSlot.list] = list;
+      slots[ShardSlot.list] = engine.region(`pool.list.${k}`, (this.listCapacity + 1) * LIST_ENTRY_BYTES);
       slots[ShardSlot.listCapacity] = this.listCapacity;
-      slots[ShardSlot.cache] = cache;
+      slots[ShardSlot.cache] = engine.region(`pool.cache.${k}`, Math.max(1, engine.instruments.length) * CACHE_STRIDE);
+      slots[ShardSlot.scratch] = engine.region(`pool.scratch.${k}`, CHUNK_SCRATCH_BYTES);
       shards.push({ start, end, record });
     }
     return shards;
@@ -254,13 +260,14 @@ function workerUrl(): string {
  * A small book of its own in the shared memory for workers to warm up on: the instruments and the
  * first WARMUP_ACCOUNTS accounts of the real book, positions compacted, with its own shard record.
  */
-function warmupBook(engine: Engine): { header: number; shard: number; accounts: number; rounds: number } {
+function warmupBook(engine: Engine): { header: number; shard: number; accounts: number; rounds: number; flags: number[] } {
   const source = engine.views;
   const accounts = Math.min(WARMUP_ACCOUNTS, engine.accountCount);
   let positions = 0;
   for (let a = 0; a < accounts; a++) positions += source.accPosCount[a];
   const capacity = { instruments: engine.layout.capacity.instruments, accounts: Math.max(1, accounts), positions: Math.max(1, positions) };
   const layout = new BookLayout(engine.memory, engine.region('pool.warmup', layoutBytes(capacity) + 64), capacity);
+  layout.setAccountCount(accounts);
   const target = layout.views;
   for (const name of INSTRUMENT_COLUMNS) copyColumn(target, source, name);
   layout.setInstrumentCount(engine.instruments.length);
@@ -274,5 +281,7 @@ function warmupBook(engine: Engine): { header: number; shard: number; accounts: 
     }
   }
   const shard = engine.shardRecord('pool.warmup');
-  return { header: layout.header, shard, accounts, rounds: WARMUP_ROUNDS };
+  // Its debits and chunk records, so that the warm-up runs the chunk sweep as real sweeps will.
+  engine.core.refreshDebits(layout.header, shard, 0, accounts, SWEEP_COMPACT);
+  return { header: layout.header, shard, accounts, rounds: WARMUP_ROUNDS, flags: [SWEEP_COMPACT, SWEEP_FULL] };
 }

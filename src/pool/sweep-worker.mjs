@@ -15,9 +15,9 @@ const core = new WebAssembly.Instance(module, {
 
 // Warm-up: V8 starts wasm in its baseline compiler and a call that starts there finishes there,
 // so run the sweep on the pool's warm-up book (a copy of a few real accounts in its own layout
-// and shard record, never the real book) until the optimized code is in place.
+// and shard record, never the real book) until the optimized code is in place, each way it runs.
 for (let round = 0; round < warmup.rounds; round++) {
-  core.sweep(warmup.header, 0, warmup.accounts, round & 1, warmup.shard);
+  core.sweep(warmup.header, 0, warmup.accounts, warmup.flags[round % warmup.flags.length], warmup.shard);
 }
 
 /**

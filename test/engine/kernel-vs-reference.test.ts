@@ -166,36 +166,3 @@ describe('scope independence and linearity (kernel)', () => {
     );
   });
 });
-
-describe('the compact (positions-major) sweep and the account-by-account sweep', () => {
-  test('write the same bytes on random books, status-only and full', () => {
-    fc.assert(
-      fc.property(bookArbitrary(30), fc.boolean(), (book, full) => {
-        const engine = Engine.fromBook(book);
-        expect(engine.compact).toBe(true);
-        const v = engine.views;
-        const A = engine.accountCount;
-        const P = engine.positionsUsed;
-        const snapshot = () =>
-          [v.accCrossEquity.subarray(0, A), v.accCrossMaint.subarray(0, A), v.accStatus.subarray(0, A), v.posStatus.subarray(0, P), v.posPnl.subarray(0, P), v.posMaint.subarray(0, P)].map(
-            (column) => Buffer.from(new Uint8Array(column.buffer, column.byteOffset, column.byteLength)),
-          );
-        const liquidatableCompact = engine.evaluate({ full });
-        const compact = snapshot();
-        for (const column of [v.accCrossEquity, v.accCrossMaint, v.posPnl, v.posMaint]) column.fill(-7n);
-        v.accStatus.fill(9);
-        v.posStatus.fill(9);
-        if (!full) {
-          // Status-only sweeps leave PnL and maintenance as they were: restore the compact run's.
-          v.posPnl.set(new BigInt64Array(compact[4].buffer.slice(compact[4].byteOffset, compact[4].byteOffset + compact[4].byteLength)));
-          v.posMaint.set(new BigInt64Array(compact[5].buffer.slice(compact[5].byteOffset, compact[5].byteOffset + compact[5].byteLength)));
-        }
-        engine.compact = false;
-        const liquidatableByAccount = engine.evaluate({ full });
-        expect(liquidatableByAccount).toBe(liquidatableCompact);
-        expect(snapshot()).toEqual(compact);
-      }),
-      { numRuns: 300 },
-    );
-  });
-});

@@ -1,0 +1,171 @@
+// The chunk sweep (sweep records built by refreshDebits, read by status sweeps of a compact book)
+// against the account-by-account sweep over the columns, which kernel-vs-reference.test.ts holds
+// to the BigInt reference. The records are built once and the marks then move, as between ticks:
+// cross bracket entries go stale and must be caught, isolated thresholds must not care.
+import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { Engine } from '../../src/engine/engine.js';
+import { MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_BANKRUPT, STATUS_LIQUIDATABLE } from '../../src/fixed/constants.js';
+import { quotePerUnit, type Book } from '../../src/book/model.js';
+import { CHUNK_ACCOUNTS } from '../../src/memory/layout.js';
+import { bookArbitrary } from '../support/arbitraries.js';
+
+/** The status-sweep outputs of accounts [start, end) and their positions, as bytes. */
+function outputs(engine: Engine, start: number, end: number): Buffer[] {
+  const v = engine.views;
+  const first = v.accPosStart[start];
+  const last = end > start ? v.accPosStart[end - 1] + v.accPosCount[end - 1] : first;
+  return [v.accCrossEquity.subarray(start, end), v.accCrossMaint.subarray(start, end), v.accStatus.subarray(start, end), v.posStatus.subarray(first, last)].map(
+    (column) => Buffer.from(new Uint8Array(column.buffer, column.byteOffset, column.byteLength)),
+  );
+}
+
+/**
+ * Sweeps [start, end) from the records, then again over the columns with the outputs scribbled
+ * over in between, and expects the same bytes and count. Returns the count.
+ */
+function expectSameSweep(engine: Engine, start: number, end: number): number {
+  expect(engine.compact).toBe(true);
+  const fromRecords = engine.sweep({ full: false, start, end });
+  const expected = outputs(engine, start, end);
+  const v = engine.views;
+  v.accCrossEquity.fill(-7n, start, end);
+  v.accCrossMaint.fill(-7n, start, end);
+  v.accStatus.fill(9, start, end);
+  if (end > start) v.posStatus.fill(9, v.accPosStart[start], v.accPosStart[end - 1] + v.accPosCount[end - 1]);
+  engine.compact = false;
+  try {
+    expect(engine.sweep({ full: false, start, end })).toBe(fromRecords);
+  } finally {
+    engine.compact = true;
+  }
+  expect(outputs(engine, start, end)).toEqual(expected);
+  return fromRecords;
+}
+
+/** The highest mark of instrument i that keeps every notional within range (what setMark allows). */
+function markMax(engine: Engine, i: number): bigint {
+  const q = quotePerUnit(engine.instruments[i]);
+  const high = engine.sizeHighWater[i];
+  return high === 0n ? 10n ** 15n : QUOTE_ABS_MAX / (high * q);
+}
+
+const moveArbitrary = fc.array(
+  fc.oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 950_000, max: 1_050_000 }) }, // ±5%
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 4_000_000 }) }, // crashes and spikes
+  ),
+  { minLength: 4, maxLength: 4 },
+);
+
+describe('the chunk sweep and the account-by-account sweep', () => {
+  test('write the same bytes as marks move after the records were built, on whole books and on cut ranges', () => {
+    let chunks = 0;
+    let failing = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 * CHUNK_ACCOUNTS + 17 }).chain((accounts) => bookArbitrary(accounts)),
+        fc.array(moveArbitrary, { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        fc.nat(),
+        (book: Book, rounds, cutA, cutB) => {
+          const engine = Engine.fromBook(book);
+          const A = engine.accountCount;
+          chunks += Math.ceil(A / CHUNK_ACCOUNTS);
+          const base = book.instruments.map((instrument) => instrument.markUnits);
+          for (const moves of rounds) {
+            base.forEach((mark, i) => {
+              const moved = (mark * BigInt(moves[i])) / 1_000_000n;
+              const limit = markMax(engine, i);
+              engine.views.instMark[i] = moved < 1n ? 1n : moved > limit ? limit : moved;
+            });
+            failing += expectSameSweep(engine, 0, A);
+            const start = cutA % (A + 1);
+            const end = start + (cutB % (A - start + 1));
+            expectSameSweep(engine, start, end);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+    // Books of several chunks, with a short last one, and scopes that fail.
+    expect(chunks).toBeGreaterThan(100);
+    expect(failing).toBeGreaterThan(1000);
+  });
+
+  test("an isolated position's thresholds are exact: the same status at its boundary marks and one price unit either side", () => {
+    let boundaries = 0;
+    fc.assert(
+      fc.property(bookArbitrary(10), fc.nat(), (book, pick) => {
+        const engine = Engine.fromBook(book);
+        const v = engine.views;
+        const isolated: Array<{ a: number; j: number }> = [];
+        for (let a = 0; a < engine.accountCount; a++) {
+          for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+            if (v.posMode[j] === MODE_ISOLATED && v.posSize[j] !== 0n) isolated.push({ a, j });
+          }
+        }
+        for (let k = 0; k < Math.min(3, isolated.length); k++) {
+          const { a, j } = isolated[(pick + k * 7) % isolated.length];
+          const i = v.posInst[j];
+          const mark = v.instMark[i];
+          const top = markMax(engine, i);
+          // The account sweep's status of position j at a mark (exact: held to the reference).
+          const statusAt = (price: bigint): number => {
+            v.instMark[i] = price;
+            engine.compact = false;
+            engine.sweep({ full: false, start: a, end: a + 1 });
+            engine.compact = true;
+            return v.posStatus[j];
+          };
+          const long = v.posSize[j] > 0n;
+          for (const status of [STATUS_LIQUIDATABLE, STATUS_BANKRUPT]) {
+            // Statuses fall as a long's mark rises and climb as a short's does: bisect for the edge.
+            const fails = (price: bigint): boolean => statusAt(price) >= status;
+            let lo = 1n;
+            let hi = top;
+            if (fails(long ? hi : lo) || !fails(long ? lo : hi)) continue; // no edge in range
+            while (hi - lo > 1n) {
+              const mid = (lo + hi) / 2n;
+              if (fails(mid) === long) lo = mid;
+              else hi = mid;
+            }
+            for (const edge of [lo, hi]) {
+              for (const price of [edge - 1n, edge, edge + 1n]) {
+                if (price < 1n || price > top) continue;
+                v.instMark[i] = price;
+                expectSameSweep(engine, 0, engine.accountCount);
+              }
+            }
+            boundaries++;
+          }
+          v.instMark[i] = mark;
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(boundaries).toBeGreaterThan(300);
+  });
+
+  test('records follow the book: after a refresh of one account, and after a new funding index', () => {
+    fc.assert(
+      fc.property(bookArbitrary(CHUNK_ACCOUNTS + 40), fc.nat(), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), (book, pick, delta) => {
+        const engine = Engine.fromBook(book);
+        const v = engine.views;
+        const a = pick % engine.accountCount;
+        // A new balance and margin for account a, refreshed alone: its chunk's records follow.
+        v.accBalance[a] += delta;
+        for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+          if (v.posMode[j] === MODE_ISOLATED && v.posMargin[j] + delta >= 0n) v.posMargin[j] += delta;
+        }
+        engine.refreshDebits(a, a + 1);
+        expectSameSweep(engine, 0, engine.accountCount);
+        // A funding index moves every position's debit: the full refresh the operation makes.
+        v.instFunding[0] += BigInt(pick % 2001) - 1000n;
+        engine.refreshDebits();
+        expectSameSweep(engine, 0, engine.accountCount);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
