@@ -49,7 +49,7 @@ import {
   H_POS_BRACKET,
   H_ACC_CROSS_BASE,
   H_SWEEP_RECORDS,
-  H_CHUNK_CROSS,
+  H_CHUNKS,
   H_ACCOUNT_COUNT,
   SHARD_CANCEL,
   SHARD_LIST,
@@ -80,7 +80,14 @@ import {
   ISOLATED_RECORD_BYTES,
   CHUNK_MAINT_OFFSET,
   CHUNK_SCRATCH_BYTES,
-  CHUNK_STALE,
+  CHUNK_META_BYTES,
+  CHUNK_OFFSET,
+  CHUNK_CROSS,
+  CHUNK_ISOLATED,
+  CHUNK_STATE,
+  CHUNK_FRESH,
+  CHUNK_REBUILD,
+  CHUNK_UNLAID,
 } from './layout';
 import { mulWide, divWideSmall, divWide, wideHi, wideRem, wideLessOrEqual } from './wide';
 
@@ -296,19 +303,45 @@ export function refreshDebits(header: usize, shard: usize, accountStart: u32, ac
     }
   }
   if ((flags & SWEEP_COMPACT) == 0 || accountStart >= accountEnd) return;
-  const chunkCross = column(header, H_CHUNK_CROSS);
+  // Count each touched chunk's records; when a count changed, lay every chunk out again.
+  const accounts = load<u32>(header + (<usize>H_ACCOUNT_COUNT << 2));
+  const chunks = column(header, H_CHUNKS);
+  const posMode = column(header, H_POS_MODE);
+  let moved = false;
   for (let chunk = accountStart / CHUNK_ACCOUNTS; chunk <= (accountEnd - 1) / CHUNK_ACCOUNTS; chunk++) {
-    store<u32>(chunkCross + (<usize>chunk << 2), CHUNK_STALE);
+    const c0 = chunk * CHUNK_ACCOUNTS;
+    const c1 = min<u32>(accounts, c0 + CHUNK_ACCOUNTS);
+    const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
+    const s1 = load<u32>(accPosStart + (<usize>(c1 - 1) << 2)) + load<u32>(accPosCount + (<usize>(c1 - 1) << 2));
+    let cross: u32 = 0;
+    for (let j = s0; j < s1; j++) cross += <u32>(load<u8>(posMode + j) == MODE_CROSS);
+    const meta = chunks + <usize>chunk * <usize>CHUNK_META_BYTES;
+    if (load<u32>(meta, CHUNK_CROSS) != cross || load<u32>(meta, CHUNK_ISOLATED) != s1 - s0 - cross || load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) moved = true;
+    store<u32>(meta, cross, CHUNK_CROSS);
+    store<u32>(meta, s1 - s0 - cross, CHUNK_ISOLATED);
+    store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+  }
+  if (!moved) return;
+  // Records packed in chunk order; a chunk that moves is rebuilt, one still unlaid keeps its state.
+  let offset: u32 = 0;
+  const count = (accounts + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
+  for (let chunk: u32 = 0; chunk < count; chunk++) {
+    const meta = chunks + <usize>chunk * <usize>CHUNK_META_BYTES;
+    if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
+    if (load<u32>(meta, CHUNK_OFFSET) != offset) {
+      store<u32>(meta, offset, CHUNK_OFFSET);
+      store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+    }
+    offset += load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES + load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;
   }
 }
 
 /**
- * Writes the sweep records of chunk [c0, c1) into its slot range of H_SWEEP_RECORDS (a compact
- * layout gives the chunk's positions the slots [posStart[c0], posStart[c1 − 1] + count), and each
- * slot room for the larger record): a cross record per cross position, in account order, then an
- * isolated record per isolated position. Also each account's cross base and, since the chunk sweep
- * writes statuses for isolated slots only, a 0 status for each cross slot. The chunk's count of
- * cross records goes in last, so a chunk whose build was cut short (a worker died) stays stale.
+ * Writes the sweep records of chunk [c0, c1) where refreshDebits placed them (a compact layout
+ * gives the chunk's positions the slots [posStart[c0], posStart[c1 − 1] + count)): a cross record
+ * per cross position, in account order, then an isolated record per isolated position. Also each account's cross base and, since the chunk sweep
+ * writes statuses for isolated slots only, a 0 status for each cross slot. The chunk is marked
+ * fresh last, so a chunk whose build was cut short (a worker died) is rebuilt by the next sweep.
  */
 function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
   const accBalance = column(header, H_ACC_BALANCE);
@@ -322,7 +355,8 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
   const posMode = column(header, H_POS_MODE);
   const posDebit = column(header, H_POS_DEBIT);
   const posStatus = column(header, H_POS_STATUS);
-  let r = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(accPosStart + (<usize>c0 << 2)) * <usize>SWEEP_RECORD_SLOT_BYTES;
+  const meta = column(header, H_CHUNKS) + <usize>(c0 / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES;
+  let r = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
   let crossRecords: u32 = 0;
   for (let a = c0; a < c1; a++) {
     const first = load<u32>(accPosStart + (<usize>a << 2));
@@ -345,6 +379,7 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
     store<i64>(accCrossBase + (<usize>a << 3), base);
   }
   const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
+  let isolatedRecords: u32 = 0;
   for (let a = c0; a < c1; a++) {
     const first = load<u32>(accPosStart + (<usize>a << 2));
     const end = first + load<u32>(accPosCount + (<usize>a << 2));
@@ -374,9 +409,12 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
       store<u16>(r, <u16>(j - s0), 20);
       store<u8>(r, <u8>(a - c0), 22);
       r += ISOLATED_RECORD_BYTES;
+      isolatedRecords++;
     }
   }
-  store<u32>(column(header, H_CHUNK_CROSS) + (<usize>(c0 / CHUNK_ACCOUNTS) << 2), crossRecords);
+  // The counts refreshDebits laid the chunk out with: the columns have not changed since.
+  assert(crossRecords == load<u32>(meta, CHUNK_CROSS) && isolatedRecords == load<u32>(meta, CHUNK_ISOLATED));
+  store<u32>(meta, CHUNK_FRESH, CHUNK_STATE);
 }
 
 /** The counters of the shard being swept; wasm globals, so each instance (worker) has its own. */
@@ -549,7 +587,7 @@ function sweepRange(header: usize, accountStart: u32, accountEnd: u32, shard: us
  */
 function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, shard: usize, cache: usize): u32 {
   const accounts = load<u32>(header + (<usize>H_ACCOUNT_COUNT << 2));
-  const chunkCross = column(header, H_CHUNK_CROSS);
+  const chunks = column(header, H_CHUNKS);
   const scratch = <usize>load<u32>(shard + SHARD_SCRATCH);
   memory.fill(scratch, 0, CHUNK_SCRATCH_BYTES);
   const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
@@ -564,8 +602,13 @@ function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, shard: u
     const chunkEnd = min<u32>(accounts, chunk + CHUNK_ACCOUNTS);
     if (chunkEnd > accountEnd) break;
     if (cancel != 0 && atomic.load<i32>(cancel) != 0) return a;
-    if (load<u32>(chunkCross + (<usize>(chunk / CHUNK_ACCOUNTS) << 2)) == CHUNK_STALE) buildChunk(header, cache, chunk, chunkEnd);
-    sweepChunk(header, shard, cache, scratch, a, chunkEnd);
+    const state = load<u32>(chunks + <usize>(chunk / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES, CHUNK_STATE);
+    if (state == CHUNK_UNLAID) {
+      sweepRange(header, a, chunkEnd, shard, cache, false);
+    } else {
+      if (state == CHUNK_REBUILD) buildChunk(header, cache, chunk, chunkEnd);
+      sweepChunk(header, shard, cache, scratch, a, chunkEnd);
+    }
     a = chunkEnd;
     chunk = chunkEnd;
   }
@@ -596,10 +639,9 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   const list = <usize>load<u32>(shard + SHARD_LIST);
   const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
   const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
-  const s1 = load<u32>(accPosStart + (<usize>(c1 - 1) << 2)) + load<u32>(accPosCount + (<usize>(c1 - 1) << 2));
-  const crossCount = load<u32>(column(header, H_CHUNK_CROSS) + (<usize>(c0 / CHUNK_ACCOUNTS) << 2));
-  let r = column(header, H_SWEEP_RECORDS) + <usize>s0 * <usize>SWEEP_RECORD_SLOT_BYTES;
-  const crossEnd = r + <usize>crossCount * <usize>CROSS_RECORD_BYTES;
+  const meta = column(header, H_CHUNKS) + <usize>(c0 / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES;
+  let r = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  const crossEnd = r + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES;
 
   // Pass 1. The loop breaks out for a record whose entry does not accept its notional (its bracket
   // moved, or the product needs 128 bits), which is handled outside it: a call inside the loop
@@ -627,7 +669,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   }
 
   // Pass 2. Status = (m ≤ T_liquidatable) + (m ≤ T_bankrupt): bankrupt implies liquidatable.
-  const isolatedEnd = crossEnd + <usize>(s1 - s0 - crossCount) * <usize>ISOLATED_RECORD_BYTES;
+  const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
   const chunkStatus = posStatus + <usize>s0;
   const chunkAccStatus = accStatus + <usize>c0;
   for (; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {

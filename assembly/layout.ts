@@ -31,8 +31,8 @@ export const H_POS_STATUS: u32 = 25; // u8 (output, isolated only)
 export const H_POS_DEBIT: u32 = 26; // i64 micro: cost + funding owed, derived (refreshDebits), so PnL = value − debit
 export const H_POS_BRACKET: u32 = 27; // u8: the bracket the last sweep found, a hint the next one checks before it trusts it
 export const H_ACC_CROSS_BASE: u32 = 28; // i64 micro: balance − the cross positions' debits, derived (with the sweep records), so cross equity = base + Σ value
-export const H_SWEEP_RECORDS: u32 = 29; // SWEEP_RECORD_SLOT_BYTES per position slot: each chunk's sweep records, derived
-export const H_CHUNK_CROSS: u32 = 30; // u32 per chunk of CHUNK_ACCOUNTS accounts: its cross records, or CHUNK_STALE
+export const H_SWEEP_RECORDS: u32 = 29; // the chunks' sweep records, packed in chunk order (room for SWEEP_RECORD_SLOT_BYTES per slot), derived
+export const H_CHUNKS: u32 = 30; // CHUNK_META_BYTES per chunk of CHUNK_ACCOUNTS accounts: where its sweep records are, how many, and whether stale
 export const H_ACCOUNT_COUNT: u32 = 31; // holds the count itself: accounts in the book (the last chunk may be short)
 export const HEADER_SLOTS: u32 = 32;
 
@@ -66,17 +66,26 @@ export const CACHE_MARK_SHORT: u32 = 1352; // i64 −mark: the same for a short,
 export const CACHE_STRIDE: u32 = 1408; // 1360 rounded up to a multiple of 64
 
 // The chunk sweep (assembly/index.ts sweepChunk): accounts in chunks of CHUNK_ACCOUNTS, each with its
-// positions' sweep records in the chunk's slot range of H_SWEEP_RECORDS: first one cross record per
-// cross position, then one isolated record per isolated position, each kind in account order.
+// positions' sweep records: first one cross record per cross position, then one isolated record per
+// isolated position, each kind in account order. The chunks' records follow each other with no gap
+// (one stream for the prefetcher), so a chunk's place moves when an earlier chunk's mix of modes does.
 export const CHUNK_ACCOUNTS: u32 = 256;
 export const SWEEP_RECORD_SLOT_BYTES: u32 = 24; // room per slot: the larger of the two records
+// A chunk's meta: u32 byte offset of its records in H_SWEEP_RECORDS, u32 cross records, u32
+// isolated records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it).
+export const CHUNK_META_BYTES: u32 = 16;
+export const CHUNK_OFFSET: u32 = 0;
+export const CHUNK_CROSS: u32 = 4;
+export const CHUNK_ISOLATED: u32 = 8;
+export const CHUNK_STATE: u32 = 12;
+export const CHUNK_FRESH: u32 = 0; // its records are those of the book
+export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first
+export const CHUNK_UNLAID: u32 = 2; // no refresh has counted it: a sweep reads its accounts' columns
 // Cross record: i64 size, u32 the account's scratch offset (8 × its index in the chunk), u32 its bracket entry (offset in the cache).
 export const CROSS_RECORD_BYTES: u32 = 16;
 // Isolated record: i64 and i64 thresholds (liquidatable, bankrupt), u32 the mark it is compared
 // with (offset in the cache), u16 its slot and u8 its account, both counted from the chunk's first.
 export const ISOLATED_RECORD_BYTES: u32 = 24;
-/** H_CHUNK_CROSS of a chunk whose records must be rebuilt before a sweep reads them. */
-export const CHUNK_STALE: u32 = 0xffff_ffff;
 // The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the chunk's account k.
 export const CHUNK_MAINT_OFFSET: u32 = 2064; // (CHUNK_ACCOUNTS + 2) × 8
 export const CHUNK_SCRATCH_BYTES: u32 = 4128;

@@ -41,12 +41,12 @@ export const HeaderSlot = {
   posBracket: 27,
   accCrossBase: 28,
   sweepRecords: 29,
-  chunkCross: 30,
+  chunks: 30,
   accountCount: 31,
 } as const;
 export const HEADER_SLOTS = 32;
 /** Header slots that hold a count, or a region that is not a column of one table. */
-type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunkCross';
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks';
 export type ColumnName = Exclude<keyof typeof HeaderSlot, NotColumn>;
 
 /** Accounts per chunk of the chunk sweep (assembly/layout.ts CHUNK_ACCOUNTS): shard edges fall on them. */
@@ -55,8 +55,10 @@ export const CHUNK_ACCOUNTS = 256;
 export const SWEEP_RECORD_SLOT_BYTES = 24;
 /** Bytes of a shard's chunk sums (assembly/layout.ts CHUNK_SCRATCH_BYTES). */
 export const CHUNK_SCRATCH_BYTES = 4128;
-/** A chunk whose sweep records are to be rebuilt (assembly/layout.ts CHUNK_STALE). */
-const CHUNK_STALE = 0xffff_ffff;
+/** Bytes of a chunk's meta (assembly/layout.ts CHUNK_META_BYTES): offset, counts, state. */
+export const CHUNK_META_BYTES = 16;
+/** A chunk's state before any refresh laid it out (assembly/layout.ts CHUNK_UNLAID). */
+const CHUNK_UNLAID = 2;
 
 type Table = 'instrument' | 'tier' | 'account' | 'position';
 interface ColumnSpec {
@@ -131,7 +133,7 @@ export function copyColumn(to: Views, from: Views, name: ColumnName): void {
  * them, the sweep records included), for sizing claims.
  */
 export const POSITION_BYTES = COLUMNS.filter((c) => c.table === 'position').reduce((sum, c) => sum + c.bytes, 0) + SWEEP_RECORD_SLOT_BYTES;
-export const ACCOUNT_BYTES = COLUMNS.filter((c) => c.table === 'account').reduce((sum, c) => sum + c.bytes, 0) + 4 / CHUNK_ACCOUNTS;
+export const ACCOUNT_BYTES = COLUMNS.filter((c) => c.table === 'account').reduce((sum, c) => sum + c.bytes, 0) + CHUNK_META_BYTES / CHUNK_ACCOUNTS;
 
 export interface Capacity {
   instruments: number;
@@ -192,11 +194,11 @@ export function chunksOf(accounts: number): number {
   return Math.ceil(accounts / CHUNK_ACCOUNTS);
 }
 
-/** The regions after the columns: the sweep records and the per-chunk cross record counts. */
+/** The regions after the columns: the sweep records and the chunks' meta. */
 function regionBytes(capacity: Capacity): { records: number; chunks: number } {
   return {
     records: alignUp(capacity.positions * SWEEP_RECORD_SLOT_BYTES, COLUMN_ALIGN_BYTES),
-    chunks: alignUp(chunksOf(capacity.accounts) * 4, COLUMN_ALIGN_BYTES),
+    chunks: alignUp(chunksOf(capacity.accounts) * CHUNK_META_BYTES, COLUMN_ALIGN_BYTES),
   };
 }
 
@@ -267,12 +269,13 @@ export class BookLayout {
       views[column.name] = viewOf(buffer, offset, rows, column, column.name);
       offset += alignUp(rows * column.bytes, COLUMN_ALIGN_BYTES);
     }
-    // The kernel's own regions, derived from the columns and never read here. Every chunk starts
-    // stale: its records are built by the first sweep that reads them.
+    // The kernel's own regions, derived from the columns by refreshDebits and never read here
+    // but to say that no refresh has laid any chunk out yet (CHUNK_UNLAID, in the state word).
     const regions = regionBytes(capacity);
     headerView[HeaderSlot.sweepRecords] = offset;
-    headerView[HeaderSlot.chunkCross] = offset + regions.records;
-    new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts)).fill(CHUNK_STALE);
+    headerView[HeaderSlot.chunks] = offset + regions.records;
+    const meta = new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts) * (CHUNK_META_BYTES / 4));
+    for (let word = 3; word < meta.length; word += CHUNK_META_BYTES / 4) meta[word] = CHUNK_UNLAID;
     this.views = views as Views;
     this.offsets = offsets as Record<ColumnName, number>;
   }

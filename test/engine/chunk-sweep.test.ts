@@ -5,9 +5,9 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
-import { MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_BANKRUPT, STATUS_LIQUIDATABLE } from '../../src/fixed/constants.js';
+import { MODE_CROSS, MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_BANKRUPT, STATUS_LIQUIDATABLE } from '../../src/fixed/constants.js';
 import { quotePerUnit, type Book } from '../../src/book/model.js';
-import { CHUNK_ACCOUNTS } from '../../src/memory/layout.js';
+import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, HeaderSlot } from '../../src/memory/layout.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 
 /** The status-sweep outputs of accounts [start, end) and their positions, as bytes. */
@@ -147,12 +147,31 @@ describe('the chunk sweep and the account-by-account sweep', () => {
     expect(boundaries).toBeGreaterThan(300);
   });
 
-  test('records follow the book: after a refresh of one account, and after a new funding index', () => {
+  test('chunks no refresh has laid out are swept over the columns, the others from their records', () => {
     fc.assert(
-      fc.property(bookArbitrary(CHUNK_ACCOUNTS + 40), fc.nat(), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), (book, pick, delta) => {
+      fc.property(bookArbitrary(4 * CHUNK_ACCOUNTS + 9), (book) => {
+        const engine = Engine.fromBook(book);
+        // Back to the state of a fresh layout (every chunk unlaid), then refresh chunks 1 and 2 only.
+        const header = new Uint32Array(engine.memory.buffer, engine.layout.header, 32);
+        const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], 5 * (CHUNK_META_BYTES / 4));
+        for (let word = 0; word < meta.length; word++) meta[word] = word % 4 === 3 ? 2 : 0;
+        engine.refreshDebits(CHUNK_ACCOUNTS, 3 * CHUNK_ACCOUNTS);
+        expect([0, 1, 2, 3, 4].map((chunk) => meta[4 * chunk + 3])).toEqual([2, 1, 1, 2, 2]);
+        expect(meta[4 * 2]).toBe(meta[4 + 1] * 16 + meta[4 + 2] * 24); // chunk 2's records follow chunk 1's
+        expectSameSweep(engine, 0, engine.accountCount);
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  test('records follow the book: after a refresh of one account, a change of mode, and a new funding index', () => {
+    let switched = 0;
+    fc.assert(
+      fc.property(bookArbitrary(2 * CHUNK_ACCOUNTS + 40), fc.nat(), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), (book, pick, delta) => {
         const engine = Engine.fromBook(book);
         const v = engine.views;
         const a = pick % engine.accountCount;
+        expectSameSweep(engine, 0, engine.accountCount);
         // A new balance and margin for account a, refreshed alone: its chunk's records follow.
         v.accBalance[a] += delta;
         for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
@@ -160,6 +179,21 @@ describe('the chunk sweep and the account-by-account sweep', () => {
         }
         engine.refreshDebits(a, a + 1);
         expectSameSweep(engine, 0, engine.accountCount);
+        // One position of the first account with any changes mode: its chunk holds one record more
+        // of one kind and one fewer of the other, so every later chunk's records move.
+        const b = (pick >> 8) % CHUNK_ACCOUNTS;
+        for (let k = 0; k < engine.accountCount; k++) {
+          const owner = (b + k) % engine.accountCount;
+          if (v.accPosCount[owner] === 0) continue;
+          const j = v.accPosStart[owner];
+          const toIsolated = v.posMode[j] !== MODE_ISOLATED;
+          v.posMode[j] = toIsolated ? MODE_ISOLATED : MODE_CROSS;
+          v.posMargin[j] = toIsolated ? 10n ** 9n : 0n;
+          engine.refreshDebits(owner, owner + 1);
+          expectSameSweep(engine, 0, engine.accountCount);
+          switched++;
+          break;
+        }
         // A funding index moves every position's debit: the full refresh the operation makes.
         v.instFunding[0] += BigInt(pick % 2001) - 1000n;
         engine.refreshDebits();
@@ -167,5 +201,6 @@ describe('the chunk sweep and the account-by-account sweep', () => {
       }),
       { numRuns: 40 },
     );
+    expect(switched).toBeGreaterThan(30);
   });
 });
