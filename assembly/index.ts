@@ -675,7 +675,9 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   for (; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
     const mark = load<i64>(cache + <usize>load<u32>(r, 16));
     const status = <u32>(mark <= load<i64>(r)) + <u32>(mark <= load<i64>(r, 8));
-    store<u8>(chunkStatus + <usize>load<u16>(r, 20), <u8>status);
+    // Stored only when it changed: a status is mostly what it was, and a line not written is not written back.
+    const at = chunkStatus + <usize>load<u16>(r, 20);
+    if (<u32>load<u8>(at) != status) store<u8>(at, <u8>status);
     if (status != 0) store<u8>(chunkAccStatus + <usize>load<u8>(r, 22), <u8>ISOLATED_FAILED);
   }
 
@@ -703,8 +705,9 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const status = i64x2.neg(i64x2.add(failing, broke)); // 0, 1 or 2 per account
       const pair = <u32>i64x2.extract_lane(status, 0) | (<u32>i64x2.extract_lane(status, 1) << 8);
       // The isolated flags pass 2 left (not the last sweep's statuses), and the new statuses.
-      flags = (<u32>load<u16>(accStatus + a) & ISOLATED_FAILED_PAIR) | pair;
-      store<u16>(accStatus + a, <u16>pair);
+      const before = <u32>load<u16>(accStatus + a);
+      flags = (before & ISOLATED_FAILED_PAIR) | pair;
+      if (before != pair) store<u16>(accStatus + a, <u16>pair);
       if (flags != 0) break;
     }
     shardLiquidatable += <u32>(i64x2.extract_lane(liquidatable, 0) + i64x2.extract_lane(liquidatable, 1));
