@@ -392,22 +392,18 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
       // Equity at a price of zero: margin + PnL = margin + sizeQuote·p − debit.
       const equityAtZero = load<i64>(posMargin + (<usize>j << 3)) - load<i64>(posDebit + (<usize>j << 3));
       let liquidatable: i64;
-      let bankrupt: i64;
       if (sizeQuote == 0) {
-        // No price moves it: MM is 0, so it is bankrupt (and liquidatable) iff its equity is below 0.
+        // No price moves it: MM is 0, so it is liquidatable (and bankrupt) iff its equity is below 0.
         liquidatable = equityAtZero < 0 ? THRESHOLD_ALWAYS : THRESHOLD_NEVER;
-        bankrupt = liquidatable;
       } else {
         const start = <i32>bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
         liquidatable = liquidationThreshold(sizeQuote, equityAtZero, c, load<i32>(instTierCount + (inst << 2)), start);
-        bankrupt = bankruptcyThreshold(sizeQuote, equityAtZero);
       }
       store<i64>(r, liquidatable);
-      store<i64>(r, bankrupt, 8);
-      store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (sizeQuote >= 0 ? CACHE_MARK_LONG : CACHE_MARK_SHORT), 16);
+      store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (sizeQuote >= 0 ? CACHE_MARK_LONG : CACHE_MARK_SHORT), 8);
       assert(j - s0 <= 0xffff); // < CHUNK_ACCOUNTS × POSITIONS_PER_ACCOUNT_MAX = 2^15
-      store<u16>(r, <u16>(j - s0), 20);
-      store<u8>(r, <u8>(a - c0), 22);
+      store<u16>(r, <u16>(j - s0), 12);
+      store<u8>(r, <u8>(a - c0), 14);
       r += ISOLATED_RECORD_BYTES;
       isolatedRecords++;
     }
@@ -668,17 +664,22 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
     }
   }
 
-  // Pass 2. Status = (m ≤ T_liquidatable) + (m ≤ T_bankrupt): bankrupt implies liquidatable.
+  // Pass 2. Liquidatable iff the mark is at or beyond the threshold (m ≤ T, with −mark for a short).
+  // A liquidatable position is rare: the loop breaks out for it, and its equity at the mark, from
+  // the columns, says whether it is bankrupt too.
   const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
   const chunkStatus = posStatus + <usize>s0;
-  const chunkAccStatus = accStatus + <usize>c0;
-  for (; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
-    const mark = load<i64>(cache + <usize>load<u32>(r, 16));
-    const status = <u32>(mark <= load<i64>(r)) + <u32>(mark <= load<i64>(r, 8));
-    // Stored only when it changed: a status is mostly what it was, and a line not written is not written back.
-    const at = chunkStatus + <usize>load<u16>(r, 20);
-    if (<u32>load<u8>(at) != status) store<u8>(at, <u8>status);
-    if (status != 0) store<u8>(chunkAccStatus + <usize>load<u8>(r, 22), <u8>ISOLATED_FAILED);
+  while (r < isolatedEnd) {
+    for (; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
+      if (load<i64>(cache + <usize>load<u32>(r, 8)) <= load<i64>(r)) break;
+      // Healthy. Stored only when it changed: a line not written is not written back.
+      const at = chunkStatus + <usize>load<u16>(r, 12);
+      if (load<u8>(at) != STATUS_HEALTHY) store<u8>(at, STATUS_HEALTHY);
+    }
+    if (r < isolatedEnd) {
+      isolatedFailing(header, cache, r, s0, c0);
+      r += ISOLATED_RECORD_BYTES;
+    }
   }
 
   // Pass 3, leaving the scratch zeroed for the next chunk.
@@ -738,6 +739,23 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       sums += 8;
     }
   }
+}
+
+/**
+ * The status of an isolated position the chunk sweep found liquidatable (record r of the chunk whose
+ * first slot is s0 and first account c0): bankrupt when its equity at the mark is below zero. Flags
+ * its account for pass 3.
+ */
+// @ts-ignore: decorator
+@noinline
+function isolatedFailing(header: usize, cache: usize, r: usize, s0: u32, c0: u32): void {
+  const j = <usize>s0 + <usize>load<u16>(r, 12);
+  const c = cache + <usize>load<u32>(r, 8) / <usize>CACHE_STRIDE * <usize>CACHE_STRIDE;
+  const j8 = j << 3;
+  // margin + size·q·mark − debit: |size·q·mark| ≤ 10^16, |margin| ≤ 10^16, |debit| ≤ 2·10^16.
+  const equity = load<i64>(column(header, H_POS_MARGIN) + j8) + load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_UNIT) - load<i64>(column(header, H_POS_DEBIT) + j8);
+  store<u8>(column(header, H_POS_STATUS) + j, <u8>select<u32>(STATUS_BANKRUPT, STATUS_LIQUIDATABLE, equity < 0));
+  store<u8>(column(header, H_ACC_STATUS) + <usize>c0 + <usize>load<u8>(r, 14), <u8>ISOLATED_FAILED);
 }
 
 /** Pass 2's mark on an account with a failing isolated position (above every status). */
@@ -986,17 +1004,7 @@ function liquidationThreshold(sizeQuote: i64, equityAtZero: i64, c: usize, tierC
   return above > <u64>THRESHOLD_ALWAYS ? THRESHOLD_NEVER : -<i64>above;
 }
 
-/** The bankruptcy threshold, compared the same way: equity = equityAtZero + sizeQuote·p < 0. */
-function bankruptcyThreshold(sizeQuote: i64, equityAtZero: i64): i64 {
-  if (sizeQuote > 0) {
-    if (equityAtZero >= 0) return THRESHOLD_NEVER;
-    const need = <u64>-equityAtZero;
-    const q = <u64>sizeQuote;
-    return <i64>(need / q + <u64>(need % q != 0)) - 1; // below ceil(need / q)
-  }
-  if (equityAtZero < 0) return THRESHOLD_ALWAYS;
-  return -(<i64>(<u64>equityAtZero / <u64>-sizeQuote) + 1); // above floor(E0 / |sq|)
-}
+
 
 /** The worst tick at which closing leaves the scope's equity ≥ 0: equityAtZero + sizeQuote·p ≥ 0. */
 function bankruptcyPrice(sizeQuote: i64, equityAtZero: i64, tick: i64): i64 {

@@ -70,7 +70,7 @@ export const CACHE_STRIDE: u32 = 1408; // 1360 rounded up to a multiple of 64
 // isolated position, each kind in account order. The chunks' records follow each other with no gap
 // (one stream for the prefetcher), so a chunk's place moves when an earlier chunk's mix of modes does.
 export const CHUNK_ACCOUNTS: u32 = 256;
-export const SWEEP_RECORD_SLOT_BYTES: u32 = 24; // room per slot: the larger of the two records
+export const SWEEP_RECORD_SLOT_BYTES: u32 = 16; // room per slot: both records are 16 bytes
 // A chunk's meta: u32 byte offset of its records in H_SWEEP_RECORDS, u32 cross records, u32
 // isolated records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it).
 export const CHUNK_META_BYTES: u32 = 16;
@@ -83,9 +83,9 @@ export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds 
 export const CHUNK_UNLAID: u32 = 2; // no refresh has counted it: a sweep reads its accounts' columns
 // Cross record: i64 size, u32 the account's scratch offset (8 × its index in the chunk), u32 its bracket entry (offset in the cache).
 export const CROSS_RECORD_BYTES: u32 = 16;
-// Isolated record: i64 and i64 thresholds (liquidatable, bankrupt), u32 the mark it is compared
-// with (offset in the cache), u16 its slot and u8 its account, both counted from the chunk's first.
-export const ISOLATED_RECORD_BYTES: u32 = 24;
+// Isolated record: i64 liquidation threshold, u32 the mark it is compared with (offset in the
+// cache), u16 its slot and u8 its account, both counted from the chunk's first.
+export const ISOLATED_RECORD_BYTES: u32 = 16;
 // The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the chunk's account k.
 export const CHUNK_MAINT_OFFSET: u32 = 2064; // (CHUNK_ACCOUNTS + 2) × 8
 export const CHUNK_SCRATCH_BYTES: u32 = 4128;

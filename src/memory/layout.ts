@@ -52,7 +52,7 @@ export type ColumnName = Exclude<keyof typeof HeaderSlot, NotColumn>;
 /** Accounts per chunk of the chunk sweep (assembly/layout.ts CHUNK_ACCOUNTS): shard edges fall on them. */
 export const CHUNK_ACCOUNTS = 256;
 /** Bytes of the sweep records per position slot (assembly/layout.ts SWEEP_RECORD_SLOT_BYTES). */
-export const SWEEP_RECORD_SLOT_BYTES = 24;
+export const SWEEP_RECORD_SLOT_BYTES = 16;
 /** Bytes of a shard's chunk sums (assembly/layout.ts CHUNK_SCRATCH_BYTES). */
 export const CHUNK_SCRATCH_BYTES = 4128;
 /** Bytes of a chunk's meta (assembly/layout.ts CHUNK_META_BYTES): offset, counts, state. */

@@ -5,7 +5,12 @@ import { readFileSync } from 'node:fs';
 import * as constants from '../../src/fixed/constants.js';
 import {
   CACHE_STRIDE,
+  CHUNK_ACCOUNTS,
+  CHUNK_META_BYTES,
+  CHUNK_SCRATCH_BYTES,
   HEADER_SLOTS,
+  SWEEP_COMPACT,
+  SWEEP_RECORD_SLOT_BYTES,
   HeaderSlot,
   SHARD_RECORD_BYTES,
   SLOT_CROSS,
@@ -70,13 +75,32 @@ describe('the shard record and the instrument cache', () => {
     expect([...layout.keys()].filter((k) => k.startsWith('SHARD_') && k !== 'SHARD_RECORD_BYTES').length).toBe(names.length);
   });
 
+  test('the chunk sweep: chunk size, record room, chunk meta and sums', () => {
+    expect(layout.get('CHUNK_ACCOUNTS')).toBe(BigInt(CHUNK_ACCOUNTS));
+    expect(layout.get('SWEEP_RECORD_SLOT_BYTES')).toBe(BigInt(SWEEP_RECORD_SLOT_BYTES));
+    expect(layout.get('CHUNK_META_BYTES')).toBe(BigInt(CHUNK_META_BYTES));
+    expect(layout.get('CHUNK_SCRATCH_BYTES')).toBe(BigInt(CHUNK_SCRATCH_BYTES));
+    // Each slot has room for either record, and the sums of a whole chunk fit the scratch.
+    expect(layout.get('CROSS_RECORD_BYTES')!).toBeLessThanOrEqual(BigInt(SWEEP_RECORD_SLOT_BYTES));
+    expect(layout.get('ISOLATED_RECORD_BYTES')!).toBeLessThanOrEqual(BigInt(SWEEP_RECORD_SLOT_BYTES));
+    expect(layout.get('CHUNK_MAINT_OFFSET')!).toBeGreaterThanOrEqual(BigInt(CHUNK_ACCOUNTS * 8));
+    expect(layout.get('CHUNK_MAINT_OFFSET')! + BigInt(CHUNK_ACCOUNTS * 8)).toBeLessThanOrEqual(BigInt(CHUNK_SCRATCH_BYTES));
+    // An isolated record keeps its slot in 16 bits and its account in 8: a chunk's positions and accounts fit.
+    expect(CHUNK_ACCOUNTS * constants.POSITIONS_PER_ACCOUNT_MAX).toBeLessThanOrEqual(0x1_0000);
+    expect(CHUNK_ACCOUNTS).toBeLessThanOrEqual(0x100);
+    expect(kernel.get('SWEEP_COMPACT')).toBe(BigInt(SWEEP_COMPACT));
+  });
+
   test('list entries, the sweep flag and the cache stride', () => {
     expect(layout.get('SLOT_CROSS')).toBe(BigInt(SLOT_CROSS));
     expect(kernel.get('SWEEP_FULL')).toBe(BigInt(SWEEP_FULL));
     expect(layout.get('CACHE_STRIDE')).toBe(BigInt(CACHE_STRIDE));
     // The cache's last tier record ends inside the stride, and v128 floor loads stay 16-byte aligned.
     const tiersEnd = layout.get('CACHE_TIERS')! + 16n * layout.get('CACHE_TIER_BYTES')!;
-    expect(tiersEnd).toBeLessThanOrEqual(BigInt(CACHE_STRIDE));
+    expect(tiersEnd).toBeLessThanOrEqual(layout.get('CACHE_ENTRIES')!);
+    const entriesEnd = layout.get('CACHE_ENTRIES')! + 16n * layout.get('CACHE_ENTRY_BYTES')!;
+    expect(entriesEnd).toBeLessThanOrEqual(layout.get('CACHE_MARK_LONG')!);
+    expect(layout.get('CACHE_MARK_SHORT')! + 8n).toBeLessThanOrEqual(BigInt(CACHE_STRIDE));
     expect(BigInt(CACHE_STRIDE) % 64n).toBe(0n);
   });
 });
