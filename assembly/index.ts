@@ -173,7 +173,7 @@ function fillEntries(c: usize): void {
     store<u64>(entry, low, 8);
     store<u64>(entry, used && cumHi == 0 && high >= low ? high - low + 1 : 0, 16);
     store<u64>(entry, load<u64>(tier), 24);
-    store<u64>(entry, cumLo, 32);
+    store<u64>(entry, SCALE_6 - 1 - cumLo, 32); // wraps: n·r − cumX ≥ 0 in the bracket
   }
 }
 
@@ -649,7 +649,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const notional = <u64>abs<i64>(value);
       if (notional - load<u64>(entry, 8) >= load<u64>(entry, 16)) break;
       // notional < 2^44 and rate < 10^6 leave the numerator below 1.76·10^19, room under 2^64.
-      const maint = <i64>((notional * load<u64>(entry, 24) - load<u64>(entry, 32) + (SCALE_6 - 1)) / SCALE_6);
+      const maint = <i64>((notional * load<u64>(entry, 24) + load<u64>(entry, 32)) / SCALE_6);
       const sums = scratch + <usize>load<u32>(r, 8);
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);

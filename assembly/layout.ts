@@ -57,7 +57,7 @@ export const CACHE_Q: u32 = 144; // i64 q
 export const CACHE_FUNDING: u32 = 152; // i64 funding index
 export const CACHE_TIERS: u32 = 160; // 16 × { u64 rate, u64 cumX low, u64 cumX high }
 export const CACHE_TIER_BYTES: u32 = 32;
-// 16 × the chunk sweep's bracket entry { i64 q·mark, u64 low, u64 width, u64 rate, u64 cumX low }:
+// 16 × the chunk sweep's bracket entry { i64 q·mark, u64 low, u64 width, u64 rate, u64 10^6 − 1 − cumX low (mod 2^64) }:
 // a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width (unsigned).
 export const CACHE_ENTRIES: u32 = 704;
 export const CACHE_ENTRY_BYTES: u32 = 40;
