@@ -47,7 +47,6 @@ import {
   H_POS_STATUS,
   H_POS_DEBIT,
   H_POS_BRACKET,
-  H_ACC_CROSS_BASE,
   H_SWEEP_RECORDS,
   H_CHUNKS,
   H_ACCOUNT_COUNT,
@@ -75,7 +74,7 @@ import {
   CACHE_MARK_LONG,
   CACHE_MARK_SHORT,
   CHUNK_ACCOUNTS,
-  SWEEP_RECORD_SLOT_BYTES,
+  SWEEP_BASE_BYTES,
   CROSS_RECORD_BYTES,
   ISOLATED_RECORD_BYTES,
   CHUNK_MAINT_OFFSET,
@@ -332,7 +331,8 @@ export function refreshDebits(header: usize, shard: usize, accountStart: u32, ac
       store<u32>(meta, offset, CHUNK_OFFSET);
       store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
     }
-    offset += load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES + load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;
+    const chunkAccounts = min<u32>(accounts - chunk * CHUNK_ACCOUNTS, CHUNK_ACCOUNTS);
+    offset += load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES + load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES + chunkAccounts * SWEEP_BASE_BYTES;
   }
 }
 
@@ -347,7 +347,6 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
   const accBalance = column(header, H_ACC_BALANCE);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
-  const accCrossBase = column(header, H_ACC_CROSS_BASE);
   const instTierCount = column(header, H_INST_TIER_COUNT);
   const posSize = column(header, H_POS_SIZE);
   const posMargin = column(header, H_POS_MARGIN);
@@ -357,6 +356,8 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
   const posStatus = column(header, H_POS_STATUS);
   const meta = column(header, H_CHUNKS) + <usize>(c0 / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES;
   let r = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  // The cross bases follow the records, whose counts refreshDebits left in the meta.
+  const bases = r + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
   let crossRecords: u32 = 0;
   for (let a = c0; a < c1; a++) {
     const first = load<u32>(accPosStart + (<usize>a << 2));
@@ -376,7 +377,7 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
       r += CROSS_RECORD_BYTES;
       crossRecords++;
     }
-    store<i64>(accCrossBase + (<usize>a << 3), base);
+    store<i64>(bases + (<usize>(a - c0) << 3), base);
   }
   const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
   let isolatedRecords: u32 = 0;
@@ -627,7 +628,6 @@ function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, shard: u
 function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c0: u32, c1: u32): void {
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
-  const accCrossBase = column(header, H_ACC_CROSS_BASE);
   const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const accStatus = column(header, H_ACC_STATUS);
@@ -682,7 +682,8 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
     }
   }
 
-  // Pass 3, leaving the scratch zeroed for the next chunk.
+  // Pass 3, leaving the scratch zeroed for the next chunk. The cross bases follow the records.
+  const bases = r - (<usize>c0 << 3); // indexed by account
   const zero = i64x2.splat(0);
   let a = c0;
   let sums = scratch;
@@ -692,7 +693,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
     let flags: u32 = 0;
     for (; a + 1 < c1; a += 2, sums += 16) {
       const a8 = <usize>a << 3;
-      const equity = i64x2.add(v128.load(accCrossBase + a8), v128.load(sums));
+      const equity = i64x2.add(v128.load(bases + a8), v128.load(sums));
       const maint = v128.load(sums, CHUNK_MAINT_OFFSET);
       v128.store(sums, zero);
       v128.store(sums, zero, CHUNK_MAINT_OFFSET);
@@ -722,7 +723,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
     } else if (a < c1) {
       // The last account of a chunk with an odd number of them.
       const a8 = <usize>a << 3;
-      const equity = load<i64>(accCrossBase + a8) + load<i64>(sums);
+      const equity = load<i64>(bases + a8) + load<i64>(sums);
       const maint = load<i64>(sums, CHUNK_MAINT_OFFSET);
       store<i64>(sums, 0);
       store<i64>(sums, 0, CHUNK_MAINT_OFFSET);

@@ -30,10 +30,9 @@ export const H_POS_MAINT: u32 = 24; // i64 micro (output)
 export const H_POS_STATUS: u32 = 25; // u8 (output, isolated only)
 export const H_POS_DEBIT: u32 = 26; // i64 micro: cost + funding owed, derived (refreshDebits), so PnL = value − debit
 export const H_POS_BRACKET: u32 = 27; // u8: the bracket the last sweep found, a hint the next one checks before it trusts it
-export const H_ACC_CROSS_BASE: u32 = 28; // i64 micro: balance − the cross positions' debits, derived (with the sweep records), so cross equity = base + Σ value
-export const H_SWEEP_RECORDS: u32 = 29; // the chunks' sweep records, packed in chunk order (room for SWEEP_RECORD_SLOT_BYTES per slot), derived
-export const H_CHUNKS: u32 = 30; // CHUNK_META_BYTES per chunk of CHUNK_ACCOUNTS accounts: where its sweep records are, how many, and whether stale
-export const H_ACCOUNT_COUNT: u32 = 31; // holds the count itself: accounts in the book (the last chunk may be short)
+export const H_SWEEP_RECORDS: u32 = 28; // the chunks' sweep records, packed in chunk order (SWEEP_RECORD_SLOT_BYTES per slot and SWEEP_BASE_BYTES per account), derived
+export const H_CHUNKS: u32 = 29; // CHUNK_META_BYTES per chunk of CHUNK_ACCOUNTS accounts: where its sweep records are, how many, and whether stale
+export const H_ACCOUNT_COUNT: u32 = 30; // holds the count itself: accounts in the book (the last chunk may be short)
 export const HEADER_SLOTS: u32 = 32;
 
 // The shard record: one per concurrent sweep call, written by JavaScript, completed by the kernel.
@@ -67,10 +66,13 @@ export const CACHE_STRIDE: u32 = 1408; // 1360 rounded up to a multiple of 64
 
 // The chunk sweep (assembly/index.ts sweepChunk): accounts in chunks of CHUNK_ACCOUNTS, each with its
 // positions' sweep records: first one cross record per cross position, then one isolated record per
-// isolated position, each kind in account order. The chunks' records follow each other with no gap
-// (one stream for the prefetcher), so a chunk's place moves when an earlier chunk's mix of modes does.
+// isolated position, each kind in account order, then each account's cross base (i64 micro: its
+// balance less its cross positions' debits, so its cross equity is the base plus their values).
+// The chunks' records follow each other with no gap (one stream for the prefetcher), so a chunk's
+// place moves when an earlier chunk's mix of modes does.
 export const CHUNK_ACCOUNTS: u32 = 256;
 export const SWEEP_RECORD_SLOT_BYTES: u32 = 16; // room per slot: both records are 16 bytes
+export const SWEEP_BASE_BYTES: u32 = 8; // room per account: its cross base
 // A chunk's meta: u32 byte offset of its records in H_SWEEP_RECORDS, u32 cross records, u32
 // isolated records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it).
 export const CHUNK_META_BYTES: u32 = 16;

@@ -39,10 +39,9 @@ export const HeaderSlot = {
   posStatus: 25,
   posDebit: 26,
   posBracket: 27,
-  accCrossBase: 28,
-  sweepRecords: 29,
-  chunks: 30,
-  accountCount: 31,
+  sweepRecords: 28,
+  chunks: 29,
+  accountCount: 30,
 } as const;
 export const HEADER_SLOTS = 32;
 /** Header slots that hold a count, or a region that is not a column of one table. */
@@ -53,6 +52,8 @@ export type ColumnName = Exclude<keyof typeof HeaderSlot, NotColumn>;
 export const CHUNK_ACCOUNTS = 256;
 /** Bytes of the sweep records per position slot (assembly/layout.ts SWEEP_RECORD_SLOT_BYTES). */
 export const SWEEP_RECORD_SLOT_BYTES = 16;
+/** Bytes of the sweep records per account: its cross base (assembly/layout.ts SWEEP_BASE_BYTES). */
+export const SWEEP_BASE_BYTES = 8;
 /** Bytes of a shard's chunk sums (assembly/layout.ts CHUNK_SCRATCH_BYTES). */
 export const CHUNK_SCRATCH_BYTES = 4128;
 /** Bytes of a chunk's meta (assembly/layout.ts CHUNK_META_BYTES): offset, counts, state. */
@@ -98,8 +99,6 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'posDebit', table: 'position', bytes: 8 },
   // A hint: the bracket the last sweep found for this position, checked before use.
   { name: 'posBracket', table: 'position', bytes: 1 },
-  // Derived: balance − the cross positions' debits, kept with the chunk sweep's records.
-  { name: 'accCrossBase', table: 'account', bytes: 8 },
 ];
 
 /** The position columns a book stores (the rest are outputs the core writes). */
@@ -133,7 +132,7 @@ export function copyColumn(to: Views, from: Views, name: ColumnName): void {
  * them, the sweep records included), for sizing claims.
  */
 export const POSITION_BYTES = COLUMNS.filter((c) => c.table === 'position').reduce((sum, c) => sum + c.bytes, 0) + SWEEP_RECORD_SLOT_BYTES;
-export const ACCOUNT_BYTES = COLUMNS.filter((c) => c.table === 'account').reduce((sum, c) => sum + c.bytes, 0) + CHUNK_META_BYTES / CHUNK_ACCOUNTS;
+export const ACCOUNT_BYTES = COLUMNS.filter((c) => c.table === 'account').reduce((sum, c) => sum + c.bytes, 0) + SWEEP_BASE_BYTES + CHUNK_META_BYTES / CHUNK_ACCOUNTS;
 
 export interface Capacity {
   instruments: number;
@@ -169,7 +168,6 @@ export interface Views {
   posStatus: Uint8Array;
   posDebit: BigInt64Array;
   posBracket: Uint8Array;
-  accCrossBase: BigInt64Array;
 }
 
 function rowsOf(table: Table, capacity: Capacity): number {
@@ -197,7 +195,7 @@ export function chunksOf(accounts: number): number {
 /** The regions after the columns: the sweep records and the chunks' meta. */
 function regionBytes(capacity: Capacity): { records: number; chunks: number } {
   return {
-    records: alignUp(capacity.positions * SWEEP_RECORD_SLOT_BYTES, COLUMN_ALIGN_BYTES),
+    records: alignUp(capacity.positions * SWEEP_RECORD_SLOT_BYTES + capacity.accounts * SWEEP_BASE_BYTES, COLUMN_ALIGN_BYTES),
     chunks: alignUp(chunksOf(capacity.accounts) * CHUNK_META_BYTES, COLUMN_ALIGN_BYTES),
   };
 }

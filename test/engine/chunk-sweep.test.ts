@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { MODE_CROSS, MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_BANKRUPT, STATUS_LIQUIDATABLE } from '../../src/fixed/constants.js';
 import { quotePerUnit, type Book } from '../../src/book/model.js';
-import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, HeaderSlot, SWEEP_RECORD_SLOT_BYTES } from '../../src/memory/layout.js';
+import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, HeaderSlot, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES } from '../../src/memory/layout.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 
 /** The status-sweep outputs of accounts [start, end) and their positions, as bytes. */
@@ -157,8 +157,9 @@ describe('the chunk sweep and the account-by-account sweep', () => {
         for (let word = 0; word < meta.length; word++) meta[word] = word % 4 === 3 ? 2 : 0;
         engine.refreshDebits(CHUNK_ACCOUNTS, 3 * CHUNK_ACCOUNTS);
         expect([0, 1, 2, 3, 4].map((chunk) => meta[4 * chunk + 3])).toEqual([2, 1, 1, 2, 2]);
-        // Chunk 2's records follow chunk 1's (a cross record and an isolated one take as much room).
-        expect(meta[4 * 2]).toBe((meta[4 + 1] + meta[4 + 2]) * SWEEP_RECORD_SLOT_BYTES);
+        // Chunk 2's records follow chunk 1's records and cross bases (a cross record and an
+        // isolated one take as much room).
+        expect(meta[4 * 2]).toBe((meta[4 + 1] + meta[4 + 2]) * SWEEP_RECORD_SLOT_BYTES + CHUNK_ACCOUNTS * SWEEP_BASE_BYTES);
         expectSameSweep(engine, 0, engine.accountCount);
       }),
       { numRuns: 10 },

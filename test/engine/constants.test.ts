@@ -9,6 +9,7 @@ import {
   CHUNK_META_BYTES,
   CHUNK_SCRATCH_BYTES,
   HEADER_SLOTS,
+  SWEEP_BASE_BYTES,
   SWEEP_COMPACT,
   SWEEP_RECORD_SLOT_BYTES,
   HeaderSlot,
@@ -78,6 +79,7 @@ describe('the shard record and the instrument cache', () => {
   test('the chunk sweep: chunk size, record room, chunk meta and sums', () => {
     expect(layout.get('CHUNK_ACCOUNTS')).toBe(BigInt(CHUNK_ACCOUNTS));
     expect(layout.get('SWEEP_RECORD_SLOT_BYTES')).toBe(BigInt(SWEEP_RECORD_SLOT_BYTES));
+    expect(layout.get('SWEEP_BASE_BYTES')).toBe(BigInt(SWEEP_BASE_BYTES));
     expect(layout.get('CHUNK_META_BYTES')).toBe(BigInt(CHUNK_META_BYTES));
     expect(layout.get('CHUNK_SCRATCH_BYTES')).toBe(BigInt(CHUNK_SCRATCH_BYTES));
     // Each slot has room for either record, and the sums of a whole chunk fit the scratch.
