@@ -13,7 +13,7 @@ import { writeGeneratedBinary } from '../src/gen/write.js';
 import { loadBookBinaryFile } from '../src/book/binary.js';
 import { SweepPool } from '../src/pool/pool.js';
 import { evaluateBook } from '../src/reference/evaluate.js';
-import { ACCOUNT_BYTES, POSITION_BYTES } from '../src/memory/layout.js';
+import { ACCOUNT_BYTES, POSITION_BYTES, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES } from '../src/memory/layout.js';
 import { buildFloat64Book, buildObjectBook, countMismatches, evaluateFloat64, evaluateObjects, float64Statuses, objectStatuses } from './peers/index.js';
 
 /** A full collection when the process runs with --expose-gc (the npm scripts pass it). */
@@ -32,9 +32,13 @@ export interface SuiteOptions {
   log: (line: string) => void;
 }
 
-/** Bytes a status sweep touches, per position and per account (docs in bench/README.md). */
-export const SWEEP_BYTES_PER_POSITION = 8 + 8 + 8 + 2 + 1 + 1 + 1; // size, debit, margin, instrument, mode, bracket hint; status out
-export const SWEEP_BYTES_PER_ACCOUNT = 8 + 4 + 4 + 8 + 8 + 1; // balance, start, count; equity, maintenance, status out
+/**
+ * Bytes a status sweep of a compact book (the chunk sweep) touches, per position and per account
+ * (docs in bench/README.md): its sweep record and status; its cross base, and equity, maintenance
+ * and status out.
+ */
+export const SWEEP_BYTES_PER_POSITION = SWEEP_RECORD_SLOT_BYTES + 1;
+export const SWEEP_BYTES_PER_ACCOUNT = SWEEP_BASE_BYTES + 8 + 8 + 1;
 
 export interface TaskRow {
   task: string;
