@@ -339,9 +339,10 @@ export function refreshDebits(header: usize, shard: usize, accountStart: u32, ac
 /**
  * Writes the sweep records of chunk [c0, c1) where refreshDebits placed them (a compact layout
  * gives the chunk's positions the slots [posStart[c0], posStart[c1 − 1] + count)): a cross record
- * per cross position, in account order, then an isolated record per isolated position. Also each account's cross base and, since the chunk sweep
- * writes statuses for isolated slots only, a 0 status for each cross slot. The chunk is marked
- * fresh last, so a chunk whose build was cut short (a worker died) is rebuilt by the next sweep.
+ * per cross position, in account order, then an isolated record per isolated position, then each
+ * account's cross base. Also, since the chunk sweep writes statuses for isolated slots only, a 0
+ * status for each cross slot. The chunk is marked fresh last, so a chunk whose build was cut
+ * short (a worker died) is rebuilt by the next sweep.
  */
 function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
   const accBalance = column(header, H_ACC_BALANCE);
@@ -601,7 +602,8 @@ function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, shard: u
     if (cancel != 0 && atomic.load<i32>(cancel) != 0) return a;
     const state = load<u32>(chunks + <usize>(chunk / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES, CHUNK_STATE);
     if (state == CHUNK_UNLAID) {
-      sweepRange(header, a, chunkEnd, shard, cache, false);
+      const stopped = sweepRange(header, a, chunkEnd, shard, cache, false);
+      if (stopped < chunkEnd) return stopped; // cancelled
     } else {
       if (state == CHUNK_REBUILD) buildChunk(header, cache, chunk, chunkEnd);
       sweepChunk(header, shard, cache, scratch, a, chunkEnd);
@@ -617,8 +619,8 @@ function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, shard: u
  * One chunk [c0, c1) from its sweep records, in three passes:
  *  1. each cross record adds its value and maintenance to its account's sums in the shard's
  *     scratch (the account's cross equity is its base plus the value sum);
- *  2. each isolated record compares its mark with its thresholds, writes its status, and flags its
- *     account (0x80 in accStatus, a byte pass 3 overwrites) when the position is not healthy;
+ *  2. each isolated record compares its mark with its threshold and writes its status; a
+ *     liquidatable one (rare) also flags its account (0x80 in accStatus, a byte pass 3 overwrites);
  *  3. two accounts at a time: cross equity, maintenance and status, the counts, and for a flagged
  *     or failing account the list entries (its isolated scopes in slot order, then its pool).
  * Records carry offsets into the shard's instrument cache, so no instrument is looked up.
