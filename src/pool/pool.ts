@@ -31,7 +31,11 @@ import type { Engine } from '../engine/engine.js';
 export interface SweepPoolOptions {
   /** Worker threads. Default: one per core (os.availableParallelism()). */
   threads?: number;
-  /** Shards per sweep. Default: 4 per thread, so a slow shard does not hold the others back. */
+  /**
+   * Shards per sweep. Default: 8 per thread. Each worker takes the next shard as it finishes one
+   * (an atomic counter in the shared memory, no message per shard), so a slow core or a busy
+   * neighbour holds back at most one shard's worth of work.
+   */
   shards?: number;
   /** Liquidatable scopes each shard's list holds before the gatherer scans that shard instead. */
   listCapacity?: number;
@@ -44,6 +48,8 @@ export interface SweepOptions {
   full?: boolean;
   /** Fault injection for tests: shard index → accounts its worker evaluates before it dies. */
   faults?: Map<number, number>;
+  /** For tests: the worker that takes this shard waits for a cancel (up to 10 s) before it sweeps it. */
+  holdShard?: number;
 }
 
 export interface SweepResult {
@@ -62,6 +68,8 @@ export interface SweepResult {
 
 /** Default list room per shard: 64 Ki scopes (512 KiB); a crash of more than that is scanned. */
 const LIST_CAPACITY_DEFAULT = 65_536;
+/** A shard in the table the workers read: u32 start, end, shard record, taken (set by the worker). */
+const SHARD_TABLE_BYTES = 16;
 const RETRIES_DEFAULT = 3;
 /** The warm-up book: a copy of this many real accounts, swept this many times per worker. */
 const WARMUP_ACCOUNTS = 1_024;
@@ -80,6 +88,7 @@ export class SweepPool {
   private constructor(
     private readonly engine: Engine,
     private readonly piscina: Piscina,
+    private readonly threadCount: number,
     private readonly shardCount: number,
     private readonly listCapacity: number,
     private readonly retries: number,
@@ -92,7 +101,7 @@ export class SweepPool {
   static async open(engine: Engine, options: SweepPoolOptions = {}): Promise<SweepPool> {
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a whole number ≥ 1, got ${threads}`);
-    const shards = options.shards ?? threads * 4;
+    const shards = options.shards ?? threads * 8;
     const listCapacity = options.listCapacity ?? LIST_CAPACITY_DEFAULT;
     const warmup = warmupBook(engine);
     const piscina = new Piscina({
@@ -102,10 +111,10 @@ export class SweepPool {
       idleTimeout: 2 ** 31 - 1,
       workerData: { module: compileCore(), memory: engine.memory, warmup },
     });
-    const pool = new SweepPool(engine, piscina, shards, listCapacity, options.retries ?? RETRIES_DEFAULT, engine.region('pool.cancel', 4));
+    const pool = new SweepPool(engine, piscina, threads, shards, listCapacity, options.retries ?? RETRIES_DEFAULT, engine.region('pool.cancel', 4));
     // Workers start as the pool is created and warm up while loading the worker module, before
     // piscina hands them a task; an empty task per thread waits for them to come up.
-    await Promise.all(Array.from({ length: threads }, () => piscina.run({ header: warmup.header, start: 0, end: 0, flags: 0, shard: warmup.shard })));
+    await Promise.all(Array.from({ length: threads }, () => piscina.run({ kind: 'range', header: warmup.header, start: 0, end: 0, flags: 0, shard: warmup.shard })));
     return pool;
   }
 
@@ -123,31 +132,56 @@ export class SweepPool {
     this.sweeping = true;
     try {
       Atomics.store(this.cancelFlag, 0, 0);
+      const engine = this.engine;
       const shards = this.shards();
-      const header = this.engine.layout.header;
-      const flags = this.engine.sweepFlags(options.full === true);
+      const header = engine.layout.header;
+      const flags = engine.sweepFlags(options.full === true);
+      // The shard table the workers read: per shard (start, end, record, taken), and the work: a
+      // list of shard indices and the counter the workers take them by.
+      const table = engine.region('pool.table', shards.length * SHARD_TABLE_BYTES);
+      const tableView = new Uint32Array(engine.memory.buffer, table, shards.length * (SHARD_TABLE_BYTES / 4));
+      shards.forEach((shard, i) => tableView.set([shard.start, shard.end, shard.record, 0], i * (SHARD_TABLE_BYTES / 4)));
+      const work = engine.region('pool.work', shards.length * 4);
+      const counter = engine.region('pool.counter', 4);
+      let pending = shards.map((_, i) => i);
       let retried = 0;
-      await Promise.all(
-        shards.map(async (shard, index) => {
-          let dieAfter = options.faults?.get(index);
-          for (let attempt = 0; ; attempt++) {
-            try {
-              await this.piscina.run({ header, start: shard.start, end: shard.end, flags, shard: shard.record, dieAfter });
-              return;
-            } catch (error) {
-              // The worker died: piscina has replaced it. The shard's outputs are a pure function
-              // of the unchanged inputs, so running it again gives the same bytes.
-              if (attempt >= this.retries) throw new Error(`shard ${index} failed ${attempt + 1} times: ${(error as Error).message}`);
-              retried++;
-              dieAfter = undefined;
-            }
-          }
-        }),
-      );
+      for (let attempt = 0; ; attempt++) {
+        new Uint32Array(engine.memory.buffer, work, pending.length).set(pending);
+        Atomics.store(new Int32Array(engine.memory.buffer, counter, 1), 0, 0);
+        const faults = attempt === 0 && options.faults !== undefined ? [...options.faults] : [];
+        const errors: unknown[] = [];
+        await Promise.all(
+          this.taskScratch().map((scratch) =>
+            this.piscina
+              .run({ kind: 'shards', header, flags, table, work, count: pending.length, counter, cancel: this.cancelFlag.byteOffset, ...scratch, faults, hold: options.holdShard ?? -1 })
+              .catch((error: unknown) => errors.push(error)), // a worker died: piscina has replaced it
+          ),
+        );
+        // Shards a worker took and did not finish are run again: their outputs are a pure function
+        // of the unchanged inputs, so the re-run writes the same bytes. A cancel leaves the rest.
+        if (Atomics.load(this.cancelFlag, 0) !== 0) break;
+        const unfinished = pending.filter((i) => new Uint32Array(engine.memory.buffer, shards[i].record, SHARD_RECORD_BYTES / 4)[ShardSlot.complete] !== 1);
+        if (unfinished.length === 0) break;
+        if (attempt >= this.retries) {
+          const reason = errors.length > 0 ? (errors[0] as Error).message : 'no worker finished them';
+          throw new Error(`shards ${unfinished.join(', ')} failed ${attempt + 1} times: ${reason}`);
+        }
+        retried += unfinished.filter((i) => tableView[i * (SHARD_TABLE_BYTES / 4) + 3] !== 0).length;
+        pending = unfinished;
+      }
       return this.gather(shards, retried);
     } finally {
       this.sweeping = false;
     }
+  }
+
+  /** Per task of a sweep (one per thread): its own instrument cache and chunk sums. */
+  private taskScratch(): Array<{ cache: number; scratch: number }> {
+    const engine = this.engine;
+    return Array.from({ length: this.threadCount }, (_, t) => ({
+      cache: engine.region(`pool.cache.${t}`, Math.max(1, engine.instruments.length) * CACHE_STRIDE),
+      scratch: engine.region(`pool.scratch.${t}`, CHUNK_SCRATCH_BYTES),
+    }));
   }
 
   /**
@@ -186,8 +220,8 @@ export class SweepPool {
       slots[ShardSlot.cancel] = this.cancelFlag.byteOffset;
       slots[ShardSlot.list] = engine.region(`pool.list.${k}`, (this.listCapacity + 1) * LIST_ENTRY_BYTES);
       slots[ShardSlot.listCapacity] = this.listCapacity;
-      slots[ShardSlot.cache] = engine.region(`pool.cache.${k}`, Math.max(1, engine.instruments.length) * CACHE_STRIDE);
-      slots[ShardSlot.scratch] = engine.region(`pool.scratch.${k}`, CHUNK_SCRATCH_BYTES);
+      slots[ShardSlot.accountsDone] = start; // none yet (a cancel may leave the shard untaken)
+      // The cache and the chunk sums are the worker's: it names its own when it takes the shard.
       shards.push({ start, end, record });
     }
     return shards;

@@ -4,6 +4,14 @@
 import { workerData } from 'node:worker_threads';
 
 const { module, memory, warmup } = workerData;
+/** Words of a shard's entry in the pool's table (src/pool/pool.ts SHARD_TABLE_BYTES / 4). */
+const TABLE_WORDS = 4;
+/** The shard record's words that name the instrument cache and the chunk sums (ShardSlot). */
+const SHARD_COMPLETE_WORD = 7;
+/** The longest the cancel test's held shard waits for the cancel. */
+const HOLD_MS = 10_000;
+const SHARD_CACHE_WORD = 8;
+const SHARD_SCRATCH_WORD = 9;
 const core = new WebAssembly.Instance(module, {
   env: {
     memory,
@@ -21,17 +29,45 @@ for (let round = 0; round < warmup.rounds; round++) {
 }
 
 /**
- * Evaluates accounts [start, end) of the book at `header`, filling the shard record `shard`; or,
- * for the benchmark (kind 'read'), streams `bytes` bytes from `pointer` and returns their sum.
- * `dieAfter` is the fault-injection seam of the worker-death test: the worker evaluates that many
- * accounts of its range, then exits as a crashed thread would, leaving the shard half-written.
+ * Kind 'shards' (a sweep): takes shard after shard from the shared work list, by the counter at
+ * `counter`, until none is left or the sweep is cancelled. Each shard's table entry gives its
+ * accounts and its record; the worker names its own instrument cache and chunk sums in the record
+ * (`cache`, `scratch`: this task's), marks the shard taken, and sweeps it. `faults` is the
+ * worker-death test's seam: [shard, accounts] pairs; on such a shard the worker evaluates that
+ * many accounts, then exits as a crashed thread would, leaving the shard unfinished. `hold` is
+ * the cancel test's: the worker that takes that shard waits for the cancel flag before it sweeps.
+ *
+ * Kind 'range': accounts [start, end) with one shard record (the pool's start-up task).
+ * Kind 'read' (the benchmark's bandwidth baseline): streams `bytes` bytes from `pointer`.
  */
-export default function sweepShard({ kind, header, start, end, flags, shard, dieAfter, pointer, bytes }) {
-  if (kind === 'read') return core.streamRead(pointer, bytes); // the benchmark's bandwidth baseline
-  if (dieAfter !== undefined) {
-    core.sweep(header, start, Math.min(end, start + dieAfter), flags, shard);
-    process.exit(70);
+export default function sweepShard(task) {
+  if (task.kind === 'read') return core.streamRead(task.pointer, task.bytes);
+  if (task.kind === 'range') {
+    core.sweep(task.header, task.start, task.end, task.flags, task.shard);
+    return true;
   }
-  core.sweep(header, start, end, flags, shard);
+  const { header, flags, table, work, count, counter, cancel, cache, scratch, faults, hold } = task;
+  const words = new Uint32Array(memory.buffer); // the memory may have grown since the last task
+  const flagsView = new Int32Array(memory.buffer);
+  const dieAfter = new Map(faults);
+  for (;;) {
+    if (Atomics.load(flagsView, cancel >>> 2) !== 0) break;
+    const k = Atomics.add(flagsView, counter >>> 2, 1);
+    if (k >= count) break;
+    const shard = words[(work >>> 2) + k];
+    const entry = (table >>> 2) + shard * TABLE_WORDS;
+    const [start, end, record] = [words[entry], words[entry + 1], words[entry + 2]];
+    words[(record >>> 2) + SHARD_CACHE_WORD] = cache;
+    words[(record >>> 2) + SHARD_SCRATCH_WORD] = scratch;
+    Atomics.store(words, entry + 3, 1); // taken
+    if (shard === hold) Atomics.wait(flagsView, cancel >>> 2, 0, HOLD_MS); // the cancel test's seam
+    if (dieAfter.has(shard)) {
+      // Dies mid-shard: the accounts before the crash are written, the shard is not complete.
+      core.sweep(header, start, Math.min(end, start + dieAfter.get(shard)), flags, record);
+      words[(record >>> 2) + SHARD_COMPLETE_WORD] = 0;
+      process.exit(70);
+    }
+    core.sweep(header, start, end, flags, record);
+  }
   return true;
 }

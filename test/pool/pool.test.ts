@@ -100,13 +100,16 @@ describe('faults', () => {
     const engine = Engine.fromBook(syntheticBook(100_000, 6));
     const pool = await open(engine, 2);
     const reference = await pool.sweep();
-    const running = pool.sweep();
-    // Workers may already be on their first shards (dispatch wakes them at once), but 8 shards
-    // of a 100,000-account book leave most of the work to be skipped.
+    // The worker that takes shard 0 holds it until the cancel: whichever comes first, the worker
+    // taking it or the cancel, shard 0 is not swept, and other workers stop taking shards.
+    engine.views.accCrossEquity[0] = -7n; // account 0 is shard 0's: a sweep of it would overwrite this
+    const running = pool.sweep({ holdShard: 0 });
     pool.cancel();
     const cancelled = await running;
     expect(cancelled.complete).toBe(false);
     expect(cancelled.accountsDone).toBeLessThan(engine.accountCount);
+    expect(engine.views.accCrossEquity[0]).toBe(-7n);
+    expect(cancelled.retried).toBe(0);
     const again = await pool.sweep();
     expect(again.complete).toBe(true);
     expect(strip(again)).toEqual(strip(reference));
