@@ -109,7 +109,12 @@ export class SweepPool {
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 2 ** 31 - 1,
-      workerData: { module: compileCore(), memory: engine.memory, warmup },
+      workerData: {
+        module: compileCore(),
+        memory: engine.memory,
+        warmup,
+        words: { tableEntry: SHARD_TABLE_BYTES / 4, complete: ShardSlot.complete, cache: ShardSlot.cache, scratch: ShardSlot.scratch },
+      },
     });
     const pool = new SweepPool(engine, piscina, threads, shards, listCapacity, options.retries ?? RETRIES_DEFAULT, engine.region('pool.cancel', 4));
     // Workers start as the pool is created and warm up while loading the worker module, before

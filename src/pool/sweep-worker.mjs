@@ -3,15 +3,11 @@
 // the sources (tests) and from the installed package, with no build step in between.
 import { workerData } from 'node:worker_threads';
 
-const { module, memory, warmup } = workerData;
-/** Words of a shard's entry in the pool's table (src/pool/pool.ts SHARD_TABLE_BYTES / 4). */
-const TABLE_WORDS = 4;
-/** The shard record's words that name the instrument cache and the chunk sums (ShardSlot). */
-const SHARD_COMPLETE_WORD = 7;
+// `words`: the u32 words of a shard's entry in the pool's table, and of a shard record the worker
+// writes (its completion flag, instrument cache and chunk sums), from src/pool/pool.ts.
+const { module, memory, warmup, words: layout } = workerData;
 /** The longest the cancel test's held shard waits for the cancel. */
 const HOLD_MS = 10_000;
-const SHARD_CACHE_WORD = 8;
-const SHARD_SCRATCH_WORD = 9;
 const core = new WebAssembly.Instance(module, {
   env: {
     memory,
@@ -55,16 +51,16 @@ export default function sweepShard(task) {
     const k = Atomics.add(flagsView, counter >>> 2, 1);
     if (k >= count) break;
     const shard = words[(work >>> 2) + k];
-    const entry = (table >>> 2) + shard * TABLE_WORDS;
+    const entry = (table >>> 2) + shard * layout.tableEntry;
     const [start, end, record] = [words[entry], words[entry + 1], words[entry + 2]];
-    words[(record >>> 2) + SHARD_CACHE_WORD] = cache;
-    words[(record >>> 2) + SHARD_SCRATCH_WORD] = scratch;
+    words[(record >>> 2) + layout.cache] = cache;
+    words[(record >>> 2) + layout.scratch] = scratch;
     Atomics.store(words, entry + 3, 1); // taken
     if (shard === hold) Atomics.wait(flagsView, cancel >>> 2, 0, HOLD_MS); // the cancel test's seam
     if (dieAfter.has(shard)) {
       // Dies mid-shard: the accounts before the crash are written, the shard is not complete.
       core.sweep(header, start, Math.min(end, start + dieAfter.get(shard)), flags, record);
-      words[(record >>> 2) + SHARD_COMPLETE_WORD] = 0;
+      words[(record >>> 2) + layout.complete] = 0;
       process.exit(70);
     }
     core.sweep(header, start, end, flags, record);
