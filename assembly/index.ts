@@ -1,13 +1,15 @@
 // The data plane: evaluates accounts [accountStart, accountEnd) of the book described by the header
-// at `header`. It reads inputs and writes outputs in place, allocates nothing and keeps no state in
-// linear memory, so any number of instances may run disjoint ranges over one shared memory.
+// at `header`. It reads inputs and writes outputs in place, allocates nothing and keeps no state of
+// its own in linear memory (what it derives, such as the chunk sweep's records, lives in regions of
+// the book's layout), so any number of instances may run disjoint ranges over one shared memory.
 // The rules are docs/numbers.md; src/reference/ is the BigInt twin the tests hold this to.
 //
-// The sweep is written without data-dependent branches where it can be (selects instead of ifs, a
-// branchless bracket search over a padded tier table): on a real book, modes, signs and brackets
-// are random from one position to the next, and each mispredicted branch costs more than the
-// arithmetic it skips. The branches left are loop-invariant or almost never taken (a product that
-// needs 128 bits).
+// The sweeps are written without data-dependent branches where they can be (selects instead of
+// ifs, a branchless bracket search over a padded tier table, records grouped by kind): on a real
+// book, modes, signs and brackets are random from one position to the next, and each mispredicted
+// branch costs more than the arithmetic it skips. The branches left are loop-invariant or almost
+// never taken (a moved bracket, a product that needs 128 bits, a failing scope, a status that
+// changed).
 
 import {
   SCALE_6,
