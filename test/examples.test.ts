@@ -1,4 +1,4 @@
-// The worked examples of DOMAIN.md section 9, the DESIGN.md book, the section 3 tier table and the
+// The worked examples of docs/domain.md section 9, the docs/design.md book, the section 3 tier table and the
 // edge rules of docs/numbers.md, each asserted exactly through the BigInt reference and again
 // through the WASM core (the whole suite runs once per evaluator). Books are
 // written in human units and converted to integers by the small helpers below.
@@ -154,7 +154,7 @@ const EVALUATORS: Array<[string, (b: Book, accountIndex: number) => AccountResul
 describe.each(EVALUATORS)('%s', (_name, evaluateAccount) => {
   const evaluateBook = (b: Book): AccountResult[] => b.accounts.map((_account, a) => evaluateAccount(b, a));
 
-  describe('DOMAIN.md worked examples', () => {
+  describe('docs/domain.md worked examples', () => {
     it('E1: isolated BTC long after an 8% fall', () => {
       const b = book([btc('46000')], '1800', [[0, btcLong]]);
       const r = evaluateAccount(b, 0);
@@ -278,7 +278,7 @@ describe.each(EVALUATORS)('%s', (_name, evaluateAccount) => {
     });
   });
 
-  describe('DESIGN.md example book', () => {
+  describe('docs/design.md example book', () => {
     const tiers: Array<[string | null, string]> = [
       ['50000', '0.004'],
       ['250000', '0.005'],
@@ -302,7 +302,7 @@ describe.each(EVALUATORS)('%s', (_name, evaluateAccount) => {
     });
   });
 
-  describe('DOMAIN.md section 3 tier table', () => {
+  describe('docs/domain.md section 3 tier table', () => {
     const floors = [
       '0', '50000', '250000', '1000000', '10000000', '20000000', '50000000', '100000000', '200000000', '300000000',
     ];

@@ -17,7 +17,7 @@ export interface InstrumentFloats {
   tierUpTo: number[];
   /** Maintenance rate of each bracket, a fraction (0.005 = 0.5%). */
   tierRate: number[];
-  /** The maintenance amount cum_k of DOMAIN.md section 3, quote: MM(N) = N·r_k − cum_k. */
+  /** The maintenance amount cum_k of docs/domain.md section 3, quote: MM(N) = N·r_k − cum_k. */
   tierCum: number[];
 }
 

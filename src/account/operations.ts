@@ -1,4 +1,4 @@
-// Account operations (DOMAIN.md section 6) on the book in memory, in place. Each one applies
+// Account operations (docs/domain.md section 6) on the book in memory, in place. Each one applies
 // completely or is refused with a reason and changes nothing: an operation is applied to the
 // account's columns, the account is re-evaluated by the core, the rules are checked on the
 // result, and on a refusal every column the operation touched is restored.

@@ -1,4 +1,4 @@
-// Integer division with the rounding named at the call site (DOMAIN.md section 7). BigInt `/`
+// Integer division with the rounding named at the call site (docs/domain.md section 7). BigInt `/`
 // truncates toward zero, which is neither direction the rules ask for, so it is never used bare.
 
 export function divFloor(numerator: bigint, denominator: bigint): bigint {

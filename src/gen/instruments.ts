@@ -34,7 +34,7 @@ export const MAJORS: readonly MajorSpec[] = [
     markUnits: 650_000, // 65,000.0
     fundingFraction: 0.06,
     fundingRate: 0.0001,
-    // DOMAIN.md section 3's table (Binance BTCUSDT's shape).
+    // docs/domain.md section 3's table (Binance BTCUSDT's shape).
     brackets: [
       { upTo: 50_000, ratePercent: 0.4, leverage: 125 },
       { upTo: 250_000, ratePercent: 0.5, leverage: 100 },

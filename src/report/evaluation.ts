@@ -1,4 +1,4 @@
-// What `liq eval` prints: the JSON document of DESIGN.md ("liq eval --json") and a table for people.
+// What `liq eval` prints: the JSON document of docs/design.md ("liq eval --json") and a table for people.
 // Both are produced a chunk at a time, so a book of millions of accounts streams out.
 import { formatScaled } from '../fixed/decimal.js';
 import { MODE_ISOLATED, QUOTE_DECIMALS, STATUS_BANKRUPT, STATUS_HEALTHY, STATUS_NAMES } from '../fixed/constants.js';

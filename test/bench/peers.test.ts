@@ -18,7 +18,7 @@ import { countMismatches } from '../../bench/peers/statuses.js';
 import type { PeerStatuses } from '../../bench/peers/statuses.js';
 
 // ---------------------------------------------------------------------------------------------
-// Hand-built books (DOMAIN.md section 9), in integer units.
+// Hand-built books (docs/domain.md section 9), in integer units.
 // BTC: tick 0.1 (pd 1), lot 0.001 (sd 3), q = 100. ETH: tick 0.01 (pd 2), lot 0.001 (sd 3), q = 10.
 
 const M = 1_000_000n; // micro per quote

@@ -21,7 +21,7 @@ import { thrown } from '../support/errors.js';
 
 type Json = any;
 
-/** A small valid book: DESIGN.md's BTC tiers, an E1-like isolated account and an E3-like cross one. */
+/** A small valid book: docs/design.md's BTC tiers, an E1-like isolated account and an E3-like cross one. */
 function baseBook(): Json {
   return {
     version: 1,
@@ -571,7 +571,7 @@ describe('bookFromJsonValue: a malformed book is refused with the path and the r
 });
 
 describe('bookToJsonValue', () => {
-  it('writes the DESIGN.md shape with every optional field filled in', () => {
+  it('writes the docs/design.md shape with every optional field filled in', () => {
     const json = bookToJsonValue(parseBookJson(JSON.stringify(baseBook())));
     expect(json.version).toBe(1);
     expect(json.instruments[1]).toEqual({

@@ -14,7 +14,7 @@ const run = runCli;
 const scratch = mkdtempSync(join(tmpdir(), 'liq-cli-'));
 
 describe('liq eval --json', () => {
-  test('prints the DESIGN.md document for the DESIGN.md book', async () => {
+  test('prints the docs/design.md document for the docs/design.md book', async () => {
     const { code, stdout, stderr } = await run(['eval', 'examples/design.json', '--json']);
     expect(stderr).toBe('');
     expect(code).toBe(EXIT_OK);
@@ -36,7 +36,7 @@ describe('liq eval --json', () => {
     });
   });
 
-  test('reproduces DOMAIN.md E1-E4 and E8 on the crash book', async () => {
+  test('reproduces docs/domain.md E1-E4 and E8 on the crash book', async () => {
     const { code, stdout } = await run(['eval', 'examples/crash.json', '--json']);
     expect(code).toBe(EXIT_OK);
     const byId = Object.fromEntries(JSON.parse(stdout).accounts.map((a: { id: string }) => [a.id, a]));
@@ -51,7 +51,7 @@ describe('liq eval --json', () => {
     expect(byId['underwater-cross'].cross.status).toBe('bankrupt');
   });
 
-  test('reproduces DOMAIN.md E5-E7 on the at-entry book', async () => {
+  test('reproduces docs/domain.md E5-E7 on the at-entry book', async () => {
     const { stdout } = await run(['eval', 'examples/at-entry.json', '--json']);
     const [e5, e6, e7] = JSON.parse(stdout).accounts;
     expect(e5.positions[0]).toMatchObject({ liquidationPrice: '45226.1', bankruptcyPrice: '45000' });
