@@ -230,7 +230,6 @@ function switchMode(engine: Engine, a: number, symbol: string, to: ModeName, mar
 // Fills
 
 function fill(engine: Engine, a: number, operation: Extract<Operation, { kind: 'fill' }>): OperationResult {
-  const v = engine.views;
   const i = requireInstrument(engine, operation.instrument);
   const instrument = engine.instruments[i];
   const q = quotePerUnit(instrument);
@@ -247,6 +246,8 @@ function fill(engine: Engine, a: number, operation: Extract<Operation, { kind: '
   const created = j < 0;
   if (created) j = openSlot(engine, a, i, operation.mode);
   else settlePosition(engine, a, j);
+  // Views only after the slot is open: opening it may have moved the book to a bigger layout.
+  const v = engine.views;
 
   const size = v.posSize[j];
   const cost = v.posCost[j];
@@ -542,15 +543,13 @@ function restore(engine: Engine, snapshot: AccountSnapshot): void {
   const v = engine.views;
   const a = snapshot.account;
   v.accBalance[a] = snapshot.balanceMicro;
-  if (engine.layout === snapshot.layout) {
-    for (let j = snapshot.positionsUsed; j < engine.positionsUsed; j++) engine.clearPositionSlot(j);
-    engine.positionsUsed = snapshot.positionsUsed;
-    engine.compact = snapshot.compact;
-    v.accPosStart[a] = snapshot.positionStart;
-  } else {
-    const first = v.accPosStart[a];
-    for (let j = first + snapshot.positions.length; j < first + v.accPosCount[a]; j++) engine.clearPositionSlot(j);
-  }
+  // Slots keep their indices when the arena grows (Engine.growPositions), so the account's
+  // original block is intact in either layout: restore it in place, and clear and return the
+  // slots the operation handed out.
+  for (let j = snapshot.positionsUsed; j < engine.positionsUsed; j++) engine.clearPositionSlot(j);
+  engine.positionsUsed = snapshot.positionsUsed;
+  engine.compact = snapshot.compact;
+  v.accPosStart[a] = snapshot.positionStart;
   const first = v.accPosStart[a];
   snapshot.positions.forEach((position, k) => engine.writePosition(first + k, position));
   v.accPosCount[a] = snapshot.positions.length;

@@ -16,6 +16,7 @@ import {
   CHUNK_SCRATCH_BYTES,
   SHARD_RECORD_BYTES,
   ShardSlot,
+  ACCOUNT_COLUMNS,
   INSTRUMENT_COLUMNS,
   POSITION_COLUMNS,
   copyColumn,
@@ -341,7 +342,7 @@ export class Engine {
       return first + count;
     }
     if (this.positionsUsed + count + 1 > this.layout.capacity.positions) this.growPositions(count + 1);
-    this.compact = false; // after growing, which lays the book out compact: this block moves to the tail
+    this.compact = false; // this block moves to the tail
     const views = this.layout.views;
     const target = this.positionsUsed;
     const source = views.accPosStart[a];
@@ -373,14 +374,15 @@ export class Engine {
   }
 
   /**
-   * Re-lays the book in the same memory with room for at least `extra` more positions, compacting
-   * every account's block. Happens O(log n) times as positions are opened; never per update.
+   * Moves the book to a bigger layout in the same memory, with room for at least `extra` more
+   * positions. Every slot keeps its index (accPosStart, positionsUsed and compactness are as they
+   * were), so an operation refused after its slot needed the room leaves the book exactly as it
+   * found it: only the capacity grew. Capacity doubles, so this happens O(log n) times as
+   * positions are opened; never per update.
    */
   private growPositions(extra: number): void {
     const old = this.layout;
-    let used = 0;
-    for (let a = 0; a < this.accountCount; a++) used += old.views.accPosCount[a];
-    const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, used + extra + 64) };
+    const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
     const next = new BookLayout(this.memory, this.memoryTop, capacity);
     next.setAccountCount(this.accountCount);
     this.memoryTop = next.end;
@@ -388,20 +390,10 @@ export class Engine {
     const n = next.views;
     for (const name of INSTRUMENT_COLUMNS) copyColumn(n, o, name);
     next.setInstrumentCount(this.instruments.length);
-    let slot = 0;
-    for (let a = 0; a < this.accountCount; a++) {
-      n.accBalance[a] = o.accBalance[a];
-      n.accCrossEquity[a] = o.accCrossEquity[a];
-      n.accCrossMaint[a] = o.accCrossMaint[a];
-      n.accStatus[a] = o.accStatus[a];
-      n.accPosStart[a] = slot;
-      n.accPosCount[a] = o.accPosCount[a];
-      for (let k = 0; k < o.accPosCount[a]; k++) copyPositionSlot(o, o.accPosStart[a] + k, slot++, n);
-    }
+    for (const name of ACCOUNT_COLUMNS) copyColumn(n, o, name);
+    for (const name of POSITION_COLUMNS) (n[name] as Uint8Array).set((o[name] as Uint8Array).subarray(0, this.positionsUsed));
     this.layout = next;
-    this.positionsUsed = slot;
-    this.compact = true;
-    // The new layout's derived data (debits are copied, cross bases and sweep records are not).
+    // The new layout's derived data: debits are copied; cross bases and sweep records are rebuilt.
     this.refreshDebits();
   }
 }

@@ -106,6 +106,8 @@ export const POSITION_INPUT_COLUMNS = ['posSize', 'posCost', 'posMargin', 'posFu
 export type PositionInputColumn = (typeof POSITION_INPUT_COLUMNS)[number];
 /** Every position column, inputs and outputs, in memory order. */
 export const POSITION_COLUMNS = COLUMNS.filter((c) => c.table === 'position').map((c) => c.name);
+/** Every account column, in memory order. */
+export const ACCOUNT_COLUMNS = COLUMNS.filter((c) => c.table === 'account').map((c) => c.name);
 /** The columns that describe instruments and their tiers. */
 export const INSTRUMENT_COLUMNS = COLUMNS.filter((c) => c.table === 'instrument' || c.table === 'tier').map((c) => c.name);
 

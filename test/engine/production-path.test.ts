@@ -1,0 +1,345 @@
+// The production path under the changes users make. A live feed and a cascade both change the
+// book between sweeps: batches of account updates, ticks, crashes, funding, mode switches, flips,
+// positions opened in blocks that must move. After every such step, the status sweep that users
+// run (the chunk sweep on one thread, and the pool on 1, 2 and 4 workers) must give every scope
+// the status the BigInt reference gives it, and the same liquidatable set. The reference is an
+// independent evaluation of the book as it stands (Engine.toBook), per account, cached on the
+// account's inputs and its instruments' state, so only accounts whose inputs moved are evaluated
+// again.
+import { afterAll, describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { Engine } from '../../src/engine/engine.js';
+import { SweepPool } from '../../src/pool/pool.js';
+import { applyOperation, type Operation } from '../../src/account/operations.js';
+import { evaluateAccount } from '../../src/reference/evaluate.js';
+import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX, STATUS_NAMES, FUNDING_INDEX_ABS_MAX } from '../../src/fixed/constants.js';
+import { SLOT_CROSS } from '../../src/memory/layout.js';
+import { quotePerUnit, type Account, type Book, type Instrument } from '../../src/book/model.js';
+import { bookArbitrary } from '../support/arbitraries.js';
+
+const pools: SweepPool[] = [];
+afterAll(async () => {
+  await Promise.all(pools.map((pool) => pool.close()));
+});
+
+/** A small deterministic PRNG (mulberry32), so a failing run names its seed and step. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+type Step = { kind: 'batch'; operations: Operation[] } | { kind: 'tick'; instrument: number; ppm: number } | { kind: 'crash'; ppm: number[] } | { kind: 'funding'; instrument: number; delta: bigint };
+
+/** What the reference says of the book: each scope's status, and the liquidatable set in list order. */
+interface Expected {
+  accountStatus: string[];
+  /** Per position slot in use: the isolated status, or null for a cross slot. */
+  positionStatus: Map<number, string>;
+  scopes: number[];
+}
+
+class ReferenceCache {
+  private readonly cache = new Map<string, ReturnType<typeof evaluateAccount>>();
+  evaluations = 0;
+
+  expected(engine: Engine): Expected {
+    const book = engine.toBook();
+    const v = engine.views;
+    const accountStatus: string[] = [];
+    const positionStatus = new Map<number, string>();
+    const scopes: number[] = [];
+    const seen = new Set<string>();
+    book.accounts.forEach((account, a) => {
+      const key = accountKey(book.instruments, account);
+      seen.add(key);
+      let result = this.cache.get(key);
+      if (result === undefined) {
+        result = evaluateAccount({ instruments: book.instruments, accounts: [account] }, 0);
+        this.cache.set(key, result);
+        this.evaluations++;
+      }
+      accountStatus.push(result.crossStatus);
+      result.positions.forEach((position, k) => {
+        const j = v.accPosStart[a] + k;
+        if (position.status !== null) {
+          positionStatus.set(j, position.status);
+          if (position.status !== 'healthy') scopes.push(a, j);
+        }
+      });
+      if (result.crossStatus !== 'healthy') scopes.push(a, SLOT_CROSS);
+    });
+    // Forget what no account is any more, so the cache stays the size of the book.
+    for (const key of this.cache.keys()) if (!seen.has(key)) this.cache.delete(key);
+    return { accountStatus, positionStatus, scopes };
+  }
+}
+
+/** Every input of one account's evaluation: its balance and positions, and its instruments' state. */
+function accountKey(instruments: Instrument[], account: Account): string {
+  const parts: string[] = [account.balanceMicro.toString()];
+  for (const p of account.positions) {
+    const i = instruments[p.instrument];
+    parts.push(`${p.instrument}:${p.sizeUnits}:${p.costMicro}:${p.mode}:${p.marginMicro}:${p.fundingIndex}:${i.markUnits}:${i.fundingIndex}`);
+  }
+  return parts.join('|');
+}
+
+/** The statuses the last status sweep wrote, in the reference's terms. */
+function sweptStatuses(engine: Engine): { accountStatus: string[]; positionStatus: Map<number, string> } {
+  const v = engine.views;
+  const accountStatus: string[] = [];
+  const positionStatus = new Map<number, string>();
+  for (let a = 0; a < engine.accountCount; a++) {
+    accountStatus.push(STATUS_NAMES[v.accStatus[a]] ?? `invalid ${v.accStatus[a]}`);
+    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+      if (v.posMode[j] === MODE_ISOLATED) positionStatus.set(j, STATUS_NAMES[v.posStatus[j]] ?? `invalid ${v.posStatus[j]}`);
+    }
+  }
+  return { accountStatus, positionStatus };
+}
+
+/** The highest mark of instrument i that keeps every notional within range (what setMark allows). */
+function markMax(engine: Engine, i: number): bigint {
+  const q = quotePerUnit(engine.instruments[i]);
+  const high = engine.sizeHighWater[i];
+  const limit = high === 0n ? PRICE_UNITS_MAX : QUOTE_ABS_MAX / (high * q);
+  return limit < PRICE_UNITS_MAX ? limit : PRICE_UNITS_MAX;
+}
+
+function moveMark(engine: Engine, i: number, ppm: number): void {
+  const mark = engine.views.instMark[i];
+  let next = (mark * BigInt(1_000_000 + ppm)) / 1_000_000n;
+  if (next === mark) next = mark + (ppm >= 0 ? 1n : -1n);
+  const limit = markMax(engine, i);
+  next = next < 1n ? 1n : next > limit ? limit : next;
+  const result = applyOperation(engine, { kind: 'setMark', instrument: engine.instruments[i].symbol, priceUnits: next });
+  expect(result.ok, `setMark ${engine.instruments[i].symbol} ${next}`).toBe(true);
+}
+
+/** Random account operations on the book as it stands: most are valid, some are refused. */
+function randomOperation(engine: Engine, random: () => number): Operation {
+  const v = engine.views;
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
+  const a = Math.floor(random() * engine.accountCount);
+  const account = engine.accountIds.get(a);
+  const slots: number[] = [];
+  for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) slots.push(j);
+  const i = Math.floor(random() * engine.instruments.length);
+  const instrument = engine.instruments[i];
+  const amount = (): bigint => {
+    const r = random();
+    if (r < 0.03) return 0n; // refused
+    if (r < 0.05) return -1n; // refused
+    return BigInt(Math.floor(10 ** (random() * 12))) + 1n;
+  };
+  const kind = pick(['deposit', 'withdraw', 'fill', 'fill', 'fill', 'fill', 'addMargin', 'removeMargin', 'setLeverage', 'switchMode', 'settleFunding'] as const);
+  const existing = slots.length > 0 && random() < 0.7 ? pick(slots) : -1;
+  const symbolOf = (j: number) => engine.instruments[v.posInst[j]].symbol;
+  const modeOf = (j: number) => (v.posMode[j] === MODE_CROSS ? ('cross' as const) : ('isolated' as const));
+  switch (kind) {
+    case 'deposit':
+      return { kind, account, amountMicro: amount() };
+    case 'withdraw':
+      return { kind, account, amountMicro: random() < 0.5 && v.accBalance[a] > 0n ? (v.accBalance[a] * BigInt(Math.floor(random() * 1200))) / 1000n : amount() };
+    case 'addMargin':
+    case 'removeMargin':
+      return { kind, account, instrument: existing >= 0 ? symbolOf(existing) : instrument.symbol, amountMicro: amount() };
+    case 'setLeverage':
+      return { kind, account, instrument: existing >= 0 ? symbolOf(existing) : instrument.symbol, mode: existing >= 0 ? modeOf(existing) : 'cross', leverage: 1 + Math.floor(random() * 130) };
+    case 'switchMode': {
+      if (existing < 0) return { kind, account, instrument: instrument.symbol, to: 'isolated', marginMicro: amount() };
+      const to = modeOf(existing) === 'cross' ? ('isolated' as const) : ('cross' as const);
+      return to === 'isolated' ? { kind, account, instrument: symbolOf(existing), to, marginMicro: (v.accBalance[a] * BigInt(Math.floor(random() * 800))) / 1000n } : { kind, account, instrument: symbolOf(existing), to };
+    }
+    case 'settleFunding':
+      return random() < 0.5 ? { kind, account } : { kind, account, instrument: existing >= 0 ? symbolOf(existing) : instrument.symbol };
+    case 'fill': {
+      // Close, reduce, flip or add to a position held, or open a new one (often in a block that must move).
+      const j = existing;
+      const symbol = j >= 0 ? symbolOf(j) : instrument.symbol;
+      const inst = j >= 0 ? engine.instruments[v.posInst[j]] : instrument;
+      const mode = j >= 0 ? modeOf(j) : random() < 0.5 ? ('cross' as const) : ('isolated' as const);
+      const mark = v.instMark[j >= 0 ? v.posInst[j] : i];
+      const price = mark + (mark * BigInt(Math.floor(random() * 20_001) - 10_000)) / 1_000_000n;
+      let size: bigint;
+      const held = j >= 0 ? v.posSize[j] : 0n;
+      const r = random();
+      if (held !== 0n && r < 0.3) size = -held; // close
+      else if (held !== 0n && r < 0.45) size = -2n * held; // flip
+      else if (held !== 0n && r < 0.6) size = -held / 2n; // reduce
+      else {
+        // A notional of 10^1..10^9 quote, in lots.
+        const q = quotePerUnit(inst);
+        const notional = BigInt(Math.floor(10 ** (1 + random() * 8))) * 1_000_000n;
+        const lots = notional / (q * (mark > 0n ? mark : 1n) * inst.lotUnits);
+        size = (lots > 0n ? lots : 1n) * inst.lotUnits * (random() < 0.5 ? -1n : 1n);
+      }
+      if (size % inst.lotUnits !== 0n) size -= size % inst.lotUnits;
+      if (size === 0n) size = inst.lotUnits;
+      return { kind, account, instrument: symbol, mode, sizeUnits: size, priceUnits: price > 0n ? price : 1n };
+    }
+  }
+}
+
+function randomStep(engine: Engine, random: () => number): Step {
+  const r = random();
+  const instruments = engine.instruments.length;
+  if (r < 0.5) {
+    const count = 1 + Math.floor(random() * 24);
+    return { kind: 'batch', operations: Array.from({ length: count }, () => randomOperation(engine, random)) };
+  }
+  if (r < 0.8) {
+    // A normal tick (0.01–0.1%) most of the time, a broad move (up to 2%) otherwise.
+    const size = random() < 0.7 ? 100 + random() * 900 : random() * 20_000;
+    return { kind: 'tick', instrument: Math.floor(random() * instruments), ppm: Math.round(size) * (random() < 0.5 ? -1 : 1) };
+  }
+  if (r < 0.93) return { kind: 'crash', ppm: Array.from({ length: instruments }, () => (random() < 0.5 ? -50_000 : 50_000) + Math.round((random() - 0.5) * 20_000)) };
+  return { kind: 'funding', instrument: Math.floor(random() * instruments), delta: BigInt(Math.round((random() - 0.5) * 2e9)) };
+}
+
+/** A fingerprint of everything an operation could change: refused ones must leave it as it was. */
+function fingerprint(engine: Engine): string {
+  const v = engine.views;
+  const parts = [String(engine.positionsUsed), String(engine.compact), engine.sizeHighWater.join(',')];
+  for (let a = 0; a < engine.accountCount; a++) {
+    parts.push(`${v.accBalance[a]}/${v.accPosStart[a]}/${v.accPosCount[a]}`);
+    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+      parts.push(`${v.posSize[j]},${v.posCost[j]},${v.posMargin[j]},${v.posFunding[j]},${v.posInst[j]},${v.posMode[j]},${v.posLeverage[j]},${v.posDebit[j]}`);
+    }
+  }
+  return parts.join(';');
+}
+
+/** The same for one account and the engine-wide state: cheap enough for every operation. */
+function accountFingerprint(engine: Engine, id: string): string {
+  const v = engine.views;
+  const a = engine.accountIds.indexOf(id);
+  const parts = [String(engine.positionsUsed), String(engine.compact), engine.sizeHighWater.join(',')];
+  if (a !== undefined) {
+    parts.push(`${v.accBalance[a]}/${v.accPosStart[a]}/${v.accPosCount[a]}`);
+    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+      parts.push(`${v.posSize[j]},${v.posCost[j]},${v.posMargin[j]},${v.posFunding[j]},${v.posInst[j]},${v.posMode[j]},${v.posLeverage[j]},${v.posDebit[j]}`);
+    }
+  }
+  return parts.join(';');
+}
+
+/**
+ * Applies a step. Every refused operation is shown to leave its account and the engine-wide state
+ * (slots handed out, compaction, size high-water marks, layout) as they were; with `wholeBook`,
+ * every account.
+ */
+function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: number; refused: number } {
+  let applied = 0;
+  let refused = 0;
+  switch (step.kind) {
+    case 'batch':
+      for (const operation of step.operations) {
+        const snapshot = (): string => (wholeBook ? fingerprint(engine) : accountFingerprint(engine, 'account' in operation ? operation.account : ''));
+        const before = snapshot();
+        const result = applyOperation(engine, operation);
+        if (result.ok) applied++;
+        else {
+          refused++;
+          expect(snapshot(), `refused ${operation.kind} changed the book: ${result.reason}`).toBe(before);
+        }
+      }
+      break;
+    case 'tick':
+      moveMark(engine, step.instrument, step.ppm);
+      break;
+    case 'crash':
+      step.ppm.forEach((ppm, i) => moveMark(engine, i, ppm));
+      break;
+    case 'funding': {
+      const symbol = engine.instruments[step.instrument].symbol;
+      let index = engine.views.instFunding[step.instrument] + step.delta;
+      if (index > FUNDING_INDEX_ABS_MAX) index = FUNDING_INDEX_ABS_MAX;
+      if (index < -FUNDING_INDEX_ABS_MAX) index = -FUNDING_INDEX_ABS_MAX;
+      const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: symbol, fundingIndex: index });
+      if (result.ok) applied++;
+      else refused++;
+      break;
+    }
+  }
+  return { applied, refused };
+}
+
+function describeStep(step: Step): string {
+  switch (step.kind) {
+    case 'batch':
+      return `batch of ${step.operations.length}: ${step.operations.map((o) => o.kind).join(', ')}`;
+    case 'tick':
+      return `tick of instrument ${step.instrument} by ${step.ppm} ppm`;
+    case 'crash':
+      return `crash ${step.ppm.join('/')} ppm`;
+    case 'funding':
+      return `funding of instrument ${step.instrument} by ${step.delta}`;
+  }
+}
+
+/** Steps per `npm test` (at least 10,000; LIQ_STEPS sets fewer per book for a quick look), over this many books. */
+const BOOKS = 10;
+const STEPS_PER_BOOK = Number(process.env.LIQ_STEPS ?? 1_000);
+
+describe('the production sweep paths after the changes users make', () => {
+  test(`chunk sweep on one thread and the pool on 1, 2 and 4 workers equal the reference after every step (${BOOKS} books × ${STEPS_PER_BOOK} steps)`, async () => {
+    const books = fc.sample(
+      fc.integer({ min: 1, max: 600 }).chain((accounts) => bookArbitrary(accounts)),
+      { numRuns: BOOKS, seed: 20261129 },
+    );
+    let steps = 0;
+    let applied = 0;
+    let refused = 0;
+    let failingScopes = 0;
+    let unCompactSteps = 0;
+    let bookIndex = 0;
+    for (const book of books) {
+      const engine = Engine.fromBook(book as Book);
+      const workers = await Promise.all([1, 2, 4].map(async (threads) => {
+        const pool = await SweepPool.open(engine, { threads, listCapacity: 16 });
+        pools.push(pool);
+        return pool;
+      }));
+      const reference = new ReferenceCache();
+      const random = prng(1_000 + bookIndex);
+      for (let s = 0; s < STEPS_PER_BOOK; s++) {
+        const step = randomStep(engine, random);
+        const where = `book ${bookIndex} (${engine.accountCount} accounts), step ${s}: ${describeStep(step)}`;
+        const counts = applyStep(engine, step, s % 10 === 0);
+        applied += counts.applied;
+        refused += counts.refused;
+        const expected = reference.expected(engine);
+        // The single-thread status sweep: the chunk sweep on a compact book.
+        const count = engine.sweep({ full: false });
+        expect(count, where).toBe(expected.scopes.length / 2);
+        expect(sweptStatuses(engine), where).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
+        for (const pool of workers) {
+          engine.views.accStatus.fill(7, 0, engine.accountCount); // the pool must write every status
+          const result = await pool.sweep();
+          expect(result.complete, where).toBe(true);
+          expect(result.liquidatable, where).toBe(expected.scopes.length / 2);
+          expect([...result.scopes], `${where}, ${pool.threads} workers`).toEqual(expected.scopes);
+          expect(sweptStatuses(engine), `${where}, ${pool.threads} workers`).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
+        }
+        failingScopes += expected.scopes.length / 2;
+        if (!engine.compact) unCompactSteps++;
+        steps++;
+      }
+      bookIndex++;
+    }
+    // The steps did what they are for: updates applied and refused, failing scopes found and lost.
+    expect(steps).toBe(BOOKS * STEPS_PER_BOOK);
+    console.log(`${steps} steps: ${applied} updates applied, ${refused} refused, ${failingScopes} failing scopes seen, ${unCompactSteps} steps on a book not compact`);
+    expect(applied).toBeGreaterThan(steps);
+    expect(refused).toBeGreaterThan(steps / 20);
+    expect(failingScopes).toBeGreaterThan(steps);
+    expect(unCompactSteps).toBeGreaterThan(0);
+  });
+});
