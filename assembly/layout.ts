@@ -1,7 +1,18 @@
-// The header that tells the kernel where each column of the book lives. JavaScript writes it
-// (src/memory/layout.ts) into the shared memory above the module's heap base; the kernel only
-// reads it. Each slot is a u32 byte offset; the slot order is mirrored in src/memory/layout.ts.
+// Every offset of the kernel's memory formats, defined here once: the header that tells the kernel
+// where each column of the book lives, the shard record, the instrument cache and the chunk sweep's
+// records and sums. Offsets that follow from others are derived from them, and the invariants the
+// kernel relies on are checked at compile time (the checks at the end). index.ts exports every
+// constant from the module as an immutable wasm global; the control plane reads them from the
+// compiled core (src/engine/kernel-constants.ts) rather than repeating them.
 
+import { TIERS_MAX, POSITIONS_PER_ACCOUNT_MAX } from './constants';
+
+/** Cache-line size: the instrument cache's entries and stride are aligned to it. */
+export const CACHE_LINE_BYTES: u32 = 64;
+
+// The header: JavaScript writes it (src/memory/layout.ts) into the shared memory above the
+// module's heap base; the kernel only reads it. Each slot is a u32 byte offset of a column, except
+// H_INSTRUMENT_COUNT and H_ACCOUNT_COUNT, which hold the counts themselves.
 export const H_INSTRUMENT_COUNT: u32 = 0;
 export const H_INST_MARK: u32 = 1; // i64 price units
 export const H_INST_FUNDING: u32 = 2; // i64 funding index
@@ -33,71 +44,98 @@ export const H_POS_BRACKET: u32 = 27; // u8: the bracket the last sweep found, a
 export const H_SWEEP_RECORDS: u32 = 28; // the chunks' sweep records, packed in chunk order (SWEEP_RECORD_SLOT_BYTES per slot and SWEEP_BASE_BYTES per account), derived
 export const H_CHUNKS: u32 = 29; // CHUNK_META_BYTES per chunk of CHUNK_ACCOUNTS accounts: where its sweep records are, how many, and whether stale
 export const H_ACCOUNT_COUNT: u32 = 30; // holds the count itself: accounts in the book (the last chunk may be short)
+/** Slots in the header (the last ones unused). */
 export const HEADER_SLOTS: u32 = 32;
+/** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
+export const WORD_BYTES: u32 = 4;
 
 // The shard record: one per concurrent sweep call, written by JavaScript, completed by the kernel.
-export const SHARD_CANCEL: u32 = 0; // u32 byte offset of the sweep's shared cancel flag (i32, non-zero = stop)
-export const SHARD_LIST: u32 = 4; // u32 byte offset of the liquidatable list: u32 pairs (account, slot)
-export const SHARD_LIST_CAPACITY: u32 = 8; // u32 entries the list can hold
-export const SHARD_ACCOUNTS_DONE: u32 = 12; // u32 out: accounts evaluated (the range's end when complete)
-export const SHARD_LIQUIDATABLE: u32 = 16; // u32 out: liquidatable scopes (bankrupt included)
-export const SHARD_BANKRUPT: u32 = 20; // u32 out: bankrupt scopes
-export const SHARD_LISTED: u32 = 24; // u32 out: entries written (min(liquidatable, capacity))
-export const SHARD_COMPLETE: u32 = 28; // u32 out: 1 when the whole range was evaluated, 0 when cancelled
-export const SHARD_CACHE: u32 = 32; // u32 byte offset of this shard's instrument cache (scratch, CACHE_STRIDE per instrument)
-export const SHARD_SCRATCH: u32 = 36; // u32 byte offset of this shard's chunk sums (scratch, CHUNK_SCRATCH_BYTES)
-export const SHARD_RECORD_BYTES: u32 = 64;
-
-// The instrument cache: what the sweep needs of one instrument in one place, rebuilt by each sweep
-// call from the instrument and tier columns, so the hot loop holds one pointer instead of seven.
-export const CACHE_FLOORS: u32 = 0; // 17 × i64 floor_k, padded with i64.MAX past the last tier (and at 16, for hints at 15); v128-aligned
-export const CACHE_UNIT: u32 = 136; // i64 q·mark: micro per size unit at the mark
-export const CACHE_Q: u32 = 144; // i64 q
-export const CACHE_FUNDING: u32 = 152; // i64 funding index
-export const CACHE_TIERS: u32 = 160; // 16 × { u64 rate, u64 cumX low, u64 cumX high }
-export const CACHE_TIER_BYTES: u32 = 32;
-// 16 × the chunk sweep's bracket entry { i64 q·mark, u64 low, u64 width, u64 rate, u64 10^6 − 1 − cumX low (mod 2^64) }:
-// a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width (unsigned).
-export const CACHE_ENTRIES: u32 = 704;
-export const CACHE_ENTRY_BYTES: u32 = 40;
-export const CACHE_MARK_LONG: u32 = 1344; // i64 mark: what a long isolated position's thresholds are compared with
-export const CACHE_MARK_SHORT: u32 = 1352; // i64 −mark: the same for a short, whose thresholds are negated
-export const CACHE_STRIDE: u32 = 1408; // 1360 rounded up to a multiple of 64
-
-// The chunk sweep (assembly/index.ts sweepChunk): accounts in chunks of CHUNK_ACCOUNTS, each with its
-// positions' sweep records: first one cross record per cross position, then one isolated record per
-// isolated position, each kind in account order, then each account's cross base (i64 micro: its
-// balance less its cross positions' debits, so its cross equity is the base plus their values).
-// The chunks' records follow each other with no gap (one stream for the prefetcher), so a chunk's
-// place moves when an earlier chunk's mix of modes does.
-export const CHUNK_ACCOUNTS: u32 = 256;
-export const SWEEP_RECORD_SLOT_BYTES: u32 = 16; // room per slot: both records are 16 bytes
-export const SWEEP_BASE_BYTES: u32 = 8; // room per account: its cross base
-// A chunk's meta: u32 byte offset of its records in H_SWEEP_RECORDS, u32 cross records, u32
-// isolated records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it).
-export const CHUNK_META_BYTES: u32 = 16;
-export const CHUNK_OFFSET: u32 = 0;
-export const CHUNK_CROSS: u32 = 4;
-export const CHUNK_ISOLATED: u32 = 8;
-export const CHUNK_STATE: u32 = 12;
-export const CHUNK_FRESH: u32 = 0; // its records are those of the book
-export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first
-export const CHUNK_UNLAID: u32 = 2; // no refresh has counted it: a sweep reads its accounts' columns
-// Cross record: i64 size, u32 the account's scratch offset (8 × its index in the chunk), u32 its bracket entry (offset in the cache).
-export const CROSS_RECORD_BYTES: u32 = 16;
-// Isolated record: i64 liquidation threshold, u32 the mark it is compared with (offset in the
-// cache), u16 its slot and u8 its account, both counted from the chunk's first.
-export const ISOLATED_RECORD_BYTES: u32 = 16;
-// The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the chunk's account k.
-export const CHUNK_MAINT_OFFSET: u32 = 2064; // (CHUNK_ACCOUNTS + 2) × 8
-export const CHUNK_SCRATCH_BYTES: u32 = 4128;
+// Each field is a u32, one after the other.
+export const SHARD_CANCEL: u32 = 0; // byte offset of the sweep's shared cancel flag (i32, non-zero = stop)
+export const SHARD_LIST: u32 = SHARD_CANCEL + WORD_BYTES; // byte offset of the liquidatable list: u32 pairs (account, slot)
+export const SHARD_LIST_CAPACITY: u32 = SHARD_LIST + WORD_BYTES; // entries the list can hold
+export const SHARD_ACCOUNTS_DONE: u32 = SHARD_LIST_CAPACITY + WORD_BYTES; // out: accounts evaluated (the range's end when complete)
+export const SHARD_LIQUIDATABLE: u32 = SHARD_ACCOUNTS_DONE + WORD_BYTES; // out: liquidatable scopes (bankrupt included)
+export const SHARD_BANKRUPT: u32 = SHARD_LIQUIDATABLE + WORD_BYTES; // out: bankrupt scopes
+export const SHARD_LISTED: u32 = SHARD_BANKRUPT + WORD_BYTES; // out: entries written (min(liquidatable, capacity))
+export const SHARD_COMPLETE: u32 = SHARD_LISTED + WORD_BYTES; // out: 1 when the whole range was evaluated, 0 when cancelled
+export const SHARD_CACHE: u32 = SHARD_COMPLETE + WORD_BYTES; // byte offset of this shard's instrument cache (scratch, CACHE_STRIDE per instrument)
+export const SHARD_SCRATCH: u32 = SHARD_CACHE + WORD_BYTES; // byte offset of this shard's chunk sums (scratch, CHUNK_SCRATCH_BYTES)
+/** The shard record's fields end here; SHARD_RECORD_BYTES leaves room for more. */
+export const SHARD_FIELDS_END: u32 = SHARD_SCRATCH + WORD_BYTES;
+export const SHARD_RECORD_BYTES: u32 = CACHE_LINE_BYTES;
+/** Bytes of one list entry: u32 account, u32 slot (SLOT_CROSS for the cross pool). */
+export const LIST_ENTRY_BYTES: u32 = 2 * WORD_BYTES;
 /** In a list entry, the slot of a cross pool (the account's scope rather than one position). */
 export const SLOT_CROSS: u32 = 0xffff_ffff;
 /** Accounts between two looks at the cancel flag: bounds the time a cancel takes to land. */
 export const CANCEL_CHECK_ACCOUNTS: u32 = 4096;
 
-// @ts-ignore: decorator
-@inline
-export function column(header: usize, slot: u32): usize {
-  return <usize>load<u32>(header + (<usize>slot << 2));
-}
+// The instrument cache: what the sweep needs of one instrument in one place, rebuilt by each sweep
+// call from the instrument and tier columns, so the hot loop holds one pointer instead of seven.
+export const CACHE_FLOORS: u32 = 0; // TIERS_MAX + 1 × i64 floor_k, padded with i64.MAX past the last tier (and at TIERS_MAX, for hints at TIERS_MAX − 1); v128-aligned
+export const CACHE_UNIT: u32 = CACHE_FLOORS + (<u32>TIERS_MAX + 1) * 8; // i64 q·mark: micro per size unit at the mark
+export const CACHE_Q: u32 = CACHE_UNIT + 8; // i64 q
+export const CACHE_FUNDING: u32 = CACHE_Q + 8; // i64 funding index
+export const CACHE_TIERS: u32 = CACHE_FUNDING + 8; // TIERS_MAX × { u64 rate, u64 cumX low, u64 cumX high }
+export const CACHE_TIER_BYTES: u32 = 32; // 24 used
+// TIERS_MAX × the chunk sweep's bracket entry { i64 q·mark, u64 low, u64 width, u64 rate, u64 10^6 − 1 − cumX low (mod 2^64) },
+// starting on a cache line: a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width (unsigned).
+export const CACHE_ENTRIES: u32 = (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
+export const CACHE_ENTRY_BYTES: u32 = 40;
+export const CACHE_MARK_LONG: u32 = CACHE_ENTRIES + <u32>TIERS_MAX * CACHE_ENTRY_BYTES; // i64 mark: what a long isolated position's thresholds are compared with
+export const CACHE_MARK_SHORT: u32 = CACHE_MARK_LONG + 8; // i64 −mark: the same for a short, whose thresholds are negated
+/** One instrument's cache: its end (CACHE_MARK_SHORT + 8) rounded up to a cache line. */
+export const CACHE_STRIDE: u32 = (CACHE_MARK_SHORT + 8 + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
+
+// The chunk sweep (chunks.ts): accounts in chunks of CHUNK_ACCOUNTS, each with its positions' sweep
+// records: first one cross record per cross position, then one isolated record per isolated
+// position, each kind in account order, then each account's cross base (i64 micro: its balance less
+// its cross positions' debits, so its cross equity is the base plus their values). The chunks'
+// records follow each other with no gap (one stream for the prefetcher), so a chunk's place moves
+// when an earlier chunk's mix of modes does.
+export const CHUNK_ACCOUNTS: u32 = 256;
+// Cross record: i64 size, u32 the account's scratch offset (8 × its index in the chunk), u32 its bracket entry (offset in the cache).
+export const CROSS_RECORD_BYTES: u32 = 16;
+// Isolated record: i64 liquidation threshold, u32 the mark it is compared with (offset in the
+// cache), u16 its slot and u8 its account, both counted from the chunk's first.
+export const ISOLATED_RECORD_BYTES: u32 = 16;
+/** Room per position slot in H_SWEEP_RECORDS: the larger of the two records. */
+export const SWEEP_RECORD_SLOT_BYTES: u32 = CROSS_RECORD_BYTES > ISOLATED_RECORD_BYTES ? CROSS_RECORD_BYTES : ISOLATED_RECORD_BYTES;
+/** Room per account in H_SWEEP_RECORDS: its cross base. */
+export const SWEEP_BASE_BYTES: u32 = 8;
+// A chunk's meta: u32 byte offset of its records in H_SWEEP_RECORDS, u32 cross records, u32
+// isolated records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it).
+export const CHUNK_OFFSET: u32 = 0;
+export const CHUNK_CROSS: u32 = CHUNK_OFFSET + WORD_BYTES;
+export const CHUNK_ISOLATED: u32 = CHUNK_CROSS + WORD_BYTES;
+export const CHUNK_STATE: u32 = CHUNK_ISOLATED + WORD_BYTES;
+export const CHUNK_META_BYTES: u32 = CHUNK_STATE + WORD_BYTES;
+export const CHUNK_FRESH: u32 = 0; // its records are those of the book
+export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first
+export const CHUNK_UNLAID: u32 = 2; // no refresh has counted it: a sweep reads its accounts' columns
+// The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the
+// chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room beyond the chunk's accounts.
+export const CHUNK_SUM_BYTES: u32 = 8;
+export const CHUNK_SUMS_SPARE: u32 = 2;
+export const CHUNK_MAINT_OFFSET: u32 = (CHUNK_ACCOUNTS + CHUNK_SUMS_SPARE) * CHUNK_SUM_BYTES;
+export const CHUNK_SCRATCH_BYTES: u32 = 2 * CHUNK_MAINT_OFFSET;
+
+// Compile-time checks. Each condition is folded by the compiler, which then compiles only the
+// branch taken: a broken invariant, or a condition that stops being a constant, fails the build
+// with the message (AssemblyScript's ERROR builtin); a holding one leaves no code behind.
+if (H_ACCOUNT_COUNT >= HEADER_SLOTS || H_INSTRUMENT_COUNT >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (SHARD_FIELDS_END > SHARD_RECORD_BYTES) ERROR('the shard record fields overrun SHARD_RECORD_BYTES');
+if (CACHE_FLOORS % 16 != 0 || CACHE_STRIDE % CACHE_LINE_BYTES != 0) ERROR('the cached floors must stay 16-byte aligned for v128 loads');
+if (CACHE_TIER_BYTES < 24) ERROR('a cached tier holds three u64');
+if (CACHE_ENTRY_BYTES < 40) ERROR('a bracket entry holds five u64');
+if (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES > CACHE_ENTRIES) ERROR('the cached tiers overrun the bracket entries');
+if (CACHE_MARK_SHORT + 8 > CACHE_STRIDE) ERROR('the instrument cache overruns CACHE_STRIDE');
+if (CROSS_RECORD_BYTES > SWEEP_RECORD_SLOT_BYTES || ISOLATED_RECORD_BYTES > SWEEP_RECORD_SLOT_BYTES) ERROR('a sweep record is larger than its slot');
+// An isolated record keeps its slot within the chunk in a u16 and its account in a u8.
+if (CHUNK_ACCOUNTS > 0x100) ERROR("a chunk's accounts must fit an isolated record's u8");
+if (CHUNK_ACCOUNTS * <u32>POSITIONS_PER_ACCOUNT_MAX > 0x1_0000) ERROR("a chunk's positions must fit an isolated record's u16");
+// Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
+if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
+if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');
+if (CHUNK_MAINT_OFFSET + CHUNK_ACCOUNTS * CHUNK_SUM_BYTES > CHUNK_SCRATCH_BYTES) ERROR('the maintenance sums overrun CHUNK_SCRATCH_BYTES');

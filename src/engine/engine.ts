@@ -10,6 +10,7 @@ import {
 import { quotePerUnit, type AccountResult, type Book, type Instrument, type Position, type PositionResult } from '../book/model.js';
 import {
   BookLayout,
+  CHUNK_ACCOUNTS,
   SWEEP_COMPACT,
   SWEEP_FULL,
   CACHE_STRIDE,
@@ -66,6 +67,8 @@ export class Engine {
   /** The first byte above everything placed in the memory: the layout and the scratch regions. */
   private memoryTop: number;
   private readonly regions = new Map<string, Region>();
+  /** True while a pool sweep runs over the book (beginSweep … endSweep): no write is allowed. */
+  private poolSweeping = false;
 
   private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, instruments: Instrument[], accountIds: AccountIds) {
     this.memory = memory;
@@ -174,8 +177,38 @@ export class Engine {
     this.layout.setInstrumentCount(instruments.length);
   }
 
+  /**
+   * Called by SweepPool.sweep before its workers start (and endSweep when they are done, in a
+   * finally): until then the book's outputs are the workers'. Refuses a second pool's sweep.
+   */
+  beginSweep(): void {
+    this.assertWritable('another pool sweep');
+    this.poolSweeping = true;
+  }
+
+  endSweep(): void {
+    this.poolSweeping = false;
+  }
+
+  /** Whether a pool sweep is running over the book. */
+  get sweeping(): boolean {
+    return this.poolSweeping;
+  }
+
+  /**
+   * The single-writer rule: throws unless the book may be written (or evaluated) now, i.e. no pool
+   * sweep is running over it. Every method here that writes the book calls it first; `what` names
+   * the refused call in the message.
+   */
+  assertWritable(what = 'a write'): void {
+    if (this.poolSweeping) {
+      throw new Error(`engine is being swept by a pool: ${what} is refused until the sweep is done (one writer at a time)`);
+    }
+  }
+
   /** Writes one position into slot j and raises its instrument's size high-water mark. */
   writePosition(j: number, position: Position): void {
+    this.assertWritable('writePosition');
     const v = this.layout.views;
     v.posSize[j] = position.sizeUnits;
     v.posCost[j] = position.costMicro;
@@ -199,6 +232,7 @@ export class Engine {
    * exact. Returns the number of liquidatable scopes.
    */
   evaluate(options: { full?: boolean; start?: number; end?: number } = {}): number {
+    this.assertWritable('evaluate');
     this.refreshDebits(options.start, options.end);
     return this.sweep(options);
   }
@@ -209,6 +243,7 @@ export class Engine {
    * the loaders keeps them.
    */
   sweep(options: { full?: boolean; start?: number; end?: number } = {}): number {
+    this.assertWritable('sweep');
     const start = options.start ?? 0;
     const end = options.end ?? this.accountCount;
     return this.core.sweep(this.layout.header, start, end, this.sweepFlags(options.full !== false), this.shardRecord());
@@ -226,7 +261,38 @@ export class Engine {
    * balances or positions, or a new funding index; not after a new mark.
    */
   refreshDebits(start = 0, end = this.accountCount): void {
+    this.assertWritable('refreshDebits');
     this.core.refreshDebits(this.layout.header, this.shardRecord(), start, end, this.compact ? SWEEP_COMPACT : 0);
+  }
+
+  /**
+   * The inputs (balance, positions) of the first `count` accounts listed changed: refreshes what the
+   * sweep derives from them, as refreshDebits does. `accounts` ascending, each once. Account
+   * operations call it once per batch (src/account/batch.ts), for every account a batch changed.
+   * Today: one kernel refreshDebits per run of accounts less than a chunk apart (the accounts
+   * between are refreshed too, at no change; no chunk without a listed account is marked), and
+   * each kernel call fills the instrument cache first (about 13 µs on 100 instruments), which is
+   * most of what a batch of updates costs.
+   */
+  accountsChanged(accounts: ArrayLike<number>, count = accounts.length): void {
+    this.assertWritable('accountsChanged');
+    if (count === 0) return;
+    const header = this.layout.header;
+    const shard = this.shardRecord();
+    const flags = this.compact ? SWEEP_COMPACT : 0;
+    let start = accounts[0];
+    let end = start + 1;
+    for (let k = 1; k < count; k++) {
+      const a = accounts[k];
+      if (a - end < CHUNK_ACCOUNTS) {
+        end = a + 1;
+        continue;
+      }
+      this.core.refreshDebits(header, shard, start, end, flags);
+      start = a;
+      end = a + 1;
+    }
+    this.core.refreshDebits(header, shard, start, end, flags);
   }
 
   /**
@@ -248,8 +314,15 @@ export class Engine {
    */
   prices(accounts: ArrayLike<number>): BigInt64Array {
     const v = this.layout.views;
+    const count = this.accountCount;
     let positions = 0;
-    for (let k = 0; k < accounts.length; k++) positions += v.accPosCount[accounts[k]];
+    for (let k = 0; k < accounts.length; k++) {
+      const a = accounts[k];
+      if (!(Number.isInteger(a) && a >= 0 && a < count)) {
+        throw new RangeError(`prices: account index ${a} (listed at ${k}) is not an account of this book (0 to ${count - 1})`);
+      }
+      positions += v.accPosCount[a];
+    }
     const list = this.region('prices.accounts', accounts.length * 4);
     new Uint32Array(this.memory.buffer, list, accounts.length).set(accounts);
     const out = this.region('prices.out', positions * 16);
@@ -328,6 +401,7 @@ export class Engine {
    * (or growing the arena) when the slot after it is taken. Returns the slot index.
    */
   appendPositionSlot(a: number): number {
+    this.assertWritable('appendPositionSlot');
     const v = this.layout.views;
     const count = v.accPosCount[a];
     if (count >= POSITIONS_PER_ACCOUNT_MAX) {
@@ -353,8 +427,20 @@ export class Engine {
     return target + count;
   }
 
+  /**
+   * At least `slots` free position slots above positionsUsed, re-laying the book with more capacity
+   * (as appendPositionSlot does when it runs out) if there are fewer. Account operations keep one
+   * free: a fill that opens a position builds it there and takes a slot for it in the account's
+   * block only once it is applied, so a refused one never moves a block or grows the arena.
+   */
+  reserveFreeSlots(slots: number): void {
+    this.assertWritable('reserveFreeSlots');
+    if (this.positionsUsed + slots > this.layout.capacity.positions) this.growPositions(slots);
+  }
+
   /** Zeroes every column of slot j (a slot no account holds). */
   clearPositionSlot(j: number): void {
+    this.assertWritable('clearPositionSlot');
     const v = this.layout.views;
     for (const name of POSITION_COLUMNS) {
       const column = v[name];
@@ -365,6 +451,7 @@ export class Engine {
 
   /** Removes slot j from account a's block (the last slot of the block moves into its place). */
   removePositionSlot(a: number, j: number): void {
+    this.assertWritable('removePositionSlot');
     const v = this.layout.views;
     const last = v.accPosStart[a] + v.accPosCount[a] - 1;
     if (j !== last) copyPositionSlot(v, last, j);
@@ -381,6 +468,7 @@ export class Engine {
    * positions are opened; never per update.
    */
   private growPositions(extra: number): void {
+    this.assertWritable('growPositions');
     const old = this.layout;
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
     const next = new BookLayout(this.memory, this.memoryTop, capacity);

@@ -1,6 +1,8 @@
 // Every precision and every range of the engine, each with its exponent or reason beside it.
-// The AssemblyScript core repeats the few it needs in assembly/constants.ts; a test holds the two
-// files equal, because the kernel cannot import from here.
+// The AssemblyScript core defines the few it needs in assembly/constants.ts (the kernel cannot
+// import from here, and the BigInt reference must not depend on the kernel): test/engine/
+// constants.test.ts checks the compiled core's exported values against these. The kernel's memory
+// layout is not repeated here: src/memory/layout.ts reads it from the core (src/engine/kernel-constants.ts).
 
 /** Quote amounts (balances, margins, PnL, notionals) are integers of 10^-6 quote ("micro"). */
 export const QUOTE_DECIMALS = 6; // expo -6

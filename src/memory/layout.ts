@@ -3,63 +3,72 @@
 // and the columns themselves. Views here are the control plane's window onto the same bytes.
 import { MODE_CROSS, TIERS_MAX } from '../fixed/constants.js';
 import type { Position } from '../book/model.js';
+import { kernelU32 } from '../engine/kernel-constants.js';
 
 export const WASM_PAGE_BYTES = 65_536;
 /** wasm32 addresses 4 GiB: 65,536 pages. The memory is created with this maximum so it can grow. */
 export const WASM_PAGES_MAX = 65_536;
 const COLUMN_ALIGN_BYTES = 16;
 
-/** Header slots, mirrored from assembly/layout.ts (test/engine/constants.test.ts keeps them equal). */
+/**
+ * Header slots, as the kernel defines them (assembly/layout.ts H_*, read from the compiled core):
+ * each holds a column's byte offset, or a count. test/engine/constants.test.ts checks that every
+ * slot the kernel defines is here and every column below has one.
+ */
 export const HeaderSlot = {
-  instrumentCount: 0,
-  instMark: 1,
-  instFunding: 2,
-  instQ: 3,
-  instTick: 4,
-  instTierCount: 5,
-  tierFloor: 6,
-  tierRate: 7,
-  tierCumLo: 8,
-  tierCumHi: 9,
-  accBalance: 10,
-  accPosStart: 11,
-  accPosCount: 12,
-  accCrossEquity: 13,
-  accCrossMaint: 14,
-  accStatus: 15,
-  posSize: 16,
-  posCost: 17,
-  posMargin: 18,
-  posFunding: 19,
-  posInst: 20,
-  posMode: 21,
-  posLeverage: 22,
-  posPnl: 23,
-  posMaint: 24,
-  posStatus: 25,
-  posDebit: 26,
-  posBracket: 27,
-  sweepRecords: 28,
-  chunks: 29,
-  accountCount: 30,
+  instrumentCount: kernelU32('H_INSTRUMENT_COUNT'),
+  instMark: kernelU32('H_INST_MARK'),
+  instFunding: kernelU32('H_INST_FUNDING'),
+  instQ: kernelU32('H_INST_Q'),
+  instTick: kernelU32('H_INST_TICK'),
+  instTierCount: kernelU32('H_INST_TIER_COUNT'),
+  tierFloor: kernelU32('H_TIER_FLOOR'),
+  tierRate: kernelU32('H_TIER_RATE'),
+  tierCumLo: kernelU32('H_TIER_CUM_LO'),
+  tierCumHi: kernelU32('H_TIER_CUM_HI'),
+  accBalance: kernelU32('H_ACC_BALANCE'),
+  accPosStart: kernelU32('H_ACC_POS_START'),
+  accPosCount: kernelU32('H_ACC_POS_COUNT'),
+  accCrossEquity: kernelU32('H_ACC_CROSS_EQUITY'),
+  accCrossMaint: kernelU32('H_ACC_CROSS_MAINT'),
+  accStatus: kernelU32('H_ACC_STATUS'),
+  posSize: kernelU32('H_POS_SIZE'),
+  posCost: kernelU32('H_POS_COST'),
+  posMargin: kernelU32('H_POS_MARGIN'),
+  posFunding: kernelU32('H_POS_FUNDING'),
+  posInst: kernelU32('H_POS_INST'),
+  posMode: kernelU32('H_POS_MODE'),
+  posLeverage: kernelU32('H_POS_LEVERAGE'),
+  posPnl: kernelU32('H_POS_PNL'),
+  posMaint: kernelU32('H_POS_MAINT'),
+  posStatus: kernelU32('H_POS_STATUS'),
+  posDebit: kernelU32('H_POS_DEBIT'),
+  posBracket: kernelU32('H_POS_BRACKET'),
+  sweepRecords: kernelU32('H_SWEEP_RECORDS'),
+  chunks: kernelU32('H_CHUNKS'),
+  accountCount: kernelU32('H_ACCOUNT_COUNT'),
 } as const;
-export const HEADER_SLOTS = 32;
+export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
+/** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
+const WORD_BYTES = kernelU32('WORD_BYTES');
 /** Header slots that hold a count, or a region that is not a column of one table. */
 type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks';
 export type ColumnName = Exclude<keyof typeof HeaderSlot, NotColumn>;
 
 /** Accounts per chunk of the chunk sweep (assembly/layout.ts CHUNK_ACCOUNTS): shard edges fall on them. */
-export const CHUNK_ACCOUNTS = 256;
+export const CHUNK_ACCOUNTS = kernelU32('CHUNK_ACCOUNTS');
 /** Bytes of the sweep records per position slot (assembly/layout.ts SWEEP_RECORD_SLOT_BYTES). */
-export const SWEEP_RECORD_SLOT_BYTES = 16;
+export const SWEEP_RECORD_SLOT_BYTES = kernelU32('SWEEP_RECORD_SLOT_BYTES');
 /** Bytes of the sweep records per account: its cross base (assembly/layout.ts SWEEP_BASE_BYTES). */
-export const SWEEP_BASE_BYTES = 8;
+export const SWEEP_BASE_BYTES = kernelU32('SWEEP_BASE_BYTES');
 /** Bytes of a shard's chunk sums (assembly/layout.ts CHUNK_SCRATCH_BYTES). */
-export const CHUNK_SCRATCH_BYTES = 4128;
+export const CHUNK_SCRATCH_BYTES = kernelU32('CHUNK_SCRATCH_BYTES');
 /** Bytes of a chunk's meta (assembly/layout.ts CHUNK_META_BYTES): offset, counts, state. */
-export const CHUNK_META_BYTES = 16;
+export const CHUNK_META_BYTES = kernelU32('CHUNK_META_BYTES');
+/** The u32 word of a chunk's meta that holds its state (assembly/layout.ts CHUNK_STATE). */
+const CHUNK_STATE_WORD = kernelU32('CHUNK_STATE') / WORD_BYTES;
 /** A chunk's state before any refresh laid it out (assembly/layout.ts CHUNK_UNLAID). */
-const CHUNK_UNLAID = 2;
+const CHUNK_UNLAID = kernelU32('CHUNK_UNLAID');
 
 type Table = 'instrument' | 'tier' | 'account' | 'position';
 interface ColumnSpec {
@@ -204,7 +213,7 @@ function regionBytes(capacity: Capacity): { records: number; chunks: number } {
 
 /** Bytes the header, columns and derived regions need for a capacity, starting at an aligned base. */
 export function layoutBytes(capacity: Capacity): number {
-  let bytes = alignUp(HEADER_SLOTS * 4, COLUMN_ALIGN_BYTES);
+  let bytes = alignUp(HEADER_SLOTS * WORD_BYTES, COLUMN_ALIGN_BYTES);
   for (const column of COLUMNS) bytes += alignUp(rowsOf(column.table, capacity) * column.bytes, COLUMN_ALIGN_BYTES);
   const regions = regionBytes(capacity);
   return bytes + regions.records + regions.chunks;
@@ -259,7 +268,7 @@ export class BookLayout {
     const headerView = new Uint32Array(buffer, this.header, HEADER_SLOTS);
     headerView.fill(0);
     headerView[HeaderSlot.instrumentCount] = 0;
-    let offset = this.header + alignUp(HEADER_SLOTS * 4, COLUMN_ALIGN_BYTES);
+    let offset = this.header + alignUp(HEADER_SLOTS * WORD_BYTES, COLUMN_ALIGN_BYTES);
     const views: Partial<Record<ColumnName, Views[ColumnName]>> = {};
     const offsets: Partial<Record<ColumnName, number>> = {};
     for (const column of COLUMNS) {
@@ -274,8 +283,8 @@ export class BookLayout {
     const regions = regionBytes(capacity);
     headerView[HeaderSlot.sweepRecords] = offset;
     headerView[HeaderSlot.chunks] = offset + regions.records;
-    const meta = new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts) * (CHUNK_META_BYTES / 4));
-    for (let word = 3; word < meta.length; word += CHUNK_META_BYTES / 4) meta[word] = CHUNK_UNLAID;
+    const meta = new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts) * (CHUNK_META_BYTES / WORD_BYTES));
+    for (let word = CHUNK_STATE_WORD; word < meta.length; word += CHUNK_META_BYTES / WORD_BYTES) meta[word] = CHUNK_UNLAID;
     this.views = views as Views;
     this.offsets = offsets as Record<ColumnName, number>;
   }
@@ -291,33 +300,38 @@ export class BookLayout {
   }
 }
 
+/** A shard record field's u32 word: its byte offset (assembly/layout.ts SHARD_*) over 4. */
+function shardWord(name: string): number {
+  return kernelU32(name) / WORD_BYTES;
+}
+
 /** The shard record a sweep call reads and completes (assembly/layout.ts SHARD_*), as u32 slots. */
 export const ShardSlot = {
-  cancel: 0,
-  list: 1,
-  listCapacity: 2,
-  accountsDone: 3,
-  liquidatable: 4,
-  bankrupt: 5,
-  listed: 6,
-  complete: 7,
-  cache: 8,
-  scratch: 9,
+  cancel: shardWord('SHARD_CANCEL'),
+  list: shardWord('SHARD_LIST'),
+  listCapacity: shardWord('SHARD_LIST_CAPACITY'),
+  accountsDone: shardWord('SHARD_ACCOUNTS_DONE'),
+  liquidatable: shardWord('SHARD_LIQUIDATABLE'),
+  bankrupt: shardWord('SHARD_BANKRUPT'),
+  listed: shardWord('SHARD_LISTED'),
+  complete: shardWord('SHARD_COMPLETE'),
+  cache: shardWord('SHARD_CACHE'),
+  scratch: shardWord('SHARD_SCRATCH'),
 } as const;
-export const SHARD_RECORD_BYTES = 64;
+export const SHARD_RECORD_BYTES = kernelU32('SHARD_RECORD_BYTES');
 /** Bytes of one instrument in a shard's instrument cache (assembly/layout.ts CACHE_STRIDE). */
-export const CACHE_STRIDE = 1408;
+export const CACHE_STRIDE = kernelU32('CACHE_STRIDE');
 /** A list entry's slot for an account's cross pool (rather than one isolated position). */
-export const SLOT_CROSS = 0xffff_ffff;
-/** Sweep flag: also write each position's unrealized PnL and maintenance. */
-export const SWEEP_FULL = 1;
+export const SLOT_CROSS = kernelU32('SLOT_CROSS');
+/** Sweep flag: also write each position's unrealized PnL and maintenance (assembly/index.ts). */
+export const SWEEP_FULL = kernelU32('SWEEP_FULL');
 /**
  * Flag of sweeps and debit refreshes: the layout is compact (Engine.compact), so refreshes keep
- * the chunk sweep's records and status sweeps read them.
+ * the chunk sweep's records and status sweeps read them (assembly/index.ts).
  */
-export const SWEEP_COMPACT = 2;
-/** Bytes of one list entry: u32 account, u32 slot. */
-export const LIST_ENTRY_BYTES = 8;
+export const SWEEP_COMPACT = kernelU32('SWEEP_COMPACT');
+/** Bytes of one list entry: u32 account, u32 slot (assembly/layout.ts LIST_ENTRY_BYTES). */
+export const LIST_ENTRY_BYTES = kernelU32('LIST_ENTRY_BYTES');
 
 /** A shared memory big enough for `bytes`, growable to the wasm32 limit. */
 export function createSharedMemory(bytes: number): WebAssembly.Memory {

@@ -130,10 +130,14 @@ export class SweepPool {
   /** Asks the running sweep to stop: each worker stops at its next check of the flag. */
   cancel(): void {
     Atomics.store(this.cancelFlag, 0, 1);
+    Atomics.notify(this.cancelFlag, 0); // wakes a worker the cancel test holds
   }
 
   async sweep(options: SweepOptions = {}): Promise<SweepResult> {
     if (this.sweeping) throw new Error('a sweep is already running on this pool');
+    // The single-writer rule: until the workers are done the book is theirs, and the engine
+    // refuses every write and evaluation (Engine.assertWritable), another pool's sweep included.
+    this.engine.beginSweep();
     this.sweeping = true;
     try {
       Atomics.store(this.cancelFlag, 0, 0);
@@ -177,6 +181,7 @@ export class SweepPool {
       return this.gather(shards, retried);
     } finally {
       this.sweeping = false;
+      this.engine.endSweep();
     }
   }
 
@@ -239,12 +244,21 @@ export class SweepPool {
     let liquidatable = 0;
     let bankrupt = 0;
     const lists: Uint32Array[] = [];
-    for (const shard of shards) {
+    for (const [k, shard] of shards.entries()) {
       const slots = new Uint32Array(buffer, shard.record, SHARD_RECORD_BYTES / 4);
       complete &&= slots[ShardSlot.complete] === 1;
       accountsDone += slots[ShardSlot.accountsDone] - shard.start;
       liquidatable += slots[ShardSlot.liquidatable];
       bankrupt += slots[ShardSlot.bankrupt];
+      // Paired check: a list that did not fill up holds every scope the shard counted, no more and
+      // no fewer; a full one (listed = capacity) holds the first of them, and more means a scan.
+      const listed = slots[ShardSlot.listed];
+      if (listed > slots[ShardSlot.liquidatable] || (listed < slots[ShardSlot.listCapacity] && listed !== slots[ShardSlot.liquidatable])) {
+        throw new Error(
+          `internal error: shard ${k} (accounts ${shard.start} to ${slots[ShardSlot.accountsDone]}) listed ${listed} scopes ` +
+            `in a list of ${slots[ShardSlot.listCapacity]} but counted ${slots[ShardSlot.liquidatable]} liquidatable`,
+        );
+      }
       if (slots[ShardSlot.liquidatable] <= slots[ShardSlot.listed]) {
         lists.push(new Uint32Array(buffer, slots[ShardSlot.list], 2 * slots[ShardSlot.listed]));
       } else {

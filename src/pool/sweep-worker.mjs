@@ -11,11 +11,18 @@ const HOLD_MS = 10_000;
 const core = new WebAssembly.Instance(module, {
   env: {
     memory,
-    abort(_message, _file, line, column) {
-      throw new Error(`core assertion failed at line ${line}:${column}`);
+    abort(message, file, line, column) {
+      throw new Error(`core assertion failed: ${readString(message)} at ${readString(file)}:${line}:${column}`);
     },
   },
 }).exports;
+
+/** An AssemblyScript string (UTF-16, its byte length in the 4 bytes before it), as src/engine/core.ts reads it. */
+function readString(pointer) {
+  if (pointer === 0) return '';
+  const bytes = new Uint32Array(memory.buffer, pointer - 4, 1)[0];
+  return String.fromCharCode(...new Uint16Array(memory.buffer.slice(pointer, pointer + bytes)));
+}
 
 // Warm-up: V8 starts wasm in its baseline compiler and a call that starts there finishes there,
 // so run the sweep on the pool's warm-up book (a copy of a few real accounts in its own layout

@@ -1,108 +1,175 @@
-// The kernel cannot import from src/, so assembly/constants.ts and assembly/layout.ts repeat a few
-// values. These tests read the AssemblyScript sources and hold each repeated value to its twin.
+// The kernel's constants are defined once, in assembly/layout.ts and assembly/constants.ts, and
+// exported by the compiled core; src/memory/layout.ts takes them from there. What is left to check
+// is what the TypeScript side relies on: that its names cover the kernel's (every header slot has
+// a column or a count, every shard field a word), that the regions it sizes hold what the kernel
+// writes into them, and that the kernel's numbers are the ones the BigInt reference works in.
 import { describe, expect, test } from 'vitest';
-import { readFileSync } from 'node:fs';
 import * as constants from '../../src/fixed/constants.js';
+import { kernelConstants, kernelU32, kernelI64 } from '../../src/engine/kernel-constants.js';
+import { compileCore } from '../../src/engine/core.js';
 import {
+  BookLayout,
   CACHE_STRIDE,
   CHUNK_ACCOUNTS,
   CHUNK_META_BYTES,
   CHUNK_SCRATCH_BYTES,
+  COLUMNS,
   HEADER_SLOTS,
-  SWEEP_BASE_BYTES,
-  SWEEP_COMPACT,
-  SWEEP_RECORD_SLOT_BYTES,
-  HeaderSlot,
+  LIST_ENTRY_BYTES,
   SHARD_RECORD_BYTES,
   SLOT_CROSS,
+  SWEEP_BASE_BYTES,
+  SWEEP_COMPACT,
   SWEEP_FULL,
+  SWEEP_RECORD_SLOT_BYTES,
+  HeaderSlot,
   ShardSlot,
+  chunksOf,
+  createSharedMemory,
+  layoutBytes,
 } from '../../src/memory/layout.js';
 
-function assemblyConstants(file: string): Map<string, bigint> {
-  const source = readFileSync(file, 'utf8');
-  const values = new Map<string, bigint>();
-  for (const match of source.matchAll(/export const (\w+): \w+ = (-?(?:0x[\da-f_]+|[\d_]+));/g)) {
-    values.set(match[1], BigInt(match[2].replace(/_/g, '')));
-  }
-  return values;
-}
+const kernel = kernelConstants();
+/** posMaint ↔ H_POS_MAINT, listCapacity ↔ SHARD_LIST_CAPACITY */
+const upperSnake = (name: string) => name.replace(/([A-Z])/g, '_$1').toUpperCase();
 
-describe('assembly/constants.ts mirrors src/fixed/constants.ts', () => {
-  const mirrored = assemblyConstants('assembly/constants.ts');
+describe('the compiled core exports its constants', () => {
+  test('as immutable globals, every one of them', () => {
+    const globals = WebAssembly.Module.exports(compileCore()).filter((e) => e.kind === 'global');
+    expect(globals.length).toBe(kernel.size);
+    expect(kernel.size).toBeGreaterThan(60);
+    const instanceExports = new WebAssembly.Instance(compileCore(), {
+      env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }), abort: () => {} },
+    }).exports;
+    for (const { name } of globals) {
+      const global = instanceExports[name] as WebAssembly.Global;
+      // An immutable global refuses a write: no state of the kernel is exported as a constant.
+      expect(() => {
+        global.value = global.value;
+      }, name).toThrow(TypeError);
+    }
+  });
 
+  test('32-bit ones read unsigned, 64-bit ones as bigints', () => {
+    expect(kernelU32('SLOT_CROSS')).toBe(0xffff_ffff);
+    expect(kernelI64('PRICE_UNITS_MAX')).toBe(10n ** 15n);
+    expect(() => kernelU32('NO_SUCH_CONSTANT')).toThrow(/exports no constant NO_SUCH_CONSTANT/);
+    expect(() => kernelU32('SCALE_6')).toThrow(/not a 32-bit integer/);
+  });
+});
+
+describe("the kernel's numbers are the reference's (src/fixed/constants.ts)", () => {
   test('scales, ranges, status and mode codes', () => {
-    expect(mirrored.get('SCALE_6')).toBe(constants.QUOTE_SCALE);
-    expect(mirrored.get('SCALE_6')).toBe(constants.RATE_SCALE);
-    expect(mirrored.get('SCALE_6')).toBe(constants.FUNDING_EXTRA_SCALE);
-    expect(mirrored.get('PRICE_UNITS_MAX')).toBe(constants.PRICE_UNITS_MAX);
-    expect(mirrored.get('TIERS_MAX')).toBe(BigInt(constants.TIERS_MAX));
-    expect(mirrored.get('STATUS_HEALTHY')).toBe(BigInt(constants.STATUS_HEALTHY));
-    expect(mirrored.get('STATUS_LIQUIDATABLE')).toBe(BigInt(constants.STATUS_LIQUIDATABLE));
-    expect(mirrored.get('STATUS_BANKRUPT')).toBe(BigInt(constants.STATUS_BANKRUPT));
-    expect(mirrored.get('MODE_CROSS')).toBe(BigInt(constants.MODE_CROSS));
-    expect(mirrored.get('MODE_ISOLATED')).toBe(BigInt(constants.MODE_ISOLATED));
-    expect(mirrored.get('PRICE_NONE')).toBe(0n);
+    expect(kernel.get('SCALE_6')).toBe(constants.QUOTE_SCALE);
+    expect(kernel.get('SCALE_6')).toBe(constants.RATE_SCALE);
+    expect(kernel.get('SCALE_6')).toBe(constants.FUNDING_EXTRA_SCALE);
+    expect(kernel.get('PRICE_UNITS_MAX')).toBe(constants.PRICE_UNITS_MAX);
+    expect(kernel.get('TIERS_MAX')).toBe(constants.TIERS_MAX);
+    expect(kernel.get('POSITIONS_PER_ACCOUNT_MAX')).toBe(constants.POSITIONS_PER_ACCOUNT_MAX);
+    expect(kernel.get('STATUS_HEALTHY')).toBe(constants.STATUS_HEALTHY);
+    expect(kernel.get('STATUS_LIQUIDATABLE')).toBe(constants.STATUS_LIQUIDATABLE);
+    expect(kernel.get('STATUS_BANKRUPT')).toBe(constants.STATUS_BANKRUPT);
+    expect(kernel.get('MODE_CROSS')).toBe(constants.MODE_CROSS);
+    expect(kernel.get('MODE_ISOLATED')).toBe(constants.MODE_ISOLATED);
+    expect(kernel.get('PRICE_NONE')).toBe(0n);
   });
 });
 
-describe('assembly/layout.ts mirrors src/memory/layout.ts', () => {
-  const slots = assemblyConstants('assembly/layout.ts');
+describe('the header', () => {
+  const kernelSlots = [...kernel.keys()].filter((name) => name.startsWith('H_'));
+  const names = Object.keys(HeaderSlot) as Array<keyof typeof HeaderSlot>;
 
-  test('every header slot has the same index on both sides', () => {
-    const names = Object.keys(HeaderSlot) as Array<keyof typeof HeaderSlot>;
-    for (const name of names) {
-      const key = `H_${name.replace(/([A-Z])/g, '_$1').toUpperCase()}`; // posMaint ↔ H_POS_MAINT
-      expect(slots.get(key), `${name} ↔ ${key}`).toBe(BigInt(HeaderSlot[name]));
+  test("every slot the kernel defines has a name here, and each name is one of the kernel's slots", () => {
+    expect(names.map((name) => `H_${upperSnake(name)}`).sort()).toEqual([...kernelSlots].sort());
+    for (const name of names) expect(HeaderSlot[name], name).toBe(kernel.get(`H_${upperSnake(name)}`));
+  });
+
+  test('slots are distinct and within HEADER_SLOTS', () => {
+    const slots = names.map((name) => HeaderSlot[name]);
+    expect(new Set(slots).size).toBe(slots.length);
+    for (const slot of slots) expect(slot).toBeLessThan(HEADER_SLOTS);
+  });
+
+  test('every slot is a column of COLUMNS or one of the counts and regions BookLayout writes', () => {
+    const columns = COLUMNS.map((column) => column.name);
+    expect(new Set(columns).size).toBe(columns.length);
+    const others = names.filter((name) => !columns.includes(name as (typeof columns)[number]));
+    expect(others.sort()).toEqual(['accountCount', 'chunks', 'instrumentCount', 'sweepRecords']);
+    // BookLayout fills each slot: offsets above the header, distinct and increasing in COLUMNS order.
+    const capacity = { instruments: 3, accounts: 700, positions: 2_000 };
+    const memory = createSharedMemory(layoutBytes(capacity) + 1024);
+    const layout = new BookLayout(memory, 1024, capacity);
+    layout.setInstrumentCount(3);
+    layout.setAccountCount(600);
+    const header = new Uint32Array(memory.buffer, layout.header, HEADER_SLOTS);
+    let previous = layout.header;
+    for (const name of [...columns, 'sweepRecords', 'chunks'] as const) {
+      expect(header[HeaderSlot[name]], name).toBeGreaterThan(previous);
+      previous = header[HeaderSlot[name]];
     }
-    expect(slots.get('HEADER_SLOTS')).toBe(BigInt(HEADER_SLOTS));
-    // Every H_ slot on the AssemblyScript side has a TypeScript twin.
-    expect([...slots.keys()].filter((k) => k.startsWith('H_')).length).toBe(names.length);
+    expect(previous + chunksOf(capacity.accounts) * CHUNK_META_BYTES).toBeLessThanOrEqual(layout.end);
+    expect(header[HeaderSlot.instrumentCount]).toBe(3);
+    expect(header[HeaderSlot.accountCount]).toBe(600);
   });
 });
 
-describe('the shard record and the instrument cache', () => {
-  const layout = assemblyConstants('assembly/layout.ts');
-  const kernel = assemblyConstants('assembly/index.ts');
-
-  test('every shard slot is at the same byte offset on both sides', () => {
+describe('the shard record', () => {
+  test('every field the kernel defines has a word here, each within SHARD_RECORD_BYTES', () => {
     const names = Object.keys(ShardSlot) as Array<keyof typeof ShardSlot>;
-    for (const name of names) {
-      const key = `SHARD_${name.replace(/([A-Z])/g, '_$1').toUpperCase()}`; // listCapacity ↔ SHARD_LIST_CAPACITY
-      expect(layout.get(key), `${name} ↔ ${key}`).toBe(BigInt(ShardSlot[name] * 4));
-    }
-    expect(layout.get('SHARD_RECORD_BYTES')).toBe(BigInt(SHARD_RECORD_BYTES));
-    expect(BigInt(names.length * 4)).toBeLessThanOrEqual(layout.get('SHARD_RECORD_BYTES')!);
-    expect([...layout.keys()].filter((k) => k.startsWith('SHARD_') && k !== 'SHARD_RECORD_BYTES').length).toBe(names.length);
+    const fields = [...kernel.keys()].filter((name) => name.startsWith('SHARD_') && !['SHARD_RECORD_BYTES', 'SHARD_FIELDS_END'].includes(name));
+    expect(names.map((name) => `SHARD_${upperSnake(name)}`).sort()).toEqual(fields.sort());
+    for (const name of names) expect(ShardSlot[name] * 4, name).toBe(kernel.get(`SHARD_${upperSnake(name)}`));
+    const words = names.map((name) => ShardSlot[name]);
+    expect(new Set(words).size).toBe(words.length);
+    for (const word of words) expect(Number.isInteger(word) && (word + 1) * 4 <= SHARD_RECORD_BYTES).toBe(true);
+    expect(kernelU32('SHARD_FIELDS_END')).toBeLessThanOrEqual(SHARD_RECORD_BYTES);
   });
 
-  test('the chunk sweep: chunk size, record room, chunk meta and sums', () => {
-    expect(layout.get('CHUNK_ACCOUNTS')).toBe(BigInt(CHUNK_ACCOUNTS));
-    expect(layout.get('SWEEP_RECORD_SLOT_BYTES')).toBe(BigInt(SWEEP_RECORD_SLOT_BYTES));
-    expect(layout.get('SWEEP_BASE_BYTES')).toBe(BigInt(SWEEP_BASE_BYTES));
-    expect(layout.get('CHUNK_META_BYTES')).toBe(BigInt(CHUNK_META_BYTES));
-    expect(layout.get('CHUNK_SCRATCH_BYTES')).toBe(BigInt(CHUNK_SCRATCH_BYTES));
-    // Each slot has room for either record, and the sums of a whole chunk fit the scratch.
-    expect(layout.get('CROSS_RECORD_BYTES')!).toBeLessThanOrEqual(BigInt(SWEEP_RECORD_SLOT_BYTES));
-    expect(layout.get('ISOLATED_RECORD_BYTES')!).toBeLessThanOrEqual(BigInt(SWEEP_RECORD_SLOT_BYTES));
-    expect(layout.get('CHUNK_MAINT_OFFSET')!).toBeGreaterThanOrEqual(BigInt(CHUNK_ACCOUNTS * 8));
-    expect(layout.get('CHUNK_MAINT_OFFSET')! + BigInt(CHUNK_ACCOUNTS * 8)).toBeLessThanOrEqual(BigInt(CHUNK_SCRATCH_BYTES));
+  test('list entries: u32 pairs, and the cross pool slot is no position slot', () => {
+    expect(LIST_ENTRY_BYTES).toBe(2 * Uint32Array.BYTES_PER_ELEMENT);
+    // Position slots are u32 indices into a wasm32 memory, each at least 8 bytes a slot: never 2^32 − 1.
+    expect(SLOT_CROSS).toBe(2 ** 32 - 1);
+  });
+
+  test('the sweep flags are distinct bits', () => {
+    expect(SWEEP_FULL & SWEEP_COMPACT).toBe(0);
+    expect([SWEEP_FULL, SWEEP_COMPACT].every((flag) => flag > 0 && (flag & (flag - 1)) === 0)).toBe(true);
+  });
+});
+
+describe('the regions JavaScript sizes for the kernel', () => {
+  test("a shard's chunk sums hold both sums of every account of a chunk", () => {
+    const maintOffset = kernelU32('CHUNK_MAINT_OFFSET');
+    const sum = kernelU32('CHUNK_SUM_BYTES');
+    expect(sum).toBe(BigInt64Array.BYTES_PER_ELEMENT);
+    expect(maintOffset).toBeGreaterThanOrEqual(CHUNK_ACCOUNTS * sum);
+    expect(maintOffset + CHUNK_ACCOUNTS * sum).toBeLessThanOrEqual(CHUNK_SCRATCH_BYTES);
+  });
+
+  test('the sweep records region holds every chunk of records however the modes are mixed', () => {
+    // Per slot room for either record, per account room for its cross base.
+    expect(kernelU32('CROSS_RECORD_BYTES')).toBeLessThanOrEqual(SWEEP_RECORD_SLOT_BYTES);
+    expect(kernelU32('ISOLATED_RECORD_BYTES')).toBeLessThanOrEqual(SWEEP_RECORD_SLOT_BYTES);
+    expect(SWEEP_BASE_BYTES).toBe(BigInt64Array.BYTES_PER_ELEMENT);
     // An isolated record keeps its slot in 16 bits and its account in 8: a chunk's positions and accounts fit.
     expect(CHUNK_ACCOUNTS * constants.POSITIONS_PER_ACCOUNT_MAX).toBeLessThanOrEqual(0x1_0000);
     expect(CHUNK_ACCOUNTS).toBeLessThanOrEqual(0x100);
-    expect(kernel.get('SWEEP_COMPACT')).toBe(BigInt(SWEEP_COMPACT));
   });
 
-  test('list entries, the sweep flag and the cache stride', () => {
-    expect(layout.get('SLOT_CROSS')).toBe(BigInt(SLOT_CROSS));
-    expect(kernel.get('SWEEP_FULL')).toBe(BigInt(SWEEP_FULL));
-    expect(layout.get('CACHE_STRIDE')).toBe(BigInt(CACHE_STRIDE));
-    // The cache's last tier record ends inside the stride, and v128 floor loads stay 16-byte aligned.
-    const tiersEnd = layout.get('CACHE_TIERS')! + 16n * layout.get('CACHE_TIER_BYTES')!;
-    expect(tiersEnd).toBeLessThanOrEqual(layout.get('CACHE_ENTRIES')!);
-    const entriesEnd = layout.get('CACHE_ENTRIES')! + 16n * layout.get('CACHE_ENTRY_BYTES')!;
-    expect(entriesEnd).toBeLessThanOrEqual(layout.get('CACHE_MARK_LONG')!);
-    expect(layout.get('CACHE_MARK_SHORT')! + 8n).toBeLessThanOrEqual(BigInt(CACHE_STRIDE));
-    expect(BigInt(CACHE_STRIDE) % 64n).toBe(0n);
+  test("a chunk's meta: four u32 words, the state one of them", () => {
+    const words = ['CHUNK_OFFSET', 'CHUNK_CROSS', 'CHUNK_ISOLATED', 'CHUNK_STATE'].map((name) => kernelU32(name));
+    expect(new Set(words).size).toBe(4);
+    for (const offset of words) expect(offset % 4 === 0 && offset + 4 <= CHUNK_META_BYTES).toBe(true);
+    expect(new Set(['CHUNK_FRESH', 'CHUNK_REBUILD', 'CHUNK_UNLAID'].map((name) => kernelU32(name))).size).toBe(3);
+  });
+
+  test('the instrument cache: a stride of whole cache lines, holding every part of an instrument', () => {
+    // Engine.region hands out 64-byte aligned regions: each instrument's floors stay v128-aligned.
+    expect(CACHE_STRIDE % 64).toBe(0);
+    expect(kernelU32('CACHE_FLOORS') % 16).toBe(0);
+    expect(kernelU32('CACHE_MARK_SHORT') + 8).toBeLessThanOrEqual(CACHE_STRIDE);
+    const tiers = constants.TIERS_MAX;
+    expect(kernelU32('CACHE_TIERS') + tiers * kernelU32('CACHE_TIER_BYTES')).toBeLessThanOrEqual(kernelU32('CACHE_ENTRIES'));
+    expect(kernelU32('CACHE_ENTRIES') + tiers * kernelU32('CACHE_ENTRY_BYTES')).toBeLessThanOrEqual(kernelU32('CACHE_MARK_LONG'));
   });
 });

@@ -1,10 +1,11 @@
 // The parallel sweep: the same bytes as the single-thread sweep and the reference for any number
 // of workers, through a worker's death, a cancel, and a list too small for the crash.
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { SweepPool, type SweepResult } from '../../src/pool/pool.js';
-import { SLOT_CROSS } from '../../src/memory/layout.js';
+import { CHUNK_ACCOUNTS, HEADER_SLOTS, HeaderSlot, SLOT_CROSS, ShardSlot } from '../../src/memory/layout.js';
+import { MODE_ISOLATED, STATUS_HEALTHY } from '../../src/fixed/constants.js';
 import { evaluateBook } from '../../src/reference/evaluate.js';
 import type { Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
@@ -15,8 +16,8 @@ afterAll(async () => {
   await Promise.all(pools.map((pool) => pool.close()));
 });
 
-async function open(engine: Engine, threads: number, listCapacity?: number): Promise<SweepPool> {
-  const pool = await SweepPool.open(engine, { threads, listCapacity });
+async function open(engine: Engine, threads: number, listCapacity?: number, shards?: number): Promise<SweepPool> {
+  const pool = await SweepPool.open(engine, { threads, listCapacity, shards });
   pools.push(pool);
   return pool;
 }
@@ -146,6 +147,99 @@ describe('faults', () => {
     await first;
   });
 });
+
+describe('the gatherer', () => {
+  test('a shard whose list overflows by exactly one scope is scanned, with the scopes of the single-thread sweep', async () => {
+    const engine = Engine.fromBook(crashBook());
+    // The pool's two shards (edges on chunk edges, as SweepPool.shards places them), counted on one thread.
+    const chunks = Math.ceil(engine.accountCount / CHUNK_ACCOUNTS);
+    const edges = [0, Math.floor(chunks / 2) * CHUNK_ACCOUNTS, engine.accountCount];
+    const counts = [0, 1].map((k) => engine.sweep({ full: false, start: edges[k], end: edges[k + 1] }));
+    const expectedScopes = statusScopes(engine);
+    const capacity = Math.max(...counts) - 1; // the fuller shard's liquidatable = capacity + 1
+    expect(capacity).toBeGreaterThan(0);
+    const pool = await open(engine, 2, capacity, 2);
+    const scan = vi.spyOn(pool as unknown as { scan: (...args: number[]) => Uint32Array }, 'scan');
+    engine.views.accStatus.fill(9);
+    engine.views.posStatus.fill(9);
+    const result = await pool.sweep();
+    expect(scan).toHaveBeenCalledTimes(counts.filter((count) => count > capacity).length);
+    expect(scan.mock.calls.some(([, , expected]) => expected === capacity + 1)).toBe(true);
+    expect(result.liquidatable).toBe(counts[0] + counts[1]);
+    expect(Array.from(result.scopes)).toEqual(expectedScopes);
+  });
+
+  test('a list that did not fill up must hold exactly the scopes its shard counted', async () => {
+    const engine = Engine.fromBook(crashBook());
+    const pool = await open(engine, 1, 1_000_000, 1);
+    const gather = (pool as unknown as { gather: (shards: unknown[], retried: number) => SweepResult }).gather.bind(pool);
+    await pool.sweep();
+    // Rewrite the one shard's counters as a broken kernel might, and gather again.
+    const record = engine.region('pool.shard.0', 64);
+    const slots = new Uint32Array(engine.memory.buffer, record, 16);
+    const shard = { start: 0, end: engine.accountCount, record };
+    expect(gather([shard], 0).liquidatable).toBe(slots[ShardSlot.listed]);
+    slots[ShardSlot.liquidatable] += 1; // one scope counted that the list does not hold
+    expect(() => gather([shard], 0)).toThrow(/internal error: shard 0 .* listed \d+ scopes in a list of 1000000 but counted \d+ liquidatable/);
+    slots[ShardSlot.liquidatable] -= 2; // one listed that was not counted
+    expect(() => gather([shard], 0)).toThrow(/internal error: shard 0/);
+  });
+});
+
+describe('one writer', () => {
+  test('the engine refuses writes and evaluations while a pool sweep runs, and takes them after', async () => {
+    const engine = Engine.fromBook(syntheticBook(20_000, 7));
+    const expected = engine.evaluate({ full: false });
+    const pool = await open(engine, 2);
+    const other = await open(engine, 1);
+    const a = 17;
+    const j = engine.views.accPosStart[a];
+    const count = engine.views.accPosCount[a];
+    const running = pool.sweep();
+    expect(engine.sweeping).toBe(true);
+    const refused = /^engine is being swept by a pool: /;
+    expect(() => engine.evaluate()).toThrow(/engine is being swept by a pool: evaluate is refused/);
+    expect(() => engine.sweep({ full: false })).toThrow(refused);
+    expect(() => engine.refreshDebits()).toThrow(refused);
+    expect(() => engine.writePosition(j, engine.readPosition(j))).toThrow(refused);
+    expect(() => engine.appendPositionSlot(a)).toThrow(refused);
+    expect(() => engine.removePositionSlot(a, j)).toThrow(refused);
+    expect(() => engine.clearPositionSlot(engine.positionsUsed)).toThrow(refused);
+    await expect(other.sweep()).rejects.toThrow(/engine is being swept by a pool: another pool sweep/);
+    expect(engine.views.accPosCount[a]).toBe(count);
+    const result = await running;
+    expect(result.liquidatable).toBe(expected);
+    expect(engine.sweeping).toBe(false);
+    expect(engine.evaluate({ full: false })).toBe(expected);
+    expect((await other.sweep()).liquidatable).toBe(expected);
+  });
+
+  test("a kernel assertion in a worker fails the sweep with the kernel's message, and the engine is writable after", async () => {
+    const engine = Engine.fromBook(syntheticBook(3_000, 8));
+    const expected = engine.evaluate({ full: false });
+    const pool = await open(engine, 2);
+    const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+    header[HeaderSlot.accountCount] = 1_000; // the shards past it now run past the book
+    await expect(pool.sweep()).rejects.toThrow(/failed 4 times: core assertion failed: sweep: accountEnd is past the book's account count at assembly\/index\.ts/);
+    expect(engine.sweeping).toBe(false);
+    header[HeaderSlot.accountCount] = engine.accountCount;
+    expect(engine.evaluate({ full: false })).toBe(expected);
+    expect((await pool.sweep()).liquidatable).toBe(expected);
+  });
+});
+
+/** The liquidatable scopes from the status columns the engine wrote (isolated slots only), in list order. */
+function statusScopes(engine: Engine): number[] {
+  const v = engine.views;
+  const scopes: number[] = [];
+  for (let a = 0; a < engine.accountCount; a++) {
+    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+      if (v.posMode[j] === MODE_ISOLATED && v.posStatus[j] !== STATUS_HEALTHY) scopes.push(a, j);
+    }
+    if (v.accStatus[a] !== STATUS_HEALTHY) scopes.push(a, SLOT_CROSS);
+  }
+  return scopes;
+}
 
 function strip(result: SweepResult) {
   return { ...result, scopes: Array.from(result.scopes), retried: 0 };

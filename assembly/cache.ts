@@ -1,0 +1,89 @@
+// The shard's instrument cache (layout.ts CACHE_*): what the sweeps need of each instrument side by
+// side, rebuilt at the start of every kernel call from the instrument and tier columns.
+
+import { SCALE_6, TIERS_MAX } from './constants';
+import {
+  H_INSTRUMENT_COUNT,
+  H_INST_MARK,
+  H_INST_FUNDING,
+  H_INST_Q,
+  H_TIER_FLOOR,
+  H_TIER_RATE,
+  H_TIER_CUM_LO,
+  H_TIER_CUM_HI,
+  CACHE_FLOORS,
+  CACHE_UNIT,
+  CACHE_Q,
+  CACHE_FUNDING,
+  CACHE_TIERS,
+  CACHE_TIER_BYTES,
+  CACHE_STRIDE,
+  CACHE_ENTRIES,
+  CACHE_ENTRY_BYTES,
+  CACHE_MARK_LONG,
+  CACHE_MARK_SHORT,
+} from './layout';
+import { column, headerValue } from './header';
+import { NOTIONAL_NARROW } from './math';
+
+/**
+ * Writes the shard's instrument cache (assembly/layout.ts CACHE_*) from the instrument and tier
+ * columns: per instrument its floors, q·mark, q, funding index and tier parameters side by side,
+ * the chunk sweep's bracket entries, and the mark and −mark.
+ */
+export function fillCache(header: usize, cache: usize): void {
+  const count = headerValue(header, H_INSTRUMENT_COUNT);
+  const instMark = column(header, H_INST_MARK);
+  const instFunding = column(header, H_INST_FUNDING);
+  const instQ = column(header, H_INST_Q);
+  const tierFloor = column(header, H_TIER_FLOOR);
+  const tierRate = column(header, H_TIER_RATE);
+  const tierCumLo = column(header, H_TIER_CUM_LO);
+  const tierCumHi = column(header, H_TIER_CUM_HI);
+  for (let i: usize = 0; i < <usize>count; i++) {
+    const c = cache + i * <usize>CACHE_STRIDE;
+    const q = load<i64>(instQ + (i << 3));
+    store<i64>(c + CACHE_UNIT, q * load<i64>(instMark + (i << 3)));
+    store<i64>(c + CACHE_Q, q);
+    store<i64>(c + CACHE_FUNDING, load<i64>(instFunding + (i << 3)));
+    store<i64>(c + CACHE_FLOORS + (<usize>TIERS_MAX << 3), i64.MAX_VALUE); // floor_16: above everything
+    for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
+      const cell = (i * <usize>TIERS_MAX + k) << 3;
+      const tier = c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES;
+      store<i64>(c + CACHE_FLOORS + (k << 3), load<i64>(tierFloor + cell));
+      store<u64>(tier, load<u64>(tierRate + cell));
+      store<u64>(tier, load<u64>(tierCumLo + cell), 8);
+      store<u64>(tier, load<u64>(tierCumHi + cell), 16);
+    }
+    fillEntries(c);
+    const mark = load<i64>(instMark + (i << 3));
+    store<i64>(c + CACHE_MARK_LONG, mark);
+    store<i64>(c + CACHE_MARK_SHORT, -mark);
+  }
+}
+
+/**
+ * The bracket entries of one cached instrument: entry k accepts a notional n, in one unsigned
+ * compare (n − low < width), when n is in bracket k (floor_k < n ≤ floor_k+1, or n = 0 in bracket 0)
+ * and the narrow formula ceil((n·r − cumX)/10^6) is exact for it (n < 2^44 and cumX < 2^64). Any
+ * other notional gets width 0 in effect and goes the exact slow way (bracketEntry, maintenanceWide).
+ */
+function fillEntries(c: usize): void {
+  for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
+    const floor = load<u64>(c + CACHE_FLOORS + (k << 3));
+    const next = load<u64>(c + CACHE_FLOORS + (k << 3), 8); // floor_16 is the i64.MAX sentinel
+    const tier = c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES;
+    const cumLo = load<u64>(tier, 8);
+    const cumHi = load<u64>(tier, 16);
+    const used = floor < <u64>i64.MAX_VALUE;
+    // Bracket 0 holds a notional of 0 (MM(0) = 0 needs cumX_0 = 0, which the tier rows guarantee).
+    const low: u64 = k == 0 && cumLo == 0 && cumHi == 0 ? 0 : floor + 1;
+    const high = min<u64>(next, NOTIONAL_NARROW - 1);
+    const entry = c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES;
+    store<i64>(entry, load<i64>(c + CACHE_UNIT));
+    store<u64>(entry, low, 8);
+    store<u64>(entry, used && cumHi == 0 && high >= low ? high - low + 1 : 0, 16);
+    store<u64>(entry, load<u64>(tier), 24);
+    store<u64>(entry, SCALE_6 - 1 - cumLo, 32); // wraps: n·r − cumX ≥ 0 in the bracket
+  }
+}

@@ -1,0 +1,394 @@
+// The chunk sweep: a status sweep of a compact book from sweep records instead of the columns.
+// Accounts are taken in chunks of CHUNK_ACCOUNTS; refreshDebits lays the chunks' records out
+// (layOutChunks) and marks the chunks it touched, the next sweep that reaches a stale chunk
+// rebuilds it (buildChunk), and sweepChunk reads it in three passes. docs/architecture.md describes
+// the records; test/engine/chunk-sweep.test.ts holds this path to the column sweep (sweep.ts).
+
+import { SCALE_6, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS } from './constants';
+import {
+  H_INST_TIER_COUNT,
+  H_ACC_BALANCE,
+  H_ACC_POS_START,
+  H_ACC_POS_COUNT,
+  H_ACC_CROSS_EQUITY,
+  H_ACC_CROSS_MAINT,
+  H_ACC_STATUS,
+  H_POS_SIZE,
+  H_POS_MARGIN,
+  H_POS_INST,
+  H_POS_MODE,
+  H_POS_STATUS,
+  H_POS_DEBIT,
+  H_SWEEP_RECORDS,
+  H_CHUNKS,
+  H_ACCOUNT_COUNT,
+  SHARD_CANCEL,
+  SHARD_LIST,
+  SHARD_LIST_CAPACITY,
+  SHARD_SCRATCH,
+  SLOT_CROSS,
+  CACHE_FLOORS,
+  CACHE_UNIT,
+  CACHE_Q,
+  CACHE_STRIDE,
+  CACHE_ENTRIES,
+  CACHE_ENTRY_BYTES,
+  CACHE_MARK_LONG,
+  CACHE_MARK_SHORT,
+  CHUNK_ACCOUNTS,
+  SWEEP_BASE_BYTES,
+  CROSS_RECORD_BYTES,
+  ISOLATED_RECORD_BYTES,
+  CHUNK_MAINT_OFFSET,
+  CHUNK_SCRATCH_BYTES,
+  CHUNK_META_BYTES,
+  CHUNK_OFFSET,
+  CHUNK_CROSS,
+  CHUNK_ISOLATED,
+  CHUNK_STATE,
+  CHUNK_FRESH,
+  CHUNK_REBUILD,
+  CHUNK_UNLAID,
+} from './layout';
+import { column, headerValue } from './header';
+import { bracketOf, maintenanceInBracket } from './math';
+import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
+import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
+
+/**
+ * The chunk layout part of a refresh of accounts [accountStart, accountEnd) (accountStart <
+ * accountEnd) in a compact book: counts each touched chunk's cross and isolated records and marks
+ * it for rebuilding; when a count changed (or a chunk was still unlaid), lays every chunk out again,
+ * packed in chunk order, and marks each chunk that moved for rebuilding.
+ */
+// @ts-ignore: decorator
+@inline
+export function layOutChunks(header: usize, accountStart: u32, accountEnd: u32): void {
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const chunks = column(header, H_CHUNKS);
+  const posMode = column(header, H_POS_MODE);
+  let moved = false;
+  for (let chunk = accountStart / CHUNK_ACCOUNTS; chunk <= (accountEnd - 1) / CHUNK_ACCOUNTS; chunk++) {
+    const c0 = chunk * CHUNK_ACCOUNTS;
+    const c1 = min<u32>(accounts, c0 + CHUNK_ACCOUNTS);
+    const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
+    const s1 = load<u32>(accPosStart + (<usize>(c1 - 1) << 2)) + load<u32>(accPosCount + (<usize>(c1 - 1) << 2));
+    let cross: u32 = 0;
+    for (let j = s0; j < s1; j++) cross += <u32>(load<u8>(posMode + j) == MODE_CROSS);
+    const meta = chunks + <usize>chunk * <usize>CHUNK_META_BYTES;
+    if (load<u32>(meta, CHUNK_CROSS) != cross || load<u32>(meta, CHUNK_ISOLATED) != s1 - s0 - cross || load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) moved = true;
+    store<u32>(meta, cross, CHUNK_CROSS);
+    store<u32>(meta, s1 - s0 - cross, CHUNK_ISOLATED);
+    store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+  }
+  if (!moved) return;
+  // Records packed in chunk order; a chunk that moves is rebuilt, one still unlaid keeps its state.
+  let offset: u32 = 0;
+  const count = (accounts + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
+  for (let chunk: u32 = 0; chunk < count; chunk++) {
+    const meta = chunks + <usize>chunk * <usize>CHUNK_META_BYTES;
+    if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
+    if (load<u32>(meta, CHUNK_OFFSET) != offset) {
+      store<u32>(meta, offset, CHUNK_OFFSET);
+      store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+    }
+    const chunkAccounts = min<u32>(accounts - chunk * CHUNK_ACCOUNTS, CHUNK_ACCOUNTS);
+    offset += load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES + load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES + chunkAccounts * SWEEP_BASE_BYTES;
+  }
+}
+
+/**
+ * Writes the sweep records of chunk [c0, c1) where refreshDebits placed them (a compact layout
+ * gives the chunk's positions the slots [posStart[c0], posStart[c1 − 1] + count)): a cross record
+ * per cross position, in account order, then an isolated record per isolated position, then each
+ * account's cross base. Also, since the chunk sweep writes statuses for isolated slots only, a 0
+ * status for each cross slot. The chunk is marked fresh last, so a chunk whose build was cut
+ * short (a worker died) is rebuilt by the next sweep.
+ */
+function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
+  const accBalance = column(header, H_ACC_BALANCE);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const instTierCount = column(header, H_INST_TIER_COUNT);
+  const posSize = column(header, H_POS_SIZE);
+  const posMargin = column(header, H_POS_MARGIN);
+  const posInst = column(header, H_POS_INST);
+  const posMode = column(header, H_POS_MODE);
+  const posDebit = column(header, H_POS_DEBIT);
+  const posStatus = column(header, H_POS_STATUS);
+  const meta = column(header, H_CHUNKS) + <usize>(c0 / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES;
+  let r = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  // The cross bases follow the records, whose counts refreshDebits left in the meta.
+  const bases = r + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
+  let crossRecords: u32 = 0;
+  for (let a = c0; a < c1; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    let base = load<i64>(accBalance + (<usize>a << 3));
+    for (let j = first; j < end; j++) {
+      if (load<u8>(posMode + j) != MODE_CROSS) continue;
+      const inst = <usize>load<u16>(posInst + (<usize>j << 1));
+      const c = cache + inst * <usize>CACHE_STRIDE;
+      const size = load<i64>(posSize + (<usize>j << 3));
+      const k = bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
+      base -= load<i64>(posDebit + (<usize>j << 3)); // |balance| + 128 debits ≤ 2.6·10^18
+      store<i64>(r, size);
+      store<u32>(r, (a - c0) << 3, 8);
+      store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), 12);
+      store<u8>(posStatus + j, STATUS_HEALTHY);
+      r += CROSS_RECORD_BYTES;
+      crossRecords++;
+    }
+    store<i64>(bases + (<usize>(a - c0) << 3), base);
+  }
+  const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
+  let isolatedRecords: u32 = 0;
+  for (let a = c0; a < c1; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    for (let j = first; j < end; j++) {
+      if (load<u8>(posMode + j) == MODE_CROSS) continue;
+      const inst = <usize>load<u16>(posInst + (<usize>j << 1));
+      const c = cache + inst * <usize>CACHE_STRIDE;
+      const size = load<i64>(posSize + (<usize>j << 3));
+      const sizeQuote = size * load<i64>(c + CACHE_Q);
+      // Equity at a price of zero: margin + PnL = margin + sizeQuote·p − debit.
+      const equityAtZero = load<i64>(posMargin + (<usize>j << 3)) - load<i64>(posDebit + (<usize>j << 3));
+      let liquidatable: i64;
+      if (sizeQuote == 0) {
+        // No price moves it: MM is 0, so it is liquidatable (and bankrupt) iff its equity is below 0.
+        liquidatable = equityAtZero < 0 ? THRESHOLD_ALWAYS : THRESHOLD_NEVER;
+      } else {
+        const start = <i32>bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
+        liquidatable = liquidationThreshold(sizeQuote, equityAtZero, c, load<i32>(instTierCount + (inst << 2)), start);
+      }
+      store<i64>(r, liquidatable);
+      store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (sizeQuote >= 0 ? CACHE_MARK_LONG : CACHE_MARK_SHORT), 8);
+      assert(j - s0 <= 0xffff); // < CHUNK_ACCOUNTS × POSITIONS_PER_ACCOUNT_MAX = 2^15
+      store<u16>(r, <u16>(j - s0), 12);
+      store<u8>(r, <u8>(a - c0), 14);
+      r += ISOLATED_RECORD_BYTES;
+      isolatedRecords++;
+    }
+  }
+  // The counts refreshDebits laid the chunk out with: the columns have not changed since.
+  assert(crossRecords == load<u32>(meta, CHUNK_CROSS) && isolatedRecords == load<u32>(meta, CHUNK_ISOLATED));
+  store<u32>(meta, CHUNK_FRESH, CHUNK_STATE);
+}
+
+/**
+ * A status sweep of a compact book: the whole chunks in [accountStart, accountEnd) from their
+ * sweep records, the accounts of a chunk the range only cuts through by sweepRange. Returns where
+ * it stopped.
+ */
+export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, shard: usize, cache: usize): u32 {
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const chunks = column(header, H_CHUNKS);
+  const scratch = <usize>load<u32>(shard + SHARD_SCRATCH);
+  memory.fill(scratch, 0, CHUNK_SCRATCH_BYTES);
+  const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
+  let a = accountStart;
+  // A chunk is whole in the range when it starts and ends there (the book's last chunk may be short).
+  let chunk = a - a % CHUNK_ACCOUNTS;
+  if (chunk < a) {
+    a = sweepRange(header, a, min<u32>(accountEnd, chunk + CHUNK_ACCOUNTS), shard, cache, false);
+    chunk += CHUNK_ACCOUNTS;
+  }
+  while (a == chunk && a < accountEnd) {
+    const chunkEnd = min<u32>(accounts, chunk + CHUNK_ACCOUNTS);
+    if (chunkEnd > accountEnd) break;
+    if (cancel != 0 && atomic.load<i32>(cancel) != 0) return a;
+    const state = load<u32>(chunks + <usize>(chunk / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES, CHUNK_STATE);
+    if (state == CHUNK_UNLAID) {
+      const stopped = sweepRange(header, a, chunkEnd, shard, cache, false);
+      if (stopped < chunkEnd) return stopped; // cancelled
+    } else {
+      if (state == CHUNK_REBUILD) buildChunk(header, cache, chunk, chunkEnd);
+      sweepChunk(header, shard, cache, scratch, a, chunkEnd);
+    }
+    a = chunkEnd;
+    chunk = chunkEnd;
+  }
+  if (a == chunk && a < accountEnd) a = sweepRange(header, a, accountEnd, shard, cache, false);
+  return a;
+}
+
+/**
+ * One chunk [c0, c1) from its sweep records, in three passes:
+ *  1. each cross record adds its value and maintenance to its account's sums in the shard's
+ *     scratch (the account's cross equity is its base plus the value sum);
+ *  2. each isolated record compares its mark with its threshold and writes its status; a
+ *     liquidatable one (rare) also flags its account (0x80 in accStatus, a byte pass 3 overwrites);
+ *  3. two accounts at a time: cross equity, maintenance and status, the counts, and for a flagged
+ *     or failing account the list entries (its isolated scopes in slot order, then its pool).
+ * Records carry offsets into the shard's instrument cache, so no instrument is looked up.
+ */
+// @ts-ignore: decorator
+@inline
+function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c0: u32, c1: u32): void {
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
+  const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
+  const accStatus = column(header, H_ACC_STATUS);
+  const posStatus = column(header, H_POS_STATUS);
+  const list = <usize>load<u32>(shard + SHARD_LIST);
+  const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
+  const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
+  const meta = column(header, H_CHUNKS) + <usize>(c0 / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES;
+  let r = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  const crossEnd = r + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES;
+
+  // Pass 1. The loop breaks out for a record whose entry does not accept its notional (its bracket
+  // moved, or the product needs 128 bits), which is handled outside it: a call inside the loop
+  // would make V8 keep the loop's values on the stack.
+  while (r < crossEnd) {
+    for (; r < crossEnd; r += CROSS_RECORD_BYTES) {
+      const entry = cache + <usize>load<u32>(r, 12);
+      const value = load<i64>(r) * load<i64>(entry); // |size|·q·mark ≤ 10^16
+      const notional = <u64>abs<i64>(value);
+      if (notional - load<u64>(entry, 8) >= load<u64>(entry, 16)) break;
+      // notional < 2^44 and rate < 10^6 leave the numerator below 1.76·10^19, room under 2^64.
+      const maint = <i64>((notional * load<u64>(entry, 24) + load<u64>(entry, 32)) / SCALE_6);
+      const sums = scratch + <usize>load<u32>(r, 8);
+      store<i64>(sums, load<i64>(sums) + value);
+      store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
+    }
+    if (r < crossEnd) {
+      const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, 12));
+      const maint = maintenanceMoved(<u64>abs<i64>(value), cache, r);
+      const sums = scratch + <usize>load<u32>(r, 8);
+      store<i64>(sums, load<i64>(sums) + value);
+      store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
+      r += CROSS_RECORD_BYTES;
+    }
+  }
+
+  // Pass 2. Liquidatable iff the mark is at or beyond the threshold (m ≤ T, with −mark for a short).
+  // A liquidatable position is rare: the loop breaks out for it, and its equity at the mark, from
+  // the columns, says whether it is bankrupt too.
+  const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
+  const chunkStatus = posStatus + <usize>s0;
+  while (r < isolatedEnd) {
+    for (; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
+      if (load<i64>(cache + <usize>load<u32>(r, 8)) <= load<i64>(r)) break;
+      // Healthy. Stored only when it changed: a line not written is not written back.
+      const at = chunkStatus + <usize>load<u16>(r, 12);
+      if (load<u8>(at) != STATUS_HEALTHY) store<u8>(at, STATUS_HEALTHY);
+    }
+    if (r < isolatedEnd) {
+      isolatedFailing(header, cache, r, s0, c0);
+      r += ISOLATED_RECORD_BYTES;
+    }
+  }
+
+  // Pass 3, leaving the scratch zeroed for the next chunk. The cross bases follow the records.
+  const bases = r - (<usize>c0 << 3); // indexed by account
+  const zero = i64x2.splat(0);
+  let a = c0;
+  let sums = scratch;
+  while (a < c1) {
+    let liquidatable = zero;
+    let bankrupt = zero;
+    let flags: u32 = 0;
+    for (; a + 1 < c1; a += 2, sums += 16) {
+      const a8 = <usize>a << 3;
+      const equity = i64x2.add(v128.load(bases + a8), v128.load(sums));
+      const maint = v128.load(sums, CHUNK_MAINT_OFFSET);
+      v128.store(sums, zero);
+      v128.store(sums, zero, CHUNK_MAINT_OFFSET);
+      v128.store(accCrossEquity + a8, equity);
+      v128.store(accCrossMaint + a8, maint);
+      // Liquidatable: maint > 0 and equity < maint (maintenance is never negative); bankrupt: also equity < 0.
+      const failing = v128.andnot(i64x2.lt_s(equity, maint), i64x2.eq(maint, zero));
+      const broke = v128.and(failing, i64x2.lt_s(equity, zero));
+      liquidatable = i64x2.sub(liquidatable, failing);
+      bankrupt = i64x2.sub(bankrupt, broke);
+      const status = i64x2.neg(i64x2.add(failing, broke)); // 0, 1 or 2 per account
+      const pair = <u32>i64x2.extract_lane(status, 0) | (<u32>i64x2.extract_lane(status, 1) << 8);
+      // The isolated flags pass 2 left (not the last sweep's statuses), and the new statuses.
+      const before = <u32>load<u16>(accStatus + a);
+      flags = (before & ISOLATED_FAILED_PAIR) | pair;
+      if (before != pair) store<u16>(accStatus + a, <u16>pair);
+      if (flags != 0) break;
+    }
+    countScopes(<u32>(i64x2.extract_lane(liquidatable, 0) + i64x2.extract_lane(liquidatable, 1)), <u32>(i64x2.extract_lane(bankrupt, 0) + i64x2.extract_lane(bankrupt, 1)));
+    if (flags != 0) {
+      // Rare: a scope of account a or a + 1 failed. Their statuses and cross counts are in.
+      finishFailing(header, a, flags & 0xff, list, capacity);
+      finishFailing(header, a + 1, flags >> 8, list, capacity);
+      a += 2;
+      sums += 16;
+    } else if (a < c1) {
+      // The last account of a chunk with an odd number of them.
+      const a8 = <usize>a << 3;
+      const equity = load<i64>(bases + a8) + load<i64>(sums);
+      const maint = load<i64>(sums, CHUNK_MAINT_OFFSET);
+      store<i64>(sums, 0);
+      store<i64>(sums, 0, CHUNK_MAINT_OFFSET);
+      store<i64>(accCrossEquity + a8, equity);
+      store<i64>(accCrossMaint + a8, maint);
+      const failing = <u32>(maint > 0 && equity < maint);
+      const broke = failing & <u32>(equity < 0);
+      countScopes(failing, broke);
+      const single = (<u32>load<u8>(accStatus + a) & ISOLATED_FAILED) | (failing + broke);
+      store<u8>(accStatus + a, <u8>(failing + broke));
+      if (single != 0) finishFailing(header, a, single, list, capacity);
+      a++;
+      sums += 8;
+    }
+  }
+}
+
+/**
+ * The status of an isolated position the chunk sweep found liquidatable (record r of the chunk whose
+ * first slot is s0 and first account c0): bankrupt when its equity at the mark is below zero. Flags
+ * its account for pass 3.
+ */
+// @ts-ignore: decorator
+@noinline
+function isolatedFailing(header: usize, cache: usize, r: usize, s0: u32, c0: u32): void {
+  const j = <usize>s0 + <usize>load<u16>(r, 12);
+  const c = cache + <usize>load<u32>(r, 8) / <usize>CACHE_STRIDE * <usize>CACHE_STRIDE;
+  const j8 = j << 3;
+  // margin + size·q·mark − debit: |size·q·mark| ≤ 10^16, |margin| ≤ 10^16, |debit| ≤ 2·10^16.
+  const equity = load<i64>(column(header, H_POS_MARGIN) + j8) + load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_UNIT) - load<i64>(column(header, H_POS_DEBIT) + j8);
+  store<u8>(column(header, H_POS_STATUS) + j, <u8>select<u32>(STATUS_BANKRUPT, STATUS_LIQUIDATABLE, equity < 0));
+  store<u8>(column(header, H_ACC_STATUS) + <usize>c0 + <usize>load<u8>(r, 14), <u8>ISOLATED_FAILED);
+}
+
+/** Pass 2's mark on an account with a failing isolated position (above every status). */
+const ISOLATED_FAILED: u32 = 0x80;
+const ISOLATED_FAILED_PAIR: u32 = 0x8080;
+
+/**
+ * The list entries of account a, one of whose scopes failed: `flags` has ISOLATED_FAILED when an
+ * isolated one did (they are counted here, in a second look at the statuses), and its cross
+ * status (already counted) in the low bits.
+ */
+// @ts-ignore: decorator
+@noinline
+function finishFailing(header: usize, a: u32, flags: u32, list: usize, capacity: u32): void {
+  if (flags == 0) return;
+  if ((flags & ISOLATED_FAILED) != 0) {
+    const first = load<u32>(column(header, H_ACC_POS_START) + (<usize>a << 2));
+    const end = first + load<u32>(column(header, H_ACC_POS_COUNT) + (<usize>a << 2));
+    countIsolated(a, first, end, column(header, H_POS_STATUS), column(header, H_POS_MODE), list, capacity);
+  }
+  if (list != 0 && (flags & 3) != 0) appendScope(list, capacity, a, SLOT_CROSS);
+}
+
+/**
+ * Maintenance of a cross record whose bracket entry did not accept its notional: the exact way,
+ * in the notional's bracket, which the record's entry then names for the next sweep.
+ */
+// @ts-ignore: decorator
+@noinline
+function maintenanceMoved(notional: u64, cache: usize, r: usize): i64 {
+  const entryOffset = <usize>load<u32>(r, 12);
+  const c = cache + (entryOffset - entryOffset % <usize>CACHE_STRIDE);
+  const k = bracketOf(notional, c + CACHE_FLOORS);
+  store<u32>(r, <u32>(c - cache + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), 12);
+  return maintenanceInBracket(notional, c, k);
+}

@@ -1,0 +1,15 @@
+// Reading the book's header (layout.ts H_*), which JavaScript writes above the heap base.
+
+/** The byte offset of the column (or region) named by header slot `slot`. */
+// @ts-ignore: decorator
+@inline
+export function column(header: usize, slot: u32): usize {
+  return <usize>load<u32>(header + (<usize>slot << 2));
+}
+
+/** The value the header holds in slot `slot` itself (a count rather than an offset). */
+// @ts-ignore: decorator
+@inline
+export function headerValue(header: usize, slot: u32): u32 {
+  return load<u32>(header + (<usize>slot << 2));
+}

@@ -1,0 +1,119 @@
+// The kernel's entry points assert their arguments before they read or write anything: a range
+// that runs past the book (which used to hang a sweep), a missing shard record or instrument cache,
+// an account index past the book (which used to read garbage). Each is refused with a clear error
+// and leaves the book as it was; Engine.prices refuses a bad index itself, before the kernel.
+import { describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { Engine } from '../../src/engine/engine.js';
+import { parseBookJson } from '../../src/book/json.js';
+import { ShardSlot, SHARD_RECORD_BYTES } from '../../src/memory/layout.js';
+import { syntheticBook } from '../../bench/synthetic-book.js';
+
+/** The crash book of the examples: 6 accounts. */
+function crashEngine(): Engine {
+  const engine = Engine.fromBook(parseBookJson(readFileSync('examples/crash.json', 'utf8')));
+  engine.evaluate();
+  return engine;
+}
+
+/** A copy of every byte of the book: header, columns, sweep records and chunk meta. */
+function bookBytes(engine: Engine): Uint8Array {
+  return new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header).slice();
+}
+
+/** Runs `call`, expects it to throw `error`, and expects the book unchanged and the engine working after. */
+function expectRefused(engine: Engine, call: () => unknown, error: RegExp | typeof RangeError): void {
+  const before = bookBytes(engine);
+  expect(call).toThrow(error as RegExp);
+  expect(Buffer.from(bookBytes(engine)).equals(Buffer.from(before))).toBe(true);
+  const count = engine.evaluate();
+  expect(engine.evaluate()).toBe(count);
+}
+
+/** A shard record of this engine's with one u32 word changed. */
+function shardWith(engine: Engine, word: number, value: number): number {
+  const record = engine.shardRecord('test');
+  new Uint32Array(engine.memory.buffer, record, SHARD_RECORD_BYTES / 4)[word] = value;
+  return record;
+}
+
+describe('sweep and refreshDebits: the account range', () => {
+  test('an end past the book is refused (it used to hang), full or status-only, compact or not', () => {
+    const engine = crashEngine();
+    expect(engine.accountCount).toBe(6);
+    const past = /core assertion failed: sweep: accountEnd is past the book's account count at assembly\/index\.ts/;
+    expectRefused(engine, () => engine.sweep({ end: engine.accountCount + 1000 }), past);
+    expectRefused(engine, () => engine.sweep({ full: false, end: engine.accountCount + 1000 }), past);
+    expectRefused(engine, () => engine.sweep({ full: false, start: 3, end: engine.accountCount + 1 }), past);
+    engine.compact = false;
+    expectRefused(engine, () => engine.sweep({ full: false, end: engine.accountCount + 1 }), past);
+    engine.compact = true;
+  });
+
+  test('a start after the end is refused', () => {
+    const engine = crashEngine();
+    expectRefused(engine, () => engine.sweep({ start: 5, end: 2 }), /core assertion failed: sweep: accountStart > accountEnd/);
+    expectRefused(engine, () => engine.refreshDebits(5, 2), /core assertion failed: refreshDebits: accountStart > accountEnd/);
+  });
+
+  test('refreshDebits (and so evaluate) past the book is refused before any debit is written', () => {
+    const engine = crashEngine();
+    const past = /core assertion failed: refreshDebits: accountEnd is past the book's account count/;
+    expectRefused(engine, () => engine.refreshDebits(0, engine.accountCount + 1), past);
+    expectRefused(engine, () => engine.evaluate({ end: engine.accountCount + 1000 }), past);
+    engine.compact = false;
+    expectRefused(engine, () => engine.refreshDebits(2, engine.accountCount + 7), past);
+  });
+
+  test('on a large book too, and every range within the book still sweeps', () => {
+    const engine = Engine.fromBook(syntheticBook(3_000, 4));
+    const count = engine.evaluate({ full: false });
+    expectRefused(engine, () => engine.sweep({ full: false, start: 2_560, end: 3_001 }), /accountEnd is past/);
+    let parts = 0;
+    for (const [start, end] of [[0, 256], [256, 1_000], [1_000, 3_000], [3_000, 3_000]]) parts += engine.sweep({ full: false, start, end });
+    expect(parts).toBe(count);
+  });
+});
+
+describe('sweep, refreshDebits and prices: the shard record', () => {
+  test('no shard record, or one that names no instrument cache, is refused', () => {
+    const engine = crashEngine();
+    const header = engine.layout.header;
+    const core = engine.core;
+    const list = engine.region('test.list', 4);
+    const out = engine.region('test.out', 1024);
+    new Uint32Array(engine.memory.buffer, list, 1)[0] = 0;
+    const noCache = () => shardWith(engine, ShardSlot.cache, 0);
+    expectRefused(engine, () => core.sweep(header, 0, 6, 0, 0), /core assertion failed: sweep: no shard record/);
+    expectRefused(engine, () => core.sweep(header, 0, 6, 0, noCache()), /core assertion failed: sweep: the shard record names no instrument cache/);
+    expectRefused(engine, () => core.refreshDebits(header, 0, 0, 6, 0), /core assertion failed: refreshDebits: no shard record/);
+    expectRefused(engine, () => core.refreshDebits(header, noCache(), 0, 6, 0), /refreshDebits: the shard record names no instrument cache/);
+    expectRefused(engine, () => core.prices(header, 0, list, 1, out), /core assertion failed: prices: no shard record/);
+    expectRefused(engine, () => core.prices(header, noCache(), list, 1, out), /prices: the shard record names no instrument cache/);
+  });
+});
+
+describe('prices: the listed accounts', () => {
+  test('Engine.prices refuses an index outside the book with a RangeError naming it (it used to read garbage)', () => {
+    const engine = crashEngine();
+    expectRefused(engine, () => engine.prices([99]), RangeError);
+    expect(() => engine.prices([99])).toThrow(/account index 99 \(listed at 0\) is not an account of this book \(0 to 5\)/);
+    expect(() => engine.prices([0, 1, 6])).toThrow(/account index 6 \(listed at 2\)/);
+    expect(() => engine.prices([-1])).toThrow(/account index -1/);
+    expect(() => engine.prices([1.5])).toThrow(/account index 1.5/);
+    expect(engine.prices([5, 0]).length).toBe(2 * (engine.views.accPosCount[5] + engine.views.accPosCount[0]));
+  });
+
+  test('the kernel checks each listed account too, before it reads it', () => {
+    const engine = crashEngine();
+    const list = engine.region('test.list', 8);
+    const out = engine.region('test.out', 4096);
+    new Uint32Array(engine.memory.buffer, list, 2).set([0, 99]);
+    const record = engine.shardRecord('test');
+    expectRefused(engine, () => engine.core.prices(engine.layout.header, record, list, 2, out), /core assertion failed: prices: a listed account is past the book's account count/);
+    new Uint32Array(engine.memory.buffer, list, 2).set([5, 6]);
+    expectRefused(engine, () => engine.core.prices(engine.layout.header, record, list, 2, out), /prices: a listed account is past/);
+    new Uint32Array(engine.memory.buffer, list, 2).set([5, 0]);
+    expect(engine.core.prices(engine.layout.header, record, list, 2, out)).toBe(engine.views.accPosCount[5] + engine.views.accPosCount[0]);
+  });
+});
