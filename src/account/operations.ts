@@ -1,7 +1,10 @@
-// Account operations (docs/domain.md section 6) on the book in memory, in place. Each one applies
-// completely or is refused with a reason and changes nothing: an operation is applied to the
-// account's columns, the account is re-evaluated by the core, the rules are checked on the
-// result, and on a refusal every column the operation touched is restored.
+// Account operations (DOMAIN.md section 6) on the book in memory, in place. Each one applies
+// completely or is refused, with a code and a reason, and changes nothing: an operation writes the
+// account's columns, computes the figures its rules need (equity at the mark, initial margin) from
+// the columns in exact BigInt arithmetic, the formulas of docs/numbers.md, checks the rules, and on
+// a refusal puts back what it wrote. The kernel is not called while an operation runs: the derived
+// state (debits, the chunk sweep's records) of the accounts an operation changed is refreshed once
+// it is applied, once per batch (src/account/batch.ts) by Engine.accountsChanged.
 import {
   FUNDING_EXTRA_SCALE,
   FUNDING_INDEX_ABS_MAX,
@@ -14,11 +17,12 @@ import {
   type ModeName,
 } from '../fixed/constants.js';
 import { abs, divCeil } from '../fixed/rounding.js';
-import { quotePerUnit, type Position } from '../book/model.js';
+import { quotePerUnit } from '../book/model.js';
 import { bracketOf } from '../book/ranges.js';
+import type { Views } from '../memory/layout.js';
 import type { Engine } from '../engine/engine.js';
 
-export type Operation =
+export type AccountOperation =
   | { kind: 'deposit'; account: string; amountMicro: bigint }
   | { kind: 'withdraw'; account: string; amountMicro: bigint }
   | { kind: 'addMargin'; account: string; instrument: string; amountMicro: bigint }
@@ -36,9 +40,54 @@ export type Operation =
       /** Isolated fills that increase the position: margin moved from the wallet (default: the IM of the increase). */
       marginMicro?: bigint;
     }
-  | { kind: 'settleFunding'; account: string; instrument?: string; mode?: ModeName }
+  | { kind: 'settleFunding'; account: string; instrument?: string; mode?: ModeName };
+
+type Flat<T> = { [K in keyof T]: T[K] };
+type ByIndex<T> = T extends { account: string } ? Flat<Omit<T, 'account'> & { accountIndex: number; account?: undefined }> : never;
+
+/**
+ * An account operation naming its account by index in the book instead of by id: what the cascade
+ * simulator and the live feed send, which hold indices (no lookup).
+ */
+export type IndexedAccountOperation = ByIndex<AccountOperation>;
+
+export type InstrumentOperation =
   | { kind: 'setMark'; instrument: string; priceUnits: bigint }
   | { kind: 'setFundingIndex'; instrument: string; fundingIndex: bigint };
+
+/** An operation, accounts named by id. */
+export type Operation = AccountOperation | InstrumentOperation;
+
+/** An operation, accounts named by id (`account`) or by index (`accountIndex`): what applyOperation and applyBatch take. */
+export type AnyOperation = Operation | IndexedAccountOperation;
+
+/**
+ * Why an operation was refused, for machines (the reason says it for people). A closed list:
+ * REFUSAL_CODES, explained in docs/architecture.md (account operations).
+ */
+export const REFUSAL_CODES = [
+  'unknown_account',
+  'unknown_instrument',
+  'invalid_operation',
+  'invalid_amount',
+  'invalid_size',
+  'invalid_price',
+  'invalid_leverage',
+  'leverage_above_bracket',
+  'exceeds_wallet',
+  'exceeds_margin',
+  'loss_exceeds_margin',
+  'funding_exceeds_margin',
+  'below_initial_margin',
+  'no_position',
+  'position_exists',
+  'positions_full',
+  'margin_required',
+  'margin_not_allowed',
+  'out_of_range',
+] as const;
+
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
 export type OperationResult =
   | {
@@ -48,56 +97,168 @@ export type OperationResult =
       /** An isolated close whose loss exceeded its margin: the part no collateral covers. */
       shortfallMicro?: bigint;
     }
-  | { ok: false; reason: string };
+  | { ok: false; code: RefusalCode; reason: string };
 
-/** A refusal raised inside an operation; applyOperation turns it into a result and rolls back. */
-class Refusal extends Error {}
+/** The result of an applied operation with nothing to report (shared: results are read, not written). */
+const APPLIED: OperationResult = Object.freeze({ ok: true as const });
 
-function refuse(reason: string): never {
-  throw new Refusal(reason);
+/**
+ * A refusal raised inside an operation; caught where the operation started, which rolls it back.
+ * Not an Error: no stack trace is captured (a throw costs well under a microsecond).
+ */
+class Refusal {
+  constructor(
+    readonly code: RefusalCode,
+    readonly reason: string,
+  ) {}
 }
 
-interface AccountSnapshot {
-  account: number;
-  balanceMicro: bigint;
-  positionStart: number;
-  positions: Position[];
-  positionsUsed: number;
-  compact: boolean;
-  layout: Engine['layout'];
-  sizeHighWater: bigint[];
+function refuse(code: RefusalCode, reason: string): never {
+  throw new Refusal(code, reason);
 }
 
-export function applyOperation(engine: Engine, operation: Operation): OperationResult {
-  if (operation.kind === 'setMark') return guard(() => setMark(engine, operation.instrument, operation.priceUnits));
-  if (operation.kind === 'setFundingIndex') {
-    return guard(() => setFundingIndex(engine, operation.instrument, operation.fundingIndex));
-  }
-  const account = engine.accountIds.indexOf(operation.account);
-  if (account === undefined) return { ok: false, reason: `unknown account "${operation.account}"` };
-  const snapshot = takeSnapshot(engine, account);
+/**
+ * Applies one operation and refreshes the derived state of the account it changed, or refuses it
+ * and changes nothing. For a stream of updates, applyBatch (src/account/batch.ts) does the same
+ * for many and refreshes once. Figures (equity, maintenance, status) are written by the next sweep
+ * or evaluation, not here.
+ */
+export function applyOperation(engine: Engine, operation: AnyOperation): OperationResult {
+  engine.assertWritable('applyOperation');
+  const changes = single;
+  changes.clear();
   try {
-    const result = applyToAccount(engine, account, operation);
-    engine.evaluate({ start: account, end: account + 1 });
+    return applyUnit(engine, operation, changes);
+  } finally {
+    changes.refresh(engine);
+  }
+}
+
+/**
+ * What the applied operations of a batch changed, for one refresh of the derived state at its end:
+ * the accounts (in order applied, with repeats) and whether a funding index moved (every debit).
+ */
+export class Changes {
+  accounts: Uint32Array;
+  count = 0;
+  fundingIndex = false;
+
+  constructor(capacity: number) {
+    this.accounts = new Uint32Array(Math.max(1, capacity));
+  }
+
+  clear(): void {
+    this.count = 0;
+    this.fundingIndex = false;
+  }
+
+  add(a: number): void {
+    if (this.count === this.accounts.length) {
+      const grown = new Uint32Array(this.accounts.length * 2);
+      grown.set(this.accounts);
+      this.accounts = grown;
+    }
+    this.accounts[this.count++] = a;
+  }
+
+  /** The changed accounts, ascending, each once. */
+  changed(): Uint32Array {
+    const sorted = this.accounts.subarray(0, this.count).sort();
+    let unique = 0;
+    for (let k = 0; k < sorted.length; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) sorted[unique++] = sorted[k];
+    return sorted.subarray(0, unique);
+  }
+
+  /** Refreshes the derived state of everything changed: the accounts, or the whole book after a funding index. */
+  refresh(engine: Engine): Uint32Array {
+    const changed = this.changed();
+    if (this.fundingIndex) engine.refreshDebits();
+    else engine.accountsChanged(changed);
+    return changed;
+  }
+}
+
+const single = new Changes(1);
+
+/**
+ * Applies one operation, atomically, without refreshing derived state: on success the account it
+ * changed is added to `changes` (the caller refreshes); on a refusal, or any error thrown from
+ * inside, everything it wrote is put back first.
+ */
+export function applyUnit(engine: Engine, operation: AnyOperation, changes: Changes): OperationResult {
+  switch (operation.kind) {
+    case 'setMark':
+      return guard(() => setMark(engine, operation.instrument, operation.priceUnits));
+    case 'setFundingIndex': {
+      const result = guard(() => setFundingIndex(engine, operation.instrument, operation.fundingIndex));
+      if (result.ok) changes.fundingIndex = true;
+      return result;
+    }
+  }
+  if (!isAccountKind(operation.kind)) {
+    return { ok: false, code: 'invalid_operation', reason: `unknown operation kind "${String((operation as { kind: unknown }).kind)}"` };
+  }
+  const a = resolveAccount(engine, operation);
+  if (a < 0) return { ok: false, code: 'unknown_account', reason: `unknown account ${accountName(operation)}` };
+  undo.begin(engine, a, operation.kind !== 'deposit' && operation.kind !== 'withdraw');
+  try {
+    const result = applyToAccount(engine, a, operation);
+    changes.add(a);
     return result;
   } catch (error) {
-    restore(engine, snapshot);
-    engine.evaluate({ start: account, end: account + 1 });
-    if (error instanceof Refusal) return { ok: false, reason: error.message };
+    restore(engine);
+    if (error instanceof Refusal) return { ok: false, code: error.code, reason: error.reason };
     throw error;
   }
+}
+
+function isAccountKind(kind: string): boolean {
+  switch (kind) {
+    case 'deposit':
+    case 'withdraw':
+    case 'addMargin':
+    case 'removeMargin':
+    case 'setLeverage':
+    case 'switchMode':
+    case 'fill':
+    case 'settleFunding':
+      return true;
+    default:
+      return false;
+  }
+}
+
+type AccountNamed = { account?: unknown; accountIndex?: unknown };
+
+/**
+ * The account's index, or −1 for none: an unknown id, an index not a whole number in range, both
+ * an id and an index, or neither.
+ */
+function resolveAccount(engine: Engine, operation: AccountNamed): number {
+  const { account: id, accountIndex: index } = operation;
+  if (index !== undefined) {
+    return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < engine.accountCount && id === undefined ? index : -1;
+  }
+  if (typeof id !== 'string') return -1;
+  return engine.accountIds.indexOf(id) ?? -1;
+}
+
+function accountName(operation: AccountNamed): string {
+  const { account: id, accountIndex: index } = operation;
+  if (index !== undefined && id !== undefined) return `(both id "${String(id)}" and index ${String(index)} given: name one)`;
+  return index !== undefined ? `index ${String(index)}` : `"${String(id)}"`;
 }
 
 function guard(action: () => OperationResult): OperationResult {
   try {
     return action();
   } catch (error) {
-    if (error instanceof Refusal) return { ok: false, reason: error.message };
+    if (error instanceof Refusal) return { ok: false, code: error.code, reason: error.reason };
     throw error;
   }
 }
 
-function applyToAccount(engine: Engine, a: number, operation: Exclude<Operation, { kind: 'setMark' | 'setFundingIndex' }>): OperationResult {
+function applyToAccount(engine: Engine, a: number, operation: AccountOperation | IndexedAccountOperation): OperationResult {
   switch (operation.kind) {
     case 'deposit':
       return deposit(engine, a, operation.amountMicro);
@@ -124,13 +285,13 @@ function applyToAccount(engine: Engine, a: number, operation: Exclude<Operation,
 function deposit(engine: Engine, a: number, amountMicro: bigint): OperationResult {
   requirePositiveAmount(amountMicro);
   setBalance(engine, a, engine.views.accBalance[a] + amountMicro);
-  return { ok: true };
+  return APPLIED;
 }
 
 function withdraw(engine: Engine, a: number, amountMicro: bigint): OperationResult {
   requirePositiveAmount(amountMicro);
   takeFromWallet(engine, a, amountMicro, 'withdrawal');
-  return { ok: true };
+  return APPLIED;
 }
 
 function addMargin(engine: Engine, a: number, symbol: string, amountMicro: bigint): OperationResult {
@@ -138,7 +299,7 @@ function addMargin(engine: Engine, a: number, symbol: string, amountMicro: bigin
   const j = requirePosition(engine, a, symbol, 'isolated');
   setMargin(engine, j, engine.views.posMargin[j] + amountMicro);
   takeFromWallet(engine, a, amountMicro, 'margin transfer');
-  return { ok: true };
+  return APPLIED;
 }
 
 function removeMargin(engine: Engine, a: number, symbol: string, amountMicro: bigint): OperationResult {
@@ -146,35 +307,45 @@ function removeMargin(engine: Engine, a: number, symbol: string, amountMicro: bi
   const v = engine.views;
   const j = requirePosition(engine, a, symbol, 'isolated');
   if (amountMicro > v.posMargin[j]) {
-    refuse(`cannot remove ${micro(amountMicro)}: the isolated margin is ${micro(v.posMargin[j])}`);
+    refuse('exceeds_margin', `cannot remove ${micro(amountMicro)}: the isolated margin is ${micro(v.posMargin[j])}`);
   }
   setMargin(engine, j, v.posMargin[j] - amountMicro);
   setBalance(engine, a, v.accBalance[a] + amountMicro);
-  evaluateAccount(engine, a);
-  const equity = v.posMargin[j] + v.posPnl[j];
+  const equity = v.posMargin[j] + unrealizedPnl(v, j);
   const initial = initialMargin(engine, j);
   if (equity < initial) {
-    refuse(`would leave isolated equity ${micro(equity)} below the initial margin ${micro(initial)}`);
+    refuse('below_initial_margin', `would leave isolated equity ${micro(equity)} below the initial margin ${micro(initial)}`);
   }
-  return { ok: true };
+  return APPLIED;
 }
 
 /** Moves money out of the wallet: the wallet may not go negative nor the cross pool below its IM. */
 function takeFromWallet(engine: Engine, a: number, amountMicro: bigint, what: string): void {
   const v = engine.views;
   if (amountMicro > v.accBalance[a]) {
-    refuse(`${what} of ${micro(amountMicro)} exceeds the wallet balance ${micro(v.accBalance[a])}`);
+    refuse('exceeds_wallet', `${what} of ${micro(amountMicro)} exceeds the wallet balance ${micro(v.accBalance[a])}`);
   }
   setBalance(engine, a, v.accBalance[a] - amountMicro);
   requireCrossInitialMargin(engine, a, what);
 }
 
-function requireCrossInitialMargin(engine: Engine, a: number, what: string): void {
-  evaluateAccount(engine, a);
-  const equity = engine.views.accCrossEquity[a];
-  const initial = crossInitialMargin(engine, a);
+/**
+ * Refuses unless the account's cross equity at the mark covers its cross initial margin, counting
+ * the position being opened in slot `extra` (a slot outside the account's block), if any.
+ */
+function requireCrossInitialMargin(engine: Engine, a: number, what: string, extra = -1): void {
+  const v = engine.views;
+  let equity = v.accBalance[a];
+  let initial = 0n;
+  const end = v.accPosStart[a] + v.accPosCount[a];
+  for (let j = v.accPosStart[a]; j <= end; j++) {
+    const slot = j < end ? j : extra;
+    if (slot < 0 || v.posMode[slot] !== MODE_CROSS) continue;
+    equity += unrealizedPnl(v, slot);
+    initial += initialMargin(engine, slot);
+  }
   if (equity < initial) {
-    refuse(`${what} would leave cross equity ${micro(equity)} below the cross initial margin ${micro(initial)}`);
+    refuse('below_initial_margin', `${what} would leave cross equity ${micro(equity)} below the cross initial margin ${micro(initial)}`);
   }
 }
 
@@ -186,68 +357,76 @@ function setLeverage(engine: Engine, a: number, symbol: string, mode: ModeName, 
   const j = requirePosition(engine, a, symbol, mode);
   const maxLeverage = bracketLeverageMax(engine, j);
   if (!Number.isInteger(leverage) || leverage < 1 || leverage > maxLeverage) {
-    refuse(`leverage must be a whole number from 1 to ${maxLeverage} (the bracket's max), got ${leverage}`);
+    const code = Number.isInteger(leverage) && leverage > maxLeverage ? 'leverage_above_bracket' : 'invalid_leverage';
+    refuse(code, `leverage must be a whole number from 1 to ${maxLeverage} (the bracket's max), got ${leverage}`);
   }
   v.posLeverage[j] = leverage;
-  evaluateAccount(engine, a);
   if (mode === 'cross') {
     requireCrossInitialMargin(engine, a, 'leverage change');
   } else {
-    const equity = v.posMargin[j] + v.posPnl[j];
+    const equity = v.posMargin[j] + unrealizedPnl(v, j);
     const initial = initialMargin(engine, j);
-    if (equity < initial) refuse(`isolated equity ${micro(equity)} is below the initial margin ${micro(initial)} at ${leverage}x`);
+    if (equity < initial) {
+      refuse('below_initial_margin', `isolated equity ${micro(equity)} is below the initial margin ${micro(initial)} at ${leverage}x`);
+    }
   }
-  return { ok: true };
+  return APPLIED;
 }
 
 function switchMode(engine: Engine, a: number, symbol: string, to: ModeName, marginMicro: bigint | undefined): OperationResult {
   const v = engine.views;
+  requireMode(to);
   const from: ModeName = to === 'cross' ? 'isolated' : 'cross';
   const j = requirePosition(engine, a, symbol, from);
   if (findPosition(engine, a, engine.symbolIndex.get(symbol)!, to) >= 0) {
-    refuse(`account already holds a ${to} ${symbol} position`);
+    refuse('position_exists', `account already holds a ${to} ${symbol} position`);
   }
   if (to === 'isolated') {
-    if (marginMicro === undefined) refuse('switching to isolated needs the margin to assign from the wallet');
-    if (marginMicro < 0n) refuse(`margin must not be negative, got ${micro(marginMicro)}`);
+    if (marginMicro === undefined) refuse('margin_required', 'switching to isolated needs the margin to assign from the wallet');
+    requireAmount(marginMicro, 'marginMicro');
+    if (marginMicro < 0n) refuse('invalid_amount', `margin must not be negative, got ${micro(marginMicro)}`);
     if (marginMicro > v.accBalance[a]) {
-      refuse(`margin ${micro(marginMicro)} exceeds the wallet balance ${micro(v.accBalance[a])}`);
+      refuse('exceeds_wallet', `margin ${micro(marginMicro)} exceeds the wallet balance ${micro(v.accBalance[a])}`);
     }
     setBalance(engine, a, v.accBalance[a] - marginMicro);
     setMargin(engine, j, marginMicro);
     v.posMode[j] = MODE_ISOLATED;
   } else {
-    if (marginMicro !== undefined) refuse('switching to cross takes no margin: the isolated margin returns to the wallet');
+    if (marginMicro !== undefined) refuse('margin_not_allowed', 'switching to cross takes no margin: the isolated margin returns to the wallet');
     setBalance(engine, a, v.accBalance[a] + v.posMargin[j]);
     v.posMargin[j] = 0n;
     v.posMode[j] = MODE_CROSS;
   }
   // Size, entry and funding snapshot are untouched; the scope may be liquidatable at once.
-  return { ok: true };
+  return APPLIED;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Fills
 
-function fill(engine: Engine, a: number, operation: Extract<Operation, { kind: 'fill' }>): OperationResult {
+function fill(engine: Engine, a: number, operation: Extract<AccountOperation | IndexedAccountOperation, { kind: 'fill' }>): OperationResult {
+  const v = engine.views;
   const i = requireInstrument(engine, operation.instrument);
-  const instrument = engine.instruments[i];
-  const q = quotePerUnit(instrument);
+  requireMode(operation.mode);
   const delta = operation.sizeUnits;
   const price = operation.priceUnits;
-  if (delta === 0n) refuse('fill size must not be zero');
-  if (delta % instrument.lotUnits !== 0n) refuse(`fill size ${delta} is not a whole number of lots (${instrument.lotUnits} units)`);
-  if (price <= 0n || price > PRICE_UNITS_MAX) refuse(`fill price must be in (0, ${PRICE_UNITS_MAX}] price units, got ${price}`);
+  if (typeof delta !== 'bigint' || typeof price !== 'bigint') refuse('invalid_operation', 'a fill takes sizeUnits and priceUnits as bigints');
+  if (operation.marginMicro !== undefined) requireAmount(operation.marginMicro, 'marginMicro');
+  const instrument = engine.instruments[i];
+  const q = v.instQ[i];
+  if (delta === 0n) refuse('invalid_size', 'fill size must not be zero');
+  if (delta % instrument.lotUnits !== 0n) refuse('invalid_size', `fill size ${delta} is not a whole number of lots (${instrument.lotUnits} units)`);
+  if (price <= 0n || price > PRICE_UNITS_MAX) refuse('invalid_price', `fill price must be in (0, ${PRICE_UNITS_MAX}] price units, got ${price}`);
   const isolated = operation.mode === 'isolated';
-  if (!isolated && operation.marginMicro !== undefined) refuse('a cross fill takes no margin');
+  if (!isolated && operation.marginMicro !== undefined) refuse('margin_not_allowed', 'a cross fill takes no margin');
 
-  // Funding is settled into the scope first, so the fill starts from a settled position.
+  // Funding is settled into the scope first, so the fill starts from a settled position. A new
+  // position is built in the free slot above the arena's used slots, and takes a slot in the
+  // account's block only once the fill is applied (commitNewPosition).
   let j = findPosition(engine, a, i, operation.mode);
   const created = j < 0;
-  if (created) j = openSlot(engine, a, i, operation.mode);
+  if (created) j = openNewPosition(engine, a, i, operation.mode);
   else settlePosition(engine, a, j);
-  // Views only after the slot is open: opening it may have moved the book to a bigger layout.
-  const v = engine.views;
 
   const size = v.posSize[j];
   const cost = v.posCost[j];
@@ -278,7 +457,10 @@ function fill(engine: Engine, a: number, operation: Extract<Operation, { kind: '
     const leverageMax = bracketLeverageMax(engine, j);
     if (created) v.posLeverage[j] = leverageMax;
     else if (v.posLeverage[j] > leverageMax) {
-      refuse(`leverage ${v.posLeverage[j]}x is above ${leverageMax}x, the max of the bracket this fill reaches: lower the leverage first`);
+      refuse(
+        'leverage_above_bracket',
+        `leverage ${v.posLeverage[j]}x is above ${leverageMax}x, the max of the bracket this fill reaches: lower the leverage first`,
+      );
     }
   }
 
@@ -287,12 +469,12 @@ function fill(engine: Engine, a: number, operation: Extract<Operation, { kind: '
     let margin = v.posMargin[j] + realized;
     if (opened > 0n) {
       const added = operation.marginMicro ?? divCeil(opened * q * price, BigInt(v.posLeverage[j]));
-      if (added < 0n) refuse(`margin must not be negative, got ${micro(added)}`);
-      if (added > v.accBalance[a]) refuse(`margin ${micro(added)} exceeds the wallet balance ${micro(v.accBalance[a])}`);
+      if (added < 0n) refuse('invalid_amount', `margin must not be negative, got ${micro(added)}`);
+      if (added > v.accBalance[a]) refuse('exceeds_wallet', `margin ${micro(added)} exceeds the wallet balance ${micro(v.accBalance[a])}`);
       setBalance(engine, a, v.accBalance[a] - added);
       margin += added;
     } else if (operation.marginMicro !== undefined) {
-      refuse('margin goes with fills that open or increase a position');
+      refuse('margin_not_allowed', 'margin goes with fills that open or increase a position');
     }
     if (next === 0n) {
       // Closed: the margin left returns to the wallet; a loss beyond the margin is a shortfall
@@ -301,7 +483,7 @@ function fill(engine: Engine, a: number, operation: Extract<Operation, { kind: '
       setBalance(engine, a, v.accBalance[a] + (margin > 0n ? margin : 0n));
       margin = 0n;
     } else if (margin < 0n) {
-      refuse(`the fill would leave the isolated margin at ${micro(margin)}`);
+      refuse('loss_exceeds_margin', `the fill would leave the isolated margin at ${micro(margin)}`);
     }
     setMargin(engine, j, margin);
   } else {
@@ -310,37 +492,52 @@ function fill(engine: Engine, a: number, operation: Extract<Operation, { kind: '
 
   checkNotional(engine, j);
   if (opened > 0n) {
-    evaluateAccount(engine, a);
     if (isolated) {
-      const equity = v.posMargin[j] + v.posPnl[j];
+      const equity = v.posMargin[j] + unrealizedPnl(v, j);
       const initial = initialMargin(engine, j);
-      if (equity < initial) refuse(`isolated equity ${micro(equity)} would be below the initial margin ${micro(initial)}`);
+      if (equity < initial) refuse('below_initial_margin', `isolated equity ${micro(equity)} would be below the initial margin ${micro(initial)}`);
     } else {
-      requireCrossInitialMargin(engine, a, 'the fill');
+      requireCrossInitialMargin(engine, a, 'the fill', created ? j : -1);
     }
   }
-  if (next === 0n) engine.removePositionSlot(a, j);
-  const result: OperationResult = { ok: true, realizedPnlMicro: realized };
-  if (shortfall > 0n) result.shortfallMicro = shortfall;
-  return result;
+  // Applied: nothing below refuses.
+  if (created) commitNewPosition(engine, a, j);
+  else if (next === 0n) engine.removePositionSlot(a, j);
+  if (shortfall > 0n) return { ok: true, realizedPnlMicro: realized, shortfallMicro: shortfall };
+  return { ok: true, realizedPnlMicro: realized };
 }
 
-/** Opens an empty position slot for (instrument, mode); the fill sets its leverage. */
-function openSlot(engine: Engine, a: number, i: number, mode: ModeName): number {
-  if (engine.views.accPosCount[a] >= POSITIONS_PER_ACCOUNT_MAX) {
-    refuse(`the account already holds the maximum of ${POSITIONS_PER_ACCOUNT_MAX} positions`);
+/**
+ * Builds an empty position for (instrument, mode) in the first free slot of the arena, outside
+ * every account's block; the fill sets its leverage. Refused if the account holds the maximum.
+ */
+function openNewPosition(engine: Engine, a: number, i: number, mode: ModeName): number {
+  const v = engine.views;
+  if (v.accPosCount[a] >= POSITIONS_PER_ACCOUNT_MAX) {
+    refuse('positions_full', `the account already holds the maximum of ${POSITIONS_PER_ACCOUNT_MAX} positions`);
   }
-  const j = engine.appendPositionSlot(a);
-  engine.writePosition(j, {
-    instrument: i,
-    sizeUnits: 0n,
-    costMicro: 0n,
-    mode,
-    marginMicro: 0n,
-    leverage: engine.instruments[i].tiers[0].leverageMax,
-    fundingIndex: engine.views.instFunding[i],
-  });
+  // Operations keep a free slot (commitNewPosition reserves the next); only a caller that took the
+  // arena's last slot itself (Engine.appendPositionSlot) leaves none, and then the arena grows here.
+  if (engine.positionsUsed >= engine.layout.capacity.positions) engine.reserveFreeSlots(1);
+  const j = engine.positionsUsed;
+  undo.newSlot = j;
+  v.posSize[j] = 0n;
+  v.posCost[j] = 0n;
+  v.posMargin[j] = 0n;
+  v.posFunding[j] = v.instFunding[i];
+  v.posInst[j] = i;
+  v.posMode[j] = mode === 'cross' ? MODE_CROSS : MODE_ISOLATED;
+  v.posLeverage[j] = engine.instruments[i].tiers[0].leverageMax;
   return j;
+}
+
+/** Moves the applied new position from its free slot into the account's block, and keeps a slot free. */
+function commitNewPosition(engine: Engine, a: number, j: number): void {
+  const position = engine.readPosition(j);
+  engine.clearPositionSlot(j);
+  undo.newSlot = -1;
+  engine.reserveFreeSlots(engine.views.accPosCount[a] + 2); // room to move the block to the tail, and one slot free after
+  engine.writePosition(engine.appendPositionSlot(a), position);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,17 +546,20 @@ function openSlot(engine: Engine, a: number, i: number, mode: ModeName): number 
 function settleFunding(engine: Engine, a: number, symbol: string | undefined, mode: ModeName | undefined): OperationResult {
   const v = engine.views;
   let paid = 0n;
+  if (mode !== undefined) requireMode(mode);
   if (symbol !== undefined) {
     if (mode === undefined) {
       const i = requireInstrument(engine, symbol);
-      const slots = (['cross', 'isolated'] as const).map((m) => findPosition(engine, a, i, m)).filter((j) => j >= 0);
-      if (slots.length === 0) refuse(`no ${symbol} position`);
-      for (const j of slots) paid += settlePosition(engine, a, j);
+      const cross = findPosition(engine, a, i, 'cross');
+      const isolated = findPosition(engine, a, i, 'isolated');
+      if (cross < 0 && isolated < 0) refuse('no_position', `no ${symbol} position`);
+      if (cross >= 0) paid += settlePosition(engine, a, cross);
+      if (isolated >= 0) paid += settlePosition(engine, a, isolated);
     } else {
       paid += settlePosition(engine, a, requirePosition(engine, a, symbol, mode));
     }
   } else {
-    if (mode !== undefined) refuse('settling by mode needs an instrument');
+    if (mode !== undefined) refuse('invalid_operation', 'settling by mode needs an instrument');
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) paid += settlePosition(engine, a, j);
   }
   return { ok: true, realizedPnlMicro: -paid };
@@ -369,12 +569,16 @@ function settleFunding(engine: Engine, a: number, symbol: string | undefined, mo
 function settlePosition(engine: Engine, a: number, j: number): bigint {
   const v = engine.views;
   const i = v.posInst[j];
+  if (v.posFunding[j] === v.instFunding[i]) return 0n; // settled already: nothing owed
   const owed = fundingOwed(engine, j);
   if (v.posMode[j] === MODE_CROSS) {
     setBalance(engine, a, v.accBalance[a] - owed);
   } else {
     if (owed > v.posMargin[j]) {
-      refuse(`funding owed ${micro(owed)} exceeds the isolated margin ${micro(v.posMargin[j])} of ${engine.instruments[i].symbol}`);
+      refuse(
+        'funding_exceeds_margin',
+        `funding owed ${micro(owed)} exceeds the isolated margin ${micro(v.posMargin[j])} of ${engine.instruments[i].symbol}`,
+      );
     }
     setMargin(engine, j, v.posMargin[j] - owed);
   }
@@ -386,7 +590,21 @@ function settlePosition(engine: Engine, a: number, j: number): bigint {
 export function fundingOwed(engine: Engine, j: number): bigint {
   const v = engine.views;
   const i = v.posInst[j];
-  return divCeil(v.posSize[j] * quotePerUnit(engine.instruments[i]) * (v.instFunding[i] - v.posFunding[j]), FUNDING_EXTRA_SCALE);
+  return divCeil(v.posSize[j] * v.instQ[i] * (v.instFunding[i] - v.posFunding[j]), FUNDING_EXTRA_SCALE);
+}
+
+/**
+ * Unrealized PnL of the position in slot j at the mark: z·q·p − cost − funding owed (docs/numbers.md),
+ * the kernel's figure (which it forms as z·q·p − debit).
+ */
+export function unrealizedPnl(v: Views, j: number): bigint {
+  const i = v.posInst[j];
+  const size = v.posSize[j];
+  const q = v.instQ[i];
+  const pnl = size * q * v.instMark[i] - v.posCost[j];
+  const index = v.instFunding[i];
+  const snapshot = v.posFunding[j];
+  return index === snapshot ? pnl : pnl - divCeil(size * q * (index - snapshot), FUNDING_EXTRA_SCALE);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -394,35 +612,39 @@ export function fundingOwed(engine: Engine, j: number): bigint {
 
 function setMark(engine: Engine, symbol: string, priceUnits: bigint): OperationResult {
   const i = requireInstrument(engine, symbol);
+  if (typeof priceUnits !== 'bigint') refuse('invalid_operation', 'setMark takes priceUnits as a bigint');
   if (priceUnits <= 0n || priceUnits > PRICE_UNITS_MAX) {
-    refuse(`${symbol} mark price must be in (0, ${PRICE_UNITS_MAX}] price units, got ${priceUnits}`);
+    refuse('invalid_price', `${symbol} mark price must be in (0, ${PRICE_UNITS_MAX}] price units, got ${priceUnits}`);
   }
   const notional = engine.sizeHighWater[i] * quotePerUnit(engine.instruments[i]) * priceUnits;
   if (notional > QUOTE_ABS_MAX) {
-    refuse(`${symbol} mark ${priceUnits} would put the largest position's notional at ${micro(notional)}, over ${micro(QUOTE_ABS_MAX)}`);
+    refuse('out_of_range', `${symbol} mark ${priceUnits} would put the largest position's notional at ${micro(notional)}, over ${micro(QUOTE_ABS_MAX)}`);
   }
   engine.views.instMark[i] = priceUnits;
-  return { ok: true };
+  return APPLIED;
 }
 
 function setFundingIndex(engine: Engine, symbol: string, fundingIndex: bigint): OperationResult {
   const v = engine.views;
   const i = requireInstrument(engine, symbol);
-  if (abs(fundingIndex) > FUNDING_INDEX_ABS_MAX) refuse(`${symbol} funding index must be within ±${FUNDING_INDEX_ABS_MAX}`);
+  if (typeof fundingIndex !== 'bigint') refuse('invalid_operation', 'setFundingIndex takes fundingIndex as a bigint');
+  if (abs(fundingIndex) > FUNDING_INDEX_ABS_MAX) refuse('out_of_range', `${symbol} funding index must be within ±${FUNDING_INDEX_ABS_MAX}`);
   const q = quotePerUnit(engine.instruments[i]);
   // Every position's unsettled funding must stay in range; funding updates are rare, so scan.
   const limit = QUOTE_ABS_MAX * FUNDING_EXTRA_SCALE;
   for (let a = 0; a < engine.accountCount; a++) {
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
       if (v.posInst[j] === i && abs(v.posSize[j] * q * (fundingIndex - v.posFunding[j])) > limit) {
-        refuse(`${symbol} funding index ${fundingIndex} would put account "${engine.accountIds.get(a)}"'s unsettled funding over ${micro(QUOTE_ABS_MAX)}`);
+        refuse(
+          'out_of_range',
+          `${symbol} funding index ${fundingIndex} would put account "${engine.accountIds.get(a)}"'s unsettled funding over ${micro(QUOTE_ABS_MAX)}`,
+        );
       }
     }
   }
+  // Every position's unsettled funding moved: the caller refreshes every debit (Changes.fundingIndex).
   v.instFunding[i] = fundingIndex;
-  // Every position's unsettled funding moved: one pass over the book (funding updates are rare).
-  engine.refreshDebits();
-  return { ok: true };
+  return APPLIED;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,7 +668,7 @@ export function crossInitialMargin(engine: Engine, a: number): bigint {
 function notionalMicro(engine: Engine, j: number): bigint {
   const v = engine.views;
   const i = v.posInst[j];
-  return abs(v.posSize[j]) * quotePerUnit(engine.instruments[i]) * v.instMark[i];
+  return abs(v.posSize[j]) * v.instQ[i] * v.instMark[i];
 }
 
 function bracketLeverageMax(engine: Engine, j: number): number {
@@ -464,28 +686,40 @@ export function findPosition(engine: Engine, a: number, i: number, mode: ModeNam
 }
 
 function requireInstrument(engine: Engine, symbol: string): number {
+  if (typeof symbol !== 'string') refuse('invalid_operation', 'the instrument must be named by its symbol (a string)');
   const i = engine.symbolIndex.get(symbol);
-  if (i === undefined) refuse(`unknown instrument "${symbol}"`);
+  if (i === undefined) refuse('unknown_instrument', `unknown instrument "${symbol}"`);
   return i;
 }
 
+function requireMode(mode: ModeName): void {
+  if (mode !== 'cross' && mode !== 'isolated') refuse('invalid_operation', `mode must be "cross" or "isolated", got ${String(mode)}`);
+}
+
 function requirePosition(engine: Engine, a: number, symbol: string, mode: ModeName): number {
-  const j = findPosition(engine, a, requireInstrument(engine, symbol), mode);
-  if (j < 0) refuse(`no ${mode} ${symbol} position`);
+  const i = requireInstrument(engine, symbol);
+  requireMode(mode);
+  const j = findPosition(engine, a, i, mode);
+  if (j < 0) refuse('no_position', `no ${mode} ${symbol} position`);
   return j;
 }
 
+function requireAmount(amountMicro: bigint, what: string): void {
+  if (typeof amountMicro !== 'bigint') refuse('invalid_operation', `${what} must be a bigint (micro)`);
+}
+
 function requirePositiveAmount(amountMicro: bigint): void {
-  if (amountMicro <= 0n) refuse(`amount must be positive, got ${micro(amountMicro)}`);
+  requireAmount(amountMicro, 'amountMicro');
+  if (amountMicro <= 0n) refuse('invalid_amount', `amount must be positive, got ${micro(amountMicro)}`);
 }
 
 function checkQuote(value: bigint, what: string): void {
-  if (abs(value) > QUOTE_ABS_MAX) refuse(`${what} ${micro(value)} is outside ±${micro(QUOTE_ABS_MAX)}`);
+  if (value > QUOTE_ABS_MAX || value < -QUOTE_ABS_MAX) refuse('out_of_range', `${what} ${micro(value)} is outside ±${micro(QUOTE_ABS_MAX)}`);
 }
 
 function checkNotional(engine: Engine, j: number): void {
   const notional = notionalMicro(engine, j);
-  if (notional > QUOTE_ABS_MAX) refuse(`notional ${micro(notional)} at the mark is over ${micro(QUOTE_ABS_MAX)}`);
+  if (notional > QUOTE_ABS_MAX) refuse('out_of_range', `notional ${micro(notional)} at the mark is over ${micro(QUOTE_ABS_MAX)}`);
 }
 
 function setBalance(engine: Engine, a: number, balanceMicro: bigint): void {
@@ -494,16 +728,18 @@ function setBalance(engine: Engine, a: number, balanceMicro: bigint): void {
 }
 
 function setMargin(engine: Engine, j: number, marginMicro: bigint): void {
-  if (marginMicro > QUOTE_ABS_MAX) refuse(`isolated margin ${micro(marginMicro)} is over ${micro(QUOTE_ABS_MAX)}`);
+  if (marginMicro > QUOTE_ABS_MAX) refuse('out_of_range', `isolated margin ${micro(marginMicro)} is over ${micro(QUOTE_ABS_MAX)}`);
   engine.views.posMargin[j] = marginMicro;
 }
 
+/** Raises instrument i's size high-water mark to `size`, noting the old mark for a rollback. */
 function raiseSizeHighWater(engine: Engine, i: number, size: bigint): void {
-  if (size > engine.sizeHighWater[i]) engine.sizeHighWater[i] = size;
-}
-
-function evaluateAccount(engine: Engine, a: number): void {
-  engine.evaluate({ start: a, end: a + 1 });
+  if (size <= engine.sizeHighWater[i]) return;
+  if (undo.highWaterInstrument < 0) {
+    undo.highWaterInstrument = i;
+    undo.highWater = engine.sizeHighWater[i];
+  }
+  engine.sizeHighWater[i] = size;
 }
 
 function micro(value: bigint): string {
@@ -517,41 +753,80 @@ function micro(value: bigint): string {
 // ---------------------------------------------------------------------------------------------
 // Rollback
 
-function takeSnapshot(engine: Engine, a: number): AccountSnapshot {
-  const v = engine.views;
-  const positions: Position[] = [];
-  for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) positions.push(engine.readPosition(j));
-  return {
-    account: a,
-    balanceMicro: v.accBalance[a],
-    positionStart: v.accPosStart[a],
-    positions,
-    positionsUsed: engine.positionsUsed,
-    compact: engine.compact,
-    layout: engine.layout,
-    sizeHighWater: [...engine.sizeHighWater],
-  };
+/**
+ * What the operation in progress may have written, to put back on a refusal: O(1) plus the
+ * account's block (up to 128 slots, 3 on average), copied only for operations that write position
+ * columns. Operations never take, move or free a slot before they are applied (a new position is
+ * built in a free slot outside every block, and a closed one leaves its block last), so the block's
+ * start, its count, the arena's used slots, `compact` and the layout need no record. One record:
+ * the engine has a single writer, and an operation runs to its end before the next begins.
+ */
+class Undo {
+  account = -1;
+  balance = 0n;
+  /** The account's block as it was, when `blockSaved`. */
+  blockSaved = false;
+  blockFirst = 0;
+  blockCount = 0;
+  readonly size = new BigInt64Array(POSITIONS_PER_ACCOUNT_MAX);
+  readonly cost = new BigInt64Array(POSITIONS_PER_ACCOUNT_MAX);
+  readonly margin = new BigInt64Array(POSITIONS_PER_ACCOUNT_MAX);
+  readonly funding = new BigInt64Array(POSITIONS_PER_ACCOUNT_MAX);
+  readonly inst = new Uint16Array(POSITIONS_PER_ACCOUNT_MAX);
+  readonly mode = new Uint8Array(POSITIONS_PER_ACCOUNT_MAX);
+  readonly leverage = new Uint16Array(POSITIONS_PER_ACCOUNT_MAX);
+  /** The one instrument whose size high-water mark the operation raised (a fill), and its old mark. */
+  highWaterInstrument = -1;
+  highWater = 0n;
+  /** The free slot a new position is being built in, or −1. */
+  newSlot = -1;
+
+  /** Starts the record of an operation on account a; `positions`: it may write position columns. */
+  begin(engine: Engine, a: number, positions: boolean): void {
+    const v = engine.views;
+    this.account = a;
+    this.balance = v.accBalance[a];
+    this.highWaterInstrument = -1;
+    this.newSlot = -1;
+    this.blockSaved = positions;
+    if (!positions) return;
+    const first = v.accPosStart[a];
+    const count = v.accPosCount[a];
+    this.blockFirst = first;
+    this.blockCount = count;
+    for (let k = 0; k < count; k++) {
+      const j = first + k;
+      this.size[k] = v.posSize[j];
+      this.cost[k] = v.posCost[j];
+      this.margin[k] = v.posMargin[j];
+      this.funding[k] = v.posFunding[j];
+      this.inst[k] = v.posInst[j];
+      this.mode[k] = v.posMode[j];
+      this.leverage[k] = v.posLeverage[j];
+    }
+  }
 }
 
-/**
- * Puts the account back as it was. Operations only add slots before they can be refused (removal
- * is their last step). In the same layout the account's original block is still intact, so it is
- * restored in place and the slots the operation handed out are cleared and returned; after a
- * re-layout the account's (compacted) current block receives the positions.
- */
-function restore(engine: Engine, snapshot: AccountSnapshot): void {
+const undo = new Undo();
+
+/** Puts back what the operation in progress wrote: the balance, the account's block, the new slot, the high-water mark. */
+function restore(engine: Engine): void {
   const v = engine.views;
-  const a = snapshot.account;
-  v.accBalance[a] = snapshot.balanceMicro;
-  // Slots keep their indices when the arena grows (Engine.growPositions), so the account's
-  // original block is intact in either layout: restore it in place, and clear and return the
-  // slots the operation handed out.
-  for (let j = snapshot.positionsUsed; j < engine.positionsUsed; j++) engine.clearPositionSlot(j);
-  engine.positionsUsed = snapshot.positionsUsed;
-  engine.compact = snapshot.compact;
-  v.accPosStart[a] = snapshot.positionStart;
-  const first = v.accPosStart[a];
-  snapshot.positions.forEach((position, k) => engine.writePosition(first + k, position));
-  v.accPosCount[a] = snapshot.positions.length;
-  snapshot.sizeHighWater.forEach((size, i) => (engine.sizeHighWater[i] = size));
+  const a = undo.account;
+  v.accBalance[a] = undo.balance;
+  if (undo.blockSaved) {
+    const first = v.accPosStart[a];
+    for (let k = 0; k < undo.blockCount; k++) {
+      const j = first + k;
+      v.posSize[j] = undo.size[k];
+      v.posCost[j] = undo.cost[k];
+      v.posMargin[j] = undo.margin[k];
+      v.posFunding[j] = undo.funding[k];
+      v.posInst[j] = undo.inst[k];
+      v.posMode[j] = undo.mode[k];
+      v.posLeverage[j] = undo.leverage[k];
+    }
+  }
+  if (undo.newSlot >= 0) engine.clearPositionSlot(undo.newSlot);
+  if (undo.highWaterInstrument >= 0) engine.sizeHighWater[undo.highWaterInstrument] = undo.highWater;
 }

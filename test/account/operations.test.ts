@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
-import { applyOperation, fundingOwed, type Operation } from '../../src/account/operations.js';
+import { applyOperation, fundingOwed, REFUSAL_CODES, type AnyOperation, type Operation, type RefusalCode } from '../../src/account/operations.js';
 import { bookFromJsonValue } from '../../src/book/json.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 
@@ -41,30 +41,41 @@ function balance(engine: Engine, account: string): bigint {
   return engine.views.accBalance[engine.accountIds.indexOf(account)!];
 }
 
-/** Everything an operation could touch: the whole book and every output column. */
+/** Everything an operation could touch: the whole book, its slot layout, and every derived and output column. */
 function state(engine: Engine) {
   const v = engine.views;
   return {
     book: engine.toBook(),
     positionsUsed: engine.positionsUsed,
-    outputs: [v.accCrossEquity, v.accCrossMaint, v.accStatus, v.posPnl, v.posMaint, v.posStatus].map((column) =>
+    compact: engine.compact,
+    header: engine.layout.header,
+    sizeHighWater: [...engine.sizeHighWater],
+    starts: Array.from(v.accPosStart.subarray(0, engine.accountCount)),
+    outputs: [v.accCrossEquity, v.accCrossMaint, v.accStatus, v.posPnl, v.posMaint, v.posStatus, v.posDebit].map((column) =>
       Array.from(column as ArrayLike<unknown>),
     ),
   };
 }
 
-function expectApplied(engine: Engine, operation: Operation) {
+/** Every code an expectRefused below saw: the last test checks that each code of the closed list is exercised. */
+const codesSeen = new Set<RefusalCode>();
+
+function expectApplied(engine: Engine, operation: AnyOperation) {
   const result = applyOperation(engine, operation);
   if (!result.ok) throw new Error(`expected ${operation.kind} to apply, refused: ${result.reason}`);
   expectAgreesWithReference(engine);
   return result;
 }
 
-function expectRefused(engine: Engine, operation: Operation, reason: RegExp): void {
+function expectRefused(engine: Engine, operation: AnyOperation, code: RefusalCode, reason: RegExp): void {
   const before = state(engine);
   const result = applyOperation(engine, operation);
   expect(result.ok).toBe(false);
-  if (!result.ok) expect(result.reason).toMatch(reason);
+  if (!result.ok) {
+    codesSeen.add(result.code);
+    expect(result.code).toBe(code);
+    expect(result.reason).toMatch(reason);
+  }
   expect(state(engine)).toEqual(before);
 }
 
@@ -84,24 +95,24 @@ describe('deposit and withdraw', () => {
 
   test('refusals: unknown account, non-positive amount, over the balance range', () => {
     const engine = engineWith([alice]);
-    expectRefused(engine, { kind: 'deposit', account: 'bob', amountMicro: 1n }, /unknown account "bob"/);
-    expectRefused(engine, { kind: 'deposit', account: 'alice', amountMicro: 0n }, /amount must be positive/);
-    expectRefused(engine, { kind: 'deposit', account: 'alice', amountMicro: -5n }, /amount must be positive/);
-    expectRefused(engine, { kind: 'deposit', account: 'alice', amountMicro: 10n ** 16n }, /balance .* outside/);
+    expectRefused(engine, { kind: 'deposit', account: 'bob', amountMicro: 1n }, 'unknown_account', /unknown account "bob"/);
+    expectRefused(engine, { kind: 'deposit', account: 'alice', amountMicro: 0n }, 'invalid_amount', /amount must be positive/);
+    expectRefused(engine, { kind: 'deposit', account: 'alice', amountMicro: -5n }, 'invalid_amount', /amount must be positive/);
+    expectRefused(engine, { kind: 'deposit', account: 'alice', amountMicro: 10n ** 16n }, 'out_of_range', /balance .* outside/);
   });
 
   test('withdraw takes from the wallet down to the cross initial margin', () => {
     // Cross long 0.04 BTC at 10x: IM 200. Equity 1,000: 800 may leave, 800.000001 may not.
     const engine = engineWith([{ ...alice, positions: [crossLong] }]);
-    expectRefused(engine, { kind: 'withdraw', account: 'alice', amountMicro: 800n * M + 1n }, /below the cross initial margin 200/);
+    expectRefused(engine, { kind: 'withdraw', account: 'alice', amountMicro: 800n * M + 1n }, 'below_initial_margin', /below the cross initial margin 200/);
     expectApplied(engine, { kind: 'withdraw', account: 'alice', amountMicro: 800n * M });
     expect(balance(engine, 'alice')).toBe(200n * M);
   });
 
   test('withdraw refuses more than the wallet, even with unrealized profit', () => {
     const engine = engineWith([{ ...alice, positions: [{ ...crossLong, entryPrice: '40000' }] }]);
-    expectRefused(engine, { kind: 'withdraw', account: 'alice', amountMicro: 1001n * M }, /exceeds the wallet balance 1000/);
-    expectRefused(engine, { kind: 'withdraw', account: 'alice', amountMicro: 0n }, /amount must be positive/);
+    expectRefused(engine, { kind: 'withdraw', account: 'alice', amountMicro: 1001n * M }, 'exceeds_wallet', /exceeds the wallet balance 1000/);
+    expectRefused(engine, { kind: 'withdraw', account: 'alice', amountMicro: 0n }, 'invalid_amount', /amount must be positive/);
   });
 });
 
@@ -115,23 +126,23 @@ describe('isolated margin', () => {
 
   test('add refusals: no such position, more than the wallet, unknown instrument', () => {
     const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
-    expectRefused(engine, { kind: 'addMargin', account: 'alice', instrument: 'ETH', amountMicro: 1n }, /no isolated ETH position/);
-    expectRefused(engine, { kind: 'addMargin', account: 'alice', instrument: 'BTC', amountMicro: 1001n * M }, /exceeds the wallet/);
-    expectRefused(engine, { kind: 'addMargin', account: 'alice', instrument: 'DOGE', amountMicro: 1n }, /unknown instrument "DOGE"/);
+    expectRefused(engine, { kind: 'addMargin', account: 'alice', instrument: 'ETH', amountMicro: 1n }, 'no_position', /no isolated ETH position/);
+    expectRefused(engine, { kind: 'addMargin', account: 'alice', instrument: 'BTC', amountMicro: 1001n * M }, 'exceeds_wallet', /exceeds the wallet/);
+    expectRefused(engine, { kind: 'addMargin', account: 'alice', instrument: 'DOGE', amountMicro: 1n }, 'unknown_instrument', /unknown instrument "DOGE"/);
   });
 
   test('remove returns margin down to the initial margin', () => {
     // Isolated 0.04 BTC at 10x: IM 200 = the margin. Add 100, then 100 may come back, not 100.000001.
     const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
     expectApplied(engine, { kind: 'addMargin', account: 'alice', instrument: 'BTC', amountMicro: 100n * M });
-    expectRefused(engine, { kind: 'removeMargin', account: 'alice', instrument: 'BTC', amountMicro: 100n * M + 1n }, /below the initial margin 200/);
+    expectRefused(engine, { kind: 'removeMargin', account: 'alice', instrument: 'BTC', amountMicro: 100n * M + 1n }, 'below_initial_margin', /below the initial margin 200/);
     expectApplied(engine, { kind: 'removeMargin', account: 'alice', instrument: 'BTC', amountMicro: 100n * M });
     expect(balance(engine, 'alice')).toBe(1000n * M);
   });
 
   test('remove refuses more than the margin', () => {
     const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
-    expectRefused(engine, { kind: 'removeMargin', account: 'alice', instrument: 'BTC', amountMicro: 201n * M }, /isolated margin is 200/);
+    expectRefused(engine, { kind: 'removeMargin', account: 'alice', instrument: 'BTC', amountMicro: 201n * M }, 'exceeds_margin', /isolated margin is 200/);
   });
 });
 
@@ -144,17 +155,17 @@ describe('leverage', () => {
 
   test('refusals: above the bracket max, not whole, zero, no position, IM not covered', () => {
     const engine = engineWith([{ ...alice, positions: [crossLong, isolatedLong] }]);
-    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 101 }, /1 to 100/);
-    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 2.5 }, /whole number/);
-    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 0 }, /whole number/);
-    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'ETH', mode: 'cross', leverage: 5 }, /no cross ETH position/);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 101 }, 'leverage_above_bracket', /1 to 100/);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 2.5 }, 'invalid_leverage', /whole number/);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 0 }, 'invalid_leverage', /whole number/);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'ETH', mode: 'cross', leverage: 5 }, 'no_position', /no cross ETH position/);
     // Isolated margin 200 on notional 2,000: 9x would need 222.23.
-    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'isolated', leverage: 9 }, /below the initial margin 222.222223/);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'isolated', leverage: 9 }, 'below_initial_margin', /below the initial margin 222.222223/);
   });
 
   test('a cross leverage cut is refused when the pool cannot cover the new IM', () => {
     const engine = engineWith([{ ...alice, balance: '150', positions: [crossLong] }]);
-    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 5 }, /below the cross initial margin 400/);
+    expectRefused(engine, { kind: 'setLeverage', account: 'alice', instrument: 'BTC', mode: 'cross', leverage: 5 }, 'below_initial_margin', /below the cross initial margin 400/);
   });
 });
 
@@ -182,13 +193,13 @@ describe('switch mode', () => {
   test('refusals: no margin, margin over the wallet, negative margin, target taken, margin to cross', () => {
     const engine = engineWith([{ ...alice, positions: [crossLong, isolatedLong] }]);
     const twin = engineWith([{ ...alice, positions: [crossLong] }]);
-    expectRefused(twin, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated' }, /needs the margin/);
-    expectRefused(twin, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: 1001n * M }, /exceeds the wallet/);
-    expectRefused(twin, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: -1n }, /must not be negative/);
-    expectRefused(engine, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: 1n }, /already holds a isolated BTC/);
-    expectRefused(engine, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'cross' }, /already holds a cross BTC/);
+    expectRefused(twin, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated' }, 'margin_required', /needs the margin/);
+    expectRefused(twin, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: 1001n * M }, 'exceeds_wallet', /exceeds the wallet/);
+    expectRefused(twin, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: -1n }, 'invalid_amount', /must not be negative/);
+    expectRefused(engine, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'isolated', marginMicro: 1n }, 'position_exists', /already holds a isolated BTC/);
+    expectRefused(engine, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'cross' }, 'position_exists', /already holds a cross BTC/);
     const isolatedOnly = engineWith([{ ...alice, positions: [isolatedLong] }]);
-    expectRefused(isolatedOnly, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'cross', marginMicro: 1n }, /takes no margin/);
+    expectRefused(isolatedOnly, { kind: 'switchMode', account: 'alice', instrument: 'BTC', to: 'cross', marginMicro: 1n }, 'margin_not_allowed', /takes no margin/);
   });
 });
 
@@ -257,16 +268,20 @@ describe('fills', () => {
 
   test('refusals: zero, off-lot, bad price, margin on cross, IM not covered, margin over wallet, leverage past the bracket', () => {
     const engine = engineWith([alice]);
-    expectRefused(engine, buy(0n, 500_000n), /must not be zero/);
-    expectRefused(engine, buy(40n, 0n), /fill price must be in/);
-    expectRefused(engine, buy(40n, 10n ** 15n + 1n), /fill price must be in/);
-    expectRefused(engine, { ...buy(40n, 500_000n), marginMicro: 1n } as Operation, /a cross fill takes no margin/);
-    expectRefused(engine, buy(2001n, 500_000n), /below the cross initial margin 1000.5/); // 2.001 BTC at 100x
-    expectRefused(engine, { ...buy(40n, 500_000n, 'isolated'), marginMicro: 1001n * M } as Operation, /exceeds the wallet/);
-    expectRefused(engine, { ...buy(40n, 500_000n, 'isolated'), marginMicro: 1n * M } as Operation, /below the initial margin/);
-    expectRefused(engine, { kind: 'fill', account: 'alice', instrument: 'XRP', mode: 'cross', sizeUnits: 1n, priceUnits: 1n }, /unknown instrument/);
+    expectRefused(engine, buy(0n, 500_000n), 'invalid_size', /must not be zero/);
+    expectRefused(engine, buy(40n, 0n), 'invalid_price', /fill price must be in/);
+    expectRefused(engine, buy(40n, 10n ** 15n + 1n), 'invalid_price', /fill price must be in/);
+    expectRefused(engine, { ...buy(40n, 500_000n), marginMicro: 1n } as Operation, 'margin_not_allowed', /a cross fill takes no margin/);
+    expectRefused(engine, buy(2001n, 500_000n), 'below_initial_margin', /below the cross initial margin 1000.5/); // 2.001 BTC at 100x
+    expectRefused(engine, { ...buy(40n, 500_000n, 'isolated'), marginMicro: 1001n * M } as Operation, 'exceeds_wallet', /exceeds the wallet/);
+    expectRefused(engine, { ...buy(40n, 500_000n, 'isolated'), marginMicro: 1n * M } as Operation, 'below_initial_margin', /below the initial margin/);
+    expectRefused(engine, { kind: 'fill', account: 'alice', instrument: 'XRP', mode: 'cross', sizeUnits: 1n, priceUnits: 1n }, 'unknown_instrument', /unknown instrument/);
     const rich = engineWith([{ ...alice, balance: '1000000', positions: [{ ...crossLong, leverage: '100' }] }]);
-    expectRefused(rich, buy(6000n, 500_000n), /above 20x, the max of the bracket/); // 6.04 BTC = 302,000: bracket 2
+    expectRefused(rich, buy(6000n, 500_000n), 'leverage_above_bracket', /above 20x, the max of the bracket/); // 6.04 BTC = 302,000: bracket 2
+    // Isolated 0.04 BTC from 50,000 on margin 200: selling half at 38,000 realizes −240 into the margin.
+    const isolated = engineWith([{ ...alice, positions: [isolatedLong] }]);
+    expectRefused(isolated, buy(-20n, 380_000n, 'isolated'), 'loss_exceeds_margin', /leave the isolated margin at -40/);
+    expectRefused(isolated, { ...buy(-20n, 500_000n, 'isolated'), marginMicro: 1n } as Operation, 'margin_not_allowed', /open or increase/);
   });
 
   test('a fill settles the position funding first', () => {
@@ -296,9 +311,9 @@ describe('funding', () => {
   test('refusals: funding past the isolated margin, no position, mode without instrument', () => {
     const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
     expectApplied(engine, { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 60_000_000_000n }); // 6,000 per BTC: owes 240
-    expectRefused(engine, { kind: 'settleFunding', account: 'alice', instrument: 'BTC', mode: 'isolated' }, /exceeds the isolated margin/);
-    expectRefused(engine, { kind: 'settleFunding', account: 'alice', instrument: 'ETH' }, /no ETH position/);
-    expectRefused(engine, { kind: 'settleFunding', account: 'alice', mode: 'cross' }, /needs an instrument/);
+    expectRefused(engine, { kind: 'settleFunding', account: 'alice', instrument: 'BTC', mode: 'isolated' }, 'funding_exceeds_margin', /exceeds the isolated margin/);
+    expectRefused(engine, { kind: 'settleFunding', account: 'alice', instrument: 'ETH' }, 'no_position', /no ETH position/);
+    expectRefused(engine, { kind: 'settleFunding', account: 'alice', mode: 'cross' }, 'invalid_operation', /needs an instrument/);
   });
 });
 
@@ -308,13 +323,13 @@ describe('instrument updates', () => {
     const engine = engineWith([{ ...alice, balance: '5000', positions: [crossLong, ethLong] }]);
     expectApplied(engine, { kind: 'setMark', instrument: 'BTC', priceUnits: 460_000n });
     expect(engine.accountResult(0).crossEquityMicro).toBe(4840n * M);
-    expectRefused(engine, { kind: 'setMark', instrument: 'BTC', priceUnits: 0n }, /mark price must be in/);
-    expectRefused(engine, { kind: 'setMark', instrument: 'SOL', priceUnits: 1n }, /unknown instrument/);
+    expectRefused(engine, { kind: 'setMark', instrument: 'BTC', priceUnits: 0n }, 'invalid_price', /mark price must be in/);
+    expectRefused(engine, { kind: 'setMark', instrument: 'SOL', priceUnits: 1n }, 'unknown_instrument', /unknown instrument/);
     // 0.04 BTC may not be worth more than 10^10: a mark of 2.5·10^14 quote would.
-    expectRefused(engine, { kind: 'setMark', instrument: 'BTC', priceUnits: 10n ** 15n }, /over 10000000000/);
-    expectRefused(engine, { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 10n ** 18n + 1n }, /within ±/);
+    expectRefused(engine, { kind: 'setMark', instrument: 'BTC', priceUnits: 10n ** 15n }, 'out_of_range', /over 10000000000/);
+    expectRefused(engine, { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 10n ** 18n + 1n }, 'out_of_range', /within ±/);
     // 5 ETH (q = 10) at ΔF = 10^18 would owe 5·10^16 micro: over the range.
-    expectRefused(engine, { kind: 'setFundingIndex', instrument: 'ETH', fundingIndex: 10n ** 18n }, /unsettled funding over/);
+    expectRefused(engine, { kind: 'setFundingIndex', instrument: 'ETH', fundingIndex: 10n ** 18n }, 'out_of_range', /unsettled funding over/);
   });
 });
 
@@ -378,9 +393,44 @@ describe('position slots', () => {
     expect(engine.layout.capacity.positions).toBeGreaterThan(capacity);
     expect(engine.layout.header).not.toBe(header);
     // A refusal that relocates a block after the re-layout still changes nothing.
-    expectRefused(engine, { kind: 'fill', account: 'acct-0', instrument: 'BTC', mode: 'isolated', sizeUnits: 40n, priceUnits: 500_000n, marginMicro: 10n ** 12n }, /exceeds the wallet/);
+    expectRefused(engine, { kind: 'fill', account: 'acct-0', instrument: 'BTC', mode: 'isolated', sizeUnits: 40n, priceUnits: 500_000n, marginMicro: 10n ** 12n }, 'exceeds_wallet', /exceeds the wallet/);
     expect(engine.toBook().accounts.every((account) => account.positions.length === 2)).toBe(true);
     expectAgreesWithReference(engine);
+  });
+
+  test('a refused fill opening a position never moves a block or grows the arena, even when the arena is nearly full', () => {
+    // 150 accounts of one position each, and a victim holding two; opening ETH positions moves
+    // blocks to the arena's tail until fewer than 3 slots are free: the victim's block (2 slots)
+    // plus the new one would not fit, so taking a slot first would re-lay the book.
+    const accounts = Array.from({ length: 150 }, (_, k) => ({ id: `acct-${k}`, balance: '100000', positions: [crossLong] }));
+    const victim = { id: 'victim', balance: '10', positions: [crossLong, { ...isolatedLong, instrument: 'ETH', size: '0.1', entryPrice: '2500', margin: '25' }] };
+    const engine = engineWith([victim, ...accounts]);
+    let k = 0;
+    while (engine.layout.capacity.positions - engine.positionsUsed >= 3) {
+      expectApplied(engine, { kind: 'fill', account: `acct-${k++}`, instrument: 'ETH', mode: 'cross', sizeUnits: 1000n, priceUnits: 250_000n });
+    }
+    const open: Operation = { kind: 'fill', account: 'victim', instrument: 'ETH', mode: 'cross', sizeUnits: 100_000n, priceUnits: 250_000n };
+    expectRefused(engine, open, 'below_initial_margin', /below the cross initial margin/);
+    expectRefused(engine, { kind: 'fill', account: 'victim', instrument: 'BTC', mode: 'isolated', sizeUnits: 40n, priceUnits: 500_000n }, 'exceeds_wallet', /exceeds the wallet balance 10/);
+    expect(engine.layout.capacity.positions - engine.positionsUsed).toBeLessThan(3);
+    // Applied, the same kind of fill takes its slot (and the arena grows).
+    expectApplied(engine, { kind: 'deposit', account: 'victim', amountMicro: 10_000n * M });
+    expectApplied(engine, open);
+    expect(engine.toBook().accounts[0].positions).toHaveLength(3);
+  });
+
+  test('an account holding 128 positions may not open another', () => {
+    const instruments = Array.from({ length: 65 }, (_, i) => ({
+      symbol: `I${i}`, markPrice: '10', tickSize: '1', lotSize: '1', fundingIndex: '0',
+      tiers: [{ upToNotional: null, maintenanceRate: '0.01', maxLeverage: '50' }],
+    }));
+    const positions = instruments.slice(0, 64).flatMap((instrument) =>
+      (['cross', 'isolated'] as const).map((mode) => ({ instrument: instrument.symbol, size: '1', entryPrice: '10', mode, leverage: '10', ...(mode === 'isolated' ? { margin: '1' } : {}) })),
+    );
+    const engine = Engine.fromBook(bookFromJsonValue({ instruments, accounts: [{ id: 'full', balance: '1000', positions }] }));
+    const open: Operation = { kind: 'fill', account: 'full', instrument: 'I64', mode: 'cross', sizeUnits: 1n, priceUnits: 10n };
+    expectRefused(engine, open, 'positions_full', /maximum of 128 positions/);
+    expectApplied(engine, { kind: 'fill', account: 'full', instrument: 'I0', mode: 'cross', sizeUnits: 1n, priceUnits: 10n }); // an existing one may grow
   });
 
   test('an account may hold at most 128 positions', () => {
@@ -388,5 +438,33 @@ describe('position slots', () => {
     const a = engine.accountIds.indexOf('alice')!;
     for (let k = 0; k < 128; k++) engine.appendPositionSlot(a);
     expect(() => engine.appendPositionSlot(a)).toThrow(/maximum of 128 positions/);
+  });
+});
+
+describe('naming accounts, malformed operations, and the codes', () => {
+  test('an account may be named by its index; an index not in the book is refused as unknown', () => {
+    const engine = engineWith([alice, { id: 'bob', balance: '5', positions: [] }]);
+    expectApplied(engine, { kind: 'deposit', accountIndex: 1, amountMicro: 5n * M });
+    expect(balance(engine, 'bob')).toBe(10n * M);
+    for (const accountIndex of [2, -1, 0.5, Number.NaN]) {
+      expectRefused(engine, { kind: 'deposit', accountIndex, amountMicro: 1n }, 'unknown_account', /unknown account index/);
+    }
+    const both = { kind: 'deposit', account: 'alice', accountIndex: 0, amountMicro: 1n } as unknown as AnyOperation;
+    expectRefused(engine, both, 'unknown_account', /both id "alice" and index 0/);
+  });
+
+  test('malformed operations are refused as invalid_operation', () => {
+    const engine = engineWith([{ ...alice, positions: [crossLong] }]);
+    const malformed = (operation: object) => operation as unknown as AnyOperation;
+    expectRefused(engine, malformed({ kind: 'teleport', account: 'alice' }), 'invalid_operation', /unknown operation kind "teleport"/);
+    expectRefused(engine, malformed({ kind: 'deposit', account: 'alice', amountMicro: 5 }), 'invalid_operation', /amountMicro must be a bigint/);
+    expectRefused(engine, malformed({ kind: 'fill', account: 'alice', instrument: 'BTC', mode: 'both', sizeUnits: 1n, priceUnits: 1n }), 'invalid_operation', /mode must be/);
+    expectRefused(engine, malformed({ kind: 'fill', account: 'alice', instrument: 'BTC', mode: 'cross', sizeUnits: 1, priceUnits: 1n }), 'invalid_operation', /bigints/);
+    expectRefused(engine, malformed({ kind: 'addMargin', account: 'alice', instrument: 7, amountMicro: 1n }), 'invalid_operation', /symbol/);
+    expectRefused(engine, malformed({ kind: 'setMark', instrument: 'BTC', priceUnits: 5 }), 'invalid_operation', /bigint/);
+  });
+
+  test('every code of REFUSAL_CODES is exercised by a test above (run the whole file)', () => {
+    expect([...REFUSAL_CODES].filter((code) => !codesSeen.has(code))).toEqual([]);
   });
 });

@@ -1,0 +1,229 @@
+// Update throughput: account operations on a generated book, one core. Generates a book
+// (src/gen/, seed 1), writes it to a temporary binary file and loads it as `liq` does, then:
+//   - the first update on the fresh engine (applyOperation, a deposit by id), and the next ones;
+//   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index;
+//   - N single deposits through applyOperation, accounts by id, then by index;
+//   - what building the account-id index costs (the loader builds it while it checks the ids).
+// For each batch run it also says how much of the time Engine.accountsChanged (the derived-state
+// refresh, one kernel call per changed account today) took.
+//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000] [--ops 1000000] [--single 200000] [--batch 1000] [--json]
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
+import { loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js';
+import { AccountIds } from '../src/book/account-ids.js';
+import { applyOperation, type AnyOperation } from '../src/account/operations.js';
+import { applyBatch } from '../src/account/batch.js';
+import { quotePerUnit } from '../src/book/model.js';
+import { MODE_CROSS } from '../src/fixed/constants.js';
+import type { Engine } from '../src/engine/engine.js';
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+const accounts = option('--accounts', 1_000_000);
+const batchOps = option('--ops', 1_000_000);
+const singleOps = option('--single', 200_000);
+const batchSize = option('--batch', 1_000);
+const json = process.argv.includes('--json');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** A small deterministic PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The book
+
+const scratch = join(tmpdir(), `liq-updates-${process.pid}`);
+mkdirSync(scratch, { recursive: true });
+const file = join(scratch, 'book.bin');
+let start = performance.now();
+let generated: GeneratedBook | undefined = generateBook({ accounts, seed: 1 });
+const generateMs = performance.now() - start;
+writeBookColumnsFile(file, generated);
+generated = undefined;
+start = performance.now();
+const engine: Engine = loadBookBinaryFile(file);
+const loadMs = performance.now() - start;
+const positions = engine.positionsUsed;
+rmSync(scratch, { recursive: true, force: true });
+log(`${accounts.toLocaleString('en-US')} accounts, ${positions.toLocaleString('en-US')} positions, ${engine.instruments.length} instruments: generated in ${generateMs.toFixed(0)} ms, loaded in ${loadMs.toFixed(0)} ms`);
+
+// ---------------------------------------------------------------------------------------------
+// The first updates on the fresh engine (nothing warmed up): by id, as a one-off caller would.
+
+const random = prng(7);
+const pickAccount = () => Math.floor(random() * accounts);
+const firstUpdatesUs: number[] = [];
+for (let k = 0; k < 100; k++) {
+  const id = engine.accountIds.get(pickAccount());
+  const t = performance.now();
+  const result = applyOperation(engine, { kind: 'deposit', account: id, amountMicro: 1_000_000n });
+  firstUpdatesUs.push((performance.now() - t) * 1000);
+  if (!result.ok) throw new Error(`deposit refused: ${result.reason}`);
+}
+const later = [...firstUpdatesUs.slice(1)].sort((x, y) => x - y);
+
+// What the index costs, on a copy of the ids (the loaded book's is built already, by the loader).
+const idsCopy = AccountIds.fromBlob(engine.accountIds.offsets.slice(), engine.accountIds.bytes.slice());
+start = performance.now();
+idsCopy.buildIndex();
+const indexBuildMs = performance.now() - start;
+log(`first update on the fresh engine: ${firstUpdatesUs[0].toFixed(0)} µs; updates 2–100: median ${later[later.length >> 1].toFixed(1)} µs, max ${later[later.length - 1].toFixed(0)} µs`);
+log(`account-id index: built by the loader (indexed: ${engine.accountIds.indexed}); building it again for ${accounts.toLocaleString('en-US')} ids takes ${indexBuildMs.toFixed(0)} ms`);
+
+// A status sweep, as a service would run after loading (builds the chunk records).
+engine.sweep({ full: false });
+
+// ---------------------------------------------------------------------------------------------
+// Random mixed deposits and fills, accounts by index
+
+/**
+ * Half deposits, half fills. A fill trades one of the account's positions 70% of the time (adds
+ * 10–50% or takes off 20–100% of it, in lots) and otherwise opens a position of about 100 to
+ * 5,000 quote on one of the 20 largest instruments; at the mark ±0.5%. Some are refused (initial
+ * margin, wallet, leverage bracket, an (instrument, mode) already held), as a live feed's would be.
+ */
+function randomOperation(): AnyOperation {
+  const v = engine.views;
+  const a = pickAccount();
+  if (random() < 0.5) return { kind: 'deposit', accountIndex: a, amountMicro: BigInt(1 + Math.floor(random() * 1e9)) };
+  const count = v.accPosCount[a];
+  let i: number;
+  let mode: 'cross' | 'isolated';
+  let sizeUnits: bigint;
+  const existing = count > 0 && random() < 0.7;
+  if (existing) {
+    const j = v.accPosStart[a] + Math.floor(random() * count);
+    i = v.posInst[j];
+    mode = v.posMode[j] === MODE_CROSS ? 'cross' : 'isolated';
+    const lot = engine.instruments[i].lotUnits;
+    const lots = (v.posSize[j] < 0n ? -v.posSize[j] : v.posSize[j]) / lot;
+    const sign = v.posSize[j] < 0n ? -1n : 1n;
+    const add = random() < 0.5;
+    let change = (lots * BigInt(Math.floor((add ? 10 + random() * 40 : 20 + random() * 80) * 100))) / 10_000n;
+    if (change < 1n) change = 1n;
+    sizeUnits = change * lot * (add ? sign : -sign);
+  } else {
+    i = Math.floor(random() * 20);
+    mode = random() < 0.3 ? 'isolated' : 'cross';
+    const instrument = engine.instruments[i];
+    const notional = BigInt(Math.floor(100 + random() * 4_900)) * 1_000_000n;
+    let lots = notional / (quotePerUnit(instrument) * v.instMark[i] * instrument.lotUnits);
+    if (lots < 1n) lots = 1n;
+    sizeUnits = lots * instrument.lotUnits * (random() < 0.55 ? 1n : -1n);
+  }
+  const mark = v.instMark[i];
+  let priceUnits = (mark * BigInt(Math.floor(995_000 + random() * 10_000))) / 1_000_000n;
+  if (priceUnits < 1n) priceUnits = 1n;
+  return { kind: 'fill', accountIndex: a, instrument: engine.instruments[i].symbol, mode, sizeUnits, priceUnits };
+}
+
+/** Times Engine.accountsChanged while `run` runs (wraps it on this engine only). */
+function withRefreshTimer<T>(run: () => T): { value: T; refreshMs: number; refreshCalls: number; refreshedAccounts: number } {
+  const original = engine.accountsChanged.bind(engine);
+  let refreshMs = 0;
+  let refreshCalls = 0;
+  let refreshedAccounts = 0;
+  engine.accountsChanged = (list: ArrayLike<number>, count = list.length) => {
+    const t = performance.now();
+    original(list, count);
+    refreshMs += performance.now() - t;
+    refreshCalls++;
+    refreshedAccounts += count;
+  };
+  try {
+    return { value: run(), refreshMs, refreshCalls, refreshedAccounts };
+  } finally {
+    delete (engine as { accountsChanged?: unknown }).accountsChanged; // back to the prototype's
+  }
+}
+
+// Batches are generated from the book as it stands before each batch (not timed).
+let batchMs = 0;
+let firstBatchMs = 0;
+let applied = 0;
+const refusals = new Map<string, number>();
+const timed = withRefreshTimer(() => {
+  let done = 0;
+  while (done < batchOps) {
+    const operations = Array.from({ length: Math.min(batchSize, batchOps - done) }, randomOperation);
+    const t = performance.now();
+    const result = applyBatch(engine, operations);
+    const elapsed = performance.now() - t;
+    if (done === 0) firstBatchMs = elapsed;
+    batchMs += elapsed;
+    applied += result.applied;
+    for (const r of result.results) if (!r.ok) refusals.set(r.code, (refusals.get(r.code) ?? 0) + 1);
+    done += operations.length;
+  }
+});
+const batchRate = batchOps / (batchMs / 1000);
+const batchWithoutRefreshRate = batchOps / ((batchMs - timed.refreshMs) / 1000);
+log(
+  `applyBatch: ${batchOps.toLocaleString('en-US')} mixed deposits and fills in batches of ${batchSize}: ${Math.round(batchRate).toLocaleString('en-US')} ops/s ` +
+    `(${applied.toLocaleString('en-US')} applied; first batch ${firstBatchMs.toFixed(1)} ms, mean ${(batchMs / Math.ceil(batchOps / batchSize)).toFixed(1)} ms)`,
+);
+log(
+  `  of which Engine.accountsChanged: ${((100 * timed.refreshMs) / batchMs).toFixed(0)}% (${timed.refreshedAccounts.toLocaleString('en-US')} accounts refreshed, ` +
+    `${((timed.refreshMs * 1000) / timed.refreshedAccounts).toFixed(1)} µs each); without it: ${Math.round(batchWithoutRefreshRate).toLocaleString('en-US')} ops/s`,
+);
+log(`  refusals: ${[...refusals].map(([code, n]) => `${code} ${n}`).join(', ')}`);
+
+// ---------------------------------------------------------------------------------------------
+// Single deposits through applyOperation, accounts by id
+
+const ids = Array.from({ length: singleOps }, () => engine.accountIds.get(pickAccount()));
+const single = withRefreshTimer(() => {
+  const t = performance.now();
+  for (let k = 0; k < singleOps; k++) applyOperation(engine, { kind: 'deposit', account: ids[k], amountMicro: 1_000_000n });
+  return performance.now() - t;
+});
+const indices = Array.from({ length: singleOps }, () => pickAccount());
+const singleByIndex = withRefreshTimer(() => {
+  const t = performance.now();
+  for (let k = 0; k < singleOps; k++) applyOperation(engine, { kind: 'deposit', accountIndex: indices[k], amountMicro: 1_000_000n });
+  return performance.now() - t;
+});
+const singleRate = singleOps / (single.value / 1000);
+const singleWithoutRefreshRate = singleOps / ((single.value - single.refreshMs) / 1000);
+log(
+  `applyOperation: ${singleOps.toLocaleString('en-US')} single deposits by id: ${Math.round(singleRate).toLocaleString('en-US')} ops/s ` +
+    `(Engine.accountsChanged ${((100 * single.refreshMs) / single.value).toFixed(0)}%; without it: ${Math.round(singleWithoutRefreshRate).toLocaleString('en-US')} ops/s)`,
+);
+const byIndexRate = singleOps / (singleByIndex.value / 1000);
+const byIndexWithoutRefreshRate = singleOps / ((singleByIndex.value - singleByIndex.refreshMs) / 1000);
+log(
+  `applyOperation: ${singleOps.toLocaleString('en-US')} single deposits by index: ${Math.round(byIndexRate).toLocaleString('en-US')} ops/s ` +
+    `(without Engine.accountsChanged: ${Math.round(byIndexWithoutRefreshRate).toLocaleString('en-US')} ops/s)`,
+);
+
+if (json) {
+  process.stdout.write(
+    `${JSON.stringify({
+      accounts,
+      positions,
+      instruments: engine.instruments.length,
+      generateMs,
+      loadMs,
+      indexBuildMs,
+      firstUpdateUs: firstUpdatesUs[0],
+      laterUpdateMedianUs: later[later.length >> 1],
+      batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, applied, firstBatchMs, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate },
+      single: { ops: singleOps, opsPerSecond: singleRate, refreshShare: single.refreshMs / single.value, opsPerSecondWithoutRefresh: singleWithoutRefreshRate },
+      singleByIndex: { ops: singleOps, opsPerSecond: byIndexRate, opsPerSecondWithoutRefresh: byIndexWithoutRefreshRate },
+    })}\n`,
+  );
+}
