@@ -11,6 +11,9 @@ import {
   H_TIER_RATE,
   H_TIER_CUM_LO,
   H_TIER_CUM_HI,
+  H_ACC_POS_START,
+  H_ACC_POS_COUNT,
+  H_POS_INST,
   CACHE_FLOORS,
   CACHE_UNIT,
   CACHE_Q,
@@ -33,6 +36,20 @@ import { NOTIONAL_NARROW } from './math';
  */
 export function fillCache(header: usize, cache: usize): void {
   const count = headerValue(header, H_INSTRUMENT_COUNT);
+  for (let i: u32 = 0; i < count; i++) fillInstrument(header, cache, i);
+}
+
+/** Fills the cache for the instruments of account a's positions. */
+export function fillAccountInstruments(header: usize, cache: usize, a: u32): void {
+  const first = load<u32>(column(header, H_ACC_POS_START) + (<usize>a << 2));
+  const end = first + load<u32>(column(header, H_ACC_POS_COUNT) + (<usize>a << 2));
+  const posInst = column(header, H_POS_INST);
+  for (let j = first; j < end; j++) fillInstrument(header, cache, <u32>load<u16>(posInst + (<usize>j << 1)));
+}
+
+/** Writes instrument i's part of the cache (what fillCache writes for every instrument). */
+export function fillInstrument(header: usize, cache: usize, instrument: u32): void {
+  const i = <usize>instrument;
   const instMark = column(header, H_INST_MARK);
   const instFunding = column(header, H_INST_FUNDING);
   const instQ = column(header, H_INST_Q);
@@ -40,26 +57,24 @@ export function fillCache(header: usize, cache: usize): void {
   const tierRate = column(header, H_TIER_RATE);
   const tierCumLo = column(header, H_TIER_CUM_LO);
   const tierCumHi = column(header, H_TIER_CUM_HI);
-  for (let i: usize = 0; i < <usize>count; i++) {
-    const c = cache + i * <usize>CACHE_STRIDE;
-    const q = load<i64>(instQ + (i << 3));
-    store<i64>(c + CACHE_UNIT, q * load<i64>(instMark + (i << 3)));
-    store<i64>(c + CACHE_Q, q);
-    store<i64>(c + CACHE_FUNDING, load<i64>(instFunding + (i << 3)));
-    store<i64>(c + CACHE_FLOORS + (<usize>TIERS_MAX << 3), i64.MAX_VALUE); // floor_16: above everything
-    for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
-      const cell = (i * <usize>TIERS_MAX + k) << 3;
-      const tier = c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES;
-      store<i64>(c + CACHE_FLOORS + (k << 3), load<i64>(tierFloor + cell));
-      store<u64>(tier, load<u64>(tierRate + cell));
-      store<u64>(tier, load<u64>(tierCumLo + cell), 8);
-      store<u64>(tier, load<u64>(tierCumHi + cell), 16);
-    }
-    fillEntries(c);
-    const mark = load<i64>(instMark + (i << 3));
-    store<i64>(c + CACHE_MARK_LONG, mark);
-    store<i64>(c + CACHE_MARK_SHORT, -mark);
+  const c = cache + i * <usize>CACHE_STRIDE;
+  const q = load<i64>(instQ + (i << 3));
+  store<i64>(c + CACHE_UNIT, q * load<i64>(instMark + (i << 3)));
+  store<i64>(c + CACHE_Q, q);
+  store<i64>(c + CACHE_FUNDING, load<i64>(instFunding + (i << 3)));
+  store<i64>(c + CACHE_FLOORS + (<usize>TIERS_MAX << 3), i64.MAX_VALUE); // floor_16: above everything
+  for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
+    const cell = (i * <usize>TIERS_MAX + k) << 3;
+    const tier = c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES;
+    store<i64>(c + CACHE_FLOORS + (k << 3), load<i64>(tierFloor + cell));
+    store<u64>(tier, load<u64>(tierRate + cell));
+    store<u64>(tier, load<u64>(tierCumLo + cell), 8);
+    store<u64>(tier, load<u64>(tierCumHi + cell), 16);
   }
+  fillEntries(c);
+  const mark = load<i64>(instMark + (i << 3));
+  store<i64>(c + CACHE_MARK_LONG, mark);
+  store<i64>(c + CACHE_MARK_SHORT, -mark);
 }
 
 /**

@@ -1,8 +1,10 @@
-// The chunk sweep: a status sweep of a compact book from sweep records instead of the columns.
-// Accounts are taken in chunks of CHUNK_ACCOUNTS; refreshDebits lays the chunks' records out
-// (layOutChunks) and marks the chunks it touched, the next sweep that reaches a stale chunk
-// rebuilds it (buildChunk), and sweepChunk reads it in three passes. docs/architecture.md describes
-// the records; test/engine/chunk-sweep.test.ts holds this path to the column sweep (sweep.ts).
+// The chunk sweep: a status sweep from sweep records instead of the columns. Accounts are taken in
+// chunks of CHUNK_ACCOUNTS, each with an area of records (layout.ts). A refresh of a whole chunk
+// (a load, a new funding index) counts its records and marks it for rebuilding (layOutChunks), and
+// the next sweep that reaches it rebuilds it (buildChunk); a refresh of one account rewrites that
+// account's records in place (refreshAccount). sweepChunk reads a chunk in three passes.
+// docs/architecture.md describes the records; test/engine/chunk-sweep.test.ts holds this path to
+// the column sweep (sweep.ts), and test/engine/production-path.test.ts to the reference.
 
 import { SCALE_6, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS } from './constants';
 import {
@@ -49,68 +51,196 @@ import {
   CHUNK_FRESH,
   CHUNK_REBUILD,
   CHUNK_UNLAID,
+  CHUNK_CAPACITY,
+  CHUNK_ROOM_MIN,
+  CHUNK_ROOM_SHARE,
+  SWEEP_RECORD_SLOT_BYTES,
+  ISOLATED_MARK,
+  ISOLATED_INDEX,
+  ISOLATED_ACCOUNT,
+  H_ACC_RECORDS,
+  H_RECORDS_BYTES,
+  H_RECORDS_TAIL,
 } from './layout';
-import { column, headerValue } from './header';
+import { column, headerValue, setHeaderValue } from './header';
 import { bracketOf, maintenanceInBracket } from './math';
 import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
 
-/**
- * The chunk layout part of a refresh of accounts [accountStart, accountEnd) (accountStart <
- * accountEnd) in a compact book: counts each touched chunk's cross and isolated records and marks
- * it for rebuilding; when a count changed (or a chunk was still unlaid), lays every chunk out again,
- * packed in chunk order, and marks each chunk that moved for rebuilding.
- */
+/** Records an area gets room for when it holds `records`: CHUNK_ROOM_SHARE more, at least CHUNK_ROOM_MIN. */
 // @ts-ignore: decorator
 @inline
-export function layOutChunks(header: usize, accountStart: u32, accountEnd: u32): void {
-  const accPosStart = column(header, H_ACC_POS_START);
-  const accPosCount = column(header, H_ACC_POS_COUNT);
-  const accounts = headerValue(header, H_ACCOUNT_COUNT);
-  const chunks = column(header, H_CHUNKS);
+function roomFor(records: u32): u32 {
+  return records + max<u32>(CHUNK_ROOM_MIN, records / CHUNK_ROOM_SHARE);
+}
+
+/** Accounts in chunk `chunk` (the book's last chunk may be short). */
+// @ts-ignore: decorator
+@inline
+function chunkAccounts(header: usize, chunk: u32): u32 {
+  return min<u32>(headerValue(header, H_ACCOUNT_COUNT) - chunk * CHUNK_ACCOUNTS, CHUNK_ACCOUNTS);
+}
+
+/** The meta of chunk `chunk`. */
+// @ts-ignore: decorator
+@inline
+function metaOf(header: usize, chunk: u32): usize {
+  return column(header, H_CHUNKS) + <usize>chunk * <usize>CHUNK_META_BYTES;
+}
+
+/** Account a's records by kind, from the columns: cross in the low byte, isolated in the high byte. */
+// @ts-ignore: decorator
+@inline
+function countsOf(header: usize, a: u32): u32 {
+  const first = load<u32>(column(header, H_ACC_POS_START) + (<usize>a << 2));
+  const count = load<u32>(column(header, H_ACC_POS_COUNT) + (<usize>a << 2));
   const posMode = column(header, H_POS_MODE);
-  let moved = false;
-  for (let chunk = accountStart / CHUNK_ACCOUNTS; chunk <= (accountEnd - 1) / CHUNK_ACCOUNTS; chunk++) {
-    const c0 = chunk * CHUNK_ACCOUNTS;
-    const c1 = min<u32>(accounts, c0 + CHUNK_ACCOUNTS);
-    const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
-    const s1 = load<u32>(accPosStart + (<usize>(c1 - 1) << 2)) + load<u32>(accPosCount + (<usize>(c1 - 1) << 2));
-    let cross: u32 = 0;
-    for (let j = s0; j < s1; j++) cross += <u32>(load<u8>(posMode + j) == MODE_CROSS);
-    const meta = chunks + <usize>chunk * <usize>CHUNK_META_BYTES;
-    if (load<u32>(meta, CHUNK_CROSS) != cross || load<u32>(meta, CHUNK_ISOLATED) != s1 - s0 - cross || load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) moved = true;
-    store<u32>(meta, cross, CHUNK_CROSS);
-    store<u32>(meta, s1 - s0 - cross, CHUNK_ISOLATED);
-    store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
-  }
-  if (!moved) return;
-  // Records packed in chunk order; a chunk that moves is rebuilt, one still unlaid keeps its state.
-  let offset: u32 = 0;
-  const count = (accounts + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
+  let cross: u32 = 0;
+  for (let j = first; j < first + count; j++) cross += <u32>(load<u8>(posMode + j) == MODE_CROSS);
+  return cross | ((count - cross) << 8);
+}
+
+/**
+ * Hands the chunk whose meta is at `meta` (with its counts set) a new area at the region's tail,
+ * with room to grow, and marks it for rebuilding. False when the region has no room left.
+ */
+function placeAtTail(header: usize, meta: usize, accounts: u32): bool {
+  const capacity = roomFor(load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED));
+  const bytes = <u64>capacity * SWEEP_RECORD_SLOT_BYTES + <u64>accounts * SWEEP_BASE_BYTES;
+  const tail = headerValue(header, H_RECORDS_TAIL);
+  if (<u64>tail + bytes > <u64>headerValue(header, H_RECORDS_BYTES)) return false;
+  store<u32>(meta, tail, CHUNK_OFFSET);
+  store<u32>(meta, capacity, CHUNK_CAPACITY);
+  store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+  setHeaderValue(header, H_RECORDS_TAIL, tail + <u32>bytes);
+  return true;
+}
+
+/**
+ * Lays every placed chunk out again from the region's start, packed in chunk order with fresh
+ * room, each marked for rebuilding: when the tail has reached the region's end (chunks that
+ * outgrew their areas moved there). The region holds every chunk packed (layout.ts), so this fits.
+ */
+function repack(header: usize): void {
+  setHeaderValue(header, H_RECORDS_TAIL, 0);
+  const count = (headerValue(header, H_ACCOUNT_COUNT) + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
   for (let chunk: u32 = 0; chunk < count; chunk++) {
-    const meta = chunks + <usize>chunk * <usize>CHUNK_META_BYTES;
+    const meta = metaOf(header, chunk);
     if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
-    if (load<u32>(meta, CHUNK_OFFSET) != offset) {
-      store<u32>(meta, offset, CHUNK_OFFSET);
-      store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
-    }
-    const chunkAccounts = min<u32>(accounts - chunk * CHUNK_ACCOUNTS, CHUNK_ACCOUNTS);
-    offset += load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES + load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES + chunkAccounts * SWEEP_BASE_BYTES;
+    const placed = placeAtTail(header, meta, chunkAccounts(header, chunk));
+    assert(placed, 'the sweep records region holds every chunk packed');
   }
 }
 
 /**
- * Writes the sweep records of chunk [c0, c1) where refreshDebits placed them (a compact layout
- * gives the chunk's positions the slots [posStart[c0], posStart[c1 − 1] + count)): a cross record
- * per cross position, in account order, then an isolated record per isolated position, then each
- * account's cross base. Also, since the chunk sweep writes statuses for isolated slots only, a 0
- * status for each cross slot. The chunk is marked fresh last, so a chunk whose build was cut
- * short (a worker died) is rebuilt by the next sweep.
+ * The chunk layout part of a refresh of accounts [accountStart, accountEnd) (accountStart <
+ * accountEnd): each chunk the range covers whole, or that is not fresh, is counted again from the
+ * columns (its accounts' counts, its totals), kept in its area when they fit its capacity or given
+ * a new one at the tail, and marked for rebuilding; in a fresh chunk the range only cuts through,
+ * each account in the range is refreshed in place (refreshAccount). The cache must hold the
+ * instruments of those accounts' positions.
  */
-function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
-  const accBalance = column(header, H_ACC_BALANCE);
-  const accPosStart = column(header, H_ACC_POS_START);
-  const accPosCount = column(header, H_ACC_POS_COUNT);
+export function layOutChunks(header: usize, cache: usize, accountStart: u32, accountEnd: u32): void {
+  const accRecords = column(header, H_ACC_RECORDS);
+  let repacked = false;
+  for (let chunk = accountStart / CHUNK_ACCOUNTS; chunk <= (accountEnd - 1) / CHUNK_ACCOUNTS; chunk++) {
+    const c0 = chunk * CHUNK_ACCOUNTS;
+    const accounts = chunkAccounts(header, chunk);
+    const c1 = c0 + accounts;
+    const meta = metaOf(header, chunk);
+    const state = load<u32>(meta, CHUNK_STATE);
+    if (state == CHUNK_FRESH && (c0 < accountStart || c1 > accountEnd)) {
+      for (let a = max<u32>(c0, accountStart); a < min<u32>(c1, accountEnd); a++) refreshAccount(header, cache, a);
+      continue;
+    }
+    let cross: u32 = 0;
+    let isolated: u32 = 0;
+    for (let a = c0; a < c1; a++) {
+      const counts = countsOf(header, a);
+      store<u16>(accRecords + (<usize>a << 1), <u16>counts);
+      cross += counts & 0xff;
+      isolated += counts >> 8;
+    }
+    store<u32>(meta, cross, CHUNK_CROSS);
+    store<u32>(meta, isolated, CHUNK_ISOLATED);
+    if (state != CHUNK_UNLAID && cross + isolated <= load<u32>(meta, CHUNK_CAPACITY)) {
+      store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+    } else if (!placeAtTail(header, meta, accounts)) {
+      store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE); // placed by the repack
+      repacked = true;
+    }
+  }
+  if (repacked) repack(header);
+}
+
+/**
+ * Refreshes account a's records in its fresh chunk, in place: when its counts of cross or isolated
+ * records changed, the chunk's later records shift to make room (two moves within the area), or,
+ * past the area's capacity, the chunk moves to a new area and is marked for rebuilding; then its
+ * records and cross base are written from the columns. The cache must hold its instruments.
+ */
+function refreshAccount(header: usize, cache: usize, a: u32): void {
+  const accRecords = column(header, H_ACC_RECORDS);
+  const chunk = a / CHUNK_ACCOUNTS;
+  const c0 = chunk * CHUNK_ACCOUNTS;
+  const meta = metaOf(header, chunk);
+  const counts = countsOf(header, a);
+  const old = <u32>load<u16>(accRecords + (<usize>a << 1));
+  // Where its records start: after the records of the chunk's accounts before it, of each kind.
+  let crossBefore: u32 = 0;
+  let isolatedBefore: u32 = 0;
+  for (let b = c0; b < a; b++) {
+    const w = <u32>load<u16>(accRecords + (<usize>b << 1));
+    crossBefore += w & 0xff;
+    isolatedBefore += w >> 8;
+  }
+  const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  let crossTotal = load<u32>(meta, CHUNK_CROSS);
+  const isolatedTotal = load<u32>(meta, CHUNK_ISOLATED);
+  if (counts != old) {
+    const crossDelta = <i32>(counts & 0xff) - <i32>(old & 0xff);
+    const isolatedDelta = <i32>(counts >> 8) - <i32>(old >> 8);
+    const nextCross = <u32>(<i32>crossTotal + crossDelta);
+    const nextIsolated = <u32>(<i32>isolatedTotal + isolatedDelta);
+    store<u16>(accRecords + (<usize>a << 1), <u16>counts);
+    store<u32>(meta, nextCross, CHUNK_CROSS);
+    store<u32>(meta, nextIsolated, CHUNK_ISOLATED);
+    if (nextCross + nextIsolated > load<u32>(meta, CHUNK_CAPACITY)) {
+      if (!placeAtTail(header, meta, chunkAccounts(header, chunk))) repack(header);
+      return; // rebuilt whole by the next sweep
+    }
+    // 1. Everything after its cross records (the later cross records, every isolated record)
+    //    moves by its change in cross records.
+    const crossAfter = area + <usize>(crossBefore + (old & 0xff)) * CROSS_RECORD_BYTES;
+    const end = area + <usize>crossTotal * CROSS_RECORD_BYTES + <usize>isolatedTotal * ISOLATED_RECORD_BYTES;
+    memory.copy(<usize>(<isize>crossAfter + <isize>crossDelta * CROSS_RECORD_BYTES), crossAfter, end - crossAfter);
+    // 2. Then the isolated records after its own move by its change in isolated records.
+    const isolatedAfter = area + <usize>nextCross * CROSS_RECORD_BYTES + <usize>(isolatedBefore + (old >> 8)) * ISOLATED_RECORD_BYTES;
+    const isolatedEnd = area + <usize>nextCross * CROSS_RECORD_BYTES + <usize>isolatedTotal * ISOLATED_RECORD_BYTES;
+    memory.copy(<usize>(<isize>isolatedAfter + <isize>isolatedDelta * ISOLATED_RECORD_BYTES), isolatedAfter, isolatedEnd - isolatedAfter);
+    crossTotal = nextCross;
+  }
+  const bases = area + <usize>load<u32>(meta, CHUNK_CAPACITY) * SWEEP_RECORD_SLOT_BYTES;
+  writeAccount(
+    header,
+    cache,
+    a,
+    c0,
+    area + <usize>crossBefore * CROSS_RECORD_BYTES,
+    area + <usize>crossTotal * CROSS_RECORD_BYTES + <usize>isolatedBefore * ISOLATED_RECORD_BYTES,
+    bases + (<usize>(a - c0) << 3),
+  );
+}
+
+/**
+ * Writes account a's sweep records (of chunk c0) from the columns: its cross records at `crossAt`,
+ * its isolated records at `isolatedAt`, its cross base at `baseAt`, and a 0 status for each of its
+ * cross slots (the chunk sweep writes statuses for isolated slots only). Returns its counts (cross
+ * in the low byte, isolated in the high byte).
+ */
+function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usize, isolatedAt: usize, baseAt: usize): u32 {
+  const first = load<u32>(column(header, H_ACC_POS_START) + (<usize>a << 2));
+  const end = first + load<u32>(column(header, H_ACC_POS_COUNT) + (<usize>a << 2));
   const instTierCount = column(header, H_INST_TIER_COUNT);
   const posSize = column(header, H_POS_SIZE);
   const posMargin = column(header, H_POS_MARGIN);
@@ -118,68 +248,80 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
   const posMode = column(header, H_POS_MODE);
   const posDebit = column(header, H_POS_DEBIT);
   const posStatus = column(header, H_POS_STATUS);
-  const meta = column(header, H_CHUNKS) + <usize>(c0 / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES;
-  let r = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
-  // The cross bases follow the records, whose counts refreshDebits left in the meta.
-  const bases = r + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
-  let crossRecords: u32 = 0;
-  for (let a = c0; a < c1; a++) {
-    const first = load<u32>(accPosStart + (<usize>a << 2));
-    const end = first + load<u32>(accPosCount + (<usize>a << 2));
-    let base = load<i64>(accBalance + (<usize>a << 3));
-    for (let j = first; j < end; j++) {
-      if (load<u8>(posMode + j) != MODE_CROSS) continue;
-      const inst = <usize>load<u16>(posInst + (<usize>j << 1));
-      const c = cache + inst * <usize>CACHE_STRIDE;
-      const size = load<i64>(posSize + (<usize>j << 3));
+  let base = load<i64>(column(header, H_ACC_BALANCE) + (<usize>a << 3));
+  let cross: u32 = 0;
+  let isolated: u32 = 0;
+  for (let j = first; j < end; j++) {
+    const inst = <usize>load<u16>(posInst + (<usize>j << 1));
+    const c = cache + inst * <usize>CACHE_STRIDE;
+    const size = load<i64>(posSize + (<usize>j << 3));
+    if (load<u8>(posMode + j) == MODE_CROSS) {
       const k = bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
       base -= load<i64>(posDebit + (<usize>j << 3)); // |balance| + 128 debits ≤ 2.6·10^18
+      const r = crossAt + <usize>cross * CROSS_RECORD_BYTES;
       store<i64>(r, size);
       store<u32>(r, (a - c0) << 3, 8);
       store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), 12);
       store<u8>(posStatus + j, STATUS_HEALTHY);
-      r += CROSS_RECORD_BYTES;
-      crossRecords++;
+      cross++;
+      continue;
     }
-    store<i64>(bases + (<usize>(a - c0) << 3), base);
+    const sizeQuote = size * load<i64>(c + CACHE_Q);
+    // Equity at a price of zero: margin + PnL = margin + sizeQuote·p − debit.
+    const equityAtZero = load<i64>(posMargin + (<usize>j << 3)) - load<i64>(posDebit + (<usize>j << 3));
+    let liquidatable: i64;
+    if (sizeQuote == 0) {
+      // No price moves it: MM is 0, so it is liquidatable (and bankrupt) iff its equity is below 0.
+      liquidatable = equityAtZero < 0 ? THRESHOLD_ALWAYS : THRESHOLD_NEVER;
+    } else {
+      const start = <i32>bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
+      liquidatable = liquidationThreshold(sizeQuote, equityAtZero, c, load<i32>(instTierCount + (inst << 2)), start);
+    }
+    const r = isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES;
+    store<i64>(r, liquidatable);
+    store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (sizeQuote >= 0 ? CACHE_MARK_LONG : CACHE_MARK_SHORT), ISOLATED_MARK);
+    store<u8>(r, <u8>(j - first), ISOLATED_INDEX);
+    store<u8>(r, <u8>(a - c0), ISOLATED_ACCOUNT);
+    isolated++;
   }
-  const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
-  let isolatedRecords: u32 = 0;
+  store<i64>(baseAt, base);
+  return cross | (isolated << 8);
+}
+
+/**
+ * Writes the sweep records of chunk [c0, c1) in its area, from the columns: a cross record per
+ * cross position, in account order, then an isolated record per isolated position, then each
+ * account's cross base after the area's capacity. The chunk is marked fresh last, so a chunk whose
+ * build was cut short (a worker died) is rebuilt by the next sweep.
+ */
+function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
+  const meta = metaOf(header, c0 / CHUNK_ACCOUNTS);
+  const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  const crossTotal = load<u32>(meta, CHUNK_CROSS);
+  const bases = area + <usize>load<u32>(meta, CHUNK_CAPACITY) * SWEEP_RECORD_SLOT_BYTES;
+  let cross: u32 = 0;
+  let isolated: u32 = 0;
   for (let a = c0; a < c1; a++) {
-    const first = load<u32>(accPosStart + (<usize>a << 2));
-    const end = first + load<u32>(accPosCount + (<usize>a << 2));
-    for (let j = first; j < end; j++) {
-      if (load<u8>(posMode + j) == MODE_CROSS) continue;
-      const inst = <usize>load<u16>(posInst + (<usize>j << 1));
-      const c = cache + inst * <usize>CACHE_STRIDE;
-      const size = load<i64>(posSize + (<usize>j << 3));
-      const sizeQuote = size * load<i64>(c + CACHE_Q);
-      // Equity at a price of zero: margin + PnL = margin + sizeQuote·p − debit.
-      const equityAtZero = load<i64>(posMargin + (<usize>j << 3)) - load<i64>(posDebit + (<usize>j << 3));
-      let liquidatable: i64;
-      if (sizeQuote == 0) {
-        // No price moves it: MM is 0, so it is liquidatable (and bankrupt) iff its equity is below 0.
-        liquidatable = equityAtZero < 0 ? THRESHOLD_ALWAYS : THRESHOLD_NEVER;
-      } else {
-        const start = <i32>bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
-        liquidatable = liquidationThreshold(sizeQuote, equityAtZero, c, load<i32>(instTierCount + (inst << 2)), start);
-      }
-      store<i64>(r, liquidatable);
-      store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (sizeQuote >= 0 ? CACHE_MARK_LONG : CACHE_MARK_SHORT), 8);
-      assert(j - s0 <= 0xffff); // < CHUNK_ACCOUNTS × POSITIONS_PER_ACCOUNT_MAX = 2^15
-      store<u16>(r, <u16>(j - s0), 12);
-      store<u8>(r, <u8>(a - c0), 14);
-      r += ISOLATED_RECORD_BYTES;
-      isolatedRecords++;
-    }
+    const counts = writeAccount(
+      header,
+      cache,
+      a,
+      c0,
+      area + <usize>cross * CROSS_RECORD_BYTES,
+      area + <usize>crossTotal * CROSS_RECORD_BYTES + <usize>isolated * ISOLATED_RECORD_BYTES,
+      bases + (<usize>(a - c0) << 3),
+    );
+    // The counts the chunk was laid out with: the columns have not changed since.
+    assert(counts == <u32>load<u16>(column(header, H_ACC_RECORDS) + (<usize>a << 1)));
+    cross += counts & 0xff;
+    isolated += counts >> 8;
   }
-  // The counts refreshDebits laid the chunk out with: the columns have not changed since.
-  assert(crossRecords == load<u32>(meta, CHUNK_CROSS) && isolatedRecords == load<u32>(meta, CHUNK_ISOLATED));
+  assert(cross == crossTotal && isolated == load<u32>(meta, CHUNK_ISOLATED));
   store<u32>(meta, CHUNK_FRESH, CHUNK_STATE);
 }
 
 /**
- * A status sweep of a compact book: the whole chunks in [accountStart, accountEnd) from their
+ * A status sweep: the whole chunks in [accountStart, accountEnd) from their
  * sweep records, the accounts of a chunk the range only cuts through by sweepRange. Returns where
  * it stopped.
  */
@@ -235,9 +377,9 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   const posStatus = column(header, H_POS_STATUS);
   const list = <usize>load<u32>(shard + SHARD_LIST);
   const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
-  const s0 = load<u32>(accPosStart + (<usize>c0 << 2));
-  const meta = column(header, H_CHUNKS) + <usize>(c0 / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES;
-  let r = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  const meta = metaOf(header, c0 / CHUNK_ACCOUNTS);
+  const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  let r = area;
   const crossEnd = r + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES;
 
   // Pass 1. The loop breaks out for a record whose entry does not accept its notional (its bracket
@@ -269,22 +411,23 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   // A liquidatable position is rare: the loop breaks out for it, and its equity at the mark, from
   // the columns, says whether it is bankrupt too.
   const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
-  const chunkStatus = posStatus + <usize>s0;
+  // A record names its slot as (its account in the chunk, its index in the account's block).
+  const chunkPosStart = accPosStart + (<usize>c0 << 2);
   while (r < isolatedEnd) {
     for (; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
-      if (load<i64>(cache + <usize>load<u32>(r, 8)) <= load<i64>(r)) break;
+      if (load<i64>(cache + <usize>load<u32>(r, ISOLATED_MARK)) <= load<i64>(r)) break;
       // Healthy. Stored only when it changed: a line not written is not written back.
-      const at = chunkStatus + <usize>load<u16>(r, 12);
+      const at = posStatus + <usize>load<u32>(chunkPosStart + (<usize>load<u8>(r, ISOLATED_ACCOUNT) << 2)) + <usize>load<u8>(r, ISOLATED_INDEX);
       if (load<u8>(at) != STATUS_HEALTHY) store<u8>(at, STATUS_HEALTHY);
     }
     if (r < isolatedEnd) {
-      isolatedFailing(header, cache, r, s0, c0);
+      isolatedFailing(header, cache, r, c0);
       r += ISOLATED_RECORD_BYTES;
     }
   }
 
-  // Pass 3, leaving the scratch zeroed for the next chunk. The cross bases follow the records.
-  const bases = r - (<usize>c0 << 3); // indexed by account
+  // Pass 3, leaving the scratch zeroed for the next chunk. The cross bases follow the area's records.
+  const bases = area + <usize>load<u32>(meta, CHUNK_CAPACITY) * SWEEP_RECORD_SLOT_BYTES - (<usize>c0 << 3); // indexed by account
   const zero = i64x2.splat(0);
   let a = c0;
   let sums = scratch;
@@ -343,19 +486,20 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
 
 /**
  * The status of an isolated position the chunk sweep found liquidatable (record r of the chunk whose
- * first slot is s0 and first account c0): bankrupt when its equity at the mark is below zero. Flags
- * its account for pass 3.
+ * first account is c0): bankrupt when its equity at the mark is below zero. Flags its account for
+ * pass 3.
  */
 // @ts-ignore: decorator
 @noinline
-function isolatedFailing(header: usize, cache: usize, r: usize, s0: u32, c0: u32): void {
-  const j = <usize>s0 + <usize>load<u16>(r, 12);
-  const c = cache + <usize>load<u32>(r, 8) / <usize>CACHE_STRIDE * <usize>CACHE_STRIDE;
+function isolatedFailing(header: usize, cache: usize, r: usize, c0: u32): void {
+  const a = <usize>c0 + <usize>load<u8>(r, ISOLATED_ACCOUNT);
+  const j = <usize>load<u32>(column(header, H_ACC_POS_START) + (a << 2)) + <usize>load<u8>(r, ISOLATED_INDEX);
+  const c = cache + <usize>load<u32>(r, ISOLATED_MARK) / <usize>CACHE_STRIDE * <usize>CACHE_STRIDE;
   const j8 = j << 3;
   // margin + size·q·mark − debit: |size·q·mark| ≤ 10^16, |margin| ≤ 10^16, |debit| ≤ 2·10^16.
   const equity = load<i64>(column(header, H_POS_MARGIN) + j8) + load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_UNIT) - load<i64>(column(header, H_POS_DEBIT) + j8);
   store<u8>(column(header, H_POS_STATUS) + j, <u8>select<u32>(STATUS_BANKRUPT, STATUS_LIQUIDATABLE, equity < 0));
-  store<u8>(column(header, H_ACC_STATUS) + <usize>c0 + <usize>load<u8>(r, 14), <u8>ISOLATED_FAILED);
+  store<u8>(column(header, H_ACC_STATUS) + a, <u8>ISOLATED_FAILED);
 }
 
 /** Pass 2's mark on an account with a failing isolated position (above every status). */

@@ -13,3 +13,10 @@ export function column(header: usize, slot: u32): usize {
 export function headerValue(header: usize, slot: u32): u32 {
   return load<u32>(header + (<usize>slot << 2));
 }
+
+/** Sets the value header slot `slot` holds (the kernel's own bookkeeping: H_RECORDS_TAIL). */
+// @ts-ignore: decorator
+@inline
+export function setHeaderValue(header: usize, slot: u32, value: u32): void {
+  store<u32>(header + (<usize>slot << 2), value);
+}

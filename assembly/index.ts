@@ -19,9 +19,9 @@
 // never taken (a moved bracket, a product that needs 128 bits, a failing scope, a status that
 // changed).
 
-import { H_ACCOUNT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH } from './layout';
+import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH } from './layout';
 import { headerValue } from './header';
-import { fillCache } from './cache';
+import { fillCache, fillAccountInstruments } from './cache';
 import { writeDebits } from './debits';
 import { layOutChunks, sweepChunks } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
@@ -38,14 +38,13 @@ export { streamRead, streamReadScalar } from './bandwidth';
 /** Sweep flag: also write each position's unrealized PnL and maintenance (reports, operations). */
 export const SWEEP_FULL: u32 = 1;
 /**
- * Flag of sweep and refreshDebits, set by the control plane when the layout is compact: every
- * account's block starts where the previous one ends (posStart is the running sum of the counts).
- * refreshDebits then marks the chunks it touched stale, and a status sweep (no SWEEP_FULL) reads
- * each chunk's sweep records instead of the columns, building them first when stale: cross
- * positions as a stream of (size, account, bracket entry) with no mode branch and no account loop,
- * isolated positions as two compares of the mark with precomputed thresholds.
+ * Flag of sweep, refreshDebits and refreshAccounts: keep the chunk sweep's records (refreshes lay
+ * out and refresh them) and read them (a status sweep, no SWEEP_FULL, of whole chunks). Status
+ * sweeps then read each chunk's records instead of the columns, building them first when stale:
+ * cross positions as a stream of (size, account, bracket entry) with no mode branch and no account
+ * loop, isolated positions as one compare of the mark with a precomputed threshold.
  */
-export const SWEEP_COMPACT: u32 = 2;
+export const SWEEP_CHUNKS: u32 = 2;
 
 // Each entry point asserts its arguments at its entry, before it touches the book: an account range
 // within the book (start ≤ end ≤ the header's account count), a shard record (≠ 0) that names an
@@ -62,12 +61,14 @@ export function heapBase(): usize {
 /**
  * Writes each position's debit, cost basis + unsettled funding, for accounts [accountStart,
  * accountEnd): the part of unrealized PnL that does not move with the price (PnL = value − debit).
- * With SWEEP_COMPACT (the layout is compact) it also marks every chunk holding one of those
- * accounts stale, for the next sweep to rebuild its records (in whichever worker sweeps it). The
- * control plane calls it after anything that changes a balance, a margin, a cost, a size, a mode,
- * a funding snapshot or a funding index, so that sweeps between two such changes do no funding
- * arithmetic and compare each isolated position's mark with its thresholds. Marks may move freely
- * in between: records depend on them only through bracket hints, which the sweep checks.
+ * With SWEEP_CHUNKS it also refreshes the chunk sweep's records of those accounts (chunks.ts
+ * layOutChunks: a chunk the range covers whole is counted and marked for the next sweep to
+ * rebuild, in whichever worker sweeps it; an account of a chunk the range cuts through is
+ * refreshed in place). The control plane calls it after anything that changes a balance, a
+ * margin, a cost, a size, a mode, a funding snapshot or a funding index, so that sweeps between two
+ * such changes do no funding arithmetic and compare each isolated position's mark with its
+ * thresholds. Marks may move freely in between: records depend on them only through bracket
+ * hints, which the sweep checks.
  */
 export function refreshDebits(header: usize, shard: usize, accountStart: u32, accountEnd: u32, flags: u32): void {
   assert(accountStart <= accountEnd, 'refreshDebits: accountStart > accountEnd');
@@ -77,8 +78,32 @@ export function refreshDebits(header: usize, shard: usize, accountStart: u32, ac
   assert(cache != 0, 'refreshDebits: the shard record names no instrument cache');
   fillCache(header, cache);
   writeDebits(header, cache, accountStart, accountEnd);
-  if ((flags & SWEEP_COMPACT) == 0 || accountStart >= accountEnd) return;
-  layOutChunks(header, accountStart, accountEnd);
+  if ((flags & SWEEP_CHUNKS) == 0 || accountStart >= accountEnd) return;
+  layOutChunks(header, cache, accountStart, accountEnd);
+}
+
+/**
+ * refreshDebits for the `count` accounts listed (u32 account indices, any order, repeats allowed)
+ * at `accounts`: each one's debits and, with SWEEP_CHUNKS, its records in place. The work is in
+ * proportion to the accounts listed (and their chunks' records, which a change of counts shifts),
+ * not to the book: the cache is filled only for the instruments the accounts hold.
+ */
+export function refreshAccounts(header: usize, shard: usize, accounts: usize, count: u32, flags: u32): void {
+  assert(shard != 0, 'refreshAccounts: no shard record');
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  assert(cache != 0, 'refreshAccounts: the shard record names no instrument cache');
+  const accountCount = headerValue(header, H_ACCOUNT_COUNT);
+  const instruments = headerValue(header, H_INSTRUMENT_COUNT);
+  // A long list fills the whole cache once; a short one only its accounts' instruments.
+  const whole = count >= instruments;
+  if (whole) fillCache(header, cache);
+  for (let k: u32 = 0; k < count; k++) {
+    const a = load<u32>(accounts + (<usize>k << 2));
+    assert(a < accountCount, "refreshAccounts: a listed account is past the book's account count");
+    if (!whole) fillAccountInstruments(header, cache, a);
+    writeDebits(header, cache, a, a + 1);
+    if ((flags & SWEEP_CHUNKS) != 0) layOutChunks(header, cache, a, a + 1);
+  }
 }
 
 /**
@@ -101,10 +126,10 @@ export function sweep(header: usize, accountStart: u32, accountEnd: u32, flags: 
   const list = <usize>load<u32>(shard + SHARD_LIST);
   const capacity: u32 = list == 0 ? 0 : load<u32>(shard + SHARD_LIST_CAPACITY);
   resetShardCounters();
-  // The same rules two ways: by chunk records for a status sweep of a compact book (its records
-  // are kept by refreshDebits), account by account over the columns otherwise.
+  // The same rules two ways: by chunk records for a status sweep (its records are kept by the
+  // refreshes), account by account over the columns otherwise.
   let done: u32;
-  if ((flags & (SWEEP_COMPACT | SWEEP_FULL)) == SWEEP_COMPACT && load<u32>(shard + SHARD_SCRATCH) != 0) {
+  if ((flags & (SWEEP_CHUNKS | SWEEP_FULL)) == SWEEP_CHUNKS && load<u32>(shard + SHARD_SCRATCH) != 0) {
     done = sweepChunks(header, accountStart, accountEnd, shard, cache);
   } else {
     done = sweepRange(header, accountStart, accountEnd, shard, cache, (flags & SWEEP_FULL) != 0);

@@ -41,11 +41,14 @@ export const H_POS_MAINT: u32 = 24; // i64 micro (output)
 export const H_POS_STATUS: u32 = 25; // u8 (output, isolated only)
 export const H_POS_DEBIT: u32 = 26; // i64 micro: cost + funding owed, derived (refreshDebits), so PnL = value − debit
 export const H_POS_BRACKET: u32 = 27; // u8: the bracket the last sweep found, a hint the next one checks before it trusts it
-export const H_SWEEP_RECORDS: u32 = 28; // the chunks' sweep records, packed in chunk order (SWEEP_RECORD_SLOT_BYTES per slot and SWEEP_BASE_BYTES per account), derived
-export const H_CHUNKS: u32 = 29; // CHUNK_META_BYTES per chunk of CHUNK_ACCOUNTS accounts: where its sweep records are, how many, and whether stale
+export const H_SWEEP_RECORDS: u32 = 28; // the chunks' sweep records: each chunk's area (records, room to grow, cross bases), derived
+export const H_CHUNKS: u32 = 29; // CHUNK_META_BYTES per chunk of CHUNK_ACCOUNTS accounts: where its area is, its records, its room, whether stale
 export const H_ACCOUNT_COUNT: u32 = 30; // holds the count itself: accounts in the book (the last chunk may be short)
+export const H_ACC_RECORDS: u32 = 31; // u16 per account, derived: its cross records (low byte) and isolated records (high byte) in its chunk
+export const H_RECORDS_BYTES: u32 = 32; // holds the value itself: bytes of the H_SWEEP_RECORDS region
+export const H_RECORDS_TAIL: u32 = 33; // holds the value itself: bytes of that region handed to chunk areas so far (the kernel moves it)
 /** Slots in the header (the last ones unused). */
-export const HEADER_SLOTS: u32 = 32;
+export const HEADER_SLOTS: u32 = 40;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
 export const WORD_BYTES: u32 = 4;
 
@@ -88,32 +91,52 @@ export const CACHE_MARK_SHORT: u32 = CACHE_MARK_LONG + 8; // i64 −mark: the sa
 /** One instrument's cache: its end (CACHE_MARK_SHORT + 8) rounded up to a cache line. */
 export const CACHE_STRIDE: u32 = (CACHE_MARK_SHORT + 8 + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
 
-// The chunk sweep (chunks.ts): accounts in chunks of CHUNK_ACCOUNTS, each with its positions' sweep
-// records: first one cross record per cross position, then one isolated record per isolated
-// position, each kind in account order, then each account's cross base (i64 micro: its balance less
-// its cross positions' debits, so its cross equity is the base plus their values). The chunks'
-// records follow each other with no gap (one stream for the prefetcher), so a chunk's place moves
-// when an earlier chunk's mix of modes does.
+// The chunk sweep (chunks.ts): accounts in chunks of CHUNK_ACCOUNTS. Each laid-out chunk has an
+// area in H_SWEEP_RECORDS: its sweep records from the area's start (one cross record per cross
+// position, then one isolated record per isolated position, each kind in account order), room for
+// more records up to the chunk's capacity, then each account's cross base (i64 micro: its balance
+// less its cross positions' debits, so its cross equity is the base plus their values). A refresh of
+// one account rewrites its records in place (shifting the chunk's later records when its counts
+// change); a chunk that outgrows its capacity moves to a new area at the region's tail. Areas are
+// handed out in chunk order when the book is laid out, so a sweep reads one stream.
 export const CHUNK_ACCOUNTS: u32 = 256;
 // Cross record: i64 size, u32 the account's scratch offset (8 × its index in the chunk), u32 its bracket entry (offset in the cache).
 export const CROSS_RECORD_BYTES: u32 = 16;
 // Isolated record: i64 liquidation threshold, u32 the mark it is compared with (offset in the
-// cache), u16 its slot and u8 its account, both counted from the chunk's first.
+// cache), u8 the position's index in its account's block, u8 the account's index in the chunk. The
+// slot is found through the account's block start, so a block that moves keeps its records valid.
 export const ISOLATED_RECORD_BYTES: u32 = 16;
-/** Room per position slot in H_SWEEP_RECORDS: the larger of the two records. */
+export const ISOLATED_MARK: u32 = 8;
+export const ISOLATED_INDEX: u32 = 12;
+export const ISOLATED_ACCOUNT: u32 = 13;
+/** Room per record in H_SWEEP_RECORDS: the larger of the two records. */
 export const SWEEP_RECORD_SLOT_BYTES: u32 = CROSS_RECORD_BYTES > ISOLATED_RECORD_BYTES ? CROSS_RECORD_BYTES : ISOLATED_RECORD_BYTES;
 /** Room per account in H_SWEEP_RECORDS: its cross base. */
 export const SWEEP_BASE_BYTES: u32 = 8;
-// A chunk's meta: u32 byte offset of its records in H_SWEEP_RECORDS, u32 cross records, u32
-// isolated records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it).
+/**
+ * A chunk's room to grow when its area is handed out: records for 1/CHUNK_ROOM_SHARE more
+ * positions, at least CHUNK_ROOM_MIN, so that a day of opened and closed positions rarely moves it.
+ */
+export const CHUNK_ROOM_SHARE: u32 = 16;
+export const CHUNK_ROOM_MIN: u32 = 8;
+/**
+ * The region holds each record slot's SWEEP_RECORD_SLOT_BYTES and 1/RECORDS_SPARE_SHARE more
+ * (the chunks' room and the areas of chunks that moved), CHUNK_ROOM_MIN records per chunk, and
+ * each account's base. When the tail reaches the end, every chunk is laid out again, packed.
+ */
+export const RECORDS_SPARE_SHARE: u32 = 8;
+// A chunk's meta: u32 byte offset of its area in H_SWEEP_RECORDS, u32 cross records, u32 isolated
+// records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it), u32
+// capacity (records the area holds before its bases).
 export const CHUNK_OFFSET: u32 = 0;
 export const CHUNK_CROSS: u32 = CHUNK_OFFSET + WORD_BYTES;
 export const CHUNK_ISOLATED: u32 = CHUNK_CROSS + WORD_BYTES;
 export const CHUNK_STATE: u32 = CHUNK_ISOLATED + WORD_BYTES;
-export const CHUNK_META_BYTES: u32 = CHUNK_STATE + WORD_BYTES;
+export const CHUNK_CAPACITY: u32 = CHUNK_STATE + WORD_BYTES;
+export const CHUNK_META_BYTES: u32 = 8 * WORD_BYTES;
 export const CHUNK_FRESH: u32 = 0; // its records are those of the book
-export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first
-export const CHUNK_UNLAID: u32 = 2; // no refresh has counted it: a sweep reads its accounts' columns
+export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first (its counts are current)
+export const CHUNK_UNLAID: u32 = 2; // no refresh has placed it: a sweep reads its accounts' columns
 // The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the
 // chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room beyond the chunk's accounts.
 export const CHUNK_SUM_BYTES: u32 = 8;
@@ -132,9 +155,13 @@ if (CACHE_ENTRY_BYTES < 40) ERROR('a bracket entry holds five u64');
 if (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES > CACHE_ENTRIES) ERROR('the cached tiers overrun the bracket entries');
 if (CACHE_MARK_SHORT + 8 > CACHE_STRIDE) ERROR('the instrument cache overruns CACHE_STRIDE');
 if (CROSS_RECORD_BYTES > SWEEP_RECORD_SLOT_BYTES || ISOLATED_RECORD_BYTES > SWEEP_RECORD_SLOT_BYTES) ERROR('a sweep record is larger than its slot');
-// An isolated record keeps its slot within the chunk in a u16 and its account in a u8.
+// An isolated record keeps its account's index in the chunk and its position's index in the block
+// in a u8 each; H_ACC_RECORDS keeps an account's counts of each kind in a u8.
 if (CHUNK_ACCOUNTS > 0x100) ERROR("a chunk's accounts must fit an isolated record's u8");
-if (CHUNK_ACCOUNTS * <u32>POSITIONS_PER_ACCOUNT_MAX > 0x1_0000) ERROR("a chunk's positions must fit an isolated record's u16");
+if (POSITIONS_PER_ACCOUNT_MAX > 0xff) ERROR("an account's positions must fit a u8");
+if (ISOLATED_ACCOUNT >= ISOLATED_RECORD_BYTES || ISOLATED_MARK + WORD_BYTES > ISOLATED_INDEX) ERROR('the isolated record fields overlap');
+if (CHUNK_CAPACITY + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
+if (H_RECORDS_TAIL >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

@@ -758,7 +758,7 @@ function micro(value: bigint): string {
  * account's block (up to 128 slots, 3 on average), copied only for operations that write position
  * columns. Operations never take, move or free a slot before they are applied (a new position is
  * built in a free slot outside every block, and a closed one leaves its block last), so the block's
- * start, its count, the arena's used slots, `compact` and the layout need no record. One record:
+ * start, its count, the arena's used slots and the layout need no record. One record:
  * the engine has a single writer, and an operation runs to its end before the next begins.
  */
 class Undo {

@@ -8,13 +8,15 @@ export interface CoreExports {
   /** Reads `bytes` bytes from `ptr` with v128 loads: the memory-bandwidth baseline (bench/). */
   streamRead(ptr: number, bytes: number): bigint;
   streamReadScalar(ptr: number, bytes: number): bigint;
-  /** Evaluates accounts [start, end); `flags` SWEEP_FULL, SWEEP_COMPACT; `shard` a shard record. */
+  /** Evaluates accounts [start, end); `flags` SWEEP_FULL, SWEEP_CHUNKS; `shard` a shard record. */
   sweep(header: number, accountStart: number, accountEnd: number, flags: number, shard: number): number;
   /**
    * Recomputes each position's debit (cost + unsettled funding) for accounts [start, end) and, with
-   * SWEEP_COMPACT, the chunk sweep's records of the chunks holding them.
+   * SWEEP_CHUNKS, the chunk sweep's records of the chunks holding them.
    */
   refreshDebits(header: number, shard: number, accountStart: number, accountEnd: number, flags: number): void;
+  /** refreshDebits for `count` accounts listed (u32) at `accounts`, each in place: work in proportion to the list. */
+  refreshAccounts(header: number, shard: number, accounts: number, count: number, flags: number): void;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
   prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }

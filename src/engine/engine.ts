@@ -11,7 +11,7 @@ import { quotePerUnit, type AccountResult, type Book, type Instrument, type Posi
 import {
   BookLayout,
   CHUNK_ACCOUNTS,
-  SWEEP_COMPACT,
+  SWEEP_CHUNKS,
   SWEEP_FULL,
   CACHE_STRIDE,
   CHUNK_SCRATCH_BYTES,
@@ -57,11 +57,12 @@ export class Engine {
   /** Position slots handed out so far; slots at or above this are free. */
   positionsUsed: number;
   /**
-   * True while every account's block starts where the previous one ends (accPosStart is the
-   * running sum of accPosCount): after a load or a re-layout. Moving or shrinking a block clears
-   * it. Status sweeps of a compact book read the chunk sweep's records, and are faster.
+   * Whether status sweeps read the chunk sweep's records (and refreshes keep them): true, the fast
+   * path, for every book whatever its position blocks look like. False makes refreshes and status
+   * sweeps go over the columns, for tests and comparisons; set it back only with a refresh of the
+   * whole book (refreshDebits()) before the next sweep.
    */
-  compact = true;
+  chunkSweep = true;
   /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
   readonly sizeHighWater: bigint[];
   /** The first byte above everything placed in the memory: the layout and the scratch regions. */
@@ -251,48 +252,37 @@ export class Engine {
 
   /** The kernel's flags for a sweep of this book now. */
   sweepFlags(full: boolean): number {
-    return (full ? SWEEP_FULL : 0) | (this.compact ? SWEEP_COMPACT : 0);
+    return (full ? SWEEP_FULL : 0) | (this.chunkSweep ? SWEEP_CHUNKS : 0);
   }
 
   /**
    * Recomputes what the sweep derives from the inputs for accounts [start, end): each position's
-   * debit (cost basis + unsettled funding) and, in a compact layout, the chunk sweep's records of
-   * every chunk holding one of them (cross bases, isolated thresholds). After a load, a change to
-   * balances or positions, or a new funding index; not after a new mark.
+   * debit (cost basis + unsettled funding) and the chunk sweep's records (cross bases, isolated
+   * thresholds): a chunk the range covers whole is marked for the next sweep to rebuild, an account
+   * of a chunk it cuts through is refreshed in place. After a load, a change to balances or
+   * positions, or a new funding index; not after a new mark.
    */
   refreshDebits(start = 0, end = this.accountCount): void {
     this.assertWritable('refreshDebits');
-    this.core.refreshDebits(this.layout.header, this.shardRecord(), start, end, this.compact ? SWEEP_COMPACT : 0);
+    this.core.refreshDebits(this.layout.header, this.shardRecord(), start, end, this.chunkSweep ? SWEEP_CHUNKS : 0);
   }
 
   /**
    * The inputs (balance, positions) of the first `count` accounts listed changed: refreshes what the
-   * sweep derives from them, as refreshDebits does. `accounts` ascending, each once. Account
-   * operations call it once per batch (src/account/batch.ts), for every account a batch changed.
-   * Today: one kernel refreshDebits per run of accounts less than a chunk apart (the accounts
-   * between are refreshed too, at no change; no chunk without a listed account is marked), and
-   * each kernel call fills the instrument cache first (about 13 µs on 100 instruments), which is
-   * most of what a batch of updates costs.
+   * sweep derives from them, account by account (the kernel's refreshAccounts: each one's debits
+   * and its chunk records in place), in proportion to the accounts listed, not to the book.
+   * Account operations call it once per batch (src/account/batch.ts) for every account it changed.
    */
   accountsChanged(accounts: ArrayLike<number>, count = accounts.length): void {
     this.assertWritable('accountsChanged');
     if (count === 0) return;
-    const header = this.layout.header;
-    const shard = this.shardRecord();
-    const flags = this.compact ? SWEEP_COMPACT : 0;
-    let start = accounts[0];
-    let end = start + 1;
-    for (let k = 1; k < count; k++) {
+    for (let k = 0; k < count; k++) {
       const a = accounts[k];
-      if (a - end < CHUNK_ACCOUNTS) {
-        end = a + 1;
-        continue;
-      }
-      this.core.refreshDebits(header, shard, start, end, flags);
-      start = a;
-      end = a + 1;
+      if (!Number.isInteger(a) || a < 0 || a >= this.accountCount) throw new RangeError(`accountsChanged: ${a} is not an account of this book (0 to ${this.accountCount - 1})`);
     }
-    this.core.refreshDebits(header, shard, start, end, flags);
+    const list = this.region('refresh.accounts', count * 4);
+    new Uint32Array(this.memory.buffer, list, count).set(accounts instanceof Uint32Array ? accounts.subarray(0, count) : Array.prototype.slice.call(accounts, 0, count));
+    this.core.refreshAccounts(this.layout.header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
   }
 
   /**
@@ -409,14 +399,13 @@ export class Engine {
     }
     const first = v.accPosStart[a];
     if (first + count === this.positionsUsed && this.positionsUsed < this.layout.capacity.positions) {
-      // The tail block grows in place: still compact only if no account follows it.
-      this.compact &&= a === this.accountCount - 1;
+      // The tail block grows in place.
       this.positionsUsed++;
       v.accPosCount[a] = count + 1;
       return first + count;
     }
     if (this.positionsUsed + count + 1 > this.layout.capacity.positions) this.growPositions(count + 1);
-    this.compact = false; // this block moves to the tail
+    // The block moves to the tail (its chunk records name slots through the block's start).
     const views = this.layout.views;
     const target = this.positionsUsed;
     const source = views.accPosStart[a];
@@ -456,14 +445,11 @@ export class Engine {
     const last = v.accPosStart[a] + v.accPosCount[a] - 1;
     if (j !== last) copyPositionSlot(v, last, j);
     v.accPosCount[a] -= 1;
-    // The block ends one slot early: the next account's block no longer follows it.
-    this.compact &&= a === this.accountCount - 1;
   }
 
   /**
    * Moves the book to a bigger layout in the same memory, with room for at least `extra` more
-   * positions. Every slot keeps its index (accPosStart, positionsUsed and compactness are as they
-   * were), so an operation refused after its slot needed the room leaves the book exactly as it
+   * positions. Every slot keeps its index (accPosStart and positionsUsed are as they were), so an operation refused after its slot needed the room leaves the book exactly as it
    * found it: only the capacity grew. Capacity doubles, so this happens O(log n) times as
    * positions are opened; never per update.
    */

@@ -47,12 +47,15 @@ export const HeaderSlot = {
   sweepRecords: kernelU32('H_SWEEP_RECORDS'),
   chunks: kernelU32('H_CHUNKS'),
   accountCount: kernelU32('H_ACCOUNT_COUNT'),
+  accRecords: kernelU32('H_ACC_RECORDS'),
+  recordsBytes: kernelU32('H_RECORDS_BYTES'),
+  recordsTail: kernelU32('H_RECORDS_TAIL'),
 } as const;
 export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
 /** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
 const WORD_BYTES = kernelU32('WORD_BYTES');
 /** Header slots that hold a count, or a region that is not a column of one table. */
-type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks';
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail';
 export type ColumnName = Exclude<keyof typeof HeaderSlot, NotColumn>;
 
 /** Accounts per chunk of the chunk sweep (assembly/layout.ts CHUNK_ACCOUNTS): shard edges fall on them. */
@@ -63,7 +66,10 @@ export const SWEEP_RECORD_SLOT_BYTES = kernelU32('SWEEP_RECORD_SLOT_BYTES');
 export const SWEEP_BASE_BYTES = kernelU32('SWEEP_BASE_BYTES');
 /** Bytes of a shard's chunk sums (assembly/layout.ts CHUNK_SCRATCH_BYTES). */
 export const CHUNK_SCRATCH_BYTES = kernelU32('CHUNK_SCRATCH_BYTES');
-/** Bytes of a chunk's meta (assembly/layout.ts CHUNK_META_BYTES): offset, counts, state. */
+/** Room a chunk's area gets, and the region's spare share (assembly/layout.ts). */
+const CHUNK_ROOM_MIN = kernelU32('CHUNK_ROOM_MIN');
+const RECORDS_SPARE_SHARE = kernelU32('RECORDS_SPARE_SHARE');
+/** Bytes of a chunk's meta (assembly/layout.ts CHUNK_META_BYTES): offset, counts, state, capacity. */
 export const CHUNK_META_BYTES = kernelU32('CHUNK_META_BYTES');
 /** The u32 word of a chunk's meta that holds its state (assembly/layout.ts CHUNK_STATE). */
 const CHUNK_STATE_WORD = kernelU32('CHUNK_STATE') / WORD_BYTES;
@@ -94,6 +100,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'accCrossEquity', table: 'account', bytes: 8 },
   { name: 'accCrossMaint', table: 'account', bytes: 8 },
   { name: 'accStatus', table: 'account', bytes: 1 },
+  // Derived: the account's cross (low byte) and isolated (high byte) sweep records in its chunk.
+  { name: 'accRecords', table: 'account', bytes: 2 },
   { name: 'posSize', table: 'position', bytes: 8 },
   { name: 'posCost', table: 'position', bytes: 8 },
   { name: 'posMargin', table: 'position', bytes: 8 },
@@ -167,6 +175,7 @@ export interface Views {
   accCrossEquity: BigInt64Array;
   accCrossMaint: BigInt64Array;
   accStatus: Uint8Array;
+  accRecords: Uint16Array;
   posSize: BigInt64Array;
   posCost: BigInt64Array;
   posMargin: BigInt64Array;
@@ -206,7 +215,14 @@ export function chunksOf(accounts: number): number {
 /** The regions after the columns: the sweep records and the chunks' meta. */
 function regionBytes(capacity: Capacity): { records: number; chunks: number } {
   return {
-    records: alignUp(capacity.positions * SWEEP_RECORD_SLOT_BYTES + capacity.accounts * SWEEP_BASE_BYTES, COLUMN_ALIGN_BYTES),
+    // Every record slot and 1/RECORDS_SPARE_SHARE more, CHUNK_ROOM_MIN per chunk, and each account's
+    // base: the chunks packed with their room to grow, and the areas of chunks that outgrew theirs.
+    records: alignUp(
+      Math.ceil((capacity.positions * SWEEP_RECORD_SLOT_BYTES * (RECORDS_SPARE_SHARE + 1)) / RECORDS_SPARE_SHARE) +
+        chunksOf(capacity.accounts) * CHUNK_ROOM_MIN * SWEEP_RECORD_SLOT_BYTES +
+        capacity.accounts * SWEEP_BASE_BYTES,
+      COLUMN_ALIGN_BYTES,
+    ),
     chunks: alignUp(chunksOf(capacity.accounts) * CHUNK_META_BYTES, COLUMN_ALIGN_BYTES),
   };
 }
@@ -231,6 +247,7 @@ function viewOf(buffer: ArrayBufferLike, offset: number, rows: number, spec: Col
       return new Uint32Array(buffer, offset, rows);
     case 'posInst':
     case 'posLeverage':
+    case 'accRecords':
       return new Uint16Array(buffer, offset, rows);
     default:
       if (spec.bytes === 1) return new Uint8Array(buffer, offset, rows);
@@ -283,6 +300,8 @@ export class BookLayout {
     const regions = regionBytes(capacity);
     headerView[HeaderSlot.sweepRecords] = offset;
     headerView[HeaderSlot.chunks] = offset + regions.records;
+    headerView[HeaderSlot.recordsBytes] = regions.records;
+    headerView[HeaderSlot.recordsTail] = 0;
     const meta = new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts) * (CHUNK_META_BYTES / WORD_BYTES));
     for (let word = CHUNK_STATE_WORD; word < meta.length; word += CHUNK_META_BYTES / WORD_BYTES) meta[word] = CHUNK_UNLAID;
     this.views = views as Views;
@@ -326,10 +345,10 @@ export const SLOT_CROSS = kernelU32('SLOT_CROSS');
 /** Sweep flag: also write each position's unrealized PnL and maintenance (assembly/index.ts). */
 export const SWEEP_FULL = kernelU32('SWEEP_FULL');
 /**
- * Flag of sweeps and debit refreshes: the layout is compact (Engine.compact), so refreshes keep
- * the chunk sweep's records and status sweeps read them (assembly/index.ts).
+ * Flag of sweeps and refreshes: keep the chunk sweep's records, and read them in status sweeps
+ * (Engine.chunkSweep; assembly/index.ts).
  */
-export const SWEEP_COMPACT = kernelU32('SWEEP_COMPACT');
+export const SWEEP_CHUNKS = kernelU32('SWEEP_CHUNKS');
 /** Bytes of one list entry: u32 account, u32 slot (assembly/layout.ts LIST_ENTRY_BYTES). */
 export const LIST_ENTRY_BYTES = kernelU32('LIST_ENTRY_BYTES');
 

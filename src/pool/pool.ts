@@ -19,7 +19,7 @@ import {
   SHARD_RECORD_BYTES,
   SLOT_CROSS,
   ShardSlot,
-  SWEEP_COMPACT,
+  SWEEP_CHUNKS,
   SWEEP_FULL,
   chunksOf,
   copyColumn,
@@ -335,6 +335,6 @@ function warmupBook(engine: Engine): { header: number; shard: number; accounts: 
   }
   const shard = engine.shardRecord('pool.warmup');
   // Its debits and chunk records, so that the warm-up runs the chunk sweep as real sweeps will.
-  engine.core.refreshDebits(layout.header, shard, 0, accounts, SWEEP_COMPACT);
-  return { header: layout.header, shard, accounts, rounds: WARMUP_ROUNDS, flags: [SWEEP_COMPACT, SWEEP_FULL] };
+  engine.core.refreshDebits(layout.header, shard, 0, accounts, SWEEP_CHUNKS);
+  return { header: layout.header, shard, accounts, rounds: WARMUP_ROUNDS, flags: [SWEEP_CHUNKS, SWEEP_FULL] };
 }

@@ -47,7 +47,7 @@ function state(engine: Engine) {
   return {
     book: engine.toBook(),
     positionsUsed: engine.positionsUsed,
-    compact: engine.compact,
+    compact: engine.chunkSweep,
     header: engine.layout.header,
     sizeHighWater: [...engine.sizeHighWater],
     starts: Array.from(v.accPosStart.subarray(0, engine.accountCount)),

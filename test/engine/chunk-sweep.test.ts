@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { MODE_CROSS, MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_BANKRUPT, STATUS_LIQUIDATABLE } from '../../src/fixed/constants.js';
 import { quotePerUnit, type Book } from '../../src/book/model.js';
-import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, HeaderSlot, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES } from '../../src/memory/layout.js';
+import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES } from '../../src/memory/layout.js';
+import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 
 /** The status-sweep outputs of accounts [start, end) and their positions, as bytes. */
@@ -25,7 +26,7 @@ function outputs(engine: Engine, start: number, end: number): Buffer[] {
  * over in between, and expects the same bytes and count. Returns the count.
  */
 function expectSameSweep(engine: Engine, start: number, end: number): number {
-  expect(engine.compact).toBe(true);
+  expect(engine.chunkSweep).toBe(true);
   const fromRecords = engine.sweep({ full: false, start, end });
   const expected = outputs(engine, start, end);
   const v = engine.views;
@@ -33,11 +34,11 @@ function expectSameSweep(engine: Engine, start: number, end: number): number {
   v.accCrossMaint.fill(-7n, start, end);
   v.accStatus.fill(9, start, end);
   if (end > start) v.posStatus.fill(9, v.accPosStart[start], v.accPosStart[end - 1] + v.accPosCount[end - 1]);
-  engine.compact = false;
+  engine.chunkSweep = false;
   try {
     expect(engine.sweep({ full: false, start, end })).toBe(fromRecords);
   } finally {
-    engine.compact = true;
+    engine.chunkSweep = true;
   }
   expect(outputs(engine, start, end)).toEqual(expected);
   return fromRecords;
@@ -113,9 +114,9 @@ describe('the chunk sweep and the account-by-account sweep', () => {
           // The account sweep's status of position j at a mark (exact: held to the reference).
           const statusAt = (price: bigint): number => {
             v.instMark[i] = price;
-            engine.compact = false;
+            engine.chunkSweep = false;
             engine.sweep({ full: false, start: a, end: a + 1 });
-            engine.compact = true;
+            engine.chunkSweep = true;
             return v.posStatus[j];
           };
           const long = v.posSize[j] > 0n;
@@ -151,15 +152,25 @@ describe('the chunk sweep and the account-by-account sweep', () => {
     fc.assert(
       fc.property(bookArbitrary(4 * CHUNK_ACCOUNTS + 9), (book) => {
         const engine = Engine.fromBook(book);
-        // Back to the state of a fresh layout (every chunk unlaid), then refresh chunks 1 and 2 only.
-        const header = new Uint32Array(engine.memory.buffer, engine.layout.header, 32);
-        const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], 5 * (CHUNK_META_BYTES / 4));
-        for (let word = 0; word < meta.length; word++) meta[word] = word % 4 === 3 ? 2 : 0;
+        // Back to the state of a fresh layout (every chunk unlaid, no area handed out), then
+        // refresh chunks 1 and 2 only.
+        const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+        const W = CHUNK_META_BYTES / 4;
+        const word = (name: string) => kernelU32(name) / 4;
+        const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], 5 * W);
+        for (let chunk = 0; chunk < 5; chunk++) {
+          meta.fill(0, chunk * W, (chunk + 1) * W);
+          meta[chunk * W + word('CHUNK_STATE')] = kernelU32('CHUNK_UNLAID');
+        }
+        header[HeaderSlot.recordsTail] = 0;
         engine.refreshDebits(CHUNK_ACCOUNTS, 3 * CHUNK_ACCOUNTS);
-        expect([0, 1, 2, 3, 4].map((chunk) => meta[4 * chunk + 3])).toEqual([2, 1, 1, 2, 2]);
-        // Chunk 2's records follow chunk 1's records and cross bases (a cross record and an
-        // isolated one take as much room).
-        expect(meta[4 * 2]).toBe((meta[4 + 1] + meta[4 + 2]) * SWEEP_RECORD_SLOT_BYTES + CHUNK_ACCOUNTS * SWEEP_BASE_BYTES);
+        const states = [0, 1, 2, 3, 4].map((chunk) => meta[chunk * W + word('CHUNK_STATE')]);
+        expect(states).toEqual(['CHUNK_UNLAID', 'CHUNK_REBUILD', 'CHUNK_REBUILD', 'CHUNK_UNLAID', 'CHUNK_UNLAID'].map(kernelU32));
+        // Chunk 2's area follows chunk 1's (its records with room to grow, then its cross bases).
+        const at = (chunk: number, name: string) => meta[chunk * W + word(name)];
+        expect(at(1, 'CHUNK_OFFSET')).toBe(0);
+        expect(at(1, 'CHUNK_CAPACITY')).toBeGreaterThanOrEqual(at(1, 'CHUNK_CROSS') + at(1, 'CHUNK_ISOLATED'));
+        expect(at(2, 'CHUNK_OFFSET')).toBe(at(1, 'CHUNK_CAPACITY') * SWEEP_RECORD_SLOT_BYTES + CHUNK_ACCOUNTS * SWEEP_BASE_BYTES);
         expectSameSweep(engine, 0, engine.accountCount);
       }),
       { numRuns: 10 },

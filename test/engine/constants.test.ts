@@ -19,7 +19,7 @@ import {
   SHARD_RECORD_BYTES,
   SLOT_CROSS,
   SWEEP_BASE_BYTES,
-  SWEEP_COMPACT,
+  SWEEP_CHUNKS,
   SWEEP_FULL,
   SWEEP_RECORD_SLOT_BYTES,
   HeaderSlot,
@@ -94,7 +94,7 @@ describe('the header', () => {
     const columns = COLUMNS.map((column) => column.name);
     expect(new Set(columns).size).toBe(columns.length);
     const others = names.filter((name) => !columns.includes(name as (typeof columns)[number]));
-    expect(others.sort()).toEqual(['accountCount', 'chunks', 'instrumentCount', 'sweepRecords']);
+    expect(others.sort()).toEqual(['accountCount', 'chunks', 'instrumentCount', 'recordsBytes', 'recordsTail', 'sweepRecords']);
     // BookLayout fills each slot: offsets above the header, distinct and increasing in COLUMNS order.
     const capacity = { instruments: 3, accounts: 700, positions: 2_000 };
     const memory = createSharedMemory(layoutBytes(capacity) + 1024);
@@ -110,6 +110,9 @@ describe('the header', () => {
     expect(previous + chunksOf(capacity.accounts) * CHUNK_META_BYTES).toBeLessThanOrEqual(layout.end);
     expect(header[HeaderSlot.instrumentCount]).toBe(3);
     expect(header[HeaderSlot.accountCount]).toBe(600);
+    // The records region's size, for the kernel to place chunk areas in, and none placed yet.
+    expect(header[HeaderSlot.recordsBytes]).toBe(header[HeaderSlot.chunks] - header[HeaderSlot.sweepRecords]);
+    expect(header[HeaderSlot.recordsTail]).toBe(0);
   });
 });
 
@@ -132,8 +135,8 @@ describe('the shard record', () => {
   });
 
   test('the sweep flags are distinct bits', () => {
-    expect(SWEEP_FULL & SWEEP_COMPACT).toBe(0);
-    expect([SWEEP_FULL, SWEEP_COMPACT].every((flag) => flag > 0 && (flag & (flag - 1)) === 0)).toBe(true);
+    expect(SWEEP_FULL & SWEEP_CHUNKS).toBe(0);
+    expect([SWEEP_FULL, SWEEP_CHUNKS].every((flag) => flag > 0 && (flag & (flag - 1)) === 0)).toBe(true);
   });
 });
 
@@ -151,14 +154,24 @@ describe('the regions JavaScript sizes for the kernel', () => {
     expect(kernelU32('CROSS_RECORD_BYTES')).toBeLessThanOrEqual(SWEEP_RECORD_SLOT_BYTES);
     expect(kernelU32('ISOLATED_RECORD_BYTES')).toBeLessThanOrEqual(SWEEP_RECORD_SLOT_BYTES);
     expect(SWEEP_BASE_BYTES).toBe(BigInt64Array.BYTES_PER_ELEMENT);
-    // An isolated record keeps its slot in 16 bits and its account in 8: a chunk's positions and accounts fit.
-    expect(CHUNK_ACCOUNTS * constants.POSITIONS_PER_ACCOUNT_MAX).toBeLessThanOrEqual(0x1_0000);
+    // An isolated record names its slot by its account in the chunk and its index in the account's
+    // block, a byte each; an account's counts of each kind take a byte of accRecords.
     expect(CHUNK_ACCOUNTS).toBeLessThanOrEqual(0x100);
+    expect(constants.POSITIONS_PER_ACCOUNT_MAX).toBeLessThanOrEqual(0xff);
+    // Packed with their room to grow, every chunk's records fit the region, whatever the modes.
+    const capacity = { instruments: 1, accounts: 1_000, positions: 50_000 };
+    const room = (records: number) => records + Math.max(kernelU32('CHUNK_ROOM_MIN'), Math.floor(records / kernelU32('CHUNK_ROOM_SHARE')));
+    const chunks = chunksOf(capacity.accounts);
+    const worst = chunks * room(Math.ceil(capacity.positions / chunks)) * SWEEP_RECORD_SLOT_BYTES + capacity.accounts * SWEEP_BASE_BYTES;
+    const memory = createSharedMemory(layoutBytes(capacity) + 1024);
+    const layout = new BookLayout(memory, 1024, capacity);
+    const header = new Uint32Array(memory.buffer, layout.header, HEADER_SLOTS);
+    expect(header[HeaderSlot.recordsBytes]).toBeGreaterThanOrEqual(worst);
   });
 
-  test("a chunk's meta: four u32 words, the state one of them", () => {
-    const words = ['CHUNK_OFFSET', 'CHUNK_CROSS', 'CHUNK_ISOLATED', 'CHUNK_STATE'].map((name) => kernelU32(name));
-    expect(new Set(words).size).toBe(4);
+  test("a chunk's meta: five u32 words, the state one of them", () => {
+    const words = ['CHUNK_OFFSET', 'CHUNK_CROSS', 'CHUNK_ISOLATED', 'CHUNK_STATE', 'CHUNK_CAPACITY'].map((name) => kernelU32(name));
+    expect(new Set(words).size).toBe(5);
     for (const offset of words) expect(offset % 4 === 0 && offset + 4 <= CHUNK_META_BYTES).toBe(true);
     expect(new Set(['CHUNK_FRESH', 'CHUNK_REBUILD', 'CHUNK_UNLAID'].map((name) => kernelU32(name))).size).toBe(3);
   });

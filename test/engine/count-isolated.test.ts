@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { MODE_CROSS, MODE_ISOLATED, STATUS_HEALTHY } from '../../src/fixed/constants.js';
-import { LIST_ENTRY_BYTES, SHARD_RECORD_BYTES, SLOT_CROSS, SWEEP_COMPACT, SWEEP_FULL, ShardSlot } from '../../src/memory/layout.js';
+import { LIST_ENTRY_BYTES, SHARD_RECORD_BYTES, SLOT_CROSS, SWEEP_CHUNKS, SWEEP_FULL, ShardSlot } from '../../src/memory/layout.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 
 interface Listed {
@@ -65,9 +65,9 @@ describe('a stray status on a cross slot', () => {
 
   test('changes neither the counts nor the list of the chunk sweep (compact book, status sweep)', () => {
     const engine = Engine.fromBook(book);
-    expect(engine.compact).toBe(true);
+    expect(engine.chunkSweep).toBe(true);
     // The first status sweep builds every chunk's records (and zeroes the cross slots' statuses).
-    const clean = sweepListed(engine, SWEEP_COMPACT);
+    const clean = sweepListed(engine, SWEEP_CHUNKS);
     expect(clean.scopes).toEqual(scanned(engine));
     // Accounts whose failing isolated scopes are counted in a second look at the statuses, and
     // that also hold a cross position: where a stray cross status used to be counted.
@@ -82,7 +82,7 @@ describe('a stray status on a cross slot', () => {
 
     const stray = strayOnCrossSlots(engine);
     expect(stray.length).toBeGreaterThan(0);
-    const swept = sweepListed(engine, SWEEP_COMPACT);
+    const swept = sweepListed(engine, SWEEP_CHUNKS);
     // The chunk path ran: it writes no cross slot's status, so the strays are still there.
     expect(stray.every((j) => v.posStatus[j] !== STATUS_HEALTHY)).toBe(true);
     expect(swept).toEqual(clean);
@@ -92,11 +92,11 @@ describe('a stray status on a cross slot', () => {
   test('changes neither the counts nor the list of the column sweep (full sweep)', () => {
     const engine = Engine.fromBook(book);
     engine.evaluate({ full: true });
-    const clean = sweepListed(engine, SWEEP_FULL | SWEEP_COMPACT);
+    const clean = sweepListed(engine, SWEEP_FULL | SWEEP_CHUNKS);
     expect(clean.liquidatable).toBeGreaterThan(0);
     expect(clean.scopes).toEqual(scanned(engine));
     strayOnCrossSlots(engine);
-    expect(sweepListed(engine, SWEEP_FULL | SWEEP_COMPACT)).toEqual(clean);
+    expect(sweepListed(engine, SWEEP_FULL | SWEEP_CHUNKS)).toEqual(clean);
     // And over the columns on a status sweep (as of a book that is not compact).
     strayOnCrossSlots(engine);
     expect(sweepListed(engine, 0)).toEqual(clean);

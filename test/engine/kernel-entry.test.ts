@@ -45,9 +45,9 @@ describe('sweep and refreshDebits: the account range', () => {
     expectRefused(engine, () => engine.sweep({ end: engine.accountCount + 1000 }), past);
     expectRefused(engine, () => engine.sweep({ full: false, end: engine.accountCount + 1000 }), past);
     expectRefused(engine, () => engine.sweep({ full: false, start: 3, end: engine.accountCount + 1 }), past);
-    engine.compact = false;
+    engine.chunkSweep = false;
     expectRefused(engine, () => engine.sweep({ full: false, end: engine.accountCount + 1 }), past);
-    engine.compact = true;
+    engine.chunkSweep = true;
   });
 
   test('a start after the end is refused', () => {
@@ -61,7 +61,7 @@ describe('sweep and refreshDebits: the account range', () => {
     const past = /core assertion failed: refreshDebits: accountEnd is past the book's account count/;
     expectRefused(engine, () => engine.refreshDebits(0, engine.accountCount + 1), past);
     expectRefused(engine, () => engine.evaluate({ end: engine.accountCount + 1000 }), past);
-    engine.compact = false;
+    engine.chunkSweep = false;
     expectRefused(engine, () => engine.refreshDebits(2, engine.accountCount + 7), past);
   });
 

@@ -13,7 +13,7 @@ import { SweepPool } from '../../src/pool/pool.js';
 import { applyOperation, type Operation } from '../../src/account/operations.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX, STATUS_NAMES, FUNDING_INDEX_ABS_MAX } from '../../src/fixed/constants.js';
-import { SLOT_CROSS } from '../../src/memory/layout.js';
+import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, SLOT_CROSS, chunksOf } from '../../src/memory/layout.js';
 import { quotePerUnit, type Account, type Book, type Instrument } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 
@@ -203,10 +203,29 @@ function randomStep(engine: Engine, random: () => number): Step {
   return { kind: 'funding', instrument: Math.floor(random() * instruments), delta: BigInt(Math.round((random() - 0.5) * 2e9)) };
 }
 
+/** Where each chunk's records are and where the region's tail is: to count moves and repacks. */
+function recordsPlacement(engine: Engine): { offsets: number[]; tail: number } {
+  const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+  const W = CHUNK_META_BYTES / 4;
+  const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], chunksOf(engine.accountCount) * W);
+  return { offsets: Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => meta[chunk * W]), tail: header[HeaderSlot.recordsTail] };
+}
+
+/** Whether some account's position block no longer starts where the previous one ends. */
+function blocksMoved(engine: Engine): boolean {
+  const v = engine.views;
+  let next = 0;
+  for (let a = 0; a < engine.accountCount; a++) {
+    if (v.accPosStart[a] !== next) return true;
+    next += v.accPosCount[a];
+  }
+  return false;
+}
+
 /** A fingerprint of everything an operation could change: refused ones must leave it as it was. */
 function fingerprint(engine: Engine): string {
   const v = engine.views;
-  const parts = [String(engine.positionsUsed), String(engine.compact), engine.sizeHighWater.join(',')];
+  const parts = [String(engine.positionsUsed), engine.sizeHighWater.join(',')];
   for (let a = 0; a < engine.accountCount; a++) {
     parts.push(`${v.accBalance[a]}/${v.accPosStart[a]}/${v.accPosCount[a]}`);
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
@@ -220,7 +239,7 @@ function fingerprint(engine: Engine): string {
 function accountFingerprint(engine: Engine, id: string): string {
   const v = engine.views;
   const a = engine.accountIds.indexOf(id);
-  const parts = [String(engine.positionsUsed), String(engine.compact), engine.sizeHighWater.join(',')];
+  const parts = [String(engine.positionsUsed), engine.sizeHighWater.join(',')];
   if (a !== undefined) {
     parts.push(`${v.accBalance[a]}/${v.accPosStart[a]}/${v.accPosCount[a]}`);
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
@@ -298,7 +317,9 @@ describe('the production sweep paths after the changes users make', () => {
     let applied = 0;
     let refused = 0;
     let failingScopes = 0;
-    let unCompactSteps = 0;
+    let movedSteps = 0;
+    let chunkMoves = 0;
+    let repacks = 0;
     let bookIndex = 0;
     for (const book of books) {
       const engine = Engine.fromBook(book as Book);
@@ -312,11 +333,16 @@ describe('the production sweep paths after the changes users make', () => {
       for (let s = 0; s < STEPS_PER_BOOK; s++) {
         const step = randomStep(engine, random);
         const where = `book ${bookIndex} (${engine.accountCount} accounts), step ${s}: ${describeStep(step)}`;
+        const placed = recordsPlacement(engine);
         const counts = applyStep(engine, step, s % 10 === 0);
+        const now = recordsPlacement(engine);
+        if (now.tail < placed.tail) repacks++;
+        else chunkMoves += now.offsets.filter((offset, chunk) => offset !== placed.offsets[chunk]).length;
         applied += counts.applied;
         refused += counts.refused;
         const expected = reference.expected(engine);
-        // The single-thread status sweep: the chunk sweep on a compact book.
+        // The single-thread status sweep: the chunk sweep, whatever the blocks look like.
+        expect(engine.chunkSweep).toBe(true);
         const count = engine.sweep({ full: false });
         expect(count, where).toBe(expected.scopes.length / 2);
         expect(sweptStatuses(engine), where).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
@@ -329,17 +355,20 @@ describe('the production sweep paths after the changes users make', () => {
           expect(sweptStatuses(engine), `${where}, ${pool.threads} workers`).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
         }
         failingScopes += expected.scopes.length / 2;
-        if (!engine.compact) unCompactSteps++;
+        if (blocksMoved(engine)) movedSteps++;
         steps++;
       }
       bookIndex++;
     }
     // The steps did what they are for: updates applied and refused, failing scopes found and lost.
     expect(steps).toBe(BOOKS * STEPS_PER_BOOK);
-    console.log(`${steps} steps: ${applied} updates applied, ${refused} refused, ${failingScopes} failing scopes seen, ${unCompactSteps} steps on a book not compact`);
+    console.log(`${steps} steps: ${applied} updates applied, ${refused} refused, ${failingScopes} failing scopes seen, ${movedSteps} steps on a book whose position blocks had moved, ${chunkMoves} chunks moved to a new area, ${repacks} repacks`);
     expect(applied).toBeGreaterThan(steps);
     expect(refused).toBeGreaterThan(steps / 20);
     expect(failingScopes).toBeGreaterThan(steps);
-    expect(unCompactSteps).toBeGreaterThan(0);
+    expect(movedSteps).toBeGreaterThan(steps / 2);
+    // The chunk records' own life: chunks that outgrew their room moved, and full regions repacked.
+    expect(chunkMoves).toBeGreaterThan(0);
+    expect(repacks).toBeGreaterThan(0);
   });
 });
