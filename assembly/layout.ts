@@ -5,7 +5,7 @@
 // constant from the module as an immutable wasm global; the control plane reads them from the
 // compiled core (src/engine/kernel-constants.ts) rather than repeating them.
 
-import { TIERS_MAX, POSITIONS_PER_ACCOUNT_MAX } from './constants';
+import { TIERS_MAX, POSITIONS_PER_ACCOUNT_MAX, PRICE_UNITS_MAX } from './constants';
 
 /** Cache-line size: the instrument cache's entries and stride are aligned to it. */
 export const CACHE_LINE_BYTES: u32 = 64;
@@ -102,29 +102,33 @@ export const CACHE_STRIDE: u32 = (CACHE_MARK_SHORT + 8 + CACHE_LINE_BYTES - 1) &
 export const CHUNK_ACCOUNTS: u32 = 256;
 // Cross record: i64 size, u32 the account's scratch offset (8 × its index in the chunk), u32 its bracket entry (offset in the cache).
 export const CROSS_RECORD_BYTES: u32 = 16;
-// Isolated record: i64 liquidation threshold, u32 the mark it is compared with (offset in the
-// cache), u8 the position's index in its account's block, u8 the account's index in the chunk. The
-// slot is found through the account's block start, so a block that moves keeps its records valid.
+// Isolated record: i64 the liquidation threshold shifted up ISOLATED_ACCOUNT_BITS bits with the
+// account's index in the chunk below it (the threshold clamped to ±THRESHOLD_CLAMP, beyond every
+// mark, so that it keeps its compares), u32 the mark it is compared with (offset in the cache), u32
+// its position slot. A block that moves is refreshed with its account, which rewrites its slots.
 export const ISOLATED_RECORD_BYTES: u32 = 16;
+export const ISOLATED_ACCOUNT_BITS: i64 = 8;
+export const THRESHOLD_CLAMP: i64 = 1 << 52;
 export const ISOLATED_MARK: u32 = 8;
-export const ISOLATED_INDEX: u32 = 12;
-export const ISOLATED_ACCOUNT: u32 = 13;
+export const ISOLATED_SLOT: u32 = 12;
 /** Room per record in H_SWEEP_RECORDS: the larger of the two records. */
 export const SWEEP_RECORD_SLOT_BYTES: u32 = CROSS_RECORD_BYTES > ISOLATED_RECORD_BYTES ? CROSS_RECORD_BYTES : ISOLATED_RECORD_BYTES;
 /** Room per account in H_SWEEP_RECORDS: its cross base. */
 export const SWEEP_BASE_BYTES: u32 = 8;
 /**
- * A chunk's room to grow when its area is handed out: records for 1/CHUNK_ROOM_SHARE more
- * positions, at least CHUNK_ROOM_MIN, so that a day of opened and closed positions rarely moves it.
+ * The room a chunk that outgrew its area gets in its new one: records for 1/CHUNK_ROOM_SHARE more
+ * positions, at least CHUNK_ROOM_MIN (chunks.ts roomFor). A layout of the whole book packs the
+ * areas with no room, one stream for the sweep.
  */
-export const CHUNK_ROOM_SHARE: u32 = 16;
-export const CHUNK_ROOM_MIN: u32 = 8;
+export const CHUNK_ROOM_SHARE: u32 = 8;
+export const CHUNK_ROOM_MIN: u32 = 16;
 /**
  * The region holds each record slot's SWEEP_RECORD_SLOT_BYTES and 1/RECORDS_SPARE_SHARE more
- * (the chunks' room and the areas of chunks that moved), CHUNK_ROOM_MIN records per chunk, and
- * each account's base. When the tail reaches the end, every chunk is laid out again, packed.
+ * (the areas of chunks that moved, with their room), CHUNK_ROOM_MIN records per chunk, and each
+ * account's base. When the tail reaches the end, every chunk is laid out again, packed. Pages of
+ * the spare part are touched only as chunks move there.
  */
-export const RECORDS_SPARE_SHARE: u32 = 8;
+export const RECORDS_SPARE_SHARE: u32 = 4;
 // A chunk's meta: u32 byte offset of its area in H_SWEEP_RECORDS, u32 cross records, u32 isolated
 // records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it), u32
 // capacity (records the area holds before its bases).
@@ -154,12 +158,14 @@ if (CACHE_TIER_BYTES < 24) ERROR('a cached tier holds three u64');
 if (CACHE_ENTRY_BYTES < 40) ERROR('a bracket entry holds five u64');
 if (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES > CACHE_ENTRIES) ERROR('the cached tiers overrun the bracket entries');
 if (CACHE_MARK_SHORT + 8 > CACHE_STRIDE) ERROR('the instrument cache overruns CACHE_STRIDE');
-if (CROSS_RECORD_BYTES > SWEEP_RECORD_SLOT_BYTES || ISOLATED_RECORD_BYTES > SWEEP_RECORD_SLOT_BYTES) ERROR('a sweep record is larger than its slot');
+if (CROSS_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES || ISOLATED_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES) ERROR('both sweep records take one slot: an area counts its room, and shifts its records, in slots');
 // An isolated record keeps its account's index in the chunk and its position's index in the block
 // in a u8 each; H_ACC_RECORDS keeps an account's counts of each kind in a u8.
 if (CHUNK_ACCOUNTS > 0x100) ERROR("a chunk's accounts must fit an isolated record's u8");
 if (POSITIONS_PER_ACCOUNT_MAX > 0xff) ERROR("an account's positions must fit a u8");
-if (ISOLATED_ACCOUNT >= ISOLATED_RECORD_BYTES || ISOLATED_MARK + WORD_BYTES > ISOLATED_INDEX) ERROR('the isolated record fields overlap');
+if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > ISOLATED_RECORD_BYTES) ERROR('the isolated record fields overlap');
+if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
+if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
 if (CHUNK_CAPACITY + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
 if (H_RECORDS_TAIL >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.

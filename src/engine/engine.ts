@@ -13,7 +13,7 @@ import {
   CHUNK_ACCOUNTS,
   SWEEP_CHUNKS,
   SWEEP_FULL,
-  CACHE_STRIDE,
+  cacheBytes,
   CHUNK_SCRATCH_BYTES,
   SHARD_RECORD_BYTES,
   ShardSlot,
@@ -293,7 +293,7 @@ export class Engine {
     const record = this.region(`${name}.shard`, SHARD_RECORD_BYTES);
     const slots = new Uint32Array(this.memory.buffer, record, SHARD_RECORD_BYTES / 4);
     slots.fill(0);
-    slots[ShardSlot.cache] = this.region(`${name}.cache`, Math.max(1, this.instruments.length) * CACHE_STRIDE);
+    slots[ShardSlot.cache] = this.region(`${name}.cache`, cacheBytes(this.instruments.length));
     slots[ShardSlot.scratch] = this.region(`${name}.scratch`, CHUNK_SCRATCH_BYTES);
     return record;
   }

@@ -340,6 +340,10 @@ export const ShardSlot = {
 export const SHARD_RECORD_BYTES = kernelU32('SHARD_RECORD_BYTES');
 /** Bytes of one instrument in a shard's instrument cache (assembly/layout.ts CACHE_STRIDE). */
 export const CACHE_STRIDE = kernelU32('CACHE_STRIDE');
+/** Bytes of a shard's instrument cache for a book of `instruments`. */
+export function cacheBytes(instruments: number): number {
+  return Math.max(1, instruments) * CACHE_STRIDE;
+}
 /** A list entry's slot for an account's cross pool (rather than one isolated position). */
 export const SLOT_CROSS = kernelU32('SLOT_CROSS');
 /** Sweep flag: also write each position's unrealized PnL and maintenance (assembly/index.ts). */

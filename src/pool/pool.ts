@@ -10,7 +10,7 @@ import { Piscina } from 'piscina';
 import { MODE_ISOLATED, STATUS_HEALTHY } from '../fixed/constants.js';
 import {
   BookLayout,
-  CACHE_STRIDE,
+  cacheBytes,
   CHUNK_ACCOUNTS,
   CHUNK_SCRATCH_BYTES,
   INSTRUMENT_COLUMNS,
@@ -189,7 +189,7 @@ export class SweepPool {
   private taskScratch(): Array<{ cache: number; scratch: number }> {
     const engine = this.engine;
     return Array.from({ length: this.threadCount }, (_, t) => ({
-      cache: engine.region(`pool.cache.${t}`, Math.max(1, engine.instruments.length) * CACHE_STRIDE),
+      cache: engine.region(`pool.cache.${t}`, cacheBytes(engine.instruments.length)),
       scratch: engine.region(`pool.scratch.${t}`, CHUNK_SCRATCH_BYTES),
     }));
   }
