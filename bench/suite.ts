@@ -15,6 +15,8 @@ import { SweepPool } from '../src/pool/pool.js';
 import { evaluateBook } from '../src/reference/evaluate.js';
 import { ACCOUNT_BYTES, POSITION_BYTES, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES } from '../src/memory/layout.js';
 import { interleavedRatio, type PairSide, type PairedResult } from './paired.js';
+import { mixedUpdates, prng } from './workload.js';
+import { applyBatch } from '../src/account/batch.js';
 import { buildFloat64Book, buildObjectBook, countMismatches, evaluateFloat64, evaluateObjects, float64Statuses, objectStatuses } from './peers/index.js';
 
 /** A full collection when the process runs with --expose-gc (the npm scripts pass it). */
@@ -89,7 +91,7 @@ export interface RatioAttempt {
   pairs: number;
 }
 
-export const RATIO_NAMES = ['wasmOverFloat64', 'wasmOverObjects', 'wasmOverBigInt', 'poolScaling', 'poolOverSingle', 'poolBandwidthFraction'] as const;
+export const RATIO_NAMES = ['wasmOverFloat64', 'wasmOverObjects', 'wasmOverBigInt', 'poolScaling', 'poolOverSingle', 'poolBandwidthFraction', 'churnOverStatic', 'updatesPerSweep'] as const;
 export type RatioName = (typeof RATIO_NAMES)[number];
 
 const TASK = {
@@ -196,6 +198,10 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       const ms = (name: string) => rows.find((row) => row.task === name)!.medianMs;
       const gbs = (name: string) => sweepBytes / (ms(name) / 1000) / 1e9;
 
+      // The float peers against the exact figures, before the churn ratios change the book.
+      engine.sweep({ full: false });
+      const float64Mismatch = countMismatches(engine, float64Statuses(float64));
+      const objectMismatch = countMismatches(engine, objectStatuses(objects));
       // The ratios, each from its own alternating pairs (the table's medians are minutes apart).
       const side = {
         wasmSingle: { name: TASK.wasmSingle, units: positions, run: () => engine.sweep({ full: false }) },
@@ -205,7 +211,14 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         float64: { name: TASK.float64, units: positions, run: () => evaluateFloat64(float64) },
         reference: { name: TASK.reference, units: slicePositions, run: () => evaluateBook(slice) },
         objects: { name: TASK.objects, units: positions, run: () => evaluateObjects(objects) },
+        churnedPool: { name: 'wasm sweep, pool, after updates', units: positions, setup: () => applyBatches(Math.max(1, Math.round(accounts / 100))), run: () => pool.sweep() },
+        poolSweeps: { name: TASK.wasmPool, units: 1, run: () => pool.sweep() },
+        updateBatch: { name: 'applyBatch, 1,000 updates', units: 1_000, run: () => applyBatch(engine, Array.from({ length: 1_000 }, nextUpdate)) },
       } satisfies Record<string, PairSide>;
+      const nextUpdate = mixedUpdates(engine, prng(11));
+      const applyBatches = (count: number) => {
+        for (let done = 0; done < count; done += 1_000) applyBatch(engine, Array.from({ length: Math.min(1_000, count - done) }, nextUpdate));
+      };
       const over = ([a, b]: number[]) => a / b;
       // poolScaling: the pool's speed-up over one thread, as a share of the speed-up the same
       // machine gives a streaming read at the same moment. The raw speed-up (poolOverSingle) is
@@ -217,7 +230,12 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         poolBandwidthFraction: { sides: [side.wasmPool, side.readPool], combine: over },
         wasmOverFloat64: { sides: [side.wasmSingle, side.float64], combine: over },
         wasmOverBigInt: { sides: [side.wasmSingle, side.reference], combine: over },
-        wasmOverObjects: { sides: [side.wasmSingle, side.objects], combine: over }, // last: the object peer leaves the most garbage
+        wasmOverObjects: { sides: [side.wasmSingle, side.objects], combine: over }, // the object peer leaves the most garbage
+        // The book in motion, last (they change the book): the pool sweep after 1 update per 100
+        // accounts (mixed deposits and fills through applyBatch, untimed) over a static pool sweep;
+        // and how many updates applyBatch applies in the time of one static pool sweep.
+        churnOverStatic: { sides: [side.churnedPool, side.wasmPool], combine: over },
+        updatesPerSweep: { sides: [side.updateBatch, side.poolSweeps], combine: over },
       };
       const ratios = {} as Record<RatioName, number>;
       const ratioAttempts = {} as Record<RatioName, RatioAttempt[]>;
@@ -236,8 +254,6 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         ratios[name] = Math.max(...attempts.map((x) => x.ratio));
         ratioAttempts[name] = attempts;
       }
-      const float64Mismatch = countMismatches(engine, float64Statuses(float64));
-      const objectMismatch = countMismatches(engine, objectStatuses(objects));
       return {
         node: process.version,
         date: new Date().toISOString(),

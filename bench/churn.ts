@@ -1,0 +1,139 @@
+// The book in motion on the pool: what the next full status sweep costs after the changes users
+// make, beside a static sweep of the same book in the same run. Generates a book (src/gen/, seed 1),
+// loads it as `liq` does, opens the pool, and measures (medians over --repeat rounds, each round
+// applying its own fresh changes):
+//   - the static sweep (nothing changed since the last sweep);
+//   - the sweep after K mixed deposits and fills (bench/workload.ts) applied through applyBatch in
+//     batches of 1,000, for each K of --churn (and the batches' own time, on one core);
+//   - a funding-index update of the largest instrument (its own time, then the next sweep);
+//   - a mode switch of one position (its own time, then the next sweep);
+//   - a crash step: every mark moved ±5%, then the sweep.
+//   npm run build:ts && node --expose-gc dist/bench/churn.js [--accounts 10000000] [--churn 1000,10000,100000] [--repeat 5] [--json]
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
+import { loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js';
+import { SweepPool } from '../src/pool/pool.js';
+import { applyBatch } from '../src/account/batch.js';
+import { applyOperation } from '../src/account/operations.js';
+import { MODE_CROSS } from '../src/fixed/constants.js';
+import { median } from './paired.js';
+import { mixedUpdates, prng } from './workload.js';
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : fallback;
+}
+
+const accounts = Number(option('--accounts', '1000000'));
+const churn = option('--churn', '1000,10000,100000').split(',').map(Number);
+const repeat = Number(option('--repeat', '5'));
+const threads = Number(option('--threads', '2'));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const scratch = join(tmpdir(), `liq-churn-${process.pid}`);
+mkdirSync(scratch, { recursive: true });
+const file = join(scratch, 'book.bin');
+let generated: GeneratedBook | undefined = generateBook({ accounts, seed: 1 });
+writeBookColumnsFile(file, generated);
+generated = undefined;
+const engine = loadBookBinaryFile(file);
+rmSync(scratch, { recursive: true, force: true });
+const pool = await SweepPool.open(engine, { threads });
+const random = prng(11);
+const nextUpdate = mixedUpdates(engine, random);
+
+async function sweepMs(): Promise<number> {
+  const t = performance.now();
+  await pool.sweep();
+  return performance.now() - t;
+}
+
+/** Applies `count` mixed updates in batches of 1,000; returns the batches' time, ms. */
+function applyUpdates(count: number): number {
+  let ms = 0;
+  for (let done = 0; done < count; done += 1_000) {
+    const operations = Array.from({ length: Math.min(1_000, count - done) }, nextUpdate);
+    const t = performance.now();
+    applyBatch(engine, operations);
+    ms += performance.now() - t;
+  }
+  return ms;
+}
+
+for (let k = 0; k < 10; k++) await sweepMs(); // records built, workers warm
+const staticMs: number[] = [];
+for (let k = 0; k < 4 * repeat; k++) staticMs.push(await sweepMs());
+const staticMedian = median(staticMs);
+const rows: Array<{ what: string; updateMs: number; sweepMs: number; overStatic: number }> = [];
+const row = (what: string, updateMs: number[], sweeps: number[]) => {
+  const sweep = median(sweeps);
+  rows.push({ what, updateMs: median(updateMs), sweepMs: sweep, overStatic: sweep / staticMedian });
+  log(`${what}: update ${median(updateMs).toFixed(2)} ms, next sweep ${sweep.toFixed(2)} ms (${(sweep / staticMedian).toFixed(2)}× static)`);
+};
+log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers: static sweep ${staticMedian.toFixed(2)} ms (median of ${staticMs.length})`);
+
+for (const k of churn) {
+  const updates: number[] = [];
+  const sweeps: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    updates.push(applyUpdates(k));
+    sweeps.push(await sweepMs());
+    await sweepMs(); // back to a settled book before the next round
+  }
+  row(`${k.toLocaleString('en-US')} mixed deposits and fills (applyBatch, rate ${Math.round(k / (median(updates) / 1000)).toLocaleString('en-US')}/s)`, updates, sweeps);
+}
+
+// A funding-index update of instrument 0 (the largest), by a small step each round.
+{
+  const updates: number[] = [];
+  const sweeps: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const t = performance.now();
+    const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: engine.instruments[0].symbol, fundingIndex: engine.views.instFunding[0] + 1_000n });
+    updates.push(performance.now() - t);
+    if (!result.ok) throw new Error(`funding refused: ${result.reason}`);
+    sweeps.push(await sweepMs());
+    await sweepMs();
+  }
+  row('funding-index update (instrument 0)', updates, sweeps);
+}
+
+// A mode switch of one position (cross to isolated with its notional as margin, or back).
+{
+  const updates: number[] = [];
+  const sweeps: number[] = [];
+  const v = engine.views;
+  for (let r = 0; r < repeat; r++) {
+    let a = Math.floor(random() * accounts);
+    while (v.accPosCount[a] === 0) a = (a + 1) % accounts;
+    const j = v.accPosStart[a];
+    const symbol = engine.instruments[v.posInst[j]].symbol;
+    const toIsolated = v.posMode[j] === MODE_CROSS;
+    const t = performance.now();
+    applyOperation(engine, toIsolated ? { kind: 'switchMode', accountIndex: a, instrument: symbol, to: 'isolated', marginMicro: v.accBalance[a] / 2n } : { kind: 'switchMode', accountIndex: a, instrument: symbol, to: 'cross' });
+    updates.push(performance.now() - t);
+    sweeps.push(await sweepMs());
+    await sweepMs();
+  }
+  row('mode switch of one position', updates, sweeps);
+}
+
+// A crash step: every mark ±5% (alternating), the sweep that finds millions of failing scopes.
+{
+  const sweeps: number[] = [];
+  const v = engine.views;
+  const base = Array.from(v.instMark.subarray(0, engine.instruments.length));
+  for (let r = 0; r < repeat; r++) {
+    const down = r % 2 === 0;
+    base.forEach((mark, i) => (v.instMark[i] = down ? (mark * 95n) / 100n : (mark * 105n) / 100n));
+    sweeps.push(await sweepMs());
+  }
+  base.forEach((mark, i) => (v.instMark[i] = mark));
+  await sweepMs();
+  row('crash step (every mark ±5%)', [0], sweeps);
+}
+
+await pool.close();
+if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ accounts, positions: engine.positionsUsed, threads, staticMs: staticMedian, rows }, null, 2)}\n`);
