@@ -39,6 +39,12 @@ export interface SweepPoolOptions {
   shards?: number;
   /** Liquidatable scopes each shard's list holds before the gatherer scans that shard instead. */
   listCapacity?: number;
+  /**
+   * After a sweep in which a shard's list overflowed (and the gatherer scanned it on this thread),
+   * grow every shard's list to twice the largest count seen, so that the next steps of a crash
+   * are listed by the workers. Default true; tests set false to keep a small list small.
+   */
+  growLists?: boolean;
   /** Times a shard is re-run after its worker died before the sweep fails. */
   retries?: number;
 }
@@ -83,6 +89,7 @@ interface Shard {
 
 export class SweepPool {
   private readonly cancelFlag: Int32Array;
+  private growLists = true;
   private sweeping = false;
 
   private constructor(
@@ -90,7 +97,7 @@ export class SweepPool {
     private readonly piscina: Piscina,
     private readonly threadCount: number,
     private readonly shardCount: number,
-    private readonly listCapacity: number,
+    private listCapacity: number,
     private readonly retries: number,
     cancelOffset: number,
   ) {
@@ -117,6 +124,7 @@ export class SweepPool {
       },
     });
     const pool = new SweepPool(engine, piscina, threads, shards, listCapacity, options.retries ?? RETRIES_DEFAULT, engine.region('pool.cancel', 4));
+    pool.growLists = options.growLists ?? true;
     // Workers start as the pool is created and warm up while loading the worker module, before
     // piscina hands them a task; an empty task per thread waits for them to come up.
     await Promise.all(Array.from({ length: threads }, () => piscina.run({ kind: 'range', header: warmup.header, start: 0, end: 0, flags: 0, shard: warmup.shard })));
@@ -244,6 +252,7 @@ export class SweepPool {
     let liquidatable = 0;
     let bankrupt = 0;
     const lists: Uint32Array[] = [];
+    let overflow = 0;
     for (const [k, shard] of shards.entries()) {
       const slots = new Uint32Array(buffer, shard.record, SHARD_RECORD_BYTES / 4);
       complete &&= slots[ShardSlot.complete] === 1;
@@ -263,8 +272,11 @@ export class SweepPool {
         lists.push(new Uint32Array(buffer, slots[ShardSlot.list], 2 * slots[ShardSlot.listed]));
       } else {
         lists.push(this.scan(shard.start, slots[ShardSlot.accountsDone], slots[ShardSlot.liquidatable]));
+        overflow = Math.max(overflow, slots[ShardSlot.liquidatable]);
       }
     }
+    // The next sweep's lists (Engine.region reallocates a region asked for more than it holds).
+    if (overflow > 0 && this.growLists) this.listCapacity = Math.max(this.listCapacity, 2 * overflow);
     const scopes = new Uint32Array(lists.reduce((sum, list) => sum + list.length, 0));
     let offset = 0;
     for (const list of lists) {

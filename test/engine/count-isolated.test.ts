@@ -6,8 +6,9 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { MODE_CROSS, MODE_ISOLATED, STATUS_HEALTHY } from '../../src/fixed/constants.js';
-import { LIST_ENTRY_BYTES, SHARD_RECORD_BYTES, SLOT_CROSS, SWEEP_CHUNKS, SWEEP_FULL, ShardSlot } from '../../src/memory/layout.js';
+import { LIST_ENTRY_BYTES, SHARD_RECORD_BYTES, SWEEP_CHUNKS, SWEEP_FULL, ShardSlot } from '../../src/memory/layout.js';
 import { bookArbitrary } from '../support/arbitraries.js';
+import { statusScopes } from '../support/scopes.js';
 
 interface Listed {
   returned: number;
@@ -35,18 +36,6 @@ function sweepListed(engine: Engine, flags: number): Listed {
   };
 }
 
-/** The failing scopes from the status columns, isolated slots only (as the pool's scan reads them). */
-function scanned(engine: Engine): number[] {
-  const v = engine.views;
-  const scopes: number[] = [];
-  for (let a = 0; a < engine.accountCount; a++) {
-    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
-      if (v.posMode[j] === MODE_ISOLATED && v.posStatus[j] !== STATUS_HEALTHY) scopes.push(a, j);
-    }
-    if (v.accStatus[a] !== STATUS_HEALTHY) scopes.push(a, SLOT_CROSS);
-  }
-  return scopes;
-}
 
 /** Writes a stray status on every cross slot in use (liquidatable and bankrupt in turn); returns the slots. */
 function strayOnCrossSlots(engine: Engine): number[] {
@@ -68,7 +57,7 @@ describe('a stray status on a cross slot', () => {
     expect(engine.chunkSweep).toBe(true);
     // The first status sweep builds every chunk's records (and zeroes the cross slots' statuses).
     const clean = sweepListed(engine, SWEEP_CHUNKS);
-    expect(clean.scopes).toEqual(scanned(engine));
+    expect(clean.scopes).toEqual(statusScopes(engine));
     // Accounts whose failing isolated scopes are counted in a second look at the statuses, and
     // that also hold a cross position: where a stray cross status used to be counted.
     const v = engine.views;
@@ -94,7 +83,7 @@ describe('a stray status on a cross slot', () => {
     engine.evaluate({ full: true });
     const clean = sweepListed(engine, SWEEP_FULL | SWEEP_CHUNKS);
     expect(clean.liquidatable).toBeGreaterThan(0);
-    expect(clean.scopes).toEqual(scanned(engine));
+    expect(clean.scopes).toEqual(statusScopes(engine));
     strayOnCrossSlots(engine);
     expect(sweepListed(engine, SWEEP_FULL | SWEEP_CHUNKS)).toEqual(clean);
     // And over the columns on a status sweep (as of a book that is not compact).

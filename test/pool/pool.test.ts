@@ -5,10 +5,10 @@ import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { SweepPool, type SweepResult } from '../../src/pool/pool.js';
 import { CHUNK_ACCOUNTS, HEADER_SLOTS, HeaderSlot, SLOT_CROSS, ShardSlot } from '../../src/memory/layout.js';
-import { MODE_ISOLATED, STATUS_HEALTHY } from '../../src/fixed/constants.js';
 import { evaluateBook } from '../../src/reference/evaluate.js';
 import type { Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
+import { statusScopes } from '../support/scopes.js';
 import { syntheticBook } from '../../bench/synthetic-book.js';
 
 const pools: SweepPool[] = [];
@@ -139,6 +139,19 @@ describe('faults', () => {
     expect(strip(scanned)).toEqual(strip(full));
   });
 
+  test('after a sweep whose lists overflowed, the lists grow: the next crash step is listed by the workers', async () => {
+    const engine = Engine.fromBook(crashBook());
+    const pool = await open(engine, 2, 3);
+    const scan = vi.spyOn(pool as unknown as { scan: (...args: unknown[]) => Uint32Array }, 'scan');
+    const first = await pool.sweep();
+    expect(scan).toHaveBeenCalled();
+    scan.mockClear();
+    const second = await pool.sweep();
+    expect(scan).not.toHaveBeenCalled();
+    expect(strip(second)).toEqual(strip(first));
+    expect([...second.scopes]).toEqual(statusScopes(engine));
+  });
+
   test('a second sweep while one runs is refused', async () => {
     const engine = Engine.fromBook(syntheticBook(5_000, 1));
     const pool = await open(engine, 1);
@@ -228,18 +241,6 @@ describe('one writer', () => {
   });
 });
 
-/** The liquidatable scopes from the status columns the engine wrote (isolated slots only), in list order. */
-function statusScopes(engine: Engine): number[] {
-  const v = engine.views;
-  const scopes: number[] = [];
-  for (let a = 0; a < engine.accountCount; a++) {
-    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
-      if (v.posMode[j] === MODE_ISOLATED && v.posStatus[j] !== STATUS_HEALTHY) scopes.push(a, j);
-    }
-    if (v.accStatus[a] !== STATUS_HEALTHY) scopes.push(a, SLOT_CROSS);
-  }
-  return scopes;
-}
 
 function strip(result: SweepResult) {
   return { ...result, scopes: Array.from(result.scopes), retried: 0 };
