@@ -1,5 +1,5 @@
-// The column sweep: accounts one by one over the book's columns (full evaluations, books that are
-// not compact, chunks a range cuts through), and what every sweep shares: an account's cross status,
+// The column sweep: accounts one by one over the book's columns (full evaluations, chunks a range
+// cuts through or no refresh has laid out, Engine.chunkSweep = false), and what every sweep shares: an account's cross status,
 // the counts and list entries of failing scopes, and the shard record's counters.
 
 import { STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS, MODE_ISOLATED } from './constants';
