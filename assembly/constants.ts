@@ -6,6 +6,8 @@
 /** micro per quote and ppm per 100%: both scales are 10^6, so one divisor serves MM and funding. */
 export const SCALE_6: u64 = 1_000_000; // expo -6
 export const PRICE_UNITS_MAX: i64 = 1_000_000_000_000_000; // 10^15 price units
+/** The largest |quote amount| in range (balances, costs, notionals, funding owed): 10^16 micro. */
+export const QUOTE_ABS_MAX: u64 = 10_000_000_000_000_000;
 export const TIERS_MAX: i32 = 16;
 /** Positions one account may hold: bounds every sum over an account's positions. */
 export const POSITIONS_PER_ACCOUNT_MAX: u32 = 128;

@@ -15,6 +15,10 @@ import {
 } from './layout';
 import { column } from './header';
 import { fundingOwed } from './math';
+import { mulWide, divWideSmall, wideHi, wideRem } from './wide';
+import { SCALE_6, QUOTE_ABS_MAX } from './constants';
+import { H_INST_Q, H_ACCOUNT_COUNT } from './layout';
+import { headerValue } from './header';
 
 /** Writes the debit of every position of accounts [accountStart, accountEnd), with a filled cache. */
 // @ts-ignore: decorator
@@ -37,4 +41,30 @@ export function writeDebits(header: usize, cache: usize, accountStart: u32, acco
       store<i64>(posDebit + j8, load<i64>(posCost + j8) + owed); // |cost| + |owed| ≤ 2·10^16
     }
   }
+}
+
+/** See index.ts fundingOutOfRange: the first account (+1) whose funding owed at `fundingIndex` is out of range. */
+export function firstFundingOutOfRange(header: usize, instrument: u32, fundingIndex: i64): u32 {
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const posSize = column(header, H_POS_SIZE);
+  const posFunding = column(header, H_POS_FUNDING);
+  const posInst = column(header, H_POS_INST);
+  const q = load<i64>(column(header, H_INST_Q) + (<usize>instrument << 3));
+  for (let a: u32 = 0; a < accounts; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    for (let j = first; j < end; j++) {
+      if (<u32>load<u16>(posInst + (<usize>j << 1)) != instrument) continue;
+      // |z·q| ≤ 10^16 (its notional is in range at a mark ≥ 1) and |F − F_i| ≤ 2·10^18: 128 bits.
+      const sizeQuote = <u64>abs<i64>(load<i64>(posSize + (<usize>j << 3)) * q);
+      const delta = <u64>abs<i64>(fundingIndex - load<i64>(posFunding + (<usize>j << 3)));
+      const lo = mulWide(sizeQuote, delta);
+      const quotient = divWideSmall(wideHi, lo, SCALE_6);
+      // |z·q·ΔF| ≤ 10^16 · 10^6 exactly when the quotient is below 10^16, or equal with no remainder.
+      if (wideHi != 0 || quotient > QUOTE_ABS_MAX || (quotient == QUOTE_ABS_MAX && wideRem != 0)) return a + 1;
+    }
+  }
+  return 0;
 }

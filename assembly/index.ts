@@ -22,7 +22,7 @@
 import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH } from './layout';
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments } from './cache';
-import { writeDebits } from './debits';
+import { writeDebits, firstFundingOutOfRange } from './debits';
 import { layOutChunks, sweepChunks } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
@@ -135,6 +135,17 @@ export function sweep(header: usize, accountStart: u32, accountEnd: u32, flags: 
     done = sweepRange(header, accountStart, accountEnd, shard, cache, (flags & SWEEP_FULL) != 0);
   }
   return writeShardCounters(shard, done, accountEnd, capacity);
+}
+
+/**
+ * The first account (its index + 1) holding a position of `instrument` whose unsettled funding at
+ * `fundingIndex`, |z·q·(F − F_i)| / 10^6, would be above QUOTE_ABS_MAX micro; 0 when every one stays
+ * in range. What a funding-index update checks before it is applied: O(positions) in 128-bit
+ * integers, with no allocation.
+ */
+export function fundingOutOfRange(header: usize, instrument: u32, fundingIndex: i64): u32 {
+  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'fundingOutOfRange: no such instrument');
+  return firstFundingOutOfRange(header, instrument, fundingIndex);
 }
 
 /**

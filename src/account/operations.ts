@@ -629,18 +629,15 @@ function setFundingIndex(engine: Engine, symbol: string, fundingIndex: bigint): 
   const i = requireInstrument(engine, symbol);
   if (typeof fundingIndex !== 'bigint') refuse('invalid_operation', 'setFundingIndex takes fundingIndex as a bigint');
   if (abs(fundingIndex) > FUNDING_INDEX_ABS_MAX) refuse('out_of_range', `${symbol} funding index must be within ±${FUNDING_INDEX_ABS_MAX}`);
-  const q = quotePerUnit(engine.instruments[i]);
-  // Every position's unsettled funding must stay in range; funding updates are rare, so scan.
-  const limit = QUOTE_ABS_MAX * FUNDING_EXTRA_SCALE;
-  for (let a = 0; a < engine.accountCount; a++) {
-    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
-      if (v.posInst[j] === i && abs(v.posSize[j] * q * (fundingIndex - v.posFunding[j])) > limit) {
-        refuse(
-          'out_of_range',
-          `${symbol} funding index ${fundingIndex} would put account "${engine.accountIds.get(a)}"'s unsettled funding over ${micro(QUOTE_ABS_MAX)}`,
-        );
-      }
-    }
+  // Every position's unsettled funding must stay in range: the kernel checks each position of the
+  // instrument in 128-bit integers (O(positions), no allocation) and names the first account that
+  // would go over.
+  const over = engine.core.fundingOutOfRange(engine.layout.header, i, fundingIndex);
+  if (over !== 0) {
+    refuse(
+      'out_of_range',
+      `${symbol} funding index ${fundingIndex} would put account "${engine.accountIds.get(over - 1)}"'s unsettled funding over ${micro(QUOTE_ABS_MAX)}`,
+    );
   }
   // Every position's unsettled funding moved: the caller refreshes every debit (Changes.fundingIndex).
   v.instFunding[i] = fundingIndex;

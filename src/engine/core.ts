@@ -17,6 +17,8 @@ export interface CoreExports {
   refreshDebits(header: number, shard: number, accountStart: number, accountEnd: number, flags: number): void;
   /** refreshDebits for `count` accounts listed (u32) at `accounts`, each in place: work in proportion to the list. */
   refreshAccounts(header: number, shard: number, accounts: number, count: number, flags: number): void;
+  /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */
+  fundingOutOfRange(header: number, instrument: number, fundingIndex: bigint): number;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
   prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }
