@@ -1,4 +1,4 @@
-// Account operations (DOMAIN.md section 6) on the book in memory, in place. Each one applies
+// Account operations (docs/domain.md section 6) on the book in memory, in place. Each one applies
 // completely or is refused, with a code and a reason, and changes nothing: an operation writes the
 // account's columns, computes the figures its rules need (equity at the mark, initial margin) from
 // the columns in exact BigInt arithmetic, the formulas of docs/numbers.md, checks the rules, and on
