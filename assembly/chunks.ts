@@ -1,8 +1,10 @@
 // The chunk sweep: a status sweep from sweep records instead of the columns. Accounts are taken in
 // chunks of CHUNK_ACCOUNTS, each with an area of records (layout.ts). A refresh of a whole chunk
-// (a load, a new funding index) counts its records and marks it for rebuilding (layOutChunks), and
-// the next sweep that reaches it rebuilds it (buildChunk); a refresh of one account rewrites that
-// account's records in place (refreshAccount). sweepChunk reads a chunk in three passes.
+// (a load) counts its records and marks it for rebuilding (layOutChunks), and the next sweep that
+// reaches it rebuilds it (buildChunk); a refresh of one account rewrites that account's records in
+// place (refreshAccount); a new funding index rewrites, in place, only the cross bases and isolated
+// records its positions' debits feed (refreshInstrumentFunding). sweepChunk reads a chunk in three
+// passes.
 // docs/architecture.md describes the records; test/engine/chunk-sweep.test.ts holds this path to
 // the column sweep (sweep.ts), and test/engine/production-path.test.ts to the reference.
 
@@ -16,7 +18,9 @@ import {
   H_ACC_CROSS_MAINT,
   H_ACC_STATUS,
   H_POS_SIZE,
+  H_POS_COST,
   H_POS_MARGIN,
+  H_POS_FUNDING,
   H_POS_INST,
   H_POS_MODE,
   H_POS_STATUS,
@@ -67,6 +71,7 @@ import { column, headerValue, setHeaderValue } from './header';
 import { bracketOf, maintenanceInBracket } from './math';
 import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
+import { positionDebit } from './debits';
 
 /**
  * Records an area gets room for when a chunk that outgrew its area moves: CHUNK_ROOM_SHARE more,
@@ -301,26 +306,206 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
       cross++;
       continue;
     }
-    const sizeQuote = size * load<i64>(c + CACHE_Q);
-    // Equity at a price of zero: margin + PnL = margin + sizeQuote·p − debit.
-    const equityAtZero = load<i64>(posMargin + (<usize>j << 3)) - load<i64>(posDebit + (<usize>j << 3));
-    let liquidatable: i64;
-    if (sizeQuote == 0) {
-      // No price moves it: MM is 0, so it is liquidatable (and bankrupt) iff its equity is below 0.
-      liquidatable = equityAtZero < 0 ? THRESHOLD_ALWAYS : THRESHOLD_NEVER;
-    } else {
-      const start = <i32>bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
-      liquidatable = liquidationThreshold(sizeQuote, equityAtZero, c, load<i32>(instTierCount + (inst << 2)), start);
-    }
-    const r = isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES;
-    const clamped = max<i64>(-THRESHOLD_CLAMP, min<i64>(THRESHOLD_CLAMP, liquidatable));
-    store<i64>(r, (clamped << ISOLATED_ACCOUNT_BITS) | <i64>(a - c0));
-    store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (sizeQuote >= 0 ? CACHE_MARK_LONG : CACHE_MARK_SHORT), ISOLATED_MARK);
-    store<u32>(r, j, ISOLATED_SLOT);
+    writeIsolatedRecord(
+      isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES,
+      c,
+      inst,
+      instTierCount,
+      size,
+      load<i64>(posMargin + (<usize>j << 3)) - load<i64>(posDebit + (<usize>j << 3)),
+      a - c0,
+      j,
+    );
     isolated++;
   }
   store<i64>(baseAt, base);
   return cross | (isolated << 8);
+}
+
+/**
+ * Writes the isolated record of position j (size `size` on instrument `inst`, cached at `c`; its
+ * margin less its debit `equityAtZero`; account `accountInChunk` of its chunk) at r: its
+ * liquidation threshold shifted up with the account below it, the mark it is compared with, its
+ * slot. What a chunk's build writes (writeAccount) and what a new funding index rewrites
+ * (refreshInstrumentFunding). The threshold does not depend on the mark: the bracket of the
+ * notional at the mark is only where the search for the root's bracket starts.
+ */
+// @ts-ignore: decorator
+@inline
+function writeIsolatedRecord(r: usize, c: usize, inst: usize, instTierCount: usize, size: i64, equityAtZero: i64, accountInChunk: u32, j: u32): void {
+  const sizeQuote = size * load<i64>(c + CACHE_Q);
+  // equityAtZero is the equity at a price of zero: margin + PnL = margin + sizeQuote·p − debit.
+  let liquidatable: i64;
+  if (sizeQuote == 0) {
+    // No price moves it: MM is 0, so it is liquidatable (and bankrupt) iff its equity is below 0.
+    liquidatable = equityAtZero < 0 ? THRESHOLD_ALWAYS : THRESHOLD_NEVER;
+  } else {
+    const start = <i32>bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
+    liquidatable = liquidationThreshold(sizeQuote, equityAtZero, c, load<i32>(instTierCount + (inst << 2)), start);
+  }
+  const clamped = max<i64>(-THRESHOLD_CLAMP, min<i64>(THRESHOLD_CLAMP, liquidatable));
+  store<i64>(r, (clamped << ISOLATED_ACCOUNT_BITS) | <i64>accountInChunk);
+  store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (sizeQuote >= 0 ? CACHE_MARK_LONG : CACHE_MARK_SHORT), ISOLATED_MARK);
+  store<u32>(r, j, ISOLATED_SLOT);
+}
+
+/**
+ * A new funding index of `instrument` (cached, with its new index, at its place in `cache`): writes
+ * the debit of each of its positions, O(positions) over the position columns, and with `records`
+ * keeps the chunk sweep's records with them where a chunk is fresh. Only what a debit feeds
+ * changes: the cross base of an account with a cross position on the instrument (by the debit's
+ * change) and the isolated record of an isolated position on it (its threshold recomputed as a
+ * build computes it). Cross records (size, account, bracket entry) do not depend on funding. A
+ * chunk marked for rebuilding, or unlaid, keeps its state: its next sweep builds it, or reads the
+ * columns.
+ *
+ * A chunk whose position blocks follow each other in account order (the usual case) is read as one
+ * run of positions, eight at a time (fundingRun), its isolated records being its isolated positions
+ * in slot order; any other chunk account by account (fundingByAccount), each account's isolated
+ * records found from the counts (accRecords) of the accounts before it. Either way a record is
+ * rewritten only when it names the position's slot: the records of accounts changed since their
+ * last refresh may no longer match the columns (the control plane refreshes those accounts first),
+ * and a chunk where a record does not match is laid out again (layOutChunks) and so rebuilt by the
+ * next sweep, its debits written all the same.
+ */
+export function refreshInstrumentFunding(header: usize, cache: usize, instrument: u32, records: bool): void {
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const chunks = (accounts + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
+  for (let chunk: u32 = 0; chunk < chunks; chunk++) {
+    const c0 = chunk * CHUNK_ACCOUNTS;
+    const c1 = c0 + chunkAccounts(header, chunk);
+    const meta = metaOf(header, chunk);
+    const fresh = records && load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH;
+    // The chunk's isolated records and its cross bases (used only when it is fresh).
+    const isolatedAt = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
+    const isolatedTotal = load<u32>(meta, CHUNK_ISOLATED);
+    const bases = isolatedAt + <usize>isolatedTotal * ISOLATED_RECORD_BYTES;
+    // One run when each account's block starts where the one before it ends (empty ones aside).
+    const first = load<u32>(accPosStart + (<usize>c0 << 2));
+    let next = first;
+    let gaps: u32 = 0;
+    for (let a = c0; a < c1; a++) {
+      const count = load<u32>(accPosCount + (<usize>a << 2));
+      gaps |= select<u32>(load<u32>(accPosStart + (<usize>a << 2)) ^ next, 0, count != 0);
+      next += count;
+    }
+    const matched =
+      gaps == 0
+        ? fundingRun(header, cache, instrument, fresh, c0, first, next, isolatedAt, isolatedTotal, bases)
+        : fundingByAccount(header, cache, instrument, fresh, c0, c1, isolatedAt, bases);
+    if (!matched) layOutChunks(header, cache, c0, c1);
+  }
+}
+
+/**
+ * Position j's new debit (instrument `inst`, cached at c) and, with `write` (its chunk is fresh),
+ * what the debit feeds: the cross base at `base` (a cross position), or the isolated record at `r`
+ * (account `accountInChunk` of its chunk), rewritten only when it names slot j. False when it did
+ * not: the chunk's records do not match its columns.
+ */
+// @ts-ignore: decorator
+@inline
+function fundingPosition(header: usize, c: usize, inst: usize, j: u32, cross: bool, write: bool, base: usize, r: usize, accountInChunk: u32): bool {
+  const j8 = <usize>j << 3;
+  const posDebit = column(header, H_POS_DEBIT);
+  const size = load<i64>(column(header, H_POS_SIZE) + j8);
+  const debit = positionDebit(c, size, load<i64>(column(header, H_POS_COST) + j8), load<i64>(column(header, H_POS_FUNDING) + j8));
+  const was = load<i64>(posDebit + j8);
+  store<i64>(posDebit + j8, debit);
+  if (!write) return true;
+  if (cross) {
+    store<i64>(base, load<i64>(base) + (was - debit)); // the base is the balance less its cross debits
+    return true;
+  }
+  if (load<u32>(r, ISOLATED_SLOT) != j) return false;
+  writeIsolatedRecord(r, c, inst, column(header, H_INST_TIER_COUNT), size, load<i64>(column(header, H_POS_MARGIN) + j8) - debit, accountInChunk, j);
+  return true;
+}
+
+/**
+ * refreshInstrumentFunding for a chunk (first account c0) whose positions are the run [j0, j1),
+ * block after block in account order: eight positions at a time are checked for the instrument in
+ * one compare, and the chunk's isolated records are its isolated positions in slot order. The
+ * account of a matching position is found by walking the blocks only as far as it. False when an
+ * isolated record did not name its position (nothing more is written to the chunk's records then).
+ */
+function fundingRun(header: usize, cache: usize, instrument: u32, fresh: bool, c0: u32, j0: u32, j1: u32, isolatedAt: usize, isolatedTotal: u32, bases: usize): bool {
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const posInst = column(header, H_POS_INST);
+  const posMode = column(header, H_POS_MODE);
+  const inst = <usize>instrument;
+  const c = cache + inst * <usize>CACHE_STRIDE;
+  const needle = i16x8.splat(<i16>instrument);
+  const crossMode = i8x16.splat(<i8>MODE_CROSS);
+  let write = fresh;
+  let matched = true;
+  let isolated: u32 = 0; // the chunk's isolated positions before j: the index of j's record
+  let a = c0; // the account of the last matching position, and where its block ends
+  let blockEnd = j0 + load<u32>(accPosCount + (<usize>a << 2));
+  let j = j0;
+  while (j < j1) {
+    if (j + 8 <= j1 && !v128.any_true(i16x8.eq(v128.load(posInst + (<usize>j << 1)), needle))) {
+      // None of the eight is on the instrument: count their isolated ones (the low 8 lanes).
+      isolated += <u32>popcnt<i32>(i8x16.bitmask(i8x16.ne(v128.load64_zero(posMode + j), crossMode)) & 0xff);
+      j += 8;
+      continue;
+    }
+    const end = min<u32>(j + 8, j1);
+    for (; j < end; j++) {
+      const cross = load<u8>(posMode + j) == MODE_CROSS;
+      if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) {
+        while (j >= blockEnd) blockEnd += load<u32>(accPosCount + (<usize>++a << 2));
+        const ok = fundingPosition(header, c, inst, j, cross, write && (cross || isolated < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES, a - c0);
+        if (!ok || (write && !cross && isolated >= isolatedTotal)) {
+          write = false;
+          matched = false;
+        }
+      }
+      isolated += <u32>!cross;
+    }
+  }
+  return matched;
+}
+
+/**
+ * refreshInstrumentFunding for a chunk [c0, c1) whose position blocks are not one run, account by
+ * account: each isolated record is found from the counts (accRecords) of the chunk's accounts before
+ * it, summed as they go by, and only an account's recorded ones are read. False when an isolated
+ * record did not name its position (nothing more is written to the chunk's records then).
+ */
+function fundingByAccount(header: usize, cache: usize, instrument: u32, fresh: bool, c0: u32, c1: u32, isolatedAt: usize, bases: usize): bool {
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const accRecords = column(header, H_ACC_RECORDS);
+  const posInst = column(header, H_POS_INST);
+  const posMode = column(header, H_POS_MODE);
+  const inst = <usize>instrument;
+  const c = cache + inst * <usize>CACHE_STRIDE;
+  let write = fresh;
+  let matched = true;
+  let isolatedBefore: u32 = 0;
+  for (let a = c0; a < c1; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    const recorded = <u32>load<u16>(accRecords + (<usize>a << 1)) >> 8;
+    const base = bases + (<usize>(a - c0) << 3);
+    let isolated: u32 = 0; // the account's isolated positions before j
+    for (let j = first; j < end; j++) {
+      const cross = load<u8>(posMode + j) == MODE_CROSS;
+      if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) {
+        const ok = fundingPosition(header, c, inst, j, cross, write && (cross || isolated < recorded), base, isolatedAt + <usize>(isolatedBefore + isolated) * ISOLATED_RECORD_BYTES, a - c0);
+        if (!ok || (write && !cross && isolated >= recorded)) {
+          write = false;
+          matched = false;
+        }
+      }
+      isolated += <u32>!cross;
+    }
+    isolatedBefore += recorded;
+  }
+  return matched;
 }
 
 /**

@@ -20,6 +20,18 @@ import { SCALE_6, QUOTE_ABS_MAX } from './constants';
 import { H_INST_Q, H_ACCOUNT_COUNT } from './layout';
 import { headerValue } from './header';
 
+/**
+ * The debit of a position of size `size`, cost basis `cost` and funding snapshot `snapshot` on the
+ * instrument cached at `c`: cost + ceil(z·q·(F − F_i) / 10^6). What writeDebits writes, and what
+ * chunks.ts refreshInstrumentFunding writes for the positions of one instrument.
+ */
+// @ts-ignore: decorator
+@inline
+export function positionDebit(c: usize, size: i64, cost: i64, snapshot: i64): i64 {
+  const owed = fundingOwed(size * load<i64>(c + CACHE_Q), load<i64>(c + CACHE_FUNDING) - snapshot);
+  return cost + owed; // |cost| + |owed| ≤ 2·10^16
+}
+
 /** Writes the debit of every position of accounts [accountStart, accountEnd), with a filled cache. */
 // @ts-ignore: decorator
 @inline
@@ -37,8 +49,7 @@ export function writeDebits(header: usize, cache: usize, accountStart: u32, acco
     for (let j = first; j < end; j++) {
       const j8 = <usize>j << 3;
       const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
-      const owed = fundingOwed(load<i64>(posSize + j8) * load<i64>(c + CACHE_Q), load<i64>(c + CACHE_FUNDING) - load<i64>(posFunding + j8));
-      store<i64>(posDebit + j8, load<i64>(posCost + j8) + owed); // |cost| + |owed| ≤ 2·10^16
+      store<i64>(posDebit + j8, positionDebit(c, load<i64>(posSize + j8), load<i64>(posCost + j8), load<i64>(posFunding + j8)));
     }
   }
 }

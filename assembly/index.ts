@@ -8,7 +8,8 @@
 // The modules, by concept: math.ts (brackets, maintenance, funding owed), cache.ts (the shard's
 // instrument cache), debits.ts, sweep.ts (the column sweep, the counts and lists every sweep
 // shares), chunks.ts (the chunk sweep and its records), prices.ts (liquidation and bankruptcy
-// prices, the isolated thresholds), wide.ts (128-bit arithmetic), header.ts (reading the header);
+// prices, the isolated thresholds), bounds.ts (incremental evaluation: bounds and the index's
+// build), hot.ts (the hot book), wide.ts (128-bit arithmetic), header.ts (reading the header);
 // layout.ts and constants.ts name every offset and precision, and are exported from the module as
 // globals for the control plane.
 //
@@ -19,13 +20,18 @@
 // never taken (a moved bracket, a product that needs 128 bits, a failing scope, a status that
 // changed).
 
-import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH } from './layout';
+import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH, CACHE_STRIDE } from './layout';
 import { headerValue } from './header';
-import { fillCache, fillAccountInstruments } from './cache';
+import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { writeDebits, firstFundingOutOfRange } from './debits';
-import { layOutChunks, sweepChunks } from './chunks';
+import { layOutChunks, sweepChunks, refreshInstrumentFunding } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
+import { boundListed, boundRange, countBuckets, placeBuckets } from './bounds';
+import { moveHotRecords, settleHotRecords, failingColumn } from './hot';
+
+export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT } from './bounds';
+export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
 
 // Every constant of the kernel's memory formats and numbers, as immutable wasm globals: the control
 // plane takes them from here (src/engine/kernel-constants.ts) instead of repeating them.
@@ -38,7 +44,7 @@ export { streamRead, streamReadScalar } from './bandwidth';
 /** Sweep flag: also write each position's unrealized PnL and maintenance (reports, operations). */
 export const SWEEP_FULL: u32 = 1;
 /**
- * Flag of sweep, refreshDebits and refreshAccounts: keep the chunk sweep's records (refreshes lay
+ * Flag of sweep, refreshDebits, refreshAccounts and refreshFunding: keep the chunk sweep's records (refreshes lay
  * out and refresh them) and read them (a status sweep, no SWEEP_FULL, of whole chunks). Status
  * sweeps then read each chunk's records instead of the columns, building them first when stale:
  * cross positions as a stream of (size, account, bracket entry) with no mode branch and no account
@@ -65,9 +71,9 @@ export function heapBase(): usize {
  * layOutChunks: a chunk the range covers whole is counted and marked for the next sweep to
  * rebuild, in whichever worker sweeps it; an account of a chunk the range cuts through is
  * refreshed in place). The control plane calls it after anything that changes a balance, a
- * margin, a cost, a size, a mode, a funding snapshot or a funding index, so that sweeps between two
- * such changes do no funding arithmetic and compare each isolated position's mark with its
- * thresholds. Marks may move freely in between: records depend on them only through bracket
+ * margin, a cost, a size, a mode or a funding snapshot (after a funding index, refreshFunding,
+ * which rebuilds no chunk), so that sweeps between two such changes do no funding arithmetic and
+ * compare each isolated position's mark with its thresholds. Marks may move freely in between: records depend on them only through bracket
  * hints, which the sweep checks.
  */
 export function refreshDebits(header: usize, shard: usize, accountStart: u32, accountEnd: u32, flags: u32): void {
@@ -107,6 +113,25 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
 }
 
 /**
+ * A new funding index of `instrument` (already in its column): writes the debit of each of its
+ * positions and, with SWEEP_CHUNKS, keeps the chunk sweep's records of fresh chunks with them in
+ * place (chunks.ts refreshInstrumentFunding): the cross base of each account with a cross position
+ * on it, the isolated record of each isolated position on it. No chunk is marked for rebuilding, so
+ * the next sweep costs what a static one does. O(positions), over the position columns; only the
+ * instrument's part of the shard's cache is filled. Positions of other instruments, and cross
+ * records, do not depend on this funding index and are not written. Accounts whose inputs changed
+ * too are refreshed after it (refreshAccounts), as a batch does.
+ */
+export function refreshFunding(header: usize, shard: usize, instrument: u32, flags: u32): void {
+  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'refreshFunding: no such instrument');
+  assert(shard != 0, 'refreshFunding: no shard record');
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  assert(cache != 0, 'refreshFunding: the shard record names no instrument cache');
+  fillInstrument(header, cache, instrument);
+  refreshInstrumentFunding(header, cache, instrument, (flags & SWEEP_CHUNKS) != 0);
+}
+
+/**
  * Evaluates the scopes of accounts [accountStart, accountEnd): each account's cross equity,
  * maintenance and status, each isolated position's status, and with SWEEP_FULL each position's
  * unrealized PnL and maintenance. Returns the number of liquidatable scopes.
@@ -135,6 +160,89 @@ export function sweep(header: usize, accountStart: u32, accountEnd: u32, flags: 
     done = sweepRange(header, accountStart, accountEnd, shard, cache, (flags & SWEEP_FULL) != 0);
   }
   return writeShardCounters(shard, done, accountEnd, capacity);
+}
+
+/**
+ * Incremental evaluation (bounds.ts, docs/incremental.md): evaluates the `count` accounts listed
+ * (u32 account indices, each once) at `accounts` exactly over the columns, as the column sweep
+ * does (statuses, cross equity and maintenance), and writes each
+ * one's bound (f32 at `bounds + 4a`, and its failing scopes as a u8 at `bounds + 4·accounts + a`)
+ * from the bound table at `table` (BOUND_TABLE_STRIDE per instrument). Lists at `changed` the
+ * accounts whose statuses changed and returns how many; `out` gets the listed accounts' failing
+ * scopes as of their last evaluation (u32), the shard record their counts now. With `detail` ≠ 0
+ * it writes what the hot book needs of each of their positions (bounds.ts boundListed).
+ */
+export function boundAccounts(header: usize, shard: usize, accounts: usize, count: u32, table: usize, bounds: usize, changed: usize, out: usize, detail: usize): u32 {
+  const cache = boundEntry(header, shard, table, bounds);
+  resetShardCounters();
+  const listed = boundListed(header, shard, cache, <usize>load<u32>(shard + SHARD_SCRATCH), accounts, count, table, bounds, changed, out, headerValue(header, H_ACCOUNT_COUNT), detail);
+  writeShardCounters(shard, count, count, 0);
+  return listed;
+}
+
+/** boundAccounts for accounts [accountStart, accountEnd), none listed: the index's build. Returns the liquidatable scopes. */
+export function boundAccountRange(header: usize, shard: usize, accountStart: u32, accountEnd: u32, table: usize, bounds: usize): u32 {
+  assert(accountStart <= accountEnd, 'boundAccountRange: accountStart > accountEnd');
+  assert(accountEnd <= headerValue(header, H_ACCOUNT_COUNT), "boundAccountRange: accountEnd is past the book's account count");
+  const cache = boundEntry(header, shard, table, bounds);
+  resetShardCounters();
+  boundRange(header, shard, cache, <usize>load<u32>(shard + SHARD_SCRATCH), accountStart, accountEnd, table, bounds);
+  return writeShardCounters(shard, accountEnd, accountEnd, 0);
+}
+
+/**
+ * The incremental index's build (bounds.ts): pass 1 counts each (instrument, bucket)'s accounts
+ * into `counts` (zeroed, instruments × buckets + 1 u32) and lists at `hot` the accounts whose bound
+ * is below `hotBound` (returns how many); pass 2 (`fill` the counts' prefix sums) places them at
+ * `entries`. The bounds are those boundAccountRange wrote at `bounds`.
+ */
+export function indexCount(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, counts: usize, hot: usize): u32 {
+  assert(bounds != 0 && counts != 0 && hot != 0, 'indexCount: no bounds, counts or list');
+  assert(perOctave > 0 && buckets > 0, 'indexCount: no buckets');
+  return countBuckets(header, bounds, hotBound, perOctave, buckets, counts, hot);
+}
+
+export function indexPlace(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, fill: usize, entries: usize): void {
+  assert(bounds != 0 && fill != 0 && entries != 0, 'indexPlace: no bounds, fill or entries');
+  assert(perOctave > 0 && buckets > 0, 'indexPlace: no buckets');
+  placeBuckets(header, bounds, hotBound, perOctave, buckets, fill, entries);
+}
+
+/**
+ * The hot book (hot.ts, docs/incremental.md), first half of a step: moves the `count` hot records
+ * of `instrument` at `records` (scopes at `scopes`) from `markOld` to the instrument's mark now.
+ */
+export function hotMove(header: usize, shard: usize, instrument: u32, records: usize, count: u32, scopes: usize, markOld: i64): void {
+  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'hotMove: no such instrument');
+  assert(shard != 0, 'hotMove: no shard record');
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  assert(cache != 0, 'hotMove: the shard record names no instrument cache');
+  assert(count == 0 || (records != 0 && scopes != 0), 'hotMove: no records or scopes');
+  fillInstrument(header, cache, instrument);
+  moveHotRecords(cache + <usize>instrument * <usize>CACHE_STRIDE, records, count, scopes, markOld);
+}
+
+/**
+ * The hot book, second half of a step, per instrument moved: the statuses of the scopes of its
+ * `count` records at `records`. Writes those that changed (and the failing-scope bytes after the
+ * bounds at `bounds`), lists at `changed` the account of each scope that changed and returns how
+ * many it listed; hotFailingDelta() gives the change in failing scopes.
+ */
+export function hotSettle(header: usize, records: usize, count: u32, scopes: usize, bounds: usize, changed: usize): u32 {
+  assert(count == 0 || (records != 0 && scopes != 0 && bounds != 0 && changed != 0), 'hotSettle: no records, scopes, bounds or list');
+  return settleHotRecords(header, records, count, scopes, failingColumn(header, bounds), changed);
+}
+
+/** The checks both bound entries make first; fills and returns the shard's instrument cache. */
+function boundEntry(header: usize, shard: usize, table: usize, bounds: usize): usize {
+  assert(shard != 0, 'bounds: no shard record');
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  assert(cache != 0, 'bounds: the shard record names no instrument cache');
+  assert(load<u32>(shard + SHARD_SCRATCH) != 0, 'bounds: the shard record names no scratch');
+  assert(load<u32>(shard + SHARD_LIST) == 0, 'bounds: the shard record names a list (bound entries list nothing)');
+  assert(table != 0 && bounds != 0, 'bounds: no bound table or no bounds column');
+  fillCache(header, cache);
+  return cache;
 }
 
 /**

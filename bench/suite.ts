@@ -14,6 +14,7 @@ import { loadBookBinaryFile } from '../src/book/binary.js';
 import { SweepPool } from '../src/pool/pool.js';
 import { evaluateBook } from '../src/reference/evaluate.js';
 import { ACCOUNT_BYTES, POSITION_BYTES, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES } from '../src/memory/layout.js';
+import { IncrementalEvaluator } from '../src/engine/incremental.js';
 import { interleavedRatio, type PairSide, type PairedResult } from './paired.js';
 import { mixedUpdates, prng } from './workload.js';
 import { applyBatch } from '../src/account/batch.js';
@@ -91,7 +92,7 @@ export interface RatioAttempt {
   pairs: number;
 }
 
-export const RATIO_NAMES = ['wasmOverFloat64', 'wasmOverObjects', 'wasmOverBigInt', 'poolScaling', 'poolOverSingle', 'poolBandwidthFraction', 'churnOverStatic', 'updatesPerSweep'] as const;
+export const RATIO_NAMES = ['wasmOverFloat64', 'wasmOverObjects', 'wasmOverBigInt', 'poolScaling', 'poolOverSingle', 'poolBandwidthFraction', 'churnOverStatic', 'updatesPerSweep', 'tickOverSweep'] as const;
 export type RatioName = (typeof RATIO_NAMES)[number];
 
 const TASK = {
@@ -214,7 +215,20 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         churnedPool: { name: 'wasm sweep, pool, after updates', units: positions, setup: () => applyBatches(Math.max(1, Math.round(accounts / 100))), run: () => pool.sweep() },
         poolSweeps: { name: TASK.wasmPool, units: 1, run: () => pool.sweep() },
         updateBatch: { name: 'applyBatch, 1,000 updates', units: 1_000, run: () => applyBatch(engine, Array.from({ length: 1_000 }, nextUpdate)) },
+        // A normal tick: one instrument's mark moved 0.01–0.1% either way, then an incremental
+        // step (src/engine/incremental.ts; its first run builds the index, in the warm-up).
+        incrementalTick: { name: 'normal tick, incremental step', units: 1, run: () => normalTick() },
       } satisfies Record<string, PairSide>;
+      const tickRandom = prng(23);
+      let incremental: IncrementalEvaluator | undefined;
+      const normalTick = async () => {
+        incremental ??= new IncrementalEvaluator(engine, { pool });
+        const i = Math.floor(tickRandom() * engine.instruments.length);
+        const mark = engine.views.instMark[i];
+        const ppm = BigInt(Math.round((100 + tickRandom() * 900) * (tickRandom() < 0.5 ? -1 : 1)));
+        engine.views.instMark[i] = (mark * (1_000_000n + ppm)) / 1_000_000n;
+        await incremental.step();
+      };
       const nextUpdate = mixedUpdates(engine, prng(11));
       const applyBatches = (count: number) => {
         for (let done = 0; done < count; done += 1_000) applyBatch(engine, Array.from({ length: Math.min(1_000, count - done) }, nextUpdate));
@@ -236,6 +250,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         // and how many updates applyBatch applies in the time of one static pool sweep.
         churnOverStatic: { sides: [side.churnedPool, side.wasmPool], combine: over },
         updatesPerSweep: { sides: [side.updateBatch, side.poolSweeps], combine: over },
+        // Normal ticks (each an incremental step) in the time of one static pool sweep.
+        tickOverSweep: { sides: [side.incrementalTick, side.poolSweeps], combine: over },
       };
       const ratios = {} as Record<RatioName, number>;
       const ratioAttempts = {} as Record<RatioName, RatioAttempt[]>;

@@ -4,7 +4,8 @@
 // the columns in exact BigInt arithmetic, the formulas of docs/numbers.md, checks the rules, and on
 // a refusal puts back what it wrote. The kernel is not called while an operation runs: the derived
 // state (debits, the chunk sweep's records) of the accounts an operation changed is refreshed once
-// it is applied, once per batch (src/account/batch.ts) by Engine.accountsChanged.
+// it is applied, once per batch (src/account/batch.ts) by Engine.accountsChanged, and that of the
+// positions of an instrument whose funding index it set by Engine.fundingChanged.
 import {
   FUNDING_EXTRA_SCALE,
   FUNDING_INDEX_ABS_MAX,
@@ -136,12 +137,14 @@ export function applyOperation(engine: Engine, operation: AnyOperation): Operati
 
 /**
  * What the applied operations of a batch changed, for one refresh of the derived state at its end:
- * the accounts (in order applied, with repeats) and whether a funding index moved (every debit).
+ * the accounts (in order applied, with repeats) and the instruments whose funding index moved
+ * (each of their positions' debits).
  */
 export class Changes {
   accounts: Uint32Array;
   count = 0;
-  fundingIndex = false;
+  /** The instruments whose funding index an applied operation set, in the order first set, each once. */
+  readonly fundingInstruments: number[] = [];
 
   constructor(capacity: number) {
     this.accounts = new Uint32Array(Math.max(1, capacity));
@@ -149,7 +152,12 @@ export class Changes {
 
   clear(): void {
     this.count = 0;
-    this.fundingIndex = false;
+    this.fundingInstruments.length = 0;
+  }
+
+  /** Instrument i's funding index was set. */
+  addFunding(i: number): void {
+    if (!this.fundingInstruments.includes(i)) this.fundingInstruments.push(i);
   }
 
   add(a: number): void {
@@ -169,11 +177,19 @@ export class Changes {
     return sorted.subarray(0, unique);
   }
 
-  /** Refreshes the derived state of everything changed: the accounts, or the whole book after a funding index. */
+  /**
+   * Refreshes the derived state of everything changed: first the changed accounts
+   * (Engine.accountsChanged: their debits, at the funding indices now in the book, and their chunk
+   * records), then the positions of each instrument whose funding index moved
+   * (Engine.fundingChanged: their debits and the records those feed, in place, no chunk rebuilt).
+   * Each recomputes from the columns, so the two together are exact; in this order every fresh
+   * chunk's records match its accounts' positions when the funding refresh looks for them (one
+   * that does not is laid out again and rebuilt by the next sweep instead).
+   */
   refresh(engine: Engine): Uint32Array {
     const changed = this.changed();
-    if (this.fundingIndex) engine.refreshDebits();
-    else engine.accountsChanged(changed);
+    engine.accountsChanged(changed);
+    for (const i of this.fundingInstruments) engine.fundingChanged(i);
     return changed;
   }
 }
@@ -191,7 +207,7 @@ export function applyUnit(engine: Engine, operation: AnyOperation, changes: Chan
       return guard(() => setMark(engine, operation.instrument, operation.priceUnits));
     case 'setFundingIndex': {
       const result = guard(() => setFundingIndex(engine, operation.instrument, operation.fundingIndex));
-      if (result.ok) changes.fundingIndex = true;
+      if (result.ok) changes.addFunding(engine.symbolIndex.get(operation.instrument)!);
       return result;
     }
   }
@@ -639,7 +655,8 @@ function setFundingIndex(engine: Engine, symbol: string, fundingIndex: bigint): 
       `${symbol} funding index ${fundingIndex} would put account "${engine.accountIds.get(over - 1)}"'s unsettled funding over ${micro(QUOTE_ABS_MAX)}`,
     );
   }
-  // Every position's unsettled funding moved: the caller refreshes every debit (Changes.fundingIndex).
+  // Every position's unsettled funding on the instrument moved: the caller refreshes their debits
+  // (Changes.fundingInstruments, Engine.fundingChanged).
   v.instFunding[i] = fundingIndex;
   return APPLIED;
 }

@@ -17,8 +17,33 @@ export interface CoreExports {
   refreshDebits(header: number, shard: number, accountStart: number, accountEnd: number, flags: number): void;
   /** refreshDebits for `count` accounts listed (u32) at `accounts`, each in place: work in proportion to the list. */
   refreshAccounts(header: number, shard: number, accounts: number, count: number, flags: number): void;
+  /**
+   * After a new funding index of `instrument`: each of its positions' debit and, with SWEEP_CHUNKS,
+   * the chunk records they feed (cross bases, isolated records) of fresh chunks, in place.
+   */
+  refreshFunding(header: number, shard: number, instrument: number, flags: number): void;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */
   fundingOutOfRange(header: number, instrument: number, fundingIndex: bigint): number;
+  /**
+   * Incremental evaluation (assembly/bounds.ts): evaluates the `count` listed accounts exactly, writes
+   * each one's bound (f32 per account at `bounds`) from the bound table, lists at `changed` those
+   * whose statuses changed (returns how many); `out` gets their failing scopes before, the shard
+   * record (SHARD_LIQUIDATABLE) after; with `detail` ≠ 0, two i64 per position of theirs (its
+   * maintenance, its equity as an isolated scope), for the hot book.
+   */
+  boundAccounts(header: number, shard: number, accounts: number, count: number, table: number, bounds: number, changed: number, out: number, detail: number): number;
+  /** The incremental index's build, pass 1: counts per (instrument, bucket), lists the accounts below hotBound at `hot`; returns how many. */
+  indexCount(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, counts: number, hot: number): number;
+  /** Pass 2: places the accounts at `entries` through `fill` (the counts' prefix sums). */
+  indexPlace(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, fill: number, entries: number): void;
+  /** The hot book (assembly/hot.ts): moves an instrument's records from markOld to its mark now. */
+  hotMove(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint): void;
+  /** The hot book: settles the statuses of an instrument's records' scopes; lists the accounts whose scopes changed status. */
+  hotSettle(header: number, records: number, count: number, scopes: number, bounds: number, changed: number): number;
+  /** The change in failing scopes of the last hotSettle. */
+  hotFailingDelta(): number;
+  /** boundAccounts for accounts [start, end), none listed: returns their liquidatable scopes. */
+  boundAccountRange(header: number, shard: number, accountStart: number, accountEnd: number, table: number, bounds: number): number;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
   prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }

@@ -41,6 +41,9 @@ const SPARE_FRACTION_DEFAULT = 1 / 16;
 /** Floors of unused tiers: above every notional, so the kernel's fixed-length bracket search skips them. */
 const TIER_FLOOR_PADDING = (1n << 63n) - 1n;
 
+/** What Engine.onChange tells: the accounts changed (the first `count` of them), or null for any. */
+export type ChangeListener = (accounts: ArrayLike<number> | null, count: number) => void;
+
 interface Region {
   offset: number;
   bytes: number;
@@ -70,6 +73,8 @@ export class Engine {
   private readonly regions = new Map<string, Region>();
   /** True while a pool sweep runs over the book (beginSweep … endSweep): no write is allowed. */
   private poolSweeping = false;
+  /** Told after each refresh of derived state (onChange). */
+  private readonly changeListeners = new Set<ChangeListener>();
 
   private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, instruments: Instrument[], accountIds: AccountIds) {
     this.memory = memory;
@@ -259,12 +264,25 @@ export class Engine {
    * Recomputes what the sweep derives from the inputs for accounts [start, end): each position's
    * debit (cost basis + unsettled funding) and the chunk sweep's records (cross bases, isolated
    * thresholds): a chunk the range covers whole is marked for the next sweep to rebuild, an account
-   * of a chunk it cuts through is refreshed in place. After a load, a change to balances or
-   * positions, or a new funding index; not after a new mark.
+   * of a chunk it cuts through is refreshed in place. After a load, or a change to balances or
+   * positions of a range of accounts; not after a new mark. A new funding index needs only
+   * fundingChanged, which marks no chunk for rebuilding.
    */
   refreshDebits(start = 0, end = this.accountCount): void {
     this.assertWritable('refreshDebits');
     this.core.refreshDebits(this.layout.header, this.shardRecord(), start, end, this.chunkSweep ? SWEEP_CHUNKS : 0);
+    for (const listener of this.changeListeners) listener(null, end - start);
+  }
+
+  /**
+   * Calls `listener` after every refresh of derived state: with the accounts an accountsChanged
+   * named, or with null after a refresh of a range (a load, a re-layout, Engine.evaluate), when
+   * anything may have changed. Marks and funding indices are not reported: they are in memory for
+   * whoever keeps track (src/engine/incremental.ts compares them). Returns the unsubscribe function.
+   */
+  onChange(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /**
@@ -283,6 +301,25 @@ export class Engine {
     const list = this.region('refresh.accounts', count * 4);
     new Uint32Array(this.memory.buffer, list, count).set(accounts instanceof Uint32Array ? accounts.subarray(0, count) : Array.prototype.slice.call(accounts, 0, count));
     this.core.refreshAccounts(this.layout.header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
+    for (const listener of this.changeListeners) listener(accounts, count);
+  }
+
+  /**
+   * The funding index of instrument `instrument` changed (its column holds the new one): refreshes
+   * the debit of each of its positions and what they feed in the chunk sweep's records (the cross
+   * base of each account with a cross position on it, the isolated record of each isolated
+   * position on it) in place, O(positions), marking no chunk for rebuilding (the kernel's
+   * refreshFunding). Account operations call it once per instrument whose index a batch set,
+   * after accountsChanged for the accounts the batch changed: it finds each isolated record by its
+   * account's place in its chunk, which an account changed and not yet refreshed may have moved (a
+   * chunk where a record does not name its position is marked for the next sweep to rebuild).
+   */
+  fundingChanged(instrument: number): void {
+    this.assertWritable('fundingChanged');
+    if (!Number.isInteger(instrument) || instrument < 0 || instrument >= this.instruments.length) {
+      throw new RangeError(`fundingChanged: ${instrument} is not an instrument of this book (0 to ${this.instruments.length - 1})`);
+    }
+    this.core.refreshFunding(this.layout.header, this.shardRecord(), instrument, this.chunkSweep ? SWEEP_CHUNKS : 0);
   }
 
   /**

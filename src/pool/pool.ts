@@ -203,6 +203,34 @@ export class SweepPool {
   }
 
   /**
+   * Incremental evaluation's build (src/engine/incremental.ts): every account evaluated with its
+   * bound (the kernel's boundAccountRange, bound table at `table`, bounds column at `bounds`), the
+   * accounts split evenly over the workers. Returns the liquidatable scopes. The single-writer rule
+   * holds as for a sweep.
+   */
+  async boundRange(table: number, bounds: number): Promise<number> {
+    if (this.sweeping) throw new Error('a sweep is already running on this pool');
+    this.engine.beginSweep();
+    this.sweeping = true;
+    try {
+      const engine = this.engine;
+      const accounts = engine.accountCount;
+      const parts = this.threadCount;
+      const counts = await Promise.all(
+        Array.from({ length: parts }, (_, t) => {
+          const start = Math.floor((accounts * t) / parts);
+          const end = Math.floor((accounts * (t + 1)) / parts);
+          return this.piscina.run({ kind: 'bounds', header: engine.layout.header, shard: engine.shardRecord(`pool.bounds.${t}`), start, end, table, bounds }) as Promise<number>;
+        }),
+      );
+      return counts.reduce((sum, count) => sum + count, 0);
+    } finally {
+      this.sweeping = false;
+      this.engine.endSweep();
+    }
+  }
+
+  /**
    * The memory-bandwidth baseline: reads [pointer, pointer + bytes) split evenly over the
    * workers, all at once. Returns the sum of the parts (only so the reads cannot be skipped).
    */

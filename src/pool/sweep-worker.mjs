@@ -42,9 +42,11 @@ for (let round = 0; round < warmup.rounds; round++) {
  *
  * Kind 'range': accounts [start, end) with one shard record (the pool's start-up task).
  * Kind 'read' (the benchmark's bandwidth baseline): streams `bytes` bytes from `pointer`.
+ * Kind 'bounds' (incremental evaluation's build): accounts [start, end) evaluated with their bounds.
  */
 export default function sweepShard(task) {
   if (task.kind === 'read') return core.streamRead(task.pointer, task.bytes);
+  if (task.kind === 'bounds') return core.boundAccountRange(task.header, task.shard, task.start, task.end, task.table, task.bounds);
   if (task.kind === 'range') {
     core.sweep(task.header, task.start, task.end, task.flags, task.shard);
     return true;

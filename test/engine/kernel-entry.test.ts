@@ -117,3 +117,45 @@ describe('prices: the listed accounts', () => {
     expect(engine.core.prices(engine.layout.header, record, list, 2, out)).toBe(engine.views.accPosCount[5] + engine.views.accPosCount[0]);
   });
 });
+
+describe('the incremental entry points (bounds, the hot book)', () => {
+  const regions = (engine: Engine) => ({
+    table: engine.region('test.table', 64 * 16),
+    bounds: engine.region('test.bounds', engine.accountCount * 5),
+    list: engine.region('test.list', 64),
+    changed: engine.region('test.changed', 64),
+    out: engine.region('test.out', 8),
+  });
+
+  test('boundAccountRange refuses a range past the book or backwards; boundAccounts a listed account past it', () => {
+    const engine = crashEngine();
+    const r = regions(engine);
+    const header = engine.layout.header;
+    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 0, engine.accountCount + 1, r.table, r.bounds), /core assertion failed: boundAccountRange: accountEnd is past the book's account count/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 4, 2, r.table, r.bounds), /core assertion failed: boundAccountRange: accountStart > accountEnd/);
+    // The second listed account is past the book: the first is not evaluated either.
+    new Uint32Array(engine.memory.buffer, r.list, 2).set([0, engine.accountCount]);
+    const bounds = new Uint8Array(engine.memory.buffer, r.bounds, engine.accountCount * 5).slice();
+    expectRefused(engine, () => engine.core.boundAccounts(header, engine.shardRecord(), r.list, 2, r.table, r.bounds, r.changed, r.out, 0), /core assertion failed: boundAccounts: a listed account is past the book's account count/);
+    expect(new Uint8Array(engine.memory.buffer, r.bounds, engine.accountCount * 5)).toEqual(bounds);
+  });
+
+  test('the bound entries refuse a shard record with no cache or with a list, and a missing table', () => {
+    const engine = crashEngine();
+    const r = regions(engine);
+    const header = engine.layout.header;
+    expectRefused(engine, () => engine.core.boundAccountRange(header, 0, 0, 1, r.table, r.bounds), /core assertion failed: bounds: no shard record/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, shardWith(engine, ShardSlot.cache, 0), 0, 1, r.table, r.bounds), /bounds: the shard record names no instrument cache/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, shardWith(engine, ShardSlot.list, r.list), 0, 1, r.table, r.bounds), /bounds: the shard record names a list/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 0, 1, 0, r.bounds), /bounds: no bound table or no bounds column/);
+  });
+
+  test('hotMove refuses an instrument past the book and records with no scopes; hotSettle records with no list', () => {
+    const engine = crashEngine();
+    const r = regions(engine);
+    const header = engine.layout.header;
+    expectRefused(engine, () => engine.core.hotMove(header, engine.shardRecord(), engine.instruments.length, r.list, 0, r.bounds, 1n), /core assertion failed: hotMove: no such instrument/);
+    expectRefused(engine, () => engine.core.hotMove(header, engine.shardRecord(), 0, r.list, 1, 0, 1n), /core assertion failed: hotMove: no records or scopes/);
+    expectRefused(engine, () => engine.core.hotSettle(header, r.list, 1, r.bounds, r.bounds, 0), /core assertion failed: hotSettle: no records, scopes, bounds or list/);
+  });
+});

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { SweepPool } from '../../src/pool/pool.js';
+import { IncrementalEvaluator, type StepPath } from '../../src/engine/incremental.js';
 import { applyOperation, type Operation } from '../../src/account/operations.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX, STATUS_NAMES, FUNDING_INDEX_ABS_MAX } from '../../src/fixed/constants.js';
@@ -81,6 +82,18 @@ function accountKey(instruments: Instrument[], account: Account): string {
 }
 
 /** The statuses the last status sweep wrote, in the reference's terms. */
+/** Every account's status bytes: the pool's, then each isolated slot's (what an incremental step reports as changed). */
+function statusBytes(engine: Engine): string[] {
+  const v = engine.views;
+  const bytes: string[] = [];
+  for (let a = 0; a < engine.accountCount; a++) {
+    let line = String(v.accStatus[a]);
+    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) line += v.posMode[j] === MODE_ISOLATED ? `,${v.posStatus[j]}` : ',-';
+    bytes.push(line);
+  }
+  return bytes;
+}
+
 function sweptStatuses(engine: Engine): { accountStatus: string[]; positionStatus: Map<number, string> } {
   const v = engine.views;
   const accountStatus: string[] = [];
@@ -298,7 +311,7 @@ const BOOKS = 10;
 const STEPS_PER_BOOK = Number(process.env.LIQ_STEPS ?? 1_000);
 
 describe('the production sweep paths after the changes users make', () => {
-  test(`chunk sweep on one thread and the pool on 1, 2 and 4 workers equal the reference after every step (${BOOKS} books × ${STEPS_PER_BOOK} steps)`, async () => {
+  test(`chunk sweep on one thread, the pool on 1, 2 and 4 workers and the incremental path equal the reference after every step (${BOOKS} books × ${STEPS_PER_BOOK} steps)`, async () => {
     const books = fc.sample(
       fc.integer({ min: 1, max: 600 }).chain((accounts) => bookArbitrary(accounts)),
       { numRuns: BOOKS, seed: 20261129 },
@@ -310,6 +323,9 @@ describe('the production sweep paths after the changes users make', () => {
     let movedSteps = 0;
     let chunkMoves = 0;
     let repacks = 0;
+    const paths: Record<StepPath, number> = { incremental: 0, sweep: 0, build: 0 };
+    let reevaluated = 0;
+    let accountSteps = 0;
     let bookIndex = 0;
     for (const book of books) {
       const engine = Engine.fromBook(book as Book);
@@ -318,6 +334,12 @@ describe('the production sweep paths after the changes users make', () => {
         pools.push(pool);
         return pool;
       }));
+      // The incremental path runs on a twin of the book that takes the same steps and is only ever
+      // evaluated incrementally (the sweeps above would overwrite its statuses). A low fallback
+      // and hot limit make it take every path: incremental steps, fallback sweeps and rebuilds; a high
+      // hot bound puts much of the book in the hot book.
+      const twin = Engine.fromBook(book as Book);
+      const incremental = new IncrementalEvaluator(twin, { fallbackAccounts: 8 + (bookIndex % 4) * 40, hotLimit: 16 + (bookIndex % 3) * 200, hotBound: [1e-3, 1e-2, 0.2][bookIndex % 3] });
       const reference = new ReferenceCache();
       const random = prng(1_000 + bookIndex);
       for (let s = 0; s < STEPS_PER_BOOK; s++) {
@@ -325,6 +347,7 @@ describe('the production sweep paths after the changes users make', () => {
         const where = `book ${bookIndex} (${engine.accountCount} accounts), step ${s}: ${describeStep(step)}`;
         const placed = recordsPlacement(engine);
         const counts = applyStep(engine, step, s % 10 === 0);
+        expect(applyStep(twin, step, false), `${where}: the twin took the step differently`).toEqual(counts);
         const now = recordsPlacement(engine);
         if (now.tail < placed.tail) repacks++;
         else chunkMoves += now.offsets.filter((offset, chunk) => offset !== placed.offsets[chunk]).length;
@@ -344,6 +367,19 @@ describe('the production sweep paths after the changes users make', () => {
           expect([...result.scopes], `${where}, ${pool.threads} workers`).toEqual(expected.scopes);
           expect(sweptStatuses(engine), `${where}, ${pool.threads} workers`).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
         }
+        // The incremental path: every status, the count, and the accounts it says changed.
+        const before = statusBytes(twin);
+        const result = await incremental.step();
+        paths[result.path]++;
+        const after = statusBytes(twin);
+        expect(result.liquidatable, `${where}, incremental (${result.path})`).toBe(expected.scopes.length / 2);
+        expect(sweptStatuses(twin), `${where}, incremental (${result.path})`).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
+        if (result.path === 'incremental') {
+          const changed = after.flatMap((line, a) => (line !== before[a] ? [a] : []));
+          expect([...(result.changed ?? [])], `${where}, incremental: the accounts whose statuses changed`).toEqual(changed);
+          reevaluated += result.evaluated;
+          accountSteps += engine.accountCount;
+        }
         failingScopes += expected.scopes.length / 2;
         if (blocksMoved(engine)) movedSteps++;
         steps++;
@@ -353,6 +389,7 @@ describe('the production sweep paths after the changes users make', () => {
     // The steps did what they are for: updates applied and refused, failing scopes found and lost.
     expect(steps).toBe(BOOKS * STEPS_PER_BOOK);
     console.log(`${steps} steps: ${applied} updates applied, ${refused} refused, ${failingScopes} failing scopes seen, ${movedSteps} steps on a book whose position blocks had moved, ${chunkMoves} chunks moved to a new area, ${repacks} repacks`);
+    console.log(`incremental path: ${paths.incremental} incremental steps (${((100 * reevaluated) / Math.max(1, accountSteps)).toFixed(1)}% of accounts re-evaluated), ${paths.sweep} fallback sweeps, ${paths.build} builds`);
     expect(applied).toBeGreaterThan(steps);
     expect(refused).toBeGreaterThan(steps / 20);
     expect(failingScopes).toBeGreaterThan(steps);
@@ -360,5 +397,10 @@ describe('the production sweep paths after the changes users make', () => {
     // The chunk records' own life: chunks that outgrew their room moved, and full regions repacked.
     expect(chunkMoves).toBeGreaterThan(0);
     expect(repacks).toBeGreaterThan(0);
+    // The incremental path took each of its paths, and re-evaluated a fraction of the book.
+    expect(paths.incremental).toBeGreaterThan(steps / 4);
+    expect(paths.sweep).toBeGreaterThan(0);
+    expect(paths.build).toBeGreaterThan(BOOKS);
+    expect(reevaluated).toBeLessThan(accountSteps / 2);
   });
 });

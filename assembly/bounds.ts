@@ -1,0 +1,279 @@
+// Incremental evaluation's kernel side (docs/incremental.md): evaluate an account exactly over the
+// columns, say whether any of its statuses changed, and write its **bound**: the relative price
+// move y that each instrument it holds may take from the marks of this evaluation before any of
+// its scopes could change status. The control plane (src/engine/incremental.ts) keeps the index
+// that finds the accounts a tick can reach and calls these entries for them.
+//
+// The bound of a scope with status s, equity E and maintenance M at the marks of this evaluation:
+//
+//   H = E − M + 1                        healthy (E'' − M'' ≥ 0 keeps it healthy)
+//   H = min(M − E, E + 1)                liquidatable (E'' < M'' and E'' ≥ 0 keep it so)
+//   H = min(−E, M) cross, −E isolated    bankrupt (E'' < 0, and for the pool M'' > 0)
+//
+// Moving marks and funding indices changes E − M, E and M each by at most
+// L = Σ c_j·|Δ_j| + 2·positions, where c_j = |z_j|·q_j·(1 + r_max_j) (r_max the instrument's highest
+// maintenance rate, so that no tier can break the bound), Δ_j the position's mark move plus its
+// instrument's funding-index moves / 10^6, and the 2 per position the ceilings of maintenance and
+// funding owed. With P_j the marks of this evaluation, the scope keeps its status while
+//
+//   |Δ_j| < y·P_j for every instrument j it holds,   y = (H − 2·positions − 1) / Σ c_j·P_j
+//
+// since then L < y·Σ c_j·P_j + 2·positions ≤ H. The account's bound is the least y of its scopes
+// (+∞ with no positions), rounded down to f32. The arithmetic is f64 with a relative margin of
+// 10^-9 against the account on every term: far above f64's rounding (10^-16), far below any move
+// that matters.
+
+import { MODE_CROSS, MODE_ISOLATED, STATUS_HEALTHY, STATUS_LIQUIDATABLE, POSITIONS_PER_ACCOUNT_MAX } from './constants';
+import {
+  H_ACCOUNT_COUNT,
+  H_ACC_POS_START,
+  H_ACC_POS_COUNT,
+  H_ACC_CROSS_EQUITY,
+  H_ACC_CROSS_MAINT,
+  H_ACC_STATUS,
+  H_POS_SIZE,
+  H_POS_MARGIN,
+  H_POS_INST,
+  H_POS_MODE,
+  H_POS_STATUS,
+  H_POS_DEBIT,
+  H_POS_BRACKET,
+  CHUNK_SCRATCH_BYTES,
+  CACHE_UNIT,
+  CACHE_STRIDE,
+} from './layout';
+import { column, headerValue } from './header';
+import { sweepRange } from './sweep';
+import { maintenanceHinted } from './math';
+
+/** Bytes per instrument of the bound table the control plane writes: f64 c (q·(1 + r_max)), f64 P (the mark). */
+export const BOUND_TABLE_STRIDE: u32 = 16;
+/** Offsets within an instrument's entry of the bound table. */
+export const BOUND_C: u32 = 0;
+export const BOUND_P: u32 = 8;
+
+// An account's old statuses are kept in the shard's chunk scratch while it is evaluated.
+if (POSITIONS_PER_ACCOUNT_MAX + 1 > CHUNK_SCRATCH_BYTES) ERROR("an account's statuses overrun CHUNK_SCRATCH_BYTES");
+
+/** The relative margin against the account on every f64 term of a bound. */
+const MARGIN: f64 = 1e-9;
+
+/** The status-keeping distance H of a scope (above), in micro; ≤ 0 means no bound. */
+// @ts-ignore: decorator
+@inline
+function distance(status: u32, equity: i64, maint: i64, cross: bool): i64 {
+  if (status == STATUS_HEALTHY) return equity - maint + 1;
+  if (status == STATUS_LIQUIDATABLE) return min<i64>(maint - equity, equity + 1);
+  return cross ? min<i64>(-equity, maint) : -equity;
+}
+
+/**
+ * y of one scope (above) from its distance H, its positions and Σ c·P (`reach`): +∞ with no
+ * positions, 0 when nothing is left.
+ */
+// @ts-ignore: decorator
+@inline
+function scopeBound(h: i64, positions: u32, reach: f64): f64 {
+  if (positions == 0) return f64.POSITIVE_INFINITY;
+  const hf = <f64>h;
+  const num = hf - 2.0 * <f64>positions - 1.0 - abs<f64>(hf) * MARGIN;
+  if (!(num > 0.0)) return 0.0;
+  return (num / (reach * (1.0 + MARGIN))) * (1.0 - MARGIN);
+}
+
+/** The largest f32 at or below x (x ≥ 0). */
+// @ts-ignore: decorator
+@inline
+function f32Down(x: f64): f32 {
+  let f = <f32>x;
+  if (<f64>f > x) f = reinterpret<f32>(reinterpret<u32>(f) - 1);
+  return f;
+}
+
+/**
+ * Evaluates account a exactly over the columns (as the column sweep does: its cross equity,
+ * maintenance and status, each isolated status, and the shard's counters), writes its bound as an f32 at `bounds + 4a`, and returns whether any of
+ * its statuses changed. Its failing scopes before the evaluation are added to `oldFailing`.
+ */
+// @ts-ignore: decorator
+@inline
+function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usize, a: u32, table: usize, bounds: usize, detail: usize): u32 {
+  const accStatus = column(header, H_ACC_STATUS);
+  const posStatus = column(header, H_POS_STATUS);
+  const posMode = column(header, H_POS_MODE);
+  const posSize = column(header, H_POS_SIZE);
+  const posInst = column(header, H_POS_INST);
+  const posMargin = column(header, H_POS_MARGIN);
+  const posDebit = column(header, H_POS_DEBIT);
+  const posBracket = column(header, H_POS_BRACKET);
+  const first = load<u32>(column(header, H_ACC_POS_START) + (<usize>a << 2));
+  const end = first + load<u32>(column(header, H_ACC_POS_COUNT) + (<usize>a << 2));
+
+  // The statuses before: the pool's, and each isolated position's (a cross slot has none); and the
+  // failing scopes at its last evaluation (not recounted: an update may have closed one since).
+  store<u8>(scratch, load<u8>(accStatus + a));
+  for (let j = first; j < end; j++) {
+    store<u8>(scratch + 1 + (j - first), <u8>select<u32>(<u32>load<u8>(posStatus + j), STATUS_HEALTHY, load<u8>(posMode + j) == MODE_ISOLATED));
+  }
+  const failing = bounds + (<usize>headerValue(header, H_ACCOUNT_COUNT) << 2) + <usize>a;
+  oldFailing += <u32>load<u8>(failing);
+
+  // The statuses, as the column sweep writes them (no PnL and maintenance per position: a book that
+  // is only evaluated for statuses never touches those columns).
+  sweepRange(header, a, a + 1, shard, cache, false);
+
+  const crossStatus = <u32>load<u8>(accStatus + a);
+  let changed = crossStatus != <u32>load<u8>(scratch);
+  let failingAfter: u32 = <u32>(crossStatus != STATUS_HEALTHY);
+  let crossPositions: u32 = 0;
+  let crossReach: f64 = 0;
+  let bound: f64 = f64.POSITIVE_INFINITY;
+  for (let j = first; j < end; j++) {
+    const j8 = <usize>j << 3;
+    const t = table + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>BOUND_TABLE_STRIDE;
+    const weight = <f64>abs<i64>(load<i64>(posSize + j8)) * load<f64>(t + BOUND_C);
+    const reach = weight * load<f64>(t + BOUND_P);
+    if (detail != 0) {
+      // What the hot book needs of the position: its maintenance and, isolated, its scope's equity.
+      const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
+      const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
+      const entry = detail + (<usize>detailPositions << 4);
+      store<i64>(entry, maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j));
+      store<i64>(entry, load<i64>(posMargin + j8) + value - load<i64>(posDebit + j8), 8);
+      detailPositions++;
+    }
+    if (load<u8>(posMode + j) == MODE_CROSS) {
+      crossPositions++;
+      crossReach += reach;
+    } else {
+      const status = <u32>load<u8>(posStatus + j);
+      changed = changed || status != <u32>load<u8>(scratch + 1 + (j - first));
+      failingAfter += <u32>(status != STATUS_HEALTHY);
+      // Its equity and maintenance again, as the sweep computed them.
+      const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
+      const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
+      const equity = load<i64>(posMargin + j8) + value - load<i64>(posDebit + j8);
+      const maint = maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j);
+      bound = min<f64>(bound, scopeBound(distance(status, equity, maint, false), 1, reach));
+    }
+  }
+  const a8 = <usize>a << 3;
+  const crossH = distance(crossStatus, load<i64>(column(header, H_ACC_CROSS_EQUITY) + a8), load<i64>(column(header, H_ACC_CROSS_MAINT) + a8), true);
+  bound = min<f64>(bound, scopeBound(crossH, crossPositions, crossReach));
+  store<f32>(bounds + (<usize>a << 2), f32Down(bound));
+  store<u8>(failing, <u8>failingAfter);
+  return <u32>changed;
+}
+
+/** Failing scopes of the accounts evaluated by this call, as of their last evaluation (a wasm global: per instance). */
+let oldFailing: u32 = 0;
+/** Positions whose detail this call has written. */
+let detailPositions: u32 = 0;
+
+/**
+ * Evaluates the `count` accounts listed (u32, each once) at `accounts` exactly, writes each one's
+ * bound into `bounds` (f32 per account of the book), and lists at `changed` those whose statuses
+ * changed. Returns how many it listed. `out` gets the failing scopes of the listed accounts as
+ * of their last evaluation (u32). With `detail` ≠ 0, it also writes two i64 per position of the
+ * listed accounts, in order (account after account, each block in slot order): the position's
+ * maintenance and its equity as an isolated scope (margin + value − debit).
+ */
+export function boundListed(header: usize, shard: usize, cache: usize, scratch: usize, accounts: usize, count: u32, table: usize, bounds: usize, changed: usize, out: usize, accountCount: u32, detail: usize): u32 {
+  oldFailing = 0;
+  detailPositions = 0;
+  let listed: u32 = 0;
+  // Every listed account is checked before any is evaluated, so a refused list changes nothing.
+  for (let k: u32 = 0; k < count; k++) assert(load<u32>(accounts + (<usize>k << 2)) < accountCount, "boundAccounts: a listed account is past the book's account count");
+  for (let k: u32 = 0; k < count; k++) {
+    const a = load<u32>(accounts + (<usize>k << 2));
+    if (evaluateBounded(header, shard, cache, scratch, a, table, bounds, detail) != 0) {
+      store<u32>(changed + (<usize>listed << 2), a);
+      listed++;
+    }
+  }
+  store<u32>(out, oldFailing);
+  return listed;
+}
+
+/** Evaluates accounts [start, end) exactly and writes each one's bound (the index's build). */
+export function boundRange(header: usize, shard: usize, cache: usize, scratch: usize, start: u32, end: u32, table: usize, bounds: usize): void {
+  for (let a = start; a < end; a++) evaluateBounded(header, shard, cache, scratch, a, table, bounds, 0);
+}
+
+// The index's build (src/engine/incremental.ts): per instrument, the accounts holding it in
+// buckets by bound on a log scale, `perOctave` buckets per doubling from 2^BUCKET_MIN_EXPONENT,
+// `buckets` in all (the last takes every bound above). An account is placed once per instrument it
+// holds; one with a bound below `hotBound` is listed for the hot book instead, and one with no
+// positions (an infinite bound) nowhere.
+
+/** The least exponent of the bucket scale: bounds below 2^(BUCKET_MIN_EXPONENT + 1/perOctave) share bucket 0. */
+export const BUCKET_MIN_EXPONENT: i32 = -24;
+
+// @ts-ignore: decorator
+@inline
+function bucketOf(x: f64, perOctave: u32, buckets: u32): u32 {
+  const b = Math.floor((Math.log2(x) - <f64>BUCKET_MIN_EXPONENT) * <f64>perOctave);
+  return b < 0 ? 0 : b >= <f64>buckets ? buckets - 1 : <u32>b;
+}
+
+/** Whether position j is the first of its account's block [first, j] on its instrument. */
+// @ts-ignore: decorator
+@inline
+function firstOfInstrument(posInst: usize, first: u32, j: u32): bool {
+  const i = load<u16>(posInst + (<usize>j << 1));
+  for (let k = first; k < j; k++) if (load<u16>(posInst + (<usize>k << 1)) == i) return false;
+  return true;
+}
+
+/**
+ * Pass 1 of the build: adds each (instrument, bucket)'s accounts to `counts` (u32, instrument ×
+ * buckets + bucket + 1, zeroed by the caller) and lists at `hot` the accounts below hotBound.
+ * Returns how many it listed.
+ */
+export function countBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, counts: usize, hot: usize): u32 {
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const posInst = column(header, H_POS_INST);
+  let listed: u32 = 0;
+  for (let a: u32 = 0; a < accounts; a++) {
+    const x = <f64>load<f32>(bounds + (<usize>a << 2));
+    if (x == f64.POSITIVE_INFINITY) continue;
+    if (!(x >= hotBound)) {
+      store<u32>(hot + (<usize>listed << 2), a);
+      listed++;
+      continue;
+    }
+    const b = bucketOf(x, perOctave, buckets);
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    for (let j = first; j < end; j++) {
+      if (!firstOfInstrument(posInst, first, j)) continue;
+      const cell = counts + ((<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + <usize>b + 1) << 2);
+      store<u32>(cell, load<u32>(cell) + 1);
+    }
+  }
+  return listed;
+}
+
+/** Pass 2: places each account at `entries` (u32) through `fill` (each bucket's next entry: the counts' prefix sums). */
+export function placeBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, fill: usize, entries: usize): void {
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const posInst = column(header, H_POS_INST);
+  for (let a: u32 = 0; a < accounts; a++) {
+    const x = <f64>load<f32>(bounds + (<usize>a << 2));
+    if (x == f64.POSITIVE_INFINITY || !(x >= hotBound)) continue;
+    const b = bucketOf(x, perOctave, buckets);
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    for (let j = first; j < end; j++) {
+      if (!firstOfInstrument(posInst, first, j)) continue;
+      const cell = fill + ((<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + <usize>b) << 2);
+      const at = load<u32>(cell);
+      store<u32>(entries + (<usize>at << 2), a);
+      store<u32>(cell, at + 1);
+    }
+  }
+}

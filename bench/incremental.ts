@@ -1,0 +1,183 @@
+// Incremental evaluation on the generated book, beside the full pool sweep of the same book in the
+// same run (src/engine/incremental.ts, docs/incremental.md). Generates a book (src/gen/, seed 1),
+// loads it as `liq` does, opens the pool, builds the index, and measures:
+//   - the static full sweep on the pool (median);
+//   - the index's build (every account evaluated with its bound, on one core), and its memory;
+//   - normal ticks: one instrument's mark moved 0.01–0.1%, then a step (p50, p99, max);
+//   - a batch of 1,000 mixed deposits and fills, then a step;
+//   - a broad move (every mark ±2%), then a step; and a crash step (every mark ±5%), then a step:
+//     each against the full sweep.
+//   npm run build:ts && node --expose-gc dist/bench/incremental.js [--accounts 10000000 | --book FILE] [--ticks 5000] [--repeat 5] [--json]
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
+import { loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js';
+import { SweepPool } from '../src/pool/pool.js';
+import { applyBatch } from '../src/account/batch.js';
+import { IncrementalEvaluator, type StepPath, type StepResult } from '../src/engine/incremental.js';
+import { median } from './paired.js';
+import type { Engine } from '../src/engine/engine.js';
+import { mixedUpdates, prng } from './workload.js';
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : fallback;
+}
+
+const requestedAccounts = Number(option('--accounts', '1000000'));
+const ticks = Number(option('--ticks', '5000'));
+const repeat = Number(option('--repeat', '5'));
+const threads = Number(option('--threads', '2'));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+// --book FILE loads a book written before (`liq gen`), so that the peak RSS below is the engine's
+// and not the generator's.
+const bookFile = option('--book', '');
+const scratch = join(tmpdir(), `liq-incremental-${process.pid}`);
+let engine: Engine;
+if (bookFile !== '') engine = loadBookBinaryFile(bookFile);
+else {
+  mkdirSync(scratch, { recursive: true });
+  const file = join(scratch, 'book.bin');
+  let generated: GeneratedBook | undefined = generateBook({ accounts: requestedAccounts, seed: 1 });
+  writeBookColumnsFile(file, generated);
+  generated = undefined;
+  engine = loadBookBinaryFile(file);
+  rmSync(scratch, { recursive: true, force: true });
+}
+const accounts = engine.accountCount;
+const pool = await SweepPool.open(engine, { threads });
+const random = prng(17);
+const nextUpdate = mixedUpdates(engine, random);
+const instruments = engine.instruments.length;
+const v = engine.views;
+
+async function sweepMs(): Promise<number> {
+  const t = performance.now();
+  await pool.sweep();
+  return performance.now() - t;
+}
+
+const incremental = new IncrementalEvaluator(engine, { pool });
+async function timedStep(): Promise<{ ms: number; result: StepResult }> {
+  const t = performance.now();
+  const result = await incremental.step();
+  return { ms: performance.now() - t, result };
+}
+
+/** Moves instrument i's mark by `ppm` (as a setMark through applyBatch would; the bench writes it directly). */
+function move(i: number, ppm: number): void {
+  const mark = v.instMark[i];
+  let next = (mark * BigInt(1_000_000 + ppm)) / 1_000_000n;
+  if (next === mark) next = mark + (ppm >= 0 ? 1n : -1n);
+  v.instMark[i] = next < 1n ? 1n : next;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+for (let k = 0; k < 10; k++) await sweepMs(); // records built, workers warm
+const staticMs: number[] = [];
+for (let k = 0; k < 4 * repeat; k++) staticMs.push(await sweepMs());
+const sweep = median(staticMs);
+log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers: full sweep ${sweep.toFixed(2)} ms (median of ${staticMs.length})`);
+
+const build = await timedStep();
+if (build.result.path !== 'build') throw new Error(`the first step was a ${build.result.path}`);
+let isolated = 0;
+for (let j = 0; j < engine.positionsUsed; j++) isolated += v.posMode[j];
+const scopes = accounts + isolated;
+const indexBytes = incremental.memoryBytes;
+log(`build: ${build.ms.toFixed(0)} ms (${(build.ms / sweep).toFixed(1)}× a sweep); index ${(indexBytes / 2 ** 20).toFixed(1)} MiB = ${(indexBytes / scopes).toFixed(2)} B per scope (${scopes.toLocaleString('en-US')} scopes), ${(indexBytes / engine.positionsUsed).toFixed(2)} B per position`);
+
+// Normal ticks: a random instrument, 0.01–0.1% either way.
+const baseMarks = Array.from(v.instMark.subarray(0, instruments));
+const tickMs: number[] = [];
+const paths: Record<StepPath, number> = { incremental: 0, sweep: 0, build: 0 };
+const rebuilds: string[] = [];
+let evaluated = 0;
+for (let k = 0; k < ticks; k++) {
+  const i = Math.floor(random() * instruments);
+  move(i, Math.round((100 + random() * 900) * (random() < 0.5 ? -1 : 1)));
+  const stale = incremental.stale;
+  const { ms, result } = await timedStep();
+  tickMs.push(ms);
+  paths[result.path]++;
+  if (result.path !== 'incremental') rebuilds.push(`${result.path} after ${stale}`);
+  if (result.path === 'incremental') evaluated += result.evaluated;
+}
+const tick = { p50: percentile(tickMs, 50), p99: percentile(tickMs, 99), max: Math.max(...tickMs), mean: tickMs.reduce((s, x) => s + x, 0) / tickMs.length };
+log(`${ticks} normal ticks (one mark 0.01–0.1%): p50 ${(tick.p50 * 1000).toFixed(0)} µs, p99 ${(tick.p99 * 1000).toFixed(0)} µs, max ${tick.max.toFixed(2)} ms, mean ${(tick.mean * 1000).toFixed(0)} µs; paths ${JSON.stringify(paths)}; ${(evaluated / Math.max(1, paths.incremental)).toFixed(1)} accounts re-evaluated per incremental tick`);
+if (rebuilds.length > 0) log(`  not incremental: ${[...new Set(rebuilds)].map((why) => `${rebuilds.filter((r) => r === why).length}× ${why}`).join(', ')}`);
+const drift = baseMarks.map((mark, i) => Number(v.instMark[i] - mark) / Number(mark));
+log(`marks drifted ${(Math.min(...drift) * 100).toFixed(2)}% to ${(Math.max(...drift) * 100).toFixed(2)}% over the ticks`);
+
+/** Back to the base marks and a built index (a calm step rebuilds a stale one). */
+async function settle(): Promise<void> {
+  baseMarks.forEach((mark, i) => (v.instMark[i] = mark));
+  await incremental.step();
+  if (!incremental.ready) await incremental.step();
+}
+
+// A batch of 1,000 mixed deposits and fills, then a step.
+const batchMs: number[] = [];
+const batchStepMs: number[] = [];
+for (let r = 0; r < repeat; r++) {
+  await settle();
+  const operations = Array.from({ length: 1_000 }, nextUpdate);
+  const t = performance.now();
+  applyBatch(engine, operations);
+  batchMs.push(performance.now() - t);
+  const { ms, result } = await timedStep();
+  if (result.path !== 'incremental') throw new Error(`a batch's step took the ${result.path} path`);
+  batchStepMs.push(ms);
+}
+log(`1,000 mixed updates: batch ${median(batchMs).toFixed(2)} ms, then a step ${median(batchStepMs).toFixed(2)} ms (${((100 * median(batchStepMs)) / sweep).toFixed(1)}% of a sweep)`);
+
+// Broad moves (every mark ±2%) and crash steps (±5%), each from a settled book with a built index,
+// against a full sweep of the same move from the same settled book (rounds alternate the two).
+async function everyMark(ppm: number): Promise<{ ms: number[]; sweeps: number[]; paths: string[] }> {
+  const ms: number[] = [];
+  const sweeps: number[] = [];
+  const taken: string[] = [];
+  for (let r = 0; r < 2 * repeat; r++) {
+    await settle();
+    const down = (r >> 1) % 2 === 0;
+    for (let i = 0; i < instruments; i++) move(i, down ? -ppm : ppm);
+    if (r % 2 === 0) {
+      sweeps.push(await sweepMs());
+      await incremental.step(); // the index takes the move too (a sweep), so the next settle rebuilds it
+    } else {
+      const step = await timedStep();
+      ms.push(step.ms);
+      taken.push(step.result.path);
+    }
+  }
+  return { ms, sweeps, paths: taken };
+}
+const broad = await everyMark(20_000);
+log(`broad move (every mark ±2%): step ${median(broad.ms).toFixed(2)} ms, a full sweep of the same move ${median(broad.sweeps).toFixed(2)} ms (${(median(broad.ms) / median(broad.sweeps)).toFixed(2)}×); paths ${broad.paths.join(',')}`);
+const crash = await everyMark(50_000);
+log(`crash step (every mark ±5%): step ${median(crash.ms).toFixed(2)} ms, a full sweep of the same move ${median(crash.sweeps).toFixed(2)} ms (${(median(crash.ms) / median(crash.sweeps)).toFixed(2)}×); paths ${crash.paths.join(',')}`);
+// A second crash step right after the first (the index stale): a sweep.
+{
+  const ms: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    for (let i = 0; i < instruments; i++) move(i, r % 2 === 0 ? 50_000 : -50_000);
+    ms.push((await timedStep()).ms);
+  }
+  log(`crash steps in a row: step ${median(ms).toFixed(2)} ms (${(median(ms) / sweep).toFixed(2)}× a sweep)`);
+}
+const rss = process.resourceUsage().maxRSS * 1024;
+log(`peak RSS ${(rss / 2 ** 30).toFixed(2)} GiB = ${(rss / engine.positionsUsed).toFixed(1)} B per position`);
+
+incremental.close();
+await pool.close();
+if (process.argv.includes('--json')) {
+  process.stdout.write(
+    `${JSON.stringify({ accounts, positions: engine.positionsUsed, threads, sweepMs: sweep, buildMs: build.ms, indexBytes, scopes, tick, paths, batchMs: median(batchMs), batchStepMs: median(batchStepMs), broadMs: median(broad.ms), broadSweepMs: median(broad.sweeps), crashMs: median(crash.ms), crashSweepMs: median(crash.sweeps), rss }, null, 2)}\n`,
+  );
+}

@@ -1,0 +1,263 @@
+// The hot book: the scopes of accounts near a status boundary, dense in the shared memory, so that
+// a tick of an instrument moves all of them in two kernel calls (assembly/hot.ts) at a few
+// nanoseconds a position, instead of evaluating each account again over the book's columns.
+// src/engine/incremental.ts admits the accounts whose bound is below its hotBound and takes an
+// account out (its scopes marked dead) before anything but a mark changes it. docs/incremental.md.
+import { Engine } from './engine.js';
+import { kernelU32 } from './kernel-constants.js';
+import { MODE_CROSS } from '../fixed/constants.js';
+import { SLOT_CROSS } from '../memory/layout.js';
+
+const SCOPE_BYTES = kernelU32('HOT_SCOPE_BYTES');
+const HS_EQUITY = kernelU32('HS_EQUITY');
+const HS_MAINT = kernelU32('HS_MAINT');
+const HS_ACCOUNT = kernelU32('HS_ACCOUNT');
+const HS_SLOT = kernelU32('HS_SLOT');
+const HS_STATUS = kernelU32('HS_STATUS');
+const HS_ISOLATED = kernelU32('HS_ISOLATED');
+const HS_LIVE = kernelU32('HS_LIVE');
+const RECORD_BYTES = kernelU32('HOT_RECORD_BYTES');
+const HR_SIZE = kernelU32('HR_SIZE');
+const HR_MAINT = kernelU32('HR_MAINT');
+const HR_SCOPE = kernelU32('HR_SCOPE');
+const HR_BRACKET = kernelU32('HR_BRACKET');
+
+/** Scopes an account may have: its pool and one per position. */
+const SCOPES_PER_ACCOUNT_SHIFT = 8;
+
+/** Copies the 8 bytes at byte offset `from` to `to` (both 8-aligned) as two u32 words. */
+function copy64(words: Uint32Array, to: number, from: number): void {
+  words[to >> 2] = words[from >> 2];
+  words[(to >> 2) + 1] = words[(from >> 2) + 1];
+}
+
+/** What a tick of the hot book changed. */
+export interface HotTick {
+  /** Accounts (with repeats) whose scopes changed status. */
+  changed: Uint32Array;
+  /** The change in failing scopes. */
+  failing: number;
+}
+
+export class HotBook {
+  private readonly engine: Engine;
+  /** Per instrument: where its records are, how many it has room for, how many it has, and the mark they are at. */
+  private readonly recordOffset: number[];
+  private readonly recordCapacity: number[];
+  private readonly recordCount: Uint32Array;
+  readonly marks: BigInt64Array;
+  private scopesOffset = 0;
+  private scopeCapacity = 0;
+  private scopeCount = 0;
+  private dead = 0;
+  /** Per hot account: its first scope << 8 | its scopes (they are contiguous). */
+  private readonly accounts = new Map<number, number>();
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+    const instruments = engine.instruments.length;
+    this.recordOffset = new Array<number>(instruments).fill(0);
+    this.recordCapacity = new Array<number>(instruments).fill(0);
+    this.recordCount = new Uint32Array(instruments);
+    this.marks = new BigInt64Array(instruments);
+  }
+
+  /** Accounts in the hot book. */
+  get size(): number {
+    return this.accounts.size;
+  }
+
+  get memoryBytes(): number {
+    let bytes = this.scopeCapacity * SCOPE_BYTES + this.accounts.size * 16;
+    for (const capacity of this.recordCapacity) bytes += capacity * RECORD_BYTES;
+    return bytes;
+  }
+
+  has(a: number): boolean {
+    return this.accounts.has(a);
+  }
+
+  /** Empties the book; its records will be at the marks as they stand. */
+  clear(): void {
+    this.accounts.clear();
+    this.scopeCount = 0;
+    this.dead = 0;
+    this.recordCount.fill(0);
+    this.marks.set(this.engine.views.instMark.subarray(0, this.marks.length));
+  }
+
+  /** Takes account a out: its scopes are dead, and the next tick skips them. */
+  remove(a: number): void {
+    const entry = this.accounts.get(a);
+    if (entry === undefined) return;
+    this.accounts.delete(a);
+    const first = Math.floor(entry / 2 ** SCOPES_PER_ACCOUNT_SHIFT);
+    const count = entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT;
+    const bytes = new Uint8Array(this.engine.memory.buffer);
+    for (let s = first; s < first + count; s++) bytes[this.scopesOffset + s * SCOPE_BYTES + HS_LIVE] = 0;
+    this.dead += count;
+  }
+
+  /**
+   * Admits account a, just evaluated at the marks as they stand (which the records of every
+   * instrument are at): `detail` holds, per position of its block in slot order, its maintenance
+   * and its equity as an isolated scope (the kernel's boundAccounts detail), from index `at`.
+   */
+  admit(a: number, detail: BigInt64Array, at: number): void {
+    this.remove(a);
+    const v = this.engine.views;
+    const first = v.accPosStart[a];
+    const end = first + v.accPosCount[a];
+    let scopes = 0;
+    let cross = false;
+    for (let j = first; j < end; j++) {
+      if (v.posMode[j] === MODE_CROSS) cross = true;
+      else scopes++;
+    }
+    if (cross) scopes++;
+    if (scopes === 0) return;
+    this.reserveScopes(scopes);
+    const base = this.scopeCount;
+    this.scopeCount += scopes;
+    this.accounts.set(a, base * 2 ** SCOPES_PER_ACCOUNT_SHIFT + scopes);
+    // Figures are copied as 64-bit words (two u32 each): no BigInt on the way.
+    const words = new Uint32Array(this.engine.memory.buffer);
+    const bytes = new Uint8Array(this.engine.memory.buffer);
+    let next = base;
+    const crossScope = cross ? next++ : -1;
+    if (cross) this.writeScope(words, bytes, crossScope, v.accCrossEquity.byteOffset + 8 * a, v.accCrossMaint.byteOffset + 8 * a, a, SLOT_CROSS, v.accStatus[a], false);
+    for (let j = first; j < end; j++) {
+      const entry = detail.byteOffset + 16 * (at + j - first); // maintenance, then the isolated equity
+      let scope = crossScope;
+      if (v.posMode[j] !== MODE_CROSS) {
+        scope = next++;
+        this.writeScope(words, bytes, scope, entry + 8, entry, a, j, v.posStatus[j], true);
+      }
+      this.addRecord(v.posInst[j], v.posSize.byteOffset + 8 * j, entry, scope, v.posBracket[j]);
+    }
+  }
+
+  /** Calls fn for each account with a live scope holding instrument i (an account once per record). */
+  forEachAccountOn(i: number, fn: (a: number) => void): void {
+    const words = new Uint32Array(this.engine.memory.buffer);
+    const bytes = new Uint8Array(this.engine.memory.buffer);
+    for (let r = 0; r < this.recordCount[i]; r++) {
+      const scope = this.scopesOffset + words[(this.recordOffset[i] + r * RECORD_BYTES + HR_SCOPE) >> 2] * SCOPE_BYTES;
+      if (bytes[scope + HS_LIVE] !== 0) fn(words[(scope + HS_ACCOUNT) >> 2]);
+    }
+  }
+
+  /** Moves instrument i's records to its mark now (the kernel's hotMove); statuses wait for settle(). */
+  move(i: number): void {
+    const engine = this.engine;
+    const mark = engine.views.instMark[i];
+    const count = this.recordCount[i];
+    if (count > 0 && mark !== this.marks[i]) {
+      engine.core.hotMove(engine.layout.header, engine.shardRecord(), i, this.recordOffset[i], count, this.scopesOffset, this.marks[i]);
+    }
+    this.marks[i] = mark;
+  }
+
+  /** Settles the statuses of the scopes holding the instruments moved (the kernel's hotSettle). */
+  settle(instruments: readonly number[], boundsOffset: number): HotTick {
+    const engine = this.engine;
+    const lists: Uint32Array[] = [];
+    let failing = 0;
+    for (const i of instruments) {
+      const count = this.recordCount[i];
+      if (count === 0) continue;
+      const changed = engine.region('hot.changed', 2 ** Math.ceil(Math.log2(Math.max(1_024, count * 4))));
+      const listed = engine.core.hotSettle(engine.layout.header, this.recordOffset[i], count, this.scopesOffset, boundsOffset, changed);
+      failing += engine.core.hotFailingDelta();
+      if (listed > 0) lists.push(new Uint32Array(engine.memory.buffer, changed, listed).slice());
+    }
+    let total = 0;
+    for (const list of lists) total += list.length;
+    const changed = new Uint32Array(total);
+    let at = 0;
+    for (const list of lists) {
+      changed.set(list, at);
+      at += list.length;
+    }
+    return { changed, failing };
+  }
+
+  /** Drops dead scopes and their records once they are as many as the live ones (and at least 1,024). */
+  compactIfSparse(): void {
+    if (this.dead < 1_024 || this.dead < this.scopeCount - this.dead) return;
+    const buffer = this.engine.memory.buffer;
+    const bytes = new Uint8Array(buffer);
+    const words = new Uint32Array(buffer);
+    // Live scopes move down in order; each record is renumbered or dropped.
+    const renumber = new Int32Array(this.scopeCount).fill(-1);
+    let kept = 0;
+    for (let s = 0; s < this.scopeCount; s++) {
+      const from = this.scopesOffset + s * SCOPE_BYTES;
+      if (bytes[from + HS_LIVE] === 0) continue;
+      renumber[s] = kept;
+      if (kept !== s) bytes.copyWithin(this.scopesOffset + kept * SCOPE_BYTES, from, from + SCOPE_BYTES);
+      kept++;
+    }
+    for (let i = 0; i < this.recordCount.length; i++) {
+      let keptRecords = 0;
+      for (let r = 0; r < this.recordCount[i]; r++) {
+        const from = this.recordOffset[i] + r * RECORD_BYTES;
+        const scope = renumber[words[(from + HR_SCOPE) >> 2]];
+        if (scope < 0) continue;
+        const to = this.recordOffset[i] + keptRecords * RECORD_BYTES;
+        if (to !== from) bytes.copyWithin(to, from, from + RECORD_BYTES);
+        words[(to + HR_SCOPE) >> 2] = scope;
+        keptRecords++;
+      }
+      this.recordCount[i] = keptRecords;
+    }
+    for (const [a, entry] of this.accounts) {
+      const count = entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT;
+      this.accounts.set(a, renumber[Math.floor(entry / 2 ** SCOPES_PER_ACCOUNT_SHIFT)] * 2 ** SCOPES_PER_ACCOUNT_SHIFT + count);
+    }
+    this.scopeCount = kept;
+    this.dead = 0;
+  }
+
+  /** Writes scope s: its equity and maintenance copied from the i64 at those byte offsets. */
+  private writeScope(words: Uint32Array, bytes: Uint8Array, s: number, equityAt: number, maintAt: number, a: number, slot: number, status: number, isolated: boolean): void {
+    const at = this.scopesOffset + s * SCOPE_BYTES;
+    copy64(words, at + HS_EQUITY, equityAt);
+    copy64(words, at + HS_MAINT, maintAt);
+    words[(at + HS_ACCOUNT) >> 2] = a;
+    words[(at + HS_SLOT) >> 2] = slot;
+    bytes[at + HS_STATUS] = status;
+    bytes[at + HS_ISOLATED] = isolated ? 1 : 0;
+    bytes[at + HS_LIVE] = 1;
+  }
+
+  /** Appends a record to instrument i's array: its size and maintenance copied from the i64 at those byte offsets. */
+  private addRecord(i: number, sizeAt: number, maintAt: number, scope: number, bracket: number): void {
+    if (this.recordCount[i] === this.recordCapacity[i]) {
+      const capacity = Math.max(64, this.recordCapacity[i] * 2);
+      this.recordOffset[i] = this.grow(`hot.records.${i}`, this.recordOffset[i], this.recordCount[i] * RECORD_BYTES, capacity * RECORD_BYTES);
+      this.recordCapacity[i] = capacity;
+    }
+    const at = this.recordOffset[i] + this.recordCount[i]++ * RECORD_BYTES;
+    const buffer = this.engine.memory.buffer;
+    const words = new Uint32Array(buffer); // the memory may have grown for the records
+    copy64(words, at + HR_SIZE, sizeAt);
+    copy64(words, at + HR_MAINT, maintAt);
+    words[(at + HR_SCOPE) >> 2] = scope;
+    new Uint8Array(buffer)[at + HR_BRACKET] = bracket;
+  }
+
+  private reserveScopes(extra: number): void {
+    if (this.scopeCount + extra <= this.scopeCapacity) return;
+    const capacity = Math.max(1_024, 2 * this.scopeCapacity, this.scopeCount + extra);
+    this.scopesOffset = this.grow('hot.scopes', this.scopesOffset, this.scopeCount * SCOPE_BYTES, capacity * SCOPE_BYTES);
+    this.scopeCapacity = capacity;
+  }
+
+  /** A region of `bytes` under `name` holding the `used` bytes that were at `from`. */
+  private grow(name: string, from: number, used: number, bytes: number): number {
+    const to = this.engine.region(name, bytes);
+    if (used > 0 && to !== from) new Uint8Array(this.engine.memory.buffer).copyWithin(to, from, from + used);
+    return to;
+  }
+}

@@ -1,0 +1,775 @@
+// Incremental evaluation: after the book has been evaluated once, a step (ticks, a batch of
+// updates, a funding change) re-evaluates, exactly and with the kernel, only the accounts whose
+// statuses it could have changed, and falls back to a full sweep when that would be more work than
+// a sweep. docs/incremental.md is the design; in short:
+//
+// - Every evaluation gives the account a **bound** y (assembly/bounds.ts): its statuses cannot
+//   change while each instrument it holds stays within a relative move y of the marks of that
+//   evaluation (a funding-index move counting as a mark move of ΔF / 10^6). The bound uses the
+//   instrument's highest maintenance rate, so that no tier can break it.
+// - The **build** evaluates every account and indexes it by its bound: per instrument, the accounts
+//   holding it in buckets on a log scale (128 per octave), 4 bytes an entry. An instrument's
+//   **excursion** e is the farthest its mark has been from the build's mark, plus its funding moves,
+//   relative to that mark: it only grows, so the buckets it reaches are taken once each; an account
+//   whose bound it reached is re-evaluated, the rest of the bucket waits in a heap keyed by bound.
+// - A re-evaluated account gets **triggers** instead: per instrument it holds, the marks (shifted by
+//   the funding moves since the build) at which its bound would be spent, in two heaps per
+//   instrument, one for each direction. A tick takes the triggers it crossed. Heap entries carry the
+//   account's version, so entries a later evaluation replaced are skipped (and dropped when the
+//   heaps are compacted).
+// - An account whose bound is below `hotBound` (any normal tick could reach it) goes to the **hot
+//   book** (src/engine/hot-book.ts) instead: its scopes and positions dense in the shared memory,
+//   moved exactly by every tick of their instruments at a few nanoseconds a position. It leaves the
+//   hot book before an update or a funding move changes it, and is evaluated in full.
+// - Accounts changed by updates (Engine.onChange) are re-evaluated at the next step.
+// - A step that would re-evaluate more than `fallbackAccounts` accounts runs a full sweep instead
+//   and leaves the index stale; so do a refresh of the whole book, too many hot accounts and heaps
+//   that stay too large. A stale index is rebuilt at the first calm step (every mark within
+//   `calmMove` of the last step's); until then each step is a full sweep, as without the index.
+import { Engine } from './engine.js';
+import { HotBook } from './hot-book.js';
+import type { SweepPool } from '../pool/pool.js';
+import { kernelU32 } from './kernel-constants.js';
+import { ShardSlot } from '../memory/layout.js';
+import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
+
+const BOUND_TABLE_STRIDE = kernelU32('BOUND_TABLE_STRIDE');
+const BOUND_C = kernelU32('BOUND_C') / 8;
+const BOUND_P = kernelU32('BOUND_P') / 8;
+
+/**
+ * Buckets per doubling of the bound: 128 (a bucket spans 0.54% of its bound, so an excursion that
+ * reaches a bucket leaves few of its accounts waiting) while the index's bucket table stays small
+ * (13 KB an instrument), fewer for books of thousands of instruments.
+ */
+function bucketsPerOctave(instruments: number): number {
+  return instruments <= 1_024 ? 128 : instruments <= 8_192 ? 32 : 8;
+}
+/** The first bucket holds the least bounds, up to about 2^-24; the last, bounds from 2^2 (a 400% excursion) up. */
+const BUCKET_MIN_EXPONENT = kernelU32('BUCKET_MIN_EXPONENT') | 0; // an i32 in the kernel
+const BUCKET_MAX_EXPONENT = 2;
+/** Relative margin, against the account, on every float the index compares (far above f64 rounding). */
+const MARGIN = 1e-9;
+/** Accounts the build admits to the hot book per kernel call. */
+const HOT_ADMIT_BATCH = 65_536;
+/** An account's version is a u16; the index is rebuilt before one wraps. */
+const VERSION_LIMIT = 0xffff;
+
+const f32Scratch = new Float32Array(1);
+const f32Bits = new Uint32Array(f32Scratch.buffer);
+
+/** The largest f32 at or below x: a key rounded so that its trigger fires early, never late. */
+function f32Down(x: number): number {
+  const f = Math.fround(x);
+  if (f <= x) return f;
+  if (f === 0) return -1.401298464324817e-45; // the f32 just below 0 (x is a tiny negative)
+  f32Scratch[0] = f;
+  f32Bits[0] += f > 0 ? -1 : 1;
+  return f32Scratch[0];
+}
+
+
+export interface IncrementalOptions {
+  /**
+   * The pool of the engine: a step that falls back sweeps on it, and a build evaluates the accounts
+   * on its workers. Without it, both run on this thread.
+   */
+  pool?: SweepPool;
+  /**
+   * The full sweep a step falls back on (instead of the pool's or this thread's); returns the
+   * liquidatable scopes.
+   */
+  sweep?: () => number | Promise<number>;
+  /**
+   * A step that would re-evaluate more accounts than this sweeps instead. Default: measured, the
+   * accounts a step re-evaluates in the time of one sweep (the sweep timed once after each build and
+   * at every fallback, the cost of an account re-evaluated from the steps, each the median of the
+   * recent ones).
+   */
+  fallbackAccounts?: number;
+  /**
+   * An account evaluated with a bound below this (relative) goes to the hot book (src/engine/hot-book.ts)
+   * rather than getting triggers: any normal tick of its instruments would reach it, and the hot
+   * book moves it with every tick at a few nanoseconds a position. Default: 10^-3 (0.1%, the largest
+   * normal tick).
+   */
+  hotBound?: number;
+  /** The index is rebuilt (at the next calm step) once this many accounts are in the hot book. Default: max(4,096, accounts / 8). */
+  hotLimit?: number;
+  /** Past this many heap entries (12 bytes each), the largest heap is compacted; the index is rebuilt if its live entries alone are past it. Default: max(2^16, accounts / 2). */
+  heapLimit?: number;
+  /** A stale index is rebuilt at a step where no mark moved more than this (relative) since the last. Default: 0.005. */
+  calmMove?: number;
+}
+
+export type StepPath = 'incremental' | 'sweep' | 'build';
+
+export interface StepResult {
+  /** How the step was evaluated: re-evaluating the accounts it could reach, a full sweep, or a build of the index. */
+  path: StepPath;
+  /** Accounts evaluated: those re-evaluated, or every account for a sweep or a build. */
+  evaluated: number;
+  /** Failing scopes (liquidatable, bankrupt included) in the book after the step. */
+  liquidatable: number;
+  /** The accounts (ascending) whose statuses the step changed; null after a sweep or a build, when any may have. */
+  changed: Uint32Array | null;
+}
+
+/**
+ * A 4-ary min-heap of (key, account, version), one 12-byte cell each in a single array (key as
+ * f32, account, version), so that a step down the heap touches one cache line for all four
+ * children. Keys are f32, each rounded down by its caller (a trigger that fires early costs an
+ * evaluation; one that fires late would miss a change).
+ */
+class BoundHeap {
+  private words = new Uint32Array(3 * 16);
+  private keys = new Float32Array(this.words.buffer);
+  size = 0;
+
+  insert(key: number, account: number, version: number): void {
+    if (3 * (this.size + 1) > this.words.length) this.grow();
+    let k = this.size++;
+    while (k > 0) {
+      const parent = (k - 1) >> 2;
+      if (this.keys[3 * parent] <= key) break;
+      this.copy(parent, k);
+      k = parent;
+    }
+    this.set(k, key, account, version);
+  }
+
+  /** The least key, or +∞ when empty. */
+  get top(): number {
+    return this.size === 0 ? Infinity : this.keys[0];
+  }
+
+  get topAccount(): number {
+    return this.words[1];
+  }
+
+  get topVersion(): number {
+    return this.words[2];
+  }
+
+  /** Removes the top entry (its account and version are read before). */
+  pop(): void {
+    const last = --this.size;
+    if (last === 0) return;
+    this.siftDown(0, this.keys[3 * last], this.words[3 * last + 1], this.words[3 * last + 2]);
+  }
+
+  /** Keeps only the entries `live` accepts, as a heap again. */
+  compact(live: (account: number, version: number) => boolean): void {
+    let kept = 0;
+    for (let k = 0; k < this.size; k++) if (live(this.words[3 * k + 1], this.words[3 * k + 2])) this.copy(k, kept++);
+    this.size = kept;
+    for (let k = (kept - 2) >> 2; k >= 0; k--) this.siftDown(k, this.keys[3 * k], this.words[3 * k + 1], this.words[3 * k + 2]);
+  }
+
+  get bytes(): number {
+    return this.words.byteLength;
+  }
+
+  /** Places (key, account, version) at k or below, moving smaller children up. */
+  private siftDown(from: number, key: number, account: number, version: number): void {
+    const keys = this.keys;
+    let k = from;
+    for (;;) {
+      const first = 4 * k + 1;
+      if (first >= this.size) break;
+      let child = first;
+      const end = Math.min(first + 4, this.size);
+      for (let c = first + 1; c < end; c++) if (keys[3 * c] < keys[3 * child]) child = c;
+      if (keys[3 * child] >= key) break;
+      this.copy(child, k);
+      k = child;
+    }
+    this.set(k, key, account, version);
+  }
+
+  private set(k: number, key: number, account: number, version: number): void {
+    this.keys[3 * k] = key;
+    this.words[3 * k + 1] = account;
+    this.words[3 * k + 2] = version;
+  }
+
+  private copy(from: number, to: number): void {
+    this.words[3 * to] = this.words[3 * from];
+    this.words[3 * to + 1] = this.words[3 * from + 1];
+    this.words[3 * to + 2] = this.words[3 * from + 2];
+  }
+
+  private grow(): void {
+    const words = new Uint32Array(this.words.length * 2);
+    words.set(this.words);
+    this.words = words;
+    this.keys = new Float32Array(words.buffer);
+  }
+}
+
+export class IncrementalEvaluator {
+  readonly engine: Engine;
+  private readonly sweepFallback: () => number | Promise<number>;
+  private readonly pool: SweepPool | undefined;
+  private readonly fixedFallback: number | undefined;
+  /** Medians of the recent: a full sweep's time, and a step's time per account it evaluated in full (ms). */
+  private readonly sweepTimes = new RecentMedian(7);
+  private readonly accountTimes = new RecentMedian(31);
+  readonly hotBound: number;
+  readonly hotLimit: number;
+  readonly heapLimit: number;
+  readonly calmMove: number;
+
+  private state: 'unbuilt' | 'built' | 'stale' = 'unbuilt';
+  /** Why the index went stale (for the step's result and the docs' measurements). */
+  private staleReason = '';
+  private liquidatableCount = 0;
+  /** Per instrument: the build's mark, the farthest the mark has been from it, the funding moves since (price units), q·(1 + r_max). */
+  private readonly reference: Float64Array;
+  private readonly priceExcursion: Float64Array;
+  private readonly fundingMoves: Float64Array;
+  private readonly weight: Float64Array;
+  /** Per instrument: the mark and funding index at the last step, and the mark as a float. */
+  private readonly lastMark: BigInt64Array;
+  private readonly markFloat: Float64Array;
+  private readonly lastFunding: BigInt64Array;
+  /** Buckets per octave, buckets, and the least bound each bucket may hold (a little less, against log2's rounding). */
+  private readonly perOctave: number;
+  private readonly buckets: number;
+  private readonly bucketLow: Float64Array;
+  /** The build's index: per instrument and bucket, the range of `entries` holding its accounts; per instrument the next bucket to take. */
+  private bucketStart = new Uint32Array(0);
+  private entries = new Uint32Array(0);
+  private readonly cursor: Int32Array;
+  /** Per instrument: accounts of buckets taken whose build bound the excursion has not reached yet, by bound. */
+  private readonly waiting: BoundHeap[];
+  /** Per instrument: re-evaluated accounts' triggers, below the mark (keys negated: a max-heap) and above it. */
+  private readonly below: BoundHeap[];
+  private readonly above: BoundHeap[];
+  private readonly hot: HotBook;
+  /** Per account: the version of its bound (0 = the build's), and whether it is queued in this step. */
+  private readonly versions: Uint16Array;
+  private readonly queued: Uint8Array;
+  private queue = new Uint32Array(1024);
+  private queueSize = 0;
+  private readonly unsubscribe: () => void;
+
+  constructor(engine: Engine, options: IncrementalOptions = {}) {
+    checkOption(options.fallbackAccounts, 'fallbackAccounts', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
+    checkOption(options.hotBound, 'hotBound', 'a number from 0 to 1', (x) => x >= 0 && x <= 1);
+    checkOption(options.hotLimit, 'hotLimit', 'an integer of at least 0', (x) => Number.isInteger(x) && x >= 0);
+    checkOption(options.heapLimit, 'heapLimit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
+    checkOption(options.calmMove, 'calmMove', 'a number from 0 to 1', (x) => x >= 0 && x <= 1);
+    if (options.pool !== undefined && options.sweep !== undefined) throw new RangeError('IncrementalEvaluator: give a pool or a sweep, not both');
+    this.engine = engine;
+    const pool = options.pool;
+    this.pool = pool;
+    this.sweepFallback = options.sweep ?? (pool !== undefined ? async () => (await pool.sweep()).liquidatable : () => engine.sweep({ full: false }));
+    this.fixedFallback = options.fallbackAccounts;
+    this.hotBound = options.hotBound ?? 1e-3;
+    this.hotLimit = options.hotLimit ?? Math.max(4_096, Math.floor(engine.accountCount / 8));
+    this.heapLimit = options.heapLimit ?? Math.max(1 << 16, Math.floor(engine.accountCount / 2));
+    this.calmMove = options.calmMove ?? 0.005;
+    const instruments = engine.instruments.length;
+    this.reference = new Float64Array(instruments);
+    this.priceExcursion = new Float64Array(instruments);
+    this.fundingMoves = new Float64Array(instruments);
+    this.weight = new Float64Array(instruments);
+    this.lastMark = new BigInt64Array(instruments);
+    this.markFloat = new Float64Array(instruments);
+    this.lastFunding = new BigInt64Array(instruments);
+    this.cursor = new Int32Array(instruments);
+    this.perOctave = bucketsPerOctave(instruments);
+    this.buckets = (BUCKET_MAX_EXPONENT - BUCKET_MIN_EXPONENT) * this.perOctave + 1;
+    this.bucketLow = new Float64Array(this.buckets);
+    for (let b = 1; b < this.buckets; b++) this.bucketLow[b] = 2 ** (BUCKET_MIN_EXPONENT + b / this.perOctave) * (1 - MARGIN);
+    this.waiting = Array.from({ length: instruments }, () => new BoundHeap());
+    this.below = Array.from({ length: instruments }, () => new BoundHeap());
+    this.above = Array.from({ length: instruments }, () => new BoundHeap());
+    this.hot = new HotBook(engine);
+    this.versions = new Uint16Array(engine.accountCount);
+    this.queued = new Uint8Array(engine.accountCount);
+    this.unsubscribe = engine.onChange((accounts, count) => this.changed(accounts, count));
+  }
+
+  /** Stops listening to the engine's changes. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /** Accounts above which a step sweeps instead: the option, or the measured break-even (at least 256). */
+  get fallbackAccounts(): number {
+    if (this.fixedFallback !== undefined) return this.fixedFallback;
+    const sweepMs = this.sweepTimes.value;
+    const accountMs = this.accountTimes.value;
+    if (!(sweepMs > 0 && accountMs > 0)) return Math.max(256, Math.floor(this.engine.accountCount / 24));
+    return Math.max(256, Math.floor(sweepMs / accountMs));
+  }
+
+  /** Accounts in the hot book. */
+  get hotAccounts(): number {
+    return this.hot.size;
+  }
+
+  /** Failing scopes in the book as of the last step. */
+  get liquidatable(): number {
+    return this.liquidatableCount;
+  }
+
+  /** Whether the next step can be incremental (the index is built and not stale). */
+  get ready(): boolean {
+    return this.state === 'built';
+  }
+
+  /** Why the index is stale ('' when it is not): a fallback sweep, hot accounts, heap entries, versions, a refresh of the book. */
+  get stale(): string {
+    return this.state === 'stale' ? this.staleReason : '';
+  }
+
+  /** Bytes the index holds: per account its bound, failing scopes, version and flag; the build's entries; heaps; the hot book. */
+  get memoryBytes(): number {
+    let bytes = this.engine.accountCount * 5 + this.versions.byteLength + this.queued.byteLength + this.queue.byteLength;
+    bytes += this.entries.byteLength + this.bucketStart.byteLength;
+    for (const heap of [...this.waiting, ...this.below, ...this.above]) bytes += heap.bytes;
+    bytes += this.hot.memoryBytes;
+    return bytes;
+  }
+
+  /**
+   * Evaluates what changed since the last step (marks, funding indices and the accounts updates
+   * changed), leaving every scope's status in memory exact, and says how.
+   */
+  async step(): Promise<StepResult> {
+    this.engine.assertWritable('an incremental step');
+    if (this.state !== 'built') {
+      if (this.state !== 'unbuilt' && !this.calm()) return this.sweep();
+      const start = performance.now();
+      const result = await this.build();
+      // The break-even needs a sweep's time: one sweep of the book just built (its statuses stand);
+      // until steps measure it, an account re-evaluated is taken at 4 times its share of the build.
+      if (this.fixedFallback === undefined) {
+        if (this.accountTimes.empty) this.accountTimes.add((4 * (performance.now() - start)) / Math.max(1, this.engine.accountCount));
+        await this.timedSweep();
+      }
+      return result;
+    }
+    const fundingMoved: number[] = [];
+    const changedInstruments = this.advance(fundingMoved);
+    // Accounts that updates changed leave the hot book (its records no longer describe them), and
+    // so do those holding an instrument whose funding index moved (their equity moved with it):
+    // they are evaluated again in full.
+    for (let k = 0; k < this.queueSize; k++) this.hot.remove(this.queue[k]);
+    for (const i of fundingMoved) {
+      this.hot.forEachAccountOn(i, (a) => {
+        this.hot.remove(a);
+        this.enqueue(a);
+      });
+    }
+    if (this.collect(changedInstruments) === null) {
+      this.clearQueue();
+      return this.sweep();
+    }
+    // The hot book moves with every tick: every instrument first, then the statuses.
+    for (const i of changedInstruments) this.hot.move(i);
+    const hot = this.hot.settle(changedInstruments, this.boundsOffset());
+    return this.evaluateQueued([hot.changed], hot.failing);
+  }
+
+  private changed(accounts: ArrayLike<number> | null, count: number): void {
+    if (this.state !== 'built') return;
+    if (accounts === null) {
+      // A refresh of a range (a load, a re-layout, Engine.evaluate): the next step starts over.
+      this.markStale('a refresh of the book');
+      this.clearQueue();
+      return;
+    }
+    for (let k = 0; k < count; k++) this.enqueue(accounts[k]);
+  }
+
+  private enqueue(a: number): void {
+    if (this.queued[a] !== 0) return;
+    this.queued[a] = 1;
+    if (this.queueSize === this.queue.length) {
+      const grown = new Uint32Array(this.queue.length * 2);
+      grown.set(this.queue);
+      this.queue = grown;
+    }
+    this.queue[this.queueSize++] = a;
+  }
+
+  private clearQueue(): void {
+    for (let k = 0; k < this.queueSize; k++) this.queued[this.queue[k]] = 0;
+    this.queueSize = 0;
+  }
+
+  /** Whether every mark is within calmMove of the last step's. */
+  private calm(): boolean {
+    const marks = this.engine.views.instMark;
+    for (let i = 0; i < this.lastMark.length; i++) {
+      const last = Number(this.lastMark[i]);
+      if (Math.abs(Number(marks[i]) - last) > this.calmMove * last) return false;
+    }
+    return true;
+  }
+
+  private remember(): void {
+    const v = this.engine.views;
+    this.lastMark.set(v.instMark.subarray(0, this.lastMark.length));
+    this.lastFunding.set(v.instFunding.subarray(0, this.lastFunding.length));
+    for (let i = 0; i < this.markFloat.length; i++) this.markFloat[i] = Number(this.lastMark[i]);
+  }
+
+  /** A full sweep, timed into the running average; returns the liquidatable scopes. */
+  private async timedSweep(): Promise<number> {
+    const start = performance.now();
+    const liquidatable = await this.sweepFallback();
+    this.sweepTimes.add(performance.now() - start);
+    return liquidatable;
+  }
+
+  /** A full sweep: every status exact, the index stale. */
+  private async sweep(): Promise<StepResult> {
+    this.liquidatableCount = await this.timedSweep();
+    this.markStale('a fallback sweep');
+    this.remember();
+    return { path: 'sweep', evaluated: this.engine.accountCount, liquidatable: this.liquidatableCount, changed: null };
+  }
+
+  /** Evaluates every account and builds the index against the marks as they stand. */
+  private async build(): Promise<StepResult> {
+    const engine = this.engine;
+    const v = engine.views;
+    this.remember();
+    const instruments = this.reference.length;
+    for (let i = 0; i < instruments; i++) {
+      this.reference[i] = Number(v.instMark[i]);
+      let rateMax = 0n;
+      for (const tier of engine.instruments[i].tiers) if (tier.ratePpm > rateMax) rateMax = tier.ratePpm;
+      this.weight[i] = Number(v.instQ[i]) * (1 + Number(rateMax) / Number(RATE_SCALE)) * (1 + MARGIN);
+    }
+    this.priceExcursion.fill(0);
+    this.fundingMoves.fill(0);
+    this.cursor.fill(0);
+    for (const heap of [...this.waiting, ...this.below, ...this.above]) heap.size = 0;
+    this.hot.clear();
+    this.versions.fill(0);
+    this.clearQueue();
+    const accounts = engine.accountCount;
+    this.liquidatableCount =
+      this.pool !== undefined
+        ? await this.pool.boundRange(this.writeTable(), this.boundsOffset())
+        : engine.core.boundAccountRange(engine.layout.header, engine.shardRecord(), 0, accounts, this.writeTable(), this.boundsOffset());
+
+    // The index, in the kernel: count each (instrument, bucket), then place the accounts (an
+    // account once per instrument it holds). Those with a bound below hotBound go to the hot book.
+    const cells = instruments * this.buckets + 1;
+    const countsOffset = engine.region('incremental.buckets', cells * 4);
+    const start = new Uint32Array(engine.memory.buffer, countsOffset, cells);
+    start.fill(0);
+    const hotOffset = engine.region('incremental.hot', accounts * 4);
+    const hotCount = engine.core.indexCount(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, countsOffset, hotOffset);
+    for (let k = 1; k < cells; k++) start[k] += start[k - 1];
+    const fillOffset = engine.region('incremental.fill', cells * 4);
+    new Uint32Array(engine.memory.buffer, fillOffset, cells).set(start);
+    // Room for an entry per position slot the arena has: every build fits in the same region.
+    const entriesOffset = engine.region('incremental.entries', Math.max(start[cells - 1], engine.layout.capacity.positions) * 4);
+    engine.core.indexPlace(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, fillOffset, entriesOffset);
+    this.bucketStart = start;
+    this.entries = new Uint32Array(engine.memory.buffer, entriesOffset, start[cells - 1]);
+    const hot = new Uint32Array(engine.memory.buffer, hotOffset, hotCount).slice();
+    // The hot book takes its accounts from an evaluation that gives each position's maintenance.
+    for (let k = 0; k < hot.length; k += HOT_ADMIT_BATCH) {
+      const batch = hot.subarray(k, k + HOT_ADMIT_BATCH);
+      for (const a of batch) this.enqueue(a);
+      const detail = this.evaluateList();
+      let at = 0;
+      for (const a of batch) {
+        this.hot.admit(a, detail, at);
+        at += v.accPosCount[a];
+      }
+      this.clearQueue();
+    }
+    this.state = 'built';
+    return { path: 'build', evaluated: accounts, liquidatable: this.liquidatableCount, changed: null };
+  }
+
+  /**
+   * Moves the excursions and funding moves to the marks and funding indices as they stand; returns
+   * the instruments that changed, and lists in `fundingMoved` those whose funding index did.
+   */
+  private advance(fundingMoved: number[]): number[] {
+    const v = this.engine.views;
+    const changed: number[] = [];
+    for (let i = 0; i < this.reference.length; i++) {
+      const mark = v.instMark[i];
+      const funding = v.instFunding[i];
+      if (mark === this.lastMark[i] && funding === this.lastFunding[i]) continue;
+      changed.push(i);
+      const distance = Math.abs(Number(mark) - this.reference[i]);
+      if (distance > this.priceExcursion[i]) this.priceExcursion[i] = distance;
+      if (funding !== this.lastFunding[i]) {
+        fundingMoved.push(i);
+        const move = funding > this.lastFunding[i] ? funding - this.lastFunding[i] : this.lastFunding[i] - funding;
+        this.fundingMoves[i] += (Number(move) / Number(FUNDING_EXTRA_SCALE)) * (1 + MARGIN);
+      }
+    }
+    this.remember();
+    return changed;
+  }
+
+  /** Instrument i's excursion relative to the build's mark, rounded up. */
+  private excursion(i: number): number {
+    return ((this.priceExcursion[i] + this.fundingMoves[i]) / this.reference[i]) * (1 + MARGIN);
+  }
+
+  /**
+   * Queues every account the changed instruments reach (the hot book's aside): the accounts whose
+   * build bounds their excursions reached, and the triggers their marks crossed. Returns null,
+   * with the queue abandoned, when that is more than fallbackAccounts (the buckets are counted
+   * before any is taken, so a crash falls back at once).
+   */
+  private collect(changedInstruments: number[]): number | null {
+    let estimate = this.queueSize;
+    for (const i of changedInstruments) {
+      const e = this.excursion(i);
+      for (let b = this.cursor[i]; b < this.buckets && this.bucketLow[b] <= e; b++) estimate += this.bucketStart[i * this.buckets + b + 1] - this.bucketStart[i * this.buckets + b];
+    }
+    if (estimate > this.fallbackAccounts) return null;
+    const bounds = this.bounds();
+    for (const i of changedInstruments) {
+      const e = this.excursion(i);
+      const base = i * this.buckets;
+      const waiting = this.waiting[i];
+      while (this.cursor[i] < this.buckets && this.bucketLow[this.cursor[i]] <= e) {
+        const b = this.cursor[i]++;
+        const end = this.bucketStart[base + b + 1];
+        for (let k = this.bucketStart[base + b]; k < end; k++) {
+          const a = this.entries[k];
+          if (this.versions[a] !== 0) continue; // a later evaluation replaced the build's bound
+          if (bounds[a] <= e) this.enqueue(a);
+          else waiting.insert(bounds[a], a, 0);
+        }
+      }
+      this.take(waiting, e);
+      const mark = this.markFloat[i];
+      this.take(this.below[i], -(mark - this.fundingMoves[i]));
+      this.take(this.above[i], mark + this.fundingMoves[i]);
+      if (this.queueSize > this.fallbackAccounts) return null;
+    }
+    return this.queueSize;
+  }
+
+  /** Queues the accounts of the heap's entries with keys at or below `limit` that are still current. */
+  private take(heap: BoundHeap, limit: number): void {
+    while (heap.top <= limit) {
+      const a = heap.topAccount;
+      if (this.versions[a] === heap.topVersion) this.enqueue(a);
+      heap.pop();
+    }
+  }
+
+  /** Evaluates the queued accounts with the kernel and puts each back in the index with its new bound. */
+  /**
+   * Evaluates the queued accounts with the kernel, puts each back in the index with its new bound,
+   * and says what the step changed, with what the hot book's ticks changed (`hotChanged`, `hotFailing`).
+   */
+  private evaluateQueued(hotChanged: Uint32Array[], hotFailing: number): StepResult {
+    const count = this.queueSize;
+    this.liquidatableCount += hotFailing;
+    if (count > 0) {
+      const start = performance.now();
+      const detail = this.evaluateList();
+      hotChanged.push(this.lastChanged);
+      this.reindex(detail);
+      // The cost of an account evaluated in full, for the break-even (the hot book's cost is per tick, not per account).
+      if (count >= 64) this.accountTimes.add((performance.now() - start) / count);
+    }
+    this.clearQueue();
+    this.tidy();
+    return { path: 'incremental', evaluated: count, liquidatable: this.liquidatableCount, changed: ascendingUnique(hotChanged) };
+  }
+
+  /** The accounts the last evaluateList found changed. */
+  private lastChanged = new Uint32Array(0);
+
+  /**
+   * Evaluates the queued accounts with the kernel (statuses, bounds, the failing count) and returns
+   * the detail of their positions (two i64 each, for the hot book); the accounts whose statuses
+   * changed are left in lastChanged.
+   */
+  private evaluateList(): BigInt64Array {
+    const engine = this.engine;
+    const count = this.queueSize;
+    const v = engine.views;
+    let positions = 0;
+    for (let k = 0; k < count; k++) positions += v.accPosCount[this.queue[k]];
+    // Regions sized by powers of two, so that a growing list leaves few behind.
+    const list = engine.region('incremental.list', roundUp(count * 4));
+    const changedList = engine.region('incremental.changed', roundUp(count * 4));
+    const out = engine.region('incremental.out', 8);
+    const detail = engine.region('incremental.detail', roundUp(positions * 16));
+    const table = this.writeTable();
+    const shard = engine.shardRecord();
+    new Uint32Array(engine.memory.buffer, list, count).set(this.queue.subarray(0, count));
+    const listed = engine.core.boundAccounts(engine.layout.header, shard, list, count, table, this.boundsOffset(), changedList, out, detail);
+    const before = new Uint32Array(engine.memory.buffer, out, 1)[0]; // as of their last evaluation
+    const after = new Uint32Array(engine.memory.buffer, shard, ShardSlot.liquidatable + 1)[ShardSlot.liquidatable];
+    this.liquidatableCount += after - before;
+    this.lastChanged = new Uint32Array(engine.memory.buffer, changedList, listed).slice();
+    return new BigInt64Array(engine.memory.buffer, detail, positions * 2);
+  }
+
+  /** Gives each queued (just evaluated) account its triggers, or admits it to the hot book (`detail`: evaluateList's). */
+  private reindex(detail: BigInt64Array): void {
+    const v = this.engine.views;
+    const bounds = this.bounds();
+    let at = 0;
+    for (let k = 0; k < this.queueSize; k++) {
+      const a = this.queue[k];
+      const version = this.versions[a] + 1;
+      if (version >= VERSION_LIMIT) this.markStale('versions');
+      this.versions[a] = version;
+      const y = bounds[a];
+      const first = v.accPosStart[a];
+      const end = first + v.accPosCount[a];
+      const detailAt = at;
+      at += end - first;
+      if (y === Infinity) continue;
+      if (!(y >= this.hotBound)) {
+        this.hot.admit(a, detail, detailAt);
+        continue;
+      }
+      // A healthy scope cannot fail by a move in its positions' favour (the bound keeps the
+      // 2 micro a position the ceilings could take back): an account whose scopes are all healthy
+      // gets, per instrument, the trigger on the side its positions there lose on. A failing scope
+      // can recover one way and go bankrupt the other: both.
+      let failing = v.accStatus[a] !== 0;
+      for (let j = first; j < end && !failing; j++) if (v.posMode[j] !== MODE_CROSS && v.posStatus[j] !== 0) failing = true;
+      for (let j = first; j < end; j++) {
+        if (!firstOfInstrument(v.posInst, first, j)) continue;
+        const i = v.posInst[j];
+        let long = failing;
+        let short = failing;
+        for (let k = j; k < end; k++) {
+          if (v.posInst[k] !== i) continue;
+          if (v.posSize[k] > 0n) long = true;
+          else short = true;
+        }
+        // Spent when the mark (less, or plus, the funding moves since the build) has moved y·mark.
+        const mark = this.markFloat[i];
+        const funding = this.fundingMoves[i];
+        const room = y * mark;
+        const slack = (mark + funding) * MARGIN;
+        if (long) this.below[i].insert(f32Down(-(mark - funding - room + slack)), a, version);
+        if (short) this.above[i].insert(f32Down(mark + funding + room - slack), a, version);
+      }
+    }
+  }
+
+  /**
+   * Past heapLimit entries, compacts the largest heap (drops the entries later evaluations
+   * replaced); marks the index stale when that leaves it past the limit still, or too many accounts
+   * are hot.
+   */
+  private tidy(): void {
+    if (this.hot.size > this.hotLimit) this.markStale('hot accounts');
+    this.hot.compactIfSparse();
+    let entries = 0;
+    let largest = this.waiting[0];
+    for (const heaps of [this.waiting, this.below, this.above]) {
+      for (const heap of heaps) {
+        entries += heap.size;
+        if (heap.size > largest.size) largest = heap;
+      }
+    }
+    if (entries <= this.heapLimit) return;
+    const before = largest.size;
+    largest.compact((a, version) => this.versions[a] === version);
+    if (entries - before + largest.size > this.heapLimit) this.markStale('heap entries');
+  }
+
+  private markStale(reason: string): void {
+    this.state = 'stale';
+    this.staleReason = reason;
+  }
+
+  /** Writes the bound table (per instrument: q·(1 + r_max), the mark) into the memory; returns its offset. */
+  private writeTable(): number {
+    const instruments = this.reference.length;
+    const offset = this.engine.region('incremental.table', instruments * BOUND_TABLE_STRIDE);
+    const table = new Float64Array(this.engine.memory.buffer, offset, (instruments * BOUND_TABLE_STRIDE) / 8);
+    const stride = BOUND_TABLE_STRIDE / 8;
+    for (let i = 0; i < instruments; i++) {
+      table[i * stride + BOUND_C] = this.weight[i];
+      table[i * stride + BOUND_P] = this.markFloat[i];
+    }
+    return offset;
+  }
+
+  /** The kernel's per-account region: the bounds (f32 each), then each account's failing scopes at its last evaluation (u8). */
+  private boundsOffset(): number {
+    return this.engine.region('incremental.bounds', this.engine.accountCount * 5);
+  }
+
+  private bounds(): Float32Array {
+    return new Float32Array(this.engine.memory.buffer, this.boundsOffset(), this.engine.accountCount);
+  }
+}
+
+/** The values of the lists, ascending, each once. */
+function ascendingUnique(lists: Uint32Array[]): Uint32Array {
+  let total = 0;
+  for (const list of lists) total += list.length;
+  const all = new Uint32Array(total);
+  let at = 0;
+  for (const list of lists) {
+    all.set(list, at);
+    at += list.length;
+  }
+  all.sort();
+  let unique = 0;
+  for (let k = 0; k < all.length; k++) if (k === 0 || all[k] !== all[k - 1]) all[unique++] = all[k];
+  return all.slice(0, unique);
+}
+
+/** The least power of two at or above n (at least 1,024). */
+function roundUp(n: number): number {
+  return Math.max(1_024, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
+}
+
+function checkOption(value: number | undefined, name: string, what: string, valid: (x: number) => boolean): void {
+  if (value !== undefined && !(typeof value === 'number' && valid(value))) {
+    throw new RangeError(`IncrementalEvaluator: ${name} must be ${what}, got ${String(value)}`);
+  }
+}
+
+/** The median of the last `size` samples: a cost estimate that a preempted step or two cannot move. */
+class RecentMedian {
+  private readonly samples: number[] = [];
+  private next = 0;
+  constructor(private readonly size: number) {}
+
+  get empty(): boolean {
+    return this.samples.length === 0;
+  }
+
+  add(sample: number): void {
+    if (this.samples.length < this.size) this.samples.push(sample);
+    else this.samples[this.next] = sample;
+    this.next = (this.next + 1) % this.size;
+  }
+
+  /** NaN when empty. */
+  get value(): number {
+    if (this.samples.length === 0) return NaN;
+    const sorted = [...this.samples].sort((x, y) => x - y);
+    return sorted[sorted.length >> 1];
+  }
+}
+
+/** Whether position j is the first of its account's block [first, j] on its instrument. */
+function firstOfInstrument(posInst: Uint16Array, first: number, j: number): boolean {
+  const i = posInst[j];
+  for (let k = first; k < j; k++) if (posInst[k] === i) return false;
+  return true;
+}

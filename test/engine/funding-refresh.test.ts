@@ -1,0 +1,512 @@
+// A new funding index refreshes only what it feeds (Engine.fundingChanged, the kernel's
+// refreshFunding): the debit of each position on the instrument, the cross base of each account with
+// a cross position on it and the isolated record of each isolated position on it, in place, with no
+// chunk marked for rebuilding. After funding-index updates applied through applyBatch (several
+// instruments a batch, steps up and down, steps aimed to take a scope across its maintenance either
+// way), the chunk sweep must give the statuses and the count of the column sweep and of the BigInt
+// reference, and the records must be the bytes a rebuild of every chunk writes. Also: batches that
+// change accounts too (the accounts are refreshed first), chunks whose blocks moved (read account by
+// account), a funding refresh made before a changed account's own (its chunk is rebuilt instead),
+// the chunk sweep off (debits only), refusals (nothing changes) and the entry point's assertions.
+import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { Engine } from '../../src/engine/engine.js';
+import { applyBatch } from '../../src/account/batch.js';
+import type { AnyOperation, Operation } from '../../src/account/operations.js';
+import { evaluateAccount } from '../../src/reference/evaluate.js';
+import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
+import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
+import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, CHUNK_ACCOUNTS, SHARD_RECORD_BYTES, ShardSlot, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES, chunksOf } from '../../src/memory/layout.js';
+import { kernelU32 } from '../../src/engine/kernel-constants.js';
+import { quotePerUnit, type AccountResult, type Book } from '../../src/book/model.js';
+import { bookArbitrary } from '../support/arbitraries.js';
+import { prng } from '../../bench/workload.js';
+
+const W = CHUNK_META_BYTES / 4;
+const word = (name: string): number => kernelU32(name) / 4;
+const FRESH = kernelU32('CHUNK_FRESH');
+
+function header(engine: Engine): Uint32Array {
+  return new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+}
+
+function chunkMeta(engine: Engine): Uint32Array {
+  return new Uint32Array(engine.memory.buffer, header(engine)[HeaderSlot.chunks], chunksOf(engine.accountCount) * W);
+}
+
+/** Each chunk's state and where its area is: a funding update must change neither. */
+function placement(engine: Engine): Array<{ state: number; offset: number }> {
+  const meta = chunkMeta(engine);
+  return Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => ({ state: meta[chunk * W + word('CHUNK_STATE')], offset: meta[chunk * W + word('CHUNK_OFFSET')] }));
+}
+
+/** Every chunk's records and cross bases as bytes (the records region is the kernel's own), and every debit. */
+function records(engine: Engine): { chunks: Buffer[]; debits: Buffer } {
+  const meta = chunkMeta(engine);
+  const region = header(engine)[HeaderSlot.sweepRecords];
+  const chunks: Buffer[] = [];
+  for (let chunk = 0; chunk < chunksOf(engine.accountCount); chunk++) {
+    const at = (name: string) => meta[chunk * W + word(name)];
+    const accounts = Math.min(CHUNK_ACCOUNTS, engine.accountCount - chunk * CHUNK_ACCOUNTS);
+    const bytes = (at('CHUNK_CROSS') + at('CHUNK_ISOLATED')) * SWEEP_RECORD_SLOT_BYTES + accounts * SWEEP_BASE_BYTES;
+    chunks.push(Buffer.from(new Uint8Array(engine.memory.buffer, region + at('CHUNK_OFFSET'), bytes)));
+  }
+  const debits = engine.views.posDebit.subarray(0, engine.positionsUsed);
+  return { chunks, debits: Buffer.from(new Uint8Array(debits.buffer, debits.byteOffset, debits.byteLength)) };
+}
+
+/** The status-sweep outputs of the whole book, as bytes: its accounts' columns, its held slots' statuses. */
+function outputs(engine: Engine): Buffer[] {
+  const v = engine.views;
+  const n = engine.accountCount;
+  const held: number[] = [];
+  for (let a = 0; a < n; a++) for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) held.push(v.posStatus[j]);
+  return [v.accCrossEquity.subarray(0, n), v.accCrossMaint.subarray(0, n), v.accStatus.subarray(0, n), Uint8Array.from(held)].map((column) =>
+    Buffer.from(new Uint8Array(column.buffer, column.byteOffset, column.byteLength)),
+  );
+}
+
+interface Reference {
+  results: AccountResult[];
+  accountStatus: string[];
+  positionStatus: Map<number, string>;
+  liquidatable: number;
+}
+
+function reference(engine: Engine): Reference {
+  const book = engine.toBook();
+  const v = engine.views;
+  const results = book.accounts.map((_, a) => evaluateAccount(book, a));
+  const positionStatus = new Map<number, string>();
+  let liquidatable = 0;
+  results.forEach((result, a) => {
+    if (result.crossStatus !== 'healthy') liquidatable++;
+    result.positions.forEach((position, k) => {
+      if (position.status === null) return;
+      positionStatus.set(v.accPosStart[a] + k, position.status);
+      if (position.status !== 'healthy') liquidatable++;
+    });
+  });
+  return { results, accountStatus: results.map((r) => r.crossStatus), positionStatus, liquidatable };
+}
+
+function sweptStatuses(engine: Engine): { accountStatus: string[]; positionStatus: Map<number, string> } {
+  const v = engine.views;
+  const accountStatus: string[] = [];
+  const positionStatus = new Map<number, string>();
+  for (let a = 0; a < engine.accountCount; a++) {
+    accountStatus.push(STATUS_NAMES[v.accStatus[a]] ?? `invalid ${v.accStatus[a]}`);
+    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+      if (v.posMode[j] === MODE_ISOLATED) positionStatus.set(j, STATUS_NAMES[v.posStatus[j]] ?? `invalid ${v.posStatus[j]}`);
+    }
+  }
+  return { accountStatus, positionStatus };
+}
+
+/**
+ * Fails with the first difference between two lists of values (a whole-list diff of thousands of
+ * entries would take the test runner minutes to format).
+ */
+function expectSameList(actual: ArrayLike<unknown>, expected: ArrayLike<unknown>, what: string): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  for (let k = 0; k < actual.length; k++) {
+    if (actual[k] !== expected[k]) expect.fail(`${what}: first difference at ${k}: ${String(actual[k])}, expected ${String(expected[k])}`);
+  }
+}
+
+/** The statuses the chunk sweep wrote are those of the reference, scope by scope. */
+function expectReferenceStatuses(engine: Engine, expected: Reference, where: string): void {
+  const swept = sweptStatuses(engine);
+  expectSameList(swept.accountStatus, expected.accountStatus, `${where}: cross statuses by account`);
+  const slots = [...expected.positionStatus.keys()];
+  expectSameList([...swept.positionStatus.keys()], slots, `${where}: isolated slots`);
+  expectSameList(
+    slots.map((j) => swept.positionStatus.get(j)),
+    slots.map((j) => expected.positionStatus.get(j)),
+    `${where}: isolated statuses by slot (${slots.length})`,
+  );
+}
+
+/**
+ * The chunk sweep, the column sweep (outputs scribbled over in between) and the reference agree on
+ * every scope's status and the liquidatable count. Returns the reference.
+ */
+function expectAllAgree(engine: Engine, where: string): Reference {
+  expect(engine.chunkSweep).toBe(true);
+  const expected = reference(engine);
+  const count = engine.sweep({ full: false });
+  expect(count, `${where}: chunk sweep count`).toBe(expected.liquidatable);
+  expectReferenceStatuses(engine, expected, `${where}: chunk sweep`);
+  const fromRecords = outputs(engine);
+  const v = engine.views;
+  v.accCrossEquity.fill(-7n, 0, engine.accountCount);
+  v.accCrossMaint.fill(-7n, 0, engine.accountCount);
+  v.accStatus.fill(9, 0, engine.accountCount);
+  v.posStatus.fill(9, 0, engine.positionsUsed);
+  engine.chunkSweep = false;
+  try {
+    expect(engine.sweep({ full: false }), `${where}: column sweep count`).toBe(count);
+  } finally {
+    engine.chunkSweep = true;
+  }
+  const names = ['cross equity', 'cross maintenance', 'account statuses', 'held slots\' statuses'];
+  outputs(engine).forEach((bytes, k) => expectSameList(bytes, fromRecords[k], `${where}: column sweep, ${names[k]} (bytes)`));
+  return expected;
+}
+
+/**
+ * The records the funding updates left are those a rebuild of every chunk writes (after a sweep at
+ * the same marks, so that the cross records' bracket entries are the current ones either way).
+ * Leaves every chunk fresh.
+ */
+function expectRecordsAsRebuilt(engine: Engine, where: string): void {
+  engine.sweep({ full: false });
+  const kept = records(engine);
+  engine.refreshDebits(); // every debit again, every chunk marked for rebuilding
+  expect(placement(engine).every((chunk) => chunk.state !== FRESH), `${where}: the full refresh marks every chunk`).toBe(true);
+  engine.sweep({ full: false }); // rebuilds them
+  const rebuilt = records(engine);
+  expectSameList(kept.debits, rebuilt.debits, `${where}: debits (bytes)`);
+  kept.chunks.forEach((bytes, chunk) => expectSameList(bytes, rebuilt.chunks[chunk], `${where}: chunk ${chunk}'s records and bases (bytes)`));
+}
+
+/** Funding owed by a position of z·q = sizeQuote at a step dF of the index: ceil(sizeQuote·dF / 10^6). */
+function owedStep(sizeQuote: bigint, dF: bigint): bigint {
+  const x = sizeQuote * dF;
+  return x >= 0n ? (x + 999_999n) / 1_000_000n : -(-x / 1_000_000n);
+}
+
+/**
+ * A step of instrument i's funding index aimed at one scope holding a position on it: the smallest
+ * that takes it across its maintenance (healthy to failing, or back), a price unit of funding
+ * either way at random. null when no scope of the book holds a position on i.
+ */
+function aimedStep(engine: Engine, expected: Reference, i: number, random: () => number): bigint | null {
+  const v = engine.views;
+  const q = quotePerUnit(engine.instruments[i]);
+  const candidates: Array<{ sizeQuote: bigint; slack: bigint }> = [];
+  expected.results.forEach((result, a) => {
+    result.positions.forEach((position, k) => {
+      const j = v.accPosStart[a] + k;
+      if (v.posInst[j] !== i || v.posSize[j] === 0n) return;
+      const slack = v.posMode[j] === MODE_CROSS ? result.crossEquityMicro - result.crossMaintenanceMicro : position.equityMicro! - position.maintenanceMicro;
+      candidates.push({ sizeQuote: v.posSize[j] * q, slack });
+    });
+  });
+  if (candidates.length === 0) return null;
+  const { sizeQuote, slack } = candidates[Math.floor(random() * candidates.length)];
+  // Equity falls by the funding owed: owed > slack fails a healthy scope (slack ≥ 0); owed ≤ slack
+  // (a gain of −slack or more) heals a failing one (slack < 0), its maintenance permitting.
+  const magnitude = sizeQuote < 0n ? -sizeQuote : sizeQuote;
+  const sign = sizeQuote < 0n ? -1n : 1n;
+  let dF = ((slack < 0n ? -slack : slack + 1n) * 1_000_000n + magnitude - 1n) / magnitude;
+  dF = slack < 0n ? -sign * dF : sign * dF;
+  if (owedStep(sizeQuote, dF) <= slack === slack >= 0n) dF += slack >= 0n ? sign : -sign; // rounding
+  return dF + BigInt(Math.floor(random() * 3) - 1);
+}
+
+/** A step of the funding index: aimed at a scope most of the time, of any size up or down otherwise. */
+function fundingStep(engine: Engine, expected: Reference, i: number, random: () => number): bigint {
+  const aimed = random() < 0.7 ? aimedStep(engine, expected, i, random) : null;
+  if (aimed !== null) return aimed;
+  const magnitude = BigInt(Math.floor(10 ** (random() * 12)));
+  return random() < 0.5 ? magnitude : -magnitude;
+}
+
+function setFunding(engine: Engine, i: number, index: bigint): Operation {
+  const clamped = index > FUNDING_INDEX_ABS_MAX ? FUNDING_INDEX_ABS_MAX : index < -FUNDING_INDEX_ABS_MAX ? -FUNDING_INDEX_ABS_MAX : index;
+  return { kind: 'setFundingIndex', instrument: engine.instruments[i].symbol, fundingIndex: clamped };
+}
+
+/** The highest mark of instrument i that keeps every notional within range (what setMark allows). */
+function markMax(engine: Engine, i: number): bigint {
+  const high = engine.sizeHighWater[i];
+  const limit = high === 0n ? PRICE_UNITS_MAX : QUOTE_ABS_MAX / (high * quotePerUnit(engine.instruments[i]));
+  return limit < PRICE_UNITS_MAX ? limit : PRICE_UNITS_MAX;
+}
+
+/** Chunks whose accounts' position blocks do not follow each other (the kernel reads them account by account). */
+function scatteredChunks(engine: Engine): number {
+  const v = engine.views;
+  let scattered = 0;
+  for (let c0 = 0; c0 < engine.accountCount; c0 += CHUNK_ACCOUNTS) {
+    let next = v.accPosStart[c0];
+    let gaps = false;
+    for (let a = c0; a < Math.min(engine.accountCount, c0 + CHUNK_ACCOUNTS); a++) {
+      if (v.accPosCount[a] !== 0 && v.accPosStart[a] !== next) gaps = true;
+      next += v.accPosCount[a];
+    }
+    if (gaps) scattered++;
+  }
+  return scattered;
+}
+
+/** Scopes whose status differs between two references: [cross, isolated]. */
+function flips(before: Reference, after: Reference): [number, number] {
+  let cross = 0;
+  let isolated = 0;
+  before.accountStatus.forEach((status, a) => (cross += Number(status !== after.accountStatus[a])));
+  before.positionStatus.forEach((status, j) => (isolated += Number(status !== after.positionStatus.get(j))));
+  return [cross, isolated];
+}
+
+interface Tally {
+  batches: number;
+  applied: number;
+  refused: number;
+  crossFlips: number;
+  isolatedFlips: number;
+}
+
+/**
+ * Rounds of batches of 1–4 setFundingIndex operations (some instruments twice, steps up and down,
+ * mostly aimed at a scope's edge), now and then with a new mark in the batch too. After each, with
+ * no account changed: no chunk was marked or moved, the sweeps agree with the reference, and the
+ * records are those a rebuild writes.
+ */
+function fundingRounds(engine: Engine, rounds: number, random: () => number, tally: Tally, label: string): void {
+  let expected = expectAllAgree(engine, `${label}, before`);
+  const instruments = engine.instruments.length;
+  for (let round = 0; round < rounds; round++) {
+    const where = `${label}, round ${round}`;
+    const operations: Operation[] = [];
+    const next = Array.from(engine.views.instFunding.subarray(0, instruments));
+    const count = 1 + Math.floor(random() * 4);
+    for (let k = 0; k < count; k++) {
+      const i = Math.floor(random() * instruments);
+      if (random() < 0.15) {
+        const mark = engine.views.instMark[i];
+        let moved = mark + (mark * BigInt(Math.floor(random() * 40_001) - 20_000)) / 1_000_000n;
+        const limit = markMax(engine, i);
+        moved = moved < 1n ? 1n : moved > limit ? limit : moved;
+        operations.push({ kind: 'setMark', instrument: engine.instruments[i].symbol, priceUnits: moved });
+      }
+      next[i] += fundingStep(engine, expected, i, random);
+      operations.push(setFunding(engine, i, next[i]));
+    }
+    const before = placement(engine);
+    expect(before.every((chunk) => chunk.state === FRESH), `${where}: swept, every chunk is fresh`).toBe(true);
+    const result = applyBatch(engine, operations);
+    tally.batches++;
+    tally.applied += result.applied;
+    tally.refused += result.refused;
+    expect(result.changed.length).toBe(0);
+    // The funding update marked no chunk for rebuilding and moved none.
+    expect(placement(engine), `${where}: chunk states and areas`).toEqual(before);
+    const after = expectAllAgree(engine, where);
+    const [cross, isolated] = flips(expected, after);
+    tally.crossFlips += cross;
+    tally.isolatedFlips += isolated;
+    expectRecordsAsRebuilt(engine, where);
+    expected = after;
+  }
+}
+
+function newTally(): Tally {
+  return { batches: 0, applied: 0, refused: 0, crossFlips: 0, isolatedFlips: 0 };
+}
+
+describe('a new funding index refreshes its positions in place', () => {
+  test('generated books: the chunk sweep, the column sweep and the reference agree, no chunk is rebuilt, the records are a rebuild\'s', () => {
+    const tally = newTally();
+    for (const seed of [1, 2, 3]) {
+      const generated = generateBook({ accounts: 2_000 + 77 * seed, seed, instruments: 6, isolatedShare: 0.4, nearMaintenanceShare: 0.3 });
+      const engine = Engine.fromBook(generatedBookToBook(generated));
+      engine.sweep({ full: false }); // every chunk built: fresh
+      fundingRounds(engine, 12, prng(100 + seed), tally, `generated book ${seed}`);
+    }
+    console.log(`generated books: ${JSON.stringify(tally)}`);
+    expect(tally.applied).toBeGreaterThan(tally.batches);
+    // The steps took scopes of both kinds across their maintenance, both ways.
+    expect(tally.crossFlips).toBeGreaterThan(50);
+    expect(tally.isolatedFlips).toBeGreaterThan(50);
+  });
+
+  test('property books (edge ranges, many tiers, zero sizes, several chunks): the same', () => {
+    const tally = newTally();
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 * CHUNK_ACCOUNTS + 40 }).chain((accounts) => bookArbitrary(accounts)), fc.nat(), (book: Book, seed) => {
+        const engine = Engine.fromBook(book);
+        engine.sweep({ full: false });
+        fundingRounds(engine, 4, prng(seed), tally, `property book of ${engine.accountCount} accounts (seed ${seed})`);
+      }),
+      { numRuns: 25 },
+    );
+    console.log(`property books: ${JSON.stringify(tally)}`);
+    expect(tally.crossFlips + tally.isolatedFlips).toBeGreaterThan(20);
+  });
+
+  test('a batch that changes accounts and funding indices together (the accounts refreshed first), and books whose blocks moved', () => {
+    let switched = 0;
+    let opened = 0;
+    let scattered = 0;
+    const tally = newTally();
+    for (const seed of [4, 5, 6, 7]) {
+      const generated = generateBook({ accounts: 1_500, seed, instruments: 4, isolatedShare: 0.4, nearMaintenanceShare: 0.3 });
+      const engine = Engine.fromBook(generatedBookToBook(generated));
+      engine.sweep({ full: false });
+      const random = prng(200 + seed);
+      let expected = reference(engine);
+      for (let round = 0; round < 8; round++) {
+        const where = `generated book ${seed}, round ${round}`;
+        const v = engine.views;
+        const operations: AnyOperation[] = [];
+        const i = Math.floor(random() * engine.instruments.length);
+        const symbol = engine.instruments[i].symbol;
+        const holds = (a: number, mode: number) => {
+          for (let k = v.accPosStart[a]; k < v.accPosStart[a] + v.accPosCount[a]; k++) if (v.posInst[k] === i && v.posMode[k] === mode) return true;
+          return false;
+        };
+        // Positions on the instrument change mode, before and after the new index in the batch: the
+        // account's records change counts (its chunk's later records shift) in the same refresh.
+        const switchOn = () => {
+          for (let tries = 0; tries < 50; tries++) {
+            const a = Math.floor(random() * engine.accountCount);
+            for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+              if (v.posInst[j] !== i || holds(a, v.posMode[j] === MODE_CROSS ? MODE_ISOLATED : MODE_CROSS)) continue;
+              operations.push(
+                v.posMode[j] === MODE_CROSS
+                  ? { kind: 'switchMode', accountIndex: a, instrument: symbol, to: 'isolated', marginMicro: 1n + v.accBalance[a] / 3n }
+                  : { kind: 'switchMode', accountIndex: a, instrument: symbol, to: 'cross' },
+              );
+              return;
+            }
+          }
+        };
+        // A new position on the instrument: the account's block moves to the arena's tail, and its
+        // chunk's blocks are no longer one run.
+        const open = () => {
+          const a = Math.floor(random() * engine.accountCount);
+          const mode = random() < 0.5 ? ('cross' as const) : ('isolated' as const);
+          if (holds(a, mode === 'cross' ? MODE_CROSS : MODE_ISOLATED)) return;
+          const instrument = engine.instruments[i];
+          const notional = 1_000n * 1_000_000n; // 1,000 quote
+          const lots = notional / (quotePerUnit(instrument) * v.instMark[i] * instrument.lotUnits) + 1n;
+          operations.push({ kind: 'fill', accountIndex: a, instrument: symbol, mode, sizeUnits: lots * instrument.lotUnits * (random() < 0.5 ? -1n : 1n), priceUnits: v.instMark[i] });
+        };
+        for (let k = 0; k < 3; k++) switchOn();
+        open();
+        operations.push(setFunding(engine, i, v.instFunding[i] + fundingStep(engine, expected, i, random)));
+        for (let k = 0; k < 3; k++) switchOn();
+        open();
+        operations.push({ kind: 'deposit', accountIndex: Math.floor(random() * engine.accountCount), amountMicro: 1_000_000n });
+        const result = applyBatch(engine, operations);
+        result.results.forEach((r, k) => {
+          if (r.ok && operations[k].kind === 'switchMode') switched++;
+          if (r.ok && operations[k].kind === 'fill') opened++;
+        });
+        expected = expectAllAgree(engine, where);
+        expectRecordsAsRebuilt(engine, where);
+      }
+      // Funding alone on the book as its blocks now lie: chunks read account by account too.
+      scattered += scatteredChunks(engine);
+      fundingRounds(engine, 4, prng(300 + seed), tally, `generated book ${seed} after its blocks moved`);
+    }
+    console.log(`mixed batches: ${switched} mode switches, ${opened} positions opened, ${scattered} chunks read account by account; then ${JSON.stringify(tally)}`);
+    expect(switched).toBeGreaterThan(50);
+    expect(opened).toBeGreaterThan(10);
+    expect(scattered).toBeGreaterThan(10); // of 24
+  });
+
+  test('a funding refresh before the changed accounts are refreshed stays exact: a chunk whose records no longer match is rebuilt instead', () => {
+    let rebuilt = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 3 * CHUNK_ACCOUNTS }).chain((accounts) => bookArbitrary(accounts)), fc.nat(), fc.nat(), (book: Book, pick, step) => {
+        const engine = Engine.fromBook(book);
+        const v = engine.views;
+        engine.sweep({ full: false });
+        // Account a's first position changes mode in the columns, not yet refreshed, and a new
+        // funding index of its instrument (or another) is refreshed first.
+        let a = pick % engine.accountCount;
+        while (v.accPosCount[a] === 0) a = (a + 1) % engine.accountCount;
+        const j = v.accPosStart[a];
+        const toIsolated = v.posMode[j] === MODE_CROSS;
+        for (let k = v.accPosStart[a]; k < v.accPosStart[a] + v.accPosCount[a]; k++) {
+          if (v.posInst[k] === v.posInst[j] && v.posMode[k] !== v.posMode[j]) return; // it would hold the pair twice
+        }
+        v.posMode[j] = toIsolated ? MODE_ISOLATED : MODE_CROSS;
+        v.posMargin[j] = toIsolated ? 10n ** 9n : 0n;
+        const i = (v.posInst[j] + (step % 3 === 0 ? 1 : 0)) % engine.instruments.length;
+        const index = v.instFunding[i] + BigInt(step % 2_000_001) - 1_000_000n;
+        if (engine.core.fundingOutOfRange(engine.layout.header, i, index) !== 0) return;
+        v.instFunding[i] = index;
+        const before = placement(engine);
+        engine.fundingChanged(i);
+        engine.accountsChanged([a]);
+        const chunk = Math.floor(a / CHUNK_ACCOUNTS);
+        // Only a's chunk may have been marked (its records no longer matched), no other.
+        placement(engine).forEach((state, k) => {
+          if (k !== chunk) expect(state).toEqual(before[k]);
+          else if (state.state !== FRESH) rebuilt++;
+        });
+        runs++;
+        expectAllAgree(engine, `account ${a}, instrument ${i}`);
+        expectRecordsAsRebuilt(engine, `account ${a}, instrument ${i}`);
+      }),
+      { numRuns: 150 },
+    );
+    expect(runs).toBeGreaterThan(50);
+    expect(rebuilt).toBeGreaterThan(5);
+  });
+
+  test('with the chunk sweep off only the debits are written: records, chunk meta and the rest of the book stay as they were', () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 1_000, seed: 9, instruments: 5 })));
+    engine.sweep({ full: false });
+    const kept = records(engine);
+    const meta = Buffer.from(chunkMeta(engine));
+    engine.chunkSweep = false;
+    const v = engine.views;
+    v.instFunding[1] += 123_456_789n;
+    v.instFunding[3] -= 987_654n;
+    const debitsBefore = v.posDebit.slice(0, engine.positionsUsed);
+    engine.fundingChanged(1);
+    engine.fundingChanged(3);
+    const incremental = v.posDebit.slice(0, engine.positionsUsed);
+    engine.refreshDebits(); // over the columns only (no SWEEP_CHUNKS): the debits from scratch
+    expectSameList(incremental, v.posDebit.slice(0, engine.positionsUsed), 'debits');
+    for (let j = 0; j < engine.positionsUsed; j++) {
+      if (v.posInst[j] !== 1 && v.posInst[j] !== 3) expect(incremental[j]).toBe(debitsBefore[j]);
+    }
+    records(engine).chunks.forEach((bytes, chunk) => expectSameList(bytes, kept.chunks[chunk], `chunk ${chunk}'s records and bases (bytes)`));
+    expect(Buffer.from(chunkMeta(engine)).equals(meta)).toBe(true);
+    const expected = reference(engine);
+    expect(engine.sweep({ full: false })).toBe(expected.liquidatable);
+    expectReferenceStatuses(engine, expected, 'chunk sweep off');
+  });
+
+  test('a refused funding index changes nothing, records included', () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 700, seed: 3, instruments: 3 })));
+    engine.sweep({ full: false });
+    const bytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header));
+    // Instrument 1's index at −10^18 would put some position's unsettled funding out of range.
+    expect(engine.core.fundingOutOfRange(engine.layout.header, 1, -FUNDING_INDEX_ABS_MAX)).not.toBe(0);
+    const before = bytes();
+    const result = applyBatch(engine, [
+      { kind: 'setFundingIndex', instrument: engine.instruments[0].symbol, fundingIndex: FUNDING_INDEX_ABS_MAX + 1n },
+      { kind: 'setFundingIndex', instrument: 'NO-SUCH', fundingIndex: 1n },
+      { kind: 'setFundingIndex', instrument: engine.instruments[1].symbol, fundingIndex: -FUNDING_INDEX_ABS_MAX }, // unsettled funding out of range
+    ]);
+    expect(result.results.map((r) => (r.ok ? 'ok' : r.code))).toEqual(['out_of_range', 'unknown_instrument', 'out_of_range']);
+    expect(bytes().equals(before)).toBe(true);
+  });
+
+  test('the entry point checks its arguments: the instrument, the shard record and its cache', () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 300, seed: 5, instruments: 3 })));
+    engine.sweep({ full: false });
+    const bytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header));
+    const before = bytes();
+    const h = engine.layout.header;
+    const flags = kernelU32('SWEEP_CHUNKS');
+    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), 3, flags)).toThrow(/core assertion failed: refreshFunding: no such instrument at assembly\/index\.ts/);
+    expect(() => engine.core.refreshFunding(h, 0, 0, flags)).toThrow(/core assertion failed: refreshFunding: no shard record/);
+    const record = engine.shardRecord('test');
+    new Uint32Array(engine.memory.buffer, record, SHARD_RECORD_BYTES / 4)[ShardSlot.cache] = 0;
+    expect(() => engine.core.refreshFunding(h, record, 0, flags)).toThrow(/core assertion failed: refreshFunding: the shard record names no instrument cache/);
+    for (const bad of [-1, 3, 1.5, Number.NaN]) expect(() => engine.fundingChanged(bad)).toThrow(RangeError);
+    expect(bytes().equals(before)).toBe(true);
+    // With nothing changed, a refresh rewrites the same bytes.
+    for (let i = 0; i < 3; i++) engine.fundingChanged(i);
+    expect(bytes().equals(before)).toBe(true);
+  });
+});

@@ -1,0 +1,219 @@
+// Incremental evaluation (src/engine/incremental.ts) on generated books dense with accounts near
+// their boundaries: after every step of normal ticks, broad moves, funding moves and batches of
+// updates, the statuses the incremental path leaves in memory are those a full sweep of a twin
+// book gives (the sweep is held to the BigInt reference by production-path.test.ts, which also
+// runs the incremental path against the reference), with the same failing count, and the accounts
+// a step reports as changed are exactly those whose statuses changed.
+import { describe, expect, test } from 'vitest';
+import { Engine } from '../../src/engine/engine.js';
+import { IncrementalEvaluator, type StepPath } from '../../src/engine/incremental.js';
+import { SweepPool } from '../../src/pool/pool.js';
+import { applyBatch } from '../../src/account/batch.js';
+import { applyOperation } from '../../src/account/operations.js';
+import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
+import { MODE_ISOLATED } from '../../src/fixed/constants.js';
+import { mixedUpdates, prng } from '../../bench/workload.js';
+
+/** Each account's status bytes: the pool's, then each isolated slot's. */
+function statusBytes(engine: Engine): string[] {
+  const v = engine.views;
+  const lines: string[] = [];
+  for (let a = 0; a < engine.accountCount; a++) {
+    let line = String(v.accStatus[a]);
+    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) line += v.posMode[j] === MODE_ISOLATED ? `,${v.posStatus[j]}` : ',-';
+    lines.push(line);
+  }
+  return lines;
+}
+
+function moveMark(engine: Engine, i: number, ppm: number): void {
+  const mark = engine.views.instMark[i];
+  let next = (mark * BigInt(1_000_000 + ppm)) / 1_000_000n;
+  if (next === mark) next = mark + (ppm >= 0 ? 1n : -1n);
+  const result = applyOperation(engine, { kind: 'setMark', instrument: engine.instruments[i].symbol, priceUnits: next < 1n ? 1n : next });
+  expect(result.ok, result.ok ? '' : result.reason).toBe(true);
+}
+
+type Step = { kind: 'tick'; instrument: number; ppm: number } | { kind: 'broad'; ppm: number } | { kind: 'batch'; size: number } | { kind: 'funding'; instrument: number; delta: bigint };
+
+function randomStep(random: () => number, instruments: number): Step {
+  const r = random();
+  const sign = random() < 0.5 ? -1 : 1;
+  if (r < 0.8) return { kind: 'tick', instrument: Math.floor(random() * instruments), ppm: sign * Math.round(100 + random() * 900) };
+  if (r < 0.85) return { kind: 'broad', ppm: sign * 20_000 };
+  if (r < 0.95) return { kind: 'batch', size: 1 + Math.floor(random() * 40) };
+  return { kind: 'funding', instrument: Math.floor(random() * instruments), delta: BigInt(sign * Math.round(random() * 5e9)) };
+}
+
+describe('incremental evaluation on books dense near their boundaries', () => {
+  test.each([1, 2, 3])('seed %i: every step equals a full sweep of a twin book', async (seed) => {
+    const generated = generatedBookToBook(generateBook({ accounts: 3_000, seed, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
+    const engine = Engine.fromBook(generated);
+    const twin = Engine.fromBook(generated);
+    // Half the seeds put a fifth of the book in the hot book (a high hotBound).
+    const incremental = new IncrementalEvaluator(engine, { fallbackAccounts: 400, hotLimit: 2_000, hotBound: seed === 2 ? 0.02 : 1e-3 });
+    const random = prng(seed * 7_919);
+    // The same updates for both books: two generators on the same seed, each over its own book.
+    const updates = mixedUpdates(engine, prng(seed));
+    const twinUpdates = mixedUpdates(twin, prng(seed));
+    const paths: Record<StepPath, number> = { incremental: 0, sweep: 0, build: 0 };
+    let reevaluated = 0;
+    let changedSeen = 0;
+    let hotSeen = 0;
+    for (let s = 0; s < 400; s++) {
+      const step = randomStep(random, engine.instruments.length);
+      for (const book of [engine, twin]) {
+        switch (step.kind) {
+          case 'tick':
+            moveMark(book, step.instrument, step.ppm);
+            break;
+          case 'broad':
+            for (let i = 0; i < book.instruments.length; i++) moveMark(book, i, step.ppm);
+            break;
+          case 'batch': {
+            const next = book === engine ? updates : twinUpdates;
+            applyBatch(book, Array.from({ length: step.size }, next));
+            break;
+          }
+          case 'funding': {
+            const result = applyOperation(book, { kind: 'setFundingIndex', instrument: book.instruments[step.instrument].symbol, fundingIndex: book.views.instFunding[step.instrument] + step.delta });
+            expect(result.ok, result.ok ? '' : result.reason).toBe(true);
+            break;
+          }
+        }
+      }
+      const before = statusBytes(engine);
+      hotSeen = Math.max(hotSeen, incremental.hotAccounts);
+      const result = await incremental.step();
+      paths[result.path]++;
+      const expectedCount = twin.sweep({ full: false });
+      const where = `seed ${seed}, step ${s} (${step.kind}), ${result.path}`;
+      expect(result.liquidatable, where).toBe(expectedCount);
+      const after = statusBytes(engine);
+      expect(after, where).toEqual(statusBytes(twin));
+      if (result.path === 'incremental') {
+        const changed = after.flatMap((line, a) => (line !== before[a] ? [a] : []));
+        expect([...(result.changed ?? [])], where).toEqual(changed);
+        reevaluated += result.evaluated;
+        changedSeen += changed.length;
+      }
+    }
+    incremental.close();
+    // Most steps were incremental and each re-evaluated a small part of the book; statuses changed,
+    // some of them in the hot book.
+    expect(paths.incremental).toBeGreaterThan(300);
+    expect(paths.sweep + paths.build).toBeGreaterThan(1);
+    expect(reevaluated / paths.incremental).toBeLessThan(engine.accountCount / 10);
+    expect(changedSeen).toBeGreaterThan(50);
+    expect(hotSeen).toBeGreaterThan(0);
+  });
+
+  test('a step with nothing changed evaluates nothing; an update re-evaluates its account; a closed evaluator no longer listens', async () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 500, seed: 4, instruments: 8 })));
+    const incremental = new IncrementalEvaluator(engine);
+    expect((await incremental.step()).path).toBe('build');
+    expect(incremental.ready).toBe(true);
+    expect(await incremental.step()).toEqual({ path: 'incremental', evaluated: 0, liquidatable: incremental.liquidatable, changed: new Uint32Array(0) });
+    applyOperation(engine, { kind: 'deposit', accountIndex: 7, amountMicro: 1n });
+    const after = await incremental.step();
+    expect(after.path).toBe('incremental');
+    expect(after.evaluated).toBe(1);
+    // A refresh of the whole book makes the index stale; the next calm step rebuilds it.
+    engine.evaluate({ full: false });
+    expect(incremental.stale).toBe('a refresh of the book');
+    expect((await incremental.step()).path).toBe('build');
+    incremental.close();
+    applyOperation(engine, { kind: 'deposit', accountIndex: 7, amountMicro: 1n });
+    expect((await incremental.step()).evaluated).toBe(0);
+  });
+
+  test('with no fallback given, the break-even is measured: a sweep timed after the build, the cost per account from the steps', async () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 3_000, seed: 6, instruments: 8, nearMaintenanceShare: 0.3 })));
+    let sweeps = 0;
+    // A sweep made slow on purpose (about 40 ms): re-evaluating thousands of accounts is cheaper.
+    const incremental = new IncrementalEvaluator(engine, {
+      sweep: () => {
+        sweeps++;
+        const start = performance.now();
+        while (performance.now() - start < 40);
+        return engine.sweep({ full: false });
+      },
+    });
+    expect(incremental.fallbackAccounts).toBe(256); // nothing measured yet: a 24th of the book, at least 256
+    expect((await incremental.step()).path).toBe('build');
+    expect(sweeps).toBe(1);
+    let evaluated = 0;
+    for (let k = 0; k < 30; k++) {
+      moveMark(engine, k % 8, k % 2 === 0 ? 3_000 : -3_000);
+      const result = await incremental.step();
+      if (result.path === 'incremental') evaluated += result.evaluated;
+    }
+    // The slow sweep makes the break-even thousands of accounts, far above the default.
+    expect(incremental.fallbackAccounts).toBeGreaterThan(2_000);
+    expect(evaluated).toBeGreaterThan(0);
+    expect(sweeps).toBe(1);
+  });
+
+  test('with a pool, the build evaluates on its workers and the fallback sweeps on it: the same bounds and statuses as on one thread', async () => {
+    const book = generatedBookToBook(generateBook({ accounts: 4_000, seed: 8, instruments: 12, nearMaintenanceShare: 0.2 }));
+    const pooled = Engine.fromBook(book);
+    const single = Engine.fromBook(book);
+    const pool = await SweepPool.open(pooled, { threads: 2 });
+    try {
+      const withPool = new IncrementalEvaluator(pooled, { pool, fallbackAccounts: 300 });
+      const alone = new IncrementalEvaluator(single, { fallbackAccounts: 300 });
+      const boundBytes = (engine: Engine) => new Uint8Array(engine.memory.buffer, engine.region('incremental.bounds', engine.accountCount * 5), engine.accountCount * 5).slice();
+      expect((await withPool.step()).path).toBe('build');
+      expect((await alone.step()).path).toBe('build');
+      expect(boundBytes(pooled)).toEqual(boundBytes(single));
+      const paths = new Set<string>();
+      for (let k = 0; k < 60; k++) {
+        const ppm = k % 20 === 19 ? -40_000 : (k % 2 === 0 ? 1 : -1) * (200 + 40 * k);
+        for (const engine of [pooled, single]) moveMark(engine, k % 12, ppm);
+        if (k % 20 === 19) for (const engine of [pooled, single]) for (let i = 0; i < 12; i++) moveMark(engine, i, -30_000);
+        const a = await withPool.step();
+        const b = await alone.step();
+        paths.add(a.path);
+        expect(a.liquidatable, `step ${k}`).toBe(b.liquidatable);
+        expect(statusBytes(pooled), `step ${k}`).toEqual(statusBytes(single));
+        expect(a.liquidatable, `step ${k}`).toBe(single.sweep({ full: false }));
+      }
+      expect([...paths].sort()).toEqual(['build', 'incremental', 'sweep']);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('options out of range are refused, naming the option', () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 10, seed: 1, instruments: 2 })));
+    expect(() => new IncrementalEvaluator(engine, { fallbackAccounts: 0 })).toThrow('IncrementalEvaluator: fallbackAccounts must be an integer of at least 1, got 0');
+    expect(() => new IncrementalEvaluator(engine, { hotBound: -1 })).toThrow('hotBound must be a number from 0 to 1, got -1');
+    expect(() => new IncrementalEvaluator(engine, { hotLimit: 1.5 })).toThrow('hotLimit must be an integer of at least 0, got 1.5');
+    expect(() => new IncrementalEvaluator(engine, { heapLimit: Number.NaN })).toThrow('heapLimit must be an integer of at least 1, got NaN');
+    expect(() => new IncrementalEvaluator(engine, { calmMove: 2 })).toThrow('calmMove must be a number from 0 to 1, got 2');
+    expect(() => new IncrementalEvaluator(engine, { sweep: () => 0, pool: {} as never })).toThrow('give a pool or a sweep, not both');
+  });
+
+  test('a move past the fallback sweeps, and the index is rebuilt at the first calm step', async () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 2_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 })));
+    let sweeps = 0;
+    const incremental = new IncrementalEvaluator(engine, {
+      fallbackAccounts: 50,
+      sweep: () => {
+        sweeps++;
+        return engine.sweep({ full: false });
+      },
+    });
+    await incremental.step();
+    for (let i = 0; i < engine.instruments.length; i++) moveMark(engine, i, -50_000);
+    expect((await incremental.step()).path).toBe('sweep');
+    expect(sweeps).toBe(1);
+    expect(incremental.stale).toBe('a fallback sweep');
+    // Still moving fast: another sweep, not a build.
+    for (let i = 0; i < engine.instruments.length; i++) moveMark(engine, i, -20_000);
+    expect((await incremental.step()).path).toBe('sweep');
+    moveMark(engine, 0, 100);
+    expect((await incremental.step()).path).toBe('build');
+    expect(incremental.ready).toBe(true);
+  });
+});
