@@ -33,8 +33,8 @@ function copy64(words: Uint32Array, to: number, from: number): void {
 
 /** What a tick of the hot book changed. */
 export interface HotTick {
-  /** Accounts (with repeats) whose scopes changed status. */
-  changed: Uint32Array;
+  /** Lists of the accounts (with repeats) whose scopes changed status. */
+  changed: Uint32Array[];
   /** The change in failing scopes. */
   failing: number;
 }
@@ -171,15 +171,7 @@ export class HotBook {
       failing += engine.core.hotFailingDelta();
       if (listed > 0) lists.push(new Uint32Array(engine.memory.buffer, changed, listed).slice());
     }
-    let total = 0;
-    for (const list of lists) total += list.length;
-    const changed = new Uint32Array(total);
-    let at = 0;
-    for (const list of lists) {
-      changed.set(list, at);
-      at += list.length;
-    }
-    return { changed, failing };
+    return { changed: lists, failing };
   }
 
   /** Drops dead scopes and their records once they are as many as the live ones (and at least 1,024). */

@@ -372,7 +372,7 @@ export class IncrementalEvaluator {
     // The hot book moves with every tick: every instrument first, then the statuses.
     for (const i of changedInstruments) this.hot.move(i);
     const hot = this.hot.settle(changedInstruments, this.boundsOffset());
-    return this.evaluateQueued([hot.changed], hot.failing);
+    return this.evaluateQueued(hot.changed, hot.failing);
   }
 
   private changed(accounts: ArrayLike<number> | null, count: number): void {

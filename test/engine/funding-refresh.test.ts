@@ -15,12 +15,13 @@ import { applyBatch } from '../../src/account/batch.js';
 import type { AnyOperation, Operation } from '../../src/account/operations.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
-import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
+import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
 import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, CHUNK_ACCOUNTS, SHARD_RECORD_BYTES, ShardSlot, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES, chunksOf } from '../../src/memory/layout.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { quotePerUnit, type AccountResult, type Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { prng } from '../../bench/workload.js';
+import { sweptStatuses } from '../support/scopes.js';
 
 const W = CHUNK_META_BYTES / 4;
 const word = (name: string): number => kernelU32(name) / 4;
@@ -88,19 +89,6 @@ function reference(engine: Engine): Reference {
     });
   });
   return { results, accountStatus: results.map((r) => r.crossStatus), positionStatus, liquidatable };
-}
-
-function sweptStatuses(engine: Engine): { accountStatus: string[]; positionStatus: Map<number, string> } {
-  const v = engine.views;
-  const accountStatus: string[] = [];
-  const positionStatus = new Map<number, string>();
-  for (let a = 0; a < engine.accountCount; a++) {
-    accountStatus.push(STATUS_NAMES[v.accStatus[a]] ?? `invalid ${v.accStatus[a]}`);
-    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
-      if (v.posMode[j] === MODE_ISOLATED) positionStatus.set(j, STATUS_NAMES[v.posStatus[j]] ?? `invalid ${v.posStatus[j]}`);
-    }
-  }
-  return { accountStatus, positionStatus };
 }
 
 /**

@@ -11,20 +11,8 @@ import { SweepPool } from '../../src/pool/pool.js';
 import { applyBatch } from '../../src/account/batch.js';
 import { applyOperation } from '../../src/account/operations.js';
 import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
-import { MODE_ISOLATED } from '../../src/fixed/constants.js';
 import { mixedUpdates, prng } from '../../bench/workload.js';
-
-/** Each account's status bytes: the pool's, then each isolated slot's. */
-function statusBytes(engine: Engine): string[] {
-  const v = engine.views;
-  const lines: string[] = [];
-  for (let a = 0; a < engine.accountCount; a++) {
-    let line = String(v.accStatus[a]);
-    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) line += v.posMode[j] === MODE_ISOLATED ? `,${v.posStatus[j]}` : ',-';
-    lines.push(line);
-  }
-  return lines;
-}
+import { statusBytes } from '../support/scopes.js';
 
 function moveMark(engine: Engine, i: number, ppm: number): void {
   const mark = engine.views.instMark[i];

@@ -13,11 +13,12 @@ import { SweepPool } from '../../src/pool/pool.js';
 import { IncrementalEvaluator, type StepPath } from '../../src/engine/incremental.js';
 import { applyOperation, type Operation } from '../../src/account/operations.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
-import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX, STATUS_NAMES, FUNDING_INDEX_ABS_MAX } from '../../src/fixed/constants.js';
+import { MODE_CROSS, PRICE_UNITS_MAX, QUOTE_ABS_MAX, FUNDING_INDEX_ABS_MAX } from '../../src/fixed/constants.js';
 import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, SLOT_CROSS, chunksOf } from '../../src/memory/layout.js';
 import { quotePerUnit, type Account, type Book, type Instrument } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { prng } from '../../bench/workload.js';
+import { statusBytes, sweptStatuses } from '../support/scopes.js';
 
 const pools: SweepPool[] = [];
 afterAll(async () => {
@@ -79,32 +80,6 @@ function accountKey(instruments: Instrument[], account: Account): string {
     parts.push(`${p.instrument}:${p.sizeUnits}:${p.costMicro}:${p.mode}:${p.marginMicro}:${p.fundingIndex}:${i.markUnits}:${i.fundingIndex}`);
   }
   return parts.join('|');
-}
-
-/** The statuses the last status sweep wrote, in the reference's terms. */
-/** Every account's status bytes: the pool's, then each isolated slot's (what an incremental step reports as changed). */
-function statusBytes(engine: Engine): string[] {
-  const v = engine.views;
-  const bytes: string[] = [];
-  for (let a = 0; a < engine.accountCount; a++) {
-    let line = String(v.accStatus[a]);
-    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) line += v.posMode[j] === MODE_ISOLATED ? `,${v.posStatus[j]}` : ',-';
-    bytes.push(line);
-  }
-  return bytes;
-}
-
-function sweptStatuses(engine: Engine): { accountStatus: string[]; positionStatus: Map<number, string> } {
-  const v = engine.views;
-  const accountStatus: string[] = [];
-  const positionStatus = new Map<number, string>();
-  for (let a = 0; a < engine.accountCount; a++) {
-    accountStatus.push(STATUS_NAMES[v.accStatus[a]] ?? `invalid ${v.accStatus[a]}`);
-    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
-      if (v.posMode[j] === MODE_ISOLATED) positionStatus.set(j, STATUS_NAMES[v.posStatus[j]] ?? `invalid ${v.posStatus[j]}`);
-    }
-  }
-  return { accountStatus, positionStatus };
 }
 
 /** The highest mark of instrument i that keeps every notional within range (what setMark allows). */
