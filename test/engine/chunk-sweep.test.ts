@@ -5,11 +5,12 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
-import { MODE_CROSS, MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_BANKRUPT, STATUS_LIQUIDATABLE } from '../../src/fixed/constants.js';
-import { quotePerUnit, type Book } from '../../src/book/model.js';
+import { MODE_CROSS, MODE_ISOLATED, STATUS_BANKRUPT, STATUS_LIQUIDATABLE } from '../../src/fixed/constants.js';
+import type { Book } from '../../src/book/model.js';
 import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES } from '../../src/memory/layout.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { bookArbitrary } from '../support/arbitraries.js';
+import { markMax } from '../support/marks.js';
 
 /** The status-sweep outputs of accounts [start, end) and their positions, as bytes. */
 function outputs(engine: Engine, start: number, end: number): Buffer[] {
@@ -42,13 +43,6 @@ function expectSameSweep(engine: Engine, start: number, end: number): number {
   }
   expect(outputs(engine, start, end)).toEqual(expected);
   return fromRecords;
-}
-
-/** The highest mark of instrument i that keeps every notional within range (what setMark allows). */
-function markMax(engine: Engine, i: number): bigint {
-  const q = quotePerUnit(engine.instruments[i]);
-  const high = engine.sizeHighWater[i];
-  return high === 0n ? 10n ** 15n : QUOTE_ABS_MAX / (high * q);
 }
 
 const moveArbitrary = fc.array(

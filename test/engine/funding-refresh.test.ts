@@ -15,13 +15,14 @@ import { applyBatch } from '../../src/account/batch.js';
 import type { AnyOperation, Operation } from '../../src/account/operations.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
-import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
+import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED } from '../../src/fixed/constants.js';
 import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, CHUNK_ACCOUNTS, SHARD_RECORD_BYTES, ShardSlot, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES, chunksOf } from '../../src/memory/layout.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { quotePerUnit, type AccountResult, type Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { prng } from '../../bench/workload.js';
 import { sweptStatuses } from '../support/scopes.js';
+import { markMax } from '../support/marks.js';
 
 const W = CHUNK_META_BYTES / 4;
 const word = (name: string): number => kernelU32(name) / 4;
@@ -204,13 +205,6 @@ function fundingStep(engine: Engine, expected: Reference, i: number, random: () 
 function setFunding(engine: Engine, i: number, index: bigint): Operation {
   const clamped = index > FUNDING_INDEX_ABS_MAX ? FUNDING_INDEX_ABS_MAX : index < -FUNDING_INDEX_ABS_MAX ? -FUNDING_INDEX_ABS_MAX : index;
   return { kind: 'setFundingIndex', instrument: engine.instruments[i].symbol, fundingIndex: clamped };
-}
-
-/** The highest mark of instrument i that keeps every notional within range (what setMark allows). */
-function markMax(engine: Engine, i: number): bigint {
-  const high = engine.sizeHighWater[i];
-  const limit = high === 0n ? PRICE_UNITS_MAX : QUOTE_ABS_MAX / (high * quotePerUnit(engine.instruments[i]));
-  return limit < PRICE_UNITS_MAX ? limit : PRICE_UNITS_MAX;
 }
 
 /** Chunks whose accounts' position blocks do not follow each other (the kernel reads them account by account). */

@@ -13,12 +13,13 @@ import { SweepPool } from '../../src/pool/pool.js';
 import { IncrementalEvaluator, type StepPath } from '../../src/engine/incremental.js';
 import { applyOperation, type Operation } from '../../src/account/operations.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
-import { MODE_CROSS, PRICE_UNITS_MAX, QUOTE_ABS_MAX, FUNDING_INDEX_ABS_MAX } from '../../src/fixed/constants.js';
+import { MODE_CROSS, FUNDING_INDEX_ABS_MAX } from '../../src/fixed/constants.js';
 import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, SLOT_CROSS, chunksOf } from '../../src/memory/layout.js';
 import { quotePerUnit, type Account, type Book, type Instrument } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { prng } from '../../bench/workload.js';
 import { statusBytes, sweptStatuses } from '../support/scopes.js';
+import { markMax } from '../support/marks.js';
 
 const pools: SweepPool[] = [];
 afterAll(async () => {
@@ -80,14 +81,6 @@ function accountKey(instruments: Instrument[], account: Account): string {
     parts.push(`${p.instrument}:${p.sizeUnits}:${p.costMicro}:${p.mode}:${p.marginMicro}:${p.fundingIndex}:${i.markUnits}:${i.fundingIndex}`);
   }
   return parts.join('|');
-}
-
-/** The highest mark of instrument i that keeps every notional within range (what setMark allows). */
-function markMax(engine: Engine, i: number): bigint {
-  const q = quotePerUnit(engine.instruments[i]);
-  const high = engine.sizeHighWater[i];
-  const limit = high === 0n ? PRICE_UNITS_MAX : QUOTE_ABS_MAX / (high * q);
-  return limit < PRICE_UNITS_MAX ? limit : PRICE_UNITS_MAX;
 }
 
 function moveMark(engine: Engine, i: number, ppm: number): void {
