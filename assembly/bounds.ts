@@ -133,28 +133,30 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
     const t = table + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>BOUND_TABLE_STRIDE;
     const weight = <f64>abs<i64>(load<i64>(posSize + j8)) * load<f64>(t + BOUND_C);
     const reach = weight * load<f64>(t + BOUND_P);
-    if (detail != 0) {
-      // What the hot book needs of the position: its maintenance and, isolated, its scope's equity.
-      const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
-      const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
-      const entry = detail + (<usize>detailPositions << 4);
-      store<i64>(entry, maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j));
-      store<i64>(entry, load<i64>(posMargin + j8) + value - load<i64>(posDebit + j8), 8);
-      detailPositions++;
-    }
-    if (load<u8>(posMode + j) == MODE_CROSS) {
-      crossPositions++;
-      crossReach += reach;
-    } else {
-      const status = <u32>load<u8>(posStatus + j);
-      changed = changed || status != <u32>load<u8>(scratch + 1 + (j - first));
-      failingAfter += <u32>(status != STATUS_HEALTHY);
-      // Its equity and maintenance again, as the sweep computed them.
+    const isolated = load<u8>(posMode + j) != MODE_CROSS;
+    if (isolated || detail != 0) {
+      // The position's equity as an isolated scope and its maintenance, as the sweep computed them:
+      // the isolated bound needs them, and the hot book (`detail`) both for every position.
       const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
       const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
       const equity = load<i64>(posMargin + j8) + value - load<i64>(posDebit + j8);
       const maint = maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j);
-      bound = min<f64>(bound, scopeBound(distance(status, equity, maint, false), 1, reach));
+      if (detail != 0) {
+        const entry = detail + (<usize>detailPositions << 4);
+        store<i64>(entry, maint);
+        store<i64>(entry, equity, 8);
+        detailPositions++;
+      }
+      if (isolated) {
+        const status = <u32>load<u8>(posStatus + j);
+        changed = changed || status != <u32>load<u8>(scratch + 1 + (j - first));
+        failingAfter += <u32>(status != STATUS_HEALTHY);
+        bound = min<f64>(bound, scopeBound(distance(status, equity, maint, false), 1, reach));
+      }
+    }
+    if (!isolated) {
+      crossPositions++;
+      crossReach += reach;
     }
   }
   const a8 = <usize>a << 3;
@@ -226,54 +228,39 @@ function firstOfInstrument(posInst: usize, first: u32, j: u32): bool {
 }
 
 /**
- * Pass 1 of the build: adds each (instrument, bucket)'s accounts to `counts` (u32, instrument ×
- * buckets + bucket + 1, zeroed by the caller) and lists at `hot` the accounts below hotBound.
- * Returns how many it listed.
+ * The build's two passes over the accounts. Without `entries` (0): adds each (instrument,
+ * bucket)'s accounts to `cells` (u32, instrument × buckets + bucket + 1, zeroed by the caller) and
+ * lists at `hot` the accounts below hotBound, returning how many. With `entries`: places each
+ * account at `entries` (u32) through `cells` (each bucket's next entry: the counts' prefix sums).
  */
-export function countBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, counts: usize, hot: usize): u32 {
+export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, cells: usize, entries: usize, hot: usize): u32 {
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
+  const place = entries != 0;
   let listed: u32 = 0;
   for (let a: u32 = 0; a < accounts; a++) {
     const x = <f64>load<f32>(bounds + (<usize>a << 2));
     if (x == f64.POSITIVE_INFINITY) continue;
     if (!(x >= hotBound)) {
-      store<u32>(hot + (<usize>listed << 2), a);
-      listed++;
+      if (!place) {
+        store<u32>(hot + (<usize>listed << 2), a);
+        listed++;
+      }
       continue;
     }
-    const b = bucketOf(x, perOctave, buckets);
+    // Counting goes in the cell after the bucket's, so that prefix sums give each bucket's start.
+    const b = <usize>bucketOf(x, perOctave, buckets) + <usize>(!place);
     const first = load<u32>(accPosStart + (<usize>a << 2));
     const end = first + load<u32>(accPosCount + (<usize>a << 2));
     for (let j = first; j < end; j++) {
       if (!firstOfInstrument(posInst, first, j)) continue;
-      const cell = counts + ((<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + <usize>b + 1) << 2);
-      store<u32>(cell, load<u32>(cell) + 1);
-    }
-  }
-  return listed;
-}
-
-/** Pass 2: places each account at `entries` (u32) through `fill` (each bucket's next entry: the counts' prefix sums). */
-export function placeBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, fill: usize, entries: usize): void {
-  const accounts = headerValue(header, H_ACCOUNT_COUNT);
-  const accPosStart = column(header, H_ACC_POS_START);
-  const accPosCount = column(header, H_ACC_POS_COUNT);
-  const posInst = column(header, H_POS_INST);
-  for (let a: u32 = 0; a < accounts; a++) {
-    const x = <f64>load<f32>(bounds + (<usize>a << 2));
-    if (x == f64.POSITIVE_INFINITY || !(x >= hotBound)) continue;
-    const b = bucketOf(x, perOctave, buckets);
-    const first = load<u32>(accPosStart + (<usize>a << 2));
-    const end = first + load<u32>(accPosCount + (<usize>a << 2));
-    for (let j = first; j < end; j++) {
-      if (!firstOfInstrument(posInst, first, j)) continue;
-      const cell = fill + ((<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + <usize>b) << 2);
+      const cell = cells + ((<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + b) << 2);
       const at = load<u32>(cell);
-      store<u32>(entries + (<usize>at << 2), a);
+      if (place) store<u32>(entries + (<usize>at << 2), a);
       store<u32>(cell, at + 1);
     }
   }
+  return listed;
 }

@@ -27,7 +27,7 @@ import { writeDebits, firstFundingOutOfRange } from './debits';
 import { layOutChunks, sweepChunks, refreshInstrumentFunding } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
-import { boundListed, boundRange, countBuckets, placeBuckets } from './bounds';
+import { boundListed, boundRange, indexBuckets } from './bounds';
 import { moveHotRecords, settleHotRecords, failingColumn } from './hot';
 
 export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT } from './bounds';
@@ -199,13 +199,13 @@ export function boundAccountRange(header: usize, shard: usize, accountStart: u32
 export function indexCount(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, counts: usize, hot: usize): u32 {
   assert(bounds != 0 && counts != 0 && hot != 0, 'indexCount: no bounds, counts or list');
   assert(perOctave > 0 && buckets > 0, 'indexCount: no buckets');
-  return countBuckets(header, bounds, hotBound, perOctave, buckets, counts, hot);
+  return indexBuckets(header, bounds, hotBound, perOctave, buckets, counts, 0, hot);
 }
 
 export function indexPlace(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, fill: usize, entries: usize): void {
   assert(bounds != 0 && fill != 0 && entries != 0, 'indexPlace: no bounds, fill or entries');
   assert(perOctave > 0 && buckets > 0, 'indexPlace: no buckets');
-  placeBuckets(header, bounds, hotBound, perOctave, buckets, fill, entries);
+  indexBuckets(header, bounds, hotBound, perOctave, buckets, fill, entries, 0);
 }
 
 /**

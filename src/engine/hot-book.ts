@@ -25,6 +25,14 @@ const HR_BRACKET = kernelU32('HR_BRACKET');
 /** Scopes an account may have: its pool and one per position. */
 const SCOPES_PER_ACCOUNT_SHIFT = 8;
 
+/**
+ * Bytes to ask Engine.region for a list of `n` bytes: the least power of two at or above it (at
+ * least 1 KiB), so that a list that grows leaves few regions behind (a region is never freed).
+ */
+export function regionBytes(n: number): number {
+  return Math.max(1_024, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
+}
+
 /** Copies the 8 bytes at byte offset `from` to `to` (both 8-aligned) as two u32 words. */
 function copy64(words: Uint32Array, to: number, from: number): void {
   words[to >> 2] = words[from >> 2];
@@ -166,7 +174,7 @@ export class HotBook {
     for (const i of instruments) {
       const count = this.recordCount[i];
       if (count === 0) continue;
-      const changed = engine.region('hot.changed', 2 ** Math.ceil(Math.log2(Math.max(1_024, count * 4))));
+      const changed = engine.region('hot.changed', regionBytes(count * 4));
       const listed = engine.core.hotSettle(engine.layout.header, this.recordOffset[i], count, this.scopesOffset, boundsOffset, changed);
       failing += engine.core.hotFailingDelta();
       if (listed > 0) lists.push(new Uint32Array(engine.memory.buffer, changed, listed).slice());

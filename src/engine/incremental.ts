@@ -27,7 +27,7 @@
 //   that stay too large. A stale index is rebuilt at the first calm step (every mark within
 //   `calmMove` of the last step's); until then each step is a full sweep, as without the index.
 import { Engine } from './engine.js';
-import { HotBook } from './hot-book.js';
+import { HotBook, regionBytes } from './hot-book.js';
 import type { SweepPool } from '../pool/pool.js';
 import { kernelU32 } from './kernel-constants.js';
 import { ShardSlot } from '../memory/layout.js';
@@ -345,11 +345,12 @@ export class IncrementalEvaluator {
       if (this.state !== 'unbuilt' && !this.calm()) return this.sweep();
       const start = performance.now();
       const result = await this.build();
-      // The break-even needs a sweep's time: one sweep of the book just built (its statuses stand);
-      // until steps measure it, an account re-evaluated is taken at 4 times its share of the build.
+      // The break-even needs a sweep's time: once, one sweep of the book just built (its statuses
+      // stand; later builds follow a fallback sweep, which is timed); until steps measure it, an
+      // account re-evaluated is taken at 4 times its share of the build.
       if (this.fixedFallback === undefined) {
         if (this.accountTimes.empty) this.accountTimes.add((4 * (performance.now() - start)) / Math.max(1, this.engine.accountCount));
-        await this.timedSweep();
+        if (this.sweepTimes.empty) await this.timedSweep();
       }
       return result;
     }
@@ -481,7 +482,7 @@ export class IncrementalEvaluator {
     for (let k = 0; k < hot.length; k += HOT_ADMIT_BATCH) {
       const batch = hot.subarray(k, k + HOT_ADMIT_BATCH);
       for (const a of batch) this.enqueue(a);
-      const detail = this.evaluateList();
+      const { detail } = this.evaluateList();
       let at = 0;
       for (const a of batch) {
         this.hot.admit(a, detail, at);
@@ -578,8 +579,8 @@ export class IncrementalEvaluator {
     this.liquidatableCount += hotFailing;
     if (count > 0) {
       const start = performance.now();
-      const detail = this.evaluateList();
-      hotChanged.push(this.lastChanged);
+      const { detail, changed } = this.evaluateList();
+      hotChanged.push(changed);
       this.reindex(detail);
       // The cost of an account evaluated in full, for the break-even (the hot book's cost is per tick, not per account).
       if (count >= 64) this.accountTimes.add((performance.now() - start) / count);
@@ -589,15 +590,11 @@ export class IncrementalEvaluator {
     return { path: 'incremental', evaluated: count, liquidatable: this.liquidatableCount, changed: ascendingUnique(hotChanged) };
   }
 
-  /** The accounts the last evaluateList found changed. */
-  private lastChanged = new Uint32Array(0);
-
   /**
-   * Evaluates the queued accounts with the kernel (statuses, bounds, the failing count) and returns
-   * the detail of their positions (two i64 each, for the hot book); the accounts whose statuses
-   * changed are left in lastChanged.
+   * Evaluates the queued accounts with the kernel (statuses, bounds, the failing count); returns the
+   * detail of their positions (two i64 each, for the hot book) and the accounts whose statuses changed.
    */
-  private evaluateList(): BigInt64Array {
+  private evaluateList(): { detail: BigInt64Array; changed: Uint32Array } {
     const engine = this.engine;
     const count = this.queueSize;
     const v = engine.views;
@@ -607,10 +604,10 @@ export class IncrementalEvaluator {
     let positions = 0;
     for (let k = 0; k < count; k++) positions += v.accPosCount[this.queue[k]];
     // Regions sized by powers of two, so that a growing list leaves few behind.
-    const list = engine.region('incremental.list', roundUp(count * 4));
-    const changedList = engine.region('incremental.changed', roundUp(count * 4));
+    const list = engine.region('incremental.list', regionBytes(count * 4));
+    const changedList = engine.region('incremental.changed', regionBytes(count * 4));
     const out = engine.region('incremental.out', 8);
-    const detail = engine.region('incremental.detail', roundUp(positions * 16));
+    const detail = engine.region('incremental.detail', regionBytes(positions * 16));
     const table = this.writeTable();
     const shard = engine.shardRecord();
     new Uint32Array(engine.memory.buffer, list, count).set(this.queue.subarray(0, count));
@@ -618,8 +615,10 @@ export class IncrementalEvaluator {
     const before = new Uint32Array(engine.memory.buffer, out, 1)[0]; // as of their last evaluation
     const after = new Uint32Array(engine.memory.buffer, shard, ShardSlot.liquidatable + 1)[ShardSlot.liquidatable];
     this.liquidatableCount += after - before;
-    this.lastChanged = new Uint32Array(engine.memory.buffer, changedList, listed).slice();
-    return new BigInt64Array(engine.memory.buffer, detail, positions * 2);
+    return {
+      detail: new BigInt64Array(engine.memory.buffer, detail, positions * 2),
+      changed: new Uint32Array(engine.memory.buffer, changedList, listed).slice(),
+    };
   }
 
   /** Gives each queued (just evaluated) account its triggers, or admits it to the hot book (`detail`: evaluateList's). */
@@ -735,11 +734,6 @@ function ascendingUnique(lists: Uint32Array[]): Uint32Array {
   let unique = 0;
   for (let k = 0; k < all.length; k++) if (k === 0 || all[k] !== all[k - 1]) all[unique++] = all[k];
   return all.slice(0, unique);
-}
-
-/** The least power of two at or above n (at least 1,024). */
-function roundUp(n: number): number {
-  return Math.max(1_024, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
 }
 
 function checkOption(value: number | undefined, name: string, what: string, valid: (x: number) => boolean): void {
