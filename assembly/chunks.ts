@@ -54,6 +54,8 @@ import {
   CHUNK_REBUILD,
   CHUNK_UNLAID,
   CHUNK_CAPACITY,
+  CHUNK_ORDER,
+  COMPACT_FREE_SHARE,
   CHUNK_ROOM_MIN,
   CHUNK_ROOM_SHARE,
   SWEEP_RECORD_SLOT_BYTES,
@@ -111,14 +113,28 @@ function countsOf(header: usize, a: u32): u32 {
   return cross | ((count - cross) << 8);
 }
 
+/** Records the area of the chunk whose meta is at `meta` (with its counts set) gets: with room to grow when `room`, else just its records. */
+// @ts-ignore: decorator
+@inline
+function capacityFor(meta: usize, room: bool): u32 {
+  const records = load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED);
+  return room ? roomFor(records) : records;
+}
+
+/** Bytes of an area of `capacity` records for `accounts` accounts: its record slots, then its accounts' bases. */
+// @ts-ignore: decorator
+@inline
+function bytesFor(capacity: u32, accounts: u32): u64 {
+  return <u64>capacity * SWEEP_RECORD_SLOT_BYTES + <u64>accounts * SWEEP_BASE_BYTES;
+}
+
 /**
  * Hands the chunk whose meta is at `meta` (with its counts set) a new area at the region's tail,
  * with room to grow when `room`, and marks it for rebuilding. False when the region has no room left.
  */
 function placeAtTail(header: usize, meta: usize, accounts: u32, room: bool): bool {
-  const records = load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED);
-  const capacity = room ? roomFor(records) : records;
-  const bytes = <u64>capacity * SWEEP_RECORD_SLOT_BYTES + <u64>accounts * SWEEP_BASE_BYTES;
+  const capacity = capacityFor(meta, room);
+  const bytes = bytesFor(capacity, accounts);
   const tail = headerValue(header, H_RECORDS_TAIL);
   if (<u64>tail + bytes > <u64>headerValue(header, H_RECORDS_BYTES)) return false;
   store<u32>(meta, tail, CHUNK_OFFSET);
@@ -129,13 +145,22 @@ function placeAtTail(header: usize, meta: usize, accounts: u32, room: bool): boo
 }
 
 /**
- * Lays every placed chunk out again from the region's start, packed in chunk order with fresh
- * room, each marked for rebuilding: when the tail has reached the region's end (chunks that
- * outgrew their areas moved there). The region holds every chunk packed (layout.ts), so this fits.
+ * placeAtTail, and when the region is full, again after a compaction (compactRoom) that leaves
+ * room for it. False when even that would not: the caller repacks. For a chunk that is rebuilt
+ * after it (its old area's content is not kept).
+ */
+function placeOrCompact(header: usize, meta: usize, accounts: u32, room: bool): bool {
+  return placeAtTail(header, meta, accounts, room) || (compactRoom(header, bytesFor(capacityFor(meta, room), accounts)) && placeAtTail(header, meta, accounts, room));
+}
+
+/**
+ * Lays every placed chunk out again from the region's start, packed in chunk order with no room,
+ * each marked for rebuilding: when the tail has reached the region's end and a compaction would
+ * not leave enough free (compactRoom). The region holds every chunk packed (layout.ts), so this fits.
  */
 function repack(header: usize): void {
   setHeaderValue(header, H_RECORDS_TAIL, 0);
-  const count = (headerValue(header, H_ACCOUNT_COUNT) + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
+  const count = chunkCount(header);
   for (let chunk: u32 = 0; chunk < count; chunk++) {
     const meta = metaOf(header, chunk);
     if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
@@ -144,13 +169,105 @@ function repack(header: usize): void {
   }
 }
 
+/** The chunks of the book. */
+// @ts-ignore: decorator
+@inline
+function chunkCount(header: usize): u32 {
+  return (headerValue(header, H_ACCOUNT_COUNT) + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
+}
+
+/** Bytes of the area of chunk `chunk`, whose meta is at `meta`: its capacity's record slots and its accounts' bases. */
+// @ts-ignore: decorator
+@inline
+function areaBytes(header: usize, meta: usize, chunk: u32): u32 {
+  return <u32>bytesFor(load<u32>(meta, CHUNK_CAPACITY), chunkAccounts(header, chunk));
+}
+
+/** The offset of the area of the i-th chunk of the compaction's order (CHUNK_ORDER of chunk i's meta). */
+// @ts-ignore: decorator
+@inline
+function orderedOffset(header: usize, i: u32): u32 {
+  return load<u32>(metaOf(header, load<u32>(metaOf(header, i), CHUNK_ORDER)), CHUNK_OFFSET);
+}
+
+/** Heap sort's sift: the order's entries [root, end) by their areas' offsets. */
+function siftOrder(header: usize, root: u32, end: u32): void {
+  while (true) {
+    let child: u32 = 2 * root + 1;
+    if (child >= end) return;
+    if (child + 1 < end && orderedOffset(header, child + 1) > orderedOffset(header, child)) child++;
+    if (orderedOffset(header, root) >= orderedOffset(header, child)) return;
+    const rootMeta = metaOf(header, root);
+    const childMeta = metaOf(header, child);
+    const swap = load<u32>(rootMeta, CHUNK_ORDER);
+    store<u32>(rootMeta, load<u32>(childMeta, CHUNK_ORDER), CHUNK_ORDER);
+    store<u32>(childMeta, swap, CHUNK_ORDER);
+    root = child;
+  }
+}
+
+/**
+ * Makes room at the region's tail, which has reached its end, by a compaction: every placed
+ * chunk's area slides down over the holes that chunks which moved to the tail left behind, in the
+ * order of the areas (a heap sort of the chunks by offset, in their metas' CHUNK_ORDER words), so
+ * that no area is written over before it has moved. Each chunk keeps its state, records and room:
+ * a fresh chunk stays fresh, and the next sweep rebuilds nothing. False, with nothing changed, when
+ * the compaction would leave less free than `needed` bytes (the area waiting for a place) or
+ * 1/COMPACT_FREE_SHARE of the region: the caller then lays everything out again (repack), which
+ * gives the room of the moved chunks back too. A chunk whose area moves after this must read its
+ * offset again.
+ */
+function compactRoom(header: usize, needed: u64): bool {
+  const count = chunkCount(header);
+  const regionBytes = headerValue(header, H_RECORDS_BYTES);
+  let placed: u32 = 0;
+  let used: u64 = 0;
+  for (let chunk: u32 = 0; chunk < count; chunk++) {
+    const meta = metaOf(header, chunk);
+    if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
+    store<u32>(metaOf(header, placed++), chunk, CHUNK_ORDER);
+    used += areaBytes(header, meta, chunk);
+  }
+  const free = <u64>regionBytes - used;
+  if (free < needed || free < <u64>(regionBytes / COMPACT_FREE_SHARE)) return false;
+  for (let i = placed / 2; i-- > 0; ) siftOrder(header, i, placed);
+  for (let end = placed; end-- > 1; ) {
+    const first = metaOf(header, 0);
+    const last = metaOf(header, end);
+    const swap = load<u32>(first, CHUNK_ORDER);
+    store<u32>(first, load<u32>(last, CHUNK_ORDER), CHUNK_ORDER);
+    store<u32>(last, swap, CHUNK_ORDER);
+    siftOrder(header, 0, end);
+  }
+  const records = column(header, H_SWEEP_RECORDS);
+  let tail: u32 = 0;
+  for (let i: u32 = 0; i < placed; i++) {
+    const chunk = load<u32>(metaOf(header, i), CHUNK_ORDER);
+    const meta = metaOf(header, chunk);
+    const offset = load<u32>(meta, CHUNK_OFFSET);
+    assert(offset >= tail, 'compaction: the areas overlap');
+    const bytes = areaBytes(header, meta, chunk);
+    if (offset != tail) {
+      memory.copy(records + <usize>tail, records + <usize>offset, bytes);
+      store<u32>(meta, tail, CHUNK_OFFSET);
+    }
+    tail += bytes;
+  }
+  setHeaderValue(header, H_RECORDS_TAIL, tail);
+  return true;
+}
+
 /**
  * The chunk layout part of a refresh of accounts [accountStart, accountEnd) (accountStart <
- * accountEnd): each chunk the range covers whole, or that is not fresh, is counted again from the
- * columns (its accounts' counts, its totals), kept in its area when they fit its capacity or given
- * a new one at the tail, and marked for rebuilding; in a fresh chunk the range only cuts through,
- * each account in the range is refreshed in place (refreshAccount). The cache must hold the
- * instruments of those accounts' positions.
+ * accountEnd). In a fresh chunk the range only cuts through, each account in the range is
+ * refreshed in place (refreshAccount). In a chunk already marked for rebuilding that the range cuts
+ * through, only the range's accounts are counted again (their counts and the chunk's totals, by
+ * difference), in proportion to the accounts and not to the chunk. A chunk the range covers whole,
+ * or not laid out yet, is counted again from the columns. Either of the last two is kept in its
+ * area when its records fit the area's capacity, or else given a new one at the tail (after a
+ * compaction when the tail has reached the region's end, or a repack when that would not leave
+ * enough free), and marked for rebuilding. The cache must hold the instruments of those
+ * accounts' positions.
  */
 export function layOutChunks(header: usize, cache: usize, accountStart: u32, accountEnd: u32): void {
   const accRecords = column(header, H_ACC_RECORDS);
@@ -161,13 +278,28 @@ export function layOutChunks(header: usize, cache: usize, accountStart: u32, acc
     const c1 = c0 + accounts;
     const meta = metaOf(header, chunk);
     const state = load<u32>(meta, CHUNK_STATE);
-    if (state == CHUNK_FRESH && (c0 < accountStart || c1 > accountEnd)) {
+    const cuts = c0 < accountStart || c1 > accountEnd;
+    if (state == CHUNK_FRESH && cuts) {
       for (let a = max<u32>(c0, accountStart); a < min<u32>(c1, accountEnd); a++) refreshAccount(header, cache, a);
       continue;
     }
     let cross: u32 = 0;
     let isolated: u32 = 0;
-    for (let a = c0; a < c1; a++) {
+    let from = c0;
+    let to = c1;
+    if (state == CHUNK_REBUILD && cuts) {
+      // Its counts are current but for the range's accounts: those are taken out and counted again.
+      cross = load<u32>(meta, CHUNK_CROSS);
+      isolated = load<u32>(meta, CHUNK_ISOLATED);
+      from = max<u32>(c0, accountStart);
+      to = min<u32>(c1, accountEnd);
+      for (let a = from; a < to; a++) {
+        const old = <u32>load<u16>(accRecords + (<usize>a << 1));
+        cross -= old & 0xff;
+        isolated -= old >> 8;
+      }
+    }
+    for (let a = from; a < to; a++) {
       const counts = countsOf(header, a);
       store<u16>(accRecords + (<usize>a << 1), <u16>counts);
       cross += counts & 0xff;
@@ -175,9 +307,10 @@ export function layOutChunks(header: usize, cache: usize, accountStart: u32, acc
     }
     store<u32>(meta, cross, CHUNK_CROSS);
     store<u32>(meta, isolated, CHUNK_ISOLATED);
-    if (state != CHUNK_UNLAID && cross + isolated <= load<u32>(meta, CHUNK_CAPACITY)) {
+    const room = state != CHUNK_UNLAID;
+    if (room && cross + isolated <= load<u32>(meta, CHUNK_CAPACITY)) {
       store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
-    } else if (!placeAtTail(header, meta, accounts, state != CHUNK_UNLAID)) {
+    } else if (!placeOrCompact(header, meta, accounts, room)) {
       store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE); // placed by the repack
       repacked = true;
     }
@@ -220,7 +353,12 @@ function refreshAccount(header: usize, cache: usize, a: u32): void {
       const used = <usize>crossTotal * CROSS_RECORD_BYTES + <usize>isolatedTotal * ISOLATED_RECORD_BYTES + accounts;
       store<u32>(meta, nextCross, CHUNK_CROSS);
       store<u32>(meta, nextIsolated, CHUNK_ISOLATED);
-      const placed = placeAtTail(header, meta, chunkAccounts(header, chunk), true);
+      const count = chunkAccounts(header, chunk);
+      let placed = placeAtTail(header, meta, count, true);
+      if (!placed && compactRoom(header, bytesFor(capacityFor(meta, true), count))) {
+        area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET); // the compaction moved it
+        placed = placeAtTail(header, meta, count, true);
+      }
       if (!placed) {
         store<u16>(accRecords + (<usize>a << 1), <u16>counts);
         repack(header);

@@ -129,14 +129,21 @@ export const CHUNK_ROOM_MIN: u32 = 16;
  * the spare part are touched only as chunks move there.
  */
 export const RECORDS_SPARE_SHARE: u32 = 4;
+/**
+ * A compaction (chunks.ts compact) that leaves less than 1/COMPACT_FREE_SHARE of the region free
+ * is not worth repeating soon: the chunks are laid out again, packed, instead (repack).
+ */
+export const COMPACT_FREE_SHARE: u32 = 16;
 // A chunk's meta: u32 byte offset of its area in H_SWEEP_RECORDS, u32 cross records, u32 isolated
 // records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it), u32
-// capacity (records the area holds before its bases).
+// capacity (records the area holds before its bases), and a u32 a compaction uses as scratch
+// (chunks.ts compact: the placed chunks in the order of their areas).
 export const CHUNK_OFFSET: u32 = 0;
 export const CHUNK_CROSS: u32 = CHUNK_OFFSET + WORD_BYTES;
 export const CHUNK_ISOLATED: u32 = CHUNK_CROSS + WORD_BYTES;
 export const CHUNK_STATE: u32 = CHUNK_ISOLATED + WORD_BYTES;
 export const CHUNK_CAPACITY: u32 = CHUNK_STATE + WORD_BYTES;
+export const CHUNK_ORDER: u32 = CHUNK_CAPACITY + WORD_BYTES;
 export const CHUNK_META_BYTES: u32 = 8 * WORD_BYTES;
 export const CHUNK_FRESH: u32 = 0; // its records are those of the book
 export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first (its counts are current)
@@ -166,7 +173,7 @@ if (POSITIONS_PER_ACCOUNT_MAX > 0xff) ERROR("an account's positions must fit a u
 if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > ISOLATED_RECORD_BYTES) ERROR('the isolated record fields overlap');
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
-if (CHUNK_CAPACITY + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
+if (CHUNK_ORDER + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
 if (H_RECORDS_TAIL >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');

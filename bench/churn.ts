@@ -5,6 +5,8 @@
 //   - the static sweep (nothing changed since the last sweep);
 //   - the sweep after K mixed deposits and fills (bench/workload.ts) applied through applyBatch in
 //     batches of 1,000, for each K of --churn (and the batches' own time, on one core);
+//   - the static sweep again, on the book as the churn left it (chunks moved, their areas out of
+//     order); the rows after it are also given over this one;
 //   - a funding-index update of the largest instrument (its own time, then the next sweep);
 //   - a mode switch of one position (its own time, then the next sweep);
 //   - a crash step: every mark moved ±5%, then the sweep.
@@ -66,11 +68,15 @@ for (let k = 0; k < 10; k++) await sweepMs(); // records built, workers warm
 const staticMs: number[] = [];
 for (let k = 0; k < 4 * repeat; k++) staticMs.push(await sweepMs());
 const staticMedian = median(staticMs);
-const rows: Array<{ what: string; updateMs: number; sweepMs: number; overStatic: number }> = [];
+/** The static sweep of the book as the churn left it (chunks moved, areas out of order), once measured. */
+let settledMedian: number | undefined;
+const rows: Array<{ what: string; updateMs: number; sweepMs: number; overStatic: number; overSettled?: number }> = [];
 const row = (what: string, updateMs: number[], sweeps: number[]) => {
   const sweep = median(sweeps);
-  rows.push({ what, updateMs: median(updateMs), sweepMs: sweep, overStatic: sweep / staticMedian });
-  log(`${what}: update ${median(updateMs).toFixed(2)} ms, next sweep ${sweep.toFixed(2)} ms (${(sweep / staticMedian).toFixed(2)}× static)`);
+  const overSettled = settledMedian === undefined ? undefined : sweep / settledMedian;
+  rows.push({ what, updateMs: median(updateMs), sweepMs: sweep, overStatic: sweep / staticMedian, overSettled });
+  const settled = overSettled === undefined ? '' : `, ${overSettled.toFixed(2)}× the churned book's static sweep`;
+  log(`${what}: update ${median(updateMs).toFixed(2)} ms, next sweep ${sweep.toFixed(2)} ms (${(sweep / staticMedian).toFixed(2)}× static${settled})`);
 };
 log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers: static sweep ${staticMedian.toFixed(2)} ms (median of ${staticMs.length})`);
 
@@ -83,6 +89,14 @@ for (const k of churn) {
     await sweepMs(); // back to a settled book before the next round
   }
   row(`${k.toLocaleString('en-US')} mixed deposits and fills (applyBatch, rate ${Math.round(k / (median(updates) / 1000)).toLocaleString('en-US')}/s)`, updates, sweeps);
+}
+
+// The static sweep again, on the book as the churn left it: what its layout costs every sweep.
+{
+  const settled: number[] = [];
+  for (let k = 0; k < 4 * repeat; k++) settled.push(await sweepMs());
+  settledMedian = median(settled);
+  log(`static sweep after the churn: ${settledMedian.toFixed(2)} ms (${(settledMedian / staticMedian).toFixed(2)}× the first static sweep)`);
 }
 
 // A funding-index update of instrument 0 (the largest), by a small step each round.
@@ -136,4 +150,4 @@ for (const k of churn) {
 }
 
 await pool.close();
-if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ accounts, positions: engine.positionsUsed, threads, staticMs: staticMedian, rows }, null, 2)}\n`);
+if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ accounts, positions: engine.positionsUsed, threads, staticMs: staticMedian, settledStaticMs: settledMedian, rows }, null, 2)}\n`);

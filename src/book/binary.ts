@@ -23,6 +23,7 @@ import {
 } from '../fixed/constants.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
 import { AccountIds } from './account-ids.js';
+import { warmUpOperations } from '../account/warm-up.js';
 import {
   layoutBytes,
   POSITION_INPUT_COLUMNS,
@@ -503,6 +504,7 @@ function loadBook(source: ByteSource, options: EngineOptions): Engine {
   engine.setSizeHighWater(sizeHighWater);
   // Derived columns, not stored in the file: the debits (and the chunk sweep's records, made stale).
   engine.refreshDebits();
+  warmUpOperations(engine); // so that the book's first update costs what the later ones do
   return engine;
 }
 

@@ -7,6 +7,7 @@ import { BookError } from '../book/errors.js';
 import { parseBookJson } from '../book/json.js';
 import { BOOK_BINARY_MAGIC, isBookBinary, loadBookBinaryFile } from '../book/binary.js';
 import { Engine } from '../engine/engine.js';
+import { warmUpOperations } from '../account/warm-up.js';
 import { evaluationJson, evaluationTable } from '../report/evaluation.js';
 import { genCommand } from '../gen/command.js';
 import { SWEEP_USAGE, parseSweepArguments, sweepCommand } from './sweep.js';
@@ -99,8 +100,10 @@ function parseArguments(argv: string[], known: string[]): Parsed {
 export function loadBookFile(path: string): Engine {
   try {
     // A binary book streams from the file into memory; only JSON is read whole.
-    if (isBookBinary(readHead(path))) return loadBookBinaryFile(path);
-    return Engine.fromBook(parseBookJson(readFileSync(path, 'utf8')));
+    if (isBookBinary(readHead(path))) return loadBookBinaryFile(path); // warms the operation path up too
+    const engine = Engine.fromBook(parseBookJson(readFileSync(path, 'utf8')));
+    warmUpOperations(engine);
+    return engine;
   } catch (error) {
     if (error instanceof BookError) throw new BookError(`${path}: ${error.path}`, error.reason);
     throw error;

@@ -11,13 +11,21 @@ import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, SWEEP_BASE_
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { markMax } from '../support/marks.js';
+import { applyOperation } from '../../src/account/operations.js';
+
+/** Each position of accounts [start, end), block by block (a block that moved is elsewhere in the table). */
+function positionsOf(engine: Engine, start: number, end: number): number[] {
+  const v = engine.views;
+  const positions: number[] = [];
+  for (let a = start; a < end; a++) for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) positions.push(j);
+  return positions;
+}
 
 /** The status-sweep outputs of accounts [start, end) and their positions, as bytes. */
 function outputs(engine: Engine, start: number, end: number): Buffer[] {
   const v = engine.views;
-  const first = v.accPosStart[start];
-  const last = end > start ? v.accPosStart[end - 1] + v.accPosCount[end - 1] : first;
-  return [v.accCrossEquity.subarray(start, end), v.accCrossMaint.subarray(start, end), v.accStatus.subarray(start, end), v.posStatus.subarray(first, last)].map(
+  const positionStatus = Uint8Array.from(positionsOf(engine, start, end), (j) => v.posStatus[j]);
+  return [v.accCrossEquity.subarray(start, end), v.accCrossMaint.subarray(start, end), v.accStatus.subarray(start, end), positionStatus].map(
     (column) => Buffer.from(new Uint8Array(column.buffer, column.byteOffset, column.byteLength)),
   );
 }
@@ -34,7 +42,7 @@ function expectSameSweep(engine: Engine, start: number, end: number): number {
   v.accCrossEquity.fill(-7n, start, end);
   v.accCrossMaint.fill(-7n, start, end);
   v.accStatus.fill(9, start, end);
-  if (end > start) v.posStatus.fill(9, v.accPosStart[start], v.accPosStart[end - 1] + v.accPosCount[end - 1]);
+  for (const j of positionsOf(engine, start, end)) v.posStatus[j] = 9;
   engine.chunkSweep = false;
   try {
     expect(engine.sweep({ full: false, start, end })).toBe(fromRecords);
@@ -209,5 +217,83 @@ describe('the chunk sweep and the account-by-account sweep', () => {
       { numRuns: 40 },
     );
     expect(switched).toBeGreaterThan(30);
+  });
+
+  test('a full region is compacted, its chunks keeping their records; when that frees too little, repacked', () => {
+    let compacted = 0;
+    let repacked = 0;
+    fc.assert(
+      fc.property(bookArbitrary(5 * CHUNK_ACCOUNTS), fc.nat(), (book, pick) => {
+        const engine = Engine.fromBook(book, { spareFraction: 2 }); // a region with room for two moves
+        if (engine.accountCount < 5 * CHUNK_ACCOUNTS) return;
+        const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+        const W = CHUNK_META_BYTES / 4;
+        const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], 5 * W);
+        const at = (chunk: number, name: string) => meta[chunk * W + kernelU32(name) / 4];
+        const states = () => [0, 1, 2, 3, 4].map((chunk) => at(chunk, 'CHUNK_STATE'));
+        const fresh = kernelU32('CHUNK_FRESH');
+        const rebuild = kernelU32('CHUNK_REBUILD');
+        /** Opens a position (1 lot, cross, at the mark, after a deposit) on an account of `chunk` that has room for one. */
+        const grow = (chunk: number): boolean => {
+          for (let k = 0; k < CHUNK_ACCOUNTS; k++) {
+            const a = chunk * CHUNK_ACCOUNTS + ((pick + k) % CHUNK_ACCOUNTS);
+            const held = new Set(Array.from({ length: engine.views.accPosCount[a] }, (_, n) => engine.views.posInst[engine.views.accPosStart[a] + n]));
+            const i = engine.instruments.findIndex((_, index) => !held.has(index));
+            if (i < 0) continue;
+            const instrument = engine.instruments[i];
+            applyOperation(engine, { kind: 'deposit', accountIndex: a, amountMicro: 10n ** 15n }); // refused past the balance's limit: the fill may be too
+            const filled = applyOperation(engine, { kind: 'fill', accountIndex: a, instrument: instrument.symbol, mode: 'cross', sizeUnits: instrument.lotUnits, priceUnits: engine.views.instMark[i] });
+            if (filled.ok) return true;
+          }
+          return false;
+        };
+        engine.sweep({ full: false }); // builds every chunk's records, packed with no room
+        expect(states()).toEqual([fresh, fresh, fresh, fresh, fresh]);
+        // Chunks 1 and 2 outgrow their areas and move to the tail, leaving holes behind.
+        const areaOf = (chunk: number) => at(chunk, 'CHUNK_CAPACITY') * SWEEP_RECORD_SLOT_BYTES + CHUNK_ACCOUNTS * SWEEP_BASE_BYTES;
+        /** What chunk `chunk`'s move needs: its records and one more, with room (chunks.ts roomFor). */
+        const neededBy = (chunk: number) => {
+          const records = at(chunk, 'CHUNK_CROSS') + at(chunk, 'CHUNK_ISOLATED') + 1;
+          return (records + Math.max(kernelU32('CHUNK_ROOM_MIN'), Math.floor(records / kernelU32('CHUNK_ROOM_SHARE')))) * SWEEP_RECORD_SLOT_BYTES + CHUNK_ACCOUNTS * SWEEP_BASE_BYTES;
+        };
+        const hole = areaOf(1) + areaOf(2);
+        if (header[HeaderSlot.recordsTail] + neededBy(1) + neededBy(2) > header[HeaderSlot.recordsBytes]) return; // a book too small for two moves
+        if (!grow(1) || !grow(2)) return;
+        expect(at(1, 'CHUNK_OFFSET')).toBeGreaterThan(at(4, 'CHUNK_OFFSET'));
+        expect(at(2, 'CHUNK_OFFSET')).toBeGreaterThan(at(1, 'CHUNK_OFFSET'));
+        // The region ends at the tail: chunk 3's move fits only once the holes are gone.
+        const tail = header[HeaderSlot.recordsTail];
+        const offsets = [0, 1, 2, 3, 4].map((chunk) => at(chunk, 'CHUNK_OFFSET'));
+        header[HeaderSlot.recordsBytes] = tail;
+        const needed = neededBy(3);
+        if (!grow(3)) return;
+        if (hole >= tail / kernelU32('COMPACT_FREE_SHARE') && needed <= hole) {
+          // Compacted: every chunk kept its records (none is marked for rebuilding); the areas after
+          // the holes slid down over them, in the order they were in, and chunk 3 moved to the new tail.
+          expect(states()).toEqual([fresh, fresh, fresh, fresh, fresh]);
+          expect([0, 1, 2, 4].map((chunk) => at(chunk, 'CHUNK_OFFSET'))).toEqual([offsets[0], offsets[1] - hole, offsets[2] - hole, offsets[4] - hole]);
+          expect(at(3, 'CHUNK_OFFSET')).toBe(tail - hole);
+          expect(header[HeaderSlot.recordsTail]).toBe(tail - hole + needed);
+          compacted++;
+        } else {
+          expect(states()).toEqual([rebuild, rebuild, rebuild, rebuild, rebuild]);
+          repacked++;
+        }
+        expectSameSweep(engine, 0, engine.accountCount);
+        // Almost no room: the region is the chunks' areas and one record, so a compaction would free
+        // too little. Chunk 0 (packed with no room) moves: every chunk is repacked, each marked for rebuilding.
+        engine.sweep({ full: false });
+        const areas = [0, 1, 2, 3, 4].reduce((sum, chunk) => sum + at(chunk, 'CHUNK_CAPACITY') * SWEEP_RECORD_SLOT_BYTES + CHUNK_ACCOUNTS * SWEEP_BASE_BYTES, 0);
+        header[HeaderSlot.recordsBytes] = areas + SWEEP_RECORD_SLOT_BYTES;
+        if (!grow(0)) return;
+        expect(states()).toEqual([rebuild, rebuild, rebuild, rebuild, rebuild]);
+        expect(at(0, 'CHUNK_OFFSET')).toBe(0);
+        expectSameSweep(engine, 0, engine.accountCount);
+        repacked++;
+      }),
+      { numRuns: 30 },
+    );
+    expect(compacted).toBeGreaterThan(15);
+    expect(repacked).toBeGreaterThan(15);
   });
 });
