@@ -319,6 +319,55 @@ export function layOutChunks(header: usize, cache: usize, accountStart: u32, acc
 }
 
 /**
+ * Loads what refreshing the `count` accounts listed at `accounts` reads first, in two passes of
+ * loads that do not wait on each other: each account's columns and its chunk's meta, then its
+ * first position's columns and its chunk's area. On a book far larger than the caches every one of
+ * those is a miss; taken one account after another they come one at a time, here many are in
+ * flight at once, and the refresh then finds them in cache. Returns a sum of what it loaded, for
+ * the caller to store, so that the loads are kept.
+ */
+export function touchListed(header: usize, accounts: usize, count: u32): i64 {
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const accBalance = column(header, H_ACC_BALANCE);
+  const accRecords = column(header, H_ACC_RECORDS);
+  let sum: i64 = 0;
+  for (let k: u32 = 0; k < count; k++) {
+    const a = load<u32>(accounts + (<usize>k << 2));
+    sum += <i64>load<u32>(accPosStart + (<usize>a << 2)) + <i64>load<u32>(accPosCount + (<usize>a << 2)) + load<i64>(accBalance + (<usize>a << 3));
+    sum += <i64>load<u16>(accRecords + (<usize>a << 1)) + <i64>load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_OFFSET);
+  }
+  const posSize = column(header, H_POS_SIZE);
+  const posCost = column(header, H_POS_COST);
+  const posFunding = column(header, H_POS_FUNDING);
+  const posMargin = column(header, H_POS_MARGIN);
+  const posDebit = column(header, H_POS_DEBIT);
+  const posInst = column(header, H_POS_INST);
+  const posMode = column(header, H_POS_MODE);
+  const posStatus = column(header, H_POS_STATUS);
+  const records = column(header, H_SWEEP_RECORDS);
+  for (let k: u32 = 0; k < count; k++) {
+    const a = load<u32>(accounts + (<usize>k << 2));
+    const j = <usize>load<u32>(accPosStart + (<usize>a << 2));
+    sum += load<i64>(posSize + (j << 3)) + load<i64>(posCost + (j << 3)) + load<i64>(posFunding + (j << 3)) + load<i64>(posMargin + (j << 3));
+    sum += load<i64>(posDebit + (j << 3)) + <i64>load<u16>(posInst + (j << 1)) + <i64>load<u8>(posMode + j) + <i64>load<u8>(posStatus + j);
+    const chunk = a / CHUNK_ACCOUNTS;
+    const meta = metaOf(header, chunk);
+    if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
+    // The area's lines the refresh reads: its account's base (found from the chunk's totals), and
+    // about where its cross records are (the same share of the chunk's records as of its accounts),
+    // and the chunk's record counts the refresh sums up to it.
+    const at = a - chunk * CHUNK_ACCOUNTS;
+    const cross = load<u32>(meta, CHUNK_CROSS);
+    const area = records + <usize>load<u32>(meta, CHUNK_OFFSET);
+    const bases = area + <usize>(cross + load<u32>(meta, CHUNK_ISOLATED)) * SWEEP_RECORD_SLOT_BYTES;
+    sum += load<i64>(bases + (<usize>at << 3)) + load<i64>(area + <usize>((cross * at) / chunkAccounts(header, chunk)) * SWEEP_RECORD_SLOT_BYTES);
+    sum += <i64>load<u16>(accRecords + (<usize>(chunk * CHUNK_ACCOUNTS) << 1));
+  }
+  return sum;
+}
+
+/**
  * Refreshes account a's records in its fresh chunk, in place: when its counts of cross or isolated
  * records changed, the chunk's later records shift to make room (two moves within the area), or,
  * past the area's capacity, the chunk moves to a new area and is marked for rebuilding; then its

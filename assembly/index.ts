@@ -24,7 +24,7 @@ import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, S
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { writeDebits, firstFundingOutOfRange } from './debits';
-import { layOutChunks, sweepChunks, refreshInstrumentFunding } from './chunks';
+import { layOutChunks, sweepChunks, refreshInstrumentFunding, touchListed } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets } from './bounds';
@@ -94,6 +94,9 @@ export function refreshDebits(header: usize, shard: usize, accountStart: u32, ac
  * proportion to the accounts listed (and their chunks' records, which a change of counts shifts),
  * not to the book: the cache is filled only for the instruments the accounts hold.
  */
+/** Lists at least this long are touched first (chunks.ts touchListed). */
+const TOUCH_LIST_MIN: u32 = 16;
+
 export function refreshAccounts(header: usize, shard: usize, accounts: usize, count: u32, flags: u32): void {
   assert(shard != 0, 'refreshAccounts: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
@@ -103,6 +106,12 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
   // A long list fills the whole cache once; a short one only its accounts' instruments.
   const whole = count >= instruments;
   if (whole) fillCache(header, cache);
+  // A long list's misses are taken together first (their sum is stored where nothing reads it).
+  const scratch = <usize>load<u32>(shard + SHARD_SCRATCH);
+  if (count >= TOUCH_LIST_MIN && scratch != 0) {
+    for (let k: u32 = 0; k < count; k++) assert(load<u32>(accounts + (<usize>k << 2)) < accountCount, "refreshAccounts: a listed account is past the book's account count");
+    store<i64>(scratch, touchListed(header, accounts, count));
+  }
   for (let k: u32 = 0; k < count; k++) {
     const a = load<u32>(accounts + (<usize>k << 2));
     assert(a < accountCount, "refreshAccounts: a listed account is past the book's account count");

@@ -47,6 +47,13 @@ else {
   rmSync(scratch, { recursive: true, force: true });
 }
 const accounts = engine.accountCount;
+/** Resident memory now and the peak so far, per position: where the process's bytes come from. */
+const memory = (when: string) => {
+  const now = process.memoryUsage().rss;
+  const peak = process.resourceUsage().maxRSS * 1024;
+  log(`RSS ${when}: ${(now / engine.positionsUsed).toFixed(1)} B per position (peak so far ${(peak / engine.positionsUsed).toFixed(1)})`);
+};
+memory('after the load');
 const pool = await SweepPool.open(engine, { threads });
 const random = prng(17);
 const nextUpdate = mixedUpdates(engine, random);
@@ -83,10 +90,12 @@ for (let k = 0; k < 10; k++) await sweepMs(); // records built, workers warm
 const staticMs: number[] = [];
 for (let k = 0; k < 4 * repeat; k++) staticMs.push(await sweepMs());
 const sweep = median(staticMs);
+memory('after the sweeps');
 log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers: full sweep ${sweep.toFixed(2)} ms (median of ${staticMs.length})`);
 
 const build = await timedStep();
 if (build.result.path !== 'build') throw new Error(`the first step was a ${build.result.path}`);
+memory('after the build');
 let isolated = 0;
 for (let j = 0; j < engine.positionsUsed; j++) isolated += v.posMode[j];
 const scopes = accounts + isolated;
@@ -111,6 +120,7 @@ for (let k = 0; k < ticks; k++) {
 }
 const tick = { p50: percentile(tickMs, 50), p99: percentile(tickMs, 99), max: Math.max(...tickMs), mean: tickMs.reduce((s, x) => s + x, 0) / tickMs.length };
 log(`${ticks} normal ticks (one mark 0.01–0.1%): p50 ${(tick.p50 * 1000).toFixed(0)} µs, p99 ${(tick.p99 * 1000).toFixed(0)} µs, max ${tick.max.toFixed(2)} ms, mean ${(tick.mean * 1000).toFixed(0)} µs; paths ${JSON.stringify(paths)}; ${(evaluated / Math.max(1, paths.incremental)).toFixed(1)} accounts re-evaluated per incremental tick`);
+memory('after the ticks');
 if (rebuilds.length > 0) log(`  not incremental: ${[...new Set(rebuilds)].map((why) => `${rebuilds.filter((r) => r === why).length}× ${why}`).join(', ')}`);
 const drift = baseMarks.map((mark, i) => Number(v.instMark[i] - mark) / Number(mark));
 log(`marks drifted ${(Math.min(...drift) * 100).toFixed(2)}% to ${(Math.max(...drift) * 100).toFixed(2)}% over the ticks`);
@@ -136,6 +146,7 @@ for (let r = 0; r < repeat; r++) {
   batchStepMs.push(ms);
 }
 log(`1,000 mixed updates: batch ${median(batchMs).toFixed(2)} ms, then a step ${median(batchStepMs).toFixed(2)} ms (${((100 * median(batchStepMs)) / sweep).toFixed(1)}% of a sweep)`);
+memory('after the updates');
 
 // Broad moves (every mark ±2%) and crash steps (±5%), each from a settled book with a built index,
 // against a full sweep of the same move from the same settled book (rounds alternate the two).
@@ -160,8 +171,10 @@ async function everyMark(ppm: number): Promise<{ ms: number[]; sweeps: number[];
 }
 const broad = await everyMark(20_000);
 log(`broad move (every mark ±2%): step ${median(broad.ms).toFixed(2)} ms, a full sweep of the same move ${median(broad.sweeps).toFixed(2)} ms (${(median(broad.ms) / median(broad.sweeps)).toFixed(2)}×); paths ${broad.paths.join(',')}`);
+memory('after the broad moves');
 const crash = await everyMark(50_000);
 log(`crash step (every mark ±5%): step ${median(crash.ms).toFixed(2)} ms, a full sweep of the same move ${median(crash.sweeps).toFixed(2)} ms (${(median(crash.ms) / median(crash.sweeps)).toFixed(2)}×); paths ${crash.paths.join(',')}`);
+memory('after the crash steps');
 // A second crash step right after the first (the index stale): a sweep.
 {
   const ms: number[] = [];

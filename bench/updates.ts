@@ -6,7 +6,7 @@
 //   - what building the account-id index costs (the loader builds it while it checks the ids).
 // For each batch run it also says how much of the time Engine.accountsChanged (the derived-state
 // refresh, one kernel call per changed account today) took.
-//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000] [--ops 1000000] [--single 200000] [--batch 1000] [--json]
+//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--single 200000] [--batch 1000] [--json]
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ function option(name: string, fallback: number): number {
   return index >= 0 ? Number(process.argv[index + 1]) : fallback;
 }
 
-const accounts = option('--accounts', 1_000_000);
+const requestedAccounts = option('--accounts', 1_000_000);
 const batchOps = option('--ops', 1_000_000);
 const singleOps = option('--single', 200_000);
 const batchSize = option('--batch', 1_000);
@@ -33,19 +33,29 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 // ---------------------------------------------------------------------------------------------
 // The book
 
-const scratch = join(tmpdir(), `liq-updates-${process.pid}`);
-mkdirSync(scratch, { recursive: true });
-const file = join(scratch, 'book.bin');
+// --book FILE loads a book written before (`liq gen`) instead of generating one.
+const bookFile = process.argv.includes('--book') ? process.argv[process.argv.indexOf('--book') + 1] : '';
+let generateMs = 0;
 let start = performance.now();
-let generated: GeneratedBook | undefined = generateBook({ accounts, seed: 1 });
-const generateMs = performance.now() - start;
-writeBookColumnsFile(file, generated);
-generated = undefined;
-start = performance.now();
-const engine: Engine = loadBookBinaryFile(file);
+let engine: Engine;
+if (bookFile !== '') {
+  start = performance.now();
+  engine = loadBookBinaryFile(bookFile);
+} else {
+  const scratch = join(tmpdir(), `liq-updates-${process.pid}`);
+  mkdirSync(scratch, { recursive: true });
+  const file = join(scratch, 'book.bin');
+  let generated: GeneratedBook | undefined = generateBook({ accounts: requestedAccounts, seed: 1 });
+  generateMs = performance.now() - start;
+  writeBookColumnsFile(file, generated);
+  generated = undefined;
+  start = performance.now();
+  engine = loadBookBinaryFile(file);
+  rmSync(scratch, { recursive: true, force: true });
+}
 const loadMs = performance.now() - start;
+const accounts = engine.accountCount;
 const positions = engine.positionsUsed;
-rmSync(scratch, { recursive: true, force: true });
 log(`${accounts.toLocaleString('en-US')} accounts, ${positions.toLocaleString('en-US')} positions, ${engine.instruments.length} instruments: generated in ${generateMs.toFixed(0)} ms, loaded in ${loadMs.toFixed(0)} ms`);
 
 // ---------------------------------------------------------------------------------------------
