@@ -50,6 +50,8 @@ function fullState(engine: Engine, { derived = true, sameBook = false } = {}) {
     compact: engine.chunkSweep,
     capacity: engine.layout.capacity,
     header: engine.layout.header,
+    // The records region's tail (its compaction state) among them: derived, like the region.
+    headerSlots: derived ? Array.from(header) : null,
     sizeHighWater: [...engine.sizeHighWater],
     instruments: columns(['instMark', 'instFunding'], engine.instruments.length),
     accounts: columns(ACCOUNT_COLUMNS, engine.accountCount),
