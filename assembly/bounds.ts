@@ -23,6 +23,7 @@
 // 10^-9 against the account on every term: far above f64's rounding (10^-16), far below any move
 // that matters.
 
+import { debitOf } from './debits';
 import { MODE_CROSS, MODE_ISOLATED, STATUS_HEALTHY, STATUS_LIQUIDATABLE, POSITIONS_PER_ACCOUNT_MAX } from './constants';
 import {
   H_ACCOUNT_COUNT,
@@ -36,7 +37,6 @@ import {
   H_POS_INST,
   H_POS_MODE,
   H_POS_STATUS,
-  H_POS_DEBIT,
   H_POS_BRACKET,
   CHUNK_SCRATCH_BYTES,
   CACHE_UNIT,
@@ -104,7 +104,6 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   const posSize = column(header, H_POS_SIZE);
   const posInst = column(header, H_POS_INST);
   const posMargin = column(header, H_POS_MARGIN);
-  const posDebit = column(header, H_POS_DEBIT);
   const posBracket = column(header, H_POS_BRACKET);
   const first = load<u32>(column(header, H_ACC_POS_START) + (<usize>a << 2));
   const end = first + load<u32>(column(header, H_ACC_POS_COUNT) + (<usize>a << 2));
@@ -139,7 +138,7 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
       // the isolated bound needs them, and the hot book (`detail`) both for every position.
       const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
       const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
-      const equity = load<i64>(posMargin + j8) + value - load<i64>(posDebit + j8);
+      const equity = load<i64>(posMargin + j8) + value - debitOf(header, c, j);
       const maint = maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j);
       if (detail != 0) {
         const entry = detail + (<usize>detailPositions << 4);

@@ -24,7 +24,6 @@ import {
   H_POS_INST,
   H_POS_MODE,
   H_POS_STATUS,
-  H_POS_DEBIT,
   H_SWEEP_RECORDS,
   H_CHUNKS,
   H_ACCOUNT_COUNT,
@@ -73,7 +72,7 @@ import { column, headerValue, setHeaderValue } from './header';
 import { bracketOf, maintenanceInBracket } from './math';
 import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
-import { positionDebit } from './debits';
+import { debitOf } from './debits';
 
 /**
  * Records an area gets room for when a chunk that outgrew its area moves: CHUNK_ROOM_SHARE more,
@@ -341,7 +340,6 @@ export function touchListed(header: usize, accounts: usize, count: u32): i64 {
   const posCost = column(header, H_POS_COST);
   const posFunding = column(header, H_POS_FUNDING);
   const posMargin = column(header, H_POS_MARGIN);
-  const posDebit = column(header, H_POS_DEBIT);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
   const posStatus = column(header, H_POS_STATUS);
@@ -350,7 +348,7 @@ export function touchListed(header: usize, accounts: usize, count: u32): i64 {
     const a = load<u32>(accounts + (<usize>k << 2));
     const j = <usize>load<u32>(accPosStart + (<usize>a << 2));
     sum += load<i64>(posSize + (j << 3)) + load<i64>(posCost + (j << 3)) + load<i64>(posFunding + (j << 3)) + load<i64>(posMargin + (j << 3));
-    sum += load<i64>(posDebit + (j << 3)) + <i64>load<u16>(posInst + (j << 1)) + <i64>load<u8>(posMode + j) + <i64>load<u8>(posStatus + j);
+    sum += <i64>load<u16>(posInst + (j << 1)) + <i64>load<u8>(posMode + j) + <i64>load<u8>(posStatus + j);
     const chunk = a / CHUNK_ACCOUNTS;
     const meta = metaOf(header, chunk);
     if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
@@ -473,7 +471,6 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
   const posMargin = column(header, H_POS_MARGIN);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
-  const posDebit = column(header, H_POS_DEBIT);
   const posStatus = column(header, H_POS_STATUS);
   let base = load<i64>(column(header, H_ACC_BALANCE) + (<usize>a << 3));
   let cross: u32 = 0;
@@ -484,7 +481,7 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
     const size = load<i64>(posSize + (<usize>j << 3));
     if (load<u8>(posMode + j) == MODE_CROSS) {
       const k = bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
-      base -= load<i64>(posDebit + (<usize>j << 3)); // |balance| + 128 debits ≤ 2.6·10^18
+      base -= debitOf(header, c, j); // |balance| + 128 debits ≤ 2.6·10^18
       const r = crossAt + <usize>cross * CROSS_RECORD_BYTES;
       store<i64>(r, size);
       store<u32>(r, (a - c0) << 3, 8);
@@ -499,7 +496,7 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
       inst,
       instTierCount,
       size,
-      load<i64>(posMargin + (<usize>j << 3)) - load<i64>(posDebit + (<usize>j << 3)),
+      load<i64>(posMargin + (<usize>j << 3)) - debitOf(header, c, j),
       a - c0,
       j,
     );
@@ -537,14 +534,14 @@ function writeIsolatedRecord(r: usize, c: usize, inst: usize, instTierCount: usi
 }
 
 /**
- * A new funding index of `instrument` (cached, with its new index, at its place in `cache`): writes
- * the debit of each of its positions, O(positions) over the position columns, and with `records`
- * keeps the chunk sweep's records with them where a chunk is fresh. Only what a debit feeds
- * changes: the cross base of an account with a cross position on the instrument (by the debit's
- * change) and the isolated record of an isolated position on it (its threshold recomputed as a
- * build computes it). Cross records (size, account, bracket entry) do not depend on funding. A
- * chunk marked for rebuilding, or unlaid, keeps its state: its next sweep builds it, or reads the
- * columns.
+ * A new funding index of `instrument` (in the filled `cache`, every instrument's entry current):
+ * with `records`, keeps the chunk sweep's records of every fresh chunk with it, O(positions) over
+ * the position columns of those chunks. Only what a position's debit feeds changes: the cross base
+ * of an account with a cross position on the instrument (computed again from its columns: its
+ * balance less its cross debits) and the isolated record of an isolated position on it (its
+ * threshold recomputed as a build computes it). Cross records (size, account, bracket entry) do not
+ * depend on funding. A chunk marked for rebuilding, or unlaid, is passed over: its next sweep
+ * builds it from the columns, or reads them, and the column paths compute each debit as they go.
  *
  * A chunk whose position blocks follow each other in account order (the usual case) is read as one
  * run of positions, eight at a time (fundingRun), its isolated records being its isolated positions
@@ -564,8 +561,8 @@ export function refreshInstrumentFunding(header: usize, cache: usize, instrument
     const c0 = chunk * CHUNK_ACCOUNTS;
     const c1 = c0 + chunkAccounts(header, chunk);
     const meta = metaOf(header, chunk);
-    const fresh = records && load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH;
-    // The chunk's isolated records and its cross bases (used only when it is fresh).
+    if (!records || load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
+    // The chunk's isolated records and its cross bases.
     const isolatedAt = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
     const isolatedTotal = load<u32>(meta, CHUNK_ISOLATED);
     const bases = isolatedAt + <usize>isolatedTotal * ISOLATED_RECORD_BYTES;
@@ -580,34 +577,44 @@ export function refreshInstrumentFunding(header: usize, cache: usize, instrument
     }
     const matched =
       gaps == 0
-        ? fundingRun(header, cache, instrument, fresh, c0, first, next, isolatedAt, isolatedTotal, bases)
-        : fundingByAccount(header, cache, instrument, fresh, c0, c1, isolatedAt, bases);
+        ? fundingRun(header, cache, instrument, c0, first, next, isolatedAt, isolatedTotal, bases)
+        : fundingByAccount(header, cache, instrument, c0, c1, isolatedAt, bases);
     if (!matched) layOutChunks(header, cache, c0, c1);
   }
 }
 
+/** Account a's cross base from its columns: its balance less the debits of its cross positions (the cache holds their instruments). */
+function crossBase(header: usize, cache: usize, a: u32): i64 {
+  const first = load<u32>(column(header, H_ACC_POS_START) + (<usize>a << 2));
+  const end = first + load<u32>(column(header, H_ACC_POS_COUNT) + (<usize>a << 2));
+  const posInst = column(header, H_POS_INST);
+  const posMode = column(header, H_POS_MODE);
+  let base = load<i64>(column(header, H_ACC_BALANCE) + (<usize>a << 3));
+  for (let j = first; j < end; j++) {
+    if (load<u8>(posMode + j) != MODE_CROSS) continue;
+    base -= debitOf(header, cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE, j);
+  }
+  return base;
+}
+
 /**
- * Position j's new debit (instrument `inst`, cached at c) and, with `write` (its chunk is fresh),
- * what the debit feeds: the cross base at `base` (a cross position), or the isolated record at `r`
- * (account `accountInChunk` of its chunk), rewritten only when it names slot j. False when it did
- * not: the chunk's records do not match its columns.
+ * What position j (of account a, on the instrument cached at c) feeds in its fresh chunk's
+ * records, at its new debit, while `write`: the cross base at `base` (a cross position), or the
+ * isolated record at `r` (account a − c0 of its chunk), rewritten only when it names slot j. False
+ * when it did not: the chunk's records do not match its columns.
  */
 // @ts-ignore: decorator
 @inline
-function fundingPosition(header: usize, c: usize, inst: usize, j: u32, cross: bool, write: bool, base: usize, r: usize, accountInChunk: u32): bool {
-  const j8 = <usize>j << 3;
-  const posDebit = column(header, H_POS_DEBIT);
-  const size = load<i64>(column(header, H_POS_SIZE) + j8);
-  const debit = positionDebit(c, size, load<i64>(column(header, H_POS_COST) + j8), load<i64>(column(header, H_POS_FUNDING) + j8));
-  const was = load<i64>(posDebit + j8);
-  store<i64>(posDebit + j8, debit);
+function fundingPosition(header: usize, cache: usize, c: usize, inst: usize, j: u32, a: u32, cross: bool, write: bool, base: usize, r: usize, accountInChunk: u32): bool {
   if (!write) return true;
   if (cross) {
-    store<i64>(base, load<i64>(base) + (was - debit)); // the base is the balance less its cross debits
+    store<i64>(base, crossBase(header, cache, a));
     return true;
   }
   if (load<u32>(r, ISOLATED_SLOT) != j) return false;
-  writeIsolatedRecord(r, c, inst, column(header, H_INST_TIER_COUNT), size, load<i64>(column(header, H_POS_MARGIN) + j8) - debit, accountInChunk, j);
+  const j8 = <usize>j << 3;
+  const size = load<i64>(column(header, H_POS_SIZE) + j8);
+  writeIsolatedRecord(r, c, inst, column(header, H_INST_TIER_COUNT), size, load<i64>(column(header, H_POS_MARGIN) + j8) - debitOf(header, c, j), accountInChunk, j);
   return true;
 }
 
@@ -618,7 +625,7 @@ function fundingPosition(header: usize, c: usize, inst: usize, j: u32, cross: bo
  * account of a matching position is found by walking the blocks only as far as it. False when an
  * isolated record did not name its position (nothing more is written to the chunk's records then).
  */
-function fundingRun(header: usize, cache: usize, instrument: u32, fresh: bool, c0: u32, j0: u32, j1: u32, isolatedAt: usize, isolatedTotal: u32, bases: usize): bool {
+function fundingRun(header: usize, cache: usize, instrument: u32, c0: u32, j0: u32, j1: u32, isolatedAt: usize, isolatedTotal: u32, bases: usize): bool {
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
@@ -626,7 +633,7 @@ function fundingRun(header: usize, cache: usize, instrument: u32, fresh: bool, c
   const c = cache + inst * <usize>CACHE_STRIDE;
   const needle = i16x8.splat(<i16>instrument);
   const crossMode = i8x16.splat(<i8>MODE_CROSS);
-  let write = fresh;
+  let write = true;
   let matched = true;
   let isolated: u32 = 0; // the chunk's isolated positions before j: the index of j's record
   let a = c0; // the account of the last matching position, and where its block ends
@@ -644,7 +651,7 @@ function fundingRun(header: usize, cache: usize, instrument: u32, fresh: bool, c
       const cross = load<u8>(posMode + j) == MODE_CROSS;
       if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) {
         while (j >= blockEnd) blockEnd += load<u32>(accPosCount + (<usize>++a << 2));
-        const ok = fundingPosition(header, c, inst, j, cross, write && (cross || isolated < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES, a - c0);
+        const ok = fundingPosition(header, cache, c, inst, j, a, cross, write && (cross || isolated < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES, a - c0);
         if (!ok || (write && !cross && isolated >= isolatedTotal)) {
           write = false;
           matched = false;
@@ -662,7 +669,7 @@ function fundingRun(header: usize, cache: usize, instrument: u32, fresh: bool, c
  * it, summed as they go by, and only an account's recorded ones are read. False when an isolated
  * record did not name its position (nothing more is written to the chunk's records then).
  */
-function fundingByAccount(header: usize, cache: usize, instrument: u32, fresh: bool, c0: u32, c1: u32, isolatedAt: usize, bases: usize): bool {
+function fundingByAccount(header: usize, cache: usize, instrument: u32, c0: u32, c1: u32, isolatedAt: usize, bases: usize): bool {
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const accRecords = column(header, H_ACC_RECORDS);
@@ -670,7 +677,7 @@ function fundingByAccount(header: usize, cache: usize, instrument: u32, fresh: b
   const posMode = column(header, H_POS_MODE);
   const inst = <usize>instrument;
   const c = cache + inst * <usize>CACHE_STRIDE;
-  let write = fresh;
+  let write = true;
   let matched = true;
   let isolatedBefore: u32 = 0;
   for (let a = c0; a < c1; a++) {
@@ -682,7 +689,7 @@ function fundingByAccount(header: usize, cache: usize, instrument: u32, fresh: b
     for (let j = first; j < end; j++) {
       const cross = load<u8>(posMode + j) == MODE_CROSS;
       if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) {
-        const ok = fundingPosition(header, c, inst, j, cross, write && (cross || isolated < recorded), base, isolatedAt + <usize>(isolatedBefore + isolated) * ISOLATED_RECORD_BYTES, a - c0);
+        const ok = fundingPosition(header, cache, c, inst, j, a, cross, write && (cross || isolated < recorded), base, isolatedAt + <usize>(isolatedBefore + isolated) * ISOLATED_RECORD_BYTES, a - c0);
         if (!ok || (write && !cross && isolated >= recorded)) {
           write = false;
           matched = false;
@@ -901,7 +908,7 @@ function isolatedFailing(header: usize, cache: usize, r: usize, c0: u32): void {
   const c = cache + <usize>load<u32>(r, ISOLATED_MARK) / <usize>CACHE_STRIDE * <usize>CACHE_STRIDE;
   const j8 = j << 3;
   // margin + size·q·mark − debit: |size·q·mark| ≤ 10^16, |margin| ≤ 10^16, |debit| ≤ 2·10^16.
-  const equity = load<i64>(column(header, H_POS_MARGIN) + j8) + load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_UNIT) - load<i64>(column(header, H_POS_DEBIT) + j8);
+  const equity = load<i64>(column(header, H_POS_MARGIN) + j8) + load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_UNIT) - debitOf(header, c, <u32>j);
   store<u8>(column(header, H_POS_STATUS) + j, <u8>select<u32>(STATUS_BANKRUPT, STATUS_LIQUIDATABLE, equity < 0));
   store<u8>(column(header, H_ACC_STATUS) + a, <u8>ISOLATED_FAILED);
 }

@@ -1,5 +1,6 @@
 // Each position's debit: cost basis + unsettled funding, the part of its unrealized PnL that does not
-// move with the price (PnL = value − debit), derived once per change instead of once per sweep.
+// move with the price (PnL = value − debit). The chunk sweep's records hold what the debits feed
+// (cross bases, isolated thresholds), derived once per change; the column paths compute them.
 
 import {
   H_ACC_POS_START,
@@ -8,7 +9,6 @@ import {
   H_POS_COST,
   H_POS_FUNDING,
   H_POS_INST,
-  H_POS_DEBIT,
   CACHE_Q,
   CACHE_FUNDING,
   CACHE_STRIDE,
@@ -22,8 +22,7 @@ import { headerValue } from './header';
 
 /**
  * The debit of a position of size `size`, cost basis `cost` and funding snapshot `snapshot` on the
- * instrument cached at `c`: cost + ceil(z·q·(F − F_i) / 10^6). What writeDebits writes, and what
- * chunks.ts refreshInstrumentFunding writes for the positions of one instrument.
+ * instrument cached at `c`: cost + ceil(z·q·(F − F_i) / 10^6).
  */
 // @ts-ignore: decorator
 @inline
@@ -32,26 +31,15 @@ export function positionDebit(c: usize, size: i64, cost: i64, snapshot: i64): i6
   return cost + owed; // |cost| + |owed| ≤ 2·10^16
 }
 
-/** Writes the debit of every position of accounts [accountStart, accountEnd), with a filled cache. */
+/**
+ * Position j's debit, from its columns and the instrument cached at `c` (its instrument's entry):
+ * computed where it is needed (no column keeps it, so nothing goes stale when a funding index moves).
+ */
 // @ts-ignore: decorator
 @inline
-export function writeDebits(header: usize, cache: usize, accountStart: u32, accountEnd: u32): void {
-  const accPosStart = column(header, H_ACC_POS_START);
-  const accPosCount = column(header, H_ACC_POS_COUNT);
-  const posSize = column(header, H_POS_SIZE);
-  const posCost = column(header, H_POS_COST);
-  const posFunding = column(header, H_POS_FUNDING);
-  const posInst = column(header, H_POS_INST);
-  const posDebit = column(header, H_POS_DEBIT);
-  for (let a = accountStart; a < accountEnd; a++) {
-    const first = load<u32>(accPosStart + (<usize>a << 2));
-    const end = first + load<u32>(accPosCount + (<usize>a << 2));
-    for (let j = first; j < end; j++) {
-      const j8 = <usize>j << 3;
-      const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
-      store<i64>(posDebit + j8, positionDebit(c, load<i64>(posSize + j8), load<i64>(posCost + j8), load<i64>(posFunding + j8)));
-    }
-  }
+export function debitOf(header: usize, c: usize, j: u32): i64 {
+  const j8 = <usize>j << 3;
+  return positionDebit(c, load<i64>(column(header, H_POS_SIZE) + j8), load<i64>(column(header, H_POS_COST) + j8), load<i64>(column(header, H_POS_FUNDING) + j8));
 }
 
 /** See index.ts fundingOutOfRange: the first account (+1) whose funding owed at `fundingIndex` is out of range. */

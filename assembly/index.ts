@@ -23,7 +23,7 @@
 import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH, CACHE_STRIDE } from './layout';
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
-import { writeDebits, firstFundingOutOfRange } from './debits';
+import { firstFundingOutOfRange } from './debits';
 import { layOutChunks, sweepChunks, refreshInstrumentFunding, touchListed } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
@@ -65,16 +65,17 @@ export function heapBase(): usize {
 }
 
 /**
- * Writes each position's debit, cost basis + unsettled funding, for accounts [accountStart,
- * accountEnd): the part of unrealized PnL that does not move with the price (PnL = value − debit).
- * With SWEEP_CHUNKS it also refreshes the chunk sweep's records of those accounts (chunks.ts
- * layOutChunks: a chunk the range covers whole is counted and marked for the next sweep to
- * rebuild, in whichever worker sweeps it; an account of a chunk the range cuts through is
- * refreshed in place). The control plane calls it after anything that changes a balance, a
- * margin, a cost, a size, a mode or a funding snapshot (after a funding index, refreshFunding,
- * which rebuilds no chunk), so that sweeps between two such changes do no funding arithmetic and
- * compare each isolated position's mark with its thresholds. Marks may move freely in between: records depend on them only through bracket
- * hints, which the sweep checks.
+ * With SWEEP_CHUNKS, refreshes the chunk sweep's records of accounts [accountStart, accountEnd)
+ * (chunks.ts layOutChunks: a chunk the range covers whole is counted and marked for the next sweep
+ * to rebuild, in whichever worker sweeps it; an account of a chunk the range cuts through is
+ * refreshed in place), each position's debit (cost basis + unsettled funding, the part of its
+ * unrealized PnL that does not move with the price) going into its account's cross base or its
+ * isolated thresholds. The control plane calls it after anything that changes a balance, a margin,
+ * a cost, a size, a mode or a funding snapshot (after a funding index, refreshFunding, which
+ * rebuilds no chunk), so that sweeps between two such changes do no funding arithmetic and compare
+ * each isolated position's mark with its thresholds. Marks may move freely in between: records
+ * depend on them only through bracket hints, which the sweep checks. Without SWEEP_CHUNKS there is
+ * nothing to refresh: the column paths compute each debit as they go (debits.ts debitOf).
  */
 export function refreshDebits(header: usize, shard: usize, accountStart: u32, accountEnd: u32, flags: u32): void {
   assert(accountStart <= accountEnd, 'refreshDebits: accountStart > accountEnd');
@@ -82,21 +83,21 @@ export function refreshDebits(header: usize, shard: usize, accountStart: u32, ac
   assert(shard != 0, 'refreshDebits: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'refreshDebits: the shard record names no instrument cache');
-  fillCache(header, cache);
-  writeDebits(header, cache, accountStart, accountEnd);
   if ((flags & SWEEP_CHUNKS) == 0 || accountStart >= accountEnd) return;
+  fillCache(header, cache);
   layOutChunks(header, cache, accountStart, accountEnd);
 }
 
-/**
- * refreshDebits for the `count` accounts listed (u32 account indices, any order, repeats allowed)
- * at `accounts`: each one's debits and, with SWEEP_CHUNKS, its records in place. The work is in
- * proportion to the accounts listed (and their chunks' records, which a change of counts shifts),
- * not to the book: the cache is filled only for the instruments the accounts hold.
- */
 /** Lists at least this long are touched first (chunks.ts touchListed). */
 const TOUCH_LIST_MIN: u32 = 16;
 
+/**
+ * refreshDebits for the `count` accounts listed (u32 account indices, any order, repeats allowed)
+ * at `accounts`: with SWEEP_CHUNKS, each one's records in place. The work is in proportion to the
+ * accounts listed (and their chunks' records, which a change of counts shifts), not to the book:
+ * the cache is filled only for the instruments the accounts hold. Each listed account is checked to
+ * be an account of the book, with or without SWEEP_CHUNKS.
+ */
 export function refreshAccounts(header: usize, shard: usize, accounts: usize, count: u32, flags: u32): void {
   assert(shard != 0, 'refreshAccounts: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
@@ -115,29 +116,29 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
   for (let k: u32 = 0; k < count; k++) {
     const a = load<u32>(accounts + (<usize>k << 2));
     assert(a < accountCount, "refreshAccounts: a listed account is past the book's account count");
+    if ((flags & SWEEP_CHUNKS) == 0) continue;
     if (!whole) fillAccountInstruments(header, cache, a);
-    writeDebits(header, cache, a, a + 1);
-    if ((flags & SWEEP_CHUNKS) != 0) layOutChunks(header, cache, a, a + 1);
+    layOutChunks(header, cache, a, a + 1);
   }
 }
 
 /**
- * A new funding index of `instrument` (already in its column): writes the debit of each of its
- * positions and, with SWEEP_CHUNKS, keeps the chunk sweep's records of fresh chunks with them in
- * place (chunks.ts refreshInstrumentFunding): the cross base of each account with a cross position
- * on it, the isolated record of each isolated position on it. No chunk is marked for rebuilding, so
- * the next sweep costs what a static one does. O(positions), over the position columns; only the
- * instrument's part of the shard's cache is filled. Positions of other instruments, and cross
- * records, do not depend on this funding index and are not written. Accounts whose inputs changed
- * too are refreshed after it (refreshAccounts), as a batch does.
+ * A new funding index of `instrument` (already in its column): with SWEEP_CHUNKS, keeps the chunk
+ * sweep's records of fresh chunks with it in place (chunks.ts refreshInstrumentFunding): the cross
+ * base of each account with a cross position on it, the isolated record of each isolated position
+ * on it. No chunk is marked for rebuilding, so the next sweep costs what a static one does.
+ * O(positions of the fresh chunks), over the position columns. Positions of other instruments, and
+ * cross records, do not depend on this funding index and are not written. Accounts whose inputs
+ * changed too are refreshed before it (refreshAccounts), as a batch does.
  */
 export function refreshFunding(header: usize, shard: usize, instrument: u32, flags: u32): void {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'refreshFunding: no such instrument');
   assert(shard != 0, 'refreshFunding: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'refreshFunding: the shard record names no instrument cache');
-  fillInstrument(header, cache, instrument);
-  refreshInstrumentFunding(header, cache, instrument, (flags & SWEEP_CHUNKS) != 0);
+  if ((flags & SWEEP_CHUNKS) == 0) return;
+  fillCache(header, cache); // a cross base is computed again from every cross position of its account
+  refreshInstrumentFunding(header, cache, instrument, true);
 }
 
 /**

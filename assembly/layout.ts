@@ -39,14 +39,13 @@ export const H_POS_LEVERAGE: u32 = 22; // u16 (control plane only)
 export const H_POS_PNL: u32 = 23; // i64 micro (output)
 export const H_POS_MAINT: u32 = 24; // i64 micro (output)
 export const H_POS_STATUS: u32 = 25; // u8 (output, isolated only)
-export const H_POS_DEBIT: u32 = 26; // i64 micro: cost + funding owed, derived (refreshDebits), so PnL = value − debit
-export const H_POS_BRACKET: u32 = 27; // u8: the bracket the last sweep found, a hint the next one checks before it trusts it
-export const H_SWEEP_RECORDS: u32 = 28; // the chunks' sweep records: each chunk's area (records, room to grow, cross bases), derived
-export const H_CHUNKS: u32 = 29; // CHUNK_META_BYTES per chunk of CHUNK_ACCOUNTS accounts: where its area is, its records, its room, whether stale
-export const H_ACCOUNT_COUNT: u32 = 30; // holds the count itself: accounts in the book (the last chunk may be short)
-export const H_ACC_RECORDS: u32 = 31; // u16 per account, derived: its cross records (low byte) and isolated records (high byte) in its chunk
-export const H_RECORDS_BYTES: u32 = 32; // holds the value itself: bytes of the H_SWEEP_RECORDS region
-export const H_RECORDS_TAIL: u32 = 33; // holds the value itself: bytes of that region handed to chunk areas so far (the kernel moves it)
+export const H_POS_BRACKET: u32 = 26; // u8: the bracket the last sweep found, a hint the next one checks before it trusts it
+export const H_SWEEP_RECORDS: u32 = 27; // the chunks' sweep records: each chunk's area (records, room to grow, cross bases), derived
+export const H_CHUNKS: u32 = 28; // CHUNK_META_BYTES per chunk of CHUNK_ACCOUNTS accounts: where its area is, its records, its room, whether stale
+export const H_ACCOUNT_COUNT: u32 = 29; // holds the count itself: accounts in the book (the last chunk may be short)
+export const H_ACC_RECORDS: u32 = 30; // u16 per account, derived: its cross records (low byte) and isolated records (high byte) in its chunk
+export const H_RECORDS_BYTES: u32 = 31; // holds the value itself: bytes of the H_SWEEP_RECORDS region
+export const H_RECORDS_TAIL: u32 = 32; // holds the value itself: bytes of that region handed to chunk areas so far (the kernel moves it)
 /** Slots in the header (the last ones unused). */
 export const HEADER_SLOTS: u32 = 40;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */

@@ -100,7 +100,8 @@ export function fundingOwed(sizeQuote: i64, fundingDelta: i64): i64 {
   const magnitudeQuote = <u64>abs<i64>(sizeQuote);
   const magnitudeDelta = <u64>abs<i64>(fundingDelta);
   const negative = (sizeQuote ^ fundingDelta) < 0;
-  if ((magnitudeQuote | magnitudeDelta) >> 32 != 0) return fundingOwedWide(magnitudeQuote, magnitudeDelta, negative);
+  // The product fits 64 bits when the factors' significant bits do (a < 2^(64−clz a), likewise b).
+  if (clz<u64>(magnitudeQuote) + clz<u64>(magnitudeDelta) < 64) return fundingOwedWide(magnitudeQuote, magnitudeDelta, negative);
   const product = magnitudeQuote * magnitudeDelta;
   const quotient = <i64>(product / SCALE_6);
   const inexact = <i64>(product - <u64>quotient * SCALE_6 != 0);

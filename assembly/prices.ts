@@ -2,6 +2,7 @@
 // isolated thresholds) and where its equity reaches zero (its bankruptcy price), exact in 128 bits.
 // The rules are docs/numbers.md.
 
+import { debitOf } from './debits';
 import { SCALE_6, PRICE_UNITS_MAX, MODE_CROSS, PRICE_NONE } from './constants';
 import {
   H_INST_TICK,
@@ -13,7 +14,6 @@ import {
   H_POS_MARGIN,
   H_POS_INST,
   H_POS_MODE,
-  H_POS_DEBIT,
   H_ACCOUNT_COUNT,
   CACHE_FLOORS,
   CACHE_UNIT,
@@ -39,7 +39,6 @@ export function writePrices(header: usize, cache: usize, accounts: usize, count:
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posSize = column(header, H_POS_SIZE);
-  const posDebit = column(header, H_POS_DEBIT);
   const posMargin = column(header, H_POS_MARGIN);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
@@ -59,7 +58,7 @@ export function writePrices(header: usize, cache: usize, accounts: usize, count:
       const j8 = <usize>j << 3;
       const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
       const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
-      crossEquity += value - load<i64>(posDebit + j8);
+      crossEquity += value - debitOf(header, c, j);
       crossMaint += maintenance(<u64>abs<i64>(value), c);
     }
     // Second pass: each position's prices, every other price of its scope held.
@@ -76,7 +75,7 @@ export function writePrices(header: usize, cache: usize, accounts: usize, count:
       const inst = <usize>load<u16>(posInst + (<usize>j << 1));
       const c = cache + inst * <usize>CACHE_STRIDE;
       const value = size * load<i64>(c + CACHE_UNIT);
-      const pnl = value - load<i64>(posDebit + j8);
+      const pnl = value - debitOf(header, c, j);
       const notional = <u64>abs<i64>(value);
       const maint = maintenance(notional, c);
       let scopeEquity: i64;

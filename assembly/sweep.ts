@@ -2,6 +2,7 @@
 // cuts through or no refresh has laid out, Engine.chunkSweep = false), and what every sweep shares: an account's cross status,
 // the counts and list entries of failing scopes, and the shard record's counters.
 
+import { debitOf } from './debits';
 import { STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS, MODE_ISOLATED } from './constants';
 import {
   H_ACC_BALANCE,
@@ -17,7 +18,6 @@ import {
   H_POS_PNL,
   H_POS_MAINT,
   H_POS_STATUS,
-  H_POS_DEBIT,
   H_POS_BRACKET,
   SHARD_CANCEL,
   SHARD_LIST,
@@ -140,7 +140,6 @@ export function sweepRange(header: usize, accountStart: u32, accountEnd: u32, sh
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const accStatus = column(header, H_ACC_STATUS);
   const posSize = column(header, H_POS_SIZE);
-  const posDebit = column(header, H_POS_DEBIT);
   const posMargin = column(header, H_POS_MARGIN);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
@@ -168,7 +167,7 @@ export function sweepRange(header: usize, accountStart: u32, accountEnd: u32, sh
         const j8 = <usize>j << 3;
         const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
         const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT); // |size|·q·mark ≤ 10^16
-        const pnl = value - load<i64>(posDebit + j8);
+        const pnl = value - debitOf(header, c, j);
         const maint = maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j);
         if (full) {
           store<i64>(posPnl + j8, pnl);

@@ -1,6 +1,6 @@
 // Batches of account operations: the cascade simulator's and the live feed's way in. Each operation
 // is applied in order, atomically (a refused one changes nothing and the rest still apply), as
-// applyOperation would; the derived state of every account the batch changed (debits, the chunk
+// applyOperation would; the derived state of every account the batch changed (the chunk
 // sweep's records) is refreshed once, at the end, by one Engine.accountsChanged call, and that of
 // the positions of each instrument whose funding index the batch set by Engine.fundingChanged.
 import type { Engine } from '../engine/engine.js';

@@ -3,7 +3,7 @@
 // account's columns, computes the figures its rules need (equity at the mark, initial margin) from
 // the columns in exact BigInt arithmetic, the formulas of docs/numbers.md, checks the rules, and on
 // a refusal puts back what it wrote. The kernel is not called while an operation runs: the derived
-// state (debits, the chunk sweep's records) of the accounts an operation changed is refreshed once
+// state (the chunk sweep's records) of the accounts an operation changed is refreshed once
 // it is applied, once per batch (src/account/batch.ts) by Engine.accountsChanged, and that of the
 // positions of an instrument whose funding index it set by Engine.fundingChanged.
 import {
@@ -138,7 +138,7 @@ export function applyOperation(engine: Engine, operation: AnyOperation): Operati
 /**
  * What the applied operations of a batch changed, for one refresh of the derived state at its end:
  * the accounts (in order applied, with repeats) and the instruments whose funding index moved
- * (each of their positions' debits).
+ * (what each of their positions' debits feeds).
  */
 export class Changes {
   accounts: Uint32Array;
@@ -179,9 +179,9 @@ export class Changes {
 
   /**
    * Refreshes the derived state of everything changed: first the changed accounts
-   * (Engine.accountsChanged: their debits, at the funding indices now in the book, and their chunk
-   * records), then the positions of each instrument whose funding index moved
-   * (Engine.fundingChanged: their debits and the records those feed, in place, no chunk rebuilt).
+   * (Engine.accountsChanged: their chunk records, at the funding indices now in the book), then
+   * the positions of each instrument whose funding index moved (Engine.fundingChanged: the records
+   * their debits feed, in place, no chunk rebuilt).
    * Each recomputes from the columns, so the two together are exact; in this order every fresh
    * chunk's records match its accounts' positions when the funding refresh looks for them (one
    * that does not is laid out again and rebuilt by the next sweep instead).
@@ -655,7 +655,7 @@ function setFundingIndex(engine: Engine, symbol: string, fundingIndex: bigint): 
       `${symbol} funding index ${fundingIndex} would put account "${engine.accountIds.get(over - 1)}"'s unsettled funding over ${micro(QUOTE_ABS_MAX)}`,
     );
   }
-  // Every position's unsettled funding on the instrument moved: the caller refreshes their debits
+  // Every position's unsettled funding on the instrument moved: the caller refreshes what it feeds
   // (Changes.fundingInstruments, Engine.fundingChanged).
   v.instFunding[i] = fundingIndex;
   return APPLIED;

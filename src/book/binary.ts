@@ -502,7 +502,7 @@ function loadBook(source: ByteSource, options: EngineOptions): Engine {
   checkDuplicateIdsIndexing(accountIds);
   engine.positionsUsed = P;
   engine.setSizeHighWater(sizeHighWater);
-  // Derived columns, not stored in the file: the debits (and the chunk sweep's records, made stale).
+  // Derived state, not stored in the file: the chunk sweep's records (made stale, built by the first sweep).
   engine.refreshDebits();
   warmUpOperations(engine); // so that the book's first update costs what the later ones do
   return engine;

@@ -11,15 +11,16 @@ export interface CoreExports {
   /** Evaluates accounts [start, end); `flags` SWEEP_FULL, SWEEP_CHUNKS; `shard` a shard record. */
   sweep(header: number, accountStart: number, accountEnd: number, flags: number, shard: number): number;
   /**
-   * Recomputes each position's debit (cost + unsettled funding) for accounts [start, end) and, with
-   * SWEEP_CHUNKS, the chunk sweep's records of the chunks holding them.
+   * With SWEEP_CHUNKS, recomputes the chunk sweep's records of the chunks holding accounts
+   * [start, end) (cross bases and isolated thresholds, from each position's debit: cost + unsettled
+   * funding); without, nothing (the column paths compute debits as they go).
    */
   refreshDebits(header: number, shard: number, accountStart: number, accountEnd: number, flags: number): void;
   /** refreshDebits for `count` accounts listed (u32) at `accounts`, each in place: work in proportion to the list. */
   refreshAccounts(header: number, shard: number, accounts: number, count: number, flags: number): void;
   /**
-   * After a new funding index of `instrument`: each of its positions' debit and, with SWEEP_CHUNKS,
-   * the chunk records they feed (cross bases, isolated records) of fresh chunks, in place.
+   * After a new funding index of `instrument`: with SWEEP_CHUNKS, the chunk records its positions'
+   * debits feed (cross bases, isolated records) of fresh chunks, in place.
    */
   refreshFunding(header: number, shard: number, instrument: number, flags: number): void;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */

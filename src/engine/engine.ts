@@ -232,7 +232,7 @@ export class Engine {
   }
 
   /**
-   * Evaluates accounts [start, end) in this thread: refreshes their debits, then sweeps them
+   * Evaluates accounts [start, end) in this thread: refreshes their derived state, then sweeps them
    * (every scope's equity, maintenance and status, and with `full`, the default, every position's
    * unrealized PnL and maintenance). The control plane's entry point: after any change it is
    * exact. Returns the number of liquidatable scopes.
@@ -245,8 +245,8 @@ export class Engine {
 
   /**
    * The sweep alone, for the hot path (benchmarks, the pool does the same from its workers): it
-   * trusts the debits to be fresh, which every change made through the engine, the operations and
-   * the loaders keeps them.
+   * trusts the chunk records to be fresh, as every change made through the engine, the operations
+   * and the loaders keeps them.
    */
   sweep(options: { full?: boolean; start?: number; end?: number } = {}): number {
     this.assertWritable('sweep');
@@ -261,10 +261,11 @@ export class Engine {
   }
 
   /**
-   * Recomputes what the sweep derives from the inputs for accounts [start, end): each position's
-   * debit (cost basis + unsettled funding) and the chunk sweep's records (cross bases, isolated
-   * thresholds): a chunk the range covers whole is marked for the next sweep to rebuild, an account
-   * of a chunk it cuts through is refreshed in place. After a load, or a change to balances or
+   * Recomputes what the sweep derives from the inputs for accounts [start, end): the chunk sweep's
+   * records (cross bases and isolated thresholds, from each position's debit: cost basis + unsettled
+   * funding): a chunk the range covers whole is marked for the next sweep to rebuild, an account of a
+   * chunk it cuts through is refreshed in place. (No column keeps the debits: the column paths
+   * compute them as they go.) After a load, or a change to balances or
    * positions of a range of accounts; not after a new mark. A new funding index needs only
    * fundingChanged, which marks no chunk for rebuilding.
    */
@@ -287,8 +288,8 @@ export class Engine {
 
   /**
    * The inputs (balance, positions) of the first `count` accounts listed changed: refreshes what the
-   * sweep derives from them, account by account (the kernel's refreshAccounts: each one's debits
-   * and its chunk records in place), in proportion to the accounts listed, not to the book.
+   * sweep derives from them, account by account (the kernel's refreshAccounts: its chunk records,
+   * in place), in proportion to the accounts listed, not to the book.
    * Account operations call it once per batch (src/account/batch.ts) for every account it changed.
    */
   accountsChanged(accounts: ArrayLike<number>, count = accounts.length): void {
@@ -306,9 +307,9 @@ export class Engine {
 
   /**
    * The funding index of instrument `instrument` changed (its column holds the new one): refreshes
-   * the debit of each of its positions and what they feed in the chunk sweep's records (the cross
-   * base of each account with a cross position on it, the isolated record of each isolated
-   * position on it) in place, O(positions), marking no chunk for rebuilding (the kernel's
+   * what its positions' debits feed in the chunk sweep's records (the cross base of each account
+   * with a cross position on it, computed again from its columns, and the isolated record of each
+   * isolated position on it) in place, O(positions), marking no chunk for rebuilding (the kernel's
    * refreshFunding). Account operations call it once per instrument whose index a batch set,
    * after accountsChanged for the accounts the batch changed: it finds each isolated record by its
    * account's place in its chunk, which an account changed and not yet refreshed may have moved (a
@@ -504,7 +505,7 @@ export class Engine {
     for (const name of ACCOUNT_COLUMNS) copyColumn(n, o, name);
     for (const name of POSITION_COLUMNS) (n[name] as Uint8Array).set((o[name] as Uint8Array).subarray(0, this.positionsUsed));
     this.layout = next;
-    // The new layout's derived data: debits are copied; cross bases and sweep records are rebuilt.
+    // The new layout's derived data: cross bases and sweep records are rebuilt.
     this.refreshDebits();
   }
 }

@@ -42,7 +42,6 @@ export const HeaderSlot = {
   posPnl: kernelU32('H_POS_PNL'),
   posMaint: kernelU32('H_POS_MAINT'),
   posStatus: kernelU32('H_POS_STATUS'),
-  posDebit: kernelU32('H_POS_DEBIT'),
   posBracket: kernelU32('H_POS_BRACKET'),
   sweepRecords: kernelU32('H_SWEEP_RECORDS'),
   chunks: kernelU32('H_CHUNKS'),
@@ -112,8 +111,6 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'posPnl', table: 'position', bytes: 8 },
   { name: 'posMaint', table: 'position', bytes: 8 },
   { name: 'posStatus', table: 'position', bytes: 1 },
-  // Derived: cost basis + unsettled funding, kept fresh by Engine.refreshDebits after every change.
-  { name: 'posDebit', table: 'position', bytes: 8 },
   // A hint: the bracket the last sweep found for this position, checked before use.
   { name: 'posBracket', table: 'position', bytes: 1 },
 ];
@@ -186,7 +183,6 @@ export interface Views {
   posPnl: BigInt64Array;
   posMaint: BigInt64Array;
   posStatus: Uint8Array;
-  posDebit: BigInt64Array;
   posBracket: Uint8Array;
 }
 

@@ -374,7 +374,7 @@ function warmupBook(engine: Engine): { header: number; shard: number; accounts: 
     }
   }
   const shard = engine.shardRecord('pool.warmup');
-  // Its debits and chunk records, so that the warm-up runs the chunk sweep as real sweeps will.
+  // Its chunk records, so that the warm-up runs the chunk sweep as real sweeps will.
   engine.core.refreshDebits(layout.header, shard, 0, accounts, SWEEP_CHUNKS);
   return { header: layout.header, shard, accounts, rounds: WARMUP_ROUNDS, flags: [SWEEP_CHUNKS, SWEEP_FULL] };
 }

@@ -51,7 +51,7 @@ function state(engine: Engine) {
     header: engine.layout.header,
     sizeHighWater: [...engine.sizeHighWater],
     starts: Array.from(v.accPosStart.subarray(0, engine.accountCount)),
-    outputs: [v.accCrossEquity, v.accCrossMaint, v.accStatus, v.posPnl, v.posMaint, v.posStatus, v.posDebit].map((column) =>
+    outputs: [v.accCrossEquity, v.accCrossMaint, v.accStatus, v.posPnl, v.posMaint, v.posStatus].map((column) =>
       Array.from(column as ArrayLike<unknown>),
     ),
   };

@@ -211,7 +211,7 @@ function fingerprint(engine: Engine): string {
   for (let a = 0; a < engine.accountCount; a++) {
     parts.push(`${v.accBalance[a]}/${v.accPosStart[a]}/${v.accPosCount[a]}`);
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
-      parts.push(`${v.posSize[j]},${v.posCost[j]},${v.posMargin[j]},${v.posFunding[j]},${v.posInst[j]},${v.posMode[j]},${v.posLeverage[j]},${v.posDebit[j]}`);
+      parts.push(`${v.posSize[j]},${v.posCost[j]},${v.posMargin[j]},${v.posFunding[j]},${v.posInst[j]},${v.posMode[j]},${v.posLeverage[j]}`);
     }
   }
   return parts.join(';');
@@ -225,7 +225,7 @@ function accountFingerprint(engine: Engine, id: string): string {
   if (a !== undefined) {
     parts.push(`${v.accBalance[a]}/${v.accPosStart[a]}/${v.accPosCount[a]}`);
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
-      parts.push(`${v.posSize[j]},${v.posCost[j]},${v.posMargin[j]},${v.posFunding[j]},${v.posInst[j]},${v.posMode[j]},${v.posLeverage[j]},${v.posDebit[j]}`);
+      parts.push(`${v.posSize[j]},${v.posCost[j]},${v.posMargin[j]},${v.posFunding[j]},${v.posInst[j]},${v.posMode[j]},${v.posLeverage[j]}`);
     }
   }
   return parts.join(';');
