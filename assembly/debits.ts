@@ -42,6 +42,9 @@ export function debitOf(header: usize, c: usize, j: u32): i64 {
   return positionDebit(c, load<i64>(column(header, H_POS_SIZE) + j8), load<i64>(column(header, H_POS_COST) + j8), load<i64>(column(header, H_POS_FUNDING) + j8));
 }
 
+// The range check's shortcut: a product z·q·ΔF that fits 64 bits is within QUOTE_ABS_MAX·10^6.
+if (QUOTE_ABS_MAX <= u64.MAX_VALUE / SCALE_6) ERROR('a 64-bit funding product must be within QUOTE_ABS_MAX·10^6');
+
 /** See index.ts fundingOutOfRange: the first account (+1) whose funding owed at `fundingIndex` is out of range. */
 export function firstFundingOutOfRange(header: usize, instrument: u32, fundingIndex: i64): u32 {
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
@@ -59,6 +62,8 @@ export function firstFundingOutOfRange(header: usize, instrument: u32, fundingIn
       // |z·q| ≤ 10^16 (its notional is in range at a mark ≥ 1) and |F − F_i| ≤ 2·10^18: 128 bits.
       const sizeQuote = <u64>abs<i64>(load<i64>(posSize + (<usize>j << 3)) * q);
       const delta = <u64>abs<i64>(fundingIndex - load<i64>(posFunding + (<usize>j << 3)));
+      // A product that fits 64 bits is below 2^64 < 10^22: in range, with no 128-bit division.
+      if (clz<u64>(sizeQuote) + clz<u64>(delta) >= 64) continue;
       const lo = mulWide(sizeQuote, delta);
       const quotient = divWideSmall(wideHi, lo, SCALE_6);
       // |z·q·ΔF| ≤ 10^16 · 10^6 exactly when the quotient is below 10^16, or equal with no remainder.
