@@ -71,6 +71,8 @@ export class Engine {
   /** The first byte above everything placed in the memory: the layout and the scratch regions. */
   private memoryTop: number;
   private readonly regions = new Map<string, Region>();
+  /** Shard records made by shardRecord, by name. */
+  private readonly shardRecords = new Map<string, number>();
   /** True while a pool sweep runs over the book (beginSweep … endSweep): no write is allowed. */
   private poolSweeping = false;
   /** Told after each refresh of derived state (onChange). */
@@ -326,13 +328,18 @@ export class Engine {
   /**
    * A shard record in this memory (no cancel flag, no list) with its own instrument cache and
    * chunk sums, for kernel calls made from this thread. Pool workers get their own (src/pool/).
+   * Made on the first call for a name and returned as it is after that (the kernel only writes the
+   * counters of each call in it): a caller that changes one of its words takes a name of its own.
    */
   shardRecord(name = 'engine'): number {
+    const known = this.shardRecords.get(name);
+    if (known !== undefined) return known;
     const record = this.region(`${name}.shard`, SHARD_RECORD_BYTES);
     const slots = new Uint32Array(this.memory.buffer, record, SHARD_RECORD_BYTES / 4);
     slots.fill(0);
     slots[ShardSlot.cache] = this.region(`${name}.cache`, cacheBytes(this.instruments.length));
     slots[ShardSlot.scratch] = this.region(`${name}.scratch`, CHUNK_SCRATCH_BYTES);
+    this.shardRecords.set(name, record);
     return record;
   }
 

@@ -31,8 +31,9 @@ function expectRefused(engine: Engine, call: () => unknown, error: RegExp | type
 }
 
 /** A shard record of this engine's with one u32 word changed. */
+let shardsMade = 0;
 function shardWith(engine: Engine, word: number, value: number): number {
-  const record = engine.shardRecord('test');
+  const record = engine.shardRecord(`test.${shardsMade++}`); // a record of its own: shardRecord keeps one per name
   new Uint32Array(engine.memory.buffer, record, SHARD_RECORD_BYTES / 4)[word] = value;
   return record;
 }
