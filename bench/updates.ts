@@ -2,7 +2,8 @@
 // (src/gen/, seed 1), writes it to a temporary binary file and loads it as `liq` does, then:
 //   - the first update on the fresh engine (applyOperation, a deposit by id), and the next ones;
 //   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index;
-//   - N single deposits through applyOperation, accounts by id, then by index;
+//   - N single deposits through applyOperation, accounts by id, then by index (after a sweep: first
+//     as a caller sees them, then again with the refresh timed);
 //   - what building the account-id index costs (the loader builds it while it checks the ids).
 // For each batch run it also says how much of the time Engine.accountsChanged (the derived-state
 // refresh, one kernel call per changed account today) took.
@@ -143,7 +144,19 @@ log(`  refusals: ${[...refusals].map(([code, n]) => `${code} ${n}`).join(', ')}`
 // ---------------------------------------------------------------------------------------------
 // Single deposits through applyOperation, accounts by id
 
+// The book swept since the batches (as a service sweeps between updates): its chunks fresh again.
+engine.sweep({ full: false });
 const ids = Array.from({ length: singleOps }, () => engine.accountIds.get(pickAccount()));
+// The rate as a caller sees it, first: nothing wrapped (the timer below adds two clock reads a call).
+const plainIds = Array.from({ length: singleOps }, () => engine.accountIds.get(pickAccount()));
+let start2 = performance.now();
+for (let k = 0; k < singleOps; k++) applyOperation(engine, { kind: 'deposit', account: plainIds[k], amountMicro: 1_000_000n });
+const plainRate = singleOps / ((performance.now() - start2) / 1000);
+const plainIndices = Array.from({ length: singleOps }, () => pickAccount());
+start2 = performance.now();
+for (let k = 0; k < singleOps; k++) applyOperation(engine, { kind: 'deposit', accountIndex: plainIndices[k], amountMicro: 1_000_000n });
+const plainByIndexRate = singleOps / ((performance.now() - start2) / 1000);
+log(`applyOperation, not instrumented: ${Math.round(plainRate).toLocaleString('en-US')} single deposits by id a second, ${Math.round(plainByIndexRate).toLocaleString('en-US')} by index`);
 const single = withRefreshTimer(() => {
   const t = performance.now();
   for (let k = 0; k < singleOps; k++) applyOperation(engine, { kind: 'deposit', account: ids[k], amountMicro: 1_000_000n });
@@ -180,6 +193,7 @@ if (json) {
       firstUpdateUs: firstUpdatesUs[0],
       laterUpdateMedianUs: later[later.length >> 1],
       batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, applied, firstBatchMs, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate },
+      plain: { byId: plainRate, byIndex: plainByIndexRate },
       single: { ops: singleOps, opsPerSecond: singleRate, refreshShare: single.refreshMs / single.value, opsPerSecondWithoutRefresh: singleWithoutRefreshRate },
       singleByIndex: { ops: singleOps, opsPerSecond: byIndexRate, opsPerSecondWithoutRefresh: byIndexWithoutRefreshRate },
     })}\n`,
