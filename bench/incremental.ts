@@ -106,6 +106,7 @@ log(`build: ${build.ms.toFixed(0)} ms (${(build.ms / sweep).toFixed(1)}× a swee
 // Normal ticks: a random instrument, 0.01–0.1% either way.
 const baseMarks = Array.from(v.instMark.subarray(0, instruments));
 const tickMs: number[] = [];
+const tickEvaluated: number[] = []; // accounts an incremental tick evaluated in full; −1 for a sweep or a build
 const paths: Record<StepPath, number> = { incremental: 0, sweep: 0, build: 0 };
 const rebuilds: string[] = [];
 let evaluated = 0;
@@ -115,11 +116,22 @@ for (let k = 0; k < ticks; k++) {
   const stale = incremental.stale;
   const { ms, result } = await timedStep();
   tickMs.push(ms);
+  tickEvaluated.push(result.path === 'incremental' ? result.evaluated : -1);
   paths[result.path]++;
   if (result.path !== 'incremental') rebuilds.push(`${result.path} after ${stale}`);
   if (result.path === 'incremental') evaluated += result.evaluated;
 }
-log(`ticks over 1 ms: ${tickMs.filter((ms) => ms > 1).length} (${tickMs.filter((ms, k) => ms > 1 && k > 0).length} after the first)`);
+{
+  // What the slow ticks did: how many accounts the incremental ones among them evaluated in full.
+  const slow = tickMs.flatMap((ms, k) => (ms > 1 && tickEvaluated[k] >= 0 ? [{ ms, evaluated: tickEvaluated[k] }] : []));
+  const byEvaluated = [...slow].sort((x, y) => x.evaluated - y.evaluated);
+  const q = (p: number) => byEvaluated[Math.min(byEvaluated.length - 1, Math.floor(p * byEvaluated.length))]?.evaluated ?? 0;
+  log(
+    `ticks over 1 ms: ${tickMs.filter((ms) => ms > 1).length} (${slow.length} incremental, the rest sweeps and builds); ` +
+      `accounts those incremental ones evaluated: min ${q(0)}, median ${q(0.5)}, max ${q(1)}; ` +
+      `µs per account evaluated in them (median): ${slow.length > 0 ? ((1000 * median(slow.map((t) => t.ms / Math.max(1, t.evaluated))))).toFixed(1) : '-'}`,
+  );
+}
 const tick = { p50: percentile(tickMs, 50), p99: percentile(tickMs, 99), max: Math.max(...tickMs), mean: tickMs.reduce((s, x) => s + x, 0) / tickMs.length };
 log(`${ticks} normal ticks (one mark 0.01–0.1%): p50 ${(tick.p50 * 1000).toFixed(0)} µs, p99 ${(tick.p99 * 1000).toFixed(0)} µs, max ${tick.max.toFixed(2)} ms, mean ${(tick.mean * 1000).toFixed(0)} µs; paths ${JSON.stringify(paths)}; ${(evaluated / Math.max(1, paths.incremental)).toFixed(1)} accounts re-evaluated per incremental tick`);
 memory('after the ticks');
