@@ -205,10 +205,12 @@ export class SweepPool {
   /**
    * Incremental evaluation's build (src/engine/incremental.ts): every account evaluated with its
    * bound (the kernel's boundAccountRange, bound table at `table`, bounds column at `bounds`), the
-   * accounts split evenly over the workers. Returns the liquidatable scopes. The single-writer rule
-   * holds as for a sweep.
+   * accounts split evenly over the workers, a part whose worker died run again (up to `retries`
+   * times, as a sweep's shards). Returns the liquidatable scopes. The single-writer rule holds as
+   * for a sweep. `faults` is the worker-death test's seam: part → accounts its worker evaluates
+   * before it exits, on the first attempt.
    */
-  async boundRange(table: number, bounds: number): Promise<number> {
+  async boundRange(table: number, bounds: number, options: { faults?: Map<number, number> } = {}): Promise<number> {
     if (this.sweeping) throw new Error('a sweep is already running on this pool');
     this.engine.beginSweep();
     this.sweeping = true;
@@ -216,13 +218,19 @@ export class SweepPool {
       const engine = this.engine;
       const accounts = engine.accountCount;
       const parts = this.threadCount;
-      const counts = await Promise.all(
-        Array.from({ length: parts }, (_, t) => {
-          const start = Math.floor((accounts * t) / parts);
-          const end = Math.floor((accounts * (t + 1)) / parts);
-          return this.piscina.run({ kind: 'bounds', header: engine.layout.header, shard: engine.shardRecord(`pool.bounds.${t}`), start, end, table, bounds }) as Promise<number>;
-        }),
-      );
+      // A part whose worker died (piscina replaces it) is run again: its outputs (statuses, bounds)
+      // are a pure function of the unchanged inputs, so the re-run writes the same bytes.
+      const run = async (t: number, start: number, end: number): Promise<number> => {
+        for (let attempt = 0; ; attempt++) {
+          const dieAfter = attempt === 0 ? (options.faults?.get(t) ?? -1) : -1;
+          try {
+            return (await this.piscina.run({ kind: 'bounds', header: engine.layout.header, shard: engine.shardRecord(`pool.bounds.${t}`), start, end, table, bounds, dieAfter })) as number;
+          } catch (error) {
+            if (attempt >= this.retries) throw new Error(`the bounds of accounts ${start} to ${end} failed ${attempt + 1} times: ${(error as Error).message}`);
+          }
+        }
+      };
+      const counts = await Promise.all(Array.from({ length: parts }, (_, t) => run(t, Math.floor((accounts * t) / parts), Math.floor((accounts * (t + 1)) / parts))));
       return counts.reduce((sum, count) => sum + count, 0);
     } finally {
       this.sweeping = false;

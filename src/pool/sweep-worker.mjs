@@ -42,11 +42,19 @@ for (let round = 0; round < warmup.rounds; round++) {
  *
  * Kind 'range': accounts [start, end) with one shard record (the pool's start-up task).
  * Kind 'read' (the benchmark's bandwidth baseline): streams `bytes` bytes from `pointer`.
- * Kind 'bounds' (incremental evaluation's build): accounts [start, end) evaluated with their bounds.
+ * Kind 'bounds' (incremental evaluation's build): accounts [start, end) evaluated with their bounds;
+ * with `dieAfter` ≥ 0 (the worker-death test's seam) that many of them, then the thread exits.
  */
 export default function sweepShard(task) {
   if (task.kind === 'read') return core.streamRead(task.pointer, task.bytes);
-  if (task.kind === 'bounds') return core.boundAccountRange(task.header, task.shard, task.start, task.end, task.table, task.bounds);
+  if (task.kind === 'bounds') {
+    if (task.dieAfter >= 0) {
+      // The worker-death test's seam: the first accounts written, then the thread exits.
+      core.boundAccountRange(task.header, task.shard, task.start, Math.min(task.end, task.start + task.dieAfter), task.table, task.bounds);
+      process.exit(70);
+    }
+    return core.boundAccountRange(task.header, task.shard, task.start, task.end, task.table, task.bounds);
+  }
   if (task.kind === 'range') {
     core.sweep(task.header, task.start, task.end, task.flags, task.shard);
     return true;

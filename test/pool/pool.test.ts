@@ -4,6 +4,7 @@ import { afterAll, describe, expect, test, vi } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { SweepPool, type SweepResult } from '../../src/pool/pool.js';
+import { IncrementalEvaluator } from '../../src/engine/incremental.js';
 import { CHUNK_ACCOUNTS, HEADER_SLOTS, HeaderSlot, SLOT_CROSS, ShardSlot } from '../../src/memory/layout.js';
 import { evaluateBook } from '../../src/reference/evaluate.js';
 import type { Book } from '../../src/book/model.js';
@@ -95,6 +96,33 @@ describe('faults', () => {
     expect(outputs(engine, false)).toEqual(cleanOutputs);
     expect(strip(faulty)).toEqual(strip(clean));
     expect(pool.threads).toBe(2);
+  });
+
+  test("a worker that dies in the incremental build's bounds is replaced, its part re-run, and the bounds unchanged", async () => {
+    const engine = Engine.fromBook(syntheticBook(20_000, 5));
+    const pool = await open(engine, 2);
+    const incremental = new IncrementalEvaluator(engine, { pool });
+    const built = await incremental.step(); // the build: the bound table and the bounds column in place
+    expect(built.path).toBe('build');
+    const table = engine.region('incremental.table', 0);
+    const bounds = engine.region('incremental.bounds', 0);
+    const boundBytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, bounds, engine.accountCount * 5));
+    const clean = await pool.boundRange(table, bounds);
+    expect(clean).toBe(built.liquidatable);
+    const cleanBounds = boundBytes();
+    const cleanOutputs = outputs(engine, false);
+    new Uint8Array(engine.memory.buffer, bounds, engine.accountCount * 5).fill(0xee);
+    engine.views.accStatus.fill(9);
+    // Part 0's worker exits after 300 accounts, part 1's before any: both run again.
+    expect(await pool.boundRange(table, bounds, { faults: new Map([[0, 300], [1, 0]]) })).toBe(clean);
+    expect(boundBytes().equals(cleanBounds)).toBe(true);
+    expect(outputs(engine, false)).toEqual(cleanOutputs);
+    expect(pool.threads).toBe(2);
+    // With no retries left the build fails, naming the accounts, and the pool still sweeps.
+    const strict = await SweepPool.open(engine, { threads: 2, retries: 0 });
+    pools.push(strict);
+    await expect(strict.boundRange(table, bounds, { faults: new Map([[1, 0]]) })).rejects.toThrow(/the bounds of accounts 10000 to 20000 failed 1 times/);
+    expect((await strict.sweep()).complete).toBe(true);
   });
 
   test('cancel stops the sweep early; the next sweep completes', async () => {
