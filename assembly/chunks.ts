@@ -309,8 +309,10 @@ export function layOutChunks(header: usize, cache: usize, accountStart: u32, acc
     const room = state != CHUNK_UNLAID;
     if (room && cross + isolated <= load<u32>(meta, CHUNK_CAPACITY)) {
       store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
-    } else if (!placeOrCompact(header, meta, accounts, room)) {
-      store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE); // placed by the repack
+    } else if (repacked || !placeOrCompact(header, meta, accounts, room)) {
+      // Placed by the repack at the end. Once one is waiting for it, no compaction runs: a chunk
+      // marked here has no area yet for a compaction to slide.
+      store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
       repacked = true;
     }
   }
