@@ -210,11 +210,30 @@ export function boundRange(header: usize, shard: usize, cache: usize, scratch: u
 /** The least exponent of the bucket scale: bounds below 2^(BUCKET_MIN_EXPONENT + 1/perOctave) share bucket 0. */
 export const BUCKET_MIN_EXPONENT: i32 = -24;
 
+/** The most buckets per octave: each slice of the mantissa then holds at most one sub-bucket threshold. */
+export const OCTAVE_PER_MAX: u32 = 128;
+/** A mantissa's slice in the octave table: its top 23 − OCTAVE_SLICE_SHIFT bits. */
+export const OCTAVE_SLICE_SHIFT: u32 = 13;
+// The thresholds are 2^23·(2^(1/128) − 1) ≈ 45,600 apart at least; a slice is 2^13 = 8,192 wide.
+if (<u32>((1 << 23) * 0.0054) <= (1 << OCTAVE_SLICE_SHIFT) || OCTAVE_PER_MAX > 128) ERROR('a slice of the mantissa must hold at most one threshold');
+
+/**
+ * The bucket of a bound from its f32 bits, with no logarithm: (its exponent − BUCKET_MIN_EXPONENT)
+ * · perOctave, plus its mantissa's sub-bucket from the `octave` table (src/engine/incremental.ts
+ * octaveTable): perOctave + 1 u32 thresholds T_k = ceil((2^(k/perOctave) − 1)·2^23), then a u16 per
+ * slice of the mantissa (OCTAVE_SLICE_SHIFT), the sub-bucket where the slice starts. A slice holds
+ * at most one threshold, so one compare finishes it. A bound in bucket b is at least
+ * 2^(BUCKET_MIN_EXPONENT + b/perOctave). A negative bound (none is) would go to bucket 0.
+ */
 // @ts-ignore: decorator
 @inline
-function bucketOf(x: f64, perOctave: u32, buckets: u32): u32 {
-  const b = Math.floor((Math.log2(x) - <f64>BUCKET_MIN_EXPONENT) * <f64>perOctave);
-  return b < 0 ? 0 : b >= <f64>buckets ? buckets - 1 : <u32>b;
+function bucketOf(bits: u32, perOctave: u32, buckets: u32, octave: usize): u32 {
+  if ((bits >> 31) != 0) return 0;
+  const m = bits & 0x7fffff;
+  let sub = <u32>load<u16>(octave + (<usize>(perOctave + 1) << 2) + (<usize>(m >> OCTAVE_SLICE_SHIFT) << 1));
+  sub += <u32>(m >= load<u32>(octave + (<usize>(sub + 1) << 2)));
+  const b = (<i32>(bits >> 23) - 127 - BUCKET_MIN_EXPONENT) * <i32>perOctave + <i32>sub;
+  return b < 0 ? 0 : b >= <i32>buckets ? buckets - 1 : <u32>b;
 }
 
 /** Whether position j is the first of its account's block [first, j] on its instrument. */
@@ -232,7 +251,7 @@ function firstOfInstrument(posInst: usize, first: u32, j: u32): bool {
  * lists at `hot` the accounts below hotBound, returning how many. With `entries`: places each
  * account at `entries` (u32) through `cells` (each bucket's next entry: the counts' prefix sums).
  */
-export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, cells: usize, entries: usize, hot: usize): u32 {
+export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, cells: usize, entries: usize, hot: usize): u32 {
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
@@ -250,7 +269,7 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
       continue;
     }
     // Counting goes in the cell after the bucket's, so that prefix sums give each bucket's start.
-    const b = <usize>bucketOf(x, perOctave, buckets) + <usize>(!place);
+    const b = <usize>bucketOf(load<u32>(bounds + (<usize>a << 2)), perOctave, buckets, octave) + <usize>(!place);
     const first = load<u32>(accPosStart + (<usize>a << 2));
     const end = first + load<u32>(accPosCount + (<usize>a << 2));
     for (let j = first; j < end; j++) {

@@ -27,10 +27,10 @@ import { firstFundingOutOfRange } from './debits';
 import { layOutChunks, sweepChunks, refreshInstrumentFunding, touchListed } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
-import { boundListed, boundRange, indexBuckets } from './bounds';
+import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX } from './bounds';
 import { moveHotRecords, settleHotRecords, failingColumn } from './hot';
 
-export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT } from './bounds';
+export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
 
 // Every constant of the kernel's memory formats and numbers, as immutable wasm globals: the control
@@ -206,16 +206,16 @@ export function boundAccountRange(header: usize, shard: usize, accountStart: u32
  * is below `hotBound` (returns how many); pass 2 (`fill` the counts' prefix sums) places them at
  * `entries`. The bounds are those boundAccountRange wrote at `bounds`.
  */
-export function indexCount(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, counts: usize, hot: usize): u32 {
-  assert(bounds != 0 && counts != 0 && hot != 0, 'indexCount: no bounds, counts or list');
-  assert(perOctave > 0 && buckets > 0, 'indexCount: no buckets');
-  return indexBuckets(header, bounds, hotBound, perOctave, buckets, counts, 0, hot);
+export function indexCount(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, counts: usize, hot: usize): u32 {
+  assert(bounds != 0 && counts != 0 && hot != 0 && octave != 0, 'indexCount: no bounds, octave table, counts or list');
+  assert(perOctave > 0 && perOctave <= OCTAVE_PER_MAX && buckets > 0, 'indexCount: no buckets, or more than OCTAVE_PER_MAX an octave');
+  return indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, counts, 0, hot);
 }
 
-export function indexPlace(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, fill: usize, entries: usize): void {
-  assert(bounds != 0 && fill != 0 && entries != 0, 'indexPlace: no bounds, fill or entries');
-  assert(perOctave > 0 && buckets > 0, 'indexPlace: no buckets');
-  indexBuckets(header, bounds, hotBound, perOctave, buckets, fill, entries, 0);
+export function indexPlace(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, fill: usize, entries: usize): void {
+  assert(bounds != 0 && fill != 0 && entries != 0 && octave != 0, 'indexPlace: no bounds, octave table, fill or entries');
+  assert(perOctave > 0 && perOctave <= OCTAVE_PER_MAX && buckets > 0, 'indexPlace: no buckets, or more than OCTAVE_PER_MAX an octave');
+  indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, fill, entries, 0);
 }
 
 /**

@@ -34,9 +34,9 @@ export interface CoreExports {
    */
   boundAccounts(header: number, shard: number, accounts: number, count: number, table: number, bounds: number, changed: number, out: number, detail: number): number;
   /** The incremental index's build, pass 1: counts per (instrument, bucket), lists the accounts below hotBound at `hot`; returns how many. */
-  indexCount(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, counts: number, hot: number): number;
+  indexCount(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, octave: number, counts: number, hot: number): number;
   /** Pass 2: places the accounts at `entries` through `fill` (the counts' prefix sums). */
-  indexPlace(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, fill: number, entries: number): void;
+  indexPlace(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, octave: number, fill: number, entries: number): void;
   /** The hot book (assembly/hot.ts): moves an instrument's records from markOld to its mark now. */
   hotMove(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint): void;
   /** The hot book: settles the statuses of an instrument's records' scopes; lists the accounts whose scopes changed status. */

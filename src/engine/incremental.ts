@@ -48,6 +48,8 @@ function bucketsPerOctave(instruments: number): number {
 /** The first bucket holds the least bounds, up to about 2^-24; the last, bounds from 2^2 (a 400% excursion) up. */
 const BUCKET_MIN_EXPONENT = kernelU32('BUCKET_MIN_EXPONENT') | 0; // an i32 in the kernel
 const BUCKET_MAX_EXPONENT = 2;
+/** A mantissa's slice in the kernel's octave table (octaveTable): its top 23 − OCTAVE_SLICE_SHIFT bits. */
+const OCTAVE_SLICE_SHIFT = kernelU32('OCTAVE_SLICE_SHIFT');
 /** Relative margin, against the account, on every float the index compares (far above f64 rounding). */
 const MARGIN = 1e-9;
 /** Accounts the build admits to the hot book per kernel call. */
@@ -468,13 +470,14 @@ export class IncrementalEvaluator {
     const start = new Uint32Array(engine.memory.buffer, countsOffset, cells);
     start.fill(0);
     const hotOffset = engine.region('incremental.hot', accounts * 4);
-    const hotCount = engine.core.indexCount(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, countsOffset, hotOffset);
+    const octave = this.octaveTable();
+    const hotCount = engine.core.indexCount(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, octave, countsOffset, hotOffset);
     for (let k = 1; k < cells; k++) start[k] += start[k - 1];
     const fillOffset = engine.region('incremental.fill', cells * 4);
     new Uint32Array(engine.memory.buffer, fillOffset, cells).set(start);
     // Room for an entry per position slot the arena has: every build fits in the same region.
     const entriesOffset = engine.region('incremental.entries', Math.max(start[cells - 1], engine.layout.capacity.positions) * 4);
-    engine.core.indexPlace(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, fillOffset, entriesOffset);
+    engine.core.indexPlace(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, octave, fillOffset, entriesOffset);
     this.bucketStart = start;
     this.entries = new Uint32Array(engine.memory.buffer, entriesOffset, start[cells - 1]);
     const hot = new Uint32Array(engine.memory.buffer, hotOffset, hotCount).slice();
@@ -711,6 +714,28 @@ export class IncrementalEvaluator {
   }
 
   /** The kernel's per-account region: the bounds (f32 each), then each account's failing scopes at its last evaluation (u8). */
+  /**
+   * The kernel's table for a bound's sub-bucket within its octave (assembly/bounds.ts bucketOf):
+   * perOctave + 1 u32 thresholds on the 23-bit mantissa, T_k = ceil((2^(k/perOctave) − 1)·2^23),
+   * then, per slice of the mantissa (its top 23 − OCTAVE_SLICE_SHIFT bits), the u16 sub-bucket
+   * where the slice starts. A bound the kernel puts in bucket b is at least 2^(BUCKET_MIN_EXPONENT
+   * + b/perOctave), so at least bucketLow[b].
+   */
+  private octaveTable(): number {
+    const p = this.perOctave;
+    const slices = 1 << (23 - OCTAVE_SLICE_SHIFT);
+    const offset = this.engine.region('incremental.octave', (p + 1) * 4 + slices * 2);
+    const thresholds = new Uint32Array(this.engine.memory.buffer, offset, p + 1);
+    for (let k = 0; k <= p; k++) thresholds[k] = Math.ceil((2 ** (k / p) - 1) * 2 ** 23);
+    const starts = new Uint16Array(this.engine.memory.buffer, offset + (p + 1) * 4, slices);
+    let sub = 0;
+    for (let slice = 0; slice < slices; slice++) {
+      while (sub + 1 < p && thresholds[sub + 1] <= slice << OCTAVE_SLICE_SHIFT) sub++;
+      starts[slice] = sub;
+    }
+    return offset;
+  }
+
   private boundsOffset(): number {
     return this.engine.region('incremental.bounds', this.engine.accountCount * 5);
   }
