@@ -101,7 +101,7 @@ export class HotBook {
     this.accounts.delete(a);
     const first = Math.floor(entry / 2 ** SCOPES_PER_ACCOUNT_SHIFT);
     const count = entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT;
-    const bytes = new Uint8Array(this.engine.memory.buffer);
+    const bytes = this.engine.memoryBytes;
     for (let s = first; s < first + count; s++) bytes[this.scopesOffset + s * SCOPE_BYTES + HS_LIVE] = 0;
     this.dead += count;
   }
@@ -129,8 +129,8 @@ export class HotBook {
     this.scopeCount += scopes;
     this.accounts.set(a, base * 2 ** SCOPES_PER_ACCOUNT_SHIFT + scopes);
     // Figures are copied as 64-bit words (two u32 each): no BigInt on the way.
-    const words = new Uint32Array(this.engine.memory.buffer);
-    const bytes = new Uint8Array(this.engine.memory.buffer);
+    const words = this.engine.memoryWords;
+    const bytes = this.engine.memoryBytes;
     let next = base;
     const crossScope = cross ? next++ : -1;
     if (cross) this.writeScope(words, bytes, crossScope, v.accCrossEquity.byteOffset + 8 * a, v.accCrossMaint.byteOffset + 8 * a, a, SLOT_CROSS, v.accStatus[a], false);
@@ -147,8 +147,8 @@ export class HotBook {
 
   /** Calls fn for each account with a live scope holding instrument i (an account once per record). */
   forEachAccountOn(i: number, fn: (a: number) => void): void {
-    const words = new Uint32Array(this.engine.memory.buffer);
-    const bytes = new Uint8Array(this.engine.memory.buffer);
+    const words = this.engine.memoryWords;
+    const bytes = this.engine.memoryBytes;
     for (let r = 0; r < this.recordCount[i]; r++) {
       const scope = this.scopesOffset + words[(this.recordOffset[i] + r * RECORD_BYTES + HR_SCOPE) >> 2] * SCOPE_BYTES;
       if (bytes[scope + HS_LIVE] !== 0) fn(words[(scope + HS_ACCOUNT) >> 2]);
@@ -239,12 +239,11 @@ export class HotBook {
       this.recordCapacity[i] = capacity;
     }
     const at = this.recordOffset[i] + this.recordCount[i]++ * RECORD_BYTES;
-    const buffer = this.engine.memory.buffer;
-    const words = new Uint32Array(buffer); // the memory may have grown for the records
+    const words = this.engine.memoryWords; // made again if the memory grew for the records
     copy64(words, at + HR_SIZE, sizeAt);
     copy64(words, at + HR_MAINT, maintAt);
     words[(at + HR_SCOPE) >> 2] = scope;
-    new Uint8Array(buffer)[at + HR_BRACKET] = bracket;
+    this.engine.memoryBytes[at + HR_BRACKET] = bracket;
   }
 
   private reserveScopes(extra: number): void {
