@@ -220,7 +220,7 @@ if (<u32>((1 << 23) * 0.0054) <= (1 << OCTAVE_SLICE_SHIFT) || OCTAVE_PER_MAX > 1
 /**
  * The bucket of a bound from its f32 bits, with no logarithm: (its exponent − BUCKET_MIN_EXPONENT)
  * · perOctave, plus its mantissa's sub-bucket from the `octave` table (src/engine/incremental.ts
- * octaveTable): perOctave + 1 u32 thresholds T_k = ceil((2^(k/perOctave) − 1)·2^23), then a u16 per
+ * writeOctaveTable): perOctave + 1 u32 thresholds T_k = ceil((2^(k/perOctave) − 1)·2^23), then a u16 per
  * slice of the mantissa (OCTAVE_SLICE_SHIFT), the sub-bucket where the slice starts. A slice holds
  * at most one threshold, so one compare finishes it. A bound in bucket b is at least
  * 2^(BUCKET_MIN_EXPONENT + b/perOctave). A negative bound (none is) would go to bucket 0.

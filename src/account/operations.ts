@@ -22,6 +22,7 @@ import { quotePerUnit } from '../book/model.js';
 import { bracketOf } from '../book/ranges.js';
 import type { Views } from '../memory/layout.js';
 import type { Engine } from '../engine/engine.js';
+import { sortUnique } from '../engine/sorted.js';
 
 export type AccountOperation =
   | { kind: 'deposit'; account: string; amountMicro: bigint }
@@ -171,10 +172,7 @@ export class Changes {
 
   /** The changed accounts, ascending, each once. */
   changed(): Uint32Array {
-    const sorted = this.accounts.subarray(0, this.count).sort();
-    let unique = 0;
-    for (let k = 0; k < sorted.length; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) sorted[unique++] = sorted[k];
-    return sorted.subarray(0, unique);
+    return sortUnique(this.accounts.subarray(0, this.count));
   }
 
   /**

@@ -439,6 +439,11 @@ export class Engine {
   /** Grows the memory by `pages` and drops the views made over its old size. */
   private grewMemory(pages: number): void {
     this.memory.grow(pages);
+    this.dropViews();
+  }
+
+  /** Drops memoryWords' and memoryBytes' views: the memory grew. */
+  private dropViews(): void {
     this.wordsView = undefined;
     this.bytesView = undefined;
   }
@@ -527,8 +532,7 @@ export class Engine {
     const old = this.layout;
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
     const next = new BookLayout(this.memory, this.memoryTop, capacity); // grows the memory itself
-    this.wordsView = undefined;
-    this.bytesView = undefined;
+    this.dropViews();
     next.setAccountCount(this.accountCount);
     this.memoryTop = next.end;
     const o = old.views;

@@ -30,6 +30,7 @@ import { Engine } from './engine.js';
 import { HotBook, regionBytes } from './hot-book.js';
 import type { SweepPool } from '../pool/pool.js';
 import { kernelU32 } from './kernel-constants.js';
+import { sortUnique } from './sorted.js';
 import { ShardSlot } from '../memory/layout.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
 
@@ -48,7 +49,7 @@ function bucketsPerOctave(instruments: number): number {
 /** The first bucket holds the least bounds, up to about 2^-24; the last, bounds from 2^2 (a 400% excursion) up. */
 const BUCKET_MIN_EXPONENT = kernelU32('BUCKET_MIN_EXPONENT') | 0; // an i32 in the kernel
 const BUCKET_MAX_EXPONENT = 2;
-/** A mantissa's slice in the kernel's octave table (octaveTable): its top 23 − OCTAVE_SLICE_SHIFT bits. */
+/** A mantissa's slice in the kernel's octave table (writeOctaveTable): its top 23 − OCTAVE_SLICE_SHIFT bits. */
 const OCTAVE_SLICE_SHIFT = kernelU32('OCTAVE_SLICE_SHIFT');
 /** Relative margin, against the account, on every float the index compares (far above f64 rounding). */
 const MARGIN = 1e-9;
@@ -235,8 +236,10 @@ export class IncrementalEvaluator {
   private readonly lastMark: BigInt64Array;
   private readonly markFloat: Float64Array;
   private readonly lastFunding: BigInt64Array;
-  /** Buckets per octave, buckets, and the least bound each bucket may hold (a little less, against log2's rounding). */
+  /** Buckets per octave, buckets, and the least bound each bucket may hold (a little less: the index's margin). */
   private readonly perOctave: number;
+  /** The kernel's table for a bound's bucket within its octave (writeOctaveTable), written once. */
+  private readonly octave: number;
   private readonly buckets: number;
   private readonly bucketLow: Float64Array;
   /** The build's index: per instrument and bucket, the range of `entries` holding its accounts; per instrument the next bucket to take. */
@@ -285,6 +288,7 @@ export class IncrementalEvaluator {
     this.buckets = (BUCKET_MAX_EXPONENT - BUCKET_MIN_EXPONENT) * this.perOctave + 1;
     this.bucketLow = new Float64Array(this.buckets);
     for (let b = 1; b < this.buckets; b++) this.bucketLow[b] = 2 ** (BUCKET_MIN_EXPONENT + b / this.perOctave) * (1 - MARGIN);
+    this.octave = this.writeOctaveTable();
     this.waiting = Array.from({ length: instruments }, () => new BoundHeap());
     this.below = Array.from({ length: instruments }, () => new BoundHeap());
     this.above = Array.from({ length: instruments }, () => new BoundHeap());
@@ -470,14 +474,13 @@ export class IncrementalEvaluator {
     const start = new Uint32Array(engine.memory.buffer, countsOffset, cells);
     start.fill(0);
     const hotOffset = engine.region('incremental.hot', accounts * 4);
-    const octave = this.octaveTable();
-    const hotCount = engine.core.indexCount(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, octave, countsOffset, hotOffset);
+    const hotCount = engine.core.indexCount(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, this.octave, countsOffset, hotOffset);
     for (let k = 1; k < cells; k++) start[k] += start[k - 1];
     const fillOffset = engine.region('incremental.fill', cells * 4);
     new Uint32Array(engine.memory.buffer, fillOffset, cells).set(start);
     // Room for an entry per position slot the arena has: every build fits in the same region.
     const entriesOffset = engine.region('incremental.entries', Math.max(start[cells - 1], engine.layout.capacity.positions) * 4);
-    engine.core.indexPlace(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, octave, fillOffset, entriesOffset);
+    engine.core.indexPlace(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, this.octave, fillOffset, entriesOffset);
     this.bucketStart = start;
     this.entries = new Uint32Array(engine.memory.buffer, entriesOffset, start[cells - 1]);
     const hot = new Uint32Array(engine.memory.buffer, hotOffset, hotCount).slice();
@@ -713,7 +716,6 @@ export class IncrementalEvaluator {
     return offset;
   }
 
-  /** The kernel's per-account region: the bounds (f32 each), then each account's failing scopes at its last evaluation (u8). */
   /**
    * The kernel's table for a bound's sub-bucket within its octave (assembly/bounds.ts bucketOf):
    * perOctave + 1 u32 thresholds on the 23-bit mantissa, T_k = ceil((2^(k/perOctave) − 1)·2^23),
@@ -721,7 +723,7 @@ export class IncrementalEvaluator {
    * where the slice starts. A bound the kernel puts in bucket b is at least 2^(BUCKET_MIN_EXPONENT
    * + b/perOctave), so at least bucketLow[b].
    */
-  private octaveTable(): number {
+  private writeOctaveTable(): number {
     const p = this.perOctave;
     const slices = 1 << (23 - OCTAVE_SLICE_SHIFT);
     const offset = this.engine.region('incremental.octave', (p + 1) * 4 + slices * 2);
@@ -736,6 +738,7 @@ export class IncrementalEvaluator {
     return offset;
   }
 
+  /** The kernel's per-account region: the bounds (f32 each), then each account's failing scopes at its last evaluation (u8). */
   private boundsOffset(): number {
     return this.engine.region('incremental.bounds', this.engine.accountCount * 5);
   }
@@ -755,10 +758,7 @@ function ascendingUnique(lists: Uint32Array[]): Uint32Array {
     all.set(list, at);
     at += list.length;
   }
-  all.sort();
-  let unique = 0;
-  for (let k = 0; k < all.length; k++) if (k === 0 || all[k] !== all[k - 1]) all[unique++] = all[k];
-  return all.slice(0, unique);
+  return sortUnique(all).slice();
 }
 
 function checkOption(value: number | undefined, name: string, what: string, valid: (x: number) => boolean): void {

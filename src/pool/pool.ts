@@ -141,13 +141,25 @@ export class SweepPool {
     Atomics.notify(this.cancelFlag, 0); // wakes a worker the cancel test holds
   }
 
-  async sweep(options: SweepOptions = {}): Promise<SweepResult> {
+  /**
+   * Runs `work` with the book the workers': one task at a time on this pool, and by the
+   * single-writer rule, until the workers are done, the engine refuses every write and evaluation
+   * (Engine.assertWritable), another pool's sweep included.
+   */
+  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
     if (this.sweeping) throw new Error('a sweep is already running on this pool');
-    // The single-writer rule: until the workers are done the book is theirs, and the engine
-    // refuses every write and evaluation (Engine.assertWritable), another pool's sweep included.
     this.engine.beginSweep();
     this.sweeping = true;
     try {
+      return await work();
+    } finally {
+      this.sweeping = false;
+      this.engine.endSweep();
+    }
+  }
+
+  async sweep(options: SweepOptions = {}): Promise<SweepResult> {
+    return this.exclusive(async () => {
       Atomics.store(this.cancelFlag, 0, 0);
       const engine = this.engine;
       const shards = this.shards();
@@ -187,10 +199,7 @@ export class SweepPool {
         pending = unfinished;
       }
       return this.gather(shards, retried);
-    } finally {
-      this.sweeping = false;
-      this.engine.endSweep();
-    }
+    });
   }
 
   /** Per task of a sweep (one per thread): its own instrument cache and chunk sums. */
@@ -211,10 +220,7 @@ export class SweepPool {
    * before it exits, on the first attempt.
    */
   async boundRange(table: number, bounds: number, options: { faults?: Map<number, number> } = {}): Promise<number> {
-    if (this.sweeping) throw new Error('a sweep is already running on this pool');
-    this.engine.beginSweep();
-    this.sweeping = true;
-    try {
+    return this.exclusive(async () => {
       const engine = this.engine;
       const accounts = engine.accountCount;
       const parts = this.threadCount;
@@ -232,10 +238,7 @@ export class SweepPool {
       };
       const counts = await Promise.all(Array.from({ length: parts }, (_, t) => run(t, Math.floor((accounts * t) / parts), Math.floor((accounts * (t + 1)) / parts))));
       return counts.reduce((sum, count) => sum + count, 0);
-    } finally {
-      this.sweeping = false;
-      this.engine.endSweep();
-    }
+    });
   }
 
   /**
