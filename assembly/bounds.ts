@@ -201,11 +201,22 @@ export function boundRange(header: usize, shard: usize, cache: usize, scratch: u
   for (let a = start; a < end; a++) evaluateBounded(header, shard, cache, scratch, a, table, bounds, 0);
 }
 
-// The index's build (src/engine/incremental.ts): per instrument, the accounts holding it in
-// buckets by bound on a log scale, `perOctave` buckets per doubling from 2^BUCKET_MIN_EXPONENT,
-// `buckets` in all (the last takes every bound above). An account is placed once per instrument it
-// holds; one with a bound below `hotBound` is listed for the hot book instead, and one with no
-// positions (an infinite bound) nowhere.
+// The index's build (src/engine/incremental.ts): per instrument and **side**, the accounts holding
+// it in buckets by bound on a log scale, `perOctave` buckets per doubling from
+// 2^BUCKET_MIN_EXPONENT, `buckets` in all (the last takes every bound above). An account whose
+// scopes are all healthy can only fail by a move against its positions (a healthy scope's equity
+// gains at least what its maintenance does on a move in its favour, less the ceilings' 2 micro a
+// position its bound keeps), so it is placed on the side where the instrument's mark falls if it
+// is long there (INDEX_SIDE_DOWN), where it rises if short (INDEX_SIDE_UP), both if both; an
+// account with a failing scope can recover one way and go bankrupt the other, so it is placed on
+// both. One with a bound below `hotBound` is listed for the hot book instead, and one with no
+// positions (an infinite bound) nowhere. The cell of (instrument i, side s, bucket b) is
+// (i·INDEX_SIDES + s)·buckets + b.
+
+/** The sides of an instrument's index: its long positions lose as its mark falls, its short ones as it rises. */
+export const INDEX_SIDES: u32 = 2;
+export const INDEX_SIDE_DOWN: u32 = 0;
+export const INDEX_SIDE_UP: u32 = 1;
 
 /** The least exponent of the bucket scale: bounds below 2^(BUCKET_MIN_EXPONENT + 1/perOctave) share bucket 0. */
 export const BUCKET_MIN_EXPONENT: i32 = -24;
@@ -246,16 +257,19 @@ function firstOfInstrument(posInst: usize, first: u32, j: u32): bool {
 }
 
 /**
- * The build's two passes over the accounts. Without `entries` (0): adds each (instrument,
- * bucket)'s accounts to `cells` (u32, instrument × buckets + bucket + 1, zeroed by the caller) and
- * lists at `hot` the accounts below hotBound, returning how many. With `entries`: places each
- * account at `entries` (u32) through `cells` (each bucket's next entry: the counts' prefix sums).
+ * The build's two passes over the accounts (their bounds and failing-scope bytes just written by
+ * boundRange). Without `entries` (0): adds each (instrument, side, bucket)'s accounts to `cells`
+ * (u32, at the cell's index + 1, zeroed by the caller) and lists at `hot` the accounts below
+ * hotBound, returning how many. With `entries`: places each account at `entries` (u32) through
+ * `cells` (each cell's next entry: the counts' prefix sums).
  */
 export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, cells: usize, entries: usize, hot: usize): u32 {
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
+  const posSize = column(header, H_POS_SIZE);
+  const failing = bounds + (<usize>accounts << 2);
   const place = entries != 0;
   let listed: u32 = 0;
   for (let a: u32 = 0; a < accounts; a++) {
@@ -272,12 +286,24 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
     const b = <usize>bucketOf(load<u32>(bounds + (<usize>a << 2)), perOctave, buckets, octave) + <usize>(!place);
     const first = load<u32>(accPosStart + (<usize>a << 2));
     const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    const both: u32 = load<u8>(failing + a) != 0 ? 3 : 0;
     for (let j = first; j < end; j++) {
       if (!firstOfInstrument(posInst, first, j)) continue;
-      const cell = cells + ((<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + b) << 2);
-      const at = load<u32>(cell);
-      if (place) store<u32>(entries + (<usize>at << 2), a);
-      store<u32>(cell, at + 1);
+      const i = load<u16>(posInst + (<usize>j << 1));
+      // Bit s set: the account is placed on side s (a size's sign is its high word's; a size of 0,
+      // which moves nothing, counts as long).
+      let sides = both;
+      for (let k = j; k < end; k++) {
+        if (load<u16>(posInst + (<usize>k << 1)) != i) continue;
+        sides |= load<i32>(posSize + (<usize>k << 3) + 4) < 0 ? 1 << INDEX_SIDE_UP : 1 << INDEX_SIDE_DOWN;
+      }
+      for (let side: u32 = 0; side < INDEX_SIDES; side++) {
+        if ((sides & (1 << side)) == 0) continue;
+        const cell = cells + (((<usize>i * INDEX_SIDES + side) * <usize>buckets + b) << 2);
+        const at = load<u32>(cell);
+        if (place) store<u32>(entries + (<usize>at << 2), a);
+        store<u32>(cell, at + 1);
+      }
     }
   }
   return listed;

@@ -30,7 +30,7 @@ import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX } from './bounds';
 import { moveHotRecords, settleHotRecords, failingColumn } from './hot';
 
-export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT } from './bounds';
+export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
 
 // Every constant of the kernel's memory formats and numbers, as immutable wasm globals: the control
@@ -201,8 +201,8 @@ export function boundAccountRange(header: usize, shard: usize, accountStart: u32
 }
 
 /**
- * The incremental index's build (bounds.ts): pass 1 counts each (instrument, bucket)'s accounts
- * into `counts` (zeroed, instruments × buckets + 1 u32) and lists at `hot` the accounts whose bound
+ * The incremental index's build (bounds.ts): pass 1 counts each (instrument, side, bucket)'s
+ * accounts into `counts` (zeroed, instruments × INDEX_SIDES × buckets + 1 u32) and lists at `hot` the accounts whose bound
  * is below `hotBound` (returns how many); pass 2 (`fill` the counts' prefix sums) places them at
  * `entries`. The bounds are those boundAccountRange wrote at `bounds`.
  */

@@ -7,11 +7,14 @@
 //   change while each instrument it holds stays within a relative move y of the marks of that
 //   evaluation (a funding-index move counting as a mark move of ΔF / 10^6). The bound uses the
 //   instrument's highest maintenance rate, so that no tier can break it.
-// - The **build** evaluates every account and indexes it by its bound: per instrument, the accounts
-//   holding it in buckets on a log scale (128 per octave), 4 bytes an entry. An instrument's
-//   **excursion** e is the farthest its mark has been from the build's mark, plus its funding moves,
-//   relative to that mark: it only grows, so the buckets it reaches are taken once each; an account
-//   whose bound it reached is re-evaluated, the rest of the bucket waits in a heap keyed by bound.
+// - The **build** evaluates every account and indexes it by its bound: per instrument and side, the
+//   accounts holding it in buckets on a log scale (128 per octave), 4 bytes an entry. A healthy
+//   account is placed on the side a move of that instrument's mark could fail it on (down where it
+//   is long, up where it is short), a failing one on both. An instrument's **excursion** on a side
+//   e is the farthest its mark has been from the build's mark that way, plus its funding moves,
+//   relative to that mark: it only grows, so the side's buckets it reaches are taken once each; an
+//   account whose bound it reached is re-evaluated, the rest of the bucket waits in a heap keyed by
+//   bound.
 // - A re-evaluated account gets **triggers** instead: per instrument it holds, the marks (shifted by
 //   the funding moves since the build) at which its bound would be spent, in two heaps per
 //   instrument, one for each direction. A tick takes the triggers it crossed. Heap entries carry the
@@ -37,6 +40,10 @@ import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.
 const BOUND_TABLE_STRIDE = kernelU32('BOUND_TABLE_STRIDE');
 const BOUND_C = kernelU32('BOUND_C') / 8;
 const BOUND_P = kernelU32('BOUND_P') / 8;
+/** The build index's sides per instrument (assembly/bounds.ts): the accounts a falling mark can fail, and those a rising one can. */
+const SIDES = kernelU32('INDEX_SIDES');
+const SIDE_DOWN = kernelU32('INDEX_SIDE_DOWN');
+const SIDE_UP = kernelU32('INDEX_SIDE_UP');
 
 /**
  * Buckets per doubling of the bound: 128 (a bucket spans 0.54% of its bound, so an excursion that
@@ -57,6 +64,11 @@ const MARGIN = 1e-9;
 const HOT_ADMIT_BATCH = 65_536;
 /** An account's version is a u16; the index is rebuilt before one wraps. */
 const VERSION_LIMIT = 0xffff;
+/**
+ * Accounts a step evaluates per kernel call, each slice put back in the index before the next is
+ * evaluated: small enough that the slice's columns stay in a core's cache between the two.
+ */
+const EVALUATE_SLICE = 128;
 
 const f32Scratch = new Float32Array(1);
 const f32Bits = new Uint32Array(f32Scratch.buffer);
@@ -229,6 +241,7 @@ export class IncrementalEvaluator {
   private liquidatableCount = 0;
   /** Per instrument: the build's mark, the farthest the mark has been from it, the funding moves since (price units), q·(1 + r_max). */
   private readonly reference: Float64Array;
+  /** Per instrument and side: the farthest the mark has been from the build's, below it (SIDE_DOWN) and above it (SIDE_UP). */
   private readonly priceExcursion: Float64Array;
   private readonly fundingMoves: Float64Array;
   private readonly weight: Float64Array;
@@ -242,7 +255,7 @@ export class IncrementalEvaluator {
   private readonly octave: number;
   private readonly buckets: number;
   private readonly bucketLow: Float64Array;
-  /** The build's index: per instrument and bucket, the range of `entries` holding its accounts; per instrument the next bucket to take. */
+  /** The build's index: per instrument, side and bucket, the range of `entries` holding its accounts; per instrument and side the next bucket to take. */
   private bucketStart = new Uint32Array(0);
   private entries = new Uint32Array(0);
   private readonly cursor: Int32Array;
@@ -277,19 +290,19 @@ export class IncrementalEvaluator {
     this.calmMove = options.calmMove ?? 0.005;
     const instruments = engine.instruments.length;
     this.reference = new Float64Array(instruments);
-    this.priceExcursion = new Float64Array(instruments);
+    this.priceExcursion = new Float64Array(instruments * SIDES);
     this.fundingMoves = new Float64Array(instruments);
     this.weight = new Float64Array(instruments);
     this.lastMark = new BigInt64Array(instruments);
     this.markFloat = new Float64Array(instruments);
     this.lastFunding = new BigInt64Array(instruments);
-    this.cursor = new Int32Array(instruments);
+    this.cursor = new Int32Array(instruments * SIDES);
     this.perOctave = bucketsPerOctave(instruments);
     this.buckets = (BUCKET_MAX_EXPONENT - BUCKET_MIN_EXPONENT) * this.perOctave + 1;
     this.bucketLow = new Float64Array(this.buckets);
     for (let b = 1; b < this.buckets; b++) this.bucketLow[b] = 2 ** (BUCKET_MIN_EXPONENT + b / this.perOctave) * (1 - MARGIN);
     this.octave = this.writeOctaveTable();
-    this.waiting = Array.from({ length: instruments }, () => new BoundHeap());
+    this.waiting = Array.from({ length: instruments * SIDES }, () => new BoundHeap());
     this.below = Array.from({ length: instruments }, () => new BoundHeap());
     this.above = Array.from({ length: instruments }, () => new BoundHeap());
     this.hot = new HotBook(engine);
@@ -467,9 +480,10 @@ export class IncrementalEvaluator {
         ? await this.pool.boundRange(this.writeTable(), this.boundsOffset())
         : engine.core.boundAccountRange(engine.layout.header, engine.shardRecord(), 0, accounts, this.writeTable(), this.boundsOffset());
 
-    // The index, in the kernel: count each (instrument, bucket), then place the accounts (an
-    // account once per instrument it holds). Those with a bound below hotBound go to the hot book.
-    const cells = instruments * this.buckets + 1;
+    // The index, in the kernel: count each (instrument, side, bucket), then place the accounts (an
+    // account once per instrument it holds and side a move of it could fail it on). Those with a
+    // bound below hotBound go to the hot book.
+    const cells = instruments * SIDES * this.buckets + 1;
     const countsOffset = engine.region('incremental.buckets', cells * 4);
     const start = new Uint32Array(engine.memory.buffer, countsOffset, cells);
     start.fill(0);
@@ -487,8 +501,8 @@ export class IncrementalEvaluator {
     // The hot book takes its accounts from an evaluation that gives each position's maintenance.
     for (let k = 0; k < hot.length; k += HOT_ADMIT_BATCH) {
       const batch = hot.subarray(k, k + HOT_ADMIT_BATCH);
-      for (const a of batch) this.enqueue(a);
-      const { detail } = this.evaluateList();
+      for (const a of batch) this.enqueue(a); // ascending: indexCount lists them in account order
+      const { detail } = this.evaluateList(0, this.queueSize);
       let at = 0;
       for (const a of batch) {
         this.hot.admit(a, detail, at);
@@ -512,8 +526,9 @@ export class IncrementalEvaluator {
       const funding = v.instFunding[i];
       if (mark === this.lastMark[i] && funding === this.lastFunding[i]) continue;
       changed.push(i);
-      const distance = Math.abs(Number(mark) - this.reference[i]);
-      if (distance > this.priceExcursion[i]) this.priceExcursion[i] = distance;
+      const distance = Number(mark) - this.reference[i];
+      const side = i * SIDES + (distance < 0 ? SIDE_DOWN : SIDE_UP);
+      if (Math.abs(distance) > this.priceExcursion[side]) this.priceExcursion[side] = Math.abs(distance);
       if (funding !== this.lastFunding[i]) {
         fundingMoved.push(i);
         const move = funding > this.lastFunding[i] ? funding - this.lastFunding[i] : this.lastFunding[i] - funding;
@@ -524,9 +539,12 @@ export class IncrementalEvaluator {
     return changed;
   }
 
-  /** Instrument i's excursion relative to the build's mark, rounded up. */
-  private excursion(i: number): number {
-    return ((this.priceExcursion[i] + this.fundingMoves[i]) / this.reference[i]) * (1 + MARGIN);
+  /**
+   * Instrument i's excursion on a side (SIDE_DOWN, SIDE_UP) relative to the build's mark, plus its
+   * funding moves (either way: one side's positions owe more as the index moves), rounded up.
+   */
+  private excursion(i: number, side: number): number {
+    return ((this.priceExcursion[i * SIDES + side] + this.fundingMoves[i]) / this.reference[i]) * (1 + MARGIN);
   }
 
   /**
@@ -538,26 +556,32 @@ export class IncrementalEvaluator {
   private collect(changedInstruments: number[]): number | null {
     let estimate = this.queueSize;
     for (const i of changedInstruments) {
-      const e = this.excursion(i);
-      for (let b = this.cursor[i]; b < this.buckets && this.bucketLow[b] <= e; b++) estimate += this.bucketStart[i * this.buckets + b + 1] - this.bucketStart[i * this.buckets + b];
+      for (let side = 0; side < SIDES; side++) {
+        const e = this.excursion(i, side);
+        const cell = (i * SIDES + side) * this.buckets;
+        for (let b = this.cursor[i * SIDES + side]; b < this.buckets && this.bucketLow[b] <= e; b++) estimate += this.bucketStart[cell + b + 1] - this.bucketStart[cell + b];
+      }
     }
     if (estimate > this.fallbackAccounts) return null;
     const bounds = this.bounds();
     for (const i of changedInstruments) {
-      const e = this.excursion(i);
-      const base = i * this.buckets;
-      const waiting = this.waiting[i];
-      while (this.cursor[i] < this.buckets && this.bucketLow[this.cursor[i]] <= e) {
-        const b = this.cursor[i]++;
-        const end = this.bucketStart[base + b + 1];
-        for (let k = this.bucketStart[base + b]; k < end; k++) {
-          const a = this.entries[k];
-          if (this.versions[a] !== 0) continue; // a later evaluation replaced the build's bound
-          if (bounds[a] <= e) this.enqueue(a);
-          else waiting.insert(bounds[a], a, 0);
+      for (let side = 0; side < SIDES; side++) {
+        const e = this.excursion(i, side);
+        const at = i * SIDES + side;
+        const base = at * this.buckets;
+        const waiting = this.waiting[at];
+        while (this.cursor[at] < this.buckets && this.bucketLow[this.cursor[at]] <= e) {
+          const b = this.cursor[at]++;
+          const end = this.bucketStart[base + b + 1];
+          for (let k = this.bucketStart[base + b]; k < end; k++) {
+            const a = this.entries[k];
+            if (this.versions[a] !== 0) continue; // a later evaluation replaced the build's bound
+            if (bounds[a] <= e) this.enqueue(a);
+            else waiting.insert(bounds[a], a, 0);
+          }
         }
+        this.take(waiting, e);
       }
-      this.take(waiting, e);
       const mark = this.markFloat[i];
       this.take(this.below[i], -(mark - this.fundingMoves[i]));
       this.take(this.above[i], mark + this.fundingMoves[i]);
@@ -575,7 +599,6 @@ export class IncrementalEvaluator {
     }
   }
 
-  /** Evaluates the queued accounts with the kernel and puts each back in the index with its new bound. */
   /**
    * Evaluates the queued accounts with the kernel, puts each back in the index with its new bound,
    * and says what the step changed, with what the hot book's ticks changed (`hotChanged`, `hotFailing`).
@@ -585,9 +608,17 @@ export class IncrementalEvaluator {
     this.liquidatableCount += hotFailing;
     if (count > 0) {
       const start = performance.now();
-      const { detail, changed } = this.evaluateList();
-      hotChanged.push(changed);
-      this.reindex(detail);
+      this.sortQueue();
+      // A slice at a time, each put back in the index right after its evaluation, while the
+      // columns the kernel just read are still in the cache (a whole step's accounts at once
+      // read them from memory twice: on the 10M-account book the index's part cost more than the
+      // kernel's).
+      for (let from = 0; from < count; from += EVALUATE_SLICE) {
+        const to = Math.min(count, from + EVALUATE_SLICE);
+        const { detail, changed } = this.evaluateList(from, to);
+        if (changed.length > 0) hotChanged.push(changed);
+        this.reindex(detail, from, to);
+      }
       // The cost of an account evaluated in full, for the break-even (the hot book's cost is per tick, not per account).
       if (count >= 64) this.accountTimes.add((performance.now() - start) / count);
     }
@@ -597,18 +628,24 @@ export class IncrementalEvaluator {
   }
 
   /**
-   * Evaluates the queued accounts with the kernel (statuses, bounds, the failing count); returns the
-   * detail of their positions (two i64 each, for the hot book) and the accounts whose statuses changed.
+   * Puts the queue in account order: the columns are then read front to back, about 1.5 times
+   * faster on a large book than in the order the accounts were queued.
    */
-  private evaluateList(): { detail: BigInt64Array; changed: Uint32Array } {
+  private sortQueue(): void {
+    this.queue.subarray(0, this.queueSize).sort();
+  }
+
+  /**
+   * Evaluates the queued accounts [from, to) with the kernel (statuses, bounds, the failing count);
+   * returns the detail of their positions (two i64 each, for the hot book) and the accounts whose
+   * statuses changed.
+   */
+  private evaluateList(from: number, to: number): { detail: BigInt64Array; changed: Uint32Array } {
     const engine = this.engine;
-    const count = this.queueSize;
+    const count = to - from;
     const v = engine.views;
-    // In account order: the columns are then read front to back, about 1.5 times faster on a large
-    // book than in the order the accounts were queued.
-    this.queue.subarray(0, count).sort();
     let positions = 0;
-    for (let k = 0; k < count; k++) positions += v.accPosCount[this.queue[k]];
+    for (let k = from; k < to; k++) positions += v.accPosCount[this.queue[k]];
     // Regions sized by powers of two, so that a growing list leaves few behind.
     const list = engine.region('incremental.list', regionBytes(count * 4));
     const changedList = engine.region('incremental.changed', regionBytes(count * 4));
@@ -616,7 +653,7 @@ export class IncrementalEvaluator {
     const detail = engine.region('incremental.detail', regionBytes(positions * 16));
     const table = this.writeTable();
     const shard = engine.shardRecord();
-    new Uint32Array(engine.memory.buffer, list, count).set(this.queue.subarray(0, count));
+    new Uint32Array(engine.memory.buffer, list, count).set(this.queue.subarray(from, to));
     const listed = engine.core.boundAccounts(engine.layout.header, shard, list, count, table, this.boundsOffset(), changedList, out, detail);
     const before = new Uint32Array(engine.memory.buffer, out, 1)[0]; // as of their last evaluation
     const after = new Uint32Array(engine.memory.buffer, shard, ShardSlot.liquidatable + 1)[ShardSlot.liquidatable];
@@ -628,13 +665,13 @@ export class IncrementalEvaluator {
   }
 
   /** Gives each queued (just evaluated) account its triggers, or admits it to the hot book (`detail`: evaluateList's). */
-  private reindex(detail: BigInt64Array): void {
+  private reindex(detail: BigInt64Array, from: number, to: number): void {
     const v = this.engine.views;
     const bounds = this.bounds();
     // A size's sign is its high word's (no BigInt per position; a size of 0, which moves nothing, counts as long).
     const sizeHigh = new Int32Array(v.posSize.buffer, v.posSize.byteOffset, v.posSize.length * 2);
     let at = 0;
-    for (let k = 0; k < this.queueSize; k++) {
+    for (let k = from; k < to; k++) {
       const a = this.queue[k];
       const version = this.versions[a] + 1;
       if (version >= VERSION_LIMIT) this.markStale('versions');

@@ -14,6 +14,7 @@ import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
 import { mixedUpdates, prng } from '../../bench/workload.js';
 import { statusBytes } from '../support/scopes.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
+import { MODE_CROSS } from '../../src/fixed/constants.js';
 
 /** A kernel constant that is an i32. */
 const kernelI32 = (name: string): number => kernelU32(name) | 0;
@@ -119,40 +120,64 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect((await incremental.step()).evaluated).toBe(0);
   });
 
-  test("the build places every account, per instrument it holds, in the bucket of its bound: at least the bucket's low edge, below the next one's", async () => {
+  test("the build places every account, per instrument it holds and side it can fail on, in the bucket of its bound: at least the bucket's low edge, below the next one's", async () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 20_000, seed: 6, instruments: 12 })));
     const incremental = new IncrementalEvaluator(engine, { hotBound: 1e-4 });
     expect((await incremental.step()).path).toBe('build');
     const instruments = engine.instruments.length;
+    const sides = kernelU32('INDEX_SIDES');
+    const down = kernelU32('INDEX_SIDE_DOWN');
+    const up = kernelU32('INDEX_SIDE_UP');
+    expect(sides).toBe(2);
     const perOctave = 128; // up to 1,024 instruments
     const buckets = (2 - kernelI32('BUCKET_MIN_EXPONENT')) * perOctave + 1;
     const low = (b: number) => 2 ** (kernelI32('BUCKET_MIN_EXPONENT') + b / perOctave);
     const memory = engine.memory.buffer;
-    const start = new Uint32Array(memory, engine.region('incremental.buckets', 0), instruments * buckets + 1);
-    const entries = new Uint32Array(memory, engine.region('incremental.entries', 0), start[instruments * buckets]);
+    const cells = instruments * sides * buckets;
+    const start = new Uint32Array(memory, engine.region('incremental.buckets', 0), cells + 1);
+    const entries = new Uint32Array(memory, engine.region('incremental.entries', 0), start[cells]);
     const bounds = new Float32Array(memory, engine.region('incremental.bounds', 0), engine.accountCount);
     const v = engine.views;
     const placed = new Map<string, number>();
     let checked = 0;
     for (let i = 0; i < instruments; i++) {
-      for (let b = 0; b < buckets; b++) {
-        for (let k = start[i * buckets + b]; k < start[i * buckets + b + 1]; k++) {
-          const a = entries[k];
-          const bound = bounds[a];
-          if (b > 0) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeGreaterThanOrEqual(low(b));
-          if (b < buckets - 1) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeLessThan(low(b + 1));
-          placed.set(`${a}/${i}`, (placed.get(`${a}/${i}`) ?? 0) + 1);
-          checked++;
+      for (let side = 0; side < sides; side++) {
+        const cell = (i * sides + side) * buckets;
+        for (let b = 0; b < buckets; b++) {
+          for (let k = start[cell + b]; k < start[cell + b + 1]; k++) {
+            const a = entries[k];
+            const bound = bounds[a];
+            if (b > 0) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeGreaterThanOrEqual(low(b));
+            if (b < buckets - 1) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeLessThan(low(b + 1));
+            placed.set(`${a}/${i}/${side}`, (placed.get(`${a}/${i}/${side}`) ?? 0) + 1);
+            checked++;
+          }
         }
       }
     }
-    // Each account outside the hot book, with a finite bound, is placed once per instrument it holds.
+    // Each account outside the hot book, with a finite bound, is placed once per instrument it
+    // holds and side: where the mark falls if it is long there, where it rises if short, both if
+    // any of its scopes is failing (it can recover one way and go bankrupt the other).
+    let failingPlaced = 0;
+    let oneSided = 0;
     for (let a = 0; a < engine.accountCount; a++) {
-      const held = new Set(Array.from({ length: v.accPosCount[a] }, (_, n) => v.posInst[v.accPosStart[a] + n]));
-      const expected = bounds[a] >= 1e-4 && Number.isFinite(bounds[a]) ? 1 : 0;
-      for (const i of held) expect(placed.get(`${a}/${i}`) ?? 0, `account ${a}, instrument ${i}`).toBe(expected);
+      const first = v.accPosStart[a];
+      const block = Array.from({ length: v.accPosCount[a] }, (_, n) => first + n);
+      const failing = v.accStatus[a] !== 0 || block.some((j) => v.posMode[j] !== MODE_CROSS && v.posStatus[j] !== 0);
+      const indexed = bounds[a] >= 1e-4 && Number.isFinite(bounds[a]);
+      for (const i of new Set(block.map((j) => v.posInst[j]))) {
+        const onI = block.filter((j) => v.posInst[j] === i);
+        const long = failing || onI.some((j) => v.posSize[j] >= 0n);
+        const short = failing || onI.some((j) => v.posSize[j] < 0n);
+        expect(placed.get(`${a}/${i}/${down}`) ?? 0, `account ${a}, instrument ${i}, down`).toBe(indexed && long ? 1 : 0);
+        expect(placed.get(`${a}/${i}/${up}`) ?? 0, `account ${a}, instrument ${i}, up`).toBe(indexed && short ? 1 : 0);
+        if (indexed && failing) failingPlaced++;
+        if (indexed && long !== short) oneSided++;
+      }
     }
     expect(checked).toBeGreaterThan(engine.accountCount);
+    expect(failingPlaced).toBeGreaterThan(0);
+    expect(oneSided).toBeGreaterThan(engine.accountCount / 2);
   });
 
   test('with no fallback given, the break-even is measured: a sweep timed after the build, the cost per account from the steps', async () => {
