@@ -40,6 +40,7 @@ export * from './layout';
 
 // The benchmark's memory-bandwidth baseline runs in the same module, over the same memory.
 export { streamRead, streamReadScalar } from './bandwidth';
+export { fundingSnapshotLow, fundingSnapshotHigh } from './debits';
 
 /** Sweep flag: also write each position's unrealized PnL and maintenance (reports, operations). */
 export const SWEEP_FULL: u32 = 1;
@@ -258,8 +259,10 @@ function boundEntry(header: usize, shard: usize, table: usize, bounds: usize): u
 /**
  * The first account (its index + 1) holding a position of `instrument` whose unsettled funding at
  * `fundingIndex`, |z·q·(F − F_i)| / 10^6, would be above QUOTE_ABS_MAX micro; 0 when every one stays
- * in range. What a funding-index update checks before it is applied: O(positions) in 128-bit
- * integers, with no allocation.
+ * in range. What a funding-index update checks before it is applied, when the engine's O(1) bound
+ * (src/engine/engine.ts fundingOutOfRange) cannot vouch for it: O(positions) in 128-bit integers,
+ * with no allocation. fundingSnapshotLow/High then give the least and greatest funding snapshot of
+ * the instrument's positions (and the index given), complete when it returns 0.
  */
 export function fundingOutOfRange(header: usize, instrument: u32, fundingIndex: i64): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'fundingOutOfRange: no such instrument');

@@ -643,10 +643,11 @@ function setFundingIndex(engine: Engine, symbol: string, fundingIndex: bigint): 
   const i = requireInstrument(engine, symbol);
   if (typeof fundingIndex !== 'bigint') refuse('invalid_operation', 'setFundingIndex takes fundingIndex as a bigint');
   if (abs(fundingIndex) > FUNDING_INDEX_ABS_MAX) refuse('out_of_range', `${symbol} funding index must be within ±${FUNDING_INDEX_ABS_MAX}`);
-  // Every position's unsettled funding must stay in range: the kernel checks each position of the
-  // instrument in 128-bit integers (O(positions), no allocation) and names the first account that
-  // would go over.
-  const over = engine.core.fundingOutOfRange(engine.layout.header, i, fundingIndex);
+  // Every position's unsettled funding must stay in range: O(1) when the instrument's size
+  // high-water mark and the envelope of its funding snapshots vouch for every position, else the
+  // kernel checks each position of the instrument in 128-bit integers (O(positions), no
+  // allocation) and names the first account that would go over (Engine.fundingOutOfRange).
+  const over = engine.fundingOutOfRange(i, fundingIndex);
   if (over !== 0) {
     refuse(
       'out_of_range',
@@ -656,6 +657,7 @@ function setFundingIndex(engine: Engine, symbol: string, fundingIndex: bigint): 
   // Every position's unsettled funding on the instrument moved: the caller refreshes what it feeds
   // (Changes.fundingInstruments, Engine.fundingChanged).
   v.instFunding[i] = fundingIndex;
+  engine.widenFundingEnvelope(i, fundingIndex); // positions settled or opened from now take it
   return APPLIED;
 }
 

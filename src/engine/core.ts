@@ -25,6 +25,8 @@ export interface CoreExports {
   refreshFunding(header: number, shard: number, instrument: number, flags: number): void;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */
   fundingOutOfRange(header: number, instrument: number, fundingIndex: bigint): number;
+  fundingSnapshotLow(): bigint;
+  fundingSnapshotHigh(): bigint;
   /**
    * Incremental evaluation (assembly/bounds.ts): evaluates the `count` listed accounts exactly, writes
    * each one's bound (f32 per account at `bounds`) from the bound table, lists at `changed` those

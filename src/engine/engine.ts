@@ -1,9 +1,11 @@
 // The engine: one book in shared memory, the control plane's view of it, and the core that
 // evaluates it. Single writer: every mutation goes through this object (or src/account/).
 import {
+  FUNDING_EXTRA_SCALE,
   MODE_CROSS,
   MODE_ISOLATED,
   POSITIONS_PER_ACCOUNT_MAX,
+  QUOTE_ABS_MAX,
   STATUS_NAMES,
   TIERS_MAX,
 } from '../fixed/constants.js';
@@ -68,6 +70,12 @@ export class Engine {
   chunkSweep = true;
   /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
   readonly sizeHighWater: bigint[];
+  /**
+   * Per instrument, once a full range check has seen them (fundingOutOfRange): the least and the
+   * greatest funding snapshot its positions may hold. Every snapshot written since is the
+   * instrument's funding index at the time, and each index set widens the pair.
+   */
+  private readonly fundingEnvelope: ({ low: bigint; high: bigint } | undefined)[];
   /** The first byte above everything placed in the memory: the layout and the scratch regions. */
   private memoryTop: number;
   private readonly regions = new Map<string, Region>();
@@ -90,6 +98,7 @@ export class Engine {
     this.accountIds = accountIds;
     this.positionsUsed = 0;
     this.sizeHighWater = instruments.map(() => 0n);
+    this.fundingEnvelope = instruments.map(() => undefined);
     this.memoryTop = layout.end;
   }
 
@@ -144,12 +153,14 @@ export class Engine {
       throw new RangeError(`${values.length} size high-water marks for ${this.sizeHighWater.length} instruments`);
     }
     for (let i = 0; i < values.length; i++) this.sizeHighWater[i] = values[i];
+    this.fundingEnvelope.fill(undefined); // the loader wrote the columns: snapshots unseen
   }
 
   /** Recomputes every instrument's size high-water mark from the position columns. */
   refreshSizeHighWater(): void {
     const v = this.views;
     this.sizeHighWater.fill(0n);
+    this.fundingEnvelope.fill(undefined);
     for (let a = 0; a < this.accountCount; a++) {
       for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
         const size = v.posSize[j] < 0n ? -v.posSize[j] : v.posSize[j];
@@ -230,6 +241,40 @@ export class Engine {
     v.posLeverage[j] = position.leverage;
     const magnitude = position.sizeUnits < 0n ? -position.sizeUnits : position.sizeUnits;
     if (magnitude > this.sizeHighWater[position.instrument]) this.sizeHighWater[position.instrument] = magnitude;
+    this.widenFundingEnvelope(position.instrument, position.fundingIndex);
+  }
+
+  /**
+   * The first account (its index + 1) holding a position of instrument i whose unsettled funding
+   * at `fundingIndex`, |z·q·(F − F_i)| / 10^6, would be above QUOTE_ABS_MAX micro; 0 when every one
+   * stays in range. O(1) when the instrument's size high-water mark and the envelope of its
+   * funding snapshots vouch for every position (|z| ≤ the mark, F_i within the envelope); else the
+   * kernel's check over the instrument's positions (fundingOutOfRange, O(book)), which gives the
+   * envelope for the next time. Reads only.
+   */
+  fundingOutOfRange(i: number, fundingIndex: bigint): number {
+    const envelope = this.fundingEnvelope[i];
+    if (envelope !== undefined) {
+      const low = envelope.low < fundingIndex ? envelope.low : fundingIndex;
+      const high = envelope.high > fundingIndex ? envelope.high : fundingIndex;
+      const delta = fundingIndex - low > high - fundingIndex ? fundingIndex - low : high - fundingIndex;
+      if (this.sizeHighWater[i] * this.views.instQ[i] * delta <= QUOTE_ABS_MAX * FUNDING_EXTRA_SCALE) return 0;
+    }
+    const over = this.core.fundingOutOfRange(this.layout.header, i, fundingIndex);
+    if (over === 0) {
+      // Every snapshot seen, and the index now in the book (positions opened or settled take it).
+      this.fundingEnvelope[i] = { low: this.core.fundingSnapshotLow(), high: this.core.fundingSnapshotHigh() };
+      this.widenFundingEnvelope(i, this.views.instFunding[i]);
+    }
+    return over;
+  }
+
+  /** Instrument i's positions may now hold the funding snapshot `snapshot` (an index set, a position written). */
+  widenFundingEnvelope(i: number, snapshot: bigint): void {
+    const envelope = this.fundingEnvelope[i];
+    if (envelope === undefined) return;
+    if (snapshot < envelope.low) envelope.low = snapshot;
+    if (snapshot > envelope.high) envelope.high = snapshot;
   }
 
   readPosition(j: number): Position {
