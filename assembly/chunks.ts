@@ -35,6 +35,7 @@ import {
   CACHE_FLOORS,
   CACHE_UNIT,
   CACHE_Q,
+  CACHE_FUNDING,
   CACHE_STRIDE,
   CACHE_ENTRIES,
   CACHE_ENTRY_BYTES,
@@ -69,7 +70,7 @@ import {
   H_RECORDS_TAIL,
 } from './layout';
 import { column, headerValue, setHeaderValue } from './header';
-import { bracketOf, maintenanceInBracket } from './math';
+import { bracketOf, maintenanceInBracket, fundingOwed } from './math';
 import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
 import { debitOf } from './debits';
@@ -536,14 +537,18 @@ function writeIsolatedRecord(r: usize, c: usize, inst: usize, instTierCount: usi
 }
 
 /**
- * A new funding index of `instrument` (in the filled `cache`, every instrument's entry current):
- * with `records`, keeps the chunk sweep's records of every fresh chunk with it, O(positions) over
- * the position columns of those chunks. Only what a position's debit feeds changes: the cross base
- * of an account with a cross position on the instrument (computed again from its columns: its
- * balance less its cross debits) and the isolated record of an isolated position on it (its
- * threshold recomputed as a build computes it). Cross records (size, account, bracket entry) do not
- * depend on funding. A chunk marked for rebuilding, or unlaid, is passed over: its next sweep
- * builds it from the columns, or reads them, and the column paths compute each debit as they go.
+ * A new funding index of `instrument` (in the filled `cache`, every instrument's entry current),
+ * which was `fundingOld` when the fresh chunks' records were last made: with `records`, keeps the
+ * chunk sweep's records of every fresh chunk with it, O(positions) over the position columns of
+ * those chunks. Only what a position's debit feeds changes: the cross base of an account with a
+ * cross position on the instrument (less the change of that position's funding owed, from
+ * `fundingOld` to the new index: the base is its balance less its cross debits) and the isolated
+ * record of an isolated position on it (its threshold recomputed as a build computes it). The
+ * `skipCount` accounts listed (ascending u32) at `skip` had their records made at the new index
+ * already (refreshAccounts, since the index was set): their cross bases are left as they are. Cross
+ * records (size, account, bracket entry) do not depend on funding. A chunk marked for rebuilding,
+ * or unlaid, is passed over: its next sweep builds it from the columns, or reads them, and the
+ * column paths compute each debit as they go.
  *
  * A chunk whose position blocks follow each other in account order (the usual case) is read as one
  * run of positions, eight at a time (fundingRun), its isolated records being its isolated positions
@@ -554,7 +559,11 @@ function writeIsolatedRecord(r: usize, c: usize, inst: usize, instTierCount: usi
  * and a chunk where a record does not match is laid out again (layOutChunks) and so rebuilt by the
  * next sweep, its debits written all the same.
  */
-export function refreshInstrumentFunding(header: usize, cache: usize, instrument: u32, records: bool): void {
+export function refreshInstrumentFunding(header: usize, cache: usize, instrument: u32, records: bool, fundingOld: i64, skip: usize, skipCount: u32): void {
+  previousFunding = fundingOld;
+  skipList = skip;
+  skipEnd = skipCount;
+  skipAt = 0;
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
@@ -585,18 +594,18 @@ export function refreshInstrumentFunding(header: usize, cache: usize, instrument
   }
 }
 
-/** Account a's cross base from its columns: its balance less the debits of its cross positions (the cache holds their instruments). */
-function crossBase(header: usize, cache: usize, a: u32): i64 {
-  const first = load<u32>(column(header, H_ACC_POS_START) + (<usize>a << 2));
-  const end = first + load<u32>(column(header, H_ACC_POS_COUNT) + (<usize>a << 2));
-  const posInst = column(header, H_POS_INST);
-  const posMode = column(header, H_POS_MODE);
-  let base = load<i64>(column(header, H_ACC_BALANCE) + (<usize>a << 3));
-  for (let j = first; j < end; j++) {
-    if (load<u8>(posMode + j) != MODE_CROSS) continue;
-    base -= debitOf(header, cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE, j);
-  }
-  return base;
+/** The funding index the fresh chunks' records were made at, and the accounts whose records are at the new one already (refreshInstrumentFunding's; wasm globals: per instance). */
+let previousFunding: i64 = 0;
+let skipList: usize = 0;
+let skipEnd: u32 = 0;
+let skipAt: u32 = 0;
+
+/** Whether account a is on the skip list: called for accounts in ascending order, as the funding refresh meets them. */
+// @ts-ignore: decorator
+@inline
+function skipped(a: u32): bool {
+  while (skipAt < skipEnd && load<u32>(skipList + (<usize>skipAt << 2)) < a) skipAt++;
+  return skipAt < skipEnd && load<u32>(skipList + (<usize>skipAt << 2)) == a;
 }
 
 /**
@@ -610,7 +619,14 @@ function crossBase(header: usize, cache: usize, a: u32): i64 {
 function fundingPosition(header: usize, cache: usize, c: usize, inst: usize, j: u32, a: u32, cross: bool, write: bool, base: usize, r: usize, accountInChunk: u32): bool {
   if (!write) return true;
   if (cross) {
-    store<i64>(base, crossBase(header, cache, a));
+    if (skipped(a)) return true;
+    // The base is the balance less the cross debits: it moves by the change of this position's
+    // funding owed, exactly.
+    const j8 = <usize>j << 3;
+    const sizeQuote = load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_Q);
+    const snapshot = load<i64>(column(header, H_POS_FUNDING) + j8);
+    const change = fundingOwed(sizeQuote, load<i64>(c + CACHE_FUNDING) - snapshot) - fundingOwed(sizeQuote, previousFunding - snapshot);
+    store<i64>(base, load<i64>(base) - change);
     return true;
   }
   if (load<u32>(r, ISOLATED_SLOT) != j) return false;
@@ -641,26 +657,38 @@ function fundingRun(header: usize, cache: usize, instrument: u32, c0: u32, j0: u
   let a = c0; // the account of the last matching position, and where its block ends
   let blockEnd = j0 + load<u32>(accPosCount + (<usize>a << 2));
   let j = j0;
-  while (j < j1) {
-    if (j + 8 <= j1 && !v128.any_true(i16x8.eq(v128.load(posInst + (<usize>j << 1)), needle))) {
-      // None of the eight is on the instrument: count their isolated ones (the low 8 lanes).
-      isolated += <u32>popcnt<i32>(i8x16.bitmask(i8x16.ne(v128.load64_zero(posMode + j), crossMode)) & 0xff);
-      j += 8;
-      continue;
-    }
-    const end = min<u32>(j + 8, j1);
-    for (; j < end; j++) {
-      const cross = load<u8>(posMode + j) == MODE_CROSS;
-      if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) {
-        while (j >= blockEnd) blockEnd += load<u32>(accPosCount + (<usize>++a << 2));
-        const ok = fundingPosition(header, cache, c, inst, j, a, cross, write && (cross || isolated < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES, a - c0);
-        if (!ok || (write && !cross && isolated >= isolatedTotal)) {
-          write = false;
-          matched = false;
-        }
+  // Eight positions at a time: a mask of those on the instrument and one of the isolated ones (the
+  // low 8 lanes); only the matching lanes are visited, each isolated record's index being the
+  // isolated positions before it.
+  for (; j + 8 <= j1; j += 8) {
+    const isolatedLanes = i8x16.bitmask(i8x16.ne(v128.load64_zero(posMode + j), crossMode)) & 0xff;
+    let hits = i16x8.bitmask(i16x8.eq(v128.load(posInst + (<usize>j << 1)), needle));
+    while (hits != 0) {
+      const lane = ctz<i32>(hits);
+      hits &= hits - 1;
+      const k = j + <u32>lane;
+      const cross = ((isolatedLanes >> lane) & 1) == 0;
+      const before = isolated + <u32>popcnt<i32>(isolatedLanes & ((1 << lane) - 1));
+      while (k >= blockEnd) blockEnd += load<u32>(accPosCount + (<usize>++a << 2));
+      const ok = fundingPosition(header, cache, c, inst, k, a, cross, write && (cross || before < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>before * ISOLATED_RECORD_BYTES, a - c0);
+      if (!ok || (write && !cross && before >= isolatedTotal)) {
+        write = false;
+        matched = false;
       }
-      isolated += <u32>!cross;
     }
+    isolated += <u32>popcnt<i32>(isolatedLanes);
+  }
+  for (; j < j1; j++) {
+    const cross = load<u8>(posMode + j) == MODE_CROSS;
+    if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) {
+      while (j >= blockEnd) blockEnd += load<u32>(accPosCount + (<usize>++a << 2));
+      const ok = fundingPosition(header, cache, c, inst, j, a, cross, write && (cross || isolated < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES, a - c0);
+      if (!ok || (write && !cross && isolated >= isolatedTotal)) {
+        write = false;
+        matched = false;
+      }
+    }
+    isolated += <u32>!cross;
   }
   return matched;
 }

@@ -124,22 +124,32 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
 }
 
 /**
- * A new funding index of `instrument` (already in its column): with SWEEP_CHUNKS, keeps the chunk
- * sweep's records of fresh chunks with it in place (chunks.ts refreshInstrumentFunding): the cross
- * base of each account with a cross position on it, the isolated record of each isolated position
- * on it. No chunk is marked for rebuilding, so the next sweep costs what a static one does.
- * O(positions of the fresh chunks), over the position columns. Positions of other instruments, and
- * cross records, do not depend on this funding index and are not written. Accounts whose inputs
- * changed too are refreshed before it (refreshAccounts), as a batch does.
+ * A new funding index of `instrument` (already in its column), which was `fundingOld` when the
+ * fresh chunks' records were made: with SWEEP_CHUNKS, keeps the chunk sweep's records of fresh
+ * chunks with it in place (chunks.ts refreshInstrumentFunding): the cross base of each account with
+ * a cross position on it (by the change of that position's funding owed), the isolated record of
+ * each isolated position on it. No chunk is marked for rebuilding, so the next sweep costs what a
+ * static one does. O(positions of the fresh chunks), over the position columns. Positions of other
+ * instruments, and cross records, do not depend on this funding index and are not written.
+ * Accounts whose inputs changed too are refreshed before it (refreshAccounts), as a batch does,
+ * and listed at `skip` (`skipCount` u32, ascending, each once): their records are at the new index
+ * already.
  */
-export function refreshFunding(header: usize, shard: usize, instrument: u32, flags: u32): void {
+export function refreshFunding(header: usize, shard: usize, instrument: u32, flags: u32, fundingOld: i64, skip: usize, skipCount: u32): void {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'refreshFunding: no such instrument');
   assert(shard != 0, 'refreshFunding: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'refreshFunding: the shard record names no instrument cache');
+  assert(skipCount == 0 || skip != 0, 'refreshFunding: no skip list');
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  for (let k: u32 = 0; k < skipCount; k++) {
+    const a = load<u32>(skip + (<usize>k << 2));
+    assert(a < accounts, "refreshFunding: a skipped account is past the book's account count");
+    assert(k == 0 || a > load<u32>(skip + (<usize>(k - 1) << 2)), 'refreshFunding: the skip list is not ascending');
+  }
   if ((flags & SWEEP_CHUNKS) == 0) return;
-  fillCache(header, cache); // a cross base is computed again from every cross position of its account
-  refreshInstrumentFunding(header, cache, instrument, true);
+  fillCache(header, cache); // the instrument's entry, for its q and its funding index
+  refreshInstrumentFunding(header, cache, instrument, true, fundingOld, skip, skipCount);
 }
 
 /**

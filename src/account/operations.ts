@@ -177,17 +177,18 @@ export class Changes {
 
   /**
    * Refreshes the derived state of everything changed: first the changed accounts
-   * (Engine.accountsChanged: their chunk records, at the funding indices now in the book), then
-   * the positions of each instrument whose funding index moved (Engine.fundingChanged: the records
-   * their debits feed, in place, no chunk rebuilt).
-   * Each recomputes from the columns, so the two together are exact; in this order every fresh
-   * chunk's records match its accounts' positions when the funding refresh looks for them (one
-   * that does not is laid out again and rebuilt by the next sweep instead).
+   * (Engine.accountsChanged: their chunk records, from the columns, at the funding indices now in
+   * the book), then the positions of each instrument whose funding index moved
+   * (Engine.fundingChanged: the records their debits feed, in place, no chunk rebuilt; the cross
+   * bases by the change of funding owed, except those of the changed accounts, made at the new
+   * index already). In this order every fresh chunk's records match its accounts' positions when
+   * the funding refresh looks for them (one that does not is laid out again and rebuilt by the
+   * next sweep instead).
    */
   refresh(engine: Engine): Uint32Array {
     const changed = this.changed();
     engine.accountsChanged(changed);
-    for (const i of this.fundingInstruments) engine.fundingChanged(i);
+    for (const i of this.fundingInstruments) engine.fundingChanged(i, changed);
     return changed;
   }
 }

@@ -76,6 +76,11 @@ export class Engine {
    * instrument's funding index at the time, and each index set widens the pair.
    */
   private readonly fundingEnvelope: ({ low: bigint; high: bigint } | undefined)[];
+  /**
+   * Per instrument: the funding index the fresh chunks' records were made at (set by a refresh of
+   * the whole book and by fundingChanged), from which fundingChanged moves them to the new one.
+   */
+  private readonly recordsFunding: BigInt64Array;
   /** The first byte above everything placed in the memory: the layout and the scratch regions. */
   private memoryTop: number;
   private readonly regions = new Map<string, Region>();
@@ -99,6 +104,7 @@ export class Engine {
     this.positionsUsed = 0;
     this.sizeHighWater = instruments.map(() => 0n);
     this.fundingEnvelope = instruments.map(() => undefined);
+    this.recordsFunding = new BigInt64Array(instruments.length);
     this.memoryTop = layout.end;
   }
 
@@ -322,6 +328,7 @@ export class Engine {
   refreshDebits(start = 0, end = this.accountCount): void {
     this.assertWritable('refreshDebits');
     this.core.refreshDebits(this.layout.header, this.shardRecord(), start, end, this.chunkSweep ? SWEEP_CHUNKS : 0);
+    if (start === 0 && end === this.accountCount) this.recordsFunding.set(this.views.instFunding.subarray(0, this.recordsFunding.length));
     for (const listener of this.changeListeners) listener(null, end - start);
   }
 
@@ -357,20 +364,35 @@ export class Engine {
 
   /**
    * The funding index of instrument `instrument` changed (its column holds the new one): refreshes
-   * what its positions' debits feed in the chunk sweep's records (the cross base of each account
-   * with a cross position on it, computed again from its columns, and the isolated record of each
-   * isolated position on it) in place, O(positions), marking no chunk for rebuilding (the kernel's
-   * refreshFunding). Account operations call it once per instrument whose index a batch set,
-   * after accountsChanged for the accounts the batch changed: it finds each isolated record by its
-   * account's place in its chunk, which an account changed and not yet refreshed may have moved (a
-   * chunk where a record does not name its position is marked for the next sweep to rebuild).
+   * what its positions' debits feed in the chunk sweep's records in place, O(positions), marking no
+   * chunk for rebuilding (the kernel's refreshFunding): the cross base of each account with a cross
+   * position on it moves by the change of that position's funding owed, from the index its records
+   * were made at to the new one, and the isolated record of each isolated position on it is made
+   * again. `recomputed` lists, ascending and each once, the accounts whose records were made at the
+   * new index already (accountsChanged since the index was set): their cross bases are left as they
+   * are. Account operations call it once per instrument whose index a batch set, after
+   * accountsChanged for the accounts the batch changed, with those accounts: it finds each isolated
+   * record by its account's place in its chunk, which an account changed and not yet refreshed may
+   * have moved (a chunk where a record does not name its position is marked for the next sweep to
+   * rebuild).
    */
-  fundingChanged(instrument: number): void {
+  fundingChanged(instrument: number, recomputed: ArrayLike<number> = []): void {
     this.assertWritable('fundingChanged');
     if (!Number.isInteger(instrument) || instrument < 0 || instrument >= this.instruments.length) {
       throw new RangeError(`fundingChanged: ${instrument} is not an instrument of this book (0 to ${this.instruments.length - 1})`);
     }
-    this.core.refreshFunding(this.layout.header, this.shardRecord(), instrument, this.chunkSweep ? SWEEP_CHUNKS : 0);
+    const count = recomputed.length;
+    for (let k = 0; k < count; k++) {
+      const a = recomputed[k];
+      if (!Number.isInteger(a) || a < 0 || a >= this.accountCount || (k > 0 && a <= recomputed[k - 1])) {
+        throw new RangeError(`fundingChanged: recomputed accounts must be accounts of this book (0 to ${this.accountCount - 1}), ascending, each once; ${a} at ${k} is not`);
+      }
+    }
+    const list = this.region('refresh.funding', Math.max(4, count * 4));
+    new Uint32Array(this.memory.buffer, list, count).set(recomputed instanceof Uint32Array ? recomputed : Array.prototype.slice.call(recomputed));
+    const fundingOld = this.recordsFunding[instrument];
+    this.recordsFunding[instrument] = this.views.instFunding[instrument];
+    this.core.refreshFunding(this.layout.header, this.shardRecord(), instrument, this.chunkSweep ? SWEEP_CHUNKS : 0, fundingOld, list, count);
   }
 
   /**
