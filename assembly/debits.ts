@@ -17,7 +17,7 @@ import { column } from './header';
 import { fundingOwed } from './math';
 import { mulWide, divWideSmall, wideHi, wideRem } from './wide';
 import { SCALE_6, QUOTE_ABS_MAX } from './constants';
-import { H_INST_Q, H_ACCOUNT_COUNT } from './layout';
+import { H_INST_Q, H_INST_FUNDING, H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT } from './layout';
 import { headerValue } from './header';
 
 /**
@@ -57,6 +57,35 @@ export function fundingSnapshotLow(): i64 {
 /** The greatest funding snapshot of the positions the last fundingOutOfRange checked; the index itself when it had none. */
 export function fundingSnapshotHigh(): i64 {
   return snapshotHigh;
+}
+
+/**
+ * Per instrument, the least and the greatest funding snapshot (F_i) of its positions and its funding
+ * index, as two i64 at `out + 16·i`: one pass over the positions of the book's accounts.
+ */
+export function writeFundingSnapshotBounds(header: usize, out: usize): void {
+  const instruments = headerValue(header, H_INSTRUMENT_COUNT);
+  const instFunding = column(header, H_INST_FUNDING);
+  for (let i: u32 = 0; i < instruments; i++) {
+    const index = load<i64>(instFunding + (<usize>i << 3));
+    store<i64>(out + (<usize>i << 4), index);
+    store<i64>(out + (<usize>i << 4), index, 8);
+  }
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const posFunding = column(header, H_POS_FUNDING);
+  const posInst = column(header, H_POS_INST);
+  for (let a: u32 = 0; a < accounts; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    for (let j = first; j < end; j++) {
+      const at = out + (<usize>load<u16>(posInst + (<usize>j << 1)) << 4);
+      const snapshot = load<i64>(posFunding + (<usize>j << 3));
+      store<i64>(at, min<i64>(load<i64>(at), snapshot));
+      store<i64>(at, max<i64>(load<i64>(at, 8), snapshot), 8);
+    }
+  }
 }
 
 /**

@@ -23,7 +23,7 @@
 import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH, CACHE_STRIDE } from './layout';
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
-import { firstFundingOutOfRange } from './debits';
+import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
 import { layOutChunks, sweepChunks, refreshInstrumentFunding, touchListed } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
@@ -277,6 +277,16 @@ function boundEntry(header: usize, shard: usize, table: usize, bounds: usize): u
 export function fundingOutOfRange(header: usize, instrument: u32, fundingIndex: i64): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'fundingOutOfRange: no such instrument');
   return firstFundingOutOfRange(header, instrument, fundingIndex);
+}
+
+/**
+ * Per instrument, the least and the greatest funding snapshot of its positions and its funding
+ * index, as two i64 at `out + 16·i` (instruments × 16 bytes): what lets a funding-index update
+ * check its range in O(1) (src/engine/engine.ts fundingOutOfRange). One pass over the book.
+ */
+export function fundingSnapshotBounds(header: usize, out: usize): void {
+  assert(out != 0, 'fundingSnapshotBounds: no output');
+  writeFundingSnapshotBounds(header, out);
 }
 
 /**

@@ -25,6 +25,7 @@ export interface CoreExports {
   refreshFunding(header: number, shard: number, instrument: number, flags: number, fundingOld: bigint, skip: number, skipCount: number): void;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */
   fundingOutOfRange(header: number, instrument: number, fundingIndex: bigint): number;
+  fundingSnapshotBounds(header: number, out: number): void;
   fundingSnapshotLow(): bigint;
   fundingSnapshotHigh(): bigint;
   /**

@@ -71,9 +71,10 @@ export class Engine {
   /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
   readonly sizeHighWater: bigint[];
   /**
-   * Per instrument, once a full range check has seen them (fundingOutOfRange): the least and the
-   * greatest funding snapshot its positions may hold. Every snapshot written since is the
-   * instrument's funding index at the time, and each index set widens the pair.
+   * Per instrument, once seen (seeFundingSnapshots after a load, or a full range check in
+   * fundingOutOfRange): the least and the greatest funding snapshot its positions may hold. Every
+   * snapshot written since is the instrument's funding index at the time, and each index set
+   * widens the pair.
    */
   private readonly fundingEnvelope: ({ low: bigint; high: bigint } | undefined)[];
   /**
@@ -120,6 +121,7 @@ export class Engine {
       v.accPosCount[a] = account.positions.length;
       for (const position of account.positions) engine.writePosition(engine.positionsUsed++, position);
     });
+    engine.seeFundingSnapshots();
     engine.refreshDebits();
     return engine;
   }
@@ -159,14 +161,14 @@ export class Engine {
       throw new RangeError(`${values.length} size high-water marks for ${this.sizeHighWater.length} instruments`);
     }
     for (let i = 0; i < values.length; i++) this.sizeHighWater[i] = values[i];
-    this.fundingEnvelope.fill(undefined); // the loader wrote the columns: snapshots unseen
+    this.seeFundingSnapshots(); // the loader wrote the columns
   }
 
   /** Recomputes every instrument's size high-water mark from the position columns. */
   refreshSizeHighWater(): void {
     const v = this.views;
     this.sizeHighWater.fill(0n);
-    this.fundingEnvelope.fill(undefined);
+    this.seeFundingSnapshots();
     for (let a = 0; a < this.accountCount; a++) {
       for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
         const size = v.posSize[j] < 0n ? -v.posSize[j] : v.posSize[j];
@@ -273,6 +275,18 @@ export class Engine {
       this.widenFundingEnvelope(i, this.views.instFunding[i]);
     }
     return over;
+  }
+
+  /**
+   * Takes every instrument's envelope of funding snapshots from the position columns (the kernel's
+   * fundingSnapshotBounds, one pass over the book): after a loader wrote them.
+   */
+  seeFundingSnapshots(): void {
+    const count = this.instruments.length;
+    const out = this.region('funding.snapshots', Math.max(16, count * 16));
+    this.core.fundingSnapshotBounds(this.layout.header, out);
+    const bounds = new BigInt64Array(this.memory.buffer, out, count * 2);
+    for (let i = 0; i < count; i++) this.fundingEnvelope[i] = { low: bounds[2 * i], high: bounds[2 * i + 1] };
   }
 
   /** Instrument i's positions may now hold the funding snapshot `snapshot` (an index set, a position written). */
