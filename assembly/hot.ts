@@ -61,13 +61,67 @@ export function moveHotRecords(c: usize, records: usize, count: u32, scopes: usi
     const record = records + <usize>r * HOT_RECORD_BYTES;
     const scope = scopes + <usize>load<u32>(record + HR_SCOPE) * HOT_SCOPE_BYTES;
     if (load<u8>(scope + HS_LIVE) == 0) continue;
-    const size = load<i64>(record + HR_SIZE);
-    const value = size * unitNew;
-    const maint = maintenanceHinted(<u64>abs<i64>(value), c, record + HR_BRACKET);
-    store<i64>(scope + HS_EQUITY, load<i64>(scope + HS_EQUITY) + value - size * unitOld);
-    store<i64>(scope + HS_MAINT, load<i64>(scope + HS_MAINT) + maint - load<i64>(record + HR_MAINT));
-    store<i64>(record + HR_MAINT, maint);
+    moveRecord(c, record, scope, unitNew, unitOld);
   }
+}
+
+/** Moves one record's scope from the unit value `unitOld` (q·old mark) to `unitNew` (q·new mark). */
+// @ts-ignore: decorator
+@inline
+function moveRecord(c: usize, record: usize, scope: usize, unitNew: i64, unitOld: i64): void {
+  const size = load<i64>(record + HR_SIZE);
+  const value = size * unitNew;
+  const maint = maintenanceHinted(<u64>abs<i64>(value), c, record + HR_BRACKET);
+  store<i64>(scope + HS_EQUITY, load<i64>(scope + HS_EQUITY) + value - size * unitOld);
+  store<i64>(scope + HS_MAINT, load<i64>(scope + HS_MAINT) + maint - load<i64>(record + HR_MAINT));
+  store<i64>(record + HR_MAINT, maint);
+}
+
+/**
+ * A live scope's status from its figures: when it changed, it is written where the sweeps write it
+ * and the account's failing-scope byte (`failing + a`) and failingDelta follow; returns whether it
+ * changed.
+ */
+// @ts-ignore: decorator
+@inline
+function settleScope(scope: usize, accStatus: usize, posStatus: usize, failing: usize): bool {
+  const isolated = load<u8>(scope + HS_ISOLATED) != 0;
+  const status = scopeStatus(load<i64>(scope + HS_EQUITY), load<i64>(scope + HS_MAINT), isolated);
+  const before = <u32>load<u8>(scope + HS_STATUS);
+  if (status == before) return false;
+  store<u8>(scope + HS_STATUS, <u8>status);
+  const a = load<u32>(scope + HS_ACCOUNT);
+  if (isolated) store<u8>(posStatus + <usize>load<u32>(scope + HS_SLOT), <u8>status);
+  else store<u8>(accStatus + a, <u8>status);
+  const change = <i32>(status != STATUS_HEALTHY) - <i32>(before != STATUS_HEALTHY);
+  store<u8>(failing + a, <u8>(<i32>load<u8>(failing + a) + change));
+  failingDelta += change;
+  return true;
+}
+
+/**
+ * moveHotRecords and settleHotRecords in one pass, for a step in which this instrument's mark is
+ * the only one that moved: a scope holds at most one position per instrument (one per instrument
+ * and mode per account, and a scope is one mode), so once its record has moved, it is at the
+ * step's marks and is settled at once. Returns how many accounts it listed at `changed`.
+ */
+export function moveSettleHotRecords(header: usize, c: usize, records: usize, count: u32, scopes: usize, markOld: i64, failing: usize, changed: usize): u32 {
+  const accStatus = column(header, H_ACC_STATUS);
+  const posStatus = column(header, H_POS_STATUS);
+  const unitNew = load<i64>(c + CACHE_UNIT);
+  const unitOld = load<i64>(c + CACHE_Q) * markOld;
+  failingDelta = 0;
+  let listed: u32 = 0;
+  for (let r: u32 = 0; r < count; r++) {
+    const record = records + <usize>r * HOT_RECORD_BYTES;
+    const scope = scopes + <usize>load<u32>(record + HR_SCOPE) * HOT_SCOPE_BYTES;
+    if (load<u8>(scope + HS_LIVE) == 0) continue;
+    moveRecord(c, record, scope, unitNew, unitOld);
+    if (!settleScope(scope, accStatus, posStatus, failing)) continue;
+    store<u32>(changed + (<usize>listed << 2), load<u32>(scope + HS_ACCOUNT));
+    listed++;
+  }
+  return listed;
 }
 
 /**
@@ -84,24 +138,14 @@ export function settleHotRecords(header: usize, records: usize, count: u32, scop
   for (let r: u32 = 0; r < count; r++) {
     const scope = scopes + <usize>load<u32>(records + <usize>r * HOT_RECORD_BYTES + HR_SCOPE) * HOT_SCOPE_BYTES;
     if (load<u8>(scope + HS_LIVE) == 0) continue;
-    const isolated = load<u8>(scope + HS_ISOLATED) != 0;
-    const status = scopeStatus(load<i64>(scope + HS_EQUITY), load<i64>(scope + HS_MAINT), isolated);
-    const before = <u32>load<u8>(scope + HS_STATUS);
-    if (status == before) continue;
-    store<u8>(scope + HS_STATUS, <u8>status);
-    const a = load<u32>(scope + HS_ACCOUNT);
-    if (isolated) store<u8>(posStatus + <usize>load<u32>(scope + HS_SLOT), <u8>status);
-    else store<u8>(accStatus + a, <u8>status);
-    const change = <i32>(status != STATUS_HEALTHY) - <i32>(before != STATUS_HEALTHY);
-    store<u8>(failing + a, <u8>(<i32>load<u8>(failing + a) + change));
-    failingDelta += change;
-    store<u32>(changed + (<usize>listed << 2), a);
+    if (!settleScope(scope, accStatus, posStatus, failing)) continue;
+    store<u32>(changed + (<usize>listed << 2), load<u32>(scope + HS_ACCOUNT));
     listed++;
   }
   return listed;
 }
 
-/** The change in failing scopes of the last settleHotRecords. */
+/** The change in failing scopes of the last settleHotRecords or moveSettleHotRecords. */
 export function hotFailingDelta(): i32 {
   return failingDelta;
 }

@@ -28,7 +28,7 @@ import { layOutChunks, sweepChunks, refreshInstrumentFunding, touchListed } from
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX } from './bounds';
-import { moveHotRecords, settleHotRecords, failingColumn } from './hot';
+import { moveHotRecords, settleHotRecords, moveSettleHotRecords, failingColumn } from './hot';
 
 export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
@@ -252,6 +252,21 @@ export function hotMove(header: usize, shard: usize, instrument: u32, records: u
 export function hotSettle(header: usize, records: usize, count: u32, scopes: usize, bounds: usize, changed: usize): u32 {
   assert(count == 0 || (records != 0 && scopes != 0 && bounds != 0 && changed != 0), 'hotSettle: no records, scopes, bounds or list');
   return settleHotRecords(header, records, count, scopes, failingColumn(header, bounds), changed);
+}
+
+/**
+ * hotMove and hotSettle in one pass over the instrument's records, for a step in which its mark is
+ * the only one that moved (hot.ts moveSettleHotRecords). Returns how many accounts it listed at
+ * `changed`; hotFailingDelta() gives the change in failing scopes.
+ */
+export function hotTick(header: usize, shard: usize, instrument: u32, records: usize, count: u32, scopes: usize, markOld: i64, bounds: usize, changed: usize): u32 {
+  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'hotTick: no such instrument');
+  assert(shard != 0, 'hotTick: no shard record');
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  assert(cache != 0, 'hotTick: the shard record names no instrument cache');
+  assert(count == 0 || (records != 0 && scopes != 0 && bounds != 0 && changed != 0), 'hotTick: no records, scopes, bounds or list');
+  fillInstrument(header, cache, instrument);
+  return moveSettleHotRecords(header, cache + <usize>instrument * <usize>CACHE_STRIDE, records, count, scopes, markOld, failingColumn(header, bounds), changed);
 }
 
 /** The checks both bound entries make first; fills and returns the shard's instrument cache. */

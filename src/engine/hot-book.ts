@@ -166,6 +166,27 @@ export class HotBook {
     this.marks[i] = mark;
   }
 
+  /**
+   * Moves instrument i's records to its mark now and settles their scopes in one pass (the kernel's
+   * hotTick), for a step in which its mark is the only one that moved: the same as move(i) then
+   * settle([i]).
+   */
+  tick(i: number, boundsOffset: number): HotTick {
+    const engine = this.engine;
+    const mark = engine.views.instMark[i];
+    const count = this.recordCount[i];
+    const lists: Uint32Array[] = [];
+    let failing = 0;
+    if (count > 0 && mark !== this.marks[i]) {
+      const changed = engine.region('hot.changed', regionBytes(count * 4));
+      const listed = engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, this.recordOffset[i], count, this.scopesOffset, this.marks[i], boundsOffset, changed);
+      failing = engine.core.hotFailingDelta();
+      if (listed > 0) lists.push(new Uint32Array(engine.memory.buffer, changed, listed).slice());
+    }
+    this.marks[i] = mark;
+    return { changed: lists, failing };
+  }
+
   /** Settles the statuses of the scopes holding the instruments moved (the kernel's hotSettle). */
   settle(instruments: readonly number[], boundsOffset: number): HotTick {
     const engine = this.engine;

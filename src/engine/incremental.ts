@@ -30,7 +30,7 @@
 //   that stay too large. A stale index is rebuilt at the first calm step (every mark within
 //   `calmMove` of the last step's); until then each step is a full sweep, as without the index.
 import { Engine } from './engine.js';
-import { HotBook, regionBytes } from './hot-book.js';
+import { HotBook, regionBytes, type HotTick } from './hot-book.js';
 import type { SweepPool } from '../pool/pool.js';
 import { kernelU32 } from './kernel-constants.js';
 import { sortUnique } from './sorted.js';
@@ -389,9 +389,14 @@ export class IncrementalEvaluator {
       this.clearQueue();
       return this.sweep();
     }
-    // The hot book moves with every tick: every instrument first, then the statuses.
-    for (const i of changedInstruments) this.hot.move(i);
-    const hot = this.hot.settle(changedInstruments, this.boundsOffset());
+    // The hot book moves with every tick: every instrument first, then the statuses (in one pass
+    // when one instrument moved, as a normal tick does).
+    let hot: HotTick;
+    if (changedInstruments.length === 1) hot = this.hot.tick(changedInstruments[0], this.boundsOffset());
+    else {
+      for (const i of changedInstruments) this.hot.move(i);
+      hot = this.hot.settle(changedInstruments, this.boundsOffset());
+    }
     return this.evaluateQueued(hot.changed, hot.failing);
   }
 
