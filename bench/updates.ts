@@ -1,6 +1,7 @@
 // Update throughput: account operations on a generated book, one core. Generates a book
 // (src/gen/, seed 1), writes it to a temporary binary file and loads it as `liq` does, then:
 //   - the first update on the fresh engine (applyOperation, a deposit by id), and the next ones;
+//     and, at the end, an update right after a sweep (as a service applies them between sweeps);
 //   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index;
 //   - N single deposits through applyOperation, accounts by id, then by index (after a sweep: first
 //     as a caller sees them, then again with the refresh timed);
@@ -181,6 +182,24 @@ log(
     `(without Engine.accountsChanged: ${Math.round(byIndexWithoutRefreshRate).toLocaleString('en-US')} ops/s)`,
 );
 
+// ---------------------------------------------------------------------------------------------
+// An update right after a sweep, as a service applies them between sweeps: its caches hold the
+// sweep's bytes, not the operation path's, as the first update's hold the loader's.
+
+const afterSweepUs: number[] = [];
+for (let k = 0; k < 21; k++) {
+  engine.sweep({ full: false });
+  const id = engine.accountIds.get(pickAccount());
+  const t = performance.now();
+  applyOperation(engine, { kind: 'deposit', account: id, amountMicro: 1_000_000n });
+  afterSweepUs.push((performance.now() - t) * 1000);
+}
+afterSweepUs.sort((x, y) => x - y);
+log(
+  `an update right after a sweep (21 rounds): median ${afterSweepUs[10].toFixed(1)} µs (min ${afterSweepUs[0].toFixed(1)}, max ${afterSweepUs[20].toFixed(1)}); ` +
+    `the first update on the fresh engine: ${firstUpdatesUs[0].toFixed(0)} µs`,
+);
+
 if (json) {
   process.stdout.write(
     `${JSON.stringify({
@@ -192,6 +211,7 @@ if (json) {
       indexBuildMs,
       firstUpdateUs: firstUpdatesUs[0],
       laterUpdateMedianUs: later[later.length >> 1],
+      afterSweepUpdateMedianUs: afterSweepUs[10],
       batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, applied, firstBatchMs, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate },
       plain: { byId: plainRate, byIndex: plainByIndexRate },
       single: { ops: singleOps, opsPerSecond: singleRate, refreshShare: single.refreshMs / single.value, opsPerSecondWithoutRefresh: singleWithoutRefreshRate },
