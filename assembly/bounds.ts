@@ -28,8 +28,6 @@ import { MODE_CROSS, MODE_ISOLATED, STATUS_HEALTHY, STATUS_LIQUIDATABLE, POSITIO
 import {
   H_ACCOUNT_COUNT,
   H_ACC_BALANCE,
-  H_POS_COST,
-  H_POS_FUNDING,
   H_ACC_POS_START,
   H_ACC_POS_COUNT,
   H_ACC_CROSS_EQUITY,
@@ -48,6 +46,7 @@ import {
 import { column, headerValue } from './header';
 import { sweepRange } from './sweep';
 import { maintenanceHinted } from './math';
+import { touchPosition } from './touch';
 
 /** Bytes per instrument of the bound table the control plane writes: f64 c (q·(1 + r_max)), f64 P (the mark). */
 export const BOUND_TABLE_STRIDE: u32 = 16;
@@ -222,19 +221,7 @@ function touchBounded(header: usize, accounts: usize, count: u32, bounds: usize,
     sum += <i64>load<u32>(accPosStart + (a << 2)) + <i64>load<u32>(accPosCount + (a << 2)) + load<i64>(accBalance + (a << 3)) + <i64>load<u8>(accStatus + a);
     sum += load<i64>(accCrossEquity + (a << 3)) + load<i64>(accCrossMaint + (a << 3)) + <i64>load<u32>(bounds + (a << 2)) + <i64>load<u8>(failing + a);
   }
-  const posSize = column(header, H_POS_SIZE);
-  const posCost = column(header, H_POS_COST);
-  const posFunding = column(header, H_POS_FUNDING);
-  const posMargin = column(header, H_POS_MARGIN);
-  const posInst = column(header, H_POS_INST);
-  const posMode = column(header, H_POS_MODE);
-  const posStatus = column(header, H_POS_STATUS);
-  const posBracket = column(header, H_POS_BRACKET);
-  for (let k: u32 = 0; k < count; k++) {
-    const j = <usize>load<u32>(accPosStart + (<usize>load<u32>(accounts + (<usize>k << 2)) << 2));
-    sum += load<i64>(posSize + (j << 3)) + load<i64>(posCost + (j << 3)) + load<i64>(posFunding + (j << 3)) + load<i64>(posMargin + (j << 3));
-    sum += <i64>load<u16>(posInst + (j << 1)) + <i64>load<u8>(posMode + j) + <i64>load<u8>(posStatus + j) + <i64>load<u8>(posBracket + j);
-  }
+  for (let k: u32 = 0; k < count; k++) sum += touchPosition(header, <usize>load<u32>(accPosStart + (<usize>load<u32>(accounts + (<usize>k << 2)) << 2)));
   return sum;
 }
 

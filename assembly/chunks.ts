@@ -74,6 +74,7 @@ import { bracketOf, maintenanceInBracket, fundingOwed } from './math';
 import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
 import { debitOf } from './debits';
+import { touchPosition } from './touch';
 
 /**
  * Records an area gets room for when a chunk that outgrew its area moves: CHUNK_ROOM_SHARE more,
@@ -339,19 +340,10 @@ export function touchListed(header: usize, accounts: usize, count: u32): i64 {
     sum += <i64>load<u32>(accPosStart + (<usize>a << 2)) + <i64>load<u32>(accPosCount + (<usize>a << 2)) + load<i64>(accBalance + (<usize>a << 3));
     sum += <i64>load<u16>(accRecords + (<usize>a << 1)) + <i64>load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_OFFSET);
   }
-  const posSize = column(header, H_POS_SIZE);
-  const posCost = column(header, H_POS_COST);
-  const posFunding = column(header, H_POS_FUNDING);
-  const posMargin = column(header, H_POS_MARGIN);
-  const posInst = column(header, H_POS_INST);
-  const posMode = column(header, H_POS_MODE);
-  const posStatus = column(header, H_POS_STATUS);
   const records = column(header, H_SWEEP_RECORDS);
   for (let k: u32 = 0; k < count; k++) {
     const a = load<u32>(accounts + (<usize>k << 2));
-    const j = <usize>load<u32>(accPosStart + (<usize>a << 2));
-    sum += load<i64>(posSize + (j << 3)) + load<i64>(posCost + (j << 3)) + load<i64>(posFunding + (j << 3)) + load<i64>(posMargin + (j << 3));
-    sum += <i64>load<u16>(posInst + (j << 1)) + <i64>load<u8>(posMode + j) + <i64>load<u8>(posStatus + j);
+    sum += touchPosition(header, <usize>load<u32>(accPosStart + (<usize>a << 2)));
     const chunk = a / CHUNK_ACCOUNTS;
     const meta = metaOf(header, chunk);
     if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
