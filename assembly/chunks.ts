@@ -10,6 +10,7 @@
 
 import { SCALE_6, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS } from './constants';
 import {
+  H_INSTRUMENT_COUNT,
   H_INST_TIER_COUNT,
   H_ACC_BALANCE,
   H_ACC_POS_START,
@@ -528,34 +529,49 @@ function writeIsolatedRecord(r: usize, c: usize, inst: usize, instTierCount: usi
   store<u32>(r, j, ISOLATED_SLOT);
 }
 
+/** Bytes per instrument of a funding refresh's table of changes: i64 the index the records were made at, u32 whether it changed. */
+export const FUNDING_CHANGE_BYTES: u32 = 16;
+export const FC_OLD: u32 = 0;
+export const FC_CHANGED: u32 = 8;
+
 /**
- * A new funding index of `instrument` (in the filled `cache`, every instrument's entry current),
- * which was `fundingOld` when the fresh chunks' records were last made: with `records`, keeps the
- * chunk sweep's records of every fresh chunk with it, O(positions) over the position columns of
- * those chunks. Only what a position's debit feeds changes: the cross base of an account with a
- * cross position on the instrument (less the change of that position's funding owed, from
- * `fundingOld` to the new index: the base is its balance less its cross debits) and the isolated
- * record of an isolated position on it (its threshold recomputed as a build computes it). The
- * `skipCount` accounts listed (ascending u32) at `skip` had their records made at the new index
- * already (refreshAccounts, since the index was set): their cross bases are left as they are. Cross
- * records (size, account, bracket entry) do not depend on funding. A chunk marked for rebuilding,
- * or unlaid, is passed over: its next sweep builds it from the columns, or reads them, and the
- * column paths compute each debit as they go.
+ * New funding indices of the instruments marked in `changes` (FUNDING_CHANGE_BYTES each, every
+ * instrument of the book: whether its index changed, and the index the fresh chunks' records were
+ * made at; the new ones are in the filled `cache`): with `records`, keeps the chunk sweep's records
+ * of every fresh chunk with them, in one pass over the position columns of those chunks, however
+ * many instruments changed. Only what a position's debit feeds changes: the cross base of an
+ * account with a cross position on a changed instrument (less the change of that position's funding
+ * owed, from the old index to the new one: the base is its balance less its cross debits) and the
+ * isolated record of an isolated position on one (its threshold recomputed as a build computes it).
+ * The `skipCount` accounts listed (ascending u32) at `skip` had their records made at the new
+ * indices already (refreshAccounts, since they were set): their cross bases are left as they are.
+ * Cross records (size, account, bracket entry) do not depend on funding. A chunk marked for
+ * rebuilding, or unlaid, is passed over: its next sweep builds it from the columns, or reads them,
+ * and the column paths compute each debit as they go.
  *
  * A chunk whose position blocks follow each other in account order (the usual case) is read as one
- * run of positions, eight at a time (fundingRun), its isolated records being its isolated positions
- * in slot order; any other chunk account by account (fundingByAccount), each account's isolated
- * records found from the counts (accRecords) of the accounts before it. Either way a record is
- * rewritten only when it names the position's slot: the records of accounts changed since their
- * last refresh may no longer match the columns (the control plane refreshes those accounts first),
- * and a chunk where a record does not match is laid out again (layOutChunks) and so rebuilt by the
- * next sweep, its debits written all the same.
+ * run of positions, eight at a time (fundingRun: one compare when one instrument changed, a lookup
+ * per position otherwise), its isolated records being its isolated positions in slot order; any
+ * other chunk account by account (fundingByAccount), each account's isolated records found from the
+ * counts (accRecords) of the accounts before it. Either way a record is rewritten only when it
+ * names the position's slot: the records of accounts changed since their last refresh may no
+ * longer match the columns (the control plane refreshes those accounts first), and a chunk where a
+ * record does not match is laid out again (layOutChunks) and so rebuilt by the next sweep, its
+ * debits written all the same.
  */
-export function refreshInstrumentFunding(header: usize, cache: usize, instrument: u32, records: bool, fundingOld: i64, skip: usize, skipCount: u32): void {
-  previousFunding = fundingOld;
+export function refreshInstrumentFunding(header: usize, cache: usize, changes: usize, records: bool, skip: usize, skipCount: u32): void {
   skipList = skip;
   skipEnd = skipCount;
   skipAt = 0;
+  // One instrument changed (the usual update): its number, for the runs' compare; −1 for several.
+  let single: i32 = -1;
+  let changed: u32 = 0;
+  for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
+    if (load<u32>(changes + <usize>i * FUNDING_CHANGE_BYTES, FC_CHANGED) == 0) continue;
+    single = changed == 0 ? <i32>i : -1;
+    changed++;
+  }
+  if (changed == 0) return;
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
@@ -580,14 +596,13 @@ export function refreshInstrumentFunding(header: usize, cache: usize, instrument
     }
     const matched =
       gaps == 0
-        ? fundingRun(header, cache, instrument, c0, first, next, isolatedAt, isolatedTotal, bases)
-        : fundingByAccount(header, cache, instrument, c0, c1, isolatedAt, bases);
+        ? fundingRun(header, cache, changes, single, c0, first, next, isolatedAt, isolatedTotal, bases)
+        : fundingByAccount(header, cache, changes, c0, c1, isolatedAt, bases);
     if (!matched) layOutChunks(header, cache, c0, c1);
   }
 }
 
-/** The funding index the fresh chunks' records were made at, and the accounts whose records are at the new one already (refreshInstrumentFunding's; wasm globals: per instance). */
-let previousFunding: i64 = 0;
+/** The accounts whose records are at the new funding indices already (refreshInstrumentFunding's; wasm globals: per instance). */
 let skipList: usize = 0;
 let skipEnd: u32 = 0;
 let skipAt: u32 = 0;
@@ -601,15 +616,17 @@ function skipped(a: u32): bool {
 }
 
 /**
- * What position j (of account a, on the instrument cached at c) feeds in its fresh chunk's
- * records, at its new debit, while `write`: the cross base at `base` (a cross position), or the
- * isolated record at `r` (account a − c0 of its chunk), rewritten only when it names slot j. False
- * when it did not: the chunk's records do not match its columns.
+ * What position j (of account a, on instrument `inst`, whose entry in `changes` says the index the
+ * records were made at) feeds in its fresh chunk's records, at its new debit, while `write`: the
+ * cross base at `base` (a cross position), or the isolated record at `r` (account a − c0 of its
+ * chunk), rewritten only when it names slot j. False when it did not: the chunk's records do not
+ * match its columns.
  */
 // @ts-ignore: decorator
 @inline
-function fundingPosition(header: usize, cache: usize, c: usize, inst: usize, j: u32, a: u32, cross: bool, write: bool, base: usize, r: usize, accountInChunk: u32): bool {
+function fundingPosition(header: usize, cache: usize, changes: usize, inst: usize, j: u32, a: u32, cross: bool, write: bool, base: usize, r: usize, accountInChunk: u32): bool {
   if (!write) return true;
+  const c = cache + inst * <usize>CACHE_STRIDE;
   if (cross) {
     if (skipped(a)) return true;
     // The base is the balance less the cross debits: it moves by the change of this position's
@@ -617,7 +634,8 @@ function fundingPosition(header: usize, cache: usize, c: usize, inst: usize, j: 
     const j8 = <usize>j << 3;
     const sizeQuote = load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_Q);
     const snapshot = load<i64>(column(header, H_POS_FUNDING) + j8);
-    const change = fundingOwed(sizeQuote, load<i64>(c + CACHE_FUNDING) - snapshot) - fundingOwed(sizeQuote, previousFunding - snapshot);
+    const old = load<i64>(changes + inst * <usize>FUNDING_CHANGE_BYTES, FC_OLD);
+    const change = fundingOwed(sizeQuote, load<i64>(c + CACHE_FUNDING) - snapshot) - fundingOwed(sizeQuote, old - snapshot);
     store<i64>(base, load<i64>(base) - change);
     return true;
   }
@@ -628,20 +646,27 @@ function fundingPosition(header: usize, cache: usize, c: usize, inst: usize, j: 
   return true;
 }
 
+/** Whether instrument i's funding index changed, by its entry in a funding refresh's `changes`. */
+// @ts-ignore: decorator
+@inline
+function fundingChanged(changes: usize, i: usize): bool {
+  return load<u32>(changes + i * <usize>FUNDING_CHANGE_BYTES, FC_CHANGED) != 0;
+}
+
 /**
  * refreshInstrumentFunding for a chunk (first account c0) whose positions are the run [j0, j1),
- * block after block in account order: eight positions at a time are checked for the instrument in
- * one compare, and the chunk's isolated records are its isolated positions in slot order. The
- * account of a matching position is found by walking the blocks only as far as it. False when an
- * isolated record did not name its position (nothing more is written to the chunk's records then).
+ * block after block in account order: eight positions at a time, a mask of those on a changed
+ * instrument (one compare when only instrument `single` changed, ≥ 0; a lookup per position
+ * otherwise) and one of the isolated ones, only the masked lanes visited; the chunk's isolated
+ * records are its isolated positions in slot order. The account of a matching position is found by
+ * walking the blocks only as far as it. False when an isolated record did not name its position
+ * (nothing more is written to the chunk's records then).
  */
-function fundingRun(header: usize, cache: usize, instrument: u32, c0: u32, j0: u32, j1: u32, isolatedAt: usize, isolatedTotal: u32, bases: usize): bool {
+function fundingRun(header: usize, cache: usize, changes: usize, single: i32, c0: u32, j0: u32, j1: u32, isolatedAt: usize, isolatedTotal: u32, bases: usize): bool {
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
-  const inst = <usize>instrument;
-  const c = cache + inst * <usize>CACHE_STRIDE;
-  const needle = i16x8.splat(<i16>instrument);
+  const needle = i16x8.splat(<i16>single);
   const crossMode = i8x16.splat(<i8>MODE_CROSS);
   let write = true;
   let matched = true;
@@ -649,12 +674,11 @@ function fundingRun(header: usize, cache: usize, instrument: u32, c0: u32, j0: u
   let a = c0; // the account of the last matching position, and where its block ends
   let blockEnd = j0 + load<u32>(accPosCount + (<usize>a << 2));
   let j = j0;
-  // Eight positions at a time: a mask of those on the instrument and one of the isolated ones (the
-  // low 8 lanes); only the matching lanes are visited, each isolated record's index being the
-  // isolated positions before it.
   for (; j + 8 <= j1; j += 8) {
     const isolatedLanes = i8x16.bitmask(i8x16.ne(v128.load64_zero(posMode + j), crossMode)) & 0xff;
-    let hits = i16x8.bitmask(i16x8.eq(v128.load(posInst + (<usize>j << 1)), needle));
+    let hits: i32 = 0;
+    if (single >= 0) hits = i16x8.bitmask(i16x8.eq(v128.load(posInst + (<usize>j << 1)), needle));
+    else for (let lane: u32 = 0; lane < 8; lane++) hits |= <i32>fundingChanged(changes, <usize>load<u16>(posInst + (<usize>(j + lane) << 1))) << lane;
     while (hits != 0) {
       const lane = ctz<i32>(hits);
       hits &= hits - 1;
@@ -662,7 +686,8 @@ function fundingRun(header: usize, cache: usize, instrument: u32, c0: u32, j0: u
       const cross = ((isolatedLanes >> lane) & 1) == 0;
       const before = isolated + <u32>popcnt<i32>(isolatedLanes & ((1 << lane) - 1));
       while (k >= blockEnd) blockEnd += load<u32>(accPosCount + (<usize>++a << 2));
-      const ok = fundingPosition(header, cache, c, inst, k, a, cross, write && (cross || before < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>before * ISOLATED_RECORD_BYTES, a - c0);
+      const inst = <usize>load<u16>(posInst + (<usize>k << 1));
+      const ok = fundingPosition(header, cache, changes, inst, k, a, cross, write && (cross || before < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>before * ISOLATED_RECORD_BYTES, a - c0);
       if (!ok || (write && !cross && before >= isolatedTotal)) {
         write = false;
         matched = false;
@@ -672,9 +697,10 @@ function fundingRun(header: usize, cache: usize, instrument: u32, c0: u32, j0: u
   }
   for (; j < j1; j++) {
     const cross = load<u8>(posMode + j) == MODE_CROSS;
-    if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) {
+    const inst = <usize>load<u16>(posInst + (<usize>j << 1));
+    if (fundingChanged(changes, inst)) {
       while (j >= blockEnd) blockEnd += load<u32>(accPosCount + (<usize>++a << 2));
-      const ok = fundingPosition(header, cache, c, inst, j, a, cross, write && (cross || isolated < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES, a - c0);
+      const ok = fundingPosition(header, cache, changes, inst, j, a, cross, write && (cross || isolated < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES, a - c0);
       if (!ok || (write && !cross && isolated >= isolatedTotal)) {
         write = false;
         matched = false;
@@ -691,14 +717,12 @@ function fundingRun(header: usize, cache: usize, instrument: u32, c0: u32, j0: u
  * it, summed as they go by, and only an account's recorded ones are read. False when an isolated
  * record did not name its position (nothing more is written to the chunk's records then).
  */
-function fundingByAccount(header: usize, cache: usize, instrument: u32, c0: u32, c1: u32, isolatedAt: usize, bases: usize): bool {
+function fundingByAccount(header: usize, cache: usize, changes: usize, c0: u32, c1: u32, isolatedAt: usize, bases: usize): bool {
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const accRecords = column(header, H_ACC_RECORDS);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
-  const inst = <usize>instrument;
-  const c = cache + inst * <usize>CACHE_STRIDE;
   let write = true;
   let matched = true;
   let isolatedBefore: u32 = 0;
@@ -710,8 +734,9 @@ function fundingByAccount(header: usize, cache: usize, instrument: u32, c0: u32,
     let isolated: u32 = 0; // the account's isolated positions before j
     for (let j = first; j < end; j++) {
       const cross = load<u8>(posMode + j) == MODE_CROSS;
-      if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) {
-        const ok = fundingPosition(header, cache, c, inst, j, a, cross, write && (cross || isolated < recorded), base, isolatedAt + <usize>(isolatedBefore + isolated) * ISOLATED_RECORD_BYTES, a - c0);
+      const inst = <usize>load<u16>(posInst + (<usize>j << 1));
+      if (fundingChanged(changes, inst)) {
+        const ok = fundingPosition(header, cache, changes, inst, j, a, cross, write && (cross || isolated < recorded), base, isolatedAt + <usize>(isolatedBefore + isolated) * ISOLATED_RECORD_BYTES, a - c0);
         if (!ok || (write && !cross && isolated >= recorded)) {
           write = false;
           matched = false;

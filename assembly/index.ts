@@ -25,6 +25,7 @@ import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
 import { layOutChunks, sweepChunks, refreshInstrumentFunding, touchListed } from './chunks';
+export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX } from './bounds';
@@ -124,22 +125,24 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
 }
 
 /**
- * A new funding index of `instrument` (already in its column), which was `fundingOld` when the
- * fresh chunks' records were made: with SWEEP_CHUNKS, keeps the chunk sweep's records of fresh
- * chunks with it in place (chunks.ts refreshInstrumentFunding): the cross base of each account with
- * a cross position on it (by the change of that position's funding owed), the isolated record of
- * each isolated position on it. No chunk is marked for rebuilding, so the next sweep costs what a
- * static one does. O(positions of the fresh chunks), over the position columns. Positions of other
- * instruments, and cross records, do not depend on this funding index and are not written.
+ * New funding indices (already in their column) of the instruments marked in `changes`
+ * (chunks.ts FUNDING_CHANGE_BYTES per instrument of the book: whether its index changed, and the
+ * index the fresh chunks' records were made at): with SWEEP_CHUNKS, keeps the chunk sweep's records
+ * of fresh chunks with them in place, in one pass however many changed (chunks.ts
+ * refreshInstrumentFunding): the cross base of each account with a cross position on a changed
+ * instrument (by the change of that position's funding owed), the isolated record of each isolated
+ * position on one. No chunk is marked for rebuilding, so the next sweep costs what a static one
+ * does. O(positions of the fresh chunks), over the position columns. Positions of other
+ * instruments, and cross records, do not depend on these funding indices and are not written.
  * Accounts whose inputs changed too are refreshed before it (refreshAccounts), as a batch does,
- * and listed at `skip` (`skipCount` u32, ascending, each once): their records are at the new index
- * already.
+ * and listed at `skip` (`skipCount` u32, ascending, each once): their records are at the new
+ * indices already.
  */
-export function refreshFunding(header: usize, shard: usize, instrument: u32, flags: u32, fundingOld: i64, skip: usize, skipCount: u32): void {
-  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'refreshFunding: no such instrument');
+export function refreshFunding(header: usize, shard: usize, changes: usize, flags: u32, skip: usize, skipCount: u32): void {
   assert(shard != 0, 'refreshFunding: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'refreshFunding: the shard record names no instrument cache');
+  assert(changes != 0, 'refreshFunding: no table of changes');
   assert(skipCount == 0 || skip != 0, 'refreshFunding: no skip list');
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   for (let k: u32 = 0; k < skipCount; k++) {
@@ -148,8 +151,8 @@ export function refreshFunding(header: usize, shard: usize, instrument: u32, fla
     assert(k == 0 || a > load<u32>(skip + (<usize>(k - 1) << 2)), 'refreshFunding: the skip list is not ascending');
   }
   if ((flags & SWEEP_CHUNKS) == 0) return;
-  fillCache(header, cache); // the instrument's entry, for its q and its funding index
-  refreshInstrumentFunding(header, cache, instrument, true, fundingOld, skip, skipCount);
+  fillCache(header, cache); // the new indices, and each instrument's q
+  refreshInstrumentFunding(header, cache, changes, true, skip, skipCount);
 }
 
 /**

@@ -2,7 +2,7 @@
 // is applied in order, atomically (a refused one changes nothing and the rest still apply), as
 // applyOperation would; the derived state of every account the batch changed (the chunk
 // sweep's records) is refreshed once, at the end, by one Engine.accountsChanged call, and that of
-// the positions of each instrument whose funding index the batch set by Engine.fundingChanged.
+// the positions of the instruments whose funding indices the batch set by one Engine.fundingChanged.
 import type { Engine } from '../engine/engine.js';
 import { applyUnit, Changes, type AnyOperation, type OperationResult } from './operations.js';
 

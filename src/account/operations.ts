@@ -5,7 +5,7 @@
 // a refusal puts back what it wrote. The kernel is not called while an operation runs: the derived
 // state (the chunk sweep's records) of the accounts an operation changed is refreshed once
 // it is applied, once per batch (src/account/batch.ts) by Engine.accountsChanged, and that of the
-// positions of an instrument whose funding index it set by Engine.fundingChanged.
+// positions of the instruments whose funding indices it set by Engine.fundingChanged.
 import {
   FUNDING_EXTRA_SCALE,
   FUNDING_INDEX_ABS_MAX,
@@ -178,7 +178,7 @@ export class Changes {
   /**
    * Refreshes the derived state of everything changed: first the changed accounts
    * (Engine.accountsChanged: their chunk records, from the columns, at the funding indices now in
-   * the book), then the positions of each instrument whose funding index moved
+   * the book), then the positions of every instrument whose funding index moved, in one pass
    * (Engine.fundingChanged: the records their debits feed, in place, no chunk rebuilt; the cross
    * bases by the change of funding owed, except those of the changed accounts, made at the new
    * index already). In this order every fresh chunk's records match its accounts' positions when
@@ -188,7 +188,7 @@ export class Changes {
   refresh(engine: Engine): Uint32Array {
     const changed = this.changed();
     engine.accountsChanged(changed);
-    for (const i of this.fundingInstruments) engine.fundingChanged(i, changed);
+    if (this.fundingInstruments.length > 0) engine.fundingChanged(this.fundingInstruments, changed);
     return changed;
   }
 }

@@ -22,7 +22,7 @@ export interface CoreExports {
    * After a new funding index of `instrument`: with SWEEP_CHUNKS, the chunk records its positions'
    * debits feed (cross bases, isolated records) of fresh chunks, in place.
    */
-  refreshFunding(header: number, shard: number, instrument: number, flags: number, fundingOld: bigint, skip: number, skipCount: number): void;
+  refreshFunding(header: number, shard: number, changes: number, flags: number, skip: number, skipCount: number): void;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */
   fundingOutOfRange(header: number, instrument: number, fundingIndex: bigint): number;
   fundingSnapshotBounds(header: number, out: number): void;

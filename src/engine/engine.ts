@@ -15,6 +15,9 @@ import {
   CHUNK_ACCOUNTS,
   SWEEP_CHUNKS,
   SWEEP_FULL,
+  FUNDING_CHANGE_BYTES,
+  FC_OLD,
+  FC_CHANGED,
   cacheBytes,
   CHUNK_SCRATCH_BYTES,
   SHARD_RECORD_BYTES,
@@ -377,23 +380,27 @@ export class Engine {
   }
 
   /**
-   * The funding index of instrument `instrument` changed (its column holds the new one): refreshes
-   * what its positions' debits feed in the chunk sweep's records in place, O(positions), marking no
-   * chunk for rebuilding (the kernel's refreshFunding): the cross base of each account with a cross
-   * position on it moves by the change of that position's funding owed, from the index its records
-   * were made at to the new one, and the isolated record of each isolated position on it is made
-   * again. `recomputed` lists, ascending and each once, the accounts whose records were made at the
-   * new index already (accountsChanged since the index was set): their cross bases are left as they
-   * are. Account operations call it once per instrument whose index a batch set, after
-   * accountsChanged for the accounts the batch changed, with those accounts: it finds each isolated
-   * record by its account's place in its chunk, which an account changed and not yet refreshed may
-   * have moved (a chunk where a record does not name its position is marked for the next sweep to
-   * rebuild).
+   * The funding indices of `instruments` (one, or a list) changed (their column holds the new ones):
+   * refreshes what their positions' debits feed in the chunk sweep's records in place, in one pass
+   * over the positions however many changed, marking no chunk for rebuilding (the kernel's
+   * refreshFunding): the cross base of each account with a cross position on one moves by the
+   * change of that position's funding owed, from the index its records were made at to the new
+   * one, and the isolated record of each isolated position on one is made again. `recomputed`
+   * lists, ascending and each once, the accounts whose records were made at the new indices already
+   * (accountsChanged since they were set): their cross bases are left as they are. Account
+   * operations call it once per batch that set funding indices, with every instrument whose index
+   * the batch set, after accountsChanged for the accounts the batch changed, with those accounts:
+   * it finds each isolated record by its account's place in its chunk, which an account changed and
+   * not yet refreshed may have moved (a chunk where a record does not name its position is marked
+   * for the next sweep to rebuild).
    */
-  fundingChanged(instrument: number, recomputed: ArrayLike<number> = []): void {
+  fundingChanged(instruments: number | readonly number[], recomputed: ArrayLike<number> = []): void {
     this.assertWritable('fundingChanged');
-    if (!Number.isInteger(instrument) || instrument < 0 || instrument >= this.instruments.length) {
-      throw new RangeError(`fundingChanged: ${instrument} is not an instrument of this book (0 to ${this.instruments.length - 1})`);
+    const list = typeof instruments === 'number' ? [instruments] : instruments;
+    for (const i of list) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.instruments.length) {
+        throw new RangeError(`fundingChanged: ${i} is not an instrument of this book (0 to ${this.instruments.length - 1})`);
+      }
     }
     const count = recomputed.length;
     for (let k = 0; k < count; k++) {
@@ -402,11 +409,21 @@ export class Engine {
         throw new RangeError(`fundingChanged: recomputed accounts must be accounts of this book (0 to ${this.accountCount - 1}), ascending, each once; ${a} at ${k} is not`);
       }
     }
-    const list = this.region('refresh.funding', Math.max(4, count * 4));
-    new Uint32Array(this.memory.buffer, list, count).set(recomputed instanceof Uint32Array ? recomputed : Array.prototype.slice.call(recomputed));
-    const fundingOld = this.recordsFunding[instrument];
-    this.recordsFunding[instrument] = this.views.instFunding[instrument];
-    this.core.refreshFunding(this.layout.header, this.shardRecord(), instrument, this.chunkSweep ? SWEEP_CHUNKS : 0, fundingOld, list, count);
+    if (list.length === 0) return;
+    const skip = this.region('refresh.funding', Math.max(4, count * 4));
+    new Uint32Array(this.memory.buffer, skip, count).set(recomputed instanceof Uint32Array ? recomputed : Array.prototype.slice.call(recomputed));
+    // The table of changes: per instrument, the index its records were made at and whether it changed.
+    const instrumentCount = this.instruments.length;
+    const changes = this.region('refresh.funding.changes', instrumentCount * FUNDING_CHANGE_BYTES);
+    const words = new Uint32Array(this.memory.buffer, changes, (instrumentCount * FUNDING_CHANGE_BYTES) / 4);
+    const olds = new BigInt64Array(this.memory.buffer, changes, (instrumentCount * FUNDING_CHANGE_BYTES) / 8);
+    words.fill(0);
+    for (const i of list) {
+      olds[(i * FUNDING_CHANGE_BYTES + FC_OLD) / 8] = this.recordsFunding[i];
+      words[(i * FUNDING_CHANGE_BYTES + FC_CHANGED) / 4] = 1;
+      this.recordsFunding[i] = this.views.instFunding[i];
+    }
+    this.core.refreshFunding(this.layout.header, this.shardRecord(), changes, this.chunkSweep ? SWEEP_CHUNKS : 0, skip, count);
   }
 
   /**

@@ -349,6 +349,10 @@ export const SWEEP_FULL = kernelU32('SWEEP_FULL');
  * (Engine.chunkSweep; assembly/index.ts).
  */
 export const SWEEP_CHUNKS = kernelU32('SWEEP_CHUNKS');
+/** A funding refresh's table of changes (assembly/chunks.ts): bytes per instrument, and the offsets of the old index (i64) and the changed flag (u32). */
+export const FUNDING_CHANGE_BYTES = kernelU32('FUNDING_CHANGE_BYTES');
+export const FC_OLD = kernelU32('FC_OLD');
+export const FC_CHANGED = kernelU32('FC_CHANGED');
 /** Bytes of one list entry: u32 account, u32 slot (assembly/layout.ts LIST_ENTRY_BYTES). */
 export const LIST_ENTRY_BYTES = kernelU32('LIST_ENTRY_BYTES');
 

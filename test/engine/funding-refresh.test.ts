@@ -470,31 +470,34 @@ describe('a new funding index refreshes its positions in place', () => {
     expect(bytes().equals(before)).toBe(true);
   });
 
-  test('the entry point checks its arguments: the instrument, the shard record and its cache, the skip list', () => {
+  test('the entry point checks its arguments: the shard record and its cache, the table of changes, the skip list', () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 300, seed: 5, instruments: 3 })));
     engine.sweep({ full: false });
     const bytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header));
     const before = bytes();
     const h = engine.layout.header;
     const flags = kernelU32('SWEEP_CHUNKS');
-    const f = engine.views.instFunding[0];
-    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), 3, flags, f, 0, 0)).toThrow(/core assertion failed: refreshFunding: no such instrument at assembly\/index\.ts/);
-    expect(() => engine.core.refreshFunding(h, 0, 0, flags, f, 0, 0)).toThrow(/core assertion failed: refreshFunding: no shard record/);
-    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), 0, flags, f, 0, 2)).toThrow(/core assertion failed: refreshFunding: no skip list/);
+    const changes = engine.region('test.changes', 3 * kernelU32('FUNDING_CHANGE_BYTES')); // zeroed: nothing changed
+    new Uint8Array(engine.memory.buffer, changes, 3 * kernelU32('FUNDING_CHANGE_BYTES')).fill(0);
+    expect(() => engine.core.refreshFunding(h, 0, changes, flags, 0, 0)).toThrow(/core assertion failed: refreshFunding: no shard record at assembly\/index\.ts/);
+    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), 0, flags, 0, 0)).toThrow(/core assertion failed: refreshFunding: no table of changes/);
+    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), changes, flags, 0, 2)).toThrow(/core assertion failed: refreshFunding: no skip list/);
     const skip = engine.region('test.skip', 8);
     const skipped = new Uint32Array(engine.memory.buffer, skip, 2);
     skipped.set([5, 300]);
-    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), 0, flags, f, skip, 2)).toThrow(/core assertion failed: refreshFunding: a skipped account is past the book's account count/);
+    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), changes, flags, skip, 2)).toThrow(/core assertion failed: refreshFunding: a skipped account is past the book's account count/);
     skipped.set([5, 5]);
-    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), 0, flags, f, skip, 2)).toThrow(/core assertion failed: refreshFunding: the skip list is not ascending/);
+    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), changes, flags, skip, 2)).toThrow(/core assertion failed: refreshFunding: the skip list is not ascending/);
     const record = engine.shardRecord('test');
     new Uint32Array(engine.memory.buffer, record, SHARD_RECORD_BYTES / 4)[ShardSlot.cache] = 0;
-    expect(() => engine.core.refreshFunding(h, record, 0, flags, f, 0, 0)).toThrow(/core assertion failed: refreshFunding: the shard record names no instrument cache/);
+    expect(() => engine.core.refreshFunding(h, record, changes, flags, 0, 0)).toThrow(/core assertion failed: refreshFunding: the shard record names no instrument cache/);
     for (const bad of [-1, 3, 1.5, Number.NaN]) expect(() => engine.fundingChanged(bad)).toThrow(RangeError);
+    expect(() => engine.fundingChanged([0, 3])).toThrow(RangeError);
     for (const bad of [[300], [-1], [4, 4], [7, 2], [1.5]]) expect(() => engine.fundingChanged(0, bad)).toThrow(RangeError);
     expect(bytes().equals(before)).toBe(true);
     // With nothing changed, a refresh rewrites the same bytes.
     for (let i = 0; i < 3; i++) engine.fundingChanged(i);
+    engine.fundingChanged([0, 1, 2]);
     expect(bytes().equals(before)).toBe(true);
   });
 });
