@@ -28,10 +28,10 @@ import { layOutChunks, sweepChunks, refreshInstrumentFunding, touchListed } from
 export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
-import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX } from './bounds';
+import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords, failingColumn } from './hot';
 
-export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP } from './bounds';
+export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP, INDEX_SIDE_SHIFT, INDEX_ACCOUNTS_MAX, BOUNDS_REGION_BYTES_PER_ACCOUNT } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
 
 // Every constant of the kernel's memory formats and numbers, as immutable wasm globals: the control
@@ -215,19 +215,21 @@ export function boundAccountRange(header: usize, shard: usize, accountStart: u32
 }
 
 /**
- * The incremental index's build (bounds.ts): pass 1 counts each (instrument, side, bucket)'s
- * accounts into `counts` (zeroed, instruments × INDEX_SIDES × buckets + 1 u32) and lists at `hot` the accounts whose bound
+ * The incremental index's build (bounds.ts): pass 1 counts each (instrument, bucket)'s accounts
+ * into `counts` (zeroed, instruments × buckets + 1 u32) and lists at `hot` the accounts whose bound
  * is below `hotBound` (returns how many); pass 2 (`fill` the counts' prefix sums) places them at
  * `entries`. The bounds are those boundAccountRange wrote at `bounds`.
  */
 export function indexCount(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, counts: usize, hot: usize): u32 {
   assert(bounds != 0 && counts != 0 && hot != 0 && octave != 0, 'indexCount: no bounds, octave table, counts or list');
+  assert(headerValue(header, H_ACCOUNT_COUNT) <= INDEX_ACCOUNTS_MAX, 'indexCount: more accounts than an index entry holds');
   assert(perOctave > 0 && perOctave <= OCTAVE_PER_MAX && buckets > 0, 'indexCount: no buckets, or more than OCTAVE_PER_MAX an octave');
   return indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, counts, 0, hot);
 }
 
 export function indexPlace(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, fill: usize, entries: usize): void {
   assert(bounds != 0 && fill != 0 && entries != 0 && octave != 0, 'indexPlace: no bounds, octave table, fill or entries');
+  assert(headerValue(header, H_ACCOUNT_COUNT) <= INDEX_ACCOUNTS_MAX, 'indexPlace: more accounts than an index entry holds');
   assert(perOctave > 0 && perOctave <= OCTAVE_PER_MAX && buckets > 0, 'indexPlace: no buckets, or more than OCTAVE_PER_MAX an octave');
   indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, fill, entries, 0);
 }

@@ -7,14 +7,14 @@
 //   change while each instrument it holds stays within a relative move y of the marks of that
 //   evaluation (a funding-index move counting as a mark move of ΔF / 10^6). The bound uses the
 //   instrument's highest maintenance rate, so that no tier can break it.
-// - The **build** evaluates every account and indexes it by its bound: per instrument and side, the
-//   accounts holding it in buckets on a log scale (128 per octave), 4 bytes an entry. A healthy
-//   account is placed on the side a move of that instrument's mark could fail it on (down where it
-//   is long, up where it is short), a failing one on both. An instrument's **excursion** on a side
-//   e is the farthest its mark has been from the build's mark that way, plus its funding moves,
-//   relative to that mark: it only grows, so the side's buckets it reaches are taken once each; an
-//   account whose bound it reached is re-evaluated, the rest of the bucket waits in a heap keyed by
-//   bound.
+// - The **build** evaluates every account and indexes it by its bound: per instrument, the accounts
+//   holding it in buckets on a log scale (128 per octave), 4 bytes an entry, each tagged with the
+//   sides a move of that instrument's mark could fail it on (a healthy account: down where it is
+//   long, up where it is short; a failing one: both). An instrument's **excursion** on a side e is
+//   the farthest its mark has been from the build's mark that way, plus its funding moves,
+//   relative to that mark: it only grows, so the buckets it reaches are taken once each for that
+//   side; an account on the side whose bound it reached is re-evaluated, the rest wait in a heap
+//   keyed by bound.
 // - A re-evaluated account gets **triggers** instead: per instrument it holds, the marks (shifted by
 //   the funding moves since the build) at which its bound would be spent, in two heaps per
 //   instrument, one for each direction. A tick takes the triggers it crossed. Heap entries carry the
@@ -44,6 +44,11 @@ const BOUND_P = kernelU32('BOUND_P') / 8;
 const SIDES = kernelU32('INDEX_SIDES');
 const SIDE_DOWN = kernelU32('INDEX_SIDE_DOWN');
 const SIDE_UP = kernelU32('INDEX_SIDE_UP');
+/** An index entry: the account in its low SIDE_SHIFT bits, then a bit per side it is on. */
+const SIDE_SHIFT = kernelU32('INDEX_SIDE_SHIFT');
+const ACCOUNT_MASK = kernelU32('INDEX_ACCOUNTS_MAX') - 1;
+/** Bytes per account of the kernel's bounds region: its bound, failing scopes and short positions. */
+const BOUNDS_REGION_BYTES = kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT');
 
 /**
  * Buckets per doubling of the bound: 128 (a bucket spans 0.54% of its bound, so an excursion that
@@ -255,7 +260,7 @@ export class IncrementalEvaluator {
   private readonly octave: number;
   private readonly buckets: number;
   private readonly bucketLow: Float64Array;
-  /** The build's index: per instrument, side and bucket, the range of `entries` holding its accounts; per instrument and side the next bucket to take. */
+  /** The build's index: per instrument and bucket, the range of `entries` holding its accounts (each tagged with its sides); per instrument and side the next bucket to take. */
   private bucketStart = new Uint32Array(0);
   private entries = new Uint32Array(0);
   private readonly cursor: Int32Array;
@@ -347,7 +352,7 @@ export class IncrementalEvaluator {
 
   /** Bytes the index holds: per account its bound, failing scopes, version and flag; the build's entries; heaps; the hot book. */
   get memoryBytes(): number {
-    let bytes = this.engine.accountCount * 5 + this.versions.byteLength + this.queued.byteLength + this.queue.byteLength;
+    let bytes = this.engine.accountCount * BOUNDS_REGION_BYTES + this.versions.byteLength + this.queued.byteLength + this.queue.byteLength;
     bytes += this.entries.byteLength + this.bucketStart.byteLength;
     for (const heap of [...this.waiting, ...this.below, ...this.above]) bytes += heap.bytes;
     bytes += this.hot.memoryBytes;
@@ -485,10 +490,10 @@ export class IncrementalEvaluator {
         ? await this.pool.boundRange(this.writeTable(), this.boundsOffset())
         : engine.core.boundAccountRange(engine.layout.header, engine.shardRecord(), 0, accounts, this.writeTable(), this.boundsOffset());
 
-    // The index, in the kernel: count each (instrument, side, bucket), then place the accounts (an
-    // account once per instrument it holds and side a move of it could fail it on). Those with a
-    // bound below hotBound go to the hot book.
-    const cells = instruments * SIDES * this.buckets + 1;
+    // The index, in the kernel: count each (instrument, bucket), then place the accounts (an
+    // account once per instrument it holds, tagged with the sides a move of it could fail it on).
+    // Those with a bound below hotBound go to the hot book.
+    const cells = instruments * this.buckets + 1;
     const countsOffset = engine.region('incremental.buckets', cells * 4);
     const start = new Uint32Array(engine.memory.buffer, countsOffset, cells);
     start.fill(0);
@@ -559,27 +564,36 @@ export class IncrementalEvaluator {
    * before any is taken, so a crash falls back at once).
    */
   private collect(changedInstruments: number[]): number | null {
+    // The estimate counts, in the buckets each side's excursion reaches, the entries on that side
+    // (a scan of 4 bytes an entry, stopped once past the fallback).
+    const fallback = this.fallbackAccounts;
     let estimate = this.queueSize;
     for (const i of changedInstruments) {
-      for (let side = 0; side < SIDES; side++) {
+      for (let side = 0; side < SIDES && estimate <= fallback; side++) {
         const e = this.excursion(i, side);
-        const cell = (i * SIDES + side) * this.buckets;
-        for (let b = this.cursor[i * SIDES + side]; b < this.buckets && this.bucketLow[b] <= e; b++) estimate += this.bucketStart[cell + b + 1] - this.bucketStart[cell + b];
+        const bit = 1 << (SIDE_SHIFT + side);
+        for (let b = this.cursor[i * SIDES + side]; b < this.buckets && this.bucketLow[b] <= e && estimate <= fallback; b++) {
+          const end = this.bucketStart[i * this.buckets + b + 1];
+          for (let k = this.bucketStart[i * this.buckets + b]; k < end; k++) estimate += (this.entries[k] & bit) !== 0 ? 1 : 0;
+        }
       }
     }
-    if (estimate > this.fallbackAccounts) return null;
+    if (estimate > fallback) return null;
     const bounds = this.bounds();
     for (const i of changedInstruments) {
       for (let side = 0; side < SIDES; side++) {
         const e = this.excursion(i, side);
         const at = i * SIDES + side;
-        const base = at * this.buckets;
+        const base = i * this.buckets;
+        const bit = 1 << (SIDE_SHIFT + side);
         const waiting = this.waiting[at];
         while (this.cursor[at] < this.buckets && this.bucketLow[this.cursor[at]] <= e) {
           const b = this.cursor[at]++;
           const end = this.bucketStart[base + b + 1];
           for (let k = this.bucketStart[base + b]; k < end; k++) {
-            const a = this.entries[k];
+            const entry = this.entries[k];
+            if ((entry & bit) === 0) continue; // on the other side only
+            const a = entry & ACCOUNT_MASK;
             if (this.versions[a] !== 0) continue; // a later evaluation replaced the build's bound
             if (bounds[a] <= e) this.enqueue(a);
             else waiting.insert(bounds[a], a, 0);
@@ -590,7 +604,7 @@ export class IncrementalEvaluator {
       const mark = this.markFloat[i];
       this.take(this.below[i], -(mark - this.fundingMoves[i]));
       this.take(this.above[i], mark + this.fundingMoves[i]);
-      if (this.queueSize > this.fallbackAccounts) return null;
+      if (this.queueSize > fallback) return null;
     }
     return this.queueSize;
   }
@@ -780,9 +794,12 @@ export class IncrementalEvaluator {
     return offset;
   }
 
-  /** The kernel's per-account region: the bounds (f32 each), then each account's failing scopes at its last evaluation (u8). */
+  /**
+   * The kernel's per-account region (assembly/bounds.ts): the bounds (f32 each), then each account's
+   * failing scopes at its last evaluation (u8), then which of its positions are short (u8).
+   */
   private boundsOffset(): number {
-    return this.engine.region('incremental.bounds', this.engine.accountCount * 5);
+    return this.engine.region('incremental.bounds', this.engine.accountCount * BOUNDS_REGION_BYTES);
   }
 
   private bounds(): Float32Array {

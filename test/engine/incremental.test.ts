@@ -120,47 +120,69 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect((await incremental.step()).evaluated).toBe(0);
   });
 
-  test("the build places every account, per instrument it holds and side it can fail on, in the bucket of its bound: at least the bucket's low edge, below the next one's", async () => {
+  test("the build places every account, per instrument it holds, in the bucket of its bound (at least the bucket's low edge, below the next one's), tagged with the sides it can fail on", async () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 20_000, seed: 6, instruments: 12 })));
-    const incremental = new IncrementalEvaluator(engine, { hotBound: 1e-4 });
+    // A few accounts with an instrument twice (cross and isolated), and a few with more positions
+    // than the shorts byte holds: the build's slow path for them.
+    const book = engine.toBook();
+    for (let a = 0; a < 40; a++) {
+      const account = book.accounts[a * 97];
+      const position = account.positions[0];
+      if (position === undefined) continue;
+      account.positions.push({ ...position, mode: position.mode === 'cross' ? 'isolated' : 'cross', sizeUnits: -position.sizeUnits, marginMicro: position.mode === 'cross' ? position.marginMicro : 0n, costMicro: -position.costMicro });
+    }
+    for (let a = 0; a < 10; a++) {
+      const account = book.accounts[a * 131 + 7];
+      const position = account.positions[0];
+      if (position === undefined) continue;
+      const held = new Set(account.positions.map((p) => `${p.instrument}/${p.mode}`));
+      for (let i = 0; i < book.instruments.length; i++) {
+        if (held.has(`${i}/cross`)) continue;
+        const size = (i % 3 === 0 ? -1n : 1n) * BigInt(1 + i);
+        account.positions.push({ ...position, instrument: i, mode: 'cross', sizeUnits: size, costMicro: size * book.instruments[i].markUnits, marginMicro: 0n, fundingIndex: book.instruments[i].fundingIndex, leverage: 1 });
+      }
+    }
+    const twin = Engine.fromBook(book);
+    expect(Array.from(twin.views.accPosCount.subarray(0, twin.accountCount)).some((n) => n > 7)).toBe(true);
+    const incremental = new IncrementalEvaluator(twin, { hotBound: 1e-4 });
     expect((await incremental.step()).path).toBe('build');
-    const instruments = engine.instruments.length;
-    const sides = kernelU32('INDEX_SIDES');
+    const instruments = twin.instruments.length;
+    const shift = kernelU32('INDEX_SIDE_SHIFT');
+    const mask = kernelU32('INDEX_ACCOUNTS_MAX') - 1;
     const down = kernelU32('INDEX_SIDE_DOWN');
     const up = kernelU32('INDEX_SIDE_UP');
-    expect(sides).toBe(2);
     const perOctave = 128; // up to 1,024 instruments
     const buckets = (2 - kernelI32('BUCKET_MIN_EXPONENT')) * perOctave + 1;
     const low = (b: number) => 2 ** (kernelI32('BUCKET_MIN_EXPONENT') + b / perOctave);
-    const memory = engine.memory.buffer;
-    const cells = instruments * sides * buckets;
-    const start = new Uint32Array(memory, engine.region('incremental.buckets', 0), cells + 1);
-    const entries = new Uint32Array(memory, engine.region('incremental.entries', 0), start[cells]);
-    const bounds = new Float32Array(memory, engine.region('incremental.bounds', 0), engine.accountCount);
-    const v = engine.views;
+    const memory = twin.memory.buffer;
+    const cells = instruments * buckets;
+    const start = new Uint32Array(memory, twin.region('incremental.buckets', 0), cells + 1);
+    const entries = new Uint32Array(memory, twin.region('incremental.entries', 0), start[cells]);
+    const bounds = new Float32Array(memory, twin.region('incremental.bounds', 0), twin.accountCount);
+    const v = twin.views;
     const placed = new Map<string, number>();
     let checked = 0;
     for (let i = 0; i < instruments; i++) {
-      for (let side = 0; side < sides; side++) {
-        const cell = (i * sides + side) * buckets;
-        for (let b = 0; b < buckets; b++) {
-          for (let k = start[cell + b]; k < start[cell + b + 1]; k++) {
-            const a = entries[k];
-            const bound = bounds[a];
-            if (b > 0) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeGreaterThanOrEqual(low(b));
-            if (b < buckets - 1) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeLessThan(low(b + 1));
-            placed.set(`${a}/${i}/${side}`, (placed.get(`${a}/${i}/${side}`) ?? 0) + 1);
-            checked++;
-          }
+      for (let b = 0; b < buckets; b++) {
+        for (let k = start[i * buckets + b]; k < start[i * buckets + b + 1]; k++) {
+          const a = entries[k] & mask;
+          const bound = bounds[a];
+          if (b > 0) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeGreaterThanOrEqual(low(b));
+          if (b < buckets - 1) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeLessThan(low(b + 1));
+          const key = `${a}/${i}`;
+          expect(placed.has(key), `account ${a}, instrument ${i}: placed twice`).toBe(false);
+          placed.set(key, entries[k] >>> shift);
+          checked++;
         }
       }
     }
     // Each account outside the hot book, with a finite bound, is placed once per instrument it
-    // holds and side: where the mark falls if it is long there, where it rises if short, both if
-    // any of its scopes is failing (it can recover one way and go bankrupt the other).
+    // holds, tagged down if it is long there, up if short, both if both or if any of its scopes is
+    // failing (it can recover one way and go bankrupt the other).
     let failingPlaced = 0;
+    let bothSides = 0;
     let oneSided = 0;
-    for (let a = 0; a < engine.accountCount; a++) {
+    for (let a = 0; a < twin.accountCount; a++) {
       const first = v.accPosStart[a];
       const block = Array.from({ length: v.accPosCount[a] }, (_, n) => first + n);
       const failing = v.accStatus[a] !== 0 || block.some((j) => v.posMode[j] !== MODE_CROSS && v.posStatus[j] !== 0);
@@ -169,15 +191,18 @@ describe('incremental evaluation on books dense near their boundaries', () => {
         const onI = block.filter((j) => v.posInst[j] === i);
         const long = failing || onI.some((j) => v.posSize[j] >= 0n);
         const short = failing || onI.some((j) => v.posSize[j] < 0n);
-        expect(placed.get(`${a}/${i}/${down}`) ?? 0, `account ${a}, instrument ${i}, down`).toBe(indexed && long ? 1 : 0);
-        expect(placed.get(`${a}/${i}/${up}`) ?? 0, `account ${a}, instrument ${i}, up`).toBe(indexed && short ? 1 : 0);
+        const expected = indexed ? (long ? 1 << down : 0) | (short ? 1 << up : 0) : undefined;
+        expect(placed.get(`${a}/${i}`), `account ${a}, instrument ${i}: sides`).toBe(expected);
         if (indexed && failing) failingPlaced++;
+        if (indexed && !failing && long && short) bothSides++;
         if (indexed && long !== short) oneSided++;
       }
     }
-    expect(checked).toBeGreaterThan(engine.accountCount);
+    expect(checked).toBeGreaterThan(twin.accountCount);
     expect(failingPlaced).toBeGreaterThan(0);
-    expect(oneSided).toBeGreaterThan(engine.accountCount / 2);
+    expect(bothSides).toBeGreaterThan(0);
+    expect(oneSided).toBeGreaterThan(twin.accountCount / 2);
+    expect(engine.accountCount).toBe(twin.accountCount);
   });
 
   test('with no fallback given, the break-even is measured: a sweep timed after the build, the cost per account from the steps', async () => {
@@ -215,7 +240,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     try {
       const withPool = new IncrementalEvaluator(pooled, { pool, fallbackAccounts: 300 });
       const alone = new IncrementalEvaluator(single, { fallbackAccounts: 300 });
-      const boundBytes = (engine: Engine) => new Uint8Array(engine.memory.buffer, engine.region('incremental.bounds', engine.accountCount * 5), engine.accountCount * 5).slice();
+      const boundBytes = (engine: Engine) => new Uint8Array(engine.memory.buffer, engine.region('incremental.bounds', engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT')), engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT')).slice();
       expect((await withPool.step()).path).toBe('build');
       expect((await alone.step()).path).toBe('build');
       expect(boundBytes(pooled)).toEqual(boundBytes(single));

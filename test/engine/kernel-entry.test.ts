@@ -4,6 +4,7 @@
 // and leaves the book as it was; Engine.prices refuses a bad index itself, before the kernel.
 import { describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { Engine } from '../../src/engine/engine.js';
 import { parseBookJson } from '../../src/book/json.js';
 import { ShardSlot, SHARD_RECORD_BYTES } from '../../src/memory/layout.js';
@@ -122,7 +123,7 @@ describe('prices: the listed accounts', () => {
 describe('the incremental entry points (bounds, the hot book)', () => {
   const regions = (engine: Engine) => ({
     table: engine.region('test.table', 64 * 16),
-    bounds: engine.region('test.bounds', engine.accountCount * 5),
+    bounds: engine.region('test.bounds', engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT')),
     list: engine.region('test.list', 64),
     changed: engine.region('test.changed', 64),
     out: engine.region('test.out', 8),
@@ -136,9 +137,9 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 4, 2, r.table, r.bounds), /core assertion failed: boundAccountRange: accountStart > accountEnd/);
     // The second listed account is past the book: the first is not evaluated either.
     new Uint32Array(engine.memory.buffer, r.list, 2).set([0, engine.accountCount]);
-    const bounds = new Uint8Array(engine.memory.buffer, r.bounds, engine.accountCount * 5).slice();
+    const bounds = new Uint8Array(engine.memory.buffer, r.bounds, engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT')).slice();
     expectRefused(engine, () => engine.core.boundAccounts(header, engine.shardRecord(), r.list, 2, r.table, r.bounds, r.changed, r.out, 0), /core assertion failed: boundAccounts: a listed account is past the book's account count/);
-    expect(new Uint8Array(engine.memory.buffer, r.bounds, engine.accountCount * 5)).toEqual(bounds);
+    expect(new Uint8Array(engine.memory.buffer, r.bounds, engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT'))).toEqual(bounds);
   });
 
   test('the bound entries refuse a shard record with no cache or with a list, and a missing table', () => {
