@@ -470,7 +470,7 @@ describe('a new funding index refreshes its positions in place', () => {
     expect(bytes().equals(before)).toBe(true);
   });
 
-  test('the entry point checks its arguments: the shard record and its cache, the table of changes, the skip list', () => {
+  test('the entry points check their arguments: the shard record and its cache, the table of changes, the skip list, the output', () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 300, seed: 5, instruments: 3 })));
     engine.sweep({ full: false });
     const bytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header));
@@ -491,6 +491,7 @@ describe('a new funding index refreshes its positions in place', () => {
     const record = engine.shardRecord('test');
     new Uint32Array(engine.memory.buffer, record, SHARD_RECORD_BYTES / 4)[ShardSlot.cache] = 0;
     expect(() => engine.core.refreshFunding(h, record, changes, flags, 0, 0)).toThrow(/core assertion failed: refreshFunding: the shard record names no instrument cache/);
+    expect(() => engine.core.fundingSnapshotBounds(h, 0)).toThrow(/core assertion failed: fundingSnapshotBounds: no output/);
     for (const bad of [-1, 3, 1.5, Number.NaN]) expect(() => engine.fundingChanged(bad)).toThrow(RangeError);
     expect(() => engine.fundingChanged([0, 3])).toThrow(RangeError);
     for (const bad of [[300], [-1], [4, 4], [7, 2], [1.5]]) expect(() => engine.fundingChanged(0, bad)).toThrow(RangeError);
