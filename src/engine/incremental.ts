@@ -350,7 +350,7 @@ export class IncrementalEvaluator {
     return this.state === 'stale' ? this.staleReason : '';
   }
 
-  /** Bytes the index holds: per account its bound, failing scopes, version and flag; the build's entries; heaps; the hot book. */
+  /** Bytes the index holds: per account its bound, failing scopes, short positions, version and flag; the build's entries; heaps; the hot book. */
   get memoryBytes(): number {
     let bytes = this.engine.accountCount * BOUNDS_REGION_BYTES + this.versions.byteLength + this.queued.byteLength + this.queue.byteLength;
     bytes += this.entries.byteLength + this.bucketStart.byteLength;
