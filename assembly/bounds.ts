@@ -67,6 +67,10 @@ if (POSITIONS_PER_ACCOUNT_MAX + 1 > CHUNK_SCRATCH_BYTES) ERROR("an account's sta
  * by one when it has no repeat.
  */
 export const BOUNDS_REGION_BYTES_PER_ACCOUNT: u32 = 6;
+/** Where the failing bytes and the shorts bytes start in the bounds region, in bytes per account (after the f32 bounds, then after the failing bytes). */
+export const BOUNDS_FAILING_AT: u32 = 4;
+export const BOUNDS_SHORTS_AT: u32 = 5;
+if (BOUNDS_SHORTS_AT + 1 != BOUNDS_REGION_BYTES_PER_ACCOUNT || BOUNDS_FAILING_AT + 1 != BOUNDS_SHORTS_AT) ERROR('the bounds region is f32 bounds, then failing bytes, then shorts bytes');
 export const SHORTS_BITS: u32 = 7;
 export const SHORTS_REPEAT: u32 = 1 << SHORTS_BITS;
 
@@ -81,7 +85,7 @@ function positionSide(posSize: usize, shorts: u32, first: u32, j: u32): u32 {
 // @ts-ignore: decorator
 @inline
 function shortsColumn(header: usize, bounds: usize): usize {
-  return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * 5;
+  return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_SHORTS_AT;
 }
 
 /** The relative margin against the account on every f64 term of a bound. */
@@ -143,7 +147,7 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   for (let j = first; j < end; j++) {
     store<u8>(scratch + 1 + (j - first), <u8>select<u32>(<u32>load<u8>(posStatus + j), STATUS_HEALTHY, load<u8>(posMode + j) == MODE_ISOLATED));
   }
-  const failing = bounds + (<usize>headerValue(header, H_ACCOUNT_COUNT) << 2) + <usize>a;
+  const failing = bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_FAILING_AT + <usize>a;
   oldFailing += <u32>load<u8>(failing);
 
   // The statuses, as the column sweep writes them (no PnL and maintenance per position: a book that
@@ -248,7 +252,7 @@ function touchBounded(header: usize, accounts: usize, count: u32, bounds: usize,
   const accStatus = column(header, H_ACC_STATUS);
   const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
-  const failing = bounds + (<usize>accountCount << 2);
+  const failing = bounds + <usize>accountCount * BOUNDS_FAILING_AT;
   let sum: i64 = 0;
   for (let k: u32 = 0; k < count; k++) {
     const a = <usize>load<u32>(accounts + (<usize>k << 2));
@@ -339,7 +343,7 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
   const posSize = column(header, H_POS_SIZE);
-  const failing = bounds + (<usize>accounts << 2);
+  const failing = bounds + <usize>accounts * BOUNDS_FAILING_AT;
   const shortsAt = shortsColumn(header, bounds);
   const place = entries != 0;
   let listed: u32 = 0;

@@ -31,7 +31,7 @@ import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords, failingColumn } from './hot';
 
-export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP, INDEX_SIDE_SHIFT, INDEX_ACCOUNTS_MAX, BOUNDS_REGION_BYTES_PER_ACCOUNT } from './bounds';
+export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP, INDEX_SIDE_SHIFT, INDEX_ACCOUNTS_MAX, BOUNDS_REGION_BYTES_PER_ACCOUNT, BOUNDS_FAILING_AT, BOUNDS_SHORTS_AT, SHORTS_BITS, SHORTS_REPEAT } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
 
 // Every constant of the kernel's memory formats and numbers, as immutable wasm globals: the control
