@@ -59,7 +59,7 @@ if (POSITIONS_PER_ACCOUNT_MAX + 1 > CHUNK_SCRATCH_BYTES) ERROR("an account's sta
 
 /**
  * The bounds region, per account: its bound (f32), its failing scopes at its last evaluation (u8,
- * hot.ts failingColumn) and its **shorts** (u8): bit k set when position k of its block is short,
+ * failingColumn) and its **shorts** (u8): bit k set when position k of its block is short,
  * for its first SHORTS_BITS positions (the index's build reads the sizes of later ones), and
  * SHORTS_REPEAT when two of its positions may be on the same instrument (their numbers agree
  * modulo 64: a repeat, cross and isolated, or a rare coincidence). The build tags each entry with
@@ -81,7 +81,14 @@ function positionSide(posSize: usize, shorts: u32, first: u32, j: u32): u32 {
   return j - first < SHORTS_BITS ? (shorts >> (j - first)) & 1 : load<u32>(posSize + (<usize>j << 3) + 4) >> 31;
 }
 
-/** The shorts bytes after the failing bytes: one per account, at `bounds + 5·accounts`. */
+/** The failing-scope bytes after the bounds: one per account, at `bounds + BOUNDS_FAILING_AT·accounts`. */
+// @ts-ignore: decorator
+@inline
+export function failingColumn(header: usize, bounds: usize): usize {
+  return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_FAILING_AT;
+}
+
+/** The shorts bytes after the failing bytes: one per account, at `bounds + BOUNDS_SHORTS_AT·accounts`. */
 // @ts-ignore: decorator
 @inline
 function shortsColumn(header: usize, bounds: usize): usize {
@@ -147,7 +154,7 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   for (let j = first; j < end; j++) {
     store<u8>(scratch + 1 + (j - first), <u8>select<u32>(<u32>load<u8>(posStatus + j), STATUS_HEALTHY, load<u8>(posMode + j) == MODE_ISOLATED));
   }
-  const failing = bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_FAILING_AT + <usize>a;
+  const failing = failingColumn(header, bounds) + <usize>a;
   oldFailing += <u32>load<u8>(failing);
 
   // The statuses, as the column sweep writes them (no PnL and maintenance per position: a book that
@@ -226,7 +233,7 @@ export function boundListed(header: usize, shard: usize, cache: usize, scratch: 
   // Every listed account is checked before any is evaluated, so a refused list changes nothing.
   for (let k: u32 = 0; k < count; k++) assert(load<u32>(accounts + (<usize>k << 2)) < accountCount, "boundAccounts: a listed account is past the book's account count");
   // The list's misses taken together first (the sum is stored where nothing reads it).
-  store<i64>(scratch, touchBounded(header, accounts, count, bounds, accountCount));
+  store<i64>(scratch, touchBounded(header, accounts, count, bounds));
   for (let k: u32 = 0; k < count; k++) {
     const a = load<u32>(accounts + (<usize>k << 2));
     if (evaluateBounded(header, shard, cache, scratch, a, table, bounds, detail) != 0) {
@@ -245,14 +252,14 @@ export function boundListed(header: usize, shard: usize, cache: usize, scratch: 
  * caller lists a few hundred accounts at a time, so the lines are still in the cache when they
  * are evaluated. Returns a sum of what it loaded, for the caller to store.
  */
-function touchBounded(header: usize, accounts: usize, count: u32, bounds: usize, accountCount: u32): i64 {
+function touchBounded(header: usize, accounts: usize, count: u32, bounds: usize): i64 {
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const accBalance = column(header, H_ACC_BALANCE);
   const accStatus = column(header, H_ACC_STATUS);
   const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
-  const failing = bounds + <usize>accountCount * BOUNDS_FAILING_AT;
+  const failing = failingColumn(header, bounds);
   let sum: i64 = 0;
   for (let k: u32 = 0; k < count; k++) {
     const a = <usize>load<u32>(accounts + (<usize>k << 2));
@@ -331,6 +338,18 @@ function firstOfInstrument(posInst: usize, first: u32, j: u32): bool {
 }
 
 /**
+ * One entry of the build: counts account a in `cell` (no `entries`), or places it there tagged
+ * with its `sides` (bit s: side s) and moves the cell on to the next entry.
+ */
+// @ts-ignore: decorator
+@inline
+function placeEntry(cell: usize, entries: usize, a: u32, sides: u32): void {
+  const at = load<u32>(cell);
+  if (entries != 0) store<u32>(entries + (<usize>at << 2), a | (sides << INDEX_SIDE_SHIFT));
+  store<u32>(cell, at + 1);
+}
+
+/**
  * The build's two passes over the accounts (their bounds and failing-scope bytes just written by
  * boundRange). Without `entries` (0): adds each (instrument, bucket)'s accounts to `cells` (u32,
  * at the cell's index + 1, zeroed by the caller) and lists at `hot` the accounts below hotBound,
@@ -343,7 +362,7 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
   const posSize = column(header, H_POS_SIZE);
-  const failing = bounds + <usize>accounts * BOUNDS_FAILING_AT;
+  const failing = failingColumn(header, bounds);
   const shortsAt = shortsColumn(header, bounds);
   const place = entries != 0;
   let listed: u32 = 0;
@@ -369,26 +388,18 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
       // The usual account: a few positions, each on its own instrument (no loop over the block
       // for each: its variable trip counts mispredicted, 1.5 times the pass's time).
       for (let j = first; j < end; j++) {
-        const cell = cells + ((<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + b) << 2);
-        const at = load<u32>(cell);
-        if (place) store<u32>(entries + (<usize>at << 2), a | ((both | (1 << ((shorts >> (j - first)) & 1))) << INDEX_SIDE_SHIFT));
-        store<u32>(cell, at + 1);
+        placeEntry(cells + ((<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + b) << 2), entries, a, both | (1 << ((shorts >> (j - first)) & 1)));
       }
       continue;
     }
     for (let j = first; j < end; j++) {
       if (!firstOfInstrument(posInst, first, j)) continue;
       const i = load<u16>(posInst + (<usize>j << 1));
-      const cell = cells + ((<usize>i * <usize>buckets + b) << 2);
-      const at = load<u32>(cell);
-      if (place) {
-        let sides = both | (1 << positionSide(posSize, shorts, first, j));
-        for (let k = j + 1; k < end; k++) {
-          if (load<u16>(posInst + (<usize>k << 1)) == i) sides |= 1 << positionSide(posSize, shorts, first, k);
-        }
-        store<u32>(entries + (<usize>at << 2), a | (sides << INDEX_SIDE_SHIFT));
+      let sides = both | (1 << positionSide(posSize, shorts, first, j));
+      for (let k = j + 1; place && k < end; k++) {
+        if (load<u16>(posInst + (<usize>k << 1)) == i) sides |= 1 << positionSide(posSize, shorts, first, k);
       }
-      store<u32>(cell, at + 1);
+      placeEntry(cells + ((<usize>i * <usize>buckets + b) << 2), entries, a, sides);
     }
   }
   return listed;

@@ -45,20 +45,6 @@ export function debitOf(header: usize, c: usize, j: u32): i64 {
 // The range check's shortcut: a product z·q·ΔF that fits 64 bits is within QUOTE_ABS_MAX·10^6.
 if (QUOTE_ABS_MAX <= u64.MAX_VALUE / SCALE_6) ERROR('a 64-bit funding product must be within QUOTE_ABS_MAX·10^6');
 
-/** The least and the greatest funding snapshot of the last firstFundingOutOfRange's positions (wasm globals: per instance). */
-let snapshotLow: i64 = 0;
-let snapshotHigh: i64 = 0;
-
-/** The least funding snapshot (F_i) of the positions the last fundingOutOfRange checked; the index itself when it had none. */
-export function fundingSnapshotLow(): i64 {
-  return snapshotLow;
-}
-
-/** The greatest funding snapshot of the positions the last fundingOutOfRange checked; the index itself when it had none. */
-export function fundingSnapshotHigh(): i64 {
-  return snapshotHigh;
-}
-
 /**
  * Per instrument, the least and the greatest funding snapshot (F_i) of its positions and its funding
  * index, as two i64 at `out + 16·i`: one pass over the positions of the book's accounts.
@@ -88,14 +74,8 @@ export function writeFundingSnapshotBounds(header: usize, out: usize): void {
   }
 }
 
-/**
- * See index.ts fundingOutOfRange: the first account (+1) whose funding owed at `fundingIndex` is
- * out of range. On the way, the least and greatest funding snapshot of the instrument's positions
- * (fundingSnapshotLow/High; complete when it returns 0).
- */
+/** See index.ts fundingOutOfRange: the first account (+1) whose funding owed at `fundingIndex` is out of range. */
 export function firstFundingOutOfRange(header: usize, instrument: u32, fundingIndex: i64): u32 {
-  snapshotLow = fundingIndex;
-  snapshotHigh = fundingIndex;
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
@@ -110,10 +90,7 @@ export function firstFundingOutOfRange(header: usize, instrument: u32, fundingIn
       if (<u32>load<u16>(posInst + (<usize>j << 1)) != instrument) continue;
       // |z·q| ≤ 10^16 (its notional is in range at a mark ≥ 1) and |F − F_i| ≤ 2·10^18: 128 bits.
       const sizeQuote = <u64>abs<i64>(load<i64>(posSize + (<usize>j << 3)) * q);
-      const snapshot = load<i64>(posFunding + (<usize>j << 3));
-      snapshotLow = min<i64>(snapshotLow, snapshot);
-      snapshotHigh = max<i64>(snapshotHigh, snapshot);
-      const delta = <u64>abs<i64>(fundingIndex - snapshot);
+      const delta = <u64>abs<i64>(fundingIndex - load<i64>(posFunding + (<usize>j << 3)));
       // A product that fits 64 bits is below 2^64 < 10^22: in range, with no 128-bit division.
       if (clz<u64>(sizeQuote) + clz<u64>(delta) >= 64) continue;
       const lo = mulWide(sizeQuote, delta);

@@ -14,9 +14,8 @@
 // hot book first, src/engine/incremental.ts).
 
 import { MODE_CROSS, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT } from './constants';
-import { H_ACCOUNT_COUNT, H_ACC_STATUS, H_POS_STATUS, CACHE_UNIT, CACHE_Q, CACHE_STRIDE } from './layout';
-import { column, headerValue } from './header';
-import { BOUNDS_FAILING_AT } from './bounds';
+import { H_ACC_STATUS, H_POS_STATUS, CACHE_UNIT, CACHE_Q, CACHE_STRIDE } from './layout';
+import { column } from './header';
 import { maintenanceHinted } from './math';
 
 /** A hot scope: i64 equity, i64 maintenance, u32 account, u32 slot, u8 status, u8 isolated, u8 live. */
@@ -151,9 +150,3 @@ export function hotFailingDelta(): i32 {
   return failingDelta;
 }
 
-/** The failing-scope bytes after the bounds: one per account, at `bounds + BOUNDS_FAILING_AT·accounts` (bounds.ts). */
-// @ts-ignore: decorator
-@inline
-export function failingColumn(header: usize, bounds: usize): usize {
-  return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_FAILING_AT;
-}

@@ -28,8 +28,8 @@ import { layOutChunks, sweepChunks, refreshInstrumentFunding, touchListed } from
 export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
-import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
-import { moveHotRecords, settleHotRecords, moveSettleHotRecords, failingColumn } from './hot';
+import { boundListed, boundRange, indexBuckets, failingColumn, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
+import { moveHotRecords, settleHotRecords, moveSettleHotRecords } from './hot';
 
 export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP, INDEX_SIDE_SHIFT, INDEX_ACCOUNTS_MAX, BOUNDS_REGION_BYTES_PER_ACCOUNT, BOUNDS_FAILING_AT, BOUNDS_SHORTS_AT, SHORTS_BITS, SHORTS_REPEAT } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
@@ -41,7 +41,6 @@ export * from './layout';
 
 // The benchmark's memory-bandwidth baseline runs in the same module, over the same memory.
 export { streamRead, streamReadScalar } from './bandwidth';
-export { fundingSnapshotLow, fundingSnapshotHigh } from './debits';
 
 /** Sweep flag: also write each position's unrealized PnL and maintenance (reports, operations). */
 export const SWEEP_FULL: u32 = 1;
@@ -291,8 +290,7 @@ function boundEntry(header: usize, shard: usize, table: usize, bounds: usize): u
  * `fundingIndex`, |z·q·(F − F_i)| / 10^6, would be above QUOTE_ABS_MAX micro; 0 when every one stays
  * in range. What a funding-index update checks before it is applied, when the engine's O(1) bound
  * (src/engine/engine.ts fundingOutOfRange) cannot vouch for it: O(positions) in 128-bit integers,
- * with no allocation. fundingSnapshotLow/High then give the least and greatest funding snapshot of
- * the instrument's positions (and the index given), complete when it returns 0.
+ * with no allocation.
  */
 export function fundingOutOfRange(header: usize, instrument: u32, fundingIndex: i64): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'fundingOutOfRange: no such instrument');

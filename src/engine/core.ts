@@ -26,8 +26,6 @@ export interface CoreExports {
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */
   fundingOutOfRange(header: number, instrument: number, fundingIndex: bigint): number;
   fundingSnapshotBounds(header: number, out: number): void;
-  fundingSnapshotLow(): bigint;
-  fundingSnapshotHigh(): bigint;
   /**
    * Incremental evaluation (assembly/bounds.ts): evaluates the `count` listed accounts exactly, writes
    * each one's bound (f32 per account at `bounds`) from the bound table, lists at `changed` those

@@ -74,10 +74,9 @@ export class Engine {
   /** Per instrument: the largest |size| any position has held, for range checks on price updates. */
   readonly sizeHighWater: bigint[];
   /**
-   * Per instrument, once seen (seeFundingSnapshots after a load, or a full range check in
-   * fundingOutOfRange): the least and the greatest funding snapshot its positions may hold. Every
-   * snapshot written since is the instrument's funding index at the time, and each index set
-   * widens the pair.
+   * Per instrument, once the loader has seen them (seeFundingSnapshots): the least and the greatest
+   * funding snapshot its positions may hold. Every snapshot written since is the instrument's
+   * funding index at the time, and each index set widens the pair.
    */
   private readonly fundingEnvelope: ({ low: bigint; high: bigint } | undefined)[];
   /**
@@ -260,8 +259,7 @@ export class Engine {
    * at `fundingIndex`, |z·q·(F − F_i)| / 10^6, would be above QUOTE_ABS_MAX micro; 0 when every one
    * stays in range. O(1) when the instrument's size high-water mark and the envelope of its
    * funding snapshots vouch for every position (|z| ≤ the mark, F_i within the envelope); else the
-   * kernel's check over the instrument's positions (fundingOutOfRange, O(book)), which gives the
-   * envelope for the next time. Reads only.
+   * kernel's check over the instrument's positions (fundingOutOfRange, O(book)). Reads only.
    */
   fundingOutOfRange(i: number, fundingIndex: bigint): number {
     const envelope = this.fundingEnvelope[i];
@@ -271,13 +269,7 @@ export class Engine {
       const delta = fundingIndex - low > high - fundingIndex ? fundingIndex - low : high - fundingIndex;
       if (this.sizeHighWater[i] * this.views.instQ[i] * delta <= QUOTE_ABS_MAX * FUNDING_EXTRA_SCALE) return 0;
     }
-    const over = this.core.fundingOutOfRange(this.layout.header, i, fundingIndex);
-    if (over === 0) {
-      // Every snapshot seen, and the index now in the book (positions opened or settled take it).
-      this.fundingEnvelope[i] = { low: this.core.fundingSnapshotLow(), high: this.core.fundingSnapshotHigh() };
-      this.widenFundingEnvelope(i, this.views.instFunding[i]);
-    }
-    return over;
+    return this.core.fundingOutOfRange(this.layout.header, i, fundingIndex);
   }
 
   /**
@@ -373,10 +365,16 @@ export class Engine {
       const a = accounts[k];
       if (!Number.isInteger(a) || a < 0 || a >= this.accountCount) throw new RangeError(`accountsChanged: ${a} is not an account of this book (0 to ${this.accountCount - 1})`);
     }
-    const list = this.region('refresh.accounts', count * 4);
-    new Uint32Array(this.memory.buffer, list, count).set(accounts instanceof Uint32Array ? accounts.subarray(0, count) : Array.prototype.slice.call(accounts, 0, count));
+    const list = this.accountList('refresh.accounts', accounts, count);
     this.core.refreshAccounts(this.layout.header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
     for (const listener of this.changeListeners) listener(accounts, count);
+  }
+
+  /** The first `count` accounts listed, as u32 in the region `name` of the memory: its offset, for a kernel call. */
+  private accountList(name: string, accounts: ArrayLike<number>, count: number): number {
+    const list = this.region(name, Math.max(4, count * 4));
+    new Uint32Array(this.memory.buffer, list, count).set(accounts instanceof Uint32Array ? accounts.subarray(0, count) : Array.prototype.slice.call(accounts, 0, count));
+    return list;
   }
 
   /**
@@ -410,8 +408,7 @@ export class Engine {
       }
     }
     if (list.length === 0) return;
-    const skip = this.region('refresh.funding', Math.max(4, count * 4));
-    new Uint32Array(this.memory.buffer, skip, count).set(recomputed instanceof Uint32Array ? recomputed : Array.prototype.slice.call(recomputed));
+    const skip = this.accountList('refresh.funding', recomputed, count);
     // The table of changes: per instrument, the index its records were made at and whether it changed.
     const instrumentCount = this.instruments.length;
     const changes = this.region('refresh.funding.changes', instrumentCount * FUNDING_CHANGE_BYTES);

@@ -175,32 +175,34 @@ export class HotBook {
     const engine = this.engine;
     const mark = engine.views.instMark[i];
     const count = this.recordCount[i];
-    const lists: Uint32Array[] = [];
-    let failing = 0;
+    const tick: HotTick = { changed: [], failing: 0 };
     if (count > 0 && mark !== this.marks[i]) {
-      const changed = engine.region('hot.changed', regionBytes(count * 4));
-      const listed = engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, this.recordOffset[i], count, this.scopesOffset, this.marks[i], boundsOffset, changed);
-      failing = engine.core.hotFailingDelta();
-      if (listed > 0) lists.push(new Uint32Array(engine.memory.buffer, changed, listed).slice());
+      this.statuses(tick, count, (changed) => engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, this.recordOffset[i], count, this.scopesOffset, this.marks[i], boundsOffset, changed));
     }
     this.marks[i] = mark;
-    return { changed: lists, failing };
+    return tick;
   }
 
   /** Settles the statuses of the scopes holding the instruments moved (the kernel's hotSettle). */
   settle(instruments: readonly number[], boundsOffset: number): HotTick {
     const engine = this.engine;
-    const lists: Uint32Array[] = [];
-    let failing = 0;
+    const tick: HotTick = { changed: [], failing: 0 };
     for (const i of instruments) {
       const count = this.recordCount[i];
-      if (count === 0) continue;
-      const changed = engine.region('hot.changed', regionBytes(count * 4));
-      const listed = engine.core.hotSettle(engine.layout.header, this.recordOffset[i], count, this.scopesOffset, boundsOffset, changed);
-      failing += engine.core.hotFailingDelta();
-      if (listed > 0) lists.push(new Uint32Array(engine.memory.buffer, changed, listed).slice());
+      if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotSettle(engine.layout.header, this.recordOffset[i], count, this.scopesOffset, boundsOffset, changed));
     }
-    return { changed: lists, failing };
+    return tick;
+  }
+
+  /**
+   * Runs a kernel call that settles the statuses of `count` records (`settle`, given the offset of
+   * a list for the accounts it changes, returns how many it listed) and adds what it changed to `tick`.
+   */
+  private statuses(tick: HotTick, count: number, settle: (changed: number) => number): void {
+    const changed = this.engine.region('hot.changed', regionBytes(count * 4));
+    const listed = settle(changed);
+    tick.failing += this.engine.core.hotFailingDelta();
+    if (listed > 0) tick.changed.push(new Uint32Array(this.engine.memory.buffer, changed, listed).slice());
   }
 
   /** Drops dead scopes and their records once they are as many as the live ones (and at least 1,024). */
