@@ -7,7 +7,8 @@
 //     batches of 1,000, for each K of --churn (and the batches' own time, on one core);
 //   - the static sweep again, on the book as the churn left it (chunks moved, their areas out of
 //     order); the rows after it are also given over this one;
-//   - a funding-index update of the largest instrument (its own time, then the next sweep);
+//   - a funding-index update of the largest instrument (its own time, then the next sweep), and a
+//     funding round (every instrument's index in one batch);
 //   - a mode switch of one position (its own time, then the next sweep);
 //   - a crash step: every mark moved ±5%, then the sweep.
 //   npm run build:ts && node --expose-gc dist/bench/churn.js [--accounts 10000000] [--churn 1000,10000,100000] [--repeat 5] [--json]
@@ -112,6 +113,22 @@ for (const k of churn) {
     await sweepMs();
   }
   row('funding-index update (instrument 0)', updates, sweeps);
+}
+
+// A funding round: every instrument's index set in one batch, as at a funding time.
+{
+  const updates: number[] = [];
+  const sweeps: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const operations = engine.instruments.map((instrument, i) => ({ kind: 'setFundingIndex' as const, instrument: instrument.symbol, fundingIndex: engine.views.instFunding[i] + (r % 2 === 0 ? 700n : -500n) }));
+    const t = performance.now();
+    const result = applyBatch(engine, operations);
+    updates.push(performance.now() - t);
+    if (result.refused > 0) throw new Error(`funding round: ${result.refused} refused`);
+    sweeps.push(await sweepMs());
+    await sweepMs();
+  }
+  row(`funding round (all ${engine.instruments.length} instruments in one batch)`, updates, sweeps);
 }
 
 // A mode switch of one position (cross to isolated with its notional as margin, or back).
