@@ -7,9 +7,16 @@
 import { Buffer } from 'node:buffer';
 
 export class AccountIds {
-  /** Per slot: account + 1, or 0 for an empty slot; slot = hash & mask, then linear probing. */
+  /**
+   * Per slot: 0 for an empty slot, else account + 1 in the low `accountBits` bits and a tag of the
+   * id's hash (tagOf) in the bits above, so that a lookup reads an id's offsets and bytes (two more
+   * cache misses on a large book) only for a slot whose tag matches: with linear probing at up to
+   * 2/3 full, about one slot in two probed is another id's. Slot = hash & mask, then the next ones.
+   */
   private table: Int32Array | undefined;
   private mask = 0;
+  private accountBits = 0;
+  private accountMask = 0;
   /** What buildIndex found: the first account repeating an earlier id, or -1. */
   private duplicate = -1;
 
@@ -54,11 +61,19 @@ export class AccountIds {
     const length = id.length;
     let h = SEED;
     for (let i = 0; i < length; i++) h = Math.imul(h ^ id.charCodeAt(i), FNV_PRIME);
-    for (let slot = finish(h) & mask; ; slot = (slot + 1) & mask) {
-      const other = table[slot];
-      if (other === 0) return undefined;
-      if (this.equals(other - 1, id)) return other - 1;
+    h = finish(h);
+    const tag = this.tagged(h);
+    const accountMask = this.accountMask;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const entry = table[slot];
+      if (entry === 0) return undefined;
+      if ((entry & ~accountMask) === tag && this.equals((entry & accountMask) - 1, id)) return (entry & accountMask) - 1;
     }
+  }
+
+  /** The tag bits of a slot holding an id with this (finished) hash: as many as the accounts leave. */
+  private tagged(h: number): number {
+    return this.accountBits >= 32 ? 0 : (Math.imul(h, TAG_MIX) >>> this.accountBits) << this.accountBits;
   }
 
   /** Whether the index is built (by buildIndex or a first indexOf). */
@@ -106,6 +121,10 @@ export class AccountIds {
       pairs[2 * at + 1] = a;
     }
 
+    let accountBits = 1;
+    while (2 ** accountBits <= count) accountBits++; // account + 1 ≤ count fits
+    this.accountBits = accountBits;
+    this.accountMask = accountBits >= 32 ? -1 : 2 ** accountBits - 1;
     const table = new Int32Array(slots);
     const held = new Int32Array(slots); // the full hash of the id in each slot, while building
     let duplicate = -1;
@@ -113,13 +132,13 @@ export class AccountIds {
       const h = pairs[2 * k];
       const a = pairs[2 * k + 1];
       for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-        const other = table[slot];
-        if (other === 0) {
-          table[slot] = a + 1;
+        const entry = table[slot];
+        if (entry === 0) {
+          table[slot] = this.tagged(h) | (a + 1);
           held[slot] = h;
           break;
         }
-        if (held[slot] === h && this.sameBytes(other - 1, offsets[a], offsets[a + 1])) {
+        if (held[slot] === h && this.sameBytes((entry & this.accountMask) - 1, offsets[a], offsets[a + 1])) {
           if (duplicate < 0 || a < duplicate) duplicate = a;
           break;
         }
@@ -169,6 +188,8 @@ export class AccountIds {
 /** FNV-1a over the id's characters (one byte each: ids are printable ASCII), then murmur3's finalizer. */
 const SEED = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
+/** Mixes the hash again for the tag, whose top bits would otherwise overlap the slot's. */
+const TAG_MIX = 0x9e3779b1 | 0;
 
 function finish(h: number): number {
   h ^= h >>> 16;
