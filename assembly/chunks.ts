@@ -529,6 +529,41 @@ function writeIsolatedRecord(r: usize, c: usize, inst: usize, instTierCount: usi
   store<u32>(r, j, ISOLATED_SLOT);
 }
 
+/** Bytes per entry of a balance refresh's list: u32 the account, i64 the change of its balance. */
+export const BALANCE_CHANGE_BYTES: u32 = 16;
+export const BC_ACCOUNT: u32 = 0;
+export const BC_DELTA: u32 = 8;
+
+/**
+ * The balances of the `count` accounts listed at `changes` (BALANCE_CHANGE_BYTES each: account,
+ * change; repeats allowed, any order) changed by those amounts, and nothing else of theirs: moves
+ * each one's cross base in its fresh chunk's records by the change, exactly what laying it out
+ * again would write (the base is its balance less its cross debits), without reading its positions
+ * or shifting any record. A chunk marked for rebuilding, or unlaid, reads the balance column when it
+ * is built. In two passes: the chunks' metas first, then the bases, so that the misses of a long
+ * list are in flight together. Returns a sum of the first pass's loads, for the caller to store, so
+ * that they are kept (touchListed's way).
+ */
+export function refreshBalanceRecords(header: usize, changes: usize, count: u32): u32 {
+  let sum: u32 = 0;
+  for (let k: u32 = 0; k < count; k++) {
+    const a = load<u32>(changes + <usize>k * BALANCE_CHANGE_BYTES, BC_ACCOUNT);
+    sum += load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_STATE);
+  }
+  const records = column(header, H_SWEEP_RECORDS);
+  for (let k: u32 = 0; k < count; k++) {
+    const entry = changes + <usize>k * BALANCE_CHANGE_BYTES;
+    const a = load<u32>(entry, BC_ACCOUNT);
+    const chunk = a / CHUNK_ACCOUNTS;
+    const meta = metaOf(header, chunk);
+    if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
+    const bases = records + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>(load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED)) * SWEEP_RECORD_SLOT_BYTES;
+    const base = bases + (<usize>(a - chunk * CHUNK_ACCOUNTS) << 3);
+    store<i64>(base, load<i64>(base) + load<i64>(entry, BC_DELTA));
+  }
+  return sum;
+}
+
 /** Bytes per instrument of a funding refresh's table of changes: i64 the index the records were made at, u32 whether it changed. */
 export const FUNDING_CHANGE_BYTES: u32 = 16;
 export const FC_OLD: u32 = 0;

@@ -24,8 +24,8 @@ import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, S
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
-import { layOutChunks, sweepChunks, refreshInstrumentFunding, touchListed } from './chunks';
-export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED } from './chunks';
+import { layOutChunks, sweepChunks, refreshInstrumentFunding, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
+export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, failingColumn, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
@@ -121,6 +121,27 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
     if (!whole) fillAccountInstruments(header, cache, a);
     layOutChunks(header, cache, a, a + 1);
   }
+}
+
+/**
+ * The balances of the `count` accounts listed at `changes` (chunks.ts BALANCE_CHANGE_BYTES each: u32
+ * account, i64 the change of its balance; repeats allowed) changed by those amounts and nothing
+ * else of theirs changed (deposits, withdrawals): with SWEEP_CHUNKS, moves each one's cross base in
+ * its fresh chunk's records by the change (chunks.ts refreshBalanceRecords), O(1) an account, the
+ * same records refreshAccounts would write. Each listed account is checked to be an account of the
+ * book, with or without SWEEP_CHUNKS.
+ */
+export function refreshBalances(header: usize, shard: usize, changes: usize, count: u32, flags: u32): void {
+  assert(shard != 0, 'refreshBalances: no shard record');
+  assert(count == 0 || changes != 0, 'refreshBalances: no list of changes');
+  const accountCount = headerValue(header, H_ACCOUNT_COUNT);
+  for (let k: u32 = 0; k < count; k++) {
+    assert(load<u32>(changes + <usize>k * BALANCE_CHANGE_BYTES, BC_ACCOUNT) < accountCount, "refreshBalances: a listed account is past the book's account count");
+  }
+  if ((flags & SWEEP_CHUNKS) == 0) return;
+  const sum = refreshBalanceRecords(header, changes, count);
+  const scratch = <usize>load<u32>(shard + SHARD_SCRATCH);
+  if (scratch != 0) store<u32>(scratch, sum);
 }
 
 /**

@@ -138,21 +138,29 @@ export function applyOperation(engine: Engine, operation: AnyOperation): Operati
 
 /**
  * What the applied operations of a batch changed, for one refresh of the derived state at its end:
- * the accounts (in order applied, with repeats) and the instruments whose funding index moved
- * (what each of their positions' debits feeds).
+ * the accounts whose positions may have changed (in order applied, with repeats), those whose
+ * balances alone changed (deposits, withdrawals: with the change, with repeats), and the
+ * instruments whose funding index moved (what each of their positions' debits feeds).
  */
 export class Changes {
   accounts: Uint32Array;
   count = 0;
+  /** Accounts whose balance alone an operation changed, and by how much: balanceCount of each. */
+  balanceAccounts: Uint32Array;
+  balanceDeltas: BigInt64Array;
+  balanceCount = 0;
   /** The instruments whose funding index an applied operation set, in the order first set, each once. */
   readonly fundingInstruments: number[] = [];
 
   constructor(capacity: number) {
     this.accounts = new Uint32Array(Math.max(1, capacity));
+    this.balanceAccounts = new Uint32Array(Math.max(1, capacity));
+    this.balanceDeltas = new BigInt64Array(Math.max(1, capacity));
   }
 
   clear(): void {
     this.count = 0;
+    this.balanceCount = 0;
     this.fundingInstruments.length = 0;
   }
 
@@ -161,36 +169,76 @@ export class Changes {
     if (!this.fundingInstruments.includes(i)) this.fundingInstruments.push(i);
   }
 
+  /** Account a's inputs changed (its positions, maybe its balance). */
   add(a: number): void {
-    if (this.count === this.accounts.length) {
-      const grown = new Uint32Array(this.accounts.length * 2);
-      grown.set(this.accounts);
-      this.accounts = grown;
-    }
+    if (this.count === this.accounts.length) this.accounts = grown(this.accounts, new Uint32Array(this.accounts.length * 2));
     this.accounts[this.count++] = a;
+  }
+
+  /** Account a's balance changed by `delta`, and nothing else of it. */
+  addBalance(a: number, delta: bigint): void {
+    if (this.balanceCount === this.balanceAccounts.length) {
+      this.balanceAccounts = grown(this.balanceAccounts, new Uint32Array(this.balanceAccounts.length * 2));
+      this.balanceDeltas = grown(this.balanceDeltas, new BigInt64Array(this.balanceDeltas.length * 2));
+    }
+    this.balanceAccounts[this.balanceCount] = a;
+    this.balanceDeltas[this.balanceCount++] = delta;
   }
 
   /** The changed accounts, ascending, each once. */
   changed(): Uint32Array {
-    return sortUnique(this.accounts.subarray(0, this.count));
+    const all = new Uint32Array(this.count + this.balanceCount);
+    all.set(this.accounts.subarray(0, this.count));
+    all.set(this.balanceAccounts.subarray(0, this.balanceCount), this.count);
+    return sortUnique(all);
   }
 
   /**
-   * Refreshes the derived state of everything changed: first the changed accounts
-   * (Engine.accountsChanged: their chunk records, from the columns, at the funding indices now in
-   * the book), then the positions of every instrument whose funding index moved, in one pass
+   * Refreshes the derived state of everything changed: first the accounts whose positions may have
+   * changed (Engine.accountsChanged: their chunk records, from the columns, at the funding indices
+   * now in the book), then the balance changes of the others (Engine.balancesChanged: each cross
+   * base moved by its change, O(1); an account refreshed from its columns already has its balance),
+   * then the positions of every instrument whose funding index moved, in one pass
    * (Engine.fundingChanged: the records their debits feed, in place, no chunk rebuilt; the cross
-   * bases by the change of funding owed, except those of the changed accounts, made at the new
-   * index already). In this order every fresh chunk's records match its accounts' positions when
-   * the funding refresh looks for them (one that does not is laid out again and rebuilt by the
-   * next sweep instead).
+   * bases by the change of funding owed, except those of the accounts refreshed from their
+   * columns, made at the new index already). In this order every fresh chunk's records match its
+   * accounts' positions when the funding refresh looks for them (one that does not is laid out
+   * again and rebuilt by the next sweep instead). Returns the changed accounts, ascending, each once.
    */
   refresh(engine: Engine): Uint32Array {
     const changed = this.changed();
-    engine.accountsChanged(changed);
-    if (this.fundingInstruments.length > 0) engine.fundingChanged(this.fundingInstruments, changed);
+    const laidOut = sortUnique(this.accounts.subarray(0, this.count));
+    engine.accountsChanged(laidOut);
+    // The balance changes of the accounts not laid out again, in order (their changes add up).
+    let kept = 0;
+    for (let k = 0; k < this.balanceCount; k++) {
+      const a = this.balanceAccounts[k];
+      if (laidOut.length > 0 && includes(laidOut, a)) continue;
+      this.balanceAccounts[kept] = a;
+      this.balanceDeltas[kept++] = this.balanceDeltas[k];
+    }
+    engine.balancesChanged(this.balanceAccounts, this.balanceDeltas, kept);
+    if (this.fundingInstruments.length > 0) engine.fundingChanged(this.fundingInstruments, laidOut);
     return changed;
   }
+}
+
+/** `to` with `from` copied to its start. */
+function grown<T extends Uint32Array | BigInt64Array>(from: T, to: T): T {
+  (to as Uint32Array).set(from as Uint32Array);
+  return to;
+}
+
+/** Whether the ascending `values` hold v (a binary search). */
+function includes(values: Uint32Array, v: number): boolean {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (values[mid] < v) low = mid + 1;
+    else high = mid;
+  }
+  return low < values.length && values[low] === v;
 }
 
 const single = new Changes(1);
@@ -215,10 +263,12 @@ export function applyUnit(engine: Engine, operation: AnyOperation, changes: Chan
   }
   const a = resolveAccount(engine, operation);
   if (a < 0) return { ok: false, code: 'unknown_account', reason: `unknown account ${accountName(operation)}` };
-  undo.begin(engine, a, operation.kind !== 'deposit' && operation.kind !== 'withdraw');
+  const balanceOnly = operation.kind === 'deposit' || operation.kind === 'withdraw';
+  undo.begin(engine, a, !balanceOnly);
   try {
     const result = applyToAccount(engine, a, operation);
-    changes.add(a);
+    if (balanceOnly) changes.addBalance(a, engine.views.accBalance[a] - undo.balance);
+    else changes.add(a);
     return result;
   } catch (error) {
     restore(engine);

@@ -36,14 +36,18 @@ function warmUpBook(): Book {
  * Runs the operation path once per process, on a book of its own: by id and by index, applied and
  * refused, single and batched, with the refreshes they make (a few milliseconds, the first time).
  * Then, for `engine` (a freshly loaded book), refreshes its first account's derived state, which
- * recomputes the same values from the columns and sets up the scratch regions its refreshes use.
+ * recomputes the same values from the columns, moves its cross base by a balance change of zero, and
+ * sets up the scratch regions those refreshes use.
  */
 export function warmUpOperations(engine: Engine): void {
   if (!warm) {
     warm = true;
     warmUpProcess();
   }
-  if (engine.accountCount > 0) engine.accountsChanged(Uint32Array.of(0));
+  if (engine.accountCount > 0) {
+    engine.accountsChanged(Uint32Array.of(0));
+    engine.balancesChanged(Uint32Array.of(0), BigInt64Array.of(0n)); // moves its cross base by nothing
+  }
 }
 
 function warmUpProcess(): void {

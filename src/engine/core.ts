@@ -19,6 +19,12 @@ export interface CoreExports {
   /** refreshDebits for `count` accounts listed (u32) at `accounts`, each in place: work in proportion to the list. */
   refreshAccounts(header: number, shard: number, accounts: number, count: number, flags: number): void;
   /**
+   * The balances of the `count` accounts listed at `changes` (BALANCE_CHANGE_BYTES each: u32
+   * account, i64 change) changed and nothing else of theirs: with SWEEP_CHUNKS, each one's cross
+   * base in its fresh chunk's records moves by the change, O(1) an account.
+   */
+  refreshBalances(header: number, shard: number, changes: number, count: number, flags: number): void;
+  /**
    * After a new funding index of `instrument`: with SWEEP_CHUNKS, the chunk records its positions'
    * debits feed (cross bases, isolated records) of fresh chunks, in place.
    */

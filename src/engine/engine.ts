@@ -18,6 +18,9 @@ import {
   FUNDING_CHANGE_BYTES,
   FC_OLD,
   FC_CHANGED,
+  BALANCE_CHANGE_BYTES,
+  BC_ACCOUNT,
+  BC_DELTA,
   cacheBytes,
   CHUNK_SCRATCH_BYTES,
   SHARD_RECORD_BYTES,
@@ -367,6 +370,36 @@ export class Engine {
     }
     const list = this.accountList('refresh.accounts', accounts, count);
     this.core.refreshAccounts(this.layout.header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
+    for (const listener of this.changeListeners) listener(accounts, count);
+  }
+
+  /**
+   * The balances of the first `count` accounts listed changed, by `deltas[k]` for `accounts[k]`
+   * (repeats allowed: the changes add up), and nothing else of theirs did (deposits, withdrawals):
+   * refreshes what the sweep derives from them as accountsChanged would, in O(1) an account (the
+   * kernel's refreshBalances: each one's cross base moves by its change; no record is laid out
+   * again), and tells the listeners. An account whose positions changed too goes to accountsChanged
+   * instead, which reads its balance from the column: giving it to both counts its change twice.
+   */
+  balancesChanged(accounts: ArrayLike<number>, deltas: ArrayLike<bigint>, count = accounts.length): void {
+    this.assertWritable('balancesChanged');
+    if (count === 0) return;
+    if (deltas.length < count) throw new RangeError(`balancesChanged: ${count} accounts but ${deltas.length} changes`);
+    for (let k = 0; k < count; k++) {
+      const a = accounts[k];
+      if (!Number.isInteger(a) || a < 0 || a >= this.accountCount) throw new RangeError(`balancesChanged: ${a} is not an account of this book (0 to ${this.accountCount - 1})`);
+      // Two balances in range are at most 2·QUOTE_ABS_MAX apart.
+      const delta = deltas[k];
+      if (typeof delta !== 'bigint' || delta > 2n * QUOTE_ABS_MAX || delta < -2n * QUOTE_ABS_MAX) throw new RangeError(`balancesChanged: the change ${String(delta)} of account ${a} (listed at ${k}) is not a balance change`);
+    }
+    const list = this.region('refresh.balances', count * BALANCE_CHANGE_BYTES);
+    const words = new Uint32Array(this.memory.buffer, list, (count * BALANCE_CHANGE_BYTES) / 4);
+    const values = new BigInt64Array(this.memory.buffer, list, (count * BALANCE_CHANGE_BYTES) / 8);
+    for (let k = 0; k < count; k++) {
+      words[(k * BALANCE_CHANGE_BYTES + BC_ACCOUNT) / 4] = accounts[k];
+      values[(k * BALANCE_CHANGE_BYTES + BC_DELTA) / 8] = deltas[k];
+    }
+    this.core.refreshBalances(this.layout.header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
     for (const listener of this.changeListeners) listener(accounts, count);
   }
 

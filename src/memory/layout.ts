@@ -353,6 +353,10 @@ export const SWEEP_CHUNKS = kernelU32('SWEEP_CHUNKS');
 export const FUNDING_CHANGE_BYTES = kernelU32('FUNDING_CHANGE_BYTES');
 export const FC_OLD = kernelU32('FC_OLD');
 export const FC_CHANGED = kernelU32('FC_CHANGED');
+/** A balance refresh's list (assembly/chunks.ts): bytes per entry, and the offsets of the account (u32) and the change (i64). */
+export const BALANCE_CHANGE_BYTES = kernelU32('BALANCE_CHANGE_BYTES');
+export const BC_ACCOUNT = kernelU32('BC_ACCOUNT');
+export const BC_DELTA = kernelU32('BC_DELTA');
 /** Bytes of one list entry: u32 account, u32 slot (assembly/layout.ts LIST_ENTRY_BYTES). */
 export const LIST_ENTRY_BYTES = kernelU32('LIST_ENTRY_BYTES');
 

@@ -10,9 +10,10 @@ import { applyOperation, REFUSAL_CODES, unrealizedPnl, type AnyOperation, type O
 import { bookFromJsonValue } from '../../src/book/json.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { FUNDING_INDEX_ABS_MAX, MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
-import { CHUNK_META_BYTES, chunksOf, HEADER_SLOTS, HeaderSlot, POSITION_COLUMNS, POSITION_INPUT_COLUMNS, type Views } from '../../src/memory/layout.js';
+import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, chunksOf, HEADER_SLOTS, HeaderSlot, POSITION_COLUMNS, POSITION_INPUT_COLUMNS, type Views } from '../../src/memory/layout.js';
 import { quotePerUnit, type Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
+import { kernelU32 } from '../../src/engine/kernel-constants.js';
 
 const M = 1_000_000n;
 const ACCOUNT_COLUMNS = ['accBalance', 'accPosStart', 'accPosCount', 'accCrossEquity', 'accCrossMaint', 'accStatus'] as const;
@@ -59,6 +60,47 @@ function fullState(engine: Engine, { derived = true, sameBook = false } = {}) {
     free,
     derived: derived ? new Uint8Array(engine.memory.buffer.slice(regionStart, regionEnd)) : null,
   };
+}
+
+/**
+ * The derived state a sweep reads, as bytes: every chunk's meta, and the live part of each fresh
+ * chunk's area (its records, then its accounts' cross bases). Unlike fullState's `derived`, it
+ * leaves out what nothing reads: areas a chunk moved out of, and a chunk's room past its bases.
+ */
+function liveDerived(engine: Engine): Uint8Array[] {
+  const word = (name: string) => kernelU32(name) / 4;
+  const slot = kernelU32('SWEEP_RECORD_SLOT_BYTES');
+  const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+  const chunks = chunksOf(engine.accountCount);
+  const metas = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], (chunks * CHUNK_META_BYTES) / 4);
+  const parts = [new Uint8Array(metas.slice().buffer)];
+  for (let chunk = 0; chunk < chunks; chunk++) {
+    const meta = metas.subarray((chunk * CHUNK_META_BYTES) / 4, ((chunk + 1) * CHUNK_META_BYTES) / 4);
+    if (meta[word('CHUNK_STATE')] !== kernelU32('CHUNK_FRESH')) continue;
+    const accounts = Math.min(CHUNK_ACCOUNTS, engine.accountCount - chunk * CHUNK_ACCOUNTS);
+    const bytes = (meta[word('CHUNK_CROSS')] + meta[word('CHUNK_ISOLATED')]) * slot + accounts * kernelU32('SWEEP_BASE_BYTES');
+    const area = header[HeaderSlot.sweepRecords] + meta[word('CHUNK_OFFSET')];
+    parts.push(new Uint8Array(engine.memory.buffer.slice(area, area + bytes)));
+  }
+  return parts;
+}
+
+/**
+ * Each account's cross base in its chunk's records (its balance less its cross debits), or null
+ * where its chunk is not fresh: what deposits and withdrawals move in place (Engine.balancesChanged)
+ * and a funding refresh moves by difference, each to be what laying the account out again writes.
+ */
+function crossBases(engine: Engine): (bigint | null)[] {
+  const word = (name: string) => kernelU32(name) / 4;
+  const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+  const metas = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], (chunksOf(engine.accountCount) * CHUNK_META_BYTES) / 4);
+  return Array.from({ length: engine.accountCount }, (_, a) => {
+    const chunk = Math.floor(a / CHUNK_ACCOUNTS);
+    const meta = metas.subarray((chunk * CHUNK_META_BYTES) / 4, ((chunk + 1) * CHUNK_META_BYTES) / 4);
+    if (meta[word('CHUNK_STATE')] !== kernelU32('CHUNK_FRESH')) return null;
+    const bases = header[HeaderSlot.sweepRecords] + meta[word('CHUNK_OFFSET')] + (meta[word('CHUNK_CROSS')] + meta[word('CHUNK_ISOLATED')]) * kernelU32('SWEEP_RECORD_SLOT_BYTES');
+    return new BigInt64Array(engine.memory.buffer, bases + (a - chunk * CHUNK_ACCOUNTS) * kernelU32('SWEEP_BASE_BYTES'), 1)[0];
+  });
 }
 
 /** The engine as the batch tests start it: loaded, and swept once so that the chunk records are built. */
@@ -240,6 +282,12 @@ describe('applyBatch on random books and random batches', () => {
         twin.sweep({ full: false });
         const compared = { derived: false, sameBook: true };
         expect(fullState(engine, compared)).toEqual(fullState(twin, compared));
+        // The cross bases moved in place (balance changes, funding indices) are what a layout of
+        // the same book from its columns writes.
+        const laidOut = crossBases(freshEngine(engine.toBook()));
+        expect(laidOut.every((base) => base !== null)).toBe(true);
+        expect(crossBases(engine)).toEqual(laidOut);
+        expect(crossBases(twin)).toEqual(laidOut);
 
         expectAgreesWithReference(engine);
       }),
@@ -335,7 +383,13 @@ describe('applyBatch examples', () => {
     const batched = engineWith([{ id: 'alice', balance: '100', positions: [] }]);
     const results = operations.map((operation) => applyOperation(single, operation));
     expect(applyBatch(batched, operations).results).toEqual(results);
-    expect(fullState(single, { sameBook: true })).toEqual(fullState(batched, { sameBook: true }));
+    expect(fullState(single, { derived: false, sameBook: true })).toEqual(fullState(batched, { derived: false, sameBook: true }));
+    // The derived state as sweeps read it. Not byte for byte: the single deposit moved the cross
+    // base in the chunk's area before the fill outgrew it, and the area it left keeps that write.
+    expect(liveDerived(single)).toEqual(liveDerived(batched));
+    single.sweep({ full: false });
+    batched.sweep({ full: false });
+    expect(liveDerived(single)).toEqual(liveDerived(batched));
     expect(results.map((result) => (result.ok ? 'ok' : result.code))).toEqual(['ok', 'ok', 'below_initial_margin']);
   });
 });

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { Engine } from '../../src/engine/engine.js';
 import { parseBookJson } from '../../src/book/json.js';
-import { ShardSlot, SHARD_RECORD_BYTES } from '../../src/memory/layout.js';
+import { ShardSlot, SHARD_RECORD_BYTES, SWEEP_CHUNKS } from '../../src/memory/layout.js';
+import { QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
 import { syntheticBook } from '../../bench/synthetic-book.js';
 
 /** The crash book of the examples: 6 accounts. */
@@ -117,6 +118,24 @@ describe('prices: the listed accounts', () => {
     expectRefused(engine, () => engine.core.prices(engine.layout.header, record, list, 2, out), /prices: a listed account is past/);
     new Uint32Array(engine.memory.buffer, list, 2).set([5, 0]);
     expect(engine.core.prices(engine.layout.header, record, list, 2, out)).toBe(engine.views.accPosCount[5] + engine.views.accPosCount[0]);
+  });
+});
+
+describe('refreshBalances: the listed accounts', () => {
+  test('Engine.balancesChanged refuses an account outside the book or a change no two balances make; the kernel a listed account past the book or no shard record', () => {
+    const engine = crashEngine();
+    expectRefused(engine, () => engine.balancesChanged([6], [1n]), /balancesChanged: 6 is not an account of this book \(0 to 5\)/);
+    expectRefused(engine, () => engine.balancesChanged([0, 1.5], [1n, 1n]), /balancesChanged: 1.5 is not an account/);
+    expectRefused(engine, () => engine.balancesChanged([0, 1], [1n, 3n * QUOTE_ABS_MAX]), /the change 30000000000000000 of account 1 \(listed at 1\) is not a balance change/);
+    expectRefused(engine, () => engine.balancesChanged([0, 1], [1n]), /2 accounts but 1 changes/);
+    const bytes = kernelU32('BALANCE_CHANGE_BYTES');
+    const list = engine.region('test.balances', 2 * bytes);
+    const words = new Uint32Array(engine.memory.buffer, list, (2 * bytes) / 4);
+    words[kernelU32('BC_ACCOUNT') / 4] = 5;
+    words[(bytes + kernelU32('BC_ACCOUNT')) / 4] = 6;
+    const record = engine.shardRecord('test');
+    expectRefused(engine, () => engine.core.refreshBalances(engine.layout.header, record, list, 2, SWEEP_CHUNKS), /core assertion failed: refreshBalances: a listed account is past the book's account count/);
+    expectRefused(engine, () => engine.core.refreshBalances(engine.layout.header, 0, list, 1, SWEEP_CHUNKS), /core assertion failed: refreshBalances: no shard record/);
   });
 });
 
