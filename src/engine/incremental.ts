@@ -49,6 +49,15 @@ const SIDE_SHIFT = kernelU32('INDEX_SIDE_SHIFT');
 const ACCOUNT_MASK = kernelU32('INDEX_ACCOUNTS_MAX') - 1;
 /** Bytes per account of the kernel's bounds region: its bound, failing scopes and short positions. */
 const BOUNDS_REGION_BYTES = kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT');
+/** Where the region's failing-scope bytes start, in bytes per account of the book (a u8 each). */
+const BOUNDS_FAILING_AT = kernelU32('BOUNDS_FAILING_AT');
+/** The default drainLimit, in fallbackAccounts. */
+const DRAIN_FALLBACKS = 8;
+/** A step re-evaluates up to fallbackAccounts / DRAIN_STEPS owed accounts besides its own. */
+const DRAIN_STEPS = 8;
+/** `queued`: an account queued in this step, or owed. */
+const QUEUED = 1;
+const OWED = 2;
 
 /**
  * Buckets per doubling of the bound: 128 (a bucket spans 0.54% of its bound, so an excursion that
@@ -116,10 +125,19 @@ export interface IncrementalOptions {
   hotBound?: number;
   /** The index is rebuilt (at the next calm step) once this many accounts are in the hot book. Default: max(4,096, accounts / 8). */
   hotLimit?: number;
-  /** Past this many heap entries (12 bytes each), the largest heap is compacted; the index is rebuilt if its live entries alone are past it. Default: max(2^16, accounts / 2). */
+  /** Past this many heap entries (12 bytes each), the largest heap is compacted; the index is rebuilt if its live entries alone are past it. Default: max(2^16, accounts / 4): about 3 bytes a position at most (heaps grow by doubling), so that an index that goes a long time between builds, as with owed accounts, keeps the process within its memory. */
   heapLimit?: number;
   /** A stale index is rebuilt at a step where no mark moved more than this (relative) since the last. Default: 0.005. */
   calmMove?: number;
+  /**
+   * A step that reaches more than fallbackAccounts accounts sweeps instead; if they are at most this
+   * many (with those owed already), it keeps the index: they are **owed**, and the next steps
+   * re-evaluate them a few at a time (an eighth of fallbackAccounts a step), each owed account
+   * first whenever a step moves one of its instruments or an update changes it. Past it the index
+   * goes stale and is rebuilt (a pause of many sweeps on a large book). Default: 16 times
+   * fallbackAccounts; fallbackAccounts or less owes none.
+   */
+  drainLimit?: number;
 }
 
 export type StepPath = 'incremental' | 'sweep' | 'build';
@@ -133,6 +151,8 @@ export interface StepResult {
   liquidatable: number;
   /** The accounts (ascending) whose statuses the step changed; null after a sweep or a build, when any may have. */
   changed: Uint32Array | null;
+  /** Accounts owed after the step: reached by a sweep that did not re-evaluate them, their bounds to re-evaluate at the next steps. */
+  owed: number;
 }
 
 /**
@@ -239,6 +259,7 @@ export class IncrementalEvaluator {
   readonly hotLimit: number;
   readonly heapLimit: number;
   readonly calmMove: number;
+  private readonly fixedDrainLimit: number | undefined;
 
   private state: 'unbuilt' | 'built' | 'stale' = 'unbuilt';
   /** Why the index went stale (for the step's result and the docs' measurements). */
@@ -270,11 +291,22 @@ export class IncrementalEvaluator {
   private readonly below: BoundHeap[];
   private readonly above: BoundHeap[];
   private readonly hot: HotBook;
-  /** Per account: the version of its bound (0 = the build's), and whether it is queued in this step. */
+  /** Per account: the version of its bound (0 = the build's), and whether it is queued in this step (QUEUED) or owed (OWED). */
   private readonly versions: Uint16Array;
   private readonly queued: Uint8Array;
   private queue = new Uint32Array(1024);
   private queueSize = 0;
+  /**
+   * Accounts owed (`queued` OWED): reached by a step that swept instead of evaluating them, their
+   * bounds to re-evaluate. `owedList` holds them, and entries of accounts since evaluated (skipped).
+   */
+  private owedList: Uint32Array = new Uint32Array(1024);
+  private owedSize = 0;
+  private owed = 0;
+  /** Per instrument, the owed accounts holding it (with entries of accounts no longer owed, skipped), so that a move finds its own. */
+  private owedBy: Uint32Array[] = [];
+  private readonly owedByCount: Int32Array;
+  private owedByEntries = 0;
   private readonly unsubscribe: () => void;
 
   constructor(engine: Engine, options: IncrementalOptions = {}) {
@@ -283,6 +315,7 @@ export class IncrementalEvaluator {
     checkOption(options.hotLimit, 'hotLimit', 'an integer of at least 0', (x) => Number.isInteger(x) && x >= 0);
     checkOption(options.heapLimit, 'heapLimit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     checkOption(options.calmMove, 'calmMove', 'a number from 0 to 1', (x) => x >= 0 && x <= 1);
+    checkOption(options.drainLimit, 'drainLimit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     if (options.pool !== undefined && options.sweep !== undefined) throw new RangeError('IncrementalEvaluator: give a pool or a sweep, not both');
     this.engine = engine;
     const pool = options.pool;
@@ -291,8 +324,9 @@ export class IncrementalEvaluator {
     this.fixedFallback = options.fallbackAccounts;
     this.hotBound = options.hotBound ?? 1e-3;
     this.hotLimit = options.hotLimit ?? Math.max(4_096, Math.floor(engine.accountCount / 8));
-    this.heapLimit = options.heapLimit ?? Math.max(1 << 16, Math.floor(engine.accountCount / 2));
+    this.heapLimit = options.heapLimit ?? Math.max(1 << 16, Math.floor(engine.accountCount / 4));
     this.calmMove = options.calmMove ?? 0.005;
+    this.fixedDrainLimit = options.drainLimit;
     const instruments = engine.instruments.length;
     this.reference = new Float64Array(instruments);
     this.priceExcursion = new Float64Array(instruments * SIDES);
@@ -313,6 +347,8 @@ export class IncrementalEvaluator {
     this.hot = new HotBook(engine);
     this.versions = new Uint16Array(engine.accountCount);
     this.queued = new Uint8Array(engine.accountCount);
+    this.owedBy = Array.from({ length: instruments }, () => new Uint32Array(16));
+    this.owedByCount = new Int32Array(instruments);
     this.unsubscribe = engine.onChange((accounts, count) => this.changed(accounts, count));
   }
 
@@ -328,6 +364,16 @@ export class IncrementalEvaluator {
     const accountMs = this.accountTimes.value;
     if (!(sweepMs > 0 && accountMs > 0)) return Math.max(256, Math.floor(this.engine.accountCount / 24));
     return Math.max(256, Math.floor(sweepMs / accountMs));
+  }
+
+  /** Accounts above which a step that reached them lets the index go stale instead of owing them (drainLimit). */
+  get drainLimit(): number {
+    return this.fixedDrainLimit ?? DRAIN_FALLBACKS * this.fallbackAccounts;
+  }
+
+  /** Accounts owed: reached by a step that swept, not re-evaluated yet. */
+  get owedAccounts(): number {
+    return this.owed;
   }
 
   /** Accounts in the hot book. */
@@ -352,7 +398,8 @@ export class IncrementalEvaluator {
 
   /** Bytes the index holds: per account its bound, failing scopes, short positions, version and flag; the build's entries; heaps; the hot book. */
   get memoryBytes(): number {
-    let bytes = this.engine.accountCount * BOUNDS_REGION_BYTES + this.versions.byteLength + this.queued.byteLength + this.queue.byteLength;
+    let bytes = this.engine.accountCount * BOUNDS_REGION_BYTES + this.versions.byteLength + this.queued.byteLength + this.queue.byteLength + this.owedList.byteLength;
+    for (const list of this.owedBy) bytes += list.byteLength;
     bytes += this.entries.byteLength + this.bucketStart.byteLength;
     for (const heap of [...this.waiting, ...this.below, ...this.above]) bytes += heap.bytes;
     bytes += this.hot.memoryBytes;
@@ -390,7 +437,11 @@ export class IncrementalEvaluator {
         this.enqueue(a);
       });
     }
-    if (this.collect(changedInstruments) === null) {
+    // Owed accounts holding an instrument that moved are evaluated now (their statuses may change).
+    const owedBefore = this.owed > 0;
+    this.promoteOwed(changedInstruments);
+    const fallback = this.fallbackAccounts;
+    if (this.collect(changedInstruments, Math.max(fallback, this.drainLimit) - this.owed) === null) {
       this.clearQueue();
       return this.sweep();
     }
@@ -402,7 +453,118 @@ export class IncrementalEvaluator {
       for (const i of changedInstruments) this.hot.move(i);
       hot = this.hot.settle(changedInstruments, this.boundsOffset());
     }
+    if (this.queueSize > fallback) return this.sweepOwing(owedBefore ? fallback : 0);
+    // A few owed accounts too, the step's own first: at most an eighth of the fallback's worth.
+    if (this.owed > 0) this.takeOwed(Math.min(Math.max(1, Math.ceil(fallback / DRAIN_STEPS)), Math.max(0, fallback - this.queueSize)));
     return this.evaluateQueued(hot.changed, hot.failing);
+  }
+
+  /**
+   * A step that reached more accounts than fallbackAccounts, and at most drainLimit with those owed
+   * already: a full sweep makes every status exact, and the accounts it reached join the owed
+   * (their failing-scope bytes made the sweep's). The index stays built: the next steps re-evaluate
+   * them a few at a time, and any of them first that a step's move or an update reaches. Statuses
+   * are exact after each step: an owed account's stands until one of its instruments moves or an
+   * update changes it, and then it is evaluated (or the step sweeps). A step that found accounts
+   * owed already also re-evaluates `evaluate` of those it reached after its sweep (the fallback's
+   * worth: about a sweep's time), so that moves reaching many owed accounts step after step still
+   * clear them; the first such step costs a sweep, as a fallback does.
+   */
+  private async sweepOwing(evaluate: number): Promise<StepResult> {
+    this.liquidatableCount = await this.timedSweep();
+    const count = this.queueSize;
+    this.sortQueue();
+    const evaluated = Math.min(count, evaluate);
+    for (let k = evaluated; k < count; k++) this.owe(this.queue[k]);
+    this.queueSize = evaluated;
+    this.syncFailing(); // before the evaluations, whose failing counts start from the sweep's
+    for (let from = 0; from < evaluated; from += EVALUATE_SLICE) {
+      const to = Math.min(evaluated, from + EVALUATE_SLICE);
+      this.reindex(this.evaluateList(from, to).detail, from, to);
+    }
+    this.clearQueue();
+    this.tidy();
+    return { path: 'sweep', evaluated: this.engine.accountCount, liquidatable: this.liquidatableCount, changed: null, owed: this.owed };
+  }
+
+  /** Account a (queued) is owed instead: listed, and listed under each instrument it holds. */
+  private owe(a: number): void {
+    this.queued[a] = OWED;
+    this.owedList = pushed(this.owedList, this.owedSize++, a);
+    this.owed++;
+    this.listOwedBy(a);
+  }
+
+  private listOwedBy(a: number): void {
+    const v = this.engine.views;
+    const first = v.accPosStart[a];
+    const end = first + v.accPosCount[a];
+    for (let j = first; j < end; j++) {
+      if (!firstOfInstrument(v.posInst, first, j)) continue;
+      const i = v.posInst[j];
+      this.owedBy[i] = pushed(this.owedBy[i], this.owedByCount[i]++, a);
+      this.owedByEntries++;
+    }
+  }
+
+  /**
+   * Queues the owed accounts holding any of `instruments` (their lists are emptied); lists them
+   * again from the owed once the lists hold mostly accounts no longer owed.
+   */
+  private promoteOwed(instruments: number[]): void {
+    if (this.owed === 0) return;
+    for (const i of instruments) {
+      const list = this.owedBy[i];
+      for (let k = 0; k < this.owedByCount[i]; k++) if (this.queued[list[k]] === OWED) this.enqueue(list[k]);
+      this.owedByEntries -= this.owedByCount[i];
+      this.owedByCount[i] = 0;
+    }
+    if (this.owedByEntries <= 4 * (this.owed + 1_024)) return;
+    let kept = 0;
+    for (let k = 0; k < this.owedSize; k++) if (this.queued[this.owedList[k]] === OWED) this.owedList[kept++] = this.owedList[k];
+    this.owedSize = kept;
+    this.owedByCount.fill(0);
+    this.owedByEntries = 0;
+    for (let k = 0; k < kept; k++) this.listOwedBy(this.owedList[k]);
+  }
+
+  /** Queues up to `count` owed accounts (the last listed first). */
+  private takeOwed(count: number): void {
+    let taken = 0;
+    while (taken < count && this.owedSize > 0) {
+      const a = this.owedList[--this.owedSize];
+      if (this.queued[a] !== OWED) continue;
+      this.enqueue(a);
+      taken++;
+    }
+  }
+
+  /** Forgets every owed account: the index is going to be rebuilt. */
+  private clearOwed(): void {
+    for (let k = 0; k < this.owedSize; k++) if (this.queued[this.owedList[k]] === OWED) this.queued[this.owedList[k]] = 0;
+    this.owedSize = 0;
+    this.owed = 0;
+    this.owedByCount.fill(0);
+    this.owedByEntries = 0;
+  }
+
+  /**
+   * Writes each owed and queued account's failing scopes (the kernel's byte in the bounds region,
+   * which its evaluation compares with) from the statuses a sweep just wrote: the cross status and
+   * those of its isolated positions, as the kernel counts them. Its evaluation then finds the count
+   * the sweep's total holds.
+   */
+  private syncFailing(): void {
+    const v = this.engine.views;
+    const failing = new Uint8Array(this.engine.memory.buffer, this.boundsOffset() + BOUNDS_FAILING_AT * this.engine.accountCount, this.engine.accountCount);
+    const sync = (a: number) => {
+      let count = v.accStatus[a] !== 0 ? 1 : 0;
+      const first = v.accPosStart[a];
+      for (let j = first; j < first + v.accPosCount[a]; j++) if (v.posMode[j] !== MODE_CROSS && v.posStatus[j] !== 0) count++;
+      failing[a] = count;
+    };
+    for (let k = 0; k < this.owedSize; k++) if (this.queued[this.owedList[k]] === OWED) sync(this.owedList[k]);
+    for (let k = 0; k < this.queueSize; k++) sync(this.queue[k]);
   }
 
   private changed(accounts: ArrayLike<number> | null, count: number): void {
@@ -417,8 +579,10 @@ export class IncrementalEvaluator {
   }
 
   private enqueue(a: number): void {
-    if (this.queued[a] !== 0) return;
-    this.queued[a] = 1;
+    const was = this.queued[a];
+    if (was === QUEUED) return;
+    if (was === OWED) this.owed--; // evaluated in this step (its entry in owedList is skipped)
+    this.queued[a] = QUEUED;
     if (this.queueSize === this.queue.length) {
       const grown = new Uint32Array(this.queue.length * 2);
       grown.set(this.queue);
@@ -462,7 +626,7 @@ export class IncrementalEvaluator {
     this.liquidatableCount = await this.timedSweep();
     this.markStale('a fallback sweep');
     this.remember();
-    return { path: 'sweep', evaluated: this.engine.accountCount, liquidatable: this.liquidatableCount, changed: null };
+    return { path: 'sweep', evaluated: this.engine.accountCount, liquidatable: this.liquidatableCount, changed: null, owed: 0 };
   }
 
   /** Evaluates every account and builds the index against the marks as they stand. */
@@ -484,6 +648,7 @@ export class IncrementalEvaluator {
     this.hot.clear();
     this.versions.fill(0);
     this.clearQueue();
+    this.clearOwed();
     const accounts = engine.accountCount;
     this.liquidatableCount =
       this.pool !== undefined
@@ -521,7 +686,7 @@ export class IncrementalEvaluator {
       this.clearQueue();
     }
     this.state = 'built';
-    return { path: 'build', evaluated: accounts, liquidatable: this.liquidatableCount, changed: null };
+    return { path: 'build', evaluated: accounts, liquidatable: this.liquidatableCount, changed: null, owed: 0 };
   }
 
   /**
@@ -559,26 +724,25 @@ export class IncrementalEvaluator {
 
   /**
    * Queues every account the changed instruments reach (the hot book's aside): the accounts whose
-   * build bounds their excursions reached, and the triggers their marks crossed. Returns null,
-   * with the queue abandoned, when that is more than fallbackAccounts (the buckets are counted
-   * before any is taken, so a crash falls back at once).
+   * build bounds their excursions reached, and the triggers their marks crossed (with those owed
+   * already). Returns null, with the queue abandoned, when that is more than `limit` (the buckets
+   * are counted before any is taken, so a crash falls back at once).
    */
-  private collect(changedInstruments: number[]): number | null {
+  private collect(changedInstruments: number[], limit: number): number | null {
     // The estimate counts, in the buckets each side's excursion reaches, the entries on that side
-    // (a scan of 4 bytes an entry, stopped once past the fallback).
-    const fallback = this.fallbackAccounts;
+    // (a scan of 4 bytes an entry, stopped once past the limit).
     let estimate = this.queueSize;
     for (const i of changedInstruments) {
-      for (let side = 0; side < SIDES && estimate <= fallback; side++) {
+      for (let side = 0; side < SIDES && estimate <= limit; side++) {
         const e = this.excursion(i, side);
         const bit = 1 << (SIDE_SHIFT + side);
-        for (let b = this.cursor[i * SIDES + side]; b < this.buckets && this.bucketLow[b] <= e && estimate <= fallback; b++) {
+        for (let b = this.cursor[i * SIDES + side]; b < this.buckets && this.bucketLow[b] <= e && estimate <= limit; b++) {
           const end = this.bucketStart[i * this.buckets + b + 1];
           for (let k = this.bucketStart[i * this.buckets + b]; k < end; k++) estimate += (this.entries[k] & bit) !== 0 ? 1 : 0;
         }
       }
     }
-    if (estimate > fallback) return null;
+    if (estimate > limit) return null;
     const bounds = this.bounds();
     for (const i of changedInstruments) {
       for (let side = 0; side < SIDES; side++) {
@@ -604,7 +768,7 @@ export class IncrementalEvaluator {
       const mark = this.markFloat[i];
       this.take(this.below[i], -(mark - this.fundingMoves[i]));
       this.take(this.above[i], mark + this.fundingMoves[i]);
-      if (this.queueSize > fallback) return null;
+      if (this.queueSize > limit) return null;
     }
     return this.queueSize;
   }
@@ -643,7 +807,7 @@ export class IncrementalEvaluator {
     }
     this.clearQueue();
     this.tidy();
-    return { path: 'incremental', evaluated: count, liquidatable: this.liquidatableCount, changed: ascendingUnique(hotChanged) };
+    return { path: 'incremental', evaluated: count, liquidatable: this.liquidatableCount, changed: ascendingUnique(hotChanged), owed: this.owed };
   }
 
   /**
@@ -757,6 +921,7 @@ export class IncrementalEvaluator {
   private markStale(reason: string): void {
     this.state = 'stale';
     this.staleReason = reason;
+    this.clearOwed();
   }
 
   /** Writes the bound table (per instrument: q·(1 + r_max), the mark) into the memory; returns its offset. */
@@ -805,6 +970,17 @@ export class IncrementalEvaluator {
   private bounds(): Float32Array {
     return new Float32Array(this.engine.memory.buffer, this.boundsOffset(), this.engine.accountCount);
   }
+}
+
+/** `list` with `value` at `at` (its length), grown (doubled) first if full. */
+function pushed(list: Uint32Array, at: number, value: number): Uint32Array {
+  let out = list;
+  if (at === list.length) {
+    out = new Uint32Array(list.length * 2);
+    out.set(list);
+  }
+  out[at] = value;
+  return out;
 }
 
 /** The values of the lists, ascending, each once. */

@@ -106,7 +106,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     const incremental = new IncrementalEvaluator(engine);
     expect((await incremental.step()).path).toBe('build');
     expect(incremental.ready).toBe(true);
-    expect(await incremental.step()).toEqual({ path: 'incremental', evaluated: 0, liquidatable: incremental.liquidatable, changed: new Uint32Array(0) });
+    expect(await incremental.step()).toEqual({ path: 'incremental', evaluated: 0, liquidatable: incremental.liquidatable, changed: new Uint32Array(0), owed: 0 });
     applyOperation(engine, { kind: 'deposit', accountIndex: 7, amountMicro: 1n });
     const after = await incremental.step();
     expect(after.path).toBe('incremental');
@@ -238,8 +238,9 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     const single = Engine.fromBook(book);
     const pool = await SweepPool.open(pooled, { threads: 2 });
     try {
-      const withPool = new IncrementalEvaluator(pooled, { pool, fallbackAccounts: 300 });
-      const alone = new IncrementalEvaluator(single, { fallbackAccounts: 300 });
+      // No accounts owed (drainLimit = the fallback): past the fallback, the index goes stale and is rebuilt.
+      const withPool = new IncrementalEvaluator(pooled, { pool, fallbackAccounts: 300, drainLimit: 300 });
+      const alone = new IncrementalEvaluator(single, { fallbackAccounts: 300, drainLimit: 300 });
       const boundBytes = (engine: Engine) => new Uint8Array(engine.memory.buffer, engine.region('incremental.bounds', engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT')), engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT')).slice();
       expect((await withPool.step()).path).toBe('build');
       expect((await alone.step()).path).toBe('build');
@@ -268,8 +269,70 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect(() => new IncrementalEvaluator(engine, { hotBound: -1 })).toThrow('hotBound must be a number from 0 to 1, got -1');
     expect(() => new IncrementalEvaluator(engine, { hotLimit: 1.5 })).toThrow('hotLimit must be an integer of at least 0, got 1.5');
     expect(() => new IncrementalEvaluator(engine, { heapLimit: Number.NaN })).toThrow('heapLimit must be an integer of at least 1, got NaN');
+    expect(() => new IncrementalEvaluator(engine, { drainLimit: 0 })).toThrow('drainLimit must be an integer of at least 1, got 0');
     expect(() => new IncrementalEvaluator(engine, { calmMove: 2 })).toThrow('calmMove must be a number from 0 to 1, got 2');
     expect(() => new IncrementalEvaluator(engine, { sweep: () => 0, pool: {} as never })).toThrow('give a pool or a sweep, not both');
+  });
+
+  test('a move past the fallback but within the drain limit sweeps and keeps the index: the accounts it reached are owed, and the next steps re-evaluate them a few at a time, each one first when its instrument moves', async () => {
+    const book = generatedBookToBook(generateBook({ accounts: 3_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 }));
+    const engine = Engine.fromBook(book);
+    const twin = Engine.fromBook(book);
+    let sweeps = 0;
+    const fallback = 40;
+    const incremental = new IncrementalEvaluator(engine, {
+      fallbackAccounts: fallback,
+      drainLimit: 100_000,
+      sweep: () => {
+        sweeps++;
+        return engine.sweep({ full: false });
+      },
+    });
+    expect((await incremental.step()).path).toBe('build');
+    const expectExact = (result: { liquidatable: number }, where: string) => {
+      expect(result.liquidatable, where).toBe(twin.sweep({ full: false }));
+      expect(statusBytes(engine), where).toEqual(statusBytes(twin));
+    };
+    for (const b of [engine, twin]) moveMark(b, 0, -30_000);
+    const first = await incremental.step();
+    expect(first.path).toBe('sweep');
+    expect(first.owed).toBeGreaterThan(3 * fallback);
+    expect(incremental.ready).toBe(true); // not stale: no rebuild
+    expect(incremental.owedAccounts).toBe(first.owed);
+    expectExact(first, 'the step that reached them');
+    // Ticks of one price unit on instruments 1 to 7: each step re-evaluates the owed accounts that
+    // hold the instrument it moved, and five more (an eighth of the fallback), until none is owed.
+    let owed = first.owed;
+    const paths: string[] = [];
+    for (let k = 0; owed > 0; k++) {
+      expect(k, 'steps to clear what is owed').toBeLessThan(first.owed);
+      for (const b of [engine, twin]) moveMark(b, 1 + (k % 7), k % 2 === 0 ? 1 : -1);
+      const result = await incremental.step();
+      paths.push(result.path);
+      expectExact(result, `step ${k} after (${result.path}, ${result.owed} owed)`);
+      if (result.path === 'incremental') expect(result.owed).toBeLessThanOrEqual(owed - Math.min(owed, fallback / 8));
+      owed = result.owed;
+    }
+    expect(paths.filter((path) => path === 'incremental').length).toBeGreaterThan(3);
+    expect(paths).not.toContain('build');
+    expect(sweeps).toBe(1 + paths.filter((path) => path === 'sweep').length);
+    // Owed again, then a move of instrument 0 reaches every owed account at once: evaluated in that
+    // step (or swept, if they are more than the fallback), exactly.
+    for (const b of [engine, twin]) moveMark(b, 0, -30_000);
+    expect((await incremental.step()).owed).toBeGreaterThan(fallback);
+    for (const b of [engine, twin]) moveMark(b, 0, 100);
+    const reached = await incremental.step();
+    expectExact(reached, 'instrument 0 moved again');
+    // An update to an owed account is evaluated at the next step too.
+    for (const b of [engine, twin]) moveMark(b, 0, -30_000);
+    const again = await incremental.step();
+    if (again.owed > 0) {
+      const batch = (b: Engine) => applyBatch(b, [{ kind: 'deposit', accountIndex: 0, amountMicro: 1n }, { kind: 'withdraw', accountIndex: 1, amountMicro: 1n }]);
+      batch(engine);
+      batch(twin);
+      expectExact(await incremental.step(), 'after updates');
+    }
+    expect(incremental.ready).toBe(true);
   });
 
   test('a move past the fallback sweeps, and the index is rebuilt at the first calm step', async () => {

@@ -306,6 +306,9 @@ describe('the production sweep paths after the changes users make', () => {
     const paths: Record<StepPath, number> = { incremental: 0, sweep: 0, build: 0 };
     let reevaluated = 0;
     let accountSteps = 0;
+    let owingSteps = 0;
+    let drainingSteps = 0;
+    let staleSweeps = 0;
     let bookIndex = 0;
     for (const book of books) {
       const engine = Engine.fromBook(book as Book);
@@ -319,7 +322,10 @@ describe('the production sweep paths after the changes users make', () => {
       // and hot limit make it take every path: incremental steps, fallback sweeps and rebuilds; a high
       // hot bound puts much of the book in the hot book.
       const twin = Engine.fromBook(book as Book);
-      const incremental = new IncrementalEvaluator(twin, { fallbackAccounts: 8 + (bookIndex % 4) * 40, hotLimit: 16 + (bookIndex % 3) * 200, hotBound: [1e-3, 1e-2, 0.2][bookIndex % 3] });
+      // Most books owe the accounts a step past the fallback reaches (the default drain limit); books
+      // 0 and 8 (of the lowest fallback) let the index go stale at once (a drain limit of the fallback).
+      const fallbackAccounts = 8 + (bookIndex % 4) * 40;
+      const incremental = new IncrementalEvaluator(twin, { fallbackAccounts, drainLimit: bookIndex % 8 === 0 ? fallbackAccounts : undefined, hotLimit: 16 + (bookIndex % 3) * 200, hotBound: [1e-3, 1e-2, 0.2][bookIndex % 3] });
       const reference = new ReferenceCache();
       const random = prng(1_000 + bookIndex);
       for (let s = 0; s < STEPS_PER_BOOK; s++) {
@@ -351,8 +357,12 @@ describe('the production sweep paths after the changes users make', () => {
         }
         // The incremental path: every status, the count, and the accounts it says changed.
         const before = statusBytes(twin);
+        const owedBefore = incremental.owedAccounts;
         const result = await incremental.step();
+        if (owedBefore > 0 && result.path !== 'build') drainingSteps++;
         paths[result.path]++;
+        if (result.owed > 0) owingSteps++;
+        else if (result.path === 'sweep') staleSweeps++;
         const after = statusBytes(twin);
         expect(result.liquidatable, `${where}, incremental (${result.path})`).toBe(expected.scopes.length / 2);
         expect(sweptStatuses(twin), `${where}, incremental (${result.path})`).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
@@ -371,7 +381,7 @@ describe('the production sweep paths after the changes users make', () => {
     // The steps did what they are for: updates applied and refused, failing scopes found and lost.
     expect(steps).toBe(BOOKS * STEPS_PER_BOOK);
     console.log(`${steps} steps: ${applied} updates applied, ${refused} refused, ${failingScopes} failing scopes seen, ${movedSteps} steps on a book whose position blocks had moved, ${chunkMoves} chunks moved to a new area, ${compactions} compactions, ${repacks} repacks`);
-    console.log(`incremental path: ${paths.incremental} incremental steps (${((100 * reevaluated) / Math.max(1, accountSteps)).toFixed(1)}% of accounts re-evaluated), ${paths.sweep} fallback sweeps, ${paths.build} builds`);
+    console.log(`incremental path: ${paths.incremental} incremental steps (${((100 * reevaluated) / Math.max(1, accountSteps)).toFixed(1)}% of accounts re-evaluated), ${paths.sweep} sweeps (${staleSweeps} left the index stale, ${owingSteps} left accounts owed; ${drainingSteps} steps re-evaluated owed ones), ${paths.build} builds`);
     expect(applied).toBeGreaterThan(steps);
     expect(refused).toBeGreaterThan(steps / 20);
     expect(failingScopes).toBeGreaterThan(steps);
@@ -384,6 +394,9 @@ describe('the production sweep paths after the changes users make', () => {
     // The incremental path took each of its paths, and re-evaluated a fraction of the book.
     expect(paths.incremental).toBeGreaterThan(steps / 4);
     expect(paths.sweep).toBeGreaterThan(0);
+    expect(owingSteps).toBeGreaterThan(0);
+    expect(drainingSteps).toBeGreaterThan(0);
+    expect(staleSweeps).toBeGreaterThan(0);
     expect(paths.build).toBeGreaterThan(BOOKS);
     expect(reevaluated).toBeLessThan(accountSteps / 2);
   });
