@@ -134,7 +134,7 @@ export interface IncrementalOptions {
    * many (with those owed already), it keeps the index: they are **owed**, and the next steps
    * re-evaluate them a few at a time (an eighth of fallbackAccounts a step), each owed account
    * first whenever a step moves one of its instruments or an update changes it. Past it the index
-   * goes stale and is rebuilt (a pause of many sweeps on a large book). Default: 16 times
+   * goes stale and is rebuilt (a pause of many sweeps on a large book). Default: 8 times
    * fallbackAccounts; fallbackAccounts or less owes none.
    */
   drainLimit?: number;
