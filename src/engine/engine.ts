@@ -90,9 +90,10 @@ export class Engine {
   /** The first byte above everything placed in the memory: the layout and the scratch regions. */
   private memoryTop: number;
   private readonly regions = new Map<string, Region>();
-  /** The memory as u32 words and as bytes (memoryWords, memoryBytes), until the engine grows it. */
+  /** The memory as u32 words, bytes and i64 words (memoryWords, memoryBytes, memoryI64), until the engine grows it. */
   private wordsView: Uint32Array | undefined;
   private bytesView: Uint8Array | undefined;
+  private i64View: BigInt64Array | undefined;
   /** Shard records made by shardRecord, by name. */
   private readonly shardRecords = new Map<string, number>();
   /** True while a pool sweep runs over the book (beginSweep … endSweep): no write is allowed. */
@@ -392,12 +393,14 @@ export class Engine {
       const delta = deltas[k];
       if (typeof delta !== 'bigint' || delta > 2n * QUOTE_ABS_MAX || delta < -2n * QUOTE_ABS_MAX) throw new RangeError(`balancesChanged: the change ${String(delta)} of account ${a} (listed at ${k}) is not a balance change`);
     }
+    // Written through the memory's cached views: a single deposit's refresh is a few loads, and two
+    // views made per call (each reading memory.buffer) would cost about as much.
     const list = this.region('refresh.balances', count * BALANCE_CHANGE_BYTES);
-    const words = new Uint32Array(this.memory.buffer, list, (count * BALANCE_CHANGE_BYTES) / 4);
-    const values = new BigInt64Array(this.memory.buffer, list, (count * BALANCE_CHANGE_BYTES) / 8);
+    const words = this.memoryWords;
+    const values = this.memoryI64;
     for (let k = 0; k < count; k++) {
-      words[(k * BALANCE_CHANGE_BYTES + BC_ACCOUNT) / 4] = accounts[k];
-      values[(k * BALANCE_CHANGE_BYTES + BC_DELTA) / 8] = deltas[k];
+      words[(list + k * BALANCE_CHANGE_BYTES + BC_ACCOUNT) / 4] = accounts[k];
+      values[(list + k * BALANCE_CHANGE_BYTES + BC_DELTA) / 8] = deltas[k];
     }
     this.core.refreshBalances(this.layout.header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
     for (const listener of this.changeListeners) listener(accounts, count);
@@ -564,6 +567,11 @@ export class Engine {
     return (this.bytesView ??= new Uint8Array(this.memory.buffer));
   }
 
+  /** The whole memory as i64 words, as memoryWords. */
+  get memoryI64(): BigInt64Array {
+    return (this.i64View ??= new BigInt64Array(this.memory.buffer));
+  }
+
   /** Grows the memory by `pages` and drops the views made over its old size. */
   private grewMemory(pages: number): void {
     this.memory.grow(pages);
@@ -574,6 +582,7 @@ export class Engine {
   private dropViews(): void {
     this.wordsView = undefined;
     this.bytesView = undefined;
+    this.i64View = undefined;
   }
 
   region(name: string, bytes: number): number {
