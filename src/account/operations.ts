@@ -132,7 +132,7 @@ export function applyOperation(engine: Engine, operation: AnyOperation): Operati
   try {
     return applyUnit(engine, operation, changes);
   } finally {
-    changes.refresh(engine);
+    changes.refresh(engine, false);
   }
 }
 
@@ -205,23 +205,31 @@ export class Changes {
    * accounts' positions when the funding refresh looks for them (one that does not is laid out
    * again and rebuilt by the next sweep instead). Returns the changed accounts, ascending, each once.
    */
-  refresh(engine: Engine): Uint32Array {
-    const changed = this.changed();
-    const laidOut = sortUnique(this.accounts.subarray(0, this.count));
-    engine.accountsChanged(laidOut);
+  refresh(engine: Engine): Uint32Array;
+  /** The same, without listing the changed accounts (applyOperation's: a single update's refresh is a few loads, and the list would cost as much). */
+  refresh(engine: Engine, list: false): undefined;
+  refresh(engine: Engine, list = true): Uint32Array | undefined {
+    const changed = list ? this.changed() : undefined;
+    const laidOut = this.count > 0 ? sortUnique(this.accounts.subarray(0, this.count)) : NONE;
+    if (laidOut.length > 0) engine.accountsChanged(laidOut);
     // The balance changes of the accounts not laid out again, in order (their changes add up).
-    let kept = 0;
-    for (let k = 0; k < this.balanceCount; k++) {
-      const a = this.balanceAccounts[k];
-      if (laidOut.length > 0 && includes(laidOut, a)) continue;
-      this.balanceAccounts[kept] = a;
-      this.balanceDeltas[kept++] = this.balanceDeltas[k];
+    let kept = this.balanceCount;
+    if (laidOut.length > 0) {
+      kept = 0;
+      for (let k = 0; k < this.balanceCount; k++) {
+        const a = this.balanceAccounts[k];
+        if (includes(laidOut, a)) continue;
+        this.balanceAccounts[kept] = a;
+        this.balanceDeltas[kept++] = this.balanceDeltas[k];
+      }
     }
-    engine.balancesChanged(this.balanceAccounts, this.balanceDeltas, kept);
+    if (kept > 0) engine.balancesChanged(this.balanceAccounts, this.balanceDeltas, kept);
     if (this.fundingInstruments.length > 0) engine.fundingChanged(this.fundingInstruments, laidOut);
     return changed;
   }
 }
+
+const NONE = new Uint32Array(0);
 
 /** `to` with `from` copied to its start. */
 function grown<T extends Uint32Array | BigInt64Array>(from: T, to: T): T {
