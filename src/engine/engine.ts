@@ -393,8 +393,7 @@ export class Engine {
       const delta = deltas[k];
       if (typeof delta !== 'bigint' || delta > 2n * QUOTE_ABS_MAX || delta < -2n * QUOTE_ABS_MAX) throw new RangeError(`balancesChanged: the change ${String(delta)} of account ${a} (listed at ${k}) is not a balance change`);
     }
-    // Written through the memory's cached views: a single deposit's refresh is a few loads, and two
-    // views made per call (each reading memory.buffer) would cost about as much.
+    // Written through the memory's cached views, as accountList does.
     const list = this.region('refresh.balances', count * BALANCE_CHANGE_BYTES);
     const words = this.memoryWords;
     const values = this.memoryI64;
@@ -409,7 +408,8 @@ export class Engine {
   /** The first `count` accounts listed, as u32 in the region `name` of the memory: its offset, for a kernel call. */
   private accountList(name: string, accounts: ArrayLike<number>, count: number): number {
     const list = this.region(name, Math.max(4, count * 4));
-    new Uint32Array(this.memory.buffer, list, count).set(accounts instanceof Uint32Array ? accounts.subarray(0, count) : Array.prototype.slice.call(accounts, 0, count));
+    const words = this.memoryWords; // cached: a view made per call costs about what a short list's refresh does
+    for (let k = 0; k < count; k++) words[list / 4 + k] = accounts[k];
     return list;
   }
 
@@ -448,12 +448,12 @@ export class Engine {
     // The table of changes: per instrument, the index its records were made at and whether it changed.
     const instrumentCount = this.instruments.length;
     const changes = this.region('refresh.funding.changes', instrumentCount * FUNDING_CHANGE_BYTES);
-    const words = new Uint32Array(this.memory.buffer, changes, (instrumentCount * FUNDING_CHANGE_BYTES) / 4);
-    const olds = new BigInt64Array(this.memory.buffer, changes, (instrumentCount * FUNDING_CHANGE_BYTES) / 8);
-    words.fill(0);
+    const words = this.memoryWords;
+    const olds = this.memoryI64;
+    words.fill(0, changes / 4, (changes + instrumentCount * FUNDING_CHANGE_BYTES) / 4);
     for (const i of list) {
-      olds[(i * FUNDING_CHANGE_BYTES + FC_OLD) / 8] = this.recordsFunding[i];
-      words[(i * FUNDING_CHANGE_BYTES + FC_CHANGED) / 4] = 1;
+      olds[(changes + i * FUNDING_CHANGE_BYTES + FC_OLD) / 8] = this.recordsFunding[i];
+      words[(changes + i * FUNDING_CHANGE_BYTES + FC_CHANGED) / 4] = 1;
       this.recordsFunding[i] = this.views.instFunding[i];
     }
     this.core.refreshFunding(this.layout.header, this.shardRecord(), changes, this.chunkSweep ? SWEEP_CHUNKS : 0, skip, count);
