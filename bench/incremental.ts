@@ -3,7 +3,8 @@
 // loads it as `liq` does, opens the pool, builds the index, and measures:
 //   - the static full sweep on the pool (median);
 //   - the index's build (every account evaluated with its bound, on one core), and its memory;
-//   - normal ticks: one instrument's mark moved 0.01–0.1%, then a step (p50, p99, max);
+//   - normal ticks: one instrument's mark moved 0.01–0.1%, then a step (p50, p99, max); then the
+//     same ticks with a batch of 100 mixed updates before every tenth step;
 //   - a batch of 1,000 mixed deposits and fills, then a step;
 //   - a broad move (every mark ±2%), then a step; and a crash step (every mark ±5%), then a step:
 //     each against the full sweep.
@@ -146,6 +147,28 @@ memory('after the ticks');
 if (rebuilds.length > 0) log(`  not incremental: ${[...new Set(rebuilds)].map((why) => `${rebuilds.filter((r) => r === why).length}× ${why}`).join(', ')}`);
 const drift = baseMarks.map((mark, i) => Number(v.instMark[i] - mark) / Number(mark));
 log(`marks drifted ${(Math.min(...drift) * 100).toFixed(2)}% to ${(Math.max(...drift) * 100).toFixed(2)}% over the ticks`);
+
+// Ticks with updates flowing in, as a live feed brings them: the same normal ticks, and before
+// every tenth step a batch of 100 mixed deposits and fills (each step evaluates what both changed).
+{
+  const churnMs: number[] = [];
+  const churnPaths: Record<StepPath, number> = { incremental: 0, sweep: 0, build: 0 };
+  const churnTicks = Math.max(100, Math.floor(ticks / 3));
+  for (let k = 0; k < churnTicks; k++) {
+    const i = Math.floor(random() * instruments);
+    move(i, Math.round((100 + random() * 900) * (random() < 0.5 ? -1 : 1)));
+    if (k % 10 === 9) applyBatch(engine, Array.from({ length: 100 }, nextUpdate));
+    const { ms, result } = await timedStep();
+    churnMs.push(ms);
+    churnPaths[result.path]++;
+  }
+  const mean = churnMs.reduce((sum, x) => sum + x, 0) / churnMs.length;
+  log(
+    `${churnTicks} normal ticks with 100 updates before every tenth: p50 ${(percentile(churnMs, 50) * 1000).toFixed(0)} µs, p99 ${percentile(churnMs, 99).toFixed(1)} ms, ` +
+      `max ${Math.max(...churnMs).toFixed(1)} ms, mean ${(mean * 1000).toFixed(0)} µs; paths ${JSON.stringify(churnPaths)}`,
+  );
+  memory('after the ticks with updates');
+}
 
 /** Back to the base marks and a built index with nothing owed (a calm step rebuilds a stale one; steps with no move take the owed a few at a time). */
 async function settle(): Promise<void> {
