@@ -178,6 +178,13 @@ class BoundHeap {
     this.set(k, key, account, version);
   }
 
+  /** Empties the heap and gives back its room. */
+  clear(): void {
+    this.size = 0;
+    this.words = new Uint32Array(3 * 16);
+    this.keys = new Float32Array(this.words.buffer);
+  }
+
   /** The least key, or +∞ when empty. */
   get top(): number {
     return this.size === 0 ? Infinity : this.keys[0];
@@ -644,7 +651,7 @@ export class IncrementalEvaluator {
     this.priceExcursion.fill(0);
     this.fundingMoves.fill(0);
     this.cursor.fill(0);
-    for (const heap of [...this.waiting, ...this.below, ...this.above]) heap.size = 0;
+    for (const heap of [...this.waiting, ...this.below, ...this.above]) heap.clear(); // their room back too: heaps grow large between builds
     this.hot.clear();
     this.versions.fill(0);
     this.clearQueue();
