@@ -6,6 +6,7 @@
 // order docs/book-json.md lists them. Nothing is rounded: a value that does not fit its unit
 // exactly is refused. A JSON number never carries money (only `version` is a JSON number).
 
+import { characterName } from '../io/one-line.js';
 import {
   ACCOUNT_ID_LENGTH_MAX,
   FUNDING_EXTRA_DECIMALS,
@@ -27,6 +28,7 @@ import {
 import { formatScaled, splitDecimal } from '../fixed/decimal.js';
 import { abs, divCeil } from '../fixed/rounding.js';
 import { BookError } from './errors.js';
+import { findJsonSyntaxError } from './json-syntax.js';
 import { bracketOf, leverageCap } from './ranges.js';
 import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from './model.js';
 
@@ -108,15 +110,50 @@ const QUOTE_RANGE_TEXT = `±${formatScaled(QUOTE_ABS_MAX, QUOTE_DECIMALS)}`;
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-/** Parses and validates a book JSON document. Throws BookError (path `book` for a syntax error). */
-export function parseBookJson(text: string): Book {
+/** Options of parseBookJson. */
+export interface ParseBookJsonOptions {
+  /**
+   * Refuse a document whose `accounts` array is longer than this, before any account is read (the
+   * command line's JSON_BOOK_ACCOUNTS_MAX, src/io/input.ts). Default: no limit.
+   */
+  accountsMax?: number;
+}
+
+/**
+ * Parses and validates a book JSON document. Throws BookError: path `book` for a syntax error,
+ * whose reason is `is not valid JSON: line L, column C: what` (one line, printable ASCII; the
+ * scanner of json-syntax.ts finds it, and runs only once JSON.parse has refused the text).
+ */
+export function parseBookJson(text: string, options: ParseBookJsonOptions = {}): Book {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new BookError('book', `is not valid JSON: ${(error as Error).message}`);
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new BookError('book', `is not valid JSON: ${syntaxErrorText(text)}`);
+  }
+  const accountsMax = options.accountsMax;
+  if (accountsMax !== undefined && isPlainObject(value)) {
+    const accounts = field(value, 'accounts');
+    if (Array.isArray(accounts) && accounts.length > accountsMax) {
+      fail(
+        'accounts',
+        `has ${accounts.length.toLocaleString('en-US')} accounts; a JSON book may have at most ` +
+          `${accountsMax.toLocaleString('en-US')}: use the binary format for larger books ` +
+          '(liq gen writes it; docs/book-binary.md)',
+      );
+    }
   }
   return bookFromJsonValue(value);
+}
+
+/** "line L, column C: what" for a text JSON.parse refused. */
+function syntaxErrorText(text: string): string {
+  const found = findJsonSyntaxError(text);
+  // The scanner accepts exactly what JSON.parse accepts (test/book/json-syntax.test.ts); should
+  // they ever disagree, say so without V8's message, which quotes the text.
+  if (found === null) return 'JSON.parse refused it, but the syntax scanner found no error';
+  return `line ${found.line}, column ${found.column}: ${found.what}`;
 }
 
 /**
@@ -505,14 +542,16 @@ function readWhole(value: unknown, path: string, min: number, max: number): numb
   return Number(decimal.digits);
 }
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/u;
 
 function readName(value: unknown, path: string, lengthMax: number): string {
   if (typeof value !== 'string') fail(path, `must be a string, got ${describe(value)}`);
   if (value.length === 0) fail(path, 'must not be empty');
   if (value.length > lengthMax) fail(path, `${quote(value)} is ${value.length} characters long; at most ${lengthMax}`);
   if (!PRINTABLE_ASCII.test(value)) {
-    fail(path, `${quote(value)} must be printable ASCII (no control or non-ASCII characters)`);
+    const at = [...value].findIndex((character) => !PRINTABLE_ASCII.test(character));
+    const code = [...value][at].codePointAt(0)!;
+    fail(path, `${quote(value)} must be printable ASCII (no control or non-ASCII characters): character ${at + 1} is ${characterName(code)}`);
   }
   return value;
 }
@@ -597,9 +636,14 @@ function fail(path: string, reason: string): never {
   throw new BookError(path, reason);
 }
 
-/** A string as it appears in a message: JSON-quoted (control characters escaped), shortened. */
+/**
+ * A string as it appears in a message: JSON-quoted, shortened, and printable ASCII: control
+ * characters and everything outside ASCII (U+2028 and U+2029 included, which JSON.stringify leaves
+ * as they are and which some terminals and editors take for line breaks) as \uXXXX escapes.
+ */
 function quote(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+  const quoted = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+  return quoted.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** What a JSON value is, for "got ..." in messages. */

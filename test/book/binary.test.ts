@@ -1170,7 +1170,7 @@ describe('binary book files', () => {
     const json = tempFile(new TextEncoder().encode('{"instruments": [], "accounts": []}'));
     expect(thrown(() => loadBookBinaryFile(json)).message).toMatch(/^header magic: the file does not start with "LIQBOOK\\0"/);
     const engine = decodeBookBinary(encodeBookModel(sampleBook()));
-    expect(thrown(() => writeBookBinaryFile(directory, engine)).message).toBe(`${directory}: is a directory, not a binary book file`);
+    expect(thrown(() => writeBookBinaryFile(directory, engine)).message).toBe(`${directory}: is a directory`);
     expect(thrown(() => writeBookBinaryFile(join(missing, 'book.bin'), engine)).message).toMatch(
       new RegExp(`^${missing}/book.bin: cannot open for writing: ENOENT`),
     );
