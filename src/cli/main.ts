@@ -1,40 +1,36 @@
-// The `liq` command line. Every failure is one line on stderr and a non-zero exit code:
-// 1 for bad input (a book that does not load), 2 for a command used wrongly.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+// The `liq` command line. Every failure is one line on stderr (hidden characters escaped and named:
+// one-line.ts) and a non-zero exit code: 1 for bad input or an I/O error, 2 for a command used
+// wrongly. A reader of standard output that goes away ends the command quietly with 0.
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { BookError } from '../book/errors.js';
-import { parseBookJson } from '../book/json.js';
-import { BOOK_BINARY_MAGIC, isBookBinary, loadBookBinaryFile } from '../book/binary.js';
-import { Engine } from '../engine/engine.js';
-import { warmUpOperations } from '../account/warm-up.js';
+import { ClosedPipeError, InputError, OutputError } from '../io/errors.js';
+import { loadBookSource } from '../io/input.js';
+import type { Engine } from '../engine/engine.js';
 import { evaluationJson, evaluationTable } from '../report/evaluation.js';
-import { genCommand } from '../gen/command.js';
-import { SWEEP_USAGE, parseSweepArguments, sweepCommand } from './sweep.js';
+import { genCommand } from './gen.js';
+import { sweepCommand } from './sweep.js';
+import { UsageError, helpText, parseCommand } from './args.js';
+import { COMMANDS, EVAL_SPEC } from './commands.js';
+import { oneLine } from '../io/one-line.js';
+import { progressBar } from './progress.js';
 
 export const EXIT_OK = 0;
 export const EXIT_BAD_INPUT = 1;
 export const EXIT_USAGE = 2;
+/** A failure that is the tool's fault, not the input's: one line, and a bug to report. */
+export const EXIT_INTERNAL = 3;
 
 const USAGE = `usage: liq <command> [options]
 
 commands:
-  eval BOOK [--json]   evaluate every account of BOOK (book JSON or binary, told apart by content):
-                       equity, maintenance and status of each scope, liquidation and bankruptcy
-                       prices of each position; --json prints the documented JSON document
-  gen --accounts N [--seed S] [--isolated-share F] [--near-maintenance-share F] [--instruments N]
-      [--out PATH] [--json]
-                       generate a realistic book, deterministic for a seed (docs/generator.md):
-                       N from 1 to 10,000,000 accounts, shares from 0 to 1 (defaults 0.3 isolated
-                       positions, 0.02 accounts near maintenance), 1 to 1,000 instruments
-                       (default 100); writes the binary book to PATH (default book.bin), or book
-                       JSON with --json (at most 200,000 accounts; default book.json)
-  ${SWEEP_USAGE}
-  help                 this text
+  eval BOOK [--json]      evaluate every account of a book (JSON or binary; - for standard input)
+  gen --accounts N [...]  generate a realistic book (binary, or JSON with --json)
+  sweep BOOK [...]        the parallel sweep: median time and the first liquidatable scopes
+  help [COMMAND]          this text, or a command's
 
-Formats: docs/book-json.md, docs/book-binary.md, docs/generator.md. Numbers and rounding: docs/numbers.md.`;
-
-export class UsageError extends Error {}
+liq <command> --help prints a command's options. Formats: docs/book-json.md, docs/book-binary.md,
+docs/generator.md; limits, messages and exit codes: docs/cli.md.`;
 
 export interface Io {
   stdout: Writable;
@@ -42,94 +38,87 @@ export interface Io {
 }
 
 export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [command, ...rest] = argv;
   try {
-    const [command, ...rest] = argv;
     switch (command) {
       case 'eval':
         return await evalCommand(rest, io);
       case 'gen':
         return await genCommand(rest, io);
       case 'sweep':
-        return await sweep(rest, io);
+        return await sweepCommand(rest, io);
       case 'help':
+        return await help(rest, io);
       case '--help':
       case '-h':
-        io.stdout.write(`${USAGE}\n`);
-        return EXIT_OK;
+        return await help([], io);
       case undefined:
-        throw new UsageError('missing command');
+        throw new UsageError(undefined, 'missing command');
       default:
-        throw new UsageError(`unknown command "${command}"`);
+        throw new UsageError(undefined, `unknown command ${JSON.stringify(command)}; the commands are ${COMMANDS.map((spec) => spec.name).join(', ')} and help`);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`liq: ${error.message}\n${USAGE}\n`);
-      return EXIT_USAGE;
-    }
-    if (error instanceof BookError || error instanceof InputError) {
-      io.stderr.write(`liq: ${error.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
-    throw error;
+    return report(error, io, command);
   }
 }
 
-/** A file that cannot be read: named with the operating system's reason. */
-export class InputError extends Error {}
-
-interface Parsed {
-  positional: string[];
-  flags: Set<string>;
+/** Whether `command` is one of the commands (its errors are prefixed with its name). */
+function known(command: string | undefined): boolean {
+  return COMMANDS.some((spec) => spec.name === command);
 }
 
-function parseArguments(argv: string[], known: string[]): Parsed {
-  const positional: string[] = [];
-  const flags = new Set<string>();
-  for (const argument of argv) {
-    if (argument.startsWith('--')) {
-      if (!known.includes(argument)) throw new UsageError(`unknown option "${argument}"`);
-      flags.add(argument);
-    } else {
-      positional.push(argument);
-    }
+/** The one line a failure prints, and its exit code. */
+function report(error: unknown, io: Io, command: string | undefined): number {
+  if (error instanceof ClosedPipeError) return EXIT_OK;
+  if (error instanceof UsageError) {
+    const who = error.command === undefined ? 'liq' : `liq ${error.command}`;
+    io.stderr.write(`${who}: ${oneLine(error.message)}; see ${who} --help\n`);
+    return EXIT_USAGE;
   }
-  return { positional, flags };
+  if (error instanceof BookError || error instanceof InputError || error instanceof OutputError) {
+    io.stderr.write(`${known(command) ? `liq ${command}` : 'liq'}: ${oneLine(error.message)}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  // Not the input's fault: still one line, with what the tool was doing.
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  io.stderr.write(`${known(command) ? `liq ${command}` : 'liq'}: internal error: ${oneLine(message)} (a bug: please report it with the command that caused it)\n`);
+  return EXIT_INTERNAL;
 }
 
-/** Loads a book file, JSON or binary by its first bytes. Errors name the file. */
-export function loadBookFile(path: string): Engine {
+async function help(argv: string[], io: Io): Promise<number> {
+  if (argv.length > 1) throw new UsageError(undefined, `help takes at most one COMMAND, got ${argv.length}`);
+  if (argv.length === 0) {
+    await writeChunks(io.stdout, [`${USAGE}\n`]);
+    return EXIT_OK;
+  }
+  const spec = COMMANDS.find((candidate) => candidate.name === argv[0]);
+  if (spec === undefined) throw new UsageError(undefined, `unknown command ${JSON.stringify(argv[0])}; the commands are ${COMMANDS.map((c) => c.name).join(', ')}`);
+  await writeChunks(io.stdout, [`${helpText(spec)}\n`]);
+  return EXIT_OK;
+}
+
+/** Prints a command's help when asked: true when it did. */
+export async function printedHelp(parsed: { help: boolean }, spec: Parameters<typeof helpText>[0], io: Io): Promise<boolean> {
+  if (!parsed.help) return false;
+  await writeChunks(io.stdout, [`${helpText(spec)}\n`]);
+  return true;
+}
+
+/** Loads a book (a path or - for standard input), with a progress bar on a terminal for a large binary book. */
+export async function loadBook(path: string, io: Io): Promise<Engine> {
+  const bar = progressBar(io.stderr, `loading ${path}`, 'bytes');
   try {
-    // A binary book streams from the file into memory; only JSON is read whole.
-    if (isBookBinary(readHead(path))) return loadBookBinaryFile(path); // warms the operation path up too
-    const engine = Engine.fromBook(parseBookJson(readFileSync(path, 'utf8')));
-    warmUpOperations(engine);
-    return engine;
-  } catch (error) {
-    if (error instanceof BookError) throw new BookError(`${path}: ${error.path}`, error.reason);
-    throw error;
-  }
-}
-
-/** The first bytes of a file (enough to tell a binary book), or InputError naming it. */
-function readHead(path: string): Uint8Array {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      const head = new Uint8Array(BOOK_BINARY_MAGIC.length);
-      return head.subarray(0, readSync(fd, head, 0, head.length, 0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch (error) {
-    throw new InputError(`${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return await loadBookSource(path, { onProgress: (done, total) => bar.update(done, total) });
+  } finally {
+    bar.stop();
   }
 }
 
 /**
  * Writes chunks with backpressure. A reader that goes away (`liq eval … | head`) ends the output
- * quietly, as a Unix filter does; any other write error is raised.
+ * quietly, as a Unix filter does (ClosedPipeError, exit 0); any other write error is raised.
  */
-async function writeChunks(stream: Writable, chunks: Iterable<string>): Promise<void> {
+export async function writeChunks(stream: Writable, chunks: Iterable<string>): Promise<void> {
   let failure: NodeJS.ErrnoException | undefined;
   const onError = (error: NodeJS.ErrnoException) => {
     failure = error;
@@ -144,25 +133,16 @@ async function writeChunks(stream: Writable, chunks: Iterable<string>): Promise<
   } finally {
     stream.off('error', onError);
   }
-  if (failure !== undefined && failure.code !== 'EPIPE') throw failure;
-}
-
-async function sweep(argv: string[], io: Io): Promise<number> {
-  let options;
-  try {
-    options = parseSweepArguments(argv);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  await sweepCommand(loadBookFile(options.book), options, io.stdout);
-  return EXIT_OK;
+  if (failure === undefined) return;
+  if (failure.code === 'EPIPE') throw new ClosedPipeError('standard output');
+  throw new OutputError(`standard output: cannot write: ${failure.code ?? failure.message}`);
 }
 
 async function evalCommand(argv: string[], io: Io): Promise<number> {
-  const { positional, flags } = parseArguments(argv, ['--json']);
-  if (positional.length !== 1) throw new UsageError(`eval takes one BOOK, got ${positional.length}`);
-  const engine = loadBookFile(positional[0]);
+  const parsed = parseCommand(EVAL_SPEC, argv);
+  if (await printedHelp(parsed, EVAL_SPEC, io)) return EXIT_OK;
+  const engine = await loadBook(parsed.positionals.BOOK, io);
   engine.evaluate();
-  await writeChunks(io.stdout, flags.has('--json') ? evaluationJson(engine) : evaluationTable(engine));
+  await writeChunks(io.stdout, parsed.values.json === true ? evaluationJson(engine) : evaluationTable(engine));
   return EXIT_OK;
 }

@@ -1,16 +1,15 @@
 // `liq sweep BOOK`: the parallel sweep from the command line. Loads the book, sweeps it on the
 // worker pool a few times, and prints the median time and the first liquidatable scopes.
-import type { Writable } from 'node:stream';
 import { formatScaled } from '../fixed/decimal.js';
 import { QUOTE_DECIMALS, STATUS_NAMES } from '../fixed/constants.js';
 import { SLOT_CROSS } from '../memory/layout.js';
 import { SweepPool } from '../pool/pool.js';
 import type { Engine } from '../engine/engine.js';
-
-export const SWEEP_USAGE = `sweep BOOK [--threads N] [--repeat K] [--list N]
-                       sweep every account of BOOK on a pool of N workers (default: one per
-                       core) K times (default 5), print the median time and the first N
-                       liquidatable scopes (default 10; 0 for none)`;
+import { helpText, parseCommand } from './args.js';
+import { SWEEP_SPEC } from './commands.js';
+import { escapeHidden } from '../io/one-line.js';
+import { progressBar } from './progress.js';
+import { loadBook, writeChunks, EXIT_OK, type Io } from './main.js';
 
 export interface SweepArguments {
   book: string;
@@ -19,55 +18,53 @@ export interface SweepArguments {
   list: number;
 }
 
-/** Parses `sweep` arguments; throws the message of a usage error. */
-export function parseSweepArguments(argv: readonly string[]): SweepArguments {
-  const parsed: SweepArguments = { book: '', threads: undefined, repeat: 5, list: 10 };
-  const books: string[] = [];
-  for (let k = 0; k < argv.length; k++) {
-    const argument = argv[k];
-    if (!argument.startsWith('--')) {
-      books.push(argument);
-      continue;
-    }
-    const limits: Record<string, [number, number]> = { '--threads': [1, 256], '--repeat': [1, 1000], '--list': [0, 1_000_000] };
-    if (!(argument in limits)) throw new Error(`unknown option "${argument}"`);
-    const text = argv[++k];
-    const value = Number(text);
-    const [low, high] = limits[argument];
-    if (text === undefined || !Number.isInteger(value) || value < low || value > high) {
-      throw new Error(`${argument} takes a whole number from ${low} to ${high}, got ${text === undefined ? 'nothing' : `"${text}"`}`);
-    }
-    if (argument === '--threads') parsed.threads = value;
-    else if (argument === '--repeat') parsed.repeat = value;
-    else parsed.list = value;
-  }
-  if (books.length !== 1) throw new Error(`sweep takes one BOOK, got ${books.length}`);
-  parsed.book = books[0];
-  return parsed;
+/** Parses `sweep` arguments (SWEEP_SPEC); throws UsageError. Null when --help was asked for. */
+export function parseSweepArguments(argv: readonly string[]): SweepArguments | null {
+  const parsed = parseCommand(SWEEP_SPEC, argv);
+  if (parsed.help) return null;
+  const { threads, repeat, list } = parsed.values as { threads: number | undefined; repeat: number; list: number };
+  return { book: parsed.positionals.BOOK, threads, repeat, list };
 }
 
-export async function sweepCommand(engine: Engine, options: SweepArguments, stdout: Writable): Promise<void> {
+/** Runs `liq sweep` with the arguments after `sweep`. Returns the exit code. */
+export async function sweepCommand(argv: string[], io: Io): Promise<number> {
+  const options = parseSweepArguments(argv);
+  if (options === null) {
+    await writeChunks(io.stdout, [`${helpText(SWEEP_SPEC)}\n`]);
+    return EXIT_OK;
+  }
+  const engine = await loadBook(options.book, io);
+  await writeChunks(io.stdout, [await sweepReport(engine, options, io)]);
+  return EXIT_OK;
+}
+
+/** Sweeps the book `options.repeat` times on the pool (a bar on a terminal) and returns the report. */
+export async function sweepReport(engine: Engine, options: SweepArguments, io: Io): Promise<string> {
   engine.refreshDebits();
   const pool = await SweepPool.open(engine, { threads: options.threads });
+  const bar = progressBar(io.stderr, 'sweeping');
   try {
     const times: number[] = [];
     let result = await pool.sweep(); // the first sweep's figures and list are the ones printed
     for (let k = 0; k < options.repeat; k++) {
+      bar.update(k, options.repeat);
       const start = performance.now();
       result = await pool.sweep();
       times.push(performance.now() - start);
     }
+    bar.stop();
     times.sort((x, y) => x - y);
     const median = times[Math.floor(times.length / 2)];
     const count = (n: number) => n.toLocaleString('en-US');
-    stdout.write(
-      `${options.book}: ${count(engine.accountCount)} accounts, ${count(engine.positionsUsed)} positions; ${pool.threads} workers\n` +
-        `sweep: median ${median.toFixed(1)} ms over ${times.length} (min ${times[0].toFixed(1)}, max ${times[times.length - 1].toFixed(1)}); ` +
-        `${count(result.liquidatable)} liquidatable scopes (${count(result.bankrupt)} bankrupt)\n`,
-    );
+    let text =
+      `${escapeHidden(options.book)}: ${count(engine.accountCount)} accounts, ${count(engine.positionsUsed)} positions; ${pool.threads} workers\n` +
+      `sweep: median ${median.toFixed(1)} ms over ${times.length} (min ${times[0].toFixed(1)}, max ${times[times.length - 1].toFixed(1)}); ` +
+      `${count(result.liquidatable)} liquidatable scopes (${count(result.bankrupt)} bankrupt)\n`;
     const shown = Math.min(options.list, result.scopes.length / 2);
-    if (shown > 0) stdout.write(`\n${scopeTable(engine, result.scopes.subarray(0, 2 * shown))}\n`);
+    if (shown > 0) text += `\n${scopeTable(engine, result.scopes.subarray(0, 2 * shown))}\n`;
+    return text;
   } finally {
+    bar.stop();
     await pool.close();
   }
 }

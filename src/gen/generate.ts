@@ -175,8 +175,11 @@ function wordsOf(column: BigInt64Array): Int32Array {
 // ---------------------------------------------------------------------------------------------
 // Generation
 
-/** Generates a book. Same options and seed → the same columns, bit for bit, on any machine. */
-export function generateBook(options: GenerateOptions): GeneratedBook {
+/**
+ * Generates a book. Same options and seed → the same columns, bit for bit, on any machine.
+ * `onProgress` hears the accounts generated so far every 65,536 accounts (the CLI's progress bar).
+ */
+export function generateBook(options: GenerateOptions, onProgress?: (done: number, total: number) => void): GeneratedBook {
   const { accounts: A, seed, isolatedShare, nearMaintenanceShare, instruments: instrumentCount } = resolveOptions(options);
   const { instruments, profiles } = generateInstruments(instrumentCount, seed);
   const I = instruments.length;
@@ -267,6 +270,7 @@ export function generateBook(options: GenerateOptions): GeneratedBook {
   const rng = new Rng(seed, STREAM_POSITIONS);
   let j = 0;
   for (let a = 0; a < A; a++) {
+    if ((a & 0xffff) === 0) onProgress?.(a, A);
     const stamp = a + 1;
     const count = accPosCount[a];
     const first = j;

@@ -111,7 +111,7 @@ describe('errors', () => {
   test('a missing file, a truncated binary, and usage errors', async () => {
     const missing = await run(['eval', join(scratch, 'nope.json')]);
     expect(missing.code).toBe(EXIT_BAD_INPUT);
-    expect(missing.stderr).toMatch(/nope\.json: cannot read: ENOENT/);
+    expect(missing.stderr).toMatch(/nope\.json: cannot open: ENOENT: no such file or directory\n$/);
     const truncated = join(scratch, 'truncated.book');
     writeFileSync(truncated, encodeBookModel(parseBookJson(readFileSync('examples/crash.json', 'utf8'))).subarray(0, 60));
     const cut = await run(['eval', truncated]);
@@ -138,6 +138,6 @@ describe('the installed command', () => {
     expect(document.accounts[0].positions[0].liquidationPrice).toBe('45180.7');
     const bad = spawnSync('node', ['bin/liq.js', 'eval', 'package.json'], { encoding: 'utf8' });
     expect(bad.status).toBe(EXIT_BAD_INPUT);
-    expect(bad.stderr).toBe("liq: package.json: name: unknown key; allowed keys are version, instruments, accounts\n");
+    expect(bad.stderr).toBe("liq eval: package.json: name: unknown key; allowed keys are version, instruments, accounts\n");
   });
 });

@@ -399,21 +399,21 @@ describe('liq gen', () => {
   test('bad options exit 2 with one line naming the problem', async () => {
     const cases: [string[], RegExp][] = [
       [['gen'], /--accounts N is required/],
-      [['gen', '--accounts', '0'], /--accounts must be a whole number from 1 to 10000000/],
-      [['gen', '--accounts', '10000001'], /--accounts must be a whole number from 1 to 10000000/],
-      [['gen', '--accounts', '-5'], /--accounts must be a whole number/],
-      [['gen', '--accounts', '1.5'], /--accounts must be a whole number/],
-      [['gen', '--accounts', 'many'], /--accounts must be a whole number/],
+      [['gen', '--accounts', '0'], /--accounts takes a whole number from 1 to 10000000/],
+      [['gen', '--accounts', '10000001'], /--accounts takes a whole number from 1 to 10000000/],
+      [['gen', '--accounts', '-5'], /--accounts takes a whole number from 1 to 10000000 \(decimal digits only\), got "-5"/],
+      [['gen', '--accounts', '1.5'], /--accounts takes a whole number/],
+      [['gen', '--accounts', 'many'], /--accounts takes a whole number/],
       [['gen', '--accounts'], /--accounts needs a value/],
       [['gen', '--accounts', '10', '--frobnicate'], /unknown option "--frobnicate"/],
-      [['gen', '--accounts', '10', '--isolated-share', '1.5'], /--isolated-share must be a number from 0 to 1/],
-      [['gen', '--accounts', '10', '--isolated-share', '-0.1'], /--isolated-share must be a number from 0 to 1/],
-      [['gen', '--accounts', '10', '--near-maintenance-share', '2'], /--near-maintenance-share must be a number from 0 to 1/],
-      [['gen', '--accounts', '10', '--instruments', '0'], /--instruments must be a whole number from 1 to 1000/],
-      [['gen', '--accounts', '10', '--seed', 'x'], /--seed must be a whole number/],
+      [['gen', '--accounts', '10', '--isolated-share', '1.5'], /--isolated-share takes a number from 0 to 1/],
+      [['gen', '--accounts', '10', '--isolated-share', '-0.1'], /--isolated-share takes a number from 0 to 1/],
+      [['gen', '--accounts', '10', '--near-maintenance-share', '2'], /--near-maintenance-share takes a number from 0 to 1/],
+      [['gen', '--accounts', '10', '--instruments', '0'], /--instruments takes a whole number from 1 to 1000/],
+      [['gen', '--accounts', '10', '--seed', 'x'], /--seed takes a whole number/],
       [['gen', '--accounts', '10', '--accounts', '20'], /--accounts is given twice/],
       [['gen', '--accounts', '200001', '--json'], /--json is for small books \(at most 200000 accounts\)/],
-      [['gen', 'book.bin', '--accounts', '10'], /no positional arguments/],
+      [['gen', 'book.bin', '--accounts', '10'], /gen takes no arguments, got "book.bin"/],
     ];
     for (const [argv, message] of cases) {
       const { code, stdout, stderr } = await run(argv);

@@ -1,0 +1,58 @@
+// What each `liq` command takes: one spec per command, read by the parser (args.ts) and printed
+// by `liq <command> --help`. docs/cli.md is written from these.
+import { GEN_ACCOUNTS_MAX, GEN_DEFAULTS, GEN_INSTRUMENTS_MAX } from '../gen/generate.js';
+import { GEN_JSON_ACCOUNTS_MAX } from '../gen/write.js';
+import { threadsMax, type CommandSpec } from './args.js';
+
+const EXIT_CODES = `exit codes: 0 done (also when the reader of standard output goes away), 1 bad input or an I/O error,
+2 usage error, 3 internal error (a bug)`;
+
+export const EVAL_SPEC: CommandSpec = {
+  name: 'eval',
+  positionals: ['BOOK'],
+  options: {
+    json: { kind: 'flag', help: 'print the documented JSON document instead of the table' },
+  },
+  summary: `Evaluates every account of BOOK: equity, maintenance and status of each scope, liquidation and
+bankruptcy prices of each position. BOOK is book JSON or a binary book, told apart by content; a
+JSON book may also come from a pipe or from standard input (BOOK = -).`,
+  notes: `Formats: docs/book-json.md, docs/book-binary.md; limits and messages: docs/cli.md.\n${EXIT_CODES}`,
+};
+
+export const GEN_SPEC: CommandSpec = {
+  name: 'gen',
+  positionals: [],
+  options: {
+    accounts: { kind: 'integer', min: 1, max: GEN_ACCOUNTS_MAX, required: true, value: 'N', help: 'accounts to generate' },
+    seed: { kind: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: GEN_DEFAULTS.seed, value: 'S', help: 'seed: the same seed gives the same book' },
+    'isolated-share': { kind: 'share', default: GEN_DEFAULTS.isolatedShare, value: 'F', help: 'share of positions in isolated mode' },
+    'near-maintenance-share': {
+      kind: 'share',
+      default: GEN_DEFAULTS.nearMaintenanceShare,
+      value: 'F',
+      help: 'share of accounts placed near maintenance',
+    },
+    instruments: { kind: 'integer', min: 1, max: GEN_INSTRUMENTS_MAX, default: GEN_DEFAULTS.instruments, value: 'N', help: 'instruments: 5 majors, then alts' },
+    out: { kind: 'string', value: 'PATH', help: 'where to write the book: a file, a device, a FIFO, or - for standard output (default book.bin; book.json with --json)' },
+    json: { kind: 'flag', help: `write book JSON instead of the binary format (at most ${GEN_JSON_ACCOUNTS_MAX.toLocaleString('en-US')} accounts)` },
+  },
+  summary: `Generates a realistic book, deterministic for a seed (docs/generator.md): majors and a long tail
+of alts with venue-shaped tier tables, about 3 positions per account. A file is written whole or not
+at all: to a temporary file beside it, then renamed over it.`,
+  notes: EXIT_CODES,
+};
+
+export const SWEEP_SPEC: CommandSpec = {
+  name: 'sweep',
+  positionals: ['BOOK'],
+  options: {
+    threads: { kind: 'integer', min: 1, max: threadsMax(), defaultText: 'one per core', value: 'N', help: 'workers, at most 4 per core' },
+    repeat: { kind: 'integer', min: 1, max: 1000, default: 5, value: 'K', help: 'timed sweeps' },
+    list: { kind: 'integer', min: 0, max: 1_000_000, default: 10, value: 'N', help: 'liquidatable scopes to print (0 for none)' },
+  },
+  summary: `Sweeps every account of BOOK on a pool of workers K times, prints the median time and the first N
+liquidatable scopes.`,
+  notes: EXIT_CODES,
+};
+
+export const COMMANDS: readonly CommandSpec[] = [EVAL_SPEC, GEN_SPEC, SWEEP_SPEC];
