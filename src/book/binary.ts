@@ -33,6 +33,7 @@ import {
   type Views,
 } from '../memory/layout.js';
 import { BookError } from './errors.js';
+import { systemMessage } from '../io/errors.js';
 import { OutputError } from '../io/errors.js';
 import { writeOutput } from '../io/output.js';
 import type { Book, Instrument, Tier } from './model.js';
@@ -1411,12 +1412,6 @@ function openFile(path: string, flags: 'r' | 'w'): number {
     if ((error as NodeJS.ErrnoException).code === 'EISDIR') fail(path, 'is a directory, not a binary book file');
     fail(path, `cannot open${flags === 'w' ? ' for writing' : ''}: ${systemMessage(error)}`);
   }
-}
-
-/** "ENOENT: no such file or directory" from a Node system error (its message also names the call and path). */
-function systemMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/, \w+ '.*'$/s, '');
 }
 
 function alignUp(value: number, alignment: number): number {

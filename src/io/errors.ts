@@ -22,3 +22,18 @@ export class ClosedPipeError extends Error {
     super(`${target}: the reader closed the pipe`);
   }
 }
+
+/**
+ * "ENOSPC: no space left on device" from a Node system error, whose message goes on to name the
+ * call and its paths (", write", ", open 'path'", ", rename 'a' -> 'b'"): the messages here name the
+ * path first themselves, and a temporary file's name would only confuse.
+ */
+export function systemMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const syscall = (error as NodeJS.ErrnoException | null)?.syscall;
+  if (typeof syscall === 'string') {
+    const at = message.indexOf(`, ${syscall}`);
+    if (at > 0) return message.slice(0, at);
+  }
+  return message.replace(/, \w+ '.*'$/s, '');
+}

@@ -13,7 +13,7 @@ import { BOOK_BINARY_MAGIC, isBookBinary, loadBookBinaryFile } from '../book/bin
 import { BookError } from '../book/errors.js';
 import { parseBookJson } from '../book/json.js';
 import { Engine } from '../engine/engine.js';
-import { InputError } from './errors.js';
+import { InputError, systemMessage } from './errors.js';
 
 /**
  * The largest JSON book read, in bytes (128 MiB). A regular file over it is refused from its size,
@@ -509,18 +509,6 @@ function engineFromJson(path: string, text: string): Engine {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-/**
- * "ENOENT: no such file or directory" from a Node system error, whose message goes on with the
- * call and the path (", open 'book.json'") or the call alone (", read").
- */
-function systemMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const syscall = (error as NodeJS.ErrnoException | null)?.syscall;
-  if (typeof syscall !== 'string') return message;
-  const at = message.indexOf(`, ${syscall}`);
-  return at > 0 ? message.slice(0, at) : message;
-}
 
 function hex(byte: number): string {
   return byte.toString(16).padStart(2, '0');

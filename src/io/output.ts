@@ -21,7 +21,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ClosedPipeError, OutputError } from './errors.js';
+import { ClosedPipeError, OutputError, systemMessage } from './errors.js';
 
 /** How writeOutput names standard output in its errors. */
 export const STANDARD_OUTPUT_NAME = 'standard output';
@@ -318,19 +318,4 @@ class Sink {
 function errorCode(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * "ENOSPC: no space left on device" from a Node system error, whose message goes on to name the
- * call and its paths (", write", ", open 'path'", ", rename 'a' -> 'b'"): the path is already
- * first in the one-line message, and the temporary file's name would only confuse.
- */
-export function systemMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const syscall = (error as NodeJS.ErrnoException | null)?.syscall;
-  if (typeof syscall === 'string') {
-    const at = message.indexOf(`, ${syscall}`);
-    if (at > 0) return message.slice(0, at);
-  }
-  return message.replace(/, \w+ '.*'$/s, '');
 }
