@@ -121,6 +121,9 @@ describe('the JSON limits', () => {
       `${path}: has ${(JSON_BOOK_BYTES_MAX + 1).toLocaleString('en-US')} bytes; a JSON book may have at most ` +
         `${JSON_BOOK_BYTES_MAX.toLocaleString('en-US')} bytes (128 MiB): ${USE_BINARY}`,
     );
+    // 600 MiB: past V8's longest string (512 MiB), where reading it whole crashed with a stack trace.
+    truncateSync(path, 600 * 2 ** 20);
+    expect((await refusal(path)).message).toMatch(/: has 629,145,600 bytes; a JSON book may have at most/);
   });
 
   test('the byte limit, both sides of it, on a file and on a pipe', async () => {
