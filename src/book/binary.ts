@@ -33,8 +33,7 @@ import {
   type Views,
 } from '../memory/layout.js';
 import { BookError } from './errors.js';
-import { systemMessage } from '../io/errors.js';
-import { OutputError } from '../io/errors.js';
+import { OutputError, systemMessage } from '../io/errors.js';
 import { writeOutput } from '../io/output.js';
 import type { Book, Instrument, Tier } from './model.js';
 import {
@@ -449,7 +448,7 @@ export function decodeBookBinary(input: Uint8Array, options: EngineOptions = {})
  */
 export function loadBookBinaryFile(path: string, options: BookFileOptions = {}): Engine {
   const chunkBytes = chunkBytesOption(options.chunkBytes);
-  const fd = openFile(path, 'r');
+  const fd = openFile(path);
   try {
     let size: number;
     try {
@@ -1404,13 +1403,13 @@ function chunkBytesOption(value: number | undefined): number {
   return value;
 }
 
-/** Opens a file, or throws BookError naming it. */
-function openFile(path: string, flags: 'r' | 'w'): number {
+/** Opens a file for reading, or throws BookError naming it. */
+function openFile(path: string): number {
   try {
-    return openSync(path, flags);
+    return openSync(path, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EISDIR') fail(path, 'is a directory, not a binary book file');
-    fail(path, `cannot open${flags === 'w' ? ' for writing' : ''}: ${systemMessage(error)}`);
+    fail(path, `cannot open: ${systemMessage(error)}`);
   }
 }
 
