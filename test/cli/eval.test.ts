@@ -108,6 +108,21 @@ describe('errors', () => {
     expect(stderr).toMatch(/accounts\[0\] \(alice\) balance: .*JSON number/);
   });
 
+  test('a path with a line break or a separator in it still gives one line, the character named', async () => {
+    const path = join(scratch, 'bad\nname.json');
+    writeFileSync(path, readFileSync('examples/design.json', 'utf8').replace('"balance": "1800"', '"balance": 1800'));
+    const bad = await run(['eval', path]);
+    expect(bad.code).toBe(EXIT_BAD_INPUT);
+    expect(bad.stderr).toBe(
+      `liq eval: ${join(scratch, 'bad\\nname.json')}: accounts[0] (alice) balance: must be a decimal string, got the JSON number 1800 ` +
+        '(write decimals as strings) (shown escaped: \\n is U+000A LINE FEED)\n',
+    );
+    const missing = await run(['eval', join(scratch, 'missing\u2029.json')]);
+    expect(missing.stderr).toBe(
+      `liq eval: ${join(scratch, 'missing\\u2029.json')}: cannot open: ENOENT: no such file or directory (shown escaped: \\u2029 is U+2029 PARAGRAPH SEPARATOR)\n`,
+    );
+  });
+
   test('a missing file, a truncated binary, and usage errors', async () => {
     const missing = await run(['eval', join(scratch, 'nope.json')]);
     expect(missing.code).toBe(EXIT_BAD_INPUT);
