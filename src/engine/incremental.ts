@@ -314,6 +314,8 @@ export class IncrementalEvaluator {
   private owedBy: Uint32Array[] = [];
   private readonly owedByCount: Int32Array;
   private owedByEntries = 0;
+  /** The entries the lists kept when they were last cleared of accounts no longer owed. */
+  private owedByKept = 0;
   private readonly unsubscribe: () => void;
 
   constructor(engine: Engine, options: IncrementalOptions = {}) {
@@ -515,8 +517,13 @@ export class IncrementalEvaluator {
   }
 
   /**
-   * Queues the owed accounts holding any of `instruments` (their lists are emptied); lists them
-   * again from the owed once the lists hold mostly accounts no longer owed.
+   * Queues the owed accounts holding any of `instruments` (their lists are emptied). Once the lists
+   * hold mostly accounts no longer owed, and twice the entries they kept the last time, each keeps
+   * only its owed accounts' entries, in place: a byte read an entry. (Listing the owed again from
+   * the columns read each one's positions, several misses an account: 0.6 s in 1,000 normal ticks
+   * of the 10M-account book, up to 58 ms in one, as the owed drained and the lists were listed
+   * again at each quarter.) An owed account's positions do not change while it is owed (an update
+   * queues it), so its entries stand; one owed again later may be listed twice, which queues it once.
    */
   private promoteOwed(instruments: number[]): void {
     if (this.owed === 0) return;
@@ -526,13 +533,19 @@ export class IncrementalEvaluator {
       this.owedByEntries -= this.owedByCount[i];
       this.owedByCount[i] = 0;
     }
-    if (this.owedByEntries <= 4 * (this.owed + 1_024)) return;
+    if (this.owedByEntries <= Math.max(4 * (this.owed + 1_024), 2 * this.owedByKept)) return;
     let kept = 0;
     for (let k = 0; k < this.owedSize; k++) if (this.queued[this.owedList[k]] === OWED) this.owedList[kept++] = this.owedList[k];
     this.owedSize = kept;
-    this.owedByCount.fill(0);
     this.owedByEntries = 0;
-    for (let k = 0; k < kept; k++) this.listOwedBy(this.owedList[k]);
+    for (let i = 0; i < this.owedBy.length; i++) {
+      const list = this.owedBy[i];
+      let count = 0;
+      for (let k = 0; k < this.owedByCount[i]; k++) if (this.queued[list[k]] === OWED) list[count++] = list[k];
+      this.owedByCount[i] = count;
+      this.owedByEntries += count;
+    }
+    this.owedByKept = this.owedByEntries;
   }
 
   /** Queues up to `count` owed accounts (the last listed first). */
@@ -553,6 +566,7 @@ export class IncrementalEvaluator {
     this.owed = 0;
     this.owedByCount.fill(0);
     this.owedByEntries = 0;
+    this.owedByKept = 0;
   }
 
   /**
