@@ -52,7 +52,14 @@ const accounts = engine.accountCount;
 const memory = (when: string) => {
   const now = process.memoryUsage().rss;
   const peak = process.resourceUsage().maxRSS * 1024;
-  log(`RSS ${when}: ${(now / engine.positionsUsed).toFixed(1)} B per position (peak so far ${(peak / engine.positionsUsed).toFixed(1)})`);
+  const use = engine.memoryUse;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  log(
+    `RSS ${when}: ${(now / engine.positionsUsed).toFixed(1)} B per position (peak so far ${(peak / engine.positionsUsed).toFixed(1)}); ` +
+      `wasm memory ${mib(use.total)} MiB (layout ${mib(use.layout)}, regions ${mib(use.regions)}, left behind ${mib(use.left)}), ` +
+      `JS heap ${mib(heapUsed)} MiB, array buffers ${mib(arrayBuffers)} MiB`,
+  );
 };
 memory('after the load');
 const pool = await SweepPool.open(engine, { threads });
