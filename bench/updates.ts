@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
 import { loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js';
 import { AccountIds } from '../src/book/account-ids.js';
-import { applyOperation, type AnyOperation } from '../src/account/operations.js';
+import { applyOperation } from '../src/account/operations.js';
 import { applyBatch } from '../src/account/batch.js';
 import { Engine } from '../src/engine/engine.js';
 import { parseBookJson } from '../src/book/json.js';
