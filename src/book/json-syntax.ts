@@ -230,7 +230,7 @@ function printable(c: number): boolean {
   return c >= 0x21 && c <= 0x7e;
 }
 
-/** The character at `i` for a message: 'x' when it is printable ASCII, its code point (U+XXXX) otherwise. */
+/** The character at `i` for a message: 'x' when it is printable ASCII, its code point (like U+2028) otherwise. */
 function showAt(text: string, i: number): string {
   const c = text.codePointAt(i) ?? 0;
   if (c === 0x27) return `"'"`;

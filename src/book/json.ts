@@ -639,7 +639,7 @@ function fail(path: string, reason: string): never {
 /**
  * A string as it appears in a message: JSON-quoted, shortened, and printable ASCII: control
  * characters and everything outside ASCII (U+2028 and U+2029 included, which JSON.stringify leaves
- * as they are and which some terminals and editors take for line breaks) as \uXXXX escapes.
+ * as they are and which some terminals and editors take for line breaks) as escapes like \u2028.
  */
 function quote(text: string): string {
   const quoted = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);

@@ -3,18 +3,15 @@
 import { generateBook } from '../gen/generate.js';
 import { GEN_JSON_ACCOUNTS_MAX, writeGeneratedBinary, writeGeneratedJson } from '../gen/write.js';
 import { escapeHidden } from '../io/one-line.js';
-import { UsageError, helpText, parseCommand } from './args.js';
+import { UsageError, parseCommand } from './args.js';
 import { GEN_SPEC } from './commands.js';
-import { EXIT_OK, writeChunks, type Io } from './main.js';
+import { EXIT_OK, printedHelp, writeChunks, type Io } from './main.js';
 import { progressBar } from './progress.js';
 
 /** Runs `liq gen` with the arguments after `gen`. Returns the exit code; throws what main reports. */
 export async function genCommand(argv: string[], io: Io): Promise<number> {
   const parsed = parseCommand(GEN_SPEC, argv);
-  if (parsed.help) {
-    await writeChunks(io.stdout, [`${helpText(GEN_SPEC)}\n`]);
-    return EXIT_OK;
-  }
+  if (await printedHelp(parsed, GEN_SPEC, io)) return EXIT_OK;
   const values = parsed.values as {
     accounts: number;
     seed: number;

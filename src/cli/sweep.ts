@@ -5,11 +5,11 @@ import { QUOTE_DECIMALS, STATUS_NAMES } from '../fixed/constants.js';
 import { SLOT_CROSS } from '../memory/layout.js';
 import { SweepPool } from '../pool/pool.js';
 import type { Engine } from '../engine/engine.js';
-import { helpText, parseCommand } from './args.js';
+import { parseCommand } from './args.js';
 import { SWEEP_SPEC } from './commands.js';
 import { escapeHidden } from '../io/one-line.js';
 import { progressBar } from './progress.js';
-import { loadBook, writeChunks, EXIT_OK, type Io } from './main.js';
+import { loadBook, printedHelp, writeChunks, EXIT_OK, type Io } from './main.js';
 
 export interface SweepArguments {
   book: string;
@@ -30,7 +30,7 @@ export function parseSweepArguments(argv: readonly string[]): SweepArguments | n
 export async function sweepCommand(argv: string[], io: Io): Promise<number> {
   const options = parseSweepArguments(argv);
   if (options === null) {
-    await writeChunks(io.stdout, [`${helpText(SWEEP_SPEC)}\n`]);
+    await printedHelp({ help: true }, SWEEP_SPEC, io);
     return EXIT_OK;
   }
   const engine = await loadBook(options.book, io);

@@ -48,7 +48,7 @@ export function characterName(code: number): string {
   return `${hex} (an invisible formatting character)`;
 }
 
-/** The escape shown in place of a hidden character: \n, \t, \r, else \uXXXX (\u{XXXXX} above U+FFFF). */
+/** The escape shown in place of a hidden character: \n, \t, \r, else four hex digits as in \u2028 (braces above U+FFFF, as in \u{E0001}). */
 function escapeOf(code: number): string {
   const short = SHORT[code];
   if (short !== undefined) return short;
