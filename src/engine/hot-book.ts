@@ -35,8 +35,8 @@ export function regionBytes(n: number): number {
 
 /** Copies the 8 bytes at byte offset `from` to `to` (both 8-aligned) as two u32 words. */
 function copy64(words: Uint32Array, to: number, from: number): void {
-  words[to >> 2] = words[from >> 2];
-  words[(to >> 2) + 1] = words[(from >> 2) + 1];
+  words[to >>> 2] = words[from >>> 2];
+  words[(to >>> 2) + 1] = words[(from >>> 2) + 1];
 }
 
 /** What a tick of the hot book changed. */
@@ -150,8 +150,8 @@ export class HotBook {
     const words = this.engine.memoryWords;
     const bytes = this.engine.memoryBytes;
     for (let r = 0; r < this.recordCount[i]; r++) {
-      const scope = this.scopesOffset + words[(this.recordOffset[i] + r * RECORD_BYTES + HR_SCOPE) >> 2] * SCOPE_BYTES;
-      if (bytes[scope + HS_LIVE] !== 0) fn(words[(scope + HS_ACCOUNT) >> 2]);
+      const scope = this.scopesOffset + words[(this.recordOffset[i] + r * RECORD_BYTES + HR_SCOPE) >>> 2] * SCOPE_BYTES;
+      if (bytes[scope + HS_LIVE] !== 0) fn(words[(scope + HS_ACCOUNT) >>> 2]);
     }
   }
 
@@ -225,11 +225,11 @@ export class HotBook {
       let keptRecords = 0;
       for (let r = 0; r < this.recordCount[i]; r++) {
         const from = this.recordOffset[i] + r * RECORD_BYTES;
-        const scope = renumber[words[(from + HR_SCOPE) >> 2]];
+        const scope = renumber[words[(from + HR_SCOPE) >>> 2]];
         if (scope < 0) continue;
         const to = this.recordOffset[i] + keptRecords * RECORD_BYTES;
         if (to !== from) bytes.copyWithin(to, from, from + RECORD_BYTES);
-        words[(to + HR_SCOPE) >> 2] = scope;
+        words[(to + HR_SCOPE) >>> 2] = scope;
         keptRecords++;
       }
       this.recordCount[i] = keptRecords;
@@ -247,8 +247,8 @@ export class HotBook {
     const at = this.scopesOffset + s * SCOPE_BYTES;
     copy64(words, at + HS_EQUITY, equityAt);
     copy64(words, at + HS_MAINT, maintAt);
-    words[(at + HS_ACCOUNT) >> 2] = a;
-    words[(at + HS_SLOT) >> 2] = slot;
+    words[(at + HS_ACCOUNT) >>> 2] = a;
+    words[(at + HS_SLOT) >>> 2] = slot;
     bytes[at + HS_STATUS] = status;
     bytes[at + HS_ISOLATED] = isolated ? 1 : 0;
     bytes[at + HS_LIVE] = 1;
@@ -265,7 +265,7 @@ export class HotBook {
     const words = this.engine.memoryWords; // made again if the memory grew for the records
     copy64(words, at + HR_SIZE, sizeAt);
     copy64(words, at + HR_MAINT, maintAt);
-    words[(at + HR_SCOPE) >> 2] = scope;
+    words[(at + HR_SCOPE) >>> 2] = scope;
     this.engine.memoryBytes[at + HR_BRACKET] = bracket;
   }
 

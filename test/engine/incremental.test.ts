@@ -38,67 +38,90 @@ function randomStep(random: () => number, instruments: number): Step {
   return { kind: 'funding', instrument: Math.floor(random() * instruments), delta: BigInt(sign * Math.round(random() * 5e9)) };
 }
 
-describe('incremental evaluation on books dense near their boundaries', () => {
-  test.each([1, 2, 3])('seed %i: every step equals a full sweep of a twin book', async (seed) => {
-    const generated = generatedBookToBook(generateBook({ accounts: 3_000, seed, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
-    const engine = Engine.fromBook(generated);
-    const twin = Engine.fromBook(generated);
-    // Half the seeds put a fifth of the book in the hot book (a high hotBound).
-    const incremental = new IncrementalEvaluator(engine, { fallbackAccounts: 400, hotLimit: 2_000, hotBound: seed === 2 ? 0.02 : 1e-3 });
-    const random = prng(seed * 7_919);
-    // The same updates for both books: two generators on the same seed, each over its own book.
-    const updates = mixedUpdates(engine, prng(seed));
-    const twinUpdates = mixedUpdates(twin, prng(seed));
-    const paths: Record<StepPath, number> = { incremental: 0, sweep: 0, build: 0 };
-    let reevaluated = 0;
-    let changedSeen = 0;
-    let hotSeen = 0;
-    for (let s = 0; s < 400; s++) {
-      const step = randomStep(random, engine.instruments.length);
-      for (const book of [engine, twin]) {
-        switch (step.kind) {
-          case 'tick':
-            moveMark(book, step.instrument, step.ppm);
-            break;
-          case 'broad':
-            for (let i = 0; i < book.instruments.length; i++) moveMark(book, i, step.ppm);
-            break;
-          case 'batch': {
-            const next = book === engine ? updates : twinUpdates;
-            applyBatch(book, Array.from({ length: step.size }, next));
-            break;
-          }
-          case 'funding': {
-            const result = applyOperation(book, { kind: 'setFundingIndex', instrument: book.instruments[step.instrument].symbol, fundingIndex: book.views.instFunding[step.instrument] + step.delta });
-            expect(result.ok, result.ok ? '' : result.reason).toBe(true);
-            break;
-          }
+/** 2 GiB: byte offsets at or above it are negative as int32 (a `>> 2` of one reads nothing). */
+const TWO_GIB = 2 ** 31;
+
+/**
+ * Runs 400 random steps on a generated book dense near its boundaries and holds every step to a
+ * full sweep of a twin book. With `aboveTwoGiB`, a region of 2 GiB is taken first, so that every
+ * region the incremental path and the hot book place after it (their lists, scopes and records)
+ * lies above 2 GiB, as on a 10M-account book.
+ */
+async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine> {
+  const generated = generatedBookToBook(generateBook({ accounts: 3_000, seed, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
+  const engine = Engine.fromBook(generated);
+  const twin = Engine.fromBook(generated);
+  if (aboveTwoGiB) engine.region('test.padding', TWO_GIB);
+  // Half the seeds put a fifth of the book in the hot book (a high hotBound).
+  const incremental = new IncrementalEvaluator(engine, { fallbackAccounts: 400, hotLimit: 2_000, hotBound: seed === 2 ? 0.02 : 1e-3 });
+  const random = prng(seed * 7_919);
+  // The same updates for both books: two generators on the same seed, each over its own book.
+  const updates = mixedUpdates(engine, prng(seed));
+  const twinUpdates = mixedUpdates(twin, prng(seed));
+  const paths: Record<StepPath, number> = { incremental: 0, sweep: 0, build: 0 };
+  let reevaluated = 0;
+  let changedSeen = 0;
+  let hotSeen = 0;
+  for (let s = 0; s < 400; s++) {
+    const step = randomStep(random, engine.instruments.length);
+    for (const book of [engine, twin]) {
+      switch (step.kind) {
+        case 'tick':
+          moveMark(book, step.instrument, step.ppm);
+          break;
+        case 'broad':
+          for (let i = 0; i < book.instruments.length; i++) moveMark(book, i, step.ppm);
+          break;
+        case 'batch': {
+          const next = book === engine ? updates : twinUpdates;
+          applyBatch(book, Array.from({ length: step.size }, next));
+          break;
+        }
+        case 'funding': {
+          const result = applyOperation(book, { kind: 'setFundingIndex', instrument: book.instruments[step.instrument].symbol, fundingIndex: book.views.instFunding[step.instrument] + step.delta });
+          expect(result.ok, result.ok ? '' : result.reason).toBe(true);
+          break;
         }
       }
-      const before = statusBytes(engine);
-      hotSeen = Math.max(hotSeen, incremental.hotAccounts);
-      const result = await incremental.step();
-      paths[result.path]++;
-      const expectedCount = twin.sweep({ full: false });
-      const where = `seed ${seed}, step ${s} (${step.kind}), ${result.path}`;
-      expect(result.liquidatable, where).toBe(expectedCount);
-      const after = statusBytes(engine);
-      expect(after, where).toEqual(statusBytes(twin));
-      if (result.path === 'incremental') {
-        const changed = after.flatMap((line, a) => (line !== before[a] ? [a] : []));
-        expect([...(result.changed ?? [])], where).toEqual(changed);
-        reevaluated += result.evaluated;
-        changedSeen += changed.length;
-      }
     }
-    incremental.close();
-    // Most steps were incremental and each re-evaluated a small part of the book; statuses changed,
-    // some of them in the hot book.
-    expect(paths.incremental).toBeGreaterThan(300);
-    expect(paths.sweep + paths.build).toBeGreaterThan(1);
-    expect(reevaluated / paths.incremental).toBeLessThan(engine.accountCount / 10);
-    expect(changedSeen).toBeGreaterThan(50);
-    expect(hotSeen).toBeGreaterThan(0);
+    const before = statusBytes(engine);
+    hotSeen = Math.max(hotSeen, incremental.hotAccounts);
+    const result = await incremental.step();
+    paths[result.path]++;
+    const expectedCount = twin.sweep({ full: false });
+    const where = `seed ${seed}, step ${s} (${step.kind}), ${result.path}`;
+    expect(result.liquidatable, where).toBe(expectedCount);
+    const after = statusBytes(engine);
+    expect(after, where).toEqual(statusBytes(twin));
+    if (result.path === 'incremental') {
+      const changed = after.flatMap((line, a) => (line !== before[a] ? [a] : []));
+      expect([...(result.changed ?? [])], where).toEqual(changed);
+      reevaluated += result.evaluated;
+      changedSeen += changed.length;
+    }
+  }
+  incremental.close();
+  // Most steps were incremental and each re-evaluated a small part of the book; statuses changed,
+  // some of them in the hot book.
+  expect(paths.incremental).toBeGreaterThan(300);
+  expect(paths.sweep + paths.build).toBeGreaterThan(1);
+  expect(reevaluated / paths.incremental).toBeLessThan(engine.accountCount / 10);
+  expect(changedSeen).toBeGreaterThan(50);
+  expect(hotSeen).toBeGreaterThan(0);
+  return engine;
+}
+
+describe('incremental evaluation on books dense near their boundaries', () => {
+  test.each([1, 2, 3])('seed %i: every step equals a full sweep of a twin book', async (seed) => {
+    await stepsEqualTwin(seed);
+  });
+
+  test('every step equals a full sweep of a twin book with the hot book and the lists above 2 GiB of memory', async () => {
+    const engine = await stepsEqualTwin(2, true);
+    // The hot book's scopes and the evaluations' detail were placed above 2 GiB (a region already
+    // placed is returned as it is for a request of 0 bytes).
+    expect(engine.region('hot.scopes', 0)).toBeGreaterThan(TWO_GIB);
+    expect(engine.region('incremental.detail', 0)).toBeGreaterThan(TWO_GIB);
   });
 
   test('a step with nothing changed evaluates nothing; an update re-evaluates its account; a closed evaluator no longer listens', async () => {
