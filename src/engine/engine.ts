@@ -90,8 +90,8 @@ export class Engine {
   /** The first byte above everything placed in the memory: the layout and the scratch regions. */
   private memoryTop: number;
   private readonly regions = new Map<string, Region>();
-  /** Bytes of regions left behind when their names took bigger ones (never reused: see region). */
-  private regionBytesLeft = 0;
+  /** Regions left behind when their names took bigger ones, free for another name (see region). */
+  private readonly freeRegions: Region[] = [];
   /** The memory as u32 words, bytes and i64 words (memoryWords, memoryBytes, memoryI64), until the engine grows it. */
   private wordsView: Uint32Array | undefined;
   private bytesView: Uint8Array | undefined;
@@ -583,25 +583,42 @@ export class Engine {
   }
 
   /**
-   * The memory's bytes by use: the book's layout, the regions in use, and those left behind by
-   * regions that moved to bigger ones (bench:incremental prints them beside the RSS: 124 MiB on
-   * the 10M-account book by the end of its crash steps, most of it the hot book's doubling).
+   * The memory's bytes by use: the book's layout, the regions in use, and the free regions left
+   * behind by names that moved to bigger ones, not yet taken by another (bench:incremental prints
+   * them beside the RSS).
    */
   get memoryUse(): { layout: number; regions: number; left: number; total: number } {
     let regions = 0;
     for (const region of this.regions.values()) regions += region.bytes;
-    return { layout: this.layout.end, regions, left: this.regionBytesLeft, total: this.memory.buffer.byteLength };
+    let left = 0;
+    for (const region of this.freeRegions) left += region.bytes;
+    return { layout: this.layout.end, regions, left, total: this.memory.buffer.byteLength };
   }
 
   /**
    * A region of at least `bytes` bytes above the book, kept under `name` and reused while it is
-   * big enough; a bigger request takes a new region at the top (the old one is left unused).
-   * Returns its byte offset. Grows the memory as needed.
+   * big enough. A bigger request takes the smallest free region that fits (one a name left behind
+   * when it grew) or a new one at the top, growing the memory as needed; the region it leaves is
+   * free from the next call on (so that a caller can still copy from it, as HotBook.grow does).
+   * Returns its byte offset. Whoever held the old offset must take the new one: nothing may be
+   * read or written through an offset of a region its name has left.
    */
   region(name: string, bytes: number): number {
     const existing = this.regions.get(name);
     if (existing !== undefined && existing.bytes >= bytes) return existing.offset;
-    if (existing !== undefined) this.regionBytesLeft += existing.bytes;
+    // A region left behind earlier is reused, the smallest that fits; the one left behind now is
+    // not (its caller may still copy from it: HotBook.grow), until the next call.
+    let best = -1;
+    for (let k = 0; k < this.freeRegions.length; k++) {
+      const free = this.freeRegions[k];
+      if (free.bytes >= bytes && (best < 0 || free.bytes < this.freeRegions[best].bytes)) best = k;
+    }
+    if (existing !== undefined) this.freeRegions.push(existing);
+    if (best >= 0) {
+      const [reused] = this.freeRegions.splice(best, 1);
+      this.regions.set(name, reused);
+      return reused.offset;
+    }
     const offset = Math.ceil(this.memoryTop / 64) * 64; // cache-line aligned
     const end = offset + Math.max(bytes, 16);
     const pages = Math.ceil(end / 65_536) - this.memory.buffer.byteLength / 65_536;

@@ -1,0 +1,70 @@
+// Engine.region: the scratch regions above the book. A name keeps its region while it is big
+// enough; a bigger request moves it, and the region it leaves is free for another name from the
+// next call on (HotBook.grow copies from it first). Regions in use never overlap.
+import { describe, expect, test } from 'vitest';
+import { Engine } from '../../src/engine/engine.js';
+import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
+import { prng } from '../../bench/workload.js';
+
+function smallEngine(): Engine {
+  return Engine.fromBook(generatedBookToBook(generateBook({ accounts: 50, seed: 1, instruments: 2 })));
+}
+
+describe('Engine.region', () => {
+  test('a name keeps its region while it is big enough; a bigger request moves it and frees the old one for the next call', () => {
+    const engine = smallEngine();
+    const a = engine.region('test.a', 1_024);
+    expect(engine.region('test.a', 512)).toBe(a);
+    expect(engine.region('test.a', 1_024)).toBe(a);
+    new Uint8Array(engine.memory.buffer, a, 1_024).fill(7);
+    const leftBefore = engine.memoryUse.left;
+    const moved = engine.region('test.a', 4_096);
+    expect(moved).not.toBe(a);
+    expect(engine.memoryUse.left).toBe(leftBefore + 1_024);
+    // The old bytes stand until another call: a caller copies them to the new place.
+    expect(new Uint8Array(engine.memory.buffer, a, 1_024).every((b) => b === 7)).toBe(true);
+    // The next name that fits takes the free region; one that does not fit takes a new one.
+    expect(engine.region('test.b', 1_000)).toBe(a);
+    expect(engine.memoryUse.left).toBe(leftBefore);
+    const c = engine.region('test.c', 1_024);
+    expect(c).not.toBe(a);
+    expect(c).toBeGreaterThan(moved);
+  });
+
+  test('a request takes the smallest free region that fits', () => {
+    const engine = smallEngine();
+    const small = engine.region('test.small', 1_024);
+    const large = engine.region('test.large', 8_192);
+    engine.region('test.small', 16_384); // frees 1 KiB
+    engine.region('test.large', 65_536); // frees 8 KiB
+    expect(engine.region('test.x', 2_048)).toBe(large);
+    expect(engine.region('test.y', 512)).toBe(small);
+    expect(engine.memoryUse.left).toBe(0);
+  });
+
+  test('random requests: the regions in use never overlap and each holds what its name wrote', () => {
+    const engine = smallEngine();
+    const random = prng(11);
+    const held = new Map<string, { offset: number; bytes: number; fill: number }>();
+    let top = 0;
+    let reused = 0;
+    for (let step = 0; step < 2_000; step++) {
+      const name = `test.${Math.floor(random() * 12)}`;
+      const bytes = 16 + Math.floor(random() ** 3 * 200_000);
+      const offset = engine.region(name, bytes);
+      if (offset !== held.get(name)?.offset && offset < top) reused++; // placed below the top: a free region
+      top = Math.max(top, offset + bytes);
+      const fill = step % 251;
+      new Uint8Array(engine.memory.buffer, offset, bytes).fill(fill);
+      held.set(name, { offset, bytes, fill });
+      // Every name's bytes are still its own: nothing else was placed over them.
+      for (const [other, region] of held) {
+        const bytesNow = Buffer.from(engine.memory.buffer, region.offset, region.bytes);
+        expect(bytesNow.equals(Buffer.alloc(region.bytes, region.fill)), `${other} after step ${step}`).toBe(true);
+      }
+    }
+    const spans = [...held.values()].sort((x, y) => x.offset - y.offset);
+    for (let k = 1; k < spans.length; k++) expect(spans[k].offset).toBeGreaterThanOrEqual(spans[k - 1].offset + spans[k - 1].bytes);
+    expect(reused).toBeGreaterThan(10);
+  });
+});
