@@ -95,6 +95,26 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/**
+ * Holds the incremental path to a full sweep: the statuses and the failing count it left in memory
+ * must be those a sweep of the same book writes. A figure of an engine that is not exact is not
+ * reported: the bench stops.
+ */
+async function checkExact(when: string): Promise<void> {
+  const accStatus = v.accStatus.slice(0, accounts);
+  const posStatus = v.posStatus.slice(0, engine.positionsUsed);
+  const liquidatable = incremental.liquidatable;
+  const swept = await pool.sweep();
+  let accountsOff = 0;
+  let positionsOff = 0;
+  for (let a = 0; a < accounts; a++) if (accStatus[a] !== v.accStatus[a]) accountsOff++;
+  for (let j = 0; j < posStatus.length; j++) if (posStatus[j] !== v.posStatus[j]) positionsOff++;
+  if (accountsOff + positionsOff > 0 || liquidatable !== swept.liquidatable) {
+    throw new Error(`${when}: the incremental path is not exact: ${accountsOff} account and ${positionsOff} position statuses, and ${liquidatable} failing scopes against ${swept.liquidatable}, differ from a full sweep`);
+  }
+  log(`${when}: statuses and failing count equal a full sweep's`);
+}
+
 for (let k = 0; k < 10; k++) await sweepMs(); // records built, workers warm
 const staticMs: number[] = [];
 for (let k = 0; k < 4 * repeat; k++) staticMs.push(await sweepMs());
@@ -151,6 +171,7 @@ log(
     `${owing} steps left accounts owed (at most ${owedMost.toLocaleString('en-US')})`,
 );
 memory('after the ticks');
+await checkExact('after the normal ticks');
 if (rebuilds.length > 0) log(`  not incremental: ${[...new Set(rebuilds)].map((why) => `${rebuilds.filter((r) => r === why).length}× ${why}`).join(', ')}`);
 const drift = baseMarks.map((mark, i) => Number(v.instMark[i] - mark) / Number(mark));
 log(`marks drifted ${(Math.min(...drift) * 100).toFixed(2)}% to ${(Math.max(...drift) * 100).toFixed(2)}% over the ticks`);
@@ -175,6 +196,7 @@ log(`marks drifted ${(Math.min(...drift) * 100).toFixed(2)}% to ${(Math.max(...d
       `max ${Math.max(...churnMs).toFixed(1)} ms, mean ${(mean * 1000).toFixed(0)} µs; paths ${JSON.stringify(churnPaths)}`,
   );
   memory('after the ticks with updates');
+  await checkExact('after the ticks with updates');
 }
 
 /** Back to the base marks and a built index with nothing owed (a calm step rebuilds a stale one; steps with no move take the owed a few at a time). */
