@@ -27,7 +27,8 @@ const SCOPES_PER_ACCOUNT_SHIFT = 8;
 
 /**
  * Bytes to ask Engine.region for a list of `n` bytes: the least power of two at or above it (at
- * least 1 KiB), so that a list that grows leaves few regions behind (a region is never freed).
+ * least 1 KiB), so that a list that grows moves few times (each region it leaves is free for a
+ * later request of another name).
  */
 export function regionBytes(n: number): number {
   return Math.max(1_024, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
