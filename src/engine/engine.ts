@@ -32,6 +32,8 @@ import {
   createSharedMemory,
   readPositionColumns,
   layoutBytes,
+  WASM_PAGE_BYTES,
+  WASM_PAGES_MAX,
   type Capacity,
   type Views,
 } from '../memory/layout.js';
@@ -613,19 +615,27 @@ export class Engine {
       const free = this.freeRegions[k];
       if (free.bytes >= bytes && (best < 0 || free.bytes < this.freeRegions[best].bytes)) best = k;
     }
-    if (existing !== undefined) this.freeRegions.push(existing);
-    if (best >= 0) {
-      const [reused] = this.freeRegions.splice(best, 1);
-      this.regions.set(name, reused);
-      return reused.offset;
+    let region: Region;
+    if (best >= 0) region = this.freeRegions.splice(best, 1)[0];
+    else {
+      const offset = Math.ceil(this.memoryTop / 64) * 64; // cache-line aligned
+      const end = offset + Math.max(bytes, 16);
+      const pages = Math.ceil(end / WASM_PAGE_BYTES);
+      if (pages > WASM_PAGES_MAX) {
+        // Refused before anything moved: the name keeps its region, the free ones stay free.
+        throw new RangeError(
+          `no room for the scratch region ${name} (${bytes} bytes): the book and its regions would need ${end} bytes, ` +
+            `above the 4 GiB a wasm32 memory holds (the book's layout takes ${this.layout.end})`,
+        );
+      }
+      const grow = pages - this.memory.buffer.byteLength / WASM_PAGE_BYTES;
+      if (grow > 0) this.grewMemory(grow);
+      this.memoryTop = end;
+      region = { offset, bytes: end - offset };
     }
-    const offset = Math.ceil(this.memoryTop / 64) * 64; // cache-line aligned
-    const end = offset + Math.max(bytes, 16);
-    const pages = Math.ceil(end / 65_536) - this.memory.buffer.byteLength / 65_536;
-    if (pages > 0) this.grewMemory(pages);
-    this.memoryTop = end;
-    this.regions.set(name, { offset, bytes: end - offset });
-    return offset;
+    if (existing !== undefined) this.freeRegions.push(existing);
+    this.regions.set(name, region);
+    return region.offset;
   }
 
   /**

@@ -42,6 +42,19 @@ describe('Engine.region', () => {
     expect(engine.memoryUse.left).toBe(0);
   });
 
+  test('a request past the 4 GiB of a wasm32 memory is refused in one line, and changes nothing', () => {
+    const engine = smallEngine();
+    const a = engine.region('test.a', 1_024);
+    const b = engine.region('test.b', 512);
+    engine.region('test.b', 4_096); // leaves its 512 bytes free
+    const before = engine.memoryUse;
+    expect(() => engine.region('test.a', 2 ** 32)).toThrow(/^no room for the scratch region test\.a \(4294967296 bytes\): .* above the 4 GiB a wasm32 memory holds/);
+    expect(engine.memoryUse).toEqual(before);
+    expect(engine.region('test.a', 0)).toBe(a); // the name kept its region
+    expect(engine.region('test.c', 512)).toBe(b); // the free region is still free
+    expect(engine.memoryUse.left).toBe(0);
+  });
+
   test('random requests: the regions in use never overlap and each holds what its name wrote', () => {
     const engine = smallEngine();
     const random = prng(11);
