@@ -287,9 +287,9 @@ function describeStep(step: Step): string {
 
 /** Steps per `npm test` (at least 10,000; LIQ_STEPS sets fewer per book for a quick look), over this many books. */
 const BOOKS = 10;
+const STEPS_PER_BOOK = Number(process.env.LIQ_STEPS ?? 1_000);
 /** 2 GiB: byte offsets at or above it are negative as int32. */
 const TWO_GIB = 2 ** 31;
-const STEPS_PER_BOOK = Number(process.env.LIQ_STEPS ?? 1_000);
 
 describe('the production sweep paths after the changes users make', () => {
   test(`chunk sweep on one thread, the pool on 1, 2 and 4 workers and the incremental path equal the reference after every step (${BOOKS} books × ${STEPS_PER_BOOK} steps)`, async () => {
