@@ -140,6 +140,8 @@ const rebuilds: string[] = [];
 let evaluated = 0;
 let owing = 0; // steps that left accounts owed
 let owedMost = 0;
+let changedAccounts = 0; // accounts whose statuses incremental ticks changed, summed over the ticks
+let hotMost = 0;
 for (let k = 0; k < ticks; k++) {
   const i = Math.floor(random() * instruments);
   move(i, Math.round((100 + random() * 900) * (random() < 0.5 ? -1 : 1)));
@@ -150,6 +152,8 @@ for (let k = 0; k < ticks; k++) {
   paths[result.path]++;
   if (result.path !== 'incremental') rebuilds.push(`${result.path} after ${stale}`);
   if (result.path === 'incremental') evaluated += result.evaluated;
+  changedAccounts += result.changed?.length ?? 0;
+  hotMost = Math.max(hotMost, incremental.hotAccounts);
   if (result.owed > 0) owing++;
   owedMost = Math.max(owedMost, result.owed);
 }
@@ -168,7 +172,8 @@ const tick = { p50: percentile(tickMs, 50), p99: percentile(tickMs, 99), p999: p
 log(
   `${ticks} normal ticks (one mark 0.01–0.1%): p50 ${(tick.p50 * 1000).toFixed(0)} µs, p99 ${(tick.p99 * 1000).toFixed(0)} µs, p99.9 ${tick.p999.toFixed(1)} ms, max ${tick.max.toFixed(2)} ms, ` +
     `mean ${(tick.mean * 1000).toFixed(0)} µs (${((tick.mean * ticks) / 1000).toFixed(1)} s in all); paths ${JSON.stringify(paths)}; ${(evaluated / Math.max(1, paths.incremental)).toFixed(1)} accounts re-evaluated per incremental tick; ` +
-    `${owing} steps left accounts owed (at most ${owedMost.toLocaleString('en-US')})`,
+    `${owing} steps left accounts owed (at most ${owedMost.toLocaleString('en-US')}); ` +
+    `${changedAccounts.toLocaleString('en-US')} account statuses changed by incremental ticks; up to ${hotMost.toLocaleString('en-US')} accounts in the hot book`,
 );
 memory('after the ticks');
 await checkExact('after the normal ticks');
