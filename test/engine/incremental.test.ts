@@ -259,7 +259,11 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     const book = generatedBookToBook(generateBook({ accounts: 4_000, seed: 8, instruments: 12, nearMaintenanceShare: 0.2 }));
     const pooled = Engine.fromBook(book);
     const single = Engine.fromBook(book);
-    const pool = await SweepPool.open(pooled, { threads: 2 });
+    // The pooled engine's regions lie above 2 GiB, and its lists start with room for 16 scopes a
+    // shard: the crash steps overflow them and they grow, moving while the hot book's regions move
+    // and the places they leave are handed out again.
+    pooled.region('test.padding', TWO_GIB);
+    const pool = await SweepPool.open(pooled, { threads: 2, listCapacity: 16 });
     try {
       // No accounts owed (drainLimit = the fallback): past the fallback, the index goes stale and is rebuilt.
       const withPool = new IncrementalEvaluator(pooled, { pool, fallbackAccounts: 300, drainLimit: 300 });
@@ -281,6 +285,8 @@ describe('incremental evaluation on books dense near their boundaries', () => {
         expect(a.liquidatable, `step ${k}`).toBe(single.sweep({ full: false }));
       }
       expect([...paths].sort()).toEqual(['build', 'incremental', 'sweep']);
+      expect((pool as unknown as { listCapacity: number }).listCapacity).toBeGreaterThan(16);
+      expect(withPool.hotAccounts).toBeGreaterThan(0);
     } finally {
       await pool.close();
     }
