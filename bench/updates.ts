@@ -1,6 +1,7 @@
 // Update throughput: account operations on a generated book, one core. Generates a book
 // (src/gen/, seed 1), writes it to a temporary binary file and loads it as `liq` does, then:
 //   - the first update on the fresh engine (applyOperation, a deposit by id), and the next ones;
+//     and the first update of later bursts, each prepared as the first one was;
 //     and, at the end, an update right after a sweep (as a service applies them between sweeps);
 //   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index;
 //   - N single deposits through applyOperation, accounts by id, then by index (after a sweep: first
@@ -43,11 +44,26 @@ function timedDeposit(target: Engine, id: string): number {
   return us;
 }
 
-// The timing code itself, warmed on a small book before the one measured is loaded.
-{
-  const small = Engine.fromBook(parseBookJson(readFileSync(new URL('../../examples/sample.json', import.meta.url), 'utf8')));
-  const id = small.accountIds.get(0);
-  for (let k = 0; k < 200; k++) timedDeposit(small, id);
+// The timing code itself, warmed on a small book of its own before the one measured is loaded.
+const small = Engine.fromBook(parseBookJson(readFileSync(new URL('../../examples/sample.json', import.meta.url), 'utf8')));
+const smallId = small.accountIds.get(0);
+for (let k = 0; k < 200; k++) timedDeposit(small, smallId);
+
+/** Read through 256 MiB, eight times the last-level cache: none of the measured book's lines stays cached. */
+const evictor = new Float64Array(32 * 1024 * 1024);
+let evictorSum = 0;
+
+/**
+ * The same state of the caches before a first update on the measured book, whether that book is
+ * fresh or not: none of its lines cached (as after the load, which streams the whole book), the
+ * operation path's code warm (100 deposits on the small book, back to back). An update costs
+ * several times more after a pause or a pass over memory than right after another one (the
+ * hardware's caches, not the engine: bench/README.md), so the first update is compared with later
+ * ones that had the same preparation.
+ */
+function prepare(): void {
+  for (let k = 0; k < evictor.length; k += 8) evictorSum += evictor[k];
+  for (let k = 0; k < 100; k++) timedDeposit(small, smallId);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -87,15 +103,27 @@ log(`${accounts.toLocaleString('en-US')} accounts, ${positions.toLocaleString('e
 const random = prng(7);
 const pickAccount = () => Math.floor(random() * accounts);
 const firstUpdatesUs: number[] = [];
+prepare();
 for (let k = 0; k < 100; k++) firstUpdatesUs.push(timedDeposit(engine, engine.accountIds.get(pickAccount())));
 const later = [...firstUpdatesUs.slice(1)].sort((x, y) => x - y);
+// The first update of each of 21 later bursts on this engine, with the same preparation.
+const laterFirstUs: number[] = [];
+for (let k = 0; k < 21; k++) {
+  const id = engine.accountIds.get(pickAccount());
+  prepare();
+  laterFirstUs.push(timedDeposit(engine, id));
+}
+laterFirstUs.sort((x, y) => x - y);
 
 // What the index costs, on a copy of the ids (the loaded book's is built already, by the loader).
 const idsCopy = AccountIds.fromBlob(engine.accountIds.offsets.slice(), engine.accountIds.bytes.slice());
 start = performance.now();
 idsCopy.buildIndex();
 const indexBuildMs = performance.now() - start;
-log(`first update on the fresh engine: ${firstUpdatesUs[0].toFixed(0)} µs; updates 2–100: median ${later[later.length >> 1].toFixed(1)} µs, max ${later[later.length - 1].toFixed(0)} µs`);
+log(
+  `first update on the fresh engine: ${firstUpdatesUs[0].toFixed(1)} µs; the first update of 21 later bursts, same preparation: median ${laterFirstUs[10].toFixed(1)} µs ` +
+    `(min ${laterFirstUs[0].toFixed(1)}, max ${laterFirstUs[20].toFixed(1)}); updates 2–100 of the first burst, back to back: median ${later[later.length >> 1].toFixed(1)} µs, max ${later[later.length - 1].toFixed(0)} µs`,
+);
 log(`account-id index: built by the loader (indexed: ${engine.accountIds.indexed}); building it again for ${accounts.toLocaleString('en-US')} ids takes ${indexBuildMs.toFixed(0)} ms`);
 
 // A status sweep, as a service would run after loading (builds the chunk records).
@@ -228,6 +256,7 @@ if (json) {
       indexBuildMs,
       firstUpdateUs: firstUpdatesUs[0],
       laterUpdateMedianUs: later[later.length >> 1],
+      laterFirstUpdateMedianUs: laterFirstUs[10],
       afterSweepUpdateMedianUs: afterSweepUs[10],
       batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, applied, firstBatchMs, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate },
       plain: { byId: plainRate, byIndex: plainByIndexRate },
