@@ -15,6 +15,7 @@ import { mixedUpdates, prng } from '../../bench/workload.js';
 import { statusBytes } from '../support/scopes.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { MODE_CROSS } from '../../src/fixed/constants.js';
+import { TWO_GIB, padAboveTwoGiB } from '../support/memory.js';
 
 /** A kernel constant that is an i32. */
 const kernelI32 = (name: string): number => kernelU32(name) | 0;
@@ -38,8 +39,6 @@ function randomStep(random: () => number, instruments: number): Step {
   return { kind: 'funding', instrument: Math.floor(random() * instruments), delta: BigInt(sign * Math.round(random() * 5e9)) };
 }
 
-/** 2 GiB: byte offsets at or above it are negative as int32 (a `>> 2` of one reads nothing). */
-const TWO_GIB = 2 ** 31;
 
 /**
  * Runs 400 random steps on a generated book dense near its boundaries and holds every step to a
@@ -51,7 +50,7 @@ async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine
   const generated = generatedBookToBook(generateBook({ accounts: 3_000, seed, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
   const engine = Engine.fromBook(generated);
   const twin = Engine.fromBook(generated);
-  if (aboveTwoGiB) engine.region('test.padding', TWO_GIB);
+  if (aboveTwoGiB) padAboveTwoGiB(engine);
   // Half the seeds put a fifth of the book in the hot book (a high hotBound).
   const incremental = new IncrementalEvaluator(engine, { fallbackAccounts: 400, hotLimit: 2_000, hotBound: seed === 2 ? 0.02 : 1e-3 });
   const random = prng(seed * 7_919);
@@ -262,7 +261,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     // The pooled engine's regions lie above 2 GiB, and its lists start with room for 16 scopes a
     // shard: the crash steps overflow them and they grow, moving while the hot book's regions move
     // and the places they leave are handed out again.
-    pooled.region('test.padding', TWO_GIB);
+    padAboveTwoGiB(pooled);
     const pool = await SweepPool.open(pooled, { threads: 2, listCapacity: 16 });
     try {
       // No accounts owed (drainLimit = the fallback): past the fallback, the index goes stale and is rebuilt.

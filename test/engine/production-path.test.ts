@@ -21,6 +21,7 @@ import { prng } from '../../bench/workload.js';
 import { statusBytes, sweptStatuses } from '../support/scopes.js';
 import { markMax } from '../support/marks.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
+import { TWO_GIB, padAboveTwoGiB } from '../support/memory.js';
 
 const pools: SweepPool[] = [];
 afterAll(async () => {
@@ -288,8 +289,6 @@ function describeStep(step: Step): string {
 /** Steps per `npm test` (at least 10,000; LIQ_STEPS sets fewer per book for a quick look), over this many books. */
 const BOOKS = 10;
 const STEPS_PER_BOOK = Number(process.env.LIQ_STEPS ?? 1_000);
-/** 2 GiB: byte offsets at or above it are negative as int32. */
-const TWO_GIB = 2 ** 31;
 
 describe('the production sweep paths after the changes users make', () => {
   test(`chunk sweep on one thread, the pool on 1, 2 and 4 workers and the incremental path equal the reference after every step (${BOOKS} books × ${STEPS_PER_BOOK} steps)`, async () => {
@@ -319,7 +318,7 @@ describe('the production sweep paths after the changes users make', () => {
       // (the pools' lists and records, the incremental path's, the hot book's, a grown arena) lies
       // above 2 GiB, where an offset read as an int32 is negative (as on a 10M-account book).
       const aboveTwoGiB = bookIndex % 4 === 3;
-      if (aboveTwoGiB) engine.region('test.padding', TWO_GIB);
+      if (aboveTwoGiB) padAboveTwoGiB(engine);
       const workers = await Promise.all([1, 2, 4].map(async (threads) => {
         const pool = await SweepPool.open(engine, { threads, listCapacity: 16, growLists: false }); // lists overflow: the scan path too
         pools.push(pool);
@@ -330,7 +329,7 @@ describe('the production sweep paths after the changes users make', () => {
       // and hot limit make it take every path: incremental steps, fallback sweeps and rebuilds; a high
       // hot bound puts much of the book in the hot book.
       const twin = Engine.fromBook(book as Book);
-      if (aboveTwoGiB) twin.region('test.padding', TWO_GIB);
+      if (aboveTwoGiB) padAboveTwoGiB(twin);
       // Most books owe the accounts a step past the fallback reaches (the default drain limit); books
       // 0 and 8 (of the lowest fallback) let the index go stale at once (a drain limit of the fallback).
       const fallbackAccounts = 8 + (bookIndex % 4) * 40;
