@@ -32,6 +32,13 @@ export function mulWide(a: u64, b: u64): u64 {
  */
 export function divWideSmall(hi: u64, lo: u64, d: u64): u64 {
   assert(d != 0 && d <= MASK_32);
+  if (hi == 0) {
+    // The usual case (a numerator below 2^64): one native division instead of four.
+    const q = lo / d;
+    wideHi = 0;
+    wideRem = lo - q * d;
+    return q;
+  }
   let r: u64 = 0;
   let t = (r << 32) | (hi >> 32);
   const q3 = t / d;
@@ -56,6 +63,12 @@ export function divWideSmall(hi: u64, lo: u64, d: u64): u64 {
  */
 export function divWide(hi: u64, lo: u64, v: u64): u64 {
   assert(v != 0 && hi < v);
+  if (hi == 0) {
+    // The usual case (a dividend below 2^64): one native division.
+    const q = lo / v;
+    wideRem = lo - q * v;
+    return q;
+  }
   const b: u64 = 1 << 32;
   const s = <u64>clz<u64>(v);
   v = v << s;
