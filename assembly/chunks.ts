@@ -3,8 +3,8 @@
 // (a load) counts its records and marks it for rebuilding (layOutChunks), and the next sweep that
 // reaches it rebuilds it (buildChunk); a refresh of one account rewrites that account's records in
 // place (refreshAccount); a new funding index rewrites, in place, only the cross bases and isolated
-// records its positions' debits feed (refreshInstrumentFunding). sweepChunk reads a chunk in three
-// passes.
+// records its positions' debits feed, deferred to each chunk's next read (deferFunding,
+// settleChunkFunding). sweepChunk reads a chunk in three passes.
 // docs/architecture.md describes the records; test/engine/chunk-sweep.test.ts holds this path to
 // the column sweep (sweep.ts), and test/engine/production-path.test.ts to the reference.
 
@@ -69,6 +69,15 @@ import {
   H_ACC_RECORDS,
   H_RECORDS_BYTES,
   H_RECORDS_TAIL,
+  H_FUNDING_TABLE,
+  H_FUNDING_SKIP,
+  H_FUNDING_SKIP_COUNT,
+  H_FUNDING_SINGLE,
+  CHUNK_FUNDING,
+  CHUNK_FUNDING_NONE,
+  CHUNK_FUNDING_PENDING,
+  CHUNK_FUNDING_STALE,
+  FUNDING_SEVERAL,
 } from './layout';
 import { column, headerValue, setHeaderValue } from './header';
 import { bracketOf, maintenanceInBracket, fundingOwed } from './math';
@@ -76,6 +85,7 @@ import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './price
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
 import { debitOf } from './debits';
 import { touchPosition } from './touch';
+import { fillInstrument } from './cache';
 
 /**
  * Records an area gets room for when a chunk that outgrew its area moves: CHUNK_ROOM_SHARE more,
@@ -141,7 +151,7 @@ function placeAtTail(header: usize, meta: usize, accounts: u32, room: bool): boo
   if (<u64>tail + bytes > <u64>headerValue(header, H_RECORDS_BYTES)) return false;
   store<u32>(meta, tail, CHUNK_OFFSET);
   store<u32>(meta, capacity, CHUNK_CAPACITY);
-  store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+  markRebuild(meta);
   setHeaderValue(header, H_RECORDS_TAIL, tail + <u32>bytes);
   return true;
 }
@@ -169,6 +179,17 @@ function repack(header: usize): void {
     const placed = placeAtTail(header, meta, chunkAccounts(header, chunk), false);
     assert(placed, 'the sweep records region holds every chunk packed');
   }
+}
+
+/**
+ * Marks the chunk whose meta is at `meta` for rebuilding: its next build reads every debit from the
+ * columns, at their funding indices, so no deferred funding refresh is left for it.
+ */
+// @ts-ignore: decorator
+@inline
+function markRebuild(meta: usize): void {
+  store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+  store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
 }
 
 /** The chunks of the book. */
@@ -281,10 +302,13 @@ export function layOutChunks(header: usize, cache: usize, accountStart: u32, acc
     const meta = metaOf(header, chunk);
     const state = load<u32>(meta, CHUNK_STATE);
     const cuts = c0 < accountStart || c1 > accountEnd;
-    if (state == CHUNK_FRESH && cuts) {
+    // A deferred funding refresh reaches the chunk's records before any account of it is refreshed
+    // (whose records are then made at the columns' indices, like the rest of the chunk's).
+    if (state == CHUNK_FRESH && cuts && settleChunkFunding(header, cache, chunk, true)) {
       for (let a = max<u32>(c0, accountStart); a < min<u32>(c1, accountEnd); a++) refreshAccount(header, cache, a);
       continue;
     }
+    if (state == CHUNK_FRESH && cuts) continue; // laid out again whole by the settle: its next sweep rebuilds it
     let cross: u32 = 0;
     let isolated: u32 = 0;
     let from = c0;
@@ -311,11 +335,11 @@ export function layOutChunks(header: usize, cache: usize, accountStart: u32, acc
     store<u32>(meta, isolated, CHUNK_ISOLATED);
     const room = state != CHUNK_UNLAID;
     if (room && cross + isolated <= load<u32>(meta, CHUNK_CAPACITY)) {
-      store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+      markRebuild(meta);
     } else if (repacked || !placeOrCompact(header, meta, accounts, room)) {
       // Placed by the repack at the end. Once one is waiting for it, no compaction runs: a chunk
       // marked here has no area yet for a compaction to slide.
-      store<u32>(meta, CHUNK_REBUILD, CHUNK_STATE);
+      markRebuild(meta);
       repacked = true;
     }
   }
@@ -507,7 +531,7 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
  * margin less its debit `equityAtZero`; account `accountInChunk` of its chunk) at r: its
  * liquidation threshold shifted up with the account below it, the mark it is compared with, its
  * slot. What a chunk's build writes (writeAccount) and what a new funding index rewrites
- * (refreshInstrumentFunding). The threshold does not depend on the mark: the bracket of the
+ * (settleChunkFunding). The threshold does not depend on the mark: the bracket of the
  * notional at the mark is only where the search for the root's bracket starts.
  */
 // @ts-ignore: decorator
@@ -564,80 +588,148 @@ export function refreshBalanceRecords(header: usize, changes: usize, count: u32)
   return sum;
 }
 
-/** Bytes per instrument of a funding refresh's table of changes: i64 the index the records were made at, u32 whether it changed. */
-export const FUNDING_CHANGE_BYTES: u32 = 16;
+/**
+ * Bytes per instrument of a funding refresh's table of changes: i64 the index the records were made
+ * at, u32 whether it changed, i64 the index the refresh brings them to (the column's when the refresh
+ * was deferred).
+ */
+export const FUNDING_CHANGE_BYTES: u32 = 24;
 export const FC_OLD: u32 = 0;
 export const FC_CHANGED: u32 = 8;
+export const FC_NEW: u32 = 16;
 
 /**
- * New funding indices of the instruments marked in `changes` (FUNDING_CHANGE_BYTES each, every
- * instrument of the book: whether its index changed, and the index the fresh chunks' records were
- * made at; the new ones are in the filled `cache`): with `records`, keeps the chunk sweep's records
- * of every fresh chunk with them, in one pass over the position columns of those chunks, however
- * many instruments changed. Only what a position's debit feeds changes: the cross base of an
- * account with a cross position on a changed instrument (less the change of that position's funding
- * owed, from the old index to the new one: the base is its balance less its cross debits) and the
- * isolated record of an isolated position on one (its threshold recomputed as a build computes it).
- * The `skipCount` accounts listed (ascending u32) at `skip` had their records made at the new
- * indices already (refreshAccounts, since they were set): their cross bases are left as they are.
- * Cross records (size, account, bracket entry) do not depend on funding. A chunk marked for
- * rebuilding, or unlaid, is passed over: its next sweep builds it from the columns, or reads them,
- * and the column paths compute each debit as they go.
- *
- * A chunk whose position blocks follow each other in account order (the usual case) is read as one
- * run of positions, eight at a time (fundingRun: one compare when one instrument changed, a lookup
- * per position otherwise), its isolated records being its isolated positions in slot order; any
- * other chunk account by account (fundingByAccount), each account's isolated records found from the
- * counts (accRecords) of the accounts before it. Either way a record is rewritten only when it
- * names the position's slot: the records of accounts changed since their last refresh may no
- * longer match the columns (the control plane refreshes those accounts first), and a chunk where a
- * record does not match is laid out again (layOutChunks) and so rebuilt by the next sweep, its
- * debits written all the same.
+ * Defers the refresh of new funding indices (the instruments marked in `changes`, FUNDING_CHANGE_BYTES
+ * each, every instrument of the book: whether its index changed, the index the fresh chunks'
+ * records were made at, and the new one) to each fresh chunk's next read: the table and the skip
+ * list (the `skipCount` accounts, ascending u32 at `skip`, whose records were made at the new
+ * indices already) go in the header, and every fresh chunk is marked CHUNK_FUNDING_PENDING. O(chunks),
+ * no position read. The chunk's next sweep (in whichever worker sweeps it) or the next refresh of
+ * one of its accounts settles it first (settleChunkFunding), and settleFunding settles every chunk
+ * left. The table and the list must stay where they are until then. Nothing may be pending.
  */
-export function refreshInstrumentFunding(header: usize, cache: usize, changes: usize, records: bool, skip: usize, skipCount: u32): void {
-  skipList = skip;
-  skipEnd = skipCount;
-  skipAt = 0;
-  // One instrument changed (the usual update): its number, for the runs' compare; −1 for several.
-  let single: i32 = -1;
+export function deferFunding(header: usize, changes: usize, skip: usize, skipCount: u32): void {
+  assert(headerValue(header, H_FUNDING_TABLE) == 0, 'a deferred funding refresh is not settled');
+  let single: u32 = FUNDING_SEVERAL;
   let changed: u32 = 0;
   for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
     if (load<u32>(changes + <usize>i * FUNDING_CHANGE_BYTES, FC_CHANGED) == 0) continue;
-    single = changed == 0 ? <i32>i : -1;
+    single = changed == 0 ? i : FUNDING_SEVERAL;
     changed++;
   }
   if (changed == 0) return;
-  const accounts = headerValue(header, H_ACCOUNT_COUNT);
-  const accPosStart = column(header, H_ACC_POS_START);
-  const accPosCount = column(header, H_ACC_POS_COUNT);
-  const chunks = (accounts + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
+  setHeaderValue(header, H_FUNDING_TABLE, <u32>changes);
+  setHeaderValue(header, H_FUNDING_SKIP, <u32>skip);
+  setHeaderValue(header, H_FUNDING_SKIP_COUNT, skipCount);
+  setHeaderValue(header, H_FUNDING_SINGLE, single);
+  const chunks = chunkCount(header);
   for (let chunk: u32 = 0; chunk < chunks; chunk++) {
-    const c0 = chunk * CHUNK_ACCOUNTS;
-    const c1 = c0 + chunkAccounts(header, chunk);
     const meta = metaOf(header, chunk);
-    if (!records || load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
-    // The chunk's isolated records and its cross bases.
-    const isolatedAt = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
-    const isolatedTotal = load<u32>(meta, CHUNK_ISOLATED);
-    const bases = isolatedAt + <usize>isolatedTotal * ISOLATED_RECORD_BYTES;
-    // One run when each account's block starts where the one before it ends (empty ones aside).
-    const first = load<u32>(accPosStart + (<usize>c0 << 2));
-    let next = first;
-    let gaps: u32 = 0;
-    for (let a = c0; a < c1; a++) {
-      const count = load<u32>(accPosCount + (<usize>a << 2));
-      gaps |= select<u32>(load<u32>(accPosStart + (<usize>a << 2)) ^ next, 0, count != 0);
-      next += count;
-    }
-    const matched =
-      gaps == 0
-        ? fundingRun(header, cache, changes, single, c0, first, next, isolatedAt, isolatedTotal, bases)
-        : fundingByAccount(header, cache, changes, c0, c1, isolatedAt, bases);
-    if (!matched) layOutChunks(header, cache, c0, c1);
+    if (load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH) store<u32>(meta, CHUNK_FUNDING_PENDING, CHUNK_FUNDING);
   }
 }
 
-/** The accounts whose records are at the new funding indices already (refreshInstrumentFunding's; wasm globals: per instance). */
+/**
+ * Settles every chunk the deferred funding refresh has not reached (settleChunkFunding, on the
+ * control plane) and clears it from the header. The cache must hold the changed instruments at the
+ * columns' indices.
+ */
+export function settleFunding(header: usize, cache: usize): void {
+  if (headerValue(header, H_FUNDING_TABLE) == 0) return;
+  const chunks = chunkCount(header);
+  for (let chunk: u32 = 0; chunk < chunks; chunk++) settleChunkFunding(header, cache, chunk, true);
+  setHeaderValue(header, H_FUNDING_TABLE, 0);
+  setHeaderValue(header, H_FUNDING_SKIP, 0);
+  setHeaderValue(header, H_FUNDING_SKIP_COUNT, 0);
+  setHeaderValue(header, H_FUNDING_SINGLE, 0);
+}
+
+/** Fills the cache for the instruments the deferred funding refresh changes (none when nothing is deferred). */
+export function fillFundingInstruments(header: usize, cache: usize): void {
+  const changes = <usize>headerValue(header, H_FUNDING_TABLE);
+  if (changes == 0) return;
+  for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
+    if (load<u32>(changes + <usize>i * FUNDING_CHANGE_BYTES, FC_CHANGED) != 0) fillInstrument(header, cache, i);
+  }
+}
+
+/**
+ * Chunk `chunk`'s records with the deferred funding refresh in them, when it has not reached them
+ * yet: only what a position's debit feeds changes, the cross base of an account with a cross
+ * position on a changed instrument (less the change of that position's funding owed, from the
+ * table's old index to its new one: the base is its balance less its cross debits) and the
+ * isolated record of an isolated position on one (its threshold recomputed at the cached index, as
+ * a build computes it). Cross records (size, account, bracket entry) do not depend on funding.
+ * Returns whether the chunk's records can be read. A record that does not name its position (an
+ * account changed and not yet refreshed) leaves them unusable: with `mayLayOut` (the control
+ * plane) the chunk is laid out again for its next sweep to rebuild; without (a sweep's worker,
+ * which must not move areas) it is marked CHUNK_FUNDING_STALE, read over the columns until the
+ * control plane lays it out. The cache must hold the changed instruments at the columns' indices.
+ */
+export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayLayOut: bool): bool {
+  const meta = metaOf(header, chunk);
+  const funding = load<u32>(meta, CHUNK_FUNDING);
+  if (funding == CHUNK_FUNDING_NONE) return true;
+  const c0 = chunk * CHUNK_ACCOUNTS;
+  const c1 = c0 + chunkAccounts(header, chunk);
+  if (funding == CHUNK_FUNDING_PENDING && load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH && fundingChunk(header, cache, meta, c0, c1)) {
+    store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
+    return true;
+  }
+  if (!mayLayOut) {
+    store<u32>(meta, CHUNK_FUNDING_STALE, CHUNK_FUNDING);
+    return false;
+  }
+  store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
+  layOutChunks(header, cache, c0, c1);
+  return false;
+}
+
+/**
+ * The deferred funding refresh for the fresh chunk [c0, c1) whose meta is at `meta`. A chunk whose
+ * position blocks follow each other in account order (the usual case) is read as one run of
+ * positions, eight at a time (fundingRun: one compare when one instrument changed, a lookup per
+ * position otherwise), its isolated records being its isolated positions in slot order; any other
+ * chunk account by account (fundingByAccount), each account's isolated records found from the
+ * counts (accRecords) of the accounts before it. Either way a record is rewritten only when it
+ * names the position's slot. False when one did not (its debits written all the same).
+ */
+function fundingChunk(header: usize, cache: usize, meta: usize, c0: u32, c1: u32): bool {
+  const changes = <usize>headerValue(header, H_FUNDING_TABLE);
+  skipList = <usize>headerValue(header, H_FUNDING_SKIP);
+  skipEnd = headerValue(header, H_FUNDING_SKIP_COUNT);
+  // The skip list's first account at or after c0 (a binary search: chunks are settled in any order).
+  let low: u32 = 0;
+  let high = skipEnd;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (load<u32>(skipList + (<usize>middle << 2)) < c0) low = middle + 1;
+    else high = middle;
+  }
+  skipAt = low;
+  const singleWord = headerValue(header, H_FUNDING_SINGLE);
+  const single: i32 = singleWord == FUNDING_SEVERAL ? -1 : <i32>singleWord;
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  // The chunk's isolated records and its cross bases.
+  const isolatedAt = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
+  const isolatedTotal = load<u32>(meta, CHUNK_ISOLATED);
+  const bases = isolatedAt + <usize>isolatedTotal * ISOLATED_RECORD_BYTES;
+  // One run when each account's block starts where the one before it ends (empty ones aside).
+  const first = load<u32>(accPosStart + (<usize>c0 << 2));
+  let next = first;
+  let gaps: u32 = 0;
+  for (let a = c0; a < c1; a++) {
+    const count = load<u32>(accPosCount + (<usize>a << 2));
+    gaps |= select<u32>(load<u32>(accPosStart + (<usize>a << 2)) ^ next, 0, count != 0);
+    next += count;
+  }
+  return gaps == 0
+    ? fundingRun(header, cache, changes, single, c0, first, next, isolatedAt, isolatedTotal, bases)
+    : fundingByAccount(header, cache, changes, c0, c1, isolatedAt, bases);
+}
+
+/** The accounts whose records are at the new funding indices already (the deferred refresh's skip list, from fundingChunk; wasm globals: per instance). */
 let skipList: usize = 0;
 let skipEnd: u32 = 0;
 let skipAt: u32 = 0;
@@ -669,8 +761,8 @@ function fundingPosition(header: usize, cache: usize, changes: usize, inst: usiz
     const j8 = <usize>j << 3;
     const sizeQuote = load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_Q);
     const snapshot = load<i64>(column(header, H_POS_FUNDING) + j8);
-    const old = load<i64>(changes + inst * <usize>FUNDING_CHANGE_BYTES, FC_OLD);
-    const change = fundingOwed(sizeQuote, load<i64>(c + CACHE_FUNDING) - snapshot) - fundingOwed(sizeQuote, old - snapshot);
+    const entry = changes + inst * <usize>FUNDING_CHANGE_BYTES;
+    const change = fundingOwed(sizeQuote, load<i64>(entry, FC_NEW) - snapshot) - fundingOwed(sizeQuote, load<i64>(entry, FC_OLD) - snapshot);
     store<i64>(base, load<i64>(base) - change);
     return true;
   }
@@ -689,7 +781,7 @@ function fundingChanged(changes: usize, i: usize): bool {
 }
 
 /**
- * refreshInstrumentFunding for a chunk (first account c0) whose positions are the run [j0, j1),
+ * fundingChunk for a chunk (first account c0) whose positions are the run [j0, j1),
  * block after block in account order: eight positions at a time, a mask of those on a changed
  * instrument (one compare when only instrument `single` changed, ≥ 0; a lookup per position
  * otherwise) and one of the isolated ones, only the masked lanes visited; the chunk's isolated
@@ -747,7 +839,7 @@ function fundingRun(header: usize, cache: usize, changes: usize, single: i32, c0
 }
 
 /**
- * refreshInstrumentFunding for a chunk [c0, c1) whose position blocks are not one run, account by
+ * fundingChunk for a chunk [c0, c1) whose position blocks are not one run, account by
  * account: each isolated record is found from the counts (accRecords) of the chunk's accounts before
  * it, summed as they go by, and only an account's recorded ones are read. False when an isolated
  * record did not name its position (nothing more is written to the chunk's records then).
@@ -839,7 +931,9 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
     if (chunkEnd > accountEnd) break;
     if (cancel != 0 && atomic.load<i32>(cancel) != 0) return a;
     const state = load<u32>(chunks + <usize>(chunk / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES, CHUNK_STATE);
-    if (state == CHUNK_UNLAID) {
+    // A deferred funding refresh reaches the chunk's records first, in this worker; a chunk whose
+    // records it found not matching the columns is read over the columns.
+    if (state == CHUNK_UNLAID || (state == CHUNK_FRESH && !settleChunkFunding(header, cache, chunk / CHUNK_ACCOUNTS, false))) {
       const stopped = sweepRange(header, a, chunkEnd, shard, cache, false);
       if (stopped < chunkEnd) return stopped; // cancelled
     } else {

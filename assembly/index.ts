@@ -20,12 +20,12 @@
 // never taken (a moved bracket, a product that needs 128 bits, a failing scope, a status that
 // changed).
 
-import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH, CACHE_STRIDE } from './layout';
+import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, H_FUNDING_TABLE, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH, CACHE_STRIDE } from './layout';
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
-import { layOutChunks, sweepChunks, refreshInstrumentFunding, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
-export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
+import { layOutChunks, sweepChunks, deferFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
+export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, failingColumn, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
@@ -105,6 +105,7 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
   // A long list fills the whole cache once; a short one only its accounts' instruments.
   const whole = count >= instruments;
   if (whole) fillCache(header, cache);
+  else fillFundingInstruments(header, cache); // a deferred funding refresh settles a chunk before its accounts are refreshed
   // The list's misses are taken together first (chunks.ts touchListed; the sum is stored where
   // nothing reads it). Every list, even of one account: its columns, its chunk's meta and its area
   // are independent loads too (single deposits by id on the 10M-account book went from 205,416 to
@@ -146,17 +147,17 @@ export function refreshBalances(header: usize, shard: usize, changes: usize, cou
 
 /**
  * New funding indices (already in their column) of the instruments marked in `changes`
- * (chunks.ts FUNDING_CHANGE_BYTES per instrument of the book: whether its index changed, and the
- * index the fresh chunks' records were made at): with SWEEP_CHUNKS, keeps the chunk sweep's records
- * of fresh chunks with them in place, in one pass however many changed (chunks.ts
- * refreshInstrumentFunding): the cross base of each account with a cross position on a changed
- * instrument (by the change of that position's funding owed), the isolated record of each isolated
- * position on one. No chunk is marked for rebuilding, so the next sweep costs what a static one
- * does. O(positions of the fresh chunks), over the position columns. Positions of other
- * instruments, and cross records, do not depend on these funding indices and are not written.
- * Accounts whose inputs changed too are refreshed before it (refreshAccounts), as a batch does,
- * and listed at `skip` (`skipCount` u32, ascending, each once): their records are at the new
- * indices already.
+ * (chunks.ts FUNDING_CHANGE_BYTES per instrument of the book: whether its index changed, the index
+ * the fresh chunks' records were made at, and the new one): with SWEEP_CHUNKS, defers what they
+ * change in the chunk sweep's records to each fresh chunk's next read (chunks.ts deferFunding):
+ * O(chunks), no position read. The next sweep brings each chunk's records to the new indices in
+ * the worker that sweeps it, before it sweeps it, and a refresh of an account does so for its
+ * chunk first: the cross base of each account with a cross position on a changed instrument (by
+ * the change of that position's funding owed), the isolated record of each isolated position on
+ * one; no chunk is marked for rebuilding. Accounts whose inputs changed too are refreshed before it
+ * (refreshAccounts), as a batch does, and listed at `skip` (`skipCount` u32, ascending, each once):
+ * their records are at the new indices already. The table and the list must stay in place until
+ * the refresh is settled: the next call settles it first (settleFunding), and must come before them.
  */
 export function refreshFunding(header: usize, shard: usize, changes: usize, flags: u32, skip: usize, skipCount: u32): void {
   assert(shard != 0, 'refreshFunding: no shard record');
@@ -170,9 +171,23 @@ export function refreshFunding(header: usize, shard: usize, changes: usize, flag
     assert(a < accounts, "refreshFunding: a skipped account is past the book's account count");
     assert(k == 0 || a > load<u32>(skip + (<usize>(k - 1) << 2)), 'refreshFunding: the skip list is not ascending');
   }
+  assert(headerValue(header, H_FUNDING_TABLE) == 0, 'refreshFunding: the refresh deferred before it is not settled (settleFunding)');
   if ((flags & SWEEP_CHUNKS) == 0) return;
-  fillCache(header, cache); // the new indices, and each instrument's q
-  refreshInstrumentFunding(header, cache, changes, true, skip, skipCount);
+  deferFunding(header, changes, skip, skipCount);
+}
+
+/**
+ * Settles a deferred funding refresh (refreshFunding) on every chunk it has not reached yet, on this
+ * thread (O(positions of those chunks), over the position columns), and forgets it. Nothing to do
+ * when none is deferred.
+ */
+export function settleFunding(header: usize, shard: usize): void {
+  assert(shard != 0, 'settleFunding: no shard record');
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  assert(cache != 0, 'settleFunding: the shard record names no instrument cache');
+  if (headerValue(header, H_FUNDING_TABLE) == 0) return;
+  fillCache(header, cache); // the columns' indices, and each instrument's q
+  settleDeferredFunding(header, cache);
 }
 
 /**

@@ -46,6 +46,12 @@ export const H_ACCOUNT_COUNT: u32 = 29; // holds the count itself: accounts in t
 export const H_ACC_RECORDS: u32 = 30; // u16 per account, derived: its cross records (low byte) and isolated records (high byte) in its chunk
 export const H_RECORDS_BYTES: u32 = 31; // holds the value itself: bytes of the H_SWEEP_RECORDS region
 export const H_RECORDS_TAIL: u32 = 32; // holds the value itself: bytes of that region handed to chunk areas so far (the kernel moves it)
+// A funding refresh deferred to the chunks' next sweep or refresh (chunks.ts deferFunding): the
+// kernel writes these when it defers one and clears them when it has settled every chunk.
+export const H_FUNDING_TABLE: u32 = 33; // holds the value itself: byte offset of its table of changes (chunks.ts FUNDING_CHANGE_BYTES per instrument), 0 for none
+export const H_FUNDING_SKIP: u32 = 34; // holds the value itself: byte offset of its skip list (u32 accounts, ascending)
+export const H_FUNDING_SKIP_COUNT: u32 = 35; // holds the value itself: accounts on the skip list
+export const H_FUNDING_SINGLE: u32 = 36; // holds the value itself: the one instrument it changes, or FUNDING_SEVERAL
 /** Slots in the header (the last ones unused). */
 export const HEADER_SLOTS: u32 = 40;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
@@ -135,18 +141,24 @@ export const RECORDS_SPARE_SHARE: u32 = 4;
 export const COMPACT_FREE_SHARE: u32 = 16;
 // A chunk's meta: u32 byte offset of its area in H_SWEEP_RECORDS, u32 cross records, u32 isolated
 // records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it), u32
-// capacity (records the area holds before its bases), and a u32 a compaction uses as scratch
-// (chunks.ts compact: the placed chunks in the order of their areas).
+// capacity (records the area holds before its bases), a u32 a compaction uses as scratch
+// (chunks.ts compact: the placed chunks in the order of their areas), and a u32 CHUNK_FUNDING_*.
 export const CHUNK_OFFSET: u32 = 0;
 export const CHUNK_CROSS: u32 = CHUNK_OFFSET + WORD_BYTES;
 export const CHUNK_ISOLATED: u32 = CHUNK_CROSS + WORD_BYTES;
 export const CHUNK_STATE: u32 = CHUNK_ISOLATED + WORD_BYTES;
 export const CHUNK_CAPACITY: u32 = CHUNK_STATE + WORD_BYTES;
 export const CHUNK_ORDER: u32 = CHUNK_CAPACITY + WORD_BYTES;
+export const CHUNK_FUNDING: u32 = CHUNK_ORDER + WORD_BYTES; // CHUNK_FUNDING_*: whether a deferred funding refresh still has to reach its records
 export const CHUNK_META_BYTES: u32 = 8 * WORD_BYTES;
 export const CHUNK_FRESH: u32 = 0; // its records are those of the book
 export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first (its counts are current)
 export const CHUNK_UNLAID: u32 = 2; // no refresh has placed it: a sweep reads its accounts' columns
+export const CHUNK_FUNDING_NONE: u32 = 0; // its records are at the funding indices of the columns (or it is not fresh)
+export const CHUNK_FUNDING_PENDING: u32 = 1; // fresh, with records at the indices of the deferred refresh's table (FC_OLD): refreshed before they are read
+export const CHUNK_FUNDING_STALE: u32 = 2; // a sweep's deferred refresh found a record that does not name its position: swept over the columns until the control plane lays it out
+/** H_FUNDING_SINGLE when the deferred refresh changes several instruments. */
+export const FUNDING_SEVERAL: u32 = 0xffff_ffff;
 // The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the
 // chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room beyond the chunk's accounts.
 export const CHUNK_SUM_BYTES: u32 = 8;
@@ -172,8 +184,8 @@ if (POSITIONS_PER_ACCOUNT_MAX > 0xff) ERROR("an account's positions must fit a u
 if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > ISOLATED_RECORD_BYTES) ERROR('the isolated record fields overlap');
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
-if (CHUNK_ORDER + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
-if (H_RECORDS_TAIL >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
+if (H_FUNDING_SINGLE >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

@@ -25,10 +25,13 @@ export interface CoreExports {
    */
   refreshBalances(header: number, shard: number, changes: number, count: number, flags: number): void;
   /**
-   * After a new funding index of `instrument`: with SWEEP_CHUNKS, the chunk records its positions'
-   * debits feed (cross bases, isolated records) of fresh chunks, in place.
+   * After new funding indices (the table `changes`): with SWEEP_CHUNKS, defers what they change in
+   * the fresh chunks' records (cross bases, isolated records) to each chunk's next sweep or refresh.
+   * The table and the skip list stay in place until the refresh is settled (settleFunding first).
    */
   refreshFunding(header: number, shard: number, changes: number, flags: number, skip: number, skipCount: number): void;
+  /** Settles a deferred funding refresh on every chunk it has not reached, on this thread; nothing when none is deferred. */
+  settleFunding(header: number, shard: number): void;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */
   fundingOutOfRange(header: number, instrument: number, fundingIndex: bigint): number;
   fundingSnapshotBounds(header: number, out: number): void;

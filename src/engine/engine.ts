@@ -18,6 +18,7 @@ import {
   FUNDING_CHANGE_BYTES,
   FC_OLD,
   FC_CHANGED,
+  FC_NEW,
   BALANCE_CHANGE_BYTES,
   BC_ACCOUNT,
   BC_DELTA,
@@ -418,19 +419,22 @@ export class Engine {
   }
 
   /**
-   * The funding indices of `instruments` (one, or a list) changed (their column holds the new ones):
-   * refreshes what their positions' debits feed in the chunk sweep's records in place, in one pass
-   * over the positions however many changed, marking no chunk for rebuilding (the kernel's
-   * refreshFunding): the cross base of each account with a cross position on one moves by the
-   * change of that position's funding owed, from the index its records were made at to the new
-   * one, and the isolated record of each isolated position on one is made again. `recomputed`
-   * lists, ascending and each once, the accounts whose records were made at the new indices already
-   * (accountsChanged since they were set): their cross bases are left as they are. Account
-   * operations call it once per batch that set funding indices, with every instrument whose index
-   * the batch set, after accountsChanged for the accounts the batch changed, with those accounts:
-   * it finds each isolated record by its account's place in its chunk, which an account changed and
-   * not yet refreshed may have moved (a chunk where a record does not name its position is marked
-   * for the next sweep to rebuild).
+   * The funding indices of `instruments` (one, or a list) changed (their column holds the new ones).
+   * What their positions' debits feed in the chunk sweep's records (the cross base of each account
+   * with a cross position on one, moved by the change of that position's funding owed from the
+   * index its records were made at to the new one; the isolated record of each isolated position on
+   * one, made again) is deferred to each chunk's next read, marking no chunk for rebuilding (the
+   * kernel's refreshFunding): this call marks the fresh chunks, O(chunks), and reads no position.
+   * The next sweep brings each chunk up to date before it sweeps it, in the pool's worker that
+   * sweeps it; a refresh of an account (accountsChanged) does so for its chunk first; the next call
+   * of this method settles every chunk left on this thread first (settleFunding), so that one
+   * refresh is deferred at a time. `recomputed` lists, ascending and each once, the accounts whose
+   * records were made at the new indices already (accountsChanged since they were set): their cross
+   * bases are left as they are. Account operations call it once per batch that set funding indices,
+   * with every instrument whose index the batch set, after accountsChanged for the accounts the
+   * batch changed, with those accounts. A chunk where a record does not name its position (an
+   * account changed and not refreshed) is laid out again for its next sweep to rebuild, or, found by
+   * a sweep's worker, read over the columns until this thread lays it out.
    */
   fundingChanged(instruments: number | readonly number[], recomputed: ArrayLike<number> = []): void {
     this.assertWritable('fundingChanged');
@@ -447,16 +451,21 @@ export class Engine {
         throw new RangeError(`fundingChanged: recomputed accounts must be accounts of this book (0 to ${this.accountCount - 1}), ascending, each once; ${a} at ${k} is not`);
       }
     }
-    if (list.length === 0) return;
+    // Instruments whose records are at their index already have nothing to refresh.
+    const moved = list.filter((i) => this.recordsFunding[i] !== this.views.instFunding[i]);
+    if (moved.length === 0) return;
+    // The refresh deferred last (its table and skip list are the regions below) is settled first.
+    this.core.settleFunding(this.layout.header, this.shardRecord());
     const skip = this.accountList('refresh.funding', recomputed, count);
-    // The table of changes: per instrument, the index its records were made at and whether it changed.
+    // The table of changes: per instrument, whether it changed, the index its records were made at and the new one.
     const instrumentCount = this.instruments.length;
     const changes = this.region('refresh.funding.changes', instrumentCount * FUNDING_CHANGE_BYTES);
     const words = this.memoryWords;
-    const olds = this.memoryI64;
+    const values = this.memoryI64;
     words.fill(0, changes / 4, (changes + instrumentCount * FUNDING_CHANGE_BYTES) / 4);
-    for (const i of list) {
-      olds[(changes + i * FUNDING_CHANGE_BYTES + FC_OLD) / 8] = this.recordsFunding[i];
+    for (const i of moved) {
+      values[(changes + i * FUNDING_CHANGE_BYTES + FC_OLD) / 8] = this.recordsFunding[i];
+      values[(changes + i * FUNDING_CHANGE_BYTES + FC_NEW) / 8] = this.views.instFunding[i];
       words[(changes + i * FUNDING_CHANGE_BYTES + FC_CHANGED) / 4] = 1;
       this.recordsFunding[i] = this.views.instFunding[i];
     }

@@ -49,12 +49,16 @@ export const HeaderSlot = {
   accRecords: kernelU32('H_ACC_RECORDS'),
   recordsBytes: kernelU32('H_RECORDS_BYTES'),
   recordsTail: kernelU32('H_RECORDS_TAIL'),
+  fundingTable: kernelU32('H_FUNDING_TABLE'),
+  fundingSkip: kernelU32('H_FUNDING_SKIP'),
+  fundingSkipCount: kernelU32('H_FUNDING_SKIP_COUNT'),
+  fundingSingle: kernelU32('H_FUNDING_SINGLE'),
 } as const;
 export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
 /** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
 const WORD_BYTES = kernelU32('WORD_BYTES');
 /** Header slots that hold a count, or a region that is not a column of one table. */
-type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail';
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle';
 export type ColumnName = Exclude<keyof typeof HeaderSlot, NotColumn>;
 
 /** Accounts per chunk of the chunk sweep (assembly/layout.ts CHUNK_ACCOUNTS): shard edges fall on them. */
@@ -353,6 +357,7 @@ export const SWEEP_CHUNKS = kernelU32('SWEEP_CHUNKS');
 export const FUNDING_CHANGE_BYTES = kernelU32('FUNDING_CHANGE_BYTES');
 export const FC_OLD = kernelU32('FC_OLD');
 export const FC_CHANGED = kernelU32('FC_CHANGED');
+export const FC_NEW = kernelU32('FC_NEW');
 /** A balance refresh's list (assembly/chunks.ts): bytes per entry, and the offsets of the account (u32) and the change (i64). */
 export const BALANCE_CHANGE_BYTES = kernelU32('BALANCE_CHANGE_BYTES');
 export const BC_ACCOUNT = kernelU32('BC_ACCOUNT');

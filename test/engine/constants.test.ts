@@ -94,7 +94,7 @@ describe('the header', () => {
     const columns = COLUMNS.map((column) => column.name);
     expect(new Set(columns).size).toBe(columns.length);
     const others = names.filter((name) => !columns.includes(name as (typeof columns)[number]));
-    expect(others.sort()).toEqual(['accountCount', 'chunks', 'instrumentCount', 'recordsBytes', 'recordsTail', 'sweepRecords']);
+    expect(others.sort()).toEqual(['accountCount', 'chunks', 'fundingSingle', 'fundingSkip', 'fundingSkipCount', 'fundingTable', 'instrumentCount', 'recordsBytes', 'recordsTail', 'sweepRecords']);
     // BookLayout fills each slot: offsets above the header, distinct and increasing in COLUMNS order.
     const capacity = { instruments: 3, accounts: 700, positions: 2_000 };
     const memory = createSharedMemory(layoutBytes(capacity) + 1024);
@@ -113,6 +113,8 @@ describe('the header', () => {
     // The records region's size, for the kernel to place chunk areas in, and none placed yet.
     expect(header[HeaderSlot.recordsBytes]).toBe(header[HeaderSlot.chunks] - header[HeaderSlot.sweepRecords]);
     expect(header[HeaderSlot.recordsTail]).toBe(0);
+    // No funding refresh deferred: the kernel writes these when it defers one.
+    for (const name of ['fundingTable', 'fundingSkip', 'fundingSkipCount', 'fundingSingle'] as const) expect(header[HeaderSlot[name]], name).toBe(0);
   });
 });
 

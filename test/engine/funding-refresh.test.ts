@@ -20,8 +20,9 @@ import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, CHUNK_ACCOUNTS, SHARD_RECOR
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { quotePerUnit, type AccountResult, type Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
-import { prng } from '../../bench/workload.js';
 import { sweptStatuses } from '../support/scopes.js';
+import { SweepPool } from '../../src/pool/pool.js';
+import { mixedUpdates, prng } from '../../bench/workload.js';
 import { markMax } from '../support/marks.js';
 
 const W = CHUNK_META_BYTES / 4;
@@ -287,6 +288,116 @@ function fundingRounds(engine: Engine, rounds: number, random: () => number, tal
 function newTally(): Tally {
   return { batches: 0, applied: 0, refused: 0, crossFlips: 0, isolatedFlips: 0 };
 }
+
+/** Each chunk's CHUNK_FUNDING word: whether a deferred funding refresh has still to reach its records. */
+function fundingMarks(engine: Engine): number[] {
+  const meta = chunkMeta(engine);
+  return Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => meta[chunk * W + word('CHUNK_FUNDING')]);
+}
+const PENDING = kernelU32('CHUNK_FUNDING_PENDING');
+const STALE = kernelU32('CHUNK_FUNDING_STALE');
+
+describe('a funding refresh is deferred to each chunk\'s next read', () => {
+  test('the update marks the fresh chunks and writes no record; a cancelled pool sweep, updates on marked chunks and a second index before any sweep leave every path exact', async () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 6_000, seed: 11, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
+    const pool = await SweepPool.open(engine, { threads: 2 });
+    try {
+      await pool.sweep();
+      const random = prng(31);
+      let expected = reference(engine);
+      const chunks = chunksOf(engine.accountCount);
+      let settledBySweep = 0;
+      let settledByUpdates = 0;
+      for (let round = 0; round < 4; round++) {
+        const where = `round ${round}`;
+        const kept = records(engine);
+        const before = placement(engine);
+        const i = round % engine.instruments.length;
+        const result = applyBatch(engine, [setFunding(engine, i, engine.views.instFunding[i] + fundingStep(engine, expected, i, random))]);
+        expect(result.applied, where).toBe(1);
+        // O(chunks) on the control plane: every fresh chunk marked, no record or area touched.
+        expect(fundingMarks(engine), `${where}: marks`).toEqual(new Array(chunks).fill(PENDING));
+        expect(placement(engine), `${where}: chunk states and areas`).toEqual(before);
+        records(engine).chunks.forEach((bytes, chunk) => expectSameList(bytes, kept.chunks[chunk], `${where}: chunk ${chunk}'s records before any read (bytes)`));
+        // A pool sweep cancelled with shard 0 held: the chunks it did not reach stay marked.
+        const running = pool.sweep({ holdShard: 0 });
+        // The other worker sweeps the other shards meanwhile (shard 0's is held until the cancel).
+        for (const start = Date.now(); Date.now() - start < 2_000 && fundingMarks(engine).every((mark) => mark === PENDING); ) await new Promise((resolve) => setTimeout(resolve, 5));
+        pool.cancel();
+        expect((await running).complete, `${where}: cancelled`).toBe(false);
+        const afterCancel = fundingMarks(engine);
+        expect(afterCancel[0], `${where}: shard 0's first chunk not reached`).toBe(PENDING);
+        settledBySweep += afterCancel.filter((mark) => mark === 0).length;
+        // Updates on accounts of marked chunks settle each chunk before the account's own refresh.
+        const next = mixedUpdates(engine, random);
+        const pendingBefore = fundingMarks(engine).filter((mark) => mark === PENDING).length;
+        const updates = applyBatch(engine, Array.from({ length: 40 }, next));
+        expect(updates.applied, `${where}: updates applied`).toBeGreaterThan(0);
+        settledByUpdates += pendingBefore - fundingMarks(engine).filter((mark) => mark === PENDING).length;
+        // Every other round, a second index of the same instrument before any complete sweep: the
+        // first refresh is settled (to its own new index) before the second is deferred.
+        if (round % 2 === 1) applyBatch(engine, [setFunding(engine, i, engine.views.instFunding[i] + fundingStep(engine, expected, i, random))]);
+        const swept = await pool.sweep();
+        expected = reference(engine);
+        expect(swept.liquidatable, `${where}: pool count`).toBe(expected.liquidatable);
+        expectReferenceStatuses(engine, expected, `${where}: pool`);
+        expect(fundingMarks(engine).every((mark) => mark === 0), `${where}: every chunk settled by the sweep`).toBe(true);
+        expectAllAgree(engine, where);
+        expectRecordsAsRebuilt(engine, where);
+        await pool.sweep();
+      }
+      expect(settledBySweep).toBeGreaterThan(0);
+      expect(settledByUpdates).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a chunk a sweep marked stale (its records did not match: a worker may not lay it out) is read over the columns until the control plane lays it out', () => {
+    const laidOutBy = { refresh: 0, settle: 0 };
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 3 * CHUNK_ACCOUNTS }).chain((accounts) => bookArbitrary(accounts)), fc.nat(), fc.nat(), fc.boolean(), (book: Book, pick, step, byRefresh) => {
+        const engine = Engine.fromBook(book);
+        const v = engine.views;
+        engine.sweep({ full: false });
+        const i = pick % engine.instruments.length;
+        const index = v.instFunding[i] + BigInt(step % 2_000_001) - 1_000_000n;
+        if (index === v.instFunding[i] || engine.core.fundingOutOfRange(engine.layout.header, i, index) !== 0) return;
+        v.instFunding[i] = index;
+        engine.fundingChanged(i);
+        // What a worker leaves when a deferred refresh finds a record that does not name its position.
+        const chunk = pick % chunksOf(engine.accountCount);
+        const meta = chunkMeta(engine);
+        expect(meta[chunk * W + word('CHUNK_FUNDING')]).toBe(PENDING);
+        meta[chunk * W + word('CHUNK_FUNDING')] = STALE;
+        const expected = reference(engine);
+        expect(engine.sweep({ full: false })).toBe(expected.liquidatable);
+        expectReferenceStatuses(engine, expected, `chunk ${chunk} stale: read over the columns`);
+        expect(fundingMarks(engine).map((mark, k) => (k === chunk ? mark : 0))).toEqual(fundingMarks(engine));
+        expect(fundingMarks(engine)[chunk], 'still stale: a sweep does not lay it out').toBe(STALE);
+        if (byRefresh) {
+          // A refresh of one of its accounts lays the chunk out (its next sweep rebuilds it).
+          engine.accountsChanged([Math.min(engine.accountCount - 1, chunk * CHUNK_ACCOUNTS + (step % CHUNK_ACCOUNTS))]);
+          laidOutBy.refresh++;
+        } else {
+          // The next funding refresh settles every chunk first, laying this one out.
+          const other = (i + 1) % engine.instruments.length;
+          v.instFunding[other] += 1n;
+          if (engine.core.fundingOutOfRange(engine.layout.header, other, v.instFunding[other]) !== 0) v.instFunding[other] -= 2n;
+          engine.fundingChanged(other);
+          laidOutBy.settle++;
+        }
+        expect(fundingMarks(engine)[chunk], 'laid out').not.toBe(STALE);
+        expect(placement(engine)[chunk].state, 'marked for rebuilding').toBe(kernelU32('CHUNK_REBUILD'));
+        expectAllAgree(engine, `chunk ${chunk} laid out`);
+        expectRecordsAsRebuilt(engine, `chunk ${chunk} laid out`);
+      }),
+      { numRuns: 120 },
+    );
+    expect(laidOutBy.refresh).toBeGreaterThan(10);
+    expect(laidOutBy.settle).toBeGreaterThan(10);
+  });
+});
 
 describe('a new funding index refreshes its positions in place', () => {
   test('generated books: the chunk sweep, the column sweep and the reference agree, no chunk is rebuilt, the records are a rebuild\'s', () => {

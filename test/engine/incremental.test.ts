@@ -230,12 +230,12 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   test('with no fallback given, the break-even is measured: a sweep timed after the build, the cost per account from the steps', async () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 3_000, seed: 6, instruments: 8, nearMaintenanceShare: 0.3 })));
     let sweeps = 0;
-    // A sweep made slow on purpose (about 40 ms): re-evaluating thousands of accounts is cheaper.
+    // A sweep made slow on purpose (about 120 ms): re-evaluating thousands of accounts is cheaper.
     const incremental = new IncrementalEvaluator(engine, {
       sweep: () => {
         sweeps++;
         const start = performance.now();
-        while (performance.now() - start < 40);
+        while (performance.now() - start < 120);
         return engine.sweep({ full: false });
       },
     });
@@ -248,8 +248,9 @@ describe('incremental evaluation on books dense near their boundaries', () => {
       const result = await incremental.step();
       if (result.path === 'incremental') evaluated += result.evaluated;
     }
-    // The slow sweep makes the break-even thousands of accounts, far above the default.
-    expect(incremental.fallbackAccounts).toBeGreaterThan(2_000);
+    // The slow sweep makes the break-even thousands of accounts (about 10,000 at 10 µs an account),
+    // far above the default: 1,000 holds while an account takes up to 120 µs, on a busy machine too.
+    expect(incremental.fallbackAccounts).toBeGreaterThan(1_000);
     expect(evaluated).toBeGreaterThan(0);
     expect(sweeps).toBe(1);
   });
