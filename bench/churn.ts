@@ -76,7 +76,7 @@ const row = (what: string, updateMs: number[], sweeps: number[]) => {
   const sweep = median(sweeps);
   const overSettled = settledMedian === undefined ? undefined : sweep / settledMedian;
   // The update and the sweep after it, added round by round: what the funding and mode-switch targets measure.
-  const both = median(updateMs.map((ms, r) => ms + sweeps[r]));
+  const both = median(sweeps.map((ms, r) => ms + (updateMs[r] ?? 0)));
   rows.push({ what, updateMs: median(updateMs), sweepMs: sweep, overStatic: sweep / staticMedian, withUpdateOverStatic: both / staticMedian, overSettled });
   const settled = overSettled === undefined ? '' : `, ${overSettled.toFixed(2)}× the churned book's static sweep`;
   log(`${what}: update ${median(updateMs).toFixed(2)} ms, next sweep ${sweep.toFixed(2)} ms (${(sweep / staticMedian).toFixed(2)}× static${settled}); update and next sweep ${(both / staticMedian).toFixed(2)}× static`);
@@ -165,7 +165,7 @@ for (const k of churn) {
   }
   base.forEach((mark, i) => (v.instMark[i] = mark));
   await sweepMs();
-  row('crash step (every mark ±5%)', [0], sweeps);
+  row('crash step (every mark ±5%)', sweeps.map(() => 0), sweeps);
 }
 
 await pool.close();
