@@ -77,6 +77,7 @@ import {
   CHUNK_FUNDING_NONE,
   CHUNK_FUNDING_PENDING,
   CHUNK_FUNDING_STALE,
+  CHUNK_FUNDING_SETTLING,
   FUNDING_SEVERAL,
 } from './layout';
 import { column, headerValue, setHeaderValue } from './header';
@@ -664,7 +665,9 @@ export function fillFundingInstruments(header: usize, cache: usize): void {
  * account changed and not yet refreshed) leaves them unusable: with `mayLayOut` (the control
  * plane) the chunk is laid out again for its next sweep to rebuild; without (a sweep's worker,
  * which must not move areas) it is marked CHUNK_FUNDING_STALE, read over the columns until the
- * control plane lays it out. The cache must hold the changed instruments at the columns' indices.
+ * control plane lays it out. A chunk marked CHUNK_FUNDING_SETTLING was left by a settle cut short:
+ * a sweep rebuilds it from the columns, the control plane lays it out. The cache must hold the
+ * changed instruments at the columns' indices (a sweep's holds every instrument).
  */
 export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayLayOut: bool): bool {
   const meta = metaOf(header, chunk);
@@ -672,9 +675,20 @@ export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayL
   if (funding == CHUNK_FUNDING_NONE) return true;
   const c0 = chunk * CHUNK_ACCOUNTS;
   const c1 = c0 + chunkAccounts(header, chunk);
-  if (funding == CHUNK_FUNDING_PENDING && load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH && fundingChunk(header, cache, meta, c0, c1)) {
-    store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
+  if (funding == CHUNK_FUNDING_SETTLING && !mayLayOut) {
+    // A settle cut short (its worker died): some cross bases moved, some not. Rebuilt from the
+    // columns here, as a build cut short is (the sweep's cache holds every instrument).
+    markRebuild(meta);
+    buildChunk(header, cache, c0, c1);
     return true;
+  }
+  if (funding == CHUNK_FUNDING_PENDING && load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH) {
+    // Marked first, cleared last: a settle cut short is not taken for a pending one.
+    store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING);
+    if (fundingChunk(header, cache, meta, c0, c1)) {
+      store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
+      return true;
+    }
   }
   if (!mayLayOut) {
     store<u32>(meta, CHUNK_FUNDING_STALE, CHUNK_FUNDING);

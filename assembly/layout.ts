@@ -157,6 +157,7 @@ export const CHUNK_UNLAID: u32 = 2; // no refresh has placed it: a sweep reads i
 export const CHUNK_FUNDING_NONE: u32 = 0; // its records are at the funding indices of the columns (or it is not fresh)
 export const CHUNK_FUNDING_PENDING: u32 = 1; // fresh, with records at the indices of the deferred refresh's table (FC_OLD): refreshed before they are read
 export const CHUNK_FUNDING_STALE: u32 = 2; // a sweep's deferred refresh found a record that does not name its position: swept over the columns until the control plane lays it out
+export const CHUNK_FUNDING_SETTLING: u32 = 3; // a deferred refresh is under way (or was cut short: its cross bases partly moved, so the chunk is rebuilt)
 /** H_FUNDING_SINGLE when the deferred refresh changes several instruments. */
 export const FUNDING_SEVERAL: u32 = 0xffff_ffff;
 // The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the

@@ -8,6 +8,8 @@
 // change accounts too (the accounts are refreshed first), chunks whose blocks moved (read account by
 // account), a funding refresh made before a changed account's own (its chunk is rebuilt instead),
 // the chunk sweep off (nothing written), refusals (nothing changes) and the entry point's assertions.
+// The refresh is deferred to each chunk's next read: the marks, a pool sweep cancelled halfway,
+// updates on pending chunks, a second index before any sweep, stale chunks and a settle cut short.
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
@@ -296,6 +298,7 @@ function fundingMarks(engine: Engine): number[] {
 }
 const PENDING = kernelU32('CHUNK_FUNDING_PENDING');
 const STALE = kernelU32('CHUNK_FUNDING_STALE');
+const SETTLING = kernelU32('CHUNK_FUNDING_SETTLING');
 
 describe('a funding refresh is deferred to each chunk\'s next read', () => {
   test('the update marks the fresh chunks and writes no record; a cancelled pool sweep, updates on marked chunks and a second index before any sweep leave every path exact', async () => {
@@ -396,6 +399,29 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
     );
     expect(laidOutBy.refresh).toBeGreaterThan(10);
     expect(laidOutBy.settle).toBeGreaterThan(10);
+  });
+
+  test('a settle cut short (its worker died with some cross bases moved) is rebuilt from the columns by the next sweep, or laid out by the control plane', () => {
+    for (const bySweep of [true, false]) {
+      const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 1_800, seed: 13, instruments: 5, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
+      const v = engine.views;
+      engine.sweep({ full: false });
+      v.instFunding[2] += 987_654_321n;
+      engine.fundingChanged(2);
+      // What a worker that died mid-settle leaves: the mark, and one base moved by something.
+      const chunk = 3;
+      const meta = chunkMeta(engine);
+      const at = (name: string) => meta[chunk * W + word(name)];
+      expect(at('CHUNK_FUNDING')).toBe(PENDING);
+      meta[chunk * W + word('CHUNK_FUNDING')] = SETTLING;
+      const base = header(engine)[HeaderSlot.sweepRecords] + at('CHUNK_OFFSET') + (at('CHUNK_CROSS') + at('CHUNK_ISOLATED')) * SWEEP_RECORD_SLOT_BYTES;
+      new BigInt64Array(engine.memory.buffer, base, 1)[0] -= 12_345n;
+      if (!bySweep) engine.accountsChanged([chunk * CHUNK_ACCOUNTS + 7]);
+      expect(fundingMarks(engine)[chunk], bySweep ? 'not yet read' : 'laid out').toBe(bySweep ? SETTLING : 0);
+      expectAllAgree(engine, bySweep ? 'rebuilt by the sweep' : 'laid out');
+      expect(fundingMarks(engine).every((mark) => mark === 0)).toBe(true);
+      expectRecordsAsRebuilt(engine, bySweep ? 'rebuilt by the sweep' : 'laid out');
+    }
   });
 });
 
