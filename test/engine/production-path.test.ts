@@ -29,7 +29,16 @@ afterAll(async () => {
 });
 
 
-type Step = { kind: 'batch'; operations: Operation[] } | { kind: 'tick'; instrument: number; ppm: number } | { kind: 'crash'; ppm: number[] } | { kind: 'funding'; instrument: number; delta: bigint };
+/**
+ * A funding step sets one instrument's index, whose refresh of the chunk records is deferred to each
+ * chunk's next read; `then` operations applied after it (before any sweep) reach chunks still
+ * pending, and `again` sets a second index before any sweep (the first refresh is settled first).
+ */
+type Step =
+  | { kind: 'batch'; operations: Operation[] }
+  | { kind: 'tick'; instrument: number; ppm: number }
+  | { kind: 'crash'; ppm: number[] }
+  | { kind: 'funding'; instrument: number; delta: bigint; then: Operation[]; again: { instrument: number; delta: bigint } | null };
 
 /** What the reference says of the book: each scope's status, and the liquidatable set in list order. */
 interface Expected {
@@ -173,7 +182,22 @@ function randomStep(engine: Engine, random: () => number): Step {
     return { kind: 'tick', instrument: Math.floor(random() * instruments), ppm: Math.round(size) * (random() < 0.5 ? -1 : 1) };
   }
   if (r < 0.93) return { kind: 'crash', ppm: Array.from({ length: instruments }, () => (random() < 0.5 ? -50_000 : 50_000) + Math.round((random() - 0.5) * 20_000)) };
-  return { kind: 'funding', instrument: Math.floor(random() * instruments), delta: BigInt(Math.round((random() - 0.5) * 2e9)) };
+  const funding = () => ({ instrument: Math.floor(random() * instruments), delta: BigInt(Math.round((random() - 0.5) * 2e9)) });
+  const first = funding();
+  const then = random() < 0.6 ? Array.from({ length: 1 + Math.floor(random() * 12) }, () => randomOperation(engine, random)) : [];
+  return { kind: 'funding', ...first, then, again: random() < 0.3 ? funding() : null };
+}
+
+/** Chunks a deferred funding refresh has still to reach (their meta's CHUNK_FUNDING word). */
+function pendingChunks(engine: Engine): number {
+  const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+  const W = CHUNK_META_BYTES / 4;
+  const chunks = chunksOf(engine.accountCount);
+  const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], chunks * W);
+  const word = kernelU32('CHUNK_FUNDING') / 4;
+  let pending = 0;
+  for (let chunk = 0; chunk < chunks; chunk++) if (meta[chunk * W + word] !== 0) pending++;
+  return pending;
 }
 
 /**
@@ -237,21 +261,34 @@ function accountFingerprint(engine: Engine, id: string): string {
  * (slots handed out, compaction, size high-water marks, layout) as they were; with `wholeBook`,
  * every account.
  */
-function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: number; refused: number } {
+function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: number; refused: number; settledByUpdates: number } {
   let applied = 0;
   let refused = 0;
+  let settledByUpdates = 0;
+  const operations = (list: Operation[]): void => {
+    for (const operation of list) {
+      const snapshot = (): string => (wholeBook ? fingerprint(engine) : accountFingerprint(engine, 'account' in operation ? operation.account : ''));
+      const before = snapshot();
+      const result = applyOperation(engine, operation);
+      if (result.ok) applied++;
+      else {
+        refused++;
+        expect(snapshot(), `refused ${operation.kind} changed the book: ${result.reason}`).toBe(before);
+      }
+    }
+  };
+  const setFunding = (instrument: number, delta: bigint): void => {
+    const symbol = engine.instruments[instrument].symbol;
+    let index = engine.views.instFunding[instrument] + delta;
+    if (index > FUNDING_INDEX_ABS_MAX) index = FUNDING_INDEX_ABS_MAX;
+    if (index < -FUNDING_INDEX_ABS_MAX) index = -FUNDING_INDEX_ABS_MAX;
+    const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: symbol, fundingIndex: index });
+    if (result.ok) applied++;
+    else refused++;
+  };
   switch (step.kind) {
     case 'batch':
-      for (const operation of step.operations) {
-        const snapshot = (): string => (wholeBook ? fingerprint(engine) : accountFingerprint(engine, 'account' in operation ? operation.account : ''));
-        const before = snapshot();
-        const result = applyOperation(engine, operation);
-        if (result.ok) applied++;
-        else {
-          refused++;
-          expect(snapshot(), `refused ${operation.kind} changed the book: ${result.reason}`).toBe(before);
-        }
-      }
+      operations(step.operations);
       break;
     case 'tick':
       moveMark(engine, step.instrument, step.ppm);
@@ -260,17 +297,16 @@ function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: n
       step.ppm.forEach((ppm, i) => moveMark(engine, i, ppm));
       break;
     case 'funding': {
-      const symbol = engine.instruments[step.instrument].symbol;
-      let index = engine.views.instFunding[step.instrument] + step.delta;
-      if (index > FUNDING_INDEX_ABS_MAX) index = FUNDING_INDEX_ABS_MAX;
-      if (index < -FUNDING_INDEX_ABS_MAX) index = -FUNDING_INDEX_ABS_MAX;
-      const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: symbol, fundingIndex: index });
-      if (result.ok) applied++;
-      else refused++;
+      setFunding(step.instrument, step.delta);
+      // Updates while chunks are pending: each settles its chunk before its account's refresh.
+      const pending = pendingChunks(engine);
+      operations(step.then);
+      settledByUpdates = pending - pendingChunks(engine);
+      if (step.again !== null) setFunding(step.again.instrument, step.again.delta);
       break;
     }
   }
-  return { applied, refused };
+  return { applied, refused, settledByUpdates };
 }
 
 function describeStep(step: Step): string {
@@ -282,7 +318,11 @@ function describeStep(step: Step): string {
     case 'crash':
       return `crash ${step.ppm.join('/')} ppm`;
     case 'funding':
-      return `funding of instrument ${step.instrument} by ${step.delta}`;
+      return (
+        `funding of instrument ${step.instrument} by ${step.delta}` +
+        (step.then.length > 0 ? `, then ${step.then.map((o) => o.kind).join(', ')}` : '') +
+        (step.again !== null ? `, then funding of instrument ${step.again.instrument} by ${step.again.delta}` : '')
+      );
   }
 }
 
@@ -311,6 +351,10 @@ describe('the production sweep paths after the changes users make', () => {
     let drainingSteps = 0;
     let staleSweeps = 0;
     let highHotSteps = 0; // incremental steps with accounts in the hot book, on a book above 2 GiB
+    // Deferred funding refreshes: chunks settled by the updates after them, steps whose first sweep
+    // found chunks pending, on this thread or in a pool.
+    let settledByUpdates = 0;
+    const settledFirst = { thread: 0, pool: 0 };
     let bookIndex = 0;
     for (const book of books) {
       const engine = Engine.fromBook(book as Book);
@@ -341,7 +385,9 @@ describe('the production sweep paths after the changes users make', () => {
         const where = `book ${bookIndex} (${engine.accountCount} accounts), step ${s}: ${describeStep(step)}`;
         const placed = recordsPlacement(engine);
         const counts = applyStep(engine, step, s % 10 === 0);
-        expect(applyStep(twin, step, false), `${where}: the twin took the step differently`).toEqual(counts);
+        // The twin sweeps differently, so its chunks pending differ: the operations' outcomes may not.
+        const twinCounts = applyStep(twin, step, false);
+        expect({ applied: twinCounts.applied, refused: twinCounts.refused }, `${where}: the twin took the step differently`).toEqual({ applied: counts.applied, refused: counts.refused });
         const now = recordsPlacement(engine);
         // A tail that went back is a compaction when chunks kept their records, else a repack.
         if (now.tail < placed.tail && now.anyFresh) compactions++;
@@ -350,12 +396,22 @@ describe('the production sweep paths after the changes users make', () => {
         applied += counts.applied;
         refused += counts.refused;
         const expected = reference.expected(engine);
-        // The single-thread status sweep: the chunk sweep, whatever the blocks look like.
+        settledByUpdates += counts.settledByUpdates;
+        // The single-thread status sweep (the chunk sweep, whatever the blocks look like) and the
+        // pools, in an order that turns with the steps: the first of them settles the chunks a
+        // deferred funding refresh has not reached, on this thread or in a pool's workers.
         expect(engine.chunkSweep).toBe(true);
-        const count = engine.sweep({ full: false });
-        expect(count, where).toBe(expected.scopes.length / 2);
-        expect(sweptStatuses(engine), where).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
-        for (const pool of workers) {
+        const pending = pendingChunks(engine);
+        for (let k = 0; k < 1 + workers.length; k++) {
+          const which = (s + k) % (1 + workers.length);
+          if (k === 0 && pending > 0) (which === 0 ? settledFirst.thread++ : settledFirst.pool++);
+          if (which === 0) {
+            const count = engine.sweep({ full: false });
+            expect(count, where).toBe(expected.scopes.length / 2);
+            expect(sweptStatuses(engine), where).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
+            continue;
+          }
+          const pool = workers[which - 1];
           engine.views.accStatus.fill(7, 0, engine.accountCount); // the pool must write every status
           const result = await pool.sweep();
           expect(result.complete, where).toBe(true);
@@ -363,6 +419,7 @@ describe('the production sweep paths after the changes users make', () => {
           expect([...result.scopes], `${where}, ${pool.threads} workers`).toEqual(expected.scopes);
           expect(sweptStatuses(engine), `${where}, ${pool.threads} workers`).toEqual({ accountStatus: expected.accountStatus, positionStatus: expected.positionStatus });
         }
+        expect(pendingChunks(engine), `${where}: every chunk settled by the sweeps`).toBe(0);
         // The incremental path: every status, the count, and the accounts it says changed.
         const before = statusBytes(twin);
         const owedBefore = incremental.owedAccounts;
@@ -410,5 +467,11 @@ describe('the production sweep paths after the changes users make', () => {
     expect(paths.build).toBeGreaterThan(BOOKS);
     expect(reevaluated).toBeLessThan(accountSteps / 2);
     expect(highHotSteps).toBeGreaterThan(STEPS_PER_BOOK / 10);
+    // The deferred funding refresh was settled every way: by updates, by the first sweep on this
+    // thread, and by the first sweep in a pool's workers.
+    console.log(`deferred funding: ${settledByUpdates} chunks settled by updates; first sweeps that found chunks pending: ${settledFirst.thread} on one thread, ${settledFirst.pool} in a pool`);
+    expect(settledByUpdates).toBeGreaterThan(BOOKS);
+    expect(settledFirst.thread).toBeGreaterThan(BOOKS);
+    expect(settledFirst.pool).toBeGreaterThan(3 * BOOKS);
   });
 });
