@@ -610,7 +610,6 @@ export const FC_NEW: u32 = 16;
  * left. The table and the list must stay where they are until then. Nothing may be pending.
  */
 export function deferFunding(header: usize, changes: usize, skip: usize, skipCount: u32): void {
-  assert(headerValue(header, H_FUNDING_TABLE) == 0, 'a deferred funding refresh is not settled');
   let single: u32 = FUNDING_SEVERAL;
   let changed: u32 = 0;
   for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
@@ -643,6 +642,11 @@ export function settleFunding(header: usize, cache: usize): void {
   setHeaderValue(header, H_FUNDING_SKIP, 0);
   setHeaderValue(header, H_FUNDING_SKIP_COUNT, 0);
   setHeaderValue(header, H_FUNDING_SINGLE, 0);
+}
+
+/** Whether account a's chunk has a deferred funding refresh still to settle (or is stale). */
+export function fundingPending(header: usize, a: u32): bool {
+  return load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_FUNDING) != CHUNK_FUNDING_NONE;
 }
 
 /** Fills the cache for the instruments the deferred funding refresh changes (none when nothing is deferred). */

@@ -24,7 +24,7 @@ import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, H_FUNDING_TABLE, SHARD_LIST, SHARD
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
-import { layOutChunks, sweepChunks, deferFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
+import { layOutChunks, sweepChunks, deferFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
 export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
@@ -105,7 +105,9 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
   // A long list fills the whole cache once; a short one only its accounts' instruments.
   const whole = count >= instruments;
   if (whole) fillCache(header, cache);
-  else fillFundingInstruments(header, cache); // a deferred funding refresh settles a chunk before its accounts are refreshed
+  // A chunk with a deferred funding refresh is settled before its accounts are refreshed, with the
+  // changed instruments in the cache: filled once, for the first such chunk the list reaches.
+  let fundingFilled = whole;
   // The list's misses are taken together first (chunks.ts touchListed; the sum is stored where
   // nothing reads it). Every list, even of one account: its columns, its chunk's meta and its area
   // are independent loads too (single deposits by id on the 10M-account book went from 205,416 to
@@ -120,6 +122,10 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
     assert(a < accountCount, "refreshAccounts: a listed account is past the book's account count");
     if ((flags & SWEEP_CHUNKS) == 0) continue;
     if (!whole) fillAccountInstruments(header, cache, a);
+    if (!fundingFilled && fundingPending(header, a)) {
+      fillFundingInstruments(header, cache);
+      fundingFilled = true;
+    }
     layOutChunks(header, cache, a, a + 1);
   }
 }
