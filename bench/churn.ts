@@ -7,8 +7,9 @@
 //     batches of 1,000, for each K of --churn (and the batches' own time, on one core);
 //   - the static sweep again, on the book as the churn left it (chunks moved, their areas out of
 //     order); the rows after it are also given over this one;
-//   - a funding-index update of the largest instrument (its own time, then the next sweep), and a
-//     funding round (every instrument's index in one batch);
+//   - a funding-index update of the largest instrument (its own time, then the next sweep), the
+//     same followed by 10,000 mixed updates before the sweep, and a funding round (every
+//     instrument's index in one batch);
 //   - a mode switch of one position (its own time, then the next sweep);
 //   - a crash step: every mark moved ±5%, then the sweep.
 //   npm run build:ts && node --expose-gc dist/bench/churn.js [--accounts 10000000] [--churn 1000,10000,100000] [--repeat 5] [--json]
@@ -115,6 +116,25 @@ for (const k of churn) {
     await sweepMs();
   }
   row('funding-index update (instrument 0)', updates, sweeps);
+}
+
+// The same update, then 10,000 mixed updates before the next sweep (as a live feed goes on after a
+// funding time): the updates settle the chunks they reach first, and the sweep the rest. The row's
+// update time is the funding update's and the updates' together; the updates' own time on a settled
+// book is the 10,000 row's above.
+{
+  const updates: number[] = [];
+  const sweeps: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const t = performance.now();
+    const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: engine.instruments[0].symbol, fundingIndex: engine.views.instFunding[0] + 1_000n });
+    if (!result.ok) throw new Error(`funding refused: ${result.reason}`);
+    applyUpdates(10_000);
+    updates.push(performance.now() - t);
+    sweeps.push(await sweepMs());
+    await sweepMs();
+  }
+  row('funding-index update (instrument 0), then 10,000 mixed updates', updates, sweeps);
 }
 
 // A funding round: every instrument's index set in one batch, as at a funding time.
