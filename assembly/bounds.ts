@@ -18,13 +18,24 @@
 //
 //   |Δ_j| < y·P_j for every instrument j it holds,   y = (H − 2·positions − 1) / Σ c_j·P_j
 //
-// since then L < y·Σ c_j·P_j + 2·positions ≤ H. The account's bound is the least y of its scopes
-// (+∞ with no positions), rounded down to f32. The arithmetic is f64 with a relative margin of
-// 10^-9 against the account on every term: far above f64's rounding (10^-16), far below any move
-// that matters.
+// since then L < y·Σ c_j·P_j + 2·positions ≤ H.
+//
+// r_max is what a move of any size may meet; a move within y meets only the brackets its notional
+// passes through. While |Δ_j| < y·P_j, position j's notional N_j stays below N_j·(1 + y), so it
+// stays at or below the top of its bracket k_j when y ≤ floor_{k_j+1}/N_j − 1, and meets only
+// brackets 0..k_j, whose rates are at most r_k_j (rates do not decrease across brackets). So with
+// c'_j = |z_j|·q_j·(1 + r_k_j),
+//
+//   y' = min((H − 2·positions − 1) / Σ c'_j·P_j,  min_j (floor_{k_j+1}/N_j − 1))
+//
+// keeps the status too, and the scope's bound is max(y, y'): on the generated book's majors
+// (r_max 50%, most positions in the 0.4% bracket) y' is about 1.49·y. The account's bound is the
+// least of its scopes' (+∞ with no positions), rounded down to f32. The arithmetic is f64 with a
+// relative margin of 10^-9 against the account on every term: far above f64's rounding (10^-16),
+// far below any move that matters.
 
 import { debitOf } from './debits';
-import { MODE_CROSS, MODE_ISOLATED, STATUS_HEALTHY, STATUS_LIQUIDATABLE, POSITIONS_PER_ACCOUNT_MAX } from './constants';
+import { MODE_CROSS, MODE_ISOLATED, STATUS_HEALTHY, STATUS_LIQUIDATABLE, POSITIONS_PER_ACCOUNT_MAX, SCALE_6 } from './constants';
 import {
   H_ACCOUNT_COUNT,
   H_ACC_BALANCE,
@@ -42,6 +53,10 @@ import {
   CHUNK_SCRATCH_BYTES,
   CACHE_UNIT,
   CACHE_STRIDE,
+  CACHE_Q,
+  CACHE_FLOORS,
+  CACHE_TIERS,
+  CACHE_TIER_BYTES,
 } from './layout';
 import { column, headerValue } from './header';
 import { sweepRange } from './sweep';
@@ -97,6 +112,8 @@ function shortsColumn(header: usize, bounds: usize): usize {
 
 /** The relative margin against the account on every f64 term of a bound. */
 const MARGIN: f64 = 1e-9;
+/** A rate's scale (ppm), as an f64. */
+const RATE_SCALE_F: f64 = <f64>SCALE_6;
 
 /** The status-keeping distance H of a scope (above), in micro; ≤ 0 means no bound. */
 // @ts-ignore: decorator
@@ -120,6 +137,35 @@ function scopeBound(h: i64, positions: u32, reach: f64): f64 {
   if (!(num > 0.0)) return 0.0;
   return (num / (reach * (1.0 + MARGIN))) * (1.0 - MARGIN);
 }
+
+/**
+ * A scope's bound from its distance H, its positions, Σ c·P at the highest rates (`reach`), Σ c'·P
+ * at its brackets' rates (`reachHere`) and the least relative move that takes one of its positions'
+ * notionals out of its bracket (`exit`): max(y, min(y', exit)) (above).
+ */
+// @ts-ignore: decorator
+@inline
+function scopeBoundHere(h: i64, positions: u32, reach: f64, reachHere: f64, exit: f64): f64 {
+  return max<f64>(scopeBound(h, positions, reach), min<f64>(scopeBound(h, positions, reachHere), exit));
+}
+
+/**
+ * The least relative move up that takes a notional in bracket k out of it (floor_{k+1}/notional − 1,
+ * with the margin against the account), +∞ for a zero notional; and, in `rateHere`, bracket k's rate
+ * (ppm): the highest of brackets 0..k, since the loaders refuse a tier table whose rates decrease
+ * (src/book/ranges.ts checkTiers), as the maintenance formula's cumulative amounts require.
+ */
+// @ts-ignore: decorator
+@inline
+function bracketExit(notional: f64, c: usize, k: usize): f64 {
+  rateHere = <f64>load<u64>(c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES);
+  if (notional == 0.0) return f64.POSITIVE_INFINITY;
+  const top = <f64>load<i64>(c + CACHE_FLOORS + ((k + 1) << 3));
+  return (top / (notional * (1.0 + MARGIN))) * (1.0 - MARGIN) - 1.0;
+}
+
+/** The rate bracketExit found (a wasm global: per instance). */
+let rateHere: f64 = 0;
 
 /** The largest f32 at or below x (x ≥ 0). */
 // @ts-ignore: decorator
@@ -166,6 +212,8 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   let failingAfter: u32 = <u32>(crossStatus != STATUS_HEALTHY);
   let crossPositions: u32 = 0;
   let crossReach: f64 = 0;
+  let crossReachHere: f64 = 0;
+  let crossExit: f64 = f64.POSITIVE_INFINITY;
   let bound: f64 = f64.POSITIVE_INFINITY;
   let shorts: u32 = 0;
   let held: u64 = 0; // the account's instruments modulo 64, for SHORTS_REPEAT
@@ -175,14 +223,19 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
     const heldBit = <u64>1 << <u64>(load<u16>(posInst + (<usize>j << 1)) & 63);
     shorts |= select<u32>(SHORTS_REPEAT, 0, (held & heldBit) != 0);
     held |= heldBit;
-    const t = table + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>BOUND_TABLE_STRIDE;
-    const weight = <f64>abs<i64>(load<i64>(posSize + j8)) * load<f64>(t + BOUND_C);
-    const reach = weight * load<f64>(t + BOUND_P);
+    const inst = <usize>load<u16>(posInst + (<usize>j << 1));
+    const t = table + inst * <usize>BOUND_TABLE_STRIDE;
+    const c = cache + inst * <usize>CACHE_STRIDE;
+    const magnitude = <f64>abs<i64>(load<i64>(posSize + j8));
+    const reach = magnitude * load<f64>(t + BOUND_C) * load<f64>(t + BOUND_P);
+    // The bracket the sweep just found for the position's notional (its hint), and what a move
+    // within it meets: its rate, and how far up the notional may go before it leaves it.
+    const exit = bracketExit(magnitude * <f64>load<i64>(c + CACHE_UNIT), c, <usize>load<u8>(posBracket + j));
+    const reachHere = magnitude * <f64>load<i64>(c + CACHE_Q) * (1.0 + rateHere / RATE_SCALE_F) * (1.0 + MARGIN) * load<f64>(t + BOUND_P);
     const isolated = load<u8>(posMode + j) != MODE_CROSS;
     if (isolated || detail != 0) {
       // The position's equity as an isolated scope and its maintenance, as the sweep computed them:
       // the isolated bound needs them, and the hot book (`detail`) both for every position.
-      const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
       const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
       const equity = load<i64>(posMargin + j8) + value - debitOf(header, c, j);
       const maint = maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j);
@@ -196,17 +249,19 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
         const status = <u32>load<u8>(posStatus + j);
         changed = changed || status != <u32>load<u8>(scratch + 1 + (j - first));
         failingAfter += <u32>(status != STATUS_HEALTHY);
-        bound = min<f64>(bound, scopeBound(distance(status, equity, maint, false), 1, reach));
+        bound = min<f64>(bound, scopeBoundHere(distance(status, equity, maint, false), 1, reach, reachHere, exit));
       }
     }
     if (!isolated) {
       crossPositions++;
       crossReach += reach;
+      crossReachHere += reachHere;
+      crossExit = min<f64>(crossExit, exit);
     }
   }
   const a8 = <usize>a << 3;
   const crossH = distance(crossStatus, load<i64>(column(header, H_ACC_CROSS_EQUITY) + a8), load<i64>(column(header, H_ACC_CROSS_MAINT) + a8), true);
-  bound = min<f64>(bound, scopeBound(crossH, crossPositions, crossReach));
+  bound = min<f64>(bound, scopeBoundHere(crossH, crossPositions, crossReach, crossReachHere, crossExit));
   store<f32>(bounds + (<usize>a << 2), f32Down(bound));
   store<u8>(failing, <u8>failingAfter);
   store<u8>(shortsColumn(header, bounds) + <usize>a, <u8>shorts);
