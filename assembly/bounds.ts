@@ -74,7 +74,8 @@ if (POSITIONS_PER_ACCOUNT_MAX + 1 > CHUNK_SCRATCH_BYTES) ERROR("an account's sta
 
 /**
  * The bounds region, per account: its bound (f32), its failing scopes at its last evaluation (u8,
- * failingColumn) and its **shorts** (u8): bit k set when position k of its block is short,
+ * failingColumn; for an account in the hot book, written when it leaves it, src/engine/hot-book.ts)
+ * and its **shorts** (u8): bit k set when position k of its block is short,
  * for its first SHORTS_BITS positions (the index's build reads the sizes of later ones), and
  * SHORTS_REPEAT when two of its positions may be on the same instrument (their numbers agree
  * modulo 64: a repeat, cross and isolated, or a rare coincidence). The build tags each entry with

@@ -79,23 +79,23 @@ function moveRecord(c: usize, record: usize, scope: usize, unitNew: i64, unitOld
 
 /**
  * A live scope's status from its figures: when it changed, it is written where the sweeps write it
- * and the account's failing-scope byte (`failing + a`) and failingDelta follow; returns whether it
- * changed.
+ * (stores only) and failingDelta follows; returns whether it changed. The account's failing-scope
+ * byte in the bounds region is not kept here: a read of it for each change was a cache miss the
+ * loop waited on (about half a tick's time on the 10M-account book); the control plane writes it
+ * from the scopes' statuses when the account leaves the hot book (src/engine/hot-book.ts remove),
+ * before anything reads it.
  */
 // @ts-ignore: decorator
 @inline
-function settleScope(scope: usize, accStatus: usize, posStatus: usize, failing: usize): bool {
+function settleScope(scope: usize, accStatus: usize, posStatus: usize): bool {
   const isolated = load<u8>(scope + HS_ISOLATED) != 0;
   const status = scopeStatus(load<i64>(scope + HS_EQUITY), load<i64>(scope + HS_MAINT), isolated);
   const before = <u32>load<u8>(scope + HS_STATUS);
   if (status == before) return false;
   store<u8>(scope + HS_STATUS, <u8>status);
-  const a = load<u32>(scope + HS_ACCOUNT);
   if (isolated) store<u8>(posStatus + <usize>load<u32>(scope + HS_SLOT), <u8>status);
-  else store<u8>(accStatus + a, <u8>status);
-  const change = <i32>(status != STATUS_HEALTHY) - <i32>(before != STATUS_HEALTHY);
-  store<u8>(failing + a, <u8>(<i32>load<u8>(failing + a) + change));
-  failingDelta += change;
+  else store<u8>(accStatus + <usize>load<u32>(scope + HS_ACCOUNT), <u8>status);
+  failingDelta += <i32>(status != STATUS_HEALTHY) - <i32>(before != STATUS_HEALTHY);
   return true;
 }
 
@@ -105,7 +105,7 @@ function settleScope(scope: usize, accStatus: usize, posStatus: usize, failing: 
  * and mode per account, and a scope is one mode), so once its record has moved, it is at the
  * step's marks and is settled at once. Returns how many accounts it listed at `changed`.
  */
-export function moveSettleHotRecords(header: usize, c: usize, records: usize, count: u32, scopes: usize, markOld: i64, failing: usize, changed: usize): u32 {
+export function moveSettleHotRecords(header: usize, c: usize, records: usize, count: u32, scopes: usize, markOld: i64, changed: usize): u32 {
   const accStatus = column(header, H_ACC_STATUS);
   const posStatus = column(header, H_POS_STATUS);
   const unitNew = load<i64>(c + CACHE_UNIT);
@@ -117,7 +117,7 @@ export function moveSettleHotRecords(header: usize, c: usize, records: usize, co
     const scope = scopes + <usize>load<u32>(record + HR_SCOPE) * HOT_SCOPE_BYTES;
     if (load<u8>(scope + HS_LIVE) == 0) continue;
     moveRecord(c, record, scope, unitNew, unitOld);
-    if (!settleScope(scope, accStatus, posStatus, failing)) continue;
+    if (!settleScope(scope, accStatus, posStatus)) continue;
     store<u32>(changed + (<usize>listed << 2), load<u32>(scope + HS_ACCOUNT));
     listed++;
   }
@@ -126,11 +126,11 @@ export function moveSettleHotRecords(header: usize, c: usize, records: usize, co
 
 /**
  * The statuses of the live scopes of the `count` records at `records`: a status that changed is
- * written where the sweeps write it, the account's failing-scope byte (`failing + a`) follows, and
- * the account is listed at `changed` (once per scope that changed: a scope met again is settled).
- * Returns how many it listed; hotFailingDelta() gives the change in failing scopes.
+ * written where the sweeps write it, and the account is listed at `changed` (once per scope that
+ * changed: a scope met again is settled). Returns how many it listed; hotFailingDelta() gives the
+ * change in failing scopes.
  */
-export function settleHotRecords(header: usize, records: usize, count: u32, scopes: usize, failing: usize, changed: usize): u32 {
+export function settleHotRecords(header: usize, records: usize, count: u32, scopes: usize, changed: usize): u32 {
   const accStatus = column(header, H_ACC_STATUS);
   const posStatus = column(header, H_POS_STATUS);
   failingDelta = 0;
@@ -138,7 +138,7 @@ export function settleHotRecords(header: usize, records: usize, count: u32, scop
   for (let r: u32 = 0; r < count; r++) {
     const scope = scopes + <usize>load<u32>(records + <usize>r * HOT_RECORD_BYTES + HR_SCOPE) * HOT_SCOPE_BYTES;
     if (load<u8>(scope + HS_LIVE) == 0) continue;
-    if (!settleScope(scope, accStatus, posStatus, failing)) continue;
+    if (!settleScope(scope, accStatus, posStatus)) continue;
     store<u32>(changed + (<usize>listed << 2), load<u32>(scope + HS_ACCOUNT));
     listed++;
   }

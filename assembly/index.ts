@@ -28,7 +28,7 @@ import { layOutChunks, sweepChunks, deferFunding, settleFunding as settleDeferre
 export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
-import { boundListed, boundRange, indexBuckets, failingColumn, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
+import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords } from './hot';
 
 export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP, INDEX_SIDE_SHIFT, INDEX_ACCOUNTS_MAX, BOUNDS_REGION_BYTES_PER_ACCOUNT, BOUNDS_FAILING_AT, BOUNDS_SHORTS_AT, SHORTS_BITS, SHORTS_REPEAT } from './bounds';
@@ -291,13 +291,13 @@ export function hotMove(header: usize, shard: usize, instrument: u32, records: u
 
 /**
  * The hot book, second half of a step, per instrument moved: the statuses of the scopes of its
- * `count` records at `records`. Writes those that changed (and the failing-scope bytes after the
- * bounds at `bounds`), lists at `changed` the account of each scope that changed and returns how
- * many it listed; hotFailingDelta() gives the change in failing scopes.
+ * `count` records at `records`. Writes those that changed, lists at `changed` the account of each
+ * scope that changed and returns how many it listed; hotFailingDelta() gives the change in failing
+ * scopes. (A hot account's failing-scope byte is written when it leaves the hot book.)
  */
-export function hotSettle(header: usize, records: usize, count: u32, scopes: usize, bounds: usize, changed: usize): u32 {
-  assert(count == 0 || (records != 0 && scopes != 0 && bounds != 0 && changed != 0), 'hotSettle: no records, scopes, bounds or list');
-  return settleHotRecords(header, records, count, scopes, failingColumn(header, bounds), changed);
+export function hotSettle(header: usize, records: usize, count: u32, scopes: usize, changed: usize): u32 {
+  assert(count == 0 || (records != 0 && scopes != 0 && changed != 0), 'hotSettle: no records, scopes or list');
+  return settleHotRecords(header, records, count, scopes, changed);
 }
 
 /**
@@ -305,14 +305,14 @@ export function hotSettle(header: usize, records: usize, count: u32, scopes: usi
  * the only one that moved (hot.ts moveSettleHotRecords). Returns how many accounts it listed at
  * `changed`; hotFailingDelta() gives the change in failing scopes.
  */
-export function hotTick(header: usize, shard: usize, instrument: u32, records: usize, count: u32, scopes: usize, markOld: i64, bounds: usize, changed: usize): u32 {
+export function hotTick(header: usize, shard: usize, instrument: u32, records: usize, count: u32, scopes: usize, markOld: i64, changed: usize): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'hotTick: no such instrument');
   assert(shard != 0, 'hotTick: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'hotTick: the shard record names no instrument cache');
-  assert(count == 0 || (records != 0 && scopes != 0 && bounds != 0 && changed != 0), 'hotTick: no records, scopes, bounds or list');
+  assert(count == 0 || (records != 0 && scopes != 0 && changed != 0), 'hotTick: no records, scopes or list');
   fillInstrument(header, cache, instrument);
-  return moveSettleHotRecords(header, cache + <usize>instrument * <usize>CACHE_STRIDE, records, count, scopes, markOld, failingColumn(header, bounds), changed);
+  return moveSettleHotRecords(header, cache + <usize>instrument * <usize>CACHE_STRIDE, records, count, scopes, markOld, changed);
 }
 
 /** The checks both bound entries make first; fills and returns the shard's instrument cache. */

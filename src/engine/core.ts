@@ -50,8 +50,8 @@ export interface CoreExports {
   /** The hot book (assembly/hot.ts): moves an instrument's records from markOld to its mark now. */
   hotMove(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint): void;
   /** The hot book: settles the statuses of an instrument's records' scopes; lists the accounts whose scopes changed status. */
-  hotSettle(header: number, records: number, count: number, scopes: number, bounds: number, changed: number): number;
-  hotTick(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint, bounds: number, changed: number): number;
+  hotSettle(header: number, records: number, count: number, scopes: number, changed: number): number;
+  hotTick(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint, changed: number): number;
   /** The change in failing scopes of the last hotSettle. */
   hotFailingDelta(): number;
   /** boundAccounts for accounts [start, end), none listed: returns their liquidatable scopes. */

@@ -95,16 +95,39 @@ export class HotBook {
     this.marks.set(this.engine.views.instMark.subarray(0, this.marks.length));
   }
 
-  /** Takes account a out: its scopes are dead, and the next tick skips them. */
-  remove(a: number): void {
+  /**
+   * Takes account a out: its scopes are dead, and the next tick skips them. Its failing scopes (of
+   * its scopes' statuses, which the ticks kept) are written to its byte at `failing + a` (the
+   * bounds region's failing-scope bytes, which the ticks leave alone): its next evaluation starts
+   * from them.
+   */
+  remove(a: number, failing: number): void {
     const entry = this.accounts.get(a);
     if (entry === undefined) return;
+    const bytes = this.engine.memoryBytes;
+    let count = 0;
+    this.forEachScope(entry, (at) => {
+      if (bytes[at + HS_STATUS] !== 0) count++;
+    });
+    bytes[failing + a] = count;
+    this.drop(a, entry);
+  }
+
+  /** Marks the scopes of account a (its entry `entry`) dead and forgets it. */
+  private drop(a: number, entry: number): void {
     this.accounts.delete(a);
+    const bytes = this.engine.memoryBytes;
+    this.forEachScope(entry, (at) => {
+      bytes[at + HS_LIVE] = 0;
+    });
+    this.dead += entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT;
+  }
+
+  /** Calls fn with the byte offset of each scope of an account's entry. */
+  private forEachScope(entry: number, fn: (at: number) => void): void {
     const first = Math.floor(entry / 2 ** SCOPES_PER_ACCOUNT_SHIFT);
     const count = entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT;
-    const bytes = this.engine.memoryBytes;
-    for (let s = first; s < first + count; s++) bytes[this.scopesOffset + s * SCOPE_BYTES + HS_LIVE] = 0;
-    this.dead += count;
+    for (let s = first; s < first + count; s++) fn(this.scopesOffset + s * SCOPE_BYTES);
   }
 
   /**
@@ -113,7 +136,10 @@ export class HotBook {
    * and its equity as an isolated scope (the kernel's boundAccounts detail), from index `at`.
    */
   admit(a: number, detail: BigInt64Array, at: number): void {
-    this.remove(a);
+    // Evaluated, so taken out before (remove): still here only if a caller skipped that, and then
+    // its evaluation wrote its failing scopes already.
+    const entry = this.accounts.get(a);
+    if (entry !== undefined) this.drop(a, entry);
     const v = this.engine.views;
     const first = v.accPosStart[a];
     const end = first + v.accPosCount[a];
@@ -172,25 +198,25 @@ export class HotBook {
    * hotTick), for a step in which its mark is the only one that moved: the same as move(i) then
    * settle([i]).
    */
-  tick(i: number, boundsOffset: number): HotTick {
+  tick(i: number): HotTick {
     const engine = this.engine;
     const mark = engine.views.instMark[i];
     const count = this.recordCount[i];
     const tick: HotTick = { changed: [], failing: 0 };
     if (count > 0 && mark !== this.marks[i]) {
-      this.statuses(tick, count, (changed) => engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, this.recordOffset[i], count, this.scopesOffset, this.marks[i], boundsOffset, changed));
+      this.statuses(tick, count, (changed) => engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, this.recordOffset[i], count, this.scopesOffset, this.marks[i], changed));
     }
     this.marks[i] = mark;
     return tick;
   }
 
   /** Settles the statuses of the scopes holding the instruments moved (the kernel's hotSettle). */
-  settle(instruments: readonly number[], boundsOffset: number): HotTick {
+  settle(instruments: readonly number[]): HotTick {
     const engine = this.engine;
     const tick: HotTick = { changed: [], failing: 0 };
     for (const i of instruments) {
       const count = this.recordCount[i];
-      if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotSettle(engine.layout.header, this.recordOffset[i], count, this.scopesOffset, boundsOffset, changed));
+      if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotSettle(engine.layout.header, this.recordOffset[i], count, this.scopesOffset, changed));
     }
     return tick;
   }

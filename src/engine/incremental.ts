@@ -439,10 +439,11 @@ export class IncrementalEvaluator {
     // Accounts that updates changed leave the hot book (its records no longer describe them), and
     // so do those holding an instrument whose funding index moved (their equity moved with it):
     // they are evaluated again in full.
-    for (let k = 0; k < this.queueSize; k++) this.hot.remove(this.queue[k]);
+    const failing = this.failingOffset();
+    for (let k = 0; k < this.queueSize; k++) this.hot.remove(this.queue[k], failing);
     for (const i of fundingMoved) {
       this.hot.forEachAccountOn(i, (a) => {
-        this.hot.remove(a);
+        this.hot.remove(a, failing);
         this.enqueue(a);
       });
     }
@@ -457,10 +458,10 @@ export class IncrementalEvaluator {
     // The hot book moves with every tick: every instrument first, then the statuses (in one pass
     // when one instrument moved, as a normal tick does).
     let hot: HotTick;
-    if (changedInstruments.length === 1) hot = this.hot.tick(changedInstruments[0], this.boundsOffset());
+    if (changedInstruments.length === 1) hot = this.hot.tick(changedInstruments[0]);
     else {
       for (const i of changedInstruments) this.hot.move(i);
-      hot = this.hot.settle(changedInstruments, this.boundsOffset());
+      hot = this.hot.settle(changedInstruments);
     }
     if (this.queueSize > fallback) return this.sweepOwing(owedBefore ? fallback : 0);
     // A few owed accounts too, the step's own first: at most an eighth of the fallback's worth.
@@ -577,7 +578,7 @@ export class IncrementalEvaluator {
    */
   private syncFailing(): void {
     const v = this.engine.views;
-    const failing = new Uint8Array(this.engine.memory.buffer, this.boundsOffset() + BOUNDS_FAILING_AT * this.engine.accountCount, this.engine.accountCount);
+    const failing = new Uint8Array(this.engine.memory.buffer, this.failingOffset(), this.engine.accountCount);
     const sync = (a: number) => {
       let count = v.accStatus[a] !== 0 ? 1 : 0;
       const first = v.accPosStart[a];
@@ -986,6 +987,11 @@ export class IncrementalEvaluator {
    */
   private boundsOffset(): number {
     return this.engine.region('incremental.bounds', this.engine.accountCount * BOUNDS_REGION_BYTES);
+  }
+
+  /** Where the bounds region's failing-scope bytes start (one per account). */
+  private failingOffset(): number {
+    return this.boundsOffset() + BOUNDS_FAILING_AT * this.engine.accountCount;
   }
 
   private bounds(): Float32Array {

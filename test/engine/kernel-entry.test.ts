@@ -177,9 +177,9 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     const header = engine.layout.header;
     expectRefused(engine, () => engine.core.hotMove(header, engine.shardRecord(), engine.instruments.length, r.list, 0, r.bounds, 1n), /core assertion failed: hotMove: no such instrument/);
     expectRefused(engine, () => engine.core.hotMove(header, engine.shardRecord(), 0, r.list, 1, 0, 1n), /core assertion failed: hotMove: no records or scopes/);
-    expectRefused(engine, () => engine.core.hotSettle(header, r.list, 1, r.bounds, r.bounds, 0), /core assertion failed: hotSettle: no records, scopes, bounds or list/);
-    expectRefused(engine, () => engine.core.hotTick(header, engine.shardRecord(), engine.instruments.length, r.list, 0, r.bounds, 1n, r.bounds, r.list), /core assertion failed: hotTick: no such instrument/);
-    expectRefused(engine, () => engine.core.hotTick(header, 0, 0, r.list, 0, r.bounds, 1n, r.bounds, r.list), /core assertion failed: hotTick: no shard record/);
-    expectRefused(engine, () => engine.core.hotTick(header, engine.shardRecord(), 0, r.list, 1, r.bounds, 1n, r.bounds, 0), /core assertion failed: hotTick: no records, scopes, bounds or list/);
+    expectRefused(engine, () => engine.core.hotSettle(header, r.list, 1, r.bounds, 0), /core assertion failed: hotSettle: no records, scopes or list/);
+    expectRefused(engine, () => engine.core.hotTick(header, engine.shardRecord(), engine.instruments.length, r.list, 0, r.bounds, 1n, r.list), /core assertion failed: hotTick: no such instrument/);
+    expectRefused(engine, () => engine.core.hotTick(header, 0, 0, r.list, 0, r.bounds, 1n, r.list), /core assertion failed: hotTick: no shard record/);
+    expectRefused(engine, () => engine.core.hotTick(header, engine.shardRecord(), 0, r.list, 1, r.bounds, 1n, 0), /core assertion failed: hotTick: no records, scopes or list/);
   });
 });
