@@ -35,6 +35,7 @@ import {
   layoutBytes,
   WASM_PAGE_BYTES,
   WASM_PAGES_MAX,
+  alignUp,
   type Capacity,
   type Views,
 } from '../memory/layout.js';
@@ -59,6 +60,10 @@ interface Region {
   offset: number;
   bytes: number;
 }
+
+/** Regions start on a cache line. */
+const REGION_ALIGN = 64;
+
 
 export class Engine {
   readonly memory: WebAssembly.Memory;
@@ -608,9 +613,10 @@ export class Engine {
 
   /**
    * A region of at least `bytes` bytes above the book, kept under `name` and reused while it is
-   * big enough. A bigger request takes the smallest free region that fits (one a name left behind
-   * when it grew) or a new one at the top, growing the memory as needed; the region it leaves is
-   * free from the next call on (so that a caller can still copy from it, as HotBook.grow does).
+   * big enough. A bigger request takes what it needs of the smallest free region that fits (what
+   * names left behind when they grew; the rest stays free) or a new one at the top, growing the
+   * memory as needed; the region it leaves is free from the next call on (so that a caller can
+   * still copy from it, as HotBook.grow does), merged with its free neighbours (release).
    * Returns its byte offset. Whoever held the old offset must take the new one: nothing may be
    * read or written through an offset of a region its name has left.
    */
@@ -625,9 +631,17 @@ export class Engine {
       if (free.bytes >= bytes && (best < 0 || free.bytes < this.freeRegions[best].bytes)) best = k;
     }
     let region: Region;
-    if (best >= 0) region = this.freeRegions.splice(best, 1)[0];
-    else {
-      const offset = Math.ceil(this.memoryTop / 64) * 64; // cache-line aligned
+    if (best >= 0) {
+      // What the request needs of it, to the next cache line; the rest stays free.
+      const free = this.freeRegions.splice(best, 1)[0];
+      const cut = alignUp(free.offset + Math.max(bytes, 16), REGION_ALIGN);
+      const rest = free.offset + free.bytes - cut;
+      if (rest >= REGION_ALIGN) {
+        this.freeRegions.push({ offset: cut, bytes: rest });
+        region = { offset: free.offset, bytes: cut - free.offset };
+      } else region = free;
+    } else {
+      const offset = alignUp(this.memoryTop, REGION_ALIGN); // cache-line aligned
       const end = offset + Math.max(bytes, 16);
       const pages = Math.ceil(end / WASM_PAGE_BYTES);
       if (pages > WASM_PAGES_MAX) {
@@ -642,9 +656,35 @@ export class Engine {
       this.memoryTop = end;
       region = { offset, bytes: end - offset };
     }
-    if (existing !== undefined) this.freeRegions.push(existing);
+    if (existing !== undefined) this.release(existing);
     this.regions.set(name, region);
     return region.offset;
+  }
+
+  /**
+   * Frees a region its name left: merged with the free regions next to it (a region owns the
+   * padding up to the next cache line, where the next one starts), so that a later, larger request
+   * can take the pages they held; one that reaches the top lowers the top instead, where the next
+   * new region starts.
+   */
+  private release(left: Region): void {
+    let offset = left.offset;
+    let end = alignUp(left.offset + left.bytes, REGION_ALIGN);
+    for (let merged = true; merged; ) {
+      merged = false;
+      for (let k = 0; k < this.freeRegions.length; k++) {
+        const free = this.freeRegions[k];
+        const freeEnd = free.offset + free.bytes;
+        if (freeEnd !== offset && free.offset !== end) continue;
+        offset = Math.min(offset, free.offset);
+        end = Math.max(end, freeEnd);
+        this.freeRegions.splice(k, 1);
+        merged = true;
+        break;
+      }
+    }
+    if (end >= this.memoryTop) this.memoryTop = offset;
+    else this.freeRegions.push({ offset, bytes: end - offset });
   }
 
   /**

@@ -203,7 +203,7 @@ function rowsOf(table: Table, capacity: Capacity): number {
   }
 }
 
-function alignUp(value: number, alignment: number): number {
+export function alignUp(value: number, alignment: number): number {
   return Math.ceil(value / alignment) * alignment;
 }
 

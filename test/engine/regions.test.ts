@@ -1,6 +1,7 @@
 // Engine.region: the scratch regions above the book. A name keeps its region while it is big
 // enough; a bigger request moves it, and the region it leaves is free for another name from the
-// next call on (HotBook.grow copies from it first). Regions in use never overlap.
+// next call on (HotBook.grow copies from it first), merged with free neighbours, or lowers the top.
+// A request takes what it needs of a free region. Regions in use never overlap.
 import { describe, expect, test } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
@@ -31,15 +32,46 @@ describe('Engine.region', () => {
     expect(c).toBeGreaterThan(moved);
   });
 
-  test('a request takes the smallest free region that fits', () => {
+  test('a request takes what it needs of the smallest free region that fits, and the rest stays free', () => {
     const engine = smallEngine();
     const small = engine.region('test.small', 1_024);
+    engine.region('test.wall.1', 64); // keeps the two apart
     const large = engine.region('test.large', 8_192);
+    engine.region('test.wall.2', 64);
     engine.region('test.small', 16_384); // frees 1 KiB
     engine.region('test.large', 65_536); // frees 8 KiB
+    expect(engine.memoryUse.left).toBe(1_024 + 8_192);
     expect(engine.region('test.x', 2_048)).toBe(large);
-    expect(engine.region('test.y', 512)).toBe(small);
+    expect(engine.memoryUse.left).toBe(1_024 + 8_192 - 2_048);
+    expect(engine.region('test.y', 512)).toBe(small); // 1 KiB is the smallest that fits
+    expect(engine.region('test.z', 6_000)).toBe(large + 2_048); // the rest of the 8 KiB, to the next cache line
+    expect(engine.memoryUse.left).toBe(1_024 - 512 + 8_192 - 2_048 - 6_016);
+  });
+
+  test('free regions next to each other merge, so that a larger request takes their pages; one at the top lowers the top', () => {
+    const engine = smallEngine();
+    const a = engine.region('test.a', 1_000); // owns up to the next cache line: 1,024 bytes
+    const b = engine.region('test.b', 3_072);
+    expect(b).toBe(a + 1_024);
+    engine.region('test.wall', 64);
+    engine.region('test.a', 65_536); // frees 1 KiB
+    engine.region('test.b', 65_536); // frees 3 KiB next to it: one free region of 4 KiB
+    expect(engine.memoryUse.left).toBe(4_096);
+    expect(engine.region('test.c', 4_096)).toBe(a);
     expect(engine.memoryUse.left).toBe(0);
+  });
+
+  test('a region at the top that moves down into a free one lowers the top: the next new region starts there', () => {
+    const engine = smallEngine();
+    const a = engine.region('test.a', 1_024);
+    engine.region('test.b', 1_024);
+    engine.region('test.a', 3_072); // to the top; 1 KiB free
+    engine.region('test.b', 2_048); // to the top; its 1 KiB merges: 2 KiB free
+    const top = engine.region('test.a', 4_096); // to the top; its 3 KiB merges: 5 KiB free
+    expect(engine.memoryUse.left).toBe(5_120);
+    expect(engine.region('test.a', 5_120)).toBe(a); // down into the free 5 KiB, leaving the top
+    expect(engine.memoryUse.left).toBe(0);
+    expect(engine.region('test.d', 100_000)).toBe(top);
   });
 
   test('a request past the 4 GiB of a wasm32 memory is refused in one line, and changes nothing', () => {
