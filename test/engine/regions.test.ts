@@ -48,7 +48,7 @@ describe('Engine.region', () => {
     expect(engine.memoryUse.left).toBe(1_024 - 512 + 8_192 - 2_048 - 6_016);
   });
 
-  test('free regions next to each other merge, so that a larger request takes their pages; one at the top lowers the top', () => {
+  test('free regions next to each other merge, so that a larger request takes their pages', () => {
     const engine = smallEngine();
     const a = engine.region('test.a', 1_000); // owns up to the next cache line: 1,024 bytes
     const b = engine.region('test.b', 3_072);
