@@ -64,7 +64,6 @@ interface Region {
 /** Regions start on a cache line. */
 const REGION_ALIGN = 64;
 
-
 export class Engine {
   readonly memory: WebAssembly.Memory;
   readonly core: CoreExports;
