@@ -106,9 +106,8 @@ export class HotBook {
     if (entry === undefined) return;
     const bytes = this.engine.memoryBytes;
     let count = 0;
-    this.forEachScope(entry, (at) => {
-      if (bytes[at + HS_STATUS] !== 0) count++;
-    });
+    const end = this.endScopeAt(entry);
+    for (let at = this.firstScopeAt(entry); at < end; at += SCOPE_BYTES) if (bytes[at + HS_STATUS] !== 0) count++;
     bytes[failing + a] = count;
     this.drop(a, entry);
   }
@@ -117,17 +116,18 @@ export class HotBook {
   private drop(a: number, entry: number): void {
     this.accounts.delete(a);
     const bytes = this.engine.memoryBytes;
-    this.forEachScope(entry, (at) => {
-      bytes[at + HS_LIVE] = 0;
-    });
+    const end = this.endScopeAt(entry);
+    for (let at = this.firstScopeAt(entry); at < end; at += SCOPE_BYTES) bytes[at + HS_LIVE] = 0;
     this.dead += entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT;
   }
 
-  /** Calls fn with the byte offset of each scope of an account's entry. */
-  private forEachScope(entry: number, fn: (at: number) => void): void {
-    const first = Math.floor(entry / 2 ** SCOPES_PER_ACCOUNT_SHIFT);
-    const count = entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT;
-    for (let s = first; s < first + count; s++) fn(this.scopesOffset + s * SCOPE_BYTES);
+  /** The byte offset of the first scope of an account's entry, and the end of its last. */
+  private firstScopeAt(entry: number): number {
+    return this.scopesOffset + Math.floor(entry / 2 ** SCOPES_PER_ACCOUNT_SHIFT) * SCOPE_BYTES;
+  }
+
+  private endScopeAt(entry: number): number {
+    return this.firstScopeAt(entry) + (entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT) * SCOPE_BYTES;
   }
 
   /**
