@@ -630,6 +630,45 @@ export function deferFunding(header: usize, changes: usize, skip: usize, skipCou
 }
 
 /**
+ * Folds the new funding indices in `changes` (a table like deferFunding's: FC_OLD the index the
+ * records were made at, FC_NEW the new one) into the deferred refresh, when that refresh has
+ * reached no chunk yet: every fresh chunk still pending, its records at the deferred table's old
+ * indices, and neither refresh with a skip list (`skipCount` is the new one's). An instrument the
+ * deferred table changes already keeps its old index and takes the new one; any other takes both.
+ * Returns whether it folded them; when not, nothing is written (the caller settles the deferred
+ * refresh first and defers the new one). O(chunks + instruments), no position read: funding
+ * updates one instrument at a time with no sweep or account refresh between them are deferred as
+ * one, instead of each settling the one before it on the control plane.
+ */
+export function mergeFunding(header: usize, changes: usize, skipCount: u32): bool {
+  const pending = <usize>headerValue(header, H_FUNDING_TABLE);
+  if (pending == 0 || skipCount != 0 || headerValue(header, H_FUNDING_SKIP_COUNT) != 0) return false;
+  const chunks = chunkCount(header);
+  for (let chunk: u32 = 0; chunk < chunks; chunk++) {
+    const meta = metaOf(header, chunk);
+    if (load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH && load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_PENDING) return false;
+  }
+  let single: u32 = FUNDING_SEVERAL;
+  let changed: u32 = 0;
+  for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
+    const to = pending + <usize>i * FUNDING_CHANGE_BYTES;
+    const from = changes + <usize>i * FUNDING_CHANGE_BYTES;
+    if (load<u32>(from, FC_CHANGED) != 0) {
+      if (load<u32>(to, FC_CHANGED) == 0) {
+        store<i64>(to, load<i64>(from, FC_OLD), FC_OLD);
+        store<u32>(to, 1, FC_CHANGED);
+      }
+      store<i64>(to, load<i64>(from, FC_NEW), FC_NEW);
+    }
+    if (load<u32>(to, FC_CHANGED) == 0) continue;
+    single = changed == 0 ? i : FUNDING_SEVERAL;
+    changed++;
+  }
+  setHeaderValue(header, H_FUNDING_SINGLE, single);
+  return true;
+}
+
+/**
  * Settles every chunk the deferred funding refresh has not reached (settleChunkFunding, on the
  * control plane) and clears it from the header. The cache must hold the changed instruments at the
  * columns' indices.

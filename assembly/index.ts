@@ -24,7 +24,7 @@ import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, H_FUNDING_TABLE, SHARD_LIST, SHARD
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
-import { layOutChunks, sweepChunks, deferFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
+import { layOutChunks, sweepChunks, deferFunding, mergeFunding as mergeDeferredFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
 export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
@@ -180,6 +180,17 @@ export function refreshFunding(header: usize, shard: usize, changes: usize, flag
   assert(headerValue(header, H_FUNDING_TABLE) == 0, 'refreshFunding: the refresh deferred before it is not settled (settleFunding)');
   if ((flags & SWEEP_CHUNKS) == 0) return;
   deferFunding(header, changes, skip, skipCount);
+}
+
+/**
+ * New funding indices (already in their column; `changes` as refreshFunding's), folded into the
+ * refresh deferred before them when it has reached no chunk yet and neither has a skip list
+ * (chunks.ts mergeFunding): returns 1 when folded (nothing more to do), 0 when not (nothing
+ * written: settleFunding, then refreshFunding).
+ */
+export function mergeFunding(header: usize, changes: usize, skipCount: u32): u32 {
+  assert(changes != 0, 'mergeFunding: no table of changes');
+  return <u32>mergeDeferredFunding(header, changes, skipCount);
 }
 
 /**

@@ -30,6 +30,8 @@ export interface CoreExports {
    * The table and the skip list stay in place until the refresh is settled (settleFunding first).
    */
   refreshFunding(header: number, shard: number, changes: number, flags: number, skip: number, skipCount: number): void;
+  /** Folds new funding indices (a table like refreshFunding's) into the deferred refresh when it has reached no chunk yet: 1 when folded, 0 when not (nothing written). */
+  mergeFunding(header: number, changes: number, skipCount: number): number;
   /** Settles a deferred funding refresh on every chunk it has not reached, on this thread; nothing when none is deferred. */
   settleFunding(header: number, shard: number): void;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */

@@ -431,8 +431,9 @@ export class Engine {
    * kernel's refreshFunding): this call marks the fresh chunks, O(chunks), and reads no position.
    * The next sweep brings each chunk up to date before it sweeps it, in the pool's worker that
    * sweeps it; a refresh of an account (accountsChanged) does so for its chunk first; the next call
-   * of this method settles every chunk left on this thread first (settleFunding), so that one
-   * refresh is deferred at a time. `recomputed` lists, ascending and each once, the accounts whose
+   * of this method folds its indices into the deferred refresh when that has reached no chunk yet
+   * (mergeFunding), and otherwise settles every chunk left on this thread first (settleFunding), so
+   * that one refresh is deferred at a time. `recomputed` lists, ascending and each once, the accounts whose
    * records were made at the new indices already (accountsChanged since they were set): their cross
    * bases are left as they are. Account operations call it once per batch that set funding indices,
    * with every instrument whose index the batch set, after accountsChanged for the accounts the
@@ -458,12 +459,29 @@ export class Engine {
     // Instruments whose records are at their index already have nothing to refresh.
     const moved = list.filter((i) => this.recordsFunding[i] !== this.views.instFunding[i]);
     if (moved.length === 0) return;
-    // The refresh deferred last (its table and skip list are the regions below) is settled first.
-    this.core.settleFunding(this.layout.header, this.shardRecord());
+    // Folded into the refresh deferred last when that one has reached no chunk yet (funding
+    // updates one instrument at a time, nothing between them); otherwise that one (its table and
+    // skip list are the regions below) is settled first.
+    const header = this.layout.header;
+    if (this.core.mergeFunding(header, this.fundingTable('refresh.funding.merge', moved), count) === 1) {
+      for (const i of moved) this.recordsFunding[i] = this.views.instFunding[i];
+      return;
+    }
+    this.core.settleFunding(header, this.shardRecord());
     const skip = this.accountList('refresh.funding', recomputed, count);
-    // The table of changes: per instrument, whether it changed, the index its records were made at and the new one.
+    const changes = this.fundingTable('refresh.funding.changes', moved);
+    for (const i of moved) this.recordsFunding[i] = this.views.instFunding[i];
+    this.core.refreshFunding(header, this.shardRecord(), changes, this.chunkSweep ? SWEEP_CHUNKS : 0, skip, count);
+  }
+
+  /**
+   * The table of changes of funding indices in region `name` (FUNDING_CHANGE_BYTES per instrument):
+   * for each of `moved`, that it changed, the index its records were made at and the new one (the
+   * column's). Returns its offset.
+   */
+  private fundingTable(name: string, moved: readonly number[]): number {
     const instrumentCount = this.instruments.length;
-    const changes = this.region('refresh.funding.changes', instrumentCount * FUNDING_CHANGE_BYTES);
+    const changes = this.region(name, instrumentCount * FUNDING_CHANGE_BYTES);
     const words = this.memoryWords;
     const values = this.memoryI64;
     words.fill(0, changes / 4, (changes + instrumentCount * FUNDING_CHANGE_BYTES) / 4);
@@ -471,9 +489,8 @@ export class Engine {
       values[(changes + i * FUNDING_CHANGE_BYTES + FC_OLD) / 8] = this.recordsFunding[i];
       values[(changes + i * FUNDING_CHANGE_BYTES + FC_NEW) / 8] = this.views.instFunding[i];
       words[(changes + i * FUNDING_CHANGE_BYTES + FC_CHANGED) / 4] = 1;
-      this.recordsFunding[i] = this.views.instFunding[i];
     }
-    this.core.refreshFunding(this.layout.header, this.shardRecord(), changes, this.chunkSweep ? SWEEP_CHUNKS : 0, skip, count);
+    return changes;
   }
 
   /**
