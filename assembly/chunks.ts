@@ -610,14 +610,8 @@ export const FC_NEW: u32 = 16;
  * left. The table and the list must stay where they are until then. Nothing may be pending.
  */
 export function deferFunding(header: usize, changes: usize, skip: usize, skipCount: u32): void {
-  let single: u32 = FUNDING_SEVERAL;
-  let changed: u32 = 0;
-  for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
-    if (load<u32>(changes + <usize>i * FUNDING_CHANGE_BYTES, FC_CHANGED) == 0) continue;
-    single = changed == 0 ? i : FUNDING_SEVERAL;
-    changed++;
-  }
-  if (changed == 0) return;
+  const single = changedInstrument(header, changes);
+  if (single == NO_INSTRUMENT) return;
   setHeaderValue(header, H_FUNDING_TABLE, <u32>changes);
   setHeaderValue(header, H_FUNDING_SKIP, <u32>skip);
   setHeaderValue(header, H_FUNDING_SKIP_COUNT, skipCount);
@@ -648,24 +642,33 @@ export function mergeFunding(header: usize, changes: usize, skipCount: u32): boo
     const meta = metaOf(header, chunk);
     if (load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH && load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_PENDING) return false;
   }
-  let single: u32 = FUNDING_SEVERAL;
-  let changed: u32 = 0;
   for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
     const to = pending + <usize>i * FUNDING_CHANGE_BYTES;
     const from = changes + <usize>i * FUNDING_CHANGE_BYTES;
-    if (load<u32>(from, FC_CHANGED) != 0) {
-      if (load<u32>(to, FC_CHANGED) == 0) {
-        store<i64>(to, load<i64>(from, FC_OLD), FC_OLD);
-        store<u32>(to, 1, FC_CHANGED);
-      }
-      store<i64>(to, load<i64>(from, FC_NEW), FC_NEW);
+    if (load<u32>(from, FC_CHANGED) == 0) continue;
+    if (load<u32>(to, FC_CHANGED) == 0) {
+      store<i64>(to, load<i64>(from, FC_OLD), FC_OLD);
+      store<u32>(to, 1, FC_CHANGED);
     }
-    if (load<u32>(to, FC_CHANGED) == 0) continue;
-    single = changed == 0 ? i : FUNDING_SEVERAL;
-    changed++;
+    store<i64>(to, load<i64>(from, FC_NEW), FC_NEW);
   }
-  setHeaderValue(header, H_FUNDING_SINGLE, single);
+  setHeaderValue(header, H_FUNDING_SINGLE, changedInstrument(header, pending));
   return true;
+}
+
+/** changedInstrument's answer for a table that changes no instrument. */
+const NO_INSTRUMENT: u32 = 0xffff_fffe;
+if (NO_INSTRUMENT == FUNDING_SEVERAL) ERROR('NO_INSTRUMENT must differ from FUNDING_SEVERAL');
+
+/** The one instrument a table of changes changes, FUNDING_SEVERAL for more than one, NO_INSTRUMENT for none. */
+function changedInstrument(header: usize, changes: usize): u32 {
+  let single = NO_INSTRUMENT;
+  for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
+    if (load<u32>(changes + <usize>i * FUNDING_CHANGE_BYTES, FC_CHANGED) == 0) continue;
+    if (single != NO_INSTRUMENT) return FUNDING_SEVERAL;
+    single = i;
+  }
+  return single;
 }
 
 /**

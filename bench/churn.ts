@@ -9,7 +9,7 @@
 //     order); the rows after it are also given over this one;
 //   - a funding-index update of the largest instrument (its own time, then the next sweep), the
 //     same followed by 10,000 mixed updates before the sweep, and a funding round (every
-//     instrument's index in one batch);
+//     instrument's index, in one batch, then one update each);
 //   - a mode switch of one position (its own time, then the next sweep);
 //   - a crash step: every mark moved ±5%, then the sweep.
 //   npm run build:ts && node --expose-gc dist/bench/churn.js [--accounts 10000000] [--churn 1000,10000,100000] [--repeat 5] [--json]
@@ -137,20 +137,22 @@ for (const k of churn) {
   row('funding-index update (instrument 0), then 10,000 mixed updates', updates, sweeps);
 }
 
-// A funding round: every instrument's index set in one batch, as at a funding time.
-{
+// A funding round: every instrument's index set in one batch, as at a funding time; then the same
+// round as a feed may send it, one update per instrument, nothing between them (each folded into
+// the refresh the first deferred).
+for (const oneByOne of [false, true]) {
   const updates: number[] = [];
   const sweeps: number[] = [];
   for (let r = 0; r < repeat; r++) {
     const operations = engine.instruments.map((instrument, i) => ({ kind: 'setFundingIndex' as const, instrument: instrument.symbol, fundingIndex: engine.views.instFunding[i] + (r % 2 === 0 ? 700n : -500n) }));
     const t = performance.now();
-    const result = applyBatch(engine, operations);
+    const refused = oneByOne ? operations.filter((operation) => !applyOperation(engine, operation).ok).length : applyBatch(engine, operations).refused;
     updates.push(performance.now() - t);
-    if (result.refused > 0) throw new Error(`funding round: ${result.refused} refused`);
+    if (refused > 0) throw new Error(`funding round: ${refused} refused`);
     sweeps.push(await sweepMs());
     await sweepMs();
   }
-  row(`funding round (all ${engine.instruments.length} instruments in one batch)`, updates, sweeps);
+  row(`funding round (all ${engine.instruments.length} instruments, ${oneByOne ? 'one update each' : 'in one batch'})`, updates, sweeps);
 }
 
 // A mode switch of one position (cross to isolated with its notional as margin, or back).
