@@ -56,6 +56,13 @@ const TIER_FLOOR_PADDING = (1n << 63n) - 1n;
 /** What Engine.onChange tells: the accounts changed (the first `count` of them), or null for any. */
 export type ChangeListener = (accounts: ArrayLike<number> | null, count: number) => void;
 
+/** The position columns of one layout, for slot copies and clears (Engine.positionSlotColumns). */
+interface SlotColumns {
+  layout: BookLayout;
+  wide: BigInt64Array[];
+  narrow: (Uint8Array | Uint16Array)[];
+}
+
 interface Region {
   offset: number;
   bytes: number;
@@ -109,6 +116,7 @@ export class Engine {
   private poolSweeping = false;
   /** Told after each refresh of derived state (onChange). */
   private readonly changeListeners = new Set<ChangeListener>();
+  private slotColumns: SlotColumns | undefined;
 
   private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, instruments: Instrument[], accountIds: AccountIds) {
     this.memory = memory;
@@ -726,7 +734,7 @@ export class Engine {
     const views = this.layout.views;
     const target = this.positionsUsed;
     const source = views.accPosStart[a];
-    for (let k = 0; k < count; k++) copyPositionSlot(views, source + k, target + k);
+    for (let k = 0; k < count; k++) this.copyPositionSlot(source + k, target + k);
     views.accPosStart[a] = target;
     views.accPosCount[a] = count + 1;
     this.positionsUsed = target + count + 1;
@@ -747,12 +755,37 @@ export class Engine {
   /** Zeroes every column of slot j (a slot no account holds). */
   clearPositionSlot(j: number): void {
     this.assertWritable('clearPositionSlot');
-    const v = this.layout.views;
-    for (const name of POSITION_COLUMNS) {
-      const column = v[name];
-      if (column instanceof BigInt64Array) column[j] = 0n;
-      else column[j] = 0;
+    const { wide, narrow } = this.positionSlotColumns();
+    for (let k = 0; k < wide.length; k++) wide[k][j] = 0n;
+    for (let k = 0; k < narrow.length; k++) narrow[k][j] = 0;
+  }
+
+  /** Copies every column of slot `source` to slot `target`. */
+  private copyPositionSlot(source: number, target: number): void {
+    const { wide, narrow } = this.positionSlotColumns();
+    for (let k = 0; k < wide.length; k++) wide[k][target] = wide[k][source];
+    for (let k = 0; k < narrow.length; k++) narrow[k][target] = narrow[k][source];
+  }
+
+  /**
+   * The layout's position columns as two arrays, the 64-bit ones and the rest, made again when the
+   * layout changes. A slot copied or cleared through the views object, column by column by name,
+   * was a lookup V8 could not cache: on the 10M-account book a block moved to the tail, its new slot
+   * cleared and one slot removed took a median 4.9–8.2 µs that way, 2.3–2.6 µs this way.
+   */
+  private positionSlotColumns(): SlotColumns {
+    if (this.slotColumns?.layout !== this.layout) {
+      const views = this.layout.views;
+      const wide: BigInt64Array[] = [];
+      const narrow: (Uint8Array | Uint16Array)[] = [];
+      for (const name of POSITION_COLUMNS) {
+        const column = views[name];
+        if (column instanceof BigInt64Array) wide.push(column);
+        else narrow.push(column as Uint8Array | Uint16Array);
+      }
+      this.slotColumns = { layout: this.layout, wide, narrow };
     }
+    return this.slotColumns;
   }
 
   /** Removes slot j from account a's block (the last slot of the block moves into its place). */
@@ -760,7 +793,7 @@ export class Engine {
     this.assertWritable('removePositionSlot');
     const v = this.layout.views;
     const last = v.accPosStart[a] + v.accPosCount[a] - 1;
-    if (j !== last) copyPositionSlot(v, last, j);
+    if (j !== last) this.copyPositionSlot(last, j);
     v.accPosCount[a] -= 1;
   }
 
@@ -788,10 +821,6 @@ export class Engine {
     // The new layout's derived data: cross bases and sweep records are rebuilt.
     this.refreshDebits();
   }
-}
-
-function copyPositionSlot(from: Views, source: number, target: number, to: Views = from): void {
-  for (const name of POSITION_COLUMNS) (to[name] as Uint8Array)[target] = (from[name] as Uint8Array)[source];
 }
 
 function assert(condition: boolean, message: string): asserts condition {
