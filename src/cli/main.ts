@@ -93,14 +93,19 @@ async function help(argv: string[], io: Io): Promise<number> {
   }
   const spec = COMMANDS.find((candidate) => candidate.name === argv[0]);
   if (spec === undefined) throw new UsageError(undefined, `unknown command ${JSON.stringify(argv[0])}; the commands are ${COMMANDS.map((c) => c.name).join(', ')}`);
-  await writeChunks(io.stdout, [`${helpText(spec)}\n`]);
+  await printHelp(spec, io);
   return EXIT_OK;
+}
+
+/** Prints a command's help on standard output. */
+export async function printHelp(spec: Parameters<typeof helpText>[0], io: Io): Promise<void> {
+  await writeChunks(io.stdout, [`${helpText(spec)}\n`]);
 }
 
 /** Prints a command's help when asked: true when it did. */
 export async function printedHelp(parsed: { help: boolean }, spec: Parameters<typeof helpText>[0], io: Io): Promise<boolean> {
   if (!parsed.help) return false;
-  await writeChunks(io.stdout, [`${helpText(spec)}\n`]);
+  await printHelp(spec, io);
   return true;
 }
 

@@ -9,7 +9,7 @@ import { parseCommand } from './args.js';
 import { SWEEP_SPEC } from './commands.js';
 import { escapeHidden } from '../io/one-line.js';
 import { progressBar } from './progress.js';
-import { loadBook, printedHelp, writeChunks, EXIT_OK, type Io } from './main.js';
+import { loadBook, printHelp, writeChunks, EXIT_OK, type Io } from './main.js';
 
 export interface SweepArguments {
   book: string;
@@ -30,7 +30,7 @@ export function parseSweepArguments(argv: readonly string[]): SweepArguments | n
 export async function sweepCommand(argv: string[], io: Io): Promise<number> {
   const options = parseSweepArguments(argv);
   if (options === null) {
-    await printedHelp({ help: true }, SWEEP_SPEC, io);
+    await printHelp(SWEEP_SPEC, io);
     return EXIT_OK;
   }
   const engine = await loadBook(options.book, io);
