@@ -29,6 +29,7 @@ import {
   ACCOUNT_COLUMNS,
   INSTRUMENT_COLUMNS,
   POSITION_COLUMNS,
+  HeaderSlot,
   copyColumn,
   createSharedMemory,
   readPositionColumns,
@@ -70,6 +71,9 @@ interface Region {
 
 /** Regions start on a cache line. */
 const REGION_ALIGN = 64;
+
+/** The two regions a table of funding changes is written in (Engine.fundingChanged): one may hold the deferred refresh's. */
+const FUNDING_TABLES = ['refresh.funding.changes.0', 'refresh.funding.changes.1'] as const;
 
 export class Engine {
   readonly memory: WebAssembly.Memory;
@@ -467,18 +471,19 @@ export class Engine {
     // Instruments whose records are at their index already have nothing to refresh.
     const moved = list.filter((i) => this.recordsFunding[i] !== this.views.instFunding[i]);
     if (moved.length === 0) return;
-    // Folded into the refresh deferred last when that one has reached no chunk yet (funding
-    // updates one instrument at a time, nothing between them); otherwise that one (its table and
-    // skip list are the regions below) is settled first.
+    // One table of changes, written in whichever of two regions the refresh deferred last does not
+    // hold its table in. It is folded into that refresh when that one has reached no chunk yet
+    // (funding updates one instrument at a time, nothing between them); otherwise that one is
+    // settled first, and this table deferred in its place.
     const header = this.layout.header;
-    if (this.core.mergeFunding(header, this.fundingTable('refresh.funding.merge', moved), count) === 1) {
-      for (const i of moved) this.recordsFunding[i] = this.views.instFunding[i];
-      return;
-    }
+    const pending = this.memoryWords[(header >>> 2) + HeaderSlot.fundingTable];
+    const tableBytes = this.instruments.length * FUNDING_CHANGE_BYTES;
+    const name = this.region(FUNDING_TABLES[0], tableBytes) === pending ? FUNDING_TABLES[1] : FUNDING_TABLES[0];
+    const changes = this.fundingTable(name, moved);
+    for (const i of moved) this.recordsFunding[i] = this.views.instFunding[i];
+    if (this.core.mergeFunding(header, changes, count) === 1) return;
     this.core.settleFunding(header, this.shardRecord());
     const skip = this.accountList('refresh.funding', recomputed, count);
-    const changes = this.fundingTable('refresh.funding.changes', moved);
-    for (const i of moved) this.recordsFunding[i] = this.views.instFunding[i];
     this.core.refreshFunding(header, this.shardRecord(), changes, this.chunkSweep ? SWEEP_CHUNKS : 0, skip, count);
   }
 
