@@ -3,8 +3,47 @@
 // applyOperation would; the derived state of every account the batch changed (the chunk
 // sweep's records) is refreshed once, at the end, by one Engine.accountsChanged call, and that of
 // the positions of the instruments whose funding indices the batch set by one Engine.fundingChanged.
+//
+// The operations a batch is mostly made of run in the kernel (assembly/operations.ts): deposits,
+// and fills of positions the account holds that leave them open. Each window of the batch is
+// written as fixed records (checked here first: the account, the instrument, the mode, the lots,
+// the price's range; anything else, or anything malformed, is left to this side), and the kernel
+// applies them in order up to the first it does not apply: one it refuses (the common refusals of a
+// fill on a held position: the same code, and the same reason from the figures it reports, with
+// nothing written), or one it leaves to this side: of another kind, one that opens or closes a
+// position, or one it is not certain about. That one goes through applyUnit here (its refusal and
+// reason, or its effect), and the kernel goes on from the next. The kernel applies an
+// operation only as applyUnit would, to the same integers (test/account/batch.test.ts holds the
+// two paths to the same books and results).
 import type { Engine } from '../engine/engine.js';
-import { applyUnit, Changes, type AnyOperation, type OperationResult } from './operations.js';
+import { PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../fixed/constants.js';
+import {
+  OP_ACCOUNT,
+  OP_AMOUNT,
+  OP_BYTES,
+  OP_DEPOSIT,
+  OP_FILL,
+  OP_HOST,
+  OP_INSTRUMENT,
+  OP_KIND,
+  OP_MODE,
+  OP_PRICE,
+  OP_REALIZED,
+  OP_SIZE_ABS_MAX,
+  OP_SIZE_AFTER,
+  OP_OUTCOME,
+  OP_FIGURE_1,
+  OP_FIGURE_2,
+  OUTCOME_HOST,
+  REFUSED_FUNDING_EXCEEDS_MARGIN,
+  REFUSED_LEVERAGE_ABOVE_BRACKET,
+  REFUSED_MARGIN_EXCEEDS_WALLET,
+  REFUSED_LOSS_EXCEEDS_MARGIN,
+  REFUSED_ISOLATED_INITIAL,
+  REFUSED_CROSS_INITIAL,
+} from '../memory/layout.js';
+import { MODE_CROSS, MODE_ISOLATED } from '../fixed/constants.js';
+import { APPLIED, applyUnit, Changes, FILL, reasons, type AnyOperation, type OperationResult } from './operations.js';
 
 export interface BatchResult {
   /** One per operation, in order: `{ ok: true, ... }` or `{ ok: false, code, reason }`. */
@@ -17,6 +56,9 @@ export interface BatchResult {
    */
   changed: Uint32Array;
 }
+
+/** Operations written as records at a time: the records region stays small (40 bytes each) and in the caches. */
+const WINDOW = 4096;
 
 /**
  * Applies `operations` in order, each one applied or refused on the book as the ones before it
@@ -34,13 +76,149 @@ export function applyBatch(engine: Engine, operations: readonly AnyOperation[]):
   let applied = 0;
   let changed: Uint32Array | undefined;
   try {
-    for (let k = 0; k < operations.length; k++) {
-      const result = applyUnit(engine, operations[k], changes);
-      results[k] = result;
-      if (result.ok) applied++;
+    for (let start = 0; start < operations.length; start += WINDOW) {
+      const count = Math.min(WINDOW, operations.length - start);
+      const records = engine.operationRecords(count);
+      writeRecords(engine, operations, start, count, records);
+      let from = 0;
+      while (from < count) {
+        let stop: number;
+        try {
+          stop = engine.applyOperationRecords(records, from, count);
+        } catch (error) {
+          // A record failed the kernel's checks (a bug here): the ones before it were applied.
+          takeApplied(engine, records, from, engine.operationProgress(records, count), start, results, changes);
+          throw error;
+        }
+        applied += takeApplied(engine, records, from, stop, start, results, changes);
+        if (stop === count) break;
+        const result = kernelRefusal(engine, records + stop * OP_BYTES) ?? applyUnit(engine, operations[start + stop], changes);
+        results[start + stop] = result;
+        if (result.ok) applied++;
+        from = stop + 1;
+      }
     }
   } finally {
     changed = changes.refresh(engine);
   }
   return { results, applied, refused: operations.length - applied, changed };
+}
+
+/**
+ * Writes operations [start, start + count) as kernel records at `records`: deposits and fills whose
+ * fields are well formed and in range get their kind, every other operation OP_HOST (applyUnit
+ * applies or refuses it, with its reason).
+ */
+function writeRecords(engine: Engine, operations: readonly AnyOperation[], start: number, count: number, records: number): void {
+  const words = engine.memoryWords;
+  const bytes = engine.memoryBytes;
+  const values = engine.memoryI64;
+  const halves = new Uint16Array(engine.memory.buffer, records, (count * OP_BYTES) / 2);
+  for (let k = 0; k < count; k++) {
+    const at = records + k * OP_BYTES;
+    const operation = operations[start + k];
+    let kind = OP_HOST;
+    const a = operation.kind === 'deposit' || operation.kind === 'fill' ? accountOf(engine, operation) : -1;
+    if (a >= 0 && operation.kind === 'deposit') {
+      const amount = operation.amountMicro;
+      if (typeof amount === 'bigint' && amount > 0n && amount <= QUOTE_ABS_MAX) {
+        kind = OP_DEPOSIT;
+        values[(at + OP_AMOUNT) / 8] = amount;
+      }
+    } else if (a >= 0 && operation.kind === 'fill') {
+      const i = typeof operation.instrument === 'string' ? engine.symbolIndex.get(operation.instrument) : undefined;
+      const mode = operation.mode === 'cross' ? MODE_CROSS : operation.mode === 'isolated' ? MODE_ISOLATED : -1;
+      const size = operation.sizeUnits;
+      const price = operation.priceUnits;
+      if (
+        i !== undefined &&
+        mode >= 0 &&
+        operation.marginMicro === undefined &&
+        typeof size === 'bigint' &&
+        typeof price === 'bigint' &&
+        size !== 0n &&
+        size <= OP_SIZE_ABS_MAX &&
+        size >= -OP_SIZE_ABS_MAX &&
+        size % engine.instruments[i].lotUnits === 0n &&
+        price > 0n &&
+        price <= PRICE_UNITS_MAX
+      ) {
+        kind = OP_FILL;
+        halves[(k * OP_BYTES + OP_INSTRUMENT) / 2] = i;
+        bytes[at + OP_MODE] = mode;
+        values[(at + OP_AMOUNT) / 8] = size;
+        values[(at + OP_PRICE) / 8] = price;
+      }
+    }
+    bytes[at + OP_KIND] = kind;
+    words[(at + OP_ACCOUNT) / 4] = kind === OP_HOST ? 0 : a;
+  }
+}
+
+/** The account a deposit or fill names, as applyUnit resolves it, or −1 (applyUnit refuses it). */
+function accountOf(engine: Engine, operation: { account?: unknown; accountIndex?: unknown }): number {
+  const { account: id, accountIndex: index } = operation;
+  if (index !== undefined) {
+    return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < engine.accountCount && id === undefined ? index : -1;
+  }
+  return typeof id === 'string' ? (engine.accountIds.indexOf(id) ?? -1) : -1;
+}
+
+/**
+ * The results of the records [from, stop) the kernel applied, for operations start + from on: each
+ * one's result, its account for the refresh (a deposit's change, a fill's account), and a fill's
+ * size for its instrument's high-water mark. Returns how many.
+ */
+function takeApplied(engine: Engine, records: number, from: number, stop: number, start: number, results: OperationResult[], changes: Changes): number {
+  if (stop === from) return 0;
+  const words = engine.memoryWords;
+  const bytes = engine.memoryBytes;
+  const values = engine.memoryI64;
+  const halves = new Uint16Array(engine.memory.buffer, records, (stop * OP_BYTES) / 2);
+  for (let k = from; k < stop; k++) {
+    const at = records + k * OP_BYTES;
+    const a = words[(at + OP_ACCOUNT) / 4];
+    if (bytes[at + OP_KIND] === OP_DEPOSIT) {
+      changes.addBalance(a, values[(at + OP_AMOUNT) / 8]);
+      results[start + k] = APPLIED;
+    } else {
+      changes.add(a);
+      const i = halves[(k * OP_BYTES + OP_INSTRUMENT) / 2];
+      const size = values[(at + OP_SIZE_AFTER) / 8];
+      if (size > engine.sizeHighWater[i]) engine.sizeHighWater[i] = size;
+      results[start + k] = { ok: true, realizedPnlMicro: values[(at + OP_REALIZED) / 8] };
+    }
+  }
+  return stop - from;
+}
+
+/**
+ * The refusal the kernel reported for the record at `at`, as applyUnit would have given it (the
+ * same code, the reason from the same figures: operations.ts reasons), or undefined when the
+ * kernel left the operation to applyUnit.
+ */
+function kernelRefusal(engine: Engine, at: number): OperationResult | undefined {
+  const outcome = engine.memoryBytes[at + OP_OUTCOME];
+  if (outcome === OUTCOME_HOST) return undefined;
+  const values = engine.memoryI64;
+  const first = values[(at + OP_FIGURE_1) / 8];
+  const second = values[(at + OP_FIGURE_2) / 8];
+  switch (outcome) {
+    case REFUSED_FUNDING_EXCEEDS_MARGIN: {
+      const symbol = engine.instruments[new Uint16Array(engine.memory.buffer, at + OP_INSTRUMENT, 1)[0]].symbol;
+      return { ok: false, code: 'funding_exceeds_margin', reason: reasons.fundingExceedsMargin(first, second, symbol) };
+    }
+    case REFUSED_LEVERAGE_ABOVE_BRACKET:
+      return { ok: false, code: 'leverage_above_bracket', reason: reasons.leverageAboveBracket(Number(first), Number(second)) };
+    case REFUSED_MARGIN_EXCEEDS_WALLET:
+      return { ok: false, code: 'exceeds_wallet', reason: reasons.marginExceedsWallet(first, second) };
+    case REFUSED_LOSS_EXCEEDS_MARGIN:
+      return { ok: false, code: 'loss_exceeds_margin', reason: reasons.lossExceedsMargin(first) };
+    case REFUSED_ISOLATED_INITIAL:
+      return { ok: false, code: 'below_initial_margin', reason: reasons.isolatedBelowInitial(first, second) };
+    case REFUSED_CROSS_INITIAL:
+      return { ok: false, code: 'below_initial_margin', reason: reasons.crossBelowInitial(FILL, first, second) };
+    default:
+      throw new Error(`engine invariant broken: the kernel stopped at an operation with outcome ${outcome}`);
+  }
 }

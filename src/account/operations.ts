@@ -102,7 +102,7 @@ export type OperationResult =
   | { ok: false; code: RefusalCode; reason: string };
 
 /** The result of an applied operation with nothing to report (shared: results are read, not written). */
-const APPLIED: OperationResult = Object.freeze({ ok: true as const });
+export const APPLIED: OperationResult = Object.freeze({ ok: true as const });
 
 /**
  * A refusal raised inside an operation; caught where the operation started, which rolls it back.
@@ -114,6 +114,24 @@ class Refusal {
     readonly reason: string,
   ) {}
 }
+
+/**
+ * The reasons of the refusals that both a fill here and the kernel's fill (assembly/operations.ts,
+ * through applyBatch) may give, from their figures: one wording for both.
+ */
+/** What a fill is called in its cross refusal's reason. */
+export const FILL = 'the fill';
+
+export const reasons = {
+  crossBelowInitial: (what: string, equity: bigint, initial: bigint) =>
+    `${what} would leave cross equity ${micro(equity)} below the cross initial margin ${micro(initial)}`,
+  isolatedBelowInitial: (equity: bigint, initial: bigint) => `isolated equity ${micro(equity)} would be below the initial margin ${micro(initial)}`,
+  marginExceedsWallet: (margin: bigint, balance: bigint) => `margin ${micro(margin)} exceeds the wallet balance ${micro(balance)}`,
+  lossExceedsMargin: (margin: bigint) => `the fill would leave the isolated margin at ${micro(margin)}`,
+  leverageAboveBracket: (leverage: number, most: number) =>
+    `leverage ${leverage}x is above ${most}x, the max of the bracket this fill reaches: lower the leverage first`,
+  fundingExceedsMargin: (owed: bigint, margin: bigint, symbol: string) => `funding owed ${micro(owed)} exceeds the isolated margin ${micro(margin)} of ${symbol}`,
+};
 
 function refuse(code: RefusalCode, reason: string): never {
   throw new Refusal(code, reason);
@@ -418,7 +436,7 @@ function requireCrossInitialMargin(engine: Engine, a: number, what: string, extr
     initial += initialMargin(engine, slot);
   }
   if (equity < initial) {
-    refuse('below_initial_margin', `${what} would leave cross equity ${micro(equity)} below the cross initial margin ${micro(initial)}`);
+    refuse('below_initial_margin', reasons.crossBelowInitial(what, equity, initial));
   }
 }
 
@@ -459,7 +477,7 @@ function switchMode(engine: Engine, a: number, symbol: string, to: ModeName, mar
     requireAmount(marginMicro, 'marginMicro');
     if (marginMicro < 0n) refuse('invalid_amount', `margin must not be negative, got ${micro(marginMicro)}`);
     if (marginMicro > v.accBalance[a]) {
-      refuse('exceeds_wallet', `margin ${micro(marginMicro)} exceeds the wallet balance ${micro(v.accBalance[a])}`);
+      refuse('exceeds_wallet', reasons.marginExceedsWallet(marginMicro, v.accBalance[a]));
     }
     setBalance(engine, a, v.accBalance[a] - marginMicro);
     setMargin(engine, j, marginMicro);
@@ -530,10 +548,7 @@ function fill(engine: Engine, a: number, operation: Extract<AccountOperation | I
     const leverageMax = bracketLeverageMax(engine, j);
     if (created) v.posLeverage[j] = leverageMax;
     else if (v.posLeverage[j] > leverageMax) {
-      refuse(
-        'leverage_above_bracket',
-        `leverage ${v.posLeverage[j]}x is above ${leverageMax}x, the max of the bracket this fill reaches: lower the leverage first`,
-      );
+      refuse('leverage_above_bracket', reasons.leverageAboveBracket(v.posLeverage[j], leverageMax));
     }
   }
 
@@ -543,7 +558,7 @@ function fill(engine: Engine, a: number, operation: Extract<AccountOperation | I
     if (opened > 0n) {
       const added = operation.marginMicro ?? divCeil(opened * q * price, BigInt(v.posLeverage[j]));
       if (added < 0n) refuse('invalid_amount', `margin must not be negative, got ${micro(added)}`);
-      if (added > v.accBalance[a]) refuse('exceeds_wallet', `margin ${micro(added)} exceeds the wallet balance ${micro(v.accBalance[a])}`);
+      if (added > v.accBalance[a]) refuse('exceeds_wallet', reasons.marginExceedsWallet(added, v.accBalance[a]));
       setBalance(engine, a, v.accBalance[a] - added);
       margin += added;
     } else if (operation.marginMicro !== undefined) {
@@ -556,7 +571,7 @@ function fill(engine: Engine, a: number, operation: Extract<AccountOperation | I
       setBalance(engine, a, v.accBalance[a] + (margin > 0n ? margin : 0n));
       margin = 0n;
     } else if (margin < 0n) {
-      refuse('loss_exceeds_margin', `the fill would leave the isolated margin at ${micro(margin)}`);
+      refuse('loss_exceeds_margin', reasons.lossExceedsMargin(margin));
     }
     setMargin(engine, j, margin);
   } else {
@@ -568,9 +583,9 @@ function fill(engine: Engine, a: number, operation: Extract<AccountOperation | I
     if (isolated) {
       const equity = v.posMargin[j] + unrealizedPnl(v, j);
       const initial = initialMargin(engine, j);
-      if (equity < initial) refuse('below_initial_margin', `isolated equity ${micro(equity)} would be below the initial margin ${micro(initial)}`);
+      if (equity < initial) refuse('below_initial_margin', reasons.isolatedBelowInitial(equity, initial));
     } else {
-      requireCrossInitialMargin(engine, a, 'the fill', created ? j : -1);
+      requireCrossInitialMargin(engine, a, FILL, created ? j : -1);
     }
   }
   // Applied: nothing below refuses.
@@ -648,10 +663,7 @@ function settlePosition(engine: Engine, a: number, j: number): bigint {
     setBalance(engine, a, v.accBalance[a] - owed);
   } else {
     if (owed > v.posMargin[j]) {
-      refuse(
-        'funding_exceeds_margin',
-        `funding owed ${micro(owed)} exceeds the isolated margin ${micro(v.posMargin[j])} of ${engine.instruments[i].symbol}`,
-      );
+      refuse('funding_exceeds_margin', reasons.fundingExceedsMargin(owed, v.posMargin[j], engine.instruments[i].symbol));
     }
     setMargin(engine, j, v.posMargin[j] - owed);
   }
@@ -806,6 +818,7 @@ function setMargin(engine: Engine, j: number, marginMicro: bigint): void {
 }
 
 /** Raises instrument i's size high-water mark to `size`, noting the old mark for a rollback. */
+// (applyBatch raises it directly for the fills the kernel applied: they are not rolled back.)
 function raiseSizeHighWater(engine: Engine, i: number, size: bigint): void {
   if (size <= engine.sizeHighWater[i]) return;
   if (undo.highWaterInstrument < 0) {

@@ -58,6 +58,12 @@ export interface CoreExports {
   hotFailingDelta(): number;
   /** boundAccounts for accounts [start, end), none listed: returns their liquidatable scopes. */
   boundAccountRange(header: number, shard: number, accountStart: number, accountEnd: number, table: number, bounds: number): number;
+  /**
+   * Applies the account operation records [from, count) at `ops` (assembly/operations.ts) in order,
+   * up to the first it does not apply: returns its index (count when it applied them all).
+   * `leverage`: each (instrument, tier)'s highest leverage, u16, TIERS_MAX per instrument.
+   */
+  applyUpdates(header: number, ops: number, from: number, count: number, leverage: number): number;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
   prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }

@@ -2,6 +2,7 @@
 // evaluates it. Single writer: every mutation goes through this object (or src/account/).
 import {
   FUNDING_EXTRA_SCALE,
+  LEVERAGE_MAX,
   MODE_CROSS,
   MODE_ISOLATED,
   POSITIONS_PER_ACCOUNT_MAX,
@@ -22,6 +23,8 @@ import {
   BALANCE_CHANGE_BYTES,
   BC_ACCOUNT,
   BC_DELTA,
+  OP_BYTES,
+  OP_PROGRESS_BYTES,
   cacheBytes,
   CHUNK_SCRATCH_BYTES,
   SHARD_RECORD_BYTES,
@@ -121,6 +124,8 @@ export class Engine {
   /** Told after each refresh of derived state (onChange). */
   private readonly changeListeners = new Set<ChangeListener>();
   private slotColumns: SlotColumns | undefined;
+  /** Where the kernel's table of each tier's highest leverage was written (leverageTable), or −1. */
+  private leverageTableAt = -1;
 
   private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, instruments: Instrument[], accountIds: AccountIds) {
     this.memory = memory;
@@ -791,6 +796,52 @@ export class Engine {
       this.slotColumns = { layout: this.layout, wide, narrow };
     }
     return this.slotColumns;
+  }
+
+  /**
+   * The region for `count` account operation records (src/memory/layout.ts OP_*), which applyBatch
+   * writes and applyOperationRecords hands to the kernel, and after them the u32 where the kernel
+   * keeps the index of the record it reached (operationProgress): its byte offset, the same until
+   * a larger count is asked for.
+   */
+  operationRecords(count: number): number {
+    return this.region('operations.records', Math.max(1, count) * OP_BYTES + OP_PROGRESS_BYTES);
+  }
+
+  /**
+   * The index of the record the last applyOperationRecords call over `count` records at `records`
+   * reached: the ones before it were applied, even when the call threw (a failed check).
+   */
+  operationProgress(records: number, count: number): number {
+    return this.memoryWords[(records + count * OP_BYTES) / 4];
+  }
+
+  /**
+   * Applies the operation records [from, count) at `records` (operationRecords) in the kernel, in
+   * order, up to the first it does not apply, and returns that one's index (count when it applied
+   * them all): deposits, and fills that leave a held position open, each exactly as the control
+   * plane's operation would (assembly/operations.ts). Derived state is not refreshed, and no
+   * size high-water mark is raised: the caller (applyBatch) does both for what was applied.
+   */
+  applyOperationRecords(records: number, from: number, count: number): number {
+    this.assertWritable('applyOperationRecords');
+    return this.core.applyUpdates(this.layout.header, records, from, count, this.leverageTable());
+  }
+
+  /**
+   * The kernel's table of each (instrument, tier)'s highest leverage, min(LEVERAGE_MAX, the tier's),
+   * u16, TIERS_MAX per instrument: written once (tiers do not change), into a region of its own.
+   */
+  private leverageTable(): number {
+    const table = this.region('operations.leverage', Math.max(1, this.instruments.length) * TIERS_MAX * 2);
+    if (table !== this.leverageTableAt) {
+      const cells = new Uint16Array(this.memory.buffer, table, Math.max(1, this.instruments.length) * TIERS_MAX);
+      this.instruments.forEach((instrument, i) => {
+        instrument.tiers.forEach((tier, k) => (cells[i * TIERS_MAX + k] = Math.min(LEVERAGE_MAX, tier.leverageMax)));
+      });
+      this.leverageTableAt = table;
+    }
+    return table;
   }
 
   /** Removes slot j from account a's block (the last slot of the block moves into its place). */

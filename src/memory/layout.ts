@@ -3,7 +3,7 @@
 // and the columns themselves. Views here are the control plane's window onto the same bytes.
 import { MODE_CROSS, TIERS_MAX } from '../fixed/constants.js';
 import type { Position } from '../book/model.js';
-import { kernelU32 } from '../engine/kernel-constants.js';
+import { kernelI64, kernelU32 } from '../engine/kernel-constants.js';
 
 export const WASM_PAGE_BYTES = 65_536;
 /** wasm32 addresses 4 GiB: 65,536 pages. The memory is created with this maximum so it can grow. */
@@ -362,6 +362,37 @@ export const FC_NEW = kernelU32('FC_NEW');
 export const BALANCE_CHANGE_BYTES = kernelU32('BALANCE_CHANGE_BYTES');
 export const BC_ACCOUNT = kernelU32('BC_ACCOUNT');
 export const BC_DELTA = kernelU32('BC_DELTA');
+/**
+ * An account operation's record for the kernel (assembly/operations.ts): its bytes, the offsets of
+ * its fields (u32 account, u16 instrument, u8 kind, u8 mode, i64 amount or size, i64 price; out:
+ * i64 realized PnL, i64 |size| after), its kinds, and the largest |size| a fill record carries.
+ */
+export const OP_BYTES = kernelU32('OP_BYTES');
+/** After the records, the u32 where the kernel keeps the index of the record it reached. */
+export const OP_PROGRESS_BYTES = kernelU32('OP_PROGRESS_BYTES');
+export const OP_ACCOUNT = kernelU32('OP_ACCOUNT');
+export const OP_INSTRUMENT = kernelU32('OP_INSTRUMENT');
+export const OP_KIND = kernelU32('OP_KIND');
+export const OP_MODE = kernelU32('OP_MODE');
+export const OP_AMOUNT = kernelU32('OP_AMOUNT');
+export const OP_PRICE = kernelU32('OP_PRICE');
+export const OP_REALIZED = kernelU32('OP_REALIZED');
+export const OP_SIZE_AFTER = kernelU32('OP_SIZE_AFTER');
+/** A record the kernel stopped at: why (OUTCOME_HOST or a REFUSED_* code), and a refusal's two figures. */
+export const OP_OUTCOME = kernelU32('OP_OUTCOME');
+export const OP_FIGURE_1 = kernelU32('OP_FIGURE_1');
+export const OP_FIGURE_2 = kernelU32('OP_FIGURE_2');
+export const OUTCOME_HOST = kernelU32('OUTCOME_HOST');
+export const REFUSED_FUNDING_EXCEEDS_MARGIN = kernelU32('REFUSED_FUNDING_EXCEEDS_MARGIN');
+export const REFUSED_LEVERAGE_ABOVE_BRACKET = kernelU32('REFUSED_LEVERAGE_ABOVE_BRACKET');
+export const REFUSED_MARGIN_EXCEEDS_WALLET = kernelU32('REFUSED_MARGIN_EXCEEDS_WALLET');
+export const REFUSED_LOSS_EXCEEDS_MARGIN = kernelU32('REFUSED_LOSS_EXCEEDS_MARGIN');
+export const REFUSED_ISOLATED_INITIAL = kernelU32('REFUSED_ISOLATED_INITIAL');
+export const REFUSED_CROSS_INITIAL = kernelU32('REFUSED_CROSS_INITIAL');
+export const OP_HOST = kernelU32('OP_HOST');
+export const OP_DEPOSIT = kernelU32('OP_DEPOSIT');
+export const OP_FILL = kernelU32('OP_FILL');
+export const OP_SIZE_ABS_MAX = kernelI64('OP_SIZE_ABS_MAX');
 /** Bytes of one list entry: u32 account, u32 slot (assembly/layout.ts LIST_ENTRY_BYTES). */
 export const LIST_ENTRY_BYTES = kernelU32('LIST_ENTRY_BYTES');
 

@@ -14,6 +14,17 @@ import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, chunksOf, HEADER_SLOTS, HeaderSlot, P
 import { quotePerUnit, type Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
+import {
+  OP_BYTES,
+  OP_OUTCOME,
+  OUTCOME_HOST,
+  REFUSED_CROSS_INITIAL,
+  REFUSED_FUNDING_EXCEEDS_MARGIN,
+  REFUSED_ISOLATED_INITIAL,
+  REFUSED_LEVERAGE_ABOVE_BRACKET,
+  REFUSED_LOSS_EXCEEDS_MARGIN,
+  REFUSED_MARGIN_EXCEEDS_WALLET,
+} from '../../src/memory/layout.js';
 
 const M = 1_000_000n;
 const ACCOUNT_COLUMNS = ['accBalance', 'accPosStart', 'accPosCount', 'accCrossEquity', 'accCrossMaint', 'accStatus'] as const;
@@ -241,22 +252,30 @@ const bookAndBatch = fc
 
 describe('applyBatch on random books and random batches', () => {
   test('each refused operation changes nothing; the batch equals its operations one at a time; the book then sweeps as the reference says', () => {
-    const tally = { applied: 0, refused: 0, codes: new Map<RefusalCode, number>() };
+    const tally = { applied: 0, refused: 0, kernel: 0, kernelRefused: 0, codes: new Map<RefusalCode, number>() };
     fc.assert(
       fc.property(bookAndBatch, ([book, operations]) => {
-        // One at a time, on a twin: each operation as a batch of its own, with a full snapshot of
-        // the engine before and after it.
+        // One at a time, on a twin, all in TypeScript: each operation through applyOperation
+        // (which never hands one to the kernel), with a full snapshot of the engine before and
+        // after it; and, on a second twin, each as a batch of its own.
         const twin = freshEngine(book);
+        const single = freshEngine(book);
         const oneByOne: OperationResult[] = [];
         const changedAccounts = new Set<number>();
         for (const operation of operations) {
           const before = fullState(twin);
-          const { results, changed } = applyBatch(twin, [operation]);
-          const result = results[0];
+          const result = applyOperation(twin, operation);
           oneByOne.push(result);
+          const { results, changed } = applyBatch(single, [operation]);
+          expect(results[0]).toEqual(result);
           if (result.ok) {
             tally.applied++;
-            changed.forEach((a) => changedAccounts.add(a));
+            if (operation.kind !== 'setMark' && operation.kind !== 'setFundingIndex') {
+              const named = operation as { account?: string; accountIndex?: number };
+              const a = named.accountIndex ?? twin.accountIds.indexOf(named.account!)!;
+              changedAccounts.add(a);
+              expect([...changed]).toEqual([a]);
+            }
           } else {
             tally.refused++;
             tally.codes.set(result.code, (tally.codes.get(result.code) ?? 0) + 1);
@@ -266,8 +285,15 @@ describe('applyBatch on random books and random batches', () => {
           }
         }
 
-        // The same operations as one batch.
+        // The same operations as one batch, the kernel applying what it takes (counted).
         const engine = freshEngine(book);
+        const kernelApply = engine.applyOperationRecords.bind(engine);
+        engine.applyOperationRecords = (records, from, count) => {
+          const stop = kernelApply(records, from, count);
+          tally.kernel += stop - from;
+          if (stop < count && engine.memoryBytes[records + stop * OP_BYTES + OP_OUTCOME] !== OUTCOME_HOST) tally.kernelRefused++;
+          return stop;
+        };
         const batch = applyBatch(engine, operations);
         expect(batch.results).toEqual(oneByOne);
         expect(batch.applied + batch.refused).toBe(operations.length);
@@ -280,8 +306,10 @@ describe('applyBatch on random books and random batches', () => {
         // time refreshes an account in place after each operation, a batch once at its end.)
         engine.sweep({ full: false });
         twin.sweep({ full: false });
+        single.sweep({ full: false });
         const compared = { derived: false, sameBook: true };
         expect(fullState(engine, compared)).toEqual(fullState(twin, compared));
+        expect(fullState(single, compared)).toEqual(fullState(twin, compared));
         // The cross bases moved in place (balance changes, funding indices) are what a layout of
         // the same book from its columns writes.
         const laidOut = crossBases(freshEngine(engine.toBook()));
@@ -297,6 +325,205 @@ describe('applyBatch on random books and random batches', () => {
     expect(tally.applied).toBeGreaterThan(400);
     expect(tally.refused).toBeGreaterThan(400);
     expect(tally.codes.size).toBeGreaterThanOrEqual(12);
+    // The kernel applied a good share of them (deposits, and fills of positions held), and refused
+    // some (fills that would have opened a position, most of them).
+    expect(tally.kernel).toBeGreaterThan(tally.applied / 5);
+    expect(tally.kernelRefused).toBeGreaterThan(30);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The kernel's operations (assembly/operations.ts) against the TypeScript ones
+
+/**
+ * Operations on the positions a book holds: fills of every size from one lot to several times the
+ * position, each way (adding, reducing, closing exactly, flipping), at prices around the mark,
+ * between deposits, marks and funding indices that move: what the kernel applies in a batch, and
+ * the edges where it must hand an operation back (a close, a flip's margin, a bracket's leverage,
+ * initial margin, ranges).
+ */
+function heldOperationArbitrary(book: Book): fc.Arbitrary<AnyOperation> {
+  const held = book.accounts.flatMap((account, a) => account.positions.map((position) => ({ a, position })));
+  const A = book.accounts.length;
+  const fillOnHeld = fc
+    .record({
+      k: fc.nat(),
+      share: fc.constantFrom(-3_000_000, -1_000_000, -999_999, -500_000, -1, 1, 300_000, 1_000_000, 4_000_000, 0),
+      lots: fc.integer({ min: -3, max: 3 }),
+      ppm: fc.integer({ min: -50_000, max: 50_000 }),
+      ticks: fc.integer({ min: -1_000, max: 1_000 }),
+      byId: fc.boolean(),
+    })
+    .map(({ k, share, lots, ppm, ticks, byId }): AnyOperation => {
+      const { a, position } = held[k % held.length];
+      const inst = book.instruments[position.instrument];
+      const size = position.sizeUnits < 0n ? -position.sizeUnits : position.sizeUnits;
+      const sign = position.sizeUnits < 0n ? -1n : 1n;
+      let sizeUnits = ((((size * BigInt(share)) / 1_000_000n) * sign) / inst.lotUnits) * inst.lotUnits + BigInt(lots) * inst.lotUnits;
+      if (sizeUnits === 0n) sizeUnits = inst.lotUnits;
+      let priceUnits = (inst.markUnits * BigInt(1_000_000 + ppm)) / 1_000_000n + BigInt(ticks) * inst.tickUnits;
+      if (priceUnits < 1n) priceUnits = 1n;
+      const who = byId ? { account: book.accounts[a].id } : { accountIndex: a };
+      return { kind: 'fill', ...who, instrument: inst.symbol, mode: position.mode, sizeUnits, priceUnits };
+    });
+  const deposit = fc
+    .record({ a: fc.integer({ min: 0, max: A - 1 }), amount: fc.oneof({ weight: 8, arbitrary: fc.bigInt({ min: 1n, max: 10n ** 12n }) }, { weight: 1, arbitrary: fc.constantFrom(QUOTE_ABS_MAX, 0n) }) })
+    .map(({ a, amount }): AnyOperation => ({ kind: 'deposit', accountIndex: a, amountMicro: amount }));
+  const instrument = fc.integer({ min: 0, max: book.instruments.length - 1 });
+  const mark = fc.record({ i: instrument, ppm: fc.integer({ min: -40_000, max: 40_000 }) }).map(({ i, ppm }): AnyOperation => {
+    const next = (book.instruments[i].markUnits * BigInt(1_000_000 + ppm)) / 1_000_000n;
+    return { kind: 'setMark', instrument: book.instruments[i].symbol, priceUnits: next > 0n ? next : 1n };
+  });
+  const funding = fc
+    .record({ i: instrument, delta: fc.bigInt({ min: -(10n ** 10n), max: 10n ** 10n }) })
+    .map(({ i, delta }): AnyOperation => ({ kind: 'setFundingIndex', instrument: book.instruments[i].symbol, fundingIndex: book.instruments[i].fundingIndex + delta }));
+  return held.length === 0
+    ? deposit
+    : fc.oneof({ weight: 12, arbitrary: fillOnHeld }, { weight: 3, arbitrary: deposit }, { weight: 1, arbitrary: mark }, { weight: 1, arbitrary: funding });
+}
+
+const bookAndHeldBatch = fc
+  .integer({ min: 1, max: 8 })
+  .chain((accounts) => bookArbitrary(accounts))
+  .chain((book) => fc.tuple(fc.constant(book), fc.array(heldOperationArbitrary(book), { minLength: 10, maxLength: 60, size: "max" })));
+
+describe('the kernel applies deposits and fills of held positions as the TypeScript operations do', () => {
+  test('a batch (the kernel applying what it takes) equals the same operations through applyOperation, results and books', () => {
+    const kernelRefusals = new Map<number, number>();
+    const tally = { reduced: 0, fills: 0, kernelFills: 0, kernelDeposits: 0, flips: 0, realized: 0, funded: 0 };
+    fc.assert(
+      fc.property(bookAndHeldBatch, ([book, operations]) => {
+        const twin = freshEngine(book);
+        const expected = operations.map((operation) => {
+          const v = twin.views;
+          if (operation.kind === 'fill' && 'accountIndex' in operation) {
+            // Note what the kernel's share of the fills reaches: a funding settlement, a flip.
+            const a = operation.accountIndex;
+            for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+              if (twin.instruments[v.posInst[j]].symbol !== operation.instrument) continue;
+              if (v.posFunding[j] !== v.instFunding[v.posInst[j]]) tally.funded++;
+              const next = v.posSize[j] + operation.sizeUnits;
+              if (next !== 0n && next < 0n !== v.posSize[j] < 0n) tally.flips++;
+            }
+          }
+          let reducing = false;
+          if (operation.kind === 'fill' && 'accountIndex' in operation) {
+            const a = operation.accountIndex;
+            for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+              if (twin.instruments[v.posInst[j]].symbol === operation.instrument && (v.posMode[j] === MODE_ISOLATED) === (operation.mode === 'isolated')) reducing = v.posSize[j] < 0n !== operation.sizeUnits < 0n;
+            }
+          }
+          const result = applyOperation(twin, operation);
+          if (reducing && result.ok) tally.reduced++;
+          return result;
+        });
+
+        const engine = freshEngine(book);
+        const kernelApply = engine.applyOperationRecords.bind(engine);
+        engine.applyOperationRecords = (records, from, count) => {
+          const stop = kernelApply(records, from, count);
+          for (let k = from; k < stop; k++) {
+            const operation = operations[k];
+            if (operation.kind === 'fill') tally.kernelFills++;
+            else tally.kernelDeposits++;
+          }
+          const outcome = stop < count ? engine.memoryBytes[records + stop * OP_BYTES + OP_OUTCOME] : OUTCOME_HOST;
+          if (outcome !== OUTCOME_HOST) kernelRefusals.set(outcome, (kernelRefusals.get(outcome) ?? 0) + 1);
+          return stop;
+        };
+        const batch = applyBatch(engine, operations);
+        expect(batch.results).toEqual(expected);
+        tally.fills += operations.filter((operation) => operation.kind === 'fill').length;
+        tally.realized += batch.results.filter((result) => result.ok && result.realizedPnlMicro !== undefined && result.realizedPnlMicro !== 0n).length;
+
+        engine.sweep({ full: false });
+        twin.sweep({ full: false });
+        const compared = { derived: false, sameBook: true };
+        expect(fullState(engine, compared)).toEqual(fullState(twin, compared));
+        expectAgreesWithReference(engine);
+      }),
+      { numRuns: 300 },
+    );
+    // The kernel took most deposits and a good share of the fills, flips and settlements among them
+    // (the floors are far below the means).
+    expect(tally.kernelDeposits).toBeGreaterThan(500);
+    expect(tally.kernelFills).toBeGreaterThan(tally.fills / 5);
+    expect(tally.flips).toBeGreaterThan(100);
+    expect(tally.funded).toBeGreaterThan(100);
+    expect(tally.realized).toBeGreaterThan(300);
+    // And refused what it could, with the codes and reasons the TypeScript operations give: each
+    // refusal it reports, seen (those that need two steps to reach, a funding debt over the
+    // margin and a loss over it, are rarer).
+    expect([...kernelRefusals.keys()].sort()).toEqual(
+      [REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL].sort(),
+    );
+  });
+});
+
+describe('the kernel at the edges of its rules, to the micro', () => {
+  /** A batch on a fresh engine, with how many of its operations the kernel applied. */
+  function run(accounts: unknown[], operations: AnyOperation[]) {
+    const engine = engineWith(accounts);
+    let kernel = 0;
+    const kernelApply = engine.applyOperationRecords.bind(engine);
+    engine.applyOperationRecords = (records, from, count) => {
+      const stop = kernelApply(records, from, count);
+      kernel += stop - from;
+      return stop;
+    };
+    const twin = engineWith(accounts);
+    const expected = operations.map((operation) => applyOperation(twin, operation));
+    const batch = applyBatch(engine, operations);
+    expect(batch.results).toEqual(expected);
+    expect(fullState(engine, { derived: false, sameBook: true })).toEqual(fullState(twin, { derived: false, sameBook: true }));
+    return { engine, results: batch.results.map((result) => (result.ok ? 'ok' : result.code)), kernel };
+  }
+  // 0.4 BTC held at 50,000 (the mark), 100x: a fill of 0.4 more at the mark needs 400 of initial margin in all.
+  const held = (mode: string, margin?: string) => ({ instrument: 'BTC', size: '0.4', entryPrice: '50000', mode, leverage: '100', ...(margin ? { margin } : {}) });
+  const more: AnyOperation = { kind: 'fill', accountIndex: 0, instrument: 'BTC', mode: 'cross', sizeUnits: 400n, priceUnits: 500_000n };
+
+  test('cross: applied by the kernel with equity exactly the initial margin; one micro short, handed back and refused', () => {
+    const exact = run([{ id: 'alice', balance: '400', positions: [held('cross')] }], [more]);
+    expect(exact.results).toEqual(['ok']);
+    expect(exact.kernel).toBe(1);
+    expect(exact.engine.views.posSize[0]).toBe(800n);
+    const short = run([{ id: 'alice', balance: '399.999999', positions: [held('cross')] }], [more]);
+    expect(short.results).toEqual(['below_initial_margin']);
+    expect(short.kernel).toBe(0);
+  });
+
+  test('isolated: the margin added takes the wallet to exactly 0, and the equity to exactly the initial margin; a micro less of either is refused', () => {
+    const fill: AnyOperation = { ...more, mode: 'isolated' };
+    const exact = run([{ id: 'alice', balance: '200', positions: [held('isolated', '200')] }], [fill]);
+    expect(exact.results).toEqual(['ok']);
+    expect(exact.kernel).toBe(1);
+    expect(exact.engine.views.accBalance[0]).toBe(0n);
+    expect(exact.engine.views.posMargin[0]).toBe(400n * M);
+    expect(run([{ id: 'alice', balance: '199.999999', positions: [held('isolated', '200')] }], [fill]).results).toEqual(['exceeds_wallet']);
+    expect(run([{ id: 'alice', balance: '200', positions: [held('isolated', '199.999999')] }], [fill]).results).toEqual(['below_initial_margin']);
+  });
+
+  test('a reducing fill realizes PnL rounded toward −∞ (the cost basis taken off rounds up), and settles funding first', () => {
+    // Long 0.3 BTC at a cost of 15,000.000001: selling 0.1 takes off ceil(15,000.000001 / 3) = 5,000.000001.
+    const position = { instrument: 'BTC', size: '0.3', entryPrice: '50000', mode: 'cross', leverage: '10' };
+    const engine = engineWith([{ id: 'alice', balance: '1000', positions: [position] }]);
+    engine.views.posCost[0] += 1n;
+    engine.accountsChanged([0]);
+    const operations: AnyOperation[] = [
+      { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 3_000_001n }, // 0.3 BTC owes ceil(0.3·3.000001 / 10) = 0.09000003 → 90,001 micro
+      { kind: 'fill', accountIndex: 0, instrument: 'BTC', mode: 'cross', sizeUnits: -100n, priceUnits: 510_000n },
+    ];
+    const twin = engineWith([{ id: 'alice', balance: '1000', positions: [position] }]);
+    twin.views.posCost[0] += 1n;
+    twin.accountsChanged([0]);
+    const expected = operations.map((operation) => applyOperation(twin, operation));
+    const batch = applyBatch(engine, operations);
+    expect(batch.results).toEqual(expected);
+    expect(batch.results[1]).toEqual({ ok: true, realizedPnlMicro: 5_100_000_000n - 5_000_000_001n }); // 0.1 · 51,000 − 5,000.000001
+    expect(engine.views.posCost[0]).toBe(10_000_000_000n);
+    expect(engine.views.accBalance[0]).toBe(1000n * M - 90_001n + 99_999_999n);
+    expect(fullState(engine, { derived: false, sameBook: true })).toEqual(fullState(twin, { derived: false, sameBook: true }));
+    expectAgreesWithReference(engine);
   });
 });
 

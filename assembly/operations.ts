@@ -1,0 +1,434 @@
+// Account operations of a batch, applied in the kernel: deposits, and fills of positions an account
+// holds already that leave them open (src/account/batch.ts). The control plane writes the batch as
+// fixed records (OP_*), having checked what does not depend on the book (the account, the
+// instrument, the mode, the size's lots, the price's range); this applies them in order and stops at
+// the first one it does not apply, saying why (OP_OUTCOME):
+//   - refused (REFUSED_*), when it finds the refusal the control plane would give first, in its
+//     order of checks: a fill's funding over its isolated margin, a leverage above the bracket's,
+//     a margin over the wallet, a loss over the margin, equity below the initial margin (for a fill
+//     that would open a position too). The figures the reason names go in the record; nothing is
+//     written to the book;
+//   - the control plane's (OUTCOME_HOST): a kind it leaves to it (every other operation, a fill with
+//     its own margin), a fill that opens a position it would apply or one that closes a position
+//     (slots move), and anything it is not certain of (an amount beyond its range, a product
+//     beyond 2^62). The control plane applies or refuses that one itself.
+// Then the control plane calls it again from the next record. So what this applies or refuses is
+// what src/account/operations.ts would, with the same effect on the columns and the same result:
+// the same rules, in the same order, on the same integers (docs/numbers.md); the property tests
+// (test/account/batch.test.ts) hold the two paths to the same books and results.
+//
+// An operation it applies writes only its account's balance and its position's size, cost, margin
+// and funding snapshot. It refreshes no derived state: the control plane lists the accounts for
+// Engine.accountsChanged (fills) and Engine.balancesChanged (deposits), and raises the
+// instrument's size high-water mark to the size it reports. No allocation, no state of its own:
+// results go in the records.
+
+import {
+  H_ACC_BALANCE,
+  H_ACC_POS_START,
+  H_ACC_POS_COUNT,
+  H_POS_SIZE,
+  H_POS_COST,
+  H_POS_MARGIN,
+  H_POS_FUNDING,
+  H_POS_INST,
+  H_POS_MODE,
+  H_POS_LEVERAGE,
+  H_INST_MARK,
+  H_INST_FUNDING,
+  H_INST_Q,
+  H_INST_TIER_COUNT,
+  H_TIER_FLOOR,
+  H_ACCOUNT_COUNT,
+  H_INSTRUMENT_COUNT,
+} from './layout';
+import { column, headerValue } from './header';
+import { mulWide, divWideSmall, divWide, wideHi, wideRem } from './wide';
+import { SCALE_6, QUOTE_ABS_MAX, PRICE_UNITS_MAX, TIERS_MAX, MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX } from './constants';
+
+// An operation's record: written by the control plane, its results by the kernel.
+export const OP_ACCOUNT: u32 = 0; // u32 account index
+export const OP_INSTRUMENT: u32 = 4; // u16 instrument index (fills)
+export const OP_KIND: u32 = 6; // u8 OP_HOST, OP_DEPOSIT or OP_FILL
+export const OP_MODE: u32 = 7; // u8 MODE_CROSS or MODE_ISOLATED (fills)
+export const OP_AMOUNT: u32 = 8; // i64: a deposit's micro, a fill's size units (signed)
+export const OP_PRICE: u32 = 16; // i64 price units (fills)
+export const OP_REALIZED: u32 = 24; // out, i64 micro: an applied fill's realized PnL
+export const OP_SIZE_AFTER: u32 = 32; // out, i64 size units: |size| after an applied fill
+// A record the kernel stopped at: why (OP_OUTCOME), and for a refusal the figures its reason names,
+// in the two slots an applied fill's results take.
+export const OP_FIGURE_1: u32 = OP_REALIZED; // out, i64
+export const OP_FIGURE_2: u32 = OP_SIZE_AFTER; // out, i64
+export const OP_OUTCOME: u32 = 40; // out, u8: OUTCOME_HOST or REFUSED_*
+export const OP_BYTES: u32 = 48;
+/**
+ * After the last record of a call, a u32: the index of the record being applied. The records
+ * before it were applied, even if a check of that one failed (the control plane takes their results).
+ */
+export const OP_PROGRESS_BYTES: u32 = 4;
+/** The control plane applies it: the kernel stops there. */
+export const OP_HOST: u8 = 0;
+export const OP_DEPOSIT: u8 = 1;
+export const OP_FILL: u8 = 2;
+// Why the kernel stopped at a record: the control plane's to apply or refuse (OUTCOME_HOST), or
+// refused, exactly as src/account/operations.ts refuses it, with the figures its reason names.
+export const OUTCOME_HOST: u8 = 0;
+/** Internal: applied (never written: the records before the one returned were applied). */
+const OUTCOME_APPLIED: u8 = 1;
+export const REFUSED_FUNDING_EXCEEDS_MARGIN: u8 = 2; // funding owed, isolated margin
+export const REFUSED_LEVERAGE_ABOVE_BRACKET: u8 = 3; // the position's leverage, the bracket's max
+export const REFUSED_MARGIN_EXCEEDS_WALLET: u8 = 4; // the margin the fill adds, the wallet balance
+export const REFUSED_LOSS_EXCEEDS_MARGIN: u8 = 5; // the isolated margin it would leave
+export const REFUSED_ISOLATED_INITIAL: u8 = 6; // isolated equity, initial margin
+export const REFUSED_CROSS_INITIAL: u8 = 7; // cross equity, cross initial margin
+
+/**
+ * The largest size a fill record may carry (the control plane keeps larger ones): with q ≤ 10^6
+ * and prices ≤ 10^15, every product the kernel forms is checked in 128 bits anyway.
+ */
+export const OP_SIZE_ABS_MAX: i64 = 1 << 62;
+
+/** A product beyond every amount in range: PRODUCT_MAX bounds the quote amounts the checks accept. */
+const PRODUCT_MAX: u64 = 1 << 62;
+const OVER: u64 = 0xffff_ffff_ffff_ffff;
+/** An amount out of range (owed, pnlOf): the smallest i64. */
+const NONE: i64 = -0x7fff_ffff_ffff_ffff - 1;
+
+/** x·y when it is at most PRODUCT_MAX, else OVER. */
+// @ts-ignore: decorator
+@inline
+function product(x: u64, y: u64): u64 {
+  const lo = mulWide(x, y);
+  return wideHi != 0 || lo > PRODUCT_MAX ? OVER : lo;
+}
+
+/** |z|·q·p, or OVER. */
+// @ts-ignore: decorator
+@inline
+function quoteOf(z: i64, q: u64, p: u64): u64 {
+  const zq = product(<u64>abs<i64>(z), q);
+  return zq == OVER ? OVER : product(zq, p);
+}
+
+/** ceil(n / d) for n ≥ 0, d > 0. */
+// @ts-ignore: decorator
+@inline
+function ceilDiv(n: u64, d: u64): u64 {
+  const quotient = n / d;
+  return quotient + <u64>(quotient * d != n);
+}
+
+/** Within ±QUOTE_ABS_MAX. */
+// @ts-ignore: decorator
+@inline
+function inRange(x: i64): bool {
+  return <u64>abs<i64>(x) <= QUOTE_ABS_MAX;
+}
+
+/**
+ * Funding owed ceil(z·q·ΔF / 10^6) (toward +∞, against the account), or NONE when a factor or
+ * the result is beyond range.
+ */
+function owed(z: i64, q: u64, delta: i64): i64 {
+  const zq = product(<u64>abs<i64>(z), q);
+  if (zq == OVER || delta == NONE) return NONE;
+  const lo = mulWide(zq, <u64>abs<i64>(delta));
+  const quotient = divWideSmall(wideHi, lo, SCALE_6);
+  if (wideHi != 0 || quotient > PRODUCT_MAX) return NONE;
+  const negative = (z ^ delta) < 0 && z != 0 && delta != 0;
+  return negative ? -<i64>quotient : <i64>quotient + <i64>(wideRem != 0);
+}
+
+/**
+ * Position s's unrealized PnL at the mark, z·q·p − cost − funding owed, or NONE when its value
+ * or its funding owed is beyond ±QUOTE_ABS_MAX (the columns' ranges keep them within it).
+ */
+function pnlOf(header: usize, s: u32): i64 {
+  const i = <usize>load<u16>(column(header, H_POS_INST) + (<usize>s << 1));
+  const z = load<i64>(column(header, H_POS_SIZE) + (<usize>s << 3));
+  const q = load<u64>(column(header, H_INST_Q) + (i << 3));
+  const value = quoteOf(z, q, load<u64>(column(header, H_INST_MARK) + (i << 3)));
+  if (value > QUOTE_ABS_MAX) return NONE; // OVER included
+  const index = load<i64>(column(header, H_INST_FUNDING) + (i << 3));
+  const snapshot = load<i64>(column(header, H_POS_FUNDING) + (<usize>s << 3));
+  const debt = index == snapshot ? 0 : owed(z, q, index - snapshot);
+  if (debt == NONE || !inRange(debt)) return NONE;
+  return (z < 0 ? -<i64>value : <i64>value) - load<i64>(column(header, H_POS_COST) + (<usize>s << 3)) - debt;
+}
+
+/** Position s's initial margin ceil(|z|·q·p / leverage), or −1 when its notional is beyond QUOTE_ABS_MAX. */
+function initialOf(header: usize, s: u32): i64 {
+  const i = <usize>load<u16>(column(header, H_POS_INST) + (<usize>s << 1));
+  const z = load<i64>(column(header, H_POS_SIZE) + (<usize>s << 3));
+  const notional = quoteOf(z, load<u64>(column(header, H_INST_Q) + (i << 3)), load<u64>(column(header, H_INST_MARK) + (i << 3)));
+  const leverage = <u64>load<u16>(column(header, H_POS_LEVERAGE) + (<usize>s << 1));
+  if (notional > QUOTE_ABS_MAX || leverage == 0) return -1;
+  return <i64>ceilDiv(notional, leverage);
+}
+
+/**
+ * Whether account a's cross equity at the mark, with wallet balance `balance` (and a position being
+ * opened outside its block, of PnL `extraPnl` and initial margin `extraInitial`; 0 and 0 for none),
+ * covers its cross initial margin (operations.ts requireCrossInitialMargin): OUTCOME_APPLIED, or
+ * REFUSED_CROSS_INITIAL with the two figures written at `op`, or OUTCOME_HOST when a position's
+ * figures are out of range.
+ */
+function crossCovered(header: usize, op: usize, a: usize, balance: i64, extraPnl: i64, extraInitial: i64): u8 {
+  const first = load<u32>(column(header, H_ACC_POS_START) + (a << 2));
+  const end = first + load<u32>(column(header, H_ACC_POS_COUNT) + (a << 2));
+  const modes = column(header, H_POS_MODE);
+  let equity = balance + extraPnl;
+  let initial = extraInitial;
+  for (let s = first; s < end; s++) {
+    if (load<u8>(modes + <usize>s) != MODE_CROSS) continue;
+    const pnl = pnlOf(header, s);
+    const im = initialOf(header, s);
+    if (pnl == NONE || im < 0) return OUTCOME_HOST;
+    equity += pnl; // each within ±3·10^16 and at most 128 of them: the sums stay within i64
+    initial += im;
+  }
+  if (equity >= initial) return OUTCOME_APPLIED;
+  return refused(op, REFUSED_CROSS_INITIAL, equity, initial);
+}
+
+/** Writes a refusal's figures at `op`, and returns its code. */
+function refused(op: usize, code: u8, first: i64, second: i64): u8 {
+  store<i64>(op + OP_FIGURE_1, first);
+  store<i64>(op + OP_FIGURE_2, second);
+  return code;
+}
+
+/** The highest leverage the bracket of `notional` allows on instrument i: `leverage` holds min(LEVERAGE_MAX, tier's) per (instrument, tier). */
+function bracketLeverage(header: usize, leverage: usize, i: usize, notional: u64): u32 {
+  const floors = column(header, H_TIER_FLOOR) + ((i * <usize>TIERS_MAX) << 3);
+  const tiers = <usize>load<i32>(column(header, H_INST_TIER_COUNT) + (i << 2));
+  let k: usize = 0;
+  while (k + 1 < tiers && <u64>load<i64>(floors + ((k + 1) << 3)) < notional) k++;
+  return <u32>load<u16>(leverage + ((i * <usize>TIERS_MAX + k) << 1));
+}
+
+/** A deposit of the amount at `op`: OUTCOME_APPLIED, or OUTCOME_HOST (the balance would leave its range). */
+function deposit(header: usize, op: usize, a: usize): u8 {
+  const amount = load<i64>(op + OP_AMOUNT);
+  const at = column(header, H_ACC_BALANCE) + (a << 3);
+  const balance = load<i64>(at);
+  if (amount <= 0 || <u64>amount > QUOTE_ABS_MAX) return OUTCOME_HOST;
+  const next = balance + amount;
+  if (!inRange(next)) return OUTCOME_HOST;
+  store<i64>(at, next);
+  return OUTCOME_APPLIED;
+}
+
+/**
+ * The fill at `op` when account a (holding `count` positions) holds none on its instrument in its
+ * mode: it would open one, in the slot the control plane builds it in (operations.ts openNewPosition,
+ * at the bracket's highest leverage, its funding settled). Checked here in the control plane's
+ * order: a refusal is reported (REFUSED_*, nothing written); one that would be applied is the
+ * control plane's (OUTCOME_HOST), which takes its slot.
+ */
+function opening(header: usize, op: usize, a: usize, leverageTable: usize, count: u32): u8 {
+  if (count >= POSITIONS_PER_ACCOUNT_MAX) return OUTCOME_HOST; // positions_full
+  const i = <usize>load<u16>(op + OP_INSTRUMENT);
+  const delta = load<i64>(op + OP_AMOUNT);
+  const q = load<u64>(column(header, H_INST_Q) + (i << 3));
+  const cost = quoteOf(delta, q, <u64>load<i64>(op + OP_PRICE));
+  if (cost > QUOTE_ABS_MAX) return OUTCOME_HOST; // out_of_range (OVER included)
+  const notional = quoteOf(delta, q, load<u64>(column(header, H_INST_MARK) + (i << 3)));
+  if (notional > QUOTE_ABS_MAX) return OUTCOME_HOST;
+  const leverage = <u64>bracketLeverage(header, leverageTable, i, notional);
+  if (leverage == 0) return OUTCOME_HOST;
+  const pnl = delta < 0 ? <i64>cost - <i64>notional : <i64>notional - <i64>cost; // value − cost basis
+  const initial = <i64>ceilDiv(notional, leverage);
+  const balance = load<i64>(column(header, H_ACC_BALANCE) + (a << 3));
+  if (load<u8>(op + OP_MODE) == MODE_ISOLATED) {
+    const margin = <i64>ceilDiv(cost, leverage);
+    if (margin > balance) return refused(op, REFUSED_MARGIN_EXCEEDS_WALLET, margin, balance);
+    if (!inRange(balance)) return OUTCOME_HOST;
+    if (margin + pnl < initial) return refused(op, REFUSED_ISOLATED_INITIAL, margin + pnl, initial);
+    return OUTCOME_HOST;
+  }
+  if (!inRange(balance)) return OUTCOME_HOST;
+  const covered = crossCovered(header, op, a, balance, pnl, initial);
+  return covered == OUTCOME_APPLIED ? OUTCOME_HOST : covered;
+}
+
+/**
+ * The fill at `op` on a position account a holds, when it leaves it open (operations.ts fill, its
+ * checks in its order): OUTCOME_APPLIED, a REFUSED_* with its figures at `op` (nothing written to
+ * the book), or OUTCOME_HOST (nothing written).
+ */
+function fill(header: usize, op: usize, a: usize, leverageTable: usize): u8 {
+  const i = <usize>load<u16>(op + OP_INSTRUMENT);
+  const mode = load<u8>(op + OP_MODE);
+  const delta = load<i64>(op + OP_AMOUNT);
+  const price = load<i64>(op + OP_PRICE);
+
+  // The position: (instrument, mode) in the account's block.
+  const first = load<u32>(column(header, H_ACC_POS_START) + (a << 2));
+  const end = first + load<u32>(column(header, H_ACC_POS_COUNT) + (a << 2));
+  const insts = column(header, H_POS_INST);
+  const modes = column(header, H_POS_MODE);
+  let j = first;
+  while (j < end && !(<usize>load<u16>(insts + (<usize>j << 1)) == i && load<u8>(modes + <usize>j) == mode)) j++;
+  if (j == end) return opening(header, op, a, leverageTable, end - first);
+
+  const isolated = mode == MODE_ISOLATED;
+  const q = load<u64>(column(header, H_INST_Q) + (i << 3));
+  const mark = load<u64>(column(header, H_INST_MARK) + (i << 3));
+  const index = load<i64>(column(header, H_INST_FUNDING) + (i << 3));
+  const balanceAt = column(header, H_ACC_BALANCE) + (a << 3);
+  const sizeAt = column(header, H_POS_SIZE) + (<usize>j << 3);
+  const costAt = column(header, H_POS_COST) + (<usize>j << 3);
+  const marginAt = column(header, H_POS_MARGIN) + (<usize>j << 3);
+  const fundingAt = column(header, H_POS_FUNDING) + (<usize>j << 3);
+  const size = load<i64>(sizeAt);
+  const cost = load<i64>(costAt);
+  const balanceBefore = load<i64>(balanceAt);
+  const marginBefore = load<i64>(marginAt);
+  const snapshot = load<i64>(fundingAt);
+  let balance = balanceBefore;
+  let margin = marginBefore;
+
+  // Funding settled first (settlePosition).
+  if (snapshot != index) {
+    const paid = owed(size, q, index - snapshot);
+    if (paid == NONE) return OUTCOME_HOST;
+    if (isolated) {
+      if (paid > margin) return refused(op, REFUSED_FUNDING_EXCEEDS_MARGIN, paid, margin);
+      margin -= paid;
+      if (margin > <i64>QUOTE_ABS_MAX) return OUTCOME_HOST;
+    } else {
+      balance -= paid;
+      if (!inRange(balance)) return OUTCOME_HOST;
+    }
+  }
+
+  const next = size + delta;
+  if (next == 0) return OUTCOME_HOST; // closes it: the control plane's
+  const magnitude = quoteOf(delta, q, <u64>price);
+  if (magnitude == OVER) return OUTCOME_HOST;
+  let realized: i64 = 0;
+  let newCost: i64;
+  let opened: i64;
+  if (size == 0 || (size < 0) == (delta < 0)) {
+    newCost = cost + (delta < 0 ? -<i64>magnitude : <i64>magnitude);
+    opened = abs<i64>(delta);
+  } else {
+    // Opposite side: close up to the whole position; realized PnL toward −∞, so the cost basis
+    // taken off toward +∞.
+    const closing = abs<i64>(delta) >= abs<i64>(size) ? size : -delta;
+    let removed = cost;
+    if (closing != size) {
+      const lo = mulWide(<u64>abs<i64>(cost), <u64>abs<i64>(closing));
+      const quotient = <i64>divWide(wideHi, lo, <u64>abs<i64>(size)); // < |cost|: |closing| < |size|
+      removed = cost >= 0 ? quotient + <i64>(wideRem != 0) : -quotient;
+    }
+    const closed = quoteOf(closing, q, <u64>price);
+    if (closed == OVER) return OUTCOME_HOST;
+    realized = (closing < 0 ? -<i64>closed : <i64>closed) - removed;
+    newCost = cost - removed;
+    opened = (next < 0) != (size < 0) ? abs<i64>(next) : 0; // a flip opens the rest
+    const flipped = quoteOf(opened, q, <u64>price);
+    if (flipped == OVER) return OUTCOME_HOST;
+    newCost += next < 0 ? -<i64>flipped : <i64>flipped;
+  }
+  if (!inRange(newCost)) return OUTCOME_HOST;
+
+  // The notional at the mark: in range, and the bracket that bounds the leverage.
+  const notional = quoteOf(next, q, mark);
+  if (notional == OVER || notional > QUOTE_ABS_MAX) return OUTCOME_HOST;
+  const leverage = <u64>load<u16>(column(header, H_POS_LEVERAGE) + (<usize>j << 1));
+  if (opened > 0) {
+    const most = bracketLeverage(header, leverageTable, i, notional);
+    if (leverage > <u64>most) return refused(op, REFUSED_LEVERAGE_ABOVE_BRACKET, <i64>leverage, <i64>most);
+  }
+
+  if (isolated) {
+    margin += realized;
+    if (opened > 0) {
+      const openedQuote = quoteOf(opened, q, <u64>price);
+      if (openedQuote == OVER || leverage == 0) return OUTCOME_HOST;
+      const added = <i64>ceilDiv(openedQuote, leverage);
+      if (added > balance) return refused(op, REFUSED_MARGIN_EXCEEDS_WALLET, added, balance);
+      balance -= added;
+      margin += added;
+      if (!inRange(balance)) return OUTCOME_HOST;
+    }
+    if (margin < 0) return refused(op, REFUSED_LOSS_EXCEEDS_MARGIN, margin, 0);
+    if (margin > <i64>QUOTE_ABS_MAX) return OUTCOME_HOST;
+    if (opened > 0) {
+      // Isolated equity at the mark (funding settled) against the initial margin.
+      const value = next < 0 ? -<i64>notional : <i64>notional;
+      const equity = value - newCost + margin;
+      const initial = <i64>ceilDiv(notional, leverage);
+      if (equity < initial) return refused(op, REFUSED_ISOLATED_INITIAL, equity, initial);
+    }
+  } else {
+    balance += realized;
+    if (!inRange(balance)) return OUTCOME_HOST;
+  }
+
+  store<i64>(sizeAt, next);
+  store<i64>(costAt, newCost);
+  store<i64>(marginAt, margin);
+  store<i64>(fundingAt, index);
+  store<i64>(balanceAt, balance);
+  if (!isolated && opened > 0) {
+    const covered = crossCovered(header, op, a, balance, 0, 0);
+    if (covered != OUTCOME_APPLIED) {
+      store<i64>(sizeAt, size);
+      store<i64>(costAt, cost);
+      store<i64>(marginAt, marginBefore);
+      store<i64>(fundingAt, snapshot);
+      store<i64>(balanceAt, balanceBefore);
+      return covered;
+    }
+  }
+  store<i64>(op + OP_REALIZED, realized);
+  store<i64>(op + OP_SIZE_AFTER, abs<i64>(next));
+  return OUTCOME_APPLIED;
+}
+
+/**
+ * Applies the operation records [from, count) at `ops` in order, up to the first it does not apply;
+ * returns that one's index (count when it applied them all), whose OP_OUTCOME says why: the
+ * control plane's (OUTCOME_HOST), or refused (REFUSED_*, its figures at OP_FIGURE_1 and _2). `leverage` is the table of each
+ * (instrument, tier)'s highest leverage (u16, TIERS_MAX per instrument).
+ */
+export function applyRecords(header: usize, ops: usize, from: u32, count: u32, leverage: usize): u32 {
+  assert(from <= count, 'applyUpdates: from > count');
+  assert(ops != 0 && leverage != 0, 'applyUpdates: no records or no leverage table');
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const instruments = headerValue(header, H_INSTRUMENT_COUNT);
+  const progress = ops + <usize>count * OP_BYTES;
+  for (let k = from; k < count; k++) {
+    // Each record is checked before it is applied, and the index of the one being checked is kept
+    // at OP_PROGRESS: if a check fails, the control plane knows which records before it were applied.
+    store<u32>(progress, k);
+    const op = ops + <usize>k * OP_BYTES;
+    const kind = load<u8>(op + OP_KIND);
+    if (kind == OP_HOST) {
+      store<u8>(op + OP_OUTCOME, OUTCOME_HOST);
+      return k;
+    }
+    assert(kind == OP_DEPOSIT || kind == OP_FILL, 'applyUpdates: a record of an unknown kind');
+    const a = load<u32>(op + OP_ACCOUNT);
+    assert(a < accounts, "applyUpdates: a record's account is past the book's account count");
+    if (kind == OP_FILL) {
+      const delta = load<i64>(op + OP_AMOUNT);
+      const price = load<i64>(op + OP_PRICE);
+      const mode = load<u8>(op + OP_MODE);
+      assert(<u32>load<u16>(op + OP_INSTRUMENT) < instruments, "applyUpdates: a record's instrument is past the book's instruments");
+      assert(mode == MODE_CROSS || mode == MODE_ISOLATED, 'applyUpdates: a fill record with no mode');
+      assert(delta != 0 && delta <= OP_SIZE_ABS_MAX && delta >= -OP_SIZE_ABS_MAX, "applyUpdates: a fill record's size is out of range");
+      assert(price > 0 && price <= PRICE_UNITS_MAX, "applyUpdates: a fill record's price is out of range");
+    }
+    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a) : fill(header, op, <usize>a, leverage);
+    if (outcome != OUTCOME_APPLIED) {
+      store<u8>(op + OP_OUTCOME, outcome);
+      return k;
+    }
+  }
+  store<u32>(progress, count);
+  return count;
+}
