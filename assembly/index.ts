@@ -31,8 +31,8 @@ import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords } from './hot';
 import { applyRecords } from './operations';
-export { OP_ACCOUNT, OP_INSTRUMENT, OP_KIND, OP_MODE, OP_AMOUNT, OP_PRICE, OP_REALIZED, OP_SIZE_AFTER, OP_FIGURE_1, OP_FIGURE_2, OP_OUTCOME, OP_BYTES, OP_PROGRESS_BYTES, OP_HOST, OP_DEPOSIT, OP_FILL, OP_SIZE_ABS_MAX } from './operations';
-export { OUTCOME_HOST, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
+export { OP_ACCOUNT, OP_INSTRUMENT, OP_KIND, OP_MODE, OP_AMOUNT, OP_PRICE, OP_REALIZED, OP_SIZE_AFTER, OP_FIGURE_1, OP_FIGURE_2, OP_OUTCOME, OP_BYTES, OP_PROGRESS_BYTES, ARENA_BYTES, OP_HOST, OP_DEPOSIT, OP_FILL, OP_SIZE_ABS_MAX } from './operations';
+export { OUTCOME_HOST, OUTCOME_OPENED, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
 
 export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP, INDEX_SIDE_SHIFT, INDEX_ACCOUNTS_MAX, BOUNDS_REGION_BYTES_PER_ACCOUNT, BOUNDS_FAILING_AT, BOUNDS_SHORTS_AT, SHORTS_BITS, SHORTS_REPEAT } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
@@ -386,9 +386,10 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
  * refuses that one and calls again from the next (src/account/batch.ts). Each record is checked as
  * it is reached; the u32 after the last record holds the index of the one reached, so that a failed
  * check (an abort) still tells the control plane which were applied. `leverage` holds each
- * (instrument, tier)'s highest leverage, u16, TIERS_MAX per instrument. Derived state is not
- * refreshed here: the control plane lists the accounts changed.
+ * (instrument, tier)'s highest leverage, u16, TIERS_MAX per instrument; `arena` the position
+ * arena's used slots (u32, which a fill that opens a position moves on) and capacity (u32). Derived
+ * state is not refreshed here: the control plane lists the accounts changed.
  */
-export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, leverage: usize): u32 {
-  return applyRecords(header, ops, from, count, leverage);
+export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, leverage: usize, arena: usize): u32 {
+  return applyRecords(header, ops, from, count, leverage, arena);
 }

@@ -1,27 +1,27 @@
-// Account operations of a batch, applied in the kernel: deposits, and fills of positions an account
-// holds already that leave them open (src/account/batch.ts). The control plane writes the batch as
-// fixed records (OP_*), having checked what does not depend on the book (the account, the
-// instrument, the mode, the size's lots, the price's range); this applies them in order and stops at
-// the first one it does not apply, saying why (OP_OUTCOME):
+// Account operations of a batch, applied in the kernel: deposits, and fills that do not close a
+// position (src/account/batch.ts). The control plane writes the batch as fixed records (OP_*),
+// having checked what does not depend on the book (the account, the instrument, the mode, the
+// size's lots, the price's range); this applies them in order and stops at the first one it does
+// not apply, saying why (OP_OUTCOME):
 //   - refused (REFUSED_*), when it finds the refusal the control plane would give first, in its
 //     order of checks: a fill's funding over its isolated margin, a leverage above the bracket's,
-//     a margin over the wallet, a loss over the margin, equity below the initial margin (for a fill
-//     that would open a position too). The figures the reason names go in the record; nothing is
-//     written to the book;
+//     a margin over the wallet, a loss over the margin, equity below the initial margin. The
+//     figures the reason names go in the record; nothing is written to the book;
 //   - the control plane's (OUTCOME_HOST): a kind it leaves to it (every other operation, a fill with
-//     its own margin), a fill that opens a position it would apply or one that closes a position
-//     (slots move), and anything it is not certain of (an amount beyond its range, a product
-//     beyond 2^62). The control plane applies or refuses that one itself.
+//     its own margin), a fill that closes a position (its slot leaves the block), one that opens a
+//     position when the arena must grow, and anything it is not certain of (an amount beyond its
+//     range, a product beyond 2^62). The control plane applies or refuses that one itself.
 // Then the control plane calls it again from the next record. So what this applies or refuses is
 // what src/account/operations.ts would, with the same effect on the columns and the same result:
-// the same rules, in the same order, on the same integers (docs/numbers.md); the property tests
-// (test/account/batch.test.ts) hold the two paths to the same books and results.
+// the same rules, in the same order, on the same integers (docs/numbers.md), a new position in the
+// slot Engine.appendPositionSlot would give it; the property tests (test/account/batch.test.ts,
+// test/engine/production-path.test.ts) hold the two paths to the same books and results.
 //
-// An operation it applies writes only its account's balance and its position's size, cost, margin
-// and funding snapshot. It refreshes no derived state: the control plane lists the accounts for
-// Engine.accountsChanged (fills) and Engine.balancesChanged (deposits), and raises the
-// instrument's size high-water mark to the size it reports. No allocation, no state of its own:
-// results go in the records.
+// An operation it applies writes its account's balance and its position's columns (a fill that
+// opens a position also its block's start and count, and the arena's used slots). It refreshes no
+// derived state: the control plane lists the accounts for Engine.accountsChanged (fills) and
+// Engine.balancesChanged (deposits), and raises the instrument's size high-water mark to the size
+// it reports. No allocation, no state of its own: results go in the records.
 
 import {
   H_ACC_BALANCE,
@@ -34,6 +34,8 @@ import {
   H_POS_INST,
   H_POS_MODE,
   H_POS_LEVERAGE,
+  H_POS_STATUS,
+  H_POS_BRACKET,
   H_INST_MARK,
   H_INST_FUNDING,
   H_INST_Q,
@@ -43,6 +45,7 @@ import {
   H_INSTRUMENT_COUNT,
 } from './layout';
 import { column, headerValue } from './header';
+import { touchPosition } from './touch';
 import { mulWide, divWideSmall, divWide, wideHi, wideRem } from './wide';
 import { SCALE_6, QUOTE_ABS_MAX, PRICE_UNITS_MAX, TIERS_MAX, MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX } from './constants';
 
@@ -73,8 +76,9 @@ export const OP_FILL: u8 = 2;
 // Why the kernel stopped at a record: the control plane's to apply or refuse (OUTCOME_HOST), or
 // refused, exactly as src/account/operations.ts refuses it, with the figures its reason names.
 export const OUTCOME_HOST: u8 = 0;
-/** Internal: applied (never written: the records before the one returned were applied). */
+/** Applied (the records before the one returned); OUTCOME_OPENED, written, when it opened a position. */
 const OUTCOME_APPLIED: u8 = 1;
+export const OUTCOME_OPENED: u8 = 8;
 export const REFUSED_FUNDING_EXCEEDS_MARGIN: u8 = 2; // funding owed, isolated margin
 export const REFUSED_LEVERAGE_ABOVE_BRACKET: u8 = 3; // the position's leverage, the bracket's max
 export const REFUSED_MARGIN_EXCEEDS_WALLET: u8 = 4; // the margin the fill adds, the wallet balance
@@ -221,12 +225,16 @@ function deposit(header: usize, op: usize, a: usize): u8 {
 
 /**
  * The fill at `op` when account a (holding `count` positions) holds none on its instrument in its
- * mode: it would open one, in the slot the control plane builds it in (operations.ts openNewPosition,
- * at the bracket's highest leverage, its funding settled). Checked here in the control plane's
- * order: a refusal is reported (REFUSED_*, nothing written); one that would be applied is the
- * control plane's (OUTCOME_HOST), which takes its slot.
+ * mode: it opens one (operations.ts openNewPosition and commitNewPosition), at the highest leverage
+ * of the bracket it lands in, its funding snapshot the instrument's index, checked in the control
+ * plane's order. Applied (OUTCOME_OPENED), it takes a slot as Engine.appendPositionSlot gives one:
+ * the block's next slot when the block ends the arena's used slots, else the block moves to the
+ * tail (every position column of its slots copied) and the new slot follows it; `arena` holds the
+ * used slots (u32, updated) and the capacity (u32). A refusal is reported (REFUSED_*, nothing
+ * written); an account holding 128 positions, a fill beyond the ranges, or an arena without the
+ * room the control plane keeps (the block, the new slot, one free) are the control plane's.
  */
-function opening(header: usize, op: usize, a: usize, leverageTable: usize, count: u32): u8 {
+function opening(header: usize, op: usize, a: usize, leverageTable: usize, arena: usize, count: u32): u8 {
   if (count >= POSITIONS_PER_ACCOUNT_MAX) return OUTCOME_HOST; // positions_full
   const i = <usize>load<u16>(op + OP_INSTRUMENT);
   const delta = load<i64>(op + OP_AMOUNT);
@@ -239,17 +247,70 @@ function opening(header: usize, op: usize, a: usize, leverageTable: usize, count
   if (leverage == 0) return OUTCOME_HOST;
   const pnl = delta < 0 ? <i64>cost - <i64>notional : <i64>notional - <i64>cost; // value − cost basis
   const initial = <i64>ceilDiv(notional, leverage);
-  const balance = load<i64>(column(header, H_ACC_BALANCE) + (a << 3));
-  if (load<u8>(op + OP_MODE) == MODE_ISOLATED) {
-    const margin = <i64>ceilDiv(cost, leverage);
+  const balanceAt = column(header, H_ACC_BALANCE) + (a << 3);
+  const balance = load<i64>(balanceAt);
+  const isolated = load<u8>(op + OP_MODE) == MODE_ISOLATED;
+  let margin: i64 = 0;
+  if (isolated) {
+    margin = <i64>ceilDiv(cost, leverage);
     if (margin > balance) return refused(op, REFUSED_MARGIN_EXCEEDS_WALLET, margin, balance);
     if (!inRange(balance)) return OUTCOME_HOST;
     if (margin + pnl < initial) return refused(op, REFUSED_ISOLATED_INITIAL, margin + pnl, initial);
-    return OUTCOME_HOST;
+  } else {
+    if (!inRange(balance)) return OUTCOME_HOST;
+    const covered = crossCovered(header, op, a, balance, pnl, initial);
+    if (covered != OUTCOME_APPLIED) return covered;
   }
-  if (!inRange(balance)) return OUTCOME_HOST;
-  const covered = crossCovered(header, op, a, balance, pnl, initial);
-  return covered == OUTCOME_APPLIED ? OUTCOME_HOST : covered;
+
+  // Applied: a slot for it.
+  const used = load<u32>(arena);
+  if (<u64>used + <u64>count + 2 > <u64>load<u32>(arena, 4)) return OUTCOME_HOST; // the arena grows: the control plane's
+  const startAt = column(header, H_ACC_POS_START) + (a << 2);
+  const first = load<u32>(startAt);
+  let slot = used;
+  if (first + count == used) {
+    // The block ends the used slots: it grows in place, into a slot cleared first.
+    for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
+      const width = <usize>positionColumnBytes(h);
+      memory.fill(column(header, h) + <usize>slot * width, 0, width);
+    }
+  } else {
+    // The block moves to the tail, every column of its slots, and the new slot follows it.
+    for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
+      const width = <usize>positionColumnBytes(h);
+      const base = column(header, h);
+      memory.copy(base + <usize>used * width, base + <usize>first * width, <usize>count * width);
+    }
+    store<u32>(startAt, used);
+    slot = used + count;
+  }
+  store<u32>(arena, slot + 1);
+  store<u32>(column(header, H_ACC_POS_COUNT) + (a << 2), count + 1);
+  store<i64>(column(header, H_POS_SIZE) + (<usize>slot << 3), delta);
+  store<i64>(column(header, H_POS_COST) + (<usize>slot << 3), delta < 0 ? -<i64>cost : <i64>cost);
+  store<i64>(column(header, H_POS_MARGIN) + (<usize>slot << 3), margin);
+  store<i64>(column(header, H_POS_FUNDING) + (<usize>slot << 3), load<i64>(column(header, H_INST_FUNDING) + (i << 3)));
+  store<u16>(column(header, H_POS_INST) + (<usize>slot << 1), <u16>i);
+  store<u8>(column(header, H_POS_MODE) + <usize>slot, isolated ? MODE_ISOLATED : MODE_CROSS);
+  store<u16>(column(header, H_POS_LEVERAGE) + (<usize>slot << 1), <u16>leverage);
+  store<i64>(balanceAt, balance - margin);
+  store<i64>(op + OP_REALIZED, 0);
+  store<i64>(op + OP_SIZE_AFTER, abs<i64>(delta));
+  return OUTCOME_OPENED;
+}
+
+// The position columns are the header slots H_POS_SIZE to H_POS_BRACKET, eleven of them.
+if (H_POS_BRACKET != H_POS_SIZE + 10) ERROR('opening copies the position columns H_POS_SIZE to H_POS_BRACKET: eleven header slots in a row');
+
+/** In the arena record, after its two u32: an i64 nothing reads, where the touch passes' sums go. */
+export const ARENA_SINK: u32 = 8;
+export const ARENA_BYTES: u32 = 16;
+
+/** Bytes of an element of the position column at header slot h (src/memory/layout.ts COLUMNS). */
+function positionColumnBytes(h: u32): u32 {
+  if (h == H_POS_INST || h == H_POS_LEVERAGE) return 2;
+  if (h == H_POS_MODE || h == H_POS_STATUS || h == H_POS_BRACKET) return 1;
+  return 8;
 }
 
 /**
@@ -257,7 +318,7 @@ function opening(header: usize, op: usize, a: usize, leverageTable: usize, count
  * checks in its order): OUTCOME_APPLIED, a REFUSED_* with its figures at `op` (nothing written to
  * the book), or OUTCOME_HOST (nothing written).
  */
-function fill(header: usize, op: usize, a: usize, leverageTable: usize): u8 {
+function fill(header: usize, op: usize, a: usize, leverageTable: usize, arena: usize): u8 {
   const i = <usize>load<u16>(op + OP_INSTRUMENT);
   const mode = load<u8>(op + OP_MODE);
   const delta = load<i64>(op + OP_AMOUNT);
@@ -270,7 +331,7 @@ function fill(header: usize, op: usize, a: usize, leverageTable: usize): u8 {
   const modes = column(header, H_POS_MODE);
   let j = first;
   while (j < end && !(<usize>load<u16>(insts + (<usize>j << 1)) == i && load<u8>(modes + <usize>j) == mode)) j++;
-  if (j == end) return opening(header, op, a, leverageTable, end - first);
+  if (j == end) return opening(header, op, a, leverageTable, arena, end - first);
 
   const isolated = mode == MODE_ISOLATED;
   const q = load<u64>(column(header, H_INST_Q) + (i << 3));
@@ -389,19 +450,51 @@ function fill(header: usize, op: usize, a: usize, leverageTable: usize): u8 {
   return OUTCOME_APPLIED;
 }
 
+/** Records applied after one touch pass over their accounts (touchRecords). */
+const TOUCH_GROUP: u32 = 32;
+
+/**
+ * Loads what applying records [from, to) reads first, as independent loads (touch.ts): each
+ * record's account columns, then its block's first slot (a block of a few positions shares its
+ * lines) and its leverage. On a book far larger than the caches each of those is a miss; taken
+ * together many are in flight at once. Records of an account past the book are skipped (the apply
+ * loop refuses them). Returns a sum of what it loaded, for the caller to store.
+ */
+function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u32): i64 {
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const accBalance = column(header, H_ACC_BALANCE);
+  let sum: i64 = 0;
+  for (let k = from; k < to; k++) {
+    const a = <usize>load<u32>(ops + <usize>k * OP_BYTES + OP_ACCOUNT);
+    if (a >= <usize>accounts) continue;
+    sum += <i64>load<u32>(accPosStart + (a << 2)) + <i64>load<u32>(accPosCount + (a << 2)) + load<i64>(accBalance + (a << 3));
+  }
+  const leverage = column(header, H_POS_LEVERAGE);
+  for (let k = from; k < to; k++) {
+    const op = ops + <usize>k * OP_BYTES;
+    const a = <usize>load<u32>(op + OP_ACCOUNT);
+    if (a >= <usize>accounts || load<u8>(op + OP_KIND) != OP_FILL) continue;
+    const first = <usize>load<u32>(accPosStart + (a << 2));
+    sum += touchPosition(header, first) + <i64>load<u16>(leverage + (first << 1));
+  }
+  return sum;
+}
+
 /**
  * Applies the operation records [from, count) at `ops` in order, up to the first it does not apply;
  * returns that one's index (count when it applied them all), whose OP_OUTCOME says why: the
  * control plane's (OUTCOME_HOST), or refused (REFUSED_*, its figures at OP_FIGURE_1 and _2). `leverage` is the table of each
  * (instrument, tier)'s highest leverage (u16, TIERS_MAX per instrument).
  */
-export function applyRecords(header: usize, ops: usize, from: u32, count: u32, leverage: usize): u32 {
+export function applyRecords(header: usize, ops: usize, from: u32, count: u32, leverage: usize, arena: usize): u32 {
   assert(from <= count, 'applyUpdates: from > count');
-  assert(ops != 0 && leverage != 0, 'applyUpdates: no records or no leverage table');
+  assert(ops != 0 && leverage != 0 && arena != 0, 'applyUpdates: no records, leverage table or arena record');
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const instruments = headerValue(header, H_INSTRUMENT_COUNT);
   const progress = ops + <usize>count * OP_BYTES;
   for (let k = from; k < count; k++) {
+    if ((k - from) % TOUCH_GROUP == 0) store<i64>(arena + ARENA_SINK, touchRecords(header, ops, k, min<u32>(count, k + TOUCH_GROUP), accounts));
     // Each record is checked before it is applied, and the index of the one being checked is kept
     // at OP_PROGRESS: if a check fails, the control plane knows which records before it were applied.
     store<u32>(progress, k);
@@ -423,7 +516,11 @@ export function applyRecords(header: usize, ops: usize, from: u32, count: u32, l
       assert(delta != 0 && delta <= OP_SIZE_ABS_MAX && delta >= -OP_SIZE_ABS_MAX, "applyUpdates: a fill record's size is out of range");
       assert(price > 0 && price <= PRICE_UNITS_MAX, "applyUpdates: a fill record's price is out of range");
     }
-    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a) : fill(header, op, <usize>a, leverage);
+    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a) : fill(header, op, <usize>a, leverage, arena);
+    if (outcome == OUTCOME_OPENED) {
+      store<u8>(op + OP_OUTCOME, outcome);
+      continue;
+    }
     if (outcome != OUTCOME_APPLIED) {
       store<u8>(op + OP_OUTCOME, outcome);
       return k;

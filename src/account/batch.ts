@@ -35,6 +35,7 @@ import {
   OP_FIGURE_1,
   OP_FIGURE_2,
   OUTCOME_HOST,
+  OUTCOME_OPENED,
   REFUSED_FUNDING_EXCEEDS_MARGIN,
   REFUSED_LEVERAGE_ABOVE_BRACKET,
   REFUSED_MARGIN_EXCEEDS_WALLET,
@@ -186,6 +187,8 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
       const i = halves[(k * OP_BYTES + OP_INSTRUMENT) / 2];
       const size = values[(at + OP_SIZE_AFTER) / 8];
       if (size > engine.sizeHighWater[i]) engine.sizeHighWater[i] = size;
+      // A position opened takes the instrument's index as its snapshot (Engine.writePosition).
+      if (bytes[at + OP_OUTCOME] === OUTCOME_OPENED) engine.widenFundingEnvelope(i, engine.views.instFunding[i]);
       results[start + k] = { ok: true, realizedPnlMicro: values[(at + OP_REALIZED) / 8] };
     }
   }

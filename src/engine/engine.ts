@@ -25,6 +25,7 @@ import {
   BC_DELTA,
   OP_BYTES,
   OP_PROGRESS_BYTES,
+  ARENA_BYTES,
   cacheBytes,
   CHUNK_SCRATCH_BYTES,
   SHARD_RECORD_BYTES,
@@ -825,7 +826,16 @@ export class Engine {
    */
   applyOperationRecords(records: number, from: number, count: number): number {
     this.assertWritable('applyOperationRecords');
-    return this.core.applyUpdates(this.layout.header, records, from, count, this.leverageTable());
+    // The arena's used slots and capacity, for fills that open positions; positionsUsed comes back.
+    const arena = this.region('operations.arena', ARENA_BYTES);
+    const words = this.memoryWords;
+    words[arena / 4] = this.positionsUsed;
+    words[arena / 4 + 1] = this.layout.capacity.positions;
+    try {
+      return this.core.applyUpdates(this.layout.header, records, from, count, this.leverageTable(), arena);
+    } finally {
+      this.positionsUsed = this.memoryWords[arena / 4];
+    }
   }
 
   /**

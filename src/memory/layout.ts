@@ -370,6 +370,8 @@ export const BC_DELTA = kernelU32('BC_DELTA');
 export const OP_BYTES = kernelU32('OP_BYTES');
 /** After the records, the u32 where the kernel keeps the index of the record it reached. */
 export const OP_PROGRESS_BYTES = kernelU32('OP_PROGRESS_BYTES');
+/** The arena record a batch's kernel call takes: u32 used slots, u32 capacity, and room the kernel uses. */
+export const ARENA_BYTES = kernelU32('ARENA_BYTES');
 export const OP_ACCOUNT = kernelU32('OP_ACCOUNT');
 export const OP_INSTRUMENT = kernelU32('OP_INSTRUMENT');
 export const OP_KIND = kernelU32('OP_KIND');
@@ -383,6 +385,8 @@ export const OP_OUTCOME = kernelU32('OP_OUTCOME');
 export const OP_FIGURE_1 = kernelU32('OP_FIGURE_1');
 export const OP_FIGURE_2 = kernelU32('OP_FIGURE_2');
 export const OUTCOME_HOST = kernelU32('OUTCOME_HOST');
+/** An applied record whose fill opened a position. */
+export const OUTCOME_OPENED = kernelU32('OUTCOME_OPENED');
 export const REFUSED_FUNDING_EXCEEDS_MARGIN = kernelU32('REFUSED_FUNDING_EXCEEDS_MARGIN');
 export const REFUSED_LEVERAGE_ABOVE_BRACKET = kernelU32('REFUSED_LEVERAGE_ABOVE_BRACKET');
 export const REFUSED_MARGIN_EXCEEDS_WALLET = kernelU32('REFUSED_MARGIN_EXCEEDS_WALLET');

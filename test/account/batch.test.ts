@@ -18,6 +18,7 @@ import {
   OP_BYTES,
   OP_OUTCOME,
   OUTCOME_HOST,
+  OUTCOME_OPENED,
   REFUSED_CROSS_INITIAL,
   REFUSED_FUNDING_EXCEEDS_MARGIN,
   REFUSED_ISOLATED_INITIAL,
@@ -61,7 +62,9 @@ function fullState(engine: Engine, { derived = true, sameBook = false } = {}) {
     positionsUsed: engine.positionsUsed,
     compact: engine.chunkSweep,
     capacity: engine.layout.capacity,
-    header: engine.layout.header,
+    // Where the layout lies: two engines holding the same book may have placed it apart (the
+    // regions each took before it grew).
+    header: sameBook ? null : engine.layout.header,
     // The records region's tail (its compaction state) among them: derived, like the region.
     headerSlots: derived ? Array.from(header) : null,
     sizeHighWater: [...engine.sizeHighWater],
@@ -252,7 +255,7 @@ const bookAndBatch = fc
 
 describe('applyBatch on random books and random batches', () => {
   test('each refused operation changes nothing; the batch equals its operations one at a time; the book then sweeps as the reference says', () => {
-    const tally = { applied: 0, refused: 0, kernel: 0, kernelRefused: 0, codes: new Map<RefusalCode, number>() };
+    const tally = { applied: 0, refused: 0, kernel: 0, kernelRefused: 0, kernelOpened: 0, codes: new Map<RefusalCode, number>() };
     fc.assert(
       fc.property(bookAndBatch, ([book, operations]) => {
         // One at a time, on a twin, all in TypeScript: each operation through applyOperation
@@ -291,6 +294,7 @@ describe('applyBatch on random books and random batches', () => {
         engine.applyOperationRecords = (records, from, count) => {
           const stop = kernelApply(records, from, count);
           tally.kernel += stop - from;
+          for (let k = from; k < stop; k++) if (engine.memoryBytes[records + k * OP_BYTES + OP_OUTCOME] === OUTCOME_OPENED) tally.kernelOpened++;
           if (stop < count && engine.memoryBytes[records + stop * OP_BYTES + OP_OUTCOME] !== OUTCOME_HOST) tally.kernelRefused++;
           return stop;
         };
@@ -325,9 +329,10 @@ describe('applyBatch on random books and random batches', () => {
     expect(tally.applied).toBeGreaterThan(400);
     expect(tally.refused).toBeGreaterThan(400);
     expect(tally.codes.size).toBeGreaterThanOrEqual(12);
-    // The kernel applied a good share of them (deposits, and fills of positions held), and refused
-    // some (fills that would have opened a position, most of them).
+    // The kernel applied a good share of them (deposits, fills, positions opened), and refused some
+    // (fills that would have opened a position, most of them).
     expect(tally.kernel).toBeGreaterThan(tally.applied / 5);
+    expect(tally.kernelOpened).toBeGreaterThan(30);
     expect(tally.kernelRefused).toBeGreaterThan(30);
   });
 });
@@ -501,6 +506,54 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     expect(exact.engine.views.posMargin[0]).toBe(400n * M);
     expect(run([{ id: 'alice', balance: '199.999999', positions: [held('isolated', '200')] }], [fill]).results).toEqual(['exceeds_wallet']);
     expect(run([{ id: 'alice', balance: '200', positions: [held('isolated', '199.999999')] }], [fill]).results).toEqual(['below_initial_margin']);
+  });
+
+  test('positions opened one after another: each takes the slot the TypeScript operation gives it, and the arena grows at the same fill', () => {
+    // 80 accounts with no positions on a book with none: the arena starts with the spare slots
+    // alone, and fills that open positions (cross, then isolated, account after account) use them
+    // up; the kernel hands back the fill that needs the arena to grow, as the TypeScript one grows it.
+    const accounts = Array.from({ length: 80 }, (_, k) => ({ id: `a${k}`, balance: '100000', positions: [] }));
+    const engine = engineWith(accounts);
+    const twin = engineWith(accounts);
+    let kernel = 0;
+    const kernelApply = engine.applyOperationRecords.bind(engine);
+    engine.applyOperationRecords = (records, from, count) => {
+      const stop = kernelApply(records, from, count);
+      kernel += stop - from;
+      return stop;
+    };
+    const capacities = new Set<number>();
+    for (const mode of ['cross', 'isolated'] as const) {
+      for (let a = 0; a < accounts.length; a++) {
+        const operation: AnyOperation = { kind: 'fill', accountIndex: a, instrument: 'BTC', mode, sizeUnits: BigInt(1 + (a % 7)), priceUnits: 500_000n };
+        const expected = applyOperation(twin, operation);
+        expect(applyBatch(engine, [operation]).results, `${mode} fill of account ${a}`).toEqual([expected]);
+        expect(fullState(engine, { derived: false, sameBook: true }), `${mode} fill of account ${a}`).toEqual(fullState(twin, { derived: false, sameBook: true }));
+        capacities.add(engine.layout.capacity.positions);
+      }
+    }
+    expect(capacities.size).toBeGreaterThan(1); // the arena grew on the way
+    expect(kernel).toBeGreaterThan(150); // all but the fills that grew it
+    expectAgreesWithReference(engine);
+  });
+
+  test('a position opened where the block ends the arena takes a slot cleared first, whatever the free slot held', () => {
+    const accounts = [{ id: 'alice', balance: '100000', positions: [held('cross')] }];
+    const operation: AnyOperation = { ...more, mode: 'isolated' };
+    const engine = engineWith(accounts);
+    const twin = engineWith(accounts);
+    for (const target of [engine, twin]) {
+      // Left in the free slot past the block by whatever used it last.
+      const free = target.positionsUsed;
+      target.views.posPnl[free] = 123n;
+      target.views.posMaint[free] = 456n;
+      target.views.posStatus[free] = 2;
+      target.views.posBracket[free] = 3;
+    }
+    const expected = applyOperation(twin, operation);
+    expect(applyBatch(engine, [operation]).results).toEqual([expected]);
+    expect(fullState(engine, { derived: false })).toEqual(fullState(twin, { derived: false }));
+    expect(engine.views.posPnl[1]).toBe(0n);
   });
 
   test('a reducing fill realizes PnL rounded toward −∞ (the cost basis taken off rounds up), and settles funding first', () => {
