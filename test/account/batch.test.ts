@@ -508,6 +508,17 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     expect(run([{ id: 'alice', balance: '200', positions: [held('isolated', '199.999999')] }], [fill]).results).toEqual(['below_initial_margin']);
   });
 
+  test('isolated: a reduce whose loss takes the margin to exactly 0 is applied by the kernel; one micro further is refused', () => {
+    // Selling 0.2 of 0.4 BTC (cost 20,000) at 49,000 realizes 9,800 − 10,000 = −200.
+    const reduce: AnyOperation = { kind: 'fill', accountIndex: 0, instrument: 'BTC', mode: 'isolated', sizeUnits: -200n, priceUnits: 490_000n };
+    const exact = run([{ id: 'alice', balance: '0', positions: [held('isolated', '200')] }], [reduce]);
+    expect(exact.results).toEqual(['ok']);
+    expect(exact.kernel).toBe(1);
+    expect(exact.engine.views.posMargin[0]).toBe(0n);
+    const short = run([{ id: 'alice', balance: '0', positions: [held('isolated', '199.999999')] }], [reduce]);
+    expect(short.results).toEqual(['loss_exceeds_margin']);
+  });
+
   test('positions opened one after another: each takes the slot the TypeScript operation gives it, and the arena grows at the same fill', () => {
     // 80 accounts with no positions on a book with none: the arena starts with the spare slots
     // alone, and fills that open positions (cross, then isolated, account after account) use them
