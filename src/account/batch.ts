@@ -5,18 +5,17 @@
 // the positions of the instruments whose funding indices the batch set by one Engine.fundingChanged.
 //
 // The operations a batch is mostly made of run in the kernel (assembly/operations.ts): deposits,
-// and fills of positions the account holds that leave them open. Each window of the batch is
-// written as fixed records (checked here first: the account, the instrument, the mode, the lots,
-// the price's range; anything else, or anything malformed, is left to this side), and the kernel
-// applies them in order up to the first it does not apply: one it refuses (the common refusals of a
-// fill on a held position: the same code, and the same reason from the figures it reports, with
-// nothing written), or one it leaves to this side: of another kind, one that opens or closes a
-// position, or one it is not certain about. That one goes through applyUnit here (its refusal and
-// reason, or its effect), and the kernel goes on from the next. The kernel applies an
-// operation only as applyUnit would, to the same integers (test/account/batch.test.ts holds the
-// two paths to the same books and results).
+// and fills that do not close a position. Each window of the batch is written as fixed records
+// (checked here first: the account, the instrument, the mode, the lots, the price's range;
+// anything else, or anything malformed, is left to this side), and the kernel applies them in order
+// up to the first it does not apply: one it refuses (the same code, and the same reason from the
+// figures it reports, with nothing written), or one it leaves to this side: of another kind, a fill
+// that closes a position or needs the arena to grow, or one it is not certain about. That one goes
+// through applyUnit here (its refusal and reason, or its effect), and the kernel goes on from the
+// next. The kernel applies and refuses an operation only as applyUnit would, to the same integers
+// (test/account/batch.test.ts holds the two paths to the same books and results).
 import type { Engine } from '../engine/engine.js';
-import { PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../fixed/constants.js';
+import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../fixed/constants.js';
 import {
   OP_ACCOUNT,
   OP_AMOUNT,
@@ -43,8 +42,7 @@ import {
   REFUSED_ISOLATED_INITIAL,
   REFUSED_CROSS_INITIAL,
 } from '../memory/layout.js';
-import { MODE_CROSS, MODE_ISOLATED } from '../fixed/constants.js';
-import { APPLIED, applyUnit, Changes, FILL, reasons, type AnyOperation, type OperationResult } from './operations.js';
+import { APPLIED, applyUnit, Changes, FILL, reasons, resolveAccount, type AnyOperation, type OperationResult } from './operations.js';
 
 export interface BatchResult {
   /** One per operation, in order: `{ ok: true, ... }` or `{ ok: false, code, reason }`. */
@@ -58,7 +56,7 @@ export interface BatchResult {
   changed: Uint32Array;
 }
 
-/** Operations written as records at a time: the records region stays small (40 bytes each) and in the caches. */
+/** Operations written as records at a time: the records region stays small (48 bytes a record) and in the caches. */
 const WINDOW = 4096;
 
 /**
@@ -119,7 +117,7 @@ function writeRecords(engine: Engine, operations: readonly AnyOperation[], start
     const at = records + k * OP_BYTES;
     const operation = operations[start + k];
     let kind = OP_HOST;
-    const a = operation.kind === 'deposit' || operation.kind === 'fill' ? accountOf(engine, operation) : -1;
+    const a = operation.kind === 'deposit' || operation.kind === 'fill' ? resolveAccount(engine, operation) : -1;
     if (a >= 0 && operation.kind === 'deposit') {
       const amount = operation.amountMicro;
       if (typeof amount === 'bigint' && amount > 0n && amount <= QUOTE_ABS_MAX) {
@@ -154,15 +152,6 @@ function writeRecords(engine: Engine, operations: readonly AnyOperation[], start
     bytes[at + OP_KIND] = kind;
     words[(at + OP_ACCOUNT) / 4] = kind === OP_HOST ? 0 : a;
   }
-}
-
-/** The account a deposit or fill names, as applyUnit resolves it, or −1 (applyUnit refuses it). */
-function accountOf(engine: Engine, operation: { account?: unknown; accountIndex?: unknown }): number {
-  const { account: id, accountIndex: index } = operation;
-  if (index !== undefined) {
-    return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < engine.accountCount && id === undefined ? index : -1;
-  }
-  return typeof id === 'string' ? (engine.accountIds.indexOf(id) ?? -1) : -1;
 }
 
 /**

@@ -115,13 +115,13 @@ class Refusal {
   ) {}
 }
 
+/** What a fill is called in its cross refusal's reason. */
+export const FILL = 'the fill';
+
 /**
  * The reasons of the refusals that both a fill here and the kernel's fill (assembly/operations.ts,
  * through applyBatch) may give, from their figures: one wording for both.
  */
-/** What a fill is called in its cross refusal's reason. */
-export const FILL = 'the fill';
-
 export const reasons = {
   crossBelowInitial: (what: string, equity: bigint, initial: bigint) =>
     `${what} would leave cross equity ${micro(equity)} below the cross initial margin ${micro(initial)}`,
@@ -323,9 +323,9 @@ type AccountNamed = { account?: unknown; accountIndex?: unknown };
 
 /**
  * The account's index, or −1 for none: an unknown id, an index not a whole number in range, both
- * an id and an index, or neither.
+ * an id and an index, or neither (applyBatch resolves the accounts of the records it writes so too).
  */
-function resolveAccount(engine: Engine, operation: AccountNamed): number {
+export function resolveAccount(engine: Engine, operation: AccountNamed): number {
   const { account: id, accountIndex: index } = operation;
   if (index !== undefined) {
     return typeof index === 'number' && Number.isInteger(index) && index >= 0 && index < engine.accountCount && id === undefined ? index : -1;

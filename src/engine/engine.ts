@@ -820,9 +820,11 @@ export class Engine {
   /**
    * Applies the operation records [from, count) at `records` (operationRecords) in the kernel, in
    * order, up to the first it does not apply, and returns that one's index (count when it applied
-   * them all): deposits, and fills that leave a held position open, each exactly as the control
-   * plane's operation would (assembly/operations.ts). Derived state is not refreshed, and no
-   * size high-water mark is raised: the caller (applyBatch) does both for what was applied.
+   * them all), whose outcome the record then holds (refused, or the control plane's): deposits,
+   * and fills that do not close a position, each applied or refused exactly as the control plane's
+   * operation would (assembly/operations.ts); a fill that opens a position takes its slot as
+   * appendPositionSlot would give it (positionsUsed moves on). Derived state is not refreshed, and
+   * no size high-water mark is raised: the caller (applyBatch) does both for what was applied.
    */
   applyOperationRecords(records: number, from: number, count: number): number {
     this.assertWritable('applyOperationRecords');
