@@ -117,6 +117,21 @@ function crossBases(engine: Engine): (bigint | null)[] {
   });
 }
 
+/**
+ * Calls `seen` after each of the engine's kernel calls in applyBatch (Engine.applyOperationRecords
+ * wrapped): the records [from, stop) it applied, a record's outcome (OUTCOME_OPENED when its fill
+ * opened a position), and the outcome of the record it stopped at (OUTCOME_HOST when none).
+ */
+function watchKernel(engine: Engine, seen: (from: number, stop: number, outcome: (k: number) => number, stopped: number) => void): void {
+  const apply = engine.applyOperationRecords.bind(engine);
+  engine.applyOperationRecords = (records, from, count) => {
+    const stop = apply(records, from, count);
+    const outcome = (k: number) => engine.memoryBytes[records + k * OP_BYTES + OP_OUTCOME];
+    seen(from, stop, outcome, stop < count ? outcome(stop) : OUTCOME_HOST);
+    return stop;
+  };
+}
+
 /** The engine as the batch tests start it: loaded, and swept once so that the chunk records are built. */
 function freshEngine(book: Book): Engine {
   const engine = Engine.fromBook(book);
@@ -290,14 +305,11 @@ describe('applyBatch on random books and random batches', () => {
 
         // The same operations as one batch, the kernel applying what it takes (counted).
         const engine = freshEngine(book);
-        const kernelApply = engine.applyOperationRecords.bind(engine);
-        engine.applyOperationRecords = (records, from, count) => {
-          const stop = kernelApply(records, from, count);
+        watchKernel(engine, (from, stop, outcome, stopped) => {
           tally.kernel += stop - from;
-          for (let k = from; k < stop; k++) if (engine.memoryBytes[records + k * OP_BYTES + OP_OUTCOME] === OUTCOME_OPENED) tally.kernelOpened++;
-          if (stop < count && engine.memoryBytes[records + stop * OP_BYTES + OP_OUTCOME] !== OUTCOME_HOST) tally.kernelRefused++;
-          return stop;
-        };
+          for (let k = from; k < stop; k++) if (outcome(k) === OUTCOME_OPENED) tally.kernelOpened++;
+          if (stopped !== OUTCOME_HOST) tally.kernelRefused++;
+        });
         const batch = applyBatch(engine, operations);
         expect(batch.results).toEqual(oneByOne);
         expect(batch.applied + batch.refused).toBe(operations.length);
@@ -424,18 +436,14 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
         });
 
         const engine = freshEngine(book);
-        const kernelApply = engine.applyOperationRecords.bind(engine);
-        engine.applyOperationRecords = (records, from, count) => {
-          const stop = kernelApply(records, from, count);
+        watchKernel(engine, (from, stop, _outcome, stopped) => {
+          // One window (a batch of at most 60): record k is operation k.
           for (let k = from; k < stop; k++) {
-            const operation = operations[k];
-            if (operation.kind === 'fill') tally.kernelFills++;
+            if (operations[k].kind === 'fill') tally.kernelFills++;
             else tally.kernelDeposits++;
           }
-          const outcome = stop < count ? engine.memoryBytes[records + stop * OP_BYTES + OP_OUTCOME] : OUTCOME_HOST;
-          if (outcome !== OUTCOME_HOST) kernelRefusals.set(outcome, (kernelRefusals.get(outcome) ?? 0) + 1);
-          return stop;
-        };
+          if (stopped !== OUTCOME_HOST) kernelRefusals.set(stopped, (kernelRefusals.get(stopped) ?? 0) + 1);
+        });
         const batch = applyBatch(engine, operations);
         expect(batch.results).toEqual(expected);
         tally.fills += operations.filter((operation) => operation.kind === 'fill').length;
@@ -470,12 +478,7 @@ describe('the kernel at the edges of its rules, to the micro', () => {
   function run(accounts: unknown[], operations: AnyOperation[]) {
     const engine = engineWith(accounts);
     let kernel = 0;
-    const kernelApply = engine.applyOperationRecords.bind(engine);
-    engine.applyOperationRecords = (records, from, count) => {
-      const stop = kernelApply(records, from, count);
-      kernel += stop - from;
-      return stop;
-    };
+    watchKernel(engine, (from, stop) => (kernel += stop - from));
     const twin = engineWith(accounts);
     const expected = operations.map((operation) => applyOperation(twin, operation));
     const batch = applyBatch(engine, operations);
@@ -527,12 +530,7 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     const engine = engineWith(accounts);
     const twin = engineWith(accounts);
     let kernel = 0;
-    const kernelApply = engine.applyOperationRecords.bind(engine);
-    engine.applyOperationRecords = (records, from, count) => {
-      const stop = kernelApply(records, from, count);
-      kernel += stop - from;
-      return stop;
-    };
+    watchKernel(engine, (from, stop) => (kernel += stop - from));
     const capacities = new Set<number>();
     for (const mode of ['cross', 'isolated'] as const) {
       for (let a = 0; a < accounts.length; a++) {
