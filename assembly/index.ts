@@ -9,7 +9,8 @@
 // instrument cache), debits.ts, sweep.ts (the column sweep, the counts and lists every sweep
 // shares), chunks.ts (the chunk sweep and its records), prices.ts (liquidation and bankruptcy
 // prices, the isolated thresholds), bounds.ts (incremental evaluation: bounds and the index's
-// build), hot.ts (the hot book), wide.ts (128-bit arithmetic), header.ts (reading the header);
+// build), hot.ts (the hot book), operations.ts (a batch's deposits and fills), touch.ts (loads
+// taken ahead), wide.ts (128-bit arithmetic), header.ts (reading the header);
 // layout.ts and constants.ts name every offset and precision, and are exported from the module as
 // globals for the control plane.
 //
