@@ -473,6 +473,30 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
   });
 });
 
+describe('batches longer than the kernel takes at once', () => {
+  test('10,000 operations (three windows of records) equal the same operations one by one', () => {
+    const [book] = fc.sample(bookArbitrary(40).filter((b) => b.accounts.some((account) => account.positions.length > 0)), { numRuns: 1, seed: 20261202 });
+    const operations = fc.sample(heldOperationArbitrary(book), { numRuns: 10_000, seed: 7 });
+    const twin = freshEngine(book);
+    const expected = operations.map((operation) => applyOperation(twin, operation));
+    const engine = freshEngine(book);
+    let kernel = 0;
+    let windows = 0;
+    watchKernel(engine, (from, stop) => {
+      kernel += stop - from;
+      if (from === 0) windows++; // each window's first call starts at its first record
+    });
+    const batch = applyBatch(engine, operations);
+    expect(batch.results).toEqual(expected);
+    expect(windows).toBe(3); // 4,096 records at a time
+    expect(kernel).toBeGreaterThan(2_000);
+    engine.sweep({ full: false });
+    twin.sweep({ full: false });
+    expect(fullState(engine, { derived: false, sameBook: true })).toEqual(fullState(twin, { derived: false, sameBook: true }));
+    expectAgreesWithReference(engine);
+  });
+});
+
 describe('the kernel at the edges of its rules, to the micro', () => {
   /** A batch on a fresh engine, with how many of its operations the kernel applied. */
   function run(accounts: unknown[], operations: AnyOperation[]) {
