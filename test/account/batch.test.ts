@@ -603,8 +603,11 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     twin.views.posCost[0] += 1n;
     twin.accountsChanged([0]);
     const expected = operations.map((operation) => applyOperation(twin, operation));
+    let kernel = 0;
+    watchKernel(engine, (from, stop) => (kernel += stop - from));
     const batch = applyBatch(engine, operations);
     expect(batch.results).toEqual(expected);
+    expect(kernel).toBe(1); // the fill (the funding index is the control plane's)
     expect(batch.results[1]).toEqual({ ok: true, realizedPnlMicro: 5_100_000_000n - 5_000_000_001n }); // 0.1 · 51,000 − 5,000.000001
     expect(engine.views.posCost[0]).toBe(10_000_000_000n);
     expect(engine.views.accBalance[0]).toBe(1000n * M - 90_001n + 99_999_999n);
