@@ -386,11 +386,10 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
  * and returns that one's index (count when it applied them all): the control plane applies or
  * refuses that one and calls again from the next (src/account/batch.ts). Each record is checked as
  * it is reached; the u32 after the last record holds the index of the one reached, so that a failed
- * check (an abort) still tells the control plane which were applied. `leverage` holds each
- * (instrument, tier)'s highest leverage, u16, TIERS_MAX per instrument; `arena` the position
+ * check (an abort) still tells the control plane which were applied. `arena` holds the position
  * arena's used slots (u32, which a fill that opens a position moves on) and capacity (u32). Derived
  * state is not refreshed here: the control plane lists the accounts changed.
  */
-export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, leverage: usize, arena: usize): u32 {
-  return applyRecords(header, ops, from, count, leverage, arena);
+export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, arena: usize): u32 {
+  return applyRecords(header, ops, from, count, arena);
 }

@@ -52,6 +52,7 @@ export const H_FUNDING_TABLE: u32 = 33; // holds the value itself: byte offset o
 export const H_FUNDING_SKIP: u32 = 34; // holds the value itself: byte offset of its skip list (u32 accounts, ascending)
 export const H_FUNDING_SKIP_COUNT: u32 = 35; // holds the value itself: accounts on the skip list
 export const H_FUNDING_SINGLE: u32 = 36; // holds the value itself: the one instrument it changes, or FUNDING_SEVERAL
+export const H_TIER_LEVERAGE: u32 = 37; // u16 [instrument * TIERS_MAX + k]: the tier's highest leverage, at most LEVERAGE_MAX (a batch's fills, operations.ts)
 /** Slots in the header (the last ones unused). */
 export const HEADER_SLOTS: u32 = 40;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
@@ -186,7 +187,7 @@ if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > I
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
 if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
-if (H_FUNDING_SINGLE >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

@@ -39,15 +39,16 @@ import {
   H_INST_MARK,
   H_INST_FUNDING,
   H_INST_Q,
-  H_INST_TIER_COUNT,
   H_TIER_FLOOR,
+  H_TIER_LEVERAGE,
   H_ACCOUNT_COUNT,
   H_INSTRUMENT_COUNT,
 } from './layout';
 import { column, headerValue } from './header';
 import { touchPosition } from './touch';
-import { mulWide, divWideSmall, divWide, wideHi, wideRem } from './wide';
-import { SCALE_6, QUOTE_ABS_MAX, PRICE_UNITS_MAX, TIERS_MAX, MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX } from './constants';
+import { mulWide, divWide, wideHi, wideRem } from './wide';
+import { bracketOf, fundingOwed } from './math';
+import { QUOTE_ABS_MAX, PRICE_UNITS_MAX, TIERS_MAX, MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX } from './constants';
 
 // An operation's record: written by the control plane, its results by the kernel.
 export const OP_ACCOUNT: u32 = 0; // u32 account index
@@ -130,22 +131,9 @@ function inRange(x: i64): bool {
 }
 
 /**
- * Funding owed ceil(z·q·ΔF / 10^6) (toward +∞, against the account), or NONE when a factor or
- * the result is beyond range.
- */
-function owed(z: i64, q: u64, delta: i64): i64 {
-  const zq = product(<u64>abs<i64>(z), q);
-  if (zq == OVER || delta == NONE) return NONE;
-  const lo = mulWide(zq, <u64>abs<i64>(delta));
-  const quotient = divWideSmall(wideHi, lo, SCALE_6);
-  if (wideHi != 0 || quotient > PRODUCT_MAX) return NONE;
-  const negative = (z ^ delta) < 0 && z != 0 && delta != 0;
-  return negative ? -<i64>quotient : <i64>quotient + <i64>(wideRem != 0);
-}
-
-/**
- * Position s's unrealized PnL at the mark, z·q·p − cost − funding owed, or NONE when its value
- * or its funding owed is beyond ±QUOTE_ABS_MAX (the columns' ranges keep them within it).
+ * Position s's unrealized PnL at the mark, z·q·p − cost − funding owed, or NONE when its value is
+ * beyond QUOTE_ABS_MAX (the columns' ranges keep it within; funding owed is kept within its range
+ * by every funding index set, firstFundingOutOfRange, and computed as the sweep computes it).
  */
 function pnlOf(header: usize, s: u32): i64 {
   const i = <usize>load<u16>(column(header, H_POS_INST) + (<usize>s << 1));
@@ -155,8 +143,7 @@ function pnlOf(header: usize, s: u32): i64 {
   if (value > QUOTE_ABS_MAX) return NONE; // OVER included
   const index = load<i64>(column(header, H_INST_FUNDING) + (i << 3));
   const snapshot = load<i64>(column(header, H_POS_FUNDING) + (<usize>s << 3));
-  const debt = index == snapshot ? 0 : owed(z, q, index - snapshot);
-  if (debt == NONE || !inRange(debt)) return NONE;
+  const debt = fundingOwed(z * <i64>q, index - snapshot); // |z|·q ≤ the value: in range
   return (z < 0 ? -<i64>value : <i64>value) - load<i64>(column(header, H_POS_COST) + (<usize>s << 3)) - debt;
 }
 
@@ -202,13 +189,14 @@ function refused(op: usize, code: u8, first: i64, second: i64): u8 {
   return code;
 }
 
-/** The highest leverage the bracket of `notional` allows on instrument i: `leverage` holds min(LEVERAGE_MAX, tier's) per (instrument, tier). */
-function bracketLeverage(header: usize, leverage: usize, i: usize, notional: u64): u32 {
-  const floors = column(header, H_TIER_FLOOR) + ((i * <usize>TIERS_MAX) << 3);
-  const tiers = <usize>load<i32>(column(header, H_INST_TIER_COUNT) + (i << 2));
-  let k: usize = 0;
-  while (k + 1 < tiers && <u64>load<i64>(floors + ((k + 1) << 3)) < notional) k++;
-  return <u32>load<u16>(leverage + ((i * <usize>TIERS_MAX + k) << 1));
+/**
+ * The highest leverage the bracket of `notional` allows on instrument i (operations.ts
+ * bracketLeverageMax): the bracket counted over the instrument's tier floors (padded past its last
+ * tier, math.ts bracketOf), its leverage from the tier leverage column.
+ */
+function bracketLeverage(header: usize, i: usize, notional: u64): u32 {
+  const k = bracketOf(notional, column(header, H_TIER_FLOOR) + ((i * <usize>TIERS_MAX) << 3));
+  return <u32>load<u16>(column(header, H_TIER_LEVERAGE) + ((i * <usize>TIERS_MAX + k) << 1));
 }
 
 /** A deposit of the amount at `op`: OUTCOME_APPLIED, or OUTCOME_HOST (the balance would leave its range). */
@@ -234,7 +222,7 @@ function deposit(header: usize, op: usize, a: usize): u8 {
  * written); an account holding 128 positions, a fill beyond the ranges, or an arena without the
  * room the control plane keeps (the block, the new slot, one free) are the control plane's.
  */
-function opening(header: usize, op: usize, a: usize, leverageTable: usize, arena: usize, count: u32): u8 {
+function opening(header: usize, op: usize, a: usize, arena: usize, count: u32): u8 {
   if (count >= POSITIONS_PER_ACCOUNT_MAX) return OUTCOME_HOST; // positions_full
   const i = <usize>load<u16>(op + OP_INSTRUMENT);
   const delta = load<i64>(op + OP_AMOUNT);
@@ -243,7 +231,7 @@ function opening(header: usize, op: usize, a: usize, leverageTable: usize, arena
   if (cost > QUOTE_ABS_MAX) return OUTCOME_HOST; // out_of_range (OVER included)
   const notional = quoteOf(delta, q, load<u64>(column(header, H_INST_MARK) + (i << 3)));
   if (notional > QUOTE_ABS_MAX) return OUTCOME_HOST;
-  const leverage = <u64>bracketLeverage(header, leverageTable, i, notional);
+  const leverage = <u64>bracketLeverage(header, i, notional);
   if (leverage == 0) return OUTCOME_HOST;
   const pnl = delta < 0 ? <i64>cost - <i64>notional : <i64>notional - <i64>cost; // value − cost basis
   const initial = <i64>ceilDiv(notional, leverage);
@@ -318,7 +306,7 @@ function positionColumnBytes(h: u32): u32 {
  * checks in its order): OUTCOME_APPLIED, a REFUSED_* with its figures at `op` (nothing written to
  * the book), or OUTCOME_HOST (nothing written).
  */
-function fill(header: usize, op: usize, a: usize, leverageTable: usize, arena: usize): u8 {
+function fill(header: usize, op: usize, a: usize, arena: usize): u8 {
   const i = <usize>load<u16>(op + OP_INSTRUMENT);
   const mode = load<u8>(op + OP_MODE);
   const delta = load<i64>(op + OP_AMOUNT);
@@ -331,7 +319,7 @@ function fill(header: usize, op: usize, a: usize, leverageTable: usize, arena: u
   const modes = column(header, H_POS_MODE);
   let j = first;
   while (j < end && !(<usize>load<u16>(insts + (<usize>j << 1)) == i && load<u8>(modes + <usize>j) == mode)) j++;
-  if (j == end) return opening(header, op, a, leverageTable, arena, end - first);
+  if (j == end) return opening(header, op, a, arena, end - first);
 
   const isolated = mode == MODE_ISOLATED;
   const q = load<u64>(column(header, H_INST_Q) + (i << 3));
@@ -352,8 +340,9 @@ function fill(header: usize, op: usize, a: usize, leverageTable: usize, arena: u
 
   // Funding settled first (settlePosition).
   if (snapshot != index) {
-    const paid = owed(size, q, index - snapshot);
-    if (paid == NONE) return OUTCOME_HOST;
+    // |size|·q is within the notional at the mark, in range: funding owed as the sweep computes it.
+    if (product(<u64>abs<i64>(size), q) == OVER) return OUTCOME_HOST;
+    const paid = fundingOwed(size * <i64>q, index - snapshot);
     if (isolated) {
       if (paid > margin) return refused(op, REFUSED_FUNDING_EXCEEDS_MARGIN, paid, margin);
       margin -= paid;
@@ -400,7 +389,7 @@ function fill(header: usize, op: usize, a: usize, leverageTable: usize, arena: u
   if (notional == OVER || notional > QUOTE_ABS_MAX) return OUTCOME_HOST;
   const leverage = <u64>load<u16>(column(header, H_POS_LEVERAGE) + (<usize>j << 1));
   if (opened > 0) {
-    const most = bracketLeverage(header, leverageTable, i, notional);
+    const most = bracketLeverage(header, i, notional);
     if (leverage > <u64>most) return refused(op, REFUSED_LEVERAGE_ABOVE_BRACKET, <i64>leverage, <i64>most);
   }
 
@@ -484,12 +473,12 @@ function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u
 /**
  * Applies the operation records [from, count) at `ops` in order, up to the first it does not apply;
  * returns that one's index (count when it applied them all), whose OP_OUTCOME says why: the
- * control plane's (OUTCOME_HOST), or refused (REFUSED_*, its figures at OP_FIGURE_1 and _2). `leverage` is the table of each
- * (instrument, tier)'s highest leverage (u16, TIERS_MAX per instrument).
+ * control plane's (OUTCOME_HOST), or refused (REFUSED_*, its figures at OP_FIGURE_1 and _2).
+ * `arena`: the position arena's used slots (u32, which an opening moves on) and capacity (u32).
  */
-export function applyRecords(header: usize, ops: usize, from: u32, count: u32, leverage: usize, arena: usize): u32 {
+export function applyRecords(header: usize, ops: usize, from: u32, count: u32, arena: usize): u32 {
   assert(from <= count, 'applyUpdates: from > count');
-  assert(ops != 0 && leverage != 0 && arena != 0, 'applyUpdates: no records, leverage table or arena record');
+  assert(ops != 0 && arena != 0, 'applyUpdates: no records or no arena record');
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const instruments = headerValue(header, H_INSTRUMENT_COUNT);
   const progress = ops + <usize>count * OP_BYTES;
@@ -516,7 +505,7 @@ export function applyRecords(header: usize, ops: usize, from: u32, count: u32, l
       assert(delta != 0 && delta <= OP_SIZE_ABS_MAX && delta >= -OP_SIZE_ABS_MAX, "applyUpdates: a fill record's size is out of range");
       assert(price > 0 && price <= PRICE_UNITS_MAX, "applyUpdates: a fill record's price is out of range");
     }
-    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a) : fill(header, op, <usize>a, leverage, arena);
+    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a) : fill(header, op, <usize>a, arena);
     if (outcome == OUTCOME_OPENED) {
       store<u8>(op + OP_OUTCOME, outcome);
       continue;

@@ -112,7 +112,6 @@ function writeRecords(engine: Engine, operations: readonly AnyOperation[], start
   const words = engine.memoryWords;
   const bytes = engine.memoryBytes;
   const values = engine.memoryI64;
-  const halves = new Uint16Array(engine.memory.buffer, records, (count * OP_BYTES) / 2);
   for (let k = 0; k < count; k++) {
     const at = records + k * OP_BYTES;
     const operation = operations[start + k];
@@ -143,7 +142,8 @@ function writeRecords(engine: Engine, operations: readonly AnyOperation[], start
         price <= PRICE_UNITS_MAX
       ) {
         kind = OP_FILL;
-        halves[(k * OP_BYTES + OP_INSTRUMENT) / 2] = i;
+        bytes[at + OP_INSTRUMENT] = i & 0xff; // u16, little-endian
+        bytes[at + OP_INSTRUMENT + 1] = i >>> 8;
         bytes[at + OP_MODE] = mode;
         values[(at + OP_AMOUNT) / 8] = size;
         values[(at + OP_PRICE) / 8] = price;
@@ -164,7 +164,6 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
   const words = engine.memoryWords;
   const bytes = engine.memoryBytes;
   const values = engine.memoryI64;
-  const halves = new Uint16Array(engine.memory.buffer, records, (stop * OP_BYTES) / 2);
   for (let k = from; k < stop; k++) {
     const at = records + k * OP_BYTES;
     const a = words[(at + OP_ACCOUNT) / 4];
@@ -173,7 +172,7 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
       results[start + k] = APPLIED;
     } else {
       changes.add(a);
-      const i = halves[(k * OP_BYTES + OP_INSTRUMENT) / 2];
+      const i = instrumentOf(bytes, at);
       const size = values[(at + OP_SIZE_AFTER) / 8];
       if (size > engine.sizeHighWater[i]) engine.sizeHighWater[i] = size;
       // A position opened takes the instrument's index as its snapshot (Engine.writePosition).
@@ -197,7 +196,7 @@ function kernelRefusal(engine: Engine, at: number): OperationResult | undefined 
   const second = values[(at + OP_FIGURE_2) / 8];
   switch (outcome) {
     case REFUSED_FUNDING_EXCEEDS_MARGIN: {
-      const symbol = engine.instruments[new Uint16Array(engine.memory.buffer, at + OP_INSTRUMENT, 1)[0]].symbol;
+      const symbol = engine.instruments[instrumentOf(engine.memoryBytes, at)].symbol;
       return { ok: false, code: 'funding_exceeds_margin', reason: reasons.fundingExceedsMargin(first, second, symbol) };
     }
     case REFUSED_LEVERAGE_ABOVE_BRACKET:
@@ -213,4 +212,9 @@ function kernelRefusal(engine: Engine, at: number): OperationResult | undefined 
     default:
       throw new Error(`engine invariant broken: the kernel stopped at an operation with outcome ${outcome}`);
   }
+}
+
+/** The instrument of the record at `at` (u16, little-endian), read through the engine's cached byte view. */
+function instrumentOf(bytes: Uint8Array, at: number): number {
+  return bytes[at + OP_INSTRUMENT] | (bytes[at + OP_INSTRUMENT + 1] << 8);
 }

@@ -61,10 +61,9 @@ export interface CoreExports {
   /**
    * Applies the account operation records [from, count) at `ops` (assembly/operations.ts) in order,
    * up to the first it does not apply: returns its index (count when it applied them all).
-   * `leverage`: each (instrument, tier)'s highest leverage, u16, TIERS_MAX per instrument; `arena`:
-   * the position arena's used slots (u32, updated) and capacity (u32).
+   * `arena`: the position arena's used slots (u32, updated) and capacity (u32).
    */
-  applyUpdates(header: number, ops: number, from: number, count: number, leverage: number, arena: number): number;
+  applyUpdates(header: number, ops: number, from: number, count: number, arena: number): number;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
   prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }

@@ -125,8 +125,6 @@ export class Engine {
   /** Told after each refresh of derived state (onChange). */
   private readonly changeListeners = new Set<ChangeListener>();
   private slotColumns: SlotColumns | undefined;
-  /** Where the kernel's table of each tier's highest leverage was written (leverageTable), or −1. */
-  private leverageTableAt = -1;
 
   private constructor(memory: WebAssembly.Memory, core: CoreExports, layout: BookLayout, instruments: Instrument[], accountIds: AccountIds) {
     this.memory = memory;
@@ -235,6 +233,7 @@ export class Engine {
         v.tierRate[cell] = row.ratePpm;
         v.tierCumLo[cell] = cum.lo;
         v.tierCumHi[cell] = cum.hi;
+        v.tierLeverage[cell] = Math.min(LEVERAGE_MAX, instrument.tiers[k].leverageMax);
       });
     });
     this.layout.setInstrumentCount(instruments.length);
@@ -834,26 +833,10 @@ export class Engine {
     words[arena / 4] = this.positionsUsed;
     words[arena / 4 + 1] = this.layout.capacity.positions;
     try {
-      return this.core.applyUpdates(this.layout.header, records, from, count, this.leverageTable(), arena);
+      return this.core.applyUpdates(this.layout.header, records, from, count, arena);
     } finally {
       this.positionsUsed = this.memoryWords[arena / 4];
     }
-  }
-
-  /**
-   * The kernel's table of each (instrument, tier)'s highest leverage, min(LEVERAGE_MAX, the tier's),
-   * u16, TIERS_MAX per instrument: written once (tiers do not change), into a region of its own.
-   */
-  private leverageTable(): number {
-    const table = this.region('operations.leverage', Math.max(1, this.instruments.length) * TIERS_MAX * 2);
-    if (table !== this.leverageTableAt) {
-      const cells = new Uint16Array(this.memory.buffer, table, Math.max(1, this.instruments.length) * TIERS_MAX);
-      this.instruments.forEach((instrument, i) => {
-        instrument.tiers.forEach((tier, k) => (cells[i * TIERS_MAX + k] = Math.min(LEVERAGE_MAX, tier.leverageMax)));
-      });
-      this.leverageTableAt = table;
-    }
-    return table;
   }
 
   /** Removes slot j from account a's block (the last slot of the block moves into its place). */

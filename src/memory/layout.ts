@@ -26,6 +26,7 @@ export const HeaderSlot = {
   tierRate: kernelU32('H_TIER_RATE'),
   tierCumLo: kernelU32('H_TIER_CUM_LO'),
   tierCumHi: kernelU32('H_TIER_CUM_HI'),
+  tierLeverage: kernelU32('H_TIER_LEVERAGE'),
   accBalance: kernelU32('H_ACC_BALANCE'),
   accPosStart: kernelU32('H_ACC_POS_START'),
   accPosCount: kernelU32('H_ACC_POS_COUNT'),
@@ -97,6 +98,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'tierRate', table: 'tier', bytes: 8 },
   { name: 'tierCumLo', table: 'tier', bytes: 8 },
   { name: 'tierCumHi', table: 'tier', bytes: 8 },
+  // The tier's highest leverage (at most LEVERAGE_MAX): a batch's fills check it in the kernel.
+  { name: 'tierLeverage', table: 'tier', bytes: 2 },
   { name: 'accBalance', table: 'account', bytes: 8 },
   { name: 'accPosStart', table: 'account', bytes: 4 },
   { name: 'accPosCount', table: 'account', bytes: 4 },
@@ -170,6 +173,7 @@ export interface Views {
   tierRate: BigInt64Array;
   tierCumLo: BigUint64Array;
   tierCumHi: BigUint64Array;
+  tierLeverage: Uint16Array;
   accBalance: BigInt64Array;
   accPosStart: Uint32Array;
   accPosCount: Uint32Array;
@@ -247,6 +251,7 @@ function viewOf(buffer: ArrayBufferLike, offset: number, rows: number, spec: Col
       return new Uint32Array(buffer, offset, rows);
     case 'posInst':
     case 'posLeverage':
+    case 'tierLeverage':
     case 'accRecords':
       return new Uint16Array(buffer, offset, rows);
     default:
