@@ -18,7 +18,10 @@ import { H_ACC_STATUS, H_POS_STATUS, CACHE_UNIT, CACHE_Q, CACHE_STRIDE } from '.
 import { column } from './header';
 import { maintenanceHinted } from './math';
 
-/** A hot scope: i64 equity, i64 maintenance, u32 account, u32 slot, u8 status, u8 isolated, u8 live. */
+/**
+ * A hot scope: i64 equity, i64 maintenance, u32 account, u32 slot, u8 status, u8 isolated, u8 live,
+ * and on an account's first scope u8 its number of scopes (the control plane's; they are contiguous).
+ */
 export const HOT_SCOPE_BYTES: u32 = 32;
 export const HS_EQUITY: u32 = 0;
 export const HS_MAINT: u32 = 8;
@@ -27,6 +30,7 @@ export const HS_SLOT: u32 = 20;
 export const HS_STATUS: u32 = 24;
 export const HS_ISOLATED: u32 = 25;
 export const HS_LIVE: u32 = 26;
+export const HS_SCOPES: u32 = 27;
 /** A hot record: i64 size, i64 maintenance, u32 scope (index), u8 bracket hint. */
 export const HOT_RECORD_BYTES: u32 = 24;
 export const HR_SIZE: u32 = 0;

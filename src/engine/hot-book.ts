@@ -16,14 +16,12 @@ const HS_SLOT = kernelU32('HS_SLOT');
 const HS_STATUS = kernelU32('HS_STATUS');
 const HS_ISOLATED = kernelU32('HS_ISOLATED');
 const HS_LIVE = kernelU32('HS_LIVE');
+const HS_SCOPES = kernelU32('HS_SCOPES');
 const RECORD_BYTES = kernelU32('HOT_RECORD_BYTES');
 const HR_SIZE = kernelU32('HR_SIZE');
 const HR_MAINT = kernelU32('HR_MAINT');
 const HR_SCOPE = kernelU32('HR_SCOPE');
 const HR_BRACKET = kernelU32('HR_BRACKET');
-
-/** Scopes an account may have: its pool and one per position. */
-const SCOPES_PER_ACCOUNT_SHIFT = 8;
 
 /**
  * Bytes to ask Engine.region for a list of `n` bytes: the least power of two at or above it (at
@@ -59,8 +57,14 @@ export class HotBook {
   private scopeCapacity = 0;
   private scopeCount = 0;
   private dead = 0;
-  /** Per hot account: its first scope << 8 | its scopes (they are contiguous). */
-  private readonly accounts = new Map<number, number>();
+  /**
+   * Per account of the book: 1 + its first scope while it is in the hot book, else 0. Its scopes
+   * are contiguous, and the first holds their number (HS_SCOPES). A typed array, not a Map: with
+   * accounts leaving and joining at every tick, a Map of 300,000 of them rehashed its table now and
+   * then, 30–70 ms in one admission (bench/README.md, 2026-12-02, afternoon).
+   */
+  private readonly firstScope: Uint32Array;
+  private accountsIn = 0;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -69,26 +73,29 @@ export class HotBook {
     this.recordCapacity = new Array<number>(instruments).fill(0);
     this.recordCount = new Uint32Array(instruments);
     this.marks = new BigInt64Array(instruments);
+    this.firstScope = new Uint32Array(engine.accountCount);
   }
 
   /** Accounts in the hot book. */
   get size(): number {
-    return this.accounts.size;
+    return this.accountsIn;
   }
 
   get memoryBytes(): number {
-    let bytes = this.scopeCapacity * SCOPE_BYTES + this.accounts.size * 16;
+    let bytes = this.scopeCapacity * SCOPE_BYTES + this.firstScope.byteLength;
     for (const capacity of this.recordCapacity) bytes += capacity * RECORD_BYTES;
     return bytes;
   }
 
   has(a: number): boolean {
-    return this.accounts.has(a);
+    return this.firstScope[a] !== 0;
   }
 
   /** Empties the book; its records will be at the marks as they stand. */
   clear(): void {
-    this.accounts.clear();
+    const words = this.engine.memoryWords;
+    for (let s = 0; s < this.scopeCount; s++) this.firstScope[words[(this.scopesOffset + s * SCOPE_BYTES + HS_ACCOUNT) >>> 2]] = 0;
+    this.accountsIn = 0;
     this.scopeCount = 0;
     this.dead = 0;
     this.recordCount.fill(0);
@@ -102,32 +109,25 @@ export class HotBook {
    * from them.
    */
   remove(a: number, failing: number): void {
-    const entry = this.accounts.get(a);
-    if (entry === undefined) return;
+    if (this.firstScope[a] === 0) return;
     const bytes = this.engine.memoryBytes;
+    const first = this.scopesOffset + (this.firstScope[a] - 1) * SCOPE_BYTES;
+    const end = first + bytes[first + HS_SCOPES] * SCOPE_BYTES;
     let count = 0;
-    const end = this.endScopeAt(entry);
-    for (let at = this.firstScopeAt(entry); at < end; at += SCOPE_BYTES) if (bytes[at + HS_STATUS] !== 0) count++;
+    for (let at = first; at < end; at += SCOPE_BYTES) if (bytes[at + HS_STATUS] !== 0) count++;
     bytes[failing + a] = count;
-    this.drop(a, entry);
+    this.drop(a);
   }
 
-  /** Marks the scopes of account a (its entry `entry`) dead and forgets it. */
-  private drop(a: number, entry: number): void {
-    this.accounts.delete(a);
+  /** Marks the scopes of account a (in the book) dead and forgets it. */
+  private drop(a: number): void {
     const bytes = this.engine.memoryBytes;
-    const end = this.endScopeAt(entry);
-    for (let at = this.firstScopeAt(entry); at < end; at += SCOPE_BYTES) bytes[at + HS_LIVE] = 0;
-    this.dead += entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT;
-  }
-
-  /** The byte offset of the first scope of an account's entry, and the end of its last. */
-  private firstScopeAt(entry: number): number {
-    return this.scopesOffset + Math.floor(entry / 2 ** SCOPES_PER_ACCOUNT_SHIFT) * SCOPE_BYTES;
-  }
-
-  private endScopeAt(entry: number): number {
-    return this.firstScopeAt(entry) + (entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT) * SCOPE_BYTES;
+    const first = this.scopesOffset + (this.firstScope[a] - 1) * SCOPE_BYTES;
+    const scopes = bytes[first + HS_SCOPES];
+    for (let k = 0; k < scopes; k++) bytes[first + k * SCOPE_BYTES + HS_LIVE] = 0;
+    this.dead += scopes;
+    this.firstScope[a] = 0;
+    this.accountsIn--;
   }
 
   /**
@@ -138,8 +138,7 @@ export class HotBook {
   admit(a: number, detail: BigInt64Array, at: number): void {
     // Evaluated, so taken out before (remove): still here only if a caller skipped that, and then
     // its evaluation wrote its failing scopes already.
-    const entry = this.accounts.get(a);
-    if (entry !== undefined) this.drop(a, entry);
+    if (this.firstScope[a] !== 0) this.drop(a);
     const v = this.engine.views;
     const first = v.accPosStart[a];
     const end = first + v.accPosCount[a];
@@ -154,7 +153,8 @@ export class HotBook {
     this.reserveScopes(scopes);
     const base = this.scopeCount;
     this.scopeCount += scopes;
-    this.accounts.set(a, base * 2 ** SCOPES_PER_ACCOUNT_SHIFT + scopes);
+    this.firstScope[a] = base + 1;
+    this.accountsIn++;
     // Figures are copied as 64-bit words (two u32 each): no BigInt on the way.
     const words = this.engine.memoryWords;
     const bytes = this.engine.memoryBytes;
@@ -170,6 +170,7 @@ export class HotBook {
       }
       this.addRecord(v.posInst[j], v.posSize.byteOffset + 8 * j, entry, scope, v.posBracket[j]);
     }
+    this.engine.memoryBytes[this.scopesOffset + base * SCOPE_BYTES + HS_SCOPES] = scopes; // the records' regions may have grown the memory
   }
 
   /** Calls fn for each account with a live scope holding instrument i (an account once per record). */
@@ -245,6 +246,8 @@ export class HotBook {
       const from = this.scopesOffset + s * SCOPE_BYTES;
       if (bytes[from + HS_LIVE] === 0) continue;
       renumber[s] = kept;
+      const a = words[(from + HS_ACCOUNT) >>> 2];
+      if (this.firstScope[a] === s + 1) this.firstScope[a] = kept + 1;
       if (kept !== s) bytes.copyWithin(this.scopesOffset + kept * SCOPE_BYTES, from, from + SCOPE_BYTES);
       kept++;
     }
@@ -260,10 +263,6 @@ export class HotBook {
         keptRecords++;
       }
       this.recordCount[i] = keptRecords;
-    }
-    for (const [a, entry] of this.accounts) {
-      const count = entry % 2 ** SCOPES_PER_ACCOUNT_SHIFT;
-      this.accounts.set(a, renumber[Math.floor(entry / 2 ** SCOPES_PER_ACCOUNT_SHIFT)] * 2 ** SCOPES_PER_ACCOUNT_SHIFT + count);
     }
     this.scopeCount = kept;
     this.dead = 0;
