@@ -46,6 +46,95 @@ export interface HotTick {
   failing: number;
 }
 
+/**
+ * Accounts to numbers (both u32, a value never 0): open addressing with linear probing in two typed
+ * arrays, at most half full, and deletion by shifting the entries after a deleted one back, so that
+ * no deleted entry is left behind. A Map of the hot book's 300,000 accounts, with accounts leaving
+ * and joining at every tick, rehashed its table now and then (30–70 ms in one admission on the
+ * 10M-account book); an array over every account of the book cost 4 bytes an account (40 MB, most
+ * of the process's margin under 100 bytes a position there). This costs 16 to 32 bytes an account
+ * held (8 a cell, two to four cells an account).
+ */
+export class AccountTable {
+  private keys = new Uint32Array(1_024); // account + 1; 0 for an empty cell
+  private values = new Uint32Array(1_024);
+  private mask = 1_023;
+  private shift = 22; // 32 − log2(capacity): a cell from the hash's high bits
+  size = 0;
+
+  get bytes(): number {
+    return this.keys.byteLength + this.values.byteLength;
+  }
+
+  /** The value of account a, 0 when it has none. */
+  get(a: number): number {
+    const key = a + 1;
+    for (let k = this.home(a); ; k = (k + 1) & this.mask) {
+      const at = this.keys[k];
+      if (at === key) return this.values[k];
+      if (at === 0) return 0;
+    }
+  }
+
+  /** Sets account a's value (not 0). */
+  set(a: number, value: number): void {
+    const key = a + 1;
+    let k = this.home(a);
+    for (; this.keys[k] !== 0; k = (k + 1) & this.mask) {
+      if (this.keys[k] === key) {
+        this.values[k] = value;
+        return;
+      }
+    }
+    this.keys[k] = key;
+    this.values[k] = value;
+    if (++this.size > this.keys.length >>> 1) this.resize(this.keys.length * 2);
+  }
+
+  /** Removes account a, if it is there. */
+  delete(a: number): void {
+    const key = a + 1;
+    let k = this.home(a);
+    for (; this.keys[k] !== key; k = (k + 1) & this.mask) if (this.keys[k] === 0) return;
+    // Entries after the hole that could sit in it (their home is not in (hole, entry]) move back.
+    let hole = k;
+    for (let next = (k + 1) & this.mask; this.keys[next] !== 0; next = (next + 1) & this.mask) {
+      const home = this.home(this.keys[next] - 1);
+      if (((next - home) & this.mask) >= ((next - hole) & this.mask)) {
+        this.keys[hole] = this.keys[next];
+        this.values[hole] = this.values[next];
+        hole = next;
+      }
+    }
+    this.keys[hole] = 0;
+    this.size--;
+  }
+
+  clear(): void {
+    this.keys = new Uint32Array(1_024);
+    this.values = new Uint32Array(1_024);
+    this.mask = 1_023;
+    this.shift = 22;
+    this.size = 0;
+  }
+
+  /** Where account a's probe starts: Fibonacci hashing, the product's high bits. */
+  private home(a: number): number {
+    return Math.imul(a, 0x9e3779b1) >>> this.shift;
+  }
+
+  private resize(capacity: number): void {
+    const keys = this.keys;
+    const values = this.values;
+    this.keys = new Uint32Array(capacity);
+    this.values = new Uint32Array(capacity);
+    this.mask = capacity - 1;
+    this.shift = 32 - Math.log2(capacity);
+    this.size = 0;
+    for (let k = 0; k < keys.length; k++) if (keys[k] !== 0) this.set(keys[k] - 1, values[k]);
+  }
+}
+
 export class HotBook {
   private readonly engine: Engine;
   /** Per instrument: where its records are, how many it has room for, how many it has, and the mark they are at. */
@@ -57,14 +146,8 @@ export class HotBook {
   private scopeCapacity = 0;
   private scopeCount = 0;
   private dead = 0;
-  /**
-   * Per account of the book: 1 + its first scope while it is in the hot book, else 0. Its scopes
-   * are contiguous, and the first holds their number (HS_SCOPES). A typed array, not a Map: with
-   * accounts leaving and joining at every tick, a Map of 300,000 of them rehashed its table now and
-   * then, 30–70 ms in one admission (bench/README.md, 2026-12-02, afternoon).
-   */
-  private readonly firstScope: Uint32Array;
-  private accountsIn = 0;
+  /** Per account in the hot book: 1 + its first scope. Its scopes are contiguous, and the first holds their number (HS_SCOPES). */
+  private readonly firstScope = new AccountTable();
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -73,29 +156,26 @@ export class HotBook {
     this.recordCapacity = new Array<number>(instruments).fill(0);
     this.recordCount = new Uint32Array(instruments);
     this.marks = new BigInt64Array(instruments);
-    this.firstScope = new Uint32Array(engine.accountCount);
   }
 
   /** Accounts in the hot book. */
   get size(): number {
-    return this.accountsIn;
+    return this.firstScope.size;
   }
 
   get memoryBytes(): number {
-    let bytes = this.scopeCapacity * SCOPE_BYTES + this.firstScope.byteLength;
+    let bytes = this.scopeCapacity * SCOPE_BYTES + this.firstScope.bytes;
     for (const capacity of this.recordCapacity) bytes += capacity * RECORD_BYTES;
     return bytes;
   }
 
   has(a: number): boolean {
-    return this.firstScope[a] !== 0;
+    return this.firstScope.get(a) !== 0;
   }
 
   /** Empties the book; its records will be at the marks as they stand. */
   clear(): void {
-    const words = this.engine.memoryWords;
-    for (let s = 0; s < this.scopeCount; s++) this.firstScope[words[(this.scopesOffset + s * SCOPE_BYTES + HS_ACCOUNT) >>> 2]] = 0;
-    this.accountsIn = 0;
+    this.firstScope.clear();
     this.scopeCount = 0;
     this.dead = 0;
     this.recordCount.fill(0);
@@ -109,25 +189,25 @@ export class HotBook {
    * from them.
    */
   remove(a: number, failing: number): void {
-    if (this.firstScope[a] === 0) return;
+    const entry = this.firstScope.get(a);
+    if (entry === 0) return;
     const bytes = this.engine.memoryBytes;
-    const first = this.scopesOffset + (this.firstScope[a] - 1) * SCOPE_BYTES;
+    const first = this.scopesOffset + (entry - 1) * SCOPE_BYTES;
     const end = first + bytes[first + HS_SCOPES] * SCOPE_BYTES;
     let count = 0;
     for (let at = first; at < end; at += SCOPE_BYTES) if (bytes[at + HS_STATUS] !== 0) count++;
     bytes[failing + a] = count;
-    this.drop(a);
+    this.drop(a, entry);
   }
 
-  /** Marks the scopes of account a (in the book) dead and forgets it. */
-  private drop(a: number): void {
+  /** Marks the scopes of account a (in the book, its table entry `entry`) dead and forgets it. */
+  private drop(a: number, entry: number): void {
     const bytes = this.engine.memoryBytes;
-    const first = this.scopesOffset + (this.firstScope[a] - 1) * SCOPE_BYTES;
+    const first = this.scopesOffset + (entry - 1) * SCOPE_BYTES;
     const scopes = bytes[first + HS_SCOPES];
     for (let k = 0; k < scopes; k++) bytes[first + k * SCOPE_BYTES + HS_LIVE] = 0;
     this.dead += scopes;
-    this.firstScope[a] = 0;
-    this.accountsIn--;
+    this.firstScope.delete(a);
   }
 
   /**
@@ -138,7 +218,8 @@ export class HotBook {
   admit(a: number, detail: BigInt64Array, at: number): void {
     // Evaluated, so taken out before (remove): still here only if a caller skipped that, and then
     // its evaluation wrote its failing scopes already.
-    if (this.firstScope[a] !== 0) this.drop(a);
+    const entry = this.firstScope.get(a);
+    if (entry !== 0) this.drop(a, entry);
     const v = this.engine.views;
     const first = v.accPosStart[a];
     const end = first + v.accPosCount[a];
@@ -153,8 +234,7 @@ export class HotBook {
     this.reserveScopes(scopes);
     const base = this.scopeCount;
     this.scopeCount += scopes;
-    this.firstScope[a] = base + 1;
-    this.accountsIn++;
+    this.firstScope.set(a, base + 1);
     // Figures are copied as 64-bit words (two u32 each): no BigInt on the way.
     const words = this.engine.memoryWords;
     const bytes = this.engine.memoryBytes;
@@ -247,7 +327,7 @@ export class HotBook {
       if (bytes[from + HS_LIVE] === 0) continue;
       renumber[s] = kept;
       const a = words[(from + HS_ACCOUNT) >>> 2];
-      if (this.firstScope[a] === s + 1) this.firstScope[a] = kept + 1;
+      if (this.firstScope.get(a) === s + 1) this.firstScope.set(a, kept + 1);
       if (kept !== s) bytes.copyWithin(this.scopesOffset + kept * SCOPE_BYTES, from, from + SCOPE_BYTES);
       kept++;
     }
