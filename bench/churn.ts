@@ -1,7 +1,8 @@
 // The book in motion on the pool: what the next full status sweep costs after the changes users
 // make, beside a static sweep of the same book in the same run. Generates a book (src/gen/, seed 1),
 // loads it as `liq` does, opens the pool, and measures (medians over --repeat rounds, each round
-// applying its own fresh changes):
+// applying its own fresh changes, each row also against the static sweep of the same book just
+// before each round, as the median of the rounds' ratios):
 //   - the static sweep (nothing changed since the last sweep);
 //   - the sweep after K mixed deposits and fills (bench/workload.ts) applied through applyBatch in
 //     batches of 1,000, for each K of --churn (and the batches' own time, on one core);
@@ -72,27 +73,49 @@ for (let k = 0; k < 4 * repeat; k++) staticMs.push(await sweepMs());
 const staticMedian = median(staticMs);
 /** The static sweep of the book as the churn left it (chunks moved, areas out of order), once measured. */
 let settledMedian: number | undefined;
-const rows: Array<{ what: string; updateMs: number; sweepMs: number; overStatic: number; withUpdateOverStatic: number; overSettled?: number }> = [];
-const row = (what: string, updateMs: number[], sweeps: number[]) => {
+const rows: Array<{
+  what: string;
+  updateMs: number;
+  sweepMs: number;
+  overStatic: number;
+  withUpdateOverStatic: number;
+  overSettled?: number;
+  overBefore: number;
+  withUpdateOverBefore: number;
+}> = [];
+/**
+ * A row: each round's update time, the sweep after it, and the static sweep of the same book just
+ * before the update (`befores`). Besides the ratios to the first static sweep, the median of the
+ * rounds' own ratios to the sweep just before: on this shared machine a sweep's time drifts by
+ * tens of percent within minutes, and the first static sweep is minutes away from the later rows.
+ */
+const row = (what: string, updateMs: number[], sweeps: number[], befores: number[]) => {
   const sweep = median(sweeps);
   const overSettled = settledMedian === undefined ? undefined : sweep / settledMedian;
   // The update and the sweep after it, added round by round: what the funding and mode-switch targets measure.
   const both = median(sweeps.map((ms, r) => ms + (updateMs[r] ?? 0)));
-  rows.push({ what, updateMs: median(updateMs), sweepMs: sweep, overStatic: sweep / staticMedian, withUpdateOverStatic: both / staticMedian, overSettled });
+  const overBefore = median(sweeps.map((ms, r) => ms / befores[r]));
+  const withUpdateOverBefore = median(sweeps.map((ms, r) => (ms + (updateMs[r] ?? 0)) / befores[r]));
+  rows.push({ what, updateMs: median(updateMs), sweepMs: sweep, overStatic: sweep / staticMedian, withUpdateOverStatic: both / staticMedian, overSettled, overBefore, withUpdateOverBefore });
   const settled = overSettled === undefined ? '' : `, ${overSettled.toFixed(2)}× the churned book's static sweep`;
-  log(`${what}: update ${median(updateMs).toFixed(2)} ms, next sweep ${sweep.toFixed(2)} ms (${(sweep / staticMedian).toFixed(2)}× static${settled}); update and next sweep ${(both / staticMedian).toFixed(2)}× static`);
+  log(
+    `${what}: update ${median(updateMs).toFixed(2)} ms, next sweep ${sweep.toFixed(2)} ms (${(sweep / staticMedian).toFixed(2)}× static${settled}); update and next sweep ${(both / staticMedian).toFixed(2)}× static; ` +
+      `against the static sweep just before each round: next sweep ${overBefore.toFixed(2)}×, update and next sweep ${withUpdateOverBefore.toFixed(2)}×`,
+  );
 };
 log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers: static sweep ${staticMedian.toFixed(2)} ms (median of ${staticMs.length})`);
 
 for (const k of churn) {
   const updates: number[] = [];
   const sweeps: number[] = [];
+  const befores: number[] = [];
   for (let r = 0; r < repeat; r++) {
+    befores.push(await sweepMs());
     updates.push(applyUpdates(k));
     sweeps.push(await sweepMs());
     await sweepMs(); // back to a settled book before the next round
   }
-  row(`${k.toLocaleString('en-US')} mixed deposits and fills (applyBatch, rate ${Math.round(k / (median(updates) / 1000)).toLocaleString('en-US')}/s)`, updates, sweeps);
+  row(`${k.toLocaleString('en-US')} mixed deposits and fills (applyBatch, rate ${Math.round(k / (median(updates) / 1000)).toLocaleString('en-US')}/s)`, updates, sweeps, befores);
 }
 
 // The static sweep again, on the book as the churn left it: what its layout costs every sweep.
@@ -107,7 +130,9 @@ for (const k of churn) {
 {
   const updates: number[] = [];
   const sweeps: number[] = [];
+  const befores: number[] = [];
   for (let r = 0; r < repeat; r++) {
+    befores.push(await sweepMs());
     const t = performance.now();
     const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: engine.instruments[0].symbol, fundingIndex: engine.views.instFunding[0] + 1_000n });
     updates.push(performance.now() - t);
@@ -115,7 +140,7 @@ for (const k of churn) {
     sweeps.push(await sweepMs());
     await sweepMs();
   }
-  row('funding-index update (instrument 0)', updates, sweeps);
+  row('funding-index update (instrument 0)', updates, sweeps, befores);
 }
 
 // The same update, then 10,000 mixed updates before the next sweep (as a live feed goes on after a
@@ -125,7 +150,9 @@ for (const k of churn) {
 {
   const updates: number[] = [];
   const sweeps: number[] = [];
+  const befores: number[] = [];
   for (let r = 0; r < repeat; r++) {
+    befores.push(await sweepMs());
     const t = performance.now();
     const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: engine.instruments[0].symbol, fundingIndex: engine.views.instFunding[0] + 1_000n });
     if (!result.ok) throw new Error(`funding refused: ${result.reason}`);
@@ -134,7 +161,7 @@ for (const k of churn) {
     sweeps.push(await sweepMs());
     await sweepMs();
   }
-  row('funding-index update (instrument 0), then 10,000 mixed updates', updates, sweeps);
+  row('funding-index update (instrument 0), then 10,000 mixed updates', updates, sweeps, befores);
 }
 
 // A funding round: every instrument's index set in one batch, as at a funding time; then the same
@@ -143,7 +170,9 @@ for (const k of churn) {
 for (const oneByOne of [false, true]) {
   const updates: number[] = [];
   const sweeps: number[] = [];
+  const befores: number[] = [];
   for (let r = 0; r < repeat; r++) {
+    befores.push(await sweepMs());
     const operations = engine.instruments.map((instrument, i) => ({ kind: 'setFundingIndex' as const, instrument: instrument.symbol, fundingIndex: engine.views.instFunding[i] + (r % 2 === 0 ? 700n : -500n) }));
     const t = performance.now();
     const refused = oneByOne ? operations.filter((operation) => !applyOperation(engine, operation).ok).length : applyBatch(engine, operations).refused;
@@ -152,15 +181,17 @@ for (const oneByOne of [false, true]) {
     sweeps.push(await sweepMs());
     await sweepMs();
   }
-  row(`funding round (all ${engine.instruments.length} instruments, ${oneByOne ? 'one update each' : 'in one batch'})`, updates, sweeps);
+  row(`funding round (all ${engine.instruments.length} instruments, ${oneByOne ? 'one update each' : 'in one batch'})`, updates, sweeps, befores);
 }
 
 // A mode switch of one position (cross to isolated with its notional as margin, or back).
 {
   const updates: number[] = [];
   const sweeps: number[] = [];
+  const befores: number[] = [];
   const v = engine.views;
   for (let r = 0; r < repeat; r++) {
+    befores.push(await sweepMs());
     let a = Math.floor(random() * accounts);
     while (v.accPosCount[a] === 0) a = (a + 1) % accounts;
     const j = v.accPosStart[a];
@@ -172,22 +203,25 @@ for (const oneByOne of [false, true]) {
     sweeps.push(await sweepMs());
     await sweepMs();
   }
-  row('mode switch of one position', updates, sweeps);
+  row('mode switch of one position', updates, sweeps, befores);
 }
 
 // A crash step: every mark ±5% (alternating), the sweep that finds millions of failing scopes.
 {
   const sweeps: number[] = [];
+  const befores: number[] = [];
   const v = engine.views;
   const base = Array.from(v.instMark.subarray(0, engine.instruments.length));
   for (let r = 0; r < repeat; r++) {
+    base.forEach((mark, i) => (v.instMark[i] = mark));
+    befores.push(await sweepMs());
     const down = r % 2 === 0;
     base.forEach((mark, i) => (v.instMark[i] = down ? (mark * 95n) / 100n : (mark * 105n) / 100n));
     sweeps.push(await sweepMs());
   }
   base.forEach((mark, i) => (v.instMark[i] = mark));
   await sweepMs();
-  row('crash step (every mark ±5%)', sweeps.map(() => 0), sweeps);
+  row('crash step (every mark ±5%)', sweeps.map(() => 0), sweeps, befores);
 }
 
 await pool.close();
