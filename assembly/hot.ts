@@ -61,7 +61,8 @@ let failingDelta: i32 = 0;
 
 /**
  * Moves the `count` hot records of an instrument at `records` from `markOld` to the instrument's
- * mark now (its cache entry `c`, filled by the caller): each live scope's equity and maintenance.
+ * mark now (its cache entry `c`, filled by the caller): each scope's equity and maintenance (a dead
+ * scope's too, as settleScope says).
  * Statuses wait for settleHotRecords, once every instrument of the step has moved, so that a scope
  * is judged at the marks of the step, not halfway through it.
  */
@@ -70,7 +71,7 @@ export function moveHotRecords(c: usize, records: usize, count: u32, scopes: usi
   const unitOld = load<i64>(c + CACHE_Q) * markOld;
   for (let r: u32 = 0; r < count; r++) {
     const record = records + <usize>r * HOT_RECORD_BYTES;
-    moveRecord(c, record, scopes + <usize>load<u32>(record + HR_SCOPE) * HOT_SCOPE_BYTES, unitNew, unitOld); // dead scopes too: settleScope
+    moveRecord(c, record, scopes + <usize>load<u32>(record + HR_SCOPE) * HOT_SCOPE_BYTES, unitNew, unitOld);
   }
 }
 
@@ -90,14 +91,13 @@ function moveRecord(c: usize, record: usize, scope: usize, unitNew: i64, unitOld
  * Settles scope `s` (its byte offset `scope`): its status from its figures, stored in the scope, and
  * `s` written at `list` + 4·`listed`; returns `listed` + 1 when the status changed and the scope is
  * live, else `listed` (the entry is then written over by the next). failingDelta follows the live
- * scopes' changes. No branch on what the scope holds: a branch on its status, mispredicted for the
- * few that change, waited each time for the scope's load. A tick of the largest instrument of the
- * 10M-account book (142,825 records, about 11,800 changes): a median of 13.2 ns a record with
- * branches on the kind of scope, whether it changed and whether it is live; 10.7 with only the
- * kind's made branchless; 9.5 with none (four runs each, in turn; bench/README.md, 2026-12-02,
- * afternoon). A dead scope's figures are moved and settled too, and never read: it is dropped at the
- * next compaction. The statuses are written where the sweeps write
- * them afterwards, by writeChanged, for the few scopes listed.
+ * scopes' changes. The statuses go where the sweeps write them afterwards (writeChanged, for the few
+ * listed). No branch on what the scope holds: a mispredicted branch on a scope's figures waits for
+ * the scope's load. A tick of the largest instrument of the 10M-account book (142,825 records, about
+ * 11,800 changes) took a median of 13.2 ns a record with branches on the kind of scope, on a change
+ * and on a live scope; 10.7 with the kind's alone made branchless; 9.5 with none (four runs each, in
+ * turn; bench/README.md, 2026-12-02, afternoon). A dead scope is moved and settled too, and never
+ * read: the next compaction drops it.
  */
 // @ts-ignore: decorator
 @inline
