@@ -46,95 +46,6 @@ export interface HotTick {
   failing: number;
 }
 
-/**
- * Accounts to numbers (both u32, a value never 0): open addressing with linear probing in two typed
- * arrays, at most half full, and deletion by shifting the entries after a deleted one back, so that
- * no deleted entry is left behind. A Map of the hot book's 300,000 accounts, with accounts leaving
- * and joining at every tick, rehashed its table now and then (30–70 ms in one admission on the
- * 10M-account book); an array over every account of the book cost 4 bytes an account (40 MB, most
- * of the process's margin under 100 bytes a position there). This costs 16 to 32 bytes an account
- * held (8 a cell, two to four cells an account).
- */
-export class AccountTable {
-  private keys = new Uint32Array(1_024); // account + 1; 0 for an empty cell
-  private values = new Uint32Array(1_024);
-  private mask = 1_023;
-  private shift = 22; // 32 − log2(capacity): a cell from the hash's high bits
-  size = 0;
-
-  get bytes(): number {
-    return this.keys.byteLength + this.values.byteLength;
-  }
-
-  /** The value of account a, 0 when it has none. */
-  get(a: number): number {
-    const key = a + 1;
-    for (let k = this.home(a); ; k = (k + 1) & this.mask) {
-      const at = this.keys[k];
-      if (at === key) return this.values[k];
-      if (at === 0) return 0;
-    }
-  }
-
-  /** Sets account a's value (not 0). */
-  set(a: number, value: number): void {
-    const key = a + 1;
-    let k = this.home(a);
-    for (; this.keys[k] !== 0; k = (k + 1) & this.mask) {
-      if (this.keys[k] === key) {
-        this.values[k] = value;
-        return;
-      }
-    }
-    this.keys[k] = key;
-    this.values[k] = value;
-    if (++this.size > this.keys.length >>> 1) this.resize(this.keys.length * 2);
-  }
-
-  /** Removes account a, if it is there. */
-  delete(a: number): void {
-    const key = a + 1;
-    let k = this.home(a);
-    for (; this.keys[k] !== key; k = (k + 1) & this.mask) if (this.keys[k] === 0) return;
-    // Entries after the hole that could sit in it (their home is not in (hole, entry]) move back.
-    let hole = k;
-    for (let next = (k + 1) & this.mask; this.keys[next] !== 0; next = (next + 1) & this.mask) {
-      const home = this.home(this.keys[next] - 1);
-      if (((next - home) & this.mask) >= ((next - hole) & this.mask)) {
-        this.keys[hole] = this.keys[next];
-        this.values[hole] = this.values[next];
-        hole = next;
-      }
-    }
-    this.keys[hole] = 0;
-    this.size--;
-  }
-
-  clear(): void {
-    this.keys = new Uint32Array(1_024);
-    this.values = new Uint32Array(1_024);
-    this.mask = 1_023;
-    this.shift = 22;
-    this.size = 0;
-  }
-
-  /** Where account a's probe starts: Fibonacci hashing, the product's high bits. */
-  private home(a: number): number {
-    return Math.imul(a, 0x9e3779b1) >>> this.shift;
-  }
-
-  private resize(capacity: number): void {
-    const keys = this.keys;
-    const values = this.values;
-    this.keys = new Uint32Array(capacity);
-    this.values = new Uint32Array(capacity);
-    this.mask = capacity - 1;
-    this.shift = 32 - Math.log2(capacity);
-    this.size = 0;
-    for (let k = 0; k < keys.length; k++) if (keys[k] !== 0) this.set(keys[k] - 1, values[k]);
-  }
-}
-
 export class HotBook {
   private readonly engine: Engine;
   /** Per instrument: where its records are, how many it has room for, how many it has, and the mark they are at. */
@@ -146,8 +57,15 @@ export class HotBook {
   private scopeCapacity = 0;
   private scopeCount = 0;
   private dead = 0;
-  /** Per account in the hot book: 1 + its first scope. Its scopes are contiguous, and the first holds their number (HS_SCOPES). */
-  private readonly firstScope = new AccountTable();
+  /**
+   * Per account in the hot book: 1 + its first scope. Its scopes are contiguous, and the first holds
+   * their number (HS_SCOPES). A Map: with accounts leaving and joining at every tick it rehashes now
+   * and then (30–70 ms in one tick on the 10M-account book, the p99.9's order), but an open-addressing
+   * table in typed arrays, which did not, left the process's peak RSS 1.3–1.5 B a position higher
+   * there (fewer allocations on the JavaScript heap, so fewer collections, and other dead buffers
+   * lived longer), and an array over every account cost 40 MB (bench/README.md, 2026-12-02, afternoon).
+   */
+  private readonly firstScope = new Map<number, number>();
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -164,13 +82,13 @@ export class HotBook {
   }
 
   get memoryBytes(): number {
-    let bytes = this.scopeCapacity * SCOPE_BYTES + this.firstScope.bytes;
+    let bytes = this.scopeCapacity * SCOPE_BYTES + this.firstScope.size * 16;
     for (const capacity of this.recordCapacity) bytes += capacity * RECORD_BYTES;
     return bytes;
   }
 
   has(a: number): boolean {
-    return this.firstScope.get(a) !== 0;
+    return this.firstScope.has(a);
   }
 
   /** Empties the book; its records will be at the marks as they stand. */
@@ -189,7 +107,7 @@ export class HotBook {
    * from them.
    */
   remove(a: number, failing: number): void {
-    const entry = this.firstScope.get(a);
+    const entry = this.firstScope.get(a) ?? 0;
     if (entry === 0) return;
     const bytes = this.engine.memoryBytes;
     const first = this.scopesOffset + (entry - 1) * SCOPE_BYTES;
@@ -218,7 +136,7 @@ export class HotBook {
   admit(a: number, detail: BigInt64Array, at: number): void {
     // Evaluated, so taken out before (remove): still here only if a caller skipped that, and then
     // its evaluation wrote its failing scopes already.
-    const entry = this.firstScope.get(a);
+    const entry = this.firstScope.get(a) ?? 0;
     if (entry !== 0) this.drop(a, entry);
     const v = this.engine.views;
     const first = v.accPosStart[a];
