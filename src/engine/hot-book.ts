@@ -118,7 +118,7 @@ export class HotBook {
     this.drop(a, entry);
   }
 
-  /** Marks the scopes of account a (in the book, its table entry `entry`) dead and forgets it. */
+  /** Marks the scopes of account a (in the book, its map entry `entry`) dead and forgets it. */
   private drop(a: number, entry: number): void {
     const bytes = this.engine.memoryBytes;
     const first = this.scopesOffset + (entry - 1) * SCOPE_BYTES;
