@@ -13,7 +13,6 @@ import {
 import { quotePerUnit, type AccountResult, type Book, type Instrument, type Position, type PositionResult } from '../book/model.js';
 import {
   BookLayout,
-  CHUNK_ACCOUNTS,
   SWEEP_CHUNKS,
   SWEEP_FULL,
   FUNDING_CHANGE_BYTES,
