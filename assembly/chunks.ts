@@ -57,6 +57,22 @@ import {
   CHUNK_CAPACITY,
   CHUNK_ORDER,
   COMPACT_FREE_SHARE,
+  COMPACT_RETRY_SHARE,
+  COMPACT_PACE_MIN,
+  COMPACT_PACE_MAX,
+  COMPACT_IDLE,
+  COMPACT_SLIDING,
+  COMPACT_DECLINED,
+  H_COMPACT_STATE,
+  H_COMPACT_NEXT,
+  H_COMPACT_COUNT,
+  H_COMPACT_WRITE,
+  H_COMPACT_ROUND_END,
+  H_COMPACT_CREDIT,
+  H_COMPACT_PACE,
+  H_COMPACT_RETRY,
+  H_COMPACT_START_FREE,
+  H_COMPACTIONS,
   CHUNK_ROOM_MIN,
   CHUNK_ROOM_SHARE,
   SWEEP_RECORD_SLOT_BYTES,
@@ -160,10 +176,13 @@ function placeAtTail(header: usize, meta: usize, accounts: u32, room: bool): boo
 /**
  * placeAtTail, and when the region is full, again after a compaction (compactRoom) that leaves
  * room for it. False when even that would not: the caller repacks. For a chunk that is rebuilt
- * after it (its old area's content is not kept).
+ * after it (its old area's content is not kept). A placement counts for the compaction
+ * (placedAtTail).
  */
 function placeOrCompact(header: usize, meta: usize, accounts: u32, room: bool): bool {
-  return placeAtTail(header, meta, accounts, room) || (compactRoom(header, bytesFor(capacityFor(meta, room), accounts)) && placeAtTail(header, meta, accounts, room));
+  const placed = placeAtTail(header, meta, accounts, room) || (compactRoom(header, bytesFor(capacityFor(meta, room), accounts)) && placeAtTail(header, meta, accounts, room));
+  if (placed) placedAtTail(header, bytesFor(load<u32>(meta, CHUNK_CAPACITY), accounts));
+  return placed;
 }
 
 /**
@@ -173,6 +192,7 @@ function placeOrCompact(header: usize, meta: usize, accounts: u32, room: bool): 
  */
 function repack(header: usize): void {
   setHeaderValue(header, H_RECORDS_TAIL, 0);
+  setHeaderValue(header, H_COMPACT_STATE, COMPACT_IDLE); // every area is placed again: a compaction's order is void
   const count = chunkCount(header);
   for (let chunk: u32 = 0; chunk < count; chunk++) {
     const meta = metaOf(header, chunk);
@@ -231,29 +251,17 @@ function siftOrder(header: usize, root: u32, end: u32): void {
 }
 
 /**
- * Makes room at the region's tail, which has reached its end, by a compaction: every placed
- * chunk's area slides down over the holes that chunks which moved to the tail left behind, in the
- * order of the areas (a heap sort of the chunks by offset, in their metas' CHUNK_ORDER words), so
- * that no area is written over before it has moved. Each chunk keeps its state, records and room:
- * a fresh chunk stays fresh, and the next sweep rebuilds nothing. False, with nothing changed, when
- * the compaction would leave less free than `needed` bytes (the area waiting for a place) or
- * 1/COMPACT_FREE_SHARE of the region: the caller then lays everything out again (repack), which
- * gives the room of the moved chunks back too. A chunk whose area moves after this must read its
- * offset again.
+ * A compaction round's order: the placed chunks whose areas start at or past `from`, in the order of
+ * their areas (a heap sort by offset, the i-th in chunk i's CHUNK_ORDER word). Returns how many.
  */
-function compactRoom(header: usize, needed: u64): bool {
+function orderAreas(header: usize, from: u32): u32 {
   const count = chunkCount(header);
-  const regionBytes = headerValue(header, H_RECORDS_BYTES);
   let placed: u32 = 0;
-  let used: u64 = 0;
   for (let chunk: u32 = 0; chunk < count; chunk++) {
     const meta = metaOf(header, chunk);
-    if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
+    if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID || load<u32>(meta, CHUNK_OFFSET) < from) continue;
     store<u32>(metaOf(header, placed++), chunk, CHUNK_ORDER);
-    used += areaBytes(header, meta, chunk);
   }
-  const free = <u64>regionBytes - used;
-  if (free < needed || free < <u64>(regionBytes / COMPACT_FREE_SHARE)) return false;
   for (let i = placed / 2; i-- > 0; ) siftOrder(header, i, placed);
   for (let end = placed; end-- > 1; ) {
     const first = metaOf(header, 0);
@@ -263,22 +271,140 @@ function compactRoom(header: usize, needed: u64): bool {
     store<u32>(last, swap, CHUNK_ORDER);
     siftOrder(header, 0, end);
   }
+  return placed;
+}
+
+/** Bytes of the region the placed chunks' areas take (the tail less the holes). */
+function usedBytes(header: usize): u64 {
+  const count = chunkCount(header);
+  let used: u64 = 0;
+  for (let chunk: u32 = 0; chunk < count; chunk++) {
+    const meta = metaOf(header, chunk);
+    if (load<u32>(meta, CHUNK_STATE) != CHUNK_UNLAID) used += areaBytes(header, meta, chunk);
+  }
+  return used;
+}
+
+/**
+ * Starts a compaction: its first round's order (every placed chunk), the slide's start at the
+ * region's start, and its pace, the bytes it slides for each byte a move places at the tail (from
+ * the `placed` bytes of the move that starts it on): 1.5 times what sliding `used` bytes over the
+ * free tail needs, so that it ends with about a third of that tail still free (COMPACT_PACE_MIN to
+ * COMPACT_PACE_MAX).
+ */
+function startCompaction(header: usize, used: u64, placed: u64): void {
+  const tail = headerValue(header, H_RECORDS_TAIL);
+  const free = <u64>headerValue(header, H_RECORDS_BYTES) - <u64>tail;
+  const pace = min<u64>(max<u64>((3 * used + 2 * free - 1) / max<u64>(2 * free, 1), COMPACT_PACE_MIN), COMPACT_PACE_MAX); // ceil(1.5·used / free), within the bounds
+  setHeaderValue(header, H_COMPACT_PACE, <u32>pace);
+  setHeaderValue(header, H_COMPACT_COUNT, orderAreas(header, 0));
+  setHeaderValue(header, H_COMPACT_NEXT, 0);
+  setHeaderValue(header, H_COMPACT_WRITE, 0);
+  setHeaderValue(header, H_COMPACT_ROUND_END, tail);
+  setHeaderValue(header, H_COMPACT_CREDIT, <u32>min<u64>(placed * pace, <u64>U32.MAX_VALUE));
+  setHeaderValue(header, H_COMPACT_STATE, COMPACT_SLIDING);
+}
+
+/**
+ * A move placed `bytes` at the tail (not a repack). While a compaction slides, they add their bytes
+ * times its pace to what it owes (compactStep slides that much at the end of the refresh). Else,
+ * once the tail leaves fewer than H_COMPACT_START_FREE bytes free, a compaction starts, if the holes
+ * are at least 1/COMPACT_FREE_SHARE of the region; if not, it is tried again once the tail has grown
+ * by 1/COMPACT_RETRY_SHARE of the region. Moves no area.
+ */
+function placedAtTail(header: usize, bytes: u64): void {
+  const state = headerValue(header, H_COMPACT_STATE);
+  if (state == COMPACT_SLIDING) {
+    const credit = <u64>headerValue(header, H_COMPACT_CREDIT) + bytes * <u64>headerValue(header, H_COMPACT_PACE);
+    setHeaderValue(header, H_COMPACT_CREDIT, <u32>min<u64>(credit, <u64>U32.MAX_VALUE));
+    return;
+  }
+  const regionBytes = headerValue(header, H_RECORDS_BYTES);
+  const tail = headerValue(header, H_RECORDS_TAIL);
+  if (<u64>regionBytes - <u64>tail >= <u64>headerValue(header, H_COMPACT_START_FREE)) return;
+  if (state == COMPACT_DECLINED && tail < headerValue(header, H_COMPACT_RETRY)) return;
+  const used = usedBytes(header);
+  if (<u64>tail - used < <u64>(regionBytes / COMPACT_FREE_SHARE)) {
+    setHeaderValue(header, H_COMPACT_STATE, COMPACT_DECLINED);
+    setHeaderValue(header, H_COMPACT_RETRY, <u32>min<u64>(<u64>tail + regionBytes / COMPACT_RETRY_SHARE, <u64>U32.MAX_VALUE));
+    return;
+  }
+  startCompaction(header, used, bytes);
+}
+
+/**
+ * Slides the areas of the compaction under way down, in the order of their areas, each over the
+ * holes below it, so that no area is written over before it has moved: as many bytes as it owes
+ * (H_COMPACT_CREDIT), or, with `finish`, to its end. Each chunk keeps its state, records and room: a
+ * fresh chunk stays fresh, and the next sweep rebuilds nothing. A chunk that moved to the tail
+ * after its round's order was taken is skipped (its area is at or past the round's end). A round
+ * ends when its order is done; the areas placed at the tail meanwhile are the next round's, and
+ * the compaction ends with a round that has none: the tail goes back to where the slide ended.
+ * Called where no caller holds an area's address (the end of a refresh), or by compactRoom.
+ */
+export function compactStep(header: usize, finish: bool): void {
+  if (headerValue(header, H_COMPACT_STATE) != COMPACT_SLIDING) return;
+  let credit = headerValue(header, H_COMPACT_CREDIT);
+  if (credit == 0 && !finish) return;
   const records = column(header, H_SWEEP_RECORDS);
-  let tail: u32 = 0;
-  for (let i: u32 = 0; i < placed; i++) {
-    const chunk = load<u32>(metaOf(header, i), CHUNK_ORDER);
+  let next = headerValue(header, H_COMPACT_NEXT);
+  let count = headerValue(header, H_COMPACT_COUNT);
+  let write = headerValue(header, H_COMPACT_WRITE);
+  let roundEnd = headerValue(header, H_COMPACT_ROUND_END);
+  while (finish || credit > 0) {
+    if (next == count) {
+      const tail = headerValue(header, H_RECORDS_TAIL);
+      count = orderAreas(header, roundEnd);
+      next = 0;
+      if (count == 0) {
+        // Nothing was placed at or past the round's end, or it all moved again: everything from
+        // where the slide ended is free.
+        setHeaderValue(header, H_RECORDS_TAIL, write);
+        setHeaderValue(header, H_COMPACT_STATE, COMPACT_IDLE);
+        setHeaderValue(header, H_COMPACTIONS, headerValue(header, H_COMPACTIONS) + 1);
+        return;
+      }
+      roundEnd = tail;
+      continue;
+    }
+    const chunk = load<u32>(metaOf(header, next++), CHUNK_ORDER);
     const meta = metaOf(header, chunk);
     const offset = load<u32>(meta, CHUNK_OFFSET);
-    assert(offset >= tail, 'compaction: the areas overlap');
+    if (offset >= roundEnd) continue; // moved to the tail since: the next round's
+    assert(offset >= write, 'compaction: the areas overlap');
     const bytes = areaBytes(header, meta, chunk);
-    if (offset != tail) {
-      memory.copy(records + <usize>tail, records + <usize>offset, bytes);
-      store<u32>(meta, tail, CHUNK_OFFSET);
+    if (offset != write) {
+      memory.copy(records + <usize>write, records + <usize>offset, bytes);
+      store<u32>(meta, write, CHUNK_OFFSET);
     }
-    tail += bytes;
+    write += bytes;
+    credit = credit > bytes ? credit - bytes : 0;
   }
-  setHeaderValue(header, H_RECORDS_TAIL, tail);
-  return true;
+  setHeaderValue(header, H_COMPACT_NEXT, next);
+  setHeaderValue(header, H_COMPACT_COUNT, count);
+  setHeaderValue(header, H_COMPACT_WRITE, write);
+  setHeaderValue(header, H_COMPACT_ROUND_END, roundEnd);
+  setHeaderValue(header, H_COMPACT_CREDIT, credit);
+}
+
+/**
+ * Makes room at the region's tail, which has reached its end, by a compaction run to its end
+ * (compactStep): the one under way, or else a new one. Returns whether the tail then leaves
+ * `needed` bytes free (the area waiting for a place). A new one is not started, and nothing changes,
+ * when it would leave less free than `needed` or 1/COMPACT_FREE_SHARE of the region: the caller then
+ * lays everything out again (repack), which gives the room of the moved chunks back too. A chunk
+ * whose area moves after this must read its offset again.
+ */
+function compactRoom(header: usize, needed: u64): bool {
+  const regionBytes = <u64>headerValue(header, H_RECORDS_BYTES);
+  if (headerValue(header, H_COMPACT_STATE) != COMPACT_SLIDING) {
+    const used = usedBytes(header);
+    const free = regionBytes - used;
+    if (free < needed || free < regionBytes / COMPACT_FREE_SHARE) return false;
+    startCompaction(header, used, 0); // run to its end below
+  }
+  compactStep(header, true);
+  return regionBytes - <u64>headerValue(header, H_RECORDS_TAIL) >= needed;
 }
 
 /**
@@ -436,6 +562,7 @@ function refreshAccount(header: usize, cache: usize, a: u32): void {
       const moved = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
       memory.copy(moved, area, used);
       area = moved;
+      placedAtTail(header, bytesFor(load<u32>(meta, CHUNK_CAPACITY), count));
     }
     store<u16>(accRecords + (<usize>a << 1), <u16>counts);
     store<u32>(meta, nextCross, CHUNK_CROSS);

@@ -25,7 +25,7 @@ import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, H_FUNDING_TABLE, SHARD_LIST, SHARD
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
-import { layOutChunks, sweepChunks, deferFunding, mergeFunding as mergeDeferredFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
+import { layOutChunks, compactStep, sweepChunks, deferFunding, mergeFunding as mergeDeferredFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
 export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
@@ -91,6 +91,7 @@ export function refreshDebits(header: usize, shard: usize, accountStart: u32, ac
   if ((flags & SWEEP_CHUNKS) == 0 || accountStart >= accountEnd) return;
   fillCache(header, cache);
   layOutChunks(header, cache, accountStart, accountEnd);
+  compactStep(header, false); // what the moves owe a compaction under way (chunks.ts compactStep)
 }
 
 /**
@@ -132,6 +133,7 @@ export function refreshAccounts(header: usize, shard: usize, accounts: usize, co
     }
     layOutChunks(header, cache, a, a + 1);
   }
+  if ((flags & SWEEP_CHUNKS) != 0) compactStep(header, false); // what the moves owe a compaction under way
 }
 
 /**
@@ -209,6 +211,7 @@ export function settleFunding(header: usize, shard: usize): void {
   if (headerValue(header, H_FUNDING_TABLE) == 0) return;
   fillCache(header, cache); // the columns' indices, and each instrument's q
   settleDeferredFunding(header, cache);
+  compactStep(header, false); // what the moves owe a compaction under way (chunks laid out again move)
 }
 
 /**

@@ -53,8 +53,21 @@ export const H_FUNDING_SKIP: u32 = 34; // holds the value itself: byte offset of
 export const H_FUNDING_SKIP_COUNT: u32 = 35; // holds the value itself: accounts on the skip list
 export const H_FUNDING_SINGLE: u32 = 36; // holds the value itself: the one instrument it changes, or FUNDING_SEVERAL
 export const H_TIER_LEVERAGE: u32 = 37; // u16 [instrument * TIERS_MAX + k]: the tier's highest leverage, at most LEVERAGE_MAX (a batch's fills, operations.ts)
+// A compaction of the H_SWEEP_RECORDS region spread over the refreshes that move chunks (chunks.ts
+// compactStep): the kernel's own bookkeeping, 0 (COMPACT_IDLE) after a layout, but for
+// H_COMPACT_START_FREE, which the control plane sets.
+export const H_COMPACT_STATE: u32 = 38; // holds the value itself: COMPACT_IDLE, COMPACT_SLIDING or COMPACT_DECLINED
+export const H_COMPACT_NEXT: u32 = 39; // holds the value itself: the index, in the round's order (CHUNK_ORDER words), of the next area to slide
+export const H_COMPACT_COUNT: u32 = 40; // holds the value itself: areas in the round's order
+export const H_COMPACT_WRITE: u32 = 41; // holds the value itself: where the next area slides to (the areas below it are packed)
+export const H_COMPACT_ROUND_END: u32 = 42; // holds the value itself: the tail when the round's order was taken (areas at or past it are the next round's)
+export const H_COMPACT_CREDIT: u32 = 43; // holds the value itself: bytes the slide owes (each placement adds its bytes times the pace)
+export const H_COMPACT_PACE: u32 = 44; // holds the value itself: bytes slid per byte placed while sliding, set at the start
+export const H_COMPACT_RETRY: u32 = 45; // holds the value itself: COMPACT_DECLINED until the tail reaches it
+export const H_COMPACT_START_FREE: u32 = 46; // holds the value itself: a compaction starts when the tail leaves fewer free bytes (0: only when the region is full)
+export const H_COMPACTIONS: u32 = 47; // holds the value itself: compactions ended since the layout (wraps), for the control plane to report
 /** Slots in the header (the last ones unused). */
-export const HEADER_SLOTS: u32 = 40;
+export const HEADER_SLOTS: u32 = 48;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
 export const WORD_BYTES: u32 = 4;
 
@@ -140,10 +153,33 @@ export const RECORDS_SPARE_SHARE: u32 = 4;
  * is not worth repeating soon: the chunks are laid out again, packed, instead (repack).
  */
 export const COMPACT_FREE_SHARE: u32 = 16;
+/**
+ * A compaction starts before the region is full, when the tail leaves less than 1/COMPACT_START_SHARE
+ * of it free (the control plane writes H_COMPACT_START_FREE from it), and slides the areas down a
+ * few at a time, in the refreshes that move chunks: each byte a move places at the tail owes
+ * H_COMPACT_PACE bytes of sliding (enough to finish with about a third of the free tail still
+ * free), so no refresh pays for the whole region. It is not started while the holes are less than
+ * 1/COMPACT_FREE_SHARE of the region (the tail then tries again 1/COMPACT_RETRY_SHARE later).
+ * Started at 1/8 with twice the pace, it slid twice as often on the 10M-account book (each
+ * compaction slides every area above the first hole, and the holes are spread through the region).
+ */
+export const COMPACT_START_SHARE: u32 = 16;
+export const COMPACT_RETRY_SHARE: u32 = 64;
+/** The least pace: a round's slide must outrun the moves placed while it runs. */
+export const COMPACT_PACE_MIN: u32 = 2;
+/** The greatest pace (a start with almost no free tail finishes in the next refresh). */
+export const COMPACT_PACE_MAX: u32 = 1 << 16;
+/** H_COMPACT_STATE: no compaction under way. */
+export const COMPACT_IDLE: u32 = 0;
+/** H_COMPACT_STATE: a compaction is sliding the areas down. */
+export const COMPACT_SLIDING: u32 = 1;
+/** H_COMPACT_STATE: a compaction would free too little; not tried again before H_COMPACT_RETRY. */
+export const COMPACT_DECLINED: u32 = 2;
 // A chunk's meta: u32 byte offset of its area in H_SWEEP_RECORDS, u32 cross records, u32 isolated
 // records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it), u32
 // capacity (records the area holds before its bases), a u32 a compaction uses as scratch
-// (chunks.ts compact: the placed chunks in the order of their areas), and a u32 CHUNK_FUNDING_*.
+// (chunks.ts orderAreas: the placed chunks of a compaction's round in the order of their areas, the
+// i-th in chunk i's meta, kept while the compaction slides), and a u32 CHUNK_FUNDING_*.
 export const CHUNK_OFFSET: u32 = 0;
 export const CHUNK_CROSS: u32 = CHUNK_OFFSET + WORD_BYTES;
 export const CHUNK_ISOLATED: u32 = CHUNK_CROSS + WORD_BYTES;
@@ -187,7 +223,7 @@ if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > I
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
 if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
-if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

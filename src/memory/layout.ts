@@ -54,12 +54,25 @@ export const HeaderSlot = {
   fundingSkip: kernelU32('H_FUNDING_SKIP'),
   fundingSkipCount: kernelU32('H_FUNDING_SKIP_COUNT'),
   fundingSingle: kernelU32('H_FUNDING_SINGLE'),
+  compactState: kernelU32('H_COMPACT_STATE'),
+  compactNext: kernelU32('H_COMPACT_NEXT'),
+  compactCount: kernelU32('H_COMPACT_COUNT'),
+  compactWrite: kernelU32('H_COMPACT_WRITE'),
+  compactRoundEnd: kernelU32('H_COMPACT_ROUND_END'),
+  compactCredit: kernelU32('H_COMPACT_CREDIT'),
+  compactPace: kernelU32('H_COMPACT_PACE'),
+  compactRetry: kernelU32('H_COMPACT_RETRY'),
+  compactStartFree: kernelU32('H_COMPACT_START_FREE'),
+  compactions: kernelU32('H_COMPACTIONS'),
 } as const;
 export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
 /** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
 const WORD_BYTES = kernelU32('WORD_BYTES');
 /** Header slots that hold a count, or a region that is not a column of one table. */
-type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle';
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle' | Compaction;
+/** The header slots of the kernel's compaction of the sweep records region (assembly/layout.ts H_COMPACT_*). */
+export const COMPACTION_SLOTS = ['compactState', 'compactNext', 'compactCount', 'compactWrite', 'compactRoundEnd', 'compactCredit', 'compactPace', 'compactRetry', 'compactStartFree', 'compactions'] as const;
+type Compaction = (typeof COMPACTION_SLOTS)[number];
 export type ColumnName = Exclude<keyof typeof HeaderSlot, NotColumn>;
 
 /** Accounts per chunk of the chunk sweep (assembly/layout.ts CHUNK_ACCOUNTS): shard edges fall on them. */
@@ -73,6 +86,7 @@ export const CHUNK_SCRATCH_BYTES = kernelU32('CHUNK_SCRATCH_BYTES');
 /** Room a chunk's area gets, and the region's spare share (assembly/layout.ts). */
 const CHUNK_ROOM_MIN = kernelU32('CHUNK_ROOM_MIN');
 const RECORDS_SPARE_SHARE = kernelU32('RECORDS_SPARE_SHARE');
+const COMPACT_START_SHARE = kernelU32('COMPACT_START_SHARE');
 /** Bytes of a chunk's meta (assembly/layout.ts CHUNK_META_BYTES): offset, counts, state, capacity. */
 export const CHUNK_META_BYTES = kernelU32('CHUNK_META_BYTES');
 /** The u32 word of a chunk's meta that holds its state (assembly/layout.ts CHUNK_STATE). */
@@ -307,6 +321,9 @@ export class BookLayout {
     headerView[HeaderSlot.chunks] = offset + regions.records;
     headerView[HeaderSlot.recordsBytes] = regions.records;
     headerView[HeaderSlot.recordsTail] = 0;
+    // A compaction starts when the tail leaves less than this free, and slides the areas down a
+    // few at a time (assembly/chunks.ts compactStep); the rest of its bookkeeping starts at 0.
+    headerView[HeaderSlot.compactStartFree] = Math.floor(regions.records / COMPACT_START_SHARE);
     const meta = new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts) * (CHUNK_META_BYTES / WORD_BYTES));
     for (let word = CHUNK_STATE_WORD; word < meta.length; word += CHUNK_META_BYTES / WORD_BYTES) meta[word] = CHUNK_UNLAID;
     this.views = views as Views;

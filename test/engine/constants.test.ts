@@ -14,6 +14,7 @@ import {
   CHUNK_META_BYTES,
   CHUNK_SCRATCH_BYTES,
   COLUMNS,
+  COMPACTION_SLOTS,
   HEADER_SLOTS,
   LIST_ENTRY_BYTES,
   SHARD_RECORD_BYTES,
@@ -94,7 +95,7 @@ describe('the header', () => {
     const columns = COLUMNS.map((column) => column.name);
     expect(new Set(columns).size).toBe(columns.length);
     const others = names.filter((name) => !columns.includes(name as (typeof columns)[number]));
-    expect(others.sort()).toEqual(['accountCount', 'chunks', 'fundingSingle', 'fundingSkip', 'fundingSkipCount', 'fundingTable', 'instrumentCount', 'recordsBytes', 'recordsTail', 'sweepRecords']);
+    expect(others.sort()).toEqual(['accountCount', 'chunks', ...COMPACTION_SLOTS, 'fundingSingle', 'fundingSkip', 'fundingSkipCount', 'fundingTable', 'instrumentCount', 'recordsBytes', 'recordsTail', 'sweepRecords'].sort());
     // BookLayout fills each slot: offsets above the header, distinct and increasing in COLUMNS order.
     const capacity = { instruments: 3, accounts: 700, positions: 2_000 };
     const memory = createSharedMemory(layoutBytes(capacity) + 1024);
@@ -115,6 +116,10 @@ describe('the header', () => {
     expect(header[HeaderSlot.recordsTail]).toBe(0);
     // No funding refresh deferred: the kernel writes these when it defers one.
     for (const name of ['fundingTable', 'fundingSkip', 'fundingSkipCount', 'fundingSingle'] as const) expect(header[HeaderSlot[name]], name).toBe(0);
+    // No compaction under way, and one to start once the tail leaves less than 1/COMPACT_START_SHARE of the region free.
+    for (const name of COMPACTION_SLOTS.filter((slot) => slot !== 'compactStartFree')) expect(header[HeaderSlot[name]], name).toBe(0);
+    expect(header[HeaderSlot.compactState]).toBe(kernelU32('COMPACT_IDLE'));
+    expect(header[HeaderSlot.compactStartFree]).toBe(Math.floor(header[HeaderSlot.recordsBytes] / kernelU32('COMPACT_START_SHARE')));
   });
 });
 
