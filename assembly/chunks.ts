@@ -159,18 +159,46 @@ function bytesFor(capacity: u32, accounts: u32): u64 {
 
 /**
  * Hands the chunk whose meta is at `meta` (with its counts set) a new area at the region's tail,
- * with room to grow when `room`, and marks it for rebuilding. False when the region has no room left.
+ * with room to grow when `room`, and marks it for rebuilding. While a compaction slides, the area
+ * goes where the slide writes next instead when it fits below the next area still to slide (in
+ * the holes the slide has passed: compactGap), and counts as slid. False when the region has no
+ * room left.
  */
 function placeAtTail(header: usize, meta: usize, accounts: u32, room: bool): bool {
   const capacity = capacityFor(meta, room);
   const bytes = bytesFor(capacity, accounts);
-  const tail = headerValue(header, H_RECORDS_TAIL);
-  if (<u64>tail + bytes > <u64>headerValue(header, H_RECORDS_BYTES)) return false;
-  store<u32>(meta, tail, CHUNK_OFFSET);
+  let at = compactGap(header, bytes);
+  if (at >= 0) {
+    setHeaderValue(header, H_COMPACT_WRITE, <u32>at + <u32>bytes);
+  } else {
+    at = <i64>headerValue(header, H_RECORDS_TAIL);
+    if (<u64>at + bytes > <u64>headerValue(header, H_RECORDS_BYTES)) return false;
+    setHeaderValue(header, H_RECORDS_TAIL, <u32>at + <u32>bytes);
+  }
+  store<u32>(meta, <u32>at, CHUNK_OFFSET);
   store<u32>(meta, capacity, CHUNK_CAPACITY);
   markRebuild(meta);
-  setHeaderValue(header, H_RECORDS_TAIL, tail + <u32>bytes);
   return true;
+}
+
+/**
+ * While a compaction slides: where it writes next, when an area of `bytes` fits between there and
+ * the next area of its round still to slide (or the round's end); else -1. An area placed there
+ * is below where the slide writes, so the slide skips its chunk (compactStep).
+ */
+function compactGap(header: usize, bytes: u64): i64 {
+  if (headerValue(header, H_COMPACT_STATE) != COMPACT_SLIDING) return -1;
+  const write = headerValue(header, H_COMPACT_WRITE);
+  const roundEnd = headerValue(header, H_COMPACT_ROUND_END);
+  const count = headerValue(header, H_COMPACT_COUNT);
+  let end = roundEnd;
+  for (let i = headerValue(header, H_COMPACT_NEXT); i < count; i++) {
+    const offset = orderedOffset(header, i);
+    if (offset >= roundEnd || offset < write) continue; // moved since the round's order was taken
+    end = offset;
+    break;
+  }
+  return <u64>write + bytes <= <u64>end ? <i64>write : -1;
 }
 
 /**
@@ -336,8 +364,9 @@ function placedAtTail(header: usize, bytes: u64): void {
  * Slides the areas of the compaction under way down, in the order of their areas, each over the
  * holes below it, so that no area is written over before it has moved: as many bytes as it owes
  * (H_COMPACT_CREDIT), or, with `finish`, to its end. Each chunk keeps its state, records and room: a
- * fresh chunk stays fresh, and the next sweep rebuilds nothing. A chunk that moved to the tail
- * after its round's order was taken is skipped (its area is at or past the round's end). A round
+ * fresh chunk stays fresh, and the next sweep rebuilds nothing. A chunk that moved after its
+ * round's order was taken is skipped (its area is at or past the round's end, or, placed in the
+ * holes the slide had passed, below where the slide writes). A round
  * ends when its order is done; the areas placed at the tail meanwhile are the next round's, and
  * the compaction ends with a round that has none: the tail goes back to where the slide ended.
  * Called where no caller holds an area's address (the end of a refresh), or by compactRoom.
@@ -370,8 +399,9 @@ export function compactStep(header: usize, finish: bool): void {
     const chunk = load<u32>(metaOf(header, next++), CHUNK_ORDER);
     const meta = metaOf(header, chunk);
     const offset = load<u32>(meta, CHUNK_OFFSET);
-    if (offset >= roundEnd) continue; // moved to the tail since: the next round's
-    assert(offset >= write, 'compaction: the areas overlap');
+    // Moved since the round's order was taken: to the tail (the next round's), or below where the
+    // slide writes (placed in the holes it passed: placeAtTail). Every other area is at or past it.
+    if (offset >= roundEnd || offset < write) continue;
     const bytes = areaBytes(header, meta, chunk);
     if (offset != write) {
       memory.copy(records + <usize>write, records + <usize>offset, bytes);
