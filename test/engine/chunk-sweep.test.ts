@@ -56,6 +56,23 @@ function expectSameSweep(engine: Engine, start: number, end: number): number {
   return fromRecords;
 }
 
+/** Opens a position (1 lot, cross, at the mark, after a deposit) on account `a`, in an instrument it does not hold; whether one opened. */
+function openPosition(engine: Engine, a: number): boolean {
+  const v = engine.views;
+  const held = new Set(Array.from({ length: v.accPosCount[a] }, (_, n) => v.posInst[v.accPosStart[a] + n]));
+  const i = engine.instruments.findIndex((_, index) => !held.has(index));
+  if (i < 0) return false;
+  const instrument = engine.instruments[i];
+  applyOperation(engine, { kind: 'deposit', accountIndex: a, amountMicro: 10n ** 15n }); // refused past the balance's limit: the fill may be too
+  return applyOperation(engine, { kind: 'fill', accountIndex: a, instrument: instrument.symbol, mode: 'cross', sizeUnits: instrument.lotUnits, priceUnits: v.instMark[i] }).ok;
+}
+
+/** Opens a position on an account of `chunk` (openPosition), trying them from the `pick`-th on; whether one opened. */
+function growChunk(engine: Engine, chunk: number, pick: number): boolean {
+  for (let k = 0; k < CHUNK_ACCOUNTS; k++) if (openPosition(engine, chunk * CHUNK_ACCOUNTS + ((pick + k) % CHUNK_ACCOUNTS))) return true;
+  return false;
+}
+
 /** The placed chunks' areas lie below the region's tail, none over another. */
 function expectAreasApart(engine: Engine): void {
   const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
@@ -255,20 +272,7 @@ describe('the chunk sweep and the account-by-account sweep', () => {
         const states = () => [0, 1, 2, 3, 4].map((chunk) => at(chunk, 'CHUNK_STATE'));
         const fresh = kernelU32('CHUNK_FRESH');
         const rebuild = kernelU32('CHUNK_REBUILD');
-        /** Opens a position (1 lot, cross, at the mark, after a deposit) on an account of `chunk` that has room for one. */
-        const grow = (chunk: number): boolean => {
-          for (let k = 0; k < CHUNK_ACCOUNTS; k++) {
-            const a = chunk * CHUNK_ACCOUNTS + ((pick + k) % CHUNK_ACCOUNTS);
-            const held = new Set(Array.from({ length: engine.views.accPosCount[a] }, (_, n) => engine.views.posInst[engine.views.accPosStart[a] + n]));
-            const i = engine.instruments.findIndex((_, index) => !held.has(index));
-            if (i < 0) continue;
-            const instrument = engine.instruments[i];
-            applyOperation(engine, { kind: 'deposit', accountIndex: a, amountMicro: 10n ** 15n }); // refused past the balance's limit: the fill may be too
-            const filled = applyOperation(engine, { kind: 'fill', accountIndex: a, instrument: instrument.symbol, mode: 'cross', sizeUnits: instrument.lotUnits, priceUnits: engine.views.instMark[i] });
-            if (filled.ok) return true;
-          }
-          return false;
-        };
+        const grow = (chunk: number) => growChunk(engine, chunk, pick);
         engine.sweep({ full: false }); // builds every chunk's records, packed with no room
         expect(states()).toEqual([fresh, fresh, fresh, fresh, fresh]);
         // Chunks 1 and 2 outgrow their areas and move to the tail, leaving holes behind.
@@ -348,18 +352,12 @@ describe('the chunk sweep and the account-by-account sweep', () => {
           if (slow && header[HeaderSlot.compactState] === sliding) header[HeaderSlot.compactPace] = kernelU32('COMPACT_PACE_MIN');
           // A position opened on an account of a chunk: a chunk with no room left moves to the tail.
           const a = pick % A;
-          const held = new Set(Array.from({ length: engine.views.accPosCount[a] }, (_, n) => engine.views.posInst[engine.views.accPosStart[a] + n]));
-          const i = engine.instruments.findIndex((_, index) => !held.has(index));
-          if (i < 0) continue;
           const chunk = Math.floor(a / CHUNK_ACCOUNTS);
           const before = header[HeaderSlot.compactState];
           const tailBefore = header[HeaderSlot.recordsTail];
           const writeBefore = header[HeaderSlot.compactWrite];
           const offsetBefore = at(chunk, 'CHUNK_OFFSET');
-          applyOperation(engine, { kind: 'deposit', accountIndex: a, amountMicro: 10n ** 15n });
-          const instrument = engine.instruments[i];
-          const filled = applyOperation(engine, { kind: 'fill', accountIndex: a, instrument: instrument.symbol, mode: 'cross', sizeUnits: instrument.lotUnits, priceUnits: engine.views.instMark[i] });
-          if (!filled.ok) continue;
+          if (!openPosition(engine, a)) continue;
           if (at(chunk, 'CHUNK_OFFSET') >= tailBefore) moves++;
           else if (at(chunk, 'CHUNK_OFFSET') !== offsetBefore && before === sliding) inHoles++; // placed where the slide writes
           const after = header[HeaderSlot.compactState];
@@ -397,19 +395,7 @@ describe('the chunk sweep and the account-by-account sweep', () => {
         const W = CHUNK_META_BYTES / 4;
         const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], 8 * W);
         const offsetOf = (chunk: number) => meta[chunk * W + kernelU32('CHUNK_OFFSET') / 4];
-        /** Opens a position on an account of `chunk` (from `pick` on), after a deposit; whether one opened. */
-        const grow = (chunk: number): boolean => {
-          for (let k = 0; k < CHUNK_ACCOUNTS; k++) {
-            const a = chunk * CHUNK_ACCOUNTS + ((pick + k) % CHUNK_ACCOUNTS);
-            const held = new Set(Array.from({ length: engine.views.accPosCount[a] }, (_, n) => engine.views.posInst[engine.views.accPosStart[a] + n]));
-            const i = engine.instruments.findIndex((_, index) => !held.has(index));
-            if (i < 0) continue;
-            applyOperation(engine, { kind: 'deposit', accountIndex: a, amountMicro: 10n ** 15n });
-            const instrument = engine.instruments[i];
-            if (applyOperation(engine, { kind: 'fill', accountIndex: a, instrument: instrument.symbol, mode: 'cross', sizeUnits: instrument.lotUnits, priceUnits: engine.views.instMark[i] }).ok) return true;
-          }
-          return false;
-        };
+        const grow = (chunk: number) => growChunk(engine, chunk, pick);
         engine.sweep({ full: false }); // packed in chunk order, no room
         header[HeaderSlot.compactStartFree] = header[HeaderSlot.recordsBytes];
         // Chunks 7 and 6 move to the tail: their holes start a compaction, whose first slide passes the
