@@ -2,8 +2,12 @@
 // then each same-run ratio against its threshold. Each ratio is the median of pairwise ratios of
 // alternating runs (bench/paired.ts); one that falls short is measured again, and the gate fails
 // only when every attempt fell short. Exits 1 naming every ratio below its threshold.
-// Only ratios are gated: absolute times on a shared machine say more about the neighbours.
+// Only ratios are gated: absolute times on a shared machine say more about the neighbours. The
+// ratios against other implementations (the float64, object and BigInt peers) depend on the CPU's
+// microarchitecture as much as on this code, so a CPU profile of bench/thresholds.json whose
+// `match` is part of this machine's CPU model sets its own thresholds for those it names.
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { RATIO_NAMES, formatSuite, runSuite, suiteOptionsFromArgs, type RatioName } from './suite.js';
 
@@ -16,6 +20,8 @@ interface Thresholds {
   ratioMs: number;
   attempts: number;
   ratios: Record<RatioName, number>;
+  /** Thresholds for the CPUs whose model contains `match` (the first profile that matches), where they differ. */
+  cpuProfiles?: { match: string; ratios: Partial<Record<RatioName, number>>; measured?: unknown }[];
   /** The medians the thresholds were set from (bench/README.md says how); informational. */
   measured?: unknown;
 }
@@ -26,12 +32,21 @@ const gated = RATIO_NAMES.filter((name) => thresholds.informational?.[name] === 
 for (const name of gated) {
   if (typeof thresholds.ratios[name] !== 'number') throw new Error(`bench/thresholds.json: ratios.${name} is missing (or list it under "informational" with the reason)`);
 }
+const model = cpus()[0]?.model ?? 'unknown';
+const profile = thresholds.cpuProfiles?.find((candidate) => model.includes(candidate.match));
+for (const [name, value] of Object.entries(profile?.ratios ?? {})) {
+  if (!gated.includes(name as RatioName)) throw new Error(`bench/thresholds.json: cpuProfiles "${profile!.match}" sets ${name}, which is not a gated ratio`);
+  if (typeof value !== 'number' || !(value > 0)) throw new Error(`bench/thresholds.json: cpuProfiles "${profile!.match}" ratios.${name} must be a positive number`);
+}
+/** The threshold of each gated ratio on this machine. */
+const minimums = Object.fromEntries(gated.map((name) => [name, profile?.ratios[name] ?? thresholds.ratios[name]])) as Record<RatioName, number>;
+process.stdout.write(`thresholds: bench/thresholds.json, ${profile ? `CPU profile "${profile.match}"` : 'no CPU profile'} for ${model}\n`);
 const options = suiteOptionsFromArgs(process.argv.slice(2), {
   accounts: thresholds.accounts,
   taskMs: thresholds.taskMs,
   ratioMs: thresholds.ratioMs,
   attempts: thresholds.attempts,
-  thresholds: Object.fromEntries(gated.map((name) => [name, thresholds.ratios[name]])),
+  thresholds: minimums,
 });
 const result = await runSuite(options);
 process.stdout.write(`${formatSuite(result)}\n\n`);
@@ -46,7 +61,7 @@ for (const name of RATIO_NAMES) {
     continue;
   }
   const measured = result.ratios[name];
-  const minimum = thresholds.ratios[name];
+  const minimum = minimums[name];
   const ok = measured >= minimum;
   const tries = result.ratioAttempts[name].map((attempt) => attempt.ratio.toFixed(2)).join(', ');
   process.stdout.write(`${ok ? 'pass' : 'FAIL'}  ${name.padEnd(22)} ${measured.toFixed(2).padStart(7)}  (threshold ${minimum}; attempts ${tries})\n`);
