@@ -66,7 +66,7 @@ export const H_COMPACT_PACE: u32 = 44; // holds the value itself: bytes slid per
 export const H_COMPACT_RETRY: u32 = 45; // holds the value itself: COMPACT_DECLINED until the tail reaches it
 export const H_COMPACT_START_FREE: u32 = 46; // holds the value itself: a compaction starts when the tail leaves fewer free bytes (0: only when the region is full)
 export const H_COMPACTIONS: u32 = 47; // holds the value itself: compactions ended since the layout (wraps), for the control plane to report
-/** Slots in the header (the last ones unused). */
+/** Slots in the header. */
 export const HEADER_SLOTS: u32 = 48;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
 export const WORD_BYTES: u32 = 4;
