@@ -73,6 +73,41 @@ function growChunk(engine: Engine, chunk: number, pick: number): boolean {
   return false;
 }
 
+/**
+ * A book of at least 8 chunks with a free tail of about two books (so a compaction slides at the least
+ * pace), swept (its chunks packed in chunk order, no room), whose compactions start as soon as the
+ * holes are worth one; with its header, a chunk's offset, and a position opened on a chunk
+ * (growChunk from `pick`). Undefined for a smaller book.
+ */
+function earlyCompactionBook(book: Book, pick: number) {
+  const engine = Engine.fromBook(book, { spareFraction: 2 });
+  if (engine.accountCount < 8 * CHUNK_ACCOUNTS) return undefined;
+  const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+  const W = CHUNK_META_BYTES / 4;
+  const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], 8 * W);
+  const offsetOf = (chunk: number) => meta[chunk * W + kernelU32('CHUNK_OFFSET') / 4];
+  const grow = (chunk: number) => growChunk(engine, chunk, pick);
+  engine.sweep({ full: false });
+  header[HeaderSlot.compactStartFree] = header[HeaderSlot.recordsBytes];
+  return { engine, header, offsetOf, grow };
+}
+
+/**
+ * Runs `scenario` on 20 random books made by earlyCompactionBook (with the `pick` that chose their
+ * accounts); a scenario returns false when its book cannot set up its case. Expects more than 5 cases.
+ */
+function expectEarlyCompactionCases(scenario: (book: NonNullable<ReturnType<typeof earlyCompactionBook>>, pick: number) => boolean): void {
+  let cases = 0;
+  fc.assert(
+    fc.property(bookArbitrary(8 * CHUNK_ACCOUNTS), fc.nat(), (book, pick) => {
+      const compacting = earlyCompactionBook(book, pick);
+      if (compacting !== undefined && scenario(compacting, pick)) cases++;
+    }),
+    { numRuns: 20 },
+  );
+  expect(cases).toBeGreaterThan(5);
+}
+
 /** The placed chunks' areas lie below the region's tail, none over another. */
 function expectAreasApart(engine: Engine): void {
   const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
@@ -384,77 +419,49 @@ describe('the chunk sweep and the account-by-account sweep', () => {
   });
 
   test('a chunk the slide has not reached yet that moves to the tail is left to the next round, not slid in its old place', () => {
-    const sliding = kernelU32('COMPACT_SLIDING');
-    let cases = 0;
-    fc.assert(
-      fc.property(bookArbitrary(8 * CHUNK_ACCOUNTS), fc.nat(), (book, pick) => {
-        const engine = Engine.fromBook(book, { spareFraction: 2 }); // a free tail of about two books: the least pace
-        const A = engine.accountCount;
-        if (A < 8 * CHUNK_ACCOUNTS) return;
-        const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
-        const W = CHUNK_META_BYTES / 4;
-        const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], 8 * W);
-        const offsetOf = (chunk: number) => meta[chunk * W + kernelU32('CHUNK_OFFSET') / 4];
-        const grow = (chunk: number) => growChunk(engine, chunk, pick);
-        engine.sweep({ full: false }); // packed in chunk order, no room
-        header[HeaderSlot.compactStartFree] = header[HeaderSlot.recordsBytes];
-        // Chunks 7 and 6 move to the tail: their holes start a compaction, whose first slide passes the
-        // areas below them (in place) until what the move owes runs out.
-        if (!grow(7) || !grow(6) || header[HeaderSlot.compactState] !== sliding) return;
-        // Chunk 4 is below the holes, and the slide has not reached it: it moves to the tail now. Slid
-        // in its old place it would be written over chunk 5 (its new area has room to grow).
-        if (header[HeaderSlot.compactNext] > 4) return;
-        const tail = header[HeaderSlot.recordsTail];
-        if (!grow(4)) return;
-        // Moved to the tail, the next round's (unless this refresh's slide ended the round and slid it
-        // in the next), or into the holes the slide had passed, below where it writes.
-        if (header[HeaderSlot.compactRoundEnd] === tail && offsetOf(4) >= header[HeaderSlot.compactWrite]) expect(offsetOf(4)).toBeGreaterThanOrEqual(tail);
-        expectAreasApart(engine);
-        while (header[HeaderSlot.compactState] === sliding && grow(pick % 4)) {
-          // more moves, until the compaction ends
-        }
-        expectAreasApart(engine);
-        expectSameSweep(engine, 0, A);
-        cases++;
-      }),
-      { numRuns: 20 },
-    );
-    expect(cases).toBeGreaterThan(5);
+    expectEarlyCompactionCases(({ engine, header, offsetOf, grow }, pick) => {
+      const sliding = kernelU32('COMPACT_SLIDING');
+      const A = engine.accountCount;
+      // Chunks 7 and 6 move to the tail: their holes start a compaction, whose first slide passes the
+      // areas below them (in place) until what the move owes runs out.
+      if (!grow(7) || !grow(6) || header[HeaderSlot.compactState] !== sliding) return false;
+      // Chunk 4 is below the holes, and the slide has not reached it: it moves to the tail now. Slid
+      // in its old place it would be written over chunk 5 (its new area has room to grow).
+      if (header[HeaderSlot.compactNext] > 4) return false;
+      const tail = header[HeaderSlot.recordsTail];
+      if (!grow(4)) return false;
+      // Moved to the tail, the next round's (unless this refresh's slide ended the round and slid it
+      // in the next), or into the holes the slide had passed, below where it writes.
+      if (header[HeaderSlot.compactRoundEnd] === tail && offsetOf(4) >= header[HeaderSlot.compactWrite]) expect(offsetOf(4)).toBeGreaterThanOrEqual(tail);
+      expectAreasApart(engine);
+      while (header[HeaderSlot.compactState] === sliding && grow(pick % 4)) {
+        // more moves, until the compaction ends
+      }
+      expectAreasApart(engine);
+      expectSameSweep(engine, 0, A);
+      return true;
+    });
   });
 
   test('a chunk not reached yet that moves into the holes the slide has passed keeps its records there while the slide goes on', () => {
-    const sliding = kernelU32('COMPACT_SLIDING');
-    let cases = 0;
-    fc.assert(
-      fc.property(bookArbitrary(8 * CHUNK_ACCOUNTS), fc.nat(), (book, pick) => {
-        const engine = Engine.fromBook(book, { spareFraction: 2 }); // a free tail of about two books: the least pace
-        const A = engine.accountCount;
-        if (A < 8 * CHUNK_ACCOUNTS) return;
-        const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
-        const W = CHUNK_META_BYTES / 4;
-        const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], 8 * W);
-        const offsetOf = (chunk: number) => meta[chunk * W + kernelU32('CHUNK_OFFSET') / 4];
-        const grow = (chunk: number) => growChunk(engine, chunk, pick);
-        engine.sweep({ full: false }); // packed in chunk order, no room
-        header[HeaderSlot.compactStartFree] = header[HeaderSlot.recordsBytes];
-        // Chunks 1 and 2 move to the tail: their holes start a compaction, whose first slide takes
-        // chunk 3 (and maybe more) down over them, leaving the rest of the holes below where it writes.
-        if (!grow(1) || !grow(2) || header[HeaderSlot.compactState] !== sliding) return;
-        // Chunk 5, not reached yet, moves into those holes, just below the next area still to slide.
-        const tail = header[HeaderSlot.recordsTail];
-        if (header[HeaderSlot.compactNext] > 5 || !grow(5) || offsetOf(5) >= tail) return;
-        expect(offsetOf(5)).toBeLessThan(header[HeaderSlot.compactWrite]);
+    expectEarlyCompactionCases(({ engine, header, offsetOf, grow }, pick) => {
+      const sliding = kernelU32('COMPACT_SLIDING');
+      const A = engine.accountCount;
+      // Chunks 1 and 2 move to the tail: their holes start a compaction, whose first slide takes
+      // chunk 3 (and maybe more) down over them, leaving the rest of the holes below where it writes.
+      if (!grow(1) || !grow(2) || header[HeaderSlot.compactState] !== sliding) return false;
+      // Chunk 5, not reached yet, moves into those holes, just below the next area still to slide.
+      const tail = header[HeaderSlot.recordsTail];
+      if (header[HeaderSlot.compactNext] > 5 || !grow(5) || offsetOf(5) >= tail) return false;
+      expect(offsetOf(5)).toBeLessThan(header[HeaderSlot.compactWrite]);
+      expectAreasApart(engine);
+      // More moves until the compaction ends: the slide passes chunk 5's old place (a hole now).
+      while (header[HeaderSlot.compactState] === sliding && grow(pick % 2 === 0 ? 0 : 3)) {
         expectAreasApart(engine);
-        // More moves until the compaction ends: the slide passes chunk 5's old place (a hole now).
-        while (header[HeaderSlot.compactState] === sliding && grow(pick % 2 === 0 ? 0 : 3)) {
-          expectAreasApart(engine);
-        }
-        expectAreasApart(engine);
-        expectSameSweep(engine, 0, A);
-        cases++;
-      }),
-      { numRuns: 20 },
-    );
-    expect(cases).toBeGreaterThan(5);
+      }
+      expectAreasApart(engine);
+      expectSameSweep(engine, 0, A);
+      return true;
+    });
   });
 });
