@@ -209,7 +209,7 @@ function compactGap(header: usize, bytes: u64): i64 {
  */
 function placeOrCompact(header: usize, meta: usize, accounts: u32, room: bool): bool {
   const placed = placeAtTail(header, meta, accounts, room) || (compactRoom(header, bytesFor(capacityFor(meta, room), accounts)) && placeAtTail(header, meta, accounts, room));
-  if (placed) placedAtTail(header, bytesFor(load<u32>(meta, CHUNK_CAPACITY), accounts));
+  if (placed) placedAtTail(header, meta, accounts);
   return placed;
 }
 
@@ -334,13 +334,15 @@ function startCompaction(header: usize, used: u64, placed: u64): void {
 }
 
 /**
- * A move placed `bytes` at the tail (not a repack). While a compaction slides, they add their bytes
- * times its pace to what it owes (compactStep slides that much at the end of the refresh). Else,
+ * The chunk whose meta is at `meta` (of `accounts` accounts) was just given an area by placeAtTail
+ * (not by a repack). While a compaction slides, the area's bytes times its pace add to what it owes
+ * (compactStep slides that much at the end of the refresh). Else,
  * once the tail leaves fewer than H_COMPACT_START_FREE bytes free, a compaction starts, if the holes
  * are at least 1/COMPACT_FREE_SHARE of the region; if not, it is tried again once the tail has grown
  * by 1/COMPACT_RETRY_SHARE of the region. Moves no area.
  */
-function placedAtTail(header: usize, bytes: u64): void {
+function placedAtTail(header: usize, meta: usize, accounts: u32): void {
+  const bytes = bytesFor(load<u32>(meta, CHUNK_CAPACITY), accounts);
   const state = headerValue(header, H_COMPACT_STATE);
   if (state == COMPACT_SLIDING) {
     const credit = <u64>headerValue(header, H_COMPACT_CREDIT) + bytes * <u64>headerValue(header, H_COMPACT_PACE);
@@ -592,7 +594,7 @@ function refreshAccount(header: usize, cache: usize, a: u32): void {
       const moved = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
       memory.copy(moved, area, used);
       area = moved;
-      placedAtTail(header, bytesFor(load<u32>(meta, CHUNK_CAPACITY), count));
+      placedAtTail(header, meta, count);
     }
     store<u16>(accRecords + (<usize>a << 1), <u16>counts);
     store<u32>(meta, nextCross, CHUNK_CROSS);
