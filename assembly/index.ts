@@ -33,7 +33,7 @@ import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_M
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords } from './hot';
 import { applyRecords } from './operations';
 export { OP_ACCOUNT, OP_INSTRUMENT, OP_KIND, OP_MODE, OP_AMOUNT, OP_PRICE, OP_REALIZED, OP_SIZE_AFTER, OP_FIGURE_1, OP_FIGURE_2, OP_OUTCOME, OP_BYTES, OP_PROGRESS_BYTES, ARENA_BYTES, OP_HOST, OP_DEPOSIT, OP_FILL, OP_SIZE_ABS_MAX } from './operations';
-export { OUTCOME_HOST, OUTCOME_OPENED, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
+export { OUTCOME_HOST, OUTCOME_APPLIED, OUTCOME_OPENED, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
 
 export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP, INDEX_SIDE_SHIFT, INDEX_ACCOUNTS_MAX, BOUNDS_REGION_BYTES_PER_ACCOUNT, BOUNDS_FAILING_AT, BOUNDS_SHORTS_AT, SHORTS_BITS, SHORTS_REPEAT } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HS_SCOPES, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
@@ -385,11 +385,12 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
 
 /**
  * Applies the account operations recorded at `ops` (operations.ts OP_*: deposits, and fills that
- * leave a held position open), records [from, count), in order, up to the first it does not apply,
- * and returns that one's index (count when it applied them all): the control plane applies or
- * refuses that one and calls again from the next (src/account/batch.ts). Each record is checked as
- * it is reached; the u32 after the last record holds the index of the one reached, so that a failed
- * check (an abort) still tells the control plane which were applied. `arena` holds the position
+ * leave a held position open), records [from, count), in order, or refuses them (each record's
+ * OP_OUTCOME says which), up to the first it leaves to the control plane, and returns that one's
+ * index (count when it took them all): the control plane applies or refuses that one and calls
+ * again from the next (src/account/batch.ts). Each record is checked as it is reached; the u32
+ * after the last record holds the index of the one reached, so that a failed check (an abort)
+ * still tells the control plane which were taken. `arena` holds the position
  * arena's used slots (u32, which a fill that opens a position moves on) and capacity (u32). Derived
  * state is not refreshed here: the control plane lists the accounts changed.
  */

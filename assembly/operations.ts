@@ -1,17 +1,19 @@
 // Account operations of a batch, applied in the kernel: deposits, and fills that do not close a
 // position (src/account/batch.ts). The control plane writes the batch as fixed records (OP_*),
 // having checked what does not depend on the book (the account, the instrument, the mode, the
-// size's lots, the price's range); this applies them in order and stops at the first one it does
-// not apply, saying why (OP_OUTCOME):
+// size's lots, the price's range); this takes them in order, and each record says what became of it
+// (OP_OUTCOME):
+//   - applied (OUTCOME_APPLIED, or OUTCOME_OPENED for a fill that opened a position);
 //   - refused (REFUSED_*), when it finds the refusal the control plane would give first, in its
 //     order of checks: a fill's funding over its isolated margin, a leverage above the bracket's,
 //     a margin over the wallet, a loss over the margin, equity below the initial margin. The
-//     figures the reason names go in the record; nothing is written to the book;
-//   - the control plane's (OUTCOME_HOST): a kind it leaves to it (every other operation, a fill with
-//     its own margin), a fill that closes a position (its slot leaves the block), one that opens a
-//     position when the arena must grow, and anything it is not certain of (an amount beyond its
-//     range, a product beyond 2^62). The control plane applies or refuses that one itself.
-// Then the control plane calls it again from the next record. So what this applies or refuses is
+//     figures the reason names go in the record; nothing is written to the book; it goes on with
+//     the next record;
+//   - the control plane's (OUTCOME_HOST), where it stops: a kind it leaves to it (every other
+//     operation, a fill with its own margin), a fill that closes a position (its slot leaves the
+//     block), one that opens a position when the arena must grow, and anything it is not certain of
+//     (an amount beyond its range, a product beyond 2^62). The control plane applies or refuses
+//     that one itself, and calls it again from the next record. So what this applies or refuses is
 // what src/account/operations.ts would, with the same effect on the columns and the same result:
 // the same rules, in the same order, on the same integers (docs/numbers.md), a new position in the
 // slot Engine.appendPositionSlot would give it; the property tests (test/account/batch.test.ts,
@@ -59,11 +61,11 @@ export const OP_AMOUNT: u32 = 8; // i64: a deposit's micro, a fill's size units 
 export const OP_PRICE: u32 = 16; // i64 price units (fills)
 export const OP_REALIZED: u32 = 24; // out, i64 micro: an applied fill's realized PnL
 export const OP_SIZE_AFTER: u32 = 32; // out, i64 size units: |size| after an applied fill
-// A record the kernel stopped at: why (OP_OUTCOME), and for a refusal the figures its reason names,
-// in the two slots an applied fill's results take.
+// What became of a record (OP_OUTCOME), and for a refusal the figures its reason names, in the two
+// slots an applied fill's results take.
 export const OP_FIGURE_1: u32 = OP_REALIZED; // out, i64
 export const OP_FIGURE_2: u32 = OP_SIZE_AFTER; // out, i64
-export const OP_OUTCOME: u32 = 40; // out, u8: OUTCOME_HOST or REFUSED_*
+export const OP_OUTCOME: u32 = 40; // out, u8: OUTCOME_APPLIED, OUTCOME_OPENED, REFUSED_* or OUTCOME_HOST
 export const OP_BYTES: u32 = 48;
 /**
  * After the last record of a call, a u32: the index of the record being applied. The records
@@ -74,11 +76,12 @@ export const OP_PROGRESS_BYTES: u32 = 4;
 export const OP_HOST: u8 = 0;
 export const OP_DEPOSIT: u8 = 1;
 export const OP_FILL: u8 = 2;
-// Why the kernel stopped at a record: the control plane's to apply or refuse (OUTCOME_HOST), or
-// refused, exactly as src/account/operations.ts refuses it, with the figures its reason names.
+// What became of a record (OP_OUTCOME): applied (OUTCOME_APPLIED, or OUTCOME_OPENED when its fill
+// opened a position), refused exactly as src/account/operations.ts refuses it, with the figures its
+// reason names (REFUSED_*), or the control plane's to apply or refuse (OUTCOME_HOST: the kernel
+// stopped there).
 export const OUTCOME_HOST: u8 = 0;
-/** Applied (the records before the one returned); OUTCOME_OPENED, written, when it opened a position. */
-const OUTCOME_APPLIED: u8 = 1;
+export const OUTCOME_APPLIED: u8 = 1;
 export const OUTCOME_OPENED: u8 = 8;
 export const REFUSED_FUNDING_EXCEEDS_MARGIN: u8 = 2; // funding owed, isolated margin
 export const REFUSED_LEVERAGE_ABOVE_BRACKET: u8 = 3; // the position's leverage, the bracket's max
@@ -471,9 +474,9 @@ function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u
 }
 
 /**
- * Applies the operation records [from, count) at `ops` in order, up to the first it does not apply;
- * returns that one's index (count when it applied them all), whose OP_OUTCOME says why: the
- * control plane's (OUTCOME_HOST), or refused (REFUSED_*, its figures at OP_FIGURE_1 and _2).
+ * Applies or refuses the operation records [from, count) at `ops` in order, each one's OP_OUTCOME
+ * saying which (a refusal's figures at OP_FIGURE_1 and _2), up to the first it leaves to the
+ * control plane (OUTCOME_HOST); returns that one's index (count when it took them all).
  * `arena`: the position arena's used slots (u32, which an opening moves on) and capacity (u32).
  */
 export function applyRecords(header: usize, ops: usize, from: u32, count: u32, arena: usize): u32 {
@@ -505,15 +508,10 @@ export function applyRecords(header: usize, ops: usize, from: u32, count: u32, a
       assert(delta != 0 && delta <= OP_SIZE_ABS_MAX && delta >= -OP_SIZE_ABS_MAX, "applyUpdates: a fill record's size is out of range");
       assert(price > 0 && price <= PRICE_UNITS_MAX, "applyUpdates: a fill record's price is out of range");
     }
+    // Applied or refused, the record says which and the kernel goes on: a refusal changed nothing.
     const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a) : fill(header, op, <usize>a, arena);
-    if (outcome == OUTCOME_OPENED) {
-      store<u8>(op + OP_OUTCOME, outcome);
-      continue;
-    }
-    if (outcome != OUTCOME_APPLIED) {
-      store<u8>(op + OP_OUTCOME, outcome);
-      return k;
-    }
+    store<u8>(op + OP_OUTCOME, outcome);
+    if (outcome == OUTCOME_HOST) return k;
   }
   store<u32>(progress, count);
   return count;

@@ -7,12 +7,11 @@
 // The operations a batch is mostly made of run in the kernel (assembly/operations.ts): deposits,
 // and fills that do not close a position. Each window of the batch is written as fixed records
 // (checked here first: the account, the instrument, the mode, the lots, the price's range;
-// anything else, or anything malformed, is left to this side), and the kernel applies them in order
-// up to the first it does not apply: one it refuses (the same code, and the same reason from the
-// figures it reports, with nothing written), or one it leaves to this side: of another kind, a fill
-// that closes a position or needs the arena to grow, or one it is not certain about. That one goes
-// through applyUnit here (its refusal and reason, or its effect), and the kernel goes on from the
-// next. The kernel applies and refuses an operation only as applyUnit would, to the same integers
+// anything else, or anything malformed, is left to this side), and the kernel applies or refuses
+// them in order (a refusal: the same code, and the same reason from the figures it reports, with
+// nothing written), up to the first it leaves to this side: of another kind, a fill that closes a
+// position or needs the arena to grow, or one it is not certain about. That one goes through
+// applyUnit here (its refusal and reason, or its effect), and the kernel goes on from the next. The kernel applies and refuses an operation only as applyUnit would, to the same integers
 // (test/account/batch.test.ts holds the two paths to the same books and results).
 import type { Engine } from '../engine/engine.js';
 import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../fixed/constants.js';
@@ -33,7 +32,7 @@ import {
   OP_OUTCOME,
   OP_FIGURE_1,
   OP_FIGURE_2,
-  OUTCOME_HOST,
+  OUTCOME_APPLIED,
   OUTCOME_OPENED,
   REFUSED_FUNDING_EXCEEDS_MARGIN,
   REFUSED_LEVERAGE_ABOVE_BRACKET,
@@ -91,7 +90,8 @@ export function applyBatch(engine: Engine, operations: readonly AnyOperation[]):
         }
         applied += takeApplied(engine, records, from, stop, start, results, changes);
         if (stop === count) break;
-        const result = kernelRefusal(engine, records + stop * OP_BYTES) ?? applyUnit(engine, operations[start + stop], changes);
+        // The kernel left this one to this side (OUTCOME_HOST).
+        const result = applyUnit(engine, operations[start + stop], changes);
         results[start + stop] = result;
         if (result.ok) applied++;
         from = stop + 1;
@@ -155,17 +155,25 @@ function writeRecords(engine: Engine, operations: readonly AnyOperation[], start
 }
 
 /**
- * The results of the records [from, stop) the kernel applied, for operations start + from on: each
- * one's result, its account for the refresh (a deposit's change, a fill's account), and a fill's
- * size for its instrument's high-water mark. Returns how many.
+ * The results of the records [from, stop) the kernel applied or refused, for operations start +
+ * from on: each one's result; for an applied one its account for the refresh (a deposit's change,
+ * a fill's account) and a fill's size for its instrument's high-water mark. Returns how many it
+ * applied.
  */
 function takeApplied(engine: Engine, records: number, from: number, stop: number, start: number, results: OperationResult[], changes: Changes): number {
   if (stop === from) return 0;
   const words = engine.memoryWords;
   const bytes = engine.memoryBytes;
   const values = engine.memoryI64;
+  let applied = 0;
   for (let k = from; k < stop; k++) {
     const at = records + k * OP_BYTES;
+    const outcome = bytes[at + OP_OUTCOME];
+    if (outcome !== OUTCOME_APPLIED && outcome !== OUTCOME_OPENED) {
+      results[start + k] = kernelRefusal(engine, at, outcome);
+      continue;
+    }
+    applied++;
     const a = words[(at + OP_ACCOUNT) / 4];
     if (bytes[at + OP_KIND] === OP_DEPOSIT) {
       changes.addBalance(a, values[(at + OP_AMOUNT) / 8]);
@@ -176,21 +184,19 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
       const size = values[(at + OP_SIZE_AFTER) / 8];
       if (size > engine.sizeHighWater[i]) engine.sizeHighWater[i] = size;
       // A position opened takes the instrument's index as its snapshot (Engine.writePosition).
-      if (bytes[at + OP_OUTCOME] === OUTCOME_OPENED) engine.widenFundingEnvelope(i, engine.views.instFunding[i]);
+      if (outcome === OUTCOME_OPENED) engine.widenFundingEnvelope(i, engine.views.instFunding[i]);
       results[start + k] = { ok: true, realizedPnlMicro: values[(at + OP_REALIZED) / 8] };
     }
   }
-  return stop - from;
+  return applied;
 }
 
 /**
- * The refusal the kernel reported for the record at `at`, as applyUnit would have given it (the
- * same code, the reason from the same figures: operations.ts reasons), or undefined when the
- * kernel left the operation to applyUnit.
+ * The refusal the kernel reported for the record at `at` (its `outcome`, a REFUSED_* code), as
+ * applyUnit would have given it: the same code, the reason from the same figures (operations.ts
+ * reasons).
  */
-function kernelRefusal(engine: Engine, at: number): OperationResult | undefined {
-  const outcome = engine.memoryBytes[at + OP_OUTCOME];
-  if (outcome === OUTCOME_HOST) return undefined;
+function kernelRefusal(engine: Engine, at: number, outcome: number): OperationResult {
   const values = engine.memoryI64;
   const first = values[(at + OP_FIGURE_1) / 8];
   const second = values[(at + OP_FIGURE_2) / 8];

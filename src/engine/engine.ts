@@ -809,18 +809,19 @@ export class Engine {
 
   /**
    * The index of the record the last applyOperationRecords call over `count` records at `records`
-   * reached: the ones before it were applied, even when the call threw (a failed check).
+   * reached: the ones before it were applied or refused, even when the call threw (a failed check).
    */
   operationProgress(records: number, count: number): number {
     return this.memoryWords[(records + count * OP_BYTES) / 4];
   }
 
   /**
-   * Applies the operation records [from, count) at `records` (operationRecords) in the kernel, in
-   * order, up to the first it does not apply, and returns that one's index (count when it applied
-   * them all), whose outcome the record then holds (refused, or the control plane's): deposits,
-   * and fills that do not close a position, each applied or refused exactly as the control plane's
-   * operation would (assembly/operations.ts); a fill that opens a position takes its slot as
+   * Applies or refuses the operation records [from, count) at `records` (operationRecords) in the
+   * kernel, in order, each record's outcome saying which (OUTCOME_APPLIED, OUTCOME_OPENED or a
+   * REFUSED_* code), up to the first it leaves to the control plane (OUTCOME_HOST), and returns
+   * that one's index (count when it took them all): deposits, and fills that do not close a
+   * position, each applied or refused exactly as the control plane's operation would
+   * (assembly/operations.ts); a fill that opens a position takes its slot as
    * appendPositionSlot would give it (positionsUsed moves on). Derived state is not refreshed, and
    * no size high-water mark is raised: the caller (applyBatch) does both for what was applied.
    */

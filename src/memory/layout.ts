@@ -402,11 +402,12 @@ export const OP_AMOUNT = kernelU32('OP_AMOUNT');
 export const OP_PRICE = kernelU32('OP_PRICE');
 export const OP_REALIZED = kernelU32('OP_REALIZED');
 export const OP_SIZE_AFTER = kernelU32('OP_SIZE_AFTER');
-/** A record the kernel stopped at: why (OUTCOME_HOST or a REFUSED_* code), and a refusal's two figures. */
+/** What became of a record (OUTCOME_APPLIED, OUTCOME_OPENED, a REFUSED_* code, or OUTCOME_HOST where the kernel stopped), and a refusal's two figures. */
 export const OP_OUTCOME = kernelU32('OP_OUTCOME');
 export const OP_FIGURE_1 = kernelU32('OP_FIGURE_1');
 export const OP_FIGURE_2 = kernelU32('OP_FIGURE_2');
 export const OUTCOME_HOST = kernelU32('OUTCOME_HOST');
+export const OUTCOME_APPLIED = kernelU32('OUTCOME_APPLIED');
 /** An applied record whose fill opened a position. */
 export const OUTCOME_OPENED = kernelU32('OUTCOME_OPENED');
 export const REFUSED_FUNDING_EXCEEDS_MARGIN = kernelU32('REFUSED_FUNDING_EXCEEDS_MARGIN');

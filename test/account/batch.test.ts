@@ -17,6 +17,7 @@ import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import {
   OP_BYTES,
   OP_OUTCOME,
+  OUTCOME_APPLIED,
   OUTCOME_HOST,
   OUTCOME_OPENED,
   REFUSED_CROSS_INITIAL,
@@ -119,15 +120,19 @@ function crossBases(engine: Engine): (bigint | null)[] {
 
 /**
  * Calls `seen` after each of the engine's kernel calls in applyBatch (Engine.applyOperationRecords
- * wrapped): the records [from, stop) it applied, a record's outcome (OUTCOME_OPENED when its fill
- * opened a position), and the outcome of the record it stopped at (OUTCOME_HOST when none).
+ * wrapped): how many of the records it took it applied, the refusal codes (REFUSED_*) of those it
+ * refused, in order, the records [from, stop) it took, and each one's outcome (OUTCOME_OPENED when
+ * its fill opened a position). The record it stopped at, if any, is the control plane's.
  */
-function watchKernel(engine: Engine, seen: (from: number, stop: number, outcome: (k: number) => number, stopped: number) => void): void {
+function watchKernel(engine: Engine, seen: (applied: number, refused: number[], from: number, stop: number, outcome: (k: number) => number) => void): void {
   const apply = engine.applyOperationRecords.bind(engine);
   engine.applyOperationRecords = (records, from, count) => {
     const stop = apply(records, from, count);
     const outcome = (k: number) => engine.memoryBytes[records + k * OP_BYTES + OP_OUTCOME];
-    seen(from, stop, outcome, stop < count ? outcome(stop) : OUTCOME_HOST);
+    if (stop < count) expect(outcome(stop)).toBe(OUTCOME_HOST);
+    const refused: number[] = [];
+    for (let k = from; k < stop; k++) if (outcome(k) !== OUTCOME_APPLIED && outcome(k) !== OUTCOME_OPENED) refused.push(outcome(k));
+    seen(stop - from - refused.length, refused, from, stop, outcome);
     return stop;
   };
 }
@@ -305,10 +310,10 @@ describe('applyBatch on random books and random batches', () => {
 
         // The same operations as one batch, the kernel applying what it takes (counted).
         const engine = freshEngine(book);
-        watchKernel(engine, (from, stop, outcome, stopped) => {
-          tally.kernel += stop - from;
+        watchKernel(engine, (applied, refused, from, stop, outcome) => {
+          tally.kernel += applied;
           for (let k = from; k < stop; k++) if (outcome(k) === OUTCOME_OPENED) tally.kernelOpened++;
-          if (stopped !== OUTCOME_HOST) tally.kernelRefused++;
+          tally.kernelRefused += refused.length;
         });
         const batch = applyBatch(engine, operations);
         expect(batch.results).toEqual(oneByOne);
@@ -436,13 +441,14 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
         });
 
         const engine = freshEngine(book);
-        watchKernel(engine, (from, stop, _outcome, stopped) => {
+        watchKernel(engine, (_applied, refused, from, stop, outcome) => {
           // One window (a batch of at most 60): record k is operation k.
           for (let k = from; k < stop; k++) {
+            if (outcome(k) !== OUTCOME_APPLIED && outcome(k) !== OUTCOME_OPENED) continue;
             if (operations[k].kind === 'fill') tally.kernelFills++;
             else tally.kernelDeposits++;
           }
-          if (stopped !== OUTCOME_HOST) kernelRefusals.set(stopped, (kernelRefusals.get(stopped) ?? 0) + 1);
+          for (const code of refused) kernelRefusals.set(code, (kernelRefusals.get(code) ?? 0) + 1);
         });
         const batch = applyBatch(engine, operations);
         expect(batch.results).toEqual(expected);
@@ -482,8 +488,8 @@ describe('batches longer than the kernel takes at once', () => {
     const engine = freshEngine(book);
     let kernel = 0;
     let windows = 0;
-    watchKernel(engine, (from, stop) => {
-      kernel += stop - from;
+    watchKernel(engine, (applied, _refused, from) => {
+      kernel += applied;
       if (from === 0) windows++; // each window's first call starts at its first record
     });
     const batch = applyBatch(engine, operations);
@@ -502,7 +508,7 @@ describe('the kernel at the edges of its rules, to the micro', () => {
   function run(accounts: unknown[], operations: AnyOperation[]) {
     const engine = engineWith(accounts);
     let kernel = 0;
-    watchKernel(engine, (from, stop) => (kernel += stop - from));
+    watchKernel(engine, (applied) => (kernel += applied));
     const twin = engineWith(accounts);
     const expected = operations.map((operation) => applyOperation(twin, operation));
     const batch = applyBatch(engine, operations);
@@ -554,7 +560,7 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     const engine = engineWith(accounts);
     const twin = engineWith(accounts);
     let kernel = 0;
-    watchKernel(engine, (from, stop) => (kernel += stop - from));
+    watchKernel(engine, (applied) => (kernel += applied));
     const capacities = new Set<number>();
     for (const mode of ['cross', 'isolated'] as const) {
       for (let a = 0; a < accounts.length; a++) {
@@ -604,7 +610,7 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     twin.accountsChanged([0]);
     const expected = operations.map((operation) => applyOperation(twin, operation));
     let kernel = 0;
-    watchKernel(engine, (from, stop) => (kernel += stop - from));
+    watchKernel(engine, (applied) => (kernel += applied));
     const batch = applyBatch(engine, operations);
     expect(batch.results).toEqual(expected);
     expect(kernel).toBe(1); // the fill (the funding index is the control plane's)
