@@ -73,6 +73,7 @@ import {
   H_COMPACT_RETRY,
   H_COMPACT_START_FREE,
   H_COMPACTIONS,
+  H_LAYOUT_ROOM,
   CHUNK_ROOM_MIN,
   CHUNK_ROOM_SHARE,
   SWEEP_RECORD_SLOT_BYTES,
@@ -106,9 +107,11 @@ import { fillInstrument } from './cache';
 
 /**
  * Records an area gets room for when a chunk that outgrew its area moves: CHUNK_ROOM_SHARE more,
- * at least CHUNK_ROOM_MIN. Areas handed out in a layout of the whole book have no room: a gap
- * between two areas costs the sweep a new memory stream (measured: ~25% slower on a book with 6%
- * room in every chunk), so only chunks that grow pay for one.
+ * at least CHUNK_ROOM_MIN. Areas handed out in a layout of the whole book get H_LAYOUT_ROOM records
+ * of room (capacityFor): without it, the first position a chunk gained moved its area to the tail,
+ * and the compactions those moves called for were most of a batch's refresh on a fresh book (mixed
+ * batches on the 10M-account book 1.37 times as fast in their first 250,000 updates with 16 records
+ * of room; the static sweep the same within 1%: bench/README.md, 2026-12-02, night).
  */
 // @ts-ignore: decorator
 @inline
@@ -142,12 +145,15 @@ function countsOf(header: usize, a: u32): u32 {
   return cross | ((count - cross) << 8);
 }
 
-/** Records the area of the chunk whose meta is at `meta` (with its counts set) gets: with room to grow when `room`, else just its records. */
+/**
+ * Records the area of the chunk whose meta is at `meta` (with its counts set) gets: with room to
+ * grow when `room` (it outgrew its area), else with the room of a layout of the whole book.
+ */
 // @ts-ignore: decorator
 @inline
-function capacityFor(meta: usize, room: bool): u32 {
+function capacityFor(header: usize, meta: usize, room: bool): u32 {
   const records = load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED);
-  return room ? roomFor(records) : records;
+  return room ? roomFor(records) : records + headerValue(header, H_LAYOUT_ROOM);
 }
 
 /** Bytes of an area of `capacity` records for `accounts` accounts: its record slots, then its accounts' bases. */
@@ -165,7 +171,7 @@ function bytesFor(capacity: u32, accounts: u32): u64 {
  * room left.
  */
 function placeAtTail(header: usize, meta: usize, accounts: u32, room: bool): bool {
-  const capacity = capacityFor(meta, room);
+  const capacity = capacityFor(header, meta, room);
   const bytes = bytesFor(capacity, accounts);
   let at = compactGap(header, bytes);
   if (at >= 0) {
@@ -208,15 +214,16 @@ function compactGap(header: usize, bytes: u64): i64 {
  * (placedAtTail).
  */
 function placeOrCompact(header: usize, meta: usize, accounts: u32, room: bool): bool {
-  const placed = placeAtTail(header, meta, accounts, room) || (compactRoom(header, bytesFor(capacityFor(meta, room), accounts)) && placeAtTail(header, meta, accounts, room));
+  const placed = placeAtTail(header, meta, accounts, room) || (compactRoom(header, bytesFor(capacityFor(header, meta, room), accounts)) && placeAtTail(header, meta, accounts, room));
   if (placed) placedAtTail(header, meta, accounts);
   return placed;
 }
 
 /**
- * Lays every placed chunk out again from the region's start, packed in chunk order with no room,
- * each marked for rebuilding: when the tail has reached the region's end and a compaction would
- * not leave enough free (compactRoom). The region holds every chunk packed (layout.ts), so this fits.
+ * Lays every placed chunk out again from the region's start, in chunk order with the room of a
+ * layout of the whole book (H_LAYOUT_ROOM), each marked for rebuilding: when the tail has reached
+ * the region's end and a compaction would not leave enough free (compactRoom). The region holds
+ * every chunk with CHUNK_ROOM_MIN records of room (layout.ts), so this fits.
  */
 function repack(header: usize): void {
   setHeaderValue(header, H_RECORDS_TAIL, 0);
@@ -226,7 +233,7 @@ function repack(header: usize): void {
     const meta = metaOf(header, chunk);
     if (load<u32>(meta, CHUNK_STATE) == CHUNK_UNLAID) continue;
     const placed = placeAtTail(header, meta, chunkAccounts(header, chunk), false);
-    assert(placed, 'the sweep records region holds every chunk packed');
+    assert(placed, 'the sweep records region holds every chunk with the room of a layout');
   }
 }
 
@@ -581,7 +588,7 @@ function refreshAccount(header: usize, cache: usize, a: u32): void {
       store<u32>(meta, nextIsolated, CHUNK_ISOLATED);
       const count = chunkAccounts(header, chunk);
       let placed = placeAtTail(header, meta, count, true);
-      if (!placed && compactRoom(header, bytesFor(capacityFor(meta, true), count))) {
+      if (!placed && compactRoom(header, bytesFor(capacityFor(header, meta, true), count))) {
         area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET); // the compaction moved it
         placed = placeAtTail(header, meta, count, true);
       }

@@ -66,8 +66,9 @@ export const H_COMPACT_PACE: u32 = 44; // holds the value itself: bytes slid per
 export const H_COMPACT_RETRY: u32 = 45; // holds the value itself: COMPACT_DECLINED until the tail reaches it
 export const H_COMPACT_START_FREE: u32 = 46; // holds the value itself: a compaction starts when the tail leaves fewer free bytes (0: only when the region is full)
 export const H_COMPACTIONS: u32 = 47; // holds the value itself: compactions ended since the layout (wraps), for the control plane to report
+export const H_LAYOUT_ROOM: u32 = 48; // holds the value itself: records of room each area gets in a layout of the whole book (a load, a repack), at most CHUNK_ROOM_MIN
 /** Slots in the header. */
-export const HEADER_SLOTS: u32 = 48;
+export const HEADER_SLOTS: u32 = 49;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
 export const WORD_BYTES: u32 = 4;
 
@@ -136,21 +137,23 @@ export const SWEEP_RECORD_SLOT_BYTES: u32 = CROSS_RECORD_BYTES > ISOLATED_RECORD
 export const SWEEP_BASE_BYTES: u32 = 8;
 /**
  * The room a chunk that outgrew its area gets in its new one: records for 1/CHUNK_ROOM_SHARE more
- * positions, at least CHUNK_ROOM_MIN (chunks.ts roomFor). A layout of the whole book packs the
- * areas with no room, one stream for the sweep.
+ * positions, at least CHUNK_ROOM_MIN (chunks.ts roomFor). A layout of the whole book gives each area
+ * H_LAYOUT_ROOM records of room (CHUNK_ROOM_MIN unless the engine was told otherwise), so that the
+ * first positions a chunk gains do not move it.
  */
 export const CHUNK_ROOM_SHARE: u32 = 8;
 export const CHUNK_ROOM_MIN: u32 = 16;
 /**
  * The region holds each record slot's SWEEP_RECORD_SLOT_BYTES and 1/RECORDS_SPARE_SHARE more
- * (the areas of chunks that moved, with their room), CHUNK_ROOM_MIN records per chunk, and each
- * account's base. When the tail reaches the end, every chunk is laid out again, packed. Pages of
+ * (the areas of chunks that moved, with their room), CHUNK_ROOM_MIN records per chunk (the room of a
+ * layout of the whole book, at most that), and each account's base. When the tail reaches the end,
+ * every chunk is laid out again, in chunk order. Pages of
  * the spare part are touched only as chunks move there.
  */
 export const RECORDS_SPARE_SHARE: u32 = 4;
 /**
  * A compaction (chunks.ts compact) that leaves less than 1/COMPACT_FREE_SHARE of the region free
- * is not worth repeating soon: the chunks are laid out again, packed, instead (repack).
+ * is not worth repeating soon: the chunks are laid out again in chunk order instead (repack).
  */
 export const COMPACT_FREE_SHARE: u32 = 16;
 /**
@@ -223,7 +226,7 @@ if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > I
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
 if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
-if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

@@ -50,6 +50,12 @@ import { compileCore, instantiateCore, type CoreExports } from './core.js';
 export interface EngineOptions {
   /** Spare position slots beyond the book's, for positions opened later. Default: 1/16 + 64. */
   spareFraction?: number;
+  /**
+   * Records of room each chunk's area of the chunk sweep gets when the whole book is laid out (a
+   * load, a repack), so that the first positions opened in a chunk do not move its area: 0 to
+   * CHUNK_ROOM_MIN (16, the default). 0 packs the areas (the tests use it to move chunks often).
+   */
+  layoutRoom?: number;
 }
 
 /** Spare slots by default: enough for a day of new positions on most books, 4 bytes a position. */
@@ -175,7 +181,7 @@ export class Engine {
     const base = core.heapBase();
     const pages = Math.ceil((base + layoutBytes(capacity) + 16) / 65_536) - memory.buffer.byteLength / 65_536;
     if (pages > 0) memory.grow(pages);
-    const layout = new BookLayout(memory, base, capacity);
+    const layout = new BookLayout(memory, base, capacity, options.layoutRoom);
     layout.setAccountCount(accountIds.count);
     const engine = new Engine(memory, core, layout, instruments, accountIds);
     engine.writeInstruments(instruments);
@@ -858,7 +864,7 @@ export class Engine {
     this.assertWritable('growPositions');
     const old = this.layout;
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
-    const next = new BookLayout(this.memory, this.memoryTop, capacity); // grows the memory itself
+    const next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom); // grows the memory itself
     this.dropViews();
     next.setAccountCount(this.accountCount);
     this.memoryTop = next.end;

@@ -64,12 +64,13 @@ export const HeaderSlot = {
   compactRetry: kernelU32('H_COMPACT_RETRY'),
   compactStartFree: kernelU32('H_COMPACT_START_FREE'),
   compactions: kernelU32('H_COMPACTIONS'),
+  layoutRoom: kernelU32('H_LAYOUT_ROOM'),
 } as const;
 export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
 /** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
 const WORD_BYTES = kernelU32('WORD_BYTES');
 /** Header slots that hold a count, or a region that is not a column of one table. */
-type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle' | Compaction;
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle' | 'layoutRoom' | Compaction;
 /** The header slots of the kernel's compaction of the sweep records region (assembly/layout.ts H_COMPACT_*). */
 export const COMPACTION_SLOTS = ['compactState', 'compactNext', 'compactCount', 'compactWrite', 'compactRoundEnd', 'compactCredit', 'compactPace', 'compactRetry', 'compactStartFree', 'compactions'] as const;
 type Compaction = (typeof COMPACTION_SLOTS)[number];
@@ -83,8 +84,11 @@ export const SWEEP_RECORD_SLOT_BYTES = kernelU32('SWEEP_RECORD_SLOT_BYTES');
 export const SWEEP_BASE_BYTES = kernelU32('SWEEP_BASE_BYTES');
 /** Bytes of a shard's chunk sums (assembly/layout.ts CHUNK_SCRATCH_BYTES). */
 export const CHUNK_SCRATCH_BYTES = kernelU32('CHUNK_SCRATCH_BYTES');
-/** Room a chunk's area gets, and the region's spare share (assembly/layout.ts). */
-const CHUNK_ROOM_MIN = kernelU32('CHUNK_ROOM_MIN');
+/**
+ * Room a chunk's area gets when it outgrows its area, at least (assembly/layout.ts), and by default
+ * in a layout of the whole book (H_LAYOUT_ROOM, at most this).
+ */
+export const CHUNK_ROOM_MIN = kernelU32('CHUNK_ROOM_MIN');
 const RECORDS_SPARE_SHARE = kernelU32('RECORDS_SPARE_SHARE');
 const COMPACT_START_SHARE = kernelU32('COMPACT_START_SHARE');
 /** Bytes of a chunk's meta (assembly/layout.ts CHUNK_META_BYTES): offset, counts, state, capacity. */
@@ -234,7 +238,7 @@ export function chunksOf(accounts: number): number {
 function regionBytes(capacity: Capacity): { records: number; chunks: number } {
   return {
     // Every record slot and 1/RECORDS_SPARE_SHARE more, CHUNK_ROOM_MIN per chunk, and each account's
-    // base: the chunks packed with their room to grow, and the areas of chunks that outgrew theirs.
+    // base: the chunks laid out with their room to grow, and the areas of chunks that outgrew theirs.
     records: alignUp(
       Math.ceil((capacity.positions * SWEEP_RECORD_SLOT_BYTES * (RECORDS_SPARE_SHARE + 1)) / RECORDS_SPARE_SHARE) +
         chunksOf(capacity.accounts) * CHUNK_ROOM_MIN * SWEEP_RECORD_SLOT_BYTES +
@@ -288,7 +292,12 @@ export class BookLayout {
     readonly memory: WebAssembly.Memory,
     readonly base: number,
     readonly capacity: Capacity,
+    /** Records of room each chunk's area gets in a layout of the whole book (H_LAYOUT_ROOM): 0 to CHUNK_ROOM_MIN. */
+    readonly layoutRoom: number = CHUNK_ROOM_MIN,
   ) {
+    if (!Number.isInteger(layoutRoom) || layoutRoom < 0 || layoutRoom > CHUNK_ROOM_MIN) {
+      throw new RangeError(`layoutRoom: ${layoutRoom} records; an integer from 0 to ${CHUNK_ROOM_MIN}`);
+    }
     this.header = alignUp(base, COLUMN_ALIGN_BYTES);
     this.end = this.header + layoutBytes(capacity);
     const needPages = Math.ceil(this.end / WASM_PAGE_BYTES);
@@ -324,6 +333,7 @@ export class BookLayout {
     // A compaction starts when the tail leaves less than this free, and slides the areas down a
     // few at a time (assembly/chunks.ts compactStep); the rest of its bookkeeping starts at 0.
     headerView[HeaderSlot.compactStartFree] = Math.floor(regions.records / COMPACT_START_SHARE);
+    headerView[HeaderSlot.layoutRoom] = layoutRoom;
     const meta = new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts) * (CHUNK_META_BYTES / WORD_BYTES));
     for (let word = CHUNK_STATE_WORD; word < meta.length; word += CHUNK_META_BYTES / WORD_BYTES) meta[word] = CHUNK_UNLAID;
     this.views = views as Views;

@@ -80,7 +80,7 @@ function growChunk(engine: Engine, chunk: number, pick: number): boolean {
  * (growChunk from `pick`). Undefined for a smaller book.
  */
 function earlyCompactionBook(book: Book, pick: number) {
-  const engine = Engine.fromBook(book, { spareFraction: 2 });
+  const engine = Engine.fromBook(book, { spareFraction: 2, layoutRoom: 0 });
   if (engine.accountCount < 8 * CHUNK_ACCOUNTS) return undefined;
   const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
   const W = CHUNK_META_BYTES / 4;
@@ -292,12 +292,53 @@ describe('the chunk sweep and the account-by-account sweep', () => {
     expect(switched).toBeGreaterThan(30);
   });
 
+  test('a layout of the whole book gives each area CHUNK_ROOM_MIN records of room: the positions a chunk gains fill it in place, then the chunk moves to the tail', () => {
+    let cases = 0;
+    fc.assert(
+      fc.property(bookArbitrary(2 * CHUNK_ACCOUNTS), fc.nat(), (book, pick) => {
+        const engine = Engine.fromBook(book, { spareFraction: 2 }); // a free tail of about two books
+        if (engine.accountCount < 2 * CHUNK_ACCOUNTS) return;
+        const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+        header[HeaderSlot.compactStartFree] = 0; // no compaction before the region is full (a small book's one move would start one)
+        const W = CHUNK_META_BYTES / 4;
+        const meta = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], 2 * W);
+        const at = (chunk: number, name: string) => meta[chunk * W + kernelU32(name) / 4];
+        const records = (chunk: number) => at(chunk, 'CHUNK_CROSS') + at(chunk, 'CHUNK_ISOLATED');
+        engine.sweep({ full: false });
+        // Laid out in chunk order, each area its records and CHUNK_ROOM_MIN more, then its bases.
+        const room = kernelU32('CHUNK_ROOM_MIN');
+        expect(header[HeaderSlot.layoutRoom]).toBe(room);
+        expect(at(0, 'CHUNK_CAPACITY')).toBe(records(0) + room);
+        expect(at(1, 'CHUNK_OFFSET')).toBe(at(0, 'CHUNK_OFFSET') + at(0, 'CHUNK_CAPACITY') * SWEEP_RECORD_SLOT_BYTES + CHUNK_ACCOUNTS * SWEEP_BASE_BYTES);
+        const offset = at(0, 'CHUNK_OFFSET');
+        const tail = header[HeaderSlot.recordsTail];
+        // Positions opened in chunk 0 (one record each) until its records fill its area: it stays.
+        while (records(0) < at(0, 'CHUNK_CAPACITY')) {
+          if (!growChunk(engine, 0, pick)) return;
+          expect(at(0, 'CHUNK_OFFSET')).toBe(offset);
+          expect(at(0, 'CHUNK_STATE')).toBe(kernelU32('CHUNK_FRESH'));
+        }
+        expect(header[HeaderSlot.recordsTail]).toBe(tail);
+        expectSameSweep(engine, 0, engine.accountCount);
+        // One more: the chunk moves to the tail, keeping its records, with the room of a move.
+        if (!growChunk(engine, 0, pick)) return;
+        expect(at(0, 'CHUNK_OFFSET')).toBe(tail);
+        expect(at(0, 'CHUNK_STATE')).toBe(kernelU32('CHUNK_FRESH'));
+        expect(at(0, 'CHUNK_CAPACITY')).toBe(records(0) + Math.max(room, Math.floor(records(0) / kernelU32('CHUNK_ROOM_SHARE'))));
+        expectSameSweep(engine, 0, engine.accountCount);
+        cases++;
+      }),
+      { numRuns: 10 },
+    );
+    expect(cases).toBeGreaterThan(5);
+  });
+
   test('a full region is compacted, its chunks keeping their records; when that frees too little, repacked', () => {
     let compacted = 0;
     let repacked = 0;
     fc.assert(
       fc.property(bookArbitrary(5 * CHUNK_ACCOUNTS), fc.nat(), (book, pick) => {
-        const engine = Engine.fromBook(book, { spareFraction: 2 }); // a region with room for two moves
+        const engine = Engine.fromBook(book, { spareFraction: 2, layoutRoom: 0 }); // a region with room for two moves, chunks packed
         if (engine.accountCount < 5 * CHUNK_ACCOUNTS) return;
         const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
         header[HeaderSlot.compactStartFree] = 0; // no compaction before the region is full (the next test starts them early)
@@ -369,7 +410,7 @@ describe('the chunk sweep and the account-by-account sweep', () => {
     let inHoles = 0; // moves given an area in the holes the slide had passed
     fc.assert(
       fc.property(bookArbitrary(8 * CHUNK_ACCOUNTS), fc.array(fc.nat(), { minLength: 60, maxLength: 60 }), (book, picks) => {
-        const engine = Engine.fromBook(book, { spareFraction: 2 }); // a free tail of about two books: a slow pace
+        const engine = Engine.fromBook(book, { spareFraction: 2, layoutRoom: 0 }); // a free tail of about two books: a slow pace; chunks packed
         const A = engine.accountCount;
         if (A < 8 * CHUNK_ACCOUNTS) return;
         const chunks = Math.ceil(A / CHUNK_ACCOUNTS);

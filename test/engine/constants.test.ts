@@ -95,7 +95,7 @@ describe('the header', () => {
     const columns = COLUMNS.map((column) => column.name);
     expect(new Set(columns).size).toBe(columns.length);
     const others = names.filter((name) => !columns.includes(name as (typeof columns)[number]));
-    expect(others.sort()).toEqual(['accountCount', 'chunks', ...COMPACTION_SLOTS, 'fundingSingle', 'fundingSkip', 'fundingSkipCount', 'fundingTable', 'instrumentCount', 'recordsBytes', 'recordsTail', 'sweepRecords'].sort());
+    expect(others.sort()).toEqual(['accountCount', 'chunks', ...COMPACTION_SLOTS, 'fundingSingle', 'fundingSkip', 'fundingSkipCount', 'fundingTable', 'instrumentCount', 'layoutRoom', 'recordsBytes', 'recordsTail', 'sweepRecords'].sort());
     // BookLayout fills each slot: offsets above the header, distinct and increasing in COLUMNS order.
     const capacity = { instruments: 3, accounts: 700, positions: 2_000 };
     const memory = createSharedMemory(layoutBytes(capacity) + 1024);
@@ -120,6 +120,13 @@ describe('the header', () => {
     for (const name of COMPACTION_SLOTS.filter((slot) => slot !== 'compactStartFree')) expect(header[HeaderSlot[name]], name).toBe(0);
     expect(header[HeaderSlot.compactState]).toBe(kernelU32('COMPACT_IDLE'));
     expect(header[HeaderSlot.compactStartFree]).toBe(Math.floor(header[HeaderSlot.recordsBytes] / kernelU32('COMPACT_START_SHARE')));
+    // Each area of a layout of the whole book gets CHUNK_ROOM_MIN records of room unless told
+    // otherwise, never more (the region holds every chunk with that much), and a whole number.
+    expect(header[HeaderSlot.layoutRoom]).toBe(kernelU32('CHUNK_ROOM_MIN'));
+    expect(new Uint32Array(memory.buffer, new BookLayout(memory, layout.end, capacity, 0).header, HEADER_SLOTS)[HeaderSlot.layoutRoom]).toBe(0);
+    for (const room of [-1, 1.5, kernelU32('CHUNK_ROOM_MIN') + 1]) {
+      expect(() => new BookLayout(memory, layout.end, capacity, room)).toThrow(new RegExp(`^layoutRoom: ${room} records; an integer from 0 to ${kernelU32('CHUNK_ROOM_MIN')}$`));
+    }
   });
 });
 
