@@ -222,6 +222,7 @@ if (CROSS_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES || ISOLATED_RECORD_BYTES != SW
 // in a u8 each; H_ACC_RECORDS keeps an account's counts of each kind in a u8.
 if (CHUNK_ACCOUNTS > 0x100) ERROR("a chunk's accounts must fit an isolated record's u8");
 if (POSITIONS_PER_ACCOUNT_MAX > 0xff) ERROR("an account's positions must fit a u8");
+if ((CHUNK_ACCOUNTS - 1) * POSITIONS_PER_ACCOUNT_MAX >= 0x10000) ERROR("the records of a chunk's accounts before one must fit 16 bits (chunks.ts recordsBefore)");
 if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > ISOLATED_RECORD_BYTES) ERROR('the isolated record fields overlap');
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
