@@ -110,7 +110,7 @@ import { fillInstrument } from './cache';
  * at least CHUNK_ROOM_MIN. Areas handed out in a layout of the whole book get H_LAYOUT_ROOM records
  * of room (capacityFor): without it, the first position a chunk gained moved its area to the tail,
  * and the compactions those moves called for were most of a batch's refresh on a fresh book (mixed
- * batches on the 10M-account book 1.37 times as fast in their first 250,000 updates with 16 records
+ * batches on the 10M-account book 1.36 times as fast in their first 250,000 updates with 16 records
  * of room; the static sweep the same within 1%: bench/README.md, 2026-12-02, night).
  */
 // @ts-ignore: decorator
