@@ -62,8 +62,10 @@ let failingDelta: i32 = 0;
 /**
  * Records whose scopes are touched at a time before they are moved or settled (touchScopes). A
  * scope is a cache miss (an instrument's records name scopes all over the hot book), and the move
- * of a record waited for its scope's load: 70% of a tick's time on one instruction. Loads with
- * nothing else in the loop are in flight together, so the group's misses overlap.
+ * of a record waited for its scope's load: 70% of moveSettleHotRecords' samples were on the one
+ * instruction after it. Loads with nothing else in their loop are in flight together, so the
+ * group's misses overlap (the hot book's time in normal ticks of the 10M-account book 1.5–1.65
+ * times lower; bench/README.md, 2026-12-03).
  */
 const HOT_TOUCH_GROUP: u32 = 64;
 
