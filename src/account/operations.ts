@@ -15,9 +15,11 @@ import {
   POSITIONS_PER_ACCOUNT_MAX,
   PRICE_UNITS_MAX,
   QUOTE_ABS_MAX,
+  QUOTE_DECIMALS,
   type ModeName,
 } from '../fixed/constants.js';
 import { abs, divCeil } from '../fixed/rounding.js';
+import { formatScaled } from '../fixed/decimal.js';
 import { quotePerUnit } from '../book/model.js';
 import { bracketOf } from '../book/ranges.js';
 import type { Views } from '../memory/layout.js';
@@ -829,11 +831,7 @@ function raiseSizeHighWater(engine: Engine, i: number, size: bigint): void {
 }
 
 function micro(value: bigint): string {
-  const negative = value < 0n;
-  const magnitude = negative ? -value : value;
-  const whole = magnitude / 1_000_000n;
-  const fraction = (magnitude % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
+  return formatScaled(value, QUOTE_DECIMALS);
 }
 
 // ---------------------------------------------------------------------------------------------
