@@ -336,7 +336,11 @@ export class BookLayout {
     headerView[HeaderSlot.layoutRoom] = layoutRoom;
     const meta = new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts) * (CHUNK_META_BYTES / WORD_BYTES));
     for (let word = CHUNK_STATE_WORD; word < meta.length; word += CHUNK_META_BYTES / WORD_BYTES) meta[word] = CHUNK_UNLAID;
-    this.views = views as Views;
+    // A copy: the object the loop above filled by computed keys is in V8's dictionary mode (slow
+    // properties), and every `views.x` in the control plane's loops was then a lookup in a hash
+    // table (the incremental index's and the hot book's JavaScript read a view per position). A
+    // spread copy has fast properties (test/engine/constants.test.ts checks it).
+    this.views = { ...views } as Views;
     this.offsets = offsets as Record<ColumnName, number>;
   }
 

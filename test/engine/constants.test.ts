@@ -3,6 +3,7 @@
 // is what the TypeScript side relies on: that its names cover the kernel's (every header slot has
 // a column or a count, every shard field a word), that the regions it sizes hold what the kernel
 // writes into them, and that the kernel's numbers are the ones the BigInt reference works in.
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, test } from 'vitest';
 import * as constants from '../../src/fixed/constants.js';
 import { kernelConstants, kernelU32, kernelI64 } from '../../src/engine/kernel-constants.js';
@@ -127,6 +128,22 @@ describe('the header', () => {
     for (const room of [-1, 1.5, kernelU32('CHUNK_ROOM_MIN') + 1]) {
       expect(() => new BookLayout(memory, layout.end, capacity, room)).toThrow(new RegExp(`^layoutRoom: ${room} records; an integer from 0 to ${kernelU32('CHUNK_ROOM_MIN')}$`));
     }
+  });
+
+  test("the layout's views have fast properties: the control plane reads one per position in its loops", () => {
+    // An object filled by computed keys goes to V8's dictionary mode, where every `views.x` is a
+    // lookup in a hash table. V8's own check, through its natives syntax (enabled for this
+    // function only; the flag is read when a function is compiled).
+    setFlagsFromString('--allow-natives-syntax');
+    const hasFastProperties = new Function('object', 'return %HasFastProperties(object)') as (object: object) => boolean;
+    const filledByKeys: Record<string, number> = {};
+    for (let k = 0; k < 28; k++) filledByKeys[`column${k}`] = k;
+    expect(hasFastProperties(filledByKeys)).toBe(false); // the check can tell
+    const capacity = { instruments: 3, accounts: 700, positions: 2_000 };
+    const memory = createSharedMemory(layoutBytes(capacity) + 1024);
+    const layout = new BookLayout(memory, 1024, capacity);
+    expect(Object.keys(layout.views)).toEqual(COLUMNS.map((column) => column.name));
+    expect(hasFastProperties(layout.views)).toBe(true);
   });
 });
 
