@@ -2,9 +2,9 @@
 // chunks of CHUNK_ACCOUNTS, each with an area of records (layout.ts). A refresh of a whole chunk
 // (a load) counts its records and marks it for rebuilding (layOutChunks), and the next sweep that
 // reaches it rebuilds it (buildChunk); a refresh of one account rewrites that account's records in
-// place (refreshAccount); a new funding index rewrites, in place, only the cross bases and isolated
-// records its positions' debits feed, deferred to each chunk's next read (deferFunding,
-// settleChunkFunding). sweepChunk reads a chunk in three passes.
+// place (refreshAccount); a new funding index moves, in place and from the records alone, only the
+// cross bases and isolated thresholds its positions' debits feed, deferred to each chunk's next
+// read (deferFunding, settleChunkFunding, fundingRecords). sweepChunk reads a chunk in three passes.
 // docs/architecture.md describes the records; test/engine/chunk-sweep.test.ts holds this path to
 // the column sweep (sweep.ts), and test/engine/production-path.test.ts to the reference.
 
@@ -43,6 +43,9 @@ import {
   CHUNK_ACCOUNTS,
   SWEEP_BASE_BYTES,
   CROSS_RECORD_BYTES,
+  CROSS_ACCOUNT,
+  CROSS_RESIDUE_SHIFT,
+  CROSS_ENTRY,
   ISOLATED_RECORD_BYTES,
   CHUNK_MAINT_OFFSET,
   CHUNK_SCRATCH_BYTES,
@@ -93,12 +96,15 @@ import {
   CHUNK_FUNDING,
   CHUNK_FUNDING_NONE,
   CHUNK_FUNDING_PENDING,
-  CHUNK_FUNDING_STALE,
   CHUNK_FUNDING_SETTLING,
+  CHUNK_LOOSE,
+  H_POS_COST,
+  CACHE_TIERS,
+  CACHE_TIER_BYTES,
   FUNDING_SEVERAL,
 } from './layout';
 import { column, headerValue, setHeaderValue } from './header';
-import { bracketOf, maintenanceInBracket, fundingOwed } from './math';
+import { bracketOf, maintenanceInBracket, fundingOwed, fundingResidue } from './math';
 import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
 import { debitOf } from './debits';
@@ -685,6 +691,8 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
   const posStatus = column(header, H_POS_STATUS);
+  const posCost = column(header, H_POS_COST);
+  const posFunding = column(header, H_POS_FUNDING);
   let base = load<i64>(column(header, H_ACC_BALANCE) + (<usize>a << 3));
   let cross: u32 = 0;
   let isolated: u32 = 0;
@@ -694,11 +702,16 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
     const size = load<i64>(posSize + (<usize>j << 3));
     if (load<u8>(posMode + j) == MODE_CROSS) {
       const k = bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
-      base -= debitOf(header, c, j); // |balance| + 128 debits ≤ 2.6·10^18
+      // The debit (debits.ts positionDebit), with the funding owed's rounding residue kept.
+      const j8 = <usize>j << 3;
+      const sizeQuote = size * load<i64>(c + CACHE_Q);
+      const fundingDelta = load<i64>(c + CACHE_FUNDING) - load<i64>(posFunding + j8);
+      const owed = fundingOwed(sizeQuote, fundingDelta);
+      base -= load<i64>(posCost + j8) + owed; // |balance| + 128 debits ≤ 2.6·10^18
       const r = crossAt + <usize>cross * CROSS_RECORD_BYTES;
       store<i64>(r, size);
-      store<u32>(r, (a - c0) << 3, 8);
-      store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), 12);
+      store<u32>(r, (a - c0) | (fundingResidue(owed, sizeQuote, fundingDelta) << CROSS_RESIDUE_SHIFT), CROSS_ACCOUNT);
+      store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), CROSS_ENTRY);
       store<u8>(posStatus + j, STATUS_HEALTHY);
       cross++;
       continue;
@@ -878,7 +891,7 @@ export function settleFunding(header: usize, cache: usize): void {
   setHeaderValue(header, H_FUNDING_SINGLE, 0);
 }
 
-/** Whether account a's chunk has a deferred funding refresh still to settle (or is stale). */
+/** Whether account a's chunk has a deferred funding refresh still to settle. */
 export function fundingPending(header: usize, a: u32): bool {
   return load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_FUNDING) != CHUNK_FUNDING_NONE;
 }
@@ -894,18 +907,11 @@ export function fillFundingInstruments(header: usize, cache: usize): void {
 
 /**
  * Chunk `chunk`'s records with the deferred funding refresh in them, when it has not reached them
- * yet: only what a position's debit feeds changes, the cross base of an account with a cross
- * position on a changed instrument (less the change of that position's funding owed, from the
- * table's old index to its new one: the base is its balance less its cross debits) and the
- * isolated record of an isolated position on one (its threshold recomputed at the cached index, as
- * a build computes it). Cross records (size, account, bracket entry) do not depend on funding.
- * Returns whether the chunk's records can be read. A record that does not name its position (an
- * account changed and not yet refreshed) leaves them unusable: with `mayLayOut` (the control
- * plane) the chunk is laid out again for its next sweep to rebuild; without (a sweep's worker,
- * which must not move areas) it is marked CHUNK_FUNDING_STALE, read over the columns until the
- * control plane lays it out. A chunk marked CHUNK_FUNDING_SETTLING was left by a settle cut short:
- * a sweep rebuilds it from the columns, the control plane lays it out. The cache must hold the
- * changed instruments at the columns' indices (a sweep's holds every instrument).
+ * yet (fundingRecords). A chunk marked CHUNK_FUNDING_SETTLING was left by a settle cut short (its
+ * worker died with some cross bases moved): a sweep (`mayLayOut` false: a worker, which must not
+ * move areas) rebuilds it from the columns, the control plane lays it out for its next sweep to
+ * rebuild. Returns whether the chunk's records can be read (false only when it was laid out). The
+ * cache must hold the changed instruments (a sweep's holds every instrument).
  */
 export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayLayOut: bool): bool {
   const meta = metaOf(header, chunk);
@@ -913,75 +919,26 @@ export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayL
   if (funding == CHUNK_FUNDING_NONE) return true;
   const c0 = chunk * CHUNK_ACCOUNTS;
   const c1 = c0 + chunkAccounts(header, chunk);
-  if (funding == CHUNK_FUNDING_SETTLING && !mayLayOut) {
-    // A settle cut short (its worker died): some cross bases moved, some not. Rebuilt from the
-    // columns here, as a build cut short is (the sweep's cache holds every instrument).
-    markRebuild(meta);
-    buildChunk(header, cache, c0, c1);
-    return true;
-  }
-  if (funding == CHUNK_FUNDING_PENDING && load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH) {
-    // Marked first, cleared last: a settle cut short is not taken for a pending one.
-    store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING);
-    if (fundingChunk(header, cache, meta, c0, c1)) {
-      store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
+  if (funding == CHUNK_FUNDING_SETTLING) {
+    if (!mayLayOut) {
+      // Some cross bases moved, some not. Rebuilt from the columns here, as a build cut short is.
+      markRebuild(meta);
+      buildChunk(header, cache, c0, c1);
       return true;
     }
-  }
-  if (!mayLayOut) {
-    store<u32>(meta, CHUNK_FUNDING_STALE, CHUNK_FUNDING);
+    store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
+    layOutChunks(header, cache, c0, c1);
     return false;
   }
+  // Pending (only a fresh chunk is marked). Marked first, cleared last: a settle cut short is not
+  // taken for a pending one.
+  store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING);
+  fundingRecords(header, cache, meta, c0);
   store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
-  layOutChunks(header, cache, c0, c1);
-  return false;
+  return true;
 }
 
-/**
- * The deferred funding refresh for the fresh chunk [c0, c1) whose meta is at `meta`. A chunk whose
- * position blocks follow each other in account order (the usual case) is read as one run of
- * positions, eight at a time (fundingRun: one compare when one instrument changed, a lookup per
- * position otherwise), its isolated records being its isolated positions in slot order; any other
- * chunk account by account (fundingByAccount), each account's isolated records found from the
- * counts (accRecords) of the accounts before it. Either way a record is rewritten only when it
- * names the position's slot. False when one did not (its debits written all the same).
- */
-function fundingChunk(header: usize, cache: usize, meta: usize, c0: u32, c1: u32): bool {
-  const changes = <usize>headerValue(header, H_FUNDING_TABLE);
-  skipList = <usize>headerValue(header, H_FUNDING_SKIP);
-  skipEnd = headerValue(header, H_FUNDING_SKIP_COUNT);
-  // The skip list's first account at or after c0 (a binary search: chunks are settled in any order).
-  let low: u32 = 0;
-  let high = skipEnd;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (load<u32>(skipList + (<usize>middle << 2)) < c0) low = middle + 1;
-    else high = middle;
-  }
-  skipAt = low;
-  const singleWord = headerValue(header, H_FUNDING_SINGLE);
-  const single: i32 = singleWord == FUNDING_SEVERAL ? -1 : <i32>singleWord;
-  const accPosStart = column(header, H_ACC_POS_START);
-  const accPosCount = column(header, H_ACC_POS_COUNT);
-  // The chunk's isolated records and its cross bases.
-  const isolatedAt = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
-  const isolatedTotal = load<u32>(meta, CHUNK_ISOLATED);
-  const bases = isolatedAt + <usize>isolatedTotal * ISOLATED_RECORD_BYTES;
-  // One run when each account's block starts where the one before it ends (empty ones aside).
-  const first = load<u32>(accPosStart + (<usize>c0 << 2));
-  let next = first;
-  let gaps: u32 = 0;
-  for (let a = c0; a < c1; a++) {
-    const count = load<u32>(accPosCount + (<usize>a << 2));
-    gaps |= select<u32>(load<u32>(accPosStart + (<usize>a << 2)) ^ next, 0, count != 0);
-    next += count;
-  }
-  return gaps == 0
-    ? fundingRun(header, cache, changes, single, c0, first, next, isolatedAt, isolatedTotal, bases)
-    : fundingByAccount(header, cache, changes, c0, c1, isolatedAt, bases);
-}
-
-/** The accounts whose records are at the new funding indices already (the deferred refresh's skip list, from fundingChunk; wasm globals: per instance). */
+/** The accounts whose records are at the new funding indices already (the deferred refresh's skip list, from fundingRecords; wasm globals: per instance). */
 let skipList: usize = 0;
 let skipEnd: u32 = 0;
 let skipAt: u32 = 0;
@@ -995,138 +952,189 @@ function skipped(a: u32): bool {
 }
 
 /**
- * What position j (of account a, on instrument `inst`, whose entry in `changes` says the index the
- * records were made at) feeds in its fresh chunk's records, at its new debit, while `write`: the
- * cross base at `base` (a cross position), or the isolated record at `r` (account a − c0 of its
- * chunk), rewritten only when it names slot j. False when it did not: the chunk's records do not
- * match its columns.
+ * The deferred funding refresh for the fresh chunk whose first account is c0 (meta at `meta`),
+ * from its records alone: each record on an instrument the table changed (FC_NEW − FC_OLD = ΔF)
+ * whose account is not on the skip list.
+ *  - A cross record holds its size and its funding owed's rounding residue ρ (10^6·owed − z·q·(F −
+ *    F_i), in [0, 10^6)). With u = ceil(z·q·ΔF / 10^6) and v its residue, the owed amount changes
+ *    by exactly u − [v + ρ ≥ 10^6] and the new residue is v + ρ − 10^6·[v + ρ ≥ 10^6]; the
+ *    account's cross base (its balance less its cross debits) moves by the change.
+ *  - An isolated record's threshold is moved by a bound instead of a root: the change of funding
+ *    owed is at most u, and equity − maintenance moves by more than s = |z|·q·(1 − r_max) − 1 per
+ *    price unit for a long (maintenance is continuous, of slope at most r_max, and rounded up) and
+ *    by at least |z|·q for a short, so the new threshold is at most T + ceil(u / s) (T is the highest
+ *    mark at which it fails, or minus the lowest for a short; a gain, u ≤ 0, leaves T an upper bound
+ *    as it is). The chunk is marked CHUNK_LOOSE: pass 2 decides exactly each position it finds at or
+ *    past its threshold (isolatedFailing). A position whose s is below 1, or whose bound would move
+ *    past 2^50 price units, gets its exact threshold from the columns, as a build writes it.
+ * Nothing else is read: no column but an isolated position's size, no record shifted.
  */
-// @ts-ignore: decorator
-@inline
-function fundingPosition(header: usize, cache: usize, changes: usize, inst: usize, j: u32, a: u32, cross: bool, write: bool, base: usize, r: usize, accountInChunk: u32): bool {
-  if (!write) return true;
-  const c = cache + inst * <usize>CACHE_STRIDE;
-  if (cross) {
-    if (skipped(a)) return true;
-    // The base is the balance less the cross debits: it moves by the change of this position's
-    // funding owed, exactly.
-    const j8 = <usize>j << 3;
-    const sizeQuote = load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_Q);
-    const snapshot = load<i64>(column(header, H_POS_FUNDING) + j8);
-    const entry = changes + inst * <usize>FUNDING_CHANGE_BYTES;
-    const change = fundingOwed(sizeQuote, load<i64>(entry, FC_NEW) - snapshot) - fundingOwed(sizeQuote, load<i64>(entry, FC_OLD) - snapshot);
-    store<i64>(base, load<i64>(base) - change);
-    return true;
+function fundingRecords(header: usize, cache: usize, meta: usize, c0: u32): void {
+  const changes = <usize>headerValue(header, H_FUNDING_TABLE);
+  skipList = <usize>headerValue(header, H_FUNDING_SKIP);
+  skipEnd = headerValue(header, H_FUNDING_SKIP_COUNT);
+  // The skip list's first account at or after c0 (a binary search: chunks are settled in any order).
+  let low: u32 = 0;
+  let high = skipEnd;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (load<u32>(skipList + (<usize>middle << 2)) < c0) low = middle + 1;
+    else high = middle;
   }
-  if (load<u32>(r, ISOLATED_SLOT) != j) return false;
-  const j8 = <usize>j << 3;
-  const size = load<i64>(column(header, H_POS_SIZE) + j8);
-  writeIsolatedRecord(r, c, inst, column(header, H_INST_TIER_COUNT), size, load<i64>(column(header, H_POS_MARGIN) + j8) - debitOf(header, c, j), accountInChunk, j);
-  return true;
-}
-
-/** Whether instrument i's funding index changed, by its entry in a funding refresh's `changes`. */
-// @ts-ignore: decorator
-@inline
-function fundingChanged(changes: usize, i: usize): bool {
-  return load<u32>(changes + i * <usize>FUNDING_CHANGE_BYTES, FC_CHANGED) != 0;
-}
-
-/**
- * fundingChunk for a chunk (first account c0) whose positions are the run [j0, j1),
- * block after block in account order: eight positions at a time, a mask of those on a changed
- * instrument (one compare when only instrument `single` changed, ≥ 0; a lookup per position
- * otherwise) and one of the isolated ones, only the masked lanes visited; the chunk's isolated
- * records are its isolated positions in slot order. The account of a matching position is found by
- * walking the blocks only as far as it. False when an isolated record did not name its position
- * (nothing more is written to the chunk's records then).
- */
-function fundingRun(header: usize, cache: usize, changes: usize, single: i32, c0: u32, j0: u32, j1: u32, isolatedAt: usize, isolatedTotal: u32, bases: usize): bool {
-  const accPosCount = column(header, H_ACC_POS_COUNT);
-  const posInst = column(header, H_POS_INST);
-  const posMode = column(header, H_POS_MODE);
-  const needle = i16x8.splat(<i16>single);
-  const crossMode = i8x16.splat(<i8>MODE_CROSS);
-  let write = true;
-  let matched = true;
-  let isolated: u32 = 0; // the chunk's isolated positions before j: the index of j's record
-  let a = c0; // the account of the last matching position, and where its block ends
-  let blockEnd = j0 + load<u32>(accPosCount + (<usize>a << 2));
-  let j = j0;
-  for (; j + 8 <= j1; j += 8) {
-    const isolatedLanes = i8x16.bitmask(i8x16.ne(v128.load64_zero(posMode + j), crossMode)) & 0xff;
-    let hits: i32 = 0;
-    if (single >= 0) hits = i16x8.bitmask(i16x8.eq(v128.load(posInst + (<usize>j << 1)), needle));
-    else for (let lane: u32 = 0; lane < 8; lane++) hits |= <i32>fundingChanged(changes, <usize>load<u16>(posInst + (<usize>(j + lane) << 1))) << lane;
+  const skipFirst = low;
+  skipAt = skipFirst;
+  const single = headerValue(header, H_FUNDING_SINGLE);
+  const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  const crossEnd = area + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
+  const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;
+  // Which records are on a changed instrument: eight at a time, a mask with no branch per record
+  // (whether a record is on the changed instrument is data no predictor learns), and only the
+  // masked ones visited.
+  let r = area;
+  while (r < crossEnd) {
+    const group = min<u32>(FUNDING_GROUP, <u32>((crossEnd - r) / CROSS_RECORD_BYTES));
+    let hits = fundingHits(changes, single, r, CROSS_ENTRY, group);
     while (hits != 0) {
-      const lane = ctz<i32>(hits);
+      const lane = ctz<u32>(hits);
       hits &= hits - 1;
-      const k = j + <u32>lane;
-      const cross = ((isolatedLanes >> lane) & 1) == 0;
-      const before = isolated + <u32>popcnt<i32>(isolatedLanes & ((1 << lane) - 1));
-      while (k >= blockEnd) blockEnd += load<u32>(accPosCount + (<usize>++a << 2));
-      const inst = <usize>load<u16>(posInst + (<usize>k << 1));
-      const ok = fundingPosition(header, cache, changes, inst, k, a, cross, write && (cross || before < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>before * ISOLATED_RECORD_BYTES, a - c0);
-      if (!ok || (write && !cross && before >= isolatedTotal)) {
-        write = false;
-        matched = false;
-      }
+      fundingCross(cache, changes, r + <usize>lane * CROSS_RECORD_BYTES, isolatedEnd, c0);
     }
-    isolated += <u32>popcnt<i32>(isolatedLanes);
+    r += <usize>group * CROSS_RECORD_BYTES;
   }
-  for (; j < j1; j++) {
-    const cross = load<u8>(posMode + j) == MODE_CROSS;
-    const inst = <usize>load<u16>(posInst + (<usize>j << 1));
-    if (fundingChanged(changes, inst)) {
-      while (j >= blockEnd) blockEnd += load<u32>(accPosCount + (<usize>++a << 2));
-      const ok = fundingPosition(header, cache, changes, inst, j, a, cross, write && (cross || isolated < isolatedTotal), bases + (<usize>(a - c0) << 3), isolatedAt + <usize>isolated * ISOLATED_RECORD_BYTES, a - c0);
-      if (!ok || (write && !cross && isolated >= isolatedTotal)) {
-        write = false;
-        matched = false;
-      }
+  skipAt = skipFirst;
+  let loose: u32 = 0;
+  while (r < isolatedEnd) {
+    const group = min<u32>(FUNDING_GROUP, <u32>((isolatedEnd - r) / ISOLATED_RECORD_BYTES));
+    let hits = fundingHits(changes, single, r, ISOLATED_MARK, group);
+    while (hits != 0) {
+      const lane = ctz<u32>(hits);
+      hits &= hits - 1;
+      loose |= fundingIsolated(header, cache, changes, r + <usize>lane * ISOLATED_RECORD_BYTES, c0);
     }
-    isolated += <u32>!cross;
+    r += <usize>group * ISOLATED_RECORD_BYTES;
   }
-  return matched;
+  if (loose != 0) store<u32>(meta, loose, CHUNK_LOOSE);
+}
+
+/** Records fundingRecords masks at a time. */
+const FUNDING_GROUP: u32 = 8;
+if (CROSS_ENTRY != 12 || ISOLATED_MARK != 8 || SWEEP_RECORD_SLOT_BYTES != 16) ERROR('gather4 takes the u32 at byte 12 or 8 of 16-byte records');
+
+/**
+ * A mask of the `group` records from r (SWEEP_RECORD_SLOT_BYTES apart) whose instrument changed,
+ * by the cache offset at `field` of each (a bracket entry or a mark, in its instrument's stride):
+ * when `single` names the one instrument that changed, one unsigned compare a record, four records
+ * at a time in SIMD for a whole group (the field's u32 of each record gathered by two shuffles);
+ * a lookup in `changes` otherwise.
+ */
+// @ts-ignore: decorator
+@inline
+function fundingHits(changes: usize, single: u32, r: usize, field: u32, group: u32): u32 {
+  let hits: u32 = 0;
+  if (single != FUNDING_SEVERAL) {
+    const low = single * CACHE_STRIDE;
+    if (group == FUNDING_GROUP) {
+      const lows = i32x4.splat(low);
+      const strides = i32x4.splat(CACHE_STRIDE);
+      for (let lane: u32 = 0; lane < FUNDING_GROUP; lane += 4) {
+        const at = r + <usize>lane * SWEEP_RECORD_SLOT_BYTES;
+        const offsets = field == CROSS_ENTRY ? gather4(at, 12) : gather4(at, 8);
+        hits |= <u32>i32x4.bitmask(i32x4.lt_u(i32x4.sub(offsets, lows), strides)) << lane;
+      }
+      return hits;
+    }
+    for (let lane: u32 = 0; lane < group; lane++) hits |= <u32>(load<u32>(r + <usize>field + <usize>lane * SWEEP_RECORD_SLOT_BYTES) - low < CACHE_STRIDE) << lane;
+  } else {
+    for (let lane: u32 = 0; lane < group; lane++) {
+      const inst = <usize>load<u32>(r + <usize>field + <usize>lane * SWEEP_RECORD_SLOT_BYTES) / <usize>CACHE_STRIDE;
+      hits |= <u32>(load<u32>(changes + inst * <usize>FUNDING_CHANGE_BYTES, FC_CHANGED) != 0) << lane;
+    }
+  }
+  return hits;
+}
+
+/** The u32 at byte `field` (8 or 12) of each of the four 16-byte records from r, as the lanes of a v128. */
+// @ts-ignore: decorator
+@inline
+function gather4(r: usize, field: u32): v128 {
+  const a = v128.load(r);
+  const b = v128.load(r, 16);
+  const c = v128.load(r, 32);
+  const d = v128.load(r, 48);
+  let ab: v128;
+  let cd: v128;
+  if (field == 12) {
+    ab = i8x16.shuffle(a, b, 12, 13, 14, 15, 28, 29, 30, 31, 0, 0, 0, 0, 0, 0, 0, 0);
+    cd = i8x16.shuffle(c, d, 12, 13, 14, 15, 28, 29, 30, 31, 0, 0, 0, 0, 0, 0, 0, 0);
+  } else {
+    ab = i8x16.shuffle(a, b, 8, 9, 10, 11, 24, 25, 26, 27, 0, 0, 0, 0, 0, 0, 0, 0);
+    cd = i8x16.shuffle(c, d, 8, 9, 10, 11, 24, 25, 26, 27, 0, 0, 0, 0, 0, 0, 0, 0);
+  }
+  return i8x16.shuffle(ab, cd, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
+/** fundingRecords for the cross record at r, on a changed instrument (the chunk's bases at `bases`, its first account c0). */
+// @ts-ignore: decorator
+@inline
+function fundingCross(cache: usize, changes: usize, r: usize, bases: usize, c0: u32): void {
+  const word = load<u32>(r, CROSS_ACCOUNT);
+  const k = word & ((1 << CROSS_RESIDUE_SHIFT) - 1);
+  if (skipEnd != 0 && skipped(c0 + k)) return;
+  const inst = <usize>load<u32>(r, CROSS_ENTRY) / <usize>CACHE_STRIDE;
+  const change = changes + inst * <usize>FUNDING_CHANGE_BYTES;
+  const sizeQuote = load<i64>(r) * load<i64>(cache + inst * <usize>CACHE_STRIDE + CACHE_Q);
+  const fundingDelta = load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD);
+  const owed = fundingOwed(sizeQuote, fundingDelta);
+  const sum = fundingResidue(owed, sizeQuote, fundingDelta) + (word >> CROSS_RESIDUE_SHIFT); // < 2·10^6
+  const carry = <u32>(sum >= <u32>SCALE_6);
+  store<u32>(r, k | ((sum - carry * <u32>SCALE_6) << CROSS_RESIDUE_SHIFT), CROSS_ACCOUNT);
+  const base = bases + (<usize>k << 3);
+  store<i64>(base, load<i64>(base) - (owed - <i64>carry));
 }
 
 /**
- * fundingChunk for a chunk [c0, c1) whose position blocks are not one run, account by
- * account: each isolated record is found from the counts (accRecords) of the chunk's accounts before
- * it, summed as they go by, and only an account's recorded ones are read. False when an isolated
- * record did not name its position (nothing more is written to the chunk's records then).
+ * fundingRecords for the isolated record at r, on a changed instrument (the chunk's first account
+ * c0). Returns 1 when its threshold may now be above the exact one.
  */
-function fundingByAccount(header: usize, cache: usize, changes: usize, c0: u32, c1: u32, isolatedAt: usize, bases: usize): bool {
-  const accPosStart = column(header, H_ACC_POS_START);
-  const accPosCount = column(header, H_ACC_POS_COUNT);
-  const accRecords = column(header, H_ACC_RECORDS);
-  const posInst = column(header, H_POS_INST);
-  const posMode = column(header, H_POS_MODE);
-  let write = true;
-  let matched = true;
-  let isolatedBefore: u32 = 0;
-  for (let a = c0; a < c1; a++) {
-    const first = load<u32>(accPosStart + (<usize>a << 2));
-    const end = first + load<u32>(accPosCount + (<usize>a << 2));
-    const recorded = <u32>load<u16>(accRecords + (<usize>a << 1)) >> 8;
-    const base = bases + (<usize>(a - c0) << 3);
-    let isolated: u32 = 0; // the account's isolated positions before j
-    for (let j = first; j < end; j++) {
-      const cross = load<u8>(posMode + j) == MODE_CROSS;
-      const inst = <usize>load<u16>(posInst + (<usize>j << 1));
-      if (fundingChanged(changes, inst)) {
-        const ok = fundingPosition(header, cache, changes, inst, j, a, cross, write && (cross || isolated < recorded), base, isolatedAt + <usize>(isolatedBefore + isolated) * ISOLATED_RECORD_BYTES, a - c0);
-        if (!ok || (write && !cross && isolated >= recorded)) {
-          write = false;
-          matched = false;
-        }
-      }
-      isolated += <u32>!cross;
-    }
-    isolatedBefore += recorded;
+function fundingIsolated(header: usize, cache: usize, changes: usize, r: usize, c0: u32): u32 {
+  const word = load<i64>(r);
+  const k = <u32>word & ((1 << <u32>ISOLATED_ACCOUNT_BITS) - 1);
+  if (skipEnd != 0 && skipped(c0 + k)) return 0;
+  const inst = <usize>load<u32>(r, ISOLATED_MARK) / <usize>CACHE_STRIDE;
+  const change = changes + inst * <usize>FUNDING_CHANGE_BYTES;
+  const j = load<u32>(r, ISOLATED_SLOT);
+  const c = cache + inst * <usize>CACHE_STRIDE;
+  const size = load<i64>(column(header, H_POS_SIZE) + (<usize>j << 3));
+  const sizeQuote = size * load<i64>(c + CACHE_Q);
+  if (sizeQuote == 0) return 0; // owes no funding at any index
+  const bound = fundingOwed(sizeQuote, load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD));
+  if (bound <= 0) return 1;
+  const instTierCount = column(header, H_INST_TIER_COUNT);
+  const magnitude = <f64>abs<i64>(sizeQuote);
+  let slope = magnitude;
+  // A short's stored threshold is at or above its boundary (beyond the range it is clamped, or
+  // THRESHOLD_CLAMP's −2^52 for a boundary past 2^64); a long's at or below 0 only says that no
+  // positive mark fails, so the move starts from 0.
+  let from = word >> ISOLATED_ACCOUNT_BITS;
+  if (sizeQuote > 0) {
+    const rateMax = load<u64>(c + CACHE_TIERS + <usize>(load<i32>(instTierCount + (inst << 2)) - 1) * <usize>CACHE_TIER_BYTES);
+    slope = magnitude * (<f64>(SCALE_6 - rateMax) / <f64>SCALE_6) - 1;
+    from = max<i64>(from, 0);
   }
-  return matched;
+  // Each f64 operation is off by at most 2^-53 of its result: 2^-40 either way covers them.
+  const moves = <f64>bound / (slope * (1 - LOOSE_MARGIN)) * (1 + LOOSE_MARGIN);
+  if (slope >= 1 && moves < LOOSE_MOVES_MAX) {
+    const threshold = min<i64>(THRESHOLD_CLAMP, from + <i64>moves + 1);
+    store<i64>(r, (threshold << ISOLATED_ACCOUNT_BITS) | <i64>k);
+    return 1;
+  }
+  writeIsolatedRecord(r, c, inst, instTierCount, size, load<i64>(column(header, H_POS_MARGIN) + (<usize>j << 3)) - debitOf(header, c, j), k, j);
+  return 0;
 }
+
+/** fundingRecords' margin against f64 rounding, and the most price units it moves a threshold by a bound. */
+const LOOSE_MARGIN: f64 = 1.0 / <f64>(<u64>1 << 40);
+const LOOSE_MOVES_MAX: f64 = <f64>(<u64>1 << 50);
 
 /**
  * Writes the sweep records of chunk [c0, c1) in its area, from the columns: a cross record per
@@ -1157,6 +1165,7 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
     isolated += counts >> 8;
   }
   assert(cross == crossTotal && isolated == load<u32>(meta, CHUNK_ISOLATED));
+  store<u32>(meta, 0, CHUNK_LOOSE); // every threshold exact
   store<u32>(meta, CHUNK_FRESH, CHUNK_STATE);
 }
 
@@ -1183,12 +1192,12 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
     if (chunkEnd > accountEnd) break;
     if (cancel != 0 && atomic.load<i32>(cancel) != 0) return a;
     const state = load<u32>(chunks + <usize>(chunk / CHUNK_ACCOUNTS) * <usize>CHUNK_META_BYTES, CHUNK_STATE);
-    // A deferred funding refresh reaches the chunk's records first, in this worker; a chunk whose
-    // records it found not matching the columns is read over the columns.
-    if (state == CHUNK_UNLAID || (state == CHUNK_FRESH && !settleChunkFunding(header, cache, chunk / CHUNK_ACCOUNTS, false))) {
+    if (state == CHUNK_UNLAID) {
       const stopped = sweepRange(header, a, chunkEnd, shard, cache, false);
       if (stopped < chunkEnd) return stopped; // cancelled
     } else {
+      // A deferred funding refresh reaches the chunk's records first, in this worker.
+      if (state == CHUNK_FRESH) settleChunkFunding(header, cache, chunk / CHUNK_ACCOUNTS, false);
       if (state == CHUNK_REBUILD) buildChunk(header, cache, chunk, chunkEnd);
       sweepChunk(header, shard, cache, scratch, a, chunkEnd);
     }
@@ -1228,20 +1237,20 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   // would make V8 keep the loop's values on the stack.
   while (r < crossEnd) {
     for (; r < crossEnd; r += CROSS_RECORD_BYTES) {
-      const entry = cache + <usize>load<u32>(r, 12);
+      const entry = cache + <usize>load<u32>(r, CROSS_ENTRY);
       const value = load<i64>(r) * load<i64>(entry); // |size|·q·mark ≤ 10^16
       const notional = <u64>abs<i64>(value);
       if (notional - load<u64>(entry, 8) >= load<u64>(entry, 16)) break;
       // notional < 2^44 and rate < 10^6 leave the numerator below 1.76·10^19, room under 2^64.
       const maint = <i64>((notional * load<u64>(entry, 24) + load<u64>(entry, 32)) / SCALE_6);
-      const sums = scratch + <usize>load<u32>(r, 8);
+      const sums = scratch + (<usize>load<u8>(r, CROSS_ACCOUNT) << 3);
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
     }
     if (r < crossEnd) {
-      const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, 12));
+      const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, CROSS_ENTRY));
       const maint = maintenanceMoved(<u64>abs<i64>(value), cache, r);
-      const sums = scratch + <usize>load<u32>(r, 8);
+      const sums = scratch + (<usize>load<u8>(r, CROSS_ACCOUNT) << 3);
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
       r += CROSS_RECORD_BYTES;
@@ -1324,19 +1333,36 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
 }
 
 /**
- * The status of an isolated position the chunk sweep found liquidatable (record r of the chunk whose
- * first account is c0): bankrupt when its equity at the mark is below zero. Flags its account for
- * pass 3.
+ * The status of an isolated position the chunk sweep found at or past its threshold (record r of
+ * the chunk whose first account is c0): liquidatable, and bankrupt when its equity at the mark is
+ * below zero; flags its account for pass 3. In a CHUNK_LOOSE chunk, whose thresholds may be above
+ * the exact ones (fundingRecords), it is decided exactly first: its equity against its maintenance
+ * at the mark, from the columns, as the column sweep decides it; a healthy one gets its exact
+ * threshold back, so that the next sweeps pass it in one compare again.
  */
 // @ts-ignore: decorator
 @noinline
 function isolatedFailing(header: usize, cache: usize, r: usize, c0: u32): void {
-  const a = <usize>c0 + <usize>load<u8>(r); // the low byte of the threshold word
+  const k = <u32>load<u8>(r); // the low byte of the threshold word
+  const a = <usize>c0 + <usize>k;
   const j = <usize>load<u32>(r, ISOLATED_SLOT);
-  const c = cache + <usize>load<u32>(r, ISOLATED_MARK) / <usize>CACHE_STRIDE * <usize>CACHE_STRIDE;
+  const inst = <usize>load<u32>(r, ISOLATED_MARK) / <usize>CACHE_STRIDE;
+  const c = cache + inst * <usize>CACHE_STRIDE;
   const j8 = j << 3;
-  // margin + size·q·mark − debit: |size·q·mark| ≤ 10^16, |margin| ≤ 10^16, |debit| ≤ 2·10^16.
-  const equity = load<i64>(column(header, H_POS_MARGIN) + j8) + load<i64>(column(header, H_POS_SIZE) + j8) * load<i64>(c + CACHE_UNIT) - debitOf(header, c, <u32>j);
+  const size = load<i64>(column(header, H_POS_SIZE) + j8);
+  const value = size * load<i64>(c + CACHE_UNIT); // |size·q·mark| ≤ 10^16
+  // margin + size·q·mark − debit: |margin| ≤ 10^16, |debit| ≤ 2·10^16.
+  const equityAtZero = load<i64>(column(header, H_POS_MARGIN) + j8) - debitOf(header, c, <u32>j);
+  const equity = equityAtZero + value;
+  if (load<u32>(metaOf(header, c0 / CHUNK_ACCOUNTS), CHUNK_LOOSE) != 0 && equity >= 0) {
+    const notional = <u64>abs<i64>(value);
+    if (equity >= maintenanceInBracket(notional, c, bracketOf(notional, c + CACHE_FLOORS))) {
+      const at = column(header, H_POS_STATUS) + j;
+      if (load<u8>(at) != STATUS_HEALTHY) store<u8>(at, STATUS_HEALTHY);
+      writeIsolatedRecord(r, c, inst, column(header, H_INST_TIER_COUNT), size, equityAtZero, k, <u32>j);
+      return;
+    }
+  }
   store<u8>(column(header, H_POS_STATUS) + j, <u8>select<u32>(STATUS_BANKRUPT, STATUS_LIQUIDATABLE, equity < 0));
   store<u8>(column(header, H_ACC_STATUS) + a, <u8>ISOLATED_FAILED);
 }
@@ -1369,9 +1395,9 @@ function finishFailing(header: usize, a: u32, flags: u32, list: usize, capacity:
 // @ts-ignore: decorator
 @noinline
 function maintenanceMoved(notional: u64, cache: usize, r: usize): i64 {
-  const entryOffset = <usize>load<u32>(r, 12);
+  const entryOffset = <usize>load<u32>(r, CROSS_ENTRY);
   const c = cache + (entryOffset - entryOffset % <usize>CACHE_STRIDE);
   const k = bracketOf(notional, c + CACHE_FLOORS);
-  store<u32>(r, <u32>(c - cache + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), 12);
+  store<u32>(r, <u32>(c - cache + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), CROSS_ENTRY);
   return maintenanceInBracket(notional, c, k);
 }

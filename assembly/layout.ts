@@ -120,8 +120,15 @@ export const CACHE_STRIDE: u32 = (CACHE_MARK_SHORT + 8 + CACHE_LINE_BYTES - 1) &
 // change); a chunk that outgrows its capacity moves to a new area at the region's tail. Areas are
 // handed out in chunk order when the book is laid out, so a sweep reads one stream.
 export const CHUNK_ACCOUNTS: u32 = 256;
-// Cross record: i64 size, u32 the account's scratch offset (8 × its index in the chunk), u32 its bracket entry (offset in the cache).
+// Cross record: i64 size; u8 the account's index in the chunk (its sums in the shard's scratch are
+// at 8 × it) and, above it in the same u32, the 24-bit rounding residue of the position's funding
+// owed at the index the records were made at (math.ts fundingResidue: 10^6·owed − z·q·(F − F_i),
+// below 10^6), from which a new funding index's change of the owed amount follows exactly with no
+// column read (chunks.ts fundingRecords); u32 its bracket entry (offset in the cache).
 export const CROSS_RECORD_BYTES: u32 = 16;
+export const CROSS_ACCOUNT: u32 = 8; // u8; the residue is the u32 at CROSS_ACCOUNT shifted down CROSS_RESIDUE_SHIFT
+export const CROSS_RESIDUE_SHIFT: u32 = 8;
+export const CROSS_ENTRY: u32 = 12;
 // Isolated record: i64 the liquidation threshold shifted up ISOLATED_ACCOUNT_BITS bits with the
 // account's index in the chunk below it (the threshold clamped to ±THRESHOLD_CLAMP, beyond every
 // mark, so that it keeps its compares), u32 the mark it is compared with (offset in the cache), u32
@@ -182,7 +189,7 @@ export const COMPACT_DECLINED: u32 = 2;
 // records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it), u32
 // capacity (records the area holds before its bases), a u32 a compaction uses as scratch
 // (chunks.ts orderAreas: the placed chunks of a compaction's round in the order of their areas, the
-// i-th in chunk i's meta, kept while the compaction slides), and a u32 CHUNK_FUNDING_*.
+// i-th in chunk i's meta, kept while the compaction slides), a u32 CHUNK_FUNDING_*, and a u32 CHUNK_LOOSE.
 export const CHUNK_OFFSET: u32 = 0;
 export const CHUNK_CROSS: u32 = CHUNK_OFFSET + WORD_BYTES;
 export const CHUNK_ISOLATED: u32 = CHUNK_CROSS + WORD_BYTES;
@@ -190,14 +197,17 @@ export const CHUNK_STATE: u32 = CHUNK_ISOLATED + WORD_BYTES;
 export const CHUNK_CAPACITY: u32 = CHUNK_STATE + WORD_BYTES;
 export const CHUNK_ORDER: u32 = CHUNK_CAPACITY + WORD_BYTES;
 export const CHUNK_FUNDING: u32 = CHUNK_ORDER + WORD_BYTES; // CHUNK_FUNDING_*: whether a deferred funding refresh still has to reach its records
+// Non-zero when a funding refresh may have left some of its isolated thresholds above the exact
+// ones (chunks.ts fundingRecords moves a threshold by a bound, with no root): pass 2 then decides
+// each position it finds at or past its threshold exactly, from the columns. A build clears it.
+export const CHUNK_LOOSE: u32 = CHUNK_FUNDING + WORD_BYTES;
 export const CHUNK_META_BYTES: u32 = 8 * WORD_BYTES;
 export const CHUNK_FRESH: u32 = 0; // its records are those of the book
 export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first (its counts are current)
 export const CHUNK_UNLAID: u32 = 2; // no refresh has placed it: a sweep reads its accounts' columns
 export const CHUNK_FUNDING_NONE: u32 = 0; // its records are at the funding indices of the columns (or it is not fresh)
 export const CHUNK_FUNDING_PENDING: u32 = 1; // fresh, with records at the indices of the deferred refresh's table (FC_OLD): refreshed before they are read
-export const CHUNK_FUNDING_STALE: u32 = 2; // a sweep's deferred refresh found a record that does not name its position: swept over the columns until the control plane lays it out
-export const CHUNK_FUNDING_SETTLING: u32 = 3; // a deferred refresh is under way (or was cut short: its cross bases partly moved, so the chunk is rebuilt)
+export const CHUNK_FUNDING_SETTLING: u32 = 2; // a deferred refresh is under way (or was cut short: its cross bases partly moved, so the chunk is rebuilt)
 /** H_FUNDING_SINGLE when the deferred refresh changes several instruments. */
 export const FUNDING_SEVERAL: u32 = 0xffff_ffff;
 // The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the
@@ -226,7 +236,8 @@ if ((CHUNK_ACCOUNTS - 1) * POSITIONS_PER_ACCOUNT_MAX >= 0x10000) ERROR("the reco
 if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > ISOLATED_RECORD_BYTES) ERROR('the isolated record fields overlap');
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
-if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
+if (CHUNK_LOOSE + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
+if (<u64>CHUNK_ACCOUNTS > (<u64>1 << CROSS_RESIDUE_SHIFT) || <u64>1_000_000 > (<u64>1 << (32 - CROSS_RESIDUE_SHIFT))) ERROR("a cross record's account index and funding residue share a u32");
 if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');

@@ -93,6 +93,17 @@ function fundingOwedWide(magnitudeQuote: u64, magnitudeDelta: u64, negative: boo
   return negative ? -quotient : quotient + <i64>(wideRem != 0);
 }
 
+/**
+ * The rounding residue of funding owed: 10^6·fundingOwed(sizeQuote, ΔF) − sizeQuote·ΔF, in
+ * [0, 10^6). Given the owed amount (exact), the product is needed only modulo 2^64: the wrapping
+ * arithmetic of i64 gives the residue exactly, whatever the product's width.
+ */
+// @ts-ignore: decorator
+@inline
+export function fundingResidue(owed: i64, sizeQuote: i64, fundingDelta: i64): u32 {
+  return <u32>(owed * <i64>SCALE_6 - sizeQuote * fundingDelta);
+}
+
 /** Funding owed = ceil(sizeQuote·ΔF / 10^6): toward +∞, against the account. */
 // @ts-ignore: decorator
 @inline
