@@ -979,32 +979,34 @@ function fundingRecords(header: usize, cache: usize, meta: usize, c0: u32): void
   // Which records are on a changed instrument: eight at a time, a mask with no branch per record
   // (whether a record is on the changed instrument is data no predictor learns), and only the
   // masked ones visited.
-  let r = area;
-  while (r < crossEnd) {
-    const group = min<u32>(FUNDING_GROUP, <u32>((crossEnd - r) / CROSS_RECORD_BYTES));
-    let hits = fundingHits(changes, single, r, CROSS_ENTRY, group);
-    fundingMatched += <u32>popcnt<u32>(hits);
-    while (hits != 0) {
-      const lane = ctz<u32>(hits);
-      hits &= hits - 1;
-      fundingCross(cache, changes, r + <usize>lane * CROSS_RECORD_BYTES, isolatedEnd, c0);
-    }
-    r += <usize>group * CROSS_RECORD_BYTES;
-  }
+  fundingPass(header, cache, changes, single, area, crossEnd, true, isolatedEnd, c0);
   skipAt = skipFirst;
+  const loose = fundingPass(header, cache, changes, single, crossEnd, isolatedEnd, false, isolatedEnd, c0);
+  if (loose != 0) store<u32>(meta, loose, CHUNK_LOOSE);
+}
+
+/**
+ * fundingRecords' pass over the records [r, end) of one kind (`cross`, a constant in each call:
+ * cross records, moved by fundingCross against the chunk's bases at `bases`, or isolated ones, by
+ * fundingIsolated). Returns 1 when it left a threshold that may be above the exact one.
+ */
+// @ts-ignore: decorator
+@inline
+function fundingPass(header: usize, cache: usize, changes: usize, single: u32, r: usize, end: usize, cross: bool, bases: usize, c0: u32): u32 {
   let loose: u32 = 0;
-  while (r < isolatedEnd) {
-    const group = min<u32>(FUNDING_GROUP, <u32>((isolatedEnd - r) / ISOLATED_RECORD_BYTES));
-    let hits = fundingHits(changes, single, r, ISOLATED_MARK, group);
+  while (r < end) {
+    const group = min<u32>(FUNDING_GROUP, <u32>((end - r) / SWEEP_RECORD_SLOT_BYTES));
+    let hits = fundingHits(changes, single, r, cross ? CROSS_ENTRY : ISOLATED_MARK, group);
     fundingMatched += <u32>popcnt<u32>(hits);
     while (hits != 0) {
-      const lane = ctz<u32>(hits);
+      const at = r + <usize>ctz<u32>(hits) * SWEEP_RECORD_SLOT_BYTES;
       hits &= hits - 1;
-      loose |= fundingIsolated(header, cache, changes, r + <usize>lane * ISOLATED_RECORD_BYTES, c0);
+      if (cross) fundingCross(cache, changes, at, bases, c0);
+      else loose |= fundingIsolated(header, cache, changes, at, c0);
     }
-    r += <usize>group * ISOLATED_RECORD_BYTES;
+    r += <usize>group * SWEEP_RECORD_SLOT_BYTES;
   }
-  if (loose != 0) store<u32>(meta, loose, CHUNK_LOOSE);
+  return loose;
 }
 
 /**
