@@ -1035,10 +1035,11 @@ let fundingMatched: u32 = 0;
  * A sweep's worker moves a pending chunk's records within the sweep's passes (sweepChunk with
  * `funding`: each moved record breaks out of its loop, a mispredicted branch) while the last
  * pending chunk had at most 1/FUNDING_DENSE_SHARE of its records moved, and in a masked pass of
- * their own (fundingRecords: no branch per record, but a second read of each) past it. On the
- * 10M-account book's instruments, one thread, the 1M-account book: a funding update of an
- * instrument with 24% of the positions costs 31 ms more than a static sweep of 20 ms the masked way
- * and 38 ms the other; one with 3.6% 19.5 and 13.6 ms; one with 0.2% 10.9 and 2.9 ms.
+ * their own (fundingRecords: no branch per record, but a second read of each) past it. One thread,
+ * the 1M-account generated book (a static sweep of about 20 ms): a funding update and the next
+ * sweep cost 31–35 ms more than a static sweep the masked way and 38 ms the other for an instrument
+ * with 24% of the positions, 19 and 13 ms for one with 3.6%, 9–11 and 3 ms for one with 0.2%
+ * (bench/README.md, 2026-12-03, later).
  */
 const FUNDING_DENSE_SHARE: u32 = 8;
 
