@@ -1320,20 +1320,15 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   while (r < isolatedEnd) {
     for (; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
       if (funding && load<u32>(r, ISOLATED_MARK) - fundingLow < CACHE_STRIDE) break;
-      if (load<i64>(cache + <usize>load<u32>(r, ISOLATED_MARK)) <= load<i64>(r) >> ISOLATED_ACCOUNT_BITS) break;
-      // Healthy. Stored only when it changed: a line not written is not written back.
-      const at = posStatus + <usize>load<u32>(r, ISOLATED_SLOT);
-      if (load<u8>(at) != STATUS_HEALTHY) store<u8>(at, STATUS_HEALTHY);
+      if (atThreshold(cache, r)) break;
+      storeHealthy(posStatus, r);
     }
     if (r < isolatedEnd) {
       if (funding && load<u32>(r, ISOLATED_MARK) - fundingLow < CACHE_STRIDE) {
         if (fundingIsolated(header, cache, changes, r, c0) != 0) store<u32>(meta, 1, CHUNK_LOOSE);
         fundingMatched++;
-        if (load<i64>(cache + <usize>load<u32>(r, ISOLATED_MARK)) <= load<i64>(r) >> ISOLATED_ACCOUNT_BITS) isolatedFailing(header, cache, r, c0);
-        else {
-          const at = posStatus + <usize>load<u32>(r, ISOLATED_SLOT);
-          if (load<u8>(at) != STATUS_HEALTHY) store<u8>(at, STATUS_HEALTHY);
-        }
+        if (atThreshold(cache, r)) isolatedFailing(header, cache, r, c0);
+        else storeHealthy(posStatus, r);
       } else isolatedFailing(header, cache, r, c0);
       r += ISOLATED_RECORD_BYTES;
     }
@@ -1397,6 +1392,21 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   }
 }
 
+/** Whether the isolated record at r is at or past its threshold: m ≤ T, with −mark for a short (pass 2's compare). */
+// @ts-ignore: decorator
+@inline
+function atThreshold(cache: usize, r: usize): bool {
+  return load<i64>(cache + <usize>load<u32>(r, ISOLATED_MARK)) <= load<i64>(r) >> ISOLATED_ACCOUNT_BITS;
+}
+
+/** The isolated record at r's position is healthy: stored only when it changed (a line not written is not written back). */
+// @ts-ignore: decorator
+@inline
+function storeHealthy(posStatus: usize, r: usize): void {
+  const at = posStatus + <usize>load<u32>(r, ISOLATED_SLOT);
+  if (load<u8>(at) != STATUS_HEALTHY) store<u8>(at, STATUS_HEALTHY);
+}
+
 /**
  * The status of an isolated position the chunk sweep found at or past its threshold (record r of
  * the chunk whose first account is c0): liquidatable, and bankrupt when its equity at the mark is
@@ -1422,8 +1432,7 @@ function isolatedFailing(header: usize, cache: usize, r: usize, c0: u32): void {
   if (load<u32>(metaOf(header, c0 / CHUNK_ACCOUNTS), CHUNK_LOOSE) != 0 && equity >= 0) {
     const notional = <u64>abs<i64>(value);
     if (equity >= maintenanceInBracket(notional, c, bracketOf(notional, c + CACHE_FLOORS))) {
-      const at = column(header, H_POS_STATUS) + j;
-      if (load<u8>(at) != STATUS_HEALTHY) store<u8>(at, STATUS_HEALTHY);
+      storeHealthy(column(header, H_POS_STATUS), r);
       writeIsolatedRecord(r, c, inst, column(header, H_INST_TIER_COUNT), size, equityAtZero, k, <u32>j);
       return;
     }
