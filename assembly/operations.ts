@@ -1,17 +1,17 @@
-// Account operations of a batch, applied in the kernel: deposits, and fills that do not close a
-// position (src/account/batch.ts). The control plane writes the batch as fixed records (OP_*),
+// Account operations of a batch, applied in the kernel: deposits and fills (src/account/batch.ts). The control plane writes the batch as fixed records (OP_*),
 // having checked what does not depend on the book (the account, the instrument, the mode, the
 // size's lots, the price's range); this takes them in order, and each record says what became of it
 // (OP_OUTCOME):
-//   - applied (OUTCOME_APPLIED, or OUTCOME_OPENED for a fill that opened a position);
+//   - applied (OUTCOME_APPLIED; OUTCOME_OPENED for a fill that opened a position, OUTCOME_CLOSED for
+//     one that closed it);
 //   - refused (REFUSED_*), when it finds the refusal the control plane would give first, in its
 //     order of checks: a fill's funding over its isolated margin, a leverage above the bracket's,
 //     a margin over the wallet, a loss over the margin, equity below the initial margin. The
 //     figures the reason names go in the record; nothing is written to the book; it goes on with
 //     the next record;
 //   - the control plane's (OUTCOME_HOST), where it stops: a kind it leaves to it (every other
-//     operation, a fill with its own margin), a fill that closes a position (its slot leaves the
-//     block), one that opens a position when the arena must grow, and anything it is not certain of
+//     operation, a fill with its own margin), one that opens a position when the arena must grow,
+//     and anything it is not certain of
 //     (an amount beyond its range, a product beyond 2^62). The control plane applies or refuses
 //     that one itself, and calls it again from the next record. So what this applies or refuses is
 // what src/account/operations.ts would, with the same effect on the columns and the same result:
@@ -20,7 +20,8 @@
 // test/engine/production-path.test.ts) hold the two paths to the same books and results.
 //
 // An operation it applies writes its account's balance and its position's columns (a fill that
-// opens a position also its block's start and count, and the arena's used slots). It refreshes no
+// opens a position also its block's start and count, and the arena's used slots; one that closes
+// a position moves its block's last slot into its place and shrinks the block). It refreshes no
 // derived state: the control plane lists the accounts for Engine.accountsChanged (fills) and
 // Engine.balancesChanged (deposits), and raises the instrument's size high-water mark to the size
 // it reports. No allocation, no state of its own: results go in the records.
@@ -61,6 +62,7 @@ export const OP_AMOUNT: u32 = 8; // i64: a deposit's micro, a fill's size units 
 export const OP_PRICE: u32 = 16; // i64 price units (fills)
 export const OP_REALIZED: u32 = 24; // out, i64 micro: an applied fill's realized PnL
 export const OP_SIZE_AFTER: u32 = 32; // out, i64 size units: |size| after an applied fill
+export const OP_SHORTFALL: u32 = OP_SIZE_AFTER; // out, i64 micro: a close's loss beyond its isolated margin (OUTCOME_CLOSED: its size after is 0)
 // What became of a record (OP_OUTCOME), and for a refusal the figures its reason names, in the two
 // slots an applied fill's results take.
 export const OP_FIGURE_1: u32 = OP_REALIZED; // out, i64
@@ -83,6 +85,7 @@ export const OP_FILL: u8 = 2;
 export const OUTCOME_HOST: u8 = 0;
 export const OUTCOME_APPLIED: u8 = 1;
 export const OUTCOME_OPENED: u8 = 8;
+export const OUTCOME_CLOSED: u8 = 9; // an applied fill that closed its position: its slot left the block
 export const REFUSED_FUNDING_EXCEEDS_MARGIN: u8 = 2; // funding owed, isolated margin
 export const REFUSED_LEVERAGE_ABOVE_BRACKET: u8 = 3; // the position's leverage, the bracket's max
 export const REFUSED_MARGIN_EXCEEDS_WALLET: u8 = 4; // the margin the fill adds, the wallet balance
@@ -305,9 +308,9 @@ function positionColumnBytes(h: u32): u32 {
 }
 
 /**
- * The fill at `op` on a position account a holds, when it leaves it open (operations.ts fill, its
- * checks in its order): OUTCOME_APPLIED, a REFUSED_* with its figures at `op` (nothing written to
- * the book), or OUTCOME_HOST (nothing written).
+ * The fill at `op` on a position account a holds (operations.ts fill, its checks in its order):
+ * OUTCOME_APPLIED, OUTCOME_CLOSED when it closes the position (closePosition), a REFUSED_* with its
+ * figures at `op` (nothing written to the book), or OUTCOME_HOST (nothing written).
  */
 function fill(header: usize, op: usize, a: usize, arena: usize): u8 {
   const i = <usize>load<u16>(op + OP_INSTRUMENT);
@@ -357,7 +360,7 @@ function fill(header: usize, op: usize, a: usize, arena: usize): u8 {
   }
 
   const next = size + delta;
-  if (next == 0) return OUTCOME_HOST; // closes it: the control plane's
+  if (next == 0) return closePosition(header, op, a, j, first, end, isolated, size, cost, balance, margin, q, <u64>price, index);
   const magnitude = quoteOf(delta, q, <u64>price);
   if (magnitude == OVER) return OUTCOME_HOST;
   let realized: i64 = 0;
@@ -440,6 +443,68 @@ function fill(header: usize, op: usize, a: usize, arena: usize): u8 {
   store<i64>(op + OP_REALIZED, realized);
   store<i64>(op + OP_SIZE_AFTER, abs<i64>(next));
   return OUTCOME_APPLIED;
+}
+
+/**
+ * The fill at `op` when it closes position j of account a's block [first, end) exactly, its funding
+ * settled (`balance` and `margin` after it): operations.ts fill, then Engine.removePositionSlot. The
+ * whole cost basis comes off, so the realized PnL is z·q·price − cost (no rounding). Cross, it goes
+ * to the wallet. Isolated, it goes to the margin, what is left of the margin returns to the wallet,
+ * and a loss beyond the margin is the shortfall (OP_SHORTFALL), which no collateral of the account
+ * covers and which is not charged to the wallet. The slot is written as the control plane leaves it
+ * (size, cost, margin 0 when isolated, the funding snapshot at the index), then the block's last slot
+ * takes its place (every position column) and the block shrinks by one. A close is never refused:
+ * OUTCOME_CLOSED, or OUTCOME_HOST past the ranges (nothing written).
+ */
+function closePosition(header: usize, op: usize, a: usize, j: u32, first: u32, end: u32, isolated: bool, size: i64, cost: i64, balance: i64, margin: i64, q: u64, price: u64, index: i64): u8 {
+  const closed = quoteOf(size, q, price);
+  if (closed == OVER) return OUTCOME_HOST;
+  // |closed| ≤ 2^62 and |cost|, |margin|, |balance| ≤ QUOTE_ABS_MAX: none of the sums leaves i64.
+  const realized = (size < 0 ? -<i64>closed : <i64>closed) - cost;
+  let shortfall: i64 = 0;
+  let left = margin;
+  if (isolated) {
+    left = margin + realized;
+    if (left < 0) shortfall = -left;
+    else balance += left;
+    left = 0;
+  } else {
+    balance += realized;
+  }
+  if (!inRange(balance)) return OUTCOME_HOST;
+  const at = <usize>j << 3;
+  store<i64>(column(header, H_POS_SIZE) + at, 0);
+  store<i64>(column(header, H_POS_COST) + at, 0);
+  store<i64>(column(header, H_POS_MARGIN) + at, left);
+  store<i64>(column(header, H_POS_FUNDING) + at, index);
+  const last = end - 1;
+  if (j != last) {
+    for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) copyIfChanged(column(header, h), positionColumnBytes(h), last, j);
+  }
+  store<u32>(column(header, H_ACC_POS_COUNT) + (a << 2), last - first);
+  store<i64>(column(header, H_ACC_BALANCE) + (a << 3), balance);
+  store<i64>(op + OP_REALIZED, realized);
+  store<i64>(op + OP_SHORTFALL, shortfall);
+  return OUTCOME_CLOSED;
+}
+
+/**
+ * Slot `from`'s element of the position column at `base` (of `width` bytes) copied to slot `to`,
+ * written only when it differs: the output columns (PnL, maintenance) of a book only ever swept for
+ * statuses are pages the process has never written, and a write to one costs a page fault (about
+ * 45 µs on a VM) and a page of memory, for a value that is 0 on both sides.
+ */
+function copyIfChanged(base: usize, width: u32, from: u32, to: u32): void {
+  if (width == 8) {
+    const value = load<i64>(base + (<usize>from << 3));
+    if (load<i64>(base + (<usize>to << 3)) != value) store<i64>(base + (<usize>to << 3), value);
+  } else if (width == 2) {
+    const value = load<u16>(base + (<usize>from << 1));
+    if (load<u16>(base + (<usize>to << 1)) != value) store<u16>(base + (<usize>to << 1), value);
+  } else {
+    const value = load<u8>(base + <usize>from);
+    if (load<u8>(base + <usize>to) != value) store<u8>(base + <usize>to, value);
+  }
 }
 
 /** Records applied after one touch pass over their accounts (touchRecords). */

@@ -4,15 +4,16 @@
 // sweep's records) is refreshed once, at the end, by one Engine.accountsChanged call, and that of
 // the positions of the instruments whose funding indices the batch set by one Engine.fundingChanged.
 //
-// The operations a batch is mostly made of run in the kernel (assembly/operations.ts): deposits,
-// and fills that do not close a position. Each window of the batch is written as fixed records
+// The operations a batch is mostly made of run in the kernel (assembly/operations.ts): deposits and
+// fills, closes included. Each window of the batch is written as fixed records
 // (checked here first: the account, the instrument, the mode, the lots, the price's range;
 // anything else, or anything malformed, is left to this side), and the kernel applies or refuses
 // them in order (a refusal: the same code, and the same reason from the figures it reports, with
-// nothing written), up to the first it leaves to this side: of another kind, a fill that closes a
-// position or needs the arena to grow, or one it is not certain about. That one goes through
-// applyUnit here (its refusal and reason, or its effect), and the kernel goes on from the next. The kernel applies and refuses an operation only as applyUnit would, to the same integers
-// (test/account/batch.test.ts holds the two paths to the same books and results).
+// nothing written), up to the first it leaves to this side: of another kind, a fill that needs the
+// arena to grow, or one it is not certain about. That one goes through applyUnit here (its refusal
+// and reason, or its effect), and the kernel goes on from the next. The kernel applies and refuses
+// an operation only as applyUnit would, to the same integers (test/account/batch.test.ts holds the
+// two paths to the same books and results).
 import type { Engine } from '../engine/engine.js';
 import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../fixed/constants.js';
 import {
@@ -34,6 +35,8 @@ import {
   OP_FIGURE_2,
   OUTCOME_APPLIED,
   OUTCOME_OPENED,
+  OUTCOME_CLOSED,
+  OP_SHORTFALL,
   REFUSED_FUNDING_EXCEEDS_MARGIN,
   REFUSED_LEVERAGE_ABOVE_BRACKET,
   REFUSED_MARGIN_EXCEEDS_WALLET,
@@ -157,8 +160,8 @@ function writeRecords(engine: Engine, operations: readonly AnyOperation[], start
 /**
  * The results of the records [from, stop) the kernel applied or refused, for operations start +
  * from on: each one's result; for an applied one its account for the refresh (a deposit's change,
- * a fill's account) and a fill's size for its instrument's high-water mark. Returns how many it
- * applied.
+ * a fill's account) and a fill's size for its instrument's high-water mark (a close's is 0). Returns
+ * how many it applied.
  */
 function takeApplied(engine: Engine, records: number, from: number, stop: number, start: number, results: OperationResult[], changes: Changes): number {
   if (stop === from) return 0;
@@ -169,7 +172,7 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
   for (let k = from; k < stop; k++) {
     const at = records + k * OP_BYTES;
     const outcome = bytes[at + OP_OUTCOME];
-    if (outcome !== OUTCOME_APPLIED && outcome !== OUTCOME_OPENED) {
+    if (outcome !== OUTCOME_APPLIED && outcome !== OUTCOME_OPENED && outcome !== OUTCOME_CLOSED) {
       results[start + k] = kernelRefusal(engine, at, outcome);
       continue;
     }
@@ -178,6 +181,12 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
     if (bytes[at + OP_KIND] === OP_DEPOSIT) {
       changes.addBalance(a, values[(at + OP_AMOUNT) / 8]);
       results[start + k] = APPLIED;
+    } else if (outcome === OUTCOME_CLOSED) {
+      changes.add(a);
+      // As operations.ts fill reports a close: the shortfall only when there is one.
+      const realizedPnlMicro = values[(at + OP_REALIZED) / 8];
+      const shortfallMicro = values[(at + OP_SHORTFALL) / 8];
+      results[start + k] = shortfallMicro > 0n ? { ok: true, realizedPnlMicro, shortfallMicro } : { ok: true, realizedPnlMicro };
     } else {
       changes.add(a);
       const i = instrumentOf(bytes, at);

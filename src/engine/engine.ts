@@ -823,12 +823,13 @@ export class Engine {
 
   /**
    * Applies or refuses the operation records [from, count) at `records` (operationRecords) in the
-   * kernel, in order, each record's outcome saying which (OUTCOME_APPLIED, OUTCOME_OPENED or a
-   * REFUSED_* code), up to the first it leaves to the control plane (OUTCOME_HOST), and returns
-   * that one's index (count when it took them all): deposits, and fills that do not close a
-   * position, each applied or refused exactly as the control plane's operation would
+   * kernel, in order, each record's outcome saying which (OUTCOME_APPLIED, OUTCOME_OPENED,
+   * OUTCOME_CLOSED or a REFUSED_* code), up to the first it leaves to the control plane
+   * (OUTCOME_HOST), and returns that one's index (count when it took them all): deposits and fills,
+   * each applied or refused exactly as the control plane's operation would
    * (assembly/operations.ts); a fill that opens a position takes its slot as
-   * appendPositionSlot would give it (positionsUsed moves on). Derived state is not refreshed, and
+   * appendPositionSlot would give it (positionsUsed moves on), one that closes it leaves the block
+   * as removePositionSlot takes it out. Derived state is not refreshed, and
    * no size high-water mark is raised: the caller (applyBatch) does both for what was applied.
    */
   applyOperationRecords(records: number, from: number, count: number): number {

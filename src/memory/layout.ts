@@ -416,7 +416,9 @@ export const OP_AMOUNT = kernelU32('OP_AMOUNT');
 export const OP_PRICE = kernelU32('OP_PRICE');
 export const OP_REALIZED = kernelU32('OP_REALIZED');
 export const OP_SIZE_AFTER = kernelU32('OP_SIZE_AFTER');
-/** What became of a record (OUTCOME_APPLIED, OUTCOME_OPENED, a REFUSED_* code, or OUTCOME_HOST where the kernel stopped), and a refusal's two figures. */
+/** An applied close's shortfall (the loss beyond its isolated margin), where an applied fill's size after is. */
+export const OP_SHORTFALL = kernelU32('OP_SHORTFALL');
+/** What became of a record (OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, a REFUSED_* code, or OUTCOME_HOST where the kernel stopped), and a refusal's two figures. */
 export const OP_OUTCOME = kernelU32('OP_OUTCOME');
 export const OP_FIGURE_1 = kernelU32('OP_FIGURE_1');
 export const OP_FIGURE_2 = kernelU32('OP_FIGURE_2');
@@ -424,6 +426,8 @@ export const OUTCOME_HOST = kernelU32('OUTCOME_HOST');
 export const OUTCOME_APPLIED = kernelU32('OUTCOME_APPLIED');
 /** An applied record whose fill opened a position. */
 export const OUTCOME_OPENED = kernelU32('OUTCOME_OPENED');
+/** An applied record whose fill closed its position (its slot left the account's block). */
+export const OUTCOME_CLOSED = kernelU32('OUTCOME_CLOSED');
 export const REFUSED_FUNDING_EXCEEDS_MARGIN = kernelU32('REFUSED_FUNDING_EXCEEDS_MARGIN');
 export const REFUSED_LEVERAGE_ABOVE_BRACKET = kernelU32('REFUSED_LEVERAGE_ABOVE_BRACKET');
 export const REFUSED_MARGIN_EXCEEDS_WALLET = kernelU32('REFUSED_MARGIN_EXCEEDS_WALLET');

@@ -9,7 +9,7 @@ import { applyBatch } from '../../src/account/batch.js';
 import { applyOperation, REFUSAL_CODES, unrealizedPnl, type AnyOperation, type OperationResult, type RefusalCode } from '../../src/account/operations.js';
 import { bookFromJsonValue } from '../../src/book/json.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
-import { FUNDING_INDEX_ABS_MAX, MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
+import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
 import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, chunksOf, HEADER_SLOTS, HeaderSlot, POSITION_COLUMNS, POSITION_INPUT_COLUMNS, type Views } from '../../src/memory/layout.js';
 import { quotePerUnit, type Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
@@ -20,6 +20,7 @@ import {
   OUTCOME_APPLIED,
   OUTCOME_HOST,
   OUTCOME_OPENED,
+  OUTCOME_CLOSED,
   REFUSED_CROSS_INITIAL,
   REFUSED_FUNDING_EXCEEDS_MARGIN,
   REFUSED_ISOLATED_INITIAL,
@@ -122,7 +123,7 @@ function crossBases(engine: Engine): (bigint | null)[] {
  * Calls `seen` after each of the engine's kernel calls in applyBatch (Engine.applyOperationRecords
  * wrapped): how many of the records it took it applied, the refusal codes (REFUSED_*) of those it
  * refused, in order, the records [from, stop) it took, and each one's outcome (OUTCOME_OPENED when
- * its fill opened a position). The record it stopped at, if any, is the control plane's.
+ * its fill opened a position, OUTCOME_CLOSED when it closed one). The record it stopped at, if any, is the control plane's.
  */
 function watchKernel(engine: Engine, seen: (applied: number, refused: number[], from: number, stop: number, outcome: (k: number) => number) => void): void {
   const apply = engine.applyOperationRecords.bind(engine);
@@ -131,10 +132,15 @@ function watchKernel(engine: Engine, seen: (applied: number, refused: number[], 
     const outcome = (k: number) => engine.memoryBytes[records + k * OP_BYTES + OP_OUTCOME];
     if (stop < count) expect(outcome(stop)).toBe(OUTCOME_HOST);
     const refused: number[] = [];
-    for (let k = from; k < stop; k++) if (outcome(k) !== OUTCOME_APPLIED && outcome(k) !== OUTCOME_OPENED) refused.push(outcome(k));
+    for (let k = from; k < stop; k++) if (!appliedOutcome(outcome(k))) refused.push(outcome(k));
     seen(stop - from - refused.length, refused, from, stop, outcome);
     return stop;
   };
+}
+
+/** Whether a record's outcome says the kernel applied it (a refusal's is a REFUSED_* code). */
+function appliedOutcome(outcome: number): boolean {
+  return outcome === OUTCOME_APPLIED || outcome === OUTCOME_OPENED || outcome === OUTCOME_CLOSED;
 }
 
 /** The engine as the batch tests start it: loaded, and swept once so that the chunk records are built. */
@@ -412,7 +418,7 @@ const bookAndHeldBatch = fc
 describe('the kernel applies deposits and fills of held positions as the TypeScript operations do', () => {
   test('a batch (the kernel applying what it takes) equals the same operations through applyOperation, results and books', () => {
     const kernelRefusals = new Map<number, number>();
-    const tally = { reduced: 0, fills: 0, kernelFills: 0, kernelDeposits: 0, flips: 0, realized: 0, funded: 0 };
+    const tally = { reduced: 0, fills: 0, kernelFills: 0, kernelDeposits: 0, flips: 0, realized: 0, funded: 0, kernelCloses: 0, kernelIsolatedCloses: 0, kernelShortfalls: 0 };
     fc.assert(
       fc.property(bookAndHeldBatch, ([book, operations]) => {
         const twin = freshEngine(book);
@@ -441,10 +447,12 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
         });
 
         const engine = freshEngine(book);
+        const closedAt: number[] = [];
         watchKernel(engine, (_applied, refused, from, stop, outcome) => {
           // One window (a batch of at most 60): record k is operation k.
           for (let k = from; k < stop; k++) {
-            if (outcome(k) !== OUTCOME_APPLIED && outcome(k) !== OUTCOME_OPENED) continue;
+            if (!appliedOutcome(outcome(k))) continue;
+            if (outcome(k) === OUTCOME_CLOSED) closedAt.push(k);
             if (operations[k].kind === 'fill') tally.kernelFills++;
             else tally.kernelDeposits++;
           }
@@ -452,6 +460,13 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
         });
         const batch = applyBatch(engine, operations);
         expect(batch.results).toEqual(expected);
+        // The closes the kernel applied, as the TypeScript operation reports them (a shortfall only when there is one).
+        for (const k of closedAt) {
+          const operation = operations[k];
+          tally.kernelCloses++;
+          if (operation.kind === 'fill' && operation.mode === 'isolated') tally.kernelIsolatedCloses++;
+          if (batch.results[k].ok && batch.results[k].shortfallMicro !== undefined) tally.kernelShortfalls++;
+        }
         tally.fills += operations.filter((operation) => operation.kind === 'fill').length;
         tally.realized += batch.results.filter((result) => result.ok && result.realizedPnlMicro !== undefined && result.realizedPnlMicro !== 0n).length;
 
@@ -470,6 +485,10 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
     expect(tally.flips).toBeGreaterThan(100);
     expect(tally.funded).toBeGreaterThan(100);
     expect(tally.realized).toBeGreaterThan(300);
+    // Closes: cross and isolated, some with a loss beyond the isolated margin (a shortfall).
+    expect(tally.kernelCloses).toBeGreaterThan(100);
+    expect(tally.kernelIsolatedCloses).toBeGreaterThan(30);
+    expect(tally.kernelShortfalls).toBeGreaterThan(3);
     // And refused what it could, with the codes and reasons the TypeScript operations give: each
     // refusal it reports, seen (those that need two steps to reach, a funding debt over the
     // margin and a loss over it, are rarer).
@@ -514,7 +533,7 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     const batch = applyBatch(engine, operations);
     expect(batch.results).toEqual(expected);
     expect(fullState(engine, { derived: false, sameBook: true })).toEqual(fullState(twin, { derived: false, sameBook: true }));
-    return { engine, results: batch.results.map((result) => (result.ok ? 'ok' : result.code)), kernel };
+    return { engine, results: batch.results.map((result) => (result.ok ? 'ok' : result.code)), raw: batch.results, kernel };
   }
   // 0.4 BTC held at 50,000 (the mark), 100x: a fill of 0.4 more at the mark needs 400 of initial margin in all.
   const held = (mode: string, margin?: string) => ({ instrument: 'BTC', size: '0.4', entryPrice: '50000', mode, leverage: '100', ...(margin ? { margin } : {}) });
@@ -550,6 +569,36 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     expect(exact.engine.views.posMargin[0]).toBe(0n);
     const short = run([{ id: 'alice', balance: '0', positions: [held('isolated', '199.999999')] }], [reduce]);
     expect(short.results).toEqual(['loss_exceeds_margin']);
+  });
+
+  test('closes in the kernel: an isolated loss to exactly the margin returns nothing, a micro more is a shortfall (not a refusal); the block keeps the other position', () => {
+    // Alice holds BTC isolated (slot 0) and BTC cross (slot 1), 0.4 each at 50,000 (cost 20,000).
+    // Selling the isolated 0.4 at 49,000 realizes 19,600 − 20,000 = −400.
+    const close = (mode: 'cross' | 'isolated', priceUnits: bigint): AnyOperation => ({ kind: 'fill', accountIndex: 0, instrument: 'BTC', mode, sizeUnits: -400n, priceUnits });
+    const book = (margin: string) => [{ id: 'alice', balance: '5', positions: [held('isolated', margin), held('cross')] }];
+    const remaining = (engine: Engine) => {
+      const v = engine.views;
+      const j = v.accPosStart[0];
+      return { count: v.accPosCount[0], mode: v.posMode[j], size: v.posSize[j], cost: v.posCost[j], balance: v.accBalance[0] };
+    };
+    const exact = run(book('400'), [close('isolated', 490_000n)]);
+    expect(exact.kernel).toBe(1);
+    expect(exact.raw).toEqual([{ ok: true, realizedPnlMicro: -400n * M }]);
+    // The cross position, from the block's last slot, now in the first; nothing returned to the wallet.
+    expect(remaining(exact.engine)).toEqual({ count: 1, mode: MODE_CROSS, size: 400n, cost: 20_000n * M, balance: 5n * M });
+    const beyond = run(book('399.999999'), [close('isolated', 490_000n)]);
+    expect(beyond.kernel).toBe(1);
+    expect(beyond.raw).toEqual([{ ok: true, realizedPnlMicro: -400n * M, shortfallMicro: 1n }]);
+    expect(remaining(beyond.engine).balance).toBe(5n * M); // the shortfall is not charged to the wallet
+    // A gain: the margin and the profit return to the wallet (5 + 400 + 400).
+    const gain = run(book('400'), [close('isolated', 510_000n)]);
+    expect(gain.raw).toEqual([{ ok: true, realizedPnlMicro: 400n * M }]);
+    expect(remaining(gain.engine).balance).toBe(805n * M);
+    // The cross one, the block's last slot: its PnL to the wallet, the isolated one stays where it was.
+    const cross = run(book('400'), [close('cross', 510_000n)]);
+    expect(cross.kernel).toBe(1);
+    expect(cross.raw).toEqual([{ ok: true, realizedPnlMicro: 400n * M }]);
+    expect(remaining(cross.engine)).toEqual({ count: 1, mode: MODE_ISOLATED, size: 400n, cost: 20_000n * M, balance: 405n * M });
   });
 
   test('positions opened one after another: each takes the slot the TypeScript operation gives it, and the arena grows at the same fill', () => {
