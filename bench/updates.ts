@@ -4,13 +4,14 @@
 //     and the first update of later bursts, each prepared as the first one was;
 //     and, at the end, an update right after a sweep (as a service applies them between sweeps);
 //   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index;
+//   - C fills that close whole positions (a cascade's liquidations), in batches of 1,000;
 //   - N single deposits through applyOperation, accounts by id, then by index (after a sweep: first
 //     as a caller sees them, then again with the refresh timed);
 //   - what building the account-id index costs (the loader builds it while it checks the ids).
 // For each batch run it also says how much of the time the derived-state refresh took
 // (Engine.accountsChanged for accounts whose positions changed, Engine.balancesChanged for those
 // whose balances alone did: one kernel call each per batch).
-//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--single 200000] [--batch 1000] [--json]
+//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--closes 100000] [--single 200000] [--batch 1000] [--json]
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import { applyOperation } from '../src/account/operations.js';
 import { applyBatch } from '../src/account/batch.js';
 import { Engine } from '../src/engine/engine.js';
 import { parseBookJson } from '../src/book/json.js';
-import { mixedUpdates, prng } from './workload.js';
+import { closingFills, mixedUpdates, prng } from './workload.js';
 import { HEADER_SLOTS, HeaderSlot } from '../src/memory/layout.js';
 
 function option(name: string, fallback: number): number {
@@ -31,6 +32,7 @@ function option(name: string, fallback: number): number {
 
 const requestedAccounts = option('--accounts', 1_000_000);
 const batchOps = option('--ops', 1_000_000);
+const closeOps = option('--closes', 100_000);
 const singleOps = option('--single', 200_000);
 const batchSize = option('--batch', 1_000);
 const json = process.argv.includes('--json');
@@ -210,6 +212,28 @@ log(`  batches after the first: p99 ${p99BatchMs.toFixed(1)} ms, slowest ${maxBa
 log(`  refusals: ${[...refusals].map(([code, n]) => `${code} ${n}`).join(', ')}`);
 
 // ---------------------------------------------------------------------------------------------
+// Fills that close whole positions, as a cascade's liquidations bring them
+
+const nextCloses = closingFills(engine, random);
+let closeMs = 0;
+let closesApplied = 0;
+const closeTimed = withRefreshTimer(() => {
+  for (let done = 0; done < closeOps; ) {
+    const operations = nextCloses(Math.min(batchSize, closeOps - done));
+    if (operations.length === 0) break;
+    const t = performance.now();
+    closesApplied += applyBatch(engine, operations).applied;
+    closeMs += performance.now() - t;
+    done += operations.length;
+  }
+});
+const closeRate = closesApplied / (closeMs / 1000);
+log(
+  `applyBatch: ${closesApplied.toLocaleString('en-US')} closing fills in batches of ${batchSize}: ${Math.round(closeRate).toLocaleString('en-US')} a second ` +
+    `(the refresh ${((100 * closeTimed.refreshMs) / Math.max(closeMs, 1e-9)).toFixed(0)}%)`,
+);
+
+// ---------------------------------------------------------------------------------------------
 // Single deposits through applyOperation, accounts by id
 
 // The book swept since the batches (as a service sweeps between updates): its chunks fresh again.
@@ -278,6 +302,7 @@ if (json) {
       laterFirstUpdateMedianUs: laterFirstUs[10],
       afterSweepUpdateMedianUs: afterSweepUs[10],
       batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, medianBatchOpsPerSecond: medianBatchRate, applied, firstBatchMs, p99BatchMs, maxBatchMs, compactions, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate },
+      closes: { applied: closesApplied, perSecond: closeRate, refreshShare: closeTimed.refreshMs / closeMs },
       plain: { byId: plainRate, byIndex: plainByIndexRate },
       single: { ops: singleOps, opsPerSecond: singleRate, refreshShare: single.refreshMs / single.value, opsPerSecondWithoutRefresh: singleWithoutRefreshRate },
       singleByIndex: { ops: singleOps, opsPerSecond: byIndexRate, opsPerSecondWithoutRefresh: byIndexWithoutRefreshRate },

@@ -60,3 +60,28 @@ export function mixedUpdates(engine: Engine, random: () => number): () => AnyOpe
     return { kind: 'fill', accountIndex: a, instrument: engine.instruments[i].symbol, mode, sizeUnits, priceUnits };
   };
 }
+
+/**
+ * Fills that close whole positions, as a cascade's liquidations bring them: each call gives a batch
+ * of `count` closes of one position each, on accounts no earlier batch closed a position of, at the
+ * mark ±0.5%. Almost all apply (the funding settled first may exceed an isolated margin, a refusal).
+ */
+export function closingFills(engine: Engine, random: () => number): (count: number) => AnyOperation[] {
+  const closed = new Set<number>();
+  return (count: number): AnyOperation[] => {
+    const v = engine.views;
+    const operations: AnyOperation[] = [];
+    while (operations.length < count && closed.size < engine.accountCount) {
+      const a = Math.floor(random() * engine.accountCount);
+      if (closed.has(a) || v.accPosCount[a] === 0) continue;
+      closed.add(a);
+      const j = v.accPosStart[a] + Math.floor(random() * v.accPosCount[a]);
+      const i = v.posInst[j];
+      let priceUnits = (v.instMark[i] * BigInt(Math.floor(995_000 + random() * 10_000))) / 1_000_000n;
+      if (priceUnits < 1n) priceUnits = 1n;
+      const mode = v.posMode[j] === MODE_CROSS ? 'cross' : 'isolated';
+      operations.push({ kind: 'fill', accountIndex: a, instrument: engine.instruments[i].symbol, mode, sizeUnits: -v.posSize[j], priceUnits });
+    }
+    return operations;
+  };
+}
