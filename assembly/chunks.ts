@@ -776,22 +776,37 @@ export const BC_DELTA: u32 = 8;
  */
 export function refreshBalanceRecords(header: usize, changes: usize, count: u32): u32 {
   let sum: u32 = 0;
-  for (let k: u32 = 0; k < count; k++) {
-    const a = load<u32>(changes + <usize>k * BALANCE_CHANGE_BYTES, BC_ACCOUNT);
-    sum += load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_STATE);
-  }
-  const records = column(header, H_SWEEP_RECORDS);
+  for (let k: u32 = 0; k < count; k++) sum += chunkStateOf(header, load<u32>(changes + <usize>k * BALANCE_CHANGE_BYTES, BC_ACCOUNT));
   for (let k: u32 = 0; k < count; k++) {
     const entry = changes + <usize>k * BALANCE_CHANGE_BYTES;
-    const a = load<u32>(entry, BC_ACCOUNT);
-    const chunk = a / CHUNK_ACCOUNTS;
-    const meta = metaOf(header, chunk);
-    if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
-    const bases = records + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>(load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED)) * SWEEP_RECORD_SLOT_BYTES;
-    const base = bases + (<usize>(a - chunk * CHUNK_ACCOUNTS) << 3);
-    store<i64>(base, load<i64>(base) + load<i64>(entry, BC_DELTA));
+    moveCrossBase(header, load<u32>(entry, BC_ACCOUNT), load<i64>(entry, BC_DELTA));
   }
   return sum;
+}
+
+/**
+ * Account a's balance changed by `delta`, and nothing else of it: its cross base in its fresh
+ * chunk's records moves by the change (a chunk marked for rebuilding, or unlaid, reads the balance
+ * column when it is built). What refreshBalanceRecords does for each account it lists, and what a
+ * batch's deposit applied in the kernel does at once (operations.ts).
+ */
+export function moveCrossBase(header: usize, a: u32, delta: i64): void {
+  const base = crossBaseAt(header, a);
+  if (base != 0) store<i64>(base, load<i64>(base) + delta);
+}
+
+/** Where account a's cross base is in its chunk's records, or 0 when its chunk is not fresh (its base is made when it is built). */
+export function crossBaseAt(header: usize, a: u32): usize {
+  const chunk = a / CHUNK_ACCOUNTS;
+  const meta = metaOf(header, chunk);
+  if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) return 0;
+  const bases = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>(load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED)) * SWEEP_RECORD_SLOT_BYTES;
+  return bases + (<usize>(a - chunk * CHUNK_ACCOUNTS) << 3);
+}
+
+/** The state word of account a's chunk's meta, loaded (a touch pass's first load of what crossBaseAt reads). */
+export function chunkStateOf(header: usize, a: u32): u32 {
+  return load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_STATE);
 }
 
 /**

@@ -384,16 +384,17 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
 }
 
 /**
- * Applies the account operations recorded at `ops` (operations.ts OP_*: deposits, and fills that
- * leave a held position open), records [from, count), in order, or refuses them (each record's
+ * Applies the account operations recorded at `ops` (operations.ts OP_*: deposits and fills),
+ * records [from, count), in order, or refuses them (each record's
  * OP_OUTCOME says which), up to the first it leaves to the control plane, and returns that one's
  * index (count when it took them all): the control plane applies or refuses that one and calls
  * again from the next (src/account/batch.ts). Each record is checked as it is reached; the u32
  * after the last record holds the index of the one reached, so that a failed check (an abort)
  * still tells the control plane which were taken. `arena` holds the position
- * arena's used slots (u32, which a fill that opens a position moves on) and capacity (u32). Derived
- * state is not refreshed here: the control plane lists the accounts changed.
+ * arena's used slots (u32, which a fill that opens a position moves on) and capacity (u32). With
+ * SWEEP_CHUNKS in `flags`, an applied deposit's derived state is refreshed here (its cross base
+ * moved); every other applied record's is not: the control plane lists those accounts.
  */
-export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, arena: usize): u32 {
-  return applyRecords(header, ops, from, count, arena);
+export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, arena: usize, flags: u32): u32 {
+  return applyRecords(header, ops, from, count, arena, (flags & SWEEP_CHUNKS) != 0);
 }

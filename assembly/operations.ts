@@ -49,6 +49,7 @@ import {
 } from './layout';
 import { column, headerValue } from './header';
 import { touchPosition } from './touch';
+import { moveCrossBase, crossBaseAt, chunkStateOf } from './chunks';
 import { mulWide, divWide, wideHi, wideRem } from './wide';
 import { bracketOf, fundingOwed } from './math';
 import { QUOTE_ABS_MAX, PRICE_UNITS_MAX, TIERS_MAX, MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX } from './constants';
@@ -205,8 +206,13 @@ function bracketLeverage(header: usize, i: usize, notional: u64): u32 {
   return <u32>load<u16>(column(header, H_TIER_LEVERAGE) + ((i * <usize>TIERS_MAX + k) << 1));
 }
 
-/** A deposit of the amount at `op`: OUTCOME_APPLIED, or OUTCOME_HOST (the balance would leave its range). */
-function deposit(header: usize, op: usize, a: usize): u8 {
+/**
+ * A deposit of the amount at `op`: OUTCOME_APPLIED, or OUTCOME_HOST (the balance would leave its
+ * range). With `chunks` (the chunk sweep's records kept), its derived state is refreshed here too:
+ * the account's cross base moves by the amount (chunks.ts moveCrossBase), as Engine.balancesChanged
+ * would move it at the end of the batch.
+ */
+function deposit(header: usize, op: usize, a: usize, chunks: bool): u8 {
   const amount = load<i64>(op + OP_AMOUNT);
   const at = column(header, H_ACC_BALANCE) + (a << 3);
   const balance = load<i64>(at);
@@ -214,6 +220,7 @@ function deposit(header: usize, op: usize, a: usize): u8 {
   const next = balance + amount;
   if (!inRange(next)) return OUTCOME_HOST;
   store<i64>(at, next);
+  if (chunks) moveCrossBase(header, <u32>a, amount);
   return OUTCOME_APPLIED;
 }
 
@@ -512,28 +519,37 @@ const TOUCH_GROUP: u32 = 32;
 
 /**
  * Loads what applying records [from, to) reads first, as independent loads (touch.ts): each
- * record's account columns, then its block's first slot (a block of a few positions shares its
- * lines) and its leverage. On a book far larger than the caches each of those is a miss; taken
+ * record's account columns (and for a deposit, with `chunks`, its chunk's meta), then a fill's
+ * block's first slot (a block of a few positions shares its lines) and its leverage, or a
+ * deposit's cross base. On a book far larger than the caches each of those is a miss; taken
  * together many are in flight at once. Records of an account past the book are skipped (the apply
  * loop refuses them). Returns a sum of what it loaded, for the caller to store.
  */
-function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u32): i64 {
+function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u32, chunks: bool): i64 {
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const accBalance = column(header, H_ACC_BALANCE);
   let sum: i64 = 0;
   for (let k = from; k < to; k++) {
-    const a = <usize>load<u32>(ops + <usize>k * OP_BYTES + OP_ACCOUNT);
+    const op = ops + <usize>k * OP_BYTES;
+    const a = <usize>load<u32>(op + OP_ACCOUNT);
     if (a >= <usize>accounts) continue;
     sum += <i64>load<u32>(accPosStart + (a << 2)) + <i64>load<u32>(accPosCount + (a << 2)) + load<i64>(accBalance + (a << 3));
+    if (chunks && load<u8>(op + OP_KIND) == OP_DEPOSIT) sum += <i64>chunkStateOf(header, <u32>a);
   }
   const leverage = column(header, H_POS_LEVERAGE);
   for (let k = from; k < to; k++) {
     const op = ops + <usize>k * OP_BYTES;
     const a = <usize>load<u32>(op + OP_ACCOUNT);
-    if (a >= <usize>accounts || load<u8>(op + OP_KIND) != OP_FILL) continue;
-    const first = <usize>load<u32>(accPosStart + (a << 2));
-    sum += touchPosition(header, first) + <i64>load<u16>(leverage + (first << 1));
+    if (a >= <usize>accounts) continue;
+    const kind = load<u8>(op + OP_KIND);
+    if (kind == OP_FILL) {
+      const first = <usize>load<u32>(accPosStart + (a << 2));
+      sum += touchPosition(header, first) + <i64>load<u16>(leverage + (first << 1));
+    } else if (chunks && kind == OP_DEPOSIT) {
+      const base = crossBaseAt(header, <u32>a);
+      if (base != 0) sum += load<i64>(base);
+    }
   }
   return sum;
 }
@@ -543,15 +559,17 @@ function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u
  * saying which (a refusal's figures at OP_FIGURE_1 and _2), up to the first it leaves to the
  * control plane (OUTCOME_HOST); returns that one's index (count when it took them all).
  * `arena`: the position arena's used slots (u32, which an opening moves on) and capacity (u32).
+ * `chunks`: the chunk sweep's records are kept, and an applied deposit moves its account's cross
+ * base in them (deposit); the control plane refreshes every other applied record's account.
  */
-export function applyRecords(header: usize, ops: usize, from: u32, count: u32, arena: usize): u32 {
+export function applyRecords(header: usize, ops: usize, from: u32, count: u32, arena: usize, chunks: bool): u32 {
   assert(from <= count, 'applyUpdates: from > count');
   assert(ops != 0 && arena != 0, 'applyUpdates: no records or no arena record');
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const instruments = headerValue(header, H_INSTRUMENT_COUNT);
   const progress = ops + <usize>count * OP_BYTES;
   for (let k = from; k < count; k++) {
-    if ((k - from) % TOUCH_GROUP == 0) store<i64>(arena + ARENA_SINK, touchRecords(header, ops, k, min<u32>(count, k + TOUCH_GROUP), accounts));
+    if ((k - from) % TOUCH_GROUP == 0) store<i64>(arena + ARENA_SINK, touchRecords(header, ops, k, min<u32>(count, k + TOUCH_GROUP), accounts, chunks));
     // Each record is checked before it is applied, and the index of the one being checked is kept
     // at OP_PROGRESS: if a check fails, the control plane knows which records before it were applied.
     store<u32>(progress, k);
@@ -574,7 +592,7 @@ export function applyRecords(header: usize, ops: usize, from: u32, count: u32, a
       assert(price > 0 && price <= PRICE_UNITS_MAX, "applyUpdates: a fill record's price is out of range");
     }
     // Applied or refused, the record says which and the kernel goes on: a refusal changed nothing.
-    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a) : fill(header, op, <usize>a, arena);
+    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a, chunks) : fill(header, op, <usize>a, arena);
     store<u8>(op + OP_OUTCOME, outcome);
     if (outcome == OUTCOME_HOST) return k;
   }

@@ -159,9 +159,9 @@ function writeRecords(engine: Engine, operations: readonly AnyOperation[], start
 
 /**
  * The results of the records [from, stop) the kernel applied or refused, for operations start +
- * from on: each one's result; for an applied one its account for the refresh (a deposit's change,
- * a fill's account) and a fill's size for its instrument's high-water mark (a close's is 0). Returns
- * how many it applied.
+ * from on: each one's result; for an applied one its account (a fill's for the refresh; a
+ * deposit's, whose cross base the kernel moved, for the listeners) and a fill's size for its
+ * instrument's high-water mark (a close's is 0). Returns how many it applied.
  */
 function takeApplied(engine: Engine, records: number, from: number, stop: number, start: number, results: OperationResult[], changes: Changes): number {
   if (stop === from) return 0;
@@ -179,7 +179,7 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
     applied++;
     const a = words[(at + OP_ACCOUNT) / 4];
     if (bytes[at + OP_KIND] === OP_DEPOSIT) {
-      changes.addBalance(a, values[(at + OP_AMOUNT) / 8]);
+      changes.addRefreshed(a); // its cross base moved already, in the kernel
       results[start + k] = APPLIED;
     } else if (outcome === OUTCOME_CLOSED) {
       changes.add(a);

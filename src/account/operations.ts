@@ -169,6 +169,13 @@ export class Changes {
   balanceAccounts: Uint32Array;
   balanceDeltas: BigInt64Array;
   balanceCount = 0;
+  /**
+   * Accounts whose balance alone an operation changed and whose derived state the kernel refreshed
+   * as it applied it (a batch's deposits: Engine.applyOperationRecords), with repeats:
+   * refreshedCount of them, for the listeners only.
+   */
+  refreshedAccounts: Uint32Array;
+  refreshedCount = 0;
   /** The instruments whose funding index an applied operation set, in the order first set, each once. */
   readonly fundingInstruments: number[] = [];
 
@@ -176,11 +183,13 @@ export class Changes {
     this.accounts = new Uint32Array(Math.max(1, capacity));
     this.balanceAccounts = new Uint32Array(Math.max(1, capacity));
     this.balanceDeltas = new BigInt64Array(Math.max(1, capacity));
+    this.refreshedAccounts = new Uint32Array(Math.max(1, capacity));
   }
 
   clear(): void {
     this.count = 0;
     this.balanceCount = 0;
+    this.refreshedCount = 0;
     this.fundingInstruments.length = 0;
   }
 
@@ -205,11 +214,18 @@ export class Changes {
     this.balanceDeltas[this.balanceCount++] = delta;
   }
 
+  /** Account a's balance changed, and nothing else of it, and the kernel refreshed its derived state already. */
+  addRefreshed(a: number): void {
+    if (this.refreshedCount === this.refreshedAccounts.length) this.refreshedAccounts = grown(this.refreshedAccounts, new Uint32Array(this.refreshedAccounts.length * 2));
+    this.refreshedAccounts[this.refreshedCount++] = a;
+  }
+
   /** The changed accounts, ascending, each once. */
   changed(): Uint32Array {
-    const all = new Uint32Array(this.count + this.balanceCount);
+    const all = new Uint32Array(this.count + this.balanceCount + this.refreshedCount);
     all.set(this.accounts.subarray(0, this.count));
     all.set(this.balanceAccounts.subarray(0, this.balanceCount), this.count);
+    all.set(this.refreshedAccounts.subarray(0, this.refreshedCount), this.count + this.balanceCount);
     return sortUnique(all);
   }
 
@@ -217,8 +233,10 @@ export class Changes {
    * Refreshes the derived state of everything changed: first the accounts whose positions may have
    * changed (Engine.accountsChanged: their chunk records, from the columns, at the funding indices
    * now in the book), then the balance changes of the others (Engine.balancesChanged: each cross
-   * base moved by its change, O(1); an account refreshed from its columns already has its balance),
-   * then the positions of every instrument whose funding index moved, in one pass
+   * base moved by its change, O(1); an account refreshed from its columns already has its balance;
+   * the deposits the kernel applied moved their bases already, and are only reported to the
+   * listeners: Engine.balancesRefreshed), then the positions of every instrument whose funding index
+   * moved, in one pass
    * (Engine.fundingChanged: the records their debits feed, in place, no chunk rebuilt; the cross
    * bases by the change of funding owed, except those of the accounts refreshed from their
    * columns, made at the new index already). In this order every fresh chunk's records match its
@@ -244,6 +262,7 @@ export class Changes {
       }
     }
     if (kept > 0) engine.balancesChanged(this.balanceAccounts, this.balanceDeltas, kept);
+    engine.balancesRefreshed(this.refreshedAccounts, this.refreshedCount);
     if (this.fundingInstruments.length > 0) engine.fundingChanged(this.fundingInstruments, laidOut);
     return changed;
   }

@@ -61,9 +61,10 @@ export interface CoreExports {
   /**
    * Applies the account operation records [from, count) at `ops` (assembly/operations.ts) in order,
    * up to the first it does not apply: returns its index (count when it applied them all).
-   * `arena`: the position arena's used slots (u32, updated) and capacity (u32).
+   * `arena`: the position arena's used slots (u32, updated) and capacity (u32). With SWEEP_CHUNKS in
+   * `flags`, an applied deposit's cross base is moved in the chunk records as it is applied.
    */
-  applyUpdates(header: number, ops: number, from: number, count: number, arena: number): number;
+  applyUpdates(header: number, ops: number, from: number, count: number, arena: number, flags: number): number;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
   prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }

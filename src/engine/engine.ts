@@ -436,6 +436,16 @@ export class Engine {
     for (const listener of this.changeListeners) listener(accounts, count);
   }
 
+  /**
+   * The balances of the first `count` accounts listed changed, and their derived state was refreshed
+   * already (a batch's deposits, each cross base moved by the kernel as it applied them:
+   * applyOperationRecords): tells the listeners, as balancesChanged does after its refresh.
+   */
+  balancesRefreshed(accounts: ArrayLike<number>, count = accounts.length): void {
+    if (count === 0) return;
+    for (const listener of this.changeListeners) listener(accounts, count);
+  }
+
   /** The first `count` accounts listed, as u32 in the region `name` of the memory: its offset, for a kernel call. */
   private accountList(name: string, accounts: ArrayLike<number>, count: number): number {
     const list = this.region(name, Math.max(4, count * 4));
@@ -829,8 +839,10 @@ export class Engine {
    * each applied or refused exactly as the control plane's operation would
    * (assembly/operations.ts); a fill that opens a position takes its slot as
    * appendPositionSlot would give it (positionsUsed moves on), one that closes it leaves the block
-   * as removePositionSlot takes it out. Derived state is not refreshed, and
-   * no size high-water mark is raised: the caller (applyBatch) does both for what was applied.
+   * as removePositionSlot takes it out. An applied deposit's derived state is refreshed as it is
+   * applied (its cross base moved, as balancesChanged would move it; the caller tells the listeners:
+   * balancesRefreshed); every other applied record's is not, and no size high-water mark is raised:
+   * the caller (applyBatch) does both for what was applied.
    */
   applyOperationRecords(records: number, from: number, count: number): number {
     this.assertWritable('applyOperationRecords');
@@ -840,7 +852,7 @@ export class Engine {
     words[arena / 4] = this.positionsUsed;
     words[arena / 4 + 1] = this.layout.capacity.positions;
     try {
-      return this.core.applyUpdates(this.layout.header, records, from, count, arena);
+      return this.core.applyUpdates(this.layout.header, records, from, count, arena, this.chunkSweep ? SWEEP_CHUNKS : 0);
     } finally {
       this.positionsUsed = this.memoryWords[arena / 4];
     }
