@@ -10,7 +10,8 @@
 //   - what building the account-id index costs (the loader builds it while it checks the ids).
 // For each batch run it also says how much of the time the derived-state refresh took
 // (Engine.accountsChanged for accounts whose positions changed, Engine.balancesChanged for those
-// whose balances alone did: one kernel call each per batch).
+// whose balances alone did: one kernel call each per batch). A deposit the kernel applies moves its
+// account's cross base as it applies it: that refresh is in the operations' time, not counted here.
 //   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--closes 100000] [--single 200000] [--batch 1000] [--json]
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
