@@ -1,7 +1,7 @@
-// Account operations of a batch, applied in the kernel: deposits and fills (src/account/batch.ts). The control plane writes the batch as fixed records (OP_*),
-// having checked what does not depend on the book (the account, the instrument, the mode, the
-// size's lots, the price's range); this takes them in order, and each record says what became of it
-// (OP_OUTCOME):
+// Account operations of a batch, applied in the kernel: deposits and fills (src/account/batch.ts).
+// The control plane writes the batch as fixed records (OP_*), having checked what does not depend
+// on the book (the account, the instrument, the mode, the size's lots, the price's range); this
+// takes them in order, and each record says what became of it (OP_OUTCOME):
 //   - applied (OUTCOME_APPLIED; OUTCOME_OPENED for a fill that opened a position, OUTCOME_CLOSED for
 //     one that closed it);
 //   - refused (REFUSED_*), when it finds the refusal the control plane would give first, in its
@@ -11,20 +11,21 @@
 //     the next record;
 //   - the control plane's (OUTCOME_HOST), where it stops: a kind it leaves to it (every other
 //     operation, a fill with its own margin), one that opens a position when the arena must grow,
-//     and anything it is not certain of
-//     (an amount beyond its range, a product beyond 2^62). The control plane applies or refuses
-//     that one itself, and calls it again from the next record. So what this applies or refuses is
-// what src/account/operations.ts would, with the same effect on the columns and the same result:
-// the same rules, in the same order, on the same integers (docs/numbers.md), a new position in the
-// slot Engine.appendPositionSlot would give it; the property tests (test/account/batch.test.ts,
-// test/engine/production-path.test.ts) hold the two paths to the same books and results.
+//     and anything it is not certain of (an amount beyond its range, a product beyond 2^62). The
+//     control plane applies or refuses that one itself, and calls it again from the next record.
+// So what this applies or refuses is what src/account/operations.ts would, with the same effect on
+// the columns and the same result: the same rules, in the same order, on the same integers
+// (docs/numbers.md), a new position in the slot Engine.appendPositionSlot would give it; the
+// property tests (test/account/batch.test.ts, test/engine/production-path.test.ts) hold the two
+// paths to the same books and results.
 //
 // An operation it applies writes its account's balance and its position's columns (a fill that
 // opens a position also its block's start and count, and the arena's used slots; one that closes
-// a position moves its block's last slot into its place and shrinks the block). It refreshes no
-// derived state: the control plane lists the accounts for Engine.accountsChanged (fills) and
-// Engine.balancesChanged (deposits), and raises the instrument's size high-water mark to the size
-// it reports. No allocation, no state of its own: results go in the records.
+// a position moves its block's last slot into its place and shrinks the block). A deposit's derived
+// state it refreshes at once (its account's cross base moved in the chunk records, when they are
+// kept); a fill's it does not: the control plane lists those accounts for Engine.accountsChanged,
+// and raises the instrument's size high-water mark to the size it reports. No allocation, no state
+// of its own: results go in the records.
 
 import {
   H_ACC_BALANCE,
@@ -460,7 +461,7 @@ function fill(header: usize, op: usize, a: usize, arena: usize): u8 {
  * and a loss beyond the margin is the shortfall (OP_SHORTFALL), which no collateral of the account
  * covers and which is not charged to the wallet. The slot is written as the control plane leaves it
  * (size, cost, margin 0 when isolated, the funding snapshot at the index), then the block's last slot
- * takes its place (every position column) and the block shrinks by one. A close is never refused:
+ * takes its place (every position column, copyIfChanged) and the block shrinks by one. A close is never refused:
  * OUTCOME_CLOSED, or OUTCOME_HOST past the ranges (nothing written).
  */
 function closePosition(header: usize, op: usize, a: usize, j: u32, first: u32, end: u32, isolated: bool, size: i64, cost: i64, balance: i64, margin: i64, q: u64, price: u64, index: i64): u8 {
