@@ -804,6 +804,40 @@ export function crossBaseAt(header: usize, a: u32): usize {
   return bases + (<usize>(a - chunk * CHUNK_ACCOUNTS) << 3);
 }
 
+/**
+ * A fill changed account a's cross position j on instrument `inst` (block [first, j] before it) and
+ * left it open, its funding settled: its size is now `size`, its notional at the mark `notional` (in
+ * bracket `bracket`), and the account's balance less its cross debits moved by `baseDelta`. Rewrites
+ * that position's record and the account's cross base in place, as a refresh of the account would
+ * write them (the residue 0: the snapshot is the index), when its chunk is fresh with no funding
+ * refresh pending and the record where the position's is found is one of a's on `inst`: a cross
+ * record per (account, instrument), so it is that position's. Returns whether it did; if not, the
+ * caller has the account refreshed (Engine.accountsChanged). An account whose records an earlier
+ * change left behind is refreshed from its columns at the end of the batch anyway, which overwrites
+ * whatever this wrote for it; one with no such change has records that match its positions.
+ */
+export function refreshCrossRecord(header: usize, a: u32, j: u32, first: u32, inst: u32, size: i64, bracket: u32, baseDelta: i64): bool {
+  const chunk = a / CHUNK_ACCOUNTS;
+  const c0 = chunk * CHUNK_ACCOUNTS;
+  const meta = metaOf(header, chunk);
+  if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH || load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_NONE) return false;
+  // Its rank among the account's cross positions, and where the account's cross records start.
+  const modes = column(header, H_POS_MODE);
+  let rank: u32 = 0;
+  for (let s = first; s < j; s++) rank += <u32>(load<u8>(modes + <usize>s) == MODE_CROSS);
+  const accRecords = column(header, H_ACC_RECORDS);
+  if (rank >= (<u32>load<u16>(accRecords + (<usize>a << 1)) & 0xff)) return false;
+  const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  const r = area + <usize>((recordsBefore(accRecords, c0, a) & 0xffff) + rank) * CROSS_RECORD_BYTES;
+  if (<u32>load<u8>(r, CROSS_ACCOUNT) != a - c0 || load<u32>(r, CROSS_ENTRY) / CACHE_STRIDE != inst) return false;
+  store<i64>(r, size);
+  store<u32>(r, a - c0, CROSS_ACCOUNT); // residue 0
+  store<u32>(r, inst * CACHE_STRIDE + CACHE_ENTRIES + bracket * CACHE_ENTRY_BYTES, CROSS_ENTRY);
+  const base = area + <usize>(load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED)) * SWEEP_RECORD_SLOT_BYTES + (<usize>(a - c0) << 3);
+  store<i64>(base, load<i64>(base) + baseDelta);
+  return true;
+}
+
 /** The state word of account a's chunk's meta, loaded (a touch pass's first load of what crossBaseAt reads). */
 export function chunkStateOf(header: usize, a: u32): u32 {
   return load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_STATE);

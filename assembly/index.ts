@@ -33,7 +33,7 @@ import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_M
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords } from './hot';
 import { applyRecords } from './operations';
 export { OP_ACCOUNT, OP_INSTRUMENT, OP_KIND, OP_MODE, OP_AMOUNT, OP_PRICE, OP_REALIZED, OP_SIZE_AFTER, OP_SHORTFALL, OP_FIGURE_1, OP_FIGURE_2, OP_OUTCOME, OP_BYTES, OP_PROGRESS_BYTES, ARENA_BYTES, OP_HOST, OP_DEPOSIT, OP_FILL, OP_SIZE_ABS_MAX } from './operations';
-export { OUTCOME_HOST, OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
+export { OUTCOME_HOST, OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, OUTCOME_REFRESHED, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
 
 export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP, INDEX_SIDE_SHIFT, INDEX_ACCOUNTS_MAX, BOUNDS_REGION_BYTES_PER_ACCOUNT, BOUNDS_FAILING_AT, BOUNDS_SHORTS_AT, SHORTS_BITS, SHORTS_REPEAT } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_SLOT, HS_STATUS, HS_ISOLATED, HS_LIVE, HS_SCOPES, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
@@ -56,6 +56,13 @@ export const SWEEP_FULL: u32 = 1;
  * loop, isolated positions as one compare of the mark with a precomputed threshold.
  */
 export const SWEEP_CHUNKS: u32 = 2;
+/**
+ * Flag of applyUpdates, with SWEEP_CHUNKS: a fill that keeps a cross position open rewrites its
+ * record in place (OUTCOME_REFRESHED). Only while no funding index was set in the batch so far:
+ * the end-of-batch funding refresh moves every record on a changed instrument from the old index,
+ * and such a record would be at the new one already.
+ */
+export const APPLY_FILL_RECORDS: u32 = 4;
 
 // Each entry point asserts its arguments at its entry, before it touches the book: an account range
 // within the book (start ≤ end ≤ the header's account count), a shard record (≠ 0) that names an
@@ -393,8 +400,11 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
  * still tells the control plane which were taken. `arena` holds the position
  * arena's used slots (u32, which a fill that opens a position moves on) and capacity (u32). With
  * SWEEP_CHUNKS in `flags`, an applied deposit's derived state is refreshed here (its cross base
- * moved); every other applied record's is not: the control plane lists those accounts.
+ * moved), and with APPLY_FILL_RECORDS too that of a fill keeping a cross position open where its
+ * record can be rewritten in place (OUTCOME_REFRESHED); every other applied record's is not: the
+ * control plane lists those accounts.
  */
 export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, arena: usize, flags: u32): u32 {
-  return applyRecords(header, ops, from, count, arena, (flags & SWEEP_CHUNKS) != 0);
+  const chunks = (flags & SWEEP_CHUNKS) != 0;
+  return applyRecords(header, ops, from, count, arena, chunks, chunks && (flags & APPLY_FILL_RECORDS) != 0);
 }

@@ -50,7 +50,7 @@ import {
 } from './layout';
 import { column, headerValue } from './header';
 import { touchPosition } from './touch';
-import { moveCrossBase, crossBaseAt, chunkStateOf } from './chunks';
+import { moveCrossBase, crossBaseAt, chunkStateOf, refreshCrossRecord } from './chunks';
 import { mulWide, divWide, wideHi, wideRem } from './wide';
 import { bracketOf, fundingOwed } from './math';
 import { QUOTE_ABS_MAX, PRICE_UNITS_MAX, TIERS_MAX, MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX } from './constants';
@@ -88,6 +88,7 @@ export const OUTCOME_HOST: u8 = 0;
 export const OUTCOME_APPLIED: u8 = 1;
 export const OUTCOME_OPENED: u8 = 8;
 export const OUTCOME_CLOSED: u8 = 9; // an applied fill that closed its position: its slot left the block
+export const OUTCOME_REFRESHED: u8 = 10; // an applied fill of a cross position held and kept, its record and cross base rewritten here
 export const REFUSED_FUNDING_EXCEEDS_MARGIN: u8 = 2; // funding owed, isolated margin
 export const REFUSED_LEVERAGE_ABOVE_BRACKET: u8 = 3; // the position's leverage, the bracket's max
 export const REFUSED_MARGIN_EXCEEDS_WALLET: u8 = 4; // the margin the fill adds, the wallet balance
@@ -317,10 +318,12 @@ function positionColumnBytes(h: u32): u32 {
 
 /**
  * The fill at `op` on a position account a holds (operations.ts fill, its checks in its order):
- * OUTCOME_APPLIED, OUTCOME_CLOSED when it closes the position (closePosition), a REFUSED_* with its
- * figures at `op` (nothing written to the book), or OUTCOME_HOST (nothing written).
+ * OUTCOME_APPLIED, OUTCOME_CLOSED when it closes the position (closePosition), OUTCOME_REFRESHED
+ * when it keeps a cross position open and, with `records`, its record was rewritten in place
+ * (chunks.ts refreshCrossRecord), a REFUSED_* with its figures at `op` (nothing written to the
+ * book), or OUTCOME_HOST (nothing written).
  */
-function fill(header: usize, op: usize, a: usize, arena: usize): u8 {
+function fill(header: usize, op: usize, a: usize, arena: usize, records: bool): u8 {
   const i = <usize>load<u16>(op + OP_INSTRUMENT);
   const mode = load<u8>(op + OP_MODE);
   const delta = load<i64>(op + OP_AMOUNT);
@@ -450,6 +453,13 @@ function fill(header: usize, op: usize, a: usize, arena: usize): u8 {
   }
   store<i64>(op + OP_REALIZED, realized);
   store<i64>(op + OP_SIZE_AFTER, abs<i64>(next));
+  // A cross position's derived state here too, where its record can be rewritten in place: its
+  // cross base moves by the change of the balance (−funding paid + realized) less that of its debit
+  // (cost + funding owed: newCost + 0 against cost + paid), so by realized + cost − newCost.
+  if (records && !isolated) {
+    const bracket = <u32>bracketOf(notional, column(header, H_TIER_FLOOR) + ((i * <usize>TIERS_MAX) << 3));
+    if (refreshCrossRecord(header, <u32>a, j, first, <u32>i, next, bracket, realized + cost - newCost)) return OUTCOME_REFRESHED;
+  }
   return OUTCOME_APPLIED;
 }
 
@@ -561,9 +571,11 @@ function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u
  * control plane (OUTCOME_HOST); returns that one's index (count when it took them all).
  * `arena`: the position arena's used slots (u32, which an opening moves on) and capacity (u32).
  * `chunks`: the chunk sweep's records are kept, and an applied deposit moves its account's cross
- * base in them (deposit); the control plane refreshes every other applied record's account.
+ * base in them (deposit); with `fillRecords` too, a fill that keeps a cross position open rewrites
+ * its record and base in place where it can (fill: OUTCOME_REFRESHED). The control plane refreshes
+ * every other applied record's account.
  */
-export function applyRecords(header: usize, ops: usize, from: u32, count: u32, arena: usize, chunks: bool): u32 {
+export function applyRecords(header: usize, ops: usize, from: u32, count: u32, arena: usize, chunks: bool, fillRecords: bool): u32 {
   assert(from <= count, 'applyUpdates: from > count');
   assert(ops != 0 && arena != 0, 'applyUpdates: no records or no arena record');
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
@@ -593,7 +605,7 @@ export function applyRecords(header: usize, ops: usize, from: u32, count: u32, a
       assert(price > 0 && price <= PRICE_UNITS_MAX, "applyUpdates: a fill record's price is out of range");
     }
     // Applied or refused, the record says which and the kernel goes on: a refusal changed nothing.
-    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a, chunks) : fill(header, op, <usize>a, arena);
+    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a, chunks) : fill(header, op, <usize>a, arena, fillRecords);
     store<u8>(op + OP_OUTCOME, outcome);
     if (outcome == OUTCOME_HOST) return k;
   }

@@ -36,6 +36,7 @@ import {
   OUTCOME_APPLIED,
   OUTCOME_OPENED,
   OUTCOME_CLOSED,
+  OUTCOME_REFRESHED,
   OP_SHORTFALL,
   REFUSED_FUNDING_EXCEEDS_MARGIN,
   REFUSED_LEVERAGE_ABOVE_BRACKET,
@@ -85,7 +86,8 @@ export function applyBatch(engine: Engine, operations: readonly AnyOperation[]):
       while (from < count) {
         let stop: number;
         try {
-          stop = engine.applyOperationRecords(records, from, count);
+          // Fills rewrite their records in place only before any funding index set in this batch.
+          stop = engine.applyOperationRecords(records, from, count, changes.fundingInstruments.length === 0);
         } catch (error) {
           // A record failed the kernel's checks (a bug here): the ones before it were applied.
           takeApplied(engine, records, from, engine.operationProgress(records, count), start, results, changes);
@@ -172,7 +174,7 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
   for (let k = from; k < stop; k++) {
     const at = records + k * OP_BYTES;
     const outcome = bytes[at + OP_OUTCOME];
-    if (outcome !== OUTCOME_APPLIED && outcome !== OUTCOME_OPENED && outcome !== OUTCOME_CLOSED) {
+    if (outcome !== OUTCOME_APPLIED && outcome !== OUTCOME_OPENED && outcome !== OUTCOME_CLOSED && outcome !== OUTCOME_REFRESHED) {
       results[start + k] = kernelRefusal(engine, at, outcome);
       continue;
     }
@@ -188,7 +190,9 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
       const shortfallMicro = values[(at + OP_SHORTFALL) / 8];
       results[start + k] = shortfallMicro > 0n ? { ok: true, realizedPnlMicro, shortfallMicro } : { ok: true, realizedPnlMicro };
     } else {
-      changes.add(a);
+      // A fill whose record the kernel rewrote needs no refresh, only the listeners told.
+      if (outcome === OUTCOME_REFRESHED) changes.addRefreshed(a);
+      else changes.add(a);
       const i = instrumentOf(bytes, at);
       const size = values[(at + OP_SIZE_AFTER) / 8];
       if (size > engine.sizeHighWater[i]) engine.sizeHighWater[i] = size;

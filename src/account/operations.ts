@@ -170,9 +170,9 @@ export class Changes {
   balanceDeltas: BigInt64Array;
   balanceCount = 0;
   /**
-   * Accounts whose balance alone an operation changed and whose derived state the kernel refreshed
-   * as it applied it (a batch's deposits: Engine.applyOperationRecords), with repeats:
-   * refreshedCount of them, for the listeners only.
+   * Accounts an operation changed whose derived state the kernel refreshed as it applied it (a
+   * batch's deposits, and its fills of cross positions kept open: Engine.applyOperationRecords),
+   * with repeats: refreshedCount of them, for the listeners only.
    */
   refreshedAccounts: Uint32Array;
   refreshedCount = 0;
@@ -214,7 +214,7 @@ export class Changes {
     this.balanceDeltas[this.balanceCount++] = delta;
   }
 
-  /** Account a's balance changed, and nothing else of it, and the kernel refreshed its derived state already. */
+  /** Account a changed, and the kernel refreshed its derived state already. */
   addRefreshed(a: number): void {
     if (this.refreshedCount === this.refreshedAccounts.length) this.refreshedAccounts = grown(this.refreshedAccounts, new Uint32Array(this.refreshedAccounts.length * 2));
     this.refreshedAccounts[this.refreshedCount++] = a;
@@ -234,8 +234,8 @@ export class Changes {
    * changed (Engine.accountsChanged: their chunk records, from the columns, at the funding indices
    * now in the book), then the balance changes of the others (Engine.balancesChanged: each cross
    * base moved by its change, O(1); an account refreshed from its columns already has its balance;
-   * the deposits the kernel applied moved their bases already, and are only reported to the
-   * listeners: Engine.balancesRefreshed), then the positions of every instrument whose funding index
+   * the deposits the kernel applied moved their bases already, and the fills it rewrote in place
+   * their records: those are only reported to the listeners, Engine.accountsRefreshed), then the positions of every instrument whose funding index
    * moved, in one pass
    * (Engine.fundingChanged: the records their debits feed, in place, no chunk rebuilt; the cross
    * bases by the change of funding owed, except those of the accounts refreshed from their
@@ -262,7 +262,7 @@ export class Changes {
       }
     }
     if (kept > 0) engine.balancesChanged(this.balanceAccounts, this.balanceDeltas, kept);
-    engine.balancesRefreshed(this.refreshedAccounts, this.refreshedCount);
+    engine.accountsRefreshed(this.refreshedAccounts, this.refreshedCount);
     if (this.fundingInstruments.length > 0) engine.fundingChanged(this.fundingInstruments, laidOut);
     return changed;
   }

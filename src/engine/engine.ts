@@ -14,6 +14,7 @@ import { quotePerUnit, type AccountResult, type Book, type Instrument, type Posi
 import {
   BookLayout,
   SWEEP_CHUNKS,
+  APPLY_FILL_RECORDS,
   SWEEP_FULL,
   FUNDING_CHANGE_BYTES,
   FC_OLD,
@@ -437,11 +438,12 @@ export class Engine {
   }
 
   /**
-   * The balances of the first `count` accounts listed changed, and their derived state was refreshed
-   * already (a batch's deposits, each cross base moved by the kernel as it applied them:
-   * applyOperationRecords): tells the listeners, as balancesChanged does after its refresh.
+   * The inputs of the first `count` accounts listed changed, and their derived state was refreshed
+   * already, by the kernel as it applied the operations (applyOperationRecords: a batch's deposits,
+   * each cross base moved; fills of cross positions kept open, each record rewritten in place):
+   * tells the listeners, as accountsChanged and balancesChanged do after their refreshes.
    */
-  balancesRefreshed(accounts: ArrayLike<number>, count = accounts.length): void {
+  accountsRefreshed(accounts: ArrayLike<number>, count = accounts.length): void {
     if (count === 0) return;
     for (const listener of this.changeListeners) listener(accounts, count);
   }
@@ -840,11 +842,13 @@ export class Engine {
    * (assembly/operations.ts); a fill that opens a position takes its slot as
    * appendPositionSlot would give it (positionsUsed moves on), one that closes it leaves the block
    * as removePositionSlot takes it out. An applied deposit's derived state is refreshed as it is
-   * applied (its cross base moved, as balancesChanged would move it; the caller tells the listeners:
-   * balancesRefreshed); every other applied record's is not, and no size high-water mark is raised:
-   * the caller (applyBatch) does both for what was applied.
+   * applied (its cross base moved, as balancesChanged would move it), and so is that of a fill that
+   * keeps a cross position open where its record can be rewritten in place (OUTCOME_REFRESHED), with
+   * `fillRecords`: only while no funding index was set since the last refresh (the funding refresh
+   * would move such a record again); the caller tells the listeners (accountsRefreshed). Every other applied record's is not, and no size
+   * high-water mark is raised: the caller (applyBatch) does both for what was applied.
    */
-  applyOperationRecords(records: number, from: number, count: number): number {
+  applyOperationRecords(records: number, from: number, count: number, fillRecords = false): number {
     this.assertWritable('applyOperationRecords');
     // The arena's used slots and capacity, for fills that open positions; positionsUsed comes back.
     const arena = this.region('operations.arena', ARENA_BYTES);
@@ -852,7 +856,8 @@ export class Engine {
     words[arena / 4] = this.positionsUsed;
     words[arena / 4 + 1] = this.layout.capacity.positions;
     try {
-      return this.core.applyUpdates(this.layout.header, records, from, count, arena, this.chunkSweep ? SWEEP_CHUNKS : 0);
+      const flags = this.chunkSweep ? SWEEP_CHUNKS | (fillRecords ? APPLY_FILL_RECORDS : 0) : 0;
+      return this.core.applyUpdates(this.layout.header, records, from, count, arena, flags);
     } finally {
       this.positionsUsed = this.memoryWords[arena / 4];
     }

@@ -389,6 +389,8 @@ export const SWEEP_FULL = kernelU32('SWEEP_FULL');
  * (Engine.chunkSweep; assembly/index.ts).
  */
 export const SWEEP_CHUNKS = kernelU32('SWEEP_CHUNKS');
+/** Flag of applyUpdates: fills that keep a cross position open rewrite their records in place (assembly/index.ts). */
+export const APPLY_FILL_RECORDS = kernelU32('APPLY_FILL_RECORDS');
 /** A funding refresh's table of changes (assembly/chunks.ts): bytes per instrument, and the offsets of the old index (i64) and the changed flag (u32). */
 export const FUNDING_CHANGE_BYTES = kernelU32('FUNDING_CHANGE_BYTES');
 export const FC_OLD = kernelU32('FC_OLD');
@@ -418,7 +420,7 @@ export const OP_REALIZED = kernelU32('OP_REALIZED');
 export const OP_SIZE_AFTER = kernelU32('OP_SIZE_AFTER');
 /** An applied close's shortfall (the loss beyond its isolated margin), where an applied fill's size after is. */
 export const OP_SHORTFALL = kernelU32('OP_SHORTFALL');
-/** What became of a record (OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, a REFUSED_* code, or OUTCOME_HOST where the kernel stopped), and a refusal's two figures. */
+/** What became of a record (OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, OUTCOME_REFRESHED, a REFUSED_* code, or OUTCOME_HOST where the kernel stopped), and a refusal's two figures. */
 export const OP_OUTCOME = kernelU32('OP_OUTCOME');
 export const OP_FIGURE_1 = kernelU32('OP_FIGURE_1');
 export const OP_FIGURE_2 = kernelU32('OP_FIGURE_2');
@@ -428,6 +430,8 @@ export const OUTCOME_APPLIED = kernelU32('OUTCOME_APPLIED');
 export const OUTCOME_OPENED = kernelU32('OUTCOME_OPENED');
 /** An applied record whose fill closed its position (its slot left the account's block). */
 export const OUTCOME_CLOSED = kernelU32('OUTCOME_CLOSED');
+/** An applied record whose fill kept a cross position open, its record and cross base rewritten by the kernel (its refresh done). */
+export const OUTCOME_REFRESHED = kernelU32('OUTCOME_REFRESHED');
 export const REFUSED_FUNDING_EXCEEDS_MARGIN = kernelU32('REFUSED_FUNDING_EXCEEDS_MARGIN');
 export const REFUSED_LEVERAGE_ABOVE_BRACKET = kernelU32('REFUSED_LEVERAGE_ABOVE_BRACKET');
 export const REFUSED_MARGIN_EXCEEDS_WALLET = kernelU32('REFUSED_MARGIN_EXCEEDS_WALLET');

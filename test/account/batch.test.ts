@@ -21,6 +21,7 @@ import {
   OUTCOME_HOST,
   OUTCOME_OPENED,
   OUTCOME_CLOSED,
+  OUTCOME_REFRESHED,
   REFUSED_CROSS_INITIAL,
   REFUSED_FUNDING_EXCEEDS_MARGIN,
   REFUSED_ISOLATED_INITIAL,
@@ -120,6 +121,25 @@ function crossBases(engine: Engine): (bigint | null)[] {
 }
 
 /**
+ * Each fresh chunk's cross records (size, account byte and funding residue, bracket entry), in
+ * order, null for a chunk that is not fresh: what a fill the kernel rewrites in place
+ * (OUTCOME_REFRESHED) must leave as a layout of the same book writes it (after a status sweep of
+ * each, which names every record's bracket at the marks).
+ */
+function crossRecords(engine: Engine): (bigint[] | null)[] {
+  const word = (name: string) => kernelU32(name) / 4;
+  const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
+  const metas = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], (chunksOf(engine.accountCount) * CHUNK_META_BYTES) / 4);
+  const recordBytes = kernelU32('CROSS_RECORD_BYTES');
+  return Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => {
+    const meta = metas.subarray((chunk * CHUNK_META_BYTES) / 4, ((chunk + 1) * CHUNK_META_BYTES) / 4);
+    if (meta[word('CHUNK_STATE')] !== kernelU32('CHUNK_FRESH')) return null;
+    const area = header[HeaderSlot.sweepRecords] + meta[word('CHUNK_OFFSET')];
+    return Array.from(new BigInt64Array(engine.memory.buffer.slice(area, area + meta[word('CHUNK_CROSS')] * recordBytes)));
+  });
+}
+
+/**
  * Calls `seen` after each of the engine's kernel calls in applyBatch (Engine.applyOperationRecords
  * wrapped): how many of the records it took it applied, the refusal codes (REFUSED_*) of those it
  * refused, in order, the records [from, stop) it took, and each one's outcome (OUTCOME_OPENED when
@@ -127,8 +147,8 @@ function crossBases(engine: Engine): (bigint | null)[] {
  */
 function watchKernel(engine: Engine, seen: (applied: number, refused: number[], from: number, stop: number, outcome: (k: number) => number) => void): void {
   const apply = engine.applyOperationRecords.bind(engine);
-  engine.applyOperationRecords = (records, from, count) => {
-    const stop = apply(records, from, count);
+  engine.applyOperationRecords = (records, from, count, fillRecords) => {
+    const stop = apply(records, from, count, fillRecords);
     const outcome = (k: number) => engine.memoryBytes[records + k * OP_BYTES + OP_OUTCOME];
     if (stop < count) expect(outcome(stop)).toBe(OUTCOME_HOST);
     const refused: number[] = [];
@@ -140,7 +160,7 @@ function watchKernel(engine: Engine, seen: (applied: number, refused: number[], 
 
 /** Whether a record's outcome says the kernel applied it (a refusal's is a REFUSED_* code). */
 function appliedOutcome(outcome: number): boolean {
-  return outcome === OUTCOME_APPLIED || outcome === OUTCOME_OPENED || outcome === OUTCOME_CLOSED;
+  return outcome === OUTCOME_APPLIED || outcome === OUTCOME_OPENED || outcome === OUTCOME_CLOSED || outcome === OUTCOME_REFRESHED;
 }
 
 /** The engine as the batch tests start it: loaded, and swept once so that the chunk records are built. */
@@ -418,7 +438,7 @@ const bookAndHeldBatch = fc
 describe('the kernel applies deposits and fills of held positions as the TypeScript operations do', () => {
   test('a batch (the kernel applying what it takes) equals the same operations through applyOperation, results and books', () => {
     const kernelRefusals = new Map<number, number>();
-    const tally = { reduced: 0, fills: 0, kernelFills: 0, kernelDeposits: 0, flips: 0, realized: 0, funded: 0, kernelCloses: 0, kernelIsolatedCloses: 0, kernelShortfalls: 0 };
+    const tally = { reduced: 0, fills: 0, kernelFills: 0, kernelDeposits: 0, flips: 0, realized: 0, funded: 0, kernelCloses: 0, kernelIsolatedCloses: 0, kernelShortfalls: 0, kernelRewritten: 0 };
     fc.assert(
       fc.property(bookAndHeldBatch, ([book, operations]) => {
         const twin = freshEngine(book);
@@ -453,6 +473,7 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
           for (let k = from; k < stop; k++) {
             if (!appliedOutcome(outcome(k))) continue;
             if (outcome(k) === OUTCOME_CLOSED) closedAt.push(k);
+            if (outcome(k) === OUTCOME_REFRESHED) tally.kernelRewritten++;
             if (operations[k].kind === 'fill') tally.kernelFills++;
             else tally.kernelDeposits++;
           }
@@ -474,6 +495,10 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
         twin.sweep({ full: false });
         const compared = { derived: false, sameBook: true };
         expect(fullState(engine, compared)).toEqual(fullState(twin, compared));
+        // The records and bases the kernel rewrote in place (fills, deposits) are a layout's.
+        const laidOut = freshEngine(engine.toBook());
+        expect(crossBases(engine)).toEqual(crossBases(laidOut));
+        expect(crossRecords(engine)).toEqual(crossRecords(laidOut));
         expectAgreesWithReference(engine);
       }),
       { numRuns: 300 },
@@ -485,6 +510,8 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
     expect(tally.flips).toBeGreaterThan(100);
     expect(tally.funded).toBeGreaterThan(100);
     expect(tally.realized).toBeGreaterThan(300);
+    // Fills of cross positions kept open, their records rewritten in place by the kernel.
+    expect(tally.kernelRewritten).toBeGreaterThan(300);
     // Closes: cross and isolated, some with a loss beyond the isolated margin (a shortfall).
     expect(tally.kernelCloses).toBeGreaterThan(100);
     expect(tally.kernelIsolatedCloses).toBeGreaterThan(30);

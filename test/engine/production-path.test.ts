@@ -386,8 +386,8 @@ describe('the production sweep paths after the changes users make', () => {
     /** Counts what the kernel applies of a book's batches (each book's first engine). */
     const countKernel = (target: Engine): void => {
       const apply = target.applyOperationRecords.bind(target);
-      target.applyOperationRecords = (records, from, count) => {
-        const stop = apply(records, from, count);
+      target.applyOperationRecords = (records, from, count, fillRecords) => {
+        const stop = apply(records, from, count, fillRecords);
         kernelApplied += stop - from;
         return stop;
       };
