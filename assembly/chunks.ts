@@ -805,9 +805,9 @@ export function crossBaseAt(header: usize, a: u32): usize {
 }
 
 /**
- * A fill changed account a's cross position j on instrument `inst` (block [first, j] before it) and
- * left it open, its funding settled: its size is now `size`, its notional at the mark `notional` (in
- * bracket `bracket`), and the account's balance less its cross debits moved by `baseDelta`. Rewrites
+ * A fill changed account a's cross position j on instrument `inst` (its block starts at slot
+ * `first`) and left it open, its funding settled: its size is now `size`, in bracket `bracket` at the
+ * mark, and the account's balance less its cross debits moved by `baseDelta`. Rewrites
  * that position's record and the account's cross base in place, as a refresh of the account would
  * write them (the residue 0: the snapshot is the index), when its chunk is fresh with no funding
  * refresh pending and the record where the position's is found is one of a's on `inst`: a cross
