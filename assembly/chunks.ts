@@ -797,11 +797,16 @@ export function moveCrossBase(header: usize, a: u32, delta: i64): void {
 
 /** Where account a's cross base is in its chunk's records, or 0 when its chunk is not fresh (its base is made when it is built). */
 export function crossBaseAt(header: usize, a: u32): usize {
-  const chunk = a / CHUNK_ACCOUNTS;
-  const meta = metaOf(header, chunk);
-  if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) return 0;
+  const meta = metaOf(header, a / CHUNK_ACCOUNTS);
+  return load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH ? baseIn(header, meta, a) : 0;
+}
+
+/** Where account a's cross base is in its chunk's area (meta at `meta`): after the chunk's records. */
+// @ts-ignore: decorator
+@inline
+function baseIn(header: usize, meta: usize, a: u32): usize {
   const bases = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>(load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED)) * SWEEP_RECORD_SLOT_BYTES;
-  return bases + (<usize>(a - chunk * CHUNK_ACCOUNTS) << 3);
+  return bases + (<usize>(a % CHUNK_ACCOUNTS) << 3);
 }
 
 /**
@@ -833,7 +838,7 @@ export function refreshCrossRecord(header: usize, a: u32, j: u32, first: u32, in
   store<i64>(r, size);
   store<u32>(r, a - c0, CROSS_ACCOUNT); // residue 0
   store<u32>(r, inst * CACHE_STRIDE + CACHE_ENTRIES + bracket * CACHE_ENTRY_BYTES, CROSS_ENTRY);
-  const base = area + <usize>(load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED)) * SWEEP_RECORD_SLOT_BYTES + (<usize>(a - c0) << 3);
+  const base = baseIn(header, meta, a);
   store<i64>(base, load<i64>(base) + baseDelta);
   return true;
 }

@@ -403,7 +403,7 @@ export class Engine {
     }
     const list = this.accountList('refresh.accounts', accounts, count);
     this.core.refreshAccounts(this.layout.header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
-    for (const listener of this.changeListeners) listener(accounts, count);
+    this.accountsRefreshed(accounts, count);
   }
 
   /**
@@ -434,14 +434,14 @@ export class Engine {
       values[(list + k * BALANCE_CHANGE_BYTES + BC_DELTA) / 8] = deltas[k];
     }
     this.core.refreshBalances(this.layout.header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
-    for (const listener of this.changeListeners) listener(accounts, count);
+    this.accountsRefreshed(accounts, count);
   }
 
   /**
    * The inputs of the first `count` accounts listed changed, and their derived state was refreshed
    * already, by the kernel as it applied the operations (applyOperationRecords: a batch's deposits,
    * each cross base moved; fills of cross positions kept open, each record rewritten in place):
-   * tells the listeners, as accountsChanged and balancesChanged do after their refreshes.
+   * tells the listeners (accountsChanged and balancesChanged call it after their refreshes).
    */
   accountsRefreshed(accounts: ArrayLike<number>, count = accounts.length): void {
     if (count === 0) return;
@@ -836,7 +836,7 @@ export class Engine {
   /**
    * Applies or refuses the operation records [from, count) at `records` (operationRecords) in the
    * kernel, in order, each record's outcome saying which (OUTCOME_APPLIED, OUTCOME_OPENED,
-   * OUTCOME_CLOSED or a REFUSED_* code), up to the first it leaves to the control plane
+   * OUTCOME_CLOSED, OUTCOME_REFRESHED or a REFUSED_* code), up to the first it leaves to the control plane
    * (OUTCOME_HOST), and returns that one's index (count when it took them all): deposits and fills,
    * each applied or refused exactly as the control plane's operation would
    * (assembly/operations.ts); a fill that opens a position takes its slot as
@@ -845,8 +845,9 @@ export class Engine {
    * applied (its cross base moved, as balancesChanged would move it), and so is that of a fill that
    * keeps a cross position open where its record can be rewritten in place (OUTCOME_REFRESHED), with
    * `fillRecords`: only while no funding index was set since the last refresh (the funding refresh
-   * would move such a record again); the caller tells the listeners (accountsRefreshed). Every other applied record's is not, and no size
-   * high-water mark is raised: the caller (applyBatch) does both for what was applied.
+   * would move such a record again); the caller tells the listeners (accountsRefreshed). Every
+   * other applied record's is not, and no size high-water mark is raised: the caller (applyBatch)
+   * does both for what was applied.
    */
   applyOperationRecords(records: number, from: number, count: number, fillRecords = false): number {
     this.assertWritable('applyOperationRecords');

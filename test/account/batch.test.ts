@@ -108,16 +108,26 @@ function liveDerived(engine: Engine): Uint8Array[] {
  * and a funding refresh moves by difference, each to be what laying the account out again writes.
  */
 function crossBases(engine: Engine): (bigint | null)[] {
+  const { header, meta, word } = chunkMetas(engine);
+  return Array.from({ length: engine.accountCount }, (_, a) => {
+    const chunk = Math.floor(a / CHUNK_ACCOUNTS);
+    const m = meta(chunk);
+    if (m === null) return null;
+    const bases = header[HeaderSlot.sweepRecords] + m[word('CHUNK_OFFSET')] + (m[word('CHUNK_CROSS')] + m[word('CHUNK_ISOLATED')]) * kernelU32('SWEEP_RECORD_SLOT_BYTES');
+    return new BigInt64Array(engine.memory.buffer, bases + (a - chunk * CHUNK_ACCOUNTS) * kernelU32('SWEEP_BASE_BYTES'), 1)[0];
+  });
+}
+
+/** The engine's header, and each chunk's meta words (null for a chunk that is not fresh), with the meta word of a CHUNK_* name. */
+function chunkMetas(engine: Engine) {
   const word = (name: string) => kernelU32(name) / 4;
   const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
   const metas = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], (chunksOf(engine.accountCount) * CHUNK_META_BYTES) / 4);
-  return Array.from({ length: engine.accountCount }, (_, a) => {
-    const chunk = Math.floor(a / CHUNK_ACCOUNTS);
-    const meta = metas.subarray((chunk * CHUNK_META_BYTES) / 4, ((chunk + 1) * CHUNK_META_BYTES) / 4);
-    if (meta[word('CHUNK_STATE')] !== kernelU32('CHUNK_FRESH')) return null;
-    const bases = header[HeaderSlot.sweepRecords] + meta[word('CHUNK_OFFSET')] + (meta[word('CHUNK_CROSS')] + meta[word('CHUNK_ISOLATED')]) * kernelU32('SWEEP_RECORD_SLOT_BYTES');
-    return new BigInt64Array(engine.memory.buffer, bases + (a - chunk * CHUNK_ACCOUNTS) * kernelU32('SWEEP_BASE_BYTES'), 1)[0];
-  });
+  const meta = (chunk: number) => {
+    const m = metas.subarray((chunk * CHUNK_META_BYTES) / 4, ((chunk + 1) * CHUNK_META_BYTES) / 4);
+    return m[word('CHUNK_STATE')] === kernelU32('CHUNK_FRESH') ? m : null;
+  };
+  return { header, meta, word };
 }
 
 /**
@@ -127,15 +137,13 @@ function crossBases(engine: Engine): (bigint | null)[] {
  * each, which names every record's bracket at the marks).
  */
 function crossRecords(engine: Engine): (bigint[] | null)[] {
-  const word = (name: string) => kernelU32(name) / 4;
-  const header = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS);
-  const metas = new Uint32Array(engine.memory.buffer, header[HeaderSlot.chunks], (chunksOf(engine.accountCount) * CHUNK_META_BYTES) / 4);
+  const { header, meta, word } = chunkMetas(engine);
   const recordBytes = kernelU32('CROSS_RECORD_BYTES');
   return Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => {
-    const meta = metas.subarray((chunk * CHUNK_META_BYTES) / 4, ((chunk + 1) * CHUNK_META_BYTES) / 4);
-    if (meta[word('CHUNK_STATE')] !== kernelU32('CHUNK_FRESH')) return null;
-    const area = header[HeaderSlot.sweepRecords] + meta[word('CHUNK_OFFSET')];
-    return Array.from(new BigInt64Array(engine.memory.buffer.slice(area, area + meta[word('CHUNK_CROSS')] * recordBytes)));
+    const m = meta(chunk);
+    if (m === null) return null;
+    const area = header[HeaderSlot.sweepRecords] + m[word('CHUNK_OFFSET')];
+    return Array.from(new BigInt64Array(engine.memory.buffer.slice(area, area + m[word('CHUNK_CROSS')] * recordBytes)));
   });
 }
 
