@@ -25,6 +25,10 @@ import {
   CACHE_ENTRY_BYTES,
   CACHE_MARK_LONG,
   CACHE_MARK_SHORT,
+  CACHE_DRIFT_LONG,
+  CACHE_DRIFT_SHORT,
+  H_INST_DRIFT_LONG,
+  H_INST_DRIFT_SHORT,
 } from './layout';
 import { column, headerValue } from './header';
 import { NOTIONAL_NARROW } from './math';
@@ -32,7 +36,8 @@ import { NOTIONAL_NARROW } from './math';
 /**
  * Writes the shard's instrument cache (assembly/layout.ts CACHE_*) from the instrument and tier
  * columns: per instrument its floors, q·mark, q, funding index and tier parameters side by side,
- * the chunk sweep's bracket entries, and the mark and −mark.
+ * the chunk sweep's bracket entries, and the mark and −mark less the drifts of its isolated
+ * thresholds (assembly/layout.ts H_INST_DRIFT_*), with the drifts.
  */
 export function fillCache(header: usize, cache: usize): void {
   const count = headerValue(header, H_INSTRUMENT_COUNT);
@@ -73,8 +78,12 @@ export function fillInstrument(header: usize, cache: usize, instrument: u32): vo
   }
   fillEntries(c);
   const mark = load<i64>(instMark + (i << 3));
-  store<i64>(c + CACHE_MARK_LONG, mark);
-  store<i64>(c + CACHE_MARK_SHORT, -mark);
+  const driftLong = load<i64>(column(header, H_INST_DRIFT_LONG) + (i << 3));
+  const driftShort = load<i64>(column(header, H_INST_DRIFT_SHORT) + (i << 3));
+  store<i64>(c + CACHE_MARK_LONG, mark - driftLong);
+  store<i64>(c + CACHE_MARK_SHORT, -mark - driftShort);
+  store<i64>(c + CACHE_DRIFT_LONG, driftLong);
+  store<i64>(c + CACHE_DRIFT_SHORT, driftShort);
 }
 
 /**

@@ -86,6 +86,8 @@ import {
   THRESHOLD_CLAMP,
   CACHE_MARK_LONG,
   CACHE_MARK_SHORT,
+  CACHE_DRIFT_LONG,
+  CACHE_DRIFT_SHORT,
   H_ACC_RECORDS,
   H_RECORDS_BYTES,
   H_RECORDS_TAIL,
@@ -97,7 +99,6 @@ import {
   CHUNK_FUNDING_NONE,
   CHUNK_FUNDING_PENDING,
   CHUNK_FUNDING_SETTLING,
-  CHUNK_LOOSE,
   H_POS_COST,
   CACHE_TIERS,
   CACHE_TIER_BYTES,
@@ -736,9 +737,11 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
  * Writes the isolated record of position j (size `size` on instrument `inst`, cached at `c`; its
  * margin less its debit `equityAtZero`; account `accountInChunk` of its chunk) at r: its
  * liquidation threshold shifted up with the account below it, the mark it is compared with, its
- * slot. What a chunk's build writes (writeAccount) and what a new funding index rewrites
- * (settleChunkFunding). The threshold does not depend on the mark: the bracket of the
- * notional at the mark is only where the search for the root's bracket starts.
+ * slot. What a chunk's build writes (writeAccount), and what a position found at or past its
+ * threshold and healthy gets back (isolatedFailing). The threshold does not depend on the mark: the
+ * bracket of the notional at the mark is only where the search for the root's bracket starts. It is
+ * stored less its side's drift now (cache CACHE_DRIFT_*), and compared with the mark less the
+ * drift then: funding moves after this write count against it, and nothing rewrites it for them.
  */
 // @ts-ignore: decorator
 @inline
@@ -753,9 +756,14 @@ function writeIsolatedRecord(r: usize, c: usize, inst: usize, instTierCount: usi
     const start = <i32>bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
     liquidatable = liquidationThreshold(sizeQuote, equityAtZero, c, load<i32>(instTierCount + (inst << 2)), start);
   }
-  const clamped = max<i64>(-THRESHOLD_CLAMP, min<i64>(THRESHOLD_CLAMP, liquidatable));
-  store<i64>(r, (clamped << ISOLATED_ACCOUNT_BITS) | <i64>accountInChunk);
-  store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (sizeQuote >= 0 ? CACHE_MARK_LONG : CACHE_MARK_SHORT), ISOLATED_MARK);
+  let clamped = max<i64>(-THRESHOLD_CLAMP, min<i64>(THRESHOLD_CLAMP, liquidatable));
+  const long = sizeQuote >= 0;
+  // A long's threshold at or below 0 only says that no mark fails (marks are positive): from 0,
+  // a later drift moves it as it moves the others.
+  if (long) clamped = max<i64>(clamped, 0);
+  const stored = clamped - load<i64>(c + (long ? CACHE_DRIFT_LONG : CACHE_DRIFT_SHORT));
+  store<i64>(r, (stored << ISOLATED_ACCOUNT_BITS) | <i64>accountInChunk);
+  store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (long ? CACHE_MARK_LONG : CACHE_MARK_SHORT), ISOLATED_MARK);
   store<u32>(r, j, ISOLATED_SLOT);
 }
 
@@ -1013,54 +1021,31 @@ function skipped(a: u32): bool {
  *    F_i), in [0, 10^6)). With u = ceil(z·q·ΔF / 10^6) and v its residue, the owed amount changes
  *    by exactly u − [v + ρ ≥ 10^6] and the new residue is v + ρ − 10^6·[v + ρ ≥ 10^6]; the
  *    account's cross base (its balance less its cross debits) moves by the change.
- *  - An isolated record's threshold is moved by a bound instead of a root: the change of funding
- *    owed is at most u, and equity − maintenance moves by more than s = |z|·q·(1 − r_max) − 1 per
- *    price unit for a long (maintenance is continuous, of slope at most r_max, and rounded up) and
- *    by at least |z|·q for a short, so the new threshold is at most T + ceil(u / s) (T is the highest
- *    mark at which it fails, or minus the lowest for a short; a gain, u ≤ 0, leaves T an upper bound
- *    as it is). The chunk is marked CHUNK_LOOSE: pass 2 decides exactly each position it finds at or
- *    past its threshold (isolatedFailing). A position whose s is below 1, or whose bound would move
- *    past 2^50 price units, gets its exact threshold from the columns, as a build writes it.
- * Nothing else is read: no column but an isolated position's size, no record shifted.
+ * Isolated records are not touched: their thresholds are kept against the instrument's drift
+ * (assembly/layout.ts H_INST_DRIFT_*), which the funding update itself moved.
+ * Nothing else is read: no column, no record shifted.
  */
 function fundingRecords(header: usize, cache: usize, meta: usize, c0: u32): void {
   const changes = <usize>headerValue(header, H_FUNDING_TABLE);
-  const skipFirst = fundingBegin(header, c0);
+  fundingBegin(header, c0);
   const single = headerValue(header, H_FUNDING_SINGLE);
   const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
   const crossEnd = area + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
-  const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;
+  const bases = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;
   // Which records are on a changed instrument: eight at a time, a mask with no branch per record
   // (whether a record is on the changed instrument is data no predictor learns), and only the
   // masked ones visited.
-  fundingPass(header, cache, changes, single, area, crossEnd, true, isolatedEnd, c0);
-  skipAt = skipFirst;
-  const loose = fundingPass(header, cache, changes, single, crossEnd, isolatedEnd, false, isolatedEnd, c0);
-  if (loose != 0) store<u32>(meta, loose, CHUNK_LOOSE);
-}
-
-/**
- * fundingRecords' pass over the records [r, end) of one kind (`cross`, a constant in each call:
- * cross records, moved by fundingCross against the chunk's bases at `bases`, or isolated ones, by
- * fundingIsolated). Returns 1 when it left a threshold that may be above the exact one.
- */
-// @ts-ignore: decorator
-@inline
-function fundingPass(header: usize, cache: usize, changes: usize, single: u32, r: usize, end: usize, cross: bool, bases: usize, c0: u32): u32 {
-  let loose: u32 = 0;
-  while (r < end) {
-    const group = min<u32>(FUNDING_GROUP, <u32>((end - r) / SWEEP_RECORD_SLOT_BYTES));
-    let hits = fundingHits(changes, single, r, cross ? CROSS_ENTRY : ISOLATED_MARK, group);
+  let r = area;
+  while (r < crossEnd) {
+    const group = min<u32>(FUNDING_GROUP, <u32>((crossEnd - r) / CROSS_RECORD_BYTES));
+    let hits = fundingHits(changes, single, r, group);
     fundingMatched += <u32>popcnt<u32>(hits);
     while (hits != 0) {
-      const at = r + <usize>ctz<u32>(hits) * SWEEP_RECORD_SLOT_BYTES;
+      fundingCross(cache, changes, r + <usize>ctz<u32>(hits) * CROSS_RECORD_BYTES, bases, c0);
       hits &= hits - 1;
-      if (cross) fundingCross(cache, changes, at, bases, c0);
-      else loose |= fundingIsolated(header, cache, changes, at, c0);
     }
-    r += <usize>group * SWEEP_RECORD_SLOT_BYTES;
+    r += <usize>group * CROSS_RECORD_BYTES;
   }
-  return loose;
 }
 
 /**
@@ -1099,18 +1084,17 @@ const FUNDING_DENSE_SHARE: u32 = 8;
 
 /** Records fundingRecords masks at a time. */
 const FUNDING_GROUP: u32 = 8;
-if (CROSS_ENTRY != 12 || ISOLATED_MARK != 8 || SWEEP_RECORD_SLOT_BYTES != 16) ERROR('gather4 takes the u32 at byte 12 or 8 of 16-byte records');
+if (CROSS_ENTRY != 12 || CROSS_RECORD_BYTES != 16) ERROR('gather4 takes the u32 at byte 12 of 16-byte records');
 
 /**
- * A mask of the `group` records from r (SWEEP_RECORD_SLOT_BYTES apart) whose instrument changed,
- * by the cache offset at `field` of each (a bracket entry or a mark, in its instrument's stride):
- * when `single` names the one instrument that changed, one unsigned compare a record, four records
- * at a time in SIMD for a whole group (the field's u32 of each record gathered by two shuffles);
- * a lookup in `changes` otherwise.
+ * A mask of the `group` cross records from r whose instrument changed, by the bracket entry each
+ * names (in its instrument's stride of the cache): when `single` names the one instrument that
+ * changed, one unsigned compare a record, four records at a time in SIMD for a whole group (the
+ * entry offsets gathered by two shuffles); a lookup in `changes` otherwise.
  */
 // @ts-ignore: decorator
 @inline
-function fundingHits(changes: usize, single: u32, r: usize, field: u32, group: u32): u32 {
+function fundingHits(changes: usize, single: u32, r: usize, group: u32): u32 {
   let hits: u32 = 0;
   if (single != FUNDING_SEVERAL) {
     const low = single * CACHE_STRIDE;
@@ -1118,39 +1102,27 @@ function fundingHits(changes: usize, single: u32, r: usize, field: u32, group: u
       const lows = i32x4.splat(low);
       const strides = i32x4.splat(CACHE_STRIDE);
       for (let lane: u32 = 0; lane < FUNDING_GROUP; lane += 4) {
-        const at = r + <usize>lane * SWEEP_RECORD_SLOT_BYTES;
-        const offsets = field == CROSS_ENTRY ? gather4(at, 12) : gather4(at, 8);
+        const offsets = gatherEntries(r + <usize>lane * CROSS_RECORD_BYTES);
         hits |= <u32>i32x4.bitmask(i32x4.lt_u(i32x4.sub(offsets, lows), strides)) << lane;
       }
       return hits;
     }
-    for (let lane: u32 = 0; lane < group; lane++) hits |= <u32>(load<u32>(r + <usize>field + <usize>lane * SWEEP_RECORD_SLOT_BYTES) - low < CACHE_STRIDE) << lane;
+    for (let lane: u32 = 0; lane < group; lane++) hits |= <u32>(load<u32>(r + <usize>CROSS_ENTRY + <usize>lane * CROSS_RECORD_BYTES) - low < CACHE_STRIDE) << lane;
   } else {
     for (let lane: u32 = 0; lane < group; lane++) {
-      const inst = <usize>load<u32>(r + <usize>field + <usize>lane * SWEEP_RECORD_SLOT_BYTES) / <usize>CACHE_STRIDE;
+      const inst = <usize>load<u32>(r + <usize>CROSS_ENTRY + <usize>lane * CROSS_RECORD_BYTES) / <usize>CACHE_STRIDE;
       hits |= <u32>(load<u32>(changes + inst * <usize>FUNDING_CHANGE_BYTES, FC_CHANGED) != 0) << lane;
     }
   }
   return hits;
 }
 
-/** The u32 at byte `field` (8 or 12) of each of the four 16-byte records from r, as the lanes of a v128. */
+/** The bracket entry offsets (the u32 at CROSS_ENTRY) of the four cross records from r, as the lanes of a v128. */
 // @ts-ignore: decorator
 @inline
-function gather4(r: usize, field: u32): v128 {
-  const a = v128.load(r);
-  const b = v128.load(r, 16);
-  const c = v128.load(r, 32);
-  const d = v128.load(r, 48);
-  let ab: v128;
-  let cd: v128;
-  if (field == 12) {
-    ab = i8x16.shuffle(a, b, 12, 13, 14, 15, 28, 29, 30, 31, 0, 0, 0, 0, 0, 0, 0, 0);
-    cd = i8x16.shuffle(c, d, 12, 13, 14, 15, 28, 29, 30, 31, 0, 0, 0, 0, 0, 0, 0, 0);
-  } else {
-    ab = i8x16.shuffle(a, b, 8, 9, 10, 11, 24, 25, 26, 27, 0, 0, 0, 0, 0, 0, 0, 0);
-    cd = i8x16.shuffle(c, d, 8, 9, 10, 11, 24, 25, 26, 27, 0, 0, 0, 0, 0, 0, 0, 0);
-  }
+function gatherEntries(r: usize): v128 {
+  const ab = i8x16.shuffle(v128.load(r), v128.load(r, 16), 12, 13, 14, 15, 28, 29, 30, 31, 0, 0, 0, 0, 0, 0, 0, 0);
+  const cd = i8x16.shuffle(v128.load(r, 32), v128.load(r, 48), 12, 13, 14, 15, 28, 29, 30, 31, 0, 0, 0, 0, 0, 0, 0, 0);
   return i8x16.shuffle(ab, cd, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
 }
 
@@ -1172,50 +1144,6 @@ function fundingCross(cache: usize, changes: usize, r: usize, bases: usize, c0: 
   const base = bases + (<usize>k << 3);
   store<i64>(base, load<i64>(base) - (owed - <i64>carry));
 }
-
-/**
- * fundingRecords for the isolated record at r, on a changed instrument (the chunk's first account
- * c0). Returns 1 when its threshold may now be above the exact one.
- */
-function fundingIsolated(header: usize, cache: usize, changes: usize, r: usize, c0: u32): u32 {
-  const word = load<i64>(r);
-  const k = <u32>word & ((1 << <u32>ISOLATED_ACCOUNT_BITS) - 1);
-  if (skipEnd != 0 && skipped(c0 + k)) return 0;
-  const inst = <usize>load<u32>(r, ISOLATED_MARK) / <usize>CACHE_STRIDE;
-  const change = changes + inst * <usize>FUNDING_CHANGE_BYTES;
-  const j = load<u32>(r, ISOLATED_SLOT);
-  const c = cache + inst * <usize>CACHE_STRIDE;
-  const size = load<i64>(column(header, H_POS_SIZE) + (<usize>j << 3));
-  const sizeQuote = size * load<i64>(c + CACHE_Q);
-  if (sizeQuote == 0) return 0; // owes no funding at any index
-  const bound = fundingOwed(sizeQuote, load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD));
-  if (bound <= 0) return 1;
-  const instTierCount = column(header, H_INST_TIER_COUNT);
-  const magnitude = <f64>abs<i64>(sizeQuote);
-  let slope = magnitude;
-  // A short's stored threshold is at or above its boundary (beyond the range it is clamped, or
-  // THRESHOLD_CLAMP's −2^52 for a boundary past 2^64); a long's at or below 0 only says that no
-  // positive mark fails, so the move starts from 0.
-  let from = word >> ISOLATED_ACCOUNT_BITS;
-  if (sizeQuote > 0) {
-    const rateMax = load<u64>(c + CACHE_TIERS + <usize>(load<i32>(instTierCount + (inst << 2)) - 1) * <usize>CACHE_TIER_BYTES);
-    slope = magnitude * (<f64>(SCALE_6 - rateMax) / <f64>SCALE_6) - 1;
-    from = max<i64>(from, 0);
-  }
-  // Each f64 operation is off by at most 2^-53 of its result: 2^-40 either way covers them.
-  const moves = <f64>bound / (slope * (1 - LOOSE_MARGIN)) * (1 + LOOSE_MARGIN);
-  if (slope >= 1 && moves < LOOSE_MOVES_MAX) {
-    const threshold = min<i64>(THRESHOLD_CLAMP, from + <i64>moves + 1);
-    store<i64>(r, (threshold << ISOLATED_ACCOUNT_BITS) | <i64>k);
-    return 1;
-  }
-  writeIsolatedRecord(r, c, inst, instTierCount, size, load<i64>(column(header, H_POS_MARGIN) + (<usize>j << 3)) - debitOf(header, c, j), k, j);
-  return 0;
-}
-
-/** fundingRecords' margin against f64 rounding, and the most price units it moves a threshold by a bound. */
-const LOOSE_MARGIN: f64 = 1.0 / <f64>(<u64>1 << 40);
-const LOOSE_MOVES_MAX: f64 = <f64>(<u64>1 << 50);
 
 /**
  * Writes the sweep records of chunk [c0, c1) in its area, from the columns: a cross record per
@@ -1246,7 +1174,6 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
     isolated += counts >> 8;
   }
   assert(cross == crossTotal && isolated == load<u32>(meta, CHUNK_ISOLATED));
-  store<u32>(meta, 0, CHUNK_LOOSE); // every threshold exact
   store<u32>(meta, CHUNK_FRESH, CHUNK_STATE);
 }
 
@@ -1283,7 +1210,7 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
       // loops, the others cost one compare each); for several, in a pass of its own.
       const meta = metaOf(header, chunk / CHUNK_ACCOUNTS);
       const pending = state == CHUNK_FRESH && load<u32>(meta, CHUNK_FUNDING) == CHUNK_FUNDING_PENDING;
-      const records = load<u32>(meta, CHUNK_CROSS) + load<u32>(meta, CHUNK_ISOLATED);
+      const records = load<u32>(meta, CHUNK_CROSS);
       fundingMatched = 0;
       if (pending && !dense && headerValue(header, H_FUNDING_SINGLE) != FUNDING_SEVERAL) {
         store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING); // marked first, cleared last (settleChunkFunding)
@@ -1294,7 +1221,7 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
         if (state == CHUNK_REBUILD) buildChunk(header, cache, chunk, chunkEnd);
         sweepChunk(header, shard, cache, scratch, a, chunkEnd, false);
       }
-      // The next pending chunk takes the way that suited this one's share of moved records.
+      // The next pending chunk takes the way that suited this one's share of moved cross records.
       if (pending) dense = fundingMatched * FUNDING_DENSE_SHARE > records;
     }
     a = chunkEnd;
@@ -1330,11 +1257,11 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
   // With `funding` (a constant in each of sweepChunks' two calls), the chunk is pending a deferred
   // funding refresh of one instrument, whose cache offsets are [fundingLow, + CACHE_STRIDE): a
-  // record on it breaks out of its pass's loop and is moved there first (fundingCross,
-  // fundingIsolated), as fundingRecords would.
+  // cross record on it breaks out of pass 1's loop and is moved there first (fundingCross), as
+  // fundingRecords would. Isolated records need nothing (their instrument's drift moved).
   const changes = funding ? <usize>headerValue(header, H_FUNDING_TABLE) : 0;
   const fundingLow: u32 = funding ? headerValue(header, H_FUNDING_SINGLE) * CACHE_STRIDE : 0;
-  const skipFirst = funding ? fundingBegin(header, c0) : 0;
+  if (funding) fundingBegin(header, c0);
 
   // Pass 1. The loop breaks out for a record whose entry does not accept its notional (its bracket
   // moved, or the product needs 128 bits), which is handled outside it: a call inside the loop
@@ -1370,20 +1297,13 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   // Pass 2. Liquidatable iff the mark is at or beyond the threshold (m ≤ T, with −mark for a short).
   // A liquidatable position is rare: the loop breaks out for it, and its equity at the mark, from
   // the columns, says whether it is bankrupt too.
-  if (funding) skipAt = skipFirst;
   while (r < isolatedEnd) {
     for (; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
-      if (funding && load<u32>(r, ISOLATED_MARK) - fundingLow < CACHE_STRIDE) break;
       if (atThreshold(cache, r)) break;
       storeHealthy(posStatus, r);
     }
     if (r < isolatedEnd) {
-      if (funding && load<u32>(r, ISOLATED_MARK) - fundingLow < CACHE_STRIDE) {
-        if (fundingIsolated(header, cache, changes, r, c0) != 0) store<u32>(meta, 1, CHUNK_LOOSE);
-        fundingMatched++;
-        if (atThreshold(cache, r)) isolatedFailing(header, cache, r, c0);
-        else storeHealthy(posStatus, r);
-      } else isolatedFailing(header, cache, r, c0);
+      isolatedFailing(header, cache, r, c0);
       r += ISOLATED_RECORD_BYTES;
     }
   }
@@ -1464,10 +1384,10 @@ function storeHealthy(posStatus: usize, r: usize): void {
 /**
  * The status of an isolated position the chunk sweep found at or past its threshold (record r of
  * the chunk whose first account is c0): liquidatable, and bankrupt when its equity at the mark is
- * below zero; flags its account for pass 3. In a CHUNK_LOOSE chunk, whose thresholds may be above
- * the exact ones (fundingRecords), it is decided exactly first: its equity against its maintenance
- * at the mark, from the columns, as the column sweep decides it; a healthy one gets its exact
- * threshold back, so that the next sweeps pass it in one compare again.
+ * below zero; flags its account for pass 3. It is decided exactly first, since its threshold may be
+ * above the exact one (funding moved since the record was written: its drift grew): its equity
+ * against its maintenance at the mark, from the columns, as the column sweep decides it; a healthy
+ * one gets its exact threshold back, so that the next sweeps pass it in one compare again.
  */
 // @ts-ignore: decorator
 @noinline
@@ -1483,7 +1403,7 @@ function isolatedFailing(header: usize, cache: usize, r: usize, c0: u32): void {
   // margin + size·q·mark − debit: |margin| ≤ 10^16, |debit| ≤ 2·10^16.
   const equityAtZero = load<i64>(column(header, H_POS_MARGIN) + j8) - debitOf(header, c, <u32>j);
   const equity = equityAtZero + value;
-  if (load<u32>(metaOf(header, c0 / CHUNK_ACCOUNTS), CHUNK_LOOSE) != 0 && equity >= 0) {
+  if (equity >= 0) {
     const notional = <u64>abs<i64>(value);
     if (equity >= maintenanceInBracket(notional, c, bracketOf(notional, c + CACHE_FLOORS))) {
       storeHealthy(column(header, H_POS_STATUS), r);

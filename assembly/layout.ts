@@ -67,8 +67,14 @@ export const H_COMPACT_RETRY: u32 = 45; // holds the value itself: COMPACT_DECLI
 export const H_COMPACT_START_FREE: u32 = 46; // holds the value itself: a compaction starts when the tail leaves fewer free bytes (0: only when the region is full)
 export const H_COMPACTIONS: u32 = 47; // holds the value itself: compactions ended since the layout (wraps), for the control plane to report
 export const H_LAYOUT_ROOM: u32 = 48; // holds the value itself: records of room each area gets in a layout of the whole book (a load, a repack), at most CHUNK_ROOM_MIN
+// How far the funding indices set since the book was laid out may have moved the boundaries of the
+// instrument's isolated positions, in price units: a long's up, a short's (in −mark) up. An isolated
+// record keeps its threshold less its side's drift when it was written, and the sweep compares it
+// with the mark less the drift now (chunks.ts writeIsolatedRecord, cache.ts fillInstrument).
+export const H_INST_DRIFT_LONG: u32 = 49; // i64 price units, at least 0
+export const H_INST_DRIFT_SHORT: u32 = 50; // i64 price units, at least 0
 /** Slots in the header. */
-export const HEADER_SLOTS: u32 = 49;
+export const HEADER_SLOTS: u32 = 51;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
 export const WORD_BYTES: u32 = 4;
 
@@ -106,10 +112,12 @@ export const CACHE_TIER_BYTES: u32 = 32; // 24 used
 // starting on a cache line: a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width (unsigned).
 export const CACHE_ENTRIES: u32 = (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
 export const CACHE_ENTRY_BYTES: u32 = 40;
-export const CACHE_MARK_LONG: u32 = CACHE_ENTRIES + <u32>TIERS_MAX * CACHE_ENTRY_BYTES; // i64 mark: what a long isolated position's thresholds are compared with
-export const CACHE_MARK_SHORT: u32 = CACHE_MARK_LONG + 8; // i64 −mark: the same for a short, whose thresholds are negated
-/** One instrument's cache: its end (CACHE_MARK_SHORT + 8) rounded up to a cache line. */
-export const CACHE_STRIDE: u32 = (CACHE_MARK_SHORT + 8 + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
+export const CACHE_MARK_LONG: u32 = CACHE_ENTRIES + <u32>TIERS_MAX * CACHE_ENTRY_BYTES; // i64 mark − long drift: what a long isolated position's records are compared with
+export const CACHE_MARK_SHORT: u32 = CACHE_MARK_LONG + 8; // i64 −mark − short drift: the same for a short, whose thresholds are negated
+export const CACHE_DRIFT_LONG: u32 = CACHE_MARK_SHORT + 8; // i64 the long drift (H_INST_DRIFT_LONG), which a record written now subtracts
+export const CACHE_DRIFT_SHORT: u32 = CACHE_DRIFT_LONG + 8; // i64 the short drift
+/** One instrument's cache: its end (CACHE_DRIFT_SHORT + 8) rounded up to a cache line. */
+export const CACHE_STRIDE: u32 = (CACHE_DRIFT_SHORT + 8 + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
 
 // The chunk sweep (chunks.ts): accounts in chunks of CHUNK_ACCOUNTS. Each laid-out chunk has an
 // area in H_SWEEP_RECORDS: its sweep records from the area's start (one cross record per cross
@@ -136,6 +144,12 @@ export const CROSS_ENTRY: u32 = 12;
 export const ISOLATED_RECORD_BYTES: u32 = 16;
 export const ISOLATED_ACCOUNT_BITS: i64 = 8;
 export const THRESHOLD_CLAMP: i64 = 1 << 52;
+/**
+ * The most an instrument's drift (H_INST_DRIFT_*) reaches: a funding update that would take it
+ * past has the control plane set every drift back to 0 and lay the whole book out again, which
+ * writes every record anew (src/engine/engine.ts advanceDrifts).
+ */
+export const DRIFT_MAX: i64 = 1 << 50;
 export const ISOLATED_MARK: u32 = 8;
 export const ISOLATED_SLOT: u32 = 12;
 /** Room per record in H_SWEEP_RECORDS: the larger of the two records. */
@@ -189,7 +203,7 @@ export const COMPACT_DECLINED: u32 = 2;
 // records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it), u32
 // capacity (records the area holds before its bases), a u32 a compaction uses as scratch
 // (chunks.ts orderAreas: the placed chunks of a compaction's round in the order of their areas, the
-// i-th in chunk i's meta, kept while the compaction slides), a u32 CHUNK_FUNDING_*, and a u32 CHUNK_LOOSE.
+// i-th in chunk i's meta, kept while the compaction slides), a u32 CHUNK_FUNDING_*, and a u32 unused.
 export const CHUNK_OFFSET: u32 = 0;
 export const CHUNK_CROSS: u32 = CHUNK_OFFSET + WORD_BYTES;
 export const CHUNK_ISOLATED: u32 = CHUNK_CROSS + WORD_BYTES;
@@ -197,10 +211,6 @@ export const CHUNK_STATE: u32 = CHUNK_ISOLATED + WORD_BYTES;
 export const CHUNK_CAPACITY: u32 = CHUNK_STATE + WORD_BYTES;
 export const CHUNK_ORDER: u32 = CHUNK_CAPACITY + WORD_BYTES;
 export const CHUNK_FUNDING: u32 = CHUNK_ORDER + WORD_BYTES; // CHUNK_FUNDING_*: whether a deferred funding refresh still has to reach its records
-// Non-zero when a funding refresh may have left some of its isolated thresholds above the exact
-// ones (chunks.ts fundingRecords moves a threshold by a bound, with no root): pass 2 then decides
-// each position it finds at or past its threshold exactly, from the columns. A build clears it.
-export const CHUNK_LOOSE: u32 = CHUNK_FUNDING + WORD_BYTES;
 export const CHUNK_META_BYTES: u32 = 8 * WORD_BYTES;
 export const CHUNK_FRESH: u32 = 0; // its records are those of the book
 export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first (its counts are current)
@@ -226,7 +236,7 @@ if (CACHE_FLOORS % 16 != 0 || CACHE_STRIDE % CACHE_LINE_BYTES != 0) ERROR('the c
 if (CACHE_TIER_BYTES < 24) ERROR('a cached tier holds three u64');
 if (CACHE_ENTRY_BYTES < 40) ERROR('a bracket entry holds five u64');
 if (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES > CACHE_ENTRIES) ERROR('the cached tiers overrun the bracket entries');
-if (CACHE_MARK_SHORT + 8 > CACHE_STRIDE) ERROR('the instrument cache overruns CACHE_STRIDE');
+if (CACHE_DRIFT_SHORT + 8 > CACHE_STRIDE) ERROR('the instrument cache overruns CACHE_STRIDE');
 if (CROSS_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES || ISOLATED_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES) ERROR('both sweep records take one slot: an area counts its room, and shifts its records, in slots');
 // An isolated record keeps its account's index in the chunk and its position's index in the block
 // in a u8 each; H_ACC_RECORDS keeps an account's counts of each kind in a u8.
@@ -236,9 +246,10 @@ if ((CHUNK_ACCOUNTS - 1) * POSITIONS_PER_ACCOUNT_MAX >= 0x10000) ERROR("the reco
 if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > ISOLATED_RECORD_BYTES) ERROR('the isolated record fields overlap');
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
-if (CHUNK_LOOSE + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
+if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
+if (THRESHOLD_CLAMP + DRIFT_MAX >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('a threshold less a drift must fit its field');
 if (<u64>CHUNK_ACCOUNTS > (<u64>1 << CROSS_RESIDUE_SHIFT) || SCALE_6 > (<u64>1 << (32 - CROSS_RESIDUE_SHIFT))) ERROR("a cross record's account index and funding residue share a u32");
-if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

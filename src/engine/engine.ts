@@ -7,6 +7,7 @@ import {
   MODE_ISOLATED,
   POSITIONS_PER_ACCOUNT_MAX,
   QUOTE_ABS_MAX,
+  RATE_SCALE,
   STATUS_NAMES,
   TIERS_MAX,
 } from '../fixed/constants.js';
@@ -47,6 +48,8 @@ import {
 import { splitU128, tierRows } from '../memory/tiers.js';
 import { AccountIds } from '../book/account-ids.js';
 import { compileCore, instantiateCore, type CoreExports } from './core.js';
+import { kernelI64 } from './kernel-constants.js';
+import { divCeil } from '../fixed/rounding.js';
 
 export interface EngineOptions {
   /** Spare position slots beyond the book's, for positions opened later. Default: 1/16 + 64. */
@@ -78,6 +81,9 @@ interface Region {
   offset: number;
   bytes: number;
 }
+
+/** The most an instrument's drift reaches before the whole book is laid out again (assembly/layout.ts DRIFT_MAX). */
+const DRIFT_MAX = kernelI64('DRIFT_MAX');
 
 /** Regions start on a cache line. */
 const REGION_ALIGN = 64;
@@ -493,6 +499,15 @@ export class Engine {
     // Instruments whose records are at their index already have nothing to refresh.
     const moved = list.filter((i) => this.recordsFunding[i] !== this.views.instFunding[i]);
     if (moved.length === 0) return;
+    // The isolated records are kept against their instruments' drifts: only those move. Past
+    // DRIFT_MAX (funding moves of about 2^50 price units in all) every record is written again
+    // instead, at drifts of 0, and nothing is left to defer.
+    if (!this.advanceDrifts(moved)) {
+      this.views.instDriftLong.fill(0n);
+      this.views.instDriftShort.fill(0n);
+      this.refreshDebits();
+      return;
+    }
     // One table of changes, written in whichever of two regions the refresh deferred last does not
     // hold its table in. It is folded into that refresh when that one has reached no chunk yet
     // (funding updates one instrument at a time, nothing between them); otherwise that one is
@@ -507,6 +522,42 @@ export class Engine {
     this.core.settleFunding(header, this.shardRecord());
     const skip = this.accountList('refresh.funding', recomputed, count);
     this.core.refreshFunding(header, this.shardRecord(), changes, this.chunkSweep ? SWEEP_CHUNKS : 0, skip, count);
+  }
+
+  /**
+   * The funding indices of `moved` changed, from the index their records were made at
+   * (recordsFunding) to the column's: advances the drift of each one's isolated positions'
+   * boundaries (views.instDriftLong and instDriftShort; assembly/layout.ts H_INST_DRIFT_*) by a bound
+   * on how far the move can take any of them, whatever its size, margin or tier, so that no isolated
+   * record is written for it (docs/architecture.md, "Isolated thresholds and funding"). A rise moves
+   * longs' boundaries up by at most ceil((ΔF/S + 1/q) / (1 − r_max)) price units, a fall shorts' (in
+   * −mark) by at most ceil(|ΔF|/S), with S the funding index's scale, q the instrument's micro per
+   * size unit and price unit and r_max its highest maintenance rate. A record written at an
+   * index in between (a refresh before this call) only gets more room than it needs. Returns false,
+   * and moves nothing, when a drift would pass DRIFT_MAX.
+   */
+  private advanceDrifts(moved: readonly number[]): boolean {
+    const v = this.views;
+    const long = moved.map((i) => v.instDriftLong[i]);
+    const short = moved.map((i) => v.instDriftShort[i]);
+    for (let k = 0; k < moved.length; k++) {
+      const i = moved[k];
+      const from = this.recordsFunding[i];
+      const to = v.instFunding[i];
+      const q = v.instQ[i];
+      if (to > from) {
+        const rateMax = v.tierRate[i * TIERS_MAX + v.instTierCount[i] - 1];
+        long[k] += divCeil(((to - from) * q + FUNDING_EXTRA_SCALE) * RATE_SCALE, FUNDING_EXTRA_SCALE * q * (RATE_SCALE - rateMax));
+      } else {
+        short[k] += divCeil(from - to, FUNDING_EXTRA_SCALE);
+      }
+      if (long[k] > DRIFT_MAX || short[k] > DRIFT_MAX) return false;
+    }
+    moved.forEach((i, k) => {
+      v.instDriftLong[i] = long[k];
+      v.instDriftShort[i] = short[k];
+    });
+    return true;
   }
 
   /**

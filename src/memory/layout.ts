@@ -65,6 +65,8 @@ export const HeaderSlot = {
   compactStartFree: kernelU32('H_COMPACT_START_FREE'),
   compactions: kernelU32('H_COMPACTIONS'),
   layoutRoom: kernelU32('H_LAYOUT_ROOM'),
+  instDriftLong: kernelU32('H_INST_DRIFT_LONG'),
+  instDriftShort: kernelU32('H_INST_DRIFT_SHORT'),
 } as const;
 export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
 /** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
@@ -112,6 +114,10 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'instQ', table: 'instrument', bytes: 8 },
   { name: 'instTick', table: 'instrument', bytes: 8 },
   { name: 'instTierCount', table: 'instrument', bytes: 4 },
+  // How far funding updates may have moved the boundaries of its isolated positions since their
+  // records were written, in price units (assembly/layout.ts H_INST_DRIFT_*; Engine.advanceDrift).
+  { name: 'instDriftLong', table: 'instrument', bytes: 8 },
+  { name: 'instDriftShort', table: 'instrument', bytes: 8 },
   { name: 'tierFloor', table: 'tier', bytes: 8 },
   { name: 'tierRate', table: 'tier', bytes: 8 },
   { name: 'tierCumLo', table: 'tier', bytes: 8 },
@@ -187,6 +193,8 @@ export interface Views {
   instQ: BigInt64Array;
   instTick: BigInt64Array;
   instTierCount: Int32Array;
+  instDriftLong: BigInt64Array;
+  instDriftShort: BigInt64Array;
   tierFloor: BigInt64Array;
   tierRate: BigInt64Array;
   tierCumLo: BigUint64Array;
