@@ -3,15 +3,18 @@
 // (a load) counts its records and marks it for rebuilding (layOutChunks), and the next sweep that
 // reaches it rebuilds it (buildChunk); a refresh of one account rewrites that account's records in
 // place (refreshAccount); a new funding index moves, in place and from the records alone, only the
-// cross bases and isolated thresholds its positions' debits feed, deferred to each chunk's next
-// read (deferFunding, settleChunkFunding, fundingRecords). sweepChunk reads a chunk in three passes.
+// cross bases and residues its cross positions' debits feed, deferred to each chunk's next read
+// (deferFunding, settleChunkFunding, fundingRecords, or within the sweep's first pass), and the
+// isolated thresholds not at all (their instrument's drift grows: writeIsolatedRecord). sweepChunk
+// reads a chunk in three passes.
 // docs/architecture.md describes the records; test/engine/chunk-sweep.test.ts holds this path to
 // the column sweep (sweep.ts), and test/engine/production-path.test.ts to the reference.
 
-import { SCALE_6, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS } from './constants';
+import { SCALE_6, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS, TIERS_MAX } from './constants';
 import {
   H_INSTRUMENT_COUNT,
   H_INST_TIER_COUNT,
+  H_INST_MARK,
   H_ACC_BALANCE,
   H_ACC_POS_START,
   H_ACC_POS_COUNT,
@@ -40,6 +43,7 @@ import {
   CACHE_STRIDE,
   CACHE_ENTRIES,
   CACHE_ENTRY_BYTES,
+  ENTRY_FUNDING,
   CHUNK_ACCOUNTS,
   SWEEP_BASE_BYTES,
   CROSS_RECORD_BYTES,
@@ -1189,6 +1193,9 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
   memory.fill(scratch, 0, CHUNK_SCRATCH_BYTES);
   const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
   let dense = false; // whether the last pending chunk's share of moved records was past 1/FUNDING_DENSE_SHARE
+  const table = <usize>headerValue(header, H_FUNDING_TABLE);
+  const several = headerValue(header, H_FUNDING_SINGLE) == FUNDING_SEVERAL;
+  const foldable = table != 0 && fundingEntries(header, cache, table);
   let a = accountStart;
   // A chunk is whole in the range when it starts and ends there (the book's last chunk may be short).
   let chunk = a - a % CHUNK_ACCOUNTS;
@@ -1205,30 +1212,73 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
       const stopped = sweepRange(header, a, chunkEnd, shard, cache, false);
       if (stopped < chunkEnd) return stopped; // cancelled
     } else {
-      // A deferred funding refresh reaches the chunk's records first, in this worker: for one
-      // changed instrument, within the sweep's own passes (the records it moves break out of their
-      // loops, the others cost one compare each); for several, in a pass of its own.
+      // A deferred funding refresh reaches the chunk's records first, in this worker, within the
+      // sweep's first pass: for one changed instrument with few records there, the records it
+      // moves break out of the loop (the others cost one compare each); otherwise every record is
+      // moved in the loop (folded). A chunk whose accounts are on the skip list, or a refresh that
+      // fundingEntries cannot fold, takes a pass of its own first (fundingRecords).
       const meta = metaOf(header, chunk / CHUNK_ACCOUNTS);
       const pending = state == CHUNK_FRESH && load<u32>(meta, CHUNK_FUNDING) == CHUNK_FUNDING_PENDING;
       const records = load<u32>(meta, CHUNK_CROSS);
       fundingMatched = 0;
-      if (pending && !dense && headerValue(header, H_FUNDING_SINGLE) != FUNDING_SEVERAL) {
+      const breaks = pending && !dense && !several;
+      const folds = pending && !breaks && foldable && !skipsIn(header, chunk, chunkEnd);
+      if (folds) {
         store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING); // marked first, cleared last (settleChunkFunding)
-        sweepChunk(header, shard, cache, scratch, a, chunkEnd, true);
+        sweepChunk(header, shard, cache, scratch, a, chunkEnd, FUNDING_FOLDED);
+        store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
+      } else if (breaks) {
+        store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING);
+        sweepChunk(header, shard, cache, scratch, a, chunkEnd, FUNDING_BREAKS);
         store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
       } else {
         if (state == CHUNK_FRESH) settleChunkFunding(header, cache, chunk / CHUNK_ACCOUNTS, false);
         if (state == CHUNK_REBUILD) buildChunk(header, cache, chunk, chunkEnd);
-        sweepChunk(header, shard, cache, scratch, a, chunkEnd, false);
+        sweepChunk(header, shard, cache, scratch, a, chunkEnd, FUNDING_NONE_HERE);
       }
-      // The next pending chunk takes the way that suited this one's share of moved cross records.
-      if (pending) dense = fundingMatched * FUNDING_DENSE_SHARE > records;
+      // The next pending chunk takes the way that suited this one's share of moved cross records
+      // (counted where they break out; a folded chunk counts none and leaves the choice as it was).
+      if (pending && !folds) dense = fundingMatched * FUNDING_DENSE_SHARE > records;
     }
     a = chunkEnd;
     chunk = chunkEnd;
   }
   if (a == chunk && a < accountEnd) a = sweepRange(header, a, accountEnd, shard, cache, false);
   return a;
+}
+
+/** sweepChunk's ways of bringing in a deferred funding refresh (its `way`, a constant in each call). */
+const FUNDING_NONE_HERE: u32 = 0; // none pending on the chunk, or settled before (fundingRecords)
+const FUNDING_BREAKS: u32 = 1; // the records of the one changed instrument break out of pass 1's loop
+const FUNDING_FOLDED: u32 = 2; // every cross record moved within pass 1's loop by its entry's q·ΔF
+
+/**
+ * Readies the cache's bracket entries for folding the deferred funding refresh whose table of
+ * changes is at `table` into the sweep's first pass: each entry of a changed instrument gets
+ * q·ΔF (ENTRY_FUNDING; the others keep 0). Returns false, and leaves the refresh to fundingRecords,
+ * when a move is too large for the folded arithmetic: it needs |ΔF| < 2^18·mark and |q·ΔF| < 2^62,
+ * so that a record the entry accepts (notional z·q·mark below 2^44) has |z·q·ΔF| < 2^62.
+ */
+function fundingEntries(header: usize, cache: usize, table: usize): bool {
+  const count = headerValue(header, H_INSTRUMENT_COUNT);
+  const instMark = column(header, H_INST_MARK);
+  for (let i: usize = 0; i < <usize>count; i++) {
+    const change = table + i * <usize>FUNDING_CHANGE_BYTES;
+    if (load<u32>(change, FC_CHANGED) == 0) continue;
+    const c = cache + i * <usize>CACHE_STRIDE;
+    const q = load<i64>(c + CACHE_Q);
+    const delta = load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD); // |ΔF| ≤ 2·10^18
+    const magnitude = <u64>abs<i64>(delta);
+    if (magnitude >> 18 >= <u64>load<i64>(instMark + (i << 3)) || clz<u64>(magnitude) + clz<u64>(<u64>q) < 66) return false;
+    for (let k: usize = 0; k < <usize>TIERS_MAX; k++) store<i64>(c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES, q * delta, ENTRY_FUNDING);
+  }
+  return true;
+}
+
+/** Whether an account of the chunk [c0, c1) is on the deferred funding refresh's skip list (its records are at the new indices already). */
+function skipsIn(header: usize, c0: u32, c1: u32): bool {
+  fundingBegin(header, c0);
+  return skipAt < skipEnd && load<u32>(skipList + (<usize>skipAt << 2)) < c1;
 }
 
 /**
@@ -1243,7 +1293,9 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
  */
 // @ts-ignore: decorator
 @inline
-function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c0: u32, c1: u32, funding: bool): void {
+function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c0: u32, c1: u32, way: u32): void {
+  const funding = way == FUNDING_BREAKS;
+  const folded = way == FUNDING_FOLDED;
   const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const accStatus = column(header, H_ACC_STATUS);
@@ -1255,11 +1307,14 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   let r = area;
   const crossEnd = r + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES;
   const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
-  // With `funding` (a constant in each of sweepChunks' two calls), the chunk is pending a deferred
-  // funding refresh of one instrument, whose cache offsets are [fundingLow, + CACHE_STRIDE): a
-  // cross record on it breaks out of pass 1's loop and is moved there first (fundingCross), as
-  // fundingRecords would. Isolated records need nothing (their instrument's drift moved).
-  const changes = funding ? <usize>headerValue(header, H_FUNDING_TABLE) : 0;
+  // `way` (a constant in each of sweepChunks' calls) says how a deferred funding refresh pending on
+  // the chunk is brought in. FUNDING_BREAKS: it changes one instrument, whose cache offsets are
+  // [fundingLow, + CACHE_STRIDE); a cross record on it breaks out of pass 1's loop and is moved
+  // there first (fundingCross), as fundingRecords would. FUNDING_FOLDED: every cross record is
+  // moved within pass 1's loop, by the q·ΔF its bracket entry holds (0 for an instrument the
+  // refresh does not change: fundingEntries), with no branch. Isolated records need nothing either
+  // way (their instrument's drift moved).
+  const changes = funding || folded ? <usize>headerValue(header, H_FUNDING_TABLE) : 0;
   const fundingLow: u32 = funding ? headerValue(header, H_FUNDING_SINGLE) * CACHE_STRIDE : 0;
   if (funding) fundingBegin(header, c0);
 
@@ -1271,18 +1326,32 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const entryOffset = load<u32>(r, CROSS_ENTRY);
       if (funding && entryOffset - fundingLow < CACHE_STRIDE) break;
       const entry = cache + <usize>entryOffset;
-      const value = load<i64>(r) * load<i64>(entry); // |size|·q·mark ≤ 10^16
+      const size = load<i64>(r);
+      const value = size * load<i64>(entry); // |size|·q·mark ≤ 10^16
       const notional = <u64>abs<i64>(value);
       if (notional - load<u64>(entry, 8) >= load<u64>(entry, 16)) break;
       // notional < 2^44 and rate < 10^6 leave the numerator below 1.76·10^19, room under 2^64.
       const maint = <i64>((notional * load<u64>(entry, 24) + load<u64>(entry, 32)) / SCALE_6);
-      const sums = scratch + (<usize>load<u8>(r, CROSS_ACCOUNT) << 3);
+      const word = load<u32>(r, CROSS_ACCOUNT);
+      const k8 = <usize>(word & 0xff) << 3;
+      if (folded) {
+        // fundingCross's move with the owed amount's change d = ceil((z·q·ΔF − ρ) / 10^6) found at
+        // once: the new residue is 10^6·d − (z·q·ΔF − ρ). |z·q·ΔF| < 2^62: the entry accepted a
+        // notional below 2^44, and fundingEntries admits |ΔF| < 2^18·mark. ΔF = 0 changes nothing.
+        const moved = size * load<i64>(entry, ENTRY_FUNDING) - <i64>(word >> CROSS_RESIDUE_SHIFT);
+        const truncated = moved / <i64>SCALE_6;
+        const owed = truncated + <i64>(moved - truncated * <i64>SCALE_6 > 0);
+        store<u32>(r, (word & 0xff) | (<u32>(owed * <i64>SCALE_6 - moved) << CROSS_RESIDUE_SHIFT), CROSS_ACCOUNT);
+        const base = isolatedEnd + k8;
+        store<i64>(base, load<i64>(base) - owed);
+      }
+      const sums = scratch + k8;
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
     }
     if (r < crossEnd) {
-      if (funding && load<u32>(r, CROSS_ENTRY) - fundingLow < CACHE_STRIDE) {
-        fundingCross(cache, changes, r, isolatedEnd, c0);
+      if ((funding && load<u32>(r, CROSS_ENTRY) - fundingLow < CACHE_STRIDE) || folded) {
+        fundingCross(cache, changes, r, isolatedEnd, c0); // ΔF = 0 (an instrument not changed) moves nothing
         fundingMatched++;
       }
       const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, CROSS_ENTRY));
