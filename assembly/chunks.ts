@@ -1071,20 +1071,20 @@ function fundingBegin(header: usize, c0: u32): u32 {
   return low;
 }
 
-/** Records a chunk's funding refresh found on a changed instrument (fundingRecords, or sweepChunk's passes; a wasm global: per instance). */
+/** Cross records a chunk's funding refresh found on a changed instrument (fundingRecords, or sweepChunk's first pass breaking out for them; a wasm global: per instance). */
 let fundingMatched: u32 = 0;
 
 /**
- * A sweep's worker moves a pending chunk's records within the sweep's passes (sweepChunk with
- * `funding`: each moved record breaks out of its loop, a mispredicted branch) while the last
- * pending chunk had at most 1/FUNDING_DENSE_SHARE of its records moved, and in a masked pass of
- * their own (fundingRecords: no branch per record, but a second read of each) past it. One thread,
- * the 1M-account generated book (a static sweep of about 20 ms): a funding update and the next
- * sweep cost 31–35 ms more than a static sweep the masked way and 38 ms the other for an instrument
- * with 24% of the positions, 19 and 13 ms for one with 3.6%, 9–11 and 3 ms for one with 0.2%
- * (bench/README.md, 2026-12-03, later).
+ * A sweep's worker moves a pending chunk's cross records within the sweep's first pass by breaking
+ * out of its loop for each moved record (FUNDING_BREAKS: a mispredicted branch each) while the last
+ * pending chunk had at most 1/FUNDING_DENSE_SHARE of its cross records moved, and folded into the
+ * loop past it (FUNDING_FOLDED: about twenty instructions on every record, moved or not). One thread,
+ * the 1M-account generated book (a static sweep of about 20 ms), a funding update and the next sweep
+ * less a static sweep, breaking and folded: 15.8 and 12.8 ms for ETH (13% of the positions), 11.0
+ * and 12.4 for SOL (8%), 7.3 and 11.8 for XRP (4.5%), 3.8 and 12.4 for an alt with about 1%
+ * (bench/README.md, 2026-12-03, afternoon).
  */
-const FUNDING_DENSE_SHARE: u32 = 8;
+const FUNDING_DENSE_SHARE: u32 = 10;
 
 /** Records fundingRecords masks at a time. */
 const FUNDING_GROUP: u32 = 8;
