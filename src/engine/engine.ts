@@ -466,9 +466,10 @@ export class Engine {
    * The funding indices of `instruments` (one, or a list) changed (their column holds the new ones).
    * What their positions' debits feed in the chunk sweep's records (the cross base of each account
    * with a cross position on one, moved by the change of that position's funding owed from the
-   * index its records were made at to the new one; the isolated record of each isolated position on
-   * one, made again) is deferred to each chunk's next read, marking no chunk for rebuilding (the
-   * kernel's refreshFunding): this call marks the fresh chunks, O(chunks), and reads no position.
+   * index its records were made at to the new one) is deferred to each chunk's next read, marking no
+   * chunk for rebuilding (the kernel's refreshFunding): this call marks the fresh chunks, O(chunks),
+   * and reads no position. The isolated records are not touched: each instrument's drifts grow
+   * instead (advanceDrifts, O(1) an instrument).
    * The next sweep brings each chunk up to date before it sweeps it, in the pool's worker that
    * sweeps it; a refresh of an account (accountsChanged) does so for its chunk first; the next call
    * of this method folds its indices into the deferred refresh when that has reached no chunk yet
