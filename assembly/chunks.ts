@@ -1255,7 +1255,7 @@ const FUNDING_FOLDED: u32 = 2; // every cross record moved within pass 1's loop 
 /**
  * Readies the cache's bracket entries for folding the deferred funding refresh whose table of
  * changes is at `table` into the sweep's first pass: each entry of a changed instrument gets
- * q·ΔF (ENTRY_FUNDING; the others keep 0). Returns false, and leaves the refresh to fundingRecords,
+ * q·ΔF (ENTRY_FUNDING), every other entry 0. Returns false, and leaves the refresh to fundingRecords,
  * when a move is too large for the folded arithmetic: it needs |ΔF| < 2^18·mark and |q·ΔF| < 2^62,
  * so that a record the entry accepts (notional z·q·mark below 2^44) has |z·q·ΔF| < 2^62.
  */
@@ -1264,10 +1264,9 @@ function fundingEntries(header: usize, cache: usize, table: usize): bool {
   const instMark = column(header, H_INST_MARK);
   for (let i: usize = 0; i < <usize>count; i++) {
     const change = table + i * <usize>FUNDING_CHANGE_BYTES;
-    if (load<u32>(change, FC_CHANGED) == 0) continue;
     const c = cache + i * <usize>CACHE_STRIDE;
     const q = load<i64>(c + CACHE_Q);
-    const delta = load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD); // |ΔF| ≤ 2·10^18
+    const delta = load<u32>(change, FC_CHANGED) == 0 ? 0 : load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD); // |ΔF| ≤ 2·10^18
     const magnitude = <u64>abs<i64>(delta);
     if (magnitude >> 18 >= <u64>load<i64>(instMark + (i << 3)) || clz<u64>(magnitude) + clz<u64>(<u64>q) < 66) return false;
     for (let k: usize = 0; k < <usize>TIERS_MAX; k++) store<i64>(c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES, q * delta, ENTRY_FUNDING);
@@ -1350,8 +1349,9 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
     }
     if (r < crossEnd) {
-      if ((funding && load<u32>(r, CROSS_ENTRY) - fundingLow < CACHE_STRIDE) || folded) {
-        fundingCross(cache, changes, r, isolatedEnd, c0); // ΔF = 0 (an instrument not changed) moves nothing
+      const inst = <usize>load<u32>(r, CROSS_ENTRY) / <usize>CACHE_STRIDE;
+      if (funding ? load<u32>(r, CROSS_ENTRY) - fundingLow < CACHE_STRIDE : folded && load<u32>(changes + inst * <usize>FUNDING_CHANGE_BYTES, FC_CHANGED) != 0) {
+        fundingCross(cache, changes, r, isolatedEnd, c0);
         fundingMatched++;
       }
       const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, CROSS_ENTRY));
