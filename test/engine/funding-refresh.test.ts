@@ -504,7 +504,6 @@ describe('a new funding index refreshes its positions in place', () => {
     );
     console.log(`property books: ${JSON.stringify(tally)}`);
     expect(tally.crossFlips + tally.isolatedFlips).toBeGreaterThan(20);
-
   });
 
   test('a funding move that would take a drift past DRIFT_MAX sets every drift back to 0 and lays the book out again; the sweeps stay exact', () => {
