@@ -1195,7 +1195,7 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
   let dense = false; // whether the last pending chunk's share of moved records was past 1/FUNDING_DENSE_SHARE
   const table = <usize>headerValue(header, H_FUNDING_TABLE);
   const several = headerValue(header, H_FUNDING_SINGLE) == FUNDING_SEVERAL;
-  const foldable = table != 0 && fundingEntries(header, cache, table);
+  if (table != 0) fundingEntries(header, cache, table);
   let a = accountStart;
   // A chunk is whole in the range when it starts and ends there (the book's last chunk may be short).
   let chunk = a - a % CHUNK_ACCOUNTS;
@@ -1215,14 +1215,14 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
       // A deferred funding refresh reaches the chunk's records first, in this worker, within the
       // sweep's first pass: for one changed instrument with few records there, the records it
       // moves break out of the loop (the others cost one compare each); otherwise every record is
-      // moved in the loop (folded). A chunk whose accounts are on the skip list, or a refresh that
-      // fundingEntries cannot fold, takes a pass of its own first (fundingRecords).
+      // moved in the loop (folded). A chunk whose accounts are on the skip list takes a pass of its
+      // own first (fundingRecords).
       const meta = metaOf(header, chunk / CHUNK_ACCOUNTS);
       const pending = state == CHUNK_FRESH && load<u32>(meta, CHUNK_FUNDING) == CHUNK_FUNDING_PENDING;
       const records = load<u32>(meta, CHUNK_CROSS);
       fundingMatched = 0;
       const breaks = pending && !dense && !several;
-      const folds = pending && !breaks && foldable && !skipsIn(header, chunk, chunkEnd);
+      const folds = pending && !breaks && !skipsIn(header, chunk, chunkEnd);
       if (folds) {
         store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING); // marked first, cleared last (settleChunkFunding)
         sweepChunk(header, shard, cache, scratch, a, chunkEnd, FUNDING_FOLDED);
@@ -1255,11 +1255,13 @@ const FUNDING_FOLDED: u32 = 2; // every cross record moved within pass 1's loop 
 /**
  * Readies the cache's bracket entries for folding the deferred funding refresh whose table of
  * changes is at `table` into the sweep's first pass: each entry of a changed instrument gets
- * q·ΔF (ENTRY_FUNDING), every other entry 0. Returns false, and leaves the refresh to fundingRecords,
- * when a move is too large for the folded arithmetic: it needs |ΔF| < 2^18·mark and |q·ΔF| < 2^62,
- * so that a record the entry accepts (notional z·q·mark below 2^44) has |z·q·ΔF| < 2^62.
+ * q·ΔF (ENTRY_FUNDING), every other entry 0. The folded arithmetic needs |z·q·ΔF| < 2^62 for each
+ * record its entry accepts (notional z·q·mark below 2^44): so |ΔF| < 2^18·mark and |q·ΔF| < 2^62.
+ * An instrument whose move is larger (a quarter of its mark or more: no real funding move) gets
+ * entries that accept no notional for this call, so that each of its records takes the exact slow
+ * path, whose fundingCross has the 128-bit arithmetic.
  */
-function fundingEntries(header: usize, cache: usize, table: usize): bool {
+function fundingEntries(header: usize, cache: usize, table: usize): void {
   const count = headerValue(header, H_INSTRUMENT_COUNT);
   const instMark = column(header, H_INST_MARK);
   for (let i: usize = 0; i < <usize>count; i++) {
@@ -1268,10 +1270,13 @@ function fundingEntries(header: usize, cache: usize, table: usize): bool {
     const q = load<i64>(c + CACHE_Q);
     const delta = load<u32>(change, FC_CHANGED) == 0 ? 0 : load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD); // |ΔF| ≤ 2·10^18
     const magnitude = <u64>abs<i64>(delta);
-    if (magnitude >> 18 >= <u64>load<i64>(instMark + (i << 3)) || clz<u64>(magnitude) + clz<u64>(<u64>q) < 66) return false;
-    for (let k: usize = 0; k < <usize>TIERS_MAX; k++) store<i64>(c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES, q * delta, ENTRY_FUNDING);
+    const folds = magnitude >> 18 < <u64>load<i64>(instMark + (i << 3)) && clz<u64>(magnitude) + clz<u64>(<u64>q) >= 66;
+    for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
+      const entry = c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES;
+      store<i64>(entry, folds ? q * delta : 0, ENTRY_FUNDING);
+      if (!folds) store<u64>(entry, 0, 16); // width 0: every notional goes the slow way
+    }
   }
-  return true;
 }
 
 /** Whether an account of the chunk [c0, c1) is on the deferred funding refresh's skip list (its records are at the new indices already). */
@@ -1336,7 +1341,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       if (folded) {
         // fundingCross's move with the owed amount's change d = ceil((z·q·ΔF − ρ) / 10^6) found at
         // once: the new residue is 10^6·d − (z·q·ΔF − ρ). |z·q·ΔF| < 2^62: the entry accepted a
-        // notional below 2^44, and fundingEntries admits |ΔF| < 2^18·mark. ΔF = 0 changes nothing.
+        // notional below 2^44, and fundingEntries lets an entry accept one only for |ΔF| < 2^18·mark. ΔF = 0 changes nothing.
         const moved = size * load<i64>(entry, ENTRY_FUNDING) - <i64>(word >> CROSS_RESIDUE_SHIFT);
         const truncated = moved / <i64>SCALE_6;
         const owed = truncated + <i64>(moved - truncated * <i64>SCALE_6 > 0);

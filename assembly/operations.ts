@@ -23,8 +23,10 @@
 // opens a position also its block's start and count, and the arena's used slots; one that closes
 // a position moves its block's last slot into its place and shrinks the block). A deposit's derived
 // state it refreshes at once (its account's cross base moved in the chunk records, when they are
-// kept); a fill's it does not: the control plane lists those accounts for Engine.accountsChanged,
-// and raises the instrument's size high-water mark to the size it reports. No allocation, no state
+// kept), and so does a fill that keeps a cross position open where its record can be rewritten in
+// place (OUTCOME_REFRESHED, with APPLY_FILL_RECORDS); every other fill's it does not: the control
+// plane lists those accounts for Engine.accountsChanged. It raises the instrument's size
+// high-water mark to the size a fill reports. No allocation, no state
 // of its own: results go in the records.
 
 import {

@@ -62,7 +62,9 @@ export interface CoreExports {
    * Applies the account operation records [from, count) at `ops` (assembly/operations.ts) in order,
    * up to the first it does not apply: returns its index (count when it applied them all).
    * `arena`: the position arena's used slots (u32, updated) and capacity (u32). With SWEEP_CHUNKS in
-   * `flags`, an applied deposit's cross base is moved in the chunk records as it is applied.
+   * `flags`, an applied deposit's cross base is moved in the chunk records as it is applied, and with
+   * APPLY_FILL_RECORDS too a fill that keeps a cross position open rewrites its record in place where
+   * it can (OUTCOME_REFRESHED).
    */
   applyUpdates(header: number, ops: number, from: number, count: number, arena: number, flags: number): number;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */

@@ -186,7 +186,14 @@ function randomStep(engine: Engine, random: () => number): Step {
     return { kind: 'tick', instrument: Math.floor(random() * instruments), ppm: Math.round(size) * (random() < 0.5 ? -1 : 1) };
   }
   if (r < 0.93) return { kind: 'crash', ppm: Array.from({ length: instruments }, () => (random() < 0.5 ? -50_000 : 50_000) + Math.round((random() - 0.5) * 20_000)) };
-  const funding = () => ({ instrument: Math.floor(random() * instruments), delta: BigInt(Math.round((random() - 0.5) * 2e9)) });
+  // Half the moves as a venue's funding is, a share of the mark (up to ±1%: ΔF = mark·10^6·share,
+  // which the sweep folds into its first pass); the others any size up to ±10^9 index units (on the
+  // small marks of edge books, moves the sweep takes record by record).
+  const funding = () => {
+    const instrument = Math.floor(random() * instruments);
+    const delta = random() < 0.5 ? engine.views.instMark[instrument] * BigInt(Math.round((random() - 0.5) * 20_000)) : BigInt(Math.round((random() - 0.5) * 2e9));
+    return { instrument, delta };
+  };
   const first = funding();
   const then = random() < 0.6 ? Array.from({ length: 1 + Math.floor(random() * 12) }, () => randomOperation(engine, random)) : [];
   return { kind: 'funding', ...first, then, whole: random() < 0.5, again: random() < 0.3 ? funding() : null };
