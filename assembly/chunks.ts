@@ -1489,6 +1489,61 @@ function isolatedFailing(header: usize, cache: usize, r: usize, c0: u32): void {
   store<u8>(column(header, H_ACC_STATUS) + a, <u8>ISOLATED_FAILED);
 }
 
+/**
+ * Instrument `inst`'s tier table changed (its tier columns hold the new one, and the cache was
+ * filled from them): writes the isolated record of each of its isolated positions in the fresh
+ * chunks again from the columns, in place, as a chunk's build writes it (writeIsolatedRecord: its
+ * exact threshold under the new table, less its side's drift now). One pass over the book's
+ * isolated records, reading the columns of the instrument's positions only. Cross records need
+ * nothing: each names a bracket entry that every read checks against the cache (maintenanceMoved).
+ * A chunk marked for rebuilding, or unlaid, is built from the columns by its next sweep; one with
+ * a record that does not name an isolated position of the instrument in its account's block (the
+ * account changed and was not refreshed) is laid out again (layOutChunks: counted from the columns,
+ * for its next sweep to rebuild). The cache must hold every instrument. Returns the records written.
+ */
+export function refreshTierRecords(header: usize, cache: usize, inst: u32): u32 {
+  const c = cache + <usize>inst * <usize>CACHE_STRIDE;
+  const markLong = <u32>(<usize>inst * <usize>CACHE_STRIDE) + CACHE_MARK_LONG;
+  const markShort = <u32>(<usize>inst * <usize>CACHE_STRIDE) + CACHE_MARK_SHORT;
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const posInst = column(header, H_POS_INST);
+  const posMode = column(header, H_POS_MODE);
+  const posSize = column(header, H_POS_SIZE);
+  const posMargin = column(header, H_POS_MARGIN);
+  const instTierCount = column(header, H_INST_TIER_COUNT);
+  const chunks = chunkCount(header);
+  let written: u32 = 0;
+  for (let chunk: u32 = 0; chunk < chunks; chunk++) {
+    const meta = metaOf(header, chunk);
+    if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
+    const c0 = chunk * CHUNK_ACCOUNTS;
+    const isolatedStart = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
+    const isolatedEnd = isolatedStart + <usize>load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;
+    for (let r = isolatedStart; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
+      const mark = load<u32>(r, ISOLATED_MARK);
+      if (mark != markLong && mark != markShort) continue;
+      const k = <u32>load<u8>(r); // the low byte of the threshold word
+      const a = <usize>(c0 + k);
+      const j = load<u32>(r, ISOLATED_SLOT);
+      const first = load<u32>(accPosStart + (a << 2));
+      if (
+        j < first ||
+        j >= first + load<u32>(accPosCount + (a << 2)) ||
+        <u32>load<u16>(posInst + (<usize>j << 1)) != inst ||
+        load<u8>(posMode + <usize>j) == MODE_CROSS
+      ) {
+        layOutChunks(header, cache, c0, c0 + chunkAccounts(header, chunk)); // counted again: its next sweep rebuilds it
+        break;
+      }
+      const j8 = <usize>j << 3;
+      writeIsolatedRecord(r, c, <usize>inst, instTierCount, load<i64>(posSize + j8), load<i64>(posMargin + j8) - debitOf(header, c, j), k, j);
+      written++;
+    }
+  }
+  return written;
+}
+
 /** Pass 2's mark on an account with a failing isolated position (above every status). */
 const ISOLATED_FAILED: u32 = 0x80;
 const ISOLATED_FAILED_PAIR: u32 = 0x8080;

@@ -25,13 +25,13 @@ import { H_ACCOUNT_COUNT, H_INSTRUMENT_COUNT, H_FUNDING_TABLE, SHARD_LIST, SHARD
 import { headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
-import { layOutChunks, compactStep, sweepChunks, deferFunding, mergeFunding as mergeDeferredFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
+import { layOutChunks, compactStep, sweepChunks, deferFunding, mergeFunding as mergeDeferredFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, refreshTierRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
 export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords } from './hot';
-import { applyRecords } from './operations';
+import { applyRecords, firstLeverageAbove } from './operations';
 export { OP_ACCOUNT, OP_INSTRUMENT, OP_KIND, OP_MODE, OP_AMOUNT, OP_PRICE, OP_REALIZED, OP_SIZE_AFTER, OP_SHORTFALL, OP_FIGURE_1, OP_FIGURE_2, OP_OUTCOME, OP_BYTES, OP_PROGRESS_BYTES, ARENA_BYTES, OP_HOST, OP_DEPOSIT, OP_FILL, OP_SIZE_ABS_MAX } from './operations';
 export { OUTCOME_HOST, OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, OUTCOME_REFRESHED, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
 
@@ -362,6 +362,35 @@ function boundEntry(header: usize, shard: usize, table: usize, bounds: usize): u
 export function fundingOutOfRange(header: usize, instrument: u32, fundingIndex: i64): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'fundingOutOfRange: no such instrument');
   return firstFundingOutOfRange(header, instrument, fundingIndex);
+}
+
+/**
+ * The tier table of `instrument` changed (its tier columns hold the new one): with SWEEP_CHUNKS,
+ * writes the isolated record of each of its isolated positions in the fresh chunks again, exactly,
+ * from the columns (chunks.ts refreshTierRecords): one pass over the book's isolated records, a
+ * threshold computed for each of the instrument's. Cross records need nothing. Returns the records
+ * written.
+ */
+export function refreshTiers(header: usize, shard: usize, instrument: u32, flags: u32): u32 {
+  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'refreshTiers: no such instrument');
+  assert(shard != 0, 'refreshTiers: no shard record');
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  assert(cache != 0, 'refreshTiers: the shard record names no instrument cache');
+  if ((flags & SWEEP_CHUNKS) == 0) return 0;
+  fillCache(header, cache); // every instrument: a chunk may be laid out again
+  const written = refreshTierRecords(header, cache, instrument);
+  compactStep(header, false); // what the moves of chunks laid out again owe a compaction under way
+  return written;
+}
+
+/**
+ * The first account (its index + 1) holding a position of `instrument` whose leverage is above
+ * `cap`; 0 when none is. What a tier table that lowers the instrument's largest max leverage is
+ * checked against before it is applied (src/account/operations.ts setTiers): O(positions), reads only.
+ */
+export function leverageAbove(header: usize, instrument: u32, cap: u32): u32 {
+  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'leverageAbove: no such instrument');
+  return firstLeverageAbove(header, instrument, cap);
 }
 
 /**

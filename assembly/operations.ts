@@ -614,3 +614,23 @@ export function applyRecords(header: usize, ops: usize, from: u32, count: u32, a
   store<u32>(progress, count);
   return count;
 }
+
+/**
+ * The first account (its index + 1) holding a position of `instrument` whose leverage is above
+ * `cap`; 0 when none is (index.ts leverageAbove). Every position, account by account: O(positions).
+ */
+export function firstLeverageAbove(header: usize, instrument: u32, cap: u32): u32 {
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const posInst = column(header, H_POS_INST);
+  const posLeverage = column(header, H_POS_LEVERAGE);
+  for (let a: u32 = 0; a < accounts; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    for (let j = first; j < end; j++) {
+      if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument && <u32>load<u16>(posLeverage + (<usize>j << 1)) > cap) return a + 1;
+    }
+  }
+  return 0;
+}

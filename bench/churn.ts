@@ -11,6 +11,7 @@
 //   - a funding-index update of the largest instrument (its own time, then the next sweep), the
 //     same followed by 10,000 mixed updates before the sweep, and a funding round (every
 //     instrument's index, in one batch, then one update each);
+//   - a tier table update of the largest instrument (its own time, then the next sweep);
 //   - a mode switch of one position (its own time, then the next sweep);
 //   - a crash step: every mark moved ±5%, then the sweep.
 //   npm run build:ts && node --expose-gc dist/bench/churn.js [--accounts 10000000] [--churn 1000,10000,100000] [--repeat 5] [--json]
@@ -182,6 +183,27 @@ for (const oneByOne of [false, true]) {
     await sweepMs();
   }
   row(`funding round (all ${engine.instruments.length} instruments, ${oneByOne ? 'one update each' : 'in one batch'})`, updates, sweeps, befores);
+}
+
+// A tier table update of instrument 0 (the largest): every rate 10% higher, then back, a round each.
+// Its own time is the rewrite of the instrument's isolated records (Engine.tiersChanged).
+{
+  const updates: number[] = [];
+  const sweeps: number[] = [];
+  const befores: number[] = [];
+  const original = engine.instruments[0].tiers;
+  for (let r = 0; r < repeat; r++) {
+    befores.push(await sweepMs());
+    const tiers = r % 2 === 0 ? original.map((tier) => ({ ...tier, ratePpm: (tier.ratePpm * 11n) / 10n })) : original;
+    const t = performance.now();
+    const result = applyOperation(engine, { kind: 'setTiers', instrument: engine.instruments[0].symbol, tiers });
+    updates.push(performance.now() - t);
+    if (!result.ok) throw new Error(`tier table refused: ${result.reason}`);
+    sweeps.push(await sweepMs());
+    await sweepMs();
+  }
+  applyOperation(engine, { kind: 'setTiers', instrument: engine.instruments[0].symbol, tiers: original });
+  row('tier table update (instrument 0, rates ±10%)', updates, sweeps, befores);
 }
 
 // A mode switch of one position (cross to isolated with its notional as margin, or back).

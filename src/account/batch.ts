@@ -1,8 +1,10 @@
 // Batches of account operations: the cascade simulator's and the live feed's way in. Each operation
 // is applied in order, atomically (a refused one changes nothing and the rest still apply), as
 // applyOperation would; the derived state of every account the batch changed (the chunk
-// sweep's records) is refreshed once, at the end, by one Engine.accountsChanged call, and that of
-// the positions of the instruments whose funding indices the batch set by one Engine.fundingChanged.
+// sweep's records) is refreshed once, at the end, by one Engine.accountsChanged call, that of the
+// positions of the instruments whose funding indices the batch set by one Engine.fundingChanged,
+// and that of the isolated positions of the instruments whose tier tables it set by one
+// Engine.tiersChanged.
 //
 // The operations a batch is mostly made of run in the kernel (assembly/operations.ts): deposits and
 // fills, closes included. Each window of the batch is written as fixed records
@@ -65,7 +67,7 @@ const WINDOW = 4096;
 /**
  * Applies `operations` in order, each one applied or refused on the book as the ones before it
  * left it. Accounts are named by id (`account`) or by index (`accountIndex`); instrument updates
- * (setMark, setFundingIndex) may be mixed in and take effect for the operations after them.
+ * (setMark, setFundingIndex, setTiers) may be mixed in and take effect for the operations after them.
  * Afterwards the book is ready for a sweep: inputs and derived state are current; the figures
  * (equity, maintenance, status columns, Engine.accountResult) are written by the next sweep or
  * evaluation. An error that is not a refusal (a bug, memory exhausted) rolls back the operation it

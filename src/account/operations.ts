@@ -4,8 +4,9 @@
 // the columns in exact BigInt arithmetic, the formulas of docs/numbers.md, checks the rules, and on
 // a refusal puts back what it wrote. The kernel is not called while an operation runs: the derived
 // state (the chunk sweep's records) of the accounts an operation changed is refreshed once
-// it is applied, once per batch (src/account/batch.ts) by Engine.accountsChanged, and that of the
-// positions of the instruments whose funding indices it set by Engine.fundingChanged.
+// it is applied, once per batch (src/account/batch.ts) by Engine.accountsChanged, that of the
+// positions of the instruments whose funding indices it set by Engine.fundingChanged, and that of
+// the isolated positions of the instruments whose tier tables it set by Engine.tiersChanged.
 import {
   FUNDING_EXTRA_SCALE,
   FUNDING_INDEX_ABS_MAX,
@@ -20,8 +21,8 @@ import {
 } from '../fixed/constants.js';
 import { abs, divCeil } from '../fixed/rounding.js';
 import { formatScaled } from '../fixed/decimal.js';
-import { quotePerUnit } from '../book/model.js';
-import { bracketOf } from '../book/ranges.js';
+import { quotePerUnit, type Tier } from '../book/model.js';
+import { bracketOf, checkTiers, leverageCap } from '../book/ranges.js';
 import type { Views } from '../memory/layout.js';
 import type { Engine } from '../engine/engine.js';
 import { sortUnique } from '../engine/sorted.js';
@@ -57,7 +58,9 @@ export type IndexedAccountOperation = ByIndex<AccountOperation>;
 
 export type InstrumentOperation =
   | { kind: 'setMark'; instrument: string; priceUnits: bigint }
-  | { kind: 'setFundingIndex'; instrument: string; fundingIndex: bigint };
+  | { kind: 'setFundingIndex'; instrument: string; fundingIndex: bigint }
+  /** A new tier table (docs/book-json.md's rules: 1 to 16 brackets, bounds rising to a last null, rates in (0, 100%) not falling). */
+  | { kind: 'setTiers'; instrument: string; tiers: Tier[] };
 
 /** An operation, accounts named by id. */
 export type Operation = AccountOperation | InstrumentOperation;
@@ -78,6 +81,8 @@ export const REFUSAL_CODES = [
   'invalid_price',
   'invalid_leverage',
   'leverage_above_bracket',
+  'invalid_tiers',
+  'leverage_above_cap',
   'exceeds_wallet',
   'exceeds_margin',
   'loss_exceeds_margin',
@@ -178,6 +183,8 @@ export class Changes {
   refreshedCount = 0;
   /** The instruments whose funding index an applied operation set, in the order first set, each once. */
   readonly fundingInstruments: number[] = [];
+  /** The instruments whose tier table an applied operation set, in the order first set, each once. */
+  readonly tierInstruments: number[] = [];
 
   constructor(capacity: number) {
     this.accounts = new Uint32Array(Math.max(1, capacity));
@@ -191,11 +198,17 @@ export class Changes {
     this.balanceCount = 0;
     this.refreshedCount = 0;
     this.fundingInstruments.length = 0;
+    this.tierInstruments.length = 0;
   }
 
   /** Instrument i's funding index was set. */
   addFunding(i: number): void {
     if (!this.fundingInstruments.includes(i)) this.fundingInstruments.push(i);
+  }
+
+  /** Instrument i's tier table was set. */
+  addTiers(i: number): void {
+    if (!this.tierInstruments.includes(i)) this.tierInstruments.push(i);
   }
 
   /** Account a's inputs changed (its positions, maybe its balance). */
@@ -241,7 +254,9 @@ export class Changes {
    * bases by the change of funding owed, except those of the accounts refreshed from their
    * columns, made at the new index already). In this order every fresh chunk's records match its
    * accounts' positions when the funding refresh looks for them (one that does not is laid out
-   * again and rebuilt by the next sweep instead). Returns the changed accounts, ascending, each once.
+   * again and rebuilt by the next sweep instead). Last, the isolated records of every instrument
+   * whose tier table was set, exactly under the new table (Engine.tiersChanged, which also tells the
+   * listeners that anything may have changed). Returns the changed accounts, ascending, each once.
    */
   refresh(engine: Engine): Uint32Array;
   /** The same, without listing the changed accounts (applyOperation's: a single update's refresh is a few loads, and the list would cost as much). */
@@ -264,6 +279,7 @@ export class Changes {
     if (kept > 0) engine.balancesChanged(this.balanceAccounts, this.balanceDeltas, kept);
     engine.accountsRefreshed(this.refreshedAccounts, this.refreshedCount);
     if (this.fundingInstruments.length > 0) engine.fundingChanged(this.fundingInstruments, laidOut);
+    if (this.tierInstruments.length > 0) engine.tiersChanged(this.tierInstruments);
     return changed;
   }
 }
@@ -302,6 +318,11 @@ export function applyUnit(engine: Engine, operation: AnyOperation, changes: Chan
     case 'setFundingIndex': {
       const result = guard(() => setFundingIndex(engine, operation.instrument, operation.fundingIndex));
       if (result.ok) changes.addFunding(engine.symbolIndex.get(operation.instrument)!);
+      return result;
+    }
+    case 'setTiers': {
+      const result = guard(() => setTiers(engine, operation.instrument, operation.tiers));
+      if (result.ok) changes.addTiers(engine.symbolIndex.get(operation.instrument)!);
       return result;
     }
   }
@@ -751,6 +772,49 @@ function setFundingIndex(engine: Engine, symbol: string, fundingIndex: bigint): 
   v.instFunding[i] = fundingIndex;
   engine.widenFundingEnvelope(i, fundingIndex); // positions settled or opened from now take it
   return APPLIED;
+}
+
+/**
+ * A new tier table for an instrument: checked as a book's table is on load (checkTiers), and refused
+ * when a position of the instrument holds a leverage above the table's largest max leverage (what
+ * a book may store: ranges.leverageCap), found by the kernel over every position only when the new
+ * table lowers that cap (O(1) otherwise: no stored leverage is above the old cap). Positions keep
+ * their leverage; the table binds when a leverage is set or a position grows, as on load. The
+ * columns are written here, so that the operations after it in a batch take the new brackets;
+ * what the sweep derives from the table is refreshed once per batch (Changes.tierInstruments,
+ * Engine.tiersChanged).
+ */
+function setTiers(engine: Engine, symbol: string, tiers: Tier[]): OperationResult {
+  const i = requireInstrument(engine, symbol);
+  if (!Array.isArray(tiers) || !tiers.every(isTierShape)) {
+    refuse('invalid_operation', 'setTiers takes tiers as an array of { upToNotional: bigint or null, ratePpm: bigint, leverageMax: number }');
+  }
+  const issue = checkTiers(tiers);
+  if (issue !== null) refuse('invalid_tiers', `${symbol} ${issue.field} ${issue.reason}`);
+  const cap = leverageCap(tiers);
+  if (cap < leverageCap(engine.instruments[i].tiers)) {
+    const over = engine.leverageAbove(i, cap);
+    if (over !== 0) {
+      const v = engine.views;
+      const a = over - 1;
+      let leverage = 0;
+      for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+        if (v.posInst[j] === i && v.posLeverage[j] > leverage) leverage = v.posLeverage[j];
+      }
+      refuse(
+        'leverage_above_cap',
+        `account "${engine.accountIds.get(a)}" holds ${symbol} at ${leverage}x, above ${cap}x, the largest maxLeverage of the new table: lower its leverage first`,
+      );
+    }
+  }
+  engine.writeTiers(i, tiers);
+  return APPLIED;
+}
+
+function isTierShape(tier: unknown): boolean {
+  if (typeof tier !== 'object' || tier === null) return false;
+  const { upToNotional, ratePpm, leverageMax } = tier as Record<string, unknown>;
+  return (upToNotional === null || typeof upToNotional === 'bigint') && typeof ratePpm === 'bigint' && typeof leverageMax === 'number';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ export interface CoreExports {
   refreshBalances(header: number, shard: number, changes: number, count: number, flags: number): void;
   /**
    * After new funding indices (the table `changes`): with SWEEP_CHUNKS, defers what they change in
-   * the fresh chunks' records (cross bases, isolated records) to each chunk's next sweep or refresh.
+   * the fresh chunks' records (cross bases) to each chunk's next sweep or refresh.
    * The table and the skip list stay in place until the refresh is settled (settleFunding first).
    */
   refreshFunding(header: number, shard: number, changes: number, flags: number, skip: number, skipCount: number): void;
@@ -34,6 +34,14 @@ export interface CoreExports {
   mergeFunding(header: number, changes: number, skipCount: number): number;
   /** Settles a deferred funding refresh on every chunk it has not reached, on this thread; nothing when none is deferred. */
   settleFunding(header: number, shard: number): void;
+  /**
+   * After a new tier table of `instrument` (in its tier columns): with SWEEP_CHUNKS, writes the
+   * isolated record of each of its isolated positions in the fresh chunks again, exactly, in one
+   * pass over the book's isolated records; returns how many it wrote.
+   */
+  refreshTiers(header: number, shard: number, instrument: number, flags: number): number;
+  /** The first account (+1) holding a position of `instrument` with a leverage above `cap`; 0 when none. O(positions). */
+  leverageAbove(header: number, instrument: number, cap: number): number;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */
   fundingOutOfRange(header: number, instrument: number, fundingIndex: bigint): number;
   fundingSnapshotBounds(header: number, out: number): void;

@@ -11,7 +11,7 @@ import {
   STATUS_NAMES,
   TIERS_MAX,
 } from '../fixed/constants.js';
-import { quotePerUnit, type AccountResult, type Book, type Instrument, type Position, type PositionResult } from '../book/model.js';
+import { quotePerUnit, type AccountResult, type Book, type Instrument, type Position, type PositionResult, type Tier } from '../book/model.js';
 import {
   BookLayout,
   SWEEP_CHUNKS,
@@ -235,20 +235,82 @@ export class Engine {
       v.instFunding[i] = instrument.fundingIndex;
       v.instQ[i] = quotePerUnit(instrument);
       v.instTick[i] = instrument.tickUnits;
-      const rows = tierRows(instrument);
-      v.instTierCount[i] = rows.length;
-      v.tierFloor.fill(TIER_FLOOR_PADDING, i * TIERS_MAX, (i + 1) * TIERS_MAX);
-      rows.forEach((row, k) => {
-        const cell = i * TIERS_MAX + k;
-        const cum = splitU128(row.cumX);
-        v.tierFloor[cell] = row.floorMicro;
-        v.tierRate[cell] = row.ratePpm;
-        v.tierCumLo[cell] = cum.lo;
-        v.tierCumHi[cell] = cum.hi;
-        v.tierLeverage[cell] = Math.min(LEVERAGE_MAX, instrument.tiers[k].leverageMax);
-      });
+      this.writeTierColumns(i, instrument);
     });
     this.layout.setInstrumentCount(instruments.length);
+  }
+
+  /** Writes instrument i's tier columns from `instrument`'s table (floors, rates, cumX, max leverages; unused tiers padded). */
+  private writeTierColumns(i: number, instrument: Instrument): void {
+    const v = this.layout.views;
+    const rows = tierRows(instrument);
+    v.instTierCount[i] = rows.length;
+    v.tierFloor.fill(TIER_FLOOR_PADDING, i * TIERS_MAX, (i + 1) * TIERS_MAX);
+    v.tierRate.fill(0n, i * TIERS_MAX, (i + 1) * TIERS_MAX);
+    v.tierCumLo.fill(0n, i * TIERS_MAX, (i + 1) * TIERS_MAX);
+    v.tierCumHi.fill(0n, i * TIERS_MAX, (i + 1) * TIERS_MAX);
+    v.tierLeverage.fill(0, i * TIERS_MAX, (i + 1) * TIERS_MAX);
+    rows.forEach((row, k) => {
+      const cell = i * TIERS_MAX + k;
+      const cum = splitU128(row.cumX);
+      v.tierFloor[cell] = row.floorMicro;
+      v.tierRate[cell] = row.ratePpm;
+      v.tierCumLo[cell] = cum.lo;
+      v.tierCumHi[cell] = cum.hi;
+      v.tierLeverage[cell] = Math.min(LEVERAGE_MAX, instrument.tiers[k].leverageMax);
+    });
+  }
+
+  /**
+   * Gives instrument i the tier table `tiers`, which the caller has validated (checkTiers, and no
+   * position of the instrument above the table's largest max leverage: leverageAbove): its tier
+   * columns and its metadata (Engine.instruments, what toBook writes). What the sweep derives from
+   * the table is refreshed by tiersChanged. Account operations call it from setTiers
+   * (src/account/operations.ts), and tiersChanged once per batch.
+   */
+  writeTiers(i: number, tiers: readonly Tier[]): void {
+    this.assertWritable('writeTiers');
+    if (!Number.isInteger(i) || i < 0 || i >= this.instruments.length) {
+      throw new RangeError(`writeTiers: ${i} is not an instrument of this book (0 to ${this.instruments.length - 1})`);
+    }
+    const instrument = { ...this.instruments[i], tiers: tiers.map((tier) => ({ ...tier })) };
+    this.writeTierColumns(i, instrument); // tierRows throws on a table it cannot lay out, before anything is written
+    this.instruments[i] = instrument;
+  }
+
+  /**
+   * The first account (its index + 1) holding a position of instrument i whose leverage is above
+   * `cap`; 0 when none is: the kernel's check over every position (leverageAbove, O(positions)).
+   * Reads only.
+   */
+  leverageAbove(i: number, cap: number): number {
+    return this.core.leverageAbove(this.layout.header, i, cap);
+  }
+
+  /**
+   * The tier tables of `instruments` (one, or a list) changed (their columns hold the new ones,
+   * written by writeTiers): writes the isolated record of each of their isolated positions again,
+   * exactly, under the new table (the kernel's refreshTiers: one pass over the book's isolated
+   * records, a threshold computed for each of the instrument's; a change of the table moves each
+   * boundary in proportion to its notional, which no size-independent drift covers). Cross records
+   * need nothing: their bracket entries are checked against the cache on every read. Then it tells
+   * the listeners that anything may have changed (null): what they derived from the old tables, the
+   * incremental index's bounds made with the old highest rates, is stale. Returns the records
+   * written. Account operations call it once per batch that set tier tables, last.
+   */
+  tiersChanged(instruments: number | readonly number[]): number {
+    this.assertWritable('tiersChanged');
+    const list = typeof instruments === 'number' ? [instruments] : instruments;
+    for (const i of list) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.instruments.length) {
+        throw new RangeError(`tiersChanged: ${i} is not an instrument of this book (0 to ${this.instruments.length - 1})`);
+      }
+    }
+    if (list.length === 0) return 0;
+    let written = 0;
+    for (const i of list) written += this.core.refreshTiers(this.layout.header, this.shardRecord(), i, this.chunkSweep ? SWEEP_CHUNKS : 0);
+    for (const listener of this.changeListeners) listener(null, this.accountCount);
+    return written;
   }
 
   /**

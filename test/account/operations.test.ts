@@ -5,6 +5,9 @@ import { Engine } from '../../src/engine/engine.js';
 import { applyOperation, fundingOwed, REFUSAL_CODES, type AnyOperation, type Operation, type RefusalCode } from '../../src/account/operations.js';
 import { bookFromJsonValue } from '../../src/book/json.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
+import { applyBatch } from '../../src/account/batch.js';
+import type { Tier } from '../../src/book/model.js';
+import { sweptStatuses } from '../support/scopes.js';
 
 const M = 1_000_000n; // micro per quote: amounts below read in human units, e.g. 200n * M
 
@@ -54,6 +57,7 @@ function state(engine: Engine) {
     outputs: [v.accCrossEquity, v.accCrossMaint, v.accStatus, v.posPnl, v.posMaint, v.posStatus].map((column) =>
       Array.from(column as ArrayLike<unknown>),
     ),
+    tiers: [v.instTierCount, v.tierFloor, v.tierRate, v.tierCumLo, v.tierCumHi, v.tierLeverage].map((column) => Array.from(column as ArrayLike<unknown>)),
   };
 }
 
@@ -330,6 +334,79 @@ describe('instrument updates', () => {
     expectRefused(engine, { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 10n ** 18n + 1n }, 'out_of_range', /within ±/);
     // 5 ETH (q = 10) at ΔF = 10^18 would owe 5·10^16 micro: over the range.
     expectRefused(engine, { kind: 'setFundingIndex', instrument: 'ETH', fundingIndex: 10n ** 18n }, 'out_of_range', /unsettled funding over/);
+  });
+});
+
+describe('tier table updates', () => {
+  /** One bracket per [upToNotional in quote or null, rate in ppm, max leverage]. */
+  const table = (...rows: [bigint | null, bigint, number][]): Tier[] =>
+    rows.map(([up, ratePpm, leverageMax]) => ({ upToNotional: up === null ? null : up * M, ratePpm, leverageMax }));
+  /** The status sweep users run (the chunk records, not a refresh of the whole book) agrees with the reference: every scope, and the count. */
+  function expectSweepAgrees(engine: Engine): void {
+    const count = engine.sweep({ full: false });
+    const book = engine.toBook();
+    const expected = book.accounts.map((_, a) => evaluateAccount(book, a));
+    const swept = sweptStatuses(engine);
+    expect(swept.accountStatus).toEqual(expected.map((r) => r.crossStatus));
+    const v = engine.views;
+    expected.forEach((result, a) =>
+      result.positions.forEach((position, k) => {
+        if (position.status !== null) expect(swept.positionStatus.get(v.accPosStart[a] + k), `account ${a} position ${k}`).toBe(position.status);
+      }),
+    );
+    const failing = expected.reduce((n, r) => n + (r.crossStatus === 'healthy' ? 0 : 1) + r.positions.filter((p) => p.status !== null && p.status !== 'healthy').length, 0);
+    expect(count).toBe(failing);
+  }
+
+  test('a new table moves the isolated boundaries both ways, on the chunk sweep and the reference alike', () => {
+    // bob's isolated 0.04 BTC at 50,000 with 200 of margin: a notional of 2,000, maintenance 10 at 0.5%.
+    const engine = engineWith([{ ...alice, positions: [crossLong] }, { id: 'bob', balance: '1000', positions: [isolatedLong] }]);
+    engine.sweep({ full: false });
+    const bobSlot = engine.views.accPosStart[1];
+    expect(sweptStatuses(engine).positionStatus.get(bobSlot)).toBe('healthy');
+    // 11%: maintenance 220 above the equity of 200.
+    expect(applyOperation(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([null, 110_000n, 10]) }).ok).toBe(true);
+    expectSweepAgrees(engine);
+    expect(sweptStatuses(engine).positionStatus.get(bobSlot)).toBe('liquidatable');
+    expect(engine.instruments[0].tiers).toEqual(table([null, 110_000n, 10]));
+    // 9.9%: maintenance 198, healthy again.
+    expect(applyOperation(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([null, 99_000n, 10]) }).ok).toBe(true);
+    expectSweepAgrees(engine);
+    expect(sweptStatuses(engine).positionStatus.get(bobSlot)).toBe('healthy');
+    expectAgreesWithReference(engine); // liquidation and bankruptcy prices too
+    // Two brackets: alice's cross 2,000 is in the second, marginal: 0.5% of 1,000 and 2% of the
+    // next 1,000 (2% of 2,000 less the cumulative 15).
+    expect(applyOperation(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([1_000n, 5_000n, 50], [null, 20_000n, 25]) }).ok).toBe(true);
+    expectSweepAgrees(engine);
+    expectAgreesWithReference(engine);
+    expect(engine.accountResult(0).crossMaintenanceMicro).toBe(25n * M);
+  });
+
+  test('the updates after it in a batch take its brackets, and its refusals change nothing', () => {
+    const engine = engineWith([{ ...alice, balance: '5000' }, { id: 'bob', balance: '1000', positions: [isolatedLong] }]);
+    const batch = applyBatch(engine, [
+      { kind: 'setTiers', instrument: 'BTC', tiers: table([1_000n, 5_000n, 20], [null, 10_000n, 12]) },
+      // 0.1 BTC at 50,000: a notional of 5,000, in the second bracket: leverage 12.
+      { kind: 'fill', account: 'alice', instrument: 'BTC', mode: 'cross', sizeUnits: 1_000n, priceUnits: 500_000n },
+    ]);
+    expect(batch.results.map((r) => r.ok)).toEqual([true, true]);
+    expect(position(engine, 'alice', 'BTC', 'cross')?.leverage).toBe(12);
+    expectSweepAgrees(engine);
+    expectAgreesWithReference(engine);
+
+    expectRefused(engine, { kind: 'setTiers', instrument: 'BTC', tiers: [] }, 'invalid_tiers', /BTC tiers has 0 tiers; 1 to 16/);
+    expectRefused(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([null, 1_000_000n, 10]) }, 'invalid_tiers', /tiers\[0\] ratePpm must be above 0 and below 1000000/);
+    expectRefused(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([1_000n, 5_000n, 20], [1_000n, 6_000n, 10], [null, 7_000n, 5]) }, 'invalid_tiers', /tiers\[1\] upToNotional must be above the previous/);
+    expectRefused(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([1_000n, 5_000n, 20], [null, 4_000n, 10]) }, 'invalid_tiers', /tiers\[1\] ratePpm must not be below/);
+    expectRefused(engine, { kind: 'setTiers', instrument: 'SOL', tiers: table([null, 5_000n, 10]) }, 'unknown_instrument', /unknown instrument "SOL"/);
+    // bob holds 10x, alice 12x: a cap of 11x is below alice's.
+    expectRefused(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([1_000n, 5_000n, 11], [null, 10_000n, 8]) }, 'leverage_above_cap', /account "alice" holds BTC at 12x, above 11x/);
+    const malformed = (tiers: unknown) => ({ kind: 'setTiers', instrument: 'BTC', tiers }) as unknown as AnyOperation;
+    expectRefused(engine, malformed('0.5%'), 'invalid_operation', /setTiers takes tiers as an array/);
+    expectRefused(engine, malformed([{ upToNotional: null, ratePpm: 5_000, leverageMax: 10 }]), 'invalid_operation', /setTiers takes tiers as an array/);
+    // A cap of 12x holds them both.
+    expect(applyOperation(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([null, 10_000n, 12]) }).ok).toBe(true);
+    expectSweepAgrees(engine);
   });
 });
 

@@ -16,7 +16,8 @@ import { applyBatch } from '../../src/account/batch.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { MODE_CROSS, FUNDING_INDEX_ABS_MAX } from '../../src/fixed/constants.js';
 import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, SLOT_CROSS, chunksOf } from '../../src/memory/layout.js';
-import { quotePerUnit, type Account, type Book, type Instrument } from '../../src/book/model.js';
+import { quotePerUnit, type Account, type Book, type Instrument, type Tier } from '../../src/book/model.js';
+import { revisedTiers } from '../support/tiers.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { prng } from '../../bench/workload.js';
 import { statusBytes, sweptStatuses } from '../support/scopes.js';
@@ -40,7 +41,8 @@ type Step =
   | { kind: 'batch'; operations: Operation[]; whole: boolean }
   | { kind: 'tick'; instrument: number; ppm: number }
   | { kind: 'crash'; ppm: number[] }
-  | { kind: 'funding'; instrument: number; delta: bigint; then: Operation[]; whole: boolean; again: { instrument: number; delta: bigint } | null };
+  | { kind: 'funding'; instrument: number; delta: bigint; then: Operation[]; whole: boolean; again: { instrument: number; delta: bigint } | null }
+  | { kind: 'tiers'; instrument: number; tiers: Tier[]; then: Operation[]; whole: boolean };
 
 /** What the reference says of the book: each scope's status, and the liquidatable set in list order. */
 interface Expected {
@@ -56,13 +58,14 @@ class ReferenceCache {
 
   expected(engine: Engine): Expected {
     const book = engine.toBook();
+    const tierKeys = book.instruments.map(tiersKey);
     const v = engine.views;
     const accountStatus: string[] = [];
     const positionStatus = new Map<number, string>();
     const scopes: number[] = [];
     const seen = new Set<string>();
     book.accounts.forEach((account, a) => {
-      const key = accountKey(book.instruments, account);
+      const key = accountKey(book.instruments, tierKeys, account);
       seen.add(key);
       let result = this.cache.get(key);
       if (result === undefined) {
@@ -86,14 +89,18 @@ class ReferenceCache {
   }
 }
 
-/** Every input of one account's evaluation: its balance and positions, and its instruments' state. */
-function accountKey(instruments: Instrument[], account: Account): string {
+/** Every input of one account's evaluation: its balance and positions, and its instruments' state (mark, funding index, tier table). */
+function accountKey(instruments: Instrument[], tierKeys: string[], account: Account): string {
   const parts: string[] = [account.balanceMicro.toString()];
   for (const p of account.positions) {
     const i = instruments[p.instrument];
-    parts.push(`${p.instrument}:${p.sizeUnits}:${p.costMicro}:${p.mode}:${p.marginMicro}:${p.fundingIndex}:${i.markUnits}:${i.fundingIndex}`);
+    parts.push(`${p.instrument}:${p.sizeUnits}:${p.costMicro}:${p.mode}:${p.marginMicro}:${p.fundingIndex}:${i.markUnits}:${i.fundingIndex}:${tierKeys[p.instrument]}`);
   }
   return parts.join('|');
+}
+
+function tiersKey(instrument: Instrument): string {
+  return instrument.tiers.map((t) => `${t.upToNotional}/${t.ratePpm}/${t.leverageMax}`).join(',');
 }
 
 function moveMark(engine: Engine, i: number, ppm: number): void {
@@ -185,7 +192,13 @@ function randomStep(engine: Engine, random: () => number): Step {
     const size = random() < 0.7 ? 100 + random() * 900 : random() * 20_000;
     return { kind: 'tick', instrument: Math.floor(random() * instruments), ppm: Math.round(size) * (random() < 0.5 ? -1 : 1) };
   }
-  if (r < 0.93) return { kind: 'crash', ppm: Array.from({ length: instruments }, () => (random() < 0.5 ? -50_000 : 50_000) + Math.round((random() - 0.5) * 20_000)) };
+  if (r < 0.91) return { kind: 'crash', ppm: Array.from({ length: instruments }, () => (random() < 0.5 ? -50_000 : 50_000) + Math.round((random() - 0.5) * 20_000)) };
+  if (r < 0.93) {
+    // A tier table revised, alone or in a batch whose later updates take its brackets.
+    const instrument = Math.floor(random() * instruments);
+    const then = random() < 0.6 ? Array.from({ length: 1 + Math.floor(random() * 12) }, () => randomOperation(engine, random)) : [];
+    return { kind: 'tiers', instrument, tiers: revisedTiers(engine.instruments[instrument].tiers, random), then, whole: random() < 0.5 };
+  }
   // Half the moves as a venue's funding is, a share of the mark (up to ±1%: ΔF = mark·10^6·share,
   // which the sweep folds into its first pass); the others any size up to ±10^9 index units (on the
   // small marks of edge books, moves the sweep takes record by record).
@@ -249,10 +262,17 @@ function blocksMoved(engine: Engine): boolean {
   return false;
 }
 
+/** The instruments' tier tables and tier columns. */
+function tierState(engine: Engine): string {
+  const v = engine.views;
+  const columns = [v.instTierCount, v.tierFloor, v.tierRate, v.tierCumLo, v.tierCumHi, v.tierLeverage].map((column) => Array.from(column as ArrayLike<unknown>).join(','));
+  return `${engine.instruments.map(tiersKey).join(';')}#${columns.join('#')}`;
+}
+
 /** A fingerprint of everything an operation could change: refused ones must leave it as it was. */
 function fingerprint(engine: Engine): string {
   const v = engine.views;
-  const parts = [String(engine.positionsUsed), engine.sizeHighWater.join(',')];
+  const parts = [String(engine.positionsUsed), engine.sizeHighWater.join(','), tierState(engine)];
   for (let a = 0; a < engine.accountCount; a++) {
     parts.push(`${v.accBalance[a]}/${v.accPosStart[a]}/${v.accPosCount[a]}`);
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
@@ -266,7 +286,7 @@ function fingerprint(engine: Engine): string {
 function accountFingerprint(engine: Engine, id: string): string {
   const v = engine.views;
   const a = engine.accountIds.indexOf(id);
-  const parts = [String(engine.positionsUsed), engine.sizeHighWater.join(',')];
+  const parts = [String(engine.positionsUsed), engine.sizeHighWater.join(','), tierState(engine)];
   if (a !== undefined) {
     parts.push(`${v.accBalance[a]}/${v.accPosStart[a]}/${v.accPosCount[a]}`);
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
@@ -281,28 +301,33 @@ function accountFingerprint(engine: Engine, id: string): string {
  * (slots handed out, compaction, size high-water marks, layout) as they were; with `wholeBook`,
  * every account.
  */
-function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: number; refused: number; settledByUpdates: number; merged: number } {
+function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: number; refused: number; settledByUpdates: number; merged: number; tiersSet: boolean } {
   let applied = 0;
   let refused = 0;
   let settledByUpdates = 0;
   let merged = 0;
-  const operations = (list: Operation[], whole: boolean): void => {
+  let tiersSet = false;
+  /** Applies `list`; returns whether its first operation was applied. */
+  const operations = (list: Operation[], whole: boolean): boolean => {
     if (whole) {
       const batch = applyBatch(engine, list);
       applied += batch.applied;
       refused += batch.refused;
-      return;
+      return batch.results[0]?.ok ?? false;
     }
+    let first = false;
     for (const operation of list) {
       const snapshot = (): string => (wholeBook ? fingerprint(engine) : accountFingerprint(engine, 'account' in operation ? operation.account : ''));
       const before = snapshot();
       const result = applyOperation(engine, operation);
+      if (operation === list[0]) first = result.ok;
       if (result.ok) applied++;
       else {
         refused++;
         expect(snapshot(), `refused ${operation.kind} changed the book: ${result.reason}`).toBe(before);
       }
     }
+    return first;
   };
   const setFunding = (instrument: number, delta: bigint): void => {
     const symbol = engine.instruments[instrument].symbol;
@@ -323,6 +348,11 @@ function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: n
     case 'crash':
       step.ppm.forEach((ppm, i) => moveMark(engine, i, ppm));
       break;
+    case 'tiers': {
+      const setTiers: Operation = { kind: 'setTiers', instrument: engine.instruments[step.instrument].symbol, tiers: step.tiers };
+      tiersSet = operations([setTiers, ...step.then], step.whole);
+      break;
+    }
     case 'funding': {
       setFunding(step.instrument, step.delta);
       // Updates while chunks are pending: each settles its chunk before its account's refresh.
@@ -339,7 +369,7 @@ function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: n
       break;
     }
   }
-  return { applied, refused, settledByUpdates, merged };
+  return { applied, refused, settledByUpdates, merged, tiersSet };
 }
 
 function describeStep(step: Step): string {
@@ -350,6 +380,8 @@ function describeStep(step: Step): string {
       return `tick of instrument ${step.instrument} by ${step.ppm} ppm`;
     case 'crash':
       return `crash ${step.ppm.join('/')} ppm`;
+    case 'tiers':
+      return `tier table of instrument ${step.instrument}: ${step.tiers.map((t) => `${t.upToNotional ?? '∞'}@${t.ratePpm}x${t.leverageMax}`).join(' ')}` + (step.then.length > 0 ? `, then ${step.then.map((o) => o.kind).join(', ')}` : '');
     case 'funding':
       return (
         `funding of instrument ${step.instrument} by ${step.delta}` +
@@ -389,6 +421,8 @@ describe('the production sweep paths after the changes users make', () => {
     // found chunks pending, on this thread or in a pool.
     let settledByUpdates = 0;
     let mergedFunding = 0;
+    let tierSteps = 0;
+    let tiersSet = 0;
     let kernelApplied = 0;
     /** Counts what the kernel applies of a book's batches (each book's first engine). */
     const countKernel = (target: Engine): void => {
@@ -453,6 +487,8 @@ describe('the production sweep paths after the changes users make', () => {
         const expected = reference.expected(engine);
         settledByUpdates += counts.settledByUpdates;
         mergedFunding += counts.merged;
+        if (step.kind === 'tiers') tierSteps++;
+        if (counts.tiersSet) tiersSet++;
         // The single-thread status sweep (the chunk sweep, whatever the blocks look like) and the
         // pools, in an order that turns with the steps: the first of them settles the chunks a
         // deferred funding refresh has not reached, on this thread or in a pool's workers.
@@ -532,5 +568,10 @@ describe('the production sweep paths after the changes users make', () => {
     expect(mergedFunding).toBeGreaterThan(BOOKS);
     expect(settledFirst.thread).toBeGreaterThan(BOOKS);
     expect(settledFirst.pool).toBeGreaterThan(3 * BOOKS);
+    // Tier tables revised: most applied (isolated records written again, the incremental index
+    // stale), some refused (a leverage cap below a held position's, an invalid table).
+    console.log(`tier tables: ${tiersSet} set in ${tierSteps} steps`);
+    expect(tiersSet).toBeGreaterThan(steps / 100);
+    expect(tierSteps - tiersSet).toBeGreaterThan(BOOKS);
   });
 });
