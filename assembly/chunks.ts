@@ -107,6 +107,8 @@ import {
   CACHE_TIERS,
   CACHE_TIER_BYTES,
   FUNDING_SEVERAL,
+  H_INST_CHUNKS,
+  H_INST_CHUNK_WORDS,
 } from './layout';
 import { column, headerValue, setHeaderValue } from './header';
 import { bracketOf, maintenanceInBracket, fundingOwed, fundingResidue } from './math';
@@ -731,6 +733,7 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
       a - c0,
       j,
     );
+    noteIsolated(header, <u32>inst, c0 / CHUNK_ACCOUNTS);
     isolated++;
   }
   store<i64>(baseAt, base);
@@ -769,6 +772,20 @@ function writeIsolatedRecord(r: usize, c: usize, inst: usize, instTierCount: usi
   store<i64>(r, (stored << ISOLATED_ACCOUNT_BITS) | <i64>accountInChunk);
   store<u32>(r, <u32>(inst * <usize>CACHE_STRIDE) + (long ? CACHE_MARK_LONG : CACHE_MARK_SHORT), ISOLATED_MARK);
   store<u32>(r, j, ISOLATED_SLOT);
+}
+
+/**
+ * Chunk `chunk` holds an isolated record of instrument `inst` (one was written there): sets its bit
+ * in the instrument's map (assembly/layout.ts H_INST_CHUNKS), which a new tier table reads to visit
+ * only those chunks. Workers building chunks side by side share the map's words (32 chunks a word),
+ * so a bit not set yet is set by an atomic or; one set already is only read.
+ */
+// @ts-ignore: decorator
+@inline
+function noteIsolated(header: usize, inst: u32, chunk: u32): void {
+  const at = column(header, H_INST_CHUNKS) + ((<usize>inst * <usize>headerValue(header, H_INST_CHUNK_WORDS) + <usize>(chunk >> 5)) << 2);
+  const bit: u32 = 1 << (chunk & 31);
+  if ((load<u32>(at) & bit) == 0) atomic.or<u32>(at, bit);
 }
 
 /** Bytes per entry of a balance refresh's list: u32 the account, i64 the change of its balance. */
@@ -1493,15 +1510,48 @@ function isolatedFailing(header: usize, cache: usize, r: usize, c0: u32): void {
  * Instrument `inst`'s tier table changed (its tier columns hold the new one, and the cache was
  * filled from them): writes the isolated record of each of its isolated positions in the fresh
  * chunks again from the columns, in place, as a chunk's build writes it (writeIsolatedRecord: its
- * exact threshold under the new table, less its side's drift now). One pass over the book's
- * isolated records, reading the columns of the instrument's positions only. Cross records need
- * nothing: each names a bracket entry that every read checks against the cache (maintenanceMoved).
- * A chunk marked for rebuilding, or unlaid, is built from the columns by its next sweep; one with
- * a record that does not name an isolated position of the instrument in its account's block (the
- * account changed and was not refreshed) is laid out again (layOutChunks: counted from the columns,
- * for its next sweep to rebuild). The cache must hold every instrument. Returns the records written.
+ * exact threshold under the new table, less its side's drift now). Only the chunks the
+ * instrument's map names are visited (assembly/layout.ts H_INST_CHUNKS: each chunk where one of its
+ * isolated records was written since the layout), and a chunk found with none of them any more
+ * leaves the map; in each, its isolated records are read, and the columns of the instrument's
+ * positions only. Cross records need nothing: each names a bracket entry that every read checks
+ * against the cache (maintenanceMoved). A chunk marked for rebuilding, or unlaid, is built from the
+ * columns by its next sweep; one with a record that does not name an isolated position of the
+ * instrument in its account's block (the account changed and was not refreshed) is laid out again
+ * (layOutChunks: counted from the columns, for its next sweep to rebuild). The cache must hold
+ * every instrument. Returns the records written.
  */
 export function refreshTierRecords(header: usize, cache: usize, inst: u32): u32 {
+  const words = headerValue(header, H_INST_CHUNK_WORDS);
+  const map = column(header, H_INST_CHUNKS) + ((<usize>inst * <usize>words) << 2);
+  const chunks = chunkCount(header);
+  let written: u32 = 0;
+  for (let w: u32 = 0; w < words; w++) {
+    let bits = load<u32>(map + (<usize>w << 2));
+    while (bits != 0) {
+      const bit = bits & (~bits + 1); // the lowest set
+      bits ^= bit;
+      const chunk = (w << 5) + <u32>ctz<u32>(bit);
+      if (chunk >= chunks) continue;
+      const found = refreshChunkTiers(header, cache, inst, chunk);
+      // None found in a fresh chunk: it holds no isolated record of the instrument any more.
+      if (found == 0 && load<u32>(metaOf(header, chunk), CHUNK_STATE) == CHUNK_FRESH) store<u32>(map + (<usize>w << 2), load<u32>(map + (<usize>w << 2)) & ~bit);
+      written += found == NOT_NAMED ? 0 : found;
+    }
+  }
+  return written;
+}
+
+/** refreshChunkTiers's answer for a chunk it laid out again (a record did not name its position). */
+const NOT_NAMED: u32 = 0xffff_ffff;
+
+/**
+ * refreshTierRecords for chunk `chunk`: rewrites its isolated records of instrument `inst` when it
+ * is fresh. Returns how many it wrote, or NOT_NAMED when it laid the chunk out again.
+ */
+function refreshChunkTiers(header: usize, cache: usize, inst: u32, chunk: u32): u32 {
+  const meta = metaOf(header, chunk);
+  if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) return 0;
   const c = cache + <usize>inst * <usize>CACHE_STRIDE;
   const markLong = <u32>(<usize>inst * <usize>CACHE_STRIDE) + CACHE_MARK_LONG;
   const markShort = <u32>(<usize>inst * <usize>CACHE_STRIDE) + CACHE_MARK_SHORT;
@@ -1512,34 +1562,29 @@ export function refreshTierRecords(header: usize, cache: usize, inst: u32): u32 
   const posSize = column(header, H_POS_SIZE);
   const posMargin = column(header, H_POS_MARGIN);
   const instTierCount = column(header, H_INST_TIER_COUNT);
-  const chunks = chunkCount(header);
+  const c0 = chunk * CHUNK_ACCOUNTS;
+  const isolatedStart = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
+  const isolatedEnd = isolatedStart + <usize>load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;
   let written: u32 = 0;
-  for (let chunk: u32 = 0; chunk < chunks; chunk++) {
-    const meta = metaOf(header, chunk);
-    if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
-    const c0 = chunk * CHUNK_ACCOUNTS;
-    const isolatedStart = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
-    const isolatedEnd = isolatedStart + <usize>load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;
-    for (let r = isolatedStart; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
-      const mark = load<u32>(r, ISOLATED_MARK);
-      if (mark != markLong && mark != markShort) continue;
-      const k = <u32>load<u8>(r); // the low byte of the threshold word
-      const a = <usize>(c0 + k);
-      const j = load<u32>(r, ISOLATED_SLOT);
-      const first = load<u32>(accPosStart + (a << 2));
-      if (
-        j < first ||
-        j >= first + load<u32>(accPosCount + (a << 2)) ||
-        <u32>load<u16>(posInst + (<usize>j << 1)) != inst ||
-        load<u8>(posMode + <usize>j) == MODE_CROSS
-      ) {
-        layOutChunks(header, cache, c0, c0 + chunkAccounts(header, chunk)); // counted again: its next sweep rebuilds it
-        break;
-      }
-      const j8 = <usize>j << 3;
-      writeIsolatedRecord(r, c, <usize>inst, instTierCount, load<i64>(posSize + j8), load<i64>(posMargin + j8) - debitOf(header, c, j), k, j);
-      written++;
+  for (let r = isolatedStart; r < isolatedEnd; r += ISOLATED_RECORD_BYTES) {
+    const mark = load<u32>(r, ISOLATED_MARK);
+    if (mark != markLong && mark != markShort) continue;
+    const k = <u32>load<u8>(r); // the low byte of the threshold word
+    const a = <usize>(c0 + k);
+    const j = load<u32>(r, ISOLATED_SLOT);
+    const first = load<u32>(accPosStart + (a << 2));
+    if (
+      j < first ||
+      j >= first + load<u32>(accPosCount + (a << 2)) ||
+      <u32>load<u16>(posInst + (<usize>j << 1)) != inst ||
+      load<u8>(posMode + <usize>j) == MODE_CROSS
+    ) {
+      layOutChunks(header, cache, c0, c0 + chunkAccounts(header, chunk)); // counted again: its next sweep rebuilds it
+      return NOT_NAMED;
     }
+    const j8 = <usize>j << 3;
+    writeIsolatedRecord(r, c, <usize>inst, instTierCount, load<i64>(posSize + j8), load<i64>(posMargin + j8) - debitOf(header, c, j), k, j);
+    written++;
   }
   return written;
 }

@@ -73,8 +73,14 @@ export const H_LAYOUT_ROOM: u32 = 48; // holds the value itself: records of room
 // with the mark less the drift now (chunks.ts writeIsolatedRecord, cache.ts fillInstrument).
 export const H_INST_DRIFT_LONG: u32 = 49; // i64 price units, at least 0
 export const H_INST_DRIFT_SHORT: u32 = 50; // i64 price units, at least 0
+// Which chunks hold an isolated record of each instrument, so that a new tier table visits only
+// those (chunks.ts refreshTierRecords): per instrument H_INST_CHUNK_WORDS u32 words, bit c of the
+// run set when a record of the instrument is written in chunk c (chunks.ts noteIsolated), cleared
+// by a tier refresh that finds none there; all 0 after a layout (every chunk unlaid).
+export const H_INST_CHUNKS: u32 = 51; // u32 words: instrument i's bits at word i × H_INST_CHUNK_WORDS
+export const H_INST_CHUNK_WORDS: u32 = 52; // holds the value itself: words per instrument (a bit per chunk of the layout's accounts)
 /** Slots in the header. */
-export const HEADER_SLOTS: u32 = 51;
+export const HEADER_SLOTS: u32 = 53;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
 export const WORD_BYTES: u32 = 4;
 
@@ -252,7 +258,7 @@ if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - IS
 if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
 if (THRESHOLD_CLAMP + DRIFT_MAX >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('a threshold less a drift must fit its field');
 if (<u64>CHUNK_ACCOUNTS > (<u64>1 << CROSS_RESIDUE_SHIFT) || SCALE_6 > (<u64>1 << (32 - CROSS_RESIDUE_SHIFT))) ERROR("a cross record's account index and funding residue share a u32");
-if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS || H_INST_CHUNK_WORDS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

@@ -67,12 +67,14 @@ export const HeaderSlot = {
   layoutRoom: kernelU32('H_LAYOUT_ROOM'),
   instDriftLong: kernelU32('H_INST_DRIFT_LONG'),
   instDriftShort: kernelU32('H_INST_DRIFT_SHORT'),
+  instChunks: kernelU32('H_INST_CHUNKS'),
+  instChunkWords: kernelU32('H_INST_CHUNK_WORDS'),
 } as const;
 export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
 /** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
 const WORD_BYTES = kernelU32('WORD_BYTES');
 /** Header slots that hold a count, or a region that is not a column of one table. */
-type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle' | 'layoutRoom' | Compaction;
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle' | 'layoutRoom' | 'instChunks' | 'instChunkWords' | Compaction;
 /** The header slots of the kernel's compaction of the sweep records region (assembly/layout.ts H_COMPACT_*). */
 export const COMPACTION_SLOTS = ['compactState', 'compactNext', 'compactCount', 'compactWrite', 'compactRoundEnd', 'compactCredit', 'compactPace', 'compactRetry', 'compactStartFree', 'compactions'] as const;
 type Compaction = (typeof COMPACTION_SLOTS)[number];
@@ -242,8 +244,13 @@ export function chunksOf(accounts: number): number {
   return Math.ceil(accounts / CHUNK_ACCOUNTS);
 }
 
-/** The regions after the columns: the sweep records and the chunks' meta. */
-function regionBytes(capacity: Capacity): { records: number; chunks: number } {
+/** Words per instrument of the kernel's map of which chunks hold its isolated records (H_INST_CHUNKS): a bit per chunk. */
+function instChunkWords(capacity: Capacity): number {
+  return Math.ceil(chunksOf(capacity.accounts) / 32);
+}
+
+/** The regions after the columns: the sweep records, the chunks' meta and the map of chunks by instrument. */
+function regionBytes(capacity: Capacity): { records: number; chunks: number; instChunks: number } {
   return {
     // Every record slot and 1/RECORDS_SPARE_SHARE more, CHUNK_ROOM_MIN per chunk, and each account's
     // base: the chunks laid out with their room to grow, and the areas of chunks that outgrew theirs.
@@ -254,6 +261,7 @@ function regionBytes(capacity: Capacity): { records: number; chunks: number } {
       COLUMN_ALIGN_BYTES,
     ),
     chunks: alignUp(chunksOf(capacity.accounts) * CHUNK_META_BYTES, COLUMN_ALIGN_BYTES),
+    instChunks: alignUp(capacity.instruments * instChunkWords(capacity) * WORD_BYTES, COLUMN_ALIGN_BYTES),
   };
 }
 
@@ -262,7 +270,7 @@ export function layoutBytes(capacity: Capacity): number {
   let bytes = alignUp(HEADER_SLOTS * WORD_BYTES, COLUMN_ALIGN_BYTES);
   for (const column of COLUMNS) bytes += alignUp(rowsOf(column.table, capacity) * column.bytes, COLUMN_ALIGN_BYTES);
   const regions = regionBytes(capacity);
-  return bytes + regions.records + regions.chunks;
+  return bytes + regions.records + regions.chunks + regions.instChunks;
 }
 
 function viewOf(buffer: ArrayBufferLike, offset: number, rows: number, spec: ColumnSpec, name: ColumnName): Views[ColumnName] {
@@ -336,6 +344,9 @@ export class BookLayout {
     const regions = regionBytes(capacity);
     headerView[HeaderSlot.sweepRecords] = offset;
     headerView[HeaderSlot.chunks] = offset + regions.records;
+    headerView[HeaderSlot.instChunks] = offset + regions.records + regions.chunks;
+    headerView[HeaderSlot.instChunkWords] = instChunkWords(capacity);
+    new Uint8Array(buffer, offset + regions.records + regions.chunks, regions.instChunks).fill(0);
     headerView[HeaderSlot.recordsBytes] = regions.records;
     headerView[HeaderSlot.recordsTail] = 0;
     // A compaction starts when the tail leaves less than this free, and slides the areas down a

@@ -96,7 +96,7 @@ describe('the header', () => {
     const columns = COLUMNS.map((column) => column.name);
     expect(new Set(columns).size).toBe(columns.length);
     const others = names.filter((name) => !columns.includes(name as (typeof columns)[number]));
-    expect(others.sort()).toEqual(['accountCount', 'chunks', ...COMPACTION_SLOTS, 'fundingSingle', 'fundingSkip', 'fundingSkipCount', 'fundingTable', 'instrumentCount', 'layoutRoom', 'recordsBytes', 'recordsTail', 'sweepRecords'].sort());
+    expect(others.sort()).toEqual(['accountCount', 'chunks', ...COMPACTION_SLOTS, 'fundingSingle', 'fundingSkip', 'fundingSkipCount', 'fundingTable', 'instChunks', 'instChunkWords', 'instrumentCount', 'layoutRoom', 'recordsBytes', 'recordsTail', 'sweepRecords'].sort());
     // BookLayout fills each slot: offsets above the header, distinct and increasing in COLUMNS order.
     const capacity = { instruments: 3, accounts: 700, positions: 2_000 };
     const memory = createSharedMemory(layoutBytes(capacity) + 1024);
@@ -105,11 +105,16 @@ describe('the header', () => {
     layout.setAccountCount(600);
     const header = new Uint32Array(memory.buffer, layout.header, HEADER_SLOTS);
     let previous = layout.header;
-    for (const name of [...columns, 'sweepRecords', 'chunks'] as const) {
+    for (const name of [...columns, 'sweepRecords', 'chunks', 'instChunks'] as const) {
       expect(header[HeaderSlot[name]], name).toBeGreaterThan(previous);
       previous = header[HeaderSlot[name]];
     }
-    expect(previous + chunksOf(capacity.accounts) * CHUNK_META_BYTES).toBeLessThanOrEqual(layout.end);
+    expect(header[HeaderSlot.chunks] + chunksOf(capacity.accounts) * CHUNK_META_BYTES).toBeLessThanOrEqual(header[HeaderSlot.instChunks]);
+    // The map of chunks by instrument: a bit per chunk of the capacity's accounts, per instrument, all clear.
+    expect(header[HeaderSlot.instChunkWords]).toBe(Math.ceil(chunksOf(capacity.accounts) / 32));
+    const map = new Uint32Array(memory.buffer, header[HeaderSlot.instChunks], 3 * header[HeaderSlot.instChunkWords]);
+    expect(map.every((word) => word === 0)).toBe(true);
+    expect(header[HeaderSlot.instChunks] + map.byteLength).toBeLessThanOrEqual(layout.end);
     expect(header[HeaderSlot.instrumentCount]).toBe(3);
     expect(header[HeaderSlot.accountCount]).toBe(600);
     // The records region's size, for the kernel to place chunk areas in, and none placed yet.

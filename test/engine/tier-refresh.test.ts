@@ -14,12 +14,12 @@ import type { Operation } from '../../src/account/operations.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
 import { MODE_CROSS, MODE_ISOLATED } from '../../src/fixed/constants.js';
-import { CHUNK_ACCOUNTS } from '../../src/memory/layout.js';
+import { CHUNK_ACCOUNTS, HeaderSlot, chunksOf } from '../../src/memory/layout.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import type { Book, Tier } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { sweptStatuses } from '../support/scopes.js';
-import { placement, records, expectSameList } from '../support/records.js';
+import { header, placement, records, expectSameList } from '../support/records.js';
 import { revisedTiers } from '../support/tiers.js';
 import { prng } from '../../bench/workload.js';
 import { SweepPool } from '../../src/pool/pool.js';
@@ -89,6 +89,34 @@ function isolatedOn(engine: Engine, i: number): number {
   return count;
 }
 
+/**
+ * The map of chunks by instrument (assembly/layout.ts H_INST_CHUNKS) names every fresh chunk that
+ * holds an isolated position of each instrument; for `exact` (an instrument whose table was just
+ * refreshed), only those. Returns how many bits it found set in all.
+ */
+function expectMapCovers(engine: Engine, exact: number, where: string): number {
+  const h = header(engine);
+  const words = h[HeaderSlot.instChunkWords];
+  const map = new Uint32Array(engine.memory.buffer, h[HeaderSlot.instChunks], engine.instruments.length * words);
+  const v = engine.views;
+  const states = placement(engine);
+  let set = 0;
+  for (let chunk = 0; chunk < chunksOf(engine.accountCount); chunk++) {
+    const holds = new Set<number>();
+    for (let a = chunk * CHUNK_ACCOUNTS; a < Math.min(engine.accountCount, (chunk + 1) * CHUNK_ACCOUNTS); a++) {
+      for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) if (v.posMode[j] === MODE_ISOLATED) holds.add(v.posInst[j]);
+    }
+    for (let i = 0; i < engine.instruments.length; i++) {
+      const bit = (map[i * words + (chunk >>> 5)] >>> (chunk & 31)) & 1;
+      set += bit;
+      if (states[chunk].state !== FRESH) continue;
+      if (holds.has(i)) expect(bit, `${where}: chunk ${chunk} holds an isolated position of instrument ${i}`).toBe(1);
+      else if (i === exact) expect(bit, `${where}: chunk ${chunk} holds no isolated position of instrument ${i}`).toBe(0);
+    }
+  }
+  return set;
+}
+
 interface Tally {
   set: number;
   refused: number;
@@ -128,6 +156,7 @@ function tierRounds(engine: Engine, rounds: number, random: () => number, tally:
       continue;
     }
     tally.set++;
+    expectMapCovers(engine, i, where);
     expect(engine.instruments[i].tiers, `${where}: the table`).toEqual(tiers);
     expect(placement(engine), `${where}: chunk states and areas`).toEqual(fresh);
     expect(written, `${where}: records written`).toBe(isolatedOn(engine, i));
@@ -168,6 +197,41 @@ describe('a new tier table writes its isolated positions\' records again, in pla
     console.log(`property books: ${JSON.stringify(tally)}`);
     expect(tally.set).toBeGreaterThan(25);
     expect(tally.failingChanged).toBeGreaterThan(5);
+  });
+
+  test('the map of chunks by instrument: set by every isolated record written, cleared by a refresh that finds none in a chunk', () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 2_000, seed: 6, instruments: 12, isolatedShare: 0.3 })));
+    const h = header(engine);
+    const words = h[HeaderSlot.instChunkWords];
+    const map = new Uint32Array(engine.memory.buffer, h[HeaderSlot.instChunks], engine.instruments.length * words);
+    expect(map.every((word) => word === 0), 'a fresh layout: no chunk built').toBe(true);
+    engine.sweep({ full: false }); // builds every chunk
+    const built = expectMapCovers(engine, -1, 'built');
+    for (let i = 0; i < engine.instruments.length; i++) expectMapCovers(engine, i, 'built'); // exactly the chunks holding each
+    expect(built).toBeGreaterThan(chunksOf(engine.accountCount));
+    // Every isolated position of the last instrument closed: its bits stay until a refresh finds none.
+    const last = engine.instruments.length - 1;
+    const v = engine.views;
+    const closes: Operation[] = [];
+    for (let a = 0; a < engine.accountCount; a++) {
+      for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+        if (v.posInst[j] === last && v.posMode[j] === MODE_ISOLATED) {
+          closes.push({ kind: 'fill', account: engine.accountIds.get(a), instrument: engine.instruments[last].symbol, mode: 'isolated', sizeUnits: -v.posSize[j], priceUnits: v.instMark[last] });
+        }
+      }
+    }
+    expect(closes.length).toBeGreaterThan(0);
+    expect(applyBatch(engine, closes).applied).toBe(closes.length);
+    const lastBits = () => Array.from(map.subarray(last * words, (last + 1) * words)).reduce((n, word) => n + popcount(word), 0);
+    expect(lastBits(), 'bits left by the closes').toBeGreaterThan(0);
+    expect(engine.tiersChanged(last), 'nothing to write').toBe(0);
+    expect(lastBits(), 'cleared by the refresh').toBe(0);
+    // An isolated position opened again sets its chunk's bit.
+    const reopen = closes[0] as Extract<Operation, { kind: 'fill' }>;
+    expect(applyBatch(engine, [{ ...reopen, sizeUnits: -reopen.sizeUnits }]).applied).toBe(1);
+    expect(lastBits()).toBe(1);
+    expect(engine.tiersChanged(last)).toBe(1);
+    expectSweepsAgree(engine, 'reopened');
   });
 
   test('a pool\'s workers sweep the records it wrote as the reference says', async () => {
@@ -251,4 +315,10 @@ function hasCross(engine: Engine, a: number, i: number): boolean {
   const v = engine.views;
   for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) if (v.posInst[j] === i && v.posMode[j] === MODE_CROSS) return true;
   return false;
+}
+
+function popcount(word: number): number {
+  let n = 0;
+  for (let w = word >>> 0; w !== 0; w &= w - 1) n++;
+  return n;
 }
