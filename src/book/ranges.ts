@@ -235,7 +235,7 @@ export function fundingOwed(sizeUnits: bigint, q: bigint, instrumentIndex: bigin
  * this order: mode; size a whole number of lots; notional |z|·q·mark ≤ QUOTE_ABS_MAX; cost basis
  * within ±QUOTE_ABS_MAX, zero for a flat position, otherwise of the size's sign with the entry price
  * |c|/(|z|·q) at most PRICE_UNITS_MAX; margin 0 on cross, 0..QUOTE_ABS_MAX on isolated; leverage
- * from 1 to the max leverage of the bracket of the notional; funding index within ±10^18 and funding
+ * from 1 to the instrument's largest max leverage (leverageCap); funding index within ±10^18 and funding
  * owed within ±QUOTE_ABS_MAX. The (instrument, mode) uniqueness is the account's rule.
  */
 export function checkPosition(rules: InstrumentRules, position: PositionInts): RangeIssue | null {
