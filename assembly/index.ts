@@ -385,12 +385,13 @@ export function refreshTiers(header: usize, shard: usize, instrument: u32, flags
 
 /**
  * The first account (its index + 1) holding a position of `instrument` whose leverage is above
- * `cap`; 0 when none is. What a tier table that lowers the instrument's largest max leverage is
- * checked against before it is applied (src/account/operations.ts setTiers): O(positions), reads only.
+ * `cap`; 0 when none is, `slots` the position slots handed out (every held position is below it).
+ * What a tier table that lowers the instrument's largest max leverage is checked against before
+ * it is applied (src/account/operations.ts setTiers): O(positions), reads only.
  */
-export function leverageAbove(header: usize, instrument: u32, cap: u32): u32 {
+export function leverageAbove(header: usize, instrument: u32, cap: u32, slots: u32): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'leverageAbove: no such instrument');
-  return firstLeverageAbove(header, instrument, cap);
+  return firstLeverageAbove(header, instrument, cap, slots);
 }
 
 /**

@@ -617,14 +617,23 @@ export function applyRecords(header: usize, ops: usize, from: u32, count: u32, a
 
 /**
  * The first account (its index + 1) holding a position of `instrument` whose leverage is above
- * `cap`; 0 when none is (index.ts leverageAbove). Every position, account by account: O(positions).
+ * `cap`; 0 when none is (index.ts leverageAbove). First a pass over the position slots [0, slots)
+ * in memory order, two u16 columns streamed with no account read: held positions are among them,
+ * so finding none there answers 0 (what a table that lowers the cap meets when it is applied).
+ * Slots a block left may keep what they held, so a slot found there is only a candidate: then
+ * every position, account by account. O(positions) either way.
  */
-export function firstLeverageAbove(header: usize, instrument: u32, cap: u32): u32 {
+export function firstLeverageAbove(header: usize, instrument: u32, cap: u32, slots: u32): u32 {
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
   const posLeverage = column(header, H_POS_LEVERAGE);
+  let candidates: u32 = 0;
+  for (let j: u32 = 0; j < slots; j++) {
+    candidates |= <u32>(<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) & <u32>(<u32>load<u16>(posLeverage + (<usize>j << 1)) > cap);
+  }
+  if (candidates == 0) return 0;
   for (let a: u32 = 0; a < accounts; a++) {
     const first = load<u32>(accPosStart + (<usize>a << 2));
     const end = first + load<u32>(accPosCount + (<usize>a << 2));

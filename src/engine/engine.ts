@@ -280,11 +280,12 @@ export class Engine {
 
   /**
    * The first account (its index + 1) holding a position of instrument i whose leverage is above
-   * `cap`; 0 when none is: the kernel's check over every position (leverageAbove, O(positions)).
+   * `cap`; 0 when none is: the kernel's check over every position slot handed out, then, only
+   * when a slot is above, over every account's block (leverageAbove, O(positions)).
    * Reads only.
    */
   leverageAbove(i: number, cap: number): number {
-    return this.core.leverageAbove(this.layout.header, i, cap);
+    return this.core.leverageAbove(this.layout.header, i, cap, this.positionsUsed);
   }
 
   /**

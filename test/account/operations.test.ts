@@ -382,6 +382,22 @@ describe('tier table updates', () => {
     expect(engine.accountResult(0).crossMaintenanceMicro).toBe(25n * M);
   });
 
+  test('a slot a moved block left behind does not hold a lower cap back', () => {
+    const ethLong = { instrument: 'ETH', size: '1', entryPrice: '2500', mode: 'cross', leverage: '5' };
+    const engine = engineWith([{ ...alice, balance: '5000', positions: [isolatedLong] }, { id: 'bob', balance: '5000', positions: [ethLong] }]);
+    // alice's block moves to the tail when she opens a second position (the slot after hers is bob's) ...
+    const start = engine.views.accPosStart[0];
+    expectApplied(engine, { kind: 'fill', account: 'alice', instrument: 'ETH', mode: 'cross', sizeUnits: 100n, priceUnits: 250_000n });
+    expect(engine.views.accPosStart[0]).not.toBe(start);
+    expectApplied(engine, { kind: 'fill', account: 'alice', instrument: 'BTC', mode: 'isolated', sizeUnits: -40n, priceUnits: 500_000n }); // closed
+    // ... and its old slot still reads BTC at 10x, though no account holds it.
+    expect([engine.views.posInst[start], engine.views.posLeverage[start]]).toEqual([0, 10]);
+    expect(engine.leverageAbove(0, 5)).toBe(0);
+    expect(applyOperation(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([null, 5_000n, 5]) }).ok).toBe(true);
+    expect(engine.leverageAbove(1, 4), "alice's ETH, opened at its bracket's 100x").toBe(1);
+    expect(engine.leverageAbove(1, 100)).toBe(0);
+  });
+
   test('the updates after it in a batch take its brackets, and its refusals change nothing', () => {
     const engine = engineWith([{ ...alice, balance: '5000' }, { id: 'bob', balance: '1000', positions: [isolatedLong] }]);
     const batch = applyBatch(engine, [

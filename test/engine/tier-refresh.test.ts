@@ -291,7 +291,7 @@ describe('a new tier table writes its isolated positions\' records again, in pla
     const before = bytes();
     expect(() => engine.core.refreshTiers(h, engine.shardRecord(), 3, flags)).toThrow(/core assertion failed: refreshTiers: no such instrument/);
     expect(() => engine.core.refreshTiers(h, 0, 0, flags)).toThrow(/core assertion failed: refreshTiers: no shard record/);
-    expect(() => engine.core.leverageAbove(h, 3, 1)).toThrow(/core assertion failed: leverageAbove: no such instrument/);
+    expect(() => engine.core.leverageAbove(h, 3, 1, engine.positionsUsed)).toThrow(/core assertion failed: leverageAbove: no such instrument/);
     for (const bad of [-1, 3, 1.5, Number.NaN]) {
       expect(() => engine.tiersChanged(bad)).toThrow(RangeError);
       expect(() => engine.writeTiers(bad, engine.instruments[0].tiers)).toThrow(RangeError);
