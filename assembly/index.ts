@@ -367,9 +367,9 @@ export function fundingOutOfRange(header: usize, instrument: u32, fundingIndex: 
 /**
  * The tier table of `instrument` changed (its tier columns hold the new one): with SWEEP_CHUNKS,
  * writes the isolated record of each of its isolated positions in the fresh chunks again, exactly,
- * from the columns (chunks.ts refreshTierRecords): one pass over the book's isolated records, a
- * threshold computed for each of the instrument's. Cross records need nothing. Returns the records
- * written.
+ * from the columns (chunks.ts refreshTierRecords): the isolated records of the chunks the
+ * instrument's map names (H_INST_CHUNKS), a threshold computed for each of the instrument's. Cross
+ * records need nothing. Returns the records written.
  */
 export function refreshTiers(header: usize, shard: usize, instrument: u32, flags: u32): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'refreshTiers: no such instrument');

@@ -36,8 +36,8 @@ export interface CoreExports {
   settleFunding(header: number, shard: number): void;
   /**
    * After a new tier table of `instrument` (in its tier columns): with SWEEP_CHUNKS, writes the
-   * isolated record of each of its isolated positions in the fresh chunks again, exactly, in one
-   * pass over the book's isolated records; returns how many it wrote.
+   * isolated record of each of its isolated positions in the fresh chunks again, exactly, visiting
+   * only the chunks that hold one (the kernel's map of chunks by instrument); returns how many it wrote.
    */
   refreshTiers(header: number, shard: number, instrument: number, flags: number): number;
   /** The first account (+1) holding a position of `instrument` with a leverage above `cap`; 0 when none. O(positions). */

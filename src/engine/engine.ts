@@ -46,6 +46,7 @@ import {
   type Views,
 } from '../memory/layout.js';
 import { splitU128, tierRows } from '../memory/tiers.js';
+import { checkTiers } from '../book/ranges.js';
 import { AccountIds } from '../book/account-ids.js';
 import { compileCore, instantiateCore, type CoreExports } from './core.js';
 import { kernelI64 } from './kernel-constants.js';
@@ -262,8 +263,9 @@ export class Engine {
   }
 
   /**
-   * Gives instrument i the tier table `tiers`, which the caller has validated (checkTiers, and no
-   * position of the instrument above the table's largest max leverage: leverageAbove): its tier
+   * Gives instrument i the tier table `tiers` (a table checkTiers refuses is thrown back as a
+   * RangeError; that no position of the instrument is above the table's largest max leverage is the
+   * caller's to check: leverageAbove): its tier
    * columns and its metadata (Engine.instruments, what toBook writes). What the sweep derives from
    * the table is refreshed by tiersChanged. Account operations call it from setTiers
    * (src/account/operations.ts), and tiersChanged once per batch.
@@ -273,8 +275,10 @@ export class Engine {
     if (!Number.isInteger(i) || i < 0 || i >= this.instruments.length) {
       throw new RangeError(`writeTiers: ${i} is not an instrument of this book (0 to ${this.instruments.length - 1})`);
     }
+    const issue = checkTiers(tiers);
+    if (issue !== null) throw new RangeError(`writeTiers: ${issue.field} ${issue.reason}`);
     const instrument = { ...this.instruments[i], tiers: tiers.map((tier) => ({ ...tier })) };
-    this.writeTierColumns(i, instrument); // tierRows throws on a table it cannot lay out, before anything is written
+    this.writeTierColumns(i, instrument);
     this.instruments[i] = instrument;
   }
 
@@ -291,8 +295,8 @@ export class Engine {
   /**
    * The tier tables of `instruments` (one, or a list) changed (their columns hold the new ones,
    * written by writeTiers): writes the isolated record of each of their isolated positions again,
-   * exactly, under the new table (the kernel's refreshTiers: one pass over the book's isolated
-   * records, a threshold computed for each of the instrument's; a change of the table moves each
+   * exactly, under the new table (the kernel's refreshTiers: the isolated records of the chunks
+   * that hold one, a threshold computed for each of the instrument's; a change of the table moves each
    * boundary in proportion to its notional, which no size-independent drift covers). Cross records
    * need nothing: their bracket entries are checked against the cache on every read. Then it tells
    * the listeners that anything may have changed (null): what they derived from the old tables, the

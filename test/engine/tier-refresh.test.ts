@@ -296,7 +296,8 @@ describe('a new tier table writes its isolated positions\' records again, in pla
       expect(() => engine.tiersChanged(bad)).toThrow(RangeError);
       expect(() => engine.writeTiers(bad, engine.instruments[0].tiers)).toThrow(RangeError);
     }
-    expect(() => engine.writeTiers(0, [])).toThrow(RangeError);
+    expect(() => engine.writeTiers(0, [])).toThrow(/writeTiers: tiers has 0 tiers/);
+    expect(() => engine.writeTiers(0, [{ upToNotional: null, ratePpm: 1_000_000n, leverageMax: 10 }])).toThrow(/writeTiers: tiers\[0\] ratePpm must be above 0 and below/);
     expect(bytes().equals(before)).toBe(true);
     // The same table again rewrites the same bytes.
     engine.writeTiers(1, engine.instruments[1].tiers);
