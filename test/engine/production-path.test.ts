@@ -1,6 +1,6 @@
 // The production path under the changes users make. A live feed and a cascade both change the
-// book between sweeps: batches of account updates, ticks, crashes, funding, mode switches, flips,
-// positions opened in blocks that must move. After every such step, the status sweep that users
+// book between sweeps: batches of account updates, ticks, crashes, funding, tier tables revised,
+// mode switches, flips, positions opened in blocks that must move. After every such step, the status sweep that users
 // run (the chunk sweep on one thread, and the pool on 1, 2 and 4 workers) must give every scope
 // the status the BigInt reference gives it, and the same liquidatable set. The reference is an
 // independent evaluation of the book as it stands (Engine.toBook), per account, cached on the
