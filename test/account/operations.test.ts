@@ -6,6 +6,7 @@ import { applyOperation, fundingOwed, REFUSAL_CODES, type AnyOperation, type Ope
 import { bookFromJsonValue } from '../../src/book/json.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { applyBatch } from '../../src/account/batch.js';
+import { decodeBookBinary, encodeBookBinary } from '../../src/book/binary.js';
 import type { Tier } from '../../src/book/model.js';
 import { sweptStatuses } from '../support/scopes.js';
 
@@ -380,6 +381,11 @@ describe('tier table updates', () => {
     expectSweepAgrees(engine);
     expectAgreesWithReference(engine);
     expect(engine.accountResult(0).crossMaintenanceMicro).toBe(25n * M);
+    // A book saved after it carries the new table, and loads to the same statuses.
+    const reloaded = decodeBookBinary(encodeBookBinary(engine));
+    expect(reloaded.instruments[0].tiers).toEqual(table([1_000n, 5_000n, 50], [null, 20_000n, 25]));
+    expect(reloaded.sweep({ full: false })).toBe(engine.sweep({ full: false }));
+    expect(sweptStatuses(reloaded)).toEqual(sweptStatuses(engine));
   });
 
   test('a slot a moved block left behind does not hold a lower cap back', () => {
