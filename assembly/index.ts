@@ -31,7 +31,7 @@ import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords } from './hot';
-import { applyRecords, firstLeverageAbove } from './operations';
+import { applyRecords, firstLeverageAbove, writeHolders } from './operations';
 export { OP_ACCOUNT, OP_INSTRUMENT, OP_KIND, OP_MODE, OP_AMOUNT, OP_PRICE, OP_REALIZED, OP_SIZE_AFTER, OP_SHORTFALL, OP_FIGURE_1, OP_FIGURE_2, OP_OUTCOME, OP_BYTES, OP_PROGRESS_BYTES, ARENA_BYTES, OP_HOST, OP_DEPOSIT, OP_FILL, OP_SIZE_ABS_MAX } from './operations';
 export { OUTCOME_HOST, OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, OUTCOME_REFRESHED, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
 
@@ -392,6 +392,17 @@ export function refreshTiers(header: usize, shard: usize, instrument: u32, flags
 export function leverageAbove(header: usize, instrument: u32, cap: u32, slots: u32): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'leverageAbove: no such instrument');
   return firstLeverageAbove(header, instrument, cap, slots);
+}
+
+/**
+ * The accounts holding a position of `instrument`, ascending, as u32 at `out`, which has room for
+ * every account of the book; returns how many. What a new tier table tells the listeners of the
+ * engine's changes (src/engine/engine.ts tiersChanged): O(positions), writes only `out`.
+ */
+export function holders(header: usize, instrument: u32, out: usize): u32 {
+  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'holders: no such instrument');
+  assert(out != 0, 'holders: no output');
+  return writeHolders(header, instrument, out);
 }
 
 /**

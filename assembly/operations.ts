@@ -643,3 +643,25 @@ export function firstLeverageAbove(header: usize, instrument: u32, cap: u32, slo
   }
   return 0;
 }
+
+/**
+ * The accounts holding a position of `instrument`, ascending, as u32 at `out` (room for every
+ * account of the book); returns how many (index.ts holders). Every position, account by account:
+ * O(positions).
+ */
+export function writeHolders(header: usize, instrument: u32, out: usize): u32 {
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const posInst = column(header, H_POS_INST);
+  let count: u32 = 0;
+  for (let a: u32 = 0; a < accounts; a++) {
+    const first = load<u32>(accPosStart + (<usize>a << 2));
+    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    let holds: u32 = 0;
+    for (let j = first; j < end; j++) holds |= <u32>(<u32>load<u16>(posInst + (<usize>j << 1)) == instrument);
+    store<u32>(out + (<usize>count << 2), a); // written whatever it holds, counted only when it holds one
+    count += holds;
+  }
+  return count;
+}

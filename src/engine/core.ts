@@ -40,6 +40,8 @@ export interface CoreExports {
    * only the chunks that hold one (the kernel's map of chunks by instrument); returns how many it wrote.
    */
   refreshTiers(header: number, shard: number, instrument: number, flags: number): number;
+  /** The accounts holding a position of `instrument`, ascending, as u32 at `out` (room for every account); returns how many. O(positions). */
+  holders(header: number, instrument: number, out: number): number;
   /** The first account (+1) holding a position of `instrument` with a leverage above `cap`; 0 when none. O(positions). */
   leverageAbove(header: number, instrument: number, cap: number, slots: number): number;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */

@@ -47,6 +47,7 @@ import {
 } from '../memory/layout.js';
 import { splitU128, tierRows } from '../memory/tiers.js';
 import { checkTiers } from '../book/ranges.js';
+import { sortUnique } from './sorted.js';
 import { AccountIds } from '../book/account-ids.js';
 import { compileCore, instantiateCore, type CoreExports } from './core.js';
 import { kernelI64 } from './kernel-constants.js';
@@ -68,8 +69,13 @@ const SPARE_FRACTION_DEFAULT = 1 / 16;
 /** Floors of unused tiers: above every notional, so the kernel's fixed-length bracket search skips them. */
 const TIER_FLOOR_PADDING = (1n << 63n) - 1n;
 
-/** What Engine.onChange tells: the accounts changed (the first `count` of them), or null for any. */
-export type ChangeListener = (accounts: ArrayLike<number> | null, count: number) => void;
+/**
+ * What Engine.onChange tells: the accounts changed (the first `count` of them), or null for any.
+ * With `tiers`, accounts is null and what changed is the maintenance of every account holding a
+ * position of those instruments, whose tier tables are new: Engine.holders lists them, for a
+ * listener that wants no more than those (a walk over every account's block).
+ */
+export type ChangeListener = (accounts: ArrayLike<number> | null, count: number, tiers?: readonly number[]) => void;
 
 /** The position columns of one layout, for slot copies and clears (Engine.positionSlotColumns). */
 interface SlotColumns {
@@ -299,9 +305,11 @@ export class Engine {
    * that hold one, a threshold computed for each of the instrument's; a change of the table moves each
    * boundary in proportion to its notional, which no size-independent drift covers). Cross records
    * need nothing: their bracket entries are checked against the cache on every read. Then it tells
-   * the listeners that anything may have changed (null): what they derived from the old tables, the
-   * incremental index's bounds made with the old highest rates, is stale. Returns the records
-   * written. Account operations call it once per batch that set tier tables, last.
+   * the listeners that the accounts holding a position of those instruments changed (null, with the
+   * instruments: a listener that wants the accounts asks holders), whose maintenance the new tables
+   * move: the incremental evaluator re-evaluates them, with bounds from the new tables' highest
+   * rates, or starts over when they are too many. Returns the records written. Account operations
+   * call it once per batch that set tier tables, last.
    */
   tiersChanged(instruments: number | readonly number[]): number {
     this.assertWritable('tiersChanged');
@@ -314,8 +322,28 @@ export class Engine {
     if (list.length === 0) return 0;
     let written = 0;
     for (const i of list) written += this.core.refreshTiers(this.layout.header, this.shardRecord(), i, this.chunkSweep ? SWEEP_CHUNKS : 0);
-    for (const listener of this.changeListeners) listener(null, this.accountCount);
+    for (const listener of this.changeListeners) listener(null, this.accountCount, list);
     return written;
+  }
+
+  /**
+   * The accounts holding a position of any of `instruments`, ascending, each once: the kernel's
+   * walk over every account's block (holders), one per instrument.
+   */
+  holders(instruments: readonly number[]): Uint32Array {
+    const out = this.region('holders', Math.max(4, this.accountCount * 4));
+    const lists = instruments.map((i) => {
+      const count = this.core.holders(this.layout.header, i, out);
+      return new Uint32Array(this.memory.buffer, out, count).slice();
+    });
+    if (lists.length === 1) return lists[0];
+    const all = new Uint32Array(lists.reduce((n, list) => n + list.length, 0));
+    let at = 0;
+    for (const list of lists) {
+      all.set(list, at);
+      at += list.length;
+    }
+    return sortUnique(all);
   }
 
   /**

@@ -35,6 +35,7 @@ import type { SweepPool } from '../pool/pool.js';
 import { kernelU32 } from './kernel-constants.js';
 import { sortUnique } from './sorted.js';
 import { ShardSlot } from '../memory/layout.js';
+import type { Tier } from '../book/model.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
 
 const BOUND_TABLE_STRIDE = kernelU32('BOUND_TABLE_STRIDE');
@@ -278,6 +279,8 @@ export class IncrementalEvaluator {
   private readonly priceExcursion: Float64Array;
   private readonly fundingMoves: Float64Array;
   private readonly weight: Float64Array;
+  /** Per instrument: the tier table its weight was taken from (Engine.instruments[i].tiers; a new table is a new array). */
+  private readonly tables: Tier[][];
   /** Per instrument: the mark and funding index at the last step, and the mark as a float. */
   private readonly lastMark: BigInt64Array;
   private readonly markFloat: Float64Array;
@@ -341,6 +344,7 @@ export class IncrementalEvaluator {
     this.priceExcursion = new Float64Array(instruments * SIDES);
     this.fundingMoves = new Float64Array(instruments);
     this.weight = new Float64Array(instruments);
+    this.tables = engine.instruments.map((instrument) => instrument.tiers);
     this.lastMark = new BigInt64Array(instruments);
     this.markFloat = new Float64Array(instruments);
     this.lastFunding = new BigInt64Array(instruments);
@@ -358,7 +362,7 @@ export class IncrementalEvaluator {
     this.queued = new Uint8Array(engine.accountCount);
     this.owedBy = Array.from({ length: instruments }, () => new Uint32Array(16));
     this.owedByCount = new Int32Array(instruments);
-    this.unsubscribe = engine.onChange((accounts, count) => this.changed(accounts, count));
+    this.unsubscribe = engine.onChange((accounts, count, tiers) => this.changed(accounts, count, tiers));
   }
 
   /** Stops listening to the engine's changes. */
@@ -434,6 +438,10 @@ export class IncrementalEvaluator {
       }
       return result;
     }
+    // A new tier table (Engine.tiersChanged, which queued the accounts holding the instrument):
+    // their bounds are taken with its highest rate from now on.
+    const instruments = this.engine.instruments;
+    for (let i = 0; i < instruments.length; i++) if (instruments[i].tiers !== this.tables[i]) this.takeTable(i);
     const fundingMoved: number[] = [];
     const changedInstruments = this.advance(fundingMoved);
     // Accounts that updates changed leave the hot book (its records no longer describe them), and
@@ -589,8 +597,12 @@ export class IncrementalEvaluator {
     for (let k = 0; k < this.queueSize; k++) sync(this.queue[k]);
   }
 
-  private changed(accounts: ArrayLike<number> | null, count: number): void {
+  private changed(accounts: ArrayLike<number> | null, count: number, tiers?: readonly number[]): void {
     if (this.state !== 'built') return;
+    if (accounts === null && tiers !== undefined) {
+      this.tiersChanged(tiers);
+      return;
+    }
     if (accounts === null) {
       // A refresh of a range (a load, a re-layout, Engine.evaluate): the next step starts over.
       this.markStale('a refresh of the book');
@@ -598,6 +610,27 @@ export class IncrementalEvaluator {
       return;
     }
     for (let k = 0; k < count; k++) this.enqueue(accounts[k]);
+  }
+
+  /**
+   * New tier tables of `instruments` (Engine.tiersChanged): the accounts holding them are queued,
+   * to be re-evaluated by the next step with bounds from the new tables (step takes their weights).
+   * When they are more than a step re-evaluates (the drain limit, past which a step that swept
+   * leaves the index stale anyway), the index goes stale instead: judged first from the build's
+   * holders (its entries per instrument), so that a large instrument costs no walk over the book,
+   * then from the holders now (Engine.holders).
+   */
+  private tiersChanged(instruments: readonly number[]): void {
+    const limit = this.drainLimit;
+    let built = 0;
+    for (const i of instruments) built += this.bucketStart[(i + 1) * this.buckets] - this.bucketStart[i * this.buckets];
+    const holders = built > limit ? null : this.engine.holders(instruments);
+    if (holders === null || holders.length > limit) {
+      this.markStale('a new tier table');
+      this.clearQueue();
+      return;
+    }
+    for (const a of holders) this.enqueue(a);
   }
 
   private enqueue(a: number): void {
@@ -659,9 +692,7 @@ export class IncrementalEvaluator {
     const instruments = this.reference.length;
     for (let i = 0; i < instruments; i++) {
       this.reference[i] = Number(v.instMark[i]);
-      let rateMax = 0n;
-      for (const tier of engine.instruments[i].tiers) if (tier.ratePpm > rateMax) rateMax = tier.ratePpm;
-      this.weight[i] = Number(v.instQ[i]) * (1 + Number(rateMax) / Number(RATE_SCALE)) * (1 + MARGIN);
+      this.takeTable(i);
     }
     this.priceExcursion.fill(0);
     this.fundingMoves.fill(0);
@@ -944,6 +975,15 @@ export class IncrementalEvaluator {
     this.state = 'stale';
     this.staleReason = reason;
     this.clearOwed();
+  }
+
+  /** Takes instrument i's weight, q·(1 + r_max), from its tier table now. */
+  private takeTable(i: number): void {
+    const tiers = this.engine.instruments[i].tiers;
+    let rateMax = 0n;
+    for (const tier of tiers) if (tier.ratePpm > rateMax) rateMax = tier.ratePpm;
+    this.weight[i] = Number(this.engine.views.instQ[i]) * (1 + Number(rateMax) / Number(RATE_SCALE)) * (1 + MARGIN);
+    this.tables[i] = tiers;
   }
 
   /** Writes the bound table (per instrument: q·(1 + r_max), the mark) into the memory; returns its offset. */

@@ -423,6 +423,8 @@ describe('the production sweep paths after the changes users make', () => {
     let mergedFunding = 0;
     let tierSteps = 0;
     let tiersSet = 0;
+    let tiersIncremental = 0; // tables set whose step the incremental path took on its index: their holders re-evaluated
+    let tiersStale = 0; // and those that left it stale (more holders than a step re-evaluates)
     let kernelApplied = 0;
     /** Counts what the kernel applies of a book's batches (each book's first engine). */
     const countKernel = (target: Engine): void => {
@@ -518,6 +520,10 @@ describe('the production sweep paths after the changes users make', () => {
         const result = await incremental.step();
         if (owedBefore > 0 && result.path !== 'build') drainingSteps++;
         paths[result.path]++;
+        if (step.kind === 'tiers' && counts.tiersSet) {
+          if (result.path === 'incremental') tiersIncremental++;
+          else tiersStale++;
+        }
         if (result.owed > 0) owingSteps++;
         else if (result.path === 'sweep') staleSweeps++;
         const after = statusBytes(twin);
@@ -570,8 +576,10 @@ describe('the production sweep paths after the changes users make', () => {
     expect(settledFirst.pool).toBeGreaterThan(3 * BOOKS);
     // Tier tables revised: most applied (isolated records written again, the incremental index
     // stale), some refused (a leverage cap below a held position's, an invalid table).
-    console.log(`tier tables: ${tiersSet} set in ${tierSteps} steps`);
+    console.log(`tier tables: ${tiersSet} set in ${tierSteps} steps, ${tiersIncremental} of them taken incrementally (their holders re-evaluated), ${tiersStale} by a sweep or a build`);
     expect(tiersSet).toBeGreaterThan(steps / 100);
+    expect(tiersIncremental).toBeGreaterThan(BOOKS);
+    expect(tiersStale).toBeGreaterThan(BOOKS);
     expect(tierSteps - tiersSet).toBeGreaterThan(BOOKS);
   });
 });

@@ -291,6 +291,17 @@ describe('a new tier table writes its isolated positions\' records again, in pla
     const before = bytes();
     expect(() => engine.core.refreshTiers(h, engine.shardRecord(), 3, flags)).toThrow(/core assertion failed: refreshTiers: no such instrument/);
     expect(() => engine.core.refreshTiers(h, 0, 0, flags)).toThrow(/core assertion failed: refreshTiers: no shard record/);
+    expect(() => engine.core.holders(h, 3, engine.region('test.holders', 4 * engine.accountCount))).toThrow(/core assertion failed: holders: no such instrument/);
+    expect(() => engine.core.holders(h, 0, 0)).toThrow(/core assertion failed: holders: no output/);
+    // The holders of instruments: every account with a position on any of them, ascending, once.
+    const v = engine.views;
+    const holding = (instruments: number[]) =>
+      Array.from({ length: engine.accountCount }, (_, a) => a).filter((a) => {
+        for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) if (instruments.includes(v.posInst[j])) return true;
+        return false;
+      });
+    for (const instruments of [[0], [2], [0, 2], [1, 0]]) expect([...engine.holders(instruments)], `holders of ${instruments}`).toEqual(holding(instruments));
+    expect(holding([2]).length).toBeLessThan(holding([0, 2]).length);
     expect(() => engine.core.leverageAbove(h, 3, 1, engine.positionsUsed)).toThrow(/core assertion failed: leverageAbove: no such instrument/);
     for (const bad of [-1, 3, 1.5, Number.NaN]) {
       expect(() => engine.tiersChanged(bad)).toThrow(RangeError);
