@@ -480,8 +480,9 @@ export class Engine {
 
   /**
    * Calls `listener` after every refresh of derived state: with the accounts an accountsChanged
-   * named, or with null after a refresh of a range (a load, a re-layout, Engine.evaluate), when
-   * anything may have changed. Marks and funding indices are not reported: they are in memory for
+   * named, with null after a refresh of a range (a load, a re-layout, Engine.evaluate), when
+   * anything may have changed, or with null and the instruments after new tier tables
+   * (tiersChanged: the accounts holding them changed). Marks and funding indices are not reported: they are in memory for
    * whoever keeps track (src/engine/incremental.ts compares them). Returns the unsubscribe function.
    */
   onChange(listener: ChangeListener): () => void {
