@@ -328,10 +328,12 @@ export class Engine {
 
   /**
    * The accounts holding a position of any of `instruments`, ascending, each once: the kernel's
-   * walk over every account's block (holders), one per instrument.
+   * walk over every account's block (holders), one per instrument, written in the region `scratch`
+   * (4 bytes an account; a caller with a region of that size free lends it, so that no memory is
+   * kept for this) and copied out.
    */
-  holders(instruments: readonly number[]): Uint32Array {
-    const out = this.region('holders', Math.max(4, this.accountCount * 4));
+  holders(instruments: readonly number[], scratch = 'holders'): Uint32Array {
+    const out = this.region(scratch, Math.max(4, this.accountCount * 4));
     const lists = instruments.map((i) => {
       const count = this.core.holders(this.layout.header, i, out);
       return new Uint32Array(this.memory.buffer, out, count).slice();

@@ -624,7 +624,8 @@ export class IncrementalEvaluator {
     const limit = this.drainLimit;
     let built = 0;
     for (const i of instruments) built += this.bucketStart[(i + 1) * this.buckets] - this.bucketStart[i * this.buckets];
-    const holders = built > limit ? null : this.engine.holders(instruments);
+    // Written in the build's list of hot accounts, free since the build (4 bytes an account too).
+    const holders = built > limit ? null : this.engine.holders(instruments, 'incremental.hot');
     if (holders === null || holders.length > limit) {
       this.markStale('a new tier table');
       this.clearQueue();
