@@ -385,13 +385,15 @@ export function refreshTiers(header: usize, shard: usize, instrument: u32, flags
 
 /**
  * The first account (its index + 1) holding a position of `instrument` whose leverage is above
- * `cap`; 0 when none is, `slots` the position slots handed out (every held position is below it).
- * What a tier table that lowers the instrument's largest max leverage is checked against before
- * it is applied (src/account/operations.ts setTiers): O(positions), reads only.
+ * `cap`; 0 when none is, `slots` the position slots handed out (every held position is below it),
+ * `out` a u32 the walk may write. What a tier table that lowers the instrument's largest max
+ * leverage is checked against before it is applied (src/account/operations.ts setTiers):
+ * O(positions), writes only `out`.
  */
-export function leverageAbove(header: usize, instrument: u32, cap: u32, slots: u32): u32 {
+export function leverageAbove(header: usize, instrument: u32, cap: u32, slots: u32, out: usize): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'leverageAbove: no such instrument');
-  return firstLeverageAbove(header, instrument, cap, slots);
+  assert(out != 0, 'leverageAbove: no output');
+  return firstLeverageAbove(header, instrument, cap, slots, out);
 }
 
 /**
@@ -402,7 +404,7 @@ export function leverageAbove(header: usize, instrument: u32, cap: u32, slots: u
 export function holders(header: usize, instrument: u32, out: usize): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'holders: no such instrument');
   assert(out != 0, 'holders: no output');
-  return writeHolders(header, instrument, out);
+  return writeHolders(header, instrument, 0, out, headerValue(header, H_ACCOUNT_COUNT));
 }
 
 /**

@@ -621,12 +621,10 @@ export function applyRecords(header: usize, ops: usize, from: u32, count: u32, a
  * in memory order, two u16 columns streamed with no account read: held positions are among them,
  * so finding none there answers 0 (what a table that lowers the cap meets when it is applied).
  * Slots a block left may keep what they held, so a slot found there is only a candidate: then
- * every position, account by account. O(positions) either way.
+ * the walk over the accounts' blocks (writeHolders, stopping at the first), with `out` for its
+ * one account. O(positions) either way.
  */
-export function firstLeverageAbove(header: usize, instrument: u32, cap: u32, slots: u32): u32 {
-  const accounts = headerValue(header, H_ACCOUNT_COUNT);
-  const accPosStart = column(header, H_ACC_POS_START);
-  const accPosCount = column(header, H_ACC_POS_COUNT);
+export function firstLeverageAbove(header: usize, instrument: u32, cap: u32, slots: u32, out: usize): u32 {
   const posInst = column(header, H_POS_INST);
   const posLeverage = column(header, H_POS_LEVERAGE);
   let candidates: u32 = 0;
@@ -634,32 +632,29 @@ export function firstLeverageAbove(header: usize, instrument: u32, cap: u32, slo
     candidates |= <u32>(<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) & <u32>(<u32>load<u16>(posLeverage + (<usize>j << 1)) > cap);
   }
   if (candidates == 0) return 0;
-  for (let a: u32 = 0; a < accounts; a++) {
-    const first = load<u32>(accPosStart + (<usize>a << 2));
-    const end = first + load<u32>(accPosCount + (<usize>a << 2));
-    for (let j = first; j < end; j++) {
-      if (<u32>load<u16>(posInst + (<usize>j << 1)) == instrument && <u32>load<u16>(posLeverage + (<usize>j << 1)) > cap) return a + 1;
-    }
-  }
-  return 0;
+  return writeHolders(header, instrument, cap, out, 1) == 0 ? 0 : load<u32>(out) + 1;
 }
 
 /**
- * The accounts holding a position of `instrument`, ascending, as u32 at `out` (room for every
- * account of the book); returns how many (index.ts holders). Every position, account by account:
- * O(positions).
+ * The accounts holding a position of `instrument` whose leverage is above `cap` (every one of
+ * them for a cap of 0: a held position's leverage is at least 1), ascending, as u32 at `out`, at
+ * most `most` of them (`out` has room for that many); returns how many. A walk over every
+ * account's block, O(positions), stopping at the `most`-th (index.ts holders, leverageAbove).
  */
-export function writeHolders(header: usize, instrument: u32, out: usize): u32 {
+export function writeHolders(header: usize, instrument: u32, cap: u32, out: usize, most: u32): u32 {
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
+  const posLeverage = column(header, H_POS_LEVERAGE);
   let count: u32 = 0;
-  for (let a: u32 = 0; a < accounts; a++) {
+  for (let a: u32 = 0; a < accounts && count < most; a++) {
     const first = load<u32>(accPosStart + (<usize>a << 2));
     const end = first + load<u32>(accPosCount + (<usize>a << 2));
     let holds: u32 = 0;
-    for (let j = first; j < end; j++) holds |= <u32>(<u32>load<u16>(posInst + (<usize>j << 1)) == instrument);
+    for (let j = first; j < end; j++) {
+      holds |= <u32>(<u32>load<u16>(posInst + (<usize>j << 1)) == instrument) & <u32>(<u32>load<u16>(posLeverage + (<usize>j << 1)) > cap);
+    }
     store<u32>(out + (<usize>count << 2), a); // written whatever it holds, counted only when it holds one
     count += holds;
   }

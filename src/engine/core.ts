@@ -43,7 +43,7 @@ export interface CoreExports {
   /** The accounts holding a position of `instrument`, ascending, as u32 at `out` (room for every account); returns how many. O(positions). */
   holders(header: number, instrument: number, out: number): number;
   /** The first account (+1) holding a position of `instrument` with a leverage above `cap`; 0 when none. O(positions). */
-  leverageAbove(header: number, instrument: number, cap: number, slots: number): number;
+  leverageAbove(header: number, instrument: number, cap: number, slots: number, out: number): number;
   /** The first account (+1) whose unsettled funding on `instrument` at `fundingIndex` would be out of range; 0 when none. */
   fundingOutOfRange(header: number, instrument: number, fundingIndex: bigint): number;
   fundingSnapshotBounds(header: number, out: number): void;

@@ -295,7 +295,7 @@ export class Engine {
    * Reads only.
    */
   leverageAbove(i: number, cap: number): number {
-    return this.core.leverageAbove(this.layout.header, i, cap, this.positionsUsed);
+    return this.core.leverageAbove(this.layout.header, i, cap, this.positionsUsed, this.region('leverage.first', 4));
   }
 
   /**

@@ -35,7 +35,6 @@ import type { SweepPool } from '../pool/pool.js';
 import { kernelU32 } from './kernel-constants.js';
 import { sortUnique } from './sorted.js';
 import { ShardSlot } from '../memory/layout.js';
-import type { Tier } from '../book/model.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
 
 const BOUND_TABLE_STRIDE = kernelU32('BOUND_TABLE_STRIDE');
@@ -279,8 +278,6 @@ export class IncrementalEvaluator {
   private readonly priceExcursion: Float64Array;
   private readonly fundingMoves: Float64Array;
   private readonly weight: Float64Array;
-  /** Per instrument: the tier table its weight was taken from (Engine.instruments[i].tiers; a new table is a new array). */
-  private readonly tables: Tier[][];
   /** Per instrument: the mark and funding index at the last step, and the mark as a float. */
   private readonly lastMark: BigInt64Array;
   private readonly markFloat: Float64Array;
@@ -344,7 +341,6 @@ export class IncrementalEvaluator {
     this.priceExcursion = new Float64Array(instruments * SIDES);
     this.fundingMoves = new Float64Array(instruments);
     this.weight = new Float64Array(instruments);
-    this.tables = engine.instruments.map((instrument) => instrument.tiers);
     this.lastMark = new BigInt64Array(instruments);
     this.markFloat = new Float64Array(instruments);
     this.lastFunding = new BigInt64Array(instruments);
@@ -438,10 +434,6 @@ export class IncrementalEvaluator {
       }
       return result;
     }
-    // A new tier table (Engine.tiersChanged, which queued the accounts holding the instrument):
-    // their bounds are taken with its highest rate from now on.
-    const instruments = this.engine.instruments;
-    for (let i = 0; i < instruments.length; i++) if (instruments[i].tiers !== this.tables[i]) this.takeTable(i);
     const fundingMoved: number[] = [];
     const changedInstruments = this.advance(fundingMoved);
     // Accounts that updates changed leave the hot book (its records no longer describe them), and
@@ -613,8 +605,9 @@ export class IncrementalEvaluator {
   }
 
   /**
-   * New tier tables of `instruments` (Engine.tiersChanged): the accounts holding them are queued,
-   * to be re-evaluated by the next step with bounds from the new tables (step takes their weights).
+   * New tier tables of `instruments` (Engine.tiersChanged): their weights are taken from the new
+   * tables at once (nothing is evaluated before the next step), and the accounts holding them are
+   * queued, to be re-evaluated by that step with bounds from those weights.
    * When they are more than a step re-evaluates (the drain limit, past which a step that swept
    * leaves the index stale anyway), the index goes stale instead: judged first from the build's
    * holders (its entries per instrument), so that a large instrument costs no walk over the book,
@@ -631,6 +624,7 @@ export class IncrementalEvaluator {
       this.clearQueue();
       return;
     }
+    for (const i of instruments) this.takeTable(i);
     for (const a of holders) this.enqueue(a);
   }
 
@@ -980,11 +974,9 @@ export class IncrementalEvaluator {
 
   /** Takes instrument i's weight, q·(1 + r_max), from its tier table now. */
   private takeTable(i: number): void {
-    const tiers = this.engine.instruments[i].tiers;
     let rateMax = 0n;
-    for (const tier of tiers) if (tier.ratePpm > rateMax) rateMax = tier.ratePpm;
+    for (const tier of this.engine.instruments[i].tiers) if (tier.ratePpm > rateMax) rateMax = tier.ratePpm;
     this.weight[i] = Number(this.engine.views.instQ[i]) * (1 + Number(rateMax) / Number(RATE_SCALE)) * (1 + MARGIN);
-    this.tables[i] = tiers;
   }
 
   /** Writes the bound table (per instrument: q·(1 + r_max), the mark) into the memory; returns its offset. */

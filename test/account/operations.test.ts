@@ -402,6 +402,9 @@ describe('tier table updates', () => {
     expect(applyOperation(engine, { kind: 'setTiers', instrument: 'BTC', tiers: table([null, 5_000n, 5]) }).ok).toBe(true);
     expect(engine.leverageAbove(1, 4), "alice's ETH, opened at its bracket's 100x").toBe(1);
     expect(engine.leverageAbove(1, 100)).toBe(0);
+    // With alice's ETH at 3x, the first account above 4x is bob (5x), not the first holder.
+    expectApplied(engine, { kind: 'setLeverage', account: 'alice', instrument: 'ETH', mode: 'cross', leverage: 3 });
+    expect(engine.leverageAbove(1, 4)).toBe(2);
   });
 
   test('the updates after it in a batch take its brackets, and its refusals change nothing', () => {

@@ -302,7 +302,16 @@ describe('a new tier table writes its isolated positions\' records again, in pla
       });
     for (const instruments of [[0], [2], [0, 2], [1, 0]]) expect([...engine.holders(instruments)], `holders of ${instruments}`).toEqual(holding(instruments));
     expect(holding([2]).length).toBeLessThan(holding([0, 2]).length);
-    expect(() => engine.core.leverageAbove(h, 3, 1, engine.positionsUsed)).toThrow(/core assertion failed: leverageAbove: no such instrument/);
+    expect(() => engine.core.leverageAbove(h, 0, 1, engine.positionsUsed, 0)).toThrow(/core assertion failed: leverageAbove: no output/);
+    // Its walk writes one account and stops there: the word after `out` is left alone.
+    const first = engine.region('test.first', 8);
+    const words = new Uint32Array(engine.memory.buffer, first, 2);
+    words[1] = 0xdeadbeef;
+    const holdersOf0 = engine.holders([0]);
+    expect(holdersOf0.length).toBeGreaterThan(1);
+    expect(engine.core.leverageAbove(h, 0, 0, engine.positionsUsed, first)).toBe(holdersOf0[0] + 1);
+    expect(words[1]).toBe(0xdeadbeef);
+    expect(() => engine.core.leverageAbove(h, 3, 1, engine.positionsUsed, engine.region('test.first', 4))).toThrow(/core assertion failed: leverageAbove: no such instrument/);
     for (const bad of [-1, 3, 1.5, Number.NaN]) {
       expect(() => engine.tiersChanged(bad)).toThrow(RangeError);
       expect(() => engine.writeTiers(bad, engine.instruments[0].tiers)).toThrow(RangeError);
