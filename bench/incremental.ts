@@ -6,6 +6,7 @@
 //   - normal ticks: one instrument's mark moved 0.01–0.1%, then a step (p50, p99, max); then the
 //     same ticks with a batch of 100 mixed updates before every tenth step;
 //   - a batch of 1,000 mixed deposits and fills, then a step;
+//   - a new tier table of the last (smallest) instrument, then a step;
 //   - a broad move (every mark ±2%), then a step; and a crash step (every mark ±5%), then a step:
 //     each against the full sweep.
 // After the normal ticks, the ticks with updates, the broad moves and the crash steps, the
@@ -230,6 +231,30 @@ for (let r = 0; r < repeat; r++) {
 }
 log(`1,000 mixed updates: batch ${median(batchMs).toFixed(2)} ms, then a step ${median(batchStepMs).toFixed(2)} ms (${((100 * median(batchStepMs)) / sweep).toFixed(1)}% of a sweep)`);
 memory('after the updates');
+
+// A venue's new tier table for the last instrument (the smallest alt: rates ×1.1, then back), then a
+// step: the update rewrites its isolated records and the evaluator queues its holders (the walk
+// over the book), which the step re-evaluates with the new table's weight.
+{
+  const last = engine.instruments.length - 1;
+  const original = engine.instruments[last].tiers;
+  const tierMs: number[] = [];
+  const tierStepMs: number[] = [];
+  const tierPaths: string[] = [];
+  for (let r = 0; r < repeat; r++) {
+    await settle();
+    const tiers = r % 2 === 0 ? original.map((tier) => ({ ...tier, ratePpm: (tier.ratePpm * 11n) / 10n })) : original;
+    const t = performance.now();
+    const result = applyBatch(engine, [{ kind: 'setTiers', instrument: engine.instruments[last].symbol, tiers }]).results[0];
+    tierMs.push(performance.now() - t);
+    if (!result.ok) throw new Error(`the tier table was refused: ${result.reason}`);
+    const step = await timedStep();
+    tierStepMs.push(step.ms);
+    tierPaths.push(`${step.result.path} (${step.result.evaluated.toLocaleString('en-US')} evaluated)`);
+  }
+  log(`a tier table of ${engine.instruments[last].symbol}: update ${median(tierMs).toFixed(1)} ms, then a step ${median(tierStepMs).toFixed(1)} ms (${((100 * median(tierStepMs)) / sweep).toFixed(1)}% of a sweep); steps ${[...new Set(tierPaths)].join(', ')}`);
+  await checkExact('after the tier tables');
+}
 
 // Broad moves (every mark ±2%) and crash steps (±5%), each from a settled book with a built index,
 // against a full sweep of the same move from the same settled book (rounds alternate the two).
