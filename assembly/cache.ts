@@ -56,18 +56,31 @@ export function fillAccountInstruments(header: usize, cache: usize, a: u32): voi
 /** Writes instrument i's part of the cache (what fillCache writes for every instrument). */
 export function fillInstrument(header: usize, cache: usize, instrument: u32): void {
   const i = <usize>instrument;
-  const instMark = column(header, H_INST_MARK);
-  const instFunding = column(header, H_INST_FUNDING);
-  const instQ = column(header, H_INST_Q);
+  const c = cache + i * <usize>CACHE_STRIDE;
+  fillThresholdInputs(header, cache, instrument);
+  store<i64>(c + CACHE_FUNDING, load<i64>(column(header, H_INST_FUNDING) + (i << 3)));
+  fillEntries(c);
+  const mark = load<i64>(column(header, H_INST_MARK) + (i << 3));
+  store<i64>(c + CACHE_MARK_LONG, mark - load<i64>(c + CACHE_DRIFT_LONG));
+  store<i64>(c + CACHE_MARK_SHORT, -mark - load<i64>(c + CACHE_DRIFT_SHORT));
+}
+
+/**
+ * Writes the part of instrument i's cache that an isolated record's threshold is made from
+ * (chunks.ts writeIsolatedRecord): q, q·mark, the tier floors and parameters, the drifts. What a
+ * fill that rewrites an isolated record in place fills (operations.ts fill): its bracket entries
+ * (16 of 48 bytes) are a third of what fillInstrument writes, and no threshold reads them.
+ */
+export function fillThresholdInputs(header: usize, cache: usize, instrument: u32): void {
+  const i = <usize>instrument;
   const tierFloor = column(header, H_TIER_FLOOR);
   const tierRate = column(header, H_TIER_RATE);
   const tierCumLo = column(header, H_TIER_CUM_LO);
   const tierCumHi = column(header, H_TIER_CUM_HI);
   const c = cache + i * <usize>CACHE_STRIDE;
-  const q = load<i64>(instQ + (i << 3));
-  store<i64>(c + CACHE_UNIT, q * load<i64>(instMark + (i << 3)));
+  const q = load<i64>(column(header, H_INST_Q) + (i << 3));
+  store<i64>(c + CACHE_UNIT, q * load<i64>(column(header, H_INST_MARK) + (i << 3)));
   store<i64>(c + CACHE_Q, q);
-  store<i64>(c + CACHE_FUNDING, load<i64>(instFunding + (i << 3)));
   store<i64>(c + CACHE_FLOORS + (<usize>TIERS_MAX << 3), i64.MAX_VALUE); // floor_16: above everything
   for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
     const cell = (i * <usize>TIERS_MAX + k) << 3;
@@ -77,14 +90,8 @@ export function fillInstrument(header: usize, cache: usize, instrument: u32): vo
     store<u64>(tier, load<u64>(tierCumLo + cell), 8);
     store<u64>(tier, load<u64>(tierCumHi + cell), 16);
   }
-  fillEntries(c);
-  const mark = load<i64>(instMark + (i << 3));
-  const driftLong = load<i64>(column(header, H_INST_DRIFT_LONG) + (i << 3));
-  const driftShort = load<i64>(column(header, H_INST_DRIFT_SHORT) + (i << 3));
-  store<i64>(c + CACHE_MARK_LONG, mark - driftLong);
-  store<i64>(c + CACHE_MARK_SHORT, -mark - driftShort);
-  store<i64>(c + CACHE_DRIFT_LONG, driftLong);
-  store<i64>(c + CACHE_DRIFT_SHORT, driftShort);
+  store<i64>(c + CACHE_DRIFT_LONG, load<i64>(column(header, H_INST_DRIFT_LONG) + (i << 3)));
+  store<i64>(c + CACHE_DRIFT_SHORT, load<i64>(column(header, H_INST_DRIFT_SHORT) + (i << 3)));
 }
 
 /**

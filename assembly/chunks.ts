@@ -872,6 +872,51 @@ export function refreshCrossRecord(header: usize, a: u32, j: u32, first: u32, in
   return true;
 }
 
+/**
+ * A fill changed account a's isolated position j on instrument `inst` (its block starts at slot
+ * `first`) and left it open, its funding settled: its size is now `size`, its margin less its cost
+ * `equityAtZero` (its debit is its cost: the snapshot is the index), and the account's balance moved
+ * by `baseDelta` (the margin a fill adds comes from the wallet). Rewrites that position's isolated
+ * record, exactly as a refresh of the account writes it (writeIsolatedRecord, from instrument
+ * `inst`'s part of the instrument cache at `cache`, which the caller filled), and moves the
+ * account's cross base by `baseDelta`, when its chunk is fresh with no funding refresh pending and
+ * the record where the position's is found is a's for slot j. Returns whether it did; if not, the
+ * caller has the account refreshed (Engine.accountsChanged). As refreshCrossRecord: an account an
+ * earlier change left behind is refreshed from its columns at the end of the batch anyway.
+ */
+export function refreshIsolatedRecord(header: usize, cache: usize, a: u32, j: u32, first: u32, inst: u32, size: i64, equityAtZero: i64, baseDelta: i64): bool {
+  const chunk = a / CHUNK_ACCOUNTS;
+  const c0 = chunk * CHUNK_ACCOUNTS;
+  const meta = metaOf(header, chunk);
+  if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH || load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_NONE) return false;
+  // Its rank among the account's isolated positions, and where the account's isolated records start.
+  const modes = column(header, H_POS_MODE);
+  let rank: u32 = 0;
+  for (let s = first; s < j; s++) rank += <u32>(load<u8>(modes + <usize>s) != MODE_CROSS);
+  const accRecords = column(header, H_ACC_RECORDS);
+  if (rank >= (<u32>load<u16>(accRecords + (<usize>a << 1)) >> 8)) return false;
+  const isolatedAt = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
+  const r = isolatedAt + <usize>((recordsBefore(accRecords, c0, a) >> 16) + rank) * ISOLATED_RECORD_BYTES;
+  if (load<u32>(r, ISOLATED_SLOT) != j || <u32>(load<i64>(r) & ((<i64>1 << ISOLATED_ACCOUNT_BITS) - 1)) != a - c0) return false;
+  // (The chunk's bit in the instrument's map is set: the record was there already.)
+  writeIsolatedRecord(r, cache + <usize>inst * CACHE_STRIDE, <usize>inst, column(header, H_INST_TIER_COUNT), size, equityAtZero, a - c0, j);
+  const base = baseIn(header, meta, a);
+  store<i64>(base, load<i64>(base) + baseDelta);
+  return true;
+}
+
+/**
+ * Loads what refreshCrossRecord reads of account a's chunk before the record itself: its meta and
+ * the lines of the chunk's record counts up to a's (recordsBefore's prefix), one load a line.
+ */
+export function touchChunkCounts(header: usize, a: u32): i64 {
+  const c0 = a / CHUNK_ACCOUNTS * CHUNK_ACCOUNTS;
+  const accRecords = column(header, H_ACC_RECORDS);
+  let sum = <i64>load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_STATE);
+  for (let b = c0; b < a; b += 32) sum += <i64>load<u16>(accRecords + (<usize>b << 1));
+  return sum + <i64>load<u16>(accRecords + (<usize>a << 1));
+}
+
 /** The state word of account a's chunk's meta, loaded (a touch pass's first load of what crossBaseAt reads). */
 export function chunkStateOf(header: usize, a: u32): u32 {
   return load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_STATE);

@@ -58,7 +58,8 @@ export const SWEEP_FULL: u32 = 1;
 export const SWEEP_CHUNKS: u32 = 2;
 /**
  * Flag of applyUpdates, with SWEEP_CHUNKS: a fill that keeps a cross position open rewrites its
- * record in place (OUTCOME_REFRESHED). Only while no funding index was set in the batch so far:
+ * record in place (OUTCOME_REFRESHED), and so does one that keeps an isolated position open when
+ * the call names a shard record. Only while no funding index was set in the batch so far:
  * the end-of-batch funding refresh moves every record on a changed instrument from the old index,
  * and such a record would be at the new one already.
  */
@@ -444,10 +445,12 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
  * arena's used slots (u32, which a fill that opens a position moves on) and capacity (u32). With
  * SWEEP_CHUNKS in `flags`, an applied deposit's derived state is refreshed here (its cross base
  * moved), and with APPLY_FILL_RECORDS too that of a fill keeping a cross position open where its
- * record can be rewritten in place (OUTCOME_REFRESHED); every other applied record's is not: the
- * control plane lists those accounts.
+ * record can be rewritten in place (OUTCOME_REFRESHED), and, given a `shard` record whose instrument
+ * cache it fills as it needs, that of a fill keeping an isolated position open; every other applied
+ * record's is not: the control plane lists those accounts.
  */
-export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, arena: usize, flags: u32): u32 {
+export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, arena: usize, flags: u32, shard: usize): u32 {
   const chunks = (flags & SWEEP_CHUNKS) != 0;
-  return applyRecords(header, ops, from, count, arena, chunks, chunks && (flags & APPLY_FILL_RECORDS) != 0);
+  const cache: usize = shard == 0 ? 0 : <usize>load<u32>(shard + SHARD_CACHE);
+  return applyRecords(header, ops, from, count, arena, chunks, chunks && (flags & APPLY_FILL_RECORDS) != 0, cache);
 }

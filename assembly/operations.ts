@@ -52,7 +52,8 @@ import {
 } from './layout';
 import { column, headerValue } from './header';
 import { touchPosition } from './touch';
-import { moveCrossBase, crossBaseAt, chunkStateOf, refreshCrossRecord } from './chunks';
+import { moveCrossBase, crossBaseAt, chunkStateOf, refreshCrossRecord, refreshIsolatedRecord, touchChunkCounts } from './chunks';
+import { fillThresholdInputs } from './cache';
 import { mulWide, divWide, wideHi, wideRem } from './wide';
 import { bracketOf, fundingOwed } from './math';
 import { QUOTE_ABS_MAX, PRICE_UNITS_MAX, TIERS_MAX, MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX } from './constants';
@@ -325,7 +326,7 @@ function positionColumnBytes(h: u32): u32 {
  * (chunks.ts refreshCrossRecord), a REFUSED_* with its figures at `op` (nothing written to the
  * book), or OUTCOME_HOST (nothing written).
  */
-function fill(header: usize, op: usize, a: usize, arena: usize, records: bool): u8 {
+function fill(header: usize, op: usize, a: usize, arena: usize, records: bool, cache: usize): u8 {
   const i = <usize>load<u16>(op + OP_INSTRUMENT);
   const mode = load<u8>(op + OP_MODE);
   const delta = load<i64>(op + OP_AMOUNT);
@@ -462,6 +463,13 @@ function fill(header: usize, op: usize, a: usize, arena: usize, records: bool): 
     const bracket = <u32>bracketOf(notional, column(header, H_TIER_FLOOR) + ((i * <usize>TIERS_MAX) << 3));
     if (refreshCrossRecord(header, <u32>a, j, first, <u32>i, next, bracket, realized + cost - newCost)) return OUTCOME_REFRESHED;
   }
+  // An isolated one's record from its margin less its debit (its cost: the snapshot is the index),
+  // with what its threshold is made from in the instrument's cache filled from the columns now; the
+  // cross base moves by the change of the balance (the margin the fill took from the wallet).
+  if (records && isolated && cache != 0) {
+    fillThresholdInputs(header, cache, <u32>i);
+    if (refreshIsolatedRecord(header, cache, <u32>a, j, first, <u32>i, next, margin - newCost, balance - balanceBefore)) return OUTCOME_REFRESHED;
+  }
   return OUTCOME_APPLIED;
 }
 
@@ -548,7 +556,7 @@ function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u
     const a = <usize>load<u32>(op + OP_ACCOUNT);
     if (a >= <usize>accounts) continue;
     sum += <i64>load<u32>(accPosStart + (a << 2)) + <i64>load<u32>(accPosCount + (a << 2)) + load<i64>(accBalance + (a << 3));
-    if (chunks && load<u8>(op + OP_KIND) == OP_DEPOSIT) sum += <i64>chunkStateOf(header, <u32>a);
+    if (chunks) sum += load<u8>(op + OP_KIND) == OP_DEPOSIT ? <i64>chunkStateOf(header, <u32>a) : touchChunkCounts(header, <u32>a);
   }
   const leverage = column(header, H_POS_LEVERAGE);
   for (let k = from; k < to; k++) {
@@ -559,6 +567,10 @@ function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u
     if (kind == OP_FILL) {
       const first = <usize>load<u32>(accPosStart + (a << 2));
       sum += touchPosition(header, first) + <i64>load<u16>(leverage + (first << 1));
+      if (chunks) {
+        const base = crossBaseAt(header, <u32>a);
+        if (base != 0) sum += load<i64>(base);
+      }
     } else if (chunks && kind == OP_DEPOSIT) {
       const base = crossBaseAt(header, <u32>a);
       if (base != 0) sum += load<i64>(base);
@@ -574,10 +586,12 @@ function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u
  * `arena`: the position arena's used slots (u32, which an opening moves on) and capacity (u32).
  * `chunks`: the chunk sweep's records are kept, and an applied deposit moves its account's cross
  * base in them (deposit); with `fillRecords` too, a fill that keeps a cross position open rewrites
- * its record and base in place where it can (fill: OUTCOME_REFRESHED). The control plane refreshes
- * every other applied record's account.
+ * its record and base in place where it can (fill: OUTCOME_REFRESHED), and so does one that keeps
+ * an isolated position open when `cache` names an instrument cache (the control plane's shard's:
+ * the instrument's part is filled for each such fill). The control plane refreshes every other
+ * applied record's account.
  */
-export function applyRecords(header: usize, ops: usize, from: u32, count: u32, arena: usize, chunks: bool, fillRecords: bool): u32 {
+export function applyRecords(header: usize, ops: usize, from: u32, count: u32, arena: usize, chunks: bool, fillRecords: bool, cache: usize): u32 {
   assert(from <= count, 'applyUpdates: from > count');
   assert(ops != 0 && arena != 0, 'applyUpdates: no records or no arena record');
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
@@ -607,7 +621,7 @@ export function applyRecords(header: usize, ops: usize, from: u32, count: u32, a
       assert(price > 0 && price <= PRICE_UNITS_MAX, "applyUpdates: a fill record's price is out of range");
     }
     // Applied or refused, the record says which and the kernel goes on: a refusal changed nothing.
-    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a, chunks) : fill(header, op, <usize>a, arena, fillRecords);
+    const outcome = kind == OP_DEPOSIT ? deposit(header, op, <usize>a, chunks) : fill(header, op, <usize>a, arena, fillRecords, cache);
     store<u8>(op + OP_OUTCOME, outcome);
     if (outcome == OUTCOME_HOST) return k;
   }

@@ -73,10 +73,11 @@ export interface CoreExports {
    * up to the first it does not apply: returns its index (count when it applied them all).
    * `arena`: the position arena's used slots (u32, updated) and capacity (u32). With SWEEP_CHUNKS in
    * `flags`, an applied deposit's cross base is moved in the chunk records as it is applied, and with
-   * APPLY_FILL_RECORDS too a fill that keeps a cross position open rewrites its record in place where
-   * it can (OUTCOME_REFRESHED).
+   * APPLY_FILL_RECORDS too a fill that keeps a position open rewrites its record in place where it
+   * can (OUTCOME_REFRESHED): a cross one always, an isolated one with `shard` (a shard record, whose
+   * instrument cache the kernel fills for it; 0 for none).
    */
-  applyUpdates(header: number, ops: number, from: number, count: number, arena: number, flags: number): number;
+  applyUpdates(header: number, ops: number, from: number, count: number, arena: number, flags: number, shard: number): number;
   /** Prices of the positions of `count` accounts listed at `accounts`, as i64 pairs at `out`. */
   prices(header: number, shard: number, accounts: number, count: number, out: number): number;
 }

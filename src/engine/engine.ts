@@ -993,7 +993,8 @@ export class Engine {
    * appendPositionSlot would give it (positionsUsed moves on), one that closes it leaves the block
    * as removePositionSlot takes it out. An applied deposit's derived state is refreshed as it is
    * applied (its cross base moved, as balancesChanged would move it), and so is that of a fill that
-   * keeps a cross position open where its record can be rewritten in place (OUTCOME_REFRESHED), with
+   * keeps a position open (cross or isolated) where its record can be rewritten in place
+   * (OUTCOME_REFRESHED; an isolated one's from the engine's instrument cache, filled for it), with
    * `fillRecords`: only while no funding index was set since the last refresh (the funding refresh
    * would move such a record again); the caller tells the listeners (accountsRefreshed). Every
    * other applied record's is not, and no size high-water mark is raised: the caller (applyBatch)
@@ -1008,7 +1009,7 @@ export class Engine {
     words[arena / 4 + 1] = this.layout.capacity.positions;
     try {
       const flags = this.chunkSweep ? SWEEP_CHUNKS | (fillRecords ? APPLY_FILL_RECORDS : 0) : 0;
-      return this.core.applyUpdates(this.layout.header, records, from, count, arena, flags);
+      return this.core.applyUpdates(this.layout.header, records, from, count, arena, flags, this.shardRecord());
     } finally {
       this.positionsUsed = this.memoryWords[arena / 4];
     }

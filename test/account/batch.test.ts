@@ -10,7 +10,7 @@ import { applyOperation, REFUSAL_CODES, unrealizedPnl, type AnyOperation, type O
 import { bookFromJsonValue } from '../../src/book/json.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
-import { CHUNK_ACCOUNTS, CHUNK_META_BYTES, chunksOf, HEADER_SLOTS, HeaderSlot, POSITION_COLUMNS, POSITION_INPUT_COLUMNS, type Views } from '../../src/memory/layout.js';
+import { cacheBytes, CHUNK_ACCOUNTS, CHUNK_META_BYTES, chunksOf, HEADER_SLOTS, HeaderSlot, POSITION_COLUMNS, POSITION_INPUT_COLUMNS, SHARD_RECORD_BYTES, ShardSlot, type Views } from '../../src/memory/layout.js';
 import { quotePerUnit, type Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
@@ -144,6 +144,24 @@ function crossRecords(engine: Engine): (bigint[] | null)[] {
     if (m === null) return null;
     const area = header[HeaderSlot.sweepRecords] + m[word('CHUNK_OFFSET')];
     return Array.from(new BigInt64Array(engine.memory.buffer.slice(area, area + m[word('CHUNK_CROSS')] * recordBytes)));
+  });
+}
+
+/**
+ * Each fresh chunk's isolated records (threshold less its drift with the account byte, mark offset,
+ * slot), in order, null for a chunk that is not fresh: what a fill of an isolated position the
+ * kernel rewrites in place (OUTCOME_REFRESHED) must leave as a rebuild of the chunk writes it, while
+ * no funding index has moved (every drift 0).
+ */
+function isolatedRecords(engine: Engine): (bigint[] | null)[] {
+  const { header, meta, word } = chunkMetas(engine);
+  const crossBytes = kernelU32('CROSS_RECORD_BYTES');
+  const recordBytes = kernelU32('ISOLATED_RECORD_BYTES');
+  return Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => {
+    const m = meta(chunk);
+    if (m === null) return null;
+    const start = header[HeaderSlot.sweepRecords] + m[word('CHUNK_OFFSET')] + m[word('CHUNK_CROSS')] * crossBytes;
+    return Array.from(new BigInt64Array(engine.memory.buffer.slice(start, start + m[word('CHUNK_ISOLATED')] * recordBytes)));
   });
 }
 
@@ -446,7 +464,8 @@ const bookAndHeldBatch = fc
 describe('the kernel applies deposits and fills of held positions as the TypeScript operations do', () => {
   test('a batch (the kernel applying what it takes) equals the same operations through applyOperation, results and books', () => {
     const kernelRefusals = new Map<number, number>();
-    const tally = { reduced: 0, fills: 0, kernelFills: 0, kernelDeposits: 0, flips: 0, realized: 0, funded: 0, kernelCloses: 0, kernelIsolatedCloses: 0, kernelShortfalls: 0, kernelRewritten: 0 };
+    const tally = { reduced: 0, fills: 0, kernelFills: 0, kernelDeposits: 0, flips: 0, realized: 0, funded: 0, kernelCloses: 0, kernelIsolatedCloses: 0, kernelShortfalls: 0, kernelRewritten: 0, kernelRewrittenIsolated: 0, isolatedCompared: 0 };
+    let isolatedBefore = 0;
     fc.assert(
       fc.property(bookAndHeldBatch, ([book, operations]) => {
         const twin = freshEngine(book);
@@ -481,12 +500,16 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
           for (let k = from; k < stop; k++) {
             if (!appliedOutcome(outcome(k))) continue;
             if (outcome(k) === OUTCOME_CLOSED) closedAt.push(k);
-            if (outcome(k) === OUTCOME_REFRESHED) tally.kernelRewritten++;
+            if (outcome(k) === OUTCOME_REFRESHED) {
+              tally.kernelRewritten++;
+              if (operations[k].kind === 'fill' && (operations[k] as { mode?: string }).mode === 'isolated') tally.kernelRewrittenIsolated++;
+            }
             if (operations[k].kind === 'fill') tally.kernelFills++;
             else tally.kernelDeposits++;
           }
           for (const code of refused) kernelRefusals.set(code, (kernelRefusals.get(code) ?? 0) + 1);
         });
+        isolatedBefore = tally.kernelRewrittenIsolated;
         const batch = applyBatch(engine, operations);
         expect(batch.results).toEqual(expected);
         // The closes the kernel applied, as the TypeScript operation reports them (a shortfall only when there is one).
@@ -507,10 +530,22 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
         const laidOut = freshEngine(engine.toBook());
         expect(crossBases(engine)).toEqual(crossBases(laidOut));
         expect(crossRecords(engine)).toEqual(crossRecords(laidOut));
+        // Isolated records name their slots, which a layout of the book read back numbers anew: they
+        // are held to a rebuild of every chunk of the same engine instead.
+        const rewritten = isolatedRecords(engine);
         expectAgreesWithReference(engine);
+        engine.refreshDebits();
+        engine.sweep({ full: false });
+        // (A batch that sets a funding index advances its instrument's drifts: a record written
+        // before then keeps more room than a rebuild gives it, by design, so only the others compare.)
+        if (!operations.some((operation) => operation.kind === 'setFundingIndex')) {
+          expect(isolatedRecords(engine)).toEqual(rewritten);
+          tally.isolatedCompared += tally.kernelRewrittenIsolated - isolatedBefore;
+        }
       }),
       { numRuns: 300 },
     );
+    console.log('kernel batches:', JSON.stringify(tally));
     // The kernel took most deposits and a good share of the fills, flips and settlements among them
     // (the floors are far below the means).
     expect(tally.kernelDeposits).toBeGreaterThan(500);
@@ -518,8 +553,11 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
     expect(tally.flips).toBeGreaterThan(100);
     expect(tally.funded).toBeGreaterThan(100);
     expect(tally.realized).toBeGreaterThan(300);
-    // Fills of cross positions kept open, their records rewritten in place by the kernel.
+    // Fills of positions kept open, their records rewritten in place by the kernel: cross and isolated.
     expect(tally.kernelRewritten).toBeGreaterThan(300);
+    expect(tally.kernelRewrittenIsolated).toBeGreaterThan(100);
+    // (the isolated records it rewrote in batches with no funding index set, held to a rebuild's)
+    expect(tally.isolatedCompared).toBeGreaterThan(30);
     // Closes: cross and isolated, some with a loss beyond the isolated margin (a shortfall).
     expect(tally.kernelCloses).toBeGreaterThan(100);
     expect(tally.kernelIsolatedCloses).toBeGreaterThan(30);
@@ -593,6 +631,38 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     expect(exact.engine.views.posMargin[0]).toBe(400n * M);
     expect(run([{ id: 'alice', balance: '199.999999', positions: [held('isolated', '200')] }], [fill]).results).toEqual(['exceeds_wallet']);
     expect(run([{ id: 'alice', balance: '200', positions: [held('isolated', '199.999999')] }], [fill]).results).toEqual(['below_initial_margin']);
+  });
+
+  test('a fill that keeps an isolated position open rewrites its record in place, after the cross positions before it in the block', () => {
+    // Alice holds BTC cross (slot 0) and BTC isolated (slot 1): her isolated record is the chunk's
+    // first, found past her cross one. Carol's cross record and Bob's come after, so Bob's isolated
+    // record is found past two cross records of the chunk and one isolated record. Adding 0.4 to
+    // Alice's isolated position takes 200 more margin from her wallet (her cross base moves by it).
+    const accounts = [
+      { id: 'alice', balance: '1000', positions: [held('cross'), held('isolated', '400')] },
+      { id: 'carol', balance: '1000', positions: [held('cross')] },
+      { id: 'bob', balance: '1000', positions: [held('isolated', '300'), held('cross')] },
+    ];
+    const engine = engineWith(accounts);
+    // The instrument cache the kernel writes from is filled for the write: garbage there changes nothing.
+    const shard = engine.shardRecord();
+    const cache = new Uint32Array(engine.memory.buffer, shard, SHARD_RECORD_BYTES / 4)[ShardSlot.cache];
+    new Uint8Array(engine.memory.buffer, cache, cacheBytes(engine.instruments.length)).fill(0xa5);
+    const outcomes: number[] = [];
+    watchKernel(engine, (_applied, _refused, from, stop, outcome) => {
+      for (let k = from; k < stop; k++) outcomes.push(outcome(k));
+    });
+    const fill: AnyOperation = { ...more, mode: 'isolated' };
+    const bobs: AnyOperation = { ...more, accountIndex: 2, mode: 'isolated', sizeUnits: -200n };
+    const batch = applyBatch(engine, [fill, bobs]);
+    expect(batch.results.map((result) => result.ok)).toEqual([true, true]);
+    expect(outcomes).toEqual([OUTCOME_REFRESHED, OUTCOME_REFRESHED]);
+    expect(engine.views.posMargin[1]).toBe(600n * M);
+    const rewritten = { records: isolatedRecords(engine), bases: crossBases(engine) };
+    engine.refreshDebits();
+    engine.sweep({ full: false });
+    expect({ records: isolatedRecords(engine), bases: crossBases(engine) }).toEqual(rewritten);
+    expectAgreesWithReference(engine);
   });
 
   test('isolated: a reduce whose loss takes the margin to exactly 0 is applied by the kernel; one micro further is refused', () => {
