@@ -839,6 +839,29 @@ function baseIn(header: usize, meta: usize, a: u32): usize {
 }
 
 /**
+ * Where the record of account a's position j (its block starts at slot `first`; isolated or cross)
+ * is in the area of its chunk (meta at `meta`): the record at the position's rank among the
+ * account's records of its kind. 0 when the chunk is not fresh, has a funding refresh pending, or
+ * the account's records hold no record of that rank (what the in-place rewrites of a fill share;
+ * each then checks that the record is the position's).
+ */
+// @ts-ignore: decorator
+@inline
+function recordOfPosition(header: usize, meta: usize, a: u32, j: u32, first: u32, isolated: bool): usize {
+  if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH || load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_NONE) return 0;
+  const modes = column(header, H_POS_MODE);
+  let rank: u32 = 0;
+  for (let s = first; s < j; s++) rank += <u32>((load<u8>(modes + <usize>s) != MODE_CROSS) == isolated);
+  const accRecords = column(header, H_ACC_RECORDS);
+  const counts = <u32>load<u16>(accRecords + (<usize>a << 1));
+  if (rank >= (isolated ? counts >> 8 : counts & 0xff)) return 0;
+  const before = recordsBefore(accRecords, a / CHUNK_ACCOUNTS * CHUNK_ACCOUNTS, a);
+  const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
+  if (!isolated) return area + <usize>((before & 0xffff) + rank) * CROSS_RECORD_BYTES;
+  return area + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES + <usize>((before >> 16) + rank) * ISOLATED_RECORD_BYTES;
+}
+
+/**
  * A fill changed account a's cross position j on instrument `inst` (its block starts at slot
  * `first`) and left it open, its funding settled: its size is now `size`, in bracket `bracket` at the
  * mark, and the account's balance less its cross debits moved by `baseDelta`. Rewrites
@@ -851,19 +874,10 @@ function baseIn(header: usize, meta: usize, a: u32): usize {
  * whatever this wrote for it; one with no such change has records that match its positions.
  */
 export function refreshCrossRecord(header: usize, a: u32, j: u32, first: u32, inst: u32, size: i64, bracket: u32, baseDelta: i64): bool {
-  const chunk = a / CHUNK_ACCOUNTS;
-  const c0 = chunk * CHUNK_ACCOUNTS;
-  const meta = metaOf(header, chunk);
-  if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH || load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_NONE) return false;
-  // Its rank among the account's cross positions, and where the account's cross records start.
-  const modes = column(header, H_POS_MODE);
-  let rank: u32 = 0;
-  for (let s = first; s < j; s++) rank += <u32>(load<u8>(modes + <usize>s) == MODE_CROSS);
-  const accRecords = column(header, H_ACC_RECORDS);
-  if (rank >= (<u32>load<u16>(accRecords + (<usize>a << 1)) & 0xff)) return false;
-  const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
-  const r = area + <usize>((recordsBefore(accRecords, c0, a) & 0xffff) + rank) * CROSS_RECORD_BYTES;
-  if (<u32>load<u8>(r, CROSS_ACCOUNT) != a - c0 || load<u32>(r, CROSS_ENTRY) / CACHE_STRIDE != inst) return false;
+  const c0 = a / CHUNK_ACCOUNTS * CHUNK_ACCOUNTS;
+  const meta = metaOf(header, a / CHUNK_ACCOUNTS);
+  const r = recordOfPosition(header, meta, a, j, first, false);
+  if (r == 0 || <u32>load<u8>(r, CROSS_ACCOUNT) != a - c0 || load<u32>(r, CROSS_ENTRY) / CACHE_STRIDE != inst) return false;
   store<i64>(r, size);
   store<u32>(r, a - c0, CROSS_ACCOUNT); // residue 0
   store<u32>(r, inst * CACHE_STRIDE + CACHE_ENTRIES + bracket * CACHE_ENTRY_BYTES, CROSS_ENTRY);
@@ -885,19 +899,10 @@ export function refreshCrossRecord(header: usize, a: u32, j: u32, first: u32, in
  * earlier change left behind is refreshed from its columns at the end of the batch anyway.
  */
 export function refreshIsolatedRecord(header: usize, cache: usize, a: u32, j: u32, first: u32, inst: u32, size: i64, equityAtZero: i64, baseDelta: i64): bool {
-  const chunk = a / CHUNK_ACCOUNTS;
-  const c0 = chunk * CHUNK_ACCOUNTS;
-  const meta = metaOf(header, chunk);
-  if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH || load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_NONE) return false;
-  // Its rank among the account's isolated positions, and where the account's isolated records start.
-  const modes = column(header, H_POS_MODE);
-  let rank: u32 = 0;
-  for (let s = first; s < j; s++) rank += <u32>(load<u8>(modes + <usize>s) != MODE_CROSS);
-  const accRecords = column(header, H_ACC_RECORDS);
-  if (rank >= (<u32>load<u16>(accRecords + (<usize>a << 1)) >> 8)) return false;
-  const isolatedAt = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
-  const r = isolatedAt + <usize>((recordsBefore(accRecords, c0, a) >> 16) + rank) * ISOLATED_RECORD_BYTES;
-  if (load<u32>(r, ISOLATED_SLOT) != j || <u32>(load<i64>(r) & ((<i64>1 << ISOLATED_ACCOUNT_BITS) - 1)) != a - c0) return false;
+  const c0 = a / CHUNK_ACCOUNTS * CHUNK_ACCOUNTS;
+  const meta = metaOf(header, a / CHUNK_ACCOUNTS);
+  const r = recordOfPosition(header, meta, a, j, first, true);
+  if (r == 0 || load<u32>(r, ISOLATED_SLOT) != j || <u32>(load<i64>(r) & ((<i64>1 << ISOLATED_ACCOUNT_BITS) - 1)) != a - c0) return false;
   // (The chunk's bit in the instrument's map is set: the record was there already.)
   writeIsolatedRecord(r, cache + <usize>inst * CACHE_STRIDE, <usize>inst, column(header, H_INST_TIER_COUNT), size, equityAtZero, a - c0, j);
   const base = baseIn(header, meta, a);

@@ -633,7 +633,7 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     expect(run([{ id: 'alice', balance: '200', positions: [held('isolated', '199.999999')] }], [fill]).results).toEqual(['below_initial_margin']);
   });
 
-  test('a fill that keeps an isolated position open rewrites its record in place, after the cross positions before it in the block', () => {
+  test('fills that keep a position open rewrite its record in place: isolated after the cross positions before it in the block, cross after other accounts\' records', () => {
     // Alice holds BTC cross (slot 0) and BTC isolated (slot 1): her isolated record is the chunk's
     // first, found past her cross one. Carol's cross record and Bob's come after, so Bob's isolated
     // record is found past two cross records of the chunk and one isolated record. Adding 0.4 to
@@ -654,14 +654,16 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     });
     const fill: AnyOperation = { ...more, mode: 'isolated' };
     const bobs: AnyOperation = { ...more, accountIndex: 2, mode: 'isolated', sizeUnits: -200n };
-    const batch = applyBatch(engine, [fill, bobs]);
-    expect(batch.results.map((result) => result.ok)).toEqual([true, true]);
-    expect(outcomes).toEqual([OUTCOME_REFRESHED, OUTCOME_REFRESHED]);
+    // And Bob's cross position, whose record is found past Alice's and Carol's cross records.
+    const bobsCross: AnyOperation = { ...more, accountIndex: 2 };
+    const batch = applyBatch(engine, [fill, bobs, bobsCross]);
+    expect(batch.results.map((result) => result.ok)).toEqual([true, true, true]);
+    expect(outcomes).toEqual([OUTCOME_REFRESHED, OUTCOME_REFRESHED, OUTCOME_REFRESHED]);
     expect(engine.views.posMargin[1]).toBe(600n * M);
-    const rewritten = { records: isolatedRecords(engine), bases: crossBases(engine) };
+    const rewritten = { isolated: isolatedRecords(engine), cross: crossRecords(engine), bases: crossBases(engine) };
     engine.refreshDebits();
     engine.sweep({ full: false });
-    expect({ records: isolatedRecords(engine), bases: crossBases(engine) }).toEqual(rewritten);
+    expect({ isolated: isolatedRecords(engine), cross: crossRecords(engine), bases: crossBases(engine) }).toEqual(rewritten);
     expectAgreesWithReference(engine);
   });
 
