@@ -911,8 +911,9 @@ export function refreshIsolatedRecord(header: usize, cache: usize, a: u32, j: u3
 }
 
 /**
- * Loads what refreshCrossRecord reads of account a's chunk before the record itself: its meta and
- * the lines of the chunk's record counts up to a's (recordsBefore's prefix), one load a line.
+ * Loads what a fill's in-place rewrite (recordOfPosition) reads of account a's chunk before the
+ * record itself: its meta and the lines of the chunk's record counts up to a's (recordsBefore's
+ * prefix), one load a line.
  */
 export function touchChunkCounts(header: usize, a: u32): i64 {
   const c0 = a / CHUNK_ACCOUNTS * CHUNK_ACCOUNTS;
