@@ -15,7 +15,7 @@ import { applyOperation, type Operation } from '../../src/account/operations.js'
 import { applyBatch } from '../../src/account/batch.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { MODE_CROSS, FUNDING_INDEX_ABS_MAX } from '../../src/fixed/constants.js';
-import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, SLOT_CROSS, chunksOf } from '../../src/memory/layout.js';
+import { CHUNK_META_BYTES, HEADER_SLOTS, HeaderSlot, OP_BYTES, OP_FILL, OP_KIND, OP_MODE, OP_OUTCOME, OUTCOME_REFRESHED, SLOT_CROSS, chunksOf } from '../../src/memory/layout.js';
 import { quotePerUnit, type Account, type Book, type Instrument, type Tier } from '../../src/book/model.js';
 import { revisedTiers } from '../support/tiers.js';
 import { bookArbitrary } from '../support/arbitraries.js';
@@ -426,12 +426,21 @@ describe('the production sweep paths after the changes users make', () => {
     let tiersIncremental = 0; // tables set whose step the incremental path took on its index: their holders re-evaluated
     let tiersStale = 0; // and those that left it stale (more holders than a step re-evaluates)
     let kernelApplied = 0;
+    // Fills whose records the kernel rewrote in place, cross and isolated (the isolated ones from
+    // thresholds less the drifts the funding steps advanced).
+    const rewritten = { cross: 0, isolated: 0 };
     /** Counts what the kernel applies of a book's batches (each book's first engine). */
     const countKernel = (target: Engine): void => {
       const apply = target.applyOperationRecords.bind(target);
       target.applyOperationRecords = (records, from, count, fillRecords) => {
         const stop = apply(records, from, count, fillRecords);
         kernelApplied += stop - from;
+        for (let k = from; k < stop; k++) {
+          const at = records + k * OP_BYTES;
+          if (target.memoryBytes[at + OP_OUTCOME] !== OUTCOME_REFRESHED || target.memoryBytes[at + OP_KIND] !== OP_FILL) continue;
+          if (target.memoryBytes[at + OP_MODE] === MODE_CROSS) rewritten.cross++;
+          else rewritten.isolated++;
+        }
         return stop;
       };
     };
@@ -546,10 +555,12 @@ describe('the production sweep paths after the changes users make', () => {
     // The steps did what they are for: updates applied and refused, failing scopes found and lost.
     expect(steps).toBe(BOOKS * STEPS_PER_BOOK);
     console.log(`${steps} steps: ${applied} updates applied, ${refused} refused, ${failingScopes} failing scopes seen, ${movedSteps} steps on a book whose position blocks had moved, ${chunkMoves} chunks moved to a new area, ${compactions} compactions (${compactingSteps} steps left one under way), ${repacks} repacks`);
-    console.log(`${kernelApplied} updates applied in the kernel`);
+    console.log(`${kernelApplied} updates applied in the kernel; fills rewritten in place: ${JSON.stringify(rewritten)}`);
     console.log(`incremental path: ${paths.incremental} incremental steps (${((100 * reevaluated) / Math.max(1, accountSteps)).toFixed(1)}% of accounts re-evaluated), ${paths.sweep} sweeps (${staleSweeps} left the index stale, ${owingSteps} left accounts owed; ${drainingSteps} steps re-evaluated owed ones), ${paths.build} builds`);
     expect(applied).toBeGreaterThan(steps);
     expect(kernelApplied).toBeGreaterThan(steps / 10);
+    expect(rewritten.cross).toBeGreaterThan(steps / 100);
+    expect(rewritten.isolated).toBeGreaterThan(steps / 100);
     expect(refused).toBeGreaterThan(steps / 20);
     expect(failingScopes).toBeGreaterThan(steps);
     expect(movedSteps).toBeGreaterThan(steps / 2);
