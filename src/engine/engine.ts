@@ -1034,7 +1034,21 @@ export class Engine {
     this.assertWritable('growPositions');
     const old = this.layout;
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
-    const next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom); // grows the memory itself
+    let next: BookLayout;
+    try {
+      next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom); // grows the memory itself
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      // Past wasm32's 4 GiB: say how full the arena is with what, since the slots that moved blocks
+      // left behind are not reused (docs/architecture.md, "An account's positions are contiguous").
+      let held = 0;
+      for (let a = 0; a < this.accountCount; a++) held += old.views.accPosCount[a];
+      throw new RangeError(
+        `the position arena is full: ${this.positionsUsed} of its ${old.capacity.positions} slots are used, ${held} by the positions ` +
+          `the accounts hold (the rest were left by blocks that moved when their accounts opened positions, and are not reused yet); ` +
+          `a layout with room for ${capacity.positions} positions cannot be made: ${error.message}`,
+      );
+    }
     this.dropViews();
     next.setAccountCount(this.accountCount);
     this.memoryTop = next.end;
