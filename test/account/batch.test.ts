@@ -10,7 +10,7 @@ import { applyOperation, REFUSAL_CODES, unrealizedPnl, type AnyOperation, type O
 import { bookFromJsonValue } from '../../src/book/json.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED, QUOTE_ABS_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
-import { cacheBytes, CHUNK_ACCOUNTS, CHUNK_META_BYTES, chunksOf, HEADER_SLOTS, HeaderSlot, POSITION_COLUMNS, POSITION_INPUT_COLUMNS, SHARD_RECORD_BYTES, ShardSlot, type Views } from '../../src/memory/layout.js';
+import { cacheBytes, WASM_PAGE_BYTES, WASM_PAGES_MAX, CHUNK_ACCOUNTS, CHUNK_META_BYTES, chunksOf, HEADER_SLOTS, HeaderSlot, POSITION_COLUMNS, POSITION_INPUT_COLUMNS, SHARD_RECORD_BYTES, ShardSlot, type Views } from '../../src/memory/layout.js';
 import { quotePerUnit, type Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
@@ -706,6 +706,40 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     expect(cross.kernel).toBe(1);
     expect(cross.raw).toEqual([{ ok: true, realizedPnlMicro: 400n * M }]);
     expect(remaining(cross.engine)).toEqual({ count: 1, mode: MODE_ISOLATED, size: 400n, cost: 20_000n * M, balance: 405n * M });
+  });
+
+  test('an arena that cannot grow within 4 GiB: the fill is not applied, and the error says how full the arena is and with what', () => {
+    // 60 accounts holding BTC cross, each opening BTC isolated: every block moves to the arena's
+    // tail (its old slot left behind), so the 64 spare slots run out and the arena must grow, in a
+    // memory whose 4 GiB a region already nearly fills.
+    const accounts = Array.from({ length: 60 }, (_, k) => ({ id: `a${k}`, balance: '100000', positions: [held('cross')] }));
+    const engine = engineWith(accounts);
+    // The top of the memory left free: as many bytes as the layout now takes, fewer than a layout
+    // with twice the position slots needs.
+    const top = engine.region('test.top', 64) + 64;
+    engine.region('test.fill', WASM_PAGES_MAX * WASM_PAGE_BYTES - top - (engine.layout.end - engine.layout.header));
+    const open = (a: number): AnyOperation => ({ kind: 'fill', accountIndex: a, instrument: 'BTC', mode: 'isolated', sizeUnits: 400n, priceUnits: 500_000n });
+    let failedAt = -1;
+    let message = '';
+    for (let a = 0; a < accounts.length && failedAt < 0; a++) {
+      const before = fullState(engine, { derived: false, sameBook: true });
+      try {
+        expect(applyBatch(engine, [open(a)]).results[0].ok).toBe(true);
+      } catch (error) {
+        failedAt = a;
+        message = String(error);
+        // Rolled back: the book is as the fill found it.
+        expect(fullState(engine, { derived: false, sameBook: true })).toEqual(before);
+      }
+    }
+    expect(failedAt).toBeGreaterThan(0);
+    expect(message).toMatch(/^RangeError: the position arena is full: (\d+) of its (\d+) slots are used, (\d+) by the positions the accounts hold \(the rest were left by blocks that moved/);
+    const [, used, capacity, holding] = /(\d+) of its (\d+) slots are used, (\d+) by/.exec(message)!.map(Number);
+    expect(used).toBe(engine.positionsUsed);
+    expect(capacity).toBe(engine.layout.capacity.positions);
+    expect(holding).toBe(60 + failedAt);
+    expect(message).toMatch(/above the 4 GiB a wasm32 memory holds/);
+    expectAgreesWithReference(engine);
   });
 
   test('positions opened one after another: each takes the slot the TypeScript operation gives it, and the arena grows at the same fill', () => {
