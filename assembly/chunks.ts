@@ -903,7 +903,10 @@ export function refreshIsolatedRecord(header: usize, cache: usize, a: u32, j: u3
   const meta = metaOf(header, a / CHUNK_ACCOUNTS);
   const r = recordOfPosition(header, meta, a, j, first, true);
   if (r == 0 || load<u32>(r, ISOLATED_SLOT) != j || <u32>(load<i64>(r) & ((<i64>1 << ISOLATED_ACCOUNT_BITS) - 1)) != a - c0) return false;
-  // (The chunk's bit in the instrument's map is set: the record was there already.)
+  // (No bit of the map by instrument is set here. The record was written by a refresh that set
+  // its instrument's bit; one an earlier change of the account left naming another instrument's
+  // position in this slot is written again, with its bits, by the account's refresh at the end of
+  // the batch.)
   writeIsolatedRecord(r, cache + <usize>inst * CACHE_STRIDE, <usize>inst, column(header, H_INST_TIER_COUNT), size, equityAtZero, a - c0, j);
   const base = baseIn(header, meta, a);
   store<i64>(base, load<i64>(base) + baseDelta);
