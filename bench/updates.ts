@@ -3,7 +3,8 @@
 //   - the first update on the fresh engine (applyOperation, a deposit by id), and the next ones;
 //     and the first update of later bursts, each prepared as the first one was;
 //     and, at the end, an update right after a sweep (as a service applies them between sweeps);
-//   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index;
+//   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index,
+//     and the position arena's slots after them (used, held, and how long the spare ones last);
 //   - C fills that close whole positions (a cascade's liquidations), in batches of 1,000;
 //   - N single deposits through applyOperation, accounts by id, then by index (after a sweep: first
 //     as a caller sees them, then again with the refresh timed);
@@ -211,6 +212,16 @@ const maxBatchMs = laterTimes.length > 0 ? laterTimes[laterTimes.length - 1] : 0
 const compactions = new Uint32Array(engine.memory.buffer, engine.layout.header, HEADER_SLOTS)[HeaderSlot.compactions];
 log(`  batches after the first: p99 ${p99BatchMs.toFixed(1)} ms, slowest ${maxBatchMs.toFixed(1)} ms (${compactions} compactions of the records region ended meanwhile)`);
 log(`  refusals: ${[...refusals].map(([code, n]) => `${code} ${n}`).join(', ')}`);
+// The position arena after the batches: blocks that move when their accounts open positions leave
+// their old slots behind, which are not reused (docs/architecture.md), so the arena's used slots
+// outgrow the positions held; when they reach its capacity it must grow.
+let held = 0;
+for (let a = 0; a < accounts; a++) held += engine.views.accPosCount[a];
+const arena = { slotsUsed: engine.positionsUsed, capacity: engine.layout.capacity.positions, positionsHeld: held, slotsUsedBefore: positions };
+log(
+  `  the position arena: ${arena.slotsUsed.toLocaleString('en-US')} of ${arena.capacity.toLocaleString('en-US')} slots used (${(arena.slotsUsed - positions).toLocaleString('en-US')} more than before the batches), ` +
+    `${held.toLocaleString('en-US')} by positions held; at this rate the spare slots last about ${Math.floor(((arena.capacity - arena.slotsUsed) / Math.max(1, arena.slotsUsed - positions)) * batchOps).toLocaleString('en-US')} more such updates`,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Fills that close whole positions, as a cascade's liquidations bring them
@@ -302,7 +313,7 @@ if (json) {
       laterUpdateMedianUs: later[later.length >> 1],
       laterFirstUpdateMedianUs: laterFirstUs[10],
       afterSweepUpdateMedianUs: afterSweepUs[10],
-      batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, medianBatchOpsPerSecond: medianBatchRate, applied, firstBatchMs, p99BatchMs, maxBatchMs, compactions, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate },
+      batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, medianBatchOpsPerSecond: medianBatchRate, applied, firstBatchMs, p99BatchMs, maxBatchMs, compactions, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate, arena },
       closes: { applied: closesApplied, perSecond: closeRate, refreshShare: closeTimed.refreshMs / closeMs },
       plain: { byId: plainRate, byIndex: plainByIndexRate },
       single: { ops: singleOps, opsPerSecond: singleRate, refreshShare: single.refreshMs / single.value, opsPerSecondWithoutRefresh: singleWithoutRefreshRate },
