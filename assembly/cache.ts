@@ -68,7 +68,8 @@ export function fillInstrument(header: usize, cache: usize, instrument: u32): vo
 /**
  * Writes the part of instrument i's cache that an isolated record's threshold is made from
  * (chunks.ts writeIsolatedRecord): q, q·mark, the tier floors and parameters, the drifts. What a
- * fill that rewrites an isolated record in place fills (operations.ts fill): about two fifths of the
+ * fill that rewrites an isolated record in place fills (chunks.ts refreshIsolatedRecord, once it
+ * has found the record): about two fifths of the
  * bytes fillInstrument writes, whose bracket entries (16 of 48 bytes each) no threshold reads.
  */
 export function fillThresholdInputs(header: usize, cache: usize, instrument: u32): void {

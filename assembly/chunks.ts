@@ -116,7 +116,7 @@ import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './price
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
 import { debitOf } from './debits';
 import { touchPosition } from './touch';
-import { fillInstrument } from './cache';
+import { fillInstrument, fillThresholdInputs } from './cache';
 
 /**
  * Records an area gets room for when a chunk that outgrew its area moves: CHUNK_ROOM_SHARE more,
@@ -892,7 +892,8 @@ export function refreshCrossRecord(header: usize, a: u32, j: u32, first: u32, in
  * `equityAtZero` (its debit is its cost: the snapshot is the index), and the account's balance moved
  * by `baseDelta` (the margin a fill adds comes from the wallet). Rewrites that position's isolated
  * record, exactly as a refresh of the account writes it (writeIsolatedRecord, from instrument
- * `inst`'s part of the instrument cache at `cache`, which the caller filled), and moves the
+ * `inst`'s part of the instrument cache at `cache`, whose threshold inputs it fills from the
+ * columns first: cache.ts fillThresholdInputs), and moves the
  * account's cross base by `baseDelta`, when its chunk is fresh with no funding refresh pending and
  * the record where the position's is found is a's for slot j. Returns whether it did; if not, the
  * caller has the account refreshed (Engine.accountsChanged). As refreshCrossRecord: an account an
@@ -907,6 +908,7 @@ export function refreshIsolatedRecord(header: usize, cache: usize, a: u32, j: u3
   // its instrument's bit; one an earlier change of the account left naming another instrument's
   // position in this slot is written again, with its bits, by the account's refresh at the end of
   // the batch.)
+  fillThresholdInputs(header, cache, inst);
   writeIsolatedRecord(r, cache + <usize>inst * CACHE_STRIDE, <usize>inst, column(header, H_INST_TIER_COUNT), size, equityAtZero, a - c0, j);
   const base = baseIn(header, meta, a);
   store<i64>(base, load<i64>(base) + baseDelta);

@@ -53,7 +53,6 @@ import {
 import { column, headerValue } from './header';
 import { touchPosition } from './touch';
 import { moveCrossBase, crossBaseAt, chunkStateOf, refreshCrossRecord, refreshIsolatedRecord, touchChunkCounts } from './chunks';
-import { fillThresholdInputs } from './cache';
 import { mulWide, divWide, wideHi, wideRem } from './wide';
 import { bracketOf, fundingOwed } from './math';
 import { QUOTE_ABS_MAX, PRICE_UNITS_MAX, TIERS_MAX, MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX } from './constants';
@@ -463,13 +462,9 @@ function fill(header: usize, op: usize, a: usize, arena: usize, records: bool, c
     const bracket = <u32>bracketOf(notional, column(header, H_TIER_FLOOR) + ((i * <usize>TIERS_MAX) << 3));
     if (refreshCrossRecord(header, <u32>a, j, first, <u32>i, next, bracket, realized + cost - newCost)) return OUTCOME_REFRESHED;
   }
-  // An isolated one's record from its margin less its debit (its cost: the snapshot is the index),
-  // with what its threshold is made from in the instrument's cache filled from the columns now; the
-  // cross base moves by the change of the balance (the margin the fill took from the wallet).
-  if (records && isolated && cache != 0) {
-    fillThresholdInputs(header, cache, <u32>i);
-    if (refreshIsolatedRecord(header, cache, <u32>a, j, first, <u32>i, next, margin - newCost, balance - balanceBefore)) return OUTCOME_REFRESHED;
-  }
+  // An isolated one's record from its margin less its debit (its cost: the snapshot is the index);
+  // the cross base moves by the change of the balance (the margin the fill took from the wallet).
+  if (records && isolated && cache != 0 && refreshIsolatedRecord(header, cache, <u32>a, j, first, <u32>i, next, margin - newCost, balance - balanceBefore)) return OUTCOME_REFRESHED;
   return OUTCOME_APPLIED;
 }
 
@@ -567,11 +562,9 @@ function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u
     if (kind == OP_FILL) {
       const first = <usize>load<u32>(accPosStart + (a << 2));
       sum += touchPosition(header, first) + <i64>load<u16>(leverage + (first << 1));
-      if (chunks) {
-        const base = crossBaseAt(header, <u32>a);
-        if (base != 0) sum += load<i64>(base);
-      }
-    } else if (chunks && kind == OP_DEPOSIT) {
+    }
+    // The cross base, which a deposit moves and a fill's in-place rewrite moves too.
+    if (chunks && (kind == OP_FILL || kind == OP_DEPOSIT)) {
       const base = crossBaseAt(header, <u32>a);
       if (base != 0) sum += load<i64>(base);
     }
@@ -588,7 +581,7 @@ function touchRecords(header: usize, ops: usize, from: u32, to: u32, accounts: u
  * base in them (deposit); with `fillRecords` too, a fill that keeps a cross position open rewrites
  * its record and base in place where it can (fill: OUTCOME_REFRESHED), and so does one that keeps
  * an isolated position open when `cache` names an instrument cache (the control plane's shard's:
- * the instrument's part is filled for each such fill). The control plane refreshes every other
+ * chunks.ts refreshIsolatedRecord fills the part it reads). The control plane refreshes every other
  * applied record's account.
  */
 export function applyRecords(header: usize, ops: usize, from: u32, count: u32, arena: usize, chunks: bool, fillRecords: bool, cache: usize): u32 {
