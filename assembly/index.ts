@@ -9,7 +9,7 @@
 // instrument cache), debits.ts, sweep.ts (the column sweep, the counts and lists every sweep
 // shares), chunks.ts (the chunk sweep and its records), prices.ts (liquidation and bankruptcy
 // prices, the isolated thresholds), bounds.ts (incremental evaluation: bounds and the index's
-// build), hot.ts (the hot book), operations.ts (a batch's deposits and fills), touch.ts (loads
+// build), hot.ts (the hot book), operations.ts (a batch's deposits and fills), arena.ts (the position arena's compaction), touch.ts (loads
 // taken ahead), wide.ts (128-bit arithmetic), header.ts (reading the header);
 // layout.ts and constants.ts name every offset and precision, and are exported from the module as
 // globals for the control plane.
@@ -32,6 +32,8 @@ import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords } from './hot';
 import { applyRecords, firstLeverageAbove, writeHolders } from './operations';
+import { slideBlocks } from './arena';
+export { arenaScratchBytes } from './arena';
 export { OP_ACCOUNT, OP_INSTRUMENT, OP_KIND, OP_MODE, OP_AMOUNT, OP_PRICE, OP_REALIZED, OP_SIZE_AFTER, OP_SHORTFALL, OP_FIGURE_1, OP_FIGURE_2, OP_OUTCOME, OP_BYTES, OP_PROGRESS_BYTES, ARENA_BYTES, OP_HOST, OP_DEPOSIT, OP_FILL, OP_SIZE_ABS_MAX } from './operations';
 export { OUTCOME_HOST, OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, OUTCOME_REFRESHED, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
 
@@ -398,6 +400,18 @@ export function leverageAbove(header: usize, instrument: u32, cap: u32, slots: u
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'leverageAbove: no such instrument');
   assert(out != 0, 'leverageAbove: no output');
   return firstLeverageAbove(header, instrument, cap, slots, out);
+}
+
+/**
+ * Compacts the position arena: every account's block slides down over the slots among the first
+ * `used` that no account holds (left by blocks that moved), in slot order, and the slots left
+ * above are zeroed; returns the slots held, the arena's used slots from now on. `scratch` has
+ * arenaScratchBytes(used) bytes. Derived state that names slots (the chunk records) is stale
+ * afterwards: the control plane refreshes the whole book (src/engine/engine.ts compactPositions).
+ */
+export function compactArena(header: usize, used: u32, scratch: usize): u32 {
+  assert(scratch != 0, 'compactArena: no scratch');
+  return slideBlocks(header, used, scratch);
 }
 
 /**

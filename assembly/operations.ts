@@ -312,7 +312,7 @@ export const ARENA_SINK: u32 = 8;
 export const ARENA_BYTES: u32 = 16;
 
 /** Bytes of an element of the position column at header slot h (src/memory/layout.ts COLUMNS). */
-function positionColumnBytes(h: u32): u32 {
+export function positionColumnBytes(h: u32): u32 {
   if (h == H_POS_INST || h == H_POS_LEVERAGE) return 2;
   if (h == H_POS_MODE || h == H_POS_STATUS || h == H_POS_BRACKET) return 1;
   return 8;

@@ -666,7 +666,8 @@ function commitNewPosition(engine: Engine, a: number, j: number): void {
   const position = engine.readPosition(j);
   engine.clearPositionSlot(j);
   undo.newSlot = -1;
-  engine.reserveFreeSlots(engine.views.accPosCount[a] + 2); // room to move the block to the tail, and one slot free after
+  // Room to move the block to the tail, and one slot free after: the fill is applied, so the arena may be compacted here.
+  engine.makePositionRoom(engine.views.accPosCount[a] + 2);
   engine.writePosition(engine.appendPositionSlot(a), position);
 }
 

@@ -94,6 +94,13 @@ const DRIFT_MAX = kernelI64('DRIFT_MAX');
 
 /** Regions start on a cache line. */
 const REGION_ALIGN = 64;
+/** The scratch region compactPositions takes (the kernel's bitmap of held slots) and gives back. */
+const ARENA_SCRATCH = 'arena.compaction';
+/**
+ * makePositionRoom compacts the position arena instead of doubling it when compaction leaves at
+ * least 1/ARENA_COMPACT_FREE_SHARE of it free.
+ */
+const ARENA_COMPACT_FREE_SHARE = 4;
 
 /** The two regions a table of funding changes is written in (Engine.fundingChanged): one may hold the deferred refresh's. */
 const FUNDING_TABLES = ['refresh.funding.changes.0', 'refresh.funding.changes.1'] as const;
@@ -108,6 +115,9 @@ export class Engine {
   readonly accountIds: AccountIds;
   /** Position slots handed out so far; slots at or above this are free. */
   positionsUsed: number;
+  /** Compactions of the position arena so far (compactPositions), and the slots they took back: for reports and tests. */
+  positionCompactions = 0;
+  positionSlotsTakenBack = 0;
   /**
    * Whether status sweeps read the chunk sweep's records (and refreshes keep them): true, the fast
    * path, for every book whatever its position blocks look like. False makes refreshes and status
@@ -862,6 +872,14 @@ export class Engine {
     return region.offset;
   }
 
+  /** Gives back the region kept under `name` (none: nothing), free for another name from now on. */
+  private dropRegion(name: string): void {
+    const region = this.regions.get(name);
+    if (region === undefined) return;
+    this.regions.delete(name);
+    this.release(region);
+  }
+
   /**
    * Frees a region its name left: merged with the free regions next to it (a region owns the
    * padding up to the next cache line, where the next one starts), so that a later, larger request
@@ -890,23 +908,22 @@ export class Engine {
 
   /**
    * A free slot at the end of account a's position block, moving the block to the arena's tail
-   * (or growing the arena) when the slot after it is taken. Returns the slot index.
+   * when the slot after it is taken (making room first as makePositionRoom does, which may compact
+   * the arena: every block's start may move). Returns the slot index.
    */
   appendPositionSlot(a: number): number {
     this.assertWritable('appendPositionSlot');
-    const v = this.layout.views;
-    const count = v.accPosCount[a];
+    const count = this.layout.views.accPosCount[a];
     if (count >= POSITIONS_PER_ACCOUNT_MAX) {
       throw new RangeError(`account holds the maximum of ${POSITIONS_PER_ACCOUNT_MAX} positions`);
     }
-    const first = v.accPosStart[a];
-    if (first + count === this.positionsUsed && this.positionsUsed < this.layout.capacity.positions) {
+    if (this.layout.views.accPosStart[a] + count === this.positionsUsed && this.positionsUsed < this.layout.capacity.positions) {
       // The tail block grows in place.
       this.positionsUsed++;
-      v.accPosCount[a] = count + 1;
-      return first + count;
+      this.layout.views.accPosCount[a] = count + 1;
+      return this.positionsUsed - 1;
     }
-    if (this.positionsUsed + count + 1 > this.layout.capacity.positions) this.growPositions(count + 1);
+    this.makePositionRoom(count + 1);
     // The block moves to the tail (its chunk records name slots through the block's start).
     const views = this.layout.views;
     const target = this.positionsUsed;
@@ -920,13 +937,75 @@ export class Engine {
 
   /**
    * At least `slots` free position slots above positionsUsed, re-laying the book with more capacity
-   * (as appendPositionSlot does when it runs out) if there are fewer. Account operations keep one
-   * free: a fill that opens a position builds it there and takes a slot for it in the account's
-   * block only once it is applied, so a refused one never moves a block or grows the arena.
+   * (growPositions) if there are fewer: every slot keeps its index. What an operation calls before
+   * it is decided (a fill builds its new position in the first free slot), so that a refused one
+   * leaves the slots as they were: only the capacity may have grown.
    */
   reserveFreeSlots(slots: number): void {
     this.assertWritable('reserveFreeSlots');
     if (this.positionsUsed + slots > this.layout.capacity.positions) this.growPositions(slots);
+  }
+
+  /**
+   * At least `slots` free position slots above positionsUsed, for a block about to move to the
+   * tail. When there are fewer, the slots that moved blocks left behind are taken back
+   * (compactPositions) if that leaves at least a quarter of the arena free; otherwise the arena
+   * doubles (growPositions), and when it cannot (wasm32's 4 GiB) it is compacted if that leaves
+   * the room. A compaction moves the blocks, so this is called only where no operation is half
+   * done: between operations, or once one can no longer be refused (its new slot, commitNewPosition).
+   * Compacting when a quarter comes back, and doubling otherwise, keeps the arena within about
+   * twice the positions held and makes a compaction's O(book) cost O(1) a slot taken.
+   */
+  makePositionRoom(slots: number): void {
+    this.assertWritable('makePositionRoom');
+    const capacity = this.layout.capacity.positions;
+    if (this.positionsUsed + slots <= capacity) return;
+    const held = this.positionsHeld();
+    const free = capacity - held;
+    if (free >= slots && free >= capacity / ARENA_COMPACT_FREE_SHARE) {
+      this.compactPositions();
+      return;
+    }
+    try {
+      this.growPositions(slots, held);
+    } catch (error) {
+      if (!(error instanceof RangeError) || free < slots) throw error;
+      this.compactPositions(); // cannot grow: the slots moved blocks left are what room there is
+    }
+  }
+
+  /** The positions the accounts hold (every block's count): at most positionsUsed, the rest left by blocks that moved. O(accounts). */
+  positionsHeld(): number {
+    const counts = this.layout.views.accPosCount;
+    let held = 0;
+    for (let a = 0; a < this.accountCount; a++) held += counts[a];
+    return held;
+  }
+
+  /**
+   * Compacts the position arena: every account's block slides down over the slots no account
+   * holds (those moved blocks left behind), in slot order, so that the blocks fill the first
+   * positionsHeld() slots; the slots above are zeroed. The positions, balances and every figure
+   * stay as they were; the slots change, so the whole book's derived state is refreshed
+   * (refreshDebits: the chunk records name isolated slots; the listeners hear of every account).
+   * O(accounts + slots used) in the kernel, plus the rebuild of every chunk at the next sweep.
+   * Returns the slots taken back.
+   */
+  compactPositions(): number {
+    this.assertWritable('compactPositions');
+    const used = this.positionsUsed;
+    const scratch = this.region(ARENA_SCRATCH, this.core.arenaScratchBytes(used));
+    let held: number;
+    try {
+      held = this.core.compactArena(this.layout.header, used, scratch);
+    } finally {
+      this.dropRegion(ARENA_SCRATCH);
+    }
+    this.positionsUsed = held;
+    this.positionCompactions++;
+    this.positionSlotsTakenBack += used - held;
+    this.refreshDebits();
+    return used - held;
   }
 
   /** Zeroes every column of slot j (a slot no account holds). */
@@ -1030,7 +1109,7 @@ export class Engine {
    * found it: only the capacity grew. Capacity doubles, so this happens O(log n) times as
    * positions are opened; never per update.
    */
-  private growPositions(extra: number): void {
+  private growPositions(extra: number, held?: number): void {
     this.assertWritable('growPositions');
     const old = this.layout;
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
@@ -1039,13 +1118,13 @@ export class Engine {
       next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom); // grows the memory itself
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
-      // Past wasm32's 4 GiB: say how full the arena is with what, since the slots that moved blocks
-      // left behind are not reused (docs/architecture.md, "An account's positions are contiguous").
-      let held = 0;
-      for (let a = 0; a < this.accountCount; a++) held += old.views.accPosCount[a];
+      // Past wasm32's 4 GiB: say how full the arena is with what (makePositionRoom compacts it
+      // instead when that leaves the room).
+      held ??= this.positionsHeld();
       throw new RangeError(
         `the position arena is full: ${this.positionsUsed} of its ${old.capacity.positions} slots are used, ${held} by the positions ` +
-          `the accounts hold (the rest were left by blocks that moved when their accounts opened positions, and are not reused yet); ` +
+          `the accounts hold (the rest left by blocks that moved; compacted, the arena would have ${old.capacity.positions - held} free` +
+          `${old.capacity.positions - held < extra ? `, fewer than the ${extra} needed` : ''}); ` +
           `a layout with room for ${capacity.positions} positions cannot be made: ${error.message}`,
       );
     }

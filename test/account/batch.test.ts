@@ -708,36 +708,75 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     expect(remaining(cross.engine)).toEqual({ count: 1, mode: MODE_ISOLATED, size: 400n, cost: 20_000n * M, balance: 405n * M });
   });
 
-  test('an arena that cannot grow within 4 GiB: the fill is not applied, and the error says how full the arena is and with what', () => {
-    // 60 accounts holding BTC cross, each opening BTC isolated: every block moves to the arena's
-    // tail (its old slot left behind), so the 64 spare slots run out and the arena must grow, in a
-    // memory whose 4 GiB a region already nearly fills.
-    const accounts = Array.from({ length: 60 }, (_, k) => ({ id: `a${k}`, balance: '100000', positions: [held('cross')] }));
-    const engine = engineWith(accounts);
-    // The top of the memory left free: as many bytes as the layout now takes, fewer than a layout
-    // with twice the position slots needs.
+  /** Fills the memory's top with a region, so that the book's layout cannot be made again with twice the position slots. */
+  const fillMemoryTop = (engine: Engine): void => {
     const top = engine.region('test.top', 64) + 64;
     engine.region('test.fill', WASM_PAGES_MAX * WASM_PAGE_BYTES - top - (engine.layout.end - engine.layout.header));
-    const open = (a: number): AnyOperation => ({ kind: 'fill', accountIndex: a, instrument: 'BTC', mode: 'isolated', sizeUnits: 400n, priceUnits: 500_000n });
+  };
+  const openIsolated = (a: number): AnyOperation => ({ kind: 'fill', accountIndex: a, instrument: 'BTC', mode: 'isolated', sizeUnits: 400n, priceUnits: 500_000n });
+
+  test('an arena whose moved blocks left a quarter of it free is compacted, not grown: the same slots as the TypeScript fill, and the reference', () => {
+    // 60 accounts holding BTC cross, each opening BTC isolated: every block moves to the arena's
+    // tail (its old slot left behind), until the arena (60 + 64 + 4 slots) is full with a quarter of
+    // its slots left behind, at the 34th.
+    const accounts = Array.from({ length: 60 }, (_, k) => ({ id: `a${k}`, balance: '100000', positions: [held('cross')] }));
+    const engine = engineWith(accounts);
+    const twin = engineWith(accounts);
+    const capacity = engine.layout.capacity.positions;
+    for (let a = 0; a < 40; a++) {
+      const expected = applyOperation(twin, openIsolated(a));
+      expect(applyBatch(engine, [openIsolated(a)]).results, `fill of account ${a}`).toEqual([expected]);
+      expect(fullState(engine, { derived: false, sameBook: true }), `fill of account ${a}`).toEqual(fullState(twin, { derived: false, sameBook: true }));
+    }
+    expect(engine.positionCompactions).toBe(1);
+    expect(twin.positionCompactions).toBe(1);
+    expect(engine.layout.capacity.positions).toBe(capacity); // never grown
+    // The blocks moved since the compaction left their slots behind, and only those.
+    expect(engine.positionsHeld()).toBe(100);
+    expect(engine.positionsUsed - engine.positionsHeld()).toBeLessThan(40);
+    expectAgreesWithReference(engine);
+  });
+
+  test('an arena that cannot grow within 4 GiB is compacted while that leaves room, then the fill is not applied and the error says how full the arena is', () => {
+    // 400 accounts holding BTC cross, each opening BTC isolated: the blocks that move leave fewer
+    // slots behind than a quarter of the arena, so it would grow, in a memory whose 4 GiB a region
+    // already nearly fills: it is compacted instead, again and again, until compacting leaves less
+    // than a moved block needs.
+    const accounts = Array.from({ length: 400 }, (_, k) => ({ id: `a${k}`, balance: '100000', positions: [held('cross')] }));
+    const engine = engineWith(accounts);
+    const twin = engineWith(accounts);
+    fillMemoryTop(engine);
+    fillMemoryTop(twin);
+    const capacity = engine.layout.capacity.positions;
     let failedAt = -1;
     let message = '';
     for (let a = 0; a < accounts.length && failedAt < 0; a++) {
       const before = fullState(engine, { derived: false, sameBook: true });
       try {
-        expect(applyBatch(engine, [open(a)]).results[0].ok).toBe(true);
+        expect(applyBatch(engine, [openIsolated(a)]).results[0].ok).toBe(true);
       } catch (error) {
         failedAt = a;
         message = String(error);
-        // Rolled back: the book is as the fill found it.
+        // Rolled back: the book is as the fill found it, and the TypeScript fill fails alike.
         expect(fullState(engine, { derived: false, sameBook: true })).toEqual(before);
+        expect(() => applyOperation(twin, openIsolated(a))).toThrow(RangeError);
+        break;
       }
+      expect(applyOperation(twin, openIsolated(a)).ok).toBe(true);
+      expect(fullState(engine, { derived: false, sameBook: true }), `fill of account ${a}`).toEqual(fullState(twin, { derived: false, sameBook: true }));
     }
+    expect(engine.positionCompactions).toBeGreaterThan(1);
+    expect(twin.positionCompactions).toBe(engine.positionCompactions);
+    expect(engine.layout.capacity.positions).toBe(capacity);
     expect(failedAt).toBeGreaterThan(0);
-    expect(message).toMatch(/^RangeError: the position arena is full: (\d+) of its (\d+) slots are used, (\d+) by the positions the accounts hold \(the rest were left by blocks that moved/);
-    const [, used, capacity, holding] = /(\d+) of its (\d+) slots are used, (\d+) by/.exec(message)!.map(Number);
+    // Every slot but those compaction cannot give back was used: a position opened on each.
+    expect(message).toMatch(/^RangeError: the position arena is full: (\d+) of its (\d+) slots are used, (\d+) by the positions the accounts hold \(the rest left by blocks that moved; compacted, the arena would have (\d+) free, fewer than the 3 needed\)/);
+    const [, used, slots, holding, free] = /(\d+) of its (\d+) slots are used, (\d+) by .* would have (\d+) free/.exec(message)!.map(Number);
     expect(used).toBe(engine.positionsUsed);
-    expect(capacity).toBe(engine.layout.capacity.positions);
-    expect(holding).toBe(60 + failedAt);
+    expect(slots).toBe(capacity);
+    expect(holding).toBe(accounts.length + failedAt);
+    expect(free).toBe(capacity - holding);
+    expect(free).toBeLessThan(3);
     expect(message).toMatch(/above the 4 GiB a wasm32 memory holds/);
     expectAgreesWithReference(engine);
   });

@@ -406,6 +406,7 @@ describe('the production sweep paths after the changes users make', () => {
     let refused = 0;
     let failingScopes = 0;
     let movedSteps = 0;
+    let arenaCompactions = 0; // the position arena compacted (the slots moved blocks left taken back)
     let chunkMoves = 0;
     let repacks = 0;
     let compactions = 0;
@@ -550,11 +551,14 @@ describe('the production sweep paths after the changes users make', () => {
         if (aboveTwoGiB && result.path === 'incremental' && incremental.hotAccounts > 0) highHotSteps++;
       }
       if (aboveTwoGiB) expect(Math.min(engine.memoryUse.total, twin.memoryUse.total)).toBeGreaterThan(TWO_GIB);
+      // The twin took the same steps: its arena was compacted at the same fills.
+      expect(twin.positionCompactions).toBe(engine.positionCompactions);
+      arenaCompactions += engine.positionCompactions;
       bookIndex++;
     }
     // The steps did what they are for: updates applied and refused, failing scopes found and lost.
     expect(steps).toBe(BOOKS * STEPS_PER_BOOK);
-    console.log(`${steps} steps: ${applied} updates applied, ${refused} refused, ${failingScopes} failing scopes seen, ${movedSteps} steps on a book whose position blocks had moved, ${chunkMoves} chunks moved to a new area, ${compactions} compactions (${compactingSteps} steps left one under way), ${repacks} repacks`);
+    console.log(`${steps} steps: ${applied} updates applied, ${refused} refused, ${failingScopes} failing scopes seen, ${movedSteps} steps on a book whose position blocks had moved, ${arenaCompactions} arena compactions, ${chunkMoves} chunks moved to a new area, ${compactions} compactions (${compactingSteps} steps left one under way), ${repacks} repacks`);
     console.log(`${kernelApplied} updates applied in the kernel; fills rewritten in place: ${JSON.stringify(rewritten)}`);
     console.log(`incremental path: ${paths.incremental} incremental steps (${((100 * reevaluated) / Math.max(1, accountSteps)).toFixed(1)}% of accounts re-evaluated), ${paths.sweep} sweeps (${staleSweeps} left the index stale, ${owingSteps} left accounts owed; ${drainingSteps} steps re-evaluated owed ones), ${paths.build} builds`);
     expect(applied).toBeGreaterThan(steps);
@@ -564,6 +568,7 @@ describe('the production sweep paths after the changes users make', () => {
     expect(refused).toBeGreaterThan(steps / 20);
     expect(failingScopes).toBeGreaterThan(steps);
     expect(movedSteps).toBeGreaterThan(steps / 2);
+    expect(arenaCompactions).toBeGreaterThan(0);
     // The chunk records' own life: chunks that outgrew their room moved, and regions were laid out
     // again (repacked, or a new layout as the book grew), and compactions ran over several steps.
     expect(chunkMoves).toBeGreaterThan(0);

@@ -1,0 +1,152 @@
+// The position arena's compaction (Engine.compactPositions, the kernel's compactArena): the slots
+// that moved blocks left behind are taken back. Held to a model written here from the rule alone
+// (every block slides down over the slots no account holds, in slot order; the slots above are
+// zeroed), to the BigInt reference after it, and to the chunk sweep on one thread and in a pool.
+import { afterAll, describe, expect, test } from 'vitest';
+import fc from 'fast-check';
+import { Engine } from '../../src/engine/engine.js';
+import { SweepPool } from '../../src/pool/pool.js';
+import { evaluateAccount } from '../../src/reference/evaluate.js';
+import { POSITIONS_PER_ACCOUNT_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
+import { POSITION_COLUMNS, type Views } from '../../src/memory/layout.js';
+import type { Book } from '../../src/book/model.js';
+import { bookArbitrary } from '../support/arbitraries.js';
+import { statusScopes, sweptStatuses } from '../support/scopes.js';
+
+type Column = ArrayLike<number | bigint> & { subarray(a: number, b: number): ArrayLike<number | bigint> };
+
+/** Moves random blocks to the arena's tail (as a fill that opens a position does) and shrinks some (as one that closes a position does): slots left behind. */
+function scatter(engine: Engine, random: () => number, moves: number): void {
+  for (let m = 0; m < moves; m++) {
+    const v = engine.views; // a new layout's once the arena grew
+    const a = Math.floor(random() * engine.accountCount);
+    if (v.accPosCount[a] === 0 || v.accPosCount[a] === POSITIONS_PER_ACCOUNT_MAX) continue;
+    // A slot appended (the block moves to the tail unless it ends the arena) and taken out again:
+    // the block, moved or not, holds what it held.
+    const slot = engine.appendPositionSlot(a);
+    engine.removePositionSlot(a, slot);
+    // Some lose their last position (as a fill that closes it): one slot left past the block.
+    const w = engine.views;
+    if (random() < 0.2 && w.accPosCount[a] > 1) engine.removePositionSlot(a, w.accPosStart[a] + w.accPosCount[a] - 1);
+  }
+  engine.refreshDebits();
+  engine.sweep({ full: false }); // every chunk's records built, naming the slots as they are before the compaction
+}
+
+/** What compaction must leave: each column's held values packed in the order of their slots, zero above, and the starts slid. */
+function model(engine: Engine): { starts: number[]; columns: Record<string, (number | bigint)[]>; held: number } {
+  const v = engine.views;
+  const used = engine.positionsUsed;
+  const owner = new Int32Array(used).fill(-1);
+  for (let a = 0; a < engine.accountCount; a++) {
+    for (let k = 0; k < v.accPosCount[a]; k++) owner[v.accPosStart[a] + k] = a;
+  }
+  const heldBelow = new Int32Array(used + 1);
+  for (let j = 0; j < used; j++) heldBelow[j + 1] = heldBelow[j] + (owner[j] >= 0 ? 1 : 0);
+  const held = heldBelow[used];
+  const starts = Array.from({ length: engine.accountCount }, (_, a) => heldBelow[Math.min(v.accPosStart[a], used)]);
+  const columns: Record<string, (number | bigint)[]> = {};
+  for (const name of POSITION_COLUMNS) {
+    const column = v[name as keyof Views] as unknown as Column;
+    const packed: (number | bigint)[] = [];
+    for (let j = 0; j < used; j++) if (owner[j] >= 0) packed.push(column[j]);
+    const zero = typeof column[0] === 'bigint' ? 0n : 0;
+    while (packed.length < used) packed.push(zero);
+    columns[name] = packed;
+  }
+  return { starts, columns, held };
+}
+
+function columnsOf(engine: Engine, used: number): Record<string, (number | bigint)[]> {
+  const out: Record<string, (number | bigint)[]> = {};
+  for (const name of POSITION_COLUMNS) out[name] = Array.from((engine.views[name as keyof Views] as unknown as Column).subarray(0, used));
+  return out;
+}
+
+/** Every account's positions, as the book says them: what compaction must not change. */
+function positionsOf(engine: Engine): string {
+  return JSON.stringify(engine.toBook().accounts, (_, value) => (typeof value === 'bigint' ? value.toString() : value));
+}
+
+function expectReference(engine: Engine): void {
+  const book = engine.toBook();
+  const expected = book.accounts.map((_, a) => evaluateAccount(book, a));
+  engine.sweep({ full: false }); // the chunk sweep over records rebuilt after the slots moved
+  const { accountStatus } = sweptStatuses(engine);
+  expect(accountStatus).toEqual(expected.map((result) => result.crossStatus));
+  const v = engine.views;
+  for (let a = 0; a < engine.accountCount; a++) {
+    for (let k = 0; k < v.accPosCount[a]; k++) {
+      const j = v.accPosStart[a] + k;
+      if (expected[a].positions[k].status !== null) expect(STATUS_NAMES[v.posStatus[j]], `account ${a} position ${k}`).toBe(expected[a].positions[k].status);
+    }
+  }
+  engine.evaluate();
+  for (let a = 0; a < engine.accountCount; a++) expect(engine.accountResult(a), `account ${a}`).toEqual(expected[a]);
+}
+
+const pools: SweepPool[] = [];
+afterAll(async () => {
+  await Promise.all(pools.map((pool) => pool.close()));
+});
+
+describe('compacting the position arena', () => {
+  test('every block slides down over the slots left behind, in slot order; the positions, the figures and every status stay the reference', async () => {
+    const books = fc.sample(
+      fc.tuple(fc.integer({ min: 1, max: 400 }).chain((accounts) => bookArbitrary(accounts)), fc.integer({ min: 0, max: 2 ** 31 - 1 })),
+      { numRuns: 24, seed: 20261203 },
+    );
+    let taken = 0;
+    for (const [book, seed] of books) {
+      const engine = Engine.fromBook(book as Book);
+      let state = seed;
+      const random = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      scatter(engine, random, 1 + Math.floor(random() * 3 * engine.accountCount));
+      const used = engine.positionsUsed;
+      const expected = model(engine);
+      const positions = positionsOf(engine);
+      const takenBefore = engine.positionSlotsTakenBack;
+      const slid = engine.compactPositions();
+      taken += slid;
+      expect(engine.positionSlotsTakenBack - takenBefore).toBe(slid);
+      expect(slid).toBe(used - expected.held);
+      expect(engine.positionsUsed).toBe(expected.held);
+      expect(engine.positionsHeld()).toBe(expected.held);
+      expect(Array.from(engine.views.accPosStart.subarray(0, engine.accountCount))).toEqual(expected.starts);
+      expect(columnsOf(engine, used)).toEqual(expected.columns);
+      expect(positionsOf(engine)).toBe(positions);
+      expectReference(engine);
+      // The pool sweeps the same records to the same statuses.
+      const statuses = statusScopes(engine);
+      const pool = await SweepPool.open(engine, { threads: 2 });
+      pools.push(pool);
+      engine.sweep({ full: false });
+      const result = await pool.sweep();
+      expect([...result.scopes]).toEqual(statuses);
+      await pool.close();
+      pools.pop();
+      // A second compaction finds nothing to take back, and moves nothing.
+      const packed = columnsOf(engine, engine.positionsUsed);
+      expect(engine.compactPositions()).toBe(0);
+      expect(columnsOf(engine, engine.positionsUsed)).toEqual(packed);
+    }
+    expect(taken).toBeGreaterThan(1000); // slots were left behind to take back
+  });
+
+  test('two blocks on one slot are an error found before anything moved', () => {
+    const books = fc.sample(bookArbitrary(40), { numRuns: 1, seed: 7 });
+    const engine = Engine.fromBook(books[0] as Book);
+    const v = engine.views;
+    const a = Array.from({ length: engine.accountCount }, (_, k) => k).filter((k) => v.accPosCount[k] > 0);
+    expect(a.length).toBeGreaterThan(1);
+    scatter(engine, () => 0.5, 10);
+    v.accPosStart[a[1]] = v.accPosStart[a[0]]; // a broken block, as no operation leaves one
+    const before = new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header).slice();
+    const used = engine.positionsUsed;
+    expect(() => engine.compactPositions()).toThrow(/compactArena: two blocks share a slot/);
+    const after = new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header);
+    expect(Buffer.from(after).equals(Buffer.from(before))).toBe(true);
+    expect(engine.positionsUsed).toBe(used);
+    expect(engine.positionCompactions).toBe(0);
+  });
+});
