@@ -5,6 +5,7 @@
 //     and, at the end, an update right after a sweep (as a service applies them between sweeps);
 //   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index,
 //     and the position arena's slots after them (used, held, and how long the spare ones last);
+//   - at the end, the arena compacted (the slots moved blocks left taken back), and the sweep after it;
 //   - C fills that close whole positions (a cascade's liquidations), in batches of 1,000;
 //   - N single deposits through applyOperation, accounts by id, then by index (after a sweep: first
 //     as a caller sees them, then again with the refresh timed);
@@ -174,13 +175,24 @@ const batchRates: number[] = [];
 const batchTimes: number[] = [];
 let applied = 0;
 const refusals = new Map<string, number>();
+/** Batches during which the position arena was compacted: their times, and the sweep after each (not in the rate). */
+const arenaPauses: { batchMs: number; sweepMs: number }[] = [];
 const timed = withRefreshTimer(() => {
   let done = 0;
   while (done < batchOps) {
     const operations = Array.from({ length: Math.min(batchSize, batchOps - done) }, randomOperation);
+    const compactionsBefore = engine.positionCompactions;
     const t = performance.now();
     const result = applyBatch(engine, operations);
     const elapsed = performance.now() - t;
+    if (engine.positionCompactions !== compactionsBefore) {
+      // The slots moved, so every chunk's records are built again: by the sweep a service runs
+      // next (timed here, outside the rate), not by the next batches, which would find every chunk
+      // waiting for it and skip their refreshes.
+      const s = performance.now();
+      engine.sweep({ full: false });
+      arenaPauses.push({ batchMs: elapsed, sweepMs: performance.now() - s });
+    }
     if (done === 0) firstBatchMs = elapsed;
     batchMs += elapsed;
     batchRates.push(operations.length / (elapsed / 1000));
@@ -213,14 +225,28 @@ const compactions = new Uint32Array(engine.memory.buffer, engine.layout.header, 
 log(`  batches after the first: p99 ${p99BatchMs.toFixed(1)} ms, slowest ${maxBatchMs.toFixed(1)} ms (${compactions} compactions of the records region ended meanwhile)`);
 log(`  refusals: ${[...refusals].map(([code, n]) => `${code} ${n}`).join(', ')}`);
 // The position arena after the batches: blocks that move when their accounts open positions leave
-// their old slots behind, which are not reused (docs/architecture.md), so the arena's used slots
-// outgrow the positions held; when they reach its capacity it must grow.
-let held = 0;
-for (let a = 0; a < accounts; a++) held += engine.views.accPosCount[a];
-const arena = { slotsUsed: engine.positionsUsed, capacity: engine.layout.capacity.positions, positionsHeld: held, slotsUsedBefore: positions };
+// their old slots behind, so the arena's used slots outgrow the positions held; when they reach its
+// capacity, the arena is compacted (those slots taken back) or grows (docs/architecture.md).
+const held = engine.positionsHeld();
+// Slots the batches took: those used now, and those compactions took back meanwhile.
+const slotsTaken = engine.positionsUsed - positions + engine.positionSlotsTakenBack;
+const arena = {
+  slotsUsed: engine.positionsUsed,
+  capacity: engine.layout.capacity.positions,
+  positionsHeld: held,
+  slotsUsedBefore: positions,
+  slotsTaken,
+  compactions: engine.positionCompactions,
+  slotsTakenBack: engine.positionSlotsTakenBack,
+  pauses: arenaPauses,
+};
+for (const pause of arenaPauses) {
+  log(`  a batch that compacted the position arena: ${pause.batchMs.toFixed(0)} ms; the sweep after it (every chunk's records built again, one thread) ${pause.sweepMs.toFixed(0)} ms`);
+}
 log(
-  `  the position arena: ${arena.slotsUsed.toLocaleString('en-US')} of ${arena.capacity.toLocaleString('en-US')} slots used (${(arena.slotsUsed - positions).toLocaleString('en-US')} more than before the batches), ` +
-    `${held.toLocaleString('en-US')} by positions held; at this rate the spare slots last about ${Math.floor(((arena.capacity - arena.slotsUsed) / Math.max(1, arena.slotsUsed - positions)) * batchOps).toLocaleString('en-US')} more such updates`,
+  `  the position arena: ${arena.slotsUsed.toLocaleString('en-US')} of ${arena.capacity.toLocaleString('en-US')} slots used, ${held.toLocaleString('en-US')} by positions held; ` +
+    `the batches took ${slotsTaken.toLocaleString('en-US')} slots, ${arena.compactions} compactions took back ${arena.slotsTakenBack.toLocaleString('en-US')}; ` +
+    `at this rate it is full after about ${Math.floor(((arena.capacity - arena.slotsUsed) / Math.max(1, slotsTaken)) * batchOps).toLocaleString('en-US')} more such updates, and then compacted or grown`,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -300,6 +326,35 @@ log(
     `the first update on the fresh engine: ${firstUpdatesUs[0].toFixed(0)} µs`,
 );
 
+// The pause a full arena brings: its compaction (Engine.compactPositions: the slots moved blocks
+// left taken back), and the sweep after it, which builds every chunk's records again since the
+// slots moved, beside a sweep of the same book after that.
+/** Median of five status sweeps on one thread (ms). */
+const sweepMedian = (): number => {
+  const times: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const t = performance.now();
+    engine.sweep({ full: false });
+    times.push(performance.now() - t);
+  }
+  return times.sort((x, y) => x - y)[2];
+};
+const sweepBeforeMs = sweepMedian();
+const usedBeforeCompaction = engine.positionsUsed;
+let t0 = performance.now();
+const slotsTakenBack = engine.compactPositions();
+const compactionMs = performance.now() - t0;
+t0 = performance.now();
+engine.sweep({ full: false });
+const sweepAfterCompactionMs = performance.now() - t0;
+const sweepAfterMs = sweepMedian();
+const arenaCompaction = { slotsUsedBefore: usedBeforeCompaction, slotsTakenBack, ms: compactionMs, firstSweepMs: sweepAfterCompactionMs, sweepBeforeMs, sweepAfterMs };
+log(
+  `compacting the position arena: ${slotsTakenBack.toLocaleString('en-US')} of ${usedBeforeCompaction.toLocaleString('en-US')} slots taken back in ${compactionMs.toFixed(0)} ms; ` +
+    `the sweep after it (every chunk's records built again, one thread) ${sweepAfterCompactionMs.toFixed(0)} ms; ` +
+    `status sweeps on one thread before it ${sweepBeforeMs.toFixed(0)} ms, after it ${sweepAfterMs.toFixed(0)} ms (medians of 5)`,
+);
+
 if (json) {
   process.stdout.write(
     `${JSON.stringify({
@@ -314,6 +369,7 @@ if (json) {
       laterFirstUpdateMedianUs: laterFirstUs[10],
       afterSweepUpdateMedianUs: afterSweepUs[10],
       batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, medianBatchOpsPerSecond: medianBatchRate, applied, firstBatchMs, p99BatchMs, maxBatchMs, compactions, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate, arena },
+      arenaCompaction,
       closes: { applied: closesApplied, perSecond: closeRate, refreshShare: closeTimed.refreshMs / closeMs },
       plain: { byId: plainRate, byIndex: plainByIndexRate },
       single: { ops: singleOps, opsPerSecond: singleRate, refreshShare: single.refreshMs / single.value, opsPerSecondWithoutRefresh: singleWithoutRefreshRate },
