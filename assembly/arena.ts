@@ -3,10 +3,28 @@
 // An account's positions are one block of slots (H_ACC_POS_START, H_ACC_POS_COUNT). A block that
 // must grow and is not at the arena's tail moves there, and the slots it leaves are held by no
 // account. compactArena slides every block down over those slots, in slot order, so that the blocks
-// fill [0, held) with no gap and keep their order; the control plane decides when
-// (src/engine/engine.ts makePositionRoom) and refreshes what names slots afterwards.
+// fill [0, held) with no gap and keep their order, and moves the slots the chunk records name
+// with them; the control plane decides when (src/engine/engine.ts makePositionRoom).
 
-import { H_ACCOUNT_COUNT, H_ACC_POS_START, H_ACC_POS_COUNT, H_POS_SIZE, H_POS_BRACKET } from './layout';
+import {
+  H_ACCOUNT_COUNT,
+  H_ACC_POS_START,
+  H_ACC_POS_COUNT,
+  H_POS_SIZE,
+  H_POS_BRACKET,
+  H_CHUNKS,
+  H_SWEEP_RECORDS,
+  CHUNK_ACCOUNTS,
+  CHUNK_META_BYTES,
+  CHUNK_OFFSET,
+  CHUNK_CROSS,
+  CHUNK_ISOLATED,
+  CHUNK_STATE,
+  CHUNK_FRESH,
+  CROSS_RECORD_BYTES,
+  ISOLATED_RECORD_BYTES,
+  ISOLATED_SLOT,
+} from './layout';
 import { column, headerValue } from './header';
 import { positionColumnBytes } from './operations';
 
@@ -22,11 +40,14 @@ export function arenaScratchBytes(used: u32): u32 {
  * the slots the accounts hold (the arena's used slots from now on). Each account's start is moved
  * with its block (one with no positions gets the slot its start would slide to). `scratch` has
  * arenaScratchBytes(used) bytes: a bitmap of the held slots, then before each 64 slots how many
- * are held, so that a start's new slot is found in O(1). O(accounts + used); writes the position
- * columns, the starts and the scratch. Every block must lie within [0, used) and no two may share
+ * are held, so that a start's new slot is found in O(1). With `records`, the slot each isolated
+ * record of a fresh chunk names moves as its position does (a record of an account changed and
+ * not refreshed yet may name a slot no account holds: it gets the slot that one slides to, and is
+ * written again from the columns by that account's refresh). O(accounts + used + records);
+ * writes the position columns, the starts, the records' slots and the scratch. Every block must lie within [0, used) and no two may share
  * a slot (checked: a broken block is an error, found before anything moved).
  */
-export function slideBlocks(header: usize, used: u32, scratch: usize): u32 {
+export function slideBlocks(header: usize, used: u32, scratch: usize, records: bool): u32 {
   const accounts = headerValue(header, H_ACCOUNT_COUNT);
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
@@ -58,14 +79,21 @@ export function slideBlocks(header: usize, used: u32, scratch: usize): u32 {
   // Every start slides by the free slots below it.
   for (let a: u32 = 0; a < accounts; a++) {
     const at = accPosStart + (<usize>a << 2);
-    const first = load<u32>(at);
-    let slid = held;
-    if (first < used) {
-      const w = <usize>(first >> 6);
-      const below = load<u64>(bits + (w << 3)) & ((<u64>1 << <u64>(first & 63)) - 1);
-      slid = load<u32>(before + (w << 2)) + <u32>popcnt<u64>(below);
+    store<u32>(at, slid(load<u32>(at), used, held, bits, before));
+  }
+  // And so does every slot an isolated record of a fresh chunk names (the others' records are
+  // built again from the columns before they are read).
+  if (records) {
+    const metas = column(header, H_CHUNKS);
+    const region = column(header, H_SWEEP_RECORDS);
+    const chunks = (accounts + CHUNK_ACCOUNTS - 1) / CHUNK_ACCOUNTS;
+    for (let c: u32 = 0; c < chunks; c++) {
+      const meta = metas + <usize>c * <usize>CHUNK_META_BYTES;
+      if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
+      let r = region + <usize>load<u32>(meta, CHUNK_OFFSET) + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES;
+      const end = r + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
+      for (; r < end; r += ISOLATED_RECORD_BYTES) store<u32>(r, slid(load<u32>(r, ISOLATED_SLOT), used, held, bits, before), ISOLATED_SLOT);
     }
-    store<u32>(at, slid);
   }
 
   // Each run of held slots moves down to where the runs before it end, every position column.
@@ -104,4 +132,13 @@ export function slideBlocks(header: usize, used: u32, scratch: usize): u32 {
     memory.fill(column(header, h) + <usize>held * width, 0, <usize>(used - held) * width);
   }
   return held;
+}
+
+/** Where slot j (< used, or used itself) slides to: the held slots below it. */
+// @ts-ignore: decorator
+@inline
+function slid(j: u32, used: u32, held: u32, bits: usize, before: usize): u32 {
+  if (j >= used) return held;
+  const w = <usize>(j >> 6);
+  return load<u32>(before + (w << 2)) + <u32>popcnt<u64>(load<u64>(bits + (w << 3)) & ((<u64>1 << <u64>(j & 63)) - 1));
 }

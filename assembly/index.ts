@@ -406,12 +406,13 @@ export function leverageAbove(header: usize, instrument: u32, cap: u32, slots: u
  * Compacts the position arena: every account's block slides down over the slots among the first
  * `used` that no account holds (left by blocks that moved), in slot order, and the slots left
  * above are zeroed; returns the slots held, the arena's used slots from now on. `scratch` has
- * arenaScratchBytes(used) bytes. Derived state that names slots (the chunk records) is stale
- * afterwards: the control plane refreshes the whole book (src/engine/engine.ts compactPositions).
+ * arenaScratchBytes(used) bytes. With SWEEP_CHUNKS in `flags`, the slots the fresh chunks'
+ * isolated records name move with their positions, so the records stay those of the book (the
+ * cross records name none). O(accounts + used + records).
  */
-export function compactArena(header: usize, used: u32, scratch: usize): u32 {
+export function compactArena(header: usize, used: u32, scratch: usize, flags: u32): u32 {
   assert(scratch != 0, 'compactArena: no scratch');
-  return slideBlocks(header, used, scratch);
+  return slideBlocks(header, used, scratch, (flags & SWEEP_CHUNKS) != 0);
 }
 
 /**

@@ -42,8 +42,11 @@ export interface CoreExports {
   refreshTiers(header: number, shard: number, instrument: number, flags: number): number;
   /** The accounts holding a position of `instrument`, ascending, as u32 at `out` (room for every account); returns how many. O(positions). */
   holders(header: number, instrument: number, out: number): number;
-  /** Slides every block down over the unheld slots among the first `used` (scratch: arenaScratchBytes(used) bytes); returns the slots held. O(accounts + used). */
-  compactArena(header: number, used: number, scratch: number): number;
+  /**
+   * Slides every block down over the unheld slots among the first `used` (scratch: arenaScratchBytes(used) bytes), and with
+   * SWEEP_CHUNKS the slots the fresh chunks' isolated records name; returns the slots held. O(accounts + used + records).
+   */
+  compactArena(header: number, used: number, scratch: number, flags: number): number;
   arenaScratchBytes(used: number): number;
   /** The first account (+1) holding a position of `instrument` with a leverage above `cap`; 0 when none. O(positions). */
   leverageAbove(header: number, instrument: number, cap: number, slots: number, out: number): number;

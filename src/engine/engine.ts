@@ -986,10 +986,10 @@ export class Engine {
    * Compacts the position arena: every account's block slides down over the slots no account
    * holds (those moved blocks left behind), in slot order, so that the blocks fill the first
    * positionsHeld() slots; the slots above are zeroed. The positions, balances and every figure
-   * stay as they were; the slots change, so the whole book's derived state is refreshed
-   * (refreshDebits: the chunk records name isolated slots; the listeners hear of every account).
-   * O(accounts + slots used) in the kernel, plus the rebuild of every chunk at the next sweep.
-   * Returns the slots taken back.
+   * stay as they were. The slots the chunk records name move with their positions, in the kernel,
+   * so no chunk is built again; the listeners hear of a change of every account, since what they
+   * keep may name slots (the incremental path's hot book: its index goes stale).
+   * O(accounts + slots used + records), in the kernel. Returns the slots taken back.
    */
   compactPositions(): number {
     this.assertWritable('compactPositions');
@@ -997,14 +997,14 @@ export class Engine {
     const scratch = this.region(ARENA_SCRATCH, this.core.arenaScratchBytes(used));
     let held: number;
     try {
-      held = this.core.compactArena(this.layout.header, used, scratch);
+      held = this.core.compactArena(this.layout.header, used, scratch, this.chunkSweep ? SWEEP_CHUNKS : 0);
     } finally {
       this.dropRegion(ARENA_SCRATCH);
     }
     this.positionsUsed = held;
     this.positionCompactions++;
     this.positionSlotsTakenBack += used - held;
-    this.refreshDebits();
+    for (const listener of this.changeListeners) listener(null, this.accountCount);
     return used - held;
   }
 

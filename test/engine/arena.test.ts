@@ -1,7 +1,8 @@
 // The position arena's compaction (Engine.compactPositions, the kernel's compactArena): the slots
 // that moved blocks left behind are taken back. Held to a model written here from the rule alone
 // (every block slides down over the slots no account holds, in slot order; the slots above are
-// zeroed), to the BigInt reference after it, and to the chunk sweep on one thread and in a pool.
+// zeroed), the chunk records it moves to those a build writes, and the BigInt reference after it,
+// to the chunk sweep on one thread and in a pool.
 import { afterAll, describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
@@ -12,6 +13,10 @@ import { POSITION_COLUMNS, type Views } from '../../src/memory/layout.js';
 import type { Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { statusScopes, sweptStatuses } from '../support/scopes.js';
+import { placement, records } from '../support/records.js';
+import { kernelU32 } from '../../src/engine/kernel-constants.js';
+
+const CHUNK_FRESH = kernelU32('CHUNK_FRESH');
 
 type Column = ArrayLike<number | bigint> & { subarray(a: number, b: number): ArrayLike<number | bigint> };
 
@@ -105,8 +110,13 @@ describe('compacting the position arena', () => {
       const used = engine.positionsUsed;
       const expected = model(engine);
       const positions = positionsOf(engine);
+      const states = placement(engine).map((chunk) => chunk.state);
       const takenBefore = engine.positionSlotsTakenBack;
       const slid = engine.compactPositions();
+      // No chunk waits to be built again: the records' slots moved with their positions.
+      expect(placement(engine).map((chunk) => chunk.state)).toEqual(states);
+      expect(states.every((state) => state === CHUNK_FRESH)).toBe(true);
+      const moved = records(engine).chunks;
       taken += slid;
       expect(engine.positionSlotsTakenBack - takenBefore).toBe(slid);
       expect(slid).toBe(used - expected.held);
@@ -115,7 +125,12 @@ describe('compacting the position arena', () => {
       expect(Array.from(engine.views.accPosStart.subarray(0, engine.accountCount))).toEqual(expected.starts);
       expect(columnsOf(engine, used)).toEqual(expected.columns);
       expect(positionsOf(engine)).toBe(positions);
-      expectReference(engine);
+      expectReference(engine); // sweeps the moved records first, then evaluates (which lays the book out again)
+      // The records as moved are those a build from the columns writes.
+      engine.sweep({ full: false });
+      const built = records(engine).chunks;
+      expect(built.length).toBe(moved.length);
+      for (let c = 0; c < built.length; c++) expect(moved[c].equals(built[c]), `chunk ${c}'s records`).toBe(true);
       // The pool sweeps the same records to the same statuses.
       const statuses = statusScopes(engine);
       const pool = await SweepPool.open(engine, { threads: 2 });
