@@ -5,7 +5,8 @@
 // Only ratios are gated: absolute times on a shared machine say more about the neighbours. The
 // ratios against other implementations (the float64, object and BigInt peers) depend on the CPU's
 // microarchitecture as much as on this code, so a CPU profile of bench/thresholds.json whose
-// `match` is part of this machine's CPU model sets its own thresholds for those it names.
+// `match` is part of this machine's CPU model and family ("AMD EPYC family 26") sets its own
+// thresholds for those it names.
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -32,11 +33,26 @@ const gated = RATIO_NAMES.filter((name) => thresholds.informational?.[name] === 
 for (const name of gated) {
   if (typeof thresholds.ratios[name] !== 'number') throw new Error(`bench/thresholds.json: ratios.${name} is missing (or list it under "informational" with the reason)`);
 }
-const model = cpus()[0]?.model ?? 'unknown';
+const model = cpuDescription();
 const profile = thresholds.cpuProfiles?.find((candidate) => model.includes(candidate.match));
 for (const [name, value] of Object.entries(profile?.ratios ?? {})) {
   if (!gated.includes(name as RatioName)) throw new Error(`bench/thresholds.json: cpuProfiles "${profile!.match}" sets ${name}, which is not a gated ratio`);
   if (typeof value !== 'number' || !(value > 0)) throw new Error(`bench/thresholds.json: cpuProfiles "${profile!.match}" ratios.${name} must be a positive number`);
+}
+/**
+ * This machine's CPU as the profiles match it: its model name, and its family where /proc/cpuinfo
+ * says it (a hypervisor may call every AMD EPYC generation "AMD EPYC": the family tells them apart).
+ */
+function cpuDescription(): string {
+  const name = cpus()[0]?.model ?? 'unknown';
+  let cpuinfo = '';
+  try {
+    cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return name; // not Linux
+  }
+  const family = /^cpu family\s*:\s*(\d+)/m.exec(cpuinfo)?.[1];
+  return family === undefined ? name : `${name} family ${family}`;
 }
 /** The threshold of each gated ratio on this machine. */
 const minimums = Object.fromEntries(gated.map((name) => [name, profile?.ratios[name] ?? thresholds.ratios[name]])) as Record<RatioName, number>;
