@@ -44,8 +44,9 @@ export function arenaScratchBytes(used: u32): u32 {
  * record of a fresh chunk names moves as its position does (a record of an account changed and
  * not refreshed yet may name a slot no account holds: it gets the slot that one slides to, and is
  * written again from the columns by that account's refresh). O(accounts + used + records);
- * writes the position columns, the starts, the records' slots and the scratch. Every block must lie within [0, used) and no two may share
- * a slot (checked: a broken block is an error, found before anything moved).
+ * writes the position columns, the starts, the records' slots and the scratch. Every block must
+ * lie within [0, used) and no two may share a slot (checked: a broken block is an error, found
+ * before anything moved).
  */
 export function slideBlocks(header: usize, used: u32, scratch: usize, records: bool): u32 {
   const accounts = headerValue(header, H_ACCOUNT_COUNT);

@@ -7,16 +7,28 @@ import { afterAll, describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { SweepPool } from '../../src/pool/pool.js';
+import { IncrementalEvaluator } from '../../src/engine/incremental.js';
+import { applyBatch } from '../../src/account/batch.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { POSITIONS_PER_ACCOUNT_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
-import { POSITION_COLUMNS, type Views } from '../../src/memory/layout.js';
+import { CHUNK_META_BYTES, POSITION_COLUMNS, type Views } from '../../src/memory/layout.js';
 import type { Book } from '../../src/book/model.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { statusScopes, sweptStatuses } from '../support/scopes.js';
-import { placement, records } from '../support/records.js';
+import { chunkMeta, placement, records } from '../support/records.js';
 import { kernelU32 } from '../../src/engine/kernel-constants.js';
 
 const CHUNK_FRESH = kernelU32('CHUNK_FRESH');
+
+/** Chunks a deferred funding refresh has not reached yet. */
+function pendingChunks(engine: Engine): number {
+  const meta = chunkMeta(engine);
+  const W = CHUNK_META_BYTES / 4;
+  const word = kernelU32('CHUNK_FUNDING') / 4;
+  let pending = 0;
+  for (let chunk = 0; chunk < meta.length / W; chunk++) if (meta[chunk * W + word] !== 0) pending++;
+  return pending;
+}
 
 type Column = ArrayLike<number | bigint> & { subarray(a: number, b: number): ArrayLike<number | bigint> };
 
@@ -146,6 +158,61 @@ describe('compacting the position arena', () => {
       expect(columnsOf(engine, engine.positionsUsed)).toEqual(packed);
     }
     expect(taken).toBeGreaterThan(1000); // slots were left behind to take back
+  });
+
+  test('with a funding refresh pending on the chunks and an incremental index built: the refresh stays pending and settles on the moved records, the index is built again, both as the reference says', async () => {
+    const books = fc.sample(
+      fc.tuple(fc.integer({ min: 40, max: 600 }).chain((accounts) => bookArbitrary(accounts)), fc.integer({ min: 0, max: 2 ** 31 - 1 })),
+      { numRuns: 12, seed: 20261204 },
+    );
+    let pendingSeen = 0;
+    let fundingMoved = 0;
+    for (const [book, seed] of books) {
+      const engine = Engine.fromBook(book as Book);
+      let state = seed;
+      const random = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      scatter(engine, random, 1 + Math.floor(random() * 2 * engine.accountCount));
+      const incremental = new IncrementalEvaluator(engine, {});
+      await incremental.step(); // the index built over the slots as they are
+      // A funding index moved (its refresh deferred to each chunk's next read); on the property
+      // books' edge ranges a move may be refused (its unsettled funding out of range): the
+      // instruments are tried in turn, both ways.
+      const moved = engine.instruments.some((instrument, i) =>
+        [1n, -1n].some((sign) => applyBatch(engine, [{ kind: 'setFundingIndex', instrument: instrument.symbol, fundingIndex: engine.views.instFunding[i] + sign * BigInt(1 + Math.floor(random() * 1000)) }]).results[0].ok),
+      );
+      const pending = pendingChunks(engine);
+      if (moved) fundingMoved++;
+      pendingSeen += pending;
+      engine.compactPositions();
+      expect(pendingChunks(engine)).toBe(pending); // a compaction settles nothing and builds nothing
+      const after = engine.toBook();
+      const expected = after.accounts.map((_, a) => evaluateAccount(after, a));
+      const statuses = (): string[] => sweptStatuses(engine).accountStatus;
+      const isolated = (): (string | null)[] => {
+        const v = engine.views;
+        const out: (string | null)[] = [];
+        for (let a = 0; a < engine.accountCount; a++) {
+          for (let k = 0; k < v.accPosCount[a]; k++) out.push(expected[a].positions[k].status === null ? null : STATUS_NAMES[v.posStatus[v.accPosStart[a] + k]]);
+        }
+        return out;
+      };
+      const isolatedExpected = expected.flatMap((result) => result.positions.map((position) => position.status));
+      // The chunk sweep settles the deferred refresh on the moved records.
+      engine.sweep({ full: false });
+      expect(pendingChunks(engine)).toBe(0);
+      expect(statuses()).toEqual(expected.map((result) => result.crossStatus));
+      expect(isolated()).toEqual(isolatedExpected);
+      // The incremental path was told of every account: its hot book named the old slots.
+      engine.views.accStatus.fill(0xee, 0, engine.accountCount); // scribbled: the step must write every status again
+      const step = await incremental.step();
+      expect(step.path).not.toBe('incremental');
+      expect(statuses()).toEqual(expected.map((result) => result.crossStatus));
+      expect(isolated()).toEqual(isolatedExpected);
+      incremental.close();
+      expectReference(engine);
+    }
+    expect(fundingMoved).toBeGreaterThan(books.length / 2);
+    expect(pendingSeen).toBeGreaterThan(0);
   });
 
   test('two blocks on one slot are an error found before anything moved', () => {
