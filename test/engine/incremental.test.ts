@@ -198,6 +198,17 @@ describe('incremental evaluation on books dense near their boundaries', () => {
         }
       }
     }
+    // The counts a step's estimate reads instead of the entries: per cell and side, the entries
+    // tagged with that side (a difference of the evaluator's running counts).
+    const sideStart = (incremental as unknown as { sideStart: Uint32Array[] }).sideStart;
+    for (const side of [down, up]) {
+      for (let c = 0; c < cells; c++) {
+        let count = 0;
+        for (let k = start[c]; k < start[c + 1]; k++) count += (entries[k] >>> (shift + side)) & 1;
+        if (sideStart[side][c + 1] - sideStart[side][c] !== count) expect.fail(`cell ${c}, side ${side}: ${sideStart[side][c + 1] - sideStart[side][c]} counted, ${count} entries`);
+      }
+      expect(sideStart[side][cells]).toBeGreaterThan(0);
+    }
     // Each account outside the hot book, with a finite bound, is placed once per instrument it
     // holds, tagged down if it is long there, up if short, both if both or if any of its scopes is
     // failing (it can recover one way and go bankrupt the other).
@@ -225,6 +236,59 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect(bothSides).toBeGreaterThan(0);
     expect(oneSided).toBeGreaterThan(twin.accountCount / 2);
     expect(engine.accountCount).toBe(twin.accountCount);
+  });
+
+  test("a step counts the entries its moves reach from the build's counts per side, as a scan of those entries counts them, its cursors moved by the steps before", async () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 20_000, seed: 7, instruments: 12 })));
+    const incremental = new IncrementalEvaluator(engine, { fallbackAccounts: 1_000_000 }); // no fallback: the cursors move on
+    type Inner = {
+      reachedEntries(instruments: readonly number[]): number;
+      excursion(i: number, side: number): number;
+      entries: Uint32Array;
+      bucketStart: Uint32Array;
+      bucketLow: Float64Array;
+      cursor: Int32Array;
+      buckets: number;
+    };
+    const inner = incremental as unknown as Inner;
+    const shift = kernelU32('INDEX_SIDE_SHIFT');
+    const sides = kernelU32('INDEX_SIDES');
+    const counted = inner.reachedEntries.bind(inner);
+    let calls = 0;
+    let reached = 0;
+    let movedCursors = 0;
+    inner.reachedEntries = (instruments) => {
+      let scanned = 0;
+      for (const i of instruments) {
+        for (let side = 0; side < sides; side++) {
+          const e = inner.excursion(i, side);
+          if (inner.cursor[i * sides + side] > 0) movedCursors++;
+          for (let b = inner.cursor[i * sides + side]; b < inner.buckets && inner.bucketLow[b] <= e; b++) {
+            for (let k = inner.bucketStart[i * inner.buckets + b]; k < inner.bucketStart[i * inner.buckets + b + 1]; k++) scanned += (inner.entries[k] >>> (shift + side)) & 1;
+          }
+        }
+      }
+      const count = counted(instruments);
+      expect(count, `step ${calls}: instruments ${instruments.join(',')}`).toBe(scanned);
+      calls++;
+      reached += scanned;
+      return count;
+    };
+    expect((await incremental.step()).path).toBe('build');
+    const random = prng(5);
+    const v = engine.views;
+    for (let step = 0; step < 60; step++) {
+      // One to three instruments move, up to 2% either way from where they stand.
+      for (let n = 1 + Math.floor(random() * 3); n > 0; n--) {
+        const i = Math.floor(random() * engine.instruments.length);
+        v.instMark[i] = (v.instMark[i] * BigInt(1_000_000 + Math.round((random() - 0.5) * 40_000))) / 1_000_000n;
+      }
+      await incremental.step();
+    }
+    expect(calls).toBeGreaterThan(30); // the steps that collected (a build or a sweep does not)
+    expect(reached).toBeGreaterThan(0);
+    expect(movedCursors).toBeGreaterThan(0);
+    incremental.close();
   });
 
   test('with no fallback given, the break-even is measured: a sweep timed after the build, the cost per account from the steps', async () => {
