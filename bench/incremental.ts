@@ -277,12 +277,20 @@ async function everyMark(ppm: number): Promise<{ ms: number[]; sweeps: number[];
   }
   return { ms, sweeps, paths: taken };
 }
+/** The median of the ratios of each step to the sweep of the round just before it (rounds alternate), which the machine's drift over the rounds moves less than a ratio of medians. */
+const pairwise = (moved: { ms: number[]; sweeps: number[] }): number => median(moved.ms.map((ms, k) => ms / moved.sweeps[k]));
 const broad = await everyMark(20_000);
-log(`broad move (every mark ±2%): step ${median(broad.ms).toFixed(2)} ms, a full sweep of the same move ${median(broad.sweeps).toFixed(2)} ms (${(median(broad.ms) / median(broad.sweeps)).toFixed(2)}×); paths ${broad.paths.join(',')}`);
+log(
+  `broad move (every mark ±2%): step ${median(broad.ms).toFixed(2)} ms, a full sweep of the same move ${median(broad.sweeps).toFixed(2)} ms (${(median(broad.ms) / median(broad.sweeps)).toFixed(2)}×; ` +
+    `median of the ${broad.ms.length} pairs ${pairwise(broad).toFixed(2)}×); paths ${broad.paths.join(',')}`,
+);
 await checkExact('after the broad moves');
 memory('after the broad moves');
 const crash = await everyMark(50_000);
-log(`crash step (every mark ±5%): step ${median(crash.ms).toFixed(2)} ms, a full sweep of the same move ${median(crash.sweeps).toFixed(2)} ms (${(median(crash.ms) / median(crash.sweeps)).toFixed(2)}×); paths ${crash.paths.join(',')}`);
+log(
+  `crash step (every mark ±5%): step ${median(crash.ms).toFixed(2)} ms, a full sweep of the same move ${median(crash.sweeps).toFixed(2)} ms (${(median(crash.ms) / median(crash.sweeps)).toFixed(2)}×; ` +
+    `median of the ${crash.ms.length} pairs ${pairwise(crash).toFixed(2)}×); paths ${crash.paths.join(',')}`,
+);
 await checkExact('after the crash steps');
 memory('after the crash steps');
 // A second crash step right after the first (the index stale): a sweep.
@@ -302,6 +310,6 @@ incremental.close();
 await pool.close();
 if (process.argv.includes('--json')) {
   process.stdout.write(
-    `${JSON.stringify({ accounts, positions: engine.positionsUsed, threads, sweepMs: sweep, buildMs: build.ms, indexBytes, scopes, tick, paths, batchMs: median(batchMs), batchStepMs: median(batchStepMs), broadMs: median(broad.ms), broadSweepMs: median(broad.sweeps), crashMs: median(crash.ms), crashSweepMs: median(crash.sweeps), rss }, null, 2)}\n`,
+    `${JSON.stringify({ accounts, positions: engine.positionsUsed, threads, sweepMs: sweep, buildMs: build.ms, indexBytes, scopes, tick, paths, batchMs: median(batchMs), batchStepMs: median(batchStepMs), broadMs: median(broad.ms), broadSweepMs: median(broad.sweeps), broadPairwise: pairwise(broad), crashMs: median(crash.ms), crashSweepMs: median(crash.sweeps), crashPairwise: pairwise(crash), rss }, null, 2)}\n`,
   );
 }
