@@ -5,11 +5,12 @@
 //     and, at the end, an update right after a sweep (as a service applies them between sweeps);
 //   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index,
 //     and the position arena's slots after them (used, held, and how long the spare ones last);
-//   - at the end, the arena compacted (the slots moved blocks left taken back), and the sweep after it;
 //   - C fills that close whole positions (a cascade's liquidations), in batches of 1,000;
 //   - N single deposits through applyOperation, accounts by id, then by index (after a sweep: first
 //     as a caller sees them, then again with the refresh timed);
 //   - what building the account-id index costs (the loader builds it while it checks the ids).
+//   - at the end, the position arena compacted (the slots moved blocks left taken back), the sweep
+//     after it, and static sweeps before and after.
 // For each batch run it also says how much of the time the derived-state refresh took
 // (Engine.accountsChanged for accounts whose positions changed, Engine.balancesChanged for those
 // whose balances alone did: one kernel call each per batch). A deposit the kernel applies moves its
@@ -26,6 +27,7 @@ import { applyBatch } from '../src/account/batch.js';
 import { Engine } from '../src/engine/engine.js';
 import { parseBookJson } from '../src/book/json.js';
 import { closingFills, mixedUpdates, prng } from './workload.js';
+import { median } from './paired.js';
 import { HEADER_SLOTS, HeaderSlot } from '../src/memory/layout.js';
 
 function option(name: string, fallback: number): number {
@@ -337,7 +339,7 @@ const sweepMedian = (): number => {
     engine.sweep({ full: false });
     times.push(performance.now() - t);
   }
-  return times.sort((x, y) => x - y)[2];
+  return median(times);
 };
 const sweepBeforeMs = sweepMedian();
 const usedBeforeCompaction = engine.positionsUsed;

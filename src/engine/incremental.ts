@@ -44,6 +44,7 @@ const BOUND_P = kernelU32('BOUND_P') / 8;
 const SIDES = kernelU32('INDEX_SIDES');
 const SIDE_DOWN = kernelU32('INDEX_SIDE_DOWN');
 const SIDE_UP = kernelU32('INDEX_SIDE_UP');
+if (SIDES !== 2 || SIDE_DOWN + SIDE_UP !== 1) throw new Error('incremental.ts counts an index entry\'s two sides, down and up (the kernel\'s INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP)');
 /** An index entry: the account in its low SIDE_SHIFT bits, then a bit per side it is on. */
 const SIDE_SHIFT = kernelU32('INDEX_SIDE_SHIFT');
 const ACCOUNT_MASK = kernelU32('INDEX_ACCOUNTS_MAX') - 1;
@@ -750,19 +751,26 @@ export class IncrementalEvaluator {
     if (this.sideStart.length !== SIDES || this.sideStart[0].length < cells) {
       this.sideStart = Array.from({ length: SIDES }, () => new Uint32Array(cells));
     }
+    // An entry's side bits are the two above SIDE_SHIFT (the kernel's INDEX_SIDES is 2, checked
+    // where the module loads), counted in locals: one read of each entry.
     const entries = this.entries;
     const start = this.bucketStart;
-    for (let side = 0; side < SIDES; side++) {
-      const counts = this.sideStart[side];
-      const bit = 1 << (SIDE_SHIFT + side);
-      let count = 0;
-      for (let c = 0; c < cells - 1; c++) {
-        counts[c] = count;
-        const end = start[c + 1];
-        for (let k = start[c]; k < end; k++) count += (entries[k] & bit) !== 0 ? 1 : 0;
+    const down = this.sideStart[SIDE_DOWN];
+    const up = this.sideStart[SIDE_UP];
+    let downs = 0;
+    let ups = 0;
+    for (let c = 0; c < cells - 1; c++) {
+      down[c] = downs;
+      up[c] = ups;
+      const end = start[c + 1];
+      for (let k = start[c]; k < end; k++) {
+        const sides = entries[k] >>> SIDE_SHIFT;
+        downs += (sides >>> SIDE_DOWN) & 1;
+        ups += (sides >>> SIDE_UP) & 1;
       }
-      counts[cells - 1] = count;
     }
+    down[cells - 1] = downs;
+    up[cells - 1] = ups;
   }
 
   /**

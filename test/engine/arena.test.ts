@@ -9,6 +9,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { SweepPool } from '../../src/pool/pool.js';
 import { IncrementalEvaluator } from '../../src/engine/incremental.js';
 import { applyBatch } from '../../src/account/batch.js';
+import { prng } from '../../bench/workload.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { POSITIONS_PER_ACCOUNT_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
 import { CHUNK_META_BYTES, POSITION_COLUMNS, type Views } from '../../src/memory/layout.js';
@@ -48,6 +49,23 @@ function scatter(engine: Engine, random: () => number, moves: number): void {
   }
   engine.refreshDebits();
   engine.sweep({ full: false }); // every chunk's records built, naming the slots as they are before the compaction
+}
+
+/**
+ * `runs` property books of accounts[0] to accounts[1] accounts, each loaded and scattered (up to
+ * movesPerAccount moves an account), with the random source that scattered it.
+ */
+function scatteredBooks(options: { accounts: [number, number]; runs: number; seed: number; movesPerAccount: number }): { engine: Engine; random: () => number }[] {
+  const samples = fc.sample(
+    fc.tuple(fc.integer({ min: options.accounts[0], max: options.accounts[1] }).chain((accounts) => bookArbitrary(accounts)), fc.integer({ min: 0, max: 2 ** 31 - 1 })),
+    { numRuns: options.runs, seed: options.seed },
+  );
+  return samples.map(([book, seed]) => {
+    const engine = Engine.fromBook(book as Book);
+    const random = prng(seed);
+    scatter(engine, random, 1 + Math.floor(random() * options.movesPerAccount * engine.accountCount));
+    return { engine, random };
+  });
 }
 
 /** What compaction must leave: each column's held values packed in the order of their slots, zero above, and the starts slid. */
@@ -109,16 +127,9 @@ afterAll(async () => {
 
 describe('compacting the position arena', () => {
   test('every block slides down over the slots left behind, in slot order; the positions, the figures and every status stay the reference', async () => {
-    const books = fc.sample(
-      fc.tuple(fc.integer({ min: 1, max: 400 }).chain((accounts) => bookArbitrary(accounts)), fc.integer({ min: 0, max: 2 ** 31 - 1 })),
-      { numRuns: 24, seed: 20261203 },
-    );
+    const books = scatteredBooks({ accounts: [1, 400], runs: 24, seed: 20261203, movesPerAccount: 3 });
     let taken = 0;
-    for (const [book, seed] of books) {
-      const engine = Engine.fromBook(book as Book);
-      let state = seed;
-      const random = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
-      scatter(engine, random, 1 + Math.floor(random() * 3 * engine.accountCount));
+    for (const { engine } of books) {
       const used = engine.positionsUsed;
       const expected = model(engine);
       const positions = positionsOf(engine);
@@ -161,17 +172,10 @@ describe('compacting the position arena', () => {
   });
 
   test('with a funding refresh pending on the chunks and an incremental index built: the refresh stays pending and settles on the moved records, the index is built again, both as the reference says', async () => {
-    const books = fc.sample(
-      fc.tuple(fc.integer({ min: 40, max: 600 }).chain((accounts) => bookArbitrary(accounts)), fc.integer({ min: 0, max: 2 ** 31 - 1 })),
-      { numRuns: 12, seed: 20261204 },
-    );
+    const books = scatteredBooks({ accounts: [40, 600], runs: 12, seed: 20261204, movesPerAccount: 2 });
     let pendingSeen = 0;
     let fundingMoved = 0;
-    for (const [book, seed] of books) {
-      const engine = Engine.fromBook(book as Book);
-      let state = seed;
-      const random = (): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
-      scatter(engine, random, 1 + Math.floor(random() * 2 * engine.accountCount));
+    for (const { engine, random } of books) {
       const incremental = new IncrementalEvaluator(engine, {});
       await incremental.step(); // the index built over the slots as they are
       // A funding index moved (its refresh deferred to each chunk's next read); on the property
