@@ -26,7 +26,7 @@ import {
   ISOLATED_SLOT,
 } from './layout';
 import { column, headerValue } from './header';
-import { positionColumnBytes } from './operations';
+import { positionColumnBytes, outputsWritten, slotColumnMoves } from './operations';
 
 /** Bytes of the scratch compactArena takes for `used` slots: a bit per slot and a u32 per 64 slots. */
 export function arenaScratchBytes(used: u32): u32 {
@@ -97,7 +97,9 @@ export function slideBlocks(header: usize, used: u32, scratch: usize, records: b
     }
   }
 
-  // Each run of held slots moves down to where the runs before it end, every position column.
+  // Each run of held slots moves down to where the runs before it end, every position column (the
+  // outputs once written: operations.ts slotColumnMoves).
+  const outputs = outputsWritten(header);
   let to: u32 = 0;
   let j: u32 = 0;
   while (j < used) {
@@ -119,6 +121,7 @@ export function slideBlocks(header: usize, used: u32, scratch: usize, records: b
     const end = gap == 0 ? used : min<u32>(<u32>((w << 6) + <usize>ctz<u64>(gap)), used);
     if (to != start) {
       for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
+        if (!slotColumnMoves(h, outputs)) continue;
         const width = <usize>positionColumnBytes(h);
         const base = column(header, h);
         memory.copy(base + <usize>to * width, base + <usize>start * width, <usize>(end - start) * width);
@@ -129,6 +132,7 @@ export function slideBlocks(header: usize, used: u32, scratch: usize, records: b
   }
   // The slots left above the blocks are as a fresh arena's: zero.
   for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
+    if (!slotColumnMoves(h, outputs)) continue;
     const width = <usize>positionColumnBytes(h);
     memory.fill(column(header, h) + <usize>held * width, 0, <usize>(used - held) * width);
   }

@@ -40,8 +40,11 @@ import {
   H_POS_INST,
   H_POS_MODE,
   H_POS_LEVERAGE,
+  H_POS_PNL,
+  H_POS_MAINT,
   H_POS_STATUS,
   H_POS_BRACKET,
+  H_POS_OUTPUTS,
   H_INST_MARK,
   H_INST_FUNDING,
   H_INST_Q,
@@ -273,15 +276,18 @@ function opening(header: usize, op: usize, a: usize, arena: usize, count: u32): 
   const startAt = column(header, H_ACC_POS_START) + (a << 2);
   const first = load<u32>(startAt);
   let slot = used;
+  const outputs = outputsWritten(header);
   if (first + count == used) {
     // The block ends the used slots: it grows in place, into a slot cleared first.
     for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
+      if (!slotColumnMoves(h, outputs)) continue;
       const width = <usize>positionColumnBytes(h);
       memory.fill(column(header, h) + <usize>slot * width, 0, width);
     }
   } else {
     // The block moves to the tail, every column of its slots, and the new slot follows it.
     for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
+      if (!slotColumnMoves(h, outputs)) continue;
       const width = <usize>positionColumnBytes(h);
       const base = column(header, h);
       memory.copy(base + <usize>used * width, base + <usize>first * width, <usize>count * width);
@@ -310,6 +316,29 @@ if (H_POS_BRACKET != H_POS_SIZE + 10) ERROR('opening copies the position columns
 /** In the arena record, after its two u32: an i64 nothing reads, where the touch passes' sums go. */
 export const ARENA_SINK: u32 = 8;
 export const ARENA_BYTES: u32 = 16;
+
+/**
+ * Whether the position columns' outputs (PnL, maintenance) hold values: a full sweep has written
+ * them (H_POS_OUTPUTS, which the control plane sets before it runs one). Until then they are 0 in
+ * every slot.
+ */
+// @ts-ignore: decorator
+@inline
+export function outputsWritten(header: usize): bool {
+  return headerValue(header, H_POS_OUTPUTS) != 0;
+}
+
+/**
+ * Whether a move or a clear of position slots writes the column at header slot h: every column,
+ * but the outputs only once they are written (outputsWritten). Before that, their pages stay
+ * untouched: a move would read and write a page of each never touched, a page fault each (10–45 µs
+ * on a VM) for a value that is 0 on both sides.
+ */
+// @ts-ignore: decorator
+@inline
+export function slotColumnMoves(h: u32, outputs: bool): bool {
+  return outputs || (h != H_POS_PNL && h != H_POS_MAINT);
+}
 
 /** Bytes of an element of the position column at header slot h (src/memory/layout.ts COLUMNS). */
 export function positionColumnBytes(h: u32): u32 {
@@ -502,7 +531,10 @@ function closePosition(header: usize, op: usize, a: usize, j: u32, first: u32, e
   store<i64>(column(header, H_POS_FUNDING) + at, index);
   const last = end - 1;
   if (j != last) {
-    for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) copyIfChanged(column(header, h), positionColumnBytes(h), last, j);
+    const outputs = outputsWritten(header);
+    for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
+      if (slotColumnMoves(h, outputs)) copyIfChanged(column(header, h), positionColumnBytes(h), last, j);
+    }
   }
   store<u32>(column(header, H_ACC_POS_COUNT) + (a << 2), last - first);
   store<i64>(column(header, H_ACC_BALANCE) + (a << 3), balance);
@@ -513,9 +545,9 @@ function closePosition(header: usize, op: usize, a: usize, j: u32, first: u32, e
 
 /**
  * Slot `from`'s element of the position column at `base` (of `width` bytes) copied to slot `to`,
- * written only when it differs: the output columns (PnL, maintenance) of a book only ever swept for
- * statuses are pages the process has never written, and a write to one costs a page fault (about
- * 45 µs on a VM) and a page of memory, for a value that is 0 on both sides.
+ * written only when it differs: the isolated statuses (a sweep stores one only when it changes) are
+ * mostly 0, on pages the process may never have written, and a write to one costs a page fault
+ * (10–45 µs on a VM) and a page of memory, for a value that is 0 on both sides.
  */
 function copyIfChanged(base: usize, width: u32, from: u32, to: u32): void {
   if (width == 8) {

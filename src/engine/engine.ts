@@ -34,6 +34,7 @@ import {
   ACCOUNT_COLUMNS,
   INSTRUMENT_COLUMNS,
   POSITION_COLUMNS,
+  FULL_SWEEP_COLUMNS,
   HeaderSlot,
   copyColumn,
   createSharedMemory,
@@ -80,6 +81,8 @@ export type ChangeListener = (accounts: ArrayLike<number> | null, count: number,
 /** The position columns of one layout, for slot copies and clears (Engine.positionSlotColumns). */
 interface SlotColumns {
   layout: BookLayout;
+  /** Whether the outputs were written when these were made: they are in `wide` only then. */
+  outputs: boolean;
   wide: BigInt64Array[];
   narrow: (Uint8Array | Uint16Array)[];
 }
@@ -469,8 +472,13 @@ export class Engine {
     return this.core.sweep(this.layout.header, start, end, this.sweepFlags(options.full !== false), this.shardRecord());
   }
 
-  /** The kernel's flags for a sweep of this book now. */
+  /**
+   * The kernel's flags for a sweep of this book about to run. A full sweep writes the position
+   * columns' outputs (PnL, maintenance), so the layout says so before it runs: from then on, the
+   * moves of slots carry those columns too (before, every slot's are 0, and moves leave them alone).
+   */
   sweepFlags(full: boolean): number {
+    if (full && !this.layout.outputsWritten) this.layout.markOutputsWritten();
     return (full ? SWEEP_FULL : 0) | (this.chunkSweep ? SWEEP_CHUNKS : 0);
   }
 
@@ -1008,7 +1016,7 @@ export class Engine {
     return used - held;
   }
 
-  /** Zeroes every column of slot j (a slot no account holds). */
+  /** Zeroes every column of slot j (a slot no account holds; the outputs, until written, are 0 already). */
   clearPositionSlot(j: number): void {
     this.assertWritable('clearPositionSlot');
     const { wide, narrow } = this.positionSlotColumns();
@@ -1016,7 +1024,7 @@ export class Engine {
     for (let k = 0; k < narrow.length; k++) narrow[k][j] = 0;
   }
 
-  /** Copies every column of slot `source` to slot `target`. */
+  /** Copies every column of slot `source` to slot `target` (the outputs once written: positionSlotColumns). */
   private copyPositionSlot(source: number, target: number): void {
     const { wide, narrow } = this.positionSlotColumns();
     for (let k = 0; k < wide.length; k++) wide[k][target] = wide[k][source];
@@ -1030,16 +1038,20 @@ export class Engine {
    * cleared and one slot removed took a median 4.9–8.2 µs that way, 2.3–2.6 µs this way.
    */
   private positionSlotColumns(): SlotColumns {
-    if (this.slotColumns?.layout !== this.layout) {
+    const outputs = this.layout.outputsWritten;
+    if (this.slotColumns?.layout !== this.layout || this.slotColumns.outputs !== outputs) {
       const views = this.layout.views;
       const wide: BigInt64Array[] = [];
       const narrow: (Uint8Array | Uint16Array)[] = [];
       for (const name of POSITION_COLUMNS) {
+        // The outputs, until a full sweep writes them, are 0 in every slot: their pages stay
+        // untouched (assembly/operations.ts slotColumnMoves, the kernel's rule).
+        if (!outputs && FULL_SWEEP_COLUMNS.includes(name)) continue;
         const column = views[name];
         if (column instanceof BigInt64Array) wide.push(column);
         else narrow.push(column as Uint8Array | Uint16Array);
       }
-      this.slotColumns = { layout: this.layout, wide, narrow };
+      this.slotColumns = { layout: this.layout, outputs, wide, narrow };
     }
     return this.slotColumns;
   }
@@ -1136,7 +1148,12 @@ export class Engine {
     for (const name of INSTRUMENT_COLUMNS) copyColumn(n, o, name);
     next.setInstrumentCount(this.instruments.length);
     for (const name of ACCOUNT_COLUMNS) copyColumn(n, o, name);
-    for (const name of POSITION_COLUMNS) (n[name] as Uint8Array).set((o[name] as Uint8Array).subarray(0, this.positionsUsed));
+    // The outputs only once written (before, 0 in every slot of both layouts: their pages untouched).
+    const outputs = old.outputsWritten;
+    if (outputs) next.markOutputsWritten();
+    for (const name of POSITION_COLUMNS) {
+      if (outputs || !FULL_SWEEP_COLUMNS.includes(name)) (n[name] as Uint8Array).set((o[name] as Uint8Array).subarray(0, this.positionsUsed));
+    }
     this.layout = next;
     // The new layout's derived data: cross bases and sweep records are rebuilt.
     this.refreshDebits();

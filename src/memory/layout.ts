@@ -69,12 +69,13 @@ export const HeaderSlot = {
   instDriftShort: kernelU32('H_INST_DRIFT_SHORT'),
   instChunks: kernelU32('H_INST_CHUNKS'),
   instChunkWords: kernelU32('H_INST_CHUNK_WORDS'),
+  posOutputs: kernelU32('H_POS_OUTPUTS'),
 } as const;
 export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
 /** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
 const WORD_BYTES = kernelU32('WORD_BYTES');
 /** Header slots that hold a count, or a region that is not a column of one table. */
-type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle' | 'layoutRoom' | 'instChunks' | 'instChunkWords' | Compaction;
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle' | 'layoutRoom' | 'instChunks' | 'instChunkWords' | 'posOutputs' | Compaction;
 /** The header slots of the kernel's compaction of the sweep records region (assembly/layout.ts H_COMPACT_*). */
 export const COMPACTION_SLOTS = ['compactState', 'compactNext', 'compactCount', 'compactWrite', 'compactRoundEnd', 'compactCredit', 'compactPace', 'compactRetry', 'compactStartFree', 'compactions'] as const;
 type Compaction = (typeof COMPACTION_SLOTS)[number];
@@ -153,6 +154,8 @@ export const POSITION_INPUT_COLUMNS = ['posSize', 'posCost', 'posMargin', 'posFu
 export type PositionInputColumn = (typeof POSITION_INPUT_COLUMNS)[number];
 /** Every position column, inputs and outputs, in memory order. */
 export const POSITION_COLUMNS = COLUMNS.filter((c) => c.table === 'position').map((c) => c.name);
+/** The position columns only full sweeps write (BookLayout.outputsWritten says whether they have). */
+export const FULL_SWEEP_COLUMNS: readonly ColumnName[] = ['posPnl', 'posMaint'];
 /** Every account column, in memory order. */
 export const ACCOUNT_COLUMNS = COLUMNS.filter((c) => c.table === 'account').map((c) => c.name);
 /** The columns that describe instruments and their tiers. */
@@ -371,6 +374,20 @@ export class BookLayout {
   setAccountCount(count: number): void {
     if (count > this.capacity.accounts) throw new RangeError(`${count} accounts in a layout for ${this.capacity.accounts}`);
     new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS)[HeaderSlot.accountCount] = count;
+  }
+
+  /**
+   * Whether the position columns' outputs (posPnl, posMaint) hold values: a full sweep has written
+   * them. Until then they are 0 in every slot, and the moves of slots (the kernel's and the
+   * engine's) leave their pages untouched (assembly/layout.ts H_POS_OUTPUTS).
+   */
+  get outputsWritten(): boolean {
+    return new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS)[HeaderSlot.posOutputs] !== 0;
+  }
+
+  /** Says that the outputs hold values from now on (before a full sweep writes them; never undone). */
+  markOutputsWritten(): void {
+    new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS)[HeaderSlot.posOutputs] = 1;
   }
 }
 

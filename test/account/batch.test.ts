@@ -811,6 +811,10 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     const engine = engineWith(accounts);
     const twin = engineWith(accounts);
     for (const target of [engine, twin]) {
+      // A full sweep has written the outputs: from then on the moves carry and clear them too
+      // (until then they are 0 in every slot: test/engine/arena.test.ts).
+      target.evaluate();
+      expect(target.layout.outputsWritten).toBe(true);
       // Left in the free slot past the block by whatever used it last.
       const free = target.positionsUsed;
       target.views.posPnl[free] = 123n;
@@ -821,7 +825,7 @@ describe('the kernel at the edges of its rules, to the micro', () => {
     const expected = applyOperation(twin, operation);
     expect(applyBatch(engine, [operation]).results).toEqual([expected]);
     expect(fullState(engine, { derived: false })).toEqual(fullState(twin, { derived: false }));
-    expect(engine.views.posPnl[1]).toBe(0n);
+    expect([engine.views.posPnl[1], engine.views.posMaint[1], engine.views.posStatus[1], engine.views.posBracket[1]]).toEqual([0n, 0n, 0, 0]);
   });
 
   test('a reducing fill realizes PnL rounded toward −∞ (the cost basis taken off rounds up), and settles funding first', () => {

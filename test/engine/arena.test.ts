@@ -9,7 +9,9 @@ import { Engine } from '../../src/engine/engine.js';
 import { SweepPool } from '../../src/pool/pool.js';
 import { IncrementalEvaluator } from '../../src/engine/incremental.js';
 import { applyBatch } from '../../src/account/batch.js';
-import { prng } from '../../bench/workload.js';
+import { applyOperation } from '../../src/account/operations.js';
+import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
+import { mixedUpdates, prng } from '../../bench/workload.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { POSITIONS_PER_ACCOUNT_MAX, STATUS_NAMES } from '../../src/fixed/constants.js';
 import { CHUNK_META_BYTES, POSITION_COLUMNS, type Views } from '../../src/memory/layout.js';
@@ -234,5 +236,103 @@ describe('compacting the position arena', () => {
     expect(Buffer.from(after).equals(Buffer.from(before))).toBe(true);
     expect(engine.positionsUsed).toBe(used);
     expect(engine.positionCompactions).toBe(0);
+  });
+});
+
+describe('the output columns (PnL, maintenance) as slots move', () => {
+  /** A generated book with its chunk records built, no full sweep run: outputs not written. */
+  function statusSweptBook(seed: number): Engine {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 3_000, seed, instruments: 24, isolatedShare: 0.3 })));
+    engine.sweep({ full: false });
+    return engine;
+  }
+
+  /** Single operations (the control plane's moves), batches (the kernel's), a compaction: blocks moved to the tail, slots removed, blocks slid down. */
+  function moveSlots(engine: Engine, seed: number): void {
+    const next = mixedUpdates(engine, prng(seed));
+    for (let k = 0; k < 600; k++) applyOperation(engine, next());
+    for (let b = 0; b < 12; b++) applyBatch(engine, Array.from({ length: 250 }, next));
+    expect(engine.compactPositions()).toBeGreaterThan(0);
+    // The block that ends the used slots grows in place as a batch opens positions on its account
+    // (the kernel's other path: a slot cleared at the tail, nothing moved).
+    for (let t = 0; t < 3; t++) {
+      const v = engine.views;
+      const used = engine.positionsUsed;
+      let a = 0;
+      while (!(v.accPosCount[a] > 0 && v.accPosStart[a] + v.accPosCount[a] === used)) a++;
+      const held = new Set(Array.from({ length: v.accPosCount[a] }, (_, k) => v.posInst[v.accPosStart[a] + k]));
+      const i = engine.instruments.findIndex((_, k) => !held.has(k));
+      const start = v.accPosStart[a];
+      const { results } = applyBatch(engine, [
+        { kind: 'deposit', accountIndex: a, amountMicro: 10n ** 12n },
+        { kind: 'fill', accountIndex: a, instrument: engine.instruments[i].symbol, mode: 'cross', sizeUnits: engine.instruments[i].lotUnits, priceUnits: v.instMark[i] },
+      ]);
+      expect(results.map((r) => r.ok)).toEqual([true, true]);
+      expect([engine.views.accPosStart[a], engine.positionsUsed]).toEqual([start, used + 1]);
+    }
+  }
+
+  test('until a full sweep writes them, no move reads or writes them: each slot keeps what it held, and a grown arena holds none', () => {
+    for (const seed of [5, 6]) {
+      const engine = statusSweptBook(seed);
+      expect(engine.layout.outputsWritten).toBe(false);
+      engine.reserveFreeSlots(engine.positionsUsed); // room for every move below: the arena does not grow until asked to
+      const layout = engine.layout;
+      // Each slot's outputs, used or not, marked with its own number (no sweep writes them here): a
+      // move that carried them would leave one slot holding another's, and a clear would leave 0.
+      const v = engine.views;
+      for (let j = 0; j < engine.layout.capacity.positions; j++) {
+        v.posPnl[j] = BigInt(j + 1);
+        v.posMaint[j] = -BigInt(j + 1);
+      }
+      const moved = engine.positionCompactions;
+      moveSlots(engine, seed);
+      expect(engine.positionCompactions).toBe(moved + 1);
+      expect(engine.layout).toBe(layout);
+      for (let j = 0; j < engine.layout.capacity.positions; j++) {
+        const mark = BigInt(j + 1);
+        if (v.posPnl[j] !== mark || v.posMaint[j] !== -mark) expect({ pnl: v.posPnl[j], maint: v.posMaint[j] }, `slot ${j}`).toEqual({ pnl: mark, maint: -mark });
+      }
+      // A grown arena copies no outputs: 0 in every slot, as in every book whose outputs are unwritten.
+      engine.reserveFreeSlots(engine.layout.capacity.positions - engine.positionsUsed + 1);
+      expect(engine.layout.outputsWritten).toBe(false);
+      const w = engine.views;
+      expect(w.posPnl.every((x) => x === 0n) && w.posMaint.every((x) => x === 0n)).toBe(true);
+      // The statuses are the reference's all the same (the sweeps never read the outputs).
+      expectReference(engine);
+      expect(engine.layout.outputsWritten).toBe(true); // expectReference's full evaluation
+    }
+  });
+
+  test('once a full sweep has written them, every move carries them with their positions: single operations, batches, a compaction, a growth', () => {
+    for (const seed of [7, 8]) {
+      const engine = statusSweptBook(seed);
+      engine.evaluate();
+      expect(engine.layout.outputsWritten).toBe(true);
+      /** Each position by account, instrument and mode: its inputs, its outputs, its slot. */
+      const positions = (): Map<string, { inputs: string; pnl: bigint; maint: bigint; slot: number }> => {
+        const v = engine.views;
+        const out = new Map<string, { inputs: string; pnl: bigint; maint: bigint; slot: number }>();
+        for (let a = 0; a < engine.accountCount; a++) {
+          for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+            out.set(`${a}:${v.posInst[j]}:${v.posMode[j]}`, { inputs: `${v.posSize[j]}:${v.posCost[j]}:${v.posMargin[j]}:${v.posFunding[j]}`, pnl: v.posPnl[j], maint: v.posMaint[j], slot: j });
+          }
+        }
+        return out;
+      };
+      const before = positions();
+      moveSlots(engine, seed);
+      engine.reserveFreeSlots(engine.layout.capacity.positions - engine.positionsUsed + 1);
+      expect(engine.layout.outputsWritten).toBe(true);
+      let carried = 0;
+      for (const [key, now] of positions()) {
+        const then = before.get(key);
+        // A position no operation changed holds the outputs the full sweep wrote for it, wherever it moved.
+        if (then === undefined || then.inputs !== now.inputs) continue;
+        expect({ pnl: now.pnl, maint: now.maint }, `position ${key}`).toEqual({ pnl: then.pnl, maint: then.maint });
+        if (now.slot !== then.slot && now.maint !== 0n) carried++;
+      }
+      expect(carried).toBeGreaterThan(engine.positionsUsed / 2);
+    }
   });
 });
