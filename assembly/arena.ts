@@ -97,9 +97,24 @@ export function slideBlocks(header: usize, used: u32, scratch: usize, records: b
     }
   }
 
-  // Each run of held slots moves down to where the runs before it end, every position column (the
+  // Each run of held slots moves down to where the runs before it end, one column at a time (a
+  // stream through each column rather than eleven at each run), every position column (the
   // outputs once written: operations.ts slotColumnMoves).
   const outputs = outputsWritten(header);
+  for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
+    if (slotColumnMoves(h, outputs)) slideColumn(column(header, h), <usize>positionColumnBytes(h), used, bits, words);
+  }
+  // The slots left above the blocks are as a fresh arena's: zero.
+  for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
+    if (!slotColumnMoves(h, outputs)) continue;
+    const width = <usize>positionColumnBytes(h);
+    memory.fill(column(header, h) + <usize>held * width, 0, <usize>(used - held) * width);
+  }
+  return held;
+}
+
+/** Slides the runs of held slots among the first `used` of the column at `base` (of `width` bytes a slot) down over the slots between them. */
+function slideColumn(base: usize, width: usize, used: u32, bits: usize, words: usize): void {
   let to: u32 = 0;
   let j: u32 = 0;
   while (j < used) {
@@ -119,24 +134,10 @@ export function slideBlocks(header: usize, used: u32, scratch: usize, records: b
       gap = ~load<u64>(bits + (w << 3));
     }
     const end = gap == 0 ? used : min<u32>(<u32>((w << 6) + <usize>ctz<u64>(gap)), used);
-    if (to != start) {
-      for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
-        if (!slotColumnMoves(h, outputs)) continue;
-        const width = <usize>positionColumnBytes(h);
-        const base = column(header, h);
-        memory.copy(base + <usize>to * width, base + <usize>start * width, <usize>(end - start) * width);
-      }
-    }
+    if (to != start) memory.copy(base + <usize>to * width, base + <usize>start * width, <usize>(end - start) * width);
     to += end - start;
     j = end;
   }
-  // The slots left above the blocks are as a fresh arena's: zero.
-  for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
-    if (!slotColumnMoves(h, outputs)) continue;
-    const width = <usize>positionColumnBytes(h);
-    memory.fill(column(header, h) + <usize>held * width, 0, <usize>(used - held) * width);
-  }
-  return held;
 }
 
 /** Where slot j (< used, or used itself) slides to: the held slots below it. */
