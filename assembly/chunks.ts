@@ -52,6 +52,7 @@ import {
   CROSS_ENTRY,
   ISOLATED_RECORD_BYTES,
   CHUNK_MAINT_OFFSET,
+  CHUNK_OWED_OFFSET,
   CHUNK_SCRATCH_BYTES,
   CHUNK_META_BYTES,
   CHUNK_OFFSET,
@@ -1411,6 +1412,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const maint = <i64>((notional * load<u64>(entry, 24) + load<u64>(entry, 32)) / SCALE_6);
       const word = load<u32>(r, CROSS_ACCOUNT);
       const k8 = <usize>(word & 0xff) << 3;
+      const sums = scratch + k8;
       if (folded) {
         // fundingCross's move with the owed amount's change d = ceil((z·q·ΔF − ρ) / 10^6) found at
         // once: the new residue is 10^6·d − (z·q·ΔF − ρ). |z·q·ΔF| < 2^62: the entry accepted a
@@ -1419,10 +1421,11 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
         const truncated = moved / <i64>SCALE_6;
         const owed = truncated + <i64>(moved - truncated * <i64>SCALE_6 > 0);
         store<u32>(r, (word & 0xff) | (<u32>(owed * <i64>SCALE_6 - moved) << CROSS_RESIDUE_SHIFT), CROSS_ACCOUNT);
-        const base = isolatedEnd + k8;
-        store<i64>(base, load<i64>(base) - owed);
+        // Summed per account beside the value and maintenance sums; pass 3 moves each cross base
+        // once (an update of the base at every record, in the records region, cost a fifth of a
+        // static sweep more on the 10M-account book: bench/README.md, 2026-12-04).
+        store<i64>(sums, load<i64>(sums, CHUNK_OWED_OFFSET) + owed, CHUNK_OWED_OFFSET);
       }
-      const sums = scratch + k8;
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
     }
@@ -1466,7 +1469,13 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
     let flags: u32 = 0;
     for (; a + 1 < c1; a += 2, sums += 16) {
       const a8 = <usize>a << 3;
-      const equity = i64x2.add(v128.load(bases + a8), v128.load(sums));
+      let base = v128.load(bases + a8);
+      if (folded) {
+        base = i64x2.sub(base, v128.load(sums, CHUNK_OWED_OFFSET));
+        v128.store(bases + a8, base);
+        v128.store(sums, zero, CHUNK_OWED_OFFSET);
+      }
+      const equity = i64x2.add(base, v128.load(sums));
       const maint = v128.load(sums, CHUNK_MAINT_OFFSET);
       v128.store(sums, zero);
       v128.store(sums, zero, CHUNK_MAINT_OFFSET);
@@ -1495,7 +1504,13 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
     } else if (a < c1) {
       // The last account of a chunk with an odd number of them.
       const a8 = <usize>a << 3;
-      const equity = load<i64>(bases + a8) + load<i64>(sums);
+      let base = load<i64>(bases + a8);
+      if (folded) {
+        base -= load<i64>(sums, CHUNK_OWED_OFFSET);
+        store<i64>(bases + a8, base);
+        store<i64>(sums, 0, CHUNK_OWED_OFFSET);
+      }
+      const equity = base + load<i64>(sums);
       const maint = load<i64>(sums, CHUNK_MAINT_OFFSET);
       store<i64>(sums, 0);
       store<i64>(sums, 0, CHUNK_MAINT_OFFSET);

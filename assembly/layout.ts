@@ -235,12 +235,15 @@ export const CHUNK_FUNDING_PENDING: u32 = 1; // fresh, with records at the indic
 export const CHUNK_FUNDING_SETTLING: u32 = 2; // a deferred refresh is under way (or was cut short: its cross bases partly moved, so the chunk is rebuilt)
 /** H_FUNDING_SINGLE when the deferred refresh changes several instruments. */
 export const FUNDING_SEVERAL: u32 = 0xffff_ffff;
-// The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the
-// chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room beyond the chunk's accounts.
+// The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], and the
+// funding owed a folded refresh moves the cross base by (chunks.ts sweepChunk, FUNDING_FOLDED) at
+// [CHUNK_OWED_OFFSET + 8k], for the chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room
+// beyond the chunk's accounts.
 export const CHUNK_SUM_BYTES: u32 = 8;
 export const CHUNK_SUMS_SPARE: u32 = 2;
 export const CHUNK_MAINT_OFFSET: u32 = (CHUNK_ACCOUNTS + CHUNK_SUMS_SPARE) * CHUNK_SUM_BYTES;
-export const CHUNK_SCRATCH_BYTES: u32 = 2 * CHUNK_MAINT_OFFSET;
+export const CHUNK_OWED_OFFSET: u32 = 2 * CHUNK_MAINT_OFFSET;
+export const CHUNK_SCRATCH_BYTES: u32 = 3 * CHUNK_MAINT_OFFSET;
 
 // Compile-time checks. Each condition is folded by the compiler, which then compiles only the
 // branch taken: a broken invariant, or a condition that stops being a constant, fails the build
@@ -264,8 +267,10 @@ if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - IS
 if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
 if (THRESHOLD_CLAMP + DRIFT_MAX >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('a threshold less a drift must fit its field');
 if (<u64>CHUNK_ACCOUNTS > (<u64>1 << CROSS_RESIDUE_SHIFT) || SCALE_6 > (<u64>1 << (32 - CROSS_RESIDUE_SHIFT))) ERROR("a cross record's account index and funding residue share a u32");
-if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS || H_INST_CHUNK_WORDS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS || H_INST_CHUNK_WORDS >= HEADER_SLOTS || H_POS_OUTPUTS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');
-if (CHUNK_MAINT_OFFSET + CHUNK_ACCOUNTS * CHUNK_SUM_BYTES > CHUNK_SCRATCH_BYTES) ERROR('the maintenance sums overrun CHUNK_SCRATCH_BYTES');
+if (CHUNK_MAINT_OFFSET + CHUNK_ACCOUNTS * CHUNK_SUM_BYTES > CHUNK_OWED_OFFSET) ERROR('the maintenance sums overrun the owed sums');
+if (CHUNK_OWED_OFFSET % 16 != 0) ERROR('the owed sums must stay 16-byte aligned');
+if (CHUNK_OWED_OFFSET + CHUNK_ACCOUNTS * CHUNK_SUM_BYTES > CHUNK_SCRATCH_BYTES) ERROR('the owed sums overrun CHUNK_SCRATCH_BYTES');
