@@ -1422,7 +1422,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
         const owed = truncated + <i64>(moved - truncated * <i64>SCALE_6 > 0);
         store<u32>(r, (word & 0xff) | (<u32>(owed * <i64>SCALE_6 - moved) << CROSS_RESIDUE_SHIFT), CROSS_ACCOUNT);
         // Summed per account beside the value and maintenance sums; pass 3 moves each cross base
-        // once (an update of the base at every record, in the records region, cost a fifth of a
+        // once (an update of the base at every record, in the records region, cost 0.15 of a
         // static sweep more on the 10M-account book: bench/README.md, 2026-12-04).
         store<i64>(sums, load<i64>(sums, CHUNK_OWED_OFFSET) + owed, CHUNK_OWED_OFFSET);
       }
