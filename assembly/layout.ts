@@ -79,13 +79,13 @@ export const H_INST_DRIFT_SHORT: u32 = 50; // i64 price units, at least 0
 // by a tier refresh that finds none there; all 0 after a layout (every chunk unlaid).
 export const H_INST_CHUNKS: u32 = 51; // u32 words: instrument i's bits at word i × H_INST_CHUNK_WORDS
 export const H_INST_CHUNK_WORDS: u32 = 52; // holds the value itself: words per instrument (a bit per chunk of the layout's accounts)
-/** Slots in the header. */
 // The position columns' outputs (H_POS_PNL, H_POS_MAINT) are written by full sweeps alone. Until
 // one runs, every slot's are 0 and the moves of slots (a block moved to the arena's tail, a slot
 // removed, the arena compacted or grown) leave those two columns alone: their pages, never written,
 // would each cost a page fault on the first touch (the source's read as much as the target's
 // write), for a value that is 0 on both sides.
 export const H_POS_OUTPUTS: u32 = 53; // holds the value itself: 1 once a full sweep has written the outputs, else 0
+/** Slots in the header. */
 export const HEADER_SLOTS: u32 = 54;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
 export const WORD_BYTES: u32 = 4;

@@ -382,13 +382,20 @@ export class BookLayout {
    * engine's) leave their pages untouched (assembly/layout.ts H_POS_OUTPUTS).
    */
   get outputsWritten(): boolean {
-    return new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS)[HeaderSlot.posOutputs] !== 0;
+    return this.headerWords()[HeaderSlot.posOutputs] !== 0;
   }
 
   /** Says that the outputs hold values from now on (before a full sweep writes them; never undone). */
   markOutputsWritten(): void {
-    new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS)[HeaderSlot.posOutputs] = 1;
+    this.headerWords()[HeaderSlot.posOutputs] = 1;
   }
+
+  /** The header's slots, a view made once: the memory is shared, so a growth leaves it valid (every slot copy asks for outputsWritten). */
+  private headerWords(): Uint32Array {
+    return (this.header32 ??= new Uint32Array(this.memory.buffer, this.header, HEADER_SLOTS));
+  }
+
+  private header32: Uint32Array | undefined;
 }
 
 /** A shard record field's u32 word: its byte offset (assembly/layout.ts SHARD_*) over 4. */
