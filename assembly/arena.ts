@@ -99,16 +99,15 @@ export function slideBlocks(header: usize, used: u32, scratch: usize, records: b
 
   // Each run of held slots moves down to where the runs before it end, one column at a time (a
   // stream through each column rather than eleven at each run), every position column (the
-  // outputs once written: operations.ts slotColumnMoves).
+  // outputs once written: operations.ts slotColumnMoves); the slots left above the blocks are then
+  // as a fresh arena's: zero.
   const outputs = outputsWritten(header);
-  for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
-    if (slotColumnMoves(h, outputs)) slideColumn(column(header, h), <usize>positionColumnBytes(h), used, bits, words);
-  }
-  // The slots left above the blocks are as a fresh arena's: zero.
   for (let h = H_POS_SIZE; h <= H_POS_BRACKET; h++) {
     if (!slotColumnMoves(h, outputs)) continue;
     const width = <usize>positionColumnBytes(h);
-    memory.fill(column(header, h) + <usize>held * width, 0, <usize>(used - held) * width);
+    const base = column(header, h);
+    slideColumn(base, width, used, bits, words);
+    memory.fill(base + <usize>held * width, 0, <usize>(used - held) * width);
   }
   return held;
 }

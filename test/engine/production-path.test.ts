@@ -452,6 +452,11 @@ describe('the production sweep paths after the changes users make', () => {
       // chunk gains moves it, so moves and compactions come early), the others with the default room.
       const layoutRoom = bookIndex % 4 < 2 ? 0 : undefined;
       const engine = Engine.fromBook(book as Book, { layoutRoom });
+      // Even books are evaluated in full first (as \`liq eval\` does before a service takes the
+      // book): their moves of position slots carry the outputs; odd books leave them unwritten.
+      const outputs = bookIndex % 2 === 0;
+      if (outputs) engine.evaluate();
+      expect(engine.layout.outputsWritten).toBe(outputs);
       countKernel(engine);
       // Books 3 and 7 take a region of 2 GiB first, on both engines: every region placed after it
       // (the pools' lists and records, the incremental path's, the hot book's, a grown arena) lies
@@ -553,6 +558,12 @@ describe('the production sweep paths after the changes users make', () => {
       if (aboveTwoGiB) expect(Math.min(engine.memoryUse.total, twin.memoryUse.total)).toBeGreaterThan(TWO_GIB);
       // The twin took the same steps: its arena was compacted at the same fills.
       expect(twin.positionCompactions).toBe(engine.positionCompactions);
+      // After the book's steps, a full evaluation: each account's figures, per position too, the
+      // reference's, on blocks moved with the outputs carried (even books) or left unwritten (odd).
+      expect(engine.layout.outputsWritten).toBe(outputs);
+      engine.evaluate();
+      const final = engine.toBook();
+      for (let a = 0; a < engine.accountCount; a++) expect(engine.accountResult(a), `book ${bookIndex}, account ${a} in full`).toEqual(evaluateAccount(final, a));
       arenaCompactions += engine.positionCompactions;
       bookIndex++;
     }
