@@ -1,7 +1,8 @@
 // Update throughput: account operations on a generated book, one core. Generates a book
 // (src/gen/, seed 1), writes it to a temporary binary file and loads it as `liq` does, then:
 //   - the first update on the fresh engine (applyOperation, a deposit by id), and the next ones;
-//     and the first update of later bursts, each prepared as the first one was;
+//     and the first update of later bursts, each prepared as the first one was; then the same on
+//     --fresh more engines loaded from the same file (each dropped before the next is loaded);
 //     and, at the end, an update right after a sweep (as a service applies them between sweeps);
 //   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index,
 //     and the position arena's slots after them (used, held, and how long the spare ones last);
@@ -15,10 +16,10 @@
 // (Engine.accountsChanged for accounts whose positions changed, Engine.balancesChanged for those
 // whose balances alone did: one kernel call each per batch). A deposit the kernel applies moves its
 // account's cross base as it applies it: that refresh is in the operations' time, not counted here.
-//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--closes 100000] [--single 200000] [--batch 1000] [--json]
+//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--closes 100000] [--single 200000] [--batch 1000] [--fresh 4] [--json]
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
 import { loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js';
 import { AccountIds } from '../src/book/account-ids.js';
@@ -85,6 +86,8 @@ function prepare(): void {
 // --book FILE loads a book written before (`liq gen`) instead of generating one.
 const bookFile = process.argv.includes('--book') ? process.argv[process.argv.indexOf('--book') + 1] : '';
 let generateMs = 0;
+/** The generated book's temporary file: kept until the fresh engines below have loaded it. */
+let generatedFile = '';
 let start = performance.now();
 let engine: Engine;
 if (bookFile !== '') {
@@ -100,7 +103,7 @@ if (bookFile !== '') {
   generated = undefined;
   start = performance.now();
   engine = loadBookBinaryFile(file);
-  rmSync(scratch, { recursive: true, force: true });
+  generatedFile = file;
 }
 const loadMs = performance.now() - start;
 const accounts = engine.accountCount;
@@ -127,6 +130,33 @@ for (let k = 0; k < 21; k++) {
   laterFirstUs.push(timedDeposit(engine, id));
 }
 laterFirstUs.sort((x, y) => x - y);
+
+// One first update is one sample against a median, and lands on either side of it from run to run
+// (bench/README.md, 2026-12-04). So the same comparison on `--fresh` more engines loaded from the
+// same file, each dropped before the next is loaded: each one's first update, and the first
+// update of 5 later bursts on it, every one after the same preparation.
+const freshEngines = option('--fresh', 4);
+const freshFirstUs = [firstUpdatesUs[0]];
+const freshLaterUs = [laterFirstUs[10]];
+for (let e = 0; e < freshEngines; e++) {
+  let fresh: Engine | undefined = loadBookBinaryFile(bookFile !== '' ? bookFile : generatedFile);
+  const ids = [0, 1, 2, 3, 4, 5].map(() => fresh!.accountIds.get(pickAccount()));
+  const times = ids.map((id) => {
+    prepare();
+    return timedDeposit(fresh!, id);
+  });
+  freshFirstUs.push(times[0]);
+  freshLaterUs.push(median(times.slice(1)));
+  fresh = undefined;
+  (globalThis as { gc?: () => void }).gc?.(); // its memory back before the next one is loaded
+}
+if (generatedFile !== '') rmSync(dirname(generatedFile), { recursive: true, force: true });
+const firstAbove = freshFirstUs.filter((us, e) => us > freshLaterUs[e]).length;
+log(
+  `first updates on ${freshFirstUs.length} freshly loaded engines: median ${median(freshFirstUs).toFixed(1)} µs (${freshFirstUs.map((us) => us.toFixed(1)).join(', ')}); ` +
+    `the first of their later bursts, median of each engine's: median ${median(freshLaterUs).toFixed(1)} µs (${freshLaterUs.map((us) => us.toFixed(1)).join(', ')}); ` +
+    `${firstAbove} of ${freshFirstUs.length} first updates above their engine's`,
+);
 
 // What the index costs, on a copy of the ids (the loaded book's is built already, by the loader).
 const idsCopy = AccountIds.fromBlob(engine.accountIds.offsets.slice(), engine.accountIds.bytes.slice());
@@ -373,6 +403,7 @@ if (json) {
       firstUpdateUs: firstUpdatesUs[0],
       laterUpdateMedianUs: later[later.length >> 1],
       laterFirstUpdateMedianUs: laterFirstUs[10],
+      freshEngines: { firstUpdateUs: freshFirstUs, laterFirstUpdateMedianUs: freshLaterUs, firstMedianUs: median(freshFirstUs), laterMedianUs: median(freshLaterUs) },
       afterSweepUpdateMedianUs: afterSweepUs[10],
       batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, medianBatchOpsPerSecond: medianBatchRate, applied, firstBatchMs, p99BatchMs, maxBatchMs, compactions, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate, arena },
       arenaCompaction,
