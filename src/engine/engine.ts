@@ -33,8 +33,7 @@ import {
   ShardSlot,
   ACCOUNT_COLUMNS,
   INSTRUMENT_COLUMNS,
-  POSITION_COLUMNS,
-  FULL_SWEEP_COLUMNS,
+  movedPositionColumns,
   HeaderSlot,
   copyColumn,
   createSharedMemory,
@@ -1043,10 +1042,7 @@ export class Engine {
       const views = this.layout.views;
       const wide: BigInt64Array[] = [];
       const narrow: (Uint8Array | Uint16Array)[] = [];
-      for (const name of POSITION_COLUMNS) {
-        // The outputs, until a full sweep writes them, are 0 in every slot: their pages stay
-        // untouched (assembly/operations.ts slotColumnMoves, the kernel's rule).
-        if (!outputs && FULL_SWEEP_COLUMNS.includes(name)) continue;
+      for (const name of movedPositionColumns(outputs)) {
         const column = views[name];
         if (column instanceof BigInt64Array) wide.push(column);
         else narrow.push(column as Uint8Array | Uint16Array);
@@ -1151,9 +1147,7 @@ export class Engine {
     // The outputs only once written (before, 0 in every slot of both layouts: their pages untouched).
     const outputs = old.outputsWritten;
     if (outputs) next.markOutputsWritten();
-    for (const name of POSITION_COLUMNS) {
-      if (outputs || !FULL_SWEEP_COLUMNS.includes(name)) (n[name] as Uint8Array).set((o[name] as Uint8Array).subarray(0, this.positionsUsed));
-    }
+    for (const name of movedPositionColumns(outputs)) (n[name] as Uint8Array).set((o[name] as Uint8Array).subarray(0, this.positionsUsed));
     this.layout = next;
     // The new layout's derived data: cross bases and sweep records are rebuilt.
     this.refreshDebits();

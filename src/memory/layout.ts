@@ -155,7 +155,16 @@ export type PositionInputColumn = (typeof POSITION_INPUT_COLUMNS)[number];
 /** Every position column, inputs and outputs, in memory order. */
 export const POSITION_COLUMNS = COLUMNS.filter((c) => c.table === 'position').map((c) => c.name);
 /** The position columns only full sweeps write (BookLayout.outputsWritten says whether they have). */
-export const FULL_SWEEP_COLUMNS: readonly ColumnName[] = ['posPnl', 'posMaint'];
+const FULL_SWEEP_COLUMNS: readonly ColumnName[] = ['posPnl', 'posMaint'];
+const MOVED_BEFORE_OUTPUTS = POSITION_COLUMNS.filter((name) => !FULL_SWEEP_COLUMNS.includes(name));
+/**
+ * The position columns a move, copy or clear of slots writes: every one once the outputs are
+ * written, the rest before (until then the outputs are 0 in every slot, their pages untouched: the
+ * kernel's rule is assembly/operations.ts slotColumnMoves).
+ */
+export function movedPositionColumns(outputsWritten: boolean): readonly ColumnName[] {
+  return outputsWritten ? POSITION_COLUMNS : MOVED_BEFORE_OUTPUTS;
+}
 /** Every account column, in memory order. */
 export const ACCOUNT_COLUMNS = COLUMNS.filter((c) => c.table === 'account').map((c) => c.name);
 /** The columns that describe instruments and their tiers. */
