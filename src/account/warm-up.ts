@@ -1,8 +1,9 @@
 // The first update a process applies would otherwise pay for compiling the operation path (the
 // JavaScript of src/account/ and the kernel's refresh functions, compiled lazily on first call):
 // hundreds of microseconds against about ten for the next ones. The loaders run this once per
-// process, on a book of its own, so that a freshly loaded engine's first update costs what the
-// later ones do. Nothing of the caller's book is touched.
+// process, on a book of its own, and then a withdrawal of one micro and its deposit back on the
+// loaded book itself, so that a freshly loaded engine's first update costs what the later ones do.
+// The loaded book comes out as it went in.
 import { Engine } from '../engine/engine.js';
 import type { Book } from '../book/model.js';
 import { applyOperation, type AnyOperation } from './operations.js';
@@ -37,7 +38,8 @@ function warmUpBook(): Book {
  * refused, single and batched, with the refreshes they make (a few milliseconds, the first time).
  * Then, for `engine` (a freshly loaded book), looks its first account's id up in its index,
  * refreshes that account's derived state (which recomputes the same values from the columns), moves
- * its cross base by a balance change of zero, and sets up the scratch regions those refreshes use.
+ * its cross base by a balance change of zero, sets up the scratch regions those refreshes use, and
+ * withdraws one micro from an account and deposits it back (withdrawAndReturn).
  */
 export function warmUpOperations(engine: Engine): void {
   if (!warm) {
@@ -49,8 +51,35 @@ export function warmUpOperations(engine: Engine): void {
     if (engine.accountIds.indexed) engine.accountIds.indexOf(engine.accountIds.get(0));
     engine.accountsChanged(Uint32Array.of(0));
     engine.balancesChanged(Uint32Array.of(0), BigInt64Array.of(0n)); // moves its cross base by nothing
+    withdrawAndReturn(engine);
   }
 }
+
+/**
+ * A withdrawal of one micro and its deposit back, through applyOperation and by id as a caller
+ * sends them (by index when the loader built no index: a lookup by id would build it), on the
+ * last of the book's last WARM_UP_ACCOUNTS accounts whose withdrawal is accepted (none when no
+ * withdrawal is: a refusal changes nothing). The balance and the cross base go down one micro and
+ * back, so the book comes out as it went in. The warm-up book's engine does not stand in for this
+ * one here: on the 1M-account book, a freshly loaded engine's first deposit by id took about twice
+ * its later ones with only the refreshes above, and about what they took with this pair
+ * (bench/README.md, 2026-12-04, evening).
+ */
+function withdrawAndReturn(engine: Engine): void {
+  const byId = engine.accountIds.indexed;
+  const last = engine.accountCount - 1;
+  for (let a = last; a >= 0 && a > last - WARM_UP_ACCOUNTS; a--) {
+    const id = byId ? engine.accountIds.get(a) : '';
+    const withdrawal: AnyOperation = byId ? { kind: 'withdraw', account: id, amountMicro: 1n } : { kind: 'withdraw', accountIndex: a, amountMicro: 1n };
+    if (!applyOperation(engine, withdrawal).ok) continue;
+    const back = applyOperation(engine, byId ? { kind: 'deposit', account: id, amountMicro: 1n } : { kind: 'deposit', accountIndex: a, amountMicro: 1n });
+    if (!back.ok) throw new Error(`warm-up: the deposit back to account ${a} was refused (${back.reason})`);
+    return;
+  }
+}
+
+/** Accounts withdrawAndReturn tries, from the book's last. */
+const WARM_UP_ACCOUNTS = 16;
 
 function warmUpProcess(): void {
   const engine = Engine.fromBook(warmUpBook());
