@@ -285,6 +285,16 @@ export function layoutBytes(capacity: Capacity): number {
   return bytes + regions.records + regions.chunks + regions.instChunks;
 }
 
+/**
+ * The views object of a layout from its columns' views (in COLUMNS order), made by one object
+ * literal with every column's name, compiled once: all layouts' views share its hidden class. A
+ * spread copy gave a process's first two layouts a class each (V8 keeps the class of a spread only
+ * once the spread has run before), and those are the loaders' warm-up book's and the loaded book's:
+ * the loaded book's first update threw away the operation path's code optimized on the warm-up's
+ * views ("wrong map"), and ran unoptimized.
+ */
+const viewsObject = new Function('columns', `return { ${COLUMNS.map((column, k) => `${column.name}: columns[${k}]`).join(', ')} };`) as (columns: unknown[]) => Views;
+
 function viewOf(buffer: ArrayBufferLike, offset: number, rows: number, spec: ColumnSpec, name: ColumnName): Views[ColumnName] {
   switch (name) {
     case 'tierCumLo':
@@ -367,11 +377,11 @@ export class BookLayout {
     headerView[HeaderSlot.layoutRoom] = layoutRoom;
     const meta = new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts) * (CHUNK_META_BYTES / WORD_BYTES));
     for (let word = CHUNK_STATE_WORD; word < meta.length; word += CHUNK_META_BYTES / WORD_BYTES) meta[word] = CHUNK_UNLAID;
-    // A copy: the object the loop above filled by computed keys is in V8's dictionary mode (slow
-    // properties), and every `views.x` in the control plane's loops was then a lookup in a hash
-    // table (the incremental index's and the hot book's JavaScript read a view per position). A
-    // spread copy has fast properties (test/engine/constants.test.ts checks it).
-    this.views = { ...views } as Views;
+    // Made by one object literal (viewsObject): the object the loop above filled by computed keys
+    // is in V8's dictionary mode (slow properties), where every `views.x` in the control plane's
+    // loops was a lookup in a hash table; and a spread copy of it, with fast properties, got a
+    // hidden class of its own in a process's first layouts (test/engine/constants.test.ts checks both).
+    this.views = viewsObject(COLUMNS.map((column) => views[column.name]));
     this.offsets = offsets as Record<ColumnName, number>;
   }
 

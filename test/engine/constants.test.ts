@@ -3,6 +3,7 @@
 // is what the TypeScript side relies on: that its names cover the kernel's (every header slot has
 // a column or a count, every shard field a word), that the regions it sizes hold what the kernel
 // writes into them, and that the kernel's numbers are the ones the BigInt reference works in.
+import { execFileSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, test } from 'vitest';
 import * as constants from '../../src/fixed/constants.js';
@@ -149,6 +150,23 @@ describe('the header', () => {
     const layout = new BookLayout(memory, 1024, capacity);
     expect(Object.keys(layout.views)).toEqual(COLUMNS.map((column) => column.name));
     expect(hasFastProperties(layout.views)).toBe(true);
+  });
+
+  test("every layout's views share one hidden class, from a process's first layouts on: code optimized on one engine's views stays valid for the next engine's", () => {
+    // In a fresh process (the built code, as bin/liq.js runs it): V8 keeps a hidden class for an
+    // object spread once the spread has run a few times, so only a process's first layouts show
+    // whether each one gets a class of its own, as the warm-up's book and the loaded book did with
+    // a spread copy (the loaded book's first update then threw away the code optimized on the
+    // warm-up's). The child reports for the first three layouts.
+    const script = `
+      import { BookLayout, createSharedMemory, layoutBytes } from './dist/src/memory/layout.js';
+      const same = (a, b) => %HaveSameMap(a, b);
+      const capacities = [{ instruments: 3, accounts: 700, positions: 2000 }, { instruments: 1, accounts: 5, positions: 9 }, { instruments: 2, accounts: 9, positions: 9 }];
+      const layouts = capacities.map((capacity) => new BookLayout(createSharedMemory(layoutBytes(capacity) + 1024), 1024, capacity));
+      console.log(JSON.stringify({ layouts: [same(layouts[0].views, layouts[1].views), same(layouts[1].views, layouts[2].views)], length: layouts[1].views.accBalance.length }));
+    `;
+    const report = JSON.parse(execFileSync('node', ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8' }));
+    expect(report).toEqual({ layouts: [true, true], length: 5 });
   });
 });
 
