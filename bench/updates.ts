@@ -2,7 +2,8 @@
 // (src/gen/, seed 1), writes it to a temporary binary file and loads it as `liq` does, then:
 //   - the first update on the fresh engine (applyOperation, a deposit by id), and the next ones;
 //     and the first update of later bursts, each prepared as the first one was; then the same on
-//     --fresh more engines loaded from the same file (each dropped before the next is loaded);
+//     --fresh more engines loaded from the same file (each dropped before the next is loaded), and
+//     in --processes fresh processes, each loading the file (as `liq` starts);
 //     and, at the end, an update right after a sweep (as a service applies them between sweeps);
 //   - N random mixed deposits and fills through applyBatch, in batches of 1,000, accounts by index,
 //     and the position arena's slots after them (used, held, and how long the spare ones last);
@@ -16,8 +17,10 @@
 // (Engine.accountsChanged for accounts whose positions changed, Engine.balancesChanged for those
 // whose balances alone did: one kernel call each per batch). A deposit the kernel applies moves its
 // account's cross base as it applies it: that refresh is in the operations' time, not counted here.
-//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--closes 100000] [--single 200000] [--batch 1000] [--fresh 4] [--json]
+//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--closes 100000] [--single 200000] [--batch 1000] [--fresh 4] [--processes 6] [--json]
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
@@ -78,6 +81,23 @@ let evictorSum = 0;
 function prepare(): void {
   for (let k = 0; k < evictor.length; k += 8) evictorSum += evictor[k];
   for (let k = 0; k < 100; k++) timedDeposit(small, smallId);
+}
+
+/** First-update samples a fresh process takes: its first update, then the first of this many later bursts. */
+const PROCESS_LATER_BURSTS = 7;
+
+if (process.argv.includes('--first-update-only')) {
+  // A child of --processes: this process's first update on the book and the first update of
+  // PROCESS_LATER_BURSTS later bursts, each after prepare(), as JSON on stdout; nothing else.
+  const loaded = loadBookBinaryFile(process.argv[process.argv.indexOf('--book') + 1]);
+  const pick = prng(option('--seed', 1));
+  const ids = Array.from({ length: PROCESS_LATER_BURSTS + 1 }, () => loaded.accountIds.get(Math.floor(pick() * loaded.accountCount)));
+  const times = ids.map((id) => {
+    prepare();
+    return timedDeposit(loaded, id);
+  });
+  process.stdout.write(`${JSON.stringify({ firstUs: times[0], laterUs: times.slice(1) })}\n`);
+  process.exit(0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,13 +170,32 @@ for (let e = 0; e < freshEngines; e++) {
   fresh = undefined;
   (globalThis as { gc?: () => void }).gc?.(); // its memory back before the next one is loaded
 }
-if (generatedFile !== '') rmSync(dirname(generatedFile), { recursive: true, force: true });
 const firstAbove = freshFirstUs.filter((us, e) => us > freshLaterUs[e]).length;
 log(
   `first updates on ${freshFirstUs.length} freshly loaded engines: median ${median(freshFirstUs).toFixed(1)} µs (${freshFirstUs.map((us) => us.toFixed(1)).join(', ')}); ` +
     `the first of their later bursts, median of each engine's: median ${median(freshLaterUs).toFixed(1)} µs (${freshLaterUs.map((us) => us.toFixed(1)).join(', ')}); ` +
     `${firstAbove} of ${freshFirstUs.length} first updates above their engine's`,
 );
+
+// And as `liq` meets it: the first update of a process that has just loaded the book, in
+// --processes fresh processes, one after the other (this one waits), each with its own accounts.
+const processCount = option('--processes', 6);
+const processFirstUs: number[] = [];
+const processLaterUs: number[] = [];
+for (let p = 0; p < processCount; p++) {
+  const args = ['--expose-gc', '--max-old-space-size=16384', fileURLToPath(import.meta.url), '--first-update-only', '--book', bookFile !== '' ? bookFile : generatedFile, '--seed', String(p + 1)];
+  const child = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as { firstUs: number; laterUs: number[] };
+  processFirstUs.push(child.firstUs);
+  processLaterUs.push(median(child.laterUs));
+}
+if (generatedFile !== '') rmSync(dirname(generatedFile), { recursive: true, force: true });
+if (processCount > 0) {
+  log(
+    `first updates in ${processCount} fresh processes: median ${median(processFirstUs).toFixed(1)} µs (${processFirstUs.map((us) => us.toFixed(1)).join(', ')}); ` +
+      `the first of ${PROCESS_LATER_BURSTS} later bursts, median of each process's: median ${median(processLaterUs).toFixed(1)} µs (${processLaterUs.map((us) => us.toFixed(1)).join(', ')}); ` +
+      `${processFirstUs.filter((us, p) => us > processLaterUs[p]).length} of ${processCount} first updates above their process's`,
+  );
+}
 
 // What the index costs, on a copy of the ids (the loaded book's is built already, by the loader).
 const idsCopy = AccountIds.fromBlob(engine.accountIds.offsets.slice(), engine.accountIds.bytes.slice());
@@ -404,6 +443,7 @@ if (json) {
       laterUpdateMedianUs: later[later.length >> 1],
       laterFirstUpdateMedianUs: laterFirstUs[10],
       freshEngines: { firstUpdateUs: freshFirstUs, laterFirstUpdateMedianUs: freshLaterUs, firstMedianUs: median(freshFirstUs), laterMedianUs: median(freshLaterUs) },
+      freshProcesses: { firstUpdateUs: processFirstUs, laterFirstUpdateMedianUs: processLaterUs, firstMedianUs: processCount > 0 ? median(processFirstUs) : null, laterMedianUs: processCount > 0 ? median(processLaterUs) : null },
       afterSweepUpdateMedianUs: afterSweepUs[10],
       batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, medianBatchOpsPerSecond: medianBatchRate, applied, firstBatchMs, p99BatchMs, maxBatchMs, compactions, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate, arena },
       arenaCompaction,
