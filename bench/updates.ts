@@ -12,12 +12,14 @@
 //     as a caller sees them, then again with the refresh timed);
 //   - what building the account-id index costs (the loader builds it while it checks the ids).
 //   - at the end, the position arena compacted (the slots moved blocks left taken back), the sweep
-//     after it, and static sweeps before and after.
+//     after it, and static sweeps before and after; then a full evaluation (which writes the
+//     outputs, so that moves of position slots carry them from then on) and --evaluated-ops more
+//     mixed deposits and fills in batches.
 // For each batch run it also says how much of the time the derived-state refresh took
 // (Engine.accountsChanged for accounts whose positions changed, Engine.balancesChanged for those
 // whose balances alone did: one kernel call each per batch). A deposit the kernel applies moves its
 // account's cross base as it applies it: that refresh is in the operations' time, not counted here.
-//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--closes 100000] [--single 200000] [--batch 1000] [--fresh 4] [--processes 6] [--json]
+//   npm run build:ts && node dist/bench/updates.js [--accounts 1000000 | --book FILE] [--ops 1000000] [--closes 100000] [--single 200000] [--batch 1000] [--fresh 4] [--processes 6] [--evaluated-ops 200000] [--json]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -433,6 +435,36 @@ log(
     `status sweeps on one thread before it ${sweepBeforeMs.toFixed(0)} ms, after it ${sweepAfterMs.toFixed(0)} ms (medians of 5)`,
 );
 
+// Batches on a book whose outputs are written (a full evaluation writes each position's PnL and
+// maintenance, as `liq eval` does): from then on a move of position slots carries those columns
+// too (src/memory/layout.ts movedPositionColumns), and the batches pay for it.
+const evaluatedOps = option('--evaluated-ops', 200_000);
+t0 = performance.now();
+engine.evaluate({ full: true });
+const fullEvaluationMs = performance.now() - t0;
+// The evaluation refreshed every account from the columns and left the chunk records to be built
+// again: a status sweep builds them, as a service's next sweep would (before it, the batches'
+// refreshes would skip the chunks and look cheaper).
+engine.sweep({ full: false });
+let evaluatedMs = 0;
+const evaluatedRates: number[] = [];
+for (let done = 0; done < evaluatedOps; ) {
+  const operations = Array.from({ length: Math.min(batchSize, evaluatedOps - done) }, randomOperation);
+  const t = performance.now();
+  applyBatch(engine, operations);
+  const elapsed = performance.now() - t;
+  evaluatedMs += elapsed;
+  evaluatedRates.push(operations.length / (elapsed / 1000));
+  done += operations.length;
+}
+const evaluatedBatches = { ops: evaluatedOps, fullEvaluationMs, opsPerSecond: evaluatedOps > 0 ? evaluatedOps / (evaluatedMs / 1000) : null, medianBatchOpsPerSecond: evaluatedOps > 0 ? median(evaluatedRates) : null };
+if (evaluatedOps > 0) {
+  log(
+    `applyBatch after a full evaluation (${fullEvaluationMs.toFixed(0)} ms; the outputs now move with the positions): ${evaluatedOps.toLocaleString('en-US')} mixed deposits and fills, ` +
+      `${Math.round(evaluatedBatches.opsPerSecond!).toLocaleString('en-US')} ops/s (median batch ${Math.round(evaluatedBatches.medianBatchOpsPerSecond!).toLocaleString('en-US')}; before it ${Math.round(batchRate).toLocaleString('en-US')} and ${Math.round(medianBatchRate).toLocaleString('en-US')})`,
+  );
+}
+
 if (json) {
   process.stdout.write(
     `${JSON.stringify({
@@ -450,6 +482,7 @@ if (json) {
       afterSweepUpdateMedianUs: afterSweepUs[10],
       batch: { ops: batchOps, batchSize, opsPerSecond: batchRate, medianBatchOpsPerSecond: medianBatchRate, applied, firstBatchMs, p99BatchMs, maxBatchMs, compactions, refreshShare: timed.refreshMs / batchMs, opsPerSecondWithoutRefresh: batchWithoutRefreshRate, arena },
       arenaCompaction,
+      evaluatedBatches,
       closes: { applied: closesApplied, perSecond: closeRate, refreshShare: closeTimed.refreshMs / closeMs },
       plain: { byId: plainRate, byIndex: plainByIndexRate },
       single: { ops: singleOps, opsPerSecond: singleRate, refreshShare: single.refreshMs / single.value, opsPerSecondWithoutRefresh: singleWithoutRefreshRate },
