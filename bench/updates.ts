@@ -85,6 +85,18 @@ function prepare(): void {
   for (let k = 0; k < 100; k++) timedDeposit(small, smallId);
 }
 
+/**
+ * Deposits by id on `count` accounts of `target` that `random` picks, each after prepare(): its
+ * first update (when nothing ran on it before) and the first update of count − 1 later bursts (µs).
+ */
+function firstOfBursts(target: Engine, random: () => number, count: number): number[] {
+  const ids = Array.from({ length: count }, () => target.accountIds.get(Math.floor(random() * target.accountCount)));
+  return ids.map((id) => {
+    prepare();
+    return timedDeposit(target, id);
+  });
+}
+
 /** First-update samples a fresh process takes: its first update, then the first of this many later bursts. */
 const PROCESS_LATER_BURSTS = 7;
 
@@ -92,12 +104,7 @@ if (process.argv.includes('--first-update-only')) {
   // A child of --processes: this process's first update on the book and the first update of
   // PROCESS_LATER_BURSTS later bursts, each after prepare(), as JSON on stdout; nothing else.
   const loaded = loadBookBinaryFile(process.argv[process.argv.indexOf('--book') + 1]);
-  const pick = prng(option('--seed', 1));
-  const ids = Array.from({ length: PROCESS_LATER_BURSTS + 1 }, () => loaded.accountIds.get(Math.floor(pick() * loaded.accountCount)));
-  const times = ids.map((id) => {
-    prepare();
-    return timedDeposit(loaded, id);
-  });
+  const times = firstOfBursts(loaded, prng(option('--seed', 1)), PROCESS_LATER_BURSTS + 1);
   process.stdout.write(`${JSON.stringify({ firstUs: times[0], laterUs: times.slice(1) })}\n`);
   process.exit(0);
 }
@@ -162,11 +169,7 @@ const freshFirstUs = [firstUpdatesUs[0]];
 const freshLaterUs = [laterFirstUs[10]];
 for (let e = 0; e < freshEngines; e++) {
   let fresh: Engine | undefined = loadBookBinaryFile(bookFile !== '' ? bookFile : generatedFile);
-  const ids = [0, 1, 2, 3, 4, 5].map(() => fresh!.accountIds.get(pickAccount()));
-  const times = ids.map((id) => {
-    prepare();
-    return timedDeposit(fresh!, id);
-  });
+  const times = firstOfBursts(fresh, random, 6);
   freshFirstUs.push(times[0]);
   freshLaterUs.push(median(times.slice(1)));
   fresh = undefined;

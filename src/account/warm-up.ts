@@ -36,10 +36,11 @@ function warmUpBook(): Book {
 /**
  * Runs the operation path once per process, on a book of its own: by id and by index, applied and
  * refused, single and batched, with the refreshes they make (a few milliseconds, the first time).
- * Then, for `engine` (a freshly loaded book), looks its first account's id up in its index,
- * refreshes that account's derived state (which recomputes the same values from the columns), moves
- * its cross base by a balance change of zero, sets up the scratch regions those refreshes use, and
- * withdraws one micro from an account and deposits it back (withdrawAndReturn).
+ * Then, for `engine` (a freshly loaded book), refreshes its first account's derived state (which
+ * recomputes the same values from the columns), moves its cross base by a balance change of zero,
+ * sets up the scratch regions those refreshes use, and withdraws one micro from an account and
+ * deposits it back (withdrawAndReturn: by id when the loader built the index, so that its lookups,
+ * refused or not, take the index's path too).
  */
 export function warmUpOperations(engine: Engine): void {
   if (!warm) {
@@ -47,8 +48,6 @@ export function warmUpOperations(engine: Engine): void {
     warmUpProcess();
   }
   if (engine.accountCount > 0) {
-    // A lookup in the engine's own id index, as a first update by id makes (when the loader built it).
-    if (engine.accountIds.indexed) engine.accountIds.indexOf(engine.accountIds.get(0));
     engine.accountsChanged(Uint32Array.of(0));
     engine.balancesChanged(Uint32Array.of(0), BigInt64Array.of(0n)); // moves its cross base by nothing
     withdrawAndReturn(engine);

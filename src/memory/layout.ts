@@ -352,13 +352,13 @@ export class BookLayout {
     headerView.fill(0);
     headerView[HeaderSlot.instrumentCount] = 0;
     let offset = this.header + alignUp(HEADER_SLOTS * WORD_BYTES, COLUMN_ALIGN_BYTES);
-    const views: Partial<Record<ColumnName, Views[ColumnName]>> = {};
+    const views: Views[ColumnName][] = []; // in COLUMNS order, for viewsObject
     const offsets: Partial<Record<ColumnName, number>> = {};
     for (const column of COLUMNS) {
       const rows = rowsOf(column.table, capacity);
       headerView[HeaderSlot[column.name]] = offset;
       offsets[column.name] = offset;
-      views[column.name] = viewOf(buffer, offset, rows, column, column.name);
+      views.push(viewOf(buffer, offset, rows, column, column.name));
       offset += alignUp(rows * column.bytes, COLUMN_ALIGN_BYTES);
     }
     // The kernel's own regions, derived from the columns by refreshDebits and never read here
@@ -377,11 +377,11 @@ export class BookLayout {
     headerView[HeaderSlot.layoutRoom] = layoutRoom;
     const meta = new Uint32Array(buffer, offset + regions.records, chunksOf(capacity.accounts) * (CHUNK_META_BYTES / WORD_BYTES));
     for (let word = CHUNK_STATE_WORD; word < meta.length; word += CHUNK_META_BYTES / WORD_BYTES) meta[word] = CHUNK_UNLAID;
-    // Made by one object literal (viewsObject): the object the loop above filled by computed keys
-    // is in V8's dictionary mode (slow properties), where every `views.x` in the control plane's
-    // loops was a lookup in a hash table; and a spread copy of it, with fast properties, got a
-    // hidden class of its own in a process's first layouts (test/engine/constants.test.ts checks both).
-    this.views = viewsObject(COLUMNS.map((column) => views[column.name]));
+    // Made by one object literal (viewsObject): an object filled by computed keys is in V8's
+    // dictionary mode (slow properties), where every `views.x` in the control plane's loops was a
+    // lookup in a hash table; and a spread copy of one, with fast properties, got a hidden class of
+    // its own in a process's first layouts (test/engine/constants.test.ts checks both).
+    this.views = viewsObject(views);
     this.offsets = offsets as Record<ColumnName, number>;
   }
 
