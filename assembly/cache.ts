@@ -118,6 +118,6 @@ function fillEntries(c: usize): void {
     store<u64>(entry, used && cumHi == 0 && high >= low ? high - low + 1 : 0, 16);
     store<u64>(entry, load<u64>(tier), 24);
     store<u64>(entry, SCALE_6 - 1 - cumLo, 32); // wraps: n·r − cumX ≥ 0 in the bracket
-    store<i64>(entry, 0, ENTRY_FUNDING); // no funding move folded into a sweep (chunks.ts fundingEntries)
+    store<i64>(entry, 0, ENTRY_FUNDING); // no exposure weight (chunks.ts lazyWeights)
   }
 }

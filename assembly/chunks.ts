@@ -3,14 +3,16 @@
 // (a load) counts its records and marks it for rebuilding (layOutChunks), and the next sweep that
 // reaches it rebuilds it (buildChunk); a refresh of one account rewrites that account's records in
 // place (refreshAccount); a new funding index moves, in place and from the records alone, only the
-// cross bases and residues its cross positions' debits feed, deferred to each chunk's next read
-// (deferFunding, settleChunkFunding, fundingRecords, or within the sweep's first pass), and the
-// isolated thresholds not at all (their instrument's drift grows: writeIsolatedRecord). sweepChunk
-// reads a chunk in three passes.
+// cross bases and residues its cross positions' debits feed, deferred in a funding slot
+// (deferFunding): a sweep reads a chunk with it pending lazily, bounding each account's move and
+// finding it exactly only where the bound leaves its status open, and settles the chunk on its turn
+// (settleChunkFunding, fundingRecords), as does a refresh of one of its accounts; the isolated
+// thresholds are not moved at all (their instrument's drift grows: writeIsolatedRecord).
+// sweepChunk reads a chunk in three passes.
 // docs/architecture.md describes the records; test/engine/chunk-sweep.test.ts holds this path to
 // the column sweep (sweep.ts), and test/engine/production-path.test.ts to the reference.
 
-import { SCALE_6, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS, TIERS_MAX } from './constants';
+import { SCALE_6, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS, TIERS_MAX, POSITIONS_PER_ACCOUNT_MAX } from './constants';
 import {
   H_INSTRUMENT_COUNT,
   H_INST_TIER_COUNT,
@@ -96,14 +98,15 @@ import {
   H_ACC_RECORDS,
   H_RECORDS_BYTES,
   H_RECORDS_TAIL,
-  H_FUNDING_TABLE,
-  H_FUNDING_SKIP,
-  H_FUNDING_SKIP_COUNT,
-  H_FUNDING_SINGLE,
+  H_FUNDING_SLOTS,
+  H_FUNDING_AGE,
   CHUNK_FUNDING,
+  CHUNK_LAZY_SWEEPS,
   CHUNK_FUNDING_NONE,
   CHUNK_FUNDING_PENDING,
   CHUNK_FUNDING_SETTLING,
+  CHUNK_FUNDING_STATE_MASK,
+  CHUNK_FUNDING_SLOT_SHIFT,
   H_POS_COST,
   CACHE_TIERS,
   CACHE_TIER_BYTES,
@@ -112,7 +115,7 @@ import {
   H_INST_CHUNK_WORDS,
 } from './layout';
 import { column, headerValue, setHeaderValue } from './header';
-import { bracketOf, maintenanceInBracket, fundingOwed, fundingResidue } from './math';
+import { bracketOf, maintenanceInBracket, fundingOwed, fundingResidue, NOTIONAL_NARROW } from './math';
 import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
 import { debitOf } from './debits';
@@ -936,8 +939,8 @@ export function chunkStateOf(header: usize, a: u32): u32 {
 
 /**
  * Bytes per instrument of a funding refresh's table of changes: i64 the index the records were made
- * at, u32 whether it changed, i64 the index the refresh brings them to (the column's when the refresh
- * was deferred).
+ * at, u32 whether it changed, i64 the index the refresh brings them to (the column's, kept so by
+ * deferFunding at every new index).
  */
 export const FUNDING_CHANGE_BYTES: u32 = 24;
 export const FC_OLD: u32 = 0;
@@ -945,60 +948,136 @@ export const FC_CHANGED: u32 = 8;
 export const FC_NEW: u32 = 16;
 
 /**
- * Defers the refresh of new funding indices (the instruments marked in `changes`, FUNDING_CHANGE_BYTES
- * each, every instrument of the book: whether its index changed, the index the fresh chunks'
- * records were made at, and the new one) to each fresh chunk's next read: the table and the skip
- * list (the `skipCount` accounts, ascending u32 at `skip`, whose records were made at the new
- * indices already) go in the header, and every fresh chunk is marked CHUNK_FUNDING_PENDING. O(chunks),
- * no position read. The chunk's next sweep (in whichever worker sweeps it) or the next refresh of
- * one of its accounts settles it first (settleChunkFunding), and settleFunding settles every chunk
- * left. The table and the list must stay where they are until then. Nothing may be pending.
+ * Deferred funding refreshes that may be pending at once, each in a **slot**: a table of changes
+ * (the indices its chunks' records were made at, and the columns') and a meta. A fresh chunk with a
+ * refresh pending names its slot (CHUNK_FUNDING's bits from CHUNK_FUNDING_SLOT_SHIFT). A new index
+ * joins every slot in use (their chunks move from their own old indices to it), and the chunks
+ * already at the indices before it take a new slot: so a new index never settles a chunk, unless
+ * every slot is in use by pending chunks (then the oldest slot's are settled first, on the control
+ * plane). The slots region (FUNDING_SLOTS_BYTES_PER_INSTRUMENT·instruments + FUNDING_SLOT_METAS_BYTES
+ * bytes, zeroed the first time) is the control plane's, named in the header (H_FUNDING_SLOTS).
  */
-export function deferFunding(header: usize, changes: usize, skip: usize, skipCount: u32): void {
-  const single = changedInstrument(header, changes);
-  if (single == NO_INSTRUMENT) return;
-  setHeaderValue(header, H_FUNDING_TABLE, <u32>changes);
-  setHeaderValue(header, H_FUNDING_SKIP, <u32>skip);
-  setHeaderValue(header, H_FUNDING_SKIP_COUNT, skipCount);
-  setHeaderValue(header, H_FUNDING_SINGLE, single);
-  const chunks = chunkCount(header);
-  for (let chunk: u32 = 0; chunk < chunks; chunk++) {
-    const meta = metaOf(header, chunk);
-    if (load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH) store<u32>(meta, CHUNK_FUNDING_PENDING, CHUNK_FUNDING);
-  }
+export const FUNDING_SLOTS: u32 = 4;
+/** A slot's meta: u32 whether it is in use, u32 the one instrument its table changes (FUNDING_SEVERAL for more), u32 its age (a count of slots taken). */
+export const FUNDING_SLOT_META_BYTES: u32 = 16;
+const FS_USED: u32 = 0;
+const FS_SINGLE: u32 = 4;
+const FS_AGE: u32 = 8;
+export const FUNDING_SLOT_METAS_BYTES: u32 = FUNDING_SLOTS * FUNDING_SLOT_META_BYTES;
+export const FUNDING_SLOTS_BYTES_PER_INSTRUMENT: u32 = FUNDING_SLOTS * FUNDING_CHANGE_BYTES;
+if (FUNDING_SLOTS > (0xffff_ffff >> CHUNK_FUNDING_SLOT_SHIFT)) ERROR("a chunk's funding slot must fit CHUNK_FUNDING");
+
+/** The meta of funding slot s. */
+// @ts-ignore: decorator
+@inline
+function slotMeta(header: usize, s: u32): usize {
+  return <usize>headerValue(header, H_FUNDING_SLOTS) + <usize>s * FUNDING_SLOT_META_BYTES;
+}
+
+/** The table of changes of funding slot s. */
+// @ts-ignore: decorator
+@inline
+function slotTable(header: usize, s: u32): usize {
+  const tableBytes = <usize>headerValue(header, H_INSTRUMENT_COUNT) * FUNDING_CHANGE_BYTES;
+  return <usize>headerValue(header, H_FUNDING_SLOTS) + FUNDING_SLOT_METAS_BYTES + <usize>s * tableBytes;
+}
+
+/** The slot of a chunk whose CHUNK_FUNDING word is `funding` (pending). */
+// @ts-ignore: decorator
+@inline
+function slotOf(funding: u32): u32 {
+  return funding >> CHUNK_FUNDING_SLOT_SHIFT;
+}
+
+/** Whether a chunk whose CHUNK_FUNDING word is `funding` has a refresh pending (in some slot). */
+// @ts-ignore: decorator
+@inline
+function isPending(funding: u32): bool {
+  return (funding & CHUNK_FUNDING_STATE_MASK) == CHUNK_FUNDING_PENDING;
 }
 
 /**
- * Folds the new funding indices in `changes` (a table like deferFunding's: FC_OLD the index the
- * records were made at, FC_NEW the new one) into the deferred refresh, when that refresh has
- * reached no chunk yet: every fresh chunk still pending, its records at the deferred table's old
- * indices, and neither refresh with a skip list (`skipCount` is the new one's). An instrument the
- * deferred table changes already keeps its old index and takes the new one; any other takes both.
- * Returns whether it folded them; when not, nothing is written (the caller settles the deferred
- * refresh first and defers the new one). O(chunks + instruments), no position read: funding
- * updates one instrument at a time with no sweep or account refresh between them are deferred as
- * one, instead of each settling the one before it on the control plane.
+ * Defers the refresh of new funding indices (the instruments marked in `changes`, FUNDING_CHANGE_BYTES
+ * each, every instrument of the book: whether its index changed, the index the fresh chunks at the
+ * columns' indices were made at, and the new one) to each fresh chunk's next read, in the funding
+ * slots at `slots` (which the header names from the first call on). O(chunks + instruments·slots),
+ * no position read (unless every slot is in use: then the oldest slot's pending chunks are settled
+ * first, here, with `cache` holding its changed instruments):
+ *  1. the slots no pending chunk names are freed;
+ *  2. when a fresh chunk is at the columns' indices (CHUNK_FUNDING_NONE) and no slot is free, the
+ *     oldest slot's chunks are settled, and it is freed;
+ *  3. the changes join every slot in use: an instrument a slot's table changes already keeps its
+ *     old index and takes the new one; any other takes both;
+ *  4. when a fresh chunk is at the columns' indices, a free slot takes the changes, and every such
+ *     chunk is marked pending in it.
+ * The chunk's next sweep (in whichever worker sweeps it) reads it lazily or settles it, and the next
+ * refresh of one of its accounts settles it first (settleChunkFunding); settleFunding settles every
+ * chunk left. The cache must hold the changed instruments of every slot in use.
  */
-export function mergeFunding(header: usize, changes: usize, skipCount: u32): bool {
-  const pending = <usize>headerValue(header, H_FUNDING_TABLE);
-  if (pending == 0 || skipCount != 0 || headerValue(header, H_FUNDING_SKIP_COUNT) != 0) return false;
+export function deferFunding(header: usize, cache: usize, slots: usize, changes: usize): void {
+  if (headerValue(header, H_FUNDING_SLOTS) == 0) {
+    memory.fill(slots, 0, FUNDING_SLOT_METAS_BYTES);
+    setHeaderValue(header, H_FUNDING_SLOTS, <u32>slots);
+  }
+  assert(headerValue(header, H_FUNDING_SLOTS) == <u32>slots, 'deferFunding: the funding slots moved');
+  const single = changedInstrument(header, changes);
+  if (single == NO_INSTRUMENT) return;
   const chunks = chunkCount(header);
+  let used: u32 = 0;
+  let atColumns = false;
   for (let chunk: u32 = 0; chunk < chunks; chunk++) {
     const meta = metaOf(header, chunk);
-    if (load<u32>(meta, CHUNK_STATE) == CHUNK_FRESH && load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_PENDING) return false;
+    if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
+    const funding = load<u32>(meta, CHUNK_FUNDING);
+    if (isPending(funding)) used |= 1 << slotOf(funding);
+    else if (funding == CHUNK_FUNDING_NONE) atColumns = true;
   }
-  for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
-    const to = pending + <usize>i * FUNDING_CHANGE_BYTES;
-    const from = changes + <usize>i * FUNDING_CHANGE_BYTES;
-    if (load<u32>(from, FC_CHANGED) == 0) continue;
-    if (load<u32>(to, FC_CHANGED) == 0) {
-      store<i64>(to, load<i64>(from, FC_OLD), FC_OLD);
-      store<u32>(to, 1, FC_CHANGED);
+  for (let s: u32 = 0; s < FUNDING_SLOTS; s++) if ((used & (1 << s)) == 0) store<u32>(slotMeta(header, s), 0, FS_USED);
+  let free = FUNDING_SLOTS;
+  if (atColumns) {
+    free = <u32>ctz<u32>(~used);
+    if (free >= FUNDING_SLOTS) {
+      // Every slot in use: the oldest one's chunks are settled (before the changes join it).
+      free = 0;
+      for (let s: u32 = 1; s < FUNDING_SLOTS; s++) if (load<u32>(slotMeta(header, s), FS_AGE) < load<u32>(slotMeta(header, free), FS_AGE)) free = s;
+      for (let chunk: u32 = 0; chunk < chunks; chunk++) {
+        const funding = load<u32>(metaOf(header, chunk), CHUNK_FUNDING);
+        if (isPending(funding) && slotOf(funding) == free) settleChunkFunding(header, cache, chunk, true);
+      }
+      store<u32>(slotMeta(header, free), 0, FS_USED);
     }
-    store<i64>(to, load<i64>(from, FC_NEW), FC_NEW);
   }
-  setHeaderValue(header, H_FUNDING_SINGLE, changedInstrument(header, pending));
-  return true;
+  for (let s: u32 = 0; s < FUNDING_SLOTS; s++) {
+    const meta = slotMeta(header, s);
+    if (load<u32>(meta, FS_USED) == 0) continue;
+    const table = slotTable(header, s);
+    for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
+      const to = table + <usize>i * FUNDING_CHANGE_BYTES;
+      const from = changes + <usize>i * FUNDING_CHANGE_BYTES;
+      if (load<u32>(from, FC_CHANGED) == 0) continue;
+      if (load<u32>(to, FC_CHANGED) == 0) {
+        store<i64>(to, load<i64>(from, FC_OLD), FC_OLD);
+        store<u32>(to, 1, FC_CHANGED);
+      }
+      store<i64>(to, load<i64>(from, FC_NEW), FC_NEW);
+    }
+    store<u32>(meta, changedInstrument(header, table), FS_SINGLE);
+  }
+  if (free >= FUNDING_SLOTS) return;
+  memory.copy(slotTable(header, free), changes, <usize>headerValue(header, H_INSTRUMENT_COUNT) * FUNDING_CHANGE_BYTES);
+  const age = headerValue(header, H_FUNDING_AGE) + 1;
+  setHeaderValue(header, H_FUNDING_AGE, age);
+  const meta = slotMeta(header, free);
+  store<u32>(meta, 1, FS_USED);
+  store<u32>(meta, single, FS_SINGLE);
+  store<u32>(meta, age, FS_AGE);
+  const pending = CHUNK_FUNDING_PENDING | (free << CHUNK_FUNDING_SLOT_SHIFT);
+  for (let chunk: u32 = 0; chunk < chunks; chunk++) {
+    const meta = metaOf(header, chunk);
+    if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH || load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_NONE) continue;
+    store<u32>(meta, pending, CHUNK_FUNDING);
+    store<u32>(meta, 0, CHUNK_LAZY_SWEEPS);
+  }
 }
 
 /** changedInstrument's answer for a table that changes no instrument. */
@@ -1017,18 +1096,15 @@ function changedInstrument(header: usize, changes: usize): u32 {
 }
 
 /**
- * Settles every chunk the deferred funding refresh has not reached (settleChunkFunding, on the
- * control plane) and clears it from the header. The cache must hold the changed instruments at the
- * columns' indices.
+ * Settles every chunk a deferred funding refresh has not reached (settleChunkFunding, on the
+ * control plane) and frees every slot. The cache must hold the changed instruments at the columns'
+ * indices.
  */
 export function settleFunding(header: usize, cache: usize): void {
-  if (headerValue(header, H_FUNDING_TABLE) == 0) return;
+  if (headerValue(header, H_FUNDING_SLOTS) == 0) return;
   const chunks = chunkCount(header);
   for (let chunk: u32 = 0; chunk < chunks; chunk++) settleChunkFunding(header, cache, chunk, true);
-  setHeaderValue(header, H_FUNDING_TABLE, 0);
-  setHeaderValue(header, H_FUNDING_SKIP, 0);
-  setHeaderValue(header, H_FUNDING_SKIP_COUNT, 0);
-  setHeaderValue(header, H_FUNDING_SINGLE, 0);
+  for (let s: u32 = 0; s < FUNDING_SLOTS; s++) store<u32>(slotMeta(header, s), 0, FS_USED);
 }
 
 /** Whether account a's chunk has a deferred funding refresh still to settle. */
@@ -1036,22 +1112,30 @@ export function fundingPending(header: usize, a: u32): bool {
   return load<u32>(metaOf(header, a / CHUNK_ACCOUNTS), CHUNK_FUNDING) != CHUNK_FUNDING_NONE;
 }
 
-/** Fills the cache for the instruments the deferred funding refresh changes (none when nothing is deferred). */
+/** Whether funding slot s is in use and changes instrument i. */
+function slotChanges(header: usize, s: u32, i: u32): bool {
+  return load<u32>(slotMeta(header, s), FS_USED) != 0 && load<u32>(slotTable(header, s) + <usize>i * FUNDING_CHANGE_BYTES, FC_CHANGED) != 0;
+}
+
+/** Fills the cache for the instruments the deferred funding refreshes change (none when nothing is deferred). */
 export function fillFundingInstruments(header: usize, cache: usize): void {
-  const changes = <usize>headerValue(header, H_FUNDING_TABLE);
-  if (changes == 0) return;
+  if (headerValue(header, H_FUNDING_SLOTS) == 0) return;
   for (let i: u32 = 0; i < headerValue(header, H_INSTRUMENT_COUNT); i++) {
-    if (load<u32>(changes + <usize>i * FUNDING_CHANGE_BYTES, FC_CHANGED) != 0) fillInstrument(header, cache, i);
+    for (let s: u32 = 0; s < FUNDING_SLOTS; s++) {
+      if (!slotChanges(header, s, i)) continue;
+      fillInstrument(header, cache, i);
+      break;
+    }
   }
 }
 
 /**
- * Chunk `chunk`'s records with the deferred funding refresh in them, when it has not reached them
- * yet (fundingRecords). A chunk marked CHUNK_FUNDING_SETTLING was left by a settle cut short (its
- * worker died with some cross bases moved): a sweep (`mayLayOut` false: a worker, which must not
- * move areas) rebuilds it from the columns, the control plane lays it out for its next sweep to
- * rebuild. Returns whether the chunk's records can be read (false only when it was laid out). The
- * cache must hold the changed instruments (a sweep's holds every instrument).
+ * Chunk `chunk`'s records with its deferred funding refresh in them, when it has one pending
+ * (fundingRecords, with its slot's table). A chunk marked CHUNK_FUNDING_SETTLING was left by a
+ * settle cut short (its worker died with some cross bases moved): a sweep (`mayLayOut` false: a
+ * worker, which must not move areas) rebuilds it from the columns, the control plane lays it out
+ * for its next sweep to rebuild. Returns whether the chunk's records can be read (false only when it
+ * was laid out). The cache must hold the changed instruments (a sweep's holds every instrument).
  */
 export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayLayOut: bool): bool {
   const meta = metaOf(header, chunk);
@@ -1072,29 +1156,17 @@ export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayL
   }
   // Pending (only a fresh chunk is marked). Marked first, cleared last: a settle cut short is not
   // taken for a pending one.
+  const s = slotOf(funding);
   store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING);
-  fundingRecords(header, cache, meta, c0);
+  fundingRecords(cache, meta, slotTable(header, s), load<u32>(slotMeta(header, s), FS_SINGLE), header);
   store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
   return true;
 }
 
-/** The accounts whose records are at the new funding indices already (the deferred refresh's skip list, from fundingRecords; wasm globals: per instance). */
-let skipList: usize = 0;
-let skipEnd: u32 = 0;
-let skipAt: u32 = 0;
-
-/** Whether account a is on the skip list: called for accounts in ascending order, as the funding refresh meets them. */
-// @ts-ignore: decorator
-@inline
-function skipped(a: u32): bool {
-  while (skipAt < skipEnd && load<u32>(skipList + (<usize>skipAt << 2)) < a) skipAt++;
-  return skipAt < skipEnd && load<u32>(skipList + (<usize>skipAt << 2)) == a;
-}
-
 /**
- * The deferred funding refresh for the fresh chunk whose first account is c0 (meta at `meta`),
- * from its records alone: each record on an instrument the table changed (FC_NEW − FC_OLD = ΔF)
- * whose account is not on the skip list.
+ * The deferred funding refresh of the table `changes` (its one changed instrument `single`, or
+ * FUNDING_SEVERAL) for the fresh chunk whose meta is at `meta`, from its records alone: each cross
+ * record on an instrument the table changes (FC_NEW − FC_OLD = ΔF).
  *  - A cross record holds its size and its funding owed's rounding residue ρ (10^6·owed − z·q·(F −
  *    F_i), in [0, 10^6)). With u = ceil(z·q·ΔF / 10^6) and v its residue, the owed amount changes
  *    by exactly u − [v + ρ ≥ 10^6] and the new residue is v + ρ − 10^6·[v + ρ ≥ 10^6]; the
@@ -1103,10 +1175,7 @@ function skipped(a: u32): bool {
  * (assembly/layout.ts H_INST_DRIFT_*), which the funding update itself moved.
  * Nothing else is read: no column, no record shifted.
  */
-function fundingRecords(header: usize, cache: usize, meta: usize, c0: u32): void {
-  const changes = <usize>headerValue(header, H_FUNDING_TABLE);
-  fundingBegin(header, c0);
-  const single = headerValue(header, H_FUNDING_SINGLE);
+function fundingRecords(cache: usize, meta: usize, changes: usize, single: u32, header: usize): void {
   const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
   const crossEnd = area + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
   const bases = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;
@@ -1117,48 +1186,13 @@ function fundingRecords(header: usize, cache: usize, meta: usize, c0: u32): void
   while (r < crossEnd) {
     const group = min<u32>(FUNDING_GROUP, <u32>((crossEnd - r) / CROSS_RECORD_BYTES));
     let hits = fundingHits(changes, single, r, group);
-    fundingMatched += <u32>popcnt<u32>(hits);
     while (hits != 0) {
-      fundingCross(cache, changes, r + <usize>ctz<u32>(hits) * CROSS_RECORD_BYTES, bases, c0);
+      fundingCross(cache, changes, r + <usize>ctz<u32>(hits) * CROSS_RECORD_BYTES, bases);
       hits &= hits - 1;
     }
     r += <usize>group * CROSS_RECORD_BYTES;
   }
 }
-
-/**
- * Readies the skip list of the deferred funding refresh for the chunk whose first account is c0:
- * returns the index of its first account at or after c0 (a binary search: chunks are settled in
- * any order), where each pass over the chunk's records starts (`skipAt`).
- */
-function fundingBegin(header: usize, c0: u32): u32 {
-  skipList = <usize>headerValue(header, H_FUNDING_SKIP);
-  skipEnd = headerValue(header, H_FUNDING_SKIP_COUNT);
-  let low: u32 = 0;
-  let high = skipEnd;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (load<u32>(skipList + (<usize>middle << 2)) < c0) low = middle + 1;
-    else high = middle;
-  }
-  skipAt = low;
-  return low;
-}
-
-/** Cross records a chunk's funding refresh found on a changed instrument (fundingRecords, or sweepChunk's first pass breaking out for them; a wasm global: per instance). */
-let fundingMatched: u32 = 0;
-
-/**
- * A sweep's worker moves a pending chunk's cross records within the sweep's first pass by breaking
- * out of its loop for each moved record (FUNDING_BREAKS: a mispredicted branch each) while the last
- * pending chunk had at most 1/FUNDING_DENSE_SHARE of its cross records moved, and folded into the
- * loop past it (FUNDING_FOLDED: about twenty instructions on every record, moved or not). One thread,
- * the 1M-account generated book (a static sweep of about 20 ms), a funding update and the next sweep
- * less a static sweep, breaking and folded: 15.8 and 12.8 ms for ETH (13% of the positions), 11.0
- * and 12.4 for SOL (8%), 7.3 and 11.8 for XRP (4.5%), 3.8 and 12.4 for an alt with about 1%
- * (bench/README.md, 2026-12-03, afternoon).
- */
-const FUNDING_DENSE_SHARE: u32 = 10;
 
 /** Records fundingRecords masks at a time. */
 const FUNDING_GROUP: u32 = 8;
@@ -1204,23 +1238,40 @@ function gatherEntries(r: usize): v128 {
   return i8x16.shuffle(ab, cd, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
 }
 
-/** fundingRecords for the cross record at r, on a changed instrument (the chunk's bases at `bases`, its first account c0). */
+/** fundingRecords for the cross record at r, on a changed instrument (the chunk's bases at `bases`). */
 // @ts-ignore: decorator
 @inline
-function fundingCross(cache: usize, changes: usize, r: usize, bases: usize, c0: u32): void {
+function fundingCross(cache: usize, changes: usize, r: usize, bases: usize): void {
   const word = load<u32>(r, CROSS_ACCOUNT);
   const k = word & ((1 << CROSS_RESIDUE_SHIFT) - 1);
-  if (skipEnd != 0 && skipped(c0 + k)) return;
+  const owed = fundingMove(cache, changes, r, word);
+  store<u32>(r, k | (movedResidue << CROSS_RESIDUE_SHIFT), CROSS_ACCOUNT);
+  const base = bases + (<usize>k << 3);
+  store<i64>(base, load<i64>(base) - owed);
+}
+
+/** The residue fundingMove found for the record it moved (a wasm global: per instance). */
+let movedResidue: u32 = 0;
+
+/**
+ * By how much the funding owed of the cross record at r (its account word `word`) changes under the
+ * table `changes`, exactly: u − [v + ρ ≥ 10^6] (fundingRecords); 0 on an instrument the table does
+ * not change. Leaves the record's new residue in movedResidue and writes nothing.
+ */
+// @ts-ignore: decorator
+@inline
+function fundingMove(cache: usize, changes: usize, r: usize, word: u32): i64 {
   const inst = <usize>load<u32>(r, CROSS_ENTRY) / <usize>CACHE_STRIDE;
   const change = changes + inst * <usize>FUNDING_CHANGE_BYTES;
+  movedResidue = word >> CROSS_RESIDUE_SHIFT;
+  if (load<u32>(change, FC_CHANGED) == 0) return 0;
   const sizeQuote = load<i64>(r) * load<i64>(cache + inst * <usize>CACHE_STRIDE + CACHE_Q);
   const fundingDelta = load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD);
   const owed = fundingOwed(sizeQuote, fundingDelta);
-  const sum = fundingResidue(owed, sizeQuote, fundingDelta) + (word >> CROSS_RESIDUE_SHIFT); // < 2·10^6
+  const sum = fundingResidue(owed, sizeQuote, fundingDelta) + movedResidue; // < 2·10^6
   const carry = <u32>(sum >= <u32>SCALE_6);
-  store<u32>(r, k | ((sum - carry * <u32>SCALE_6) << CROSS_RESIDUE_SHIFT), CROSS_ACCOUNT);
-  const base = bases + (<usize>k << 3);
-  store<i64>(base, load<i64>(base) - (owed - <i64>carry));
+  movedResidue = sum - carry * <u32>SCALE_6;
+  return owed - <i64>carry;
 }
 
 /**
@@ -1266,10 +1317,7 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
   const scratch = <usize>load<u32>(shard + SHARD_SCRATCH);
   memory.fill(scratch, 0, CHUNK_SCRATCH_BYTES);
   const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
-  let dense = false; // whether the last pending chunk's share of moved records was past 1/FUNDING_DENSE_SHARE
-  const table = <usize>headerValue(header, H_FUNDING_TABLE);
-  const several = headerValue(header, H_FUNDING_SINGLE) == FUNDING_SEVERAL;
-  if (table != 0) fundingEntries(header, cache, table);
+  lazyFunding = headerValue(header, H_FUNDING_SLOTS) != 0 && lazyWeights(header, cache);
   let a = accountStart;
   // A chunk is whole in the range when it starts and ends there (the book's last chunk may be short).
   let chunk = a - a % CHUNK_ACCOUNTS;
@@ -1286,33 +1334,22 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
       const stopped = sweepRange(header, a, chunkEnd, shard, cache, false);
       if (stopped < chunkEnd) return stopped; // cancelled
     } else {
-      // A deferred funding refresh reaches the chunk's records first, in this worker, within the
-      // sweep's first pass: for one changed instrument with few records there, the records it
-      // moves break out of the loop (the others cost one compare each); otherwise every record is
-      // moved in the loop (folded). A chunk whose accounts are on the skip list takes a pass of its
-      // own first (fundingRecords).
+      // A pending chunk is read lazily (its refresh left pending) but on its turn to settle, one
+      // sweep in FUNDING_SETTLE_SPREAD staggered by chunk; on its turn, or when no sweep can be
+      // lazy, its refresh reaches its records first, in this worker (settleChunkFunding).
       const meta = metaOf(header, chunk / CHUNK_ACCOUNTS);
-      const pending = state == CHUNK_FRESH && load<u32>(meta, CHUNK_FUNDING) == CHUNK_FUNDING_PENDING;
-      const records = load<u32>(meta, CHUNK_CROSS);
-      fundingMatched = 0;
-      const breaks = pending && !dense && !several;
-      const folds = pending && !breaks && !skipsIn(header, chunk, chunkEnd);
-      if (folds) {
-        store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING); // marked first, cleared last (settleChunkFunding)
-        sweepChunk(header, shard, cache, scratch, a, chunkEnd, FUNDING_FOLDED);
-        store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
-      } else if (breaks) {
-        store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING);
-        sweepChunk(header, shard, cache, scratch, a, chunkEnd, FUNDING_BREAKS);
-        store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
+      const funding = load<u32>(meta, CHUNK_FUNDING);
+      const lazySweeps = load<u32>(meta, CHUNK_LAZY_SWEEPS);
+      const turn = (lazySweeps + chunk / CHUNK_ACCOUNTS) % FUNDING_SETTLE_SPREAD == FUNDING_SETTLE_SPREAD - 1;
+      if (state == CHUNK_FRESH && isPending(funding) && lazyFunding && !turn) {
+        store<u32>(meta, lazySweeps + 1, CHUNK_LAZY_SWEEPS);
+        lazyChanges = slotTable(header, slotOf(funding));
+        sweepChunk(header, shard, cache, scratch, a, chunkEnd, true);
       } else {
         if (state == CHUNK_FRESH) settleChunkFunding(header, cache, chunk / CHUNK_ACCOUNTS, false);
         if (state == CHUNK_REBUILD) buildChunk(header, cache, chunk, chunkEnd);
-        sweepChunk(header, shard, cache, scratch, a, chunkEnd, FUNDING_NONE_HERE);
+        sweepChunk(header, shard, cache, scratch, a, chunkEnd, false);
       }
-      // The next pending chunk takes the way that suited this one's share of moved cross records
-      // (counted where they break out; a folded chunk counts none and leaves the choice as it was).
-      if (pending && !folds) dense = fundingMatched * FUNDING_DENSE_SHARE > records;
     }
     a = chunkEnd;
     chunk = chunkEnd;
@@ -1321,42 +1358,90 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
   return a;
 }
 
-/** sweepChunk's ways of bringing in a deferred funding refresh (its `way`, a constant in each call). */
-const FUNDING_NONE_HERE: u32 = 0; // none pending on the chunk, or settled before (fundingRecords)
-const FUNDING_BREAKS: u32 = 1; // the records of the one changed instrument break out of pass 1's loop
-const FUNDING_FOLDED: u32 = 2; // every cross record moved within pass 1's loop by its entry's q·ΔF
+/**
+ * A pending chunk read lazily (sweepChunk's `lazy`) settles on one sweep in this many (sweepChunks):
+ * when its CHUNK_LAZY_SWEEPS plus its index is FUNDING_SETTLE_SPREAD − 1 modulo it, so that each
+ * sweep after a funding update settles about 1/FUNDING_SETTLE_SPREAD of the pending chunks, and the
+ * last of them settles within FUNDING_SETTLE_SPREAD sweeps.
+ */
+const FUNDING_SETTLE_SPREAD: u32 = 16;
 
 /**
- * Readies the cache's bracket entries for folding the deferred funding refresh whose table of
- * changes is at `table` into the sweep's first pass: each entry of a changed instrument gets
- * q·ΔF (ENTRY_FUNDING), every other entry 0. The folded arithmetic needs |z·q·ΔF| < 2^62 for each
- * record its entry accepts (notional z·q·mark below 2^44): so |ΔF| < 2^18·mark and |q·ΔF| < 2^62.
- * An instrument whose move is larger (a quarter of its mark or more: no real funding move) gets
- * entries that accept no notional for this call, so that each of its records takes the exact slow
- * path, whose fundingCross has the 128-bit arithmetic.
+ * The scale of a lazy sweep's exposure weights (lazyWeights): an entry of a changed instrument holds
+ * w ≥ |ΔF|·2^lazyShift / (10^6·mark), so that a cross record's funding owed moves by at most
+ * notional·w / 2^lazyShift + 1 micro (notional = |z|·q·mark, the owed move |z·q·ΔF| / 10^6 rounded
+ * up against its residue). The shift is the largest (at most LAZY_SHIFT_MAX) that keeps every weight
+ * within LAZY_WEIGHT_MAX, so that rounding the weights up adds at most about 1/2^11 of the largest
+ * move (a wasm global: per instance).
  */
-function fundingEntries(header: usize, cache: usize, table: usize): void {
+let lazyShift: u32 = 0;
+const LAZY_SHIFT_MAX: u32 = 62;
+/**
+ * The largest weight a lazy sweep takes: a record's term notional·w stays below 2^44·2^12 = 2^56,
+ * and an account's sum of at most POSITIONS_PER_ACCOUNT_MAX of them below 2^63, with the top bit
+ * left for LAZY_EXACT. A move of more than about LAZY_WEIGHT_MAX times the mark (no funding move)
+ * is settled instead.
+ */
+const LAZY_WEIGHT_MAX: u64 = 1 << 12;
+/** An exposure with this bit set (a record whose notional the narrow product does not take) asks for the exact move. */
+const LAZY_EXACT: u64 = 1 << 63;
+/** Micro added to the exposure bound: the rounding of each record's move (at most 1 each) and of the shift. */
+const LAZY_SLACK: i64 = <i64>POSITIONS_PER_ACCOUNT_MAX + 2;
+if (<u64>POSITIONS_PER_ACCOUNT_MAX * ((NOTIONAL_NARROW - 1) * LAZY_WEIGHT_MAX) >= LAZY_EXACT) ERROR("an account's lazy exposure must stay below LAZY_EXACT");
+
+/** Whether this sweep reads pending chunks lazily (lazyWeights), and the table of the chunk it reads (its slot's); wasm globals: per instance. */
+let lazyFunding = false;
+let lazyChanges: usize = 0;
+
+/**
+ * Readies the cache's bracket entries for a lazy sweep: each entry of an instrument some slot in
+ * use changes gets its exposure weight (lazyWeight) at the sweep's shift (lazyShift) for the largest
+ * of its moves over those slots, in ENTRY_FUNDING; every other entry 0. Returns false, and writes
+ * nothing, when no shift keeps the weights within LAZY_WEIGHT_MAX (a move of thousands of marks).
+ */
+function lazyWeights(header: usize, cache: usize): bool {
   const count = headerValue(header, H_INSTRUMENT_COUNT);
-  const instMark = column(header, H_INST_MARK);
-  for (let i: usize = 0; i < <usize>count; i++) {
-    const change = table + i * <usize>FUNDING_CHANGE_BYTES;
-    const c = cache + i * <usize>CACHE_STRIDE;
-    const q = load<i64>(c + CACHE_Q);
-    const delta = load<u32>(change, FC_CHANGED) == 0 ? 0 : load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD); // |ΔF| ≤ 2·10^18
-    const magnitude = <u64>abs<i64>(delta);
-    const folds = magnitude >> 18 < <u64>load<i64>(instMark + (i << 3)) && clz<u64>(magnitude) + clz<u64>(<u64>q) >= 66;
-    for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
-      const entry = c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES;
-      store<i64>(entry, folds ? q * delta : 0, ENTRY_FUNDING);
-      if (!folds) store<u64>(entry, 0, 16); // width 0: every notional goes the slow way
-    }
+  let largest: f64 = 0;
+  for (let i: u32 = 0; i < count; i++) largest = max<f64>(largest, lazyMove(header, i));
+  // The largest shift whose weights stay within LAZY_WEIGHT_MAX (checked below, lowered if not).
+  let shift = LAZY_SHIFT_MAX;
+  if (largest > 0) shift = <u32>min<f64>(<f64>LAZY_SHIFT_MAX, max<f64>(0, Math.floor(Math.log2(<f64>(LAZY_WEIGHT_MAX - 2) / largest))));
+  while (!(lazyWeight(largest, shift) <= <f64>LAZY_WEIGHT_MAX)) {
+    if (shift == 0) return false; // a move past LAZY_WEIGHT_MAX marks (or a mark of 0)
+    shift--;
   }
+  lazyShift = shift;
+  for (let i: u32 = 0; i < count; i++) {
+    let changed = false;
+    for (let s: u32 = 0; s < FUNDING_SLOTS; s++) changed = changed || slotChanges(header, s, i);
+    const weight: u64 = changed ? <u64>lazyWeight(lazyMove(header, i), shift) : 0;
+    const c = cache + <usize>i * <usize>CACHE_STRIDE;
+    for (let k: usize = 0; k < <usize>TIERS_MAX; k++) store<u64>(c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES, weight, ENTRY_FUNDING);
+  }
+  return true;
 }
 
-/** Whether an account of the chunk [c0, c1) is on the deferred funding refresh's skip list (its records are at the new indices already). */
-function skipsIn(header: usize, c0: u32, c1: u32): bool {
-  fundingBegin(header, c0);
-  return skipAt < skipEnd && load<u32>(skipList + (<usize>skipAt << 2)) < c1;
+/**
+ * Instrument i's largest funding move over the slots in use as a share of its mark, |ΔF| / (10^6·mark)
+ * (f64): 0 when none changes it; not finite for a mark of 0.
+ */
+function lazyMove(header: usize, i: u32): f64 {
+  let move: f64 = 0;
+  const mark = <f64>load<i64>(column(header, H_INST_MARK) + (<usize>i << 3));
+  for (let s: u32 = 0; s < FUNDING_SLOTS; s++) {
+    if (!slotChanges(header, s, i)) continue;
+    const change = slotTable(header, s) + <usize>i * FUNDING_CHANGE_BYTES;
+    const delta = <f64>abs<i64>(load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD));
+    move = max<f64>(move, delta / (<f64>SCALE_6 * mark));
+  }
+  return move;
+}
+
+/** The exposure weight of a move (lazyMove) at a shift: floor(move·2^shift·(1 + 10^-9)) + 1, the margin far above f64's rounding. */
+// @ts-ignore: decorator
+@inline
+function lazyWeight(move: f64, shift: u32): f64 {
+  return Math.floor(move * Math.pow(2, <f64>shift) * (1 + 1e-9)) + 1;
 }
 
 /**
@@ -1371,9 +1456,7 @@ function skipsIn(header: usize, c0: u32, c1: u32): bool {
  */
 // @ts-ignore: decorator
 @inline
-function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c0: u32, c1: u32, way: u32): void {
-  const funding = way == FUNDING_BREAKS;
-  const folded = way == FUNDING_FOLDED;
+function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c0: u32, c1: u32, lazy: bool): void {
   const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const accStatus = column(header, H_ACC_STATUS);
@@ -1385,16 +1468,9 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   let r = area;
   const crossEnd = r + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES;
   const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
-  // `way` (a constant in each of sweepChunks' calls) says how a deferred funding refresh pending on
-  // the chunk is brought in. FUNDING_BREAKS: it changes one instrument, whose cache offsets are
-  // [fundingLow, + CACHE_STRIDE); a cross record on it breaks out of pass 1's loop and is moved
-  // there first (fundingCross), as fundingRecords would. FUNDING_FOLDED: every cross record is
-  // moved within pass 1's loop, by the q·ΔF its bracket entry holds (0 for an instrument the
-  // refresh does not change: fundingEntries), with no branch. Isolated records need nothing either
-  // way (their instrument's drift moved).
-  const changes = funding || folded ? <usize>headerValue(header, H_FUNDING_TABLE) : 0;
-  const fundingLow: u32 = funding ? headerValue(header, H_FUNDING_SINGLE) * CACHE_STRIDE : 0;
-  if (funding) fundingBegin(header, c0);
+  // `lazy` (a constant in each of sweepChunks' calls): the chunk has a funding refresh pending
+  // (in the table lazyChanges), which the sweep leaves pending. Pass 1 sums each account's
+  // exposure to it, pass 3 bounds each account's move by it (sweepAccount).
 
   // Pass 1. The loop breaks out for a record whose entry does not accept its notional (its bracket
   // moved, or the product needs 128 bits), which is handled outside it: a call inside the loop
@@ -1402,7 +1478,6 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   while (r < crossEnd) {
     for (; r < crossEnd; r += CROSS_RECORD_BYTES) {
       const entryOffset = load<u32>(r, CROSS_ENTRY);
-      if (funding && entryOffset - fundingLow < CACHE_STRIDE) break;
       const entry = cache + <usize>entryOffset;
       const size = load<i64>(r);
       const value = size * load<i64>(entry); // |size|·q·mark ≤ 10^16
@@ -1413,31 +1488,16 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const word = load<u32>(r, CROSS_ACCOUNT);
       const k8 = <usize>(word & 0xff) << 3;
       const sums = scratch + k8;
-      if (folded) {
-        // fundingCross's move with the owed amount's change d = ceil((z·q·ΔF − ρ) / 10^6) found at
-        // once: the new residue is 10^6·d − (z·q·ΔF − ρ). |z·q·ΔF| < 2^62: the entry accepted a
-        // notional below 2^44, and fundingEntries lets an entry accept one only for |ΔF| < 2^18·mark. ΔF = 0 changes nothing.
-        const moved = size * load<i64>(entry, ENTRY_FUNDING) - <i64>(word >> CROSS_RESIDUE_SHIFT);
-        const truncated = moved / <i64>SCALE_6;
-        const owed = truncated + <i64>(moved - truncated * <i64>SCALE_6 > 0);
-        store<u32>(r, (word & 0xff) | (<u32>(owed * <i64>SCALE_6 - moved) << CROSS_RESIDUE_SHIFT), CROSS_ACCOUNT);
-        // Summed per account beside the value and maintenance sums; pass 3 moves each cross base
-        // once (an update of the base at every record, in the records region, cost 0.15 of a
-        // static sweep more on the 10M-account book: bench/README.md, 2026-12-04).
-        store<i64>(sums, load<i64>(sums, CHUNK_OWED_OFFSET) + owed, CHUNK_OWED_OFFSET);
-      }
+      // Lazy: the account's exposure, Σ notional·w (w = 0 off the changed instruments: lazyWeights).
+      if (lazy) store<u64>(sums, load<u64>(sums, CHUNK_OWED_OFFSET) + notional * load<u64>(entry, ENTRY_FUNDING), CHUNK_OWED_OFFSET);
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
     }
     if (r < crossEnd) {
-      const inst = <usize>load<u32>(r, CROSS_ENTRY) / <usize>CACHE_STRIDE;
-      if (funding ? load<u32>(r, CROSS_ENTRY) - fundingLow < CACHE_STRIDE : folded && load<u32>(changes + inst * <usize>FUNDING_CHANGE_BYTES, FC_CHANGED) != 0) {
-        fundingCross(cache, changes, r, isolatedEnd, c0);
-        fundingMatched++;
-      }
       const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, CROSS_ENTRY));
       const maint = maintenanceMoved(<u64>abs<i64>(value), cache, r);
       const sums = scratch + (<usize>load<u8>(r, CROSS_ACCOUNT) << 3);
+      if (lazy) lazyExposure(sums, <u64>abs<i64>(value), load<u64>(cache + <usize>load<u32>(r, CROSS_ENTRY), ENTRY_FUNDING));
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
       r += CROSS_RECORD_BYTES;
@@ -1459,24 +1519,40 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   }
 
   // Pass 3, leaving the scratch zeroed for the next chunk. The cross bases follow the records.
+  // Lazy: an account's funding owed would move by at most its bound (its exposure / 2^lazyShift +
+  // LAZY_SLACK), so its status at the records' old indices is its status unless a threshold (its
+  // maintenance, or 0) is within that bound of its equity. Only then is its move found exactly
+  // (lazyOwed, outside the pair loop); otherwise its cross equity is stored as the records give it,
+  // before the pending refresh (docs/architecture.md, "Funding left pending").
   const bases = r - (<usize>c0 << 3); // indexed by account
   const zero = i64x2.splat(0);
+  const slackFloor = i64x2.splat(LAZY_SLACK);
+  if (lazy) {
+    lazyAccount = c0;
+    lazyRecord = 0;
+  }
   let a = c0;
   let sums = scratch;
   while (a < c1) {
     let liquidatable = zero;
     let bankrupt = zero;
     let flags: u32 = 0;
+    let alone = false;
     for (; a + 1 < c1; a += 2, sums += 16) {
       const a8 = <usize>a << 3;
-      let base = v128.load(bases + a8);
-      if (folded) {
-        base = i64x2.sub(base, v128.load(sums, CHUNK_OWED_OFFSET));
-        v128.store(bases + a8, base);
+      const equity = i64x2.add(v128.load(bases + a8), v128.load(sums));
+      const maint = v128.load(sums, CHUNK_MAINT_OFFSET);
+      if (lazy) {
+        const exposure = v128.load(sums, CHUNK_OWED_OFFSET);
+        const slack = i64x2.add(i64x2.shr_u(exposure, lazyShift), slackFloor);
+        const near = v128.or(i64x2.le_s(i64x2.abs(i64x2.sub(equity, maint)), slack), i64x2.le_s(i64x2.abs(equity), slack));
+        const need = v128.andnot(v128.or(near, i64x2.lt_s(exposure, zero)), i64x2.eq(maint, zero));
+        if (v128.any_true(need)) {
+          alone = true;
+          break;
+        }
         v128.store(sums, zero, CHUNK_OWED_OFFSET);
       }
-      const equity = i64x2.add(base, v128.load(sums));
-      const maint = v128.load(sums, CHUNK_MAINT_OFFSET);
       v128.store(sums, zero);
       v128.store(sums, zero, CHUNK_MAINT_OFFSET);
       v128.store(accCrossEquity + a8, equity);
@@ -1501,31 +1577,89 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       finishFailing(header, a + 1, flags >> 8, list, capacity);
       a += 2;
       sums += 16;
+    } else if (alone) {
+      // Lazy, rare: account a or a + 1 needs its exact move. Both are taken one at a time.
+      sweepAccount(header, cache, area, a, c0, sums, bases, list, capacity, true);
+      sweepAccount(header, cache, area, a + 1, c0, sums + 8, bases, list, capacity, true);
+      a += 2;
+      sums += 16;
     } else if (a < c1) {
       // The last account of a chunk with an odd number of them.
-      const a8 = <usize>a << 3;
-      let base = load<i64>(bases + a8);
-      if (folded) {
-        base -= load<i64>(sums, CHUNK_OWED_OFFSET);
-        store<i64>(bases + a8, base);
-        store<i64>(sums, 0, CHUNK_OWED_OFFSET);
-      }
-      const equity = base + load<i64>(sums);
-      const maint = load<i64>(sums, CHUNK_MAINT_OFFSET);
-      store<i64>(sums, 0);
-      store<i64>(sums, 0, CHUNK_MAINT_OFFSET);
-      store<i64>(accCrossEquity + a8, equity);
-      store<i64>(accCrossMaint + a8, maint);
-      const failing = <u32>(maint > 0 && equity < maint);
-      const broke = failing & <u32>(equity < 0);
-      countScopes(failing, broke);
-      const single = (<u32>load<u8>(accStatus + a) & ISOLATED_FAILED) | (failing + broke);
-      store<u8>(accStatus + a, <u8>(failing + broke));
-      if (single != 0) finishFailing(header, a, single, list, capacity);
+      sweepAccount(header, cache, area, a, c0, sums, bases, list, capacity, lazy);
       a++;
       sums += 8;
     }
   }
+}
+
+/**
+ * Pass 3 of sweepChunk for account a alone (its sums at `sums`, the chunk's cross bases indexed by
+ * account at `bases`): cross equity, maintenance and status, the counts and the list entries. A lazy
+ * sweep moves its equity by its exact funding move when its bound does not settle its status.
+ */
+// @ts-ignore: decorator
+@inline
+function sweepAccount(header: usize, cache: usize, area: usize, a: u32, c0: u32, sums: usize, bases: usize, list: usize, capacity: u32, lazy: bool): void {
+  const a8 = <usize>a << 3;
+  let equity = load<i64>(bases + a8) + load<i64>(sums);
+  const maint = load<i64>(sums, CHUNK_MAINT_OFFSET);
+  if (lazy) {
+    const exposure = load<u64>(sums, CHUNK_OWED_OFFSET);
+    store<i64>(sums, 0, CHUNK_OWED_OFFSET);
+    const slack = <i64>(exposure >> lazyShift) + LAZY_SLACK;
+    if (maint != 0 && (exposure >= LAZY_EXACT || abs<i64>(equity - maint) <= slack || abs<i64>(equity) <= slack)) {
+      equity -= lazyOwed(header, cache, area, a, c0);
+    }
+  }
+  store<i64>(sums, 0);
+  store<i64>(sums, 0, CHUNK_MAINT_OFFSET);
+  store<i64>(column(header, H_ACC_CROSS_EQUITY) + a8, equity);
+  store<i64>(column(header, H_ACC_CROSS_MAINT) + a8, maint);
+  const failing = <u32>(maint > 0 && equity < maint);
+  const broke = failing & <u32>(equity < 0);
+  countScopes(failing, broke);
+  const accStatus = column(header, H_ACC_STATUS);
+  const single = (<u32>load<u8>(accStatus + a) & ISOLATED_FAILED) | (failing + broke);
+  store<u8>(accStatus + a, <u8>(failing + broke));
+  if (single != 0) finishFailing(header, a, single, list, capacity);
+}
+
+/** Where a lazy chunk's pass 3 has counted cross records to: the first record of account lazyAccount is lazyRecord (wasm globals: per instance). */
+let lazyAccount: u32 = 0;
+let lazyRecord: u32 = 0;
+
+/**
+ * By how much the deferred funding refresh moves the funding owed of account a's cross records in
+ * its pending chunk (first account c0, records from `area`), exactly (fundingMove), writing nothing.
+ * Its records are found by the counts of the accounts before it (accRecords), from where the last
+ * call left off: accounts are taken in ascending order within a chunk.
+ */
+// @ts-ignore: decorator
+@noinline
+function lazyOwed(header: usize, cache: usize, area: usize, a: u32, c0: u32): i64 {
+  const accRecords = column(header, H_ACC_RECORDS);
+  while (lazyAccount < a) {
+    lazyRecord += <u32>load<u8>(accRecords + (<usize>lazyAccount << 1));
+    lazyAccount++;
+  }
+  let r = area + <usize>lazyRecord * CROSS_RECORD_BYTES;
+  const end = r + <usize>load<u8>(accRecords + (<usize>a << 1)) * CROSS_RECORD_BYTES;
+  let owed: i64 = 0;
+  for (; r < end; r += CROSS_RECORD_BYTES) {
+    const word = load<u32>(r, CROSS_ACCOUNT);
+    assert((word & 0xff) == a - c0); // the records are the account's
+    owed += fundingMove(cache, lazyChanges, r, word);
+  }
+  return owed;
+}
+
+/** Adds a cross record's term to its account's lazy exposure at `sums`: notional·w, or LAZY_EXACT when the notional is past the narrow product (2^44), for a record on a changed instrument (w ≠ 0). */
+// @ts-ignore: decorator
+@inline
+function lazyExposure(sums: usize, notional: u64, weight: u64): void {
+  if (weight == 0) return;
+  const exposure = load<u64>(sums, CHUNK_OWED_OFFSET);
+  store<u64>(sums, notional < NOTIONAL_NARROW ? exposure + notional * weight : exposure | LAZY_EXACT, CHUNK_OWED_OFFSET);
 }
 
 /** Whether the isolated record at r is at or past its threshold: m ≤ T, with −mark for a short (pass 2's compare). */

@@ -21,12 +21,12 @@
 // never taken (a moved bracket, a product that needs 128 bits, a failing scope, a status that
 // changed).
 
-import { H_ACCOUNT_COUNT, H_ACC_POS_COUNT, H_INSTRUMENT_COUNT, H_FUNDING_TABLE, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH, CACHE_STRIDE } from './layout';
+import { H_ACCOUNT_COUNT, H_ACC_POS_COUNT, H_INSTRUMENT_COUNT, H_FUNDING_SLOTS, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH, CACHE_STRIDE } from './layout';
 import { column, headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
-import { layOutChunks, compactStep, sweepChunks, deferFunding, mergeFunding as mergeDeferredFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, refreshTierRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
-export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
+import { layOutChunks, compactStep, sweepChunks, deferFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, refreshTierRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
+export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, FUNDING_SLOTS, FUNDING_SLOTS_BYTES_PER_INSTRUMENT, FUNDING_SLOT_METAS_BYTES, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
@@ -173,55 +173,40 @@ export function refreshBalances(header: usize, shard: usize, changes: usize, cou
 /**
  * New funding indices (already in their column) of the instruments marked in `changes`
  * (chunks.ts FUNDING_CHANGE_BYTES per instrument of the book: whether its index changed, the index
- * the fresh chunks' records were made at, and the new one): with SWEEP_CHUNKS, defers what they
- * change in the chunk sweep's records to each fresh chunk's next read (chunks.ts deferFunding):
- * O(chunks), no position read. The next sweep brings each chunk's records to the new indices in
- * the worker that sweeps it, before it sweeps it, and a refresh of an account does so for its
- * chunk first: the cross base of each account with a cross position on a changed instrument (by
- * the change of that position's funding owed), the isolated record of each isolated position on
- * one; no chunk is marked for rebuilding. Accounts whose inputs changed too are refreshed before it
- * (refreshAccounts), as a batch does, and listed at `skip` (`skipCount` u32, ascending, each once):
- * their records are at the new indices already. The table and the list must stay in place until
- * the refresh is settled: the next call settles it first (settleFunding), and must come before them.
+ * the fresh chunks at the columns' indices were made at, and the new one): with SWEEP_CHUNKS, defers
+ * what they change in the chunk sweep's records in the funding slots at `slots` (the same region
+ * every call, chunks.ts FUNDING_SLOTS_BYTES_PER_INSTRUMENT per instrument + FUNDING_SLOT_METAS_BYTES,
+ * kept in place for the engine's life): O(chunks), no position read, unless every slot holds
+ * pending chunks (then the oldest slot's are settled here first). A sweep reads a chunk with a
+ * refresh pending lazily (the status exact, the account's move bounded and found exactly only where
+ * the bound leaves its status open) and settles it on its turn, in the worker that sweeps it; a
+ * refresh of one of its accounts settles it first: the cross base of each account with a cross
+ * position on a changed instrument moves by the change of that position's funding owed; no chunk
+ * is marked for rebuilding, and no isolated record moves (their instruments' drifts did). The
+ * changes table is copied: it may be reused after the call.
  */
-export function refreshFunding(header: usize, shard: usize, changes: usize, flags: u32, skip: usize, skipCount: u32): void {
+export function refreshFunding(header: usize, shard: usize, changes: usize, flags: u32, slots: usize): void {
   assert(shard != 0, 'refreshFunding: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'refreshFunding: the shard record names no instrument cache');
   assert(changes != 0, 'refreshFunding: no table of changes');
-  assert(skipCount == 0 || skip != 0, 'refreshFunding: no skip list');
-  const accounts = headerValue(header, H_ACCOUNT_COUNT);
-  for (let k: u32 = 0; k < skipCount; k++) {
-    const a = load<u32>(skip + (<usize>k << 2));
-    assert(a < accounts, "refreshFunding: a skipped account is past the book's account count");
-    assert(k == 0 || a > load<u32>(skip + (<usize>(k - 1) << 2)), 'refreshFunding: the skip list is not ascending');
-  }
-  assert(headerValue(header, H_FUNDING_TABLE) == 0, 'refreshFunding: the refresh deferred before it is not settled (settleFunding)');
+  assert(slots != 0, 'refreshFunding: no funding slots');
   if ((flags & SWEEP_CHUNKS) == 0) return;
-  deferFunding(header, changes, skip, skipCount);
+  fillCache(header, cache); // the columns' indices, and each instrument's q (for a slot settled first)
+  deferFunding(header, cache, slots, changes);
+  compactStep(header, false); // what a settle's moves owe a compaction under way (none when nothing settled)
 }
 
 /**
- * New funding indices (already in their column; `changes` as refreshFunding's), folded into the
- * refresh deferred before them when it has reached no chunk yet and neither has a skip list
- * (chunks.ts mergeFunding): returns 1 when folded (nothing more to do), 0 when not (nothing
- * written: settleFunding, then refreshFunding).
- */
-export function mergeFunding(header: usize, changes: usize, skipCount: u32): u32 {
-  assert(changes != 0, 'mergeFunding: no table of changes');
-  return <u32>mergeDeferredFunding(header, changes, skipCount);
-}
-
-/**
- * Settles a deferred funding refresh (refreshFunding) on every chunk it has not reached yet, on this
- * thread (O(positions of those chunks), over the position columns), and forgets it. Nothing to do
- * when none is deferred.
+ * Settles every deferred funding refresh (refreshFunding) on every chunk it has not reached yet, on
+ * this thread (O(positions of those chunks)), and frees its slot. Nothing to do when none is
+ * deferred.
  */
 export function settleFunding(header: usize, shard: usize): void {
   assert(shard != 0, 'settleFunding: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'settleFunding: the shard record names no instrument cache');
-  if (headerValue(header, H_FUNDING_TABLE) == 0) return;
+  if (headerValue(header, H_FUNDING_SLOTS) == 0) return;
   fillCache(header, cache); // the columns' indices, and each instrument's q
   settleDeferredFunding(header, cache);
   compactStep(header, false); // what the moves owe a compaction under way (chunks laid out again move)

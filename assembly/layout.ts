@@ -46,12 +46,10 @@ export const H_ACCOUNT_COUNT: u32 = 29; // holds the count itself: accounts in t
 export const H_ACC_RECORDS: u32 = 30; // u16 per account, derived: its cross records (low byte) and isolated records (high byte) in its chunk
 export const H_RECORDS_BYTES: u32 = 31; // holds the value itself: bytes of the H_SWEEP_RECORDS region
 export const H_RECORDS_TAIL: u32 = 32; // holds the value itself: bytes of that region handed to chunk areas so far (the kernel moves it)
-// A funding refresh deferred to the chunks' next sweep or refresh (chunks.ts deferFunding): the
-// kernel writes these when it defers one and clears them when it has settled every chunk.
-export const H_FUNDING_TABLE: u32 = 33; // holds the value itself: byte offset of its table of changes (chunks.ts FUNDING_CHANGE_BYTES per instrument), 0 for none
-export const H_FUNDING_SKIP: u32 = 34; // holds the value itself: byte offset of its skip list (u32 accounts, ascending)
-export const H_FUNDING_SKIP_COUNT: u32 = 35; // holds the value itself: accounts on the skip list
-export const H_FUNDING_SINGLE: u32 = 36; // holds the value itself: the one instrument it changes, or FUNDING_SEVERAL
+// Funding refreshes deferred to the chunks' next sweep or refresh (chunks.ts deferFunding, the
+// funding slots): the kernel writes these at the first deferred refresh. Slots 35 and 36 are unused.
+export const H_FUNDING_SLOTS: u32 = 33; // holds the value itself: byte offset of the funding slots region (chunks.ts FUNDING_SLOTS), 0 before the first deferred refresh
+export const H_FUNDING_AGE: u32 = 34; // holds the value itself: funding slots taken so far (each slot's age)
 export const H_TIER_LEVERAGE: u32 = 37; // u16 [instrument * TIERS_MAX + k]: the tier's highest leverage, at most LEVERAGE_MAX (a batch's fills, operations.ts)
 // A compaction of the H_SWEEP_RECORDS region spread over the refreshes that move chunks (chunks.ts
 // compactStep): the kernel's own bookkeeping, 0 (COMPACT_IDLE) after a layout, but for
@@ -121,12 +119,12 @@ export const CACHE_FUNDING: u32 = CACHE_Q + 8; // i64 funding index
 export const CACHE_TIERS: u32 = CACHE_FUNDING + 8; // TIERS_MAX × { u64 rate, u64 cumX low, u64 cumX high }
 export const CACHE_TIER_BYTES: u32 = 32; // 24 used
 // TIERS_MAX × the chunk sweep's bracket entry { i64 q·mark, u64 low, u64 width, u64 rate, u64 10^6 − 1 − cumX low (mod 2^64),
-// i64 q·ΔF }, starting on a cache line: a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width
-// (unsigned). q·ΔF is the deferred funding refresh's move of the instrument's index times q, while a sweep folds that refresh
-// into its first pass (chunks.ts fundingEntries), and 0 otherwise.
+// u64 w }, starting on a cache line: a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width
+// (unsigned). w is the exposure weight of the instrument's funding moves pending in the slots, for a sweep that reads their
+// chunks lazily (chunks.ts lazyWeights), and 0 otherwise.
 export const CACHE_ENTRIES: u32 = (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
 export const CACHE_ENTRY_BYTES: u32 = 48;
-export const ENTRY_FUNDING: u32 = 40; // i64 q·ΔF
+export const ENTRY_FUNDING: u32 = 40; // u64 the exposure weight w of a lazy sweep (chunks.ts lazyWeights)
 export const CACHE_MARK_LONG: u32 = CACHE_ENTRIES + <u32>TIERS_MAX * CACHE_ENTRY_BYTES; // i64 mark − long drift: what a long isolated position's records are compared with
 export const CACHE_MARK_SHORT: u32 = CACHE_MARK_LONG + 8; // i64 −mark − short drift: the same for a short, whose thresholds are negated
 export const CACHE_DRIFT_LONG: u32 = CACHE_MARK_SHORT + 8; // i64 the long drift (H_INST_DRIFT_LONG), which a record written now subtracts
@@ -218,7 +216,8 @@ export const COMPACT_DECLINED: u32 = 2;
 // records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it), u32
 // capacity (records the area holds before its bases), a u32 a compaction uses as scratch
 // (chunks.ts orderAreas: the placed chunks of a compaction's round in the order of their areas, the
-// i-th in chunk i's meta, kept while the compaction slides), a u32 CHUNK_FUNDING_*, and a u32 unused.
+// i-th in chunk i's meta, kept while the compaction slides), a u32 CHUNK_FUNDING_*, and a u32 count
+// of the sweeps that read it lazily while its funding refresh was pending (chunks.ts sweepChunks).
 export const CHUNK_OFFSET: u32 = 0;
 export const CHUNK_CROSS: u32 = CHUNK_OFFSET + WORD_BYTES;
 export const CHUNK_ISOLATED: u32 = CHUNK_CROSS + WORD_BYTES;
@@ -226,17 +225,20 @@ export const CHUNK_STATE: u32 = CHUNK_ISOLATED + WORD_BYTES;
 export const CHUNK_CAPACITY: u32 = CHUNK_STATE + WORD_BYTES;
 export const CHUNK_ORDER: u32 = CHUNK_CAPACITY + WORD_BYTES;
 export const CHUNK_FUNDING: u32 = CHUNK_ORDER + WORD_BYTES; // CHUNK_FUNDING_*: whether a deferred funding refresh still has to reach its records
+export const CHUNK_LAZY_SWEEPS: u32 = CHUNK_FUNDING + WORD_BYTES; // u32: sweeps that read it lazily with its funding refresh left pending (chunks.ts sweepChunks)
 export const CHUNK_META_BYTES: u32 = 8 * WORD_BYTES;
 export const CHUNK_FRESH: u32 = 0; // its records are those of the book
 export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first (its counts are current)
 export const CHUNK_UNLAID: u32 = 2; // no refresh has placed it: a sweep reads its accounts' columns
 export const CHUNK_FUNDING_NONE: u32 = 0; // its records are at the funding indices of the columns (or it is not fresh)
-export const CHUNK_FUNDING_PENDING: u32 = 1; // fresh, with records at the indices of the deferred refresh's table (FC_OLD): refreshed before they are read
+export const CHUNK_FUNDING_PENDING: u32 = 1; // fresh, with records at the indices of its funding slot's table (FC_OLD; the slot in the bits from CHUNK_FUNDING_SLOT_SHIFT): read lazily or refreshed first
+export const CHUNK_FUNDING_STATE_MASK: u32 = 0xff; // CHUNK_FUNDING's state (the bits below CHUNK_FUNDING_SLOT_SHIFT)
+export const CHUNK_FUNDING_SLOT_SHIFT: u32 = 8; // a pending chunk's funding slot, in CHUNK_FUNDING's bits from here
 export const CHUNK_FUNDING_SETTLING: u32 = 2; // a deferred refresh is under way (or was cut short: its cross bases partly moved, so the chunk is rebuilt)
-/** H_FUNDING_SINGLE when the deferred refresh changes several instruments. */
+/** A funding slot's single instrument (chunks.ts FS_SINGLE) when its table changes several. */
 export const FUNDING_SEVERAL: u32 = 0xffff_ffff;
 // The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], and the
-// funding owed a folded refresh moves the cross base by (chunks.ts sweepChunk, FUNDING_FOLDED) at
+// exposure a lazy sweep bounds the account's pending funding move by (chunks.ts sweepChunk) at
 // [CHUNK_OWED_OFFSET + 8k], for the chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room
 // beyond the chunk's accounts.
 export const CHUNK_SUM_BYTES: u32 = 8;
@@ -264,10 +266,10 @@ if ((CHUNK_ACCOUNTS - 1) * POSITIONS_PER_ACCOUNT_MAX >= 0x10000) ERROR("the reco
 if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > ISOLATED_RECORD_BYTES) ERROR('the isolated record fields overlap');
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
-if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
+if (CHUNK_LAZY_SWEEPS + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
 if (THRESHOLD_CLAMP + DRIFT_MAX >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('a threshold less a drift must fit its field');
 if (<u64>CHUNK_ACCOUNTS > (<u64>1 << CROSS_RESIDUE_SHIFT) || SCALE_6 > (<u64>1 << (32 - CROSS_RESIDUE_SHIFT))) ERROR("a cross record's account index and funding residue share a u32");
-if (H_FUNDING_SINGLE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS || H_INST_CHUNK_WORDS >= HEADER_SLOTS || H_POS_OUTPUTS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (H_FUNDING_AGE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS || H_INST_CHUNK_WORDS >= HEADER_SLOTS || H_POS_OUTPUTS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

@@ -78,12 +78,14 @@ function scopeTable(engine: Engine, scopes: Uint32Array): string {
     const a = scopes[k];
     const slot = scopes[k + 1];
     const id = engine.accountIds.get(a);
+    // The status sweep does not keep an isolated position's figures, and may leave a cross pool's
+    // equity before a funding refresh still pending on its chunk (its status exact either way):
+    // evaluate the account fully.
+    engine.evaluate({ start: a, end: a + 1 });
     if (slot === SLOT_CROSS) {
       rows.push([id, 'cross pool', quote(v.accCrossEquity[a]), quote(v.accCrossMaint[a]), STATUS_NAMES[v.accStatus[a]], '-', '-']);
       continue;
     }
-    // The status sweep does not keep an isolated position's figures: evaluate that account fully.
-    engine.evaluate({ start: a, end: a + 1 });
     const i = v.posInst[slot];
     const prices = engine.prices([a]);
     const pair = 2 * (slot - v.accPosStart[a]);

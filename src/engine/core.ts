@@ -26,13 +26,12 @@ export interface CoreExports {
   refreshBalances(header: number, shard: number, changes: number, count: number, flags: number): void;
   /**
    * After new funding indices (the table `changes`): with SWEEP_CHUNKS, defers what they change in
-   * the fresh chunks' records (cross bases) to each chunk's next sweep or refresh.
-   * The table and the skip list stay in place until the refresh is settled (settleFunding first).
+   * the fresh chunks' records (cross bases) in the funding slots at `slots` (the same region every
+   * call, kept in place): each chunk's next sweep reads it lazily or settles it, and the next refresh
+   * of one of its accounts settles it. The table may be reused after the call.
    */
-  refreshFunding(header: number, shard: number, changes: number, flags: number, skip: number, skipCount: number): void;
-  /** Folds new funding indices (a table like refreshFunding's) into the deferred refresh when it has reached no chunk yet: 1 when folded, 0 when not (nothing written). */
-  mergeFunding(header: number, changes: number, skipCount: number): number;
-  /** Settles a deferred funding refresh on every chunk it has not reached, on this thread; nothing when none is deferred. */
+  refreshFunding(header: number, shard: number, changes: number, flags: number, slots: number): void;
+  /** Settles every deferred funding refresh on every chunk it has not reached, on this thread; nothing when none is deferred. */
   settleFunding(header: number, shard: number): void;
   /**
    * After a new tier table of `instrument` (in its tier columns): with SWEEP_CHUNKS, writes the

@@ -18,6 +18,8 @@ import {
   APPLY_FILL_RECORDS,
   SWEEP_FULL,
   FUNDING_CHANGE_BYTES,
+  FUNDING_SLOTS_BYTES_PER_INSTRUMENT,
+  FUNDING_SLOT_METAS_BYTES,
   FC_OLD,
   FC_CHANGED,
   FC_NEW,
@@ -104,8 +106,9 @@ const ARENA_SCRATCH = 'arena.compaction';
  */
 const ARENA_COMPACT_FREE_SHARE = 4;
 
-/** The two regions a table of funding changes is written in (Engine.fundingChanged): one may hold the deferred refresh's. */
-const FUNDING_TABLES = ['refresh.funding.changes.0', 'refresh.funding.changes.1'] as const;
+/** The region a table of funding changes is written in (Engine.fundingChanged; the kernel copies it), and the kernel's funding slots (kept in place). */
+const FUNDING_CHANGES = 'refresh.funding.changes';
+const FUNDING_SLOTS_REGION = 'refresh.funding.slots';
 
 export class Engine {
   readonly memory: WebAssembly.Memory;
@@ -578,24 +581,36 @@ export class Engine {
   }
 
   /**
+   * Settles every funding refresh still pending on a chunk (fundingChanged), on this thread:
+   * O(positions of those chunks). Sweeps settle them on their own, a sixteenth of the pending
+   * chunks a sweep; after this call every chunk's records, and the next sweep's cross equities, are
+   * at the funding indices of the columns.
+   */
+  settleFunding(): void {
+    this.assertWritable('settleFunding');
+    this.core.settleFunding(this.layout.header, this.shardRecord());
+  }
+
+  /**
    * The funding indices of `instruments` (one, or a list) changed (their column holds the new ones).
    * What their positions' debits feed in the chunk sweep's records (the cross base of each account
    * with a cross position on one, moved by the change of that position's funding owed from the
-   * index its records were made at to the new one) is deferred to each chunk's next read, marking no
-   * chunk for rebuilding (the kernel's refreshFunding): this call marks the fresh chunks, O(chunks),
-   * and reads no position. The isolated records are not touched: each instrument's drifts grow
-   * instead (advanceDrifts, O(1) an instrument).
-   * The next sweep brings each chunk up to date before it sweeps it, in the pool's worker that
-   * sweeps it; a refresh of an account (accountsChanged) does so for its chunk first; the next call
-   * of this method folds its indices into the deferred refresh when that has reached no chunk yet
-   * (mergeFunding), and otherwise settles every chunk left on this thread first (settleFunding), so
-   * that one refresh is deferred at a time. `recomputed` lists, ascending and each once, the accounts whose
-   * records were made at the new indices already (accountsChanged since they were set): their cross
-   * bases are left as they are. Account operations call it once per batch that set funding indices,
-   * with every instrument whose index the batch set, after accountsChanged for the accounts the
-   * batch changed, with those accounts. A chunk where a record does not name its position (an
-   * account changed and not refreshed) is laid out again for its next sweep to rebuild, or, found by
-   * a sweep's worker, read over the columns until this thread lays it out.
+   * index its records were made at to the new one) is deferred in the kernel's funding slots,
+   * marking no chunk for rebuilding (the kernel's refreshFunding): this call joins the change to
+   * every slot in use and puts the fresh chunks at the indices before it in a new slot, O(chunks),
+   * and reads no position, unless every slot holds pending chunks (then the oldest slot's chunks are
+   * settled first, on this thread). The isolated records are not touched: each instrument's drifts
+   * grow instead (advanceDrifts, O(1) an instrument).
+   * A sweep reads a chunk with a refresh pending lazily (statuses exact; an account's cross equity
+   * before the refresh where its bound settles its status: docs/architecture.md, "Funding left
+   * pending") and settles it on its turn, one sweep in 16, in the pool's worker that sweeps it; a
+   * refresh of an account (accountsChanged) settles its chunk first. `recomputed` lists, ascending
+   * and each once, the accounts whose records were made at the new indices already (accountsChanged
+   * since they were set): they are refreshed again after the change is deferred (their chunks
+   * settled first, their records written again), so that no chunk holds records at two indices.
+   * Account operations call it once per batch that set funding indices, with every instrument whose
+   * index the batch set, after accountsChanged for the accounts the batch changed, with those
+   * accounts.
    */
   fundingChanged(instruments: number | readonly number[], recomputed: ArrayLike<number> = []): void {
     this.assertWritable('fundingChanged');
@@ -624,20 +639,16 @@ export class Engine {
       this.refreshDebits();
       return;
     }
-    // One table of changes, written in whichever of two regions the refresh deferred last does not
-    // hold its table in. It is folded into that refresh when that one has reached no chunk yet
-    // (funding updates one instrument at a time, nothing between them); otherwise that one is
-    // settled first, and this table deferred in its place.
+    // One table of changes, which the kernel joins to the slots in use and copies into a new one.
     const header = this.layout.header;
-    const pending = this.memoryWords[(header >>> 2) + HeaderSlot.fundingTable];
-    const tableBytes = this.instruments.length * FUNDING_CHANGE_BYTES;
-    const name = this.region(FUNDING_TABLES[0], tableBytes) === pending ? FUNDING_TABLES[1] : FUNDING_TABLES[0];
-    const changes = this.fundingTable(name, moved);
+    const changes = this.fundingTable(FUNDING_CHANGES, moved);
     for (const i of moved) this.recordsFunding[i] = this.views.instFunding[i];
-    if (this.core.mergeFunding(header, changes, count) === 1) return;
-    this.core.settleFunding(header, this.shardRecord());
-    const skip = this.accountList('refresh.funding', recomputed, count);
-    this.core.refreshFunding(header, this.shardRecord(), changes, this.chunkSweep ? SWEEP_CHUNKS : 0, skip, count);
+    const slots = this.region(FUNDING_SLOTS_REGION, this.instruments.length * FUNDING_SLOTS_BYTES_PER_INSTRUMENT + FUNDING_SLOT_METAS_BYTES);
+    this.core.refreshFunding(header, this.shardRecord(), changes, this.chunkSweep ? SWEEP_CHUNKS : 0, slots);
+    if (count > 0) {
+      const list = this.accountList('refresh.funding', recomputed, count);
+      this.core.refreshAccounts(header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
+    }
   }
 
   /**

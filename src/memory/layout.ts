@@ -50,10 +50,8 @@ export const HeaderSlot = {
   accRecords: kernelU32('H_ACC_RECORDS'),
   recordsBytes: kernelU32('H_RECORDS_BYTES'),
   recordsTail: kernelU32('H_RECORDS_TAIL'),
-  fundingTable: kernelU32('H_FUNDING_TABLE'),
-  fundingSkip: kernelU32('H_FUNDING_SKIP'),
-  fundingSkipCount: kernelU32('H_FUNDING_SKIP_COUNT'),
-  fundingSingle: kernelU32('H_FUNDING_SINGLE'),
+  fundingSlots: kernelU32('H_FUNDING_SLOTS'),
+  fundingAge: kernelU32('H_FUNDING_AGE'),
   compactState: kernelU32('H_COMPACT_STATE'),
   compactNext: kernelU32('H_COMPACT_NEXT'),
   compactCount: kernelU32('H_COMPACT_COUNT'),
@@ -75,7 +73,7 @@ export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
 /** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
 const WORD_BYTES = kernelU32('WORD_BYTES');
 /** Header slots that hold a count, or a region that is not a column of one table. */
-type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingTable' | 'fundingSkip' | 'fundingSkipCount' | 'fundingSingle' | 'layoutRoom' | 'instChunks' | 'instChunkWords' | 'posOutputs' | Compaction;
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingSlots' | 'fundingAge' | 'layoutRoom' | 'instChunks' | 'instChunkWords' | 'posOutputs' | Compaction;
 /** The header slots of the kernel's compaction of the sweep records region (assembly/layout.ts H_COMPACT_*). */
 export const COMPACTION_SLOTS = ['compactState', 'compactNext', 'compactCount', 'compactWrite', 'compactRoundEnd', 'compactCredit', 'compactPace', 'compactRetry', 'compactStartFree', 'compactions'] as const;
 type Compaction = (typeof COMPACTION_SLOTS)[number];
@@ -455,6 +453,8 @@ export const SWEEP_CHUNKS = kernelU32('SWEEP_CHUNKS');
 export const APPLY_FILL_RECORDS = kernelU32('APPLY_FILL_RECORDS');
 /** A funding refresh's table of changes (assembly/chunks.ts): bytes per instrument, and the offsets of the old index (i64) and the changed flag (u32). */
 export const FUNDING_CHANGE_BYTES = kernelU32('FUNDING_CHANGE_BYTES');
+export const FUNDING_SLOTS_BYTES_PER_INSTRUMENT = kernelU32('FUNDING_SLOTS_BYTES_PER_INSTRUMENT');
+export const FUNDING_SLOT_METAS_BYTES = kernelU32('FUNDING_SLOT_METAS_BYTES');
 export const FC_OLD = kernelU32('FC_OLD');
 export const FC_CHANGED = kernelU32('FC_CHANGED');
 export const FC_NEW = kernelU32('FC_NEW');

@@ -376,7 +376,11 @@ describe('applyBatch on random books and random batches', () => {
         }
         // The derived state too: the debits (a position column), and after a status sweep of each,
         // every figure and status the chunk records give. (The records' bytes may differ: one at a
-        // time refreshes an account in place after each operation, a batch once at its end.)
+        // time refreshes an account in place after each operation, a batch once at its end.) The
+        // funding refreshes still pending are settled first: a sweep leaves an account's cross
+        // equity before a pending refresh where its bound settles its status, and which chunks are
+        // pending depends on the path (statuses under pending refreshes: production-path.test.ts).
+        for (const each of [engine, twin, single]) each.settleFunding();
         engine.sweep({ full: false });
         twin.sweep({ full: false });
         single.sweep({ full: false });
@@ -522,6 +526,9 @@ describe('the kernel applies deposits and fills of held positions as the TypeScr
         tally.fills += operations.filter((operation) => operation.kind === 'fill').length;
         tally.realized += batch.results.filter((result) => result.ok && result.realizedPnlMicro !== undefined && result.realizedPnlMicro !== 0n).length;
 
+        // Pending funding refreshes settled first, as above.
+        engine.settleFunding();
+        twin.settleFunding();
         engine.sweep({ full: false });
         twin.sweep({ full: false });
         const compared = { derived: false, sameBook: true };

@@ -136,6 +136,10 @@ function expectAllAgree(engine: Engine, where: string): Reference {
   expect(count, `${where}: chunk sweep count`).toBe(expected.liquidatable);
   expectReferenceStatuses(engine, expected, `${where}: chunk sweep`);
   const fromRecords = outputs(engine);
+  // An account of a chunk read lazily (its funding refresh still pending) may keep its cross equity
+  // before that refresh where its bound settles its status: compared with the column sweep's only
+  // when its chunk is not pending (docs/architecture.md, "Funding left pending").
+  const pending = pendingAccounts(engine);
   const v = engine.views;
   v.accCrossEquity.fill(-7n, 0, engine.accountCount);
   v.accCrossMaint.fill(-7n, 0, engine.accountCount);
@@ -148,7 +152,12 @@ function expectAllAgree(engine: Engine, where: string): Reference {
     engine.chunkSweep = true;
   }
   const names = ['cross equity', 'cross maintenance', 'account statuses', 'held slots\' statuses'];
-  outputs(engine).forEach((bytes, k) => expectSameList(bytes, fromRecords[k], `${where}: column sweep, ${names[k]} (bytes)`));
+  const columns = outputs(engine);
+  columns.forEach((bytes, k) => {
+    if (k > 0) return expectSameList(bytes, fromRecords[k], `${where}: column sweep, ${names[k]} (bytes)`);
+    const settled = (equities: Buffer) => Array.from({ length: engine.accountCount }, (_, a) => (pending[a] ? 0n : equities.readBigInt64LE(8 * a)));
+    expectSameList(settled(bytes), settled(fromRecords[k]), `${where}: column sweep, ${names[k]} of the accounts of settled chunks`);
+  });
   return expected;
 }
 
@@ -158,6 +167,8 @@ function expectAllAgree(engine: Engine, where: string): Reference {
  * bracket entries are the current ones either way). Leaves every chunk fresh.
  */
 function expectRecordsAsRebuilt(engine: Engine, where: string): void {
+  engine.settleFunding(); // every refresh still pending reaches its chunks' records
+  expect(fundingMarks(engine).every((mark) => mark === 0), `${where}: nothing pending after settleFunding`).toBe(true);
   engine.sweep({ full: false });
   const kept = records(engine);
   engine.refreshDebits(); // every chunk marked for rebuilding
@@ -338,10 +349,31 @@ function newTally(): Tally {
 }
 
 /** Each chunk's CHUNK_FUNDING word: whether a deferred funding refresh has still to reach its records. */
+/** Each chunk's funding state (CHUNK_FUNDING without its slot). */
 function fundingMarks(engine: Engine): number[] {
   const meta = chunkMeta(engine);
-  return Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => meta[chunk * W + word('CHUNK_FUNDING')]);
+  return Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => meta[chunk * W + word('CHUNK_FUNDING')] & STATE_MASK);
 }
+/** Each chunk's count of lazy sweeps (CHUNK_LAZY_SWEEPS). */
+function lazySweeps(engine: Engine): number[] {
+  const meta = chunkMeta(engine);
+  return Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => meta[chunk * W + word('CHUNK_LAZY_SWEEPS')]);
+}
+/** Each chunk's funding slot while pending (-1 when not). */
+function fundingSlots(engine: Engine): number[] {
+  const meta = chunkMeta(engine);
+  return Array.from({ length: chunksOf(engine.accountCount) }, (_, chunk) => {
+    const funding = meta[chunk * W + word('CHUNK_FUNDING')];
+    return (funding & STATE_MASK) === PENDING ? funding >>> SLOT_SHIFT : -1;
+  });
+}
+/** Whether each account's chunk has a funding refresh pending. */
+function pendingAccounts(engine: Engine): boolean[] {
+  const marks = fundingMarks(engine);
+  return Array.from({ length: engine.accountCount }, (_, a) => marks[Math.floor(a / CHUNK_ACCOUNTS)] === PENDING);
+}
+const STATE_MASK = kernelU32('CHUNK_FUNDING_STATE_MASK');
+const SLOT_SHIFT = kernelU32('CHUNK_FUNDING_SLOT_SHIFT');
 const PENDING = kernelU32('CHUNK_FUNDING_PENDING');
 const SETTLING = kernelU32('CHUNK_FUNDING_SETTLING');
 
@@ -367,29 +399,47 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
         expect(fundingMarks(engine), `${where}: marks`).toEqual(new Array(chunks).fill(PENDING));
         expect(placement(engine), `${where}: chunk states and areas`).toEqual(before);
         records(engine).chunks.forEach((bytes, chunk) => expectSameList(bytes, kept.chunks[chunk], `${where}: chunk ${chunk}'s records before any read (bytes)`));
-        // A pool sweep cancelled with shard 0 held: the chunks it did not reach stay marked.
+        // A pool sweep cancelled with shard 0 held: the chunks it did not reach stay marked, unread.
+        const lazyBefore = lazySweeps(engine);
         const running = pool.sweep({ holdShard: 0 });
         // The other worker sweeps the other shards meanwhile (shard 0's is held until the cancel).
-        for (const start = Date.now(); Date.now() - start < 2_000 && fundingMarks(engine).every((mark) => mark === PENDING); ) await new Promise((resolve) => setTimeout(resolve, 5));
+        const reached = () => lazySweeps(engine).filter((count, chunk) => count !== lazyBefore[chunk]).length + fundingMarks(engine).filter((mark) => mark === 0).length;
+        for (const start = Date.now(); Date.now() - start < 2_000 && reached() === 0; ) await new Promise((resolve) => setTimeout(resolve, 5));
         pool.cancel();
         expect((await running).complete, `${where}: cancelled`).toBe(false);
         const afterCancel = fundingMarks(engine);
         expect(afterCancel[0], `${where}: shard 0's first chunk not reached`).toBe(PENDING);
-        settledBySweep += afterCancel.filter((mark) => mark === 0).length;
+        expect(lazySweeps(engine)[0], `${where}: shard 0's first chunk not read`).toBe(lazyBefore[0]);
+        settledBySweep += reached();
         // Updates on accounts of marked chunks settle each chunk before the account's own refresh.
         const next = mixedUpdates(engine, random);
         const pendingBefore = fundingMarks(engine).filter((mark) => mark === PENDING).length;
         const updates = applyBatch(engine, Array.from({ length: 40 }, next));
         expect(updates.applied, `${where}: updates applied`).toBeGreaterThan(0);
         settledByUpdates += pendingBefore - fundingMarks(engine).filter((mark) => mark === PENDING).length;
-        // Every other round, a second index of the same instrument before any complete sweep: the
-        // first refresh is settled (to its own new index) before the second is deferred.
-        if (round % 2 === 1) applyBatch(engine, [setFunding(engine, i, engine.views.instFunding[i] + fundingStep(engine, expected, i, random))]);
+        // Every other round, a second index of the same instrument before any complete sweep: it
+        // joins the slot of every pending chunk, and the chunks at the indices before it (settled
+        // by the updates or the cancelled sweep) take a slot of their own.
+        if (round % 2 === 1) {
+          const slotsBefore = fundingSlots(engine);
+          applyBatch(engine, [setFunding(engine, i, engine.views.instFunding[i] + fundingStep(engine, expected, i, random))]);
+          const slotsAfter = fundingSlots(engine);
+          slotsBefore.forEach((slot, chunk) => {
+            if (slot >= 0) expect(slotsAfter[chunk], `${where}: chunk ${chunk} keeps its slot`).toBe(slot);
+          });
+          const fresh = slotsAfter.filter((slot, chunk) => slotsBefore[chunk] < 0 && slot >= 0);
+          expect(new Set(fresh).size, `${where}: the settled chunks share one new slot`).toBeLessThanOrEqual(1);
+          expect(fresh.every((slot) => !slotsBefore.includes(slot)), `${where}: a slot no pending chunk held`).toBe(true);
+        }
+        const pendingBeforeSweep = fundingMarks(engine).filter((mark) => mark === PENDING).length;
         const swept = await pool.sweep();
         expected = reference(engine);
         expect(swept.liquidatable, `${where}: pool count`).toBe(expected.liquidatable);
         expectReferenceStatuses(engine, expected, `${where}: pool`);
-        expect(fundingMarks(engine).every((mark) => mark === 0), `${where}: every chunk settled by the sweep`).toBe(true);
+        // The sweep reads the pending chunks lazily and settles those on their turn (one in 16).
+        const pendingAfterSweep = fundingMarks(engine).filter((mark) => mark === PENDING).length;
+        expect(pendingAfterSweep, `${where}: the sweep settles only chunks on their turn`).toBeLessThanOrEqual(pendingBeforeSweep);
+        expect(pendingAfterSweep, `${where}: the sweep leaves most chunks pending`).toBeGreaterThan(0);
         expectAllAgree(engine, where);
         expectRecordsAsRebuilt(engine, where);
         await pool.sweep();
@@ -399,6 +449,54 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  test('funding slots: each index joins the slots in use and the settled chunks take a new one; with every slot in use the oldest is settled first; sweeps stay exact throughout', () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 4_000, seed: 17, instruments: 20, isolatedShare: 0.3, nearMaintenanceShare: 0.4 })));
+    engine.sweep({ full: false });
+    const random = prng(77);
+    let expected = reference(engine);
+    const slotsSeen = new Set<number>();
+    const takenAt = new Map<number, number>(); // the round each slot was last taken in
+    let oldestSettled = 0;
+    let most = 0;
+    for (let round = 0; round < 12; round++) {
+      const where = `round ${round}`;
+      const before = fundingSlots(engine);
+      const used = new Set(before.filter((slot) => slot >= 0));
+      const i = round % engine.instruments.length;
+      expect(applyBatch(engine, [setFunding(engine, i, engine.views.instFunding[i] + fundingStep(engine, expected, i, random))]).applied, where).toBe(1);
+      const after = fundingSlots(engine);
+      const settledBefore = before.some((slot) => slot < 0);
+      // Every pending chunk keeps its slot's number; the chunks at the columns' indices share one
+      // slot: a free one, or, with every slot in use, the oldest one, whose chunks were settled
+      // first and so are at the columns' indices too (the slot then holds them all anew).
+      before.forEach((slot, chunk) => {
+        if (slot >= 0) expect(after[chunk], `${where}: chunk ${chunk} keeps its slot`).toBe(slot);
+      });
+      const taken = new Set(after.filter((_, chunk) => before[chunk] < 0));
+      if (settledBefore) expect(taken.size, `${where}: one slot for the settled chunks`).toBe(1);
+      const full = used.size === kernelU32('FUNDING_SLOTS');
+      if (settledBefore && full) {
+        oldestSettled++;
+        const oldest = [...used].reduce((a, b) => ((takenAt.get(a) ?? -1) <= (takenAt.get(b) ?? -1) ? a : b));
+        expect([...taken][0], `${where}: the oldest slot taken again`).toBe(oldest);
+      } else if (settledBefore) {
+        expect(used.has([...taken][0]), `${where}: a free slot taken`).toBe(false);
+      }
+      if (settledBefore) takenAt.set([...taken][0], round);
+      after.forEach((slot) => slot >= 0 && slotsSeen.add(slot));
+      most = Math.max(most, new Set(after.filter((slot) => slot >= 0)).size);
+      // Updates settle the chunks they reach, and a sweep settles those on their turn: the next
+      // index finds chunks at the columns' indices beside the pending ones.
+      const next = mixedUpdates(engine, random);
+      applyBatch(engine, Array.from({ length: 6 }, next));
+      expected = expectAllAgree(engine, where);
+    }
+    expect(most, 'every slot in use at once').toBe(kernelU32('FUNDING_SLOTS'));
+    expect(slotsSeen.size).toBe(kernelU32('FUNDING_SLOTS'));
+    expect(oldestSettled, 'rounds that settled the oldest slot first').toBeGreaterThan(2);
+    expectRecordsAsRebuilt(engine, 'after the rounds');
   });
 
   test('a settle cut short (its worker died with some cross bases moved) is rebuilt from the columns by the next sweep, or laid out by the control plane', () => {
@@ -412,14 +510,15 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
       const chunk = 3;
       const meta = chunkMeta(engine);
       const at = (name: string) => meta[chunk * W + word(name)];
-      expect(at('CHUNK_FUNDING')).toBe(PENDING);
+      expect(at('CHUNK_FUNDING') & STATE_MASK).toBe(PENDING);
       meta[chunk * W + word('CHUNK_FUNDING')] = SETTLING;
       const base = header(engine)[HeaderSlot.sweepRecords] + at('CHUNK_OFFSET') + (at('CHUNK_CROSS') + at('CHUNK_ISOLATED')) * SWEEP_RECORD_SLOT_BYTES;
       new BigInt64Array(engine.memory.buffer, base, 1)[0] -= 12_345n;
       if (!bySweep) engine.accountsChanged([chunk * CHUNK_ACCOUNTS + 7]);
       expect(fundingMarks(engine)[chunk], bySweep ? 'not yet read' : 'laid out').toBe(bySweep ? SETTLING : 0);
       expectAllAgree(engine, bySweep ? 'rebuilt by the sweep' : 'laid out');
-      expect(fundingMarks(engine).every((mark) => mark === 0)).toBe(true);
+      expect(fundingMarks(engine)[chunk], 'the chunk cut short is rebuilt').toBe(0);
+      expect(fundingMarks(engine).includes(SETTLING), 'no chunk left settling').toBe(false);
       expectRecordsAsRebuilt(engine, bySweep ? 'rebuilt by the sweep' : 'laid out');
     }
   });
@@ -708,7 +807,7 @@ describe('a new funding index refreshes its positions in place', () => {
     expect(bytes().equals(before)).toBe(true);
   });
 
-  test('the entry points check their arguments: the shard record and its cache, the table of changes, the skip list, the output', () => {
+  test('the entry points check their arguments: the shard record and its cache, the table of changes, the funding slots, the output', () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 300, seed: 5, instruments: 3 })));
     engine.sweep({ full: false });
     const bytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header));
@@ -717,18 +816,13 @@ describe('a new funding index refreshes its positions in place', () => {
     const flags = kernelU32('SWEEP_CHUNKS');
     const changes = engine.region('test.changes', 3 * kernelU32('FUNDING_CHANGE_BYTES')); // zeroed: nothing changed
     new Uint8Array(engine.memory.buffer, changes, 3 * kernelU32('FUNDING_CHANGE_BYTES')).fill(0);
-    expect(() => engine.core.refreshFunding(h, 0, changes, flags, 0, 0)).toThrow(/core assertion failed: refreshFunding: no shard record at assembly\/index\.ts/);
-    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), 0, flags, 0, 0)).toThrow(/core assertion failed: refreshFunding: no table of changes/);
-    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), changes, flags, 0, 2)).toThrow(/core assertion failed: refreshFunding: no skip list/);
-    const skip = engine.region('test.skip', 8);
-    const skipped = new Uint32Array(engine.memory.buffer, skip, 2);
-    skipped.set([5, 300]);
-    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), changes, flags, skip, 2)).toThrow(/core assertion failed: refreshFunding: a skipped account is past the book's account count/);
-    skipped.set([5, 5]);
-    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), changes, flags, skip, 2)).toThrow(/core assertion failed: refreshFunding: the skip list is not ascending/);
+    const slots = engine.region('test.slots', 3 * kernelU32('FUNDING_SLOTS_BYTES_PER_INSTRUMENT') + kernelU32('FUNDING_SLOT_METAS_BYTES'));
+    expect(() => engine.core.refreshFunding(h, 0, changes, flags, slots)).toThrow(/core assertion failed: refreshFunding: no shard record at assembly\/index\.ts/);
+    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), 0, flags, slots)).toThrow(/core assertion failed: refreshFunding: no table of changes/);
+    expect(() => engine.core.refreshFunding(h, engine.shardRecord(), changes, flags, 0)).toThrow(/core assertion failed: refreshFunding: no funding slots/);
     const record = engine.shardRecord('test');
     new Uint32Array(engine.memory.buffer, record, SHARD_RECORD_BYTES / 4)[ShardSlot.cache] = 0;
-    expect(() => engine.core.refreshFunding(h, record, changes, flags, 0, 0)).toThrow(/core assertion failed: refreshFunding: the shard record names no instrument cache/);
+    expect(() => engine.core.refreshFunding(h, record, changes, flags, slots)).toThrow(/core assertion failed: refreshFunding: the shard record names no instrument cache/);
     expect(() => engine.core.fundingSnapshotBounds(h, 0)).toThrow(/core assertion failed: fundingSnapshotBounds: no output/);
     for (const bad of [-1, 3, 1.5, Number.NaN]) expect(() => engine.fundingChanged(bad)).toThrow(RangeError);
     expect(() => engine.fundingChanged([0, 3])).toThrow(RangeError);

@@ -69,8 +69,12 @@ function expectSweepsAgree(engine: Engine, where: string): number {
   return expected.liquidatable;
 }
 
-/** After a sweep at the same marks, every record is what a rebuild of every chunk writes, byte for byte. */
+/**
+ * After a sweep at the same marks, every record is what a rebuild of every chunk writes, byte for
+ * byte (a funding refresh still pending settled first: a rebuild writes at the columns' indices).
+ */
 function expectRecordsAsRebuilt(engine: Engine, where: string): void {
+  engine.settleFunding();
   engine.sweep({ full: false });
   const kept = records(engine);
   engine.refreshDebits(); // every chunk marked for rebuilding
