@@ -1334,13 +1334,14 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
       const stopped = sweepRange(header, a, chunkEnd, shard, cache, false);
       if (stopped < chunkEnd) return stopped; // cancelled
     } else {
-      // A pending chunk is read lazily (its refresh left pending) but on its turn to settle, one
-      // sweep in FUNDING_SETTLE_SPREAD staggered by chunk; on its turn, or when no sweep can be
-      // lazy, its refresh reaches its records first, in this worker (settleChunkFunding).
+      // A pending chunk is read lazily (its refresh left pending) but on its turn to settle: one
+      // of the FUNDING_SETTLE_SPREAD sweeps after the first, staggered by chunk. On its turn, or
+      // when no sweep can be lazy, its refresh reaches its records first, in this worker
+      // (settleChunkFunding).
       const meta = metaOf(header, chunk / CHUNK_ACCOUNTS);
       const funding = load<u32>(meta, CHUNK_FUNDING);
       const lazySweeps = load<u32>(meta, CHUNK_LAZY_SWEEPS);
-      const turn = (lazySweeps + chunk / CHUNK_ACCOUNTS) % FUNDING_SETTLE_SPREAD == FUNDING_SETTLE_SPREAD - 1;
+      const turn = lazySweeps != 0 && (lazySweeps + chunk / CHUNK_ACCOUNTS) % FUNDING_SETTLE_SPREAD == 0;
       if (state == CHUNK_FRESH && isPending(funding) && lazyFunding && !turn) {
         store<u32>(meta, lazySweeps + 1, CHUNK_LAZY_SWEEPS);
         lazyChanges = slotTable(header, slotOf(funding));
@@ -1360,9 +1361,10 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
 
 /**
  * A pending chunk read lazily (sweepChunk's `lazy`) settles on one sweep in this many (sweepChunks):
- * when its CHUNK_LAZY_SWEEPS plus its index is FUNDING_SETTLE_SPREAD − 1 modulo it, so that each
- * sweep after a funding update settles about 1/FUNDING_SETTLE_SPREAD of the pending chunks, and the
- * last of them settles within FUNDING_SETTLE_SPREAD sweeps.
+ * when its CHUNK_LAZY_SWEEPS (at least 1: never in the first sweep after the update, whose time is
+ * the update's) plus its index is 0 modulo it, so that each later sweep settles about
+ * 1/FUNDING_SETTLE_SPREAD of the pending chunks, and the last of them settles within
+ * FUNDING_SETTLE_SPREAD + 1 sweeps.
  */
 const FUNDING_SETTLE_SPREAD: u32 = 16;
 
@@ -1545,11 +1547,17 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       if (lazy) {
         const exposure = v128.load(sums, CHUNK_OWED_OFFSET);
         const slack = i64x2.add(i64x2.shr_u(exposure, lazyShift), slackFloor);
-        const near = v128.or(i64x2.le_s(i64x2.abs(i64x2.sub(equity, maint)), slack), i64x2.le_s(i64x2.abs(equity), slack));
-        const need = v128.andnot(v128.or(near, i64x2.lt_s(exposure, zero)), i64x2.eq(maint, zero));
-        if (v128.any_true(need)) {
-          alone = true;
-          break;
+        const margin = i64x2.sub(equity, maint);
+        // Most accounts are healthy by more than their bound (then equity > slack too, maintenance
+        // being ≥ 0), with no record past the narrow product (LAZY_EXACT, the sign bit): two
+        // compares. The others are looked at whole.
+        if (!i64x2.all_true(v128.andnot(i64x2.gt_s(margin, slack), i64x2.lt_s(exposure, zero)))) {
+          const near = v128.or(i64x2.le_s(i64x2.abs(margin), slack), i64x2.le_s(i64x2.abs(equity), slack));
+          const need = v128.andnot(v128.or(near, i64x2.lt_s(exposure, zero)), i64x2.eq(maint, zero));
+          if (v128.any_true(need)) {
+            alone = true;
+            break;
+          }
         }
         v128.store(sums, zero, CHUNK_OWED_OFFSET);
       }
