@@ -100,8 +100,8 @@ import {
   H_RECORDS_TAIL,
   H_FUNDING_SLOTS,
   H_FUNDING_AGE,
+  H_SWEEP_SERIAL,
   CHUNK_FUNDING,
-  CHUNK_LAZY_SWEEPS,
   CHUNK_FUNDING_NONE,
   CHUNK_FUNDING_PENDING,
   CHUNK_FUNDING_SETTLING,
@@ -958,11 +958,16 @@ export const FC_NEW: u32 = 16;
  * bytes, zeroed the first time) is the control plane's, named in the header (H_FUNDING_SLOTS).
  */
 export const FUNDING_SLOTS: u32 = 4;
-/** A slot's meta: u32 whether it is in use, u32 the one instrument its table changes (FUNDING_SEVERAL for more), u32 its age (a count of slots taken). */
+/**
+ * A slot's meta: u32 whether it is in use, u32 the one instrument its table changes
+ * (FUNDING_SEVERAL for more), u32 its age (a count of slots taken), u32 the sweep serial
+ * (H_SWEEP_SERIAL) when it took its chunks.
+ */
 export const FUNDING_SLOT_META_BYTES: u32 = 16;
 const FS_USED: u32 = 0;
 const FS_SINGLE: u32 = 4;
 const FS_AGE: u32 = 8;
+const FS_SWEEP: u32 = 12;
 export const FUNDING_SLOT_METAS_BYTES: u32 = FUNDING_SLOTS * FUNDING_SLOT_META_BYTES;
 export const FUNDING_SLOTS_BYTES_PER_INSTRUMENT: u32 = FUNDING_SLOTS * FUNDING_CHANGE_BYTES;
 if (FUNDING_SLOTS > (0xffff_ffff >> CHUNK_FUNDING_SLOT_SHIFT)) ERROR("a chunk's funding slot must fit CHUNK_FUNDING");
@@ -1071,12 +1076,12 @@ export function deferFunding(header: usize, cache: usize, slots: usize, changes:
   store<u32>(meta, 1, FS_USED);
   store<u32>(meta, single, FS_SINGLE);
   store<u32>(meta, age, FS_AGE);
+  store<u32>(meta, headerValue(header, H_SWEEP_SERIAL), FS_SWEEP);
   const pending = CHUNK_FUNDING_PENDING | (free << CHUNK_FUNDING_SLOT_SHIFT);
   for (let chunk: u32 = 0; chunk < chunks; chunk++) {
     const meta = metaOf(header, chunk);
     if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH || load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_NONE) continue;
     store<u32>(meta, pending, CHUNK_FUNDING);
-    store<u32>(meta, 0, CHUNK_LAZY_SWEEPS);
   }
 }
 
@@ -1335,15 +1340,12 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
       if (stopped < chunkEnd) return stopped; // cancelled
     } else {
       // A pending chunk is read lazily (its refresh left pending) but on its turn to settle: one
-      // of the FUNDING_SETTLE_SPREAD sweeps after the first, staggered by chunk. On its turn, or
-      // when no sweep can be lazy, its refresh reaches its records first, in this worker
-      // (settleChunkFunding).
+      // of the FUNDING_SETTLE_SPREAD sweeps after the first since its slot took it, staggered by
+      // chunk (settleTurn). On its turn, or when no sweep can be lazy, its refresh reaches its
+      // records first, in this worker (settleChunkFunding).
       const meta = metaOf(header, chunk / CHUNK_ACCOUNTS);
       const funding = load<u32>(meta, CHUNK_FUNDING);
-      const lazySweeps = load<u32>(meta, CHUNK_LAZY_SWEEPS);
-      const turn = lazySweeps != 0 && (lazySweeps + chunk / CHUNK_ACCOUNTS) % FUNDING_SETTLE_SPREAD == 0;
-      if (state == CHUNK_FRESH && isPending(funding) && lazyFunding && !turn) {
-        store<u32>(meta, lazySweeps + 1, CHUNK_LAZY_SWEEPS);
+      if (state == CHUNK_FRESH && isPending(funding) && lazyFunding && !settleTurn(header, slotOf(funding), chunk / CHUNK_ACCOUNTS)) {
         lazyChanges = slotTable(header, slotOf(funding));
         sweepChunk(header, shard, cache, scratch, a, chunkEnd, true);
       } else {
@@ -1360,13 +1362,26 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
 }
 
 /**
- * A pending chunk read lazily (sweepChunk's `lazy`) settles on one sweep in this many (sweepChunks):
- * when its CHUNK_LAZY_SWEEPS (at least 1: never in the first sweep after the update, whose time is
- * the update's) plus its index is 0 modulo it, so that each later sweep settles about
- * 1/FUNDING_SETTLE_SPREAD of the pending chunks, and the last of them settles within
- * FUNDING_SETTLE_SPREAD + 1 sweeps.
+ * A pending chunk read lazily (sweepChunk's `lazy`) settles on one sweep in this many (settleTurn),
+ * so that each sweep settles about 1/FUNDING_SETTLE_SPREAD of the pending chunks, and the last of
+ * them settles within FUNDING_SETTLE_SPREAD + 1 sweeps.
  */
 const FUNDING_SETTLE_SPREAD: u32 = 16;
+
+/**
+ * Whether chunk `chunk`, pending in slot s, settles in this sweep: d sweeps after its slot took it
+ * (H_SWEEP_SERIAL now less the slot's FS_SWEEP), never at d = 1 (the first sweep after the update,
+ * whose time is the update's; nor at d = 0, a sweep the control plane did not count), and then when
+ * d plus its index is 0 modulo FUNDING_SETTLE_SPREAD. No chunk meta is written for it: a meta line a
+ * worker writes costs the other worker's next read of it (0.07–0.1 of a static sweep in the pool,
+ * bench/README.md, 2026-12-04, afternoon).
+ */
+// @ts-ignore: decorator
+@inline
+function settleTurn(header: usize, s: u32, chunk: u32): bool {
+  const d = headerValue(header, H_SWEEP_SERIAL) - load<u32>(slotMeta(header, s), FS_SWEEP);
+  return d > 1 && (d + chunk) % FUNDING_SETTLE_SPREAD == 0;
+}
 
 /**
  * The scale of a lazy sweep's exposure weights (lazyWeights): an entry of a changed instrument holds

@@ -47,9 +47,12 @@ export const H_ACC_RECORDS: u32 = 30; // u16 per account, derived: its cross rec
 export const H_RECORDS_BYTES: u32 = 31; // holds the value itself: bytes of the H_SWEEP_RECORDS region
 export const H_RECORDS_TAIL: u32 = 32; // holds the value itself: bytes of that region handed to chunk areas so far (the kernel moves it)
 // Funding refreshes deferred to the chunks' next sweep or refresh (chunks.ts deferFunding, the
-// funding slots): the kernel writes these at the first deferred refresh. Slots 35 and 36 are unused.
+// funding slots): the kernel writes the first two at the first deferred refresh; the control plane
+// counts the sweeps it starts (wrapping), which tells each pending chunk its turn to settle. Slot 36
+// is unused.
 export const H_FUNDING_SLOTS: u32 = 33; // holds the value itself: byte offset of the funding slots region (chunks.ts FUNDING_SLOTS), 0 before the first deferred refresh
 export const H_FUNDING_AGE: u32 = 34; // holds the value itself: funding slots taken so far (each slot's age)
+export const H_SWEEP_SERIAL: u32 = 35; // holds the value itself: sweeps started on this book (src/engine/engine.ts sweepFlags), modulo 2^32
 export const H_TIER_LEVERAGE: u32 = 37; // u16 [instrument * TIERS_MAX + k]: the tier's highest leverage, at most LEVERAGE_MAX (a batch's fills, operations.ts)
 // A compaction of the H_SWEEP_RECORDS region spread over the refreshes that move chunks (chunks.ts
 // compactStep): the kernel's own bookkeeping, 0 (COMPACT_IDLE) after a layout, but for
@@ -216,8 +219,8 @@ export const COMPACT_DECLINED: u32 = 2;
 // records, u32 state (CHUNK_FRESH, CHUNK_REBUILD, or CHUNK_UNLAID until a refresh placed it), u32
 // capacity (records the area holds before its bases), a u32 a compaction uses as scratch
 // (chunks.ts orderAreas: the placed chunks of a compaction's round in the order of their areas, the
-// i-th in chunk i's meta, kept while the compaction slides), a u32 CHUNK_FUNDING_*, and a u32 count
-// of the sweeps that read it lazily while its funding refresh was pending (chunks.ts sweepChunks).
+// i-th in chunk i's meta, kept while the compaction slides), a u32 CHUNK_FUNDING_*, and a u32 unused
+// (a sweep writes no meta of a chunk it reads: a line written by one core costs the other's next read).
 export const CHUNK_OFFSET: u32 = 0;
 export const CHUNK_CROSS: u32 = CHUNK_OFFSET + WORD_BYTES;
 export const CHUNK_ISOLATED: u32 = CHUNK_CROSS + WORD_BYTES;
@@ -225,7 +228,6 @@ export const CHUNK_STATE: u32 = CHUNK_ISOLATED + WORD_BYTES;
 export const CHUNK_CAPACITY: u32 = CHUNK_STATE + WORD_BYTES;
 export const CHUNK_ORDER: u32 = CHUNK_CAPACITY + WORD_BYTES;
 export const CHUNK_FUNDING: u32 = CHUNK_ORDER + WORD_BYTES; // CHUNK_FUNDING_*: whether a deferred funding refresh still has to reach its records
-export const CHUNK_LAZY_SWEEPS: u32 = CHUNK_FUNDING + WORD_BYTES; // u32: sweeps that read it lazily with its funding refresh left pending (chunks.ts sweepChunks)
 export const CHUNK_META_BYTES: u32 = 8 * WORD_BYTES;
 export const CHUNK_FRESH: u32 = 0; // its records are those of the book
 export const CHUNK_REBUILD: u32 = 1; // the next sweep that reads them rebuilds them first (its counts are current)
@@ -266,10 +268,10 @@ if ((CHUNK_ACCOUNTS - 1) * POSITIONS_PER_ACCOUNT_MAX >= 0x10000) ERROR("the reco
 if (ISOLATED_MARK + WORD_BYTES > ISOLATED_SLOT || ISOLATED_SLOT + WORD_BYTES > ISOLATED_RECORD_BYTES) ERROR('the isolated record fields overlap');
 if (<i64>CHUNK_ACCOUNTS > (<i64>1 << ISOLATED_ACCOUNT_BITS)) ERROR("a chunk's accounts must fit below an isolated record's threshold");
 if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('the clamped threshold must be beyond every mark and fit its field');
-if (CHUNK_LAZY_SWEEPS + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
+if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
 if (THRESHOLD_CLAMP + DRIFT_MAX >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('a threshold less a drift must fit its field');
 if (<u64>CHUNK_ACCOUNTS > (<u64>1 << CROSS_RESIDUE_SHIFT) || SCALE_6 > (<u64>1 << (32 - CROSS_RESIDUE_SHIFT))) ERROR("a cross record's account index and funding residue share a u32");
-if (H_FUNDING_AGE >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS || H_INST_CHUNK_WORDS >= HEADER_SLOTS || H_POS_OUTPUTS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (H_SWEEP_SERIAL >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS || H_INST_CHUNK_WORDS >= HEADER_SLOTS || H_POS_OUTPUTS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

@@ -475,11 +475,15 @@ export class Engine {
   }
 
   /**
-   * The kernel's flags for a sweep of this book about to run. A full sweep writes the position
-   * columns' outputs (PnL, maintenance), so the layout says so before it runs: from then on, the
-   * moves of slots carry those columns too (before, every slot's are 0, and moves leave them alone).
+   * The kernel's flags for a sweep of this book about to run, which it counts (the header's sweep
+   * serial, wrapping: a chunk with a funding refresh pending settles on its turn, the kernel's
+   * settleTurn). A full sweep writes the position columns' outputs (PnL, maintenance), so the layout
+   * says so before it runs: from then on, the moves of slots carry those columns too (before, every
+   * slot's are 0, and moves leave them alone).
    */
   sweepFlags(full: boolean): number {
+    const serial = (this.layout.header >>> 2) + HeaderSlot.sweepSerial;
+    this.memoryWords[serial] = (this.memoryWords[serial] + 1) >>> 0;
     if (full && !this.layout.outputsWritten) this.layout.markOutputsWritten();
     return (full ? SWEEP_FULL : 0) | (this.chunkSweep ? SWEEP_CHUNKS : 0);
   }

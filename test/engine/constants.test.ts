@@ -97,7 +97,7 @@ describe('the header', () => {
     const columns = COLUMNS.map((column) => column.name);
     expect(new Set(columns).size).toBe(columns.length);
     const others = names.filter((name) => !columns.includes(name as (typeof columns)[number]));
-    expect(others.sort()).toEqual(['accountCount', 'chunks', ...COMPACTION_SLOTS, 'fundingAge', 'fundingSlots', 'instChunks', 'instChunkWords', 'instrumentCount', 'layoutRoom', 'posOutputs', 'recordsBytes', 'recordsTail', 'sweepRecords'].sort());
+    expect(others.sort()).toEqual(['accountCount', 'chunks', ...COMPACTION_SLOTS, 'fundingAge', 'fundingSlots', 'sweepSerial', 'instChunks', 'instChunkWords', 'instrumentCount', 'layoutRoom', 'posOutputs', 'recordsBytes', 'recordsTail', 'sweepRecords'].sort());
     // BookLayout fills each slot: offsets above the header, distinct and increasing in COLUMNS order.
     const capacity = { instruments: 3, accounts: 700, positions: 2_000 };
     const memory = createSharedMemory(layoutBytes(capacity) + 1024);
@@ -122,7 +122,7 @@ describe('the header', () => {
     expect(header[HeaderSlot.recordsBytes]).toBe(header[HeaderSlot.chunks] - header[HeaderSlot.sweepRecords]);
     expect(header[HeaderSlot.recordsTail]).toBe(0);
     // No funding refresh deferred: the kernel writes these when it defers one.
-    for (const name of ['fundingSlots', 'fundingAge'] as const) expect(header[HeaderSlot[name]], name).toBe(0);
+    for (const name of ['fundingSlots', 'fundingAge', 'sweepSerial'] as const) expect(header[HeaderSlot[name]], name).toBe(0);
     // No compaction under way, and one to start once the tail leaves less than 1/COMPACT_START_SHARE of the region free.
     for (const name of COMPACTION_SLOTS.filter((slot) => slot !== 'compactStartFree')) expect(header[HeaderSlot[name]], name).toBe(0);
     expect(header[HeaderSlot.compactState]).toBe(kernelU32('COMPACT_IDLE'));
