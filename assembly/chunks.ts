@@ -1369,10 +1369,10 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
 const FUNDING_SETTLE_SPREAD: u32 = 16;
 
 /**
- * Whether chunk `chunk`, pending in slot s, settles in this sweep: d sweeps after its slot took it
- * (H_SWEEP_SERIAL now less the slot's FS_SWEEP), never at d = 1 (the first sweep after the update,
- * whose time is the update's; nor at d = 0, a sweep the control plane did not count), and then when
- * d plus its index is 0 modulo FUNDING_SETTLE_SPREAD. No chunk meta is written for it: a meta line a
+ * Whether chunk `chunk`, pending in slot s, settles in this sweep: d sweeps counted since its slot
+ * took it (H_SWEEP_SERIAL, which counts the sweeps that ran, less the slot's FS_SWEEP), never at
+ * d = 0 (the first sweep after the update, whose time is the update's), and then when d plus its
+ * index is 0 modulo FUNDING_SETTLE_SPREAD. No chunk meta is written for it: a meta line a
  * worker writes costs the other worker's next read of it (0.07–0.1 of a static sweep in the pool,
  * bench/README.md, 2026-12-04, afternoon).
  */
@@ -1380,7 +1380,7 @@ const FUNDING_SETTLE_SPREAD: u32 = 16;
 @inline
 function settleTurn(header: usize, s: u32, chunk: u32): bool {
   const d = headerValue(header, H_SWEEP_SERIAL) - load<u32>(slotMeta(header, s), FS_SWEEP);
-  return d > 1 && (d + chunk) % FUNDING_SETTLE_SPREAD == 0;
+  return d != 0 && (d + chunk) % FUNDING_SETTLE_SPREAD == 0;
 }
 
 /**

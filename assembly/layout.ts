@@ -48,11 +48,11 @@ export const H_RECORDS_BYTES: u32 = 31; // holds the value itself: bytes of the 
 export const H_RECORDS_TAIL: u32 = 32; // holds the value itself: bytes of that region handed to chunk areas so far (the kernel moves it)
 // Funding refreshes deferred to the chunks' next sweep or refresh (chunks.ts deferFunding, the
 // funding slots): the kernel writes the first two at the first deferred refresh; the control plane
-// counts the sweeps it starts (wrapping), which tells each pending chunk its turn to settle. Slot 36
+// counts the sweeps that ran (wrapping), which tells each pending chunk its turn to settle. Slot 36
 // is unused.
 export const H_FUNDING_SLOTS: u32 = 33; // holds the value itself: byte offset of the funding slots region (chunks.ts FUNDING_SLOTS), 0 before the first deferred refresh
 export const H_FUNDING_AGE: u32 = 34; // holds the value itself: funding slots taken so far (each slot's age)
-export const H_SWEEP_SERIAL: u32 = 35; // holds the value itself: sweeps started on this book (src/engine/engine.ts sweepFlags), modulo 2^32
+export const H_SWEEP_SERIAL: u32 = 35; // holds the value itself: sweeps that ran on this book (src/engine/engine.ts sweepDone), modulo 2^32
 export const H_TIER_LEVERAGE: u32 = 37; // u16 [instrument * TIERS_MAX + k]: the tier's highest leverage, at most LEVERAGE_MAX (a batch's fills, operations.ts)
 // A compaction of the H_SWEEP_RECORDS region spread over the refreshes that move chunks (chunks.ts
 // compactStep): the kernel's own bookkeeping, 0 (COMPACT_IDLE) after a layout, but for

@@ -471,19 +471,28 @@ export class Engine {
     this.assertWritable('sweep');
     const start = options.start ?? 0;
     const end = options.end ?? this.accountCount;
-    return this.core.sweep(this.layout.header, start, end, this.sweepFlags(options.full !== false), this.shardRecord());
+    const count = this.core.sweep(this.layout.header, start, end, this.sweepFlags(options.full !== false), this.shardRecord());
+    this.sweepDone();
+    return count;
   }
 
   /**
-   * The kernel's flags for a sweep of this book about to run, which it counts (the header's sweep
-   * serial, wrapping: a chunk with a funding refresh pending settles on its turn, the kernel's
-   * settleTurn). A full sweep writes the position columns' outputs (PnL, maintenance), so the layout
-   * says so before it runs: from then on, the moves of slots carry those columns too (before, every
-   * slot's are 0, and moves leave them alone).
+   * Counts a sweep of this book that ran (the header's sweep serial, wrapping): a chunk with a
+   * funding refresh pending settles on its turn, which the serial gives (the kernel's settleTurn).
+   * Engine.sweep and the pool's sweep call it after the sweep; a sweep the kernel refused is not
+   * counted, and changes nothing.
+   */
+  sweepDone(): void {
+    const serial = (this.layout.header >>> 2) + HeaderSlot.sweepSerial;
+    this.memoryWords[serial] = this.memoryWords[serial] + 1;
+  }
+
+  /**
+   * The kernel's flags for a sweep of this book about to run. A full sweep writes the position
+   * columns' outputs (PnL, maintenance), so the layout says so before it runs: from then on, the
+   * moves of slots carry those columns too (before, every slot's are 0, and moves leave them alone).
    */
   sweepFlags(full: boolean): number {
-    const serial = (this.layout.header >>> 2) + HeaderSlot.sweepSerial;
-    this.memoryWords[serial] = (this.memoryWords[serial] + 1) >>> 0;
     if (full && !this.layout.outputsWritten) this.layout.markOutputsWritten();
     return (full ? SWEEP_FULL : 0) | (this.chunkSweep ? SWEEP_CHUNKS : 0);
   }

@@ -198,6 +198,7 @@ export class SweepPool {
         retried += unfinished.filter((i) => tableView[i * (SHARD_TABLE_BYTES / 4) + 3] !== 0).length;
         pending = unfinished;
       }
+      engine.sweepDone();
       return this.gather(shards, retried);
     });
   }
