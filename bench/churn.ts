@@ -83,6 +83,8 @@ const rows: Array<{
   overSettled?: number;
   overBefore: number;
   withUpdateOverBefore: number;
+  /** Funding rows: the sweeps after the first, until every chunk has settled, over the static sweep just before each round (median of each round's median). */
+  settlingOverBefore?: number;
 }> = [];
 /**
  * A row: each round's update time, the sweep after it, and the static sweep of the same book just
@@ -90,18 +92,20 @@ const rows: Array<{
  * rounds' own ratios to the sweep just before: on this shared machine a sweep's time drifts by
  * tens of percent within minutes, and the first static sweep is minutes away from the later rows.
  */
-const row = (what: string, updateMs: number[], sweeps: number[], befores: number[]) => {
+const row = (what: string, updateMs: number[], sweeps: number[], befores: number[], settling?: number[]) => {
   const sweep = median(sweeps);
   const overSettled = settledMedian === undefined ? undefined : sweep / settledMedian;
   // The update and the sweep after it, added round by round: what the funding and mode-switch targets measure.
   const both = median(sweeps.map((ms, r) => ms + (updateMs[r] ?? 0)));
   const overBefore = median(sweeps.map((ms, r) => ms / befores[r]));
   const withUpdateOverBefore = median(sweeps.map((ms, r) => (ms + (updateMs[r] ?? 0)) / befores[r]));
-  rows.push({ what, updateMs: median(updateMs), sweepMs: sweep, overStatic: sweep / staticMedian, withUpdateOverStatic: both / staticMedian, overSettled, overBefore, withUpdateOverBefore });
+  const settlingOverBefore = settling === undefined ? undefined : median(settling);
+  rows.push({ what, updateMs: median(updateMs), sweepMs: sweep, overStatic: sweep / staticMedian, withUpdateOverStatic: both / staticMedian, overSettled, overBefore, withUpdateOverBefore, settlingOverBefore });
   const settled = overSettled === undefined ? '' : `, ${overSettled.toFixed(2)}× the churned book's static sweep`;
   log(
     `${what}: update ${median(updateMs).toFixed(2)} ms, next sweep ${sweep.toFixed(2)} ms (${(sweep / staticMedian).toFixed(2)}× static${settled}); update and next sweep ${(both / staticMedian).toFixed(2)}× static; ` +
-      `against the static sweep just before each round: next sweep ${overBefore.toFixed(2)}×, update and next sweep ${withUpdateOverBefore.toFixed(2)}×`,
+      `against the static sweep just before each round: next sweep ${overBefore.toFixed(2)}×, update and next sweep ${withUpdateOverBefore.toFixed(2)}×` +
+      (settlingOverBefore === undefined ? '' : `; the ${SETTLING_SWEEPS} sweeps after it, which settle the pending chunks: ${settlingOverBefore.toFixed(2)}× each`),
   );
 };
 log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers: static sweep ${staticMedian.toFixed(2)} ms (median of ${staticMs.length})`);
@@ -127,11 +131,25 @@ for (const k of churn) {
   log(`static sweep after the churn: ${settledMedian.toFixed(2)} ms (${(settledMedian / staticMedian).toFixed(2)}× the first static sweep)`);
 }
 
+/**
+ * After a funding update and its first sweep (which reads the pending chunks lazily and settles
+ * none), the sweeps that settle them, a sixteenth each (docs/architecture.md, "Funding left
+ * pending"): timed, each over the static sweep just before the round, and the book left settled for
+ * the next round.
+ */
+const SETTLING_SWEEPS = 16;
+async function settlingSweeps(before: number): Promise<number> {
+  const ratios: number[] = [];
+  for (let k = 0; k < SETTLING_SWEEPS; k++) ratios.push((await sweepMs()) / before);
+  return median(ratios);
+}
+
 // A funding-index update of instrument 0 (the largest), by a small step each round.
 {
   const updates: number[] = [];
   const sweeps: number[] = [];
   const befores: number[] = [];
+  const settling: number[] = [];
   for (let r = 0; r < repeat; r++) {
     befores.push(await sweepMs());
     const t = performance.now();
@@ -139,19 +157,20 @@ for (const k of churn) {
     updates.push(performance.now() - t);
     if (!result.ok) throw new Error(`funding refused: ${result.reason}`);
     sweeps.push(await sweepMs());
-    await sweepMs();
+    settling.push(await settlingSweeps(befores[r]));
   }
-  row('funding-index update (instrument 0)', updates, sweeps, befores);
+  row('funding-index update (instrument 0)', updates, sweeps, befores, settling);
 }
 
 // The same update, then 10,000 mixed updates before the next sweep (as a live feed goes on after a
-// funding time): the updates settle the chunks they reach first, and the sweep the rest. The row's
+// funding time): the updates settle the chunks they reach first, and the sweeps after it the rest. The row's
 // update time is the funding update's and the updates' together; the updates' own time on a settled
 // book is the 10,000 row's above.
 {
   const updates: number[] = [];
   const sweeps: number[] = [];
   const befores: number[] = [];
+  const settling: number[] = [];
   for (let r = 0; r < repeat; r++) {
     befores.push(await sweepMs());
     const t = performance.now();
@@ -160,18 +179,19 @@ for (const k of churn) {
     applyUpdates(10_000);
     updates.push(performance.now() - t);
     sweeps.push(await sweepMs());
-    await sweepMs();
+    settling.push(await settlingSweeps(befores[r]));
   }
-  row('funding-index update (instrument 0), then 10,000 mixed updates', updates, sweeps, befores);
+  row('funding-index update (instrument 0), then 10,000 mixed updates', updates, sweeps, befores, settling);
 }
 
 // A funding round: every instrument's index set in one batch, as at a funding time; then the same
-// round as a feed may send it, one update per instrument, nothing between them (each folded into
-// the refresh the first deferred).
+// round as a feed may send it, one update per instrument, nothing between them (each joined to the
+// funding slot the first took).
 for (const oneByOne of [false, true]) {
   const updates: number[] = [];
   const sweeps: number[] = [];
   const befores: number[] = [];
+  const settling: number[] = [];
   for (let r = 0; r < repeat; r++) {
     befores.push(await sweepMs());
     const operations = engine.instruments.map((instrument, i) => ({ kind: 'setFundingIndex' as const, instrument: instrument.symbol, fundingIndex: engine.views.instFunding[i] + (r % 2 === 0 ? 700n : -500n) }));
@@ -180,9 +200,9 @@ for (const oneByOne of [false, true]) {
     updates.push(performance.now() - t);
     if (refused > 0) throw new Error(`funding round: ${refused} refused`);
     sweeps.push(await sweepMs());
-    await sweepMs();
+    settling.push(await settlingSweeps(befores[r]));
   }
-  row(`funding round (all ${engine.instruments.length} instruments, ${oneByOne ? 'one update each' : 'in one batch'})`, updates, sweeps, befores);
+  row(`funding round (all ${engine.instruments.length} instruments, ${oneByOne ? 'one update each' : 'in one batch'})`, updates, sweeps, befores, settling);
 }
 
 // A tier table update of instrument 0 (the largest): every rate 10% higher, then back, a round each.
