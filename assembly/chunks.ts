@@ -1163,7 +1163,7 @@ export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayL
   // taken for a pending one.
   const s = slotOf(funding);
   store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING);
-  fundingRecords(cache, meta, slotTable(header, s), load<u32>(slotMeta(header, s), FS_SINGLE), header);
+  fundingRecords(header, cache, meta, slotTable(header, s), load<u32>(slotMeta(header, s), FS_SINGLE));
   store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
   return true;
 }
@@ -1180,7 +1180,7 @@ export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayL
  * (assembly/layout.ts H_INST_DRIFT_*), which the funding update itself moved.
  * Nothing else is read: no column, no record shifted.
  */
-function fundingRecords(cache: usize, meta: usize, changes: usize, single: u32, header: usize): void {
+function fundingRecords(header: usize, cache: usize, meta: usize, changes: usize, single: u32): void {
   const area = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
   const crossEnd = area + <usize>load<u32>(meta, CHUNK_CROSS) * CROSS_RECORD_BYTES;
   const bases = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * ISOLATED_RECORD_BYTES;

@@ -12,9 +12,10 @@
 // where their instrument's funding index never moved. Also: batches that change accounts too (the accounts are refreshed first), chunks
 // whose blocks moved, a funding refresh made before a changed account's own (its records are moved
 // as they stand, then rewritten), the chunk sweep off (nothing written), refusals (nothing changes)
-// and the entry point's assertions. The refresh is deferred to each chunk's next read: the marks, a
-// pool sweep cancelled halfway, updates on pending chunks, a second index before any sweep and a
-// settle cut short.
+// and the entry point's assertions. The refresh is deferred in a funding slot and read lazily by
+// the sweeps (statuses exact, equities of pending chunks compared once settled): the marks, a pool
+// sweep cancelled halfway, updates on pending chunks, a second index before any sweep, the slots
+// (every slot in use, the oldest settled first) and a settle cut short.
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';

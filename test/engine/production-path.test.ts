@@ -32,10 +32,10 @@ afterAll(async () => {
 
 
 /**
- * A funding step sets one instrument's index, whose refresh of the chunk records is deferred to each
- * chunk's next read; `then` operations applied after it (before any sweep) reach chunks still
- * pending, and `again` sets a second index before any sweep (folded into the first refresh when that has reached
- * no chunk yet, the first settled first otherwise).
+ * A funding step sets one instrument's index, whose refresh of the chunk records is deferred in a
+ * funding slot; `then` operations applied after it (before any sweep) reach chunks still pending
+ * (each settles its chunk first), and `again` sets a second index before any sweep (it joins the
+ * slots in use, and the chunks the operations settled take a new one).
  */
 type Step =
   | { kind: 'batch'; operations: Operation[]; whole: boolean }
