@@ -70,7 +70,8 @@ const WINDOW = 4096;
  * (setMark, setFundingIndex, setTiers) may be mixed in and take effect for the operations after them.
  * Afterwards the book is ready for a sweep: inputs and derived state are current; the figures
  * (equity, maintenance, status columns, Engine.accountResult) are written by the next sweep or
- * evaluation. An error that is not a refusal (a bug, memory exhausted) rolls back the operation it
+ * evaluation (a status sweep may leave the cross equity of an account whose chunk has a funding
+ * refresh pending before that refresh, its status exact: Engine.fundingChanged). An error that is not a refusal (a bug, memory exhausted) rolls back the operation it
  * came from, refreshes what the applied ones changed, and is thrown: those stay applied.
  */
 export function applyBatch(engine: Engine, operations: readonly AnyOperation[]): BatchResult {
