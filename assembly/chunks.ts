@@ -101,6 +101,7 @@ import {
   H_FUNDING_SLOTS,
   H_FUNDING_AGE,
   H_SWEEP_SERIAL,
+  H_FUNDING_DIRTY,
   CHUNK_FUNDING,
   CHUNK_FUNDING_NONE,
   CHUNK_FUNDING_PENDING,
@@ -641,6 +642,7 @@ function refreshAccount(header: usize, cache: usize, a: u32): void {
         return; // every chunk is rebuilt whole by the next sweep
       }
       store<u32>(meta, CHUNK_FRESH, CHUNK_STATE); // placeAtTail marked it for rebuilding: it is copied instead
+      markFundingDirty(header);
       const moved = column(header, H_SWEEP_RECORDS) + <usize>load<u32>(meta, CHUNK_OFFSET);
       memory.copy(moved, area, used);
       area = moved;
@@ -1006,6 +1008,7 @@ function isPending(funding: u32): bool {
  * each, every instrument of the book: whether its index changed, the index the fresh chunks at the
  * columns' indices were made at, and the new one) to each fresh chunk's next read, in the funding
  * slots at `slots` (which the header names from the first call on). O(chunks + instruments·slots),
+ * or O(instruments·slots) when no chunk settled or came fresh since the last call (H_FUNDING_DIRTY),
  * no position read (unless every slot is in use: then the oldest slot's pending chunks are settled
  * first, here, with `cache` holding its changed instruments):
  *  1. the slots no pending chunk names are freed;
@@ -1023,6 +1026,7 @@ export function deferFunding(header: usize, cache: usize, slots: usize, changes:
   if (headerValue(header, H_FUNDING_SLOTS) == 0) {
     memory.fill(slots, 0, FUNDING_SLOT_METAS_BYTES);
     setHeaderValue(header, H_FUNDING_SLOTS, <u32>slots);
+    setHeaderValue(header, H_FUNDING_DIRTY, 1); // the chunks not looked at yet
   }
   assert(headerValue(header, H_FUNDING_SLOTS) == <u32>slots, 'deferFunding: the funding slots moved');
   const single = changedInstrument(header, changes);
@@ -1030,14 +1034,21 @@ export function deferFunding(header: usize, cache: usize, slots: usize, changes:
   const chunks = chunkCount(header);
   let used: u32 = 0;
   let atColumns = false;
-  for (let chunk: u32 = 0; chunk < chunks; chunk++) {
-    const meta = metaOf(header, chunk);
-    if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
-    const funding = load<u32>(meta, CHUNK_FUNDING);
-    if (isPending(funding)) used |= 1 << slotOf(funding);
-    else if (funding == CHUNK_FUNDING_NONE) atColumns = true;
+  if (headerValue(header, H_FUNDING_DIRTY) != 0) {
+    for (let chunk: u32 = 0; chunk < chunks; chunk++) {
+      const meta = metaOf(header, chunk);
+      if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH) continue;
+      const funding = load<u32>(meta, CHUNK_FUNDING);
+      if (isPending(funding)) used |= 1 << slotOf(funding);
+      else if (funding == CHUNK_FUNDING_NONE) atColumns = true;
+    }
+    for (let s: u32 = 0; s < FUNDING_SLOTS; s++) if ((used & (1 << s)) == 0) store<u32>(slotMeta(header, s), 0, FS_USED);
+  } else {
+    // No chunk settled or came fresh since the last look, which left none at the columns' indices:
+    // the slots in use are those it left (O(slots), no chunk read).
+    for (let s: u32 = 0; s < FUNDING_SLOTS; s++) if (load<u32>(slotMeta(header, s), FS_USED) != 0) used |= 1 << s;
   }
-  for (let s: u32 = 0; s < FUNDING_SLOTS; s++) if ((used & (1 << s)) == 0) store<u32>(slotMeta(header, s), 0, FS_USED);
+  setHeaderValue(header, H_FUNDING_DIRTY, 0);
   let free = FUNDING_SLOTS;
   if (atColumns) {
     free = <u32>ctz<u32>(~used);
@@ -1083,6 +1094,17 @@ export function deferFunding(header: usize, cache: usize, slots: usize, changes:
     if (load<u32>(meta, CHUNK_STATE) != CHUNK_FRESH || load<u32>(meta, CHUNK_FUNDING) != CHUNK_FUNDING_NONE) continue;
     store<u32>(meta, pending, CHUNK_FUNDING);
   }
+}
+
+/**
+ * Marks that a fresh chunk may have come to the columns' funding indices (settled, built, or copied
+ * fresh), for deferFunding's next look. Written only when not set already: a header line written
+ * by every settle would cost the other worker's next read of it.
+ */
+// @ts-ignore: decorator
+@inline
+function markFundingDirty(header: usize): void {
+  if (headerValue(header, H_FUNDING_DIRTY) == 0) setHeaderValue(header, H_FUNDING_DIRTY, 1);
 }
 
 /** changedInstrument's answer for a table that changes no instrument. */
@@ -1162,6 +1184,7 @@ export function settleChunkFunding(header: usize, cache: usize, chunk: u32, mayL
   // Pending (only a fresh chunk is marked). Marked first, cleared last: a settle cut short is not
   // taken for a pending one.
   const s = slotOf(funding);
+  markFundingDirty(header);
   store<u32>(meta, CHUNK_FUNDING_SETTLING, CHUNK_FUNDING);
   fundingRecords(header, cache, meta, slotTable(header, s), load<u32>(slotMeta(header, s), FS_SINGLE));
   store<u32>(meta, CHUNK_FUNDING_NONE, CHUNK_FUNDING);
@@ -1309,6 +1332,7 @@ function buildChunk(header: usize, cache: usize, c0: u32, c1: u32): void {
   }
   assert(cross == crossTotal && isolated == load<u32>(meta, CHUNK_ISOLATED));
   store<u32>(meta, CHUNK_FRESH, CHUNK_STATE);
+  markFundingDirty(header);
 }
 
 /**

@@ -48,11 +48,11 @@ export const H_RECORDS_BYTES: u32 = 31; // holds the value itself: bytes of the 
 export const H_RECORDS_TAIL: u32 = 32; // holds the value itself: bytes of that region handed to chunk areas so far (the kernel moves it)
 // Funding refreshes deferred to the chunks' next sweep or refresh (chunks.ts deferFunding, the
 // funding slots): the kernel writes the first two at the first deferred refresh; the control plane
-// counts the sweeps that ran (wrapping), which tells each pending chunk its turn to settle. Slot 36
-// is unused.
+// counts the sweeps that ran (wrapping), which tells each pending chunk its turn to settle.
 export const H_FUNDING_SLOTS: u32 = 33; // holds the value itself: byte offset of the funding slots region (chunks.ts FUNDING_SLOTS), 0 before the first deferred refresh
 export const H_FUNDING_AGE: u32 = 34; // holds the value itself: funding slots taken so far (each slot's age)
 export const H_SWEEP_SERIAL: u32 = 35; // holds the value itself: sweeps that ran on this book (src/engine/engine.ts sweepDone), modulo 2^32
+export const H_FUNDING_DIRTY: u32 = 36; // holds the value itself: 1 when a fresh chunk may have come to the columns' funding indices since deferFunding last looked (chunks.ts markFundingDirty)
 export const H_TIER_LEVERAGE: u32 = 37; // u16 [instrument * TIERS_MAX + k]: the tier's highest leverage, at most LEVERAGE_MAX (a batch's fills, operations.ts)
 // A compaction of the H_SWEEP_RECORDS region spread over the refreshes that move chunks (chunks.ts
 // compactStep): the kernel's own bookkeeping, 0 (COMPACT_IDLE) after a layout, but for
@@ -271,7 +271,7 @@ if (PRICE_UNITS_MAX >= THRESHOLD_CLAMP || THRESHOLD_CLAMP >= (<i64>1 << (62 - IS
 if (CHUNK_FUNDING + WORD_BYTES > CHUNK_META_BYTES) ERROR("a chunk's meta overruns CHUNK_META_BYTES");
 if (THRESHOLD_CLAMP + DRIFT_MAX >= (<i64>1 << (62 - ISOLATED_ACCOUNT_BITS))) ERROR('a threshold less a drift must fit its field');
 if (<u64>CHUNK_ACCOUNTS > (<u64>1 << CROSS_RESIDUE_SHIFT) || SCALE_6 > (<u64>1 << (32 - CROSS_RESIDUE_SHIFT))) ERROR("a cross record's account index and funding residue share a u32");
-if (H_SWEEP_SERIAL >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS || H_INST_CHUNK_WORDS >= HEADER_SLOTS || H_POS_OUTPUTS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
+if (H_FUNDING_DIRTY >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMPACTIONS >= HEADER_SLOTS || H_LAYOUT_ROOM >= HEADER_SLOTS || H_INST_DRIFT_SHORT >= HEADER_SLOTS || H_INST_CHUNK_WORDS >= HEADER_SLOTS || H_POS_OUTPUTS >= HEADER_SLOTS) ERROR('a header slot is past HEADER_SLOTS');
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');

@@ -472,15 +472,16 @@ export class Engine {
     const start = options.start ?? 0;
     const end = options.end ?? this.accountCount;
     const count = this.core.sweep(this.layout.header, start, end, this.sweepFlags(options.full !== false), this.shardRecord());
-    this.sweepDone();
+    if (start === 0 && end === this.accountCount) this.sweepDone();
     return count;
   }
 
   /**
-   * Counts a sweep of this book that ran (the header's sweep serial, wrapping): a chunk with a
-   * funding refresh pending settles on its turn, which the serial gives (the kernel's settleTurn).
-   * Engine.sweep and the pool's sweep call it after the sweep; a sweep the kernel refused is not
-   * counted, and changes nothing.
+   * Counts a sweep of the whole book that ran (the header's sweep serial, wrapping): a chunk with a
+   * funding refresh pending settles on its turn, which the serial gives (the kernel's settleTurn),
+   * so a sweep of a range, which would not reach most chunks on their turn, is not counted. Engine.sweep
+   * and the pool's sweep call it after the sweep; a sweep the kernel refused is not counted, and
+   * changes nothing.
    */
   sweepDone(): void {
     const serial = (this.layout.header >>> 2) + HeaderSlot.sweepSerial;

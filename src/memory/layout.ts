@@ -53,6 +53,7 @@ export const HeaderSlot = {
   fundingSlots: kernelU32('H_FUNDING_SLOTS'),
   fundingAge: kernelU32('H_FUNDING_AGE'),
   sweepSerial: kernelU32('H_SWEEP_SERIAL'),
+  fundingDirty: kernelU32('H_FUNDING_DIRTY'),
   compactState: kernelU32('H_COMPACT_STATE'),
   compactNext: kernelU32('H_COMPACT_NEXT'),
   compactCount: kernelU32('H_COMPACT_COUNT'),
@@ -74,7 +75,7 @@ export const HEADER_SLOTS = kernelU32('HEADER_SLOTS');
 /** Bytes of a header slot, a shard record's word and a chunk meta's word: each a u32. */
 const WORD_BYTES = kernelU32('WORD_BYTES');
 /** Header slots that hold a count, or a region that is not a column of one table. */
-type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingSlots' | 'fundingAge' | 'sweepSerial' | 'layoutRoom' | 'instChunks' | 'instChunkWords' | 'posOutputs' | Compaction;
+type NotColumn = 'instrumentCount' | 'accountCount' | 'sweepRecords' | 'chunks' | 'recordsBytes' | 'recordsTail' | 'fundingSlots' | 'fundingAge' | 'sweepSerial' | 'fundingDirty' | 'layoutRoom' | 'instChunks' | 'instChunkWords' | 'posOutputs' | Compaction;
 /** The header slots of the kernel's compaction of the sweep records region (assembly/layout.ts H_COMPACT_*). */
 export const COMPACTION_SLOTS = ['compactState', 'compactNext', 'compactCount', 'compactWrite', 'compactRoundEnd', 'compactCredit', 'compactPace', 'compactRetry', 'compactStartFree', 'compactions'] as const;
 type Compaction = (typeof COMPACTION_SLOTS)[number];

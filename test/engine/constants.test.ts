@@ -97,7 +97,7 @@ describe('the header', () => {
     const columns = COLUMNS.map((column) => column.name);
     expect(new Set(columns).size).toBe(columns.length);
     const others = names.filter((name) => !columns.includes(name as (typeof columns)[number]));
-    expect(others.sort()).toEqual(['accountCount', 'chunks', ...COMPACTION_SLOTS, 'fundingAge', 'fundingSlots', 'sweepSerial', 'instChunks', 'instChunkWords', 'instrumentCount', 'layoutRoom', 'posOutputs', 'recordsBytes', 'recordsTail', 'sweepRecords'].sort());
+    expect(others.sort()).toEqual(['accountCount', 'chunks', ...COMPACTION_SLOTS, 'fundingAge', 'fundingDirty', 'fundingSlots', 'sweepSerial', 'instChunks', 'instChunkWords', 'instrumentCount', 'layoutRoom', 'posOutputs', 'recordsBytes', 'recordsTail', 'sweepRecords'].sort());
     // BookLayout fills each slot: offsets above the header, distinct and increasing in COLUMNS order.
     const capacity = { instruments: 3, accounts: 700, positions: 2_000 };
     const memory = createSharedMemory(layoutBytes(capacity) + 1024);
