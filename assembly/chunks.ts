@@ -1010,7 +1010,7 @@ function isPending(funding: u32): bool {
  * slots at `slots` (which the header names from the first call on). O(chunks + instruments·slots),
  * or O(instruments·slots) when no chunk settled or came fresh since the last call (H_FUNDING_DIRTY),
  * no position read (unless every slot is in use: then the oldest slot's pending chunks are settled
- * first, here, with `cache` holding its changed instruments):
+ * first, here, with its changed instruments filled in `cache`, the shard's own):
  *  1. the slots no pending chunk names are freed;
  *  2. when a fresh chunk is at the columns' indices (CHUNK_FUNDING_NONE) and no slot is free, the
  *     oldest slot's chunks are settled, and it is freed;
@@ -1020,7 +1020,7 @@ function isPending(funding: u32): bool {
  *     chunk is marked pending in it.
  * The chunk's next sweep (in whichever worker sweeps it) reads it lazily or settles it, and the next
  * refresh of one of its accounts settles it first (settleChunkFunding); settleFunding settles every
- * chunk left. The cache must hold the changed instruments of every slot in use.
+ * chunk left.
  */
 export function deferFunding(header: usize, cache: usize, slots: usize, changes: usize): void {
   if (headerValue(header, H_FUNDING_SLOTS) == 0) {
@@ -1048,14 +1048,15 @@ export function deferFunding(header: usize, cache: usize, slots: usize, changes:
     // the slots in use are those it left (O(slots), no chunk read).
     for (let s: u32 = 0; s < FUNDING_SLOTS; s++) if (load<u32>(slotMeta(header, s), FS_USED) != 0) used |= 1 << s;
   }
-  setHeaderValue(header, H_FUNDING_DIRTY, 0);
   let free = FUNDING_SLOTS;
   if (atColumns) {
     free = <u32>ctz<u32>(~used);
     if (free >= FUNDING_SLOTS) {
-      // Every slot in use: the oldest one's chunks are settled (before the changes join it).
+      // Every slot in use: the oldest one's chunks are settled (before the changes join it), with
+      // the slots' changed instruments in the cache (filled only here: most updates settle nothing).
       free = 0;
       for (let s: u32 = 1; s < FUNDING_SLOTS; s++) if (load<u32>(slotMeta(header, s), FS_AGE) < load<u32>(slotMeta(header, free), FS_AGE)) free = s;
+      fillFundingInstruments(header, cache);
       for (let chunk: u32 = 0; chunk < chunks; chunk++) {
         const funding = load<u32>(metaOf(header, chunk), CHUNK_FUNDING);
         if (isPending(funding) && slotOf(funding) == free) settleChunkFunding(header, cache, chunk, true);
@@ -1079,6 +1080,9 @@ export function deferFunding(header: usize, cache: usize, slots: usize, changes:
     }
     store<u32>(meta, changedInstrument(header, table), FS_SINGLE);
   }
+  // Looked at: every fresh chunk is pending once the new slot takes those at the columns' indices
+  // (the settles above set the flag; they are among those).
+  setHeaderValue(header, H_FUNDING_DIRTY, 0);
   if (free >= FUNDING_SLOTS) return;
   memory.copy(slotTable(header, free), changes, <usize>headerValue(header, H_INSTRUMENT_COUNT) * FUNDING_CHANGE_BYTES);
   const age = headerValue(header, H_FUNDING_AGE) + 1;

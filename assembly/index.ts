@@ -192,8 +192,7 @@ export function refreshFunding(header: usize, shard: usize, changes: usize, flag
   assert(changes != 0, 'refreshFunding: no table of changes');
   assert(slots != 0, 'refreshFunding: no funding slots');
   if ((flags & SWEEP_CHUNKS) == 0) return;
-  fillCache(header, cache); // the columns' indices, and each instrument's q (for a slot settled first)
-  deferFunding(header, cache, slots, changes);
+  deferFunding(header, cache, slots, changes); // fills the cache itself when it settles a slot
   compactStep(header, false); // what a settle's moves owe a compaction under way (none when nothing settled)
 }
 
