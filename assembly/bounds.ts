@@ -61,7 +61,7 @@ import {
 import { column, headerValue } from './header';
 import { sweepRange } from './sweep';
 import { maintenanceHinted } from './math';
-import { touchPosition } from './touch';
+import { touchEvaluated } from './touch';
 
 /** Bytes per instrument of the bound table the control plane writes: f64 c (q·(1 + r_max)), f64 P (the mark). */
 export const BOUND_TABLE_STRIDE: u32 = 16;
@@ -322,7 +322,7 @@ function touchBounded(header: usize, accounts: usize, count: u32, bounds: usize)
     sum += <i64>load<u32>(accPosStart + (a << 2)) + <i64>load<u32>(accPosCount + (a << 2)) + load<i64>(accBalance + (a << 3)) + <i64>load<u8>(accStatus + a);
     sum += load<i64>(accCrossEquity + (a << 3)) + load<i64>(accCrossMaint + (a << 3)) + <i64>load<u32>(bounds + (a << 2)) + <i64>load<u8>(failing + a);
   }
-  for (let k: u32 = 0; k < count; k++) sum += touchPosition(header, <usize>load<u32>(accPosStart + (<usize>load<u32>(accounts + (<usize>k << 2)) << 2)));
+  for (let k: u32 = 0; k < count; k++) sum += touchEvaluated(header, <usize>load<u32>(accPosStart + (<usize>load<u32>(accounts + (<usize>k << 2)) << 2)));
   return sum;
 }
 

@@ -6,12 +6,24 @@
 import { H_POS_SIZE, H_POS_COST, H_POS_FUNDING, H_POS_MARGIN, H_POS_INST, H_POS_MODE, H_POS_STATUS, H_POS_BRACKET } from './layout';
 import { column } from './header';
 
-/** The columns of position slot j that a refresh or an evaluation reads (a block of a few positions shares their lines). */
+/**
+ * The columns of position slot j that a refresh or an operation reads (a block of a few positions
+ * shares their lines). Not the bracket hint, which neither reads: nothing but a sweep's hint writes
+ * that column, so most of its pages are ones the process never touched, and a read of one is a page
+ * fault (bench/README.md, 2026-12-04, night).
+ */
 // @ts-ignore: decorator
 @inline
 export function touchPosition(header: usize, j: usize): i64 {
   let sum = load<i64>(column(header, H_POS_SIZE) + (j << 3)) + load<i64>(column(header, H_POS_COST) + (j << 3));
   sum += load<i64>(column(header, H_POS_FUNDING) + (j << 3)) + load<i64>(column(header, H_POS_MARGIN) + (j << 3));
   sum += <i64>load<u16>(column(header, H_POS_INST) + (j << 1)) + <i64>load<u8>(column(header, H_POS_MODE) + j);
-  return sum + <i64>load<u8>(column(header, H_POS_STATUS) + j) + <i64>load<u8>(column(header, H_POS_BRACKET) + j);
+  return sum + <i64>load<u8>(column(header, H_POS_STATUS) + j);
+}
+
+/** touchPosition and the bracket hint, which an evaluation reads (maintenanceHinted). */
+// @ts-ignore: decorator
+@inline
+export function touchEvaluated(header: usize, j: usize): i64 {
+  return touchPosition(header, j) + <i64>load<u8>(column(header, H_POS_BRACKET) + j);
 }
