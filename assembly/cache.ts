@@ -23,7 +23,6 @@ import {
   CACHE_STRIDE,
   CACHE_ENTRIES,
   CACHE_ENTRY_BYTES,
-  ENTRY_FUNDING,
   CACHE_MARK_LONG,
   CACHE_MARK_SHORT,
   CACHE_DRIFT_LONG,
@@ -118,6 +117,5 @@ function fillEntries(c: usize): void {
     store<u64>(entry, used && cumHi == 0 && high >= low ? high - low + 1 : 0, 16);
     store<u64>(entry, load<u64>(tier), 24);
     store<u64>(entry, SCALE_6 - 1 - cumLo, 32); // wraps: n·r − cumX ≥ 0 in the bracket
-    store<i64>(entry, 0, ENTRY_FUNDING); // no exposure weight (chunks.ts lazyWeights)
   }
 }

@@ -17,6 +17,7 @@ import {
   H_INSTRUMENT_COUNT,
   H_INST_TIER_COUNT,
   H_INST_MARK,
+  H_TIER_RATE,
   H_ACC_BALANCE,
   H_ACC_POS_START,
   H_ACC_POS_COUNT,
@@ -45,7 +46,6 @@ import {
   CACHE_STRIDE,
   CACHE_ENTRIES,
   CACHE_ENTRY_BYTES,
-  ENTRY_FUNDING,
   CHUNK_ACCOUNTS,
   SWEEP_BASE_BYTES,
   CROSS_RECORD_BYTES,
@@ -1350,7 +1350,7 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
   const scratch = <usize>load<u32>(shard + SHARD_SCRATCH);
   memory.fill(scratch, 0, CHUNK_SCRATCH_BYTES);
   const cancel = <usize>load<u32>(shard + SHARD_CANCEL);
-  lazyFunding = headerValue(header, H_FUNDING_SLOTS) != 0 && lazyWeights(header, cache);
+  lazyFunding = headerValue(header, H_FUNDING_SLOTS) != 0 && lazyBound(header);
   let a = accountStart;
   // A chunk is whole in the range when it starts and ends there (the book's last chunk may be short).
   let chunk = a - a % CHUNK_ACCOUNTS;
@@ -1412,57 +1412,54 @@ function settleTurn(header: usize, s: u32, chunk: u32): bool {
 }
 
 /**
- * The scale of a lazy sweep's exposure weights (lazyWeights): an entry of a changed instrument holds
- * w ≥ |ΔF|·2^lazyShift / (10^6·mark), so that a cross record's funding owed moves by at most
- * notional·w / 2^lazyShift + 1 micro (notional = |z|·q·mark, the owed move |z·q·ΔF| / 10^6 rounded
- * up against its residue). The shift is the largest (at most LAZY_SHIFT_MAX) that keeps every weight
- * within LAZY_WEIGHT_MAX, so that rounding the weights up adds at most about 1/2^11 of the largest
- * move (a wasm global: per instance).
+ * A lazy sweep's bound on an account's funding move, from its cross maintenance M alone (nothing
+ * summed per record). A cross record of notional N = |z|·q·mark on an instrument whose pending
+ * index move is ΔF has its funding owed move by at most N·|ΔF| / (10^6·mark) + 1 micro (the move
+ * |z·q·ΔF| / 10^6, rounded up against its residue). Its maintenance is at least N·r_0 / 10^6 (r_0
+ * the instrument's lowest rate: maintenance is max over the brackets of N·r_k − cumX_k, and
+ * cumX_0 = 0, docs/numbers.md), so the move is at most maintenance·ρ + 1 with
+ * ρ = |ΔF| / (mark·r_0). Summed over the account's records: at most M·ρ_max + POSITIONS_PER_ACCOUNT_MAX,
+ * ρ_max the largest ρ over the instruments the slots in use change. In integers:
+ * lazyRatio ≥ ρ_max·2^LAZY_RATIO_BITS (rounded up, at most LAZY_RATIO_MAX), and the bound is
+ * B = ((M >> LAZY_RATIO_BITS) + 1)·lazyRatio + LAZY_SLACK ≥ M·ρ_max + LAZY_SLACK, for M below
+ * LAZY_MAINT_MAX (B then stays below 2^63); an account with M at or past it has its move found
+ * exactly. Before, each account's exposure Σ notional·w was summed in pass 1, a multiply and an add
+ * a record: about 0.09 of a static sweep (bench/README.md, 2026-12-04, night). A move with ρ above
+ * LAZY_RATIO_MAX / 2^LAZY_RATIO_BITS = 2^20 (more than r_0·2^20 marks) is settled instead.
+ * (wasm globals: per instance.)
  */
-let lazyShift: u32 = 0;
-const LAZY_SHIFT_MAX: u32 = 62;
-/**
- * The largest weight a lazy sweep takes: a record's term notional·w stays below 2^44·2^12 = 2^56,
- * and an account's sum of at most POSITIONS_PER_ACCOUNT_MAX of them below 2^63, with the top bit
- * left for LAZY_EXACT. A move of more than about LAZY_WEIGHT_MAX times the mark (no funding move)
- * is settled instead.
- */
-const LAZY_WEIGHT_MAX: u64 = 1 << 12;
-/** An exposure with this bit set (a record whose notional the narrow product does not take) asks for the exact move. */
-const LAZY_EXACT: u64 = 1 << 63;
-/** Micro added to the exposure bound: the rounding of each record's move (at most 1 each) and of the shift. */
+let lazyRatio: i64 = 0;
+const LAZY_RATIO_BITS: u32 = 20;
+const LAZY_RATIO_MAX: i64 = <i64>1 << 40;
+const LAZY_MAINT_MAX: i64 = <i64>1 << 42;
+/** Micro added to the bound: the rounding of each record's move (at most 1 each), and 2 to spare. */
 const LAZY_SLACK: i64 = <i64>POSITIONS_PER_ACCOUNT_MAX + 2;
-if (<u64>POSITIONS_PER_ACCOUNT_MAX * ((NOTIONAL_NARROW - 1) * LAZY_WEIGHT_MAX) >= LAZY_EXACT) ERROR("an account's lazy exposure must stay below LAZY_EXACT");
+if (<u64>((LAZY_MAINT_MAX >> LAZY_RATIO_BITS) + 1) * <u64>LAZY_RATIO_MAX + <u64>LAZY_SLACK >= <u64>1 << 63) ERROR('a lazy bound must stay below 2^63');
 
-/** Whether this sweep reads pending chunks lazily (lazyWeights), and the table of the chunk it reads (its slot's); wasm globals: per instance. */
+/** Whether this sweep reads pending chunks lazily (lazyBound), and the table of the chunk it reads (its slot's); wasm globals: per instance. */
 let lazyFunding = false;
 let lazyChanges: usize = 0;
 
 /**
- * Readies the cache's bracket entries for a lazy sweep: each entry of an instrument some slot in
- * use changes gets its exposure weight (lazyWeight) at the sweep's shift (lazyShift) for the largest
- * of its moves over those slots, in ENTRY_FUNDING; every other entry 0. Returns false, and writes
- * nothing, when no shift keeps the weights within LAZY_WEIGHT_MAX (a move of thousands of marks).
+ * Readies a lazy sweep: lazyRatio from the largest ρ = |ΔF| / (mark·r_0) over the instruments the
+ * slots in use change (their largest move each), floor(ρ·2^LAZY_RATIO_BITS·(1 + 10^-9)) + 1, the
+ * margin far above f64's rounding. Returns false when that passes LAZY_RATIO_MAX (or a mark is 0):
+ * the sweep then settles.
  */
-function lazyWeights(header: usize, cache: usize): bool {
+function lazyBound(header: usize): bool {
   const count = headerValue(header, H_INSTRUMENT_COUNT);
+  const tierRate = column(header, H_TIER_RATE);
   let largest: f64 = 0;
-  for (let i: u32 = 0; i < count; i++) largest = max<f64>(largest, lazyMove(header, i));
-  // The largest shift whose weights stay within LAZY_WEIGHT_MAX (checked below, lowered if not).
-  let shift = LAZY_SHIFT_MAX;
-  if (largest > 0) shift = <u32>min<f64>(<f64>LAZY_SHIFT_MAX, max<f64>(0, Math.floor(Math.log2(<f64>(LAZY_WEIGHT_MAX - 2) / largest))));
-  while (!(lazyWeight(largest, shift) <= <f64>LAZY_WEIGHT_MAX)) {
-    if (shift == 0) return false; // a move past LAZY_WEIGHT_MAX marks (or a mark of 0)
-    shift--;
-  }
-  lazyShift = shift;
   for (let i: u32 = 0; i < count; i++) {
-    let changed = false;
-    for (let s: u32 = 0; s < FUNDING_SLOTS; s++) changed = changed || slotChanges(header, s, i);
-    const weight: u64 = changed ? <u64>lazyWeight(lazyMove(header, i), shift) : 0;
-    const c = cache + <usize>i * <usize>CACHE_STRIDE;
-    for (let k: usize = 0; k < <usize>TIERS_MAX; k++) store<u64>(c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES, weight, ENTRY_FUNDING);
+    const move = lazyMove(header, i);
+    if (move == 0) continue;
+    // The lowest rate is bracket 0's (rates never fall, and every rate is above 0: the loaders refuse others).
+    const lowest = <f64>load<u64>(tierRate + ((<usize>i * <usize>TIERS_MAX) << 3));
+    largest = max<f64>(largest, (move * <f64>SCALE_6) / lowest);
   }
+  const ratio = Math.floor(largest * <f64>(1 << LAZY_RATIO_BITS) * (1 + 1e-9)) + 1;
+  if (!(ratio <= <f64>LAZY_RATIO_MAX)) return false;
+  lazyRatio = <i64>ratio;
   return true;
 }
 
@@ -1482,12 +1479,6 @@ function lazyMove(header: usize, i: u32): f64 {
   return move;
 }
 
-/** The exposure weight of a move (lazyMove) at a shift: floor(move·2^shift·(1 + 10^-9)) + 1, the margin far above f64's rounding. */
-// @ts-ignore: decorator
-@inline
-function lazyWeight(move: f64, shift: u32): f64 {
-  return Math.floor(move * Math.pow(2, <f64>shift) * (1 + 1e-9)) + 1;
-}
 
 /**
  * One chunk [c0, c1) from its sweep records, in three passes:
@@ -1514,8 +1505,9 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   const crossEnd = r + <usize>load<u32>(meta, CHUNK_CROSS) * <usize>CROSS_RECORD_BYTES;
   const isolatedEnd = crossEnd + <usize>load<u32>(meta, CHUNK_ISOLATED) * <usize>ISOLATED_RECORD_BYTES;
   // `lazy` (a constant in each of sweepChunks' calls): the chunk has a funding refresh pending
-  // (in the table lazyChanges), which the sweep leaves pending. Pass 1 sums each account's
-  // exposure to it, pass 3 bounds each account's move by it (sweepAccount).
+  // (in the table lazyChanges), which the sweep leaves pending: pass 3 bounds each account's move
+  // by its maintenance (lazyRatio), and finds it exactly only where that bound does not settle its
+  // status (sweepAccount).
 
   // Pass 1. The loop breaks out for a record whose entry does not accept its notional (its bracket
   // moved, or the product needs 128 bits), which is handled outside it: a call inside the loop
@@ -1533,8 +1525,6 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const word = load<u32>(r, CROSS_ACCOUNT);
       const k8 = <usize>(word & 0xff) << 3;
       const sums = scratch + k8;
-      // Lazy: the account's exposure, Σ notional·w (w = 0 off the changed instruments: lazyWeights).
-      if (lazy) store<u64>(sums, load<u64>(sums, CHUNK_OWED_OFFSET) + notional * load<u64>(entry, ENTRY_FUNDING), CHUNK_OWED_OFFSET);
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
     }
@@ -1542,7 +1532,6 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, CROSS_ENTRY));
       const maint = maintenanceMoved(<u64>abs<i64>(value), cache, r);
       const sums = scratch + (<usize>load<u8>(r, CROSS_ACCOUNT) << 3);
-      if (lazy) lazyExposure(sums, <u64>abs<i64>(value), load<u64>(cache + <usize>load<u32>(r, CROSS_ENTRY), ENTRY_FUNDING));
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
       r += CROSS_RECORD_BYTES;
@@ -1564,14 +1553,17 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   }
 
   // Pass 3, leaving the scratch zeroed for the next chunk. The cross bases follow the records.
-  // Lazy: an account's funding owed would move by at most its bound (its exposure / 2^lazyShift +
-  // LAZY_SLACK), so its status at the records' old indices is its status unless a threshold (its
+  // Lazy: an account's funding owed would move by at most its bound (from its maintenance:
+  // lazyRatio), so its status at the records' old indices is its status unless a threshold (its
   // maintenance, or 0) is within that bound of its equity. Only then is its move found exactly
   // (lazyOwed, outside the pair loop); otherwise its cross equity is stored as the records give it,
   // before the pending refresh (docs/architecture.md, "Funding left pending").
   const bases = r - (<usize>c0 << 3); // indexed by account
   const zero = i64x2.splat(0);
+  const one = i64x2.splat(1);
   const slackFloor = i64x2.splat(LAZY_SLACK);
+  const ratio = i64x2.splat(lazyRatio);
+  const maintBelow = i64x2.splat(LAZY_MAINT_MAX);
   if (lazy) {
     lazyAccount = c0;
     lazyRecord = 0;
@@ -1588,21 +1580,20 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const equity = i64x2.add(v128.load(bases + a8), v128.load(sums));
       const maint = v128.load(sums, CHUNK_MAINT_OFFSET);
       if (lazy) {
-        const exposure = v128.load(sums, CHUNK_OWED_OFFSET);
-        const slack = i64x2.add(i64x2.shr_u(exposure, lazyShift), slackFloor);
+        // Maintenance is never negative; past LAZY_MAINT_MAX the bound is not formed (`large`).
+        const large = v128.not(i64x2.lt_s(maint, maintBelow));
+        const slack = i64x2.add(i64x2.mul(i64x2.add(i64x2.shr_u(maint, LAZY_RATIO_BITS), one), ratio), slackFloor);
         const margin = i64x2.sub(equity, maint);
         // Most accounts are healthy by more than their bound (then equity > slack too, maintenance
-        // being ≥ 0), with no record past the narrow product (LAZY_EXACT, the sign bit): two
-        // compares. The others are looked at whole.
-        if (!i64x2.all_true(v128.andnot(i64x2.gt_s(margin, slack), i64x2.lt_s(exposure, zero)))) {
+        // being ≥ 0): a few SIMD operations a pair. The others are looked at whole.
+        if (!i64x2.all_true(v128.andnot(i64x2.gt_s(margin, slack), large))) {
           const near = v128.or(i64x2.le_s(i64x2.abs(margin), slack), i64x2.le_s(i64x2.abs(equity), slack));
-          const need = v128.andnot(v128.or(near, i64x2.lt_s(exposure, zero)), i64x2.eq(maint, zero));
+          const need = v128.andnot(v128.or(near, large), i64x2.eq(maint, zero));
           if (v128.any_true(need)) {
             alone = true;
             break;
           }
         }
-        v128.store(sums, zero, CHUNK_OWED_OFFSET);
       }
       v128.store(sums, zero);
       v128.store(sums, zero, CHUNK_MAINT_OFFSET);
@@ -1654,11 +1645,9 @@ function sweepAccount(header: usize, cache: usize, area: usize, a: u32, c0: u32,
   const a8 = <usize>a << 3;
   let equity = load<i64>(bases + a8) + load<i64>(sums);
   const maint = load<i64>(sums, CHUNK_MAINT_OFFSET);
-  if (lazy) {
-    const exposure = load<u64>(sums, CHUNK_OWED_OFFSET);
-    store<i64>(sums, 0, CHUNK_OWED_OFFSET);
-    const slack = <i64>(exposure >> lazyShift) + LAZY_SLACK;
-    if (maint != 0 && (exposure >= LAZY_EXACT || abs<i64>(equity - maint) <= slack || abs<i64>(equity) <= slack)) {
+  if (lazy && maint != 0) {
+    const slack = maint < LAZY_MAINT_MAX ? ((maint >> LAZY_RATIO_BITS) + 1) * lazyRatio + LAZY_SLACK : 0;
+    if (maint >= LAZY_MAINT_MAX || abs<i64>(equity - maint) <= slack || abs<i64>(equity) <= slack) {
       equity -= lazyOwed(header, cache, area, a, c0);
     }
   }
@@ -1704,14 +1693,6 @@ function lazyOwed(header: usize, cache: usize, area: usize, a: u32, c0: u32): i6
   return owed;
 }
 
-/** Adds a cross record's term to its account's lazy exposure at `sums`: notional·w, or LAZY_EXACT when the notional is past the narrow product (2^44), for a record on a changed instrument (w ≠ 0). */
-// @ts-ignore: decorator
-@inline
-function lazyExposure(sums: usize, notional: u64, weight: u64): void {
-  if (weight == 0) return;
-  const exposure = load<u64>(sums, CHUNK_OWED_OFFSET);
-  store<u64>(sums, notional < NOTIONAL_NARROW ? exposure + notional * weight : exposure | LAZY_EXACT, CHUNK_OWED_OFFSET);
-}
 
 /** Whether the isolated record at r is at or past its threshold: m ≤ T, with −mark for a short (pass 2's compare). */
 // @ts-ignore: decorator

@@ -121,13 +121,11 @@ export const CACHE_Q: u32 = CACHE_UNIT + 8; // i64 q
 export const CACHE_FUNDING: u32 = CACHE_Q + 8; // i64 funding index
 export const CACHE_TIERS: u32 = CACHE_FUNDING + 8; // TIERS_MAX × { u64 rate, u64 cumX low, u64 cumX high }
 export const CACHE_TIER_BYTES: u32 = 32; // 24 used
-// TIERS_MAX × the chunk sweep's bracket entry { i64 q·mark, u64 low, u64 width, u64 rate, u64 10^6 − 1 − cumX low (mod 2^64),
-// u64 w }, starting on a cache line: a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width
-// (unsigned). w is the exposure weight of the instrument's funding moves pending in the slots, for a sweep that reads their
-// chunks lazily (chunks.ts lazyWeights), and 0 otherwise.
+// TIERS_MAX × the chunk sweep's bracket entry { i64 q·mark, u64 low, u64 width, u64 rate, u64 10^6 − 1 − cumX low (mod 2^64) },
+// starting on a cache line: a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width
+// (unsigned).
 export const CACHE_ENTRIES: u32 = (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
 export const CACHE_ENTRY_BYTES: u32 = 48;
-export const ENTRY_FUNDING: u32 = 40; // u64 the exposure weight w of a lazy sweep (chunks.ts lazyWeights)
 export const CACHE_MARK_LONG: u32 = CACHE_ENTRIES + <u32>TIERS_MAX * CACHE_ENTRY_BYTES; // i64 mark − long drift: what a long isolated position's records are compared with
 export const CACHE_MARK_SHORT: u32 = CACHE_MARK_LONG + 8; // i64 −mark − short drift: the same for a short, whose thresholds are negated
 export const CACHE_DRIFT_LONG: u32 = CACHE_MARK_SHORT + 8; // i64 the long drift (H_INST_DRIFT_LONG), which a record written now subtracts
@@ -256,7 +254,7 @@ if (H_ACCOUNT_COUNT >= HEADER_SLOTS || H_INSTRUMENT_COUNT >= HEADER_SLOTS) ERROR
 if (SHARD_FIELDS_END > SHARD_RECORD_BYTES) ERROR('the shard record fields overrun SHARD_RECORD_BYTES');
 if (CACHE_FLOORS % 16 != 0 || CACHE_STRIDE % CACHE_LINE_BYTES != 0) ERROR('the cached floors must stay 16-byte aligned for v128 loads');
 if (CACHE_TIER_BYTES < 24) ERROR('a cached tier holds three u64');
-if (ENTRY_FUNDING < 40 || ENTRY_FUNDING + 8 > CACHE_ENTRY_BYTES) ERROR('a bracket entry holds five u64, then q·ΔF');
+if (CACHE_ENTRY_BYTES < 40) ERROR('a bracket entry holds five u64');
 if (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES > CACHE_ENTRIES) ERROR('the cached tiers overrun the bracket entries');
 if (CACHE_DRIFT_SHORT + 8 > CACHE_STRIDE) ERROR('the instrument cache overruns CACHE_STRIDE');
 if (CROSS_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES || ISOLATED_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES) ERROR('both sweep records take one slot: an area counts its room, and shifts its records, in slots');
