@@ -116,7 +116,7 @@ import {
   H_INST_CHUNK_WORDS,
 } from './layout';
 import { column, headerValue, setHeaderValue } from './header';
-import { bracketOf, maintenanceInBracket, fundingOwed, fundingResidue, NOTIONAL_NARROW } from './math';
+import { bracketOf, maintenanceInBracket, fundingOwed, fundingResidue } from './math';
 import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
 import { debitOf } from './debits';
@@ -1479,7 +1479,6 @@ function lazyMove(header: usize, i: u32): f64 {
   return move;
 }
 
-
 /**
  * One chunk [c0, c1) from its sweep records, in three passes:
  *  1. each cross record adds its value and maintenance to its account's sums in the shard's
@@ -1692,7 +1691,6 @@ function lazyOwed(header: usize, cache: usize, area: usize, a: u32, c0: u32): i6
   }
   return owed;
 }
-
 
 /** Whether the isolated record at r is at or past its threshold: m ≤ T, with −mark for a short (pass 2's compare). */
 // @ts-ignore: decorator
