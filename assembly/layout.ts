@@ -125,7 +125,7 @@ export const CACHE_TIER_BYTES: u32 = 32; // 24 used
 // starting on a cache line: a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width
 // (unsigned).
 export const CACHE_ENTRIES: u32 = (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
-export const CACHE_ENTRY_BYTES: u32 = 48;
+export const CACHE_ENTRY_BYTES: u32 = 40;
 export const CACHE_MARK_LONG: u32 = CACHE_ENTRIES + <u32>TIERS_MAX * CACHE_ENTRY_BYTES; // i64 mark − long drift: what a long isolated position's records are compared with
 export const CACHE_MARK_SHORT: u32 = CACHE_MARK_LONG + 8; // i64 −mark − short drift: the same for a short, whose thresholds are negated
 export const CACHE_DRIFT_LONG: u32 = CACHE_MARK_SHORT + 8; // i64 the long drift (H_INST_DRIFT_LONG), which a record written now subtracts
@@ -237,15 +237,12 @@ export const CHUNK_FUNDING_SLOT_SHIFT: u32 = 8; // a pending chunk's funding slo
 export const CHUNK_FUNDING_SETTLING: u32 = 2; // a deferred refresh is under way (or was cut short: its cross bases partly moved, so the chunk is rebuilt)
 /** A funding slot's single instrument (chunks.ts FS_SINGLE) when its table changes several. */
 export const FUNDING_SEVERAL: u32 = 0xffff_ffff;
-// The shard's chunk sums: Σ value at [8k], Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], and the
-// exposure a lazy sweep bounds the account's pending funding move by (chunks.ts sweepChunk) at
-// [CHUNK_OWED_OFFSET + 8k], for the chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room
-// beyond the chunk's accounts.
+// The shard's chunk sums: Σ value at [8k] and Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the
+// chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room beyond the chunk's accounts.
 export const CHUNK_SUM_BYTES: u32 = 8;
 export const CHUNK_SUMS_SPARE: u32 = 2;
 export const CHUNK_MAINT_OFFSET: u32 = (CHUNK_ACCOUNTS + CHUNK_SUMS_SPARE) * CHUNK_SUM_BYTES;
-export const CHUNK_OWED_OFFSET: u32 = 2 * CHUNK_MAINT_OFFSET;
-export const CHUNK_SCRATCH_BYTES: u32 = 3 * CHUNK_MAINT_OFFSET;
+export const CHUNK_SCRATCH_BYTES: u32 = 2 * CHUNK_MAINT_OFFSET;
 
 // Compile-time checks. Each condition is folded by the compiler, which then compiles only the
 // branch taken: a broken invariant, or a condition that stops being a constant, fails the build
@@ -254,7 +251,7 @@ if (H_ACCOUNT_COUNT >= HEADER_SLOTS || H_INSTRUMENT_COUNT >= HEADER_SLOTS) ERROR
 if (SHARD_FIELDS_END > SHARD_RECORD_BYTES) ERROR('the shard record fields overrun SHARD_RECORD_BYTES');
 if (CACHE_FLOORS % 16 != 0 || CACHE_STRIDE % CACHE_LINE_BYTES != 0) ERROR('the cached floors must stay 16-byte aligned for v128 loads');
 if (CACHE_TIER_BYTES < 24) ERROR('a cached tier holds three u64');
-if (CACHE_ENTRY_BYTES < 40) ERROR('a bracket entry holds five u64');
+if (CACHE_ENTRY_BYTES < 40 || CACHE_ENTRY_BYTES % 8 != 0) ERROR('a bracket entry holds five u64, 8-aligned');
 if (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES > CACHE_ENTRIES) ERROR('the cached tiers overrun the bracket entries');
 if (CACHE_DRIFT_SHORT + 8 > CACHE_STRIDE) ERROR('the instrument cache overruns CACHE_STRIDE');
 if (CROSS_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES || ISOLATED_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES) ERROR('both sweep records take one slot: an area counts its room, and shifts its records, in slots');
@@ -273,6 +270,4 @@ if (H_FUNDING_DIRTY >= HEADER_SLOTS || H_TIER_LEVERAGE >= HEADER_SLOTS || H_COMP
 // Pass 3 reads the sums of two accounts at a time with v128 loads, from both halves.
 if (CHUNK_MAINT_OFFSET % 16 != 0) ERROR('the maintenance sums must stay 16-byte aligned');
 if (CHUNK_MAINT_OFFSET < CHUNK_ACCOUNTS * CHUNK_SUM_BYTES) ERROR('the value sums overrun the maintenance sums');
-if (CHUNK_MAINT_OFFSET + CHUNK_ACCOUNTS * CHUNK_SUM_BYTES > CHUNK_OWED_OFFSET) ERROR('the maintenance sums overrun the owed sums');
-if (CHUNK_OWED_OFFSET % 16 != 0) ERROR('the owed sums must stay 16-byte aligned');
-if (CHUNK_OWED_OFFSET + CHUNK_ACCOUNTS * CHUNK_SUM_BYTES > CHUNK_SCRATCH_BYTES) ERROR('the owed sums overrun CHUNK_SCRATCH_BYTES');
+if (CHUNK_MAINT_OFFSET + CHUNK_ACCOUNTS * CHUNK_SUM_BYTES > CHUNK_SCRATCH_BYTES) ERROR('the maintenance sums overrun CHUNK_SCRATCH_BYTES');
