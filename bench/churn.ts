@@ -10,7 +10,8 @@
 //     order); the rows after it are also given over this one;
 //   - a funding-index update of the largest instrument (its own time, then the next sweep), the
 //     same followed by 10,000 mixed updates before the sweep, and a funding round (every
-//     instrument's index, in one batch, then one update each);
+//     instrument's index, in one batch, then one update each), each index moved by FUNDING_STEP of
+//     its mark;
 //   - a tier table update of the largest instrument (its own time, then the next sweep);
 //   - a mode switch of one position (its own time, then the next sweep);
 //   - a crash step: every mark moved ±5%, then the sweep.
@@ -23,7 +24,7 @@ import { loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js'
 import { SweepPool } from '../src/pool/pool.js';
 import { applyBatch } from '../src/account/batch.js';
 import { applyOperation } from '../src/account/operations.js';
-import { MODE_CROSS } from '../src/fixed/constants.js';
+import { FUNDING_EXTRA_SCALE, MODE_CROSS } from '../src/fixed/constants.js';
 import { median } from './paired.js';
 import { mixedUpdates, prng } from './workload.js';
 
@@ -132,6 +133,21 @@ for (const k of churn) {
 }
 
 /**
+ * A funding-index step as a share of the instrument's mark: 10^-4 (an index carries
+ * FUNDING_EXTRA_SCALE times the price's units, so the step is 10^-4·10^6·mark), a payment of 0.01% of the
+ * notional, the usual 8-hour rate of Binance-style venues. The lazy sweep's bound on an account's
+ * move grows with it (docs/architecture.md, "Funding left pending"), so a step far below a real
+ * one would flatter the funding rows: they used a step of 1,000 units (1.5·10^-9 of the largest
+ * instrument's mark) until 2026-12-04.
+ */
+const FUNDING_STEP = 1e-4;
+/** Instrument i's funding index moved by FUNDING_STEP of its mark, up in even rounds and down in odd ones. */
+function steppedFunding(i: number, round: number): bigint {
+  const step = BigInt(Math.round(FUNDING_STEP * Number(FUNDING_EXTRA_SCALE) * Number(engine.views.instMark[i])));
+  return engine.views.instFunding[i] + (round % 2 === 0 ? step : -step);
+}
+
+/**
  * After a funding update and its first sweep (which reads the pending chunks lazily and settles
  * none), the sweeps that settle them, a sixteenth each (docs/architecture.md, "Funding left
  * pending"): timed, each over the static sweep just before the round, and the book left settled for
@@ -144,7 +160,7 @@ async function settlingSweeps(before: number): Promise<number> {
   return median(ratios);
 }
 
-// A funding-index update of instrument 0 (the largest), by a small step each round.
+// A funding-index update of instrument 0 (the largest), by FUNDING_STEP of its mark each round.
 {
   const updates: number[] = [];
   const sweeps: number[] = [];
@@ -153,7 +169,7 @@ async function settlingSweeps(before: number): Promise<number> {
   for (let r = 0; r < repeat; r++) {
     befores.push(await sweepMs());
     const t = performance.now();
-    const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: engine.instruments[0].symbol, fundingIndex: engine.views.instFunding[0] + 1_000n });
+    const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: engine.instruments[0].symbol, fundingIndex: steppedFunding(0, r) });
     updates.push(performance.now() - t);
     if (!result.ok) throw new Error(`funding refused: ${result.reason}`);
     sweeps.push(await sweepMs());
@@ -174,7 +190,7 @@ async function settlingSweeps(before: number): Promise<number> {
   for (let r = 0; r < repeat; r++) {
     befores.push(await sweepMs());
     const t = performance.now();
-    const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: engine.instruments[0].symbol, fundingIndex: engine.views.instFunding[0] + 1_000n });
+    const result = applyOperation(engine, { kind: 'setFundingIndex', instrument: engine.instruments[0].symbol, fundingIndex: steppedFunding(0, r) });
     if (!result.ok) throw new Error(`funding refused: ${result.reason}`);
     applyUpdates(10_000);
     updates.push(performance.now() - t);
@@ -194,7 +210,7 @@ for (const oneByOne of [false, true]) {
   const settling: number[] = [];
   for (let r = 0; r < repeat; r++) {
     befores.push(await sweepMs());
-    const operations = engine.instruments.map((instrument, i) => ({ kind: 'setFundingIndex' as const, instrument: instrument.symbol, fundingIndex: engine.views.instFunding[i] + (r % 2 === 0 ? 700n : -500n) }));
+    const operations = engine.instruments.map((instrument, i) => ({ kind: 'setFundingIndex' as const, instrument: instrument.symbol, fundingIndex: steppedFunding(i, r) }));
     const t = performance.now();
     const refused = oneByOne ? operations.filter((operation) => !applyOperation(engine, operation).ok).length : applyBatch(engine, operations).refused;
     updates.push(performance.now() - t);
