@@ -12,7 +12,7 @@
 // docs/architecture.md describes the records; test/engine/chunk-sweep.test.ts holds this path to
 // the column sweep (sweep.ts), and test/engine/production-path.test.ts to the reference.
 
-import { SCALE_6, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS, TIERS_MAX, POSITIONS_PER_ACCOUNT_MAX } from './constants';
+import { SCALE_6, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, MODE_CROSS, TIERS_MAX, POSITIONS_PER_ACCOUNT_MAX, QUOTE_ABS_MAX } from './constants';
 import {
   H_INSTRUMENT_COUNT,
   H_INST_TIER_COUNT,
@@ -54,6 +54,7 @@ import {
   CROSS_ENTRY,
   ISOLATED_RECORD_BYTES,
   CHUNK_MAINT_OFFSET,
+  CHUNK_LAST_OFFSET,
   CHUNK_SCRATCH_BYTES,
   CHUNK_META_BYTES,
   CHUNK_OFFSET,
@@ -1374,11 +1375,11 @@ export function sweepChunks(header: usize, accountStart: u32, accountEnd: u32, s
       const funding = load<u32>(meta, CHUNK_FUNDING);
       if (state == CHUNK_FRESH && isPending(funding) && lazyFunding && !settleTurn(header, slotOf(funding), chunk / CHUNK_ACCOUNTS)) {
         lazyChanges = slotTable(header, slotOf(funding));
-        sweepChunk(header, shard, cache, scratch, a, chunkEnd, true);
+        sweepChunk<Lazily>(header, shard, cache, scratch, a, chunkEnd);
       } else {
         if (state == CHUNK_FRESH) settleChunkFunding(header, cache, chunk / CHUNK_ACCOUNTS, false);
         if (state == CHUNK_REBUILD) buildChunk(header, cache, chunk, chunkEnd);
-        sweepChunk(header, shard, cache, scratch, a, chunkEnd, false);
+        sweepChunk<Settled>(header, shard, cache, scratch, a, chunkEnd);
       }
     }
     a = chunkEnd;
@@ -1421,19 +1422,25 @@ function settleTurn(header: usize, s: u32, chunk: u32): bool {
  * ρ_max the largest ρ over the instruments the slots in use change. In integers:
  * lazyRatio ≥ ρ_max·2^LAZY_RATIO_BITS (rounded up, at most LAZY_RATIO_MAX), and the bound is
  * B = ((M >> LAZY_RATIO_BITS) + 1)·lazyRatio + LAZY_SLACK ≥ M·ρ_max + LAZY_SLACK, for M below
- * LAZY_MAINT_MAX (B then stays below 2^63); an account with M at or past it has its move found
- * exactly. Before, each account's exposure Σ notional·w was summed in pass 1, a multiply and an add
- * a record: about 0.09 of a static sweep (bench/README.md, 2026-12-04, night). A move with ρ above
- * LAZY_RATIO_MAX / 2^LAZY_RATIO_BITS = 2^20 (more than r_0·2^20 marks) is settled instead.
+ * LAZY_MAINT_MAX; an account with M at or past it has its move found exactly. Both factors are
+ * then below 2^32, so that pass 3 multiplies them in one unsigned 32 × 32 → 64-bit multiply a
+ * pair of accounts (i64x2.extmul_low_i32x4_u: a full i64x2.mul is several instructions on x64).
+ * Before, each account's exposure Σ notional·w was summed in pass 1, a multiply and an add a
+ * record: about 0.09 of a static sweep (bench/README.md, 2026-12-04, night). A move with ρ above
+ * LAZY_RATIO_MAX / 2^LAZY_RATIO_BITS = 2^14 (more than r_0·2^14 marks) is settled instead.
  * (wasm globals: per instance.)
  */
 let lazyRatio: i64 = 0;
-const LAZY_RATIO_BITS: u32 = 20;
-const LAZY_RATIO_MAX: i64 = <i64>1 << 40;
-const LAZY_MAINT_MAX: i64 = <i64>1 << 42;
+const LAZY_RATIO_BITS: u32 = 16;
+const LAZY_RATIO_MAX: i64 = <i64>1 << 30;
+export const LAZY_MAINT_MAX: i64 = <i64>1 << 48;
 /** Micro added to the bound: the rounding of each record's move (at most 1 each), and 2 to spare. */
 const LAZY_SLACK: i64 = <i64>POSITIONS_PER_ACCOUNT_MAX + 2;
-if (<u64>((LAZY_MAINT_MAX >> LAZY_RATIO_BITS) + 1) * <u64>LAZY_RATIO_MAX + <u64>LAZY_SLACK >= <u64>1 << 63) ERROR('a lazy bound must stay below 2^63');
+if ((LAZY_MAINT_MAX - 1) >> LAZY_RATIO_BITS >= <i64>1 << 32 || LAZY_RATIO_MAX >= <i64>1 << 32) ERROR("a lazy bound's factors must be u32s");
+// Pass 3 forms M + B + 1 for every account, an M of LAZY_MAINT_MAX or more too (its product is then
+// of the low bits, below 2^32·LAZY_RATIO_MAX, and its lane is taken apart anyway): with M at most
+// POSITIONS_PER_ACCOUNT_MAX·QUOTE_ABS_MAX (a record's maintenance is at most its notional), no sum wraps.
+if (<u64>POSITIONS_PER_ACCOUNT_MAX * QUOTE_ABS_MAX + (<u64>1 << 32) * <u64>LAZY_RATIO_MAX + <u64>LAZY_RATIO_MAX + <u64>LAZY_SLACK + 1 >= <u64>1 << 63) ERROR('a lazy bound must stay below 2^63');
 
 /** Whether this sweep reads pending chunks lazily (lazyBound), and the table of the chunk it reads (its slot's); wasm globals: per instance. */
 let lazyFunding = false;
@@ -1479,6 +1486,15 @@ function lazyMove(header: usize, i: u32): f64 {
 }
 
 /**
+ * sweepChunk's type argument, which says whether it reads a pending chunk lazily (isSigned): a type,
+ * so that each of its two calls is compiled with the other's branches folded away. With a bool
+ * argument, the optimizer merged the two inlined bodies into one that tested a local in every
+ * loop, the settled sweep's too.
+ */
+type Lazily = i8;
+type Settled = u8;
+
+/**
  * One chunk [c0, c1) from its sweep records, in three passes:
  *  1. each cross record adds its value and maintenance to its account's sums in the shard's
  *     scratch (the account's cross equity is its base plus the value sum);
@@ -1490,7 +1506,8 @@ function lazyMove(header: usize, i: u32): f64 {
  */
 // @ts-ignore: decorator
 @inline
-function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c0: u32, c1: u32, lazy: bool): void {
+function sweepChunk<Mode>(header: usize, shard: usize, cache: usize, scratch: usize, c0: u32, c1: u32): void {
+  const lazy = isSigned<Mode>();
   const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const accStatus = column(header, H_ACC_STATUS);
@@ -1505,7 +1522,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   // `lazy` (a constant in each of sweepChunks' calls): the chunk has a funding refresh pending
   // (in the table lazyChanges), which the sweep leaves pending: pass 3 bounds each account's move
   // by its maintenance (lazyRatio), and finds it exactly only where that bound does not settle its
-  // status (sweepAccount).
+  // status (sweepAccount). Pass 1 then also leaves each account's last cross record in the scratch.
 
   // Pass 1. The loop breaks out for a record whose entry does not accept its notional (its bracket
   // moved, or the product needs 128 bits), which is handled outside it: a call inside the loop
@@ -1525,6 +1542,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const sums = scratch + k8;
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
+      if (lazy) store<u32>(sums, <u32>r, CHUNK_LAST_OFFSET);
     }
     if (r < crossEnd) {
       const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, CROSS_ENTRY));
@@ -1532,6 +1550,7 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const sums = scratch + (<usize>load<u8>(r, CROSS_ACCOUNT) << 3);
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
+      if (lazy) store<u32>(sums, <u32>r, CHUNK_LAST_OFFSET);
       r += CROSS_RECORD_BYTES;
     }
   }
@@ -1554,18 +1573,17 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
   // Lazy: an account's funding owed would move by at most its bound (from its maintenance:
   // lazyRatio), so its status at the records' old indices is its status unless a threshold (its
   // maintenance, or 0) is within that bound of its equity. Only then is its move found exactly
-  // (lazyOwed, outside the pair loop); otherwise its cross equity is stored as the records give it,
-  // before the pending refresh (docs/architecture.md, "Funding left pending").
+  // (sweepAccount, lazyOwed: outside the pair loop, which holds one compare of the bound; a finer
+  // test inside it cost more in spilled registers than the accounts it spared); otherwise its cross
+  // equity is stored as the records give it, before the pending refresh (docs/architecture.md,
+  // "Funding left pending").
   const bases = r - (<usize>c0 << 3); // indexed by account
   const zero = i64x2.splat(0);
-  const one = i64x2.splat(1);
-  const slackFloor = i64x2.splat(LAZY_SLACK);
-  const ratio = i64x2.splat(lazyRatio);
-  const maintBelow = i64x2.splat(LAZY_MAINT_MAX);
-  if (lazy) {
-    lazyAccount = c0;
-    lazyRecord = 0;
-  }
+  // The bound's constant part, ratio + LAZY_SLACK (the `+ 1` of (M >> LAZY_RATIO_BITS) + 1 folded
+  // in), and one more for the first test's strict compare.
+  const slackAbove = i64x2.splat(lazyRatio + LAZY_SLACK + 1);
+  const ratio = i32x4.splat(<i32>lazyRatio);
+  const maintLast = i64x2.splat(LAZY_MAINT_MAX - 1);
   let a = c0;
   let sums = scratch;
   while (a < c1) {
@@ -1578,19 +1596,19 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       const equity = i64x2.add(v128.load(bases + a8), v128.load(sums));
       const maint = v128.load(sums, CHUNK_MAINT_OFFSET);
       if (lazy) {
-        // Maintenance is never negative; past LAZY_MAINT_MAX the bound is not formed (`large`).
-        const large = v128.not(i64x2.lt_s(maint, maintBelow));
-        const slack = i64x2.add(i64x2.mul(i64x2.add(i64x2.shr_u(maint, LAZY_RATIO_BITS), one), ratio), slackFloor);
-        const margin = i64x2.sub(equity, maint);
-        // Most accounts are healthy by more than their bound (then equity > slack too, maintenance
-        // being ≥ 0): a few SIMD operations a pair. The others are looked at whole.
-        if (!i64x2.all_true(v128.andnot(i64x2.gt_s(margin, slack), large))) {
-          const near = v128.or(i64x2.le_s(i64x2.abs(margin), slack), i64x2.le_s(i64x2.abs(equity), slack));
-          const need = v128.andnot(v128.or(near, large), i64x2.eq(maint, zero));
-          if (v128.any_true(need)) {
-            alone = true;
-            break;
-          }
+        // The product of the bound: M >> LAZY_RATIO_BITS is below 2^32 for M below LAZY_MAINT_MAX,
+        // and so is lazyRatio: the low halves of the lanes, multiplied into 64 bits. Maintenance is
+        // never negative; at LAZY_MAINT_MAX or past it the bound is not formed (`large`).
+        const units = i64x2.shr_u(maint, LAZY_RATIO_BITS);
+        const product = i64x2.extmul_low_i32x4_u(i32x4.shuffle(units, units, 0, 2, 0, 2), ratio);
+        const large = i64x2.gt_s(maint, maintLast);
+        // Most accounts are healthy by more than their bound, equity − M > B (so equity > B too,
+        // M being ≥ 0): equity < M + B + 1 is false in both lanes, a few SIMD operations a pair. The
+        // others (with maintenance) are taken one at a time, where the bound is looked at again.
+        const near = v128.or(i64x2.gt_s(i64x2.add(maint, i64x2.add(product, slackAbove)), equity), large);
+        if (v128.any_true(v128.andnot(near, i64x2.eq(maint, zero)))) {
+          alone = true;
+          break;
         }
       }
       v128.store(sums, zero);
@@ -1618,7 +1636,8 @@ function sweepChunk(header: usize, shard: usize, cache: usize, scratch: usize, c
       a += 2;
       sums += 16;
     } else if (alone) {
-      // Lazy, rare: account a or a + 1 needs its exact move. Both are taken one at a time.
+      // Lazy, rare: account a or a + 1 may need its exact move (or failed). Both are taken one at a
+      // time, with the bound looked at again.
       sweepAccount(header, cache, area, a, c0, sums, bases, list, capacity, true);
       sweepAccount(header, cache, area, a + 1, c0, sums + 8, bases, list, capacity, true);
       a += 2;
@@ -1646,7 +1665,7 @@ function sweepAccount(header: usize, cache: usize, area: usize, a: u32, c0: u32,
   if (lazy && maint != 0) {
     const slack = maint < LAZY_MAINT_MAX ? ((maint >> LAZY_RATIO_BITS) + 1) * lazyRatio + LAZY_SLACK : 0;
     if (maint >= LAZY_MAINT_MAX || abs<i64>(equity - maint) <= slack || abs<i64>(equity) <= slack) {
-      equity -= lazyOwed(header, cache, area, a, c0);
+      equity -= lazyOwed(cache, area, sums, a - c0);
     }
   }
   store<i64>(sums, 0);
@@ -1662,30 +1681,21 @@ function sweepAccount(header: usize, cache: usize, area: usize, a: u32, c0: u32,
   if (single != 0) finishFailing(header, a, single, list, capacity);
 }
 
-/** Where a lazy chunk's pass 3 has counted cross records to: the first record of account lazyAccount is lazyRecord (wasm globals: per instance). */
-let lazyAccount: u32 = 0;
-let lazyRecord: u32 = 0;
-
 /**
- * By how much the deferred funding refresh moves the funding owed of account a's cross records in
- * its pending chunk (first account c0, records from `area`), exactly (fundingMove), writing nothing.
- * Its records are found by the counts of the accounts before it (accRecords), from where the last
- * call left off: accounts are taken in ascending order within a chunk.
+ * By how much the deferred funding refresh moves the funding owed of account k's cross records in
+ * its pending chunk (records from `area`; its sums at `sums`), exactly (fundingMove), writing
+ * nothing. Its records are together, in account order, each naming its account in the chunk (its
+ * CROSS_ACCOUNT byte): they are read backward from its last, whose address pass 1 left in the
+ * scratch (CHUNK_LAST_OFFSET); an account with maintenance has at least one.
  */
 // @ts-ignore: decorator
 @noinline
-function lazyOwed(header: usize, cache: usize, area: usize, a: u32, c0: u32): i64 {
-  const accRecords = column(header, H_ACC_RECORDS);
-  while (lazyAccount < a) {
-    lazyRecord += <u32>load<u8>(accRecords + (<usize>lazyAccount << 1));
-    lazyAccount++;
-  }
-  let r = area + <usize>lazyRecord * CROSS_RECORD_BYTES;
-  const end = r + <usize>load<u8>(accRecords + (<usize>a << 1)) * CROSS_RECORD_BYTES;
+function lazyOwed(cache: usize, area: usize, sums: usize, k: u32): i64 {
+  let r = <usize>load<u32>(sums, CHUNK_LAST_OFFSET);
   let owed: i64 = 0;
-  for (; r < end; r += CROSS_RECORD_BYTES) {
+  for (; r >= area; r -= CROSS_RECORD_BYTES) {
     const word = load<u32>(r, CROSS_ACCOUNT);
-    assert((word & 0xff) == a - c0); // the records are the account's
+    if ((word & 0xff) != k) break;
     owed += fundingMove(cache, lazyChanges, r, word);
   }
   return owed;

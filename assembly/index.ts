@@ -26,7 +26,7 @@ import { column, headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
 import { layOutChunks, compactStep, sweepChunks, deferFunding, settleFunding as settleDeferredFunding, fillFundingInstruments, fundingPending, refreshBalanceRecords, refreshTierRecords, touchListed, BALANCE_CHANGE_BYTES, BC_ACCOUNT } from './chunks';
-export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, FUNDING_SLOTS, FUNDING_SLOT_META_BYTES, FUNDING_SLOTS_BYTES_PER_INSTRUMENT, FUNDING_SLOT_METAS_BYTES, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA } from './chunks';
+export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, FUNDING_SLOTS, FUNDING_SLOT_META_BYTES, FUNDING_SLOTS_BYTES_PER_INSTRUMENT, FUNDING_SLOT_METAS_BYTES, BALANCE_CHANGE_BYTES, BC_ACCOUNT, BC_DELTA, LAZY_MAINT_MAX } from './chunks';
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';

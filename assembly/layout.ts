@@ -238,11 +238,14 @@ export const CHUNK_FUNDING_SETTLING: u32 = 2; // a deferred refresh is under way
 /** A funding slot's single instrument (chunks.ts FS_SINGLE) when its table changes several. */
 export const FUNDING_SEVERAL: u32 = 0xffff_ffff;
 // The shard's chunk sums: Σ value at [8k] and Σ maintenance at [CHUNK_MAINT_OFFSET + 8k], for the
-// chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room beyond the chunk's accounts.
+// chunk's account k; each kind has CHUNK_SUMS_SPARE sums' room beyond the chunk's accounts. A lazy
+// sweep's pass 1 also leaves the address of account k's last cross record, a u32 at
+// [CHUNK_LAST_OFFSET + 8k] (chunks.ts lazyOwed).
 export const CHUNK_SUM_BYTES: u32 = 8;
 export const CHUNK_SUMS_SPARE: u32 = 2;
 export const CHUNK_MAINT_OFFSET: u32 = (CHUNK_ACCOUNTS + CHUNK_SUMS_SPARE) * CHUNK_SUM_BYTES;
-export const CHUNK_SCRATCH_BYTES: u32 = 2 * CHUNK_MAINT_OFFSET;
+export const CHUNK_LAST_OFFSET: u32 = 2 * CHUNK_MAINT_OFFSET;
+export const CHUNK_SCRATCH_BYTES: u32 = 3 * CHUNK_MAINT_OFFSET;
 
 // Compile-time checks. Each condition is folded by the compiler, which then compiles only the
 // branch taken: a broken invariant, or a condition that stops being a constant, fails the build

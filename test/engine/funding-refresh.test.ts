@@ -575,6 +575,57 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
       expectRecordsAsRebuilt(engine, bySweep ? 'rebuilt by the sweep' : 'laid out');
     }
   });
+
+  test('a lazy sweep at the edges of its bound: cross maintenance just past LAZY_MAINT_MAX (its bound not formed: the move found exactly), and equities a micro either side of each move', () => {
+    // q = 1 and a 50% rate: a cross position of z lots at a mark of 1 has notional z quote and
+    // maintenance z / 2 quote, and a funding step of dF index units owes ceil(z·dF / 10^6) micro.
+    // Sizes put the maintenance just below LAZY_MAINT_MAX and just past it, where the low 32 bits of
+    // M >> LAZY_RATIO_BITS (what pass 3 multiplies) are small: a bound formed from them would be
+    // far below the move. Each account's equity is its maintenance plus an offset around the moves.
+    const maintMax = kernelI64('LAZY_MAINT_MAX');
+    const lotsAtMax = (2n * maintMax) / 1_000_000n; // maintenance (micro) = lots·10^6 / 2
+    const sizes = [lotsAtMax - 2n, lotsAtMax + 1n, lotsAtMax + 2n, lotsAtMax + 7n, 1_000n];
+    const offsets = [-2_000n, -600n, -300n, -1n, 0n, 1n, 150n, 299n, 300n, 301n, 600n, 1_200n, 2_000n];
+    const micro = (m: bigint) => `${m < 0n ? '-' : ''}${(m < 0n ? -m : m) / 1_000_000n}.${String((m < 0n ? -m : m) % 1_000_000n).padStart(6, '0')}`;
+    const accounts = [];
+    for (const size of sizes) {
+      for (const side of [1n, -1n]) {
+        for (const offset of offsets) {
+          const maintenance = (size * 1_000_000n) / 2n;
+          accounts.push({ id: `w${size}${side > 0n ? 'L' : 'S'}${offset}`, balance: micro(maintenance + offset), positions: [{ instrument: 'X', size: String(side * size), entryPrice: '1', mode: 'cross', leverage: '1' }] });
+        }
+      }
+    }
+    const engine = Engine.fromBook(
+      parseBookJson(
+        JSON.stringify({
+          version: 1,
+          instruments: [{ symbol: 'X', markPrice: '1', tickSize: '0.000001', lotSize: '1', fundingIndex: '0', tiers: [{ upToNotional: null, maintenanceRate: '0.5', maxLeverage: '1' }] }],
+          accounts,
+        }),
+      ),
+    );
+    expect(engine.views.accCrossMaint.length).toBeGreaterThan(0);
+    expectAllAgree(engine, 'before');
+    const v = engine.views;
+    const seen = { healthy: 0, failing: 0, past: 0 };
+    // A step of 1 index unit moves the largest positions' funding owed by 563 micro; steps of 2 and 4 by more.
+    for (const dF of [1n, 1n, -1n, 2n, -4n, 4n, -2n, -1n]) {
+      applyBatch(engine, [setFunding(engine, 0, v.instFunding[0] + dF)]);
+      expect(pendingAccounts(engine).every(Boolean), 'every chunk pending before its sweep').toBe(true);
+      const expected = expectAllAgree(engine, `funding ${v.instFunding[0]}`);
+      expect(pendingAccounts(engine).every(Boolean), 'the first sweep after the update reads it lazily').toBe(true);
+      expected.accountStatus.forEach((status, a) => {
+        if (v.accCrossMaint[a] < maintMax) return;
+        seen.past++;
+        status === 'healthy' ? seen.healthy++ : seen.failing++;
+      });
+      engine.settleFunding();
+    }
+    expect(seen.past).toBeGreaterThan(0);
+    expect(seen.healthy).toBeGreaterThan(0);
+    expect(seen.failing).toBeGreaterThan(0);
+  });
 });
 
 describe('a new funding index refreshes its positions in place', () => {
