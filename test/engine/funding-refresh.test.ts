@@ -271,6 +271,23 @@ function setFunding(engine: Engine, i: number, index: bigint): Operation {
   return { kind: 'setFundingIndex', instrument: engine.instruments[i].symbol, fundingIndex: clamped };
 }
 
+/**
+ * A book of one instrument X with q = 1 (6 price decimals, whole lots), a mark of 1 and one bracket
+ * at 50%: a position of z lots has notional z quote and maintenance z / 2 quote, and a funding move
+ * of dF index units owes ceil(z·dF / 10^6) micro.
+ */
+function unitBook(accounts: unknown[]): Engine {
+  return Engine.fromBook(
+    parseBookJson(
+      JSON.stringify({
+        version: 1,
+        instruments: [{ symbol: 'X', markPrice: '1', tickSize: '0.000001', lotSize: '1', fundingIndex: '0', tiers: [{ upToNotional: null, maintenanceRate: '0.5', maxLeverage: '1' }] }],
+        accounts,
+      }),
+    ),
+  );
+}
+
 /** Chunks whose accounts' position blocks do not follow each other (the kernel reads them account by account). */
 function scatteredChunks(engine: Engine): number {
   const v = engine.views;
@@ -576,12 +593,11 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
     }
   });
 
-  test('a lazy sweep at the edges of its bound: cross maintenance just past LAZY_MAINT_MAX (its bound not formed: the move found exactly), and equities a micro either side of each move', () => {
-    // q = 1 and a 50% rate: a cross position of z lots at a mark of 1 has notional z quote and
-    // maintenance z / 2 quote, and a funding step of dF index units owes ceil(z·dF / 10^6) micro.
+  test('a lazy sweep at the edges of its bound: cross maintenance just past LAZY_MAINT_MAX (its bound not formed: the move found exactly), and equities around each move', () => {
+    // unitBook: z lots have maintenance z / 2 quote, and a step of dF owes ceil(z·dF / 10^6) micro.
     // Sizes put the maintenance just below LAZY_MAINT_MAX and just past it, where the low 32 bits of
-    // M >> LAZY_RATIO_BITS (what pass 3 multiplies) are small: a bound formed from them would be
-    // far below the move. Each account's equity is its maintenance plus an offset around the moves.
+    // M >> LAZY_RATIO_BITS (what pass 3 multiplies) are small: a bound formed from them would be far
+    // below the move. Each account's equity is its maintenance plus an offset around the moves.
     const maintMax = kernelI64('LAZY_MAINT_MAX');
     const lotsAtMax = (2n * maintMax) / 1_000_000n; // maintenance (micro) = lots·10^6 / 2
     const sizes = [lotsAtMax - 2n, lotsAtMax + 1n, lotsAtMax + 2n, lotsAtMax + 7n, 1_000n];
@@ -596,16 +612,7 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
         }
       }
     }
-    const engine = Engine.fromBook(
-      parseBookJson(
-        JSON.stringify({
-          version: 1,
-          instruments: [{ symbol: 'X', markPrice: '1', tickSize: '0.000001', lotSize: '1', fundingIndex: '0', tiers: [{ upToNotional: null, maintenanceRate: '0.5', maxLeverage: '1' }] }],
-          accounts,
-        }),
-      ),
-    );
-    expect(engine.views.accCrossMaint.length).toBeGreaterThan(0);
+    const engine = unitBook(accounts);
     expectAllAgree(engine, 'before');
     const v = engine.views;
     const seen = { healthy: 0, failing: 0, past: 0 };
@@ -729,15 +736,7 @@ describe('a new funding index refreshes its positions in place', () => {
         }
       }
     }
-    const engine = Engine.fromBook(
-      parseBookJson(
-        JSON.stringify({
-          version: 1,
-          instruments: [{ symbol: 'X', markPrice: '1', tickSize: '0.000001', lotSize: '1', fundingIndex: '0', tiers: [{ upToNotional: null, maintenanceRate: '0.5', maxLeverage: '1' }] }],
-          accounts,
-        }),
-      ),
-    );
+    const engine = unitBook(accounts);
     expect(quotePerUnit(engine.instruments[0])).toBe(1n);
     expectAllAgree(engine, 'before');
     let failing = 0;
