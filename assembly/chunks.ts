@@ -1692,6 +1692,8 @@ function sweepAccount(header: usize, cache: usize, area: usize, a: u32, c0: u32,
 @noinline
 function lazyOwed(cache: usize, area: usize, sums: usize, k: u32): i64 {
   let r = <usize>load<u32>(sums, CHUNK_LAST_OFFSET);
+  // Written by this chunk's pass 1: within the area, on a record of account k.
+  assert(r >= area && (load<u32>(r, CROSS_ACCOUNT) & 0xff) == k);
   let owed: i64 = 0;
   for (; r >= area; r -= CROSS_RECORD_BYTES) {
     const word = load<u32>(r, CROSS_ACCOUNT);
