@@ -28,6 +28,7 @@ import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX } fro
 import { CACHE_STRIDE, HeaderSlot, CHUNK_ACCOUNTS, SHARD_RECORD_BYTES, ShardSlot, SWEEP_RECORD_SLOT_BYTES, cacheBytes, chunksOf } from '../../src/memory/layout.js';
 import { kernelI64, kernelU32 } from '../../src/engine/kernel-constants.js';
 import { quotePerUnit, type AccountResult, type Book } from '../../src/book/model.js';
+import { formatScaled } from '../../src/fixed/decimal.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { sweptStatuses } from '../support/scopes.js';
 import { SweepPool } from '../../src/pool/pool.js';
@@ -602,13 +603,12 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
     const lotsAtMax = (2n * maintMax) / 1_000_000n; // maintenance (micro) = lots·10^6 / 2
     const sizes = [lotsAtMax - 2n, lotsAtMax + 1n, lotsAtMax + 2n, lotsAtMax + 7n, 1_000n];
     const offsets = [-2_000n, -600n, -300n, -1n, 0n, 1n, 150n, 299n, 300n, 301n, 600n, 1_200n, 2_000n];
-    const micro = (m: bigint) => `${m < 0n ? '-' : ''}${(m < 0n ? -m : m) / 1_000_000n}.${String((m < 0n ? -m : m) % 1_000_000n).padStart(6, '0')}`;
     const accounts = [];
     for (const size of sizes) {
       for (const side of [1n, -1n]) {
         for (const offset of offsets) {
           const maintenance = (size * 1_000_000n) / 2n;
-          accounts.push({ id: `w${size}${side > 0n ? 'L' : 'S'}${offset}`, balance: micro(maintenance + offset), positions: [{ instrument: 'X', size: String(side * size), entryPrice: '1', mode: 'cross', leverage: '1' }] });
+          accounts.push({ id: `w${size}${side > 0n ? 'L' : 'S'}${offset}`, balance: formatScaled(maintenance + offset, 6), positions: [{ instrument: 'X', size: String(side * size), entryPrice: '1', mode: 'cross', leverage: '1' }] });
         }
       }
     }
@@ -731,7 +731,7 @@ describe('a new funding index refreshes its positions in place', () => {
           accounts.push({
             id: `p${size}${side > 0 ? 'L' : 'S'}${k}`,
             balance: '0',
-            positions: [{ instrument: 'X', size: String(side * size), entryPrice: '1', mode: 'isolated', margin: `${Math.floor(margin / 1e6)}.${String(margin % 1e6).padStart(6, '0')}`, leverage: '1' }],
+            positions: [{ instrument: 'X', size: String(side * size), entryPrice: '1', mode: 'isolated', margin: formatScaled(BigInt(margin), 6), leverage: '1' }],
           });
         }
       }
