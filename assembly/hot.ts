@@ -3,8 +3,10 @@
 // re-evaluating each account over the book's columns.
 //
 // A **hot scope** (HOT_SCOPE_BYTES) holds its equity and maintenance at the marks its records were
-// last brought to, its account and slot (SLOT_CROSS for the pool), its status and whether it is
-// isolated and still live. A **hot record** (HOT_RECORD_BYTES), one per position of a hot scope,
+// last brought to, its account and, for an isolated scope, its position's rank in the account's
+// block (SLOT_CROSS for the pool), its status and whether it is isolated and still live. A rank, not
+// a slot: a compaction of the position arena slides blocks to new slots and leaves every rank (and
+// every figure) as it was, so the hot book, and the incremental index with it, stay as they are. A **hot record** (HOT_RECORD_BYTES), one per position of a hot scope,
 // in its instrument's array, holds the position's size, its maintenance at that instrument's
 // current hot mark, its scope and a bracket hint. A tick of the instrument moves every record from
 // the old mark to the new: the scope's equity by the exact change of value, size·q·(new − old), and
@@ -14,12 +16,13 @@
 // hot book first, src/engine/incremental.ts).
 
 import { MODE_CROSS, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT } from './constants';
-import { H_ACC_STATUS, H_POS_STATUS, CACHE_UNIT, CACHE_Q, CACHE_STRIDE } from './layout';
+import { H_ACC_STATUS, H_ACC_POS_START, H_POS_STATUS, CACHE_UNIT, CACHE_Q, CACHE_STRIDE } from './layout';
 import { column } from './header';
 import { maintenanceHinted } from './math';
 
 /**
- * A hot scope: i64 equity, i64 maintenance, u32 account, u32 slot, u8 status, u8 isolated, u8 live,
+ * A hot scope: i64 equity, i64 maintenance, u32 account, u32 rank (its position's slot less the
+ * account's first; SLOT_CROSS for the pool), u8 status, u8 isolated, u8 live,
  * and on an account's first scope u8 its number of scopes (the control plane's; they are contiguous).
  */
 export const HOT_SCOPE_BYTES: u32 = 32;
@@ -145,13 +148,14 @@ function settleScope(scope: usize, s: u32, list: usize, listed: u32): u32 {
  */
 function writeChanged(header: usize, scopes: usize, list: usize, listed: u32): void {
   const accStatus = column(header, H_ACC_STATUS);
+  const accPosStart = column(header, H_ACC_POS_START);
   const posStatus = column(header, H_POS_STATUS);
   for (let k: u32 = 0; k < listed; k++) {
     const entry = list + (<usize>k << 2);
     const scope = scopes + <usize>load<u32>(entry) * HOT_SCOPE_BYTES;
     const status = load<u8>(scope + HS_STATUS);
     const account = load<u32>(scope + HS_ACCOUNT);
-    if (load<u8>(scope + HS_ISOLATED) != 0) store<u8>(posStatus + <usize>load<u32>(scope + HS_SLOT), status);
+    if (load<u8>(scope + HS_ISOLATED) != 0) store<u8>(posStatus + <usize>(load<u32>(accPosStart + (<usize>account << 2)) + load<u32>(scope + HS_SLOT)), status);
     else store<u8>(accStatus + <usize>account, status);
     store<u32>(entry, account);
   }

@@ -519,7 +519,10 @@ export class Engine {
    * named, with null after a refresh of a range (a load, a re-layout, Engine.evaluate), when
    * anything may have changed, or with null and the instruments after new tier tables
    * (tiersChanged: the accounts holding them changed). Marks and funding indices are not reported: they are in memory for
-   * whoever keeps track (src/engine/incremental.ts compares them). Returns the unsubscribe function.
+   * whoever keeps track (src/engine/incremental.ts compares them). Nor is a compaction of the
+   * position arena (compactPositions), which moves blocks to other slots and changes nothing else:
+   * a listener that keeps positions keeps them by account and rank in the block, not by slot.
+   * Returns the unsubscribe function.
    */
   onChange(listener: ChangeListener): () => void {
     this.changeListeners.add(listener);
@@ -1019,8 +1022,9 @@ export class Engine {
    * holds (those moved blocks left behind), in slot order, so that the blocks fill the first
    * positionsHeld() slots; the slots above are zeroed. The positions, balances and every figure
    * stay as they were. The slots the chunk records name move with their positions, in the kernel,
-   * so no chunk is built again; the listeners hear of a change of every account, since what they
-   * keep may name slots (the incremental path's hot book: its index goes stale).
+   * so no chunk is built again. The listeners (onChange) hear nothing: no account's inputs or
+   * derived figures changed, and what they keep names a position by its rank in its account's
+   * block, which a slide keeps (the incremental path's hot book: its index stays built).
    * O(accounts + slots used + records), in the kernel. Returns the slots taken back.
    */
   compactPositions(): number {
@@ -1036,7 +1040,6 @@ export class Engine {
     this.positionsUsed = held;
     this.positionCompactions++;
     this.positionSlotsTakenBack += used - held;
-    for (const listener of this.changeListeners) listener(null, this.accountCount);
     return used - held;
   }
 

@@ -164,7 +164,7 @@ export class HotBook {
       let scope = crossScope;
       if (v.posMode[j] !== MODE_CROSS) {
         scope = next++;
-        this.writeScope(words, bytes, scope, entry + 8, entry, a, j, v.posStatus[j], true);
+        this.writeScope(words, bytes, scope, entry + 8, entry, a, j - first, v.posStatus[j], true);
       }
       this.addRecord(v.posInst[j], v.posSize.byteOffset + 8 * j, entry, scope, v.posBracket[j]);
     }
@@ -266,13 +266,17 @@ export class HotBook {
     this.dead = 0;
   }
 
-  /** Writes scope s: its equity and maintenance copied from the i64 at those byte offsets. */
-  private writeScope(words: Uint32Array, bytes: Uint8Array, s: number, equityAt: number, maintAt: number, a: number, slot: number, status: number, isolated: boolean): void {
+  /**
+   * Writes scope s: its equity and maintenance copied from the i64 at those byte offsets; `rank`:
+   * an isolated scope's position's slot less the account's first (a compaction of the arena
+   * moves slots, not ranks), SLOT_CROSS for the pool.
+   */
+  private writeScope(words: Uint32Array, bytes: Uint8Array, s: number, equityAt: number, maintAt: number, a: number, rank: number, status: number, isolated: boolean): void {
     const at = this.scopesOffset + s * SCOPE_BYTES;
     copy64(words, at + HS_EQUITY, equityAt);
     copy64(words, at + HS_MAINT, maintAt);
     words[(at + HS_ACCOUNT) >>> 2] = a;
-    words[(at + HS_SLOT) >>> 2] = slot;
+    words[(at + HS_SLOT) >>> 2] = rank;
     bytes[at + HS_STATUS] = status;
     bytes[at + HS_ISOLATED] = isolated ? 1 : 0;
     bytes[at + HS_LIVE] = 1;

@@ -428,6 +428,7 @@ describe('the production sweep paths after the changes users make', () => {
     let drainingSteps = 0;
     let staleSweeps = 0;
     let highHotSteps = 0; // incremental steps with accounts in the hot book, on a book above 2 GiB
+    let compactedHotSteps = 0; // incremental steps with a hot book, right after the twin's arena was compacted
     // Deferred funding refreshes: chunks settled by the updates after them, steps whose first sweep
     // found chunks pending, on this thread or in a pool.
     let settledByUpdates = 0;
@@ -502,6 +503,7 @@ describe('the production sweep paths after the changes users make', () => {
         const placed = recordsPlacement(engine);
         const counts = applyStep(engine, step, s % 10 === 0);
         // The twin sweeps differently, so its chunks pending differ: the operations' outcomes may not.
+        const twinCompactions = twin.positionCompactions;
         const twinCounts = applyStep(twin, step, false);
         expect({ applied: twinCounts.applied, refused: twinCounts.refused }, `${where}: the twin took the step differently`).toEqual({ applied: counts.applied, refused: counts.refused });
         const now = recordsPlacement(engine);
@@ -569,6 +571,9 @@ describe('the production sweep paths after the changes users make', () => {
         if (blocksMoved(engine)) movedSteps++;
         steps++;
         if (aboveTwoGiB && result.path === 'incremental' && incremental.hotAccounts > 0) highHotSteps++;
+        // A compaction slid the twin's blocks to other slots: its index stays built, and its hot
+        // book (which names an isolated position by its rank in the block) writes where they are now.
+        if (twin.positionCompactions > twinCompactions && result.path === 'incremental' && incremental.hotAccounts > 0) compactedHotSteps++;
       }
       if (aboveTwoGiB) expect(Math.min(engine.memoryUse.total, twin.memoryUse.total)).toBeGreaterThan(TWO_GIB);
       // With no new index, the sweeps settle every chunk left pending within FUNDING_SETTLE_SPREAD + 1
@@ -599,6 +604,8 @@ describe('the production sweep paths after the changes users make', () => {
     expect(failingScopes).toBeGreaterThan(steps);
     expect(movedSteps).toBeGreaterThan(steps / 2);
     expect(arenaCompactions).toBeGreaterThan(0);
+    console.log(`${compactedHotSteps} incremental steps with a hot book right after an arena compaction`);
+    expect(compactedHotSteps).toBeGreaterThan(0);
     // The chunk records' own life: chunks that outgrew their room moved, and regions were laid out
     // again (repacked, or a new layout as the book grew), and compactions ran over several steps.
     expect(chunkMoves).toBeGreaterThan(0);
