@@ -25,8 +25,9 @@
 //   moved exactly by every tick of their instruments at a few nanoseconds a position. It leaves the
 //   hot book before an update or a funding move changes it, and is evaluated in full.
 // - Accounts changed by updates (Engine.onChange) are re-evaluated at the next step.
-// - A step that would re-evaluate more than `fallbackAccounts` accounts runs a full sweep instead
-//   and leaves the index stale; so do a refresh of the whole book, too many hot accounts and heaps
+// - A step that would re-evaluate more than `fallbackAccounts` accounts (a calm one: more than
+//   `calmAccounts`) runs a full sweep instead and owes them, or past `drainLimit` leaves the index
+//   stale; so do a refresh of the whole book, too many hot accounts and heaps
 //   that stay too large. A stale index is rebuilt at the first calm step (every mark within
 //   `calmMove` of the last step's); until then each step is a full sweep, as without the index.
 import { Engine } from './engine.js';
@@ -56,6 +57,12 @@ const BOUNDS_FAILING_AT = kernelU32('BOUNDS_FAILING_AT');
 const DRAIN_FALLBACKS = 8;
 /** A step re-evaluates up to fallbackAccounts / DRAIN_STEPS owed accounts besides its own. */
 const DRAIN_STEPS = 8;
+/**
+ * A calm step (no mark moved more than calmMove) evaluates up to CALM_FALLBACKS · fallbackAccounts
+ * itself before it sweeps: at most two sweeps' time in one step, and less work in all than a sweep
+ * and the owed accounts' evaluations after it (IncrementalOptions.calmAccounts).
+ */
+const CALM_FALLBACKS = 2;
 /** `queued`: an account queued in this step, or owed. */
 const QUEUED = 1;
 const OWED = 2;
@@ -139,6 +146,18 @@ export interface IncrementalOptions {
    * fallbackAccounts; fallbackAccounts or less owes none.
    */
   drainLimit?: number;
+  /**
+   * A calm step (no mark moved more than calmMove since the last step: a normal tick, a funding
+   * update, a batch of updates) that reaches more than fallbackAccounts but at most this many
+   * evaluates them itself instead of sweeping and owing them. It then costs up to this many
+   * accounts' evaluations (two sweeps' time by default) in one step, but leaves none owed: a sweep
+   * and then the owed accounts' evaluations over the next steps are the same evaluations and a sweep
+   * more, and the steps that drain them are the slow ticks of a live feed (bench/README.md,
+   * 2026-12-04, night). A step that is not calm (a broad move, a crash) sweeps past fallbackAccounts,
+   * so that it costs no more than a sweep. Default: 2 times fallbackAccounts; at most fallbackAccounts
+   * makes every step sweep past fallbackAccounts.
+   */
+  calmAccounts?: number;
 }
 
 export type StepPath = 'incremental' | 'sweep' | 'build';
@@ -268,6 +287,7 @@ export class IncrementalEvaluator {
   readonly heapLimit: number;
   readonly calmMove: number;
   private readonly fixedDrainLimit: number | undefined;
+  private readonly fixedCalmAccounts: number | undefined;
 
   private state: 'unbuilt' | 'built' | 'stale' = 'unbuilt';
   /** Why the index went stale (for the step's result and the docs' measurements). */
@@ -332,6 +352,7 @@ export class IncrementalEvaluator {
     checkOption(options.heapLimit, 'heapLimit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     checkOption(options.calmMove, 'calmMove', 'a number from 0 to 1', (x) => x >= 0 && x <= 1);
     checkOption(options.drainLimit, 'drainLimit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
+    checkOption(options.calmAccounts, 'calmAccounts', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     if (options.pool !== undefined && options.sweep !== undefined) throw new RangeError('IncrementalEvaluator: give a pool or a sweep, not both');
     this.engine = engine;
     const pool = options.pool;
@@ -343,6 +364,7 @@ export class IncrementalEvaluator {
     this.heapLimit = options.heapLimit ?? Math.max(1 << 16, Math.floor(engine.accountCount / 4));
     this.calmMove = options.calmMove ?? 0.005;
     this.fixedDrainLimit = options.drainLimit;
+    this.fixedCalmAccounts = options.calmAccounts;
     const instruments = engine.instruments.length;
     this.reference = new Float64Array(instruments);
     this.priceExcursion = new Float64Array(instruments * SIDES);
@@ -385,6 +407,11 @@ export class IncrementalEvaluator {
   /** Accounts above which a step that reached them lets the index go stale instead of owing them (drainLimit). */
   get drainLimit(): number {
     return this.fixedDrainLimit ?? DRAIN_FALLBACKS * this.fallbackAccounts;
+  }
+
+  /** Accounts a calm step evaluates itself before it sweeps (calmAccounts): at least fallbackAccounts. */
+  get calmAccounts(): number {
+    return Math.max(this.fallbackAccounts, this.fixedCalmAccounts ?? CALM_FALLBACKS * this.fallbackAccounts);
   }
 
   /** Accounts owed: reached by a step that swept, not re-evaluated yet. */
@@ -442,6 +469,7 @@ export class IncrementalEvaluator {
       }
       return result;
     }
+    const calm = this.calm(); // against the last step's marks, before advance() remembers these
     const fundingMoved: number[] = [];
     const changedInstruments = this.advance(fundingMoved);
     // Accounts that updates changed leave the hot book (its records no longer describe them), and
@@ -471,7 +499,7 @@ export class IncrementalEvaluator {
       for (const i of changedInstruments) this.hot.move(i);
       hot = this.hot.settle(changedInstruments);
     }
-    if (this.queueSize > fallback) return this.sweepOwing(owedBefore ? fallback : 0);
+    if (this.queueSize > (calm ? this.calmAccounts : fallback)) return this.sweepOwing(owedBefore ? fallback : 0);
     // A few owed accounts too, the step's own first: at most an eighth of the fallback's worth.
     if (this.owed > 0) this.takeOwed(Math.min(Math.max(1, Math.ceil(fallback / DRAIN_STEPS)), Math.max(0, fallback - this.queueSize)));
     return this.evaluateQueued(hot.changed, hot.failing);

@@ -51,8 +51,11 @@ async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine
   const engine = Engine.fromBook(generated);
   const twin = Engine.fromBook(generated);
   if (aboveTwoGiB) padAboveTwoGiB(engine);
-  // Half the seeds put a fifth of the book in the hot book (a high hotBound).
-  const incremental = new IncrementalEvaluator(engine, { fallbackAccounts: 400, hotLimit: 2_000, hotBound: seed === 2 ? 0.02 : 1e-3 });
+  // Half the seeds put a fifth of the book in the hot book (a high hotBound). Seed 2 sweeps past
+  // the fallback at every step (calmAccounts at the fallback); the others evaluate up to twice the
+  // fallback in a calm step (the default) and sweep past it.
+  const fallbackAccounts = 400;
+  const incremental = new IncrementalEvaluator(engine, { fallbackAccounts, calmAccounts: seed === 2 ? fallbackAccounts : undefined, hotLimit: 2_000, hotBound: seed === 2 ? 0.02 : 1e-3 });
   const random = prng(seed * 7_919);
   // The same updates for both books: two generators on the same seed, each over its own book.
   const updates = mixedUpdates(engine, prng(seed));
@@ -61,6 +64,8 @@ async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine
   let reevaluated = 0;
   let changedSeen = 0;
   let hotSeen = 0;
+  let calmPastFallback = 0; // calm steps that evaluated more than the fallback themselves
+  let broadPastFallback = 0; // and broad moves that did (none: past the fallback they sweep)
   for (let s = 0; s < 400; s++) {
     const step = randomStep(random, engine.instruments.length);
     for (const book of [engine, twin]) {
@@ -97,9 +102,16 @@ async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine
       expect([...(result.changed ?? [])], where).toEqual(changed);
       reevaluated += result.evaluated;
       changedSeen += changed.length;
+      if (result.evaluated > fallbackAccounts) {
+        if (step.kind === 'broad') broadPastFallback++;
+        else calmPastFallback++;
+      }
     }
   }
   incremental.close();
+  expect(broadPastFallback).toBe(0);
+  if (seed === 2) expect(calmPastFallback).toBe(0);
+  else expect(calmPastFallback).toBeGreaterThan(0);
   // Most steps were incremental and each re-evaluated a small part of the book; statuses changed,
   // some of them in the hot book.
   expect(paths.incremental).toBeGreaterThan(300);
@@ -364,6 +376,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect(() => new IncrementalEvaluator(engine, { heapLimit: Number.NaN })).toThrow('heapLimit must be an integer of at least 1, got NaN');
     expect(() => new IncrementalEvaluator(engine, { drainLimit: 0 })).toThrow('drainLimit must be an integer of at least 1, got 0');
     expect(() => new IncrementalEvaluator(engine, { calmMove: 2 })).toThrow('calmMove must be a number from 0 to 1, got 2');
+    expect(() => new IncrementalEvaluator(engine, { calmAccounts: 2.5 })).toThrow('calmAccounts must be an integer of at least 1, got 2.5');
     expect(() => new IncrementalEvaluator(engine, { sweep: () => 0, pool: {} as never })).toThrow('give a pool or a sweep, not both');
   });
 
