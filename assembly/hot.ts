@@ -16,8 +16,25 @@
 // hot book first, src/engine/incremental.ts).
 
 import { MODE_CROSS, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT } from './constants';
-import { H_ACC_STATUS, H_ACC_POS_START, H_POS_STATUS, CACHE_UNIT, CACHE_Q, CACHE_STRIDE } from './layout';
-import { column } from './header';
+import {
+  H_ACC_STATUS,
+  H_ACC_POS_START,
+  H_ACC_POS_COUNT,
+  H_ACC_CROSS_EQUITY,
+  H_ACC_CROSS_MAINT,
+  H_INSTRUMENT_COUNT,
+  H_ACCOUNT_COUNT,
+  H_POS_SIZE,
+  H_POS_INST,
+  H_POS_MODE,
+  H_POS_STATUS,
+  H_POS_BRACKET,
+  SLOT_CROSS,
+  CACHE_UNIT,
+  CACHE_Q,
+  CACHE_STRIDE,
+} from './layout';
+import { column, headerValue } from './header';
 import { maintenanceHinted } from './math';
 
 /**
@@ -207,3 +224,115 @@ export function hotFailingDelta(): i32 {
   return failingDelta;
 }
 
+
+/**
+ * The hot book's table of record arrays, per instrument (the control plane's, src/engine/hot-book.ts,
+ * written before each hotAdmit and read back after it): u32 the byte offset of its records, u32 how
+ * many it has room for, u32 how many it has.
+ */
+export const HOT_TABLE_STRIDE: u32 = 12;
+export const HT_OFFSET: u32 = 0;
+export const HT_CAPACITY: u32 = 4;
+export const HT_COUNT: u32 = 8;
+/** What hotAdmit leaves at `out`: u32 the scopes in use after it, u32 the instrument whose records had no room (HOT_ROOM_NONE if none). */
+export const HOT_ADMIT_SCOPES: u32 = 0;
+export const HOT_ADMIT_ROOM: u32 = 4;
+export const HOT_ROOM_NONE: u32 = 0xffff_ffff;
+
+/**
+ * Admits the `count` accounts listed at `accounts` (u32), from the `from`-th, to the hot book: each
+ * one just evaluated at the marks its instruments' records are at, its detail (two i64 a position of
+ * its block in slot order: the position's maintenance, then its equity as an isolated scope) from
+ * the position index listed beside it at `at` (u32) in `detail`. Its scopes go at the hot book's
+ * next ones (`scopes`, `used` of them in use; the caller has made room for every listed account's
+ * positions + 1 after them), the pool first (its equity and maintenance from the account's columns)
+ * and then each isolated position in slot order; each position's record goes at the end of its
+ * instrument's array in `table` (HOT_TABLE_STRIDE). The first scope of the k-th account listed is
+ * written at `firsts` + 4k. Stops before an account one of whose instruments' arrays has no room
+ * for two more records (an account holds at most one position an instrument and mode), its
+ * instrument at `out` + HOT_ADMIT_ROOM, and returns the index of that account (`count` when it
+ * admitted them all); the scopes in use at `out` + HOT_ADMIT_SCOPES. An account with no position is
+ * skipped (its first scope written as HOT_ROOM_NONE).
+ */
+export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, count: u32, detail: usize, scopes: usize, used: u32, table: usize, firsts: usize, out: usize): u32 {
+  assert(from <= count, 'hotAdmit: from > count');
+  assert(out != 0 && (from == count || (accounts != 0 && at != 0 && detail != 0 && scopes != 0 && table != 0 && firsts != 0)), 'hotAdmit: no list, detail, scopes, table or out');
+  const instruments = headerValue(header, H_INSTRUMENT_COUNT);
+  const accountCount = headerValue(header, H_ACCOUNT_COUNT);
+  for (let k = from; k < count; k++) assert(load<u32>(accounts + (<usize>k << 2)) < accountCount, "hotAdmit: a listed account is past the book's account count");
+  const accPosStart = column(header, H_ACC_POS_START);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  const accStatus = column(header, H_ACC_STATUS);
+  const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
+  const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
+  const posSize = column(header, H_POS_SIZE);
+  const posInst = column(header, H_POS_INST);
+  const posMode = column(header, H_POS_MODE);
+  const posStatus = column(header, H_POS_STATUS);
+  const posBracket = column(header, H_POS_BRACKET);
+  store<u32>(out + HOT_ADMIT_ROOM, HOT_ROOM_NONE);
+  let k = from;
+  for (; k < count; k++) {
+    const a = <usize>load<u32>(accounts + (<usize>k << 2));
+    const first = load<u32>(accPosStart + (a << 2));
+    const end = first + load<u32>(accPosCount + (a << 2));
+    // Room first, for every instrument of the block, so that an account is admitted whole or not at all.
+    let cross = false;
+    let room = HOT_ROOM_NONE;
+    for (let j = first; j < end; j++) {
+      const i = <u32>load<u16>(posInst + (<usize>j << 1));
+      assert(i < instruments, "hotAdmit: a position's instrument is past the book's instruments");
+      const entry = table + <usize>i * HOT_TABLE_STRIDE;
+      if (load<u32>(entry + HT_COUNT) + 2 > load<u32>(entry + HT_CAPACITY)) room = i;
+      cross = cross || load<u8>(posMode + <usize>j) == MODE_CROSS;
+    }
+    if (room != HOT_ROOM_NONE) {
+      store<u32>(out + HOT_ADMIT_ROOM, room);
+      break;
+    }
+    if (first == end) {
+      store<u32>(firsts + (<usize>k << 2), HOT_ROOM_NONE);
+      continue;
+    }
+    const base = used;
+    store<u32>(firsts + (<usize>k << 2), base);
+    let crossScope: u32 = SLOT_CROSS;
+    if (cross) {
+      crossScope = used++;
+      writeScope(scopes + <usize>crossScope * HOT_SCOPE_BYTES, load<i64>(accCrossEquity + (a << 3)), load<i64>(accCrossMaint + (a << 3)), <u32>a, SLOT_CROSS, load<u8>(accStatus + a), false);
+    }
+    const d = detail + (<usize>load<u32>(at + (<usize>k << 2)) << 4);
+    for (let j = first; j < end; j++) {
+      const entry = d + (<usize>(j - first) << 4); // maintenance, then the isolated equity
+      let scope = crossScope;
+      if (load<u8>(posMode + <usize>j) != MODE_CROSS) {
+        scope = used++;
+        writeScope(scopes + <usize>scope * HOT_SCOPE_BYTES, load<i64>(entry + 8), load<i64>(entry), <u32>a, j - first, load<u8>(posStatus + <usize>j), true);
+      }
+      const arrays = table + <usize>load<u16>(posInst + (<usize>j << 1)) * HOT_TABLE_STRIDE;
+      const n = load<u32>(arrays + HT_COUNT);
+      const record = <usize>load<u32>(arrays + HT_OFFSET) + <usize>n * HOT_RECORD_BYTES;
+      store<i64>(record + HR_SIZE, load<i64>(posSize + (<usize>j << 3)));
+      store<i64>(record + HR_MAINT, load<i64>(entry));
+      store<u32>(record + HR_SCOPE, scope);
+      store<u8>(record + HR_BRACKET, load<u8>(posBracket + <usize>j));
+      store<u32>(arrays + HT_COUNT, n + 1);
+    }
+    store<u8>(scopes + <usize>base * HOT_SCOPE_BYTES + HS_SCOPES, <u8>(used - base));
+  }
+  store<u32>(out + HOT_ADMIT_SCOPES, used);
+  return k;
+}
+
+/** Writes a live hot scope at `scope`. */
+// @ts-ignore: decorator
+@inline
+function writeScope(scope: usize, equity: i64, maint: i64, account: u32, rank: u32, status: u8, isolated: bool): void {
+  store<i64>(scope + HS_EQUITY, equity);
+  store<i64>(scope + HS_MAINT, maint);
+  store<u32>(scope + HS_ACCOUNT, account);
+  store<u32>(scope + HS_SLOT, rank);
+  store<u8>(scope + HS_STATUS, status);
+  store<u8>(scope + HS_ISOLATED, <u8>isolated);
+  store<u8>(scope + HS_LIVE, 1);
+}

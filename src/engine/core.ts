@@ -69,6 +69,13 @@ export interface CoreExports {
   /** The hot book: settles the statuses of an instrument's records' scopes; lists the accounts whose scopes changed status. */
   hotSettle(header: number, records: number, count: number, scopes: number, changed: number): number;
   hotTick(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint, changed: number): number;
+  /**
+   * The hot book: admits the listed accounts [from, count) (detail from the position index listed
+   * beside each at `at`), their scopes from `used` at `scopes` and their records in the arrays of
+   * `table`; writes each one's first scope at `firsts`. Returns the index of the first account it
+   * did not admit for want of room in an instrument's array (count when it admitted them all).
+   */
+  hotAdmit(header: number, accounts: number, at: number, from: number, count: number, detail: number, scopes: number, used: number, table: number, firsts: number, out: number): number;
   /** The change in failing scopes of the last hotSettle. */
   hotFailingDelta(): number;
   /** boundAccounts for accounts [start, end), none listed: returns their liquidatable scopes. */

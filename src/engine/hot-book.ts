@@ -5,23 +5,21 @@
 // account out (its scopes marked dead) before anything but a mark changes it. docs/incremental.md.
 import { Engine } from './engine.js';
 import { kernelU32 } from './kernel-constants.js';
-import { MODE_CROSS } from '../fixed/constants.js';
-import { SLOT_CROSS } from '../memory/layout.js';
 
 const SCOPE_BYTES = kernelU32('HOT_SCOPE_BYTES');
-const HS_EQUITY = kernelU32('HS_EQUITY');
-const HS_MAINT = kernelU32('HS_MAINT');
 const HS_ACCOUNT = kernelU32('HS_ACCOUNT');
-const HS_SLOT = kernelU32('HS_SLOT');
 const HS_STATUS = kernelU32('HS_STATUS');
-const HS_ISOLATED = kernelU32('HS_ISOLATED');
 const HS_LIVE = kernelU32('HS_LIVE');
 const HS_SCOPES = kernelU32('HS_SCOPES');
 const RECORD_BYTES = kernelU32('HOT_RECORD_BYTES');
-const HR_SIZE = kernelU32('HR_SIZE');
-const HR_MAINT = kernelU32('HR_MAINT');
 const HR_SCOPE = kernelU32('HR_SCOPE');
-const HR_BRACKET = kernelU32('HR_BRACKET');
+const TABLE_STRIDE = kernelU32('HOT_TABLE_STRIDE');
+const HT_OFFSET = kernelU32('HT_OFFSET');
+const HT_CAPACITY = kernelU32('HT_CAPACITY');
+const HT_COUNT = kernelU32('HT_COUNT');
+const ADMIT_SCOPES = kernelU32('HOT_ADMIT_SCOPES');
+const ADMIT_ROOM = kernelU32('HOT_ADMIT_ROOM');
+const ROOM_NONE = kernelU32('HOT_ROOM_NONE');
 
 /**
  * Bytes to ask Engine.region for a list of `n` bytes: the least power of two at or above it (at
@@ -30,12 +28,6 @@ const HR_BRACKET = kernelU32('HR_BRACKET');
  */
 export function regionBytes(n: number): number {
   return Math.max(1_024, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
-}
-
-/** Copies the 8 bytes at byte offset `from` to `to` (both 8-aligned) as two u32 words. */
-function copy64(words: Uint32Array, to: number, from: number): void {
-  words[to >>> 2] = words[from >>> 2];
-  words[(to >>> 2) + 1] = words[(from >>> 2) + 1];
 }
 
 /** What a tick of the hot book changed. */
@@ -129,46 +121,61 @@ export class HotBook {
   }
 
   /**
-   * Admits account a, just evaluated at the marks as they stand (which the records of every
-   * instrument are at): `detail` holds, per position of its block in slot order, its maintenance
-   * and its equity as an isolated scope (the kernel's boundAccounts detail), from index `at`.
+   * Admits the `count` accounts of `accounts`, each just evaluated at the marks as they stand (which
+   * the records of every instrument are at): `detail` holds, per position of their blocks in slot
+   * order, its maintenance and its equity as an isolated scope (the kernel's boundAccounts detail),
+   * account k's from position index `at[k]`. The kernel writes their scopes and records (hotAdmit);
+   * an instrument's array that has no room is grown and the kernel goes on from that account.
+   * In JavaScript, an account at a time, this was about 2 µs an account (the 10M-account book's
+   * slow ticks admit thousands: bench/README.md, 2026-12-04, night).
    */
-  admit(a: number, detail: BigInt64Array, at: number): void {
+  admit(accounts: ArrayLike<number>, at: ArrayLike<number>, count: number, detail: BigInt64Array): void {
+    if (count === 0) return;
+    const engine = this.engine;
+    const v = engine.views;
     // Evaluated, so taken out before (remove): still here only if a caller skipped that, and then
     // its evaluation wrote its failing scopes already.
-    const entry = this.firstScope.get(a) ?? 0;
-    if (entry !== 0) this.drop(a, entry);
-    const v = this.engine.views;
-    const first = v.accPosStart[a];
-    const end = first + v.accPosCount[a];
     let scopes = 0;
-    let cross = false;
-    for (let j = first; j < end; j++) {
-      if (v.posMode[j] === MODE_CROSS) cross = true;
-      else scopes++;
+    for (let k = 0; k < count; k++) {
+      const a = accounts[k];
+      const entry = this.firstScope.get(a) ?? 0;
+      if (entry !== 0) this.drop(a, entry);
+      scopes += v.accPosCount[a] + 1;
     }
-    if (cross) scopes++;
-    if (scopes === 0) return;
     this.reserveScopes(scopes);
-    const base = this.scopeCount;
-    this.scopeCount += scopes;
-    this.firstScope.set(a, base + 1);
-    // Figures are copied as 64-bit words (two u32 each): no BigInt on the way.
-    const words = this.engine.memoryWords;
-    const bytes = this.engine.memoryBytes;
-    let next = base;
-    const crossScope = cross ? next++ : -1;
-    if (cross) this.writeScope(words, bytes, crossScope, v.accCrossEquity.byteOffset + 8 * a, v.accCrossMaint.byteOffset + 8 * a, a, SLOT_CROSS, v.accStatus[a], false);
-    for (let j = first; j < end; j++) {
-      const entry = detail.byteOffset + 16 * (at + j - first); // maintenance, then the isolated equity
-      let scope = crossScope;
-      if (v.posMode[j] !== MODE_CROSS) {
-        scope = next++;
-        this.writeScope(words, bytes, scope, entry + 8, entry, a, j - first, v.posStatus[j], true);
-      }
-      this.addRecord(v.posInst[j], v.posSize.byteOffset + 8 * j, entry, scope, v.posBracket[j]);
+    const list = engine.region('hot.admit.list', regionBytes(count * 4));
+    const atList = engine.region('hot.admit.at', regionBytes(count * 4));
+    const firsts = engine.region('hot.admit.firsts', regionBytes(count * 4));
+    const table = engine.region('hot.admit.table', this.recordCount.length * TABLE_STRIDE);
+    const out = engine.region('hot.admit.out', 8);
+    const words = () => new Uint32Array(engine.memory.buffer);
+    let w = words();
+    for (let k = 0; k < count; k++) {
+      w[(list >>> 2) + k] = accounts[k];
+      w[(atList >>> 2) + k] = at[k];
     }
-    this.engine.memoryBytes[this.scopesOffset + base * SCOPE_BYTES + HS_SCOPES] = scopes; // the records' regions may have grown the memory
+    let from = 0;
+    for (;;) {
+      for (let i = 0; i < this.recordCount.length; i++) {
+        const entry = (table + i * TABLE_STRIDE) >>> 2;
+        w[entry + HT_OFFSET / 4] = this.recordOffset[i];
+        w[entry + HT_CAPACITY / 4] = this.recordCapacity[i];
+        w[entry + HT_COUNT / 4] = this.recordCount[i];
+      }
+      const done = engine.core.hotAdmit(engine.layout.header, list, atList, from, count, detail.byteOffset, this.scopesOffset, this.scopeCount, table, firsts, out);
+      w = words();
+      for (let i = 0; i < this.recordCount.length; i++) this.recordCount[i] = w[((table + i * TABLE_STRIDE) >>> 2) + HT_COUNT / 4];
+      this.scopeCount = w[(out + ADMIT_SCOPES) >>> 2];
+      for (let k = from; k < done; k++) {
+        const first = w[(firsts >>> 2) + k];
+        if (first !== ROOM_NONE) this.firstScope.set(accounts[k], first + 1);
+      }
+      if (done === count) return;
+      const i = w[(out + ADMIT_ROOM) >>> 2];
+      this.growRecords(i, this.recordCount[i] + 2);
+      w = words(); // the memory may have grown for the records
+      from = done;
+    }
   }
 
   /** Calls fn for each account with a live scope holding instrument i (an account once per record). */
@@ -266,35 +273,12 @@ export class HotBook {
     this.dead = 0;
   }
 
-  /**
-   * Writes scope s: its equity and maintenance copied from the i64 at those byte offsets; `rank`:
-   * an isolated scope's position's slot less the account's first (a compaction of the arena
-   * moves slots, not ranks), SLOT_CROSS for the pool.
-   */
-  private writeScope(words: Uint32Array, bytes: Uint8Array, s: number, equityAt: number, maintAt: number, a: number, rank: number, status: number, isolated: boolean): void {
-    const at = this.scopesOffset + s * SCOPE_BYTES;
-    copy64(words, at + HS_EQUITY, equityAt);
-    copy64(words, at + HS_MAINT, maintAt);
-    words[(at + HS_ACCOUNT) >>> 2] = a;
-    words[(at + HS_SLOT) >>> 2] = rank;
-    bytes[at + HS_STATUS] = status;
-    bytes[at + HS_ISOLATED] = isolated ? 1 : 0;
-    bytes[at + HS_LIVE] = 1;
-  }
-
-  /** Appends a record to instrument i's array: its size and maintenance copied from the i64 at those byte offsets. */
-  private addRecord(i: number, sizeAt: number, maintAt: number, scope: number, bracket: number): void {
-    if (this.recordCount[i] === this.recordCapacity[i]) {
-      const capacity = Math.max(64, this.recordCapacity[i] * 2);
-      this.recordOffset[i] = this.grow(`hot.records.${i}`, this.recordOffset[i], this.recordCount[i] * RECORD_BYTES, capacity * RECORD_BYTES);
-      this.recordCapacity[i] = capacity;
-    }
-    const at = this.recordOffset[i] + this.recordCount[i]++ * RECORD_BYTES;
-    const words = this.engine.memoryWords; // made again if the memory grew for the records
-    copy64(words, at + HR_SIZE, sizeAt);
-    copy64(words, at + HR_MAINT, maintAt);
-    words[(at + HR_SCOPE) >>> 2] = scope;
-    this.engine.memoryBytes[at + HR_BRACKET] = bracket;
+  /** Grows instrument i's array (doubling) to room for at least `records`. */
+  private growRecords(i: number, records: number): void {
+    if (records <= this.recordCapacity[i]) return;
+    const capacity = Math.max(64, this.recordCapacity[i] * 2, records);
+    this.recordOffset[i] = this.grow(`hot.records.${i}`, this.recordOffset[i], this.recordCount[i] * RECORD_BYTES, capacity * RECORD_BYTES);
+    this.recordCapacity[i] = capacity;
   }
 
   private reserveScopes(extra: number): void {

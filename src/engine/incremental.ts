@@ -329,6 +329,9 @@ export class IncrementalEvaluator {
   private readonly versions: Uint16Array;
   private readonly queued: Uint8Array;
   private queue = new Uint32Array(1024);
+  /** A slice's accounts for the hot book, and where each one's detail starts (reindex). */
+  private admitList = new Uint32Array(EVALUATE_SLICE);
+  private admitAt = new Uint32Array(EVALUATE_SLICE);
   private queueSize = 0;
   /**
    * Accounts owed (`queued` OWED): reached by a step that swept instead of evaluating them, their
@@ -763,11 +766,9 @@ export class IncrementalEvaluator {
       const batch = hot.subarray(k, k + HOT_ADMIT_BATCH);
       for (const a of batch) this.enqueue(a); // ascending: indexCount lists them in account order
       const { detail } = this.evaluateList(0, this.queueSize);
-      let at = 0;
-      for (const a of batch) {
-        this.hot.admit(a, detail, at);
-        at += v.accPosCount[a];
-      }
+      const at = new Uint32Array(batch.length);
+      for (let j = 1; j < batch.length; j++) at[j] = at[j - 1] + v.accPosCount[batch[j - 1]];
+      this.hot.admit(batch, at, batch.length, detail);
       this.clearQueue();
     }
     this.state = 'built';
@@ -974,7 +975,12 @@ export class IncrementalEvaluator {
     const bounds = this.bounds();
     // A size's sign is its high word's (no BigInt per position; a size of 0, which moves nothing, counts as long).
     const sizeHigh = new Int32Array(v.posSize.buffer, v.posSize.byteOffset, v.posSize.length * 2);
+    if (this.admitList.length < to - from) {
+      this.admitList = new Uint32Array(to - from);
+      this.admitAt = new Uint32Array(to - from);
+    }
     let at = 0;
+    let admitted = 0;
     for (let k = from; k < to; k++) {
       const a = this.queue[k];
       const version = this.versions[a] + 1;
@@ -987,7 +993,9 @@ export class IncrementalEvaluator {
       at += end - first;
       if (y === Infinity) continue;
       if (!(y >= this.hotBound)) {
-        this.hot.admit(a, detail, detailAt);
+        // Admitted to the hot book after the loop, all in one kernel call.
+        this.admitList[admitted] = a;
+        this.admitAt[admitted++] = detailAt;
         continue;
       }
       // A healthy scope cannot fail by a move in its positions' favour (the bound keeps the
@@ -1015,6 +1023,7 @@ export class IncrementalEvaluator {
         if (short) this.above[i].insert(f32Down(mark + funding + room - slack), a, version);
       }
     }
+    this.hot.admit(this.admitList, this.admitAt, admitted, detail);
   }
 
   /**
