@@ -155,7 +155,7 @@ for (let k = 0; k < ticks; k++) {
   tickMs.push(ms);
   tickEvaluated.push(result.path === 'incremental' ? result.evaluated : -1);
   paths[result.path]++;
-  if (result.path !== 'incremental') rebuilds.push(`${result.path} after ${stale}`);
+  if (result.path !== 'incremental') rebuilds.push(`${result.path} after ${stale || 'a fallback'}`);
   if (result.path === 'incremental') evaluated += result.evaluated;
   changedAccounts += result.changed?.length ?? 0;
   hotMost = Math.max(hotMost, incremental.hotAccounts);
@@ -192,19 +192,23 @@ log(`marks drifted ${(Math.min(...drift) * 100).toFixed(2)}% to ${(Math.max(...d
   const churnMs: number[] = [];
   const churnPaths: Record<StepPath, number> = { incremental: 0, sweep: 0, build: 0 };
   const churnTicks = Math.max(100, Math.floor(ticks / 3));
+  const churnRebuilds: string[] = [];
   for (let k = 0; k < churnTicks; k++) {
     const i = Math.floor(random() * instruments);
     move(i, Math.round((100 + random() * 900) * (random() < 0.5 ? -1 : 1)));
     if (k % 10 === 9) applyBatch(engine, Array.from({ length: 100 }, nextUpdate));
+    const stale = incremental.stale;
     const { ms, result } = await timedStep();
     churnMs.push(ms);
     churnPaths[result.path]++;
+    if (result.path !== 'incremental') churnRebuilds.push(`${result.path} after ${stale || 'a fallback'}`);
   }
   const mean = churnMs.reduce((sum, x) => sum + x, 0) / churnMs.length;
   log(
     `${churnTicks} normal ticks with 100 updates before every tenth: p50 ${(percentile(churnMs, 50) * 1000).toFixed(0)} µs, p99 ${percentile(churnMs, 99).toFixed(1)} ms, ` +
       `max ${Math.max(...churnMs).toFixed(1)} ms, mean ${(mean * 1000).toFixed(0)} µs; paths ${JSON.stringify(churnPaths)}`,
   );
+  if (churnRebuilds.length > 0) log(`  not incremental: ${[...new Set(churnRebuilds)].map((why) => `${churnRebuilds.filter((r) => r === why).length}× ${why}`).join(', ')}`);
   memory('after the ticks with updates');
   await checkExact('after the ticks with updates');
 }
