@@ -127,7 +127,7 @@ export class HotBook {
    * account k's from position index `at[k]`. The kernel writes their scopes and records (hotAdmit);
    * an instrument's array that has no room is grown and the kernel goes on from that account.
    * In JavaScript, an account at a time, this was about 2 µs an account (the 10M-account book's
-   * slow ticks admit thousands: bench/README.md, 2026-12-04, night).
+   * slow ticks admit thousands: bench/README.md, 2026-12-04, later still).
    */
   admit(accounts: ArrayLike<number>, at: ArrayLike<number>, count: number, detail: BigInt64Array): void {
     if (count === 0) return;

@@ -153,7 +153,7 @@ export interface IncrementalOptions {
    * accounts' evaluations (two sweeps' time by default) in one step, but leaves none owed: a sweep
    * and then the owed accounts' evaluations over the next steps are the same evaluations and a sweep
    * more, and the steps that drain them are the slow ticks of a live feed (bench/README.md,
-   * 2026-12-04, night). A step that is not calm (a broad move, a crash) sweeps past fallbackAccounts,
+   * 2026-12-04, later still). A step that is not calm (a broad move, a crash) sweeps past fallbackAccounts,
    * so that it costs no more than a sweep. Default: 2 times fallbackAccounts; at most fallbackAccounts
    * makes every step sweep past fallbackAccounts.
    */
