@@ -6,9 +6,10 @@
 // last brought to, its account and, for an isolated scope, its position's rank in the account's
 // block (SLOT_CROSS for the pool), its status and whether it is isolated and still live. A rank, not
 // a slot: a compaction of the position arena slides blocks to new slots and leaves every rank (and
-// every figure) as it was, so the hot book, and the incremental index with it, stay as they are. A **hot record** (HOT_RECORD_BYTES), one per position of a hot scope,
-// in its instrument's array, holds the position's size, its maintenance at that instrument's
-// current hot mark, its scope and a bracket hint. A tick of the instrument moves every record from
+// every figure) as it was, so the hot book, and the incremental index with it, stay as they are.
+// A **hot record** (HOT_RECORD_BYTES), one per position of a hot scope, in its instrument's array,
+// holds the position's size, its maintenance at that instrument's current hot mark, its scope and a
+// bracket hint. A tick of the instrument moves every record from
 // the old mark to the new: the scope's equity by the exact change of value, size·q·(new − old), and
 // its maintenance by the change of the position's maintenance, recomputed exactly. Integers only:
 // a hot scope's figures stay those a full evaluation would give (the funding owed, the debits and
@@ -46,7 +47,7 @@ export const HOT_SCOPE_BYTES: u32 = 32;
 export const HS_EQUITY: u32 = 0;
 export const HS_MAINT: u32 = 8;
 export const HS_ACCOUNT: u32 = 16;
-export const HS_SLOT: u32 = 20;
+export const HS_RANK: u32 = 20;
 export const HS_STATUS: u32 = 24;
 export const HS_ISOLATED: u32 = 25;
 export const HS_LIVE: u32 = 26;
@@ -172,7 +173,7 @@ function writeChanged(header: usize, scopes: usize, list: usize, listed: u32): v
     const scope = scopes + <usize>load<u32>(entry) * HOT_SCOPE_BYTES;
     const status = load<u8>(scope + HS_STATUS);
     const account = load<u32>(scope + HS_ACCOUNT);
-    if (load<u8>(scope + HS_ISOLATED) != 0) store<u8>(posStatus + <usize>(load<u32>(accPosStart + (<usize>account << 2)) + load<u32>(scope + HS_SLOT)), status);
+    if (load<u8>(scope + HS_ISOLATED) != 0) store<u8>(posStatus + <usize>(load<u32>(accPosStart + (<usize>account << 2)) + load<u32>(scope + HS_RANK)), status);
     else store<u8>(accStatus + <usize>account, status);
     store<u32>(entry, account);
   }
@@ -223,7 +224,6 @@ export function settleHotRecords(header: usize, records: usize, count: u32, scop
 export function hotFailingDelta(): i32 {
   return failingDelta;
 }
-
 
 /**
  * The hot book's table of record arrays, per instrument (the control plane's, src/engine/hot-book.ts,
@@ -331,7 +331,7 @@ function writeScope(scope: usize, equity: i64, maint: i64, account: u32, rank: u
   store<i64>(scope + HS_EQUITY, equity);
   store<i64>(scope + HS_MAINT, maint);
   store<u32>(scope + HS_ACCOUNT, account);
-  store<u32>(scope + HS_SLOT, rank);
+  store<u32>(scope + HS_RANK, rank);
   store<u8>(scope + HS_STATUS, status);
   store<u8>(scope + HS_ISOLATED, <u8>isolated);
   store<u8>(scope + HS_LIVE, 1);
