@@ -226,9 +226,9 @@ export function hotFailingDelta(): i32 {
 }
 
 /**
- * The hot book's table of record arrays, per instrument (the control plane's, src/engine/hot-book.ts,
- * written before each hotAdmit and read back after it): u32 the byte offset of its records, u32 how
- * many it has room for, u32 how many it has.
+ * The hot book's table of record arrays, per instrument, in the shared memory (src/engine/hot-book.ts
+ * keeps it, and grows an array; hotAdmit appends through it): u32 the byte offset of its records,
+ * u32 how many it has room for, u32 how many it has.
  */
 export const HOT_TABLE_STRIDE: u32 = 12;
 export const HT_OFFSET: u32 = 0;

@@ -14,9 +14,11 @@ const HS_SCOPES = kernelU32('HS_SCOPES');
 const RECORD_BYTES = kernelU32('HOT_RECORD_BYTES');
 const HR_SCOPE = kernelU32('HR_SCOPE');
 const TABLE_STRIDE = kernelU32('HOT_TABLE_STRIDE');
-const HT_OFFSET = kernelU32('HT_OFFSET');
-const HT_CAPACITY = kernelU32('HT_CAPACITY');
-const HT_COUNT = kernelU32('HT_COUNT');
+/** The table's u32 words per instrument, and each field's word. */
+const TABLE_WORDS = TABLE_STRIDE / 4;
+const HT_OFFSET_WORD = kernelU32('HT_OFFSET') / 4;
+const HT_CAPACITY_WORD = kernelU32('HT_CAPACITY') / 4;
+const HT_COUNT_WORD = kernelU32('HT_COUNT') / 4;
 const ADMIT_SCOPES = kernelU32('HOT_ADMIT_SCOPES');
 const ADMIT_ROOM = kernelU32('HOT_ADMIT_ROOM');
 const ROOM_NONE = kernelU32('HOT_ROOM_NONE');
@@ -40,10 +42,13 @@ export interface HotTick {
 
 export class HotBook {
   private readonly engine: Engine;
-  /** Per instrument: where its records are, how many it has room for, how many it has, and the mark they are at. */
-  private readonly recordOffset: number[];
-  private readonly recordCapacity: number[];
-  private readonly recordCount: Uint32Array;
+  /**
+   * Per instrument, in the shared memory (the kernel's HOT_TABLE_STRIDE, which hotAdmit appends
+   * through): where its records are, how many it has room for and how many it has, as u32 words.
+   */
+  private readonly tableOffset: number;
+  private readonly table: Uint32Array;
+  /** Per instrument: the mark its records are at. */
   readonly marks: BigInt64Array;
   private scopesOffset = 0;
   private scopeCapacity = 0;
@@ -62,10 +67,23 @@ export class HotBook {
   constructor(engine: Engine) {
     this.engine = engine;
     const instruments = engine.instruments.length;
-    this.recordOffset = new Array<number>(instruments).fill(0);
-    this.recordCapacity = new Array<number>(instruments).fill(0);
-    this.recordCount = new Uint32Array(instruments);
+    // A region of a fixed size keeps its offset; the memory is shared, so the view outlives its growth.
+    this.tableOffset = engine.region('hot.table', instruments * TABLE_STRIDE);
+    this.table = new Uint32Array(engine.memory.buffer, this.tableOffset, (instruments * TABLE_STRIDE) / 4).fill(0);
     this.marks = new BigInt64Array(instruments);
+  }
+
+  /** Instrument i's records: their byte offset, their number, the room for them. */
+  private recordsAt(i: number): number {
+    return this.table[i * TABLE_WORDS + HT_OFFSET_WORD];
+  }
+
+  private recordCount(i: number): number {
+    return this.table[i * TABLE_WORDS + HT_COUNT_WORD];
+  }
+
+  private recordCapacity(i: number): number {
+    return this.table[i * TABLE_WORDS + HT_CAPACITY_WORD];
   }
 
   /** Accounts in the hot book. */
@@ -75,7 +93,7 @@ export class HotBook {
 
   get memoryBytes(): number {
     let bytes = this.scopeCapacity * SCOPE_BYTES + this.firstScope.size * 16;
-    for (const capacity of this.recordCapacity) bytes += capacity * RECORD_BYTES;
+    for (let i = 0; i < this.marks.length; i++) bytes += this.recordCapacity(i) * RECORD_BYTES;
     return bytes;
   }
 
@@ -88,7 +106,7 @@ export class HotBook {
     this.firstScope.clear();
     this.scopeCount = 0;
     this.dead = 0;
-    this.recordCount.fill(0);
+    for (let i = 0; i < this.marks.length; i++) this.table[i * TABLE_WORDS + HT_COUNT_WORD] = 0;
     this.marks.set(this.engine.views.instMark.subarray(0, this.marks.length));
   }
 
@@ -146,8 +164,8 @@ export class HotBook {
     const list = engine.region('hot.admit.list', regionBytes(count * 4));
     const atList = engine.region('hot.admit.at', regionBytes(count * 4));
     const firsts = engine.region('hot.admit.firsts', regionBytes(count * 4));
-    const table = engine.region('hot.admit.table', this.recordCount.length * TABLE_STRIDE);
     const out = engine.region('hot.admit.out', 8);
+    // Views made again after each call: the memory may have grown for the records.
     const words = () => new Uint32Array(engine.memory.buffer);
     let w = words();
     for (let k = 0; k < count; k++) {
@@ -156,15 +174,8 @@ export class HotBook {
     }
     let from = 0;
     for (;;) {
-      for (let i = 0; i < this.recordCount.length; i++) {
-        const entry = (table + i * TABLE_STRIDE) >>> 2;
-        w[entry + HT_OFFSET / 4] = this.recordOffset[i];
-        w[entry + HT_CAPACITY / 4] = this.recordCapacity[i];
-        w[entry + HT_COUNT / 4] = this.recordCount[i];
-      }
-      const done = engine.core.hotAdmit(engine.layout.header, list, atList, from, count, detail.byteOffset, this.scopesOffset, this.scopeCount, table, firsts, out);
+      const done = engine.core.hotAdmit(engine.layout.header, list, atList, from, count, detail.byteOffset, this.scopesOffset, this.scopeCount, this.tableOffset, firsts, out);
       w = words();
-      for (let i = 0; i < this.recordCount.length; i++) this.recordCount[i] = w[((table + i * TABLE_STRIDE) >>> 2) + HT_COUNT / 4];
       this.scopeCount = w[(out + ADMIT_SCOPES) >>> 2];
       for (let k = from; k < done; k++) {
         const first = w[(firsts >>> 2) + k];
@@ -172,8 +183,7 @@ export class HotBook {
       }
       if (done === count) return;
       const i = w[(out + ADMIT_ROOM) >>> 2];
-      this.growRecords(i, this.recordCount[i] + 2);
-      w = words(); // the memory may have grown for the records
+      this.growRecords(i, this.recordCount(i) + 2);
       from = done;
     }
   }
@@ -182,8 +192,9 @@ export class HotBook {
   forEachAccountOn(i: number, fn: (a: number) => void): void {
     const words = this.engine.memoryWords;
     const bytes = this.engine.memoryBytes;
-    for (let r = 0; r < this.recordCount[i]; r++) {
-      const scope = this.scopesOffset + words[(this.recordOffset[i] + r * RECORD_BYTES + HR_SCOPE) >>> 2] * SCOPE_BYTES;
+    const records = this.recordsAt(i);
+    for (let r = 0; r < this.recordCount(i); r++) {
+      const scope = this.scopesOffset + words[(records + r * RECORD_BYTES + HR_SCOPE) >>> 2] * SCOPE_BYTES;
       if (bytes[scope + HS_LIVE] !== 0) fn(words[(scope + HS_ACCOUNT) >>> 2]);
     }
   }
@@ -192,9 +203,9 @@ export class HotBook {
   move(i: number): void {
     const engine = this.engine;
     const mark = engine.views.instMark[i];
-    const count = this.recordCount[i];
+    const count = this.recordCount(i);
     if (count > 0 && mark !== this.marks[i]) {
-      engine.core.hotMove(engine.layout.header, engine.shardRecord(), i, this.recordOffset[i], count, this.scopesOffset, this.marks[i]);
+      engine.core.hotMove(engine.layout.header, engine.shardRecord(), i, this.recordsAt(i), count, this.scopesOffset, this.marks[i]);
     }
     this.marks[i] = mark;
   }
@@ -207,10 +218,11 @@ export class HotBook {
   tick(i: number): HotTick {
     const engine = this.engine;
     const mark = engine.views.instMark[i];
-    const count = this.recordCount[i];
+    const count = this.recordCount(i);
     const tick: HotTick = { changed: [], failing: 0 };
     if (count > 0 && mark !== this.marks[i]) {
-      this.statuses(tick, count, (changed) => engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, this.recordOffset[i], count, this.scopesOffset, this.marks[i], changed));
+      const records = this.recordsAt(i);
+      this.statuses(tick, count, (changed) => engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, records, count, this.scopesOffset, this.marks[i], changed));
     }
     this.marks[i] = mark;
     return tick;
@@ -221,8 +233,9 @@ export class HotBook {
     const engine = this.engine;
     const tick: HotTick = { changed: [], failing: 0 };
     for (const i of instruments) {
-      const count = this.recordCount[i];
-      if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotSettle(engine.layout.header, this.recordOffset[i], count, this.scopesOffset, changed));
+      const count = this.recordCount(i);
+      const records = this.recordsAt(i);
+      if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotSettle(engine.layout.header, records, count, this.scopesOffset, changed));
     }
     return tick;
   }
@@ -256,18 +269,19 @@ export class HotBook {
       if (kept !== s) bytes.copyWithin(this.scopesOffset + kept * SCOPE_BYTES, from, from + SCOPE_BYTES);
       kept++;
     }
-    for (let i = 0; i < this.recordCount.length; i++) {
+    for (let i = 0; i < this.marks.length; i++) {
       let keptRecords = 0;
-      for (let r = 0; r < this.recordCount[i]; r++) {
-        const from = this.recordOffset[i] + r * RECORD_BYTES;
+      const records = this.recordsAt(i);
+      for (let r = 0; r < this.recordCount(i); r++) {
+        const from = records + r * RECORD_BYTES;
         const scope = renumber[words[(from + HR_SCOPE) >>> 2]];
         if (scope < 0) continue;
-        const to = this.recordOffset[i] + keptRecords * RECORD_BYTES;
+        const to = records + keptRecords * RECORD_BYTES;
         if (to !== from) bytes.copyWithin(to, from, from + RECORD_BYTES);
         words[(to + HR_SCOPE) >>> 2] = scope;
         keptRecords++;
       }
-      this.recordCount[i] = keptRecords;
+      this.table[i * TABLE_WORDS + HT_COUNT_WORD] = keptRecords;
     }
     this.scopeCount = kept;
     this.dead = 0;
@@ -275,10 +289,10 @@ export class HotBook {
 
   /** Grows instrument i's array (doubling) to room for at least `records`. */
   private growRecords(i: number, records: number): void {
-    if (records <= this.recordCapacity[i]) return;
-    const capacity = Math.max(64, this.recordCapacity[i] * 2, records);
-    this.recordOffset[i] = this.grow(`hot.records.${i}`, this.recordOffset[i], this.recordCount[i] * RECORD_BYTES, capacity * RECORD_BYTES);
-    this.recordCapacity[i] = capacity;
+    if (records <= this.recordCapacity(i)) return;
+    const capacity = Math.max(64, this.recordCapacity(i) * 2, records);
+    this.table[i * TABLE_WORDS + HT_OFFSET_WORD] = this.grow(`hot.records.${i}`, this.recordsAt(i), this.recordCount(i) * RECORD_BYTES, capacity * RECORD_BYTES);
+    this.table[i * TABLE_WORDS + HT_CAPACITY_WORD] = capacity;
   }
 
   private reserveScopes(extra: number): void {

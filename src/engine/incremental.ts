@@ -288,6 +288,8 @@ export class IncrementalEvaluator {
   readonly calmMove: number;
   private readonly fixedDrainLimit: number | undefined;
   private readonly fixedCalmAccounts: number | undefined;
+  /** Whether the step advance() took last was calm: every mark that moved within calmMove of the last step's (the others are). */
+  private stepCalm = true;
 
   private state: 'unbuilt' | 'built' | 'stale' = 'unbuilt';
   /** Why the index went stale (for the step's result and the docs' measurements). */
@@ -472,9 +474,9 @@ export class IncrementalEvaluator {
       }
       return result;
     }
-    const calm = this.calm(); // against the last step's marks, before advance() remembers these
     const fundingMoved: number[] = [];
     const changedInstruments = this.advance(fundingMoved);
+    const calm = this.stepCalm;
     // Accounts that updates changed leave the hot book (its records no longer describe them), and
     // so do those holding an instrument whose funding index moved (their equity moved with it):
     // they are evaluated again in full.
@@ -688,11 +690,14 @@ export class IncrementalEvaluator {
   /** Whether every mark is within calmMove of the last step's. */
   private calm(): boolean {
     const marks = this.engine.views.instMark;
-    for (let i = 0; i < this.lastMark.length; i++) {
-      const last = Number(this.lastMark[i]);
-      if (Math.abs(Number(marks[i]) - last) > this.calmMove * last) return false;
-    }
+    for (let i = 0; i < this.lastMark.length; i++) if (!this.calmMark(i, marks[i])) return false;
     return true;
+  }
+
+  /** Whether instrument i's mark `mark` is within calmMove of the last step's. */
+  private calmMark(i: number, mark: bigint): boolean {
+    const last = Number(this.lastMark[i]);
+    return Math.abs(Number(mark) - last) <= this.calmMove * last;
   }
 
   private remember(): void {
@@ -804,16 +809,19 @@ export class IncrementalEvaluator {
 
   /**
    * Moves the excursions and funding moves to the marks and funding indices as they stand; returns
-   * the instruments that changed, and lists in `fundingMoved` those whose funding index did.
+   * the instruments that changed, and lists in `fundingMoved` those whose funding index did;
+   * `stepCalm` says whether every mark that moved stayed within calmMove of the last step's.
    */
   private advance(fundingMoved: number[]): number[] {
     const v = this.engine.views;
     const changed: number[] = [];
+    this.stepCalm = true;
     for (let i = 0; i < this.reference.length; i++) {
       const mark = v.instMark[i];
       const funding = v.instFunding[i];
       if (mark === this.lastMark[i] && funding === this.lastFunding[i]) continue;
       changed.push(i);
+      if (!this.calmMark(i, mark)) this.stepCalm = false;
       const distance = Number(mark) - this.reference[i];
       const side = i * SIDES + (distance < 0 ? SIDE_DOWN : SIDE_UP);
       if (Math.abs(distance) > this.priceExcursion[side]) this.priceExcursion[side] = Math.abs(distance);
