@@ -394,14 +394,15 @@ function firstOfInstrument(posInst: usize, first: u32, j: u32): bool {
 }
 
 /**
- * The build's two passes over the accounts (their bounds and failing-scope bytes just written by
- * boundRange). Without `entries` (0): adds each (instrument, bucket)'s accounts to `cells` (u32,
- * at the cell's index + 1, zeroed by the caller) and lists at `hot` the accounts below hotBound,
- * returning how many. With `entries`: places each account, tagged with its sides, at `entries`
- * (u32) through `cells` (each cell's next entry: the counts' prefix sums).
+ * The build's two passes over accounts [start, end) (their bounds and failing-scope bytes just
+ * written by boundRange). Without `entries` (0): adds each (instrument, bucket)'s accounts to
+ * `cells` (u32, at the cell's index + 1, zeroed by the caller), and to `down` and `up` (the same
+ * shape) those on each side, and lists at `hot` the accounts below hotBound, returning how many.
+ * With `entries`: places each account, tagged with its sides, at `entries` (u32) through `cells`
+ * (each cell's next entry: the counts' prefix sums). The pool runs both passes on parts of the
+ * accounts at once, each part with its own counts, then its own fill (src/engine/incremental.ts).
  */
-export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, cells: usize, entries: usize, hot: usize): u32 {
-  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, cells: usize, down: usize, up: usize, entries: usize, hot: usize, start: u32, end: u32): u32 {
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
@@ -410,7 +411,7 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
   const shortsAt = shortsColumn(header, bounds);
   const place = entries != 0;
   let listed: u32 = 0;
-  for (let a: u32 = 0; a < accounts; a++) {
+  for (let a: u32 = start; a < end; a++) {
     const x = <f64>load<f32>(bounds + (<usize>a << 2));
     if (x == f64.POSITIVE_INFINITY) continue;
     if (!(x >= hotBound)) {
@@ -423,38 +424,49 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
     // Counting goes in the cell after the bucket's, so that prefix sums give each bucket's start.
     const b = <usize>bucketOf(load<u32>(bounds + (<usize>a << 2)), perOctave, buckets, octave) + <usize>(!place);
     const first = load<u32>(accPosStart + (<usize>a << 2));
-    const end = first + load<u32>(accPosCount + (<usize>a << 2));
+    const last = first + load<u32>(accPosCount + (<usize>a << 2));
     const both: u32 = load<u8>(failing + a) != 0 ? 3 : 0;
     const shorts = <u32>load<u8>(shortsAt + a);
     // Bit s of an entry's sides set: the account is on side s. A position's side is its shorts bit
     // (INDEX_SIDE_DOWN 0 long, or a size of 0, which moves nothing; INDEX_SIDE_UP 1 short).
-    if (end - first <= SHORTS_BITS && (shorts & SHORTS_REPEAT) == 0) {
+    if (last - first <= SHORTS_BITS && (shorts & SHORTS_REPEAT) == 0) {
       // The usual account: a few positions, each on its own instrument (no loop over the block
       // for each: its variable trip counts mispredicted, 1.5 times the pass's time). The count and
       // placement are written out here and below: one inline helper for both made the counting
       // pass 20–30% slower on the 10M-account book.
-      for (let j = first; j < end; j++) {
-        const cell = cells + ((<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + b) << 2);
+      for (let j = first; j < last; j++) {
+        const k = (<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + b) << 2;
+        const cell = cells + k;
         const at = load<u32>(cell);
-        if (place) store<u32>(entries + (<usize>at << 2), a | ((both | (1 << ((shorts >> (j - first)) & 1))) << INDEX_SIDE_SHIFT));
+        const sides = both | (1 << ((shorts >> (j - first)) & 1));
+        if (place) store<u32>(entries + (<usize>at << 2), a | (sides << INDEX_SIDE_SHIFT));
+        else countSides(down + k, up + k, sides);
         store<u32>(cell, at + 1);
       }
       continue;
     }
-    for (let j = first; j < end; j++) {
+    for (let j = first; j < last; j++) {
       if (!firstOfInstrument(posInst, first, j)) continue;
       const i = load<u16>(posInst + (<usize>j << 1));
-      const cell = cells + ((<usize>i * <usize>buckets + b) << 2);
+      const k = (<usize>i * <usize>buckets + b) << 2;
+      const cell = cells + k;
       const at = load<u32>(cell);
-      if (place) {
-        let sides = both | (1 << positionSide(posSize, shorts, first, j));
-        for (let k = j + 1; k < end; k++) {
-          if (load<u16>(posInst + (<usize>k << 1)) == i) sides |= 1 << positionSide(posSize, shorts, first, k);
-        }
-        store<u32>(entries + (<usize>at << 2), a | (sides << INDEX_SIDE_SHIFT));
+      let sides = both | (1 << positionSide(posSize, shorts, first, j));
+      for (let n = j + 1; n < last; n++) {
+        if (load<u16>(posInst + (<usize>n << 1)) == i) sides |= 1 << positionSide(posSize, shorts, first, n);
       }
+      if (place) store<u32>(entries + (<usize>at << 2), a | (sides << INDEX_SIDE_SHIFT));
+      else countSides(down + k, up + k, sides);
       store<u32>(cell, at + 1);
     }
   }
   return listed;
+}
+
+/** Adds an entry with `sides` to its cell's count of each side it is on (at `down`, `up`). */
+// @ts-ignore: decorator
+@inline
+function countSides(down: usize, up: usize, sides: u32): void {
+  store<u32>(down, load<u32>(down) + ((sides >> INDEX_SIDE_DOWN) & 1));
+  store<u32>(up, load<u32>(up) + ((sides >> INDEX_SIDE_UP) & 1));
 }

@@ -272,23 +272,30 @@ export function boundAccountRange(header: usize, shard: usize, accountStart: u32
 }
 
 /**
- * The incremental index's build (bounds.ts): pass 1 counts each (instrument, bucket)'s accounts
- * into `counts` (zeroed, instruments × buckets + 1 u32) and lists at `hot` the accounts whose bound
- * is below `hotBound` (returns how many); pass 2 (`fill` the counts' prefix sums) places them at
- * `entries`. The bounds are those boundAccountRange wrote at `bounds`.
+ * The incremental index's build (bounds.ts), over accounts [start, end): pass 1 counts each
+ * (instrument, bucket)'s accounts into `counts` (zeroed, instruments × buckets + 1 u32), and those
+ * on each side into `down` and `up` (the same), and lists at `hot` the accounts whose bound is
+ * below `hotBound` (returns how many); pass 2 (`fill` the counts' prefix sums, and for a part of
+ * the accounts the entries of the parts before it) places them at `entries`. The bounds are those
+ * boundAccountRange wrote at `bounds`.
  */
-export function indexCount(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, counts: usize, hot: usize): u32 {
-  assert(bounds != 0 && counts != 0 && hot != 0 && octave != 0, 'indexCount: no bounds, octave table, counts or list');
-  assert(headerValue(header, H_ACCOUNT_COUNT) <= INDEX_ACCOUNTS_MAX, 'indexCount: more accounts than an index entry holds');
-  assert(perOctave > 0 && perOctave <= OCTAVE_PER_MAX && buckets > 0, 'indexCount: no buckets, or more than OCTAVE_PER_MAX an octave');
-  return indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, counts, 0, hot);
+export function indexCount(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, counts: usize, down: usize, up: usize, hot: usize, start: u32, end: u32): u32 {
+  assert(bounds != 0 && counts != 0 && down != 0 && up != 0 && hot != 0 && octave != 0, 'indexCount: no bounds, octave table, counts or list');
+  checkIndexArguments(header, perOctave, buckets, start, end);
+  return indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, counts, down, up, 0, hot, start, end);
 }
 
-export function indexPlace(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, fill: usize, entries: usize): void {
+export function indexPlace(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, fill: usize, entries: usize, start: u32, end: u32): void {
   assert(bounds != 0 && fill != 0 && entries != 0 && octave != 0, 'indexPlace: no bounds, octave table, fill or entries');
-  assert(headerValue(header, H_ACCOUNT_COUNT) <= INDEX_ACCOUNTS_MAX, 'indexPlace: more accounts than an index entry holds');
-  assert(perOctave > 0 && perOctave <= OCTAVE_PER_MAX && buckets > 0, 'indexPlace: no buckets, or more than OCTAVE_PER_MAX an octave');
-  indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, fill, entries, 0);
+  checkIndexArguments(header, perOctave, buckets, start, end);
+  indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, fill, 0, 0, entries, 0, start, end);
+}
+
+function checkIndexArguments(header: usize, perOctave: u32, buckets: u32, start: u32, end: u32): void {
+  const accounts = headerValue(header, H_ACCOUNT_COUNT);
+  assert(accounts <= INDEX_ACCOUNTS_MAX, 'indexCount, indexPlace: more accounts than an index entry holds');
+  assert(perOctave > 0 && perOctave <= OCTAVE_PER_MAX && buckets > 0, 'indexCount, indexPlace: no buckets, or more than OCTAVE_PER_MAX an octave');
+  assert(start <= end && end <= accounts, 'indexCount, indexPlace: the accounts are not a range of the book');
 }
 
 /**

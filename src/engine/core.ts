@@ -1,4 +1,5 @@
 // Loading the WebAssembly core: compile once, instantiate per thread over a shared memory.
+import { setFlagsFromString } from 'node:v8';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -60,10 +61,13 @@ export interface CoreExports {
    * maintenance, its equity as an isolated scope), for the hot book.
    */
   boundAccounts(header: number, shard: number, accounts: number, count: number, table: number, bounds: number, changed: number, out: number, detail: number): number;
-  /** The incremental index's build, pass 1: counts per (instrument, bucket), lists the accounts below hotBound at `hot`; returns how many. */
-  indexCount(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, octave: number, counts: number, hot: number): number;
-  /** Pass 2: places the accounts at `entries` through `fill` (the counts' prefix sums). */
-  indexPlace(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, octave: number, fill: number, entries: number): void;
+  /**
+   * The incremental index's build, pass 1, over accounts [start, end): counts per (instrument,
+   * bucket), and per side, lists the accounts below hotBound at `hot`; returns how many.
+   */
+  indexCount(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, octave: number, counts: number, down: number, up: number, hot: number, start: number, end: number): number;
+  /** Pass 2: places accounts [start, end) at `entries` through `fill` (the counts' prefix sums, and the entries of the accounts before `start`). */
+  indexPlace(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, octave: number, fill: number, entries: number, start: number, end: number): void;
   /** The hot book (assembly/hot.ts): moves an instrument's records from markOld to its mark now. */
   hotMove(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint): void;
   /** The hot book: settles the statuses of an instrument's records' scopes; lists the accounts whose scopes changed status. */
@@ -107,9 +111,23 @@ export function coreWasmPath(): string {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** The compiled core module, compiled on first use and shared by every instance in this thread. */
+/**
+ * V8's flags for the core, set before it is compiled: every function compiled by the optimising
+ * compiler (TurboFan) when the module is, not by the baseline compiler (Liftoff) at its first call
+ * and replaced later. A kernel's call is long (a sweep, a build of the incremental index) and V8
+ * replaces code only between calls, so the first call of each ran baseline code to its end: the
+ * first build of the index on the 10M-account book took 1.9 s in the pool's boundRange where the
+ * builds after it took 0.6 s (bench/README.md). The whole module takes about 30 ms to compile so.
+ * The flags are the process's: other WebAssembly modules in it are compiled the same way.
+ */
+const CORE_V8_FLAGS = ['--no-liftoff', '--no-wasm-lazy-compilation'];
+
+/** The compiled core module, compiled on first use and shared by every instance in this thread (and handed to the pool's workers). */
 export function compileCore(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(coreWasmPath()));
+  if (compiled === undefined) {
+    for (const flag of CORE_V8_FLAGS) setFlagsFromString(flag);
+    compiled = new WebAssembly.Module(readFileSync(coreWasmPath()));
+  }
   return compiled;
 }
 

@@ -80,6 +80,11 @@ const BUCKET_MIN_EXPONENT = kernelU32('BUCKET_MIN_EXPONENT') | 0; // an i32 in t
 const BUCKET_MAX_EXPONENT = 2;
 /** A mantissa's slice in the kernel's octave table (writeOctaveTable): its top 23 − OCTAVE_SLICE_SHIFT bits. */
 const OCTAVE_SLICE_SHIFT = kernelU32('OCTAVE_SLICE_SHIFT');
+/** A build's arrays per part of the accounts (src/engine/incremental.ts placeAll): the counts of each cell, and of its entries on each side. */
+const ARRAYS_PER_PART = 1 + SIDES;
+/** indexCount's and indexPlace's arguments between the book's header and the accounts. */
+type CountArgs = [number, number, number, number, number, number, number, number, number];
+type PlaceArgs = [number, number, number, number, number, number, number];
 /** Relative margin, against the account, on every float the index compares (far above f64 rounding). */
 const MARGIN = 1e-9;
 /** Accounts the build admits to the hot book per kernel call. */
@@ -747,25 +752,7 @@ export class IncrementalEvaluator {
         ? await this.pool.boundRange(this.writeTable(), this.boundsOffset())
         : engine.core.boundAccountRange(engine.layout.header, engine.shardRecord(), 0, accounts, this.writeTable(), this.boundsOffset());
 
-    // The index, in the kernel: count each (instrument, bucket), then place the accounts (an
-    // account once per instrument it holds, tagged with the sides a move of it could fail it on).
-    // Those with a bound below hotBound go to the hot book.
-    const cells = instruments * this.buckets + 1;
-    const countsOffset = engine.region('incremental.buckets', cells * 4);
-    const start = new Uint32Array(engine.memory.buffer, countsOffset, cells);
-    start.fill(0);
-    const hotOffset = engine.region('incremental.hot', accounts * 4);
-    const hotCount = engine.core.indexCount(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, this.octave, countsOffset, hotOffset);
-    for (let k = 1; k < cells; k++) start[k] += start[k - 1];
-    const fillOffset = engine.region('incremental.fill', cells * 4);
-    new Uint32Array(engine.memory.buffer, fillOffset, cells).set(start);
-    // Room for an entry per position slot the arena has: every build fits in the same region.
-    const entriesOffset = engine.region('incremental.entries', Math.max(start[cells - 1], engine.layout.capacity.positions) * 4);
-    engine.core.indexPlace(engine.layout.header, this.boundsOffset(), this.hotBound, this.perOctave, this.buckets, this.octave, fillOffset, entriesOffset);
-    this.bucketStart = start;
-    this.entries = new Uint32Array(engine.memory.buffer, entriesOffset, start[cells - 1]);
-    this.countSides(cells);
-    const hot = new Uint32Array(engine.memory.buffer, hotOffset, hotCount).slice();
+    const hot = await this.placeAll();
     // The hot book takes its accounts from an evaluation that gives each position's maintenance.
     for (let k = 0; k < hot.length; k += HOT_ADMIT_BATCH) {
       const batch = hot.subarray(k, k + HOT_ADMIT_BATCH);
@@ -780,31 +767,87 @@ export class IncrementalEvaluator {
     return { path: 'build', evaluated: accounts, liquidatable: this.liquidatableCount, changed: null, owed: 0 };
   }
 
-  /** The build's entries per side before each of its `cells` cells (sideStart), one read of each entry. */
-  private countSides(cells: number): void {
-    if (this.sideStart.length !== SIDES || this.sideStart[0].length < cells) {
-      this.sideStart = Array.from({ length: SIDES }, () => new Uint32Array(cells));
-    }
-    // An entry's side bits are the two above SIDE_SHIFT (the kernel's INDEX_SIDES is 2, checked
-    // where the module loads), counted in locals: one read of each entry.
-    const entries = this.entries;
-    const start = this.bucketStart;
+  /**
+   * The index, in the kernel (indexCount, indexPlace): each (instrument, bucket)'s accounts counted,
+   * with those on each side, then each account placed once per instrument it holds, tagged with the
+   * sides a move of it could fail it on. With the pool, each worker takes a part of the accounts in
+   * both passes (each part its own counts, then its own fill: where its entries of each cell start,
+   * after the parts before it), so that the entries are those one pass over every account places.
+   * Returns the accounts below hotBound, ascending, for the hot book.
+   */
+  private async placeAll(): Promise<Uint32Array> {
+    const engine = this.engine;
+    const accounts = engine.accountCount;
+    const pool = this.pool;
+    const parts = pool?.parts ?? 1;
+    const partStart = (t: number) => (pool === undefined ? (t === 0 ? 0 : accounts) : pool.partStart(t));
+    const cells = this.reference.length * this.buckets + 1;
+    // Per part: its counts of each cell, then of each cell's entries on each side (at the cell's index + 1).
+    const countsOffset = engine.region('incremental.buckets', parts * ARRAYS_PER_PART * cells * 4);
+    const part = (t: number, array: number) => countsOffset + (t * ARRAYS_PER_PART + array) * cells * 4;
+    const hotOffset = engine.region('incremental.hot', accounts * 4); // part t lists its hot accounts from its first account's word
+    const bounds = this.boundsOffset();
+    const head = (t: number) => [bounds, this.hotBound, this.perOctave, this.buckets, this.octave, part(t, 0)];
+    const countArgs = (t: number) => [...head(t), part(t, 1 + SIDE_DOWN), part(t, 1 + SIDE_UP), hotOffset + partStart(t) * 4];
+    const zero = (t: number) => new Uint32Array(engine.memory.buffer, part(t, 0), ARRAYS_PER_PART * cells).fill(0);
+    const hotCounts =
+      pool !== undefined
+        ? await pool.indexPass('count', countArgs, zero)
+        : [(zero(0), engine.core.indexCount(engine.layout.header, ...(countArgs(0) as CountArgs), 0, accounts))];
+
+    // Each cell's start (the parts' counts summed, then their prefix sums), each part's fill, and
+    // the entries on each side before each cell.
+    const buffer = engine.memory.buffer;
+    const counts = Array.from({ length: parts }, (_, t) => new Uint32Array(buffer, part(t, 0), cells));
+    const start = new Uint32Array(cells);
+    if (this.sideStart.length !== SIDES || this.sideStart[0].length < cells) this.sideStart = Array.from({ length: SIDES }, () => new Uint32Array(cells));
     const down = this.sideStart[SIDE_DOWN];
     const up = this.sideStart[SIDE_UP];
-    let downs = 0;
-    let ups = 0;
-    for (let c = 0; c < cells - 1; c++) {
-      down[c] = downs;
-      up[c] = ups;
-      const end = start[c + 1];
-      for (let k = start[c]; k < end; k++) {
-        const sides = entries[k] >>> SIDE_SHIFT;
-        downs += (sides >>> SIDE_DOWN) & 1;
-        ups += (sides >>> SIDE_UP) & 1;
+    down.fill(0, 0, cells);
+    up.fill(0, 0, cells);
+    for (let t = 0; t < parts; t++) {
+      const own = counts[t];
+      const ownDown = new Uint32Array(buffer, part(t, 1 + SIDE_DOWN), cells);
+      const ownUp = new Uint32Array(buffer, part(t, 1 + SIDE_UP), cells);
+      for (let c = 1; c < cells; c++) {
+        start[c] += own[c];
+        down[c] += ownDown[c];
+        up[c] += ownUp[c];
       }
     }
-    down[cells - 1] = downs;
-    up[cells - 1] = ups;
+    for (let c = 1; c < cells; c++) {
+      start[c] += start[c - 1];
+      down[c] += down[c - 1];
+      up[c] += up[c - 1];
+    }
+    const fills = Array.from({ length: parts }, () => new Uint32Array(cells));
+    for (let c = 0; c < cells - 1; c++) {
+      let at = start[c];
+      for (let t = 0; t < parts; t++) {
+        fills[t][c] = at;
+        at += counts[t][c + 1];
+      }
+    }
+    // Room for an entry per position slot the arena has: every build fits in the same region.
+    const entriesOffset = engine.region('incremental.entries', Math.max(start[cells - 1], engine.layout.capacity.positions) * 4);
+    const placeArgs = (t: number) => [...head(t), entriesOffset];
+    const fill = (t: number) => new Uint32Array(engine.memory.buffer, part(t, 0), cells).set(fills[t]);
+    if (pool !== undefined) await pool.indexPass('place', placeArgs, fill);
+    else {
+      fill(0);
+      engine.core.indexPlace(engine.layout.header, ...(placeArgs(0) as PlaceArgs), 0, accounts);
+    }
+    this.bucketStart = start;
+    this.entries = new Uint32Array(engine.memory.buffer, entriesOffset, start[cells - 1]);
+
+    // The parts' hot accounts, one list in account order.
+    const hot = new Uint32Array(hotCounts.reduce((sum, n) => sum + n, 0));
+    let at = 0;
+    for (let t = 0; t < parts; t++) {
+      hot.set(new Uint32Array(engine.memory.buffer, hotOffset + partStart(t) * 4, hotCounts[t]), at);
+      at += hotCounts[t];
+    }
+    return hot;
   }
 
   /**

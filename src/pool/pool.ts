@@ -223,23 +223,68 @@ export class SweepPool {
   async boundRange(table: number, bounds: number, options: { faults?: Map<number, number> } = {}): Promise<number> {
     return this.exclusive(async () => {
       const engine = this.engine;
-      const accounts = engine.accountCount;
-      const parts = this.threadCount;
       // A part whose worker died (piscina replaces it) is run again: its outputs (statuses, bounds)
       // are a pure function of the unchanged inputs, so the re-run writes the same bytes.
-      const run = async (t: number, start: number, end: number): Promise<number> => {
-        for (let attempt = 0; ; attempt++) {
-          const dieAfter = attempt === 0 ? (options.faults?.get(t) ?? -1) : -1;
-          try {
-            return (await this.piscina.run({ kind: 'bounds', header: engine.layout.header, shard: engine.shardRecord(`pool.bounds.${t}`), start, end, table, bounds, dieAfter })) as number;
-          } catch (error) {
-            if (attempt >= this.retries) throw new Error(`the bounds of accounts ${start} to ${end} failed ${attempt + 1} times: ${(error as Error).message}`);
-          }
-        }
-      };
-      const counts = await Promise.all(Array.from({ length: parts }, (_, t) => run(t, Math.floor((accounts * t) / parts), Math.floor((accounts * (t + 1)) / parts))));
+      const counts = await this.eachPart('the bounds', options.faults, (t, start, end, dieAfter) => ({
+        kind: 'bounds',
+        header: engine.layout.header,
+        shard: engine.shardRecord(`pool.bounds.${t}`),
+        start,
+        end,
+        table,
+        bounds,
+        dieAfter,
+      }));
       return counts.reduce((sum, count) => sum + count, 0);
     });
+  }
+
+  /** Parts the pool splits a build's accounts into (one per worker): part t is accounts [partStart(t), partStart(t + 1)). */
+  get parts(): number {
+    return this.threadCount;
+  }
+
+  partStart(t: number): number {
+    return Math.floor((this.engine.accountCount * t) / this.threadCount);
+  }
+
+  /**
+   * A pass of the incremental index's build (the kernel's indexCount or indexPlace,
+   * src/engine/incremental.ts) on the workers, each part of the accounts at once: `args(t)` gives
+   * part t's arguments between the book's header and its accounts (its own counts, or its own fill).
+   * `prepare(t)` runs before each attempt of part t: a part whose worker died runs again (up to
+   * `retries` times) from what `prepare` restores, and writes the same bytes. Returns each part's
+   * result (indexCount's hot accounts). `faults`: as for boundRange.
+   */
+  async indexPass(pass: 'count' | 'place', args: (t: number) => number[], prepare: (t: number) => void, options: { faults?: Map<number, number> } = {}): Promise<number[]> {
+    return this.exclusive(() =>
+      this.eachPart(`the index's ${pass} pass`, options.faults, (t, start, end, dieAfter) => {
+        prepare(t);
+        return { kind: 'index', pass, header: this.engine.layout.header, args: args(t), start, end, dieAfter };
+      }),
+    );
+  }
+
+  /**
+   * Runs `task(t, start, end, dieAfter)` on the workers for each part t of the accounts at once,
+   * again for a part whose worker died (piscina replaces it), up to `retries` times; `task` is asked
+   * again for each attempt. `faults` (the worker-death test's seam): part → accounts its worker
+   * takes before it exits, on the first attempt.
+   */
+  private eachPart(what: string, faults: Map<number, number> | undefined, task: (t: number, start: number, end: number, dieAfter: number) => object): Promise<number[]> {
+    const run = async (t: number): Promise<number> => {
+      const start = this.partStart(t);
+      const end = this.partStart(t + 1);
+      for (let attempt = 0; ; attempt++) {
+        const dieAfter = attempt === 0 ? (faults?.get(t) ?? -1) : -1;
+        try {
+          return (await this.piscina.run(task(t, start, end, dieAfter))) as number;
+        } catch (error) {
+          if (attempt >= this.retries) throw new Error(`${what} of accounts ${start} to ${end} failed ${attempt + 1} times: ${(error as Error).message}`);
+        }
+      }
+    };
+    return Promise.all(Array.from({ length: this.threadCount }, (_, t) => run(t)));
   }
 
   /**

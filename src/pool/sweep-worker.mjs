@@ -24,9 +24,10 @@ function readString(pointer) {
   return String.fromCharCode(...new Uint16Array(memory.buffer.slice(pointer, pointer + bytes)));
 }
 
-// Warm-up: V8 starts wasm in its baseline compiler and a call that starts there finishes there,
-// so run the sweep on the pool's warm-up book (a copy of a few real accounts in its own layout
-// and shard record, never the real book) until the optimized code is in place, each way it runs.
+// Warm-up: the core's code is optimised from its first call (src/engine/core.ts compiles it with
+// TurboFan up front), but this thread's first calls still pay for their JavaScript and the first
+// touches of their stack and caches: run the sweep on the pool's warm-up book (a copy of a few real
+// accounts in its own layout and shard record, never the real book) a few times, each way it runs.
 for (let round = 0; round < warmup.rounds; round++) {
   core.sweep(warmup.header, 0, warmup.accounts, warmup.flags[round % warmup.flags.length], warmup.shard);
 }
@@ -44,6 +45,9 @@ for (let round = 0; round < warmup.rounds; round++) {
  * Kind 'read' (the benchmark's bandwidth baseline): streams `bytes` bytes from `pointer`.
  * Kind 'bounds' (incremental evaluation's build): accounts [start, end) evaluated with their bounds;
  * with `dieAfter` ≥ 0 (the worker-death test's seam) that many of them, then the thread exits.
+ * Kind 'index' (the build's next passes): the kernel's indexCount (`pass` 'count') or indexPlace
+ * ('place') over accounts [start, end) with `args` (their arguments between the header and the
+ * accounts); `dieAfter` as for 'bounds'.
  */
 export default function sweepShard(task) {
   if (task.kind === 'read') return core.streamRead(task.pointer, task.bytes);
@@ -54,6 +58,14 @@ export default function sweepShard(task) {
       process.exit(70);
     }
     return core.boundAccountRange(task.header, task.shard, task.start, task.end, task.table, task.bounds);
+  }
+  if (task.kind === 'index') {
+    const pass = task.pass === 'count' ? core.indexCount : core.indexPlace;
+    if (task.dieAfter >= 0) {
+      pass(task.header, ...task.args, task.start, Math.min(task.end, task.start + task.dieAfter));
+      process.exit(70);
+    }
+    return pass(task.header, ...task.args, task.start, task.end) ?? 0;
   }
   if (task.kind === 'range') {
     core.sweep(task.header, task.start, task.end, task.flags, task.shard);

@@ -190,7 +190,8 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     const low = (b: number) => 2 ** (kernelI32('BUCKET_MIN_EXPONENT') + b / perOctave);
     const memory = twin.memory.buffer;
     const cells = instruments * buckets;
-    const start = new Uint32Array(memory, twin.region('incremental.buckets', 0), cells + 1);
+    type Built = { bucketStart: Uint32Array; entries: Uint32Array; sideStart: Uint32Array[] };
+    const start = (incremental as unknown as Built).bucketStart;
     const entries = new Uint32Array(memory, twin.region('incremental.entries', 0), start[cells]);
     const bounds = new Float32Array(memory, twin.region('incremental.bounds', 0), twin.accountCount);
     const v = twin.views;
@@ -248,6 +249,29 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect(bothSides).toBeGreaterThan(0);
     expect(oneSided).toBeGreaterThan(twin.accountCount / 2);
     expect(engine.accountCount).toBe(twin.accountCount);
+
+    // The pool's build, each worker counting and placing a part of the accounts (one of them dying
+    // in each pass and its part run again), places the same entries in the same order, with the
+    // same counts per cell and side, and the same hot book.
+    const single = { start: start.slice(), entries: entries.slice(), down: sideStart[down].slice(0, cells + 1), up: sideStart[up].slice(0, cells + 1), hot: incremental.hotAccounts };
+    incremental.close();
+    for (const threads of [1, 2, 3]) {
+      const pool = await SweepPool.open(twin, { threads });
+      const pooled = new IncrementalEvaluator(twin, { pool, hotBound: 1e-4 });
+      if (threads === 3) {
+        const indexPass = pool.indexPass.bind(pool);
+        pool.indexPass = (pass, args, prepare) => indexPass(pass, args, prepare, { faults: new Map([[pass === 'count' ? 1 : 2, 700]]) });
+      }
+      expect((await pooled.step()).path).toBe('build');
+      const built = pooled as unknown as Built;
+      expect(built.bucketStart.slice(0, cells + 1), `${threads} workers: the cells' starts`).toEqual(single.start);
+      expect(new Uint32Array(memory, twin.region('incremental.entries', 0), start[cells]), `${threads} workers: the entries`).toEqual(single.entries);
+      expect(built.sideStart[down].slice(0, cells + 1), `${threads} workers: down`).toEqual(single.down);
+      expect(built.sideStart[up].slice(0, cells + 1), `${threads} workers: up`).toEqual(single.up);
+      expect(pooled.hotAccounts, `${threads} workers: the hot book`).toBe(single.hot);
+      pooled.close();
+      await pool.close();
+    }
   });
 
   test("a step counts the entries its moves reach from the build's counts per side, as a scan of those entries counts them, its cursors moved by the steps before", async () => {
