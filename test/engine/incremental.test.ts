@@ -46,7 +46,15 @@ function randomStep(random: () => number, instruments: number): Step {
  * region the incremental path and the hot book place after it (their lists, scopes and records)
  * lies above 2 GiB, as on a 10M-account book.
  */
-async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine> {
+/** The entries of the evaluator's heaps (its internals, read as they are). */
+function heapEntries(incremental: IncrementalEvaluator): number {
+  const inner = incremental as unknown as { waiting: Array<{ size: number }>; below: Array<{ size: number }>; above: Array<{ size: number }> };
+  let entries = 0;
+  for (const heaps of [inner.waiting, inner.below, inner.above]) for (const heap of heaps) entries += heap.size;
+  return entries;
+}
+
+async function stepsEqualTwin(seed: number, aboveTwoGiB = false, heapLimit?: number): Promise<{ engine: Engine; heapCompactions: number; staleReasons: Set<string>; incrementalAfterCompaction: number; compacted: Array<{ entries: number; stale: boolean }> }> {
   const generated = generatedBookToBook(generateBook({ accounts: 3_000, seed, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
   const engine = Engine.fromBook(generated);
   const twin = Engine.fromBook(generated);
@@ -55,7 +63,10 @@ async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine
   // the fallback at every step (calmAccounts at the fallback); the others evaluate up to twice the
   // fallback in a calm step (the default) and sweep past it.
   const fallbackAccounts = 400;
-  const incremental = new IncrementalEvaluator(engine, { fallbackAccounts, calmAccounts: seed === 2 ? fallbackAccounts : undefined, hotLimit: 2_000, hotBound: seed === 2 ? 0.02 : 1e-3 });
+  const incremental = new IncrementalEvaluator(engine, { fallbackAccounts, calmAccounts: seed === 2 ? fallbackAccounts : undefined, hotLimit: 2_000, hotBound: seed === 2 ? 0.02 : 1e-3, heapLimit });
+  const staleReasons = new Set<string>();
+  let incrementalAfterCompaction = 0; // incremental steps right after a step that compacted the heaps
+  const compacted: Array<{ entries: number; stale: boolean }> = []; // at each compaction of the heaps: their entries after it, and whether it left the index stale
   const random = prng(seed * 7_919);
   // The same updates for both books: two generators on the same seed, each over its own book.
   const updates = mixedUpdates(engine, prng(seed));
@@ -66,6 +77,7 @@ async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine
   let hotSeen = 0;
   let calmPastFallback = 0; // calm steps that evaluated more than the fallback themselves
   let broadPastFallback = 0; // and broad moves that did (none: past the fallback they sweep)
+  let compactedLastStep = false;
   for (let s = 0; s < 400; s++) {
     const step = randomStep(random, engine.instruments.length);
     for (const book of [engine, twin]) {
@@ -90,8 +102,13 @@ async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine
     }
     const before = statusBytes(engine);
     hotSeen = Math.max(hotSeen, incremental.hotAccounts);
+    if (incremental.stale !== '') staleReasons.add(incremental.stale);
+    const compactionsBefore = incremental.heapCompactions;
     const result = await incremental.step();
     paths[result.path]++;
+    if (result.path === 'incremental' && compactedLastStep) incrementalAfterCompaction++;
+    compactedLastStep = incremental.heapCompactions > compactionsBefore;
+    if (compactedLastStep) compacted.push({ entries: heapEntries(incremental), stale: incremental.stale === 'heap entries' });
     const expectedCount = twin.sweep({ full: false });
     const where = `seed ${seed}, step ${s} (${step.kind}), ${result.path}`;
     expect(result.liquidatable, where).toBe(expectedCount);
@@ -119,7 +136,7 @@ async function stepsEqualTwin(seed: number, aboveTwoGiB = false): Promise<Engine
   expect(reevaluated / paths.incremental).toBeLessThan(engine.accountCount / 10);
   expect(changedSeen).toBeGreaterThan(50);
   expect(hotSeen).toBeGreaterThan(0);
-  return engine;
+  return { engine, heapCompactions: incremental.heapCompactions, staleReasons, incrementalAfterCompaction, compacted };
 }
 
 describe('incremental evaluation on books dense near their boundaries', () => {
@@ -127,8 +144,20 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     await stepsEqualTwin(seed);
   });
 
+  test('past heapLimit the largest heap is compacted, and the index goes stale only when the heaps are still past it; every step still equals a full sweep of a twin book', async () => {
+    const heapLimit = 9_600;
+    const { heapCompactions, staleReasons, incrementalAfterCompaction, compacted } = await stepsEqualTwin(3, false, heapLimit);
+    expect(heapCompactions).toBeGreaterThan(2);
+    // A compaction left the index stale exactly when the heaps were past the limit still, and both
+    // happened: steps right after one that left it built were incremental.
+    expect(staleReasons.has('heap entries')).toBe(true);
+    for (const { entries, stale } of compacted) expect(stale, `${entries} entries of ${heapLimit}`).toBe(entries > heapLimit);
+    expect(compacted.some((c) => c.stale)).toBe(true);
+    expect(incrementalAfterCompaction).toBeGreaterThan(0);
+  });
+
   test('every step equals a full sweep of a twin book with the hot book and the lists above 2 GiB of memory', async () => {
-    const engine = await stepsEqualTwin(2, true);
+    const { engine } = await stepsEqualTwin(2, true);
     // The hot book's scopes and the evaluations' detail were placed above 2 GiB (a region already
     // placed is returned as it is for a request of 0 bytes).
     expect(engine.region('hot.scopes', 0)).toBeGreaterThan(TWO_GIB);

@@ -429,6 +429,7 @@ describe('the production sweep paths after the changes users make', () => {
     let staleSweeps = 0;
     let highHotSteps = 0; // incremental steps with accounts in the hot book, on a book above 2 GiB
     let compactedHotSteps = 0; // incremental steps with a hot book, right after the twin's arena was compacted
+    let heapCompactedSteps = 0; // incremental steps right after a step that compacted the twin's heaps
     // Deferred funding refreshes: chunks settled by the updates after them, steps whose first sweep
     // found chunks pending, on this thread or in a pool.
     let settledByUpdates = 0;
@@ -490,9 +491,14 @@ describe('the production sweep paths after the changes users make', () => {
       // Most books owe the accounts a step past the fallback reaches (the default drain limit); books
       // 0 and 8 (of the lowest fallback) let the index go stale at once (a drain limit of the fallback).
       const fallbackAccounts = 8 + (bookIndex % 4) * 40;
-      const incremental = new IncrementalEvaluator(twin, { fallbackAccounts, drainLimit: bookIndex % 8 === 0 ? fallbackAccounts : undefined, hotLimit: 16 + (bookIndex % 3) * 200, hotBound: [1e-3, 1e-2, 0.2][bookIndex % 3] });
+      // Books 1, 5 and 9 keep their heaps within as many entries as accounts: past it, the largest
+      // heap is compacted, and the index goes stale when that leaves them past it still.
+      const heapLimit = bookIndex % 4 === 1 ? Math.max(16, twin.accountCount) : undefined;
+      const incremental = new IncrementalEvaluator(twin, { fallbackAccounts, drainLimit: bookIndex % 8 === 0 ? fallbackAccounts : undefined, hotLimit: 16 + (bookIndex % 3) * 200, hotBound: [1e-3, 1e-2, 0.2][bookIndex % 3], heapLimit });
       const reference = new ReferenceCache();
       const random = prng(1_000 + bookIndex);
+      let heapCompactions = 0;
+      let heapsCompactedBefore = false;
       for (let s = 0; s < STEPS_PER_BOOK; s++) {
         const step = randomStep(engine, random);
         const where = `book ${bookIndex} (${engine.accountCount} accounts), step ${s}: ${describeStep(step)}`;
@@ -574,6 +580,9 @@ describe('the production sweep paths after the changes users make', () => {
         // A compaction slid the twin's blocks to other slots: its index stays built, and its hot
         // book (which names an isolated position by its rank in the block) writes where they are now.
         if (twin.positionCompactions > twinCompactions && result.path === 'incremental' && incremental.hotAccounts > 0) compactedHotSteps++;
+        if (heapsCompactedBefore && result.path === 'incremental') heapCompactedSteps++;
+        heapsCompactedBefore = incremental.heapCompactions > heapCompactions;
+        heapCompactions = incremental.heapCompactions;
       }
       if (aboveTwoGiB) expect(Math.min(engine.memoryUse.total, twin.memoryUse.total)).toBeGreaterThan(TWO_GIB);
       // With no new index, the sweeps settle every chunk left pending within FUNDING_SETTLE_SPREAD + 1
@@ -606,6 +615,8 @@ describe('the production sweep paths after the changes users make', () => {
     expect(arenaCompactions).toBeGreaterThan(0);
     console.log(`${compactedHotSteps} incremental steps with a hot book right after an arena compaction`);
     expect(compactedHotSteps).toBeGreaterThan(0);
+    console.log(`${heapCompactedSteps} incremental steps right after a compaction of the heaps`);
+    expect(heapCompactedSteps).toBeGreaterThan(0);
     // The chunk records' own life: chunks that outgrew their room moved, and regions were laid out
     // again (repacked, or a new layout as the book grew), and compactions ran over several steps.
     expect(chunkMoves).toBeGreaterThan(0);
