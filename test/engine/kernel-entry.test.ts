@@ -171,6 +171,20 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 0, 1, 0, r.bounds), /bounds: no bound table or no bounds column/);
   });
 
+  test("indexCount and indexPlace refuse accounts that are not a range of the book, and no counts or fill", () => {
+    const engine = crashEngine();
+    const r = regions(engine);
+    const header = engine.layout.header;
+    const cells = engine.region('test.cells', 3 * 64 * 4);
+    const octave = engine.region('test.octave', 4096);
+    const n = engine.accountCount;
+    expectRefused(engine, () => engine.core.indexCount(header, r.bounds, 1e-3, 8, 4, octave, cells, cells, cells, r.list, 0, n + 1), /core assertion failed: indexCount, indexPlace: the accounts are not a range of the book/);
+    expectRefused(engine, () => engine.core.indexCount(header, r.bounds, 1e-3, 8, 4, octave, cells, cells, cells, r.list, 3, 2), /core assertion failed: indexCount, indexPlace: the accounts are not a range of the book/);
+    expectRefused(engine, () => engine.core.indexCount(header, r.bounds, 1e-3, 8, 4, octave, cells, 0, cells, r.list, 0, n), /core assertion failed: indexCount: no bounds, octave table, counts or list/);
+    expectRefused(engine, () => engine.core.indexPlace(header, r.bounds, 1e-3, 8, 4, octave, cells, r.list, 2, n + 1), /core assertion failed: indexCount, indexPlace: the accounts are not a range of the book/);
+    expectRefused(engine, () => engine.core.indexPlace(header, r.bounds, 1e-3, 8, 4, octave, 0, r.list, 0, n), /core assertion failed: indexPlace: no bounds, octave table, fill or entries/);
+  });
+
   test('hotMove and hotTick refuse an instrument past the book and records with no scopes; hotSettle and hotTick records with no list', () => {
     const engine = crashEngine();
     const r = regions(engine);
