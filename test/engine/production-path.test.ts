@@ -430,6 +430,7 @@ describe('the production sweep paths after the changes users make', () => {
     let highHotSteps = 0; // incremental steps with accounts in the hot book, on a book above 2 GiB
     let compactedHotSteps = 0; // incremental steps with a hot book, right after the twin's arena was compacted
     let heapCompactedSteps = 0; // incremental steps right after a step that compacted the twin's heaps
+    let pooledBuilds = 0; // builds of the index on the twin's own pool
     // Deferred funding refreshes: chunks settled by the updates after them, steps whose first sweep
     // found chunks pending, on this thread or in a pool.
     let settledByUpdates = 0;
@@ -494,7 +495,15 @@ describe('the production sweep paths after the changes users make', () => {
       // Books 1, 5 and 9 keep their heaps within as many entries as accounts: past it, the largest
       // heap is compacted, and the index goes stale when that leaves them past it still.
       const heapLimit = bookIndex % 4 === 1 ? Math.max(16, twin.accountCount) : undefined;
-      const incremental = new IncrementalEvaluator(twin, { fallbackAccounts, drainLimit: bookIndex % 8 === 0 ? fallbackAccounts : undefined, hotLimit: 16 + (bookIndex % 3) * 200, hotBound: [1e-3, 1e-2, 0.2][bookIndex % 3], heapLimit });
+      // Books 0, 4 and 8 give the incremental path a pool of its own, as a service does: its builds
+      // (the bounds, then the index's count and place passes, each worker a part of the accounts)
+      // and its fallback sweeps run on the twin's workers.
+      let twinPool: SweepPool | undefined;
+      if (bookIndex % 4 === 0) {
+        twinPool = await SweepPool.open(twin, { threads: 2 });
+        pools.push(twinPool);
+      }
+      const incremental = new IncrementalEvaluator(twin, { pool: twinPool, fallbackAccounts, drainLimit: bookIndex % 8 === 0 ? fallbackAccounts : undefined, hotLimit: 16 + (bookIndex % 3) * 200, hotBound: [1e-3, 1e-2, 0.2][bookIndex % 3], heapLimit });
       const reference = new ReferenceCache();
       const random = prng(1_000 + bookIndex);
       let heapCompactions = 0;
@@ -581,6 +590,7 @@ describe('the production sweep paths after the changes users make', () => {
         // book (which names an isolated position by its rank in the block) writes where they are now.
         if (twin.positionCompactions > twinCompactions && result.path === 'incremental' && incremental.hotAccounts > 0) compactedHotSteps++;
         if (heapsCompactedBefore && result.path === 'incremental') heapCompactedSteps++;
+        if (twinPool !== undefined && result.path === 'build') pooledBuilds++;
         heapsCompactedBefore = incremental.heapCompactions > heapCompactions;
         heapCompactions = incremental.heapCompactions;
       }
@@ -615,8 +625,9 @@ describe('the production sweep paths after the changes users make', () => {
     expect(arenaCompactions).toBeGreaterThan(0);
     console.log(`${compactedHotSteps} incremental steps with a hot book right after an arena compaction`);
     expect(compactedHotSteps).toBeGreaterThan(0);
-    console.log(`${heapCompactedSteps} incremental steps right after a compaction of the heaps`);
+    console.log(`${heapCompactedSteps} incremental steps right after a compaction of the heaps; ${pooledBuilds} builds of the index on a pool`);
     expect(heapCompactedSteps).toBeGreaterThan(0);
+    expect(pooledBuilds).toBeGreaterThan(3);
     // The chunk records' own life: chunks that outgrew their room moved, and regions were laid out
     // again (repacked, or a new layout as the book grew), and compactions ran over several steps.
     expect(chunkMoves).toBeGreaterThan(0);
