@@ -1,5 +1,6 @@
 // The first update a process applies would otherwise pay for compiling the operation path (the
-// JavaScript of src/account/ and the kernel's refresh functions, compiled lazily on first call):
+// JavaScript of src/account/, compiled and optimised by V8 as it runs; the kernel is compiled up
+// front, src/engine/core.ts):
 // hundreds of microseconds against about ten for the next ones. The loaders run this once per
 // process, on a book of its own, and then a withdrawal of one micro and its deposit back on the
 // loaded book itself, so that a freshly loaded engine's first update costs what the later ones do.

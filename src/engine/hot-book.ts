@@ -165,9 +165,8 @@ export class HotBook {
     const atList = engine.region('hot.admit.at', regionBytes(count * 4));
     const firsts = engine.region('hot.admit.firsts', regionBytes(count * 4));
     const out = engine.region('hot.admit.out', 8);
-    // Views made again after each call: the memory may have grown for the records.
-    const words = () => new Uint32Array(engine.memory.buffer);
-    let w = words();
+    // The engine's view, read again after each call: it is made again when the memory grows for the records.
+    let w = engine.memoryWords;
     for (let k = 0; k < count; k++) {
       w[(list >>> 2) + k] = accounts[k];
       w[(atList >>> 2) + k] = at[k];
@@ -175,7 +174,7 @@ export class HotBook {
     let from = 0;
     for (;;) {
       const done = engine.core.hotAdmit(engine.layout.header, list, atList, from, count, detail.byteOffset, this.scopesOffset, this.scopeCount, this.tableOffset, firsts, out);
-      w = words();
+      w = engine.memoryWords;
       this.scopeCount = w[(out + ADMIT_SCOPES) >>> 2];
       for (let k = from; k < done; k++) {
         const first = w[(firsts >>> 2) + k];
