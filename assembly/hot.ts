@@ -7,16 +7,20 @@
 // block (SLOT_CROSS for the pool), its status and whether it is isolated and still live. A rank, not
 // a slot: a compaction of the position arena slides blocks to new slots and leaves every rank (and
 // every figure) as it was, so the hot book, and the incremental index with it, stay as they are.
-// A **hot record** (HOT_RECORD_BYTES), one per position of a hot scope, in its instrument's array,
-// holds the position's size, its maintenance at that instrument's current hot mark, its scope and a
-// bracket hint. A tick of the instrument moves every record from
+// A **hot record** (HOT_RECORD_BYTES), one per position of a hot scope of two positions or more, in
+// its instrument's array, holds the position's size, its maintenance at that instrument's current
+// hot mark, its scope and a bracket hint. A scope of one position (an isolated one, or a pool with
+// one position) has a **solo record** instead (HOT_SOLO_BYTES), in its instrument's solo array: its
+// status depends on that one mark, so the record holds the range of marks within which the status
+// cannot change, and a tick that stays within it costs the read of two i32s (soloPass).
+// A tick of the instrument moves every record from
 // the old mark to the new: the scope's equity by the exact change of value, size·q·(new − old), and
 // its maintenance by the change of the position's maintenance, recomputed exactly. Integers only:
 // a hot scope's figures stay those a full evaluation would give (the funding owed, the debits and
 // the balances do not move with a mark; anything else that changes an account takes it out of the
 // hot book first, src/engine/incremental.ts).
 
-import { MODE_CROSS, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT } from './constants';
+import { MODE_CROSS, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, TIERS_MAX, SCALE_6 } from './constants';
 import {
   H_ACC_STATUS,
   H_ACC_POS_START,
@@ -30,10 +34,15 @@ import {
   H_POS_MODE,
   H_POS_STATUS,
   H_POS_BRACKET,
+  H_INST_Q,
+  H_INST_MARK,
   SLOT_CROSS,
   CACHE_UNIT,
   CACHE_Q,
   CACHE_STRIDE,
+  CACHE_FLOORS,
+  CACHE_TIERS,
+  CACHE_TIER_BYTES,
 } from './layout';
 import { column, headerValue } from './header';
 import { maintenanceHinted } from './math';
@@ -41,7 +50,9 @@ import { maintenanceHinted } from './math';
 /**
  * A hot scope: i64 equity, i64 maintenance, u32 account, u32 rank (its position's slot less the
  * account's first; SLOT_CROSS for the pool), u8 status, u8 isolated, u8 live,
- * and on an account's first scope u8 its number of scopes (the control plane's; they are contiguous).
+ * and on an account's first scope u8 its number of scopes (the control plane's; they are contiguous),
+ * u8 solo. A solo scope (one position: its figures and status are its solo record's) holds where
+ * its solo record is instead of its equity and maintenance: HS_SOLO_INDEX, HS_SOLO_INSTRUMENT.
  */
 export const HOT_SCOPE_BYTES: u32 = 32;
 export const HS_EQUITY: u32 = 0;
@@ -52,12 +63,42 @@ export const HS_STATUS: u32 = 24;
 export const HS_ISOLATED: u32 = 25;
 export const HS_LIVE: u32 = 26;
 export const HS_SCOPES: u32 = 27;
+export const HS_SOLO: u32 = 28;
+export const HS_SOLO_INDEX: u32 = 0;
+export const HS_SOLO_INSTRUMENT: u32 = 4;
 /** A hot record: i64 size, i64 maintenance, u32 scope (index), u8 bracket hint. */
 export const HOT_RECORD_BYTES: u32 = 24;
 export const HR_SIZE: u32 = 0;
 export const HR_MAINT: u32 = 8;
 export const HR_SCOPE: u32 = 16;
 export const HR_BRACKET: u32 = 20;
+
+/**
+ * A solo record: i32 lo, i32 hi (the marks, less the instrument's solo reference mark HT_SOLO_MARK,
+ * between which its status cannot change: soloPass), i64 size, i64 the scope's equity at the solo
+ * reference mark, u32 account, u16 rank (as the scope's; SOLO_POOL for the pool), u8 bracket hint,
+ * u8 the scope's status (SOLO_DEAD once the scope is). A tick reads a record's lo and hi, and
+ * nothing else unless its mark is outside them: a scope of one position holds its status between
+ * two marks, and most of a large instrument's hot scopes are far from both (docs/incremental.md).
+ */
+export const HOT_SOLO_BYTES: u32 = 32;
+export const HO_LO: u32 = 0;
+export const HO_HI: u32 = 4;
+export const HO_SIZE: u32 = 8;
+export const HO_EQUITY: u32 = 16;
+export const HO_ACCOUNT: u32 = 24;
+export const HO_RANK: u32 = 28;
+export const HO_BRACKET: u32 = 30;
+export const HO_STATUS: u32 = 31;
+/** A solo record's rank for the pool. */
+export const SOLO_POOL: u16 = 0xffff;
+/** A solo record's status once its scope is dead (the control plane's HotBook.drop): skipped, and dropped by the next compaction. */
+export const SOLO_DEAD: u8 = 0xff;
+/**
+ * The relative margin on a solo record's reach (soloReach), against the record: far above f64's
+ * rounding, far below a tick.
+ */
+const SOLO_MARGIN: f64 = 1e-9;
 
 if (MODE_CROSS != 0) ERROR('hot.ts: HS_ISOLATED is 0 for the pool');
 
@@ -220,20 +261,142 @@ export function settleHotRecords(header: usize, records: usize, count: u32, scop
   return listed;
 }
 
-/** The change in failing scopes of the last settleHotRecords or moveSettleHotRecords. */
+/** The change in failing scopes of the last settleHotRecords, moveSettleHotRecords or soloPass. */
 export function hotFailingDelta(): i32 {
   return failingDelta;
 }
 
 /**
+ * One pass over the `count` solo records of an instrument at `solos`, their equities at `markRef`,
+ * its mark now `mark` (its cache entry `c`'s unit, q·mark, filled by the caller).
+ * A record whose mark now (less markRef) is within its [lo, hi] keeps its status, and is only read
+ * there. Any other is evaluated: its scope's equity at the mark now is its equity at markRef plus the exact change of value,
+ * size·q·(now − markRef), its maintenance its position's at the mark now, and its status theirs (a
+ * scope of one position is at the step's marks once its instrument's mark is); it gets a new
+ * [lo, hi] around the mark now (soloReach). A live record whose status changed is listed at
+ * `changed` (its index), and writeSolos writes the statuses where the sweeps write them. Returns how
+ * many accounts it listed; failingDelta follows their changes.
+ */
+export function soloPass(header: usize, c: usize, solos: usize, count: u32, mark: i64, markRef: i64, changed: usize): u32 {
+  const unit = load<i64>(c + CACHE_UNIT);
+  const q = load<i64>(c + CACHE_Q);
+  const offset = mark - markRef;
+  const moved = q * offset;
+  const weight = <f64>q * (<f64>(SCALE_6 + highestRate(c)) / <f64>SCALE_6) * (1 + SOLO_MARGIN);
+  failingDelta = 0;
+  let listed: u32 = 0;
+  for (let r: u32 = 0; r < count; r++) {
+    const record = solos + <usize>r * HOT_SOLO_BYTES;
+    if (offset >= <i64>load<i32>(record + HO_LO) && offset <= <i64>load<i32>(record + HO_HI)) continue;
+    const before = <u32>load<u8>(record + HO_STATUS);
+    if (before == SOLO_DEAD) continue;
+    const size = load<i64>(record + HO_SIZE);
+    const maint = maintenanceHinted(<u64>abs<i64>(size * unit), c, record + HO_BRACKET);
+    const equity = load<i64>(record + HO_EQUITY) + size * moved;
+    const isolated = load<u16>(record + HO_RANK) != SOLO_POOL;
+    const status = scopeStatus(equity, maint, isolated);
+    soloReach(record, offset, status, equity, maint, isolated, <f64>abs<i64>(size) * weight);
+    if (status == before) continue;
+    store<u8>(record + HO_STATUS, <u8>status);
+    store<u32>(changed + (<usize>listed << 2), r);
+    listed++;
+    failingDelta += <i32>(status != STATUS_HEALTHY) - <i32>(before != STATUS_HEALTHY);
+  }
+  writeSolos(header, solos, changed, listed);
+  return listed;
+}
+
+/**
+ * Sets a solo record's [lo, hi] to the marks (less the solo reference mark) within `reach` price
+ * units of `offset`, the mark it was just evaluated at with `equity`, `maint` and `status`: the
+ * marks at which the status cannot differ. A move of Δ price units changes the equity by exactly
+ * size·q·Δ and the maintenance by at most r_max·|size|·q·|Δ| + 1 (a ceiling of a function with
+ * slopes at most the highest rate), so with w = |size|·q·(1 + r_max) (`weight`) and H the
+ * distance of the docs' table (docs/incremental.md, The bound: healthy E − M + 1; liquidatable
+ * min(M − E, E + 1); bankrupt −E, a pool's min(−E, M)), the status holds while w·|Δ| ≤ H − 3. In
+ * f64, w rounded up by SOLO_MARGIN; cut to the i32 offsets (a narrower range, still safe: an
+ * instrument whose marks move more than 2^31 price units from its reference has its records
+ * evaluated at every tick). An H below 3 gives an empty range: the next pass evaluates the record
+ * again.
+ */
+// @ts-ignore: decorator
+@inline
+function soloReach(record: usize, offset: i64, status: u32, equity: i64, maint: i64, isolated: bool, weight: f64): void {
+  let h: i64;
+  if (status == STATUS_HEALTHY) h = equity - maint + 1;
+  else if (status == STATUS_LIQUIDATABLE) h = min<i64>(maint - equity, equity + 1);
+  else h = isolated ? -equity : min<i64>(-equity, maint);
+  let lo: i64 = offset + 1;
+  let hi: i64 = offset - 1;
+  if (h >= 3) {
+    const reach = weight > 0 ? Math.floor(<f64>(h - 3) / weight) : Infinity;
+    const r: i64 = reach >= 4e18 ? <i64>4e18 : <i64>reach;
+    lo = offset - r;
+    hi = offset + r;
+  }
+  // Within the i32 offsets: a range cut to them is narrower, so still safe; one outside them is empty.
+  lo = max<i64>(lo, <i64>i32.MIN_VALUE);
+  hi = min<i64>(hi, <i64>i32.MAX_VALUE);
+  if (lo > hi) {
+    lo = <i64>i32.MAX_VALUE;
+    hi = <i64>i32.MIN_VALUE;
+  }
+  store<i32>(record + HO_LO, <i32>lo);
+  store<i32>(record + HO_HI, <i32>hi);
+}
+
+/** The instrument's highest maintenance rate (ppm) in its cache entry `c`: the last bracket's (rates do not decrease). */
+// @ts-ignore: decorator
+@inline
+function highestRate(c: usize): u64 {
+  let k: usize = 0;
+  while (k + 1 < <usize>TIERS_MAX && load<i64>(c + CACHE_FLOORS + ((k + 1) << 3)) != i64.MAX_VALUE) k++;
+  return load<u64>(c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES);
+}
+
+/**
+ * For the `listed` solo records soloPass listed at `list` (their indices): writes each one's status
+ * where the sweeps write it and its account over its entry. The starts of a group's accounts are
+ * loaded first, with nothing else in their loop (touchScopes), then the statuses stored.
+ */
+function writeSolos(header: usize, solos: usize, list: usize, listed: u32): void {
+  const accStatus = column(header, H_ACC_STATUS);
+  const accPosStart = column(header, H_ACC_POS_START);
+  const posStatus = column(header, H_POS_STATUS);
+  for (let from: u32 = 0; from < listed; from += HOT_TOUCH_GROUP) {
+    const to = min<u32>(listed, from + HOT_TOUCH_GROUP);
+    let sum: i64 = 0;
+    for (let k = from; k < to; k++) sum += <i64>load<u32>(accPosStart + (<usize>load<u32>(solos + <usize>load<u32>(list + (<usize>k << 2)) * HOT_SOLO_BYTES + HO_ACCOUNT) << 2));
+    touchSink += sum;
+    for (let k = from; k < to; k++) {
+      const entry = list + (<usize>k << 2);
+      const record = solos + <usize>load<u32>(entry) * HOT_SOLO_BYTES;
+      const status = load<u8>(record + HO_STATUS);
+      const account = load<u32>(record + HO_ACCOUNT);
+      const rank = load<u16>(record + HO_RANK);
+      if (rank != SOLO_POOL) store<u8>(posStatus + <usize>(load<u32>(accPosStart + (<usize>account << 2)) + <u32>rank), status);
+      else store<u8>(accStatus + <usize>account, status);
+      store<u32>(entry, account);
+    }
+  }
+}
+
+/**
  * The hot book's table of record arrays, per instrument, in the shared memory (src/engine/hot-book.ts
  * keeps it, and grows an array; hotAdmit appends through it): u32 the byte offset of its records,
- * u32 how many it has room for, u32 how many it has.
+ * u32 how many it has room for, u32 how many it has; the same three for its solo records, and the
+ * mark their equities are at.
  */
-export const HOT_TABLE_STRIDE: u32 = 12;
+export const HOT_TABLE_STRIDE: u32 = 32;
 export const HT_OFFSET: u32 = 0;
 export const HT_CAPACITY: u32 = 4;
 export const HT_COUNT: u32 = 8;
+/** The instrument's solo records, as the records: byte offset, room, how many. */
+export const HT_SOLO_OFFSET: u32 = 12;
+export const HT_SOLO_CAPACITY: u32 = 16;
+export const HT_SOLO_COUNT: u32 = 20;
+/** i64: the mark the instrument's solo records' equities are at (the control plane sets it while they are none). */
+export const HT_SOLO_MARK: u32 = 24;
 /** What hotAdmit leaves at `out`: u32 the scopes in use after it, u32 the instrument whose records had no room (HOT_ROOM_NONE if none). */
 export const HOT_ADMIT_SCOPES: u32 = 0;
 export const HOT_ADMIT_ROOM: u32 = 4;
@@ -247,9 +410,11 @@ export const HOT_ROOM_NONE: u32 = 0xffff_ffff;
  * next ones (`scopes`, `used` of them in use; the caller has made room for every listed account's
  * positions + 1 after them), the pool first (its equity and maintenance from the account's columns)
  * and then each isolated position in slot order; each position's record goes at the end of its
- * instrument's array in `table` (HOT_TABLE_STRIDE). The first scope of the k-th account listed is
- * written at `firsts` + 4k. Stops before an account one of whose instruments' arrays has no room
- * for two more records (an account holds at most one position an instrument and mode), its
+ * instrument's array in `table` (HOT_TABLE_STRIDE), a solo record to its solo array when its scope
+ * has no other position (an isolated one; the pool when it has one position). The first scope of
+ * the k-th account listed is written at `firsts` + 4k. Stops before an account one of whose
+ * instruments' arrays (records or solo records) has no room for two more (an account holds at most
+ * one position an instrument and mode), its
  * instrument at `out` + HOT_ADMIT_ROOM, and returns the index of that account (`count` when it
  * admitted them all); the scopes in use at `out` + HOT_ADMIT_SCOPES. An account with no position is
  * skipped (its first scope written as HOT_ROOM_NONE).
@@ -270,6 +435,8 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
   const posMode = column(header, H_POS_MODE);
   const posStatus = column(header, H_POS_STATUS);
   const posBracket = column(header, H_POS_BRACKET);
+  const instQ = column(header, H_INST_Q);
+  const instMark = column(header, H_INST_MARK);
   store<u32>(out + HOT_ADMIT_ROOM, HOT_ROOM_NONE);
   let k = from;
   for (; k < count; k++) {
@@ -277,15 +444,16 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
     const first = load<u32>(accPosStart + (a << 2));
     const end = first + load<u32>(accPosCount + (a << 2));
     // Room first, for every instrument of the block, so that an account is admitted whole or not at all.
-    let cross = false;
+    let crossPositions: u32 = 0;
     let room = HOT_ROOM_NONE;
     for (let j = first; j < end; j++) {
       const i = <u32>load<u16>(posInst + (<usize>j << 1));
       assert(i < instruments, "hotAdmit: a position's instrument is past the book's instruments");
       const entry = table + <usize>i * HOT_TABLE_STRIDE;
-      if (load<u32>(entry + HT_COUNT) + 2 > load<u32>(entry + HT_CAPACITY)) room = i;
-      cross = cross || load<u8>(posMode + <usize>j) == MODE_CROSS;
+      if (load<u32>(entry + HT_COUNT) + 2 > load<u32>(entry + HT_CAPACITY) || load<u32>(entry + HT_SOLO_COUNT) + 2 > load<u32>(entry + HT_SOLO_CAPACITY)) room = i;
+      crossPositions += <u32>(load<u8>(posMode + <usize>j) == MODE_CROSS);
     }
+    const cross = crossPositions > 0;
     if (room != HOT_ROOM_NONE) {
       store<u32>(out + HOT_ADMIT_ROOM, room);
       break;
@@ -305,11 +473,41 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
     for (let j = first; j < end; j++) {
       const entry = d + (<usize>(j - first) << 4); // maintenance, then the isolated equity
       let scope = crossScope;
-      if (load<u8>(posMode + <usize>j) != MODE_CROSS) {
+      const isolated = load<u8>(posMode + <usize>j) != MODE_CROSS;
+      if (isolated) {
         scope = used++;
         writeScope(scopes + <usize>scope * HOT_SCOPE_BYTES, load<i64>(entry + 8), load<i64>(entry), <u32>a, j - first, load<u8>(posStatus + <usize>j), true);
       }
       const arrays = table + <usize>load<u16>(posInst + (<usize>j << 1)) * HOT_TABLE_STRIDE;
+      if (isolated || crossPositions == 1) {
+        // The scope's one position: a solo record, with the scope's figures as writeScope wrote them.
+        const written = scopes + <usize>scope * HOT_SCOPE_BYTES;
+        const n = load<u32>(arrays + HT_SOLO_COUNT);
+        const record = <usize>load<u32>(arrays + HT_SOLO_OFFSET) + <usize>n * HOT_SOLO_BYTES;
+        // The scope's maintenance is its one position's (the pool's is the sum of its positions'),
+        // which a tick computes; its equity goes back to the solo reference mark by the exact change
+        // of value, size·q·(mark − reference), as a tick brings it forward. The scope keeps where
+        // its record is instead.
+        assert(load<i64>(written + HS_MAINT) == load<i64>(entry), "hotAdmit: a scope of one position whose maintenance is not its position's");
+        const size = load<i64>(posSize + (<usize>j << 3));
+        const i = <u32>load<u16>(posInst + (<usize>j << 1));
+        const moved = load<i64>(instQ + (<usize>i << 3)) * (load<i64>(instMark + (<usize>i << 3)) - load<i64>(arrays + HT_SOLO_MARK));
+        assert(!isolated || j - first < <u32>SOLO_POOL, 'hotAdmit: an isolated position ranked past a solo record\'s rank');
+        // An empty [lo, hi]: the instrument's next tick evaluates it and gives it its range.
+        store<i32>(record + HO_LO, 1);
+        store<i32>(record + HO_HI, 0);
+        store<i64>(record + HO_SIZE, size);
+        store<i64>(record + HO_EQUITY, load<i64>(written + HS_EQUITY) - size * moved);
+        store<u32>(record + HO_ACCOUNT, <u32>a);
+        store<u16>(record + HO_RANK, isolated ? <u16>(j - first) : SOLO_POOL);
+        store<u8>(record + HO_BRACKET, load<u8>(posBracket + <usize>j));
+        store<u8>(record + HO_STATUS, load<u8>(written + HS_STATUS));
+        store<u32>(written + HS_SOLO_INDEX, n);
+        store<u32>(written + HS_SOLO_INSTRUMENT, i);
+        store<u8>(written + HS_SOLO, 1);
+        store<u32>(arrays + HT_SOLO_COUNT, n + 1);
+        continue;
+      }
       const n = load<u32>(arrays + HT_COUNT);
       const record = <usize>load<u32>(arrays + HT_OFFSET) + <usize>n * HOT_RECORD_BYTES;
       store<i64>(record + HR_SIZE, load<i64>(posSize + (<usize>j << 3)));
@@ -335,4 +533,5 @@ function writeScope(scope: usize, equity: i64, maint: i64, account: u32, rank: u
   store<u8>(scope + HS_STATUS, status);
   store<u8>(scope + HS_ISOLATED, <u8>isolated);
   store<u8>(scope + HS_LIVE, 1);
+  store<u8>(scope + HS_SOLO, 0);
 }

@@ -21,7 +21,7 @@
 // never taken (a moved bracket, a product that needs 128 bits, a failing scope, a status that
 // changed).
 
-import { H_ACCOUNT_COUNT, H_ACC_POS_COUNT, H_INSTRUMENT_COUNT, H_FUNDING_SLOTS, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH, CACHE_STRIDE } from './layout';
+import { H_ACCOUNT_COUNT, H_ACC_POS_COUNT, H_INSTRUMENT_COUNT, H_INST_MARK, H_FUNDING_SLOTS, SHARD_LIST, SHARD_LIST_CAPACITY, SHARD_CACHE, SHARD_SCRATCH, CACHE_STRIDE } from './layout';
 import { column, headerValue } from './header';
 import { fillCache, fillAccountInstruments, fillInstrument } from './cache';
 import { firstFundingOutOfRange, writeFundingSnapshotBounds } from './debits';
@@ -30,7 +30,7 @@ export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, FUNDING_SLOTS, FUNDIN
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
-import { moveHotRecords, settleHotRecords, moveSettleHotRecords } from './hot';
+import { moveHotRecords, settleHotRecords, moveSettleHotRecords, soloPass, HOT_TABLE_STRIDE, HT_SOLO_COUNT, HT_SOLO_OFFSET, HT_SOLO_MARK } from './hot';
 import { applyRecords, firstLeverageAbove, writeHolders } from './operations';
 import { slideBlocks } from './arena';
 export { arenaScratchBytes } from './arena';
@@ -39,7 +39,8 @@ export { OUTCOME_HOST, OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, OUTCOME_
 
 export { BOUND_TABLE_STRIDE, BOUND_C, BOUND_P, BUCKET_MIN_EXPONENT, OCTAVE_PER_MAX, OCTAVE_SLICE_SHIFT, INDEX_SIDES, INDEX_SIDE_DOWN, INDEX_SIDE_UP, INDEX_SIDE_SHIFT, INDEX_ACCOUNTS_MAX, BOUNDS_REGION_BYTES_PER_ACCOUNT, BOUNDS_FAILING_AT, BOUNDS_SHORTS_AT, SHORTS_BITS, SHORTS_REPEAT } from './bounds';
 export { HOT_SCOPE_BYTES, HS_EQUITY, HS_MAINT, HS_ACCOUNT, HS_RANK, HS_STATUS, HS_ISOLATED, HS_LIVE, HS_SCOPES, HOT_RECORD_BYTES, HR_SIZE, HR_MAINT, HR_SCOPE, HR_BRACKET, hotFailingDelta } from './hot';
-export { hotAdmit, HOT_TABLE_STRIDE, HT_OFFSET, HT_CAPACITY, HT_COUNT, HOT_ADMIT_SCOPES, HOT_ADMIT_ROOM, HOT_ROOM_NONE } from './hot';
+export { HOT_SOLO_BYTES, HO_LO, HO_HI, HO_SIZE, HO_EQUITY, HO_ACCOUNT, HO_RANK, HO_BRACKET, HO_STATUS, SOLO_POOL, SOLO_DEAD, HS_SOLO, HS_SOLO_INDEX, HS_SOLO_INSTRUMENT } from './hot';
+export { hotAdmit, HOT_TABLE_STRIDE, HT_OFFSET, HT_CAPACITY, HT_COUNT, HT_SOLO_OFFSET, HT_SOLO_CAPACITY, HT_SOLO_COUNT, HT_SOLO_MARK, HOT_ADMIT_SCOPES, HOT_ADMIT_ROOM, HOT_ROOM_NONE } from './hot';
 
 // Every constant of the kernel's memory formats and numbers, as immutable wasm globals: the control
 // plane takes them from here (src/engine/kernel-constants.ts) instead of repeating them.
@@ -336,6 +337,29 @@ export function hotTick(header: usize, shard: usize, instrument: u32, records: u
   assert(count == 0 || (records != 0 && scopes != 0 && changed != 0), 'hotTick: no records, scopes or list');
   fillInstrument(header, cache, instrument);
   return moveSettleHotRecords(header, cache + <usize>instrument * <usize>CACHE_STRIDE, records, count, scopes, markOld, changed);
+}
+
+/**
+ * The hot book's solo records of `instrument` (hot.ts soloPass), in its entry of the hot book's
+ * table at `table` (HOT_TABLE_STRIDE): their scopes' statuses at the instrument's mark now; writes
+ * those that changed where the sweeps write them, lists at `changed` the account of each live
+ * scope whose status changed and returns how many it listed; hotFailingDelta() gives the change in
+ * failing scopes. A scope of one position is at the step's marks once its instrument's mark is, so
+ * a step that moved several instruments settles each one's solo records as it moves it.
+ */
+export function hotSolo(header: usize, shard: usize, instrument: u32, table: usize, changed: usize): u32 {
+  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'hotSolo: no such instrument');
+  assert(shard != 0, 'hotSolo: no shard record');
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  assert(cache != 0, 'hotSolo: the shard record names no instrument cache');
+  assert(table != 0, 'hotSolo: no table');
+  const entry = table + <usize>instrument * HOT_TABLE_STRIDE;
+  const count = load<u32>(entry + HT_SOLO_COUNT);
+  const solos = <usize>load<u32>(entry + HT_SOLO_OFFSET);
+  assert(count == 0 || (solos != 0 && changed != 0), 'hotSolo: no records or list');
+  fillInstrument(header, cache, instrument);
+  const mark = load<i64>(column(header, H_INST_MARK) + (<usize>instrument << 3));
+  return soloPass(header, cache + <usize>instrument * <usize>CACHE_STRIDE, solos, count, mark, load<i64>(entry + HT_SOLO_MARK), changed);
 }
 
 /** The checks both bound entries make first; fills and returns the shard's instrument cache. */

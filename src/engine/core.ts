@@ -74,13 +74,19 @@ export interface CoreExports {
   hotSettle(header: number, records: number, count: number, scopes: number, changed: number): number;
   hotTick(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint, changed: number): number;
   /**
+   * The hot book's solo records (a scope of one position) of an instrument, as its entry in the hot
+   * book's table says: settles their scopes' statuses at its mark now and lists the accounts whose
+   * scopes changed status (returns how many).
+   */
+  hotSolo(header: number, shard: number, instrument: number, table: number, changed: number): number;
+  /**
    * The hot book: admits the listed accounts [from, count) (detail from the position index listed
    * beside each at `at`), their scopes from `used` at `scopes` and their records in the arrays of
    * `table`; writes each one's first scope at `firsts`. Returns the index of the first account it
    * did not admit for want of room in an instrument's array (count when it admitted them all).
    */
   hotAdmit(header: number, accounts: number, at: number, from: number, count: number, detail: number, scopes: number, used: number, table: number, firsts: number, out: number): number;
-  /** The change in failing scopes of the last hotSettle. */
+  /** The change in failing scopes of the last hotSettle, hotTick or hotSolo. */
   hotFailingDelta(): number;
   /** boundAccounts for accounts [start, end), none listed: returns their liquidatable scopes. */
   boundAccountRange(header: number, shard: number, accountStart: number, accountEnd: number, table: number, bounds: number): number;

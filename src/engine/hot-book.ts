@@ -1,6 +1,8 @@
 // The hot book: the scopes of accounts near a status boundary, dense in the shared memory, so that
 // a tick of an instrument moves all of them in two kernel calls (assembly/hot.ts) at a few
-// nanoseconds a position, instead of evaluating each account again over the book's columns.
+// nanoseconds a position, instead of evaluating each account again over the book's columns: one
+// for the records of the scopes of several positions, one for the solo records of the scopes of
+// one, most of which the tick only reads the range of marks of.
 // src/engine/incremental.ts admits the accounts whose bound is below its hotBound and takes an
 // account out (its scopes marked dead) before anything but a mark changes it. docs/incremental.md.
 import { Engine } from './engine.js';
@@ -10,15 +12,31 @@ const SCOPE_BYTES = kernelU32('HOT_SCOPE_BYTES');
 const HS_ACCOUNT = kernelU32('HS_ACCOUNT');
 const HS_STATUS = kernelU32('HS_STATUS');
 const HS_LIVE = kernelU32('HS_LIVE');
+/** A solo scope (one position) has its status in its solo record, which it locates (assembly/hot.ts). */
+const HS_SOLO = kernelU32('HS_SOLO');
+const HS_SOLO_INDEX = kernelU32('HS_SOLO_INDEX');
+const HS_SOLO_INSTRUMENT = kernelU32('HS_SOLO_INSTRUMENT');
+const HO_STATUS = kernelU32('HO_STATUS');
+const HO_ACCOUNT = kernelU32('HO_ACCOUNT');
+const SOLO_DEAD = kernelU32('SOLO_DEAD');
 const HS_SCOPES = kernelU32('HS_SCOPES');
-const RECORD_BYTES = kernelU32('HOT_RECORD_BYTES');
-const HR_SCOPE = kernelU32('HR_SCOPE');
 const TABLE_STRIDE = kernelU32('HOT_TABLE_STRIDE');
-/** The table's u32 words per instrument, and each field's word. */
+const HT_SOLO_MARK = kernelU32('HT_SOLO_MARK');
+if (TABLE_STRIDE % 8 !== 0 || HT_SOLO_MARK % 8 !== 0) throw new Error('hot-book.ts: the hot table\'s solo mark is an aligned i64 (the kernel\'s HOT_TABLE_STRIDE, HT_SOLO_MARK)');
+/** The table's u32 words per instrument. */
 const TABLE_WORDS = TABLE_STRIDE / 4;
-const HT_OFFSET_WORD = kernelU32('HT_OFFSET') / 4;
-const HT_CAPACITY_WORD = kernelU32('HT_CAPACITY') / 4;
-const HT_COUNT_WORD = kernelU32('HT_COUNT') / 4;
+/**
+ * The two kinds of arrays an instrument has (assembly/hot.ts): records of the scopes of two
+ * positions or more, and solo records (a scope of one position: its status, and the range of marks
+ * that keeps it, in the record). Per kind: the bytes of an entry, where in a record its scope is,
+ * and its table words (offset, room, count).
+ */
+const RECORDS = 0;
+const SOLOS = 1;
+const KINDS = [
+  { name: 'records', bytes: kernelU32('HOT_RECORD_BYTES'), scope: kernelU32('HR_SCOPE'), offset: kernelU32('HT_OFFSET') / 4, capacity: kernelU32('HT_CAPACITY') / 4, count: kernelU32('HT_COUNT') / 4 },
+  { name: 'solos', bytes: kernelU32('HOT_SOLO_BYTES'), offset: kernelU32('HT_SOLO_OFFSET') / 4, capacity: kernelU32('HT_SOLO_CAPACITY') / 4, count: kernelU32('HT_SOLO_COUNT') / 4 },
+] as const;
 const ADMIT_SCOPES = kernelU32('HOT_ADMIT_SCOPES');
 const ADMIT_ROOM = kernelU32('HOT_ADMIT_ROOM');
 const ROOM_NONE = kernelU32('HOT_ROOM_NONE');
@@ -48,6 +66,8 @@ export class HotBook {
    */
   private readonly tableOffset: number;
   private readonly table: Uint32Array;
+  /** The same table as i64 words (each instrument's HT_SOLO_MARK). */
+  private readonly tableMarks: BigInt64Array;
   /** Per instrument: the mark its records are at. */
   readonly marks: BigInt64Array;
   private scopesOffset = 0;
@@ -71,19 +91,33 @@ export class HotBook {
     this.tableOffset = engine.region('hot.table', instruments * TABLE_STRIDE);
     this.table = new Uint32Array(engine.memory.buffer, this.tableOffset, (instruments * TABLE_STRIDE) / 4).fill(0);
     this.marks = new BigInt64Array(instruments);
+    this.tableMarks = new BigInt64Array(engine.memory.buffer, this.tableOffset, (instruments * TABLE_STRIDE) / 8);
+    this.setSoloMarks();
   }
 
-  /** Instrument i's records: their byte offset, their number, the room for them. */
-  private recordsAt(i: number): number {
-    return this.table[i * TABLE_WORDS + HT_OFFSET_WORD];
+  /**
+   * Sets each instrument's solo reference mark (HT_SOLO_MARK), the mark its solo records' equities
+   * are at, to its mark now: only while it has no solo records (a build's clear).
+   */
+  private setSoloMarks(): void {
+    const marks = this.engine.views.instMark;
+    for (let i = 0; i < this.marks.length; i++) {
+      if (this.arrayCount(i, SOLOS) !== 0) throw new Error(`HotBook: instrument ${i}'s solo reference mark set while it has solo records`);
+      this.tableMarks[(i * TABLE_STRIDE + HT_SOLO_MARK) / 8] = marks[i];
+    }
   }
 
-  private recordCount(i: number): number {
-    return this.table[i * TABLE_WORDS + HT_COUNT_WORD];
+  /** Instrument i's array of a kind (RECORDS, SOLOS): its byte offset, its entries, the room for them. */
+  private arrayAt(i: number, kind: number): number {
+    return this.table[i * TABLE_WORDS + KINDS[kind].offset];
   }
 
-  private recordCapacity(i: number): number {
-    return this.table[i * TABLE_WORDS + HT_CAPACITY_WORD];
+  private arrayCount(i: number, kind: number): number {
+    return this.table[i * TABLE_WORDS + KINDS[kind].count];
+  }
+
+  private arrayCapacity(i: number, kind: number): number {
+    return this.table[i * TABLE_WORDS + KINDS[kind].capacity];
   }
 
   /** Accounts in the hot book. */
@@ -93,7 +127,7 @@ export class HotBook {
 
   get memoryBytes(): number {
     let bytes = this.scopeCapacity * SCOPE_BYTES + this.firstScope.size * 16;
-    for (let i = 0; i < this.marks.length; i++) bytes += this.recordCapacity(i) * RECORD_BYTES;
+    for (let i = 0; i < this.marks.length; i++) for (let kind = RECORDS; kind <= SOLOS; kind++) bytes += this.arrayCapacity(i, kind) * KINDS[kind].bytes;
     return bytes;
   }
 
@@ -106,8 +140,9 @@ export class HotBook {
     this.firstScope.clear();
     this.scopeCount = 0;
     this.dead = 0;
-    for (let i = 0; i < this.marks.length; i++) this.table[i * TABLE_WORDS + HT_COUNT_WORD] = 0;
+    for (let i = 0; i < this.marks.length; i++) for (const kind of KINDS) this.table[i * TABLE_WORDS + kind.count] = 0;
     this.marks.set(this.engine.views.instMark.subarray(0, this.marks.length));
+    this.setSoloMarks();
   }
 
   /**
@@ -123,17 +158,27 @@ export class HotBook {
     const first = this.scopesOffset + (entry - 1) * SCOPE_BYTES;
     const end = first + bytes[first + HS_SCOPES] * SCOPE_BYTES;
     let count = 0;
-    for (let at = first; at < end; at += SCOPE_BYTES) if (bytes[at + HS_STATUS] !== 0) count++;
+    for (let at = first; at < end; at += SCOPE_BYTES) if (bytes[bytes[at + HS_SOLO] !== 0 ? this.soloAt(at) + HO_STATUS : at + HS_STATUS] !== 0) count++;
     bytes[failing + a] = count;
     this.drop(a, entry);
   }
 
-  /** Marks the scopes of account a (in the book, its map entry `entry`) dead and forgets it. */
+  /** The byte offset of the solo record of the solo scope at byte offset `scope`. */
+  private soloAt(scope: number): number {
+    const words = this.engine.memoryWords;
+    return this.arrayAt(words[(scope + HS_SOLO_INSTRUMENT) >>> 2], SOLOS) + words[(scope + HS_SOLO_INDEX) >>> 2] * KINDS[SOLOS].bytes;
+  }
+
+  /** Marks the scopes of account a (in the book, its map entry `entry`) dead, and their solo records, and forgets it. */
   private drop(a: number, entry: number): void {
     const bytes = this.engine.memoryBytes;
     const first = this.scopesOffset + (entry - 1) * SCOPE_BYTES;
     const scopes = bytes[first + HS_SCOPES];
-    for (let k = 0; k < scopes; k++) bytes[first + k * SCOPE_BYTES + HS_LIVE] = 0;
+    for (let k = 0; k < scopes; k++) {
+      const at = first + k * SCOPE_BYTES;
+      bytes[at + HS_LIVE] = 0;
+      if (bytes[at + HS_SOLO] !== 0) bytes[this.soloAt(at) + HO_STATUS] = SOLO_DEAD;
+    }
     this.dead += scopes;
     this.firstScope.delete(a);
   }
@@ -182,7 +227,7 @@ export class HotBook {
       }
       if (done === count) return;
       const i = w[(out + ADMIT_ROOM) >>> 2];
-      this.growRecords(i, this.recordCount(i) + 2);
+      for (let kind = RECORDS; kind <= SOLOS; kind++) this.growArray(i, kind, this.arrayCount(i, kind) + 2);
       from = done;
     }
   }
@@ -191,52 +236,70 @@ export class HotBook {
   forEachAccountOn(i: number, fn: (a: number) => void): void {
     const words = this.engine.memoryWords;
     const bytes = this.engine.memoryBytes;
-    const records = this.recordsAt(i);
-    for (let r = 0; r < this.recordCount(i); r++) {
-      const scope = this.scopesOffset + words[(records + r * RECORD_BYTES + HR_SCOPE) >>> 2] * SCOPE_BYTES;
+    const { bytes: size, scope: at } = KINDS[RECORDS];
+    const records = this.arrayAt(i, RECORDS);
+    for (let r = 0; r < this.arrayCount(i, RECORDS); r++) {
+      const scope = this.scopesOffset + words[(records + r * size + at) >>> 2] * SCOPE_BYTES;
       if (bytes[scope + HS_LIVE] !== 0) fn(words[(scope + HS_ACCOUNT) >>> 2]);
+    }
+    const solos = this.arrayAt(i, SOLOS);
+    const soloBytes = KINDS[SOLOS].bytes;
+    for (let r = 0; r < this.arrayCount(i, SOLOS); r++) {
+      const record = solos + r * soloBytes;
+      if (bytes[record + HO_STATUS] !== SOLO_DEAD) fn(words[(record + HO_ACCOUNT) >>> 2]);
     }
   }
 
-  /** Moves instrument i's records to its mark now (the kernel's hotMove); statuses wait for settle(). */
-  move(i: number): void {
+  /**
+   * Moves instrument i's records to its mark now (the kernel's hotMove); their statuses wait for
+   * settle(). Its solo records are moved and settled at once (hotSolo: a scope of one position is at
+   * the step's marks once its one record has moved), what they changed added to `tick`.
+   */
+  move(i: number, tick: HotTick): void {
     const engine = this.engine;
     const mark = engine.views.instMark[i];
-    const count = this.recordCount(i);
-    if (count > 0 && mark !== this.marks[i]) {
-      engine.core.hotMove(engine.layout.header, engine.shardRecord(), i, this.recordsAt(i), count, this.scopesOffset, this.marks[i]);
+    if (mark !== this.marks[i]) {
+      const count = this.arrayCount(i, RECORDS);
+      if (count > 0) engine.core.hotMove(engine.layout.header, engine.shardRecord(), i, this.arrayAt(i, RECORDS), count, this.scopesOffset, this.marks[i]);
+      this.solos(tick, i);
     }
     this.marks[i] = mark;
   }
 
   /**
    * Moves instrument i's records to its mark now and settles their scopes in one pass (the kernel's
-   * hotTick), for a step in which its mark is the only one that moved: the same as move(i) then
-   * settle([i]).
+   * hotTick, and hotSolo for its solo records), for a step in which its mark is the only one that
+   * moved: the same as move(i) then settle([i]).
    */
   tick(i: number): HotTick {
     const engine = this.engine;
     const mark = engine.views.instMark[i];
-    const count = this.recordCount(i);
+    const count = this.arrayCount(i, RECORDS);
     const tick: HotTick = { changed: [], failing: 0 };
-    if (count > 0 && mark !== this.marks[i]) {
-      const records = this.recordsAt(i);
-      this.statuses(tick, count, (changed) => engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, records, count, this.scopesOffset, this.marks[i], changed));
+    if (mark !== this.marks[i]) {
+      const records = this.arrayAt(i, RECORDS);
+      if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, records, count, this.scopesOffset, this.marks[i], changed));
+      this.solos(tick, i);
     }
     this.marks[i] = mark;
     return tick;
   }
 
-  /** Settles the statuses of the scopes holding the instruments moved (the kernel's hotSettle). */
-  settle(instruments: readonly number[]): HotTick {
+  /** Settles the statuses of the scopes of the records of the instruments moved (the kernel's hotSettle), what they changed added to `tick`. */
+  settle(instruments: readonly number[], tick: HotTick): void {
     const engine = this.engine;
-    const tick: HotTick = { changed: [], failing: 0 };
     for (const i of instruments) {
-      const count = this.recordCount(i);
-      const records = this.recordsAt(i);
+      const count = this.arrayCount(i, RECORDS);
+      const records = this.arrayAt(i, RECORDS);
       if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotSettle(engine.layout.header, records, count, this.scopesOffset, changed));
     }
-    return tick;
+  }
+
+  /** Settles instrument i's solo records at its mark now (hotSolo). */
+  private solos(tick: HotTick, i: number): void {
+    const engine = this.engine;
+    const count = this.arrayCount(i, SOLOS);
+    if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotSolo(engine.layout.header, engine.shardRecord(), i, this.tableOffset, changed));
   }
 
   /**
@@ -256,6 +319,25 @@ export class HotBook {
     const buffer = this.engine.memory.buffer;
     const bytes = new Uint8Array(buffer);
     const words = new Uint32Array(buffer);
+    // The solo records of dead scopes are dropped first, each live one's new index noted for its
+    // scope (which locates it).
+    const soloIndex: Int32Array[] = [];
+    const soloBytes = KINDS[SOLOS].bytes;
+    for (let i = 0; i < this.marks.length; i++) {
+      const count = this.arrayCount(i, SOLOS);
+      const solos = this.arrayAt(i, SOLOS);
+      const index = new Int32Array(count).fill(-1);
+      let keptSolos = 0;
+      for (let r = 0; r < count; r++) {
+        const from = solos + r * soloBytes;
+        if (bytes[from + HO_STATUS] === SOLO_DEAD) continue;
+        const to = solos + keptSolos * soloBytes;
+        if (to !== from) bytes.copyWithin(to, from, from + soloBytes);
+        index[r] = keptSolos++;
+      }
+      this.table[i * TABLE_WORDS + KINDS[SOLOS].count] = keptSolos;
+      soloIndex.push(index);
+    }
     // Live scopes move down in order; each record is renumbered or dropped.
     const renumber = new Int32Array(this.scopeCount).fill(-1);
     let kept = 0;
@@ -265,33 +347,36 @@ export class HotBook {
       renumber[s] = kept;
       const a = words[(from + HS_ACCOUNT) >>> 2];
       if (this.firstScope.get(a) === s + 1) this.firstScope.set(a, kept + 1);
+      if (bytes[from + HS_SOLO] !== 0) words[(from + HS_SOLO_INDEX) >>> 2] = soloIndex[words[(from + HS_SOLO_INSTRUMENT) >>> 2]][words[(from + HS_SOLO_INDEX) >>> 2]];
       if (kept !== s) bytes.copyWithin(this.scopesOffset + kept * SCOPE_BYTES, from, from + SCOPE_BYTES);
       kept++;
     }
+    const { bytes: size, scope: at } = KINDS[RECORDS];
     for (let i = 0; i < this.marks.length; i++) {
       let keptRecords = 0;
-      const records = this.recordsAt(i);
-      for (let r = 0; r < this.recordCount(i); r++) {
-        const from = records + r * RECORD_BYTES;
-        const scope = renumber[words[(from + HR_SCOPE) >>> 2]];
+      const records = this.arrayAt(i, RECORDS);
+      for (let r = 0; r < this.arrayCount(i, RECORDS); r++) {
+        const from = records + r * size;
+        const scope = renumber[words[(from + at) >>> 2]];
         if (scope < 0) continue;
-        const to = records + keptRecords * RECORD_BYTES;
-        if (to !== from) bytes.copyWithin(to, from, from + RECORD_BYTES);
-        words[(to + HR_SCOPE) >>> 2] = scope;
+        const to = records + keptRecords * size;
+        if (to !== from) bytes.copyWithin(to, from, from + size);
+        words[(to + at) >>> 2] = scope;
         keptRecords++;
       }
-      this.table[i * TABLE_WORDS + HT_COUNT_WORD] = keptRecords;
+      this.table[i * TABLE_WORDS + KINDS[RECORDS].count] = keptRecords;
     }
     this.scopeCount = kept;
     this.dead = 0;
   }
 
-  /** Grows instrument i's array (doubling) to room for at least `records`. */
-  private growRecords(i: number, records: number): void {
-    if (records <= this.recordCapacity(i)) return;
-    const capacity = Math.max(64, this.recordCapacity(i) * 2, records);
-    this.table[i * TABLE_WORDS + HT_OFFSET_WORD] = this.grow(`hot.records.${i}`, this.recordsAt(i), this.recordCount(i) * RECORD_BYTES, capacity * RECORD_BYTES);
-    this.table[i * TABLE_WORDS + HT_CAPACITY_WORD] = capacity;
+  /** Grows instrument i's array of a kind (doubling) to room for at least `entries`. */
+  private growArray(i: number, kind: number, entries: number): void {
+    if (entries <= this.arrayCapacity(i, kind)) return;
+    const { name, bytes, offset, capacity: room } = KINDS[kind];
+    const capacity = Math.max(64, this.arrayCapacity(i, kind) * 2, entries);
+    this.table[i * TABLE_WORDS + offset] = this.grow(`hot.${name}.${i}`, this.arrayAt(i, kind), this.arrayCount(i, kind) * bytes, capacity * bytes);
+    this.table[i * TABLE_WORDS + room] = capacity;
   }
 
   private reserveScopes(extra: number): void {

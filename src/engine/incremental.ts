@@ -512,8 +512,9 @@ export class IncrementalEvaluator {
     let hot: HotTick;
     if (changedInstruments.length === 1) hot = this.hot.tick(changedInstruments[0]);
     else {
-      for (const i of changedInstruments) this.hot.move(i);
-      hot = this.hot.settle(changedInstruments);
+      hot = { changed: [], failing: 0 };
+      for (const i of changedInstruments) this.hot.move(i, hot);
+      this.hot.settle(changedInstruments, hot);
     }
     if (this.queueSize > (calm ? this.calmAccounts : fallback)) return this.sweepOwing(owedBefore ? fallback : 0);
     // A few owed accounts too, the step's own first: at most an eighth of the fallback's worth.
