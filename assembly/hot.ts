@@ -127,9 +127,11 @@ let failingDelta: i32 = 0;
  * of a record waited for its scope's load: 70% of moveSettleHotRecords' samples were on the one
  * instruction after it. Loads with nothing else in their loop are in flight together, so the
  * group's misses overlap (the hot book's time in normal ticks of the 10M-account book 1.5–1.65
- * times lower; bench/README.md, 2026-12-03).
+ * times lower; bench/README.md, 2026-12-03). 1,024 (64 KB of scopes, in a core's L2) rather than
+ * 64: instrument 0's records' tick 2.31 ms against 2.58–2.68, instrument 1's 1.43 against 1.65
+ * (256 and 512 in between; 2,048 no better; bench/README.md, 2026-12-04, last thing).
  */
-const HOT_TOUCH_GROUP: u32 = 64;
+const HOT_TOUCH_GROUP: u32 = 1_024;
 
 /** The sum of the touches (a wasm global: per instance), kept so that they are not optimised away. */
 let touchSink: i64 = 0;
