@@ -20,7 +20,7 @@
 // the balances do not move with a mark; anything else that changes an account takes it out of the
 // hot book first, src/engine/incremental.ts).
 
-import { MODE_CROSS, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT, TIERS_MAX, SCALE_6 } from './constants';
+import { MODE_CROSS, STATUS_HEALTHY, STATUS_LIQUIDATABLE, STATUS_BANKRUPT } from './constants';
 import {
   H_ACC_STATUS,
   H_ACC_POS_START,
@@ -40,9 +40,6 @@ import {
   CACHE_UNIT,
   CACHE_Q,
   CACHE_STRIDE,
-  CACHE_FLOORS,
-  CACHE_TIERS,
-  CACHE_TIER_BYTES,
 } from './layout';
 import { column, headerValue } from './header';
 import { maintenanceHinted } from './math';
@@ -94,12 +91,6 @@ export const HO_STATUS: u32 = 31;
 export const SOLO_POOL: u16 = 0xffff;
 /** A solo record's status once its scope is dead (the control plane's HotBook.drop): skipped, and dropped by the next compaction. */
 export const SOLO_DEAD: u8 = 0xff;
-/**
- * The relative margin on a solo record's reach (soloReach), against the record: far above f64's
- * rounding, far below a tick.
- */
-const SOLO_MARGIN: f64 = 1e-9;
-
 if (MODE_CROSS != 0) ERROR('hot.ts: HS_ISOLATED is 0 for the pool');
 
 /**
@@ -214,12 +205,21 @@ function writeChanged(header: usize, scopes: usize, list: usize, listed: u32): v
   for (let k: u32 = 0; k < listed; k++) {
     const entry = list + (<usize>k << 2);
     const scope = scopes + <usize>load<u32>(entry) * HOT_SCOPE_BYTES;
-    const status = load<u8>(scope + HS_STATUS);
     const account = load<u32>(scope + HS_ACCOUNT);
-    if (load<u8>(scope + HS_ISOLATED) != 0) store<u8>(posStatus + <usize>(load<u32>(accPosStart + (<usize>account << 2)) + load<u32>(scope + HS_RANK)), status);
-    else store<u8>(accStatus + <usize>account, status);
+    writeStatus(accStatus, accPosStart, posStatus, account, load<u32>(scope + HS_RANK), load<u8>(scope + HS_ISOLATED) != 0, load<u8>(scope + HS_STATUS));
     store<u32>(entry, account);
   }
+}
+
+/**
+ * Writes a hot scope's status where the sweeps write it: an isolated scope's at its position's slot
+ * (the account's first slot now, plus the rank), the pool's in the account's byte.
+ */
+// @ts-ignore: decorator
+@inline
+function writeStatus(accStatus: usize, accPosStart: usize, posStatus: usize, account: u32, rank: u32, isolated: bool, status: u8): void {
+  if (isolated) store<u8>(posStatus + <usize>(load<u32>(accPosStart + (<usize>account << 2)) + rank), status);
+  else store<u8>(accStatus + <usize>account, status);
 }
 
 /**
@@ -270,7 +270,8 @@ export function hotFailingDelta(): i32 {
 
 /**
  * One pass over the `count` solo records of an instrument at `solos`, their equities at `markRef`,
- * its mark now `mark` (its cache entry `c`'s unit, q·mark, filled by the caller).
+ * its mark now `mark` (its cache entry `c`'s unit, q·mark, filled by the caller), `weight` its
+ * q·(1 + r_max) rounded up (the incremental index's, src/engine/incremental.ts takeTable).
  * A record whose mark now (less markRef) is within its [lo, hi] keeps its status, and is only read
  * there. Any other is evaluated: its scope's equity at the mark now is its equity at markRef plus the exact change of value,
  * size·q·(now − markRef), its maintenance its position's at the mark now, and its status theirs (a
@@ -279,12 +280,10 @@ export function hotFailingDelta(): i32 {
  * `changed` (its index), and writeSolos writes the statuses where the sweeps write them. Returns how
  * many accounts it listed; failingDelta follows their changes.
  */
-export function soloPass(header: usize, c: usize, solos: usize, count: u32, mark: i64, markRef: i64, changed: usize): u32 {
+export function soloPass(header: usize, c: usize, solos: usize, count: u32, mark: i64, markRef: i64, weight: f64, changed: usize): u32 {
   const unit = load<i64>(c + CACHE_UNIT);
-  const q = load<i64>(c + CACHE_Q);
   const offset = mark - markRef;
-  const moved = q * offset;
-  const weight = <f64>q * (<f64>(SCALE_6 + highestRate(c)) / <f64>SCALE_6) * (1 + SOLO_MARGIN);
+  const moved = load<i64>(c + CACHE_Q) * offset;
   failingDelta = 0;
   let listed: u32 = 0;
   for (let r: u32 = 0; r < count; r++) {
@@ -313,10 +312,10 @@ export function soloPass(header: usize, c: usize, solos: usize, count: u32, mark
  * units of `offset`, the mark it was just evaluated at with `equity`, `maint` and `status`: the
  * marks at which the status cannot differ. A move of Δ price units changes the equity by exactly
  * size·q·Δ and the maintenance by at most r_max·|size|·q·|Δ| + 1 (a ceiling of a function with
- * slopes at most the highest rate), so with w = |size|·q·(1 + r_max) (`weight`) and H the
+ * slopes at most the highest rate), so with w = |size|·q·(1 + r_max) (|size|·`weight`) and H the
  * distance of the docs' table (docs/incremental.md, The bound: healthy E − M + 1; liquidatable
  * min(M − E, E + 1); bankrupt −E, a pool's min(−E, M)), the status holds while w·|Δ| ≤ H − 3. In
- * f64, w rounded up by SOLO_MARGIN; cut to the i32 offsets (a narrower range, still safe: an
+ * f64, w rounded up (as the weight is); cut to the i32 offsets (a narrower range, still safe: an
  * instrument whose marks move more than 2^31 price units from its reference has its records
  * evaluated at every tick). An H below 3 gives an empty range: the next pass evaluates the record
  * again.
@@ -347,15 +346,6 @@ function soloReach(record: usize, offset: i64, status: u32, equity: i64, maint: 
   store<i32>(record + HO_HI, <i32>hi);
 }
 
-/** The instrument's highest maintenance rate (ppm) in its cache entry `c`: the last bracket's (rates do not decrease). */
-// @ts-ignore: decorator
-@inline
-function highestRate(c: usize): u64 {
-  let k: usize = 0;
-  while (k + 1 < <usize>TIERS_MAX && load<i64>(c + CACHE_FLOORS + ((k + 1) << 3)) != i64.MAX_VALUE) k++;
-  return load<u64>(c + CACHE_TIERS + k * <usize>CACHE_TIER_BYTES);
-}
-
 /**
  * For the `listed` solo records soloPass listed at `list` (their indices): writes each one's status
  * where the sweeps write it and its account over its entry. The starts of a group's accounts are
@@ -373,11 +363,9 @@ function writeSolos(header: usize, solos: usize, list: usize, listed: u32): void
     for (let k = from; k < to; k++) {
       const entry = list + (<usize>k << 2);
       const record = solos + <usize>load<u32>(entry) * HOT_SOLO_BYTES;
-      const status = load<u8>(record + HO_STATUS);
       const account = load<u32>(record + HO_ACCOUNT);
       const rank = load<u16>(record + HO_RANK);
-      if (rank != SOLO_POOL) store<u8>(posStatus + <usize>(load<u32>(accPosStart + (<usize>account << 2)) + <u32>rank), status);
-      else store<u8>(accStatus + <usize>account, status);
+      writeStatus(accStatus, accPosStart, posStatus, account, rank, rank != SOLO_POOL, load<u8>(record + HO_STATUS));
       store<u32>(entry, account);
     }
   }

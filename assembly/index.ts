@@ -341,25 +341,27 @@ export function hotTick(header: usize, shard: usize, instrument: u32, records: u
 
 /**
  * The hot book's solo records of `instrument` (hot.ts soloPass), in its entry of the hot book's
- * table at `table` (HOT_TABLE_STRIDE): their scopes' statuses at the instrument's mark now; writes
- * those that changed where the sweeps write them, lists at `changed` the account of each live
- * scope whose status changed and returns how many it listed; hotFailingDelta() gives the change in
- * failing scopes. A scope of one position is at the step's marks once its instrument's mark is, so
- * a step that moved several instruments settles each one's solo records as it moves it.
+ * table at `table` (HOT_TABLE_STRIDE), `weight` the instrument's q·(1 + r_max) rounded up (the
+ * incremental index's): their scopes' statuses at the instrument's mark now; writes those that
+ * changed where the sweeps write them, lists at `changed` the account of each live scope whose
+ * status changed and returns how many it listed; hotFailingDelta() gives the change in failing
+ * scopes. A scope of one position is at the step's marks once its instrument's mark is, so a step
+ * that moved several instruments settles each one's solo records as it moves it.
  */
-export function hotSolo(header: usize, shard: usize, instrument: u32, table: usize, changed: usize): u32 {
+export function hotSolo(header: usize, shard: usize, instrument: u32, table: usize, weight: f64, changed: usize): u32 {
   assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'hotSolo: no such instrument');
   assert(shard != 0, 'hotSolo: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'hotSolo: the shard record names no instrument cache');
   assert(table != 0, 'hotSolo: no table');
+  assert(weight >= 0 && weight < f64.POSITIVE_INFINITY, 'hotSolo: a weight that is not a finite non-negative number');
   const entry = table + <usize>instrument * HOT_TABLE_STRIDE;
   const count = load<u32>(entry + HT_SOLO_COUNT);
   const solos = <usize>load<u32>(entry + HT_SOLO_OFFSET);
   assert(count == 0 || (solos != 0 && changed != 0), 'hotSolo: no records or list');
   fillInstrument(header, cache, instrument);
   const mark = load<i64>(column(header, H_INST_MARK) + (<usize>instrument << 3));
-  return soloPass(header, cache + <usize>instrument * <usize>CACHE_STRIDE, solos, count, mark, load<i64>(entry + HT_SOLO_MARK), changed);
+  return soloPass(header, cache + <usize>instrument * <usize>CACHE_STRIDE, solos, count, mark, load<i64>(entry + HT_SOLO_MARK), weight, changed);
 }
 
 /** The checks both bound entries make first; fills and returns the shard's instrument cache. */

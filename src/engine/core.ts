@@ -75,10 +75,10 @@ export interface CoreExports {
   hotTick(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint, changed: number): number;
   /**
    * The hot book's solo records (a scope of one position) of an instrument, as its entry in the hot
-   * book's table says: settles their scopes' statuses at its mark now and lists the accounts whose
-   * scopes changed status (returns how many).
+   * book's table says, `weight` its q·(1 + r_max) rounded up: settles their scopes' statuses at its
+   * mark now and lists the accounts whose scopes changed status (returns how many).
    */
-  hotSolo(header: number, shard: number, instrument: number, table: number, changed: number): number;
+  hotSolo(header: number, shard: number, instrument: number, table: number, weight: number, changed: number): number;
   /**
    * The hot book: admits the listed accounts [from, count) (detail from the position index listed
    * beside each at `at`), their scopes from `used` at `scopes` and their records in the arrays of

@@ -84,8 +84,15 @@ export class HotBook {
    */
   private readonly firstScope = new Map<number, number>();
 
-  constructor(engine: Engine) {
+  /**
+   * Per instrument, q·(1 + r_max) rounded up: the incremental index's weights (src/engine/incremental.ts
+   * takeTable, which a new tier table updates), and a solo record's weight per size unit.
+   */
+  private readonly weights: Float64Array;
+
+  constructor(engine: Engine, weights: Float64Array) {
     this.engine = engine;
+    this.weights = weights;
     const instruments = engine.instruments.length;
     // A region of a fixed size keeps its offset; the memory is shared, so the view outlives its growth.
     this.tableOffset = engine.region('hot.table', instruments * TABLE_STRIDE);
@@ -299,7 +306,7 @@ export class HotBook {
   private solos(tick: HotTick, i: number): void {
     const engine = this.engine;
     const count = this.arrayCount(i, SOLOS);
-    if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotSolo(engine.layout.header, engine.shardRecord(), i, this.tableOffset, changed));
+    if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotSolo(engine.layout.header, engine.shardRecord(), i, this.tableOffset, this.weights[i], changed));
   }
 
   /**

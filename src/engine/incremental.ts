@@ -393,7 +393,7 @@ export class IncrementalEvaluator {
     this.waiting = Array.from({ length: instruments * SIDES }, () => new BoundHeap());
     this.below = Array.from({ length: instruments }, () => new BoundHeap());
     this.above = Array.from({ length: instruments }, () => new BoundHeap());
-    this.hot = new HotBook(engine);
+    this.hot = new HotBook(engine, this.weight);
     this.versions = new Uint16Array(engine.accountCount);
     this.queued = new Uint8Array(engine.accountCount);
     this.owedBy = Array.from({ length: instruments }, () => new Uint32Array(16));

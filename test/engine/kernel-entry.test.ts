@@ -197,20 +197,23 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     expectRefused(engine, () => engine.core.hotTick(header, engine.shardRecord(), 0, r.list, 1, r.bounds, 1n, 0), /core assertion failed: hotTick: no records, scopes or list/);
   });
 
-  test('hotSolo refuses an instrument past the book, no shard record, no table, and solo records with no array or no list', () => {
+  test('hotSolo refuses an instrument past the book, no shard record, no table, a weight that is no finite non-negative number, and solo records with no array or no list', () => {
     const engine = crashEngine();
     const r = regions(engine);
     const header = engine.layout.header;
     const stride = kernelU32('HOT_TABLE_STRIDE');
     const table = engine.region('test.hot.table', stride * engine.instruments.length);
     const words = new Uint32Array(engine.memory.buffer, table, (stride * engine.instruments.length) / 4).fill(0);
-    expect(engine.core.hotSolo(header, engine.shardRecord(), 0, table, r.list)).toBe(0); // no solo records: nothing listed
-    expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), engine.instruments.length, table, r.list), /core assertion failed: hotSolo: no such instrument/);
-    expectRefused(engine, () => engine.core.hotSolo(header, 0, 0, table, r.list), /core assertion failed: hotSolo: no shard record/);
-    expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), 0, 0, r.list), /core assertion failed: hotSolo: no table/);
+    expect(engine.core.hotSolo(header, engine.shardRecord(), 0, table, 1.5, r.list)).toBe(0); // no solo records: nothing listed
+    expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), engine.instruments.length, table, 1.5, r.list), /core assertion failed: hotSolo: no such instrument/);
+    expectRefused(engine, () => engine.core.hotSolo(header, 0, 0, table, 1.5, r.list), /core assertion failed: hotSolo: no shard record/);
+    expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), 0, 0, 1.5, r.list), /core assertion failed: hotSolo: no table/);
+    for (const weight of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), 0, table, weight, r.list), /core assertion failed: hotSolo: a weight that is not a finite non-negative number/);
+    }
     words[kernelU32('HT_SOLO_COUNT') / 4] = 1; // one solo record, at offset 0
-    expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), 0, table, r.list), /core assertion failed: hotSolo: no records or list/);
+    expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), 0, table, 1.5, r.list), /core assertion failed: hotSolo: no records or list/);
     words[kernelU32('HT_SOLO_OFFSET') / 4] = r.bounds;
-    expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), 0, table, 0), /core assertion failed: hotSolo: no records or list/);
+    expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), 0, table, 1.5, 0), /core assertion failed: hotSolo: no records or list/);
   });
 });
