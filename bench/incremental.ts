@@ -237,8 +237,8 @@ log(`1,000 mixed updates: batch ${median(batchMs).toFixed(2)} ms, then a step ${
 memory('after the updates');
 
 // A venue's new tier table for the last instrument (the smallest alt: rates ×1.1, then back), then a
-// step: the update rewrites its isolated records and the evaluator queues its holders (the walk
-// over the book), which the step re-evaluates with the new table's weight.
+// step: the update rewrites its isolated records and the evaluator queues its holders (found in
+// what its index keeps for the instrument), which the step re-evaluates with the new table's weight.
 {
   const last = engine.instruments.length - 1;
   const original = engine.instruments[last].tiers;

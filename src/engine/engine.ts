@@ -75,7 +75,8 @@ const TIER_FLOOR_PADDING = (1n << 63n) - 1n;
  * What Engine.onChange tells: the accounts changed (the first `count` of them), or null for any.
  * With `tiers`, accounts is null and what changed is the maintenance of every account holding a
  * position of those instruments, whose tier tables are new: Engine.holders lists them, for a
- * listener that wants no more than those (a walk over every account's block).
+ * listener that keeps no list of its own (a walk over every account's block; the incremental
+ * evaluator finds them in its index instead).
  */
 export type ChangeListener = (accounts: ArrayLike<number> | null, count: number, tiers?: readonly number[]) => void;
 

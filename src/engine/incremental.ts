@@ -242,6 +242,11 @@ class BoundHeap {
     return this.words.byteLength;
   }
 
+  /** Calls fn with each entry's account and version, in no order. */
+  forEach(fn: (account: number, version: number) => void): void {
+    for (let k = 0; k < this.size; k++) fn(this.words[3 * k + 1], this.words[3 * k + 2]);
+  }
+
   /** Places (key, account, version) at k or below, moving smaller children up. */
   private siftDown(from: number, key: number, account: number, version: number): void {
     const keys = this.keys;
@@ -660,25 +665,55 @@ export class IncrementalEvaluator {
   /**
    * New tier tables of `instruments` (Engine.tiersChanged): their weights are taken from the new
    * tables at once (nothing is evaluated before the next step), and the accounts holding them are
-   * queued, to be re-evaluated by that step with bounds from those weights.
+   * queued, to be re-evaluated by that step with bounds from those weights. The index finds them
+   * itself, in what it keeps per instrument (queueHolders), with no walk over the book.
    * When they are more than a step re-evaluates (the drain limit, past which a step that swept
    * leaves the index stale anyway), the index goes stale instead: judged first from the build's
-   * holders (its entries per instrument), so that a large instrument costs no walk over the book,
-   * then from the holders now (Engine.holders).
+   * entries for the instruments, so that a large instrument costs nothing, then from the accounts
+   * queued.
    */
   private tiersChanged(instruments: readonly number[]): void {
     const limit = this.drainLimit;
     let built = 0;
     for (const i of instruments) built += this.bucketStart[(i + 1) * this.buckets] - this.bucketStart[i * this.buckets];
-    // Written in the build's list of hot accounts, free since the build (4 bytes an account too).
-    const holders = built > limit ? null : this.engine.holders(instruments, 'incremental.hot');
-    if (holders === null || holders.length > limit) {
+    const before = this.queueSize;
+    if (built > limit || this.queueHolders(instruments) - before > limit) {
       this.markStale('a new tier table');
       this.clearQueue();
       return;
     }
     for (const i of instruments) this.takeTable(i);
-    for (const a of holders) this.enqueue(a);
+  }
+
+  /**
+   * Queues every account holding any of `instruments` whose next evaluation is not queued already;
+   * returns the queue's size. Each such account is in one of the places the index keeps per
+   * instrument, and each place is read for the instruments alone (about as many entries as the
+   * instruments' holders: an alt's tier table took 212–304 ms with a walk over every account's
+   * block of the 10M-account book, bench/README.md):
+   * - not evaluated since the build (version 0): its build entry (the build placed every account
+   *   outside the hot book once per instrument it holds, and its positions are those of the build,
+   *   or an update would have queued it);
+   * - evaluated since, with a bound: its triggers of the evaluation (version) it is at, on one side
+   *   or both, for every instrument it holds (a trigger taken queues the account);
+   * - in the hot book: a live record or solo record on the instrument;
+   * - owed: listed under every instrument it holds (promoteOwed).
+   * An account evaluated since with no bound has no positions.
+   */
+  private queueHolders(instruments: readonly number[]): number {
+    const queueCurrent = (a: number, version: number) => {
+      if (this.versions[a] === version) this.enqueue(a);
+    };
+    for (const i of instruments) {
+      const end = this.bucketStart[(i + 1) * this.buckets];
+      for (let k = this.bucketStart[i * this.buckets]; k < end; k++) queueCurrent(this.entries[k] & ACCOUNT_MASK, 0);
+      this.below[i].forEach(queueCurrent);
+      this.above[i].forEach(queueCurrent);
+      this.hot.forEachAccountOn(i, (a) => this.enqueue(a));
+      const owedBy = this.owedBy[i];
+      for (let k = 0; k < this.owedByCount[i]; k++) if (this.queued[owedBy[k]] === OWED) this.enqueue(owedBy[k]);
+    }
+    return this.queueSize;
   }
 
   private enqueue(a: number): void {

@@ -494,6 +494,61 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect(incremental.ready).toBe(true);
   });
 
+  test('a new tier table queues every account holding its instrument, wherever the index keeps it: build entries, triggers, the hot book, the owed', async () => {
+    const book = generatedBookToBook(generateBook({ accounts: 3_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 }));
+    const engine = Engine.fromBook(book);
+    const twin = Engine.fromBook(book);
+    const fallback = 40;
+    // Calm steps evaluate whatever they reach (no sweep hides an account left out).
+    const incremental = new IncrementalEvaluator(engine, { fallbackAccounts: fallback, calmAccounts: 100_000, drainLimit: 100_000, sweep: () => engine.sweep({ full: false }) });
+    const expectExact = (result: { liquidatable: number }, where: string) => {
+      expect(result.liquidatable, where).toBe(twin.sweep({ full: false }));
+      expect(statusBytes(engine), where).toEqual(statusBytes(twin));
+    };
+    const retable = (i: number, factor: bigint) => {
+      for (const b of [engine, twin]) {
+        const tiers = b.instruments[i].tiers.map((tier) => ({ ...tier, ratePpm: tier.ratePpm * factor < 900_000n ? tier.ratePpm * factor : 900_000n }));
+        expect(applyBatch(b, [{ kind: 'setTiers', instrument: b.instruments[i].symbol, tiers }]).applied).toBe(1);
+      }
+    };
+    const move = (i: number, ppm: number) => {
+      for (const b of [engine, twin]) moveMark(b, i, ppm);
+    };
+    expect((await incremental.step()).path).toBe('build');
+    // Instrument 1's holders: build entries and the hot book.
+    retable(1, 2n);
+    const first = await incremental.step();
+    expect(first.path).toBe('incremental');
+    expect(first.evaluated).toBeGreaterThan(fallback);
+    expectExact(first, 'a table of instrument 1 after the build');
+    // A move past the fallback owes the accounts it reached; a tick of one price unit evaluates them
+    // (triggers of their own); a move past the fallback again takes those triggers and owes them.
+    move(0, -30_000);
+    expect((await incremental.step()).path).toBe('sweep');
+    move(0, 1);
+    expect((await incremental.step()).owed).toBe(0);
+    move(0, -30_000);
+    const owing = await incremental.step();
+    expect(owing.path).toBe('sweep');
+    expect(owing.owed).toBeGreaterThan(fallback);
+    // A table of instrument 0 now: some of its holders are owed and nowhere else, the rest hold
+    // triggers, build entries or hot records. Each is evaluated by the next step, which is exact.
+    retable(0, 4n);
+    const retabled = await incremental.step();
+    expect(retabled.path).toBe('incremental');
+    expectExact(retabled, 'a table of instrument 0 while accounts holding it are owed');
+    expect(retabled.owed).toBe(0);
+    expect(retabled.changed?.length, 'the table changed statuses').toBeGreaterThan(0);
+    // And a table of an instrument whose holders were re-evaluated since the build (triggers).
+    move(2, 2_000);
+    expectExact(await incremental.step(), 'a move of instrument 2');
+    retable(2, 3n);
+    const triggered = await incremental.step();
+    expect(triggered.path).toBe('incremental');
+    expectExact(triggered, 'a table of instrument 2');
+    expect(incremental.ready).toBe(true);
+  });
+
   test('a move past the fallback sweeps, and the index is rebuilt at the first calm step', async () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 2_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 })));
     let sweeps = 0;
