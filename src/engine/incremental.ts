@@ -39,6 +39,9 @@ import { ShardSlot } from '../memory/layout.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
 import { BoundHeap } from './bound-heap.js';
 
+/** IncrementalOptions.hotSplit's default. */
+const HOT_SPLIT_DEFAULT = 131_072;
+
 const BOUND_TABLE_STRIDE = kernelU32('BOUND_TABLE_STRIDE');
 const BOUND_C = kernelU32('BOUND_C') / 8;
 const BOUND_P = kernelU32('BOUND_P') / 8;
@@ -137,6 +140,13 @@ export interface IncrementalOptions {
    * normal tick).
    */
   hotBound?: number;
+  /**
+   * With a pool: a normal tick of an instrument with at least this many solo records in the hot book
+   * (scopes of one position) moves them on a worker while this thread moves the instrument's other
+   * records. Handing a task to a worker costs tens of microseconds and more, so only the largest
+   * instruments gain. Default: 131,072.
+   */
+  hotSplit?: number;
   /** The index is rebuilt (at the next calm step) once this many accounts are in the hot book. Default: max(4,096, accounts / 8). */
   hotLimit?: number;
   /** Past this many heap entries (12 bytes each), the largest heap is compacted; the index is rebuilt if the heaps are past it still (which also empties the hot book). Default: max(2^16, accounts / 4): about 3 bytes a position at most (heaps grow by doubling), so that an index that goes a long time between builds, as with owed accounts, keeps the process within its memory. */
@@ -190,6 +200,7 @@ export class IncrementalEvaluator {
   private readonly sweepTimes = new RecentMedian(7);
   private readonly accountTimes = new RecentMedian(31);
   readonly hotBound: number;
+  private readonly hotSplit: number;
   readonly hotLimit: number;
   readonly heapLimit: number;
   readonly calmMove: number;
@@ -261,6 +272,7 @@ export class IncrementalEvaluator {
   constructor(engine: Engine, options: IncrementalOptions = {}) {
     checkOption(options.fallbackAccounts, 'fallbackAccounts', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     checkOption(options.hotBound, 'hotBound', 'a number from 0 to 1', (x) => x >= 0 && x <= 1);
+    checkOption(options.hotSplit, 'hotSplit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     checkOption(options.hotLimit, 'hotLimit', 'an integer of at least 0', (x) => Number.isInteger(x) && x >= 0);
     checkOption(options.heapLimit, 'heapLimit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     checkOption(options.calmMove, 'calmMove', 'a number from 0 to 1', (x) => x >= 0 && x <= 1);
@@ -273,6 +285,7 @@ export class IncrementalEvaluator {
     this.sweepFallback = options.sweep ?? (pool !== undefined ? async () => (await pool.sweep()).liquidatable : () => engine.sweep({ full: false }));
     this.fixedFallback = options.fallbackAccounts;
     this.hotBound = options.hotBound ?? 1e-3;
+    this.hotSplit = options.hotSplit ?? HOT_SPLIT_DEFAULT;
     this.hotLimit = options.hotLimit ?? Math.max(4_096, Math.floor(engine.accountCount / 8));
     this.heapLimit = options.heapLimit ?? Math.max(1 << 16, Math.floor(engine.accountCount / 4));
     this.calmMove = options.calmMove ?? 0.005;
@@ -412,7 +425,22 @@ export class IncrementalEvaluator {
     // The hot book moves with every tick: every instrument first, then the statuses (in one pass
     // when one instrument moved, as a normal tick does).
     let hot: HotTick;
-    if (changedInstruments.length === 1) hot = this.hot.tick(changedInstruments[0]);
+    if (changedInstruments.length === 1) {
+      const i = changedInstruments[0];
+      const pool = this.pool;
+      if (pool !== undefined && this.hot.splits(i, this.hotSplit)) {
+        try {
+          hot = await this.hot.tickSplit(i, (...args) => pool.hotSolo(...args));
+        } catch (error) {
+          // The worker died with the solo records half moved: a sweep makes every status exact,
+          // and the index is built again (and the hot book with it) at the next calm step.
+          this.clearQueue();
+          const swept = await this.sweep();
+          this.staleReason = `a worker of the hot book's tick failed: ${(error as Error).message}`;
+          return swept;
+        }
+      } else hot = this.hot.tick(i);
+    }
     else {
       hot = { changed: [], failing: 0 };
       for (const i of changedInstruments) this.hot.move(i, hot);

@@ -421,11 +421,68 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     }
   });
 
+  test('with a pool and hotSplit, a tick moves the hot book\'s solo records on a worker while this thread moves the others: every step exact; a worker that fails after moving them leaves a sweep, then a build', async () => {
+    const book = generatedBookToBook(generateBook({ accounts: 4_000, seed: 9, instruments: 6, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
+    const engine = Engine.fromBook(book);
+    const twin = Engine.fromBook(book);
+    const pool = await SweepPool.open(engine, { threads: 2 });
+    try {
+      const incremental = new IncrementalEvaluator(engine, { pool, hotSplit: 1, hotBound: 0.02, fallbackAccounts: 100_000 });
+      const real = pool.hotSolo.bind(pool);
+      let split = 0;
+      let listed = 0;
+      pool.hotSolo = async (...args) => {
+        split++;
+        const result = await real(...args);
+        listed += result.listed;
+        return result;
+      };
+      const expectExact = (result: { liquidatable: number }, where: string) => {
+        expect(result.liquidatable, where).toBe(twin.sweep({ full: false }));
+        expect(statusBytes(engine), where).toEqual(statusBytes(twin));
+      };
+      expect((await incremental.step()).path).toBe('build');
+      expect(incremental.hotAccounts).toBeGreaterThan(100);
+      const random = prng(9);
+      for (let k = 0; k < 60; k++) {
+        const i = k % 6;
+        const ppm = Math.round((100 + random() * 900) * (random() < 0.5 ? -1 : 1));
+        for (const b of [engine, twin]) moveMark(b, i, ppm);
+        const result = await incremental.step();
+        expect(result.path, `tick ${k}`).toBe('incremental');
+        expectExact(result, `tick ${k}`);
+      }
+      expect(split, 'ticks split').toBeGreaterThan(30);
+      expect(listed, 'solo records the worker changed').toBeGreaterThan(0);
+      // The worker moves the solo records, then its task fails (as if it died before answering):
+      // the step sweeps, and the index is built again at the next calm step.
+      pool.hotSolo = async (...args) => {
+        await real(...args);
+        throw new Error('the worker died');
+      };
+      for (const b of [engine, twin]) moveMark(b, 0, -3_000);
+      const failed = await incremental.step();
+      expect(failed.path).toBe('sweep');
+      expectExact(failed, 'the step whose worker failed');
+      expect(incremental.stale).toMatch(/a worker of the hot book's tick failed: the worker died/);
+      pool.hotSolo = real;
+      for (const b of [engine, twin]) moveMark(b, 0, 500);
+      const rebuilt = await incremental.step();
+      expect(rebuilt.path).toBe('build');
+      expectExact(rebuilt, 'the build after it');
+      for (const b of [engine, twin]) moveMark(b, 0, -700);
+      expectExact(await incremental.step(), 'a tick after the build');
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('options out of range are refused, naming the option', () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 10, seed: 1, instruments: 2 })));
     expect(() => new IncrementalEvaluator(engine, { fallbackAccounts: 0 })).toThrow('IncrementalEvaluator: fallbackAccounts must be an integer of at least 1, got 0');
     expect(() => new IncrementalEvaluator(engine, { hotBound: -1 })).toThrow('hotBound must be a number from 0 to 1, got -1');
     expect(() => new IncrementalEvaluator(engine, { hotLimit: 1.5 })).toThrow('hotLimit must be an integer of at least 0, got 1.5');
+    expect(() => new IncrementalEvaluator(engine, { hotSplit: 0 })).toThrow('hotSplit must be an integer of at least 1, got 0');
     expect(() => new IncrementalEvaluator(engine, { heapLimit: Number.NaN })).toThrow('heapLimit must be an integer of at least 1, got NaN');
     expect(() => new IncrementalEvaluator(engine, { drainLimit: 0 })).toThrow('drainLimit must be an integer of at least 1, got 0');
     expect(() => new IncrementalEvaluator(engine, { calmMove: 2 })).toThrow('calmMove must be a number from 0 to 1, got 2');
