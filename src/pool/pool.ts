@@ -296,15 +296,19 @@ export class SweepPool {
    * The hot book's solo records of `instrument` (the kernel's hotSolo: the hot book's table at
    * `table`, the instrument's weight, accounts listed at `changed`) on a worker, with a shard record
    * of its own, while the caller's thread moves the instrument's other records
-   * (src/engine/hot-book.ts tick). Not a sweep: the caller keeps the book's other writes away until
-   * it returns. Returns the accounts listed and the change in failing scopes; throws if the worker
-   * died (the records may then be half moved: the caller sweeps).
+   * (src/engine/hot-book.ts tickSplit). The single-writer rule holds as for a sweep: until it
+   * returns, the engine refuses every write and evaluation. Returns the accounts listed and the
+   * change in failing scopes; throws if the worker died (the records may then be half moved: the
+   * caller sweeps).
    */
   async hotSolo(instrument: number, table: number, weight: number, changed: number): Promise<{ listed: number; failing: number }> {
     const engine = this.engine;
-    const task = { kind: 'hotSolo', header: engine.layout.header, shard: engine.shardRecord('pool.hot'), instrument, table, weight, changed };
-    const [listed, failing] = (await this.piscina.run(task)) as [number, number];
-    return { listed, failing };
+    const shard = engine.shardRecord('pool.hot'); // its regions before the worker runs
+    return this.exclusive(async () => {
+      const task = { kind: 'hotSolo', header: engine.layout.header, shard, instrument, table, weight, changed };
+      const [listed, failing] = (await this.piscina.run(task)) as [number, number];
+      return { listed, failing };
+    });
   }
 
   /**
