@@ -149,7 +149,7 @@ export interface IncrementalOptions {
   hotSplit?: number;
   /** The index is rebuilt (at the next calm step) once this many accounts are in the hot book. Default: max(4,096, accounts / 8). */
   hotLimit?: number;
-  /** Past this many heap entries (12 bytes each), the largest heap is compacted; the index is rebuilt if the heaps are past it still (which also empties the hot book). Default: max(2^16, accounts / 4): about 3 bytes a position at most (heaps grow by doubling), so that an index that goes a long time between builds, as with owed accounts, keeps the process within its memory. */
+  /** Past this many heap entries (12 bytes each), the largest heap is compacted; the index is rebuilt if the heaps are past it still (which also empties the hot book). Default: max(2^16, accounts / 4): about a byte a position at most (and each heap at most a page of 16,384 cells it does not use), so that an index that goes a long time between builds, as with owed accounts, keeps the process within its memory. */
   heapLimit?: number;
   /** A stale index is rebuilt at a step where no mark moved more than this (relative) since the last. Default: 0.005. */
   calmMove?: number;
