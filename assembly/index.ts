@@ -33,6 +33,8 @@ import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_M
 import { moveHotRecords, settleHotRecords, moveSettleHotRecords, soloPass, HOT_TABLE_STRIDE, HT_SOLO_COUNT, HT_SOLO_OFFSET, HT_SOLO_MARK } from './hot';
 import { applyRecords, firstLeverageAbove, writeHolders } from './operations';
 import { slideBlocks } from './arena';
+import { sortUniqueList } from './sort';
+export { SORT_COUNTS_BYTES } from './sort';
 export { arenaScratchBytes } from './arena';
 export { OP_ACCOUNT, OP_INSTRUMENT, OP_KIND, OP_MODE, OP_AMOUNT, OP_PRICE, OP_REALIZED, OP_SIZE_AFTER, OP_SHORTFALL, OP_FIGURE_1, OP_FIGURE_2, OP_OUTCOME, OP_BYTES, OP_PROGRESS_BYTES, ARENA_BYTES, OP_HOST, OP_DEPOSIT, OP_FILL, OP_SIZE_ABS_MAX } from './operations';
 export { OUTCOME_HOST, OUTCOME_APPLIED, OUTCOME_OPENED, OUTCOME_CLOSED, OUTCOME_REFRESHED, REFUSED_FUNDING_EXCEEDS_MARGIN, REFUSED_LEVERAGE_ABOVE_BRACKET, REFUSED_MARGIN_EXCEEDS_WALLET, REFUSED_LOSS_EXCEEDS_MARGIN, REFUSED_ISOLATED_INITIAL, REFUSED_CROSS_INITIAL } from './operations';
@@ -489,4 +491,16 @@ export function applyUpdates(header: usize, ops: usize, from: u32, count: u32, a
   const chunks = (flags & SWEEP_CHUNKS) != 0;
   const cache: usize = shard == 0 ? 0 : <usize>load<u32>(shard + SHARD_CACHE);
   return applyRecords(header, ops, from, count, arena, chunks, chunks && (flags & APPLY_FILL_RECORDS) != 0, cache);
+}
+
+/**
+ * Sorts the `count` u32 values at `list` ascending, each value once at the front (sort.ts
+ * sortUniqueList), with `scratch` (room for `count` values) and `counts` (SORT_COUNTS_BYTES);
+ * returns how many distinct values there are.
+ */
+export function sortUnique(list: usize, count: u32, scratch: usize, counts: usize): u32 {
+  assert(count == 0 || (list != 0 && scratch != 0), 'sortUnique: no list or scratch');
+  assert(counts != 0, 'sortUnique: no counts');
+  assert(list + (<usize>count << 2) <= scratch || scratch + (<usize>count << 2) <= list, 'sortUnique: the list and the scratch overlap');
+  return sortUniqueList(list, count, scratch, counts);
 }

@@ -88,6 +88,11 @@ export interface CoreExports {
   hotAdmit(header: number, accounts: number, at: number, from: number, count: number, detail: number, scopes: number, used: number, table: number, firsts: number, out: number): number;
   /** The change in failing scopes of the last hotSettle, hotTick or hotSolo. */
   hotFailingDelta(): number;
+  /**
+   * Sorts the `count` u32 values at `list` ascending, each value once at the front, with `scratch`
+   * (room for `count` values) and `counts` (SORT_COUNTS_BYTES); returns how many distinct values.
+   */
+  sortUnique(list: number, count: number, scratch: number, counts: number): number;
   /** boundAccounts for accounts [start, end), none listed: returns their liquidatable scopes. */
   boundAccountRange(header: number, shard: number, accountStart: number, accountEnd: number, table: number, bounds: number): number;
   /**

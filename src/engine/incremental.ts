@@ -34,15 +34,18 @@ import { Engine } from './engine.js';
 import { HotBook, regionBytes, type HotTick } from './hot-book.js';
 import type { SweepPool } from '../pool/pool.js';
 import { kernelU32 } from './kernel-constants.js';
-import { sortUnique } from './sorted.js';
 import { ShardSlot } from '../memory/layout.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
 import { BoundHeap } from './bound-heap.js';
+import { sortUnique } from './sorted.js';
 
 /** IncrementalOptions.hotSplit's default. */
 const HOT_SPLIT_DEFAULT = 131_072;
 
 const BOUND_TABLE_STRIDE = kernelU32('BOUND_TABLE_STRIDE');
+const SORT_COUNTS_BYTES = kernelU32('SORT_COUNTS_BYTES');
+/** Below this many values a step's changed accounts are sorted in JavaScript (ascendingUnique). */
+const KERNEL_SORT_MIN = 4_096;
 const BOUND_C = kernelU32('BOUND_C') / 8;
 const BOUND_P = kernelU32('BOUND_P') / 8;
 /** The build index's sides per instrument (assembly/bounds.ts): the accounts a falling mark can fail, and those a rising one can. */
@@ -947,7 +950,7 @@ export class IncrementalEvaluator {
     }
     this.clearQueue();
     this.tidy();
-    return { path: 'incremental', evaluated: count, liquidatable: this.liquidatableCount, changed: ascendingUnique(hotChanged), owed: this.owed };
+    return { path: 'incremental', evaluated: count, liquidatable: this.liquidatableCount, changed: this.ascendingUnique(hotChanged), owed: this.owed };
   }
 
   /**
@@ -1083,6 +1086,39 @@ export class IncrementalEvaluator {
     this.weight[i] = Number(this.engine.views.instQ[i]) * (1 + Number(rateMax) / Number(RATE_SCALE)) * (1 + MARGIN);
   }
 
+  /**
+   * The values of the lists, ascending, each once: the accounts a step changed. Sorted by the kernel
+   * (sortUnique) in the shared memory: a tick of the largest instrument of the 10M-account book lists
+   * 12,000–44,000, and sorting them in JavaScript took about 1 ms of such a tick (bench/README.md,
+   * 2026-12-05).
+   */
+  private ascendingUnique(lists: Uint32Array[]): Uint32Array {
+    let total = 0;
+    for (const list of lists) total += list.length;
+    if (total < KERNEL_SORT_MIN) {
+      // Few values: a pass of the kernel's radix sort clears and sums 4,096 counts, more than the
+      // values' own sort costs (the p50 of normal ticks 86-87 µs against 79-81 with the kernel for all).
+      const all = new Uint32Array(total);
+      let at = 0;
+      for (const changed of lists) {
+        all.set(changed, at);
+        at += changed.length;
+      }
+      return sortUnique(all).slice();
+    }
+    const engine = this.engine;
+    const list = engine.region('incremental.ascending', regionBytes(total * 4));
+    const scratch = engine.region('incremental.ascending.scratch', regionBytes(total * 4));
+    const counts = engine.region('incremental.ascending.counts', SORT_COUNTS_BYTES);
+    const values = new Uint32Array(engine.memory.buffer, list, total);
+    let at = 0;
+    for (const changed of lists) {
+      values.set(changed, at);
+      at += changed.length;
+    }
+    return values.slice(0, engine.core.sortUnique(list, total, scratch, counts));
+  }
+
   /** Writes the bound table (per instrument: q·(1 + r_max), the mark) into the memory; returns its offset. */
   private writeTable(): number {
     const instruments = this.reference.length;
@@ -1147,18 +1183,6 @@ function pushed(list: Uint32Array, at: number, value: number): Uint32Array {
   return out;
 }
 
-/** The values of the lists, ascending, each once. */
-function ascendingUnique(lists: Uint32Array[]): Uint32Array {
-  let total = 0;
-  for (const list of lists) total += list.length;
-  const all = new Uint32Array(total);
-  let at = 0;
-  for (const list of lists) {
-    all.set(list, at);
-    at += list.length;
-  }
-  return sortUnique(all).slice();
-}
 
 function checkOption(value: number | undefined, name: string, what: string, valid: (x: number) => boolean): void {
   if (value !== undefined && !(typeof value === 'number' && valid(value))) {

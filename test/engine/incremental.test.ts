@@ -480,6 +480,29 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     }
   });
 
+  test('a step that changes thousands of accounts reports exactly those, in order (the kernel sorts lists of 4,096 and more)', async () => {
+    const book = generatedBookToBook(generateBook({ accounts: 20_000, seed: 12, instruments: 3, isolatedShare: 0.3, nearMaintenanceShare: 0.6 }));
+    const engine = Engine.fromBook(book);
+    const twin = Engine.fromBook(book);
+    const incremental = new IncrementalEvaluator(engine, { hotBound: 0.05, hotLimit: 1_000_000, fallbackAccounts: 1_000_000, calmAccounts: 1_000_000 });
+    expect((await incremental.step()).path).toBe('build');
+    let largest = 0;
+    for (let k = 0; k < 8; k++) {
+      const ppm = k % 2 === 0 ? -4_000 : 3_000;
+      for (const b of [engine, twin]) moveMark(b, k % 3 === 2 ? 1 : 0, ppm);
+      const before = statusBytes(engine);
+      const result = await incremental.step();
+      const after = statusBytes(engine);
+      expect(result.path, `move ${k}`).toBe('incremental');
+      expect(result.liquidatable, `move ${k}`).toBe(twin.sweep({ full: false }));
+      expect(after, `move ${k}`).toEqual(statusBytes(twin));
+      const changed = after.flatMap((line, a) => (line !== before[a] ? [a] : []));
+      expect([...(result.changed ?? [])], `move ${k}: the accounts whose statuses changed`).toEqual(changed);
+      largest = Math.max(largest, changed.length);
+    }
+    expect(largest, 'a step changed thousands of accounts').toBeGreaterThan(4_096);
+  });
+
   test('options out of range are refused, naming the option', () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 10, seed: 1, instruments: 2 })));
     expect(() => new IncrementalEvaluator(engine, { fallbackAccounts: 0 })).toThrow('IncrementalEvaluator: fallbackAccounts must be an integer of at least 1, got 0');

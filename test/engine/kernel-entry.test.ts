@@ -197,6 +197,21 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     expectRefused(engine, () => engine.core.hotTick(header, engine.shardRecord(), 0, r.list, 1, r.bounds, 1n, 0), /core assertion failed: hotTick: no records, scopes or list/);
   });
 
+  test('sortUnique refuses no counts, no list or scratch for values, and a scratch that overlaps the list', () => {
+    const engine = crashEngine();
+    const list = engine.region('test.sort.list', 64);
+    const scratch = engine.region('test.sort.scratch', 64);
+    const counts = engine.region('test.sort.counts', kernelU32('SORT_COUNTS_BYTES'));
+    new Uint32Array(engine.memory.buffer, list, 4).set([9, 3, 9, 1]);
+    expect(engine.core.sortUnique(list, 4, scratch, counts)).toBe(3);
+    expect(Array.from(new Uint32Array(engine.memory.buffer, list, 3))).toEqual([1, 3, 9]);
+    expect(engine.core.sortUnique(0, 0, 0, counts)).toBe(0); // nothing to sort
+    expectRefused(engine, () => engine.core.sortUnique(list, 4, scratch, 0), /core assertion failed: sortUnique: no counts/);
+    expectRefused(engine, () => engine.core.sortUnique(0, 4, scratch, counts), /core assertion failed: sortUnique: no list or scratch/);
+    expectRefused(engine, () => engine.core.sortUnique(list, 4, 0, counts), /core assertion failed: sortUnique: no list or scratch/);
+    expectRefused(engine, () => engine.core.sortUnique(list, 4, list + 8, counts), /core assertion failed: sortUnique: the list and the scratch overlap/);
+  });
+
   test('hotSolo refuses an instrument past the book, no shard record, no table, a weight that is no finite non-negative number, and solo records with no array or no list', () => {
     const engine = crashEngine();
     const r = regions(engine);
