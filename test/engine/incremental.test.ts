@@ -47,6 +47,12 @@ function randomStep(random: () => number, instruments: number): Step {
  * lies above 2 GiB, as on a 10M-account book.
  */
 /** The entries of the evaluator's heaps (its internals, read as they are). */
+/** Expects `engine`'s statuses and failing count after a step (`result`) to equal a full sweep of `twin`, a copy given the same changes. */
+function expectExactTwin(engine: Engine, twin: Engine, result: { liquidatable: number }, where: string): void {
+  expect(result.liquidatable, where).toBe(twin.sweep({ full: false }));
+  expect(statusBytes(engine), where).toEqual(statusBytes(twin));
+}
+
 function heapEntries(incremental: IncrementalEvaluator): number {
   const inner = incremental as unknown as { waiting: Array<{ size: number }>; below: Array<{ size: number }>; above: Array<{ size: number }> };
   let entries = 0;
@@ -437,10 +443,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
         listed += result.listed;
         return result;
       };
-      const expectExact = (result: { liquidatable: number }, where: string) => {
-        expect(result.liquidatable, where).toBe(twin.sweep({ full: false }));
-        expect(statusBytes(engine), where).toEqual(statusBytes(twin));
-      };
+      const expectExact = (result: { liquidatable: number }, where: string) => expectExactTwin(engine, twin, result, where);
       expect((await incremental.step()).path).toBe('build');
       expect(incremental.hotAccounts).toBeGreaterThan(100);
       const random = prng(9);
@@ -494,8 +497,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
       const result = await incremental.step();
       const after = statusBytes(engine);
       expect(result.path, `move ${k}`).toBe('incremental');
-      expect(result.liquidatable, `move ${k}`).toBe(twin.sweep({ full: false }));
-      expect(after, `move ${k}`).toEqual(statusBytes(twin));
+      expectExactTwin(engine, twin, result, `move ${k}`);
       const changed = after.flatMap((line, a) => (line !== before[a] ? [a] : []));
       expect([...(result.changed ?? [])], `move ${k}: the accounts whose statuses changed`).toEqual(changed);
       largest = Math.max(largest, changed.length);
@@ -531,10 +533,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
       },
     });
     expect((await incremental.step()).path).toBe('build');
-    const expectExact = (result: { liquidatable: number }, where: string) => {
-      expect(result.liquidatable, where).toBe(twin.sweep({ full: false }));
-      expect(statusBytes(engine), where).toEqual(statusBytes(twin));
-    };
+    const expectExact = (result: { liquidatable: number }, where: string) => expectExactTwin(engine, twin, result, where);
     for (const b of [engine, twin]) moveMark(b, 0, -30_000);
     const first = await incremental.step();
     expect(first.path).toBe('sweep');
@@ -584,10 +583,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     const fallback = 40;
     // Calm steps evaluate whatever they reach (no sweep hides an account left out).
     const incremental = new IncrementalEvaluator(engine, { fallbackAccounts: fallback, calmAccounts: 100_000, drainLimit: 100_000, sweep: () => engine.sweep({ full: false }) });
-    const expectExact = (result: { liquidatable: number }, where: string) => {
-      expect(result.liquidatable, where).toBe(twin.sweep({ full: false }));
-      expect(statusBytes(engine), where).toEqual(statusBytes(twin));
-    };
+    const expectExact = (result: { liquidatable: number }, where: string) => expectExactTwin(engine, twin, result, where);
     const retable = (i: number, factor: bigint) => {
       for (const b of [engine, twin]) {
         const tiers = b.instruments[i].tiers.map((tier) => ({ ...tier, ratePpm: tier.ratePpm * factor < 900_000n ? tier.ratePpm * factor : 900_000n }));
