@@ -285,7 +285,7 @@ export class IncrementalEvaluator {
     this.engine = engine;
     const pool = options.pool;
     this.pool = pool;
-    this.sweepFallback = options.sweep ?? (pool !== undefined ? async () => (await pool.sweep()).liquidatable : () => engine.sweep({ full: false }));
+    this.sweepFallback = options.sweep ?? (pool !== undefined ? async () => (await pool.sweep({ list: false })).liquidatable : () => engine.sweep({ full: false }));
     this.fixedFallback = options.fallbackAccounts;
     this.hotBound = options.hotBound ?? 1e-3;
     this.hotSplit = options.hotSplit ?? HOT_SPLIT_DEFAULT;

@@ -56,6 +56,14 @@ export interface SweepOptions {
   faults?: Map<number, number>;
   /** For tests: the worker that takes this shard waits for a cancel (up to 10 s) before it sweeps it. */
   holdShard?: number;
+  /**
+   * False: count the liquidatable scopes without gathering them (`scopes` comes back empty), for a
+   * caller that needs only the count, as the incremental evaluator's fallback sweeps do. A crash step
+   * of the 10M-account book fails millions of scopes, and each sweep's list was tens of megabytes
+   * made and dropped. The workers' lists still grow after one overflowed, for the next sweep that
+   * gathers. Default: true.
+   */
+  list?: boolean;
 }
 
 export interface SweepResult {
@@ -204,7 +212,7 @@ export class SweepPool {
         pending = unfinished;
       }
       engine.sweepDone();
-      return this.gather(shards, retried);
+      return this.gather(shards, retried, options.list !== false);
     });
   }
 
@@ -354,7 +362,7 @@ export class SweepPool {
     return shards;
   }
 
-  private gather(shards: Shard[], retried: number): SweepResult {
+  private gather(shards: Shard[], retried: number, list: boolean): SweepResult {
     const buffer = this.engine.memory.buffer;
     let complete = true;
     let accountsDone = 0;
@@ -377,12 +385,10 @@ export class SweepPool {
             `in a list of ${slots[ShardSlot.listCapacity]} but counted ${slots[ShardSlot.liquidatable]} liquidatable`,
         );
       }
-      if (slots[ShardSlot.liquidatable] <= slots[ShardSlot.listed]) {
-        lists.push(new Uint32Array(buffer, slots[ShardSlot.list], 2 * slots[ShardSlot.listed]));
-      } else {
-        lists.push(this.scan(shard.start, slots[ShardSlot.accountsDone], slots[ShardSlot.liquidatable]));
-        overflow = Math.max(overflow, slots[ShardSlot.liquidatable]);
-      }
+      if (slots[ShardSlot.liquidatable] > slots[ShardSlot.listed]) overflow = Math.max(overflow, slots[ShardSlot.liquidatable]);
+      if (!list) continue;
+      if (slots[ShardSlot.liquidatable] <= slots[ShardSlot.listed]) lists.push(new Uint32Array(buffer, slots[ShardSlot.list], 2 * slots[ShardSlot.listed]));
+      else lists.push(this.scan(shard.start, slots[ShardSlot.accountsDone], slots[ShardSlot.liquidatable]));
     }
     // The next sweep's lists (Engine.region reallocates a region asked for more than it holds).
     if (overflow > 0 && this.growLists) this.listCapacity = Math.max(this.listCapacity, 2 * overflow);

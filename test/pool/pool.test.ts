@@ -167,6 +167,24 @@ describe('faults', () => {
     expect(strip(scanned)).toEqual(strip(full));
   });
 
+  test('a sweep asked for no list counts the same scopes, gathers none and scans nothing; its lists grow for the next sweep that gathers', async () => {
+    const engine = Engine.fromBook(crashBook());
+    const pool = await open(engine, 2, 3);
+    const scan = vi.spyOn(pool as unknown as { scan: (...args: unknown[]) => Uint32Array }, 'scan');
+    const counted = await pool.sweep({ list: false });
+    expect(scan).not.toHaveBeenCalled();
+    expect(counted.scopes.length).toBe(0);
+    expect(counted.complete).toBe(true);
+    expect((pool as unknown as { listCapacity: number }).listCapacity).toBeGreaterThan(3);
+    const listed = await pool.sweep();
+    expect(scan).not.toHaveBeenCalled();
+    expect([...listed.scopes]).toEqual(statusScopes(engine));
+    expect(counted.liquidatable).toBe(listed.liquidatable);
+    expect(counted.bankrupt).toBe(listed.bankrupt);
+    expect(counted.liquidatable).toBeGreaterThan(3 * 8);
+    expect(listed.scopes.length).toBe(2 * listed.liquidatable);
+  });
+
   test('after a sweep whose lists overflowed, the lists grow: the next crash step is listed by the workers', async () => {
     const engine = Engine.fromBook(crashBook());
     const pool = await open(engine, 2, 3);
