@@ -315,19 +315,13 @@ export class HotBook {
     if (mark === this.marks[i]) return tick;
     const count = this.arrayCount(i, RECORDS);
     const records = this.arrayAt(i, RECORDS);
-    // Every region first: none may move while the worker runs.
     const soloChanged = engine.region('hot.changed.solos', regionBytes(this.arrayCount(i, SOLOS) * 4));
-    const changed = engine.region('hot.changed', regionBytes(count * 4));
-    const shard = engine.shardRecord();
     const pending = solos(i, this.tableOffset, this.weights[i], soloChanged);
     const markOld = this.marks[i];
     this.marks[i] = mark;
-    const listed = engine.core.hotTick(engine.layout.header, shard, i, records, count, this.scopesOffset, markOld, changed);
-    tick.failing += engine.core.hotFailingDelta();
-    if (listed > 0) tick.changed.push(new Uint32Array(engine.memory.buffer, changed, listed).slice());
+    if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, records, count, this.scopesOffset, markOld, changed));
     const solo = await pending;
-    tick.failing += solo.failing;
-    if (solo.listed > 0) tick.changed.push(new Uint32Array(engine.memory.buffer, soloChanged, solo.listed).slice());
+    this.listed(tick, soloChanged, solo.listed, solo.failing);
     return tick;
   }
 
@@ -354,8 +348,12 @@ export class HotBook {
    */
   private statuses(tick: HotTick, count: number, settle: (changed: number) => number): void {
     const changed = this.engine.region('hot.changed', regionBytes(count * 4));
-    const listed = settle(changed);
-    tick.failing += this.engine.core.hotFailingDelta();
+    this.listed(tick, changed, settle(changed), this.engine.core.hotFailingDelta());
+  }
+
+  /** Adds to `tick` what a settling call changed: `listed` accounts at `changed`, `failing` the change in failing scopes. */
+  private listed(tick: HotTick, changed: number, listed: number, failing: number): void {
+    tick.failing += failing;
     if (listed > 0) tick.changed.push(new Uint32Array(this.engine.memory.buffer, changed, listed).slice());
   }
 

@@ -37,15 +37,12 @@ import { kernelU32 } from './kernel-constants.js';
 import { ShardSlot } from '../memory/layout.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
 import { BoundHeap } from './bound-heap.js';
-import { sortUnique } from './sorted.js';
 
 /** IncrementalOptions.hotSplit's default. */
 const HOT_SPLIT_DEFAULT = 131_072;
 
 const BOUND_TABLE_STRIDE = kernelU32('BOUND_TABLE_STRIDE');
 const SORT_COUNTS_BYTES = kernelU32('SORT_COUNTS_BYTES');
-/** Below this many values a step's changed accounts are sorted in JavaScript (ascendingUnique). */
-const KERNEL_SORT_MIN = 4_096;
 const BOUND_C = kernelU32('BOUND_C') / 8;
 const BOUND_P = kernelU32('BOUND_P') / 8;
 /** The build index's sides per instrument (assembly/bounds.ts): the accounts a falling mark can fail, and those a rising one can. */
@@ -1087,25 +1084,16 @@ export class IncrementalEvaluator {
   }
 
   /**
-   * The values of the lists, ascending, each once: the accounts a step changed. Sorted by the kernel
-   * (sortUnique) in the shared memory: a tick of the largest instrument of the 10M-account book lists
-   * 12,000–44,000, and sorting them in JavaScript took about 1 ms of such a tick (bench/README.md,
-   * 2026-12-05).
+   * The values of the lists, ascending, each once: the accounts a step changed, sorted by the kernel
+   * (sortUnique) in the shared memory. A tick of the largest instrument of the 10M-account book lists
+   * 12,000–44,000: that sort in JavaScript took about 1 ms of such a tick. The kernel's is faster at
+   * every length a step lists (5.8 µs for 300 values against 9.1, 253 µs for 40,000 against 413,
+   * copies in and out included; bench/README.md, 2026-12-05).
    */
   private ascendingUnique(lists: Uint32Array[]): Uint32Array {
     let total = 0;
     for (const list of lists) total += list.length;
-    if (total < KERNEL_SORT_MIN) {
-      // Few values: a pass of the kernel's radix sort clears and sums 4,096 counts, more than the
-      // values' own sort costs (the p50 of normal ticks 86-87 µs against 79-81 with the kernel for all).
-      const all = new Uint32Array(total);
-      let at = 0;
-      for (const changed of lists) {
-        all.set(changed, at);
-        at += changed.length;
-      }
-      return sortUnique(all).slice();
-    }
+    if (total === 0) return new Uint32Array(0);
     const engine = this.engine;
     const list = engine.region('incremental.ascending', regionBytes(total * 4));
     const scratch = engine.region('incremental.ascending.scratch', regionBytes(total * 4));

@@ -483,7 +483,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     }
   });
 
-  test('a step that changes thousands of accounts reports exactly those, in order (the kernel sorts lists of 4,096 and more)', async () => {
+  test('a step that changes thousands of accounts reports exactly those, in order (sorted by the kernel)', async () => {
     const book = generatedBookToBook(generateBook({ accounts: 20_000, seed: 12, instruments: 3, isolatedShare: 0.3, nearMaintenanceShare: 0.6 }));
     const engine = Engine.fromBook(book);
     const twin = Engine.fromBook(book);
