@@ -82,13 +82,35 @@ if (POSITIONS_PER_ACCOUNT_MAX + 1 > CHUNK_SCRATCH_BYTES) ERROR("an account's sta
  * its sides from it, without reading the size column again, and takes the account's positions one
  * by one when it has no repeat.
  */
-export const BOUNDS_REGION_BYTES_PER_ACCOUNT: u32 = 6;
-/** Where the failing bytes and the shorts bytes start in the bounds region, in bytes per account (after the f32 bounds, then after the failing bytes). */
+export const BOUNDS_REGION_BYTES_PER_ACCOUNT: u32 = 8;
+/** Where the failing bytes, the shorts bytes, the second bytes and the least bytes start in the bounds region, in bytes per account. */
 export const BOUNDS_FAILING_AT: u32 = 4;
 export const BOUNDS_SHORTS_AT: u32 = 5;
-if (BOUNDS_SHORTS_AT + 1 != BOUNDS_REGION_BYTES_PER_ACCOUNT || BOUNDS_FAILING_AT + 1 != BOUNDS_SHORTS_AT) ERROR('the bounds region is f32 bounds, then failing bytes, then shorts bytes');
+export const BOUNDS_SECOND_AT: u32 = 6;
+export const BOUNDS_LEAST_AT: u32 = 7;
+if (BOUNDS_FAILING_AT != 4 || BOUNDS_SHORTS_AT != BOUNDS_FAILING_AT + 1 || BOUNDS_SECOND_AT != BOUNDS_SHORTS_AT + 1 || BOUNDS_LEAST_AT != BOUNDS_SECOND_AT + 1 || BOUNDS_REGION_BYTES_PER_ACCOUNT != BOUNDS_LEAST_AT + 1) {
+  ERROR('the bounds region is f32 bounds, then failing, shorts, second and least bytes');
+}
 export const SHORTS_BITS: u32 = 7;
 export const SHORTS_REPEAT: u32 = 1 << SHORTS_BITS;
+
+// An account's bound is its least scope's. Its **second** byte and its **least** byte let each
+// instrument it holds be given the bound of the scopes holding it instead (docs/incremental.md, Bounds
+// per instrument): an instrument that no position of the least scope is on can move as far as the
+// second least scope's bound before any scope holding it could change.
+//   - second: how far the second least scope's bound is above the least, in steps of 2^SECOND_SHIFT
+//     of their f32 bits (a sixteenth of an octave), rounded down and at most 255: the f32 with the
+//     bits of the bound plus second << SECOND_SHIFT is at most the second least scope's bound.
+//   - least: bit k (k < LEAST_BITS) set when position k of the block belongs to the least scope,
+//     and LEAST_CROSS set when the least scope is the cross pool (its positions past the first
+//     LEAST_BITS then belong to it too). When the least scope is an isolated position past the
+//     first LEAST_BITS, second is 0: every instrument keeps the account's bound.
+export const SECOND_SHIFT: u32 = 19;
+export const SECOND_MAX: u32 = 255;
+export const LEAST_BITS: u32 = 7;
+export const LEAST_CROSS: u32 = 1 << LEAST_BITS;
+if (LEAST_BITS < SHORTS_BITS) ERROR("the index's build reads the least bits of every position of an account with at most SHORTS_BITS");
+if ((<u64>SECOND_MAX << SECOND_SHIFT) >= (<u64>1 << 31) || LEAST_CROSS > 255) ERROR('a second step must stay within an f32 bound\'s bits, the least bits within a byte');
 
 /** Whether position j of the block starting at `first` is short (1) or not (0), from its account's shorts or, past them, its size. */
 // @ts-ignore: decorator
@@ -109,6 +131,27 @@ export function failingColumn(header: usize, bounds: usize): usize {
 @inline
 function shortsColumn(header: usize, bounds: usize): usize {
   return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_SHORTS_AT;
+}
+
+/** The second bytes (above): one per account, at `bounds + BOUNDS_SECOND_AT·accounts`. */
+// @ts-ignore: decorator
+@inline
+function secondColumn(header: usize, bounds: usize): usize {
+  return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_SECOND_AT;
+}
+
+/** The least bytes (above): one per account, at `bounds + BOUNDS_LEAST_AT·accounts`. */
+// @ts-ignore: decorator
+@inline
+function leastColumn(header: usize, bounds: usize): usize {
+  return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_LEAST_AT;
+}
+
+/** The f32 bits of the bound of an instrument not held by the least scope: the account's bound's bits plus its second steps. */
+// @ts-ignore: decorator
+@inline
+function secondBits(boundBits: u32, second: u32): u32 {
+  return boundBits + (second << SECOND_SHIFT);
 }
 
 /** The relative margin against the account on every f64 term of a bound. */
@@ -215,7 +258,11 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   let crossReach: f64 = 0;
   let crossReachHere: f64 = 0;
   let crossExit: f64 = f64.POSITIVE_INFINITY;
-  let bound: f64 = f64.POSITIVE_INFINITY;
+  // The least scope's bound, which scope that is, and the second least's (above, the second and least bytes).
+  let least: f64 = f64.POSITIVE_INFINITY;
+  let second: f64 = f64.POSITIVE_INFINITY;
+  let leastScope: u32 = SCOPE_NONE;
+  let crossBits: u32 = 0; // bit k: position k of the block is cross (k < LEAST_BITS)
   let shorts: u32 = 0;
   let held: u64 = 0; // the account's instruments modulo 64, for SHORTS_REPEAT
   for (let j = first; j < end; j++) {
@@ -250,10 +297,16 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
         const status = <u32>load<u8>(posStatus + j);
         changed = changed || status != <u32>load<u8>(scratch + 1 + (j - first));
         failingAfter += <u32>(status != STATUS_HEALTHY);
-        bound = min<f64>(bound, scopeBoundHere(distance(status, equity, maint, false), 1, reach, reachHere, exit));
+        const scope = scopeBoundHere(distance(status, equity, maint, false), 1, reach, reachHere, exit);
+        if (scope < least) {
+          second = least;
+          least = scope;
+          leastScope = j - first;
+        } else second = min<f64>(second, scope);
       }
     }
     if (!isolated) {
+      if (j - first < LEAST_BITS) crossBits |= 1 << (j - first);
       crossPositions++;
       crossReach += reach;
       crossReachHere += reachHere;
@@ -262,12 +315,34 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   }
   const a8 = <usize>a << 3;
   const crossH = distance(crossStatus, load<i64>(column(header, H_ACC_CROSS_EQUITY) + a8), load<i64>(column(header, H_ACC_CROSS_MAINT) + a8), true);
-  bound = min<f64>(bound, scopeBoundHere(crossH, crossPositions, crossReach, crossReachHere, crossExit));
-  store<f32>(bounds + (<usize>a << 2), f32Down(bound));
+  const cross = scopeBoundHere(crossH, crossPositions, crossReach, crossReachHere, crossExit);
+  if (cross < least) {
+    second = least;
+    least = cross;
+    leastScope = SCOPE_CROSS;
+  } else second = min<f64>(second, cross);
+  const leastF = f32Down(least);
+  store<f32>(bounds + (<usize>a << 2), leastF);
   store<u8>(failing, <u8>failingAfter);
   store<u8>(shortsColumn(header, bounds) + <usize>a, <u8>shorts);
+  // Which positions the least scope holds, and how far the second least scope's bound is above it:
+  // none (every instrument keeps the account's bound) without positions, or when the least scope is
+  // an isolated position past the first LEAST_BITS.
+  let leastBits: u32 = 0;
+  let secondSteps: u32 = 0;
+  if (leastScope == SCOPE_CROSS || leastScope < LEAST_BITS) {
+    leastBits = leastScope == SCOPE_CROSS ? crossBits | LEAST_CROSS : <u32>1 << leastScope;
+    // f32Down is monotone, so the second's bits are at least the least's.
+    secondSteps = min<u32>(SECOND_MAX, (reinterpret<u32>(f32Down(second)) - reinterpret<u32>(leastF)) >> SECOND_SHIFT);
+  }
+  store<u8>(leastColumn(header, bounds) + <usize>a, <u8>leastBits);
+  store<u8>(secondColumn(header, bounds) + <usize>a, <u8>secondSteps);
   return <u32>changed;
 }
+
+/** evaluateBounded's least scope: the cross pool, or none (an account with no positions); else the isolated position's place in the block. */
+const SCOPE_CROSS: u32 = 0xfffffffe;
+const SCOPE_NONE: u32 = 0xffffffff;
 
 /** Failing scopes of the accounts evaluated by this call, as of their last evaluation (a wasm global: per instance). */
 let oldFailing: u32 = 0;
@@ -393,6 +468,16 @@ function bucketOf(bits: u32, perOctave: u32, buckets: u32, octave: usize): u32 {
   return b < 0 ? 0 : b >= <i32>buckets ? buckets - 1 : <u32>b;
 }
 
+/**
+ * Whether position j of the block starting at `first` belongs to its account's least scope, from
+ * its least byte (above) and, past the first LEAST_BITS positions, its mode.
+ */
+// @ts-ignore: decorator
+@inline
+function inLeast(posMode: usize, leastBits: u32, first: u32, j: u32): bool {
+  return j - first < LEAST_BITS ? ((leastBits >> (j - first)) & 1) != 0 : (leastBits & LEAST_CROSS) != 0 && load<u8>(posMode + j) == MODE_CROSS;
+}
+
 /** Whether position j is the first of its account's block [first, j] on its instrument. */
 // @ts-ignore: decorator
 @inline
@@ -416,8 +501,11 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
   const posSize = column(header, H_POS_SIZE);
+  const posMode = column(header, H_POS_MODE);
   const failing = failingColumn(header, bounds);
   const shortsAt = shortsColumn(header, bounds);
+  const secondAt = secondColumn(header, bounds);
+  const leastAt = leastColumn(header, bounds);
   const place = entries != 0;
   let listed: u32 = 0;
   for (let a: u32 = start; a < end; a++) {
@@ -431,7 +519,12 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
       continue;
     }
     // Counting goes in the cell after the bucket's, so that prefix sums give each bucket's start.
-    const b = <usize>bucketOf(load<u32>(bounds + (<usize>a << 2)), perOctave, buckets, octave) + <usize>(!place);
+    // An instrument the least scope holds goes in its bound's bucket (b), any other in the second
+    // least scope's (b2: the bound's bits plus the second steps).
+    const boundBits = load<u32>(bounds + (<usize>a << 2));
+    const b = <usize>bucketOf(boundBits, perOctave, buckets, octave) + <usize>(!place);
+    const b2 = <usize>bucketOf(secondBits(boundBits, <u32>load<u8>(secondAt + a)), perOctave, buckets, octave) + <usize>(!place);
+    const leastBits = <u32>load<u8>(leastAt + a);
     const first = load<u32>(accPosStart + (<usize>a << 2));
     const last = first + load<u32>(accPosCount + (<usize>a << 2));
     const both: u32 = load<u8>(failing + a) != 0 ? 3 : 0;
@@ -444,7 +537,7 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
       // placement are written out here and below: one inline helper for both made the counting
       // pass 20–30% slower on the 10M-account book.
       for (let j = first; j < last; j++) {
-        const k = (<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + b) << 2;
+        const k = (<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + select<usize>(b, b2, ((leastBits >> (j - first)) & 1) != 0)) << 2;
         const cell = cells + k;
         const at = load<u32>(cell);
         const sides = both | (1 << ((shorts >> (j - first)) & 1));
@@ -457,13 +550,16 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
     for (let j = first; j < last; j++) {
       if (!firstOfInstrument(posInst, first, j)) continue;
       const i = load<u16>(posInst + (<usize>j << 1));
-      const k = (<usize>i * <usize>buckets + b) << 2;
+      let sides = both | (1 << positionSide(posSize, shorts, first, j));
+      let held = inLeast(posMode, leastBits, first, j);
+      for (let n = j + 1; n < last; n++) {
+        if (load<u16>(posInst + (<usize>n << 1)) != i) continue;
+        sides |= 1 << positionSide(posSize, shorts, first, n);
+        held = held || inLeast(posMode, leastBits, first, n);
+      }
+      const k = (<usize>i * <usize>buckets + select<usize>(b, b2, held)) << 2;
       const cell = cells + k;
       const at = load<u32>(cell);
-      let sides = both | (1 << positionSide(posSize, shorts, first, j));
-      for (let n = j + 1; n < last; n++) {
-        if (load<u16>(posInst + (<usize>n << 1)) == i) sides |= 1 << positionSide(posSize, shorts, first, n);
-      }
       if (place) store<u32>(entries + (<usize>at << 2), a | (sides << INDEX_SIDE_SHIFT));
       else countSides(down + k, up + k, sides);
       store<u32>(cell, at + 1);

@@ -57,6 +57,12 @@ const ACCOUNT_MASK = kernelU32('INDEX_ACCOUNTS_MAX') - 1;
 const BOUNDS_REGION_BYTES = kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT');
 /** Where the region's failing-scope bytes start, in bytes per account of the book (a u8 each). */
 const BOUNDS_FAILING_AT = kernelU32('BOUNDS_FAILING_AT');
+/** Where its second bytes and least bytes start (assembly/bounds.ts: the bound of the instruments the least scope does not hold). */
+const BOUNDS_SECOND_AT = kernelU32('BOUNDS_SECOND_AT');
+const BOUNDS_LEAST_AT = kernelU32('BOUNDS_LEAST_AT');
+const SECOND_SHIFT = kernelU32('SECOND_SHIFT');
+const LEAST_BITS = kernelU32('LEAST_BITS');
+const LEAST_CROSS = kernelU32('LEAST_CROSS');
 /** The default drainLimit, in fallbackAccounts. */
 const DRAIN_FALLBACKS = 8;
 /** A step re-evaluates up to fallbackAccounts / DRAIN_STEPS owed accounts besides its own. */
@@ -103,6 +109,22 @@ const EVALUATE_SLICE = 128;
 
 const f32Scratch = new Float32Array(1);
 const f32Bits = new Uint32Array(f32Scratch.buffer);
+
+/**
+ * The bound of an account's instruments that its least scope does not hold: the f32 with the bits of
+ * its bound plus its second steps (assembly/bounds.ts secondBits), at most the second least scope's
+ * bound.
+ */
+function secondBound(bound: number, steps: number): number {
+  f32Scratch[0] = bound;
+  f32Bits[0] += steps << SECOND_SHIFT;
+  return f32Scratch[0];
+}
+
+/** Whether position k of an account's block (of `mode`) belongs to its least scope, from its least byte (assembly/bounds.ts inLeast). */
+function inLeast(least: number, k: number, mode: number): boolean {
+  return k < LEAST_BITS ? ((least >> k) & 1) !== 0 : (least & LEAST_CROSS) !== 0 && mode === MODE_CROSS;
+}
 
 /** The largest f32 at or below x: a key rounded so that its trigger fires early, never late. */
 function f32Down(x: number): number {
@@ -862,6 +884,7 @@ export class IncrementalEvaluator {
   private collect(changedInstruments: number[], limit: number): number | null {
     if (this.queueSize + this.reachedEntries(changedInstruments) > limit) return null;
     const bounds = this.bounds();
+    const seconds = this.regionBytes(BOUNDS_SECOND_AT);
     for (const i of changedInstruments) {
       for (let side = 0; side < SIDES; side++) {
         const e = this.excursion(i, side);
@@ -877,8 +900,12 @@ export class IncrementalEvaluator {
             if ((entry & bit) === 0) continue; // on the other side only
             const a = entry & ACCOUNT_MASK;
             if (this.versions[a] !== 0) continue; // a later evaluation replaced the build's bound
-            if (bounds[a] <= e) this.enqueue(a);
-            else waiting.insert(bounds[a], a, 0);
+            // The entry's bound: the account's, or (when that is below the bucket) the second
+            // least scope's, which placed it here.
+            let y = bounds[a];
+            if (y < this.bucketLow[b]) y = secondBound(y, seconds[a]);
+            if (y <= e) this.enqueue(a);
+            else waiting.insert(y, a, 0);
           }
         }
         this.take(waiting, e);
@@ -991,6 +1018,8 @@ export class IncrementalEvaluator {
   private reindex(detail: BigInt64Array, from: number, to: number): void {
     const v = this.engine.views;
     const bounds = this.bounds();
+    const seconds = this.regionBytes(BOUNDS_SECOND_AT);
+    const leasts = this.regionBytes(BOUNDS_LEAST_AT);
     // A size's sign is its high word's (no BigInt per position; a size of 0, which moves nothing, counts as long).
     const sizeHigh = new Int32Array(v.posSize.buffer, v.posSize.byteOffset, v.posSize.length * 2);
     if (this.admitList.length < to - from) {
@@ -1022,20 +1051,25 @@ export class IncrementalEvaluator {
       // can recover one way and go bankrupt the other: both.
       let failing = v.accStatus[a] !== 0;
       for (let j = first; j < end && !failing; j++) if (v.posMode[j] !== MODE_CROSS && v.posStatus[j] !== 0) failing = true;
+      // An instrument that the least scope does not hold keeps the second least scope's bound.
+      const least = leasts[a];
+      const ySecond = secondBound(y, seconds[a]);
       for (let j = first; j < end; j++) {
         if (!firstOfInstrument(v.posInst, first, j)) continue;
         const i = v.posInst[j];
         let long = failing;
         let short = failing;
+        let held = false;
         for (let k = j; k < end; k++) {
           if (v.posInst[k] !== i) continue;
           if (sizeHigh[2 * k + 1] >= 0) long = true;
           else short = true;
+          held ||= inLeast(least, k - first, v.posMode[k]);
         }
         // Spent when the mark (less, or plus, the funding moves since the build) has moved y·mark.
         const mark = this.markFloat[i];
         const funding = this.fundingMoves[i];
-        const room = y * mark;
+        const room = (held ? y : ySecond) * mark;
         const slack = (mark + funding) * MARGIN;
         if (long) this.below[i].insert(f32Down(-(mark - funding - room + slack)), a, version);
         if (short) this.above[i].insert(f32Down(mark + funding + room - slack), a, version);
@@ -1144,7 +1178,9 @@ export class IncrementalEvaluator {
 
   /**
    * The kernel's per-account region (assembly/bounds.ts): the bounds (f32 each), then each account's
-   * failing scopes at its last evaluation (u8), then which of its positions are short (u8).
+   * failing scopes at its last evaluation (u8), which of its positions are short (u8), how far its
+   * second least scope's bound is above its bound (u8) and which of its positions its least scope
+   * holds (u8).
    */
   private boundsOffset(): number {
     return this.engine.region('incremental.bounds', this.engine.accountCount * BOUNDS_REGION_BYTES);
@@ -1157,6 +1193,11 @@ export class IncrementalEvaluator {
 
   private bounds(): Float32Array {
     return new Float32Array(this.engine.memory.buffer, this.boundsOffset(), this.engine.accountCount);
+  }
+
+  /** The bounds region's bytes that start at `at` bytes per account (BOUNDS_SECOND_AT, BOUNDS_LEAST_AT). */
+  private regionBytes(at: number): Uint8Array {
+    return new Uint8Array(this.engine.memory.buffer, this.boundsOffset() + at * this.engine.accountCount, this.engine.accountCount);
   }
 }
 

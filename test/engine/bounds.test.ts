@@ -12,6 +12,7 @@ import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
 import { evaluateAccount, tierCumX } from '../../src/reference/evaluate.js';
 import { quotePerUnit, type Account, type AccountResult, type Book, type Instrument } from '../../src/book/model.js';
 import { prng } from '../../bench/workload.js';
+import { kernelU32 } from '../../src/engine/kernel-constants.js';
 
 const QUOTE = 1_000_000n;
 /** The steep instrument's bracket top (50,000 quote) and its two rates: 0.4% below, 10% above. */
@@ -74,30 +75,53 @@ async function builtBounds(engine: Engine): Promise<Float32Array> {
   return bounds;
 }
 
+/**
+ * A generated book dense near its boundaries, and 600 accounts on a steep instrument: shorts just
+ * under its bracket top (a move up takes them into the 10% bracket), with 0.1% to 3% of their
+ * notional left above maintenance, cross and isolated, some holding a second position too; and
+ * positions above the top, in the 10% bracket, long and short, near maintenance.
+ */
+function steepBook(): Book {
+  const book = generatedBookToBook(generateBook({ accounts: 2_000, seed: 11, instruments: 8, isolatedShare: 0.4, nearMaintenanceShare: 0.5 }));
+  const steep = book.instruments.length;
+  book.instruments.push(steepInstrument(book.instruments[0]));
+  // Shorts just under the bracket top (a move up takes them into the 10% bracket), with 0.1%
+  // to 3% of their notional left above maintenance, cross and isolated, some holding a second
+  // position too.
+  const unitNotional = quotePerUnit(book.instruments[steep]) * book.instruments[steep].markUnits;
+  const random = prng(5);
+  for (let k = 0; k < 400; k++) {
+    const gap = 0.0002 + random() * 0.01; // how far under the top, relative
+    const units = -BigInt(Math.floor((Number(FLOOR) * (1 - gap)) / Number(unitNotional)));
+    const headroom = BigInt(Math.round(Number(FLOOR) * (0.001 + random() * 0.03)));
+    const account = placedAccount(book, `steep-${k}`, steep, units, k % 3 === 0 ? 'isolated' : 'cross', headroom);
+    if (k % 4 === 1) account.positions.push(book.accounts[k].positions[0] ?? placedAccount(book, '', 1, 1n, 'isolated', QUOTE).positions[0]);
+    book.accounts.push(account);
+  }
+  // And positions above the top, in the 10% bracket, long and short, near maintenance.
+  for (let k = 0; k < 200; k++) {
+    const units = BigInt(Math.floor((Number(FLOOR) * (1.01 + random() * 2)) / Number(unitNotional))) * (k % 2 === 0 ? 1n : -1n);
+    const headroom = BigInt(Math.round(Number(FLOOR) * (0.0005 + random() * 0.02)));
+    book.accounts.push(placedAccount(book, `above-${k}`, steep, units, k % 3 === 0 ? 'isolated' : 'cross', headroom));
+  }
+  return book;
+}
+
+/** The engine's bounds region after a build: the bounds (f32 per account), second steps and least bytes (assembly/bounds.ts). */
+async function builtRegion(engine: Engine): Promise<{ bounds: Float32Array; seconds: Uint8Array; leasts: Uint8Array }> {
+  const incremental = new IncrementalEvaluator(engine, { hotBound: 0 });
+  expect((await incremental.step()).path).toBe('build');
+  const at = engine.region('incremental.bounds', 0);
+  const n = engine.accountCount;
+  const bytes = (offset: string) => new Uint8Array(engine.memory.buffer, at + kernelU32(offset) * n, n).slice();
+  const region = { bounds: new Float32Array(engine.memory.buffer, at, n).slice(), seconds: bytes('BOUNDS_SECOND_AT'), leasts: bytes('BOUNDS_LEAST_AT') };
+  incremental.close();
+  return region;
+}
+
 describe('the bound of an account', () => {
   test('keeps every status under any joint move of marks and funding indices within it (BigInt reference, accounts near a steep bracket top)', async () => {
-    const book = generatedBookToBook(generateBook({ accounts: 2_000, seed: 11, instruments: 8, isolatedShare: 0.4, nearMaintenanceShare: 0.5 }));
-    const steep = book.instruments.length;
-    book.instruments.push(steepInstrument(book.instruments[0]));
-    // Shorts just under the bracket top (a move up takes them into the 10% bracket), with 0.1%
-    // to 3% of their notional left above maintenance, cross and isolated, some holding a second
-    // position too.
-    const unitNotional = quotePerUnit(book.instruments[steep]) * book.instruments[steep].markUnits;
-    const random = prng(5);
-    for (let k = 0; k < 400; k++) {
-      const gap = 0.0002 + random() * 0.01; // how far under the top, relative
-      const units = -BigInt(Math.floor((Number(FLOOR) * (1 - gap)) / Number(unitNotional)));
-      const headroom = BigInt(Math.round(Number(FLOOR) * (0.001 + random() * 0.03)));
-      const account = placedAccount(book, `steep-${k}`, steep, units, k % 3 === 0 ? 'isolated' : 'cross', headroom);
-      if (k % 4 === 1) account.positions.push(book.accounts[k].positions[0] ?? placedAccount(book, '', 1, 1n, 'isolated', QUOTE).positions[0]);
-      book.accounts.push(account);
-    }
-    // And positions above the top, in the 10% bracket, long and short, near maintenance.
-    for (let k = 0; k < 200; k++) {
-      const units = BigInt(Math.floor((Number(FLOOR) * (1.01 + random() * 2)) / Number(unitNotional))) * (k % 2 === 0 ? 1n : -1n);
-      const headroom = BigInt(Math.round(Number(FLOOR) * (0.0005 + random() * 0.02)));
-      book.accounts.push(placedAccount(book, `above-${k}`, steep, units, k % 3 === 0 ? 'isolated' : 'cross', headroom));
-    }
+    const book = steepBook();
     const engine = Engine.fromBook(book);
     const bounds = await builtBounds(engine);
     const before = book.accounts.map((_, a) => statuses(evaluateAccount(book, a)));
@@ -142,6 +166,63 @@ describe('the bound of an account', () => {
     expect(tight).toBeGreaterThan(500);
     expect(steepTight).toBeGreaterThan(20);
     expect(aboveTight).toBeGreaterThan(10);
+  }, 120_000);
+
+  test("keeps every status while each instrument moves within the bound of the scopes holding it: the account's where its least scope holds it, else the second least scope's (BigInt reference)", async () => {
+    const book = steepBook();
+    const engine = Engine.fromBook(book);
+    const { bounds, seconds, leasts } = await builtRegion(engine);
+    const v = engine.views;
+    // Each held instrument's bound, from the region as the index reads it (kernel constants).
+    const keys = book.accounts.map((_, a) => {
+      const first = v.accPosStart[a];
+      const held = new Map<number, boolean>();
+      for (let j = first; j < first + v.accPosCount[a]; j++) {
+        const k = j - first;
+        const inLeast = k < kernelU32('LEAST_BITS') ? ((leasts[a] >> k) & 1) === 1 : (leasts[a] & kernelU32('LEAST_CROSS')) !== 0 && v.posMode[j] === 0;
+        held.set(v.posInst[j], (held.get(v.posInst[j]) ?? false) || inLeast);
+      }
+      const bits = new DataView(new ArrayBuffer(4));
+      bits.setFloat32(0, bounds[a]);
+      bits.setUint32(0, bits.getUint32(0) + seconds[a] * 2 ** kernelU32('SECOND_SHIFT'));
+      const second = bits.getFloat32(0);
+      return new Map([...held].map(([i, least]) => [i, least ? bounds[a] : second]));
+    });
+    const before = book.accounts.map((_, a) => statuses(evaluateAccount(book, a)));
+    const split = [...bounds.keys()].filter((a) => bounds[a] > 1e-5 && bounds[a] < 0.3 && [...keys[a].values()].some((y) => y > bounds[a] * 1.05));
+    expect(split.length).toBeGreaterThan(300);
+
+    const rng = prng(29);
+    let checked = 0;
+    let beyond = 0; // checked with some instrument moved past the account's own bound
+    const mismatches: string[] = [];
+    for (let trial = 0; trial < 64; trial++) {
+      // The move: each instrument up to its bound in an account drawn at random among those whose
+      // bounds differ by instrument (so that it, and the accounts with bounds just above its, are
+      // checked at their edges); an instrument it does not hold up to its bound or its second's.
+      const r = split[Math.floor(rng() * split.length)];
+      const full = trial % 2 === 0;
+      const caps = book.instruments.map(() => 0);
+      const instruments = book.instruments.map((instrument, i) => {
+        caps[i] = keys[r].get(i) ?? (rng() < 0.5 ? bounds[r] : Math.max(...keys[r].values()));
+        const reach = Number(instrument.markUnits) * caps[i] * (1 - 1e-7) * (full ? 1 : rng());
+        const toFunding = trial % 3 === 0 ? rng() : 0;
+        const markMove = BigInt(Math.floor(reach * (1 - toFunding))) * (rng() < 0.5 ? -1n : 1n);
+        const fundingMove = BigInt(Math.floor(reach * toFunding * 1e6)) * (rng() < 0.5 ? -1n : 1n);
+        return { ...instrument, markUnits: instrument.markUnits + markMove, fundingIndex: instrument.fundingIndex + fundingMove };
+      });
+      const movedBook: Book = { instruments, accounts: book.accounts };
+      for (let a = 0; a < book.accounts.length; a++) {
+        if (keys[a].size === 0 || [...keys[a]].some(([i, y]) => !(y >= caps[i]))) continue;
+        checked++;
+        if ([...keys[a].keys()].some((i) => caps[i] > bounds[a])) beyond++;
+        const after = statuses(evaluateAccount(movedBook, a));
+        if (after !== before[a]) mismatches.push(`trial ${trial}: account ${a} (bounds ${JSON.stringify([...keys[a]])}, moves ${JSON.stringify(caps)}) ${before[a]} → ${after}`);
+      }
+    }
+    expect(mismatches.slice(0, 5)).toEqual([]);
+    expect(checked).toBeGreaterThan(20_000);
+    expect(beyond).toBeGreaterThan(1_000);
   }, 120_000);
 
   test("is the larger of the highest rate's bound and, within the position's bracket, its own rate's (single positions, against the formula)", async () => {

@@ -189,7 +189,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect((await incremental.step()).evaluated).toBe(0);
   });
 
-  test("the build places every account, per instrument it holds, in the bucket of its bound (at least the bucket's low edge, below the next one's), tagged with the sides it can fail on", async () => {
+  test("the build places every account, per instrument it holds, in the bucket of the bound of the scopes holding it (its own, or the second least scope's: at least the bucket's low edge, below the next one's), tagged with the sides it can fail on", async () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 20_000, seed: 6, instruments: 12 })));
     // A few accounts with an instrument twice (cross and isolated), and a few with more positions
     // than the shorts byte holds: the build's slow path for them.
@@ -230,13 +230,33 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     const entries = new Uint32Array(memory, twin.region('incremental.entries', 0), start[cells]);
     const bounds = new Float32Array(memory, twin.region('incremental.bounds', 0), twin.accountCount);
     const v = twin.views;
+    // An instrument's entry is in the bucket of the account's bound when its least scope holds it,
+    // else of the second least scope's (the bound's f32 bits plus the second steps).
+    const regionByte = (at: string, a: number) => new Uint8Array(memory, twin.region('incremental.bounds', 0) + kernelU32(at) * twin.accountCount, twin.accountCount)[a];
+    const entryBound = (a: number, i: number): number => {
+      const first = v.accPosStart[a];
+      const least = regionByte('BOUNDS_LEAST_AT', a);
+      let held = false;
+      for (let j = first; j < first + v.accPosCount[a]; j++) {
+        if (v.posInst[j] !== i) continue;
+        const k = j - first;
+        held ||= k < kernelU32('LEAST_BITS') ? ((least >> k) & 1) === 1 : (least & kernelU32('LEAST_CROSS')) !== 0 && v.posMode[j] === MODE_CROSS;
+      }
+      if (held) return bounds[a];
+      const bits = new DataView(new ArrayBuffer(4));
+      bits.setFloat32(0, bounds[a]);
+      bits.setUint32(0, bits.getUint32(0) + regionByte('BOUNDS_SECOND_AT', a) * 2 ** kernelU32('SECOND_SHIFT'));
+      return bits.getFloat32(0);
+    };
     const placed = new Map<string, number>();
     let checked = 0;
+    let second = 0;
     for (let i = 0; i < instruments; i++) {
       for (let b = 0; b < buckets; b++) {
         for (let k = start[i * buckets + b]; k < start[i * buckets + b + 1]; k++) {
           const a = entries[k] & mask;
-          const bound = bounds[a];
+          const bound = entryBound(a, i);
+          if (bound > bounds[a]) second++;
           if (b > 0) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeGreaterThanOrEqual(low(b));
           if (b < buckets - 1) expect(bound, `account ${a}, instrument ${i}, bucket ${b}`).toBeLessThan(low(b + 1));
           const key = `${a}/${i}`;
@@ -280,6 +300,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
       }
     }
     expect(checked).toBeGreaterThan(twin.accountCount);
+    expect(second, "entries placed by a second least scope's bound").toBeGreaterThan(checked / 50);
     expect(failingPlaced).toBeGreaterThan(0);
     expect(bothSides).toBeGreaterThan(0);
     expect(oneSided).toBeGreaterThan(twin.accountCount / 2);
