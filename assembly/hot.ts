@@ -42,6 +42,7 @@ import {
   CACHE_STRIDE,
 } from './layout';
 import { column, headerValue } from './header';
+import { LEAST_CROSS } from './bounds';
 import { maintenanceHinted } from './math';
 
 /**
@@ -407,9 +408,13 @@ export const HOT_ROOM_NONE: u32 = 0xffff_ffff;
  * one position an instrument and mode), its
  * instrument at `out` + HOT_ADMIT_ROOM, and returns the index of that account (`count` when it
  * admitted them all); the scopes in use at `out` + HOT_ADMIT_SCOPES. An account with no position is
- * skipped (its first scope written as HOT_ROOM_NONE).
+ * skipped (its first scope written as HOT_ROOM_NONE). With `leasts` (a u8 per listed account, or
+ * 0 for none), an account whose byte is not 0 is admitted **in part**: only its least scope, which
+ * the byte names as the bounds region's least byte does (assembly/bounds.ts: the cross pool with
+ * LEAST_CROSS, else the isolated position of its one bit); the caller keeps its other scopes by
+ * triggers (src/engine/incremental.ts).
  */
-export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, count: u32, detail: usize, scopes: usize, used: u32, table: usize, firsts: usize, out: usize): u32 {
+export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, count: u32, detail: usize, scopes: usize, used: u32, table: usize, firsts: usize, out: usize, leasts: usize): u32 {
   assert(from <= count, 'hotAdmit: from > count');
   assert(out != 0 && (from == count || (accounts != 0 && at != 0 && detail != 0 && scopes != 0 && table != 0 && firsts != 0)), 'hotAdmit: no list, detail, scopes, table or out');
   const instruments = headerValue(header, H_INSTRUMENT_COUNT);
@@ -433,6 +438,11 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
     const a = <usize>load<u32>(accounts + (<usize>k << 2));
     const first = load<u32>(accPosStart + (a << 2));
     const end = first + load<u32>(accPosCount + (a << 2));
+    // In part: the cross pool alone (poolOnly), or the one isolated position at `only` alone.
+    const least = leasts != 0 ? <u32>load<u8>(leasts + <usize>k) : 0;
+    const poolOnly = (least & LEAST_CROSS) != 0;
+    const only = least != 0 && !poolOnly ? first + <u32>ctz<u32>(least) : <u32>-1;
+    assert(least == 0 || poolOnly || (popcnt<u32>(least) == 1 && only < end && load<u8>(posMode + <usize>only) != MODE_CROSS), 'hotAdmit: a least byte that names no scope of its account');
     // Room first, for every instrument of the block, so that an account is admitted whole or not at all.
     let crossPositions: u32 = 0;
     let room = HOT_ROOM_NONE;
@@ -443,7 +453,7 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
       if (load<u32>(entry + HT_COUNT) + 2 > load<u32>(entry + HT_CAPACITY) || load<u32>(entry + HT_SOLO_COUNT) + 2 > load<u32>(entry + HT_SOLO_CAPACITY)) room = i;
       crossPositions += <u32>(load<u8>(posMode + <usize>j) == MODE_CROSS);
     }
-    const cross = crossPositions > 0;
+    const cross = crossPositions > 0 && (least == 0 || poolOnly);
     if (room != HOT_ROOM_NONE) {
       store<u32>(out + HOT_ADMIT_ROOM, room);
       break;
@@ -464,6 +474,7 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
       const entry = d + (<usize>(j - first) << 4); // maintenance, then the isolated equity
       let scope = crossScope;
       const isolated = load<u8>(posMode + <usize>j) != MODE_CROSS;
+      if (least != 0 && (poolOnly ? isolated : j != only)) continue; // a scope admitted in part leaves the others out
       if (isolated) {
         scope = used++;
         writeScope(scopes + <usize>scope * HOT_SCOPE_BYTES, load<i64>(entry + 8), load<i64>(entry), <u32>a, j - first, load<u8>(posStatus + <usize>j), true);

@@ -85,7 +85,7 @@ export interface CoreExports {
    * `table`; writes each one's first scope at `firsts`. Returns the index of the first account it
    * did not admit for want of room in an instrument's array (count when it admitted them all).
    */
-  hotAdmit(header: number, accounts: number, at: number, from: number, count: number, detail: number, scopes: number, used: number, table: number, firsts: number, out: number): number;
+  hotAdmit(header: number, accounts: number, at: number, from: number, count: number, detail: number, scopes: number, used: number, table: number, firsts: number, out: number, leasts: number): number;
   /** The change in failing scopes of the last hotSettle, hotTick or hotSolo. */
   hotFailingDelta(): number;
   /**

@@ -197,9 +197,12 @@ export class HotBook {
    * account k's from position index `at[k]`. The kernel writes their scopes and records (hotAdmit);
    * an instrument's array that has no room is grown and the kernel goes on from that account.
    * In JavaScript, an account at a time, this was about 2 µs an account (the 10M-account book's
-   * slow ticks admit thousands: bench/README.md, 2026-12-04, later still).
+   * slow ticks admit thousands: bench/README.md, 2026-12-04, later still). With `leasts`, account
+   * k whose byte is not 0 is admitted in part: only its least scope, as the byte names it (the
+   * bounds region's least byte); the caller keeps its other scopes healthy by triggers, and takes
+   * it out before it evaluates it (src/engine/incremental.ts, Hot in part).
    */
-  admit(accounts: ArrayLike<number>, at: ArrayLike<number>, count: number, detail: BigInt64Array): void {
+  admit(accounts: ArrayLike<number>, at: ArrayLike<number>, count: number, detail: BigInt64Array, leasts?: Uint8Array): void {
     if (count === 0) return;
     const engine = this.engine;
     const v = engine.views;
@@ -217,15 +220,17 @@ export class HotBook {
     const atList = engine.region('hot.admit.at', regionBytes(count * 4));
     const firsts = engine.region('hot.admit.firsts', regionBytes(count * 4));
     const out = engine.region('hot.admit.out', 8);
+    const leastList = leasts === undefined ? 0 : engine.region('hot.admit.leasts', regionBytes(count));
     // The engine's view, read again after each call: it is made again when the memory grows for the records.
     let w = engine.memoryWords;
     for (let k = 0; k < count; k++) {
       w[(list >>> 2) + k] = accounts[k];
       w[(atList >>> 2) + k] = at[k];
     }
+    if (leasts !== undefined) engine.memoryBytes.set(leasts.subarray(0, count), leastList);
     let from = 0;
     for (;;) {
-      const done = engine.core.hotAdmit(engine.layout.header, list, atList, from, count, detail.byteOffset, this.scopesOffset, this.scopeCount, this.tableOffset, firsts, out);
+      const done = engine.core.hotAdmit(engine.layout.header, list, atList, from, count, detail.byteOffset, this.scopesOffset, this.scopeCount, this.tableOffset, firsts, out, leastList);
       w = engine.memoryWords;
       this.scopeCount = w[(out + ADMIT_SCOPES) >>> 2];
       for (let k = from; k < done; k++) {

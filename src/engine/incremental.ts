@@ -40,6 +40,8 @@ import { BoundHeap } from './bound-heap.js';
 
 /** IncrementalOptions.hotSplit's default. */
 const HOT_SPLIT_DEFAULT = 131_072;
+/** IncrementalOptions.hotPartBound's default, in hotBounds. */
+const HOT_PART_DEFAULT = 3;
 
 const BOUND_TABLE_STRIDE = kernelU32('BOUND_TABLE_STRIDE');
 const SORT_COUNTS_BYTES = kernelU32('SORT_COUNTS_BYTES');
@@ -163,6 +165,13 @@ export interface IncrementalOptions {
    */
   hotBound?: number;
   /**
+   * An account admitted to the hot book whose other scopes than its least are healthy, with a bound
+   * (the second least scope's) of at least this, is admitted **in part**: its least scope alone, its
+   * other scopes kept by triggers, which take it out of the hot book when they fire, so that the
+   * ticks of their instruments do not move them. Default: 3·hotBound. Infinity admits every account whole.
+   */
+  hotPartBound?: number;
+  /**
    * With a pool: a normal tick of an instrument with at least this many solo records in the hot book
    * (scopes of one position) moves them on a worker while this thread moves the instrument's other
    * records. Handing a task to a worker costs tens of microseconds and more, so only the largest
@@ -222,6 +231,7 @@ export class IncrementalEvaluator {
   private readonly sweepTimes = new RecentMedian(7);
   private readonly accountTimes = new RecentMedian(31);
   readonly hotBound: number;
+  private readonly hotPartBound: number;
   private readonly hotSplit: number;
   readonly hotLimit: number;
   readonly heapLimit: number;
@@ -274,6 +284,8 @@ export class IncrementalEvaluator {
   /** A slice's accounts for the hot book, and where each one's detail starts (reindex). */
   private admitList = new Uint32Array(EVALUATE_SLICE);
   private admitAt = new Uint32Array(EVALUATE_SLICE);
+  private admitLeasts = new Uint8Array(EVALUATE_SLICE);
+  private sizeWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private queueSize = 0;
   /**
    * Accounts owed (`queued` OWED): reached by a step that swept instead of evaluating them, their
@@ -294,6 +306,7 @@ export class IncrementalEvaluator {
   constructor(engine: Engine, options: IncrementalOptions = {}) {
     checkOption(options.fallbackAccounts, 'fallbackAccounts', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     checkOption(options.hotBound, 'hotBound', 'a number from 0 to 1', (x) => x >= 0 && x <= 1);
+    checkOption(options.hotPartBound, 'hotPartBound', 'a number of at least 0, or Infinity', (x) => x >= 0);
     checkOption(options.hotSplit, 'hotSplit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     checkOption(options.hotLimit, 'hotLimit', 'an integer of at least 0', (x) => Number.isInteger(x) && x >= 0);
     checkOption(options.heapLimit, 'heapLimit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
@@ -307,6 +320,7 @@ export class IncrementalEvaluator {
     this.sweepFallback = options.sweep ?? (pool !== undefined ? async () => (await pool.sweep({ list: false })).liquidatable : () => engine.sweep({ full: false }));
     this.fixedFallback = options.fallbackAccounts;
     this.hotBound = options.hotBound ?? 1e-3;
+    this.hotPartBound = options.hotPartBound ?? HOT_PART_DEFAULT * this.hotBound;
     this.hotSplit = options.hotSplit ?? HOT_SPLIT_DEFAULT;
     this.hotLimit = options.hotLimit ?? Math.max(4_096, Math.floor(engine.accountCount / 8));
     this.heapLimit = options.heapLimit ?? Math.max(1 << 16, Math.floor(engine.accountCount / 4));
@@ -487,6 +501,7 @@ export class IncrementalEvaluator {
    */
   private async sweepOwing(evaluate: number): Promise<StepResult> {
     this.liquidatableCount = await this.timedSweep();
+    this.leaveHot();
     const count = this.queueSize;
     this.sortQueue();
     const evaluated = Math.min(count, evaluate);
@@ -500,6 +515,18 @@ export class IncrementalEvaluator {
     this.clearQueue();
     this.tidy();
     return { path: 'sweep', evaluated: this.engine.accountCount, liquidatable: this.liquidatableCount, changed: null, owed: this.owed };
+  }
+
+  /**
+   * Takes the queued accounts that are in the hot book out of it (their failing-scope bytes from
+   * its records), before they are evaluated or owed: accounts admitted in part, queued by a trigger
+   * of their other scopes after the step's tick moved their least scope. (An update or a funding
+   * move takes an account out before anything else in the step.)
+   */
+  private leaveHot(): void {
+    if (this.hot.size === 0) return;
+    const failing = this.failingOffset();
+    for (let k = 0; k < this.queueSize; k++) if (this.hot.has(this.queue[k])) this.hot.remove(this.queue[k], failing);
   }
 
   /** Account a (queued) is owed instead: listed, and listed under each instrument it holds. */
@@ -959,6 +986,7 @@ export class IncrementalEvaluator {
     if (count > 0) {
       const start = performance.now();
       this.sortQueue();
+      this.leaveHot();
       // A slice at a time, each put back in the index right after its evaluation, while the
       // columns the kernel just read are still in the cache (a whole step's accounts at once
       // read them from memory twice: on the 10M-account book the index's part cost more than the
@@ -1014,17 +1042,19 @@ export class IncrementalEvaluator {
     };
   }
 
-  /** Gives each queued (just evaluated) account its triggers, or admits it to the hot book (`detail`: evaluateList's). */
+  /**
+   * Gives each queued (just evaluated) account its triggers, or admits it to the hot book
+   * (`detail`: evaluateList's): whole, or in part (its least scope) with triggers for the rest.
+   */
   private reindex(detail: BigInt64Array, from: number, to: number): void {
     const v = this.engine.views;
     const bounds = this.bounds();
     const seconds = this.regionBytes(BOUNDS_SECOND_AT);
     const leasts = this.regionBytes(BOUNDS_LEAST_AT);
-    // A size's sign is its high word's (no BigInt per position; a size of 0, which moves nothing, counts as long).
-    const sizeHigh = new Int32Array(v.posSize.buffer, v.posSize.byteOffset, v.posSize.length * 2);
     if (this.admitList.length < to - from) {
       this.admitList = new Uint32Array(to - from);
       this.admitAt = new Uint32Array(to - from);
+      this.admitLeasts = new Uint8Array(to - from);
     }
     let at = 0;
     let admitted = 0;
@@ -1039,10 +1069,17 @@ export class IncrementalEvaluator {
       const detailAt = at;
       at += end - first;
       if (y === Infinity) continue;
+      // An instrument that the least scope does not hold keeps the second least scope's bound.
+      const least = leasts[a];
+      const ySecond = secondBound(y, seconds[a]);
       if (!(y >= this.hotBound)) {
-        // Admitted to the hot book after the loop, all in one kernel call.
+        // Admitted to the hot book after the loop, all in one kernel call: in part when its other
+        // scopes are healthy and their bound is at least hotPartBound (Hot in part).
+        const part = ySecond >= this.hotPartBound && least !== 0 && this.othersHealthy(a, least) ? least : 0;
+        if (part !== 0) this.triggers(a, version, first, end, false, least, Infinity, ySecond);
         this.admitList[admitted] = a;
-        this.admitAt[admitted++] = detailAt;
+        this.admitAt[admitted] = detailAt;
+        this.admitLeasts[admitted++] = part;
         continue;
       }
       // A healthy scope cannot fail by a move in its positions' favour (the bound keeps the
@@ -1051,31 +1088,63 @@ export class IncrementalEvaluator {
       // can recover one way and go bankrupt the other: both.
       let failing = v.accStatus[a] !== 0;
       for (let j = first; j < end && !failing; j++) if (v.posMode[j] !== MODE_CROSS && v.posStatus[j] !== 0) failing = true;
-      // An instrument that the least scope does not hold keeps the second least scope's bound.
-      const least = leasts[a];
-      const ySecond = secondBound(y, seconds[a]);
-      for (let j = first; j < end; j++) {
-        if (!firstOfInstrument(v.posInst, first, j)) continue;
-        const i = v.posInst[j];
-        let long = failing;
-        let short = failing;
-        let held = false;
-        for (let k = j; k < end; k++) {
-          if (v.posInst[k] !== i) continue;
-          if (sizeHigh[2 * k + 1] >= 0) long = true;
-          else short = true;
-          held ||= inLeast(least, k - first, v.posMode[k]);
-        }
-        // Spent when the mark (less, or plus, the funding moves since the build) has moved y·mark.
-        const mark = this.markFloat[i];
-        const funding = this.fundingMoves[i];
-        const room = (held ? y : ySecond) * mark;
-        const slack = (mark + funding) * MARGIN;
-        if (long) this.below[i].insert(f32Down(-(mark - funding - room + slack)), a, version);
-        if (short) this.above[i].insert(f32Down(mark + funding + room - slack), a, version);
-      }
+      this.triggers(a, version, first, end, failing, least, y, ySecond);
     }
-    this.hot.admit(this.admitList, this.admitAt, admitted, detail);
+    this.hot.admit(this.admitList, this.admitAt, admitted, detail, this.admitLeasts);
+  }
+
+  /**
+   * Puts account a's triggers (its block [first, end), at `version`) in the heaps: per instrument,
+   * spent at `yLeast` when a position of its least scope is on it, else at `ySecond`; on the side
+   * its positions there lose on, or both when `failing`. With yLeast infinite (an account admitted
+   * to the hot book in part), only the instruments of its other scopes, and the sides of their
+   * positions.
+   */
+  private triggers(a: number, version: number, first: number, end: number, failing: boolean, least: number, yLeast: number, ySecond: number): void {
+    const v = this.engine.views;
+    // A size's sign is its high word's (no BigInt per position; a size of 0, which moves nothing, counts as long).
+    const sizeHigh = this.sizeHigh();
+    const part = yLeast === Infinity;
+    for (let j = first; j < end; j++) {
+      if (!firstOfInstrument(v.posInst, first, j)) continue;
+      const i = v.posInst[j];
+      let long = failing;
+      let short = failing;
+      let held = false;
+      for (let k = j; k < end; k++) {
+        if (v.posInst[k] !== i) continue;
+        const inTheLeast = inLeast(least, k - first, v.posMode[k]);
+        held ||= inTheLeast;
+        if (part && inTheLeast) continue; // the hot book moves it
+        if (sizeHigh[2 * k + 1] >= 0) long = true;
+        else short = true;
+      }
+      // Spent when the mark (less, or plus, the funding moves since the build) has moved y·mark.
+      const mark = this.markFloat[i];
+      const funding = this.fundingMoves[i];
+      const room = (held && !part ? yLeast : ySecond) * mark;
+      const slack = (mark + funding) * MARGIN;
+      if (long) this.below[i].insert(f32Down(-(mark - funding - room + slack)), a, version);
+      if (short) this.above[i].insert(f32Down(mark + funding + room - slack), a, version);
+    }
+  }
+
+  /** Whether every scope of account a but its least (as its least byte names it) is healthy. */
+  private othersHealthy(a: number, least: number): boolean {
+    const v = this.engine.views;
+    const first = v.accPosStart[a];
+    if ((least & LEAST_CROSS) === 0 && v.accStatus[a] !== 0) return false;
+    for (let j = first; j < first + v.accPosCount[a]; j++) if (v.posMode[j] !== MODE_CROSS && !inLeast(least, j - first, v.posMode[j]) && v.posStatus[j] !== 0) return false;
+    return true;
+  }
+
+  /** The size column's 32-bit words (a size's sign is its high word's). */
+  private sizeHigh(): Int32Array<ArrayBufferLike> {
+    const sizes = this.engine.views.posSize;
+    if (this.sizeWords.buffer !== sizes.buffer || this.sizeWords.byteOffset !== sizes.byteOffset || this.sizeWords.length !== sizes.length * 2) {
+      this.sizeWords = new Int32Array(sizes.buffer, sizes.byteOffset, sizes.length * 2);
+    }
+    return this.sizeWords;
   }
 
   /**
