@@ -138,6 +138,9 @@ export class HotBook {
     return bytes;
   }
 
+  /** Accounts admitted in part (their least scope alone) since the book was made. */
+  admittedInPart = 0;
+
   has(a: number): boolean {
     return this.firstScope.has(a);
   }
@@ -204,6 +207,7 @@ export class HotBook {
    */
   admit(accounts: ArrayLike<number>, at: ArrayLike<number>, count: number, detail: BigInt64Array, leasts?: Uint8Array): void {
     if (count === 0) return;
+    if (leasts !== undefined) for (let k = 0; k < count; k++) if (leasts[k] !== 0) this.admittedInPart++;
     const engine = this.engine;
     const v = engine.views;
     // Evaluated, so taken out before (remove): still here only if a caller skipped that, and then

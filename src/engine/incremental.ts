@@ -286,6 +286,8 @@ export class IncrementalEvaluator {
   private admitAt = new Uint32Array(EVALUATE_SLICE);
   private admitLeasts = new Uint8Array(EVALUATE_SLICE);
   private sizeWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  /** Accounts in the hot book in part that a trigger of their other scopes took out (hotInPart). */
+  private hotTakenOut = 0;
   private queueSize = 0;
   /**
    * Accounts owed (`queued` OWED): reached by a step that swept instead of evaluating them, their
@@ -389,6 +391,14 @@ export class IncrementalEvaluator {
   /** Accounts in the hot book. */
   get hotAccounts(): number {
     return this.hot.size;
+  }
+
+  /**
+   * Accounts admitted to the hot book in part (their least scope alone, the others kept by
+   * triggers) since the evaluator was made, and those a trigger of their other scopes took out.
+   */
+  get hotInPart(): { admitted: number; takenOut: number } {
+    return { admitted: this.hot.admittedInPart, takenOut: this.hotTakenOut };
   }
 
   /** Failing scopes in the book as of the last step. */
@@ -526,7 +536,11 @@ export class IncrementalEvaluator {
   private leaveHot(): void {
     if (this.hot.size === 0) return;
     const failing = this.failingOffset();
-    for (let k = 0; k < this.queueSize; k++) if (this.hot.has(this.queue[k])) this.hot.remove(this.queue[k], failing);
+    for (let k = 0; k < this.queueSize; k++) {
+      if (!this.hot.has(this.queue[k])) continue;
+      this.hot.remove(this.queue[k], failing);
+      this.hotTakenOut++;
+    }
   }
 
   /** Account a (queued) is owed instead: listed, and listed under each instrument it holds. */

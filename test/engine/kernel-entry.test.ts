@@ -8,7 +8,7 @@ import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { Engine } from '../../src/engine/engine.js';
 import { parseBookJson } from '../../src/book/json.js';
 import { ShardSlot, SHARD_RECORD_BYTES, SWEEP_CHUNKS } from '../../src/memory/layout.js';
-import { QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
+import { MODE_CROSS, QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
 import { syntheticBook } from '../../bench/synthetic-book.js';
 
 /** The crash book of the examples: 6 accounts. */
@@ -210,6 +210,26 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     expectRefused(engine, () => engine.core.sortUnique(0, 4, scratch, counts), /core assertion failed: sortUnique: no list or scratch/);
     expectRefused(engine, () => engine.core.sortUnique(list, 4, 0, counts), /core assertion failed: sortUnique: no list or scratch/);
     expectRefused(engine, () => engine.core.sortUnique(list, 4, list + 8, counts), /core assertion failed: sortUnique: the list and the scratch overlap/);
+  });
+
+  test("hotAdmit refuses a least byte that names no scope of its account: a cross position's bit alone, two bits, a bit past the block", () => {
+    const engine = crashEngine();
+    const r = regions(engine);
+    const header = engine.layout.header;
+    const v = engine.views;
+    // E1 holds one isolated position (position 0 of its block); E3 two cross positions.
+    const isolated = engine.accountIds.indexOf('E1-isolated-btc') ?? -1;
+    const cross = engine.accountIds.indexOf('E3-cross-btc-eth') ?? -1;
+    expect(v.posMode[v.accPosStart[isolated]]).not.toBe(MODE_CROSS);
+    expect(v.posMode[v.accPosStart[cross]]).toBe(MODE_CROSS);
+    const room = engine.region('test.hot.room', 4096);
+    const leasts = engine.region('test.hot.leasts', 8);
+    for (const [account, least] of [[cross, 0b1], [isolated, 0b11], [isolated, 0b100]]) {
+      new Uint32Array(engine.memory.buffer, r.list, 1)[0] = account;
+      new Uint32Array(engine.memory.buffer, room, 1)[0] = 0; // its detail from the first
+      new Uint8Array(engine.memory.buffer, leasts, 1)[0] = least;
+      expectRefused(engine, () => engine.core.hotAdmit(header, r.list, room, 0, 1, room, room, 0, room, room, r.out, leasts), /core assertion failed: hotAdmit: a least byte that names no scope of its account/);
+    }
   });
 
   test('hotSolo refuses an instrument past the book, no shard record, no table, a weight that is no finite non-negative number, and solo records with no array or no list', () => {
