@@ -378,10 +378,12 @@ export function boundListed(header: usize, shard: usize, cache: usize, scratch: 
 
 /**
  * Loads what evaluating the listed accounts reads first, as independent loads taken together (an
- * evaluation takes its misses one after another): each account's columns, its bound and failing
- * byte, then its first and last positions' columns (the first alone: on the 10M-account book,
- * whose re-evaluated accounts hold 5.6 positions, the kernel took 0.98–1.09 µs an account against
- * 0.90–0.97 with the last too; a position every line of the 8-byte columns besides, no less). The
+ * evaluation takes its misses one after another): each account's columns, its bound and its
+ * failing, shorts, second and least bytes (which the evaluation writes: the step after a new tier
+ * table of an alt took 57–58 ms with them touched against 59–63 without), then its first and last
+ * positions' columns (the first alone: on the 10M-account book, whose re-evaluated accounts hold
+ * 5.6 positions, the kernel took 0.98–1.09 µs an account against 0.90–0.97 with the last too; a
+ * position every line of the 8-byte columns besides, no less). The
  * caller lists a few hundred accounts at a time, so the lines are still in the cache when they
  * are evaluated. Returns a sum of what it loaded, for the caller to store.
  */
@@ -393,11 +395,15 @@ function touchBounded(header: usize, accounts: usize, count: u32, bounds: usize)
   const accCrossEquity = column(header, H_ACC_CROSS_EQUITY);
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const failing = failingColumn(header, bounds);
+  const shortsAt = shortsColumn(header, bounds);
+  const secondAt = secondColumn(header, bounds);
+  const leastAt = leastColumn(header, bounds);
   let sum: i64 = 0;
   for (let k: u32 = 0; k < count; k++) {
     const a = <usize>load<u32>(accounts + (<usize>k << 2));
     sum += <i64>load<u32>(accPosStart + (a << 2)) + <i64>load<u32>(accPosCount + (a << 2)) + load<i64>(accBalance + (a << 3)) + <i64>load<u8>(accStatus + a);
     sum += load<i64>(accCrossEquity + (a << 3)) + load<i64>(accCrossMaint + (a << 3)) + <i64>load<u32>(bounds + (a << 2)) + <i64>load<u8>(failing + a);
+    sum += <i64>load<u8>(shortsAt + a) + <i64>load<u8>(secondAt + a) + <i64>load<u8>(leastAt + a);
   }
   for (let k: u32 = 0; k < count; k++) {
     const a = <usize>load<u32>(accounts + (<usize>k << 2));

@@ -288,6 +288,8 @@ export class IncrementalEvaluator {
   private sizeWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
   /** Accounts in the hot book in part that a trigger of their other scopes took out (hotInPart). */
   private hotTakenOut = 0;
+  /** A bit per account admitted to the hot book in part since it was last taken out by leaveHot (or taken out otherwise). */
+  private inPart: Uint32Array;
   private queueSize = 0;
   /**
    * Accounts owed (`queued` OWED): reached by a step that swept instead of evaluating them, their
@@ -349,6 +351,7 @@ export class IncrementalEvaluator {
     this.hot = new HotBook(engine, this.weight);
     this.versions = new Uint16Array(engine.accountCount);
     this.queued = new Uint8Array(engine.accountCount);
+    this.inPart = new Uint32Array(Math.ceil(engine.accountCount / 32));
     this.owedBy = Array.from({ length: instruments }, () => new Uint32Array(16));
     this.owedByCount = new Int32Array(instruments);
     this.unsubscribe = engine.onChange((accounts, count, tiers) => this.changed(accounts, count, tiers));
@@ -418,7 +421,7 @@ export class IncrementalEvaluator {
 
   /** Bytes the index holds: per account its bound, failing scopes, short positions, version and flag; the build's entries; heaps; the hot book. */
   get memoryBytes(): number {
-    let bytes = this.engine.accountCount * BOUNDS_REGION_BYTES + this.versions.byteLength + this.queued.byteLength + this.queue.byteLength + this.owedList.byteLength;
+    let bytes = this.engine.accountCount * BOUNDS_REGION_BYTES + this.versions.byteLength + this.queued.byteLength + this.inPart.byteLength + this.queue.byteLength + this.owedList.byteLength;
     for (const list of this.owedBy) bytes += list.byteLength;
     bytes += this.entries.byteLength + this.bucketStart.byteLength;
     for (const counts of this.sideStart) bytes += counts.byteLength;
@@ -534,11 +537,15 @@ export class IncrementalEvaluator {
    * move takes an account out before anything else in the step.)
    */
   private leaveHot(): void {
-    if (this.hot.size === 0) return;
+    if (this.hot.admittedInPart === 0) return;
     const failing = this.failingOffset();
     for (let k = 0; k < this.queueSize; k++) {
-      if (!this.hot.has(this.queue[k])) continue;
-      this.hot.remove(this.queue[k], failing);
+      const a = this.queue[k];
+      const bit = 1 << (a & 31);
+      if ((this.inPart[a >>> 5] & bit) === 0) continue; // only an account in part can have a trigger and be hot
+      this.inPart[a >>> 5] &= ~bit;
+      if (!this.hot.has(a)) continue;
+      this.hot.remove(a, failing);
       this.hotTakenOut++;
     }
   }
@@ -773,6 +780,7 @@ export class IncrementalEvaluator {
     this.cursor.fill(0);
     for (const heap of [...this.waiting, ...this.below, ...this.above]) heap.clear(); // their room back too: heaps grow large between builds
     this.hot.clear();
+    this.inPart.fill(0);
     this.versions.fill(0);
     this.clearQueue();
     this.clearOwed();
@@ -1090,7 +1098,10 @@ export class IncrementalEvaluator {
         // Admitted to the hot book after the loop, all in one kernel call: in part when its other
         // scopes are healthy and their bound is at least hotPartBound (Hot in part).
         const part = ySecond >= this.hotPartBound && least !== 0 && this.othersHealthy(a, least) ? least : 0;
-        if (part !== 0) this.triggers(a, version, first, end, false, least, Infinity, ySecond);
+        if (part !== 0) {
+          this.triggers(a, version, first, end, false, least, Infinity, ySecond);
+          this.inPart[a >>> 5] |= 1 << (a & 31);
+        }
         this.admitList[admitted] = a;
         this.admitAt[admitted] = detailAt;
         this.admitLeasts[admitted++] = part;
