@@ -69,8 +69,10 @@ export const BOUND_TABLE_STRIDE: u32 = 16;
 export const BOUND_C: u32 = 0;
 export const BOUND_P: u32 = 8;
 
-// An account's old statuses are kept in the shard's chunk scratch while it is evaluated.
-if (POSITIONS_PER_ACCOUNT_MAX + 1 > CHUNK_SCRATCH_BYTES) ERROR("an account's statuses overrun CHUNK_SCRATCH_BYTES");
+// An account's old statuses are kept in the shard's chunk scratch while it is evaluated, and then
+// its isolated scopes' bounds (f32 each, from SCRATCH_SCOPES) until its positions' steps are written.
+const SCRATCH_SCOPES: u32 = 256;
+if (POSITIONS_PER_ACCOUNT_MAX + 1 > SCRATCH_SCOPES || SCRATCH_SCOPES + POSITIONS_PER_ACCOUNT_MAX * 4 > CHUNK_SCRATCH_BYTES) ERROR("an account's statuses and scope bounds overrun CHUNK_SCRATCH_BYTES");
 
 /**
  * The bounds region, per account: its bound (f32), its failing scopes at its last evaluation (u8,
@@ -105,6 +107,11 @@ export const SHORTS_REPEAT: u32 = 1 << SHORTS_BITS;
 //     and LEAST_CROSS set when the least scope is the cross pool (its positions past the first
 //     LEAST_BITS then belong to it too). When the least scope is an isolated position past the
 //     first LEAST_BITS, second is 0: every instrument keeps the account's bound.
+//
+// Each position's **steps** (a u8 per position slot, in a region the caller passes, read right after
+// the evaluation that writes them: by the build's placement and by the triggers of an evaluated
+// account): how far the bound of the position's scope is above the account's, in the same steps
+// as second, rounded down and at most 255. An instrument's bound is the least of its positions'.
 export const SECOND_SHIFT: u32 = 19;
 export const SECOND_MAX: u32 = 255;
 export const LEAST_BITS: u32 = 7;
@@ -227,7 +234,7 @@ function f32Down(x: f64): f32 {
  */
 // @ts-ignore: decorator
 @inline
-function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usize, a: u32, table: usize, bounds: usize, detail: usize): u32 {
+function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usize, a: u32, table: usize, bounds: usize, detail: usize, steps: usize): u32 {
   const accStatus = column(header, H_ACC_STATUS);
   const posStatus = column(header, H_POS_STATUS);
   const posMode = column(header, H_POS_MODE);
@@ -298,6 +305,7 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
         changed = changed || status != <u32>load<u8>(scratch + 1 + (j - first));
         failingAfter += <u32>(status != STATUS_HEALTHY);
         const scope = scopeBoundHere(distance(status, equity, maint, false), 1, reach, reachHere, exit);
+        store<f32>(scratch + SCRATCH_SCOPES + ((j - first) << 2), f32Down(scope));
         if (scope < least) {
           second = least;
           least = scope;
@@ -337,7 +345,20 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   }
   store<u8>(leastColumn(header, bounds) + <usize>a, <u8>leastBits);
   store<u8>(secondColumn(header, bounds) + <usize>a, <u8>secondSteps);
+  // Each position's steps: its scope's bound (the pool's, or its own isolated scope's) above the account's.
+  const crossSteps = stepsAbove(f32Down(cross), leastF);
+  for (let j = first; j < end; j++) {
+    const own = load<u8>(posMode + j) != MODE_CROSS ? stepsAbove(load<f32>(scratch + SCRATCH_SCOPES + ((j - first) << 2)), leastF) : crossSteps;
+    store<u8>(steps + <usize>j, <u8>own);
+  }
   return <u32>changed;
+}
+
+/** The steps (above) of an f32 bound `bound` over the account's `least` (bound ≥ least): its bits' excess >> SECOND_SHIFT, at most SECOND_MAX. */
+// @ts-ignore: decorator
+@inline
+function stepsAbove(bound: f32, least: f32): u32 {
+  return least == f32.POSITIVE_INFINITY ? 0 : min<u32>(SECOND_MAX, (reinterpret<u32>(bound) - reinterpret<u32>(least)) >> SECOND_SHIFT);
 }
 
 /** evaluateBounded's least scope: the cross pool, or none (an account with no positions); else the isolated position's place in the block. */
@@ -357,7 +378,7 @@ let detailPositions: u32 = 0;
  * listed accounts, in order (account after account, each block in slot order): the position's
  * maintenance and its equity as an isolated scope (margin + value − debit).
  */
-export function boundListed(header: usize, shard: usize, cache: usize, scratch: usize, accounts: usize, count: u32, table: usize, bounds: usize, changed: usize, out: usize, accountCount: u32, detail: usize): u32 {
+export function boundListed(header: usize, shard: usize, cache: usize, scratch: usize, accounts: usize, count: u32, table: usize, bounds: usize, changed: usize, out: usize, accountCount: u32, detail: usize, steps: usize): u32 {
   oldFailing = 0;
   detailPositions = 0;
   let listed: u32 = 0;
@@ -367,7 +388,7 @@ export function boundListed(header: usize, shard: usize, cache: usize, scratch: 
   store<i64>(scratch, touchBounded(header, accounts, count, bounds));
   for (let k: u32 = 0; k < count; k++) {
     const a = load<u32>(accounts + (<usize>k << 2));
-    if (evaluateBounded(header, shard, cache, scratch, a, table, bounds, detail) != 0) {
+    if (evaluateBounded(header, shard, cache, scratch, a, table, bounds, detail, steps) != 0) {
       store<u32>(changed + (<usize>listed << 2), a);
       listed++;
     }
@@ -417,8 +438,8 @@ function touchBounded(header: usize, accounts: usize, count: u32, bounds: usize)
 }
 
 /** Evaluates accounts [start, end) exactly and writes each one's bound (the index's build). */
-export function boundRange(header: usize, shard: usize, cache: usize, scratch: usize, start: u32, end: u32, table: usize, bounds: usize): void {
-  for (let a = start; a < end; a++) evaluateBounded(header, shard, cache, scratch, a, table, bounds, 0);
+export function boundRange(header: usize, shard: usize, cache: usize, scratch: usize, start: u32, end: u32, table: usize, bounds: usize, steps: usize): void {
+  for (let a = start; a < end; a++) evaluateBounded(header, shard, cache, scratch, a, table, bounds, 0, steps);
 }
 
 // The index's build (src/engine/incremental.ts): per instrument, the accounts holding it in
@@ -474,16 +495,6 @@ function bucketOf(bits: u32, perOctave: u32, buckets: u32, octave: usize): u32 {
   return b < 0 ? 0 : b >= <i32>buckets ? buckets - 1 : <u32>b;
 }
 
-/**
- * Whether position j of the block starting at `first` belongs to its account's least scope, from
- * its least byte (above) and, past the first LEAST_BITS positions, its mode.
- */
-// @ts-ignore: decorator
-@inline
-function inLeast(posMode: usize, leastBits: u32, first: u32, j: u32): bool {
-  return j - first < LEAST_BITS ? ((leastBits >> (j - first)) & 1) != 0 : (leastBits & LEAST_CROSS) != 0 && load<u8>(posMode + j) == MODE_CROSS;
-}
-
 /** Whether position j is the first of its account's block [first, j] on its instrument. */
 // @ts-ignore: decorator
 @inline
@@ -502,16 +513,13 @@ function firstOfInstrument(posInst: usize, first: u32, j: u32): bool {
  * (each cell's next entry: the counts' prefix sums). The pool runs both passes on parts of the
  * accounts at once, each part with its own counts, then its own fill (src/engine/incremental.ts).
  */
-export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, cells: usize, down: usize, up: usize, entries: usize, hot: usize, start: u32, end: u32): u32 {
+export function indexBuckets(header: usize, bounds: usize, steps: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, cells: usize, down: usize, up: usize, entries: usize, hot: usize, start: u32, end: u32): u32 {
   const accPosStart = column(header, H_ACC_POS_START);
   const accPosCount = column(header, H_ACC_POS_COUNT);
   const posInst = column(header, H_POS_INST);
   const posSize = column(header, H_POS_SIZE);
-  const posMode = column(header, H_POS_MODE);
   const failing = failingColumn(header, bounds);
   const shortsAt = shortsColumn(header, bounds);
-  const secondAt = secondColumn(header, bounds);
-  const leastAt = leastColumn(header, bounds);
   const place = entries != 0;
   let listed: u32 = 0;
   for (let a: u32 = start; a < end; a++) {
@@ -525,12 +533,9 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
       continue;
     }
     // Counting goes in the cell after the bucket's, so that prefix sums give each bucket's start.
-    // An instrument the least scope holds goes in its bound's bucket (b), any other in the second
-    // least scope's (b2: the bound's bits plus the second steps).
+    // An instrument goes in the bucket of its bound: the account's bound's bits plus the least steps
+    // of its positions there.
     const boundBits = load<u32>(bounds + (<usize>a << 2));
-    const b = <usize>bucketOf(boundBits, perOctave, buckets, octave) + <usize>(!place);
-    const b2 = <usize>bucketOf(secondBits(boundBits, <u32>load<u8>(secondAt + a)), perOctave, buckets, octave) + <usize>(!place);
-    const leastBits = <u32>load<u8>(leastAt + a);
     const first = load<u32>(accPosStart + (<usize>a << 2));
     const last = first + load<u32>(accPosCount + (<usize>a << 2));
     const both: u32 = load<u8>(failing + a) != 0 ? 3 : 0;
@@ -543,7 +548,8 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
       // placement are written out here and below: one inline helper for both made the counting
       // pass 20–30% slower on the 10M-account book.
       for (let j = first; j < last; j++) {
-        const k = (<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + select<usize>(b, b2, ((leastBits >> (j - first)) & 1) != 0)) << 2;
+        const b = <usize>bucketOf(secondBits(boundBits, <u32>load<u8>(steps + <usize>j)), perOctave, buckets, octave) + <usize>(!place);
+        const k = (<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + b) << 2;
         const cell = cells + k;
         const at = load<u32>(cell);
         const sides = both | (1 << ((shorts >> (j - first)) & 1));
@@ -557,13 +563,14 @@ export function indexBuckets(header: usize, bounds: usize, hotBound: f64, perOct
       if (!firstOfInstrument(posInst, first, j)) continue;
       const i = load<u16>(posInst + (<usize>j << 1));
       let sides = both | (1 << positionSide(posSize, shorts, first, j));
-      let held = inLeast(posMode, leastBits, first, j);
+      let least = <u32>load<u8>(steps + <usize>j);
       for (let n = j + 1; n < last; n++) {
         if (load<u16>(posInst + (<usize>n << 1)) != i) continue;
         sides |= 1 << positionSide(posSize, shorts, first, n);
-        held = held || inLeast(posMode, leastBits, first, n);
+        least = min<u32>(least, <u32>load<u8>(steps + <usize>n));
       }
-      const k = (<usize>i * <usize>buckets + select<usize>(b, b2, held)) << 2;
+      const b = <usize>bucketOf(secondBits(boundBits, least), perOctave, buckets, octave) + <usize>(!place);
+      const k = (<usize>i * <usize>buckets + b) << 2;
       const cell = cells + k;
       const at = load<u32>(cell);
       if (place) store<u32>(entries + (<usize>at << 2), a | (sides << INDEX_SIDE_SHIFT));

@@ -256,21 +256,21 @@ export function sweep(header: usize, accountStart: u32, accountEnd: u32, flags: 
  * scopes as of their last evaluation (u32), the shard record their counts now. With `detail` ≠ 0
  * it writes what the hot book needs of each of their positions (bounds.ts boundListed).
  */
-export function boundAccounts(header: usize, shard: usize, accounts: usize, count: u32, table: usize, bounds: usize, changed: usize, out: usize, detail: usize): u32 {
-  const cache = boundEntry(header, shard, table, bounds);
+export function boundAccounts(header: usize, shard: usize, accounts: usize, count: u32, table: usize, bounds: usize, changed: usize, out: usize, detail: usize, steps: usize): u32 {
+  const cache = boundEntry(header, shard, table, bounds, steps);
   resetShardCounters();
-  const listed = boundListed(header, shard, cache, <usize>load<u32>(shard + SHARD_SCRATCH), accounts, count, table, bounds, changed, out, headerValue(header, H_ACCOUNT_COUNT), detail);
+  const listed = boundListed(header, shard, cache, <usize>load<u32>(shard + SHARD_SCRATCH), accounts, count, table, bounds, changed, out, headerValue(header, H_ACCOUNT_COUNT), detail, steps);
   writeShardCounters(shard, count, count, 0);
   return listed;
 }
 
 /** boundAccounts for accounts [accountStart, accountEnd), none listed: the index's build. Returns the liquidatable scopes. */
-export function boundAccountRange(header: usize, shard: usize, accountStart: u32, accountEnd: u32, table: usize, bounds: usize): u32 {
+export function boundAccountRange(header: usize, shard: usize, accountStart: u32, accountEnd: u32, table: usize, bounds: usize, steps: usize): u32 {
   assert(accountStart <= accountEnd, 'boundAccountRange: accountStart > accountEnd');
   assert(accountEnd <= headerValue(header, H_ACCOUNT_COUNT), "boundAccountRange: accountEnd is past the book's account count");
-  const cache = boundEntry(header, shard, table, bounds);
+  const cache = boundEntry(header, shard, table, bounds, steps);
   resetShardCounters();
-  boundRange(header, shard, cache, <usize>load<u32>(shard + SHARD_SCRATCH), accountStart, accountEnd, table, bounds);
+  boundRange(header, shard, cache, <usize>load<u32>(shard + SHARD_SCRATCH), accountStart, accountEnd, table, bounds, steps);
   return writeShardCounters(shard, accountEnd, accountEnd, 0);
 }
 
@@ -282,16 +282,16 @@ export function boundAccountRange(header: usize, shard: usize, accountStart: u32
  * the accounts the entries of the parts before it) places them at `entries`. The bounds are those
  * boundAccountRange wrote at `bounds`.
  */
-export function indexCount(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, counts: usize, down: usize, up: usize, hot: usize, start: u32, end: u32): u32 {
-  assert(bounds != 0 && counts != 0 && down != 0 && up != 0 && hot != 0 && octave != 0, 'indexCount: no bounds, octave table, counts or list');
+export function indexCount(header: usize, bounds: usize, steps: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, counts: usize, down: usize, up: usize, hot: usize, start: u32, end: u32): u32 {
+  assert(bounds != 0 && steps != 0 && counts != 0 && down != 0 && up != 0 && hot != 0 && octave != 0, 'indexCount: no bounds, steps, octave table, counts or list');
   checkIndexArguments(header, perOctave, buckets, start, end);
-  return indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, counts, down, up, 0, hot, start, end);
+  return indexBuckets(header, bounds, steps, hotBound, perOctave, buckets, octave, counts, down, up, 0, hot, start, end);
 }
 
-export function indexPlace(header: usize, bounds: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, fill: usize, entries: usize, start: u32, end: u32): void {
-  assert(bounds != 0 && fill != 0 && entries != 0 && octave != 0, 'indexPlace: no bounds, octave table, fill or entries');
+export function indexPlace(header: usize, bounds: usize, steps: usize, hotBound: f64, perOctave: u32, buckets: u32, octave: usize, fill: usize, entries: usize, start: u32, end: u32): void {
+  assert(bounds != 0 && steps != 0 && fill != 0 && entries != 0 && octave != 0, 'indexPlace: no bounds, steps, octave table, fill or entries');
   checkIndexArguments(header, perOctave, buckets, start, end);
-  indexBuckets(header, bounds, hotBound, perOctave, buckets, octave, fill, 0, 0, entries, 0, start, end);
+  indexBuckets(header, bounds, steps, hotBound, perOctave, buckets, octave, fill, 0, 0, entries, 0, start, end);
 }
 
 function checkIndexArguments(header: usize, perOctave: u32, buckets: u32, start: u32, end: u32): void {
@@ -367,13 +367,14 @@ export function hotSolo(header: usize, shard: usize, instrument: u32, table: usi
 }
 
 /** The checks both bound entries make first; fills and returns the shard's instrument cache. */
-function boundEntry(header: usize, shard: usize, table: usize, bounds: usize): usize {
+function boundEntry(header: usize, shard: usize, table: usize, bounds: usize, steps: usize): usize {
   assert(shard != 0, 'bounds: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'bounds: the shard record names no instrument cache');
   assert(load<u32>(shard + SHARD_SCRATCH) != 0, 'bounds: the shard record names no scratch');
   assert(load<u32>(shard + SHARD_LIST) == 0, 'bounds: the shard record names a list (bound entries list nothing)');
   assert(table != 0 && bounds != 0, 'bounds: no bound table or no bounds column');
+  assert(steps != 0, 'bounds: no steps column');
   fillCache(header, cache);
   return cache;
 }

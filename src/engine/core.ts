@@ -60,14 +60,14 @@ export interface CoreExports {
    * record (SHARD_LIQUIDATABLE) after; with `detail` ≠ 0, two i64 per position of theirs (its
    * maintenance, its equity as an isolated scope), for the hot book.
    */
-  boundAccounts(header: number, shard: number, accounts: number, count: number, table: number, bounds: number, changed: number, out: number, detail: number): number;
+  boundAccounts(header: number, shard: number, accounts: number, count: number, table: number, bounds: number, changed: number, out: number, detail: number, steps: number): number;
   /**
    * The incremental index's build, pass 1, over accounts [start, end): counts per (instrument,
    * bucket), and per side, lists the accounts below hotBound at `hot`; returns how many.
    */
-  indexCount(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, octave: number, counts: number, down: number, up: number, hot: number, start: number, end: number): number;
+  indexCount(header: number, bounds: number, steps: number, hotBound: number, perOctave: number, buckets: number, octave: number, counts: number, down: number, up: number, hot: number, start: number, end: number): number;
   /** Pass 2: places accounts [start, end) at `entries` through `fill` (the counts' prefix sums, and the entries of the accounts before `start`). */
-  indexPlace(header: number, bounds: number, hotBound: number, perOctave: number, buckets: number, octave: number, fill: number, entries: number, start: number, end: number): void;
+  indexPlace(header: number, bounds: number, steps: number, hotBound: number, perOctave: number, buckets: number, octave: number, fill: number, entries: number, start: number, end: number): void;
   /** The hot book (assembly/hot.ts): moves an instrument's records from markOld to its mark now. */
   hotMove(header: number, shard: number, instrument: number, records: number, count: number, scopes: number, markOld: bigint): void;
   /** The hot book: settles the statuses of an instrument's records' scopes; lists the accounts whose scopes changed status. */
@@ -94,7 +94,7 @@ export interface CoreExports {
    */
   sortUnique(list: number, count: number, scratch: number, counts: number): number;
   /** boundAccounts for accounts [start, end), none listed: returns their liquidatable scopes. */
-  boundAccountRange(header: number, shard: number, accountStart: number, accountEnd: number, table: number, bounds: number): number;
+  boundAccountRange(header: number, shard: number, accountStart: number, accountEnd: number, table: number, bounds: number, steps: number): number;
   /**
    * Applies the account operation records [from, count) at `ops` (assembly/operations.ts) in order,
    * up to the first it does not apply: returns its index (count when it applied them all).

@@ -95,8 +95,8 @@ const OCTAVE_SLICE_SHIFT = kernelU32('OCTAVE_SLICE_SHIFT');
 /** A build's arrays per part of the accounts (src/engine/incremental.ts placeAll): the counts of each cell, and of its entries on each side. */
 const ARRAYS_PER_PART = 1 + SIDES;
 /** indexCount's and indexPlace's arguments between the book's header and the accounts. */
-type CountArgs = [number, number, number, number, number, number, number, number, number];
-type PlaceArgs = [number, number, number, number, number, number, number];
+type CountArgs = [number, number, number, number, number, number, number, number, number, number];
+type PlaceArgs = [number, number, number, number, number, number, number, number];
 /** Relative margin, against the account, on every float the index compares (far above f64 rounding). */
 const MARGIN = 1e-9;
 /** Accounts the build admits to the hot book per kernel call. */
@@ -787,8 +787,8 @@ export class IncrementalEvaluator {
     const accounts = engine.accountCount;
     this.liquidatableCount =
       this.pool !== undefined
-        ? await this.pool.boundRange(this.writeTable(), this.boundsOffset())
-        : engine.core.boundAccountRange(engine.layout.header, engine.shardRecord(), 0, accounts, this.writeTable(), this.boundsOffset());
+        ? await this.pool.boundRange(this.writeTable(), this.boundsOffset(), this.stepsOffset())
+        : engine.core.boundAccountRange(engine.layout.header, engine.shardRecord(), 0, accounts, this.writeTable(), this.boundsOffset(), this.stepsOffset());
 
     const hot = await this.placeAll();
     // The hot book takes its accounts from an evaluation that gives each position's maintenance.
@@ -825,7 +825,8 @@ export class IncrementalEvaluator {
     const part = (t: number, array: number) => countsOffset + (t * ARRAYS_PER_PART + array) * cells * 4;
     const hotOffset = engine.region('incremental.hot', accounts * 4); // part t lists its hot accounts from its first account's word
     const bounds = this.boundsOffset();
-    const head = (t: number) => [bounds, this.hotBound, this.perOctave, this.buckets, this.octave, part(t, 0)];
+    const steps = this.stepsOffset();
+    const head = (t: number) => [bounds, steps, this.hotBound, this.perOctave, this.buckets, this.octave, part(t, 0)];
     const countArgs = (t: number) => [...head(t), part(t, 1 + SIDE_DOWN), part(t, 1 + SIDE_UP), hotOffset + partStart(t) * 4];
     const zero = (t: number) => new Uint32Array(engine.memory.buffer, part(t, 0), ARRAYS_PER_PART * cells).fill(0);
     const hotCounts =
@@ -1054,7 +1055,7 @@ export class IncrementalEvaluator {
     const table = this.writeTable();
     const shard = engine.shardRecord();
     new Uint32Array(engine.memory.buffer, list, count).set(this.queue.subarray(from, to));
-    const listed = engine.core.boundAccounts(engine.layout.header, shard, list, count, table, this.boundsOffset(), changedList, out, detail);
+    const listed = engine.core.boundAccounts(engine.layout.header, shard, list, count, table, this.boundsOffset(), changedList, out, detail, this.stepsOffset());
     const before = new Uint32Array(engine.memory.buffer, out, 1)[0]; // as of their last evaluation
     const after = new Uint32Array(engine.memory.buffer, shard, ShardSlot.liquidatable + 1)[ShardSlot.liquidatable];
     this.liquidatableCount += after - before;
@@ -1073,6 +1074,7 @@ export class IncrementalEvaluator {
     const bounds = this.bounds();
     const seconds = this.regionBytes(BOUNDS_SECOND_AT);
     const leasts = this.regionBytes(BOUNDS_LEAST_AT);
+    const steps = this.steps();
     if (this.admitList.length < to - from) {
       this.admitList = new Uint32Array(to - from);
       this.admitAt = new Uint32Array(to - from);
@@ -1099,7 +1101,7 @@ export class IncrementalEvaluator {
         // scopes are healthy and their bound is at least hotPartBound (Hot in part).
         const part = ySecond >= this.hotPartBound && least !== 0 && this.othersHealthy(a, least) ? least : 0;
         if (part !== 0) {
-          this.triggers(a, version, first, end, false, least, Infinity, ySecond);
+          this.triggers(a, version, first, end, false, y, steps, true, least);
           this.inPart[a >>> 5] |= 1 << (a & 31);
         }
         this.admitList[admitted] = a;
@@ -1113,41 +1115,39 @@ export class IncrementalEvaluator {
       // can recover one way and go bankrupt the other: both.
       let failing = v.accStatus[a] !== 0;
       for (let j = first; j < end && !failing; j++) if (v.posMode[j] !== MODE_CROSS && v.posStatus[j] !== 0) failing = true;
-      this.triggers(a, version, first, end, failing, least, y, ySecond);
+      this.triggers(a, version, first, end, failing, y, steps, false, least);
     }
     this.hot.admit(this.admitList, this.admitAt, admitted, detail, this.admitLeasts);
   }
 
   /**
-   * Puts account a's triggers (its block [first, end), at `version`) in the heaps: per instrument,
-   * spent at `yLeast` when a position of its least scope is on it, else at `ySecond`; on the side
-   * its positions there lose on, or both when `failing`. With yLeast infinite (an account admitted
-   * to the hot book in part), only the instruments of its other scopes, and the sides of their
-   * positions.
+   * Puts account a's triggers (its block [first, end), at `version`, its bound `y`) in the heaps:
+   * per instrument, spent at the bound of its positions there (y plus their least steps, assembly/bounds.ts,
+   * just written by their evaluation in `steps`), on the side its positions there lose on, or both
+   * when `failing`. With `part` (an account admitted to the hot book in part, its least byte
+   * `least`), only the positions outside its least scope, which the hot book moves.
    */
-  private triggers(a: number, version: number, first: number, end: number, failing: boolean, least: number, yLeast: number, ySecond: number): void {
+  private triggers(a: number, version: number, first: number, end: number, failing: boolean, y: number, steps: Uint8Array, part: boolean, least: number): void {
     const v = this.engine.views;
     // A size's sign is its high word's (no BigInt per position; a size of 0, which moves nothing, counts as long).
     const sizeHigh = this.sizeHigh();
-    const part = yLeast === Infinity;
     for (let j = first; j < end; j++) {
       if (!firstOfInstrument(v.posInst, first, j)) continue;
       const i = v.posInst[j];
       let long = failing;
       let short = failing;
-      let held = false;
+      let fewest = 256;
       for (let k = j; k < end; k++) {
-        if (v.posInst[k] !== i) continue;
-        const inTheLeast = inLeast(least, k - first, v.posMode[k]);
-        held ||= inTheLeast;
-        if (part && inTheLeast) continue; // the hot book moves it
+        if (v.posInst[k] !== i || (part && inLeast(least, k - first, v.posMode[k]))) continue;
         if (sizeHigh[2 * k + 1] >= 0) long = true;
         else short = true;
+        if (steps[k] < fewest) fewest = steps[k];
       }
+      if (fewest === 256) continue; // in part, the hot book's alone
       // Spent when the mark (less, or plus, the funding moves since the build) has moved y·mark.
       const mark = this.markFloat[i];
       const funding = this.fundingMoves[i];
-      const room = (held && !part ? yLeast : ySecond) * mark;
+      const room = secondBound(y, fewest) * mark;
       const slack = (mark + funding) * MARGIN;
       if (long) this.below[i].insert(f32Down(-(mark - funding - room + slack)), a, version);
       if (short) this.above[i].insert(f32Down(mark + funding + room - slack), a, version);
@@ -1278,6 +1278,19 @@ export class IncrementalEvaluator {
    */
   private boundsOffset(): number {
     return this.engine.region('incremental.bounds', this.engine.accountCount * BOUNDS_REGION_BYTES);
+  }
+
+  /**
+   * The positions' steps (assembly/bounds.ts: a byte per position slot, how far its scope's bound is
+   * above its account's), written by each evaluation and read right after it (the build's placement,
+   * the triggers): the region is as large as the position arena, and its bytes need not outlive a step.
+   */
+  private stepsOffset(): number {
+    return this.engine.region('incremental.steps', regionBytes(this.engine.layout.capacity.positions));
+  }
+
+  private steps(): Uint8Array {
+    return new Uint8Array(this.engine.memory.buffer, this.stepsOffset(), this.engine.layout.capacity.positions);
   }
 
   /** Where the bounds region's failing-scope bytes start (one per account). */

@@ -227,13 +227,14 @@ export class SweepPool {
 
   /**
    * Incremental evaluation's build (src/engine/incremental.ts): every account evaluated with its
-   * bound (the kernel's boundAccountRange, bound table at `table`, bounds column at `bounds`), the
+   * bound (the kernel's boundAccountRange, bound table at `table`, bounds column at `bounds`, each
+   * position's steps at `steps`), the
    * accounts split evenly over the workers, a part whose worker died run again (up to `retries`
    * times, as a sweep's shards). Returns the liquidatable scopes. The single-writer rule holds as
    * for a sweep. `faults` is the worker-death test's seam: part → accounts its worker evaluates
    * before it exits, on the first attempt.
    */
-  async boundRange(table: number, bounds: number, options: { faults?: Map<number, number> } = {}): Promise<number> {
+  async boundRange(table: number, bounds: number, steps: number, options: { faults?: Map<number, number> } = {}): Promise<number> {
     return this.exclusive(async () => {
       const engine = this.engine;
       // A part whose worker died (piscina replaces it) is run again: its outputs (statuses, bounds)
@@ -246,6 +247,7 @@ export class SweepPool {
         end,
         table,
         bounds,
+        steps,
         dieAfter,
       }));
       return counts.reduce((sum, count) => sum + count, 0);

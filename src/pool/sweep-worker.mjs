@@ -61,10 +61,10 @@ export default function sweepShard(task) {
   if (task.kind === 'bounds') {
     if (task.dieAfter >= 0) {
       // The worker-death test's seam: the first accounts written, then the thread exits.
-      core.boundAccountRange(task.header, task.shard, task.start, Math.min(task.end, task.start + task.dieAfter), task.table, task.bounds);
+      core.boundAccountRange(task.header, task.shard, task.start, Math.min(task.end, task.start + task.dieAfter), task.table, task.bounds, task.steps);
       process.exit(70);
     }
-    return core.boundAccountRange(task.header, task.shard, task.start, task.end, task.table, task.bounds);
+    return core.boundAccountRange(task.header, task.shard, task.start, task.end, task.table, task.bounds, task.steps);
   }
   if (task.kind === 'index') {
     const pass = task.pass === 'count' ? core.indexCount : core.indexPlace;

@@ -107,14 +107,13 @@ function steepBook(): Book {
   return book;
 }
 
-/** The engine's bounds region after a build: the bounds (f32 per account), second steps and least bytes (assembly/bounds.ts). */
-async function builtRegion(engine: Engine): Promise<{ bounds: Float32Array; seconds: Uint8Array; leasts: Uint8Array }> {
+/** The engine's bounds after a build (f32 per account), and its positions' steps (assembly/bounds.ts). */
+async function builtRegion(engine: Engine): Promise<{ bounds: Float32Array; steps: Uint8Array }> {
   const incremental = new IncrementalEvaluator(engine, { hotBound: 0 });
   expect((await incremental.step()).path).toBe('build');
   const at = engine.region('incremental.bounds', 0);
   const n = engine.accountCount;
-  const bytes = (offset: string) => new Uint8Array(engine.memory.buffer, at + kernelU32(offset) * n, n).slice();
-  const region = { bounds: new Float32Array(engine.memory.buffer, at, n).slice(), seconds: bytes('BOUNDS_SECOND_AT'), leasts: bytes('BOUNDS_LEAST_AT') };
+  const region = { bounds: new Float32Array(engine.memory.buffer, at, n).slice(), steps: new Uint8Array(engine.memory.buffer, engine.region('incremental.steps', 0), engine.positionsUsed).slice() };
   incremental.close();
   return region;
 }
@@ -168,25 +167,25 @@ describe('the bound of an account', () => {
     expect(aboveTight).toBeGreaterThan(10);
   }, 120_000);
 
-  test("keeps every status while each instrument moves within the bound of the scopes holding it: the account's where its least scope holds it, else the second least scope's (BigInt reference)", async () => {
+  test("keeps every status while each instrument moves within the bound of the scopes holding it, the account's bound plus its positions' steps there (BigInt reference)", async () => {
     const book = steepBook();
     const engine = Engine.fromBook(book);
-    const { bounds, seconds, leasts } = await builtRegion(engine);
+    const { bounds, steps } = await builtRegion(engine);
     const v = engine.views;
-    // Each held instrument's bound, from the region as the index reads it (kernel constants).
+    // Each held instrument's bound, as the index reads it: the account's bound's f32 bits plus the
+    // least steps of its positions there (kernel constants).
     const keys = book.accounts.map((_, a) => {
       const first = v.accPosStart[a];
-      const held = new Map<number, boolean>();
-      for (let j = first; j < first + v.accPosCount[a]; j++) {
-        const k = j - first;
-        const inLeast = k < kernelU32('LEAST_BITS') ? ((leasts[a] >> k) & 1) === 1 : (leasts[a] & kernelU32('LEAST_CROSS')) !== 0 && v.posMode[j] === 0;
-        held.set(v.posInst[j], (held.get(v.posInst[j]) ?? false) || inLeast);
-      }
-      const bits = new DataView(new ArrayBuffer(4));
-      bits.setFloat32(0, bounds[a]);
-      bits.setUint32(0, bits.getUint32(0) + seconds[a] * 2 ** kernelU32('SECOND_SHIFT'));
-      const second = bits.getFloat32(0);
-      return new Map([...held].map(([i, least]) => [i, least ? bounds[a] : second]));
+      const fewest = new Map<number, number>();
+      for (let j = first; j < first + v.accPosCount[a]; j++) fewest.set(v.posInst[j], Math.min(fewest.get(v.posInst[j]) ?? 255, steps[j]));
+      return new Map(
+        [...fewest].map(([i, n]) => {
+          const bits = new DataView(new ArrayBuffer(4));
+          bits.setFloat32(0, bounds[a]);
+          bits.setUint32(0, bits.getUint32(0) + n * 2 ** kernelU32('SECOND_SHIFT'));
+          return [i, bits.getFloat32(0)];
+        }),
+      );
     });
     const before = book.accounts.map((_, a) => statuses(evaluateAccount(book, a)));
     const split = [...bounds.keys()].filter((a) => bounds[a] > 1e-5 && bounds[a] < 0.3 && [...keys[a].values()].some((y) => y > bounds[a] * 1.05));

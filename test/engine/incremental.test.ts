@@ -193,7 +193,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect((await incremental.step()).evaluated).toBe(0);
   });
 
-  test("the build places every account, per instrument it holds, in the bucket of the bound of the scopes holding it (its own, or the second least scope's: at least the bucket's low edge, below the next one's), tagged with the sides it can fail on", async () => {
+  test("the build places every account, per instrument it holds, in the bucket of the bound of the scopes holding it (the account's plus its positions' steps there: at least the bucket's low edge, below the next one's), tagged with the sides it can fail on", async () => {
     const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 20_000, seed: 6, instruments: 12 })));
     // A few accounts with an instrument twice (cross and isolated), and a few with more positions
     // than the shorts byte holds: the build's slow path for them.
@@ -234,22 +234,16 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     const entries = new Uint32Array(memory, twin.region('incremental.entries', 0), start[cells]);
     const bounds = new Float32Array(memory, twin.region('incremental.bounds', 0), twin.accountCount);
     const v = twin.views;
-    // An instrument's entry is in the bucket of the account's bound when its least scope holds it,
-    // else of the second least scope's (the bound's f32 bits plus the second steps).
-    const regionByte = (at: string, a: number) => new Uint8Array(memory, twin.region('incremental.bounds', 0) + kernelU32(at) * twin.accountCount, twin.accountCount)[a];
+    // An instrument's entry is in the bucket of its bound: the account's bound's f32 bits plus the
+    // least steps of its positions there (the bound of the scopes holding it).
+    const steps = new Uint8Array(memory, twin.region('incremental.steps', 0), twin.positionsUsed);
     const entryBound = (a: number, i: number): number => {
       const first = v.accPosStart[a];
-      const least = regionByte('BOUNDS_LEAST_AT', a);
-      let held = false;
-      for (let j = first; j < first + v.accPosCount[a]; j++) {
-        if (v.posInst[j] !== i) continue;
-        const k = j - first;
-        held ||= k < kernelU32('LEAST_BITS') ? ((least >> k) & 1) === 1 : (least & kernelU32('LEAST_CROSS')) !== 0 && v.posMode[j] === MODE_CROSS;
-      }
-      if (held) return bounds[a];
+      let fewest = 255;
+      for (let j = first; j < first + v.accPosCount[a]; j++) if (v.posInst[j] === i) fewest = Math.min(fewest, steps[j]);
       const bits = new DataView(new ArrayBuffer(4));
       bits.setFloat32(0, bounds[a]);
-      bits.setUint32(0, bits.getUint32(0) + regionByte('BOUNDS_SECOND_AT', a) * 2 ** kernelU32('SECOND_SHIFT'));
+      bits.setUint32(0, bits.getUint32(0) + fewest * 2 ** kernelU32('SECOND_SHIFT'));
       return bits.getFloat32(0);
     };
     const placed = new Map<string, number>();

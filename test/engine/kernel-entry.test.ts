@@ -146,29 +146,31 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     list: engine.region('test.list', 64),
     changed: engine.region('test.changed', 64),
     out: engine.region('test.out', 8),
+    steps: engine.region('test.steps', engine.layout.capacity.positions),
   });
 
   test('boundAccountRange refuses a range past the book or backwards; boundAccounts a listed account past it', () => {
     const engine = crashEngine();
     const r = regions(engine);
     const header = engine.layout.header;
-    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 0, engine.accountCount + 1, r.table, r.bounds), /core assertion failed: boundAccountRange: accountEnd is past the book's account count/);
-    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 4, 2, r.table, r.bounds), /core assertion failed: boundAccountRange: accountStart > accountEnd/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 0, engine.accountCount + 1, r.table, r.bounds, r.steps), /core assertion failed: boundAccountRange: accountEnd is past the book's account count/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 4, 2, r.table, r.bounds, r.steps), /core assertion failed: boundAccountRange: accountStart > accountEnd/);
     // The second listed account is past the book: the first is not evaluated either.
     new Uint32Array(engine.memory.buffer, r.list, 2).set([0, engine.accountCount]);
     const bounds = new Uint8Array(engine.memory.buffer, r.bounds, engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT')).slice();
-    expectRefused(engine, () => engine.core.boundAccounts(header, engine.shardRecord(), r.list, 2, r.table, r.bounds, r.changed, r.out, 0), /core assertion failed: boundAccounts: a listed account is past the book's account count/);
+    expectRefused(engine, () => engine.core.boundAccounts(header, engine.shardRecord(), r.list, 2, r.table, r.bounds, r.changed, r.out, 0, r.steps), /core assertion failed: boundAccounts: a listed account is past the book's account count/);
     expect(new Uint8Array(engine.memory.buffer, r.bounds, engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT'))).toEqual(bounds);
   });
 
-  test('the bound entries refuse a shard record with no cache or with a list, and a missing table', () => {
+  test('the bound entries refuse a shard record with no cache or with a list, and a missing table or steps column', () => {
     const engine = crashEngine();
     const r = regions(engine);
     const header = engine.layout.header;
-    expectRefused(engine, () => engine.core.boundAccountRange(header, 0, 0, 1, r.table, r.bounds), /core assertion failed: bounds: no shard record/);
-    expectRefused(engine, () => engine.core.boundAccountRange(header, shardWith(engine, ShardSlot.cache, 0), 0, 1, r.table, r.bounds), /bounds: the shard record names no instrument cache/);
-    expectRefused(engine, () => engine.core.boundAccountRange(header, shardWith(engine, ShardSlot.list, r.list), 0, 1, r.table, r.bounds), /bounds: the shard record names a list/);
-    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 0, 1, 0, r.bounds), /bounds: no bound table or no bounds column/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, 0, 0, 1, r.table, r.bounds, r.steps), /core assertion failed: bounds: no shard record/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, shardWith(engine, ShardSlot.cache, 0), 0, 1, r.table, r.bounds, r.steps), /bounds: the shard record names no instrument cache/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, shardWith(engine, ShardSlot.list, r.list), 0, 1, r.table, r.bounds, r.steps), /bounds: the shard record names a list/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 0, 1, 0, r.bounds, r.steps), /bounds: no bound table or no bounds column/);
+    expectRefused(engine, () => engine.core.boundAccountRange(header, engine.shardRecord(), 0, 1, r.table, r.bounds, 0), /bounds: no steps column/);
   });
 
   test("indexCount and indexPlace refuse accounts that are not a range of the book, and no counts or fill", () => {
@@ -178,11 +180,11 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     const cells = engine.region('test.cells', 3 * 64 * 4);
     const octave = engine.region('test.octave', 4096);
     const n = engine.accountCount;
-    expectRefused(engine, () => engine.core.indexCount(header, r.bounds, 1e-3, 8, 4, octave, cells, cells, cells, r.list, 0, n + 1), /core assertion failed: indexCount, indexPlace: the accounts are not a range of the book/);
-    expectRefused(engine, () => engine.core.indexCount(header, r.bounds, 1e-3, 8, 4, octave, cells, cells, cells, r.list, 3, 2), /core assertion failed: indexCount, indexPlace: the accounts are not a range of the book/);
-    expectRefused(engine, () => engine.core.indexCount(header, r.bounds, 1e-3, 8, 4, octave, cells, 0, cells, r.list, 0, n), /core assertion failed: indexCount: no bounds, octave table, counts or list/);
-    expectRefused(engine, () => engine.core.indexPlace(header, r.bounds, 1e-3, 8, 4, octave, cells, r.list, 2, n + 1), /core assertion failed: indexCount, indexPlace: the accounts are not a range of the book/);
-    expectRefused(engine, () => engine.core.indexPlace(header, r.bounds, 1e-3, 8, 4, octave, 0, r.list, 0, n), /core assertion failed: indexPlace: no bounds, octave table, fill or entries/);
+    expectRefused(engine, () => engine.core.indexCount(header, r.bounds, r.steps, 1e-3, 8, 4, octave, cells, cells, cells, r.list, 0, n + 1), /core assertion failed: indexCount, indexPlace: the accounts are not a range of the book/);
+    expectRefused(engine, () => engine.core.indexCount(header, r.bounds, r.steps, 1e-3, 8, 4, octave, cells, cells, cells, r.list, 3, 2), /core assertion failed: indexCount, indexPlace: the accounts are not a range of the book/);
+    expectRefused(engine, () => engine.core.indexCount(header, r.bounds, r.steps, 1e-3, 8, 4, octave, cells, 0, cells, r.list, 0, n), /core assertion failed: indexCount: no bounds, steps, octave table, counts or list/);
+    expectRefused(engine, () => engine.core.indexPlace(header, r.bounds, r.steps, 1e-3, 8, 4, octave, cells, r.list, 2, n + 1), /core assertion failed: indexCount, indexPlace: the accounts are not a range of the book/);
+    expectRefused(engine, () => engine.core.indexPlace(header, r.bounds, r.steps, 1e-3, 8, 4, octave, 0, r.list, 0, n), /core assertion failed: indexPlace: no bounds, steps, octave table, fill or entries/);
   });
 
   test('hotMove and hotTick refuse an instrument past the book and records with no scopes; hotSettle and hotTick records with no list', () => {

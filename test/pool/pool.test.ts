@@ -2,6 +2,7 @@
 // of workers, through a worker's death, a cancel, and a list too small for the crash.
 import { afterAll, describe, expect, test, vi } from 'vitest';
 import fc from 'fast-check';
+import { kernelU32 } from '../../src/engine/kernel-constants.js';
 import { Engine } from '../../src/engine/engine.js';
 import { SweepPool, type SweepResult } from '../../src/pool/pool.js';
 import { IncrementalEvaluator } from '../../src/engine/incremental.js';
@@ -106,22 +107,26 @@ describe('faults', () => {
     expect(built.path).toBe('build');
     const table = engine.region('incremental.table', 0);
     const bounds = engine.region('incremental.bounds', 0);
-    const boundBytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, bounds, engine.accountCount * 5));
-    const clean = await pool.boundRange(table, bounds);
+    const steps = engine.region('incremental.steps', 0);
+    const regionBytes = engine.accountCount * kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT');
+    // The bounds region, and the positions' steps.
+    const boundBytes = () => Buffer.concat([Buffer.from(new Uint8Array(engine.memory.buffer, bounds, regionBytes)), Buffer.from(new Uint8Array(engine.memory.buffer, steps, engine.positionsUsed))]);
+    const clean = await pool.boundRange(table, bounds, steps);
     expect(clean).toBe(built.liquidatable);
     const cleanBounds = boundBytes();
     const cleanOutputs = outputs(engine, false);
-    new Uint8Array(engine.memory.buffer, bounds, engine.accountCount * 5).fill(0xee);
+    new Uint8Array(engine.memory.buffer, bounds, regionBytes).fill(0xee);
+    new Uint8Array(engine.memory.buffer, steps, engine.positionsUsed).fill(0xee);
     engine.views.accStatus.fill(9);
     // Part 0's worker exits after 300 accounts, part 1's before any: both run again.
-    expect(await pool.boundRange(table, bounds, { faults: new Map([[0, 300], [1, 0]]) })).toBe(clean);
+    expect(await pool.boundRange(table, bounds, steps, { faults: new Map([[0, 300], [1, 0]]) })).toBe(clean);
     expect(boundBytes().equals(cleanBounds)).toBe(true);
     expect(outputs(engine, false)).toEqual(cleanOutputs);
     expect(pool.threads).toBe(2);
     // With no retries left the build fails, naming the accounts, and the pool still sweeps.
     const strict = await SweepPool.open(engine, { threads: 2, retries: 0 });
     pools.push(strict);
-    await expect(strict.boundRange(table, bounds, { faults: new Map([[1, 0]]) })).rejects.toThrow(/the bounds of accounts 10000 to 20000 failed 1 times/);
+    await expect(strict.boundRange(table, bounds, steps, { faults: new Map([[1, 0]]) })).rejects.toThrow(/the bounds of accounts 10000 to 20000 failed 1 times/);
     expect((await strict.sweep()).complete).toBe(true);
   });
 
