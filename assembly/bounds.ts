@@ -84,40 +84,37 @@ if (POSITIONS_PER_ACCOUNT_MAX + 1 > SCRATCH_SCOPES || SCRATCH_SCOPES + POSITIONS
  * its sides from it, without reading the size column again, and takes the account's positions one
  * by one when it has no repeat.
  */
-export const BOUNDS_REGION_BYTES_PER_ACCOUNT: u32 = 8;
-/** Where the failing bytes, the shorts bytes, the second bytes and the least bytes start in the bounds region, in bytes per account. */
+export const BOUNDS_REGION_BYTES_PER_ACCOUNT: u32 = 7;
+/** Where the failing bytes, the shorts bytes and the least bytes start in the bounds region, in bytes per account. */
 export const BOUNDS_FAILING_AT: u32 = 4;
 export const BOUNDS_SHORTS_AT: u32 = 5;
-export const BOUNDS_SECOND_AT: u32 = 6;
-export const BOUNDS_LEAST_AT: u32 = 7;
-if (BOUNDS_FAILING_AT != 4 || BOUNDS_SHORTS_AT != BOUNDS_FAILING_AT + 1 || BOUNDS_SECOND_AT != BOUNDS_SHORTS_AT + 1 || BOUNDS_LEAST_AT != BOUNDS_SECOND_AT + 1 || BOUNDS_REGION_BYTES_PER_ACCOUNT != BOUNDS_LEAST_AT + 1) {
-  ERROR('the bounds region is f32 bounds, then failing, shorts, second and least bytes');
+export const BOUNDS_LEAST_AT: u32 = 6;
+if (BOUNDS_FAILING_AT != 4 || BOUNDS_SHORTS_AT != BOUNDS_FAILING_AT + 1 || BOUNDS_LEAST_AT != BOUNDS_SHORTS_AT + 1 || BOUNDS_REGION_BYTES_PER_ACCOUNT != BOUNDS_LEAST_AT + 1) {
+  ERROR('the bounds region is f32 bounds, then failing, shorts and least bytes');
 }
 export const SHORTS_BITS: u32 = 7;
 export const SHORTS_REPEAT: u32 = 1 << SHORTS_BITS;
 
-// An account's bound is its least scope's. Its **second** byte and its **least** byte let each
-// instrument it holds be given the bound of the scopes holding it instead (docs/incremental.md, Bounds
-// per instrument): an instrument that no position of the least scope is on can move as far as the
-// second least scope's bound before any scope holding it could change.
-//   - second: how far the second least scope's bound is above the least, in steps of 2^SECOND_SHIFT
-//     of their f32 bits (a sixteenth of an octave), rounded down and at most 255: the f32 with the
-//     bits of the bound plus second << SECOND_SHIFT is at most the second least scope's bound.
-//   - least: bit k (k < LEAST_BITS) set when position k of the block belongs to the least scope,
-//     and LEAST_CROSS set when the least scope is the cross pool (its positions past the first
-//     LEAST_BITS then belong to it too). When the least scope is an isolated position past the
-//     first LEAST_BITS, second is 0: every instrument keeps the account's bound.
+// An account's bound is its least scope's. Each instrument it holds is given the bound of the scopes
+// holding it instead (docs/incremental.md, Bounds per instrument), from each position's **steps**: a
+// u8 per position slot, in a region the caller passes, read right after the evaluation that writes
+// them (by the build's placement and by the triggers of an evaluated account): how far the bound of
+// the position's scope is above the account's, in steps of 2^STEPS_SHIFT of their f32 bits (a
+// sixteenth of an octave), rounded down and at most 255, so that the f32 with the bits of the
+// account's bound plus steps << STEPS_SHIFT is at most the scope's bound. An instrument's bound is
+// the least of its positions'.
 //
-// Each position's **steps** (a u8 per position slot, in a region the caller passes, read right after
-// the evaluation that writes them: by the build's placement and by the triggers of an evaluated
-// account): how far the bound of the position's scope is above the account's, in the same steps
-// as second, rounded down and at most 255. An instrument's bound is the least of its positions'.
-export const SECOND_SHIFT: u32 = 19;
-export const SECOND_MAX: u32 = 255;
+// The account's **least** byte names its least scope, for the hot book's admission in part
+// (src/engine/incremental.ts, Hot in part): bit k (k < LEAST_BITS) set when position k of the block
+// belongs to it, and LEAST_CROSS set when it is the cross pool (its positions past the first
+// LEAST_BITS then belong to it too); 0 without positions, or when the least scope is an isolated
+// position past the first LEAST_BITS (no admission in part).
+export const STEPS_SHIFT: u32 = 19;
+export const STEPS_MAX: u32 = 255;
 export const LEAST_BITS: u32 = 7;
 export const LEAST_CROSS: u32 = 1 << LEAST_BITS;
 if (LEAST_BITS < SHORTS_BITS) ERROR("the index's build reads the least bits of every position of an account with at most SHORTS_BITS");
-if ((<u64>SECOND_MAX << SECOND_SHIFT) >= (<u64>1 << 31) || LEAST_CROSS > 255) ERROR('a second step must stay within an f32 bound\'s bits, the least bits within a byte');
+if ((<u64>STEPS_MAX << STEPS_SHIFT) >= (<u64>1 << 31) || LEAST_CROSS > 255) ERROR('a step must stay within an f32 bound\'s bits, the least bits within a byte');
 
 /** Whether position j of the block starting at `first` is short (1) or not (0), from its account's shorts or, past them, its size. */
 // @ts-ignore: decorator
@@ -140,13 +137,6 @@ function shortsColumn(header: usize, bounds: usize): usize {
   return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_SHORTS_AT;
 }
 
-/** The second bytes (above): one per account, at `bounds + BOUNDS_SECOND_AT·accounts`. */
-// @ts-ignore: decorator
-@inline
-function secondColumn(header: usize, bounds: usize): usize {
-  return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_SECOND_AT;
-}
-
 /** The least bytes (above): one per account, at `bounds + BOUNDS_LEAST_AT·accounts`. */
 // @ts-ignore: decorator
 @inline
@@ -154,11 +144,11 @@ function leastColumn(header: usize, bounds: usize): usize {
   return bounds + <usize>headerValue(header, H_ACCOUNT_COUNT) * BOUNDS_LEAST_AT;
 }
 
-/** The f32 bits of the bound of an instrument not held by the least scope: the account's bound's bits plus its second steps. */
+/** The f32 bits of a position's scope's bound: the account's bound's bits plus the position's steps. */
 // @ts-ignore: decorator
 @inline
-function secondBits(boundBits: u32, second: u32): u32 {
-  return boundBits + (second << SECOND_SHIFT);
+function stepsBits(boundBits: u32, steps: u32): u32 {
+  return boundBits + (steps << STEPS_SHIFT);
 }
 
 /** The relative margin against the account on every f64 term of a bound. */
@@ -265,9 +255,8 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   let crossReach: f64 = 0;
   let crossReachHere: f64 = 0;
   let crossExit: f64 = f64.POSITIVE_INFINITY;
-  // The least scope's bound, which scope that is, and the second least's (above, the second and least bytes).
+  // The least scope's bound, and which scope that is (above, the least byte).
   let least: f64 = f64.POSITIVE_INFINITY;
-  let second: f64 = f64.POSITIVE_INFINITY;
   let leastScope: u32 = SCOPE_NONE;
   let crossBits: u32 = 0; // bit k: position k of the block is cross (k < LEAST_BITS)
   let shorts: u32 = 0;
@@ -307,10 +296,9 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
         const scope = scopeBoundHere(distance(status, equity, maint, false), 1, reach, reachHere, exit);
         store<f32>(scratch + SCRATCH_SCOPES + ((j - first) << 2), f32Down(scope));
         if (scope < least) {
-          second = least;
           least = scope;
           leastScope = j - first;
-        } else second = min<f64>(second, scope);
+        }
       }
     }
     if (!isolated) {
@@ -325,26 +313,17 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   const crossH = distance(crossStatus, load<i64>(column(header, H_ACC_CROSS_EQUITY) + a8), load<i64>(column(header, H_ACC_CROSS_MAINT) + a8), true);
   const cross = scopeBoundHere(crossH, crossPositions, crossReach, crossReachHere, crossExit);
   if (cross < least) {
-    second = least;
     least = cross;
     leastScope = SCOPE_CROSS;
-  } else second = min<f64>(second, cross);
+  }
   const leastF = f32Down(least);
   store<f32>(bounds + (<usize>a << 2), leastF);
   store<u8>(failing, <u8>failingAfter);
   store<u8>(shortsColumn(header, bounds) + <usize>a, <u8>shorts);
-  // Which positions the least scope holds, and how far the second least scope's bound is above it:
-  // none (every instrument keeps the account's bound) without positions, or when the least scope is
-  // an isolated position past the first LEAST_BITS.
-  let leastBits: u32 = 0;
-  let secondSteps: u32 = 0;
-  if (leastScope == SCOPE_CROSS || leastScope < LEAST_BITS) {
-    leastBits = leastScope == SCOPE_CROSS ? crossBits | LEAST_CROSS : <u32>1 << leastScope;
-    // f32Down is monotone, so the second's bits are at least the least's.
-    secondSteps = min<u32>(SECOND_MAX, (reinterpret<u32>(f32Down(second)) - reinterpret<u32>(leastF)) >> SECOND_SHIFT);
-  }
+  // Which positions the least scope holds: none without positions, or when the least scope is an
+  // isolated position past the first LEAST_BITS.
+  const leastBits = leastScope == SCOPE_CROSS ? crossBits | LEAST_CROSS : leastScope < LEAST_BITS ? <u32>1 << leastScope : 0;
   store<u8>(leastColumn(header, bounds) + <usize>a, <u8>leastBits);
-  store<u8>(secondColumn(header, bounds) + <usize>a, <u8>secondSteps);
   // Each position's steps: its scope's bound (the pool's, or its own isolated scope's) above the account's.
   const crossSteps = stepsAbove(f32Down(cross), leastF);
   for (let j = first; j < end; j++) {
@@ -354,11 +333,11 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
   return <u32>changed;
 }
 
-/** The steps (above) of an f32 bound `bound` over the account's `least` (bound ≥ least): its bits' excess >> SECOND_SHIFT, at most SECOND_MAX. */
+/** The steps (above) of an f32 bound `bound` over the account's `least` (bound ≥ least): its bits' excess >> STEPS_SHIFT, at most STEPS_MAX. */
 // @ts-ignore: decorator
 @inline
 function stepsAbove(bound: f32, least: f32): u32 {
-  return least == f32.POSITIVE_INFINITY ? 0 : min<u32>(SECOND_MAX, (reinterpret<u32>(bound) - reinterpret<u32>(least)) >> SECOND_SHIFT);
+  return least == f32.POSITIVE_INFINITY ? 0 : min<u32>(STEPS_MAX, (reinterpret<u32>(bound) - reinterpret<u32>(least)) >> STEPS_SHIFT);
 }
 
 /** evaluateBounded's least scope: the cross pool, or none (an account with no positions); else the isolated position's place in the block. */
@@ -400,7 +379,7 @@ export function boundListed(header: usize, shard: usize, cache: usize, scratch: 
 /**
  * Loads what evaluating the listed accounts reads first, as independent loads taken together (an
  * evaluation takes its misses one after another): each account's columns, its bound and its
- * failing, shorts, second and least bytes (which the evaluation writes: the step after a new tier
+ * failing, shorts and least bytes (which the evaluation writes: the step after a new tier
  * table of an alt took 57–58 ms with them touched against 59–63 without), then its first and last
  * positions' columns (the first alone: on the 10M-account book, whose re-evaluated accounts hold
  * 5.6 positions, the kernel took 0.98–1.09 µs an account against 0.90–0.97 with the last too; a
@@ -417,14 +396,13 @@ function touchBounded(header: usize, accounts: usize, count: u32, bounds: usize)
   const accCrossMaint = column(header, H_ACC_CROSS_MAINT);
   const failing = failingColumn(header, bounds);
   const shortsAt = shortsColumn(header, bounds);
-  const secondAt = secondColumn(header, bounds);
   const leastAt = leastColumn(header, bounds);
   let sum: i64 = 0;
   for (let k: u32 = 0; k < count; k++) {
     const a = <usize>load<u32>(accounts + (<usize>k << 2));
     sum += <i64>load<u32>(accPosStart + (a << 2)) + <i64>load<u32>(accPosCount + (a << 2)) + load<i64>(accBalance + (a << 3)) + <i64>load<u8>(accStatus + a);
     sum += load<i64>(accCrossEquity + (a << 3)) + load<i64>(accCrossMaint + (a << 3)) + <i64>load<u32>(bounds + (a << 2)) + <i64>load<u8>(failing + a);
-    sum += <i64>load<u8>(shortsAt + a) + <i64>load<u8>(secondAt + a) + <i64>load<u8>(leastAt + a);
+    sum += <i64>load<u8>(shortsAt + a) + <i64>load<u8>(leastAt + a);
   }
   for (let k: u32 = 0; k < count; k++) {
     const a = <usize>load<u32>(accounts + (<usize>k << 2));
@@ -548,7 +526,7 @@ export function indexBuckets(header: usize, bounds: usize, steps: usize, hotBoun
       // placement are written out here and below: one inline helper for both made the counting
       // pass 20–30% slower on the 10M-account book.
       for (let j = first; j < last; j++) {
-        const b = <usize>bucketOf(secondBits(boundBits, <u32>load<u8>(steps + <usize>j)), perOctave, buckets, octave) + <usize>(!place);
+        const b = <usize>bucketOf(stepsBits(boundBits, <u32>load<u8>(steps + <usize>j)), perOctave, buckets, octave) + <usize>(!place);
         const k = (<usize>load<u16>(posInst + (<usize>j << 1)) * <usize>buckets + b) << 2;
         const cell = cells + k;
         const at = load<u32>(cell);
@@ -569,7 +547,7 @@ export function indexBuckets(header: usize, bounds: usize, steps: usize, hotBoun
         sides |= 1 << positionSide(posSize, shorts, first, n);
         least = min<u32>(least, <u32>load<u8>(steps + <usize>n));
       }
-      const b = <usize>bucketOf(secondBits(boundBits, least), perOctave, buckets, octave) + <usize>(!place);
+      const b = <usize>bucketOf(stepsBits(boundBits, least), perOctave, buckets, octave) + <usize>(!place);
       const k = (<usize>i * <usize>buckets + b) << 2;
       const cell = cells + k;
       const at = load<u32>(cell);

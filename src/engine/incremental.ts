@@ -59,10 +59,9 @@ const ACCOUNT_MASK = kernelU32('INDEX_ACCOUNTS_MAX') - 1;
 const BOUNDS_REGION_BYTES = kernelU32('BOUNDS_REGION_BYTES_PER_ACCOUNT');
 /** Where the region's failing-scope bytes start, in bytes per account of the book (a u8 each). */
 const BOUNDS_FAILING_AT = kernelU32('BOUNDS_FAILING_AT');
-/** Where its second bytes and least bytes start (assembly/bounds.ts: the bound of the instruments the least scope does not hold). */
-const BOUNDS_SECOND_AT = kernelU32('BOUNDS_SECOND_AT');
+/** Where its least bytes start (assembly/bounds.ts: which positions its least scope holds). */
 const BOUNDS_LEAST_AT = kernelU32('BOUNDS_LEAST_AT');
-const SECOND_SHIFT = kernelU32('SECOND_SHIFT');
+const STEPS_SHIFT = kernelU32('STEPS_SHIFT');
 const LEAST_BITS = kernelU32('LEAST_BITS');
 const LEAST_CROSS = kernelU32('LEAST_CROSS');
 /** The default drainLimit, in fallbackAccounts. */
@@ -113,13 +112,12 @@ const f32Scratch = new Float32Array(1);
 const f32Bits = new Uint32Array(f32Scratch.buffer);
 
 /**
- * The bound of an account's instruments that its least scope does not hold: the f32 with the bits of
- * its bound plus its second steps (assembly/bounds.ts secondBits), at most the second least scope's
- * bound.
+ * The bound of a position's scope: the f32 with the bits of its account's bound plus the position's
+ * steps (assembly/bounds.ts stepsBits), at most that scope's bound.
  */
-function secondBound(bound: number, steps: number): number {
+function stepsBound(bound: number, steps: number): number {
   f32Scratch[0] = bound;
-  f32Bits[0] += steps << SECOND_SHIFT;
+  f32Bits[0] += steps << STEPS_SHIFT;
   return f32Scratch[0];
 }
 
@@ -934,7 +932,6 @@ export class IncrementalEvaluator {
   private collect(changedInstruments: number[], limit: number): number | null {
     if (this.queueSize + this.reachedEntries(changedInstruments) > limit) return null;
     const bounds = this.bounds();
-    const seconds = this.regionBytes(BOUNDS_SECOND_AT);
     for (const i of changedInstruments) {
       for (let side = 0; side < SIDES; side++) {
         const e = this.excursion(i, side);
@@ -950,10 +947,10 @@ export class IncrementalEvaluator {
             if ((entry & bit) === 0) continue; // on the other side only
             const a = entry & ACCOUNT_MASK;
             if (this.versions[a] !== 0) continue; // a later evaluation replaced the build's bound
-            // The entry's bound: the account's, or (when that is below the bucket) the second
-            // least scope's, which placed it here.
+            // The entry's bound: the account's, or (when that is below the bucket) its positions'
+            // there, which placed it here and are at least the bucket's low edge.
             let y = bounds[a];
-            if (y < this.bucketLow[b]) y = secondBound(y, seconds[a]);
+            if (y < this.bucketLow[b]) y = this.bucketLow[b];
             if (y <= e) this.enqueue(a);
             else waiting.insert(y, a, 0);
           }
@@ -1072,7 +1069,6 @@ export class IncrementalEvaluator {
   private reindex(detail: BigInt64Array, from: number, to: number): void {
     const v = this.engine.views;
     const bounds = this.bounds();
-    const seconds = this.regionBytes(BOUNDS_SECOND_AT);
     const leasts = this.regionBytes(BOUNDS_LEAST_AT);
     const steps = this.steps();
     if (this.admitList.length < to - from) {
@@ -1093,13 +1089,11 @@ export class IncrementalEvaluator {
       const detailAt = at;
       at += end - first;
       if (y === Infinity) continue;
-      // An instrument that the least scope does not hold keeps the second least scope's bound.
       const least = leasts[a];
-      const ySecond = secondBound(y, seconds[a]);
       if (!(y >= this.hotBound)) {
         // Admitted to the hot book after the loop, all in one kernel call: in part when its other
         // scopes are healthy and their bound is at least hotPartBound (Hot in part).
-        const part = ySecond >= this.hotPartBound && least !== 0 && this.othersHealthy(a, least) ? least : 0;
+        const part = least !== 0 && this.othersHealthy(a, least) && this.othersBound(a, y, least, steps) >= this.hotPartBound ? least : 0;
         if (part !== 0) {
           this.triggers(a, version, first, end, false, y, steps, true, least);
           this.inPart[a >>> 5] |= 1 << (a & 31);
@@ -1147,11 +1141,20 @@ export class IncrementalEvaluator {
       // Spent when the mark (less, or plus, the funding moves since the build) has moved y·mark.
       const mark = this.markFloat[i];
       const funding = this.fundingMoves[i];
-      const room = secondBound(y, fewest) * mark;
+      const room = stepsBound(y, fewest) * mark;
       const slack = (mark + funding) * MARGIN;
       if (long) this.below[i].insert(f32Down(-(mark - funding - room + slack)), a, version);
       if (short) this.above[i].insert(f32Down(mark + funding + room - slack), a, version);
     }
+  }
+
+  /** The least bound of account a's scopes but its least (its bound `y`, its least byte `least`): its positions' outside the least scope. */
+  private othersBound(a: number, y: number, least: number, steps: Uint8Array): number {
+    const v = this.engine.views;
+    const first = v.accPosStart[a];
+    let fewest = 256;
+    for (let j = first; j < first + v.accPosCount[a]; j++) if (!inLeast(least, j - first, v.posMode[j]) && steps[j] < fewest) fewest = steps[j];
+    return fewest === 256 ? Infinity : stepsBound(y, fewest);
   }
 
   /** Whether every scope of account a but its least (as its least byte names it) is healthy. */
@@ -1302,7 +1305,7 @@ export class IncrementalEvaluator {
     return new Float32Array(this.engine.memory.buffer, this.boundsOffset(), this.engine.accountCount);
   }
 
-  /** The bounds region's bytes that start at `at` bytes per account (BOUNDS_SECOND_AT, BOUNDS_LEAST_AT). */
+  /** The bounds region's bytes that start at `at` bytes per account (BOUNDS_LEAST_AT). */
   private regionBytes(at: number): Uint8Array {
     return new Uint8Array(this.engine.memory.buffer, this.boundsOffset() + at * this.engine.accountCount, this.engine.accountCount);
   }

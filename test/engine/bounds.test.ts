@@ -182,7 +182,7 @@ describe('the bound of an account', () => {
         [...fewest].map(([i, n]) => {
           const bits = new DataView(new ArrayBuffer(4));
           bits.setFloat32(0, bounds[a]);
-          bits.setUint32(0, bits.getUint32(0) + n * 2 ** kernelU32('SECOND_SHIFT'));
+          bits.setUint32(0, bits.getUint32(0) + n * 2 ** kernelU32('STEPS_SHIFT'));
           return [i, bits.getFloat32(0)];
         }),
       );

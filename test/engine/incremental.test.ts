@@ -243,7 +243,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
       for (let j = first; j < first + v.accPosCount[a]; j++) if (v.posInst[j] === i) fewest = Math.min(fewest, steps[j]);
       const bits = new DataView(new ArrayBuffer(4));
       bits.setFloat32(0, bounds[a]);
-      bits.setUint32(0, bits.getUint32(0) + fewest * 2 ** kernelU32('SECOND_SHIFT'));
+      bits.setUint32(0, bits.getUint32(0) + fewest * 2 ** kernelU32('STEPS_SHIFT'));
       return bits.getFloat32(0);
     };
     const placed = new Map<string, number>();
