@@ -8,21 +8,53 @@ const HEAP_PAGE_MASK = HEAP_PAGE_CELLS - 1;
 const HEAP_FIRST_CELLS = 16;
 
 /**
+ * Whole pages that heaps gave back (emptied or compacted), for the next heap that grows: the index's
+ * heaps empty at every build and grow again after it, and pages dropped there and allocated anew
+ * were both in memory until a collection (bench/README.md, 2026-12-05, later: a peak RSS that read
+ * 97.0 and 100.2 B a position in two runs of the same code). The pages a pool holds are at most the
+ * most its heaps held at once.
+ */
+export class HeapPages {
+  private readonly free: Uint32Array[] = [];
+
+  /** A page of HEAP_PAGE_CELLS cells: one given back, or a new one. */
+  take(): Uint32Array {
+    return this.free.pop() ?? new Uint32Array(3 * HEAP_PAGE_CELLS);
+  }
+
+  /** Keeps `page` for the next take, if it is a whole page (the first page of a small heap is not). */
+  give(page: Uint32Array): void {
+    if (page.length === 3 * HEAP_PAGE_CELLS) this.free.push(page);
+  }
+
+  /** Bytes of the pages kept for the next takes. */
+  get bytes(): number {
+    return this.free.length * 12 * HEAP_PAGE_CELLS;
+  }
+}
+
+/**
  * A 4-ary min-heap of (key, account, version), one 12-byte cell each (key as f32, account,
  * version), so that a step down the heap touches one cache line for all four children. Keys are
  * f32, each rounded down by its caller (a trigger that fires early costs an evaluation; one that
  * fires late would miss a change).
  * The cells are in pages of HEAP_PAGE_CELLS: the first page grows by doubling up to a page, then
- * the heap adds pages, so that a growing heap never copies more than a page (one array doubling a
+ * the heap adds pages (from its HeapPages), so that a growing heap never copies more than a page (one array doubling a
  * heap of a million cells copied 12 MB within a tick: on the 10M-account book the heaps' growth
  * was 4% of the normal ticks' time, a few milliseconds at a time; bench/README.md, 2026-12-05),
  * and holds at most a page of room it does not use.
  */
 export class BoundHeap {
+  /** Where whole pages come from and go back to (HeapPages): one per evaluator, shared by its heaps. */
+  private readonly pages: HeapPages;
   private words: Uint32Array[] = [new Uint32Array(3 * HEAP_FIRST_CELLS)];
   private keys: Float32Array[] = [new Float32Array(this.words[0].buffer)];
   private capacity = HEAP_FIRST_CELLS;
   size = 0;
+
+  constructor(pages: HeapPages = new HeapPages()) {
+    this.pages = pages;
+  }
 
   insert(key: number, account: number, version: number): void {
     if (this.size === this.capacity) this.grow();
@@ -36,8 +68,9 @@ export class BoundHeap {
     this.set(k, key, account, version);
   }
 
-  /** Empties the heap and gives back its room. */
+  /** Empties the heap and gives back its room (its whole pages to its HeapPages). */
   clear(): void {
+    for (const page of this.words) this.pages.give(page);
     this.size = 0;
     this.words = [new Uint32Array(3 * HEAP_FIRST_CELLS)];
     this.keys = [new Float32Array(this.words[0].buffer)];
@@ -77,6 +110,7 @@ export class BoundHeap {
     this.size = kept;
     const pages = Math.max(1, Math.ceil(kept / HEAP_PAGE_CELLS));
     if (this.words.length > pages) {
+      for (let p = pages; p < this.words.length; p++) this.pages.give(this.words[p]);
       this.words.length = pages;
       this.keys.length = pages;
       this.capacity = pages * HEAP_PAGE_CELLS;
@@ -157,7 +191,7 @@ export class BoundHeap {
       this.capacity = cells;
       return;
     }
-    const words = new Uint32Array(3 * HEAP_PAGE_CELLS);
+    const words = this.pages.take();
     this.words.push(words);
     this.keys.push(new Float32Array(words.buffer));
     this.capacity += HEAP_PAGE_CELLS;

@@ -36,7 +36,7 @@ import type { SweepPool } from '../pool/pool.js';
 import { kernelU32 } from './kernel-constants.js';
 import { ShardSlot } from '../memory/layout.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
-import { BoundHeap } from './bound-heap.js';
+import { BoundHeap, HeapPages } from './bound-heap.js';
 
 /** IncrementalOptions.hotSplit's default. */
 const HOT_SPLIT_DEFAULT = 131_072;
@@ -284,6 +284,8 @@ export class IncrementalEvaluator {
   private admitAt = new Uint32Array(EVALUATE_SLICE);
   private admitLeasts = new Uint8Array(EVALUATE_SLICE);
   private sizeWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  /** The pages the heaps give back at a build or a compaction, and take as they grow (HeapPages). */
+  private readonly heapPages = new HeapPages();
   /** Accounts in the hot book in part that a trigger of their other scopes took out (hotInPart). */
   private hotTakenOut = 0;
   /** A bit per account admitted to the hot book in part since it was last taken out by leaveHot (or taken out otherwise). */
@@ -343,9 +345,9 @@ export class IncrementalEvaluator {
     this.bucketLow = new Float64Array(this.buckets);
     for (let b = 1; b < this.buckets; b++) this.bucketLow[b] = 2 ** (BUCKET_MIN_EXPONENT + b / this.perOctave) * (1 - MARGIN);
     this.octave = this.writeOctaveTable();
-    this.waiting = Array.from({ length: instruments * SIDES }, () => new BoundHeap());
-    this.below = Array.from({ length: instruments }, () => new BoundHeap());
-    this.above = Array.from({ length: instruments }, () => new BoundHeap());
+    this.waiting = Array.from({ length: instruments * SIDES }, () => new BoundHeap(this.heapPages));
+    this.below = Array.from({ length: instruments }, () => new BoundHeap(this.heapPages));
+    this.above = Array.from({ length: instruments }, () => new BoundHeap(this.heapPages));
     this.hot = new HotBook(engine, this.weight);
     this.versions = new Uint16Array(engine.accountCount);
     this.queued = new Uint8Array(engine.accountCount);
@@ -424,6 +426,7 @@ export class IncrementalEvaluator {
     bytes += this.entries.byteLength + this.bucketStart.byteLength;
     for (const counts of this.sideStart) bytes += counts.byteLength;
     for (const heap of [...this.waiting, ...this.below, ...this.above]) bytes += heap.bytes;
+    bytes += this.heapPages.bytes;
     bytes += this.hot.memoryBytes;
     return bytes;
   }
@@ -776,7 +779,7 @@ export class IncrementalEvaluator {
     this.priceExcursion.fill(0);
     this.fundingMoves.fill(0);
     this.cursor.fill(0);
-    for (const heap of [...this.waiting, ...this.below, ...this.above]) heap.clear(); // their room back too: heaps grow large between builds
+    for (const heap of [...this.waiting, ...this.below, ...this.above]) heap.clear(); // their pages back to heapPages, for the heaps of this build
     this.hot.clear();
     this.inPart.fill(0);
     this.versions.fill(0);

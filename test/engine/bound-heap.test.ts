@@ -3,7 +3,7 @@
 // index's tests run books whose heaps stay within the first), and with keys that tie.
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { BoundHeap } from '../../src/engine/bound-heap.js';
+import { BoundHeap, HeapPages } from '../../src/engine/bound-heap.js';
 import { prng } from '../../bench/workload.js';
 
 type Entry = [key: number, account: number, version: number];
@@ -87,5 +87,38 @@ describe('BoundHeap', () => {
     heap.clear();
     expect(heap.size).toBe(0);
     expect(heap.bytes).toBe(16 * 12);
+  });
+
+  test('heaps sharing a HeapPages take the pages others gave back, and each still gives what a sorted list does', () => {
+    const pages = new HeapPages();
+    const random = prng(5);
+    const heaps = [new BoundHeap(pages), new BoundHeap(pages)];
+    const models: Entry[][] = [[], []];
+    let reused = 0;
+    for (let round = 0; round < 6; round++) {
+      // One heap grows past several pages while the other is cleared or compacted: the pages one
+      // gives back are the next the other takes (the pool's bytes fall as it grows).
+      const [grow, give] = round % 2 === 0 ? [0, 1] : [1, 0];
+      if (round % 3 === 2) {
+        heaps[give].compact((_, version) => version % 3 === 0);
+        models[give] = models[give].filter((e) => e[2] % 3 === 0);
+      } else {
+        heaps[give].clear();
+        models[give] = [];
+      }
+      const kept = pages.bytes;
+      for (let k = 0; k < 60_000; k++) {
+        const entry: Entry = [Math.fround(random() * 1_000), Math.floor(random() * 1e6), Math.floor(random() * 65_536)];
+        heaps[grow].insert(...entry);
+        models[grow].push(entry);
+      }
+      if (kept > 0) {
+        expect(pages.bytes, 'the growing heap took pages given back').toBeLessThan(kept);
+        reused++;
+      }
+      expect(heaps[grow].size).toBe(models[grow].length);
+    }
+    expect(reused).toBeGreaterThan(2);
+    for (const k of [0, 1]) expect(drain(heaps[k]).sort(order)).toEqual([...models[k]].sort(order));
   });
 });
