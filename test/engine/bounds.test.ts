@@ -118,6 +118,21 @@ async function builtRegion(engine: Engine): Promise<{ bounds: Float32Array; step
   return region;
 }
 
+/**
+ * The book's instruments moved for a trial: each mark and funding index by up to `cap(i)` of its
+ * mark (less 10^-7), all of it when `full`, else a random part; either way at random; a third of
+ * the trials spend part of it on the funding index.
+ */
+function movedInstruments(book: Book, cap: (i: number) => number, trial: number, full: boolean, rng: () => number): Instrument[] {
+  return book.instruments.map((instrument, i) => {
+    const reach = Number(instrument.markUnits) * cap(i) * (1 - 1e-7) * (full ? 1 : rng());
+    const toFunding = trial % 3 === 0 ? rng() : 0;
+    const markMove = BigInt(Math.floor(reach * (1 - toFunding))) * (rng() < 0.5 ? -1n : 1n);
+    const fundingMove = BigInt(Math.floor(reach * toFunding * 1e6)) * (rng() < 0.5 ? -1n : 1n);
+    return { ...instrument, markUnits: instrument.markUnits + markMove, fundingIndex: instrument.fundingIndex + fundingMove };
+  });
+}
+
 describe('the bound of an account', () => {
   test('keeps every status under any joint move of marks and funding indices within it (BigInt reference, accounts near a steep bracket top)', async () => {
     const book = steepBook();
@@ -140,13 +155,7 @@ describe('the bound of an account', () => {
       // of it on the funding index.
       const s = bounds[finite[Math.floor(rng() * finite.length)]];
       const full = trial % 2 === 0;
-      const instruments = book.instruments.map((instrument) => {
-        const reach = Number(instrument.markUnits) * s * (1 - 1e-7) * (full ? 1 : rng());
-        const toFunding = trial % 3 === 0 ? rng() : 0;
-        const markMove = BigInt(Math.floor(reach * (1 - toFunding))) * (rng() < 0.5 ? -1n : 1n);
-        const fundingMove = BigInt(Math.floor(reach * toFunding * 1e6)) * (rng() < 0.5 ? -1n : 1n);
-        return { ...instrument, markUnits: instrument.markUnits + markMove, fundingIndex: instrument.fundingIndex + fundingMove };
-      });
+      const instruments = movedInstruments(book, () => s, trial, full, rng);
       const movedBook: Book = { instruments, accounts: book.accounts };
       for (let a = 0; a < book.accounts.length; a++) {
         if (!(bounds[a] >= s)) continue;
@@ -202,14 +211,7 @@ describe('the bound of an account', () => {
       const r = split[Math.floor(rng() * split.length)];
       const full = trial % 2 === 0;
       const caps = book.instruments.map(() => 0);
-      const instruments = book.instruments.map((instrument, i) => {
-        caps[i] = keys[r].get(i) ?? (rng() < 0.5 ? bounds[r] : Math.max(...keys[r].values()));
-        const reach = Number(instrument.markUnits) * caps[i] * (1 - 1e-7) * (full ? 1 : rng());
-        const toFunding = trial % 3 === 0 ? rng() : 0;
-        const markMove = BigInt(Math.floor(reach * (1 - toFunding))) * (rng() < 0.5 ? -1n : 1n);
-        const fundingMove = BigInt(Math.floor(reach * toFunding * 1e6)) * (rng() < 0.5 ? -1n : 1n);
-        return { ...instrument, markUnits: instrument.markUnits + markMove, fundingIndex: instrument.fundingIndex + fundingMove };
-      });
+      const instruments = movedInstruments(book, (i) => (caps[i] = keys[r].get(i) ?? (rng() < 0.5 ? bounds[r] : Math.max(...keys[r].values()))), trial, full, rng);
       const movedBook: Book = { instruments, accounts: book.accounts };
       for (let a = 0; a < book.accounts.length; a++) {
         if (keys[a].size === 0 || [...keys[a]].some(([i, y]) => !(y >= caps[i]))) continue;
