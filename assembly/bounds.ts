@@ -483,8 +483,10 @@ function firstOfInstrument(posInst: usize, first: u32, j: u32): bool {
 }
 
 /**
- * The build's two passes over accounts [start, end) (their bounds and failing-scope bytes just
- * written by boundRange). Without `entries` (0): adds each (instrument, bucket)'s accounts to
+ * The build's two passes over accounts [start, end) (their bounds and failing-scope bytes, and
+ * their positions' steps at `steps`, just written by boundRange), each instrument an account holds in
+ * the bucket of its bound there (the account's plus its positions' least steps there). Without
+ * `entries` (0): adds each (instrument, bucket)'s accounts to
  * `cells` (u32, at the cell's index + 1, zeroed by the caller), and to `down` and `up` (the same
  * shape) those on each side, and lists at `hot` the accounts below hotBound, returning how many.
  * With `entries`: places each account, tagged with its sides, at `entries` (u32) through `cells`

@@ -164,7 +164,7 @@ export interface IncrementalOptions {
   hotBound?: number;
   /**
    * An account admitted to the hot book whose other scopes than its least are healthy, with a bound
-   * (the second least scope's) of at least this, is admitted **in part**: its least scope alone, its
+   * (the least of their positions' bounds) of at least this, is admitted **in part**: its least scope alone, its
    * other scopes kept by triggers, which take it out of the hot book when they fire, so that the
    * ticks of their instruments do not move them. Default: 3·hotBound. Infinity admits every account whole.
    */
@@ -419,9 +419,13 @@ export class IncrementalEvaluator {
     return this.state === 'stale' ? this.staleReason : '';
   }
 
-  /** Bytes the index holds: per account its bound, failing scopes, short positions, version and flag; the build's entries; heaps; the hot book. */
+  /**
+   * Bytes the index holds: per account its bound, failing scopes, short positions, least scope,
+   * version, flag and in-part bit; per position in use its steps; the build's entries; heaps; the hot book.
+   */
   get memoryBytes(): number {
     let bytes = this.engine.accountCount * BOUNDS_REGION_BYTES + this.versions.byteLength + this.queued.byteLength + this.inPart.byteLength + this.queue.byteLength + this.owedList.byteLength;
+    bytes += this.engine.positionsUsed; // the steps of the slots in use (their region is the arena's size, touched only there)
     for (const list of this.owedBy) bytes += list.byteLength;
     bytes += this.entries.byteLength + this.bucketStart.byteLength;
     for (const counts of this.sideStart) bytes += counts.byteLength;
@@ -1278,9 +1282,8 @@ export class IncrementalEvaluator {
 
   /**
    * The kernel's per-account region (assembly/bounds.ts): the bounds (f32 each), then each account's
-   * failing scopes at its last evaluation (u8), which of its positions are short (u8), how far its
-   * second least scope's bound is above its bound (u8) and which of its positions its least scope
-   * holds (u8).
+   * failing scopes at its last evaluation (u8), which of its positions are short (u8) and which its
+   * least scope holds (u8).
    */
   private boundsOffset(): number {
     return this.engine.region('incremental.bounds', this.engine.accountCount * BOUNDS_REGION_BYTES);
