@@ -37,6 +37,9 @@ const KINDS = [
   { name: 'records', bytes: kernelU32('HOT_RECORD_BYTES'), scope: kernelU32('HR_SCOPE'), offset: kernelU32('HT_OFFSET') / 4, capacity: kernelU32('HT_CAPACITY') / 4, count: kernelU32('HT_COUNT') / 4 },
   { name: 'solos', bytes: kernelU32('HOT_SOLO_BYTES'), offset: kernelU32('HT_SOLO_OFFSET') / 4, capacity: kernelU32('HT_SOLO_CAPACITY') / 4, count: kernelU32('HT_SOLO_COUNT') / 4 },
 ] as const;
+/** HotBook's map values: an epoch's unit (above every 1 + scope index), and the old entries it keeps past twice the live ones. */
+const EPOCH_UNIT = 2 ** 32;
+const EPOCH_MAP_SLACK = 65_536;
 const ADMIT_SCOPES = kernelU32('HOT_ADMIT_SCOPES');
 const ADMIT_ROOM = kernelU32('HOT_ADMIT_ROOM');
 const ROOM_NONE = kernelU32('HOT_ROOM_NONE');
@@ -83,6 +86,16 @@ export class HotBook {
    * lived longer), and an array over every account cost 40 MB (bench/README.md, 2026-12-02, afternoon).
    */
   private readonly firstScope = new Map<number, number>();
+  /**
+   * The map's values are 1 + the first scope plus EPOCH_UNIT times the epoch they were set in; clear()
+   * starts a new epoch and leaves the map as it is, so that a build does not drop its table and grow a
+   * new one (about 20 MB of the JavaScript heap on the 10M-account book, which ten builds in a row left
+   * for a collection: bench/README.md, 2026-12-05, later). An entry of an older epoch is not there.
+   * The map is emptied only once its old entries outnumber the live ones by far (clear()).
+   */
+  private epochBase = 0;
+  /** Accounts in the book (the map's live entries). */
+  private live = 0;
 
   /**
    * Per instrument, q·(1 + r_max) rounded up: the incremental index's weights (src/engine/incremental.ts
@@ -129,7 +142,19 @@ export class HotBook {
 
   /** Accounts in the hot book. */
   get size(): number {
-    return this.firstScope.size;
+    return this.live;
+  }
+
+  /** Account a's map entry (1 + its first scope), 0 when it is not in the book. */
+  private entry(a: number): number {
+    const value = this.firstScope.get(a);
+    return value === undefined || value < this.epochBase ? 0 : value - this.epochBase;
+  }
+
+  /** Sets account a's map entry (1 + its first scope). */
+  private setEntry(a: number, entry: number): void {
+    if (this.entry(a) === 0) this.live++;
+    this.firstScope.set(a, this.epochBase + entry);
   }
 
   get memoryBytes(): number {
@@ -142,12 +167,15 @@ export class HotBook {
   admittedInPart = 0;
 
   has(a: number): boolean {
-    return this.firstScope.has(a);
+    return this.entry(a) !== 0;
   }
 
   /** Empties the book; its records will be at the marks as they stand. */
   clear(): void {
-    this.firstScope.clear();
+    // A new epoch (the map's entries all old), or an empty map once old entries would outnumber the live ones by far.
+    if (this.firstScope.size > 2 * this.live + EPOCH_MAP_SLACK) this.firstScope.clear();
+    this.epochBase += EPOCH_UNIT;
+    this.live = 0;
     this.scopeCount = 0;
     this.dead = 0;
     for (let i = 0; i < this.marks.length; i++) for (const kind of KINDS) this.table[i * TABLE_WORDS + kind.count] = 0;
@@ -162,7 +190,7 @@ export class HotBook {
    * from them.
    */
   remove(a: number, failing: number): void {
-    const entry = this.firstScope.get(a) ?? 0;
+    const entry = this.entry(a);
     if (entry === 0) return;
     const bytes = this.engine.memoryBytes;
     const first = this.scopesOffset + (entry - 1) * SCOPE_BYTES;
@@ -191,6 +219,7 @@ export class HotBook {
     }
     this.dead += scopes;
     this.firstScope.delete(a);
+    this.live--;
   }
 
   /**
@@ -215,7 +244,7 @@ export class HotBook {
     let scopes = 0;
     for (let k = 0; k < count; k++) {
       const a = accounts[k];
-      const entry = this.firstScope.get(a) ?? 0;
+      const entry = this.entry(a);
       if (entry !== 0) this.drop(a, entry);
       scopes += v.accPosCount[a] + 1;
     }
@@ -239,7 +268,7 @@ export class HotBook {
       this.scopeCount = w[(out + ADMIT_SCOPES) >>> 2];
       for (let k = from; k < done; k++) {
         const first = w[(firsts >>> 2) + k];
-        if (first !== ROOM_NONE) this.firstScope.set(accounts[k], first + 1);
+        if (first !== ROOM_NONE) this.setEntry(accounts[k], first + 1);
       }
       if (done === count) return;
       const i = w[(out + ADMIT_ROOM) >>> 2];
@@ -399,7 +428,7 @@ export class HotBook {
       if (bytes[from + HS_LIVE] === 0) continue;
       renumber[s] = kept;
       const a = words[(from + HS_ACCOUNT) >>> 2];
-      if (this.firstScope.get(a) === s + 1) this.firstScope.set(a, kept + 1);
+      if (this.entry(a) === s + 1) this.setEntry(a, kept + 1);
       if (bytes[from + HS_SOLO] !== 0) words[(from + HS_SOLO_INDEX) >>> 2] = soloIndex[words[(from + HS_SOLO_INSTRUMENT) >>> 2]][words[(from + HS_SOLO_INDEX) >>> 2]];
       if (kept !== s) bytes.copyWithin(this.scopesOffset + kept * SCOPE_BYTES, from, from + SCOPE_BYTES);
       kept++;

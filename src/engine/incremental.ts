@@ -261,6 +261,8 @@ export class IncrementalEvaluator {
   private readonly bucketLow: Float64Array;
   /** The build's index: per instrument and bucket, the range of `entries` holding its accounts (each tagged with its sides); per instrument and side the next bucket to take. */
   private bucketStart = new Uint32Array(0);
+  /** Each part's fill in the build's second pass (placeAll), kept for the next build. */
+  private fills: Uint32Array[] = [];
   private entries = new Uint32Array(0);
   /**
    * Per side, like bucketStart: the build's entries on that side in the cells before each (a cell
@@ -843,7 +845,9 @@ export class IncrementalEvaluator {
     // the entries on each side before each cell.
     const buffer = engine.memory.buffer;
     const counts = Array.from({ length: parts }, (_, t) => new Uint32Array(buffer, part(t, 0), cells));
-    const start = new Uint32Array(cells);
+    // The arrays of the build before, reused (a build of the 10M-account book's index made 4 MB of
+    // them, which a run of rebuilds left for the collector: bench/README.md, 2026-12-05, later).
+    const start = this.bucketStart.length === cells ? this.bucketStart.fill(0) : new Uint32Array(cells);
     if (this.sideStart.length !== SIDES || this.sideStart[0].length < cells) this.sideStart = Array.from({ length: SIDES }, () => new Uint32Array(cells));
     const down = this.sideStart[SIDE_DOWN];
     const up = this.sideStart[SIDE_UP];
@@ -864,7 +868,9 @@ export class IncrementalEvaluator {
       down[c] += down[c - 1];
       up[c] += up[c - 1];
     }
-    const fills = Array.from({ length: parts }, () => new Uint32Array(cells));
+    if (this.fills.length !== parts || this.fills[0].length !== cells) this.fills = Array.from({ length: parts }, () => new Uint32Array(cells));
+    const fills = this.fills;
+    for (const own of fills) own[cells - 1] = 0;
     for (let c = 0; c < cells - 1; c++) {
       let at = start[c];
       for (let t = 0; t < parts; t++) {
