@@ -40,6 +40,7 @@ const KINDS = [
 /** HotBook's map values: an epoch's unit (above every 1 + scope index), and the old entries it keeps past twice the live ones. */
 const EPOCH_UNIT = 2 ** 32;
 const EPOCH_MAP_SLACK = 65_536;
+const EPOCH_LAST = 2 ** 52;
 const ADMIT_SCOPES = kernelU32('HOT_ADMIT_SCOPES');
 const ADMIT_ROOM = kernelU32('HOT_ADMIT_ROOM');
 const ROOM_NONE = kernelU32('HOT_ROOM_NONE');
@@ -173,7 +174,11 @@ export class HotBook {
   /** Empties the book; its records will be at the marks as they stand. */
   clear(): void {
     // A new epoch (the map's entries all old), or an empty map once old entries would outnumber the live ones by far.
-    if (this.firstScope.size > 2 * this.live + EPOCH_MAP_SLACK) this.firstScope.clear();
+    // (And at the last epoch a double counts exactly: 2^20 builds.)
+    if (this.firstScope.size > 2 * this.live + EPOCH_MAP_SLACK || this.epochBase >= EPOCH_LAST) {
+      this.firstScope.clear();
+      this.epochBase = 0;
+    }
     this.epochBase += EPOCH_UNIT;
     this.live = 0;
     this.scopeCount = 0;
