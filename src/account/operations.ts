@@ -25,7 +25,6 @@ import { quotePerUnit, type Tier } from '../book/model.js';
 import { bracketOf, checkTiers, leverageCap } from '../book/ranges.js';
 import type { Views } from '../memory/layout.js';
 import type { Engine } from '../engine/engine.js';
-import { sortUnique } from '../engine/sorted.js';
 
 export type AccountOperation =
   | { kind: 'deposit'; account: string; amountMicro: bigint }
@@ -233,13 +232,9 @@ export class Changes {
     this.refreshedAccounts[this.refreshedCount++] = a;
   }
 
-  /** The changed accounts, ascending, each once. */
-  changed(): Uint32Array {
-    const all = new Uint32Array(this.count + this.balanceCount + this.refreshedCount);
-    all.set(this.accounts.subarray(0, this.count));
-    all.set(this.balanceAccounts.subarray(0, this.balanceCount), this.count);
-    all.set(this.refreshedAccounts.subarray(0, this.refreshedCount), this.count + this.balanceCount);
-    return sortUnique(all);
+  /** The changed accounts, ascending, each once (the engine's kernel sort). */
+  changed(engine: Engine): Uint32Array {
+    return engine.ascendingUnique([this.accounts.subarray(0, this.count), this.balanceAccounts.subarray(0, this.balanceCount), this.refreshedAccounts.subarray(0, this.refreshedCount)]);
   }
 
   /**
@@ -262,8 +257,8 @@ export class Changes {
   /** The same, without listing the changed accounts (applyOperation's: a single update's refresh is a few loads, and the list would cost as much). */
   refresh(engine: Engine, list: false): undefined;
   refresh(engine: Engine, list = true): Uint32Array | undefined {
-    const changed = list ? this.changed() : undefined;
-    const laidOut = this.count > 0 ? sortUnique(this.accounts.subarray(0, this.count)) : NONE;
+    const changed = list ? this.changed(engine) : undefined;
+    const laidOut = this.count > 0 ? engine.sortUnique(this.accounts.subarray(0, this.count)) : NONE;
     if (laidOut.length > 0) engine.accountsChanged(laidOut);
     // The balance changes of the accounts not laid out again, in order (their changes add up).
     let kept = this.balanceCount;

@@ -5,7 +5,7 @@
 // one, most of which the tick only reads the range of marks of.
 // src/engine/incremental.ts admits the accounts whose bound is below its hotBound and takes an
 // account out (its scopes marked dead) before anything but a mark changes it. docs/incremental.md.
-import { Engine } from './engine.js';
+import { Engine, regionBytes } from './engine.js';
 import { kernelU32 } from './kernel-constants.js';
 
 const SCOPE_BYTES = kernelU32('HOT_SCOPE_BYTES');
@@ -45,14 +45,6 @@ const ADMIT_SCOPES = kernelU32('HOT_ADMIT_SCOPES');
 const ADMIT_ROOM = kernelU32('HOT_ADMIT_ROOM');
 const ROOM_NONE = kernelU32('HOT_ROOM_NONE');
 
-/**
- * Bytes to ask Engine.region for a list of `n` bytes: the least power of two at or above it (at
- * least 1 KiB), so that a list that grows moves few times (each region it leaves is free for a
- * later request of another name).
- */
-export function regionBytes(n: number): number {
-  return Math.max(1_024, 2 ** Math.ceil(Math.log2(Math.max(1, n))));
-}
 
 /** What a tick of the hot book changed. */
 export interface HotTick {

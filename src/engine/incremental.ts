@@ -30,8 +30,8 @@
 //   stale; so do a refresh of the whole book, too many hot accounts and heaps
 //   that stay too large. A stale index is rebuilt at the first calm step (every mark within
 //   `calmMove` of the last step's); until then each step is a full sweep, as without the index.
-import { Engine } from './engine.js';
-import { HotBook, regionBytes, type HotTick } from './hot-book.js';
+import { HotBook, type HotTick } from './hot-book.js';
+import { Engine, regionBytes } from './engine.js';
 import type { SweepPool } from '../pool/pool.js';
 import { kernelU32 } from './kernel-constants.js';
 import { ShardSlot } from '../memory/layout.js';
@@ -44,7 +44,6 @@ const HOT_SPLIT_DEFAULT = 131_072;
 const HOT_PART_DEFAULT = 3;
 
 const BOUND_TABLE_STRIDE = kernelU32('BOUND_TABLE_STRIDE');
-const SORT_COUNTS_BYTES = kernelU32('SORT_COUNTS_BYTES');
 const BOUND_C = kernelU32('BOUND_C') / 8;
 const BOUND_P = kernelU32('BOUND_P') / 8;
 /** The build index's sides per instrument (assembly/bounds.ts): the accounts a falling mark can fail, and those a rising one can. */
@@ -1035,7 +1034,7 @@ export class IncrementalEvaluator {
     }
     this.clearQueue();
     this.tidy();
-    return { path: 'incremental', evaluated: count, liquidatable: this.liquidatableCount, changed: this.ascendingUnique(hotChanged), owed: this.owed };
+    return { path: 'incremental', evaluated: count, liquidatable: this.liquidatableCount, changed: this.engine.ascendingUnique(hotChanged), owed: this.owed };
   }
 
   /**
@@ -1225,30 +1224,6 @@ export class IncrementalEvaluator {
     let rateMax = 0n;
     for (const tier of this.engine.instruments[i].tiers) if (tier.ratePpm > rateMax) rateMax = tier.ratePpm;
     this.weight[i] = Number(this.engine.views.instQ[i]) * (1 + Number(rateMax) / Number(RATE_SCALE)) * (1 + MARGIN);
-  }
-
-  /**
-   * The values of the lists, ascending, each once: the accounts a step changed, sorted by the kernel
-   * (sortUnique) in the shared memory. A tick of the largest instrument of the 10M-account book lists
-   * 12,000–44,000: that sort in JavaScript took about 1 ms of such a tick. The kernel's is faster at
-   * every length a step lists (5.8 µs for 300 values against 9.1, 253 µs for 40,000 against 413,
-   * copies in and out included; bench/README.md, 2026-12-05).
-   */
-  private ascendingUnique(lists: Uint32Array[]): Uint32Array {
-    let total = 0;
-    for (const list of lists) total += list.length;
-    if (total === 0) return new Uint32Array(0);
-    const engine = this.engine;
-    const list = engine.region('incremental.ascending', regionBytes(total * 4));
-    const scratch = engine.region('incremental.ascending.scratch', regionBytes(total * 4));
-    const counts = engine.region('incremental.ascending.counts', SORT_COUNTS_BYTES);
-    const values = new Uint32Array(engine.memory.buffer, list, total);
-    let at = 0;
-    for (const changed of lists) {
-      values.set(changed, at);
-      at += changed.length;
-    }
-    return values.slice(0, engine.core.sortUnique(list, total, scratch, counts));
   }
 
   /** Writes the bound table (per instrument: q·(1 + r_max), the mark) into the memory; returns its offset. */
