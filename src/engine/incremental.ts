@@ -1081,7 +1081,7 @@ export class IncrementalEvaluator {
   private reindex(detail: BigInt64Array, from: number, to: number): void {
     const v = this.engine.views;
     const bounds = this.bounds();
-    const leasts = this.regionBytes(BOUNDS_LEAST_AT);
+    const leasts = this.leastBytes();
     const steps = this.steps();
     if (this.admitList.length < to - from) {
       this.admitList = new Uint32Array(to - from);
@@ -1105,7 +1105,7 @@ export class IncrementalEvaluator {
       if (!(y >= this.hotBound)) {
         // Admitted to the hot book after the loop, all in one kernel call: in part when its other
         // scopes are healthy and their bound is at least hotPartBound (Hot in part).
-        const part = least !== 0 && this.othersHealthy(a, least) && this.othersBound(a, y, least, steps) >= this.hotPartBound ? least : 0;
+        const part = least !== 0 && this.othersBound(a, y, least, steps) >= this.hotPartBound ? least : 0;
         if (part !== 0) {
           this.triggers(a, version, first, end, false, y, steps, true, least);
           this.inPart[a >>> 5] |= 1 << (a & 31);
@@ -1160,22 +1160,22 @@ export class IncrementalEvaluator {
     }
   }
 
-  /** The least bound of account a's scopes but its least (its bound `y`, its least byte `least`): its positions' outside the least scope. */
+  /**
+   * The least bound of account a's scopes but its least (its bound `y`, its least byte `least`): the
+   * least of its positions' outside the least scope; −1 when one of those scopes is not healthy.
+   */
   private othersBound(a: number, y: number, least: number, steps: Uint8Array): number {
     const v = this.engine.views;
+    if ((least & LEAST_CROSS) === 0 && v.accStatus[a] !== 0) return -1; // the pool, not the least scope, failing
     const first = v.accPosStart[a];
     let fewest = 256;
-    for (let j = first; j < first + v.accPosCount[a]; j++) if (!inLeast(least, j - first, v.posMode[j]) && steps[j] < fewest) fewest = steps[j];
+    for (let j = first; j < first + v.accPosCount[a]; j++) {
+      const mode = v.posMode[j];
+      if (inLeast(least, j - first, mode)) continue;
+      if (mode !== MODE_CROSS && v.posStatus[j] !== 0) return -1;
+      if (steps[j] < fewest) fewest = steps[j];
+    }
     return fewest === 256 ? Infinity : stepsBound(y, fewest);
-  }
-
-  /** Whether every scope of account a but its least (as its least byte names it) is healthy. */
-  private othersHealthy(a: number, least: number): boolean {
-    const v = this.engine.views;
-    const first = v.accPosStart[a];
-    if ((least & LEAST_CROSS) === 0 && v.accStatus[a] !== 0) return false;
-    for (let j = first; j < first + v.accPosCount[a]; j++) if (v.posMode[j] !== MODE_CROSS && !inLeast(least, j - first, v.posMode[j]) && v.posStatus[j] !== 0) return false;
-    return true;
   }
 
   /** The size column's 32-bit words (a size's sign is its high word's). */
@@ -1292,9 +1292,9 @@ export class IncrementalEvaluator {
     return new Float32Array(this.engine.memory.buffer, this.boundsOffset(), this.engine.accountCount);
   }
 
-  /** The bounds region's bytes that start at `at` bytes per account (BOUNDS_LEAST_AT). */
-  private regionBytes(at: number): Uint8Array {
-    return new Uint8Array(this.engine.memory.buffer, this.boundsOffset() + at * this.engine.accountCount, this.engine.accountCount);
+  /** The bounds region's least bytes (one per account: which positions its least scope holds). */
+  private leastBytes(): Uint8Array {
+    return new Uint8Array(this.engine.memory.buffer, this.boundsOffset() + BOUNDS_LEAST_AT * this.engine.accountCount, this.engine.accountCount);
   }
 }
 
