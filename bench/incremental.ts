@@ -184,7 +184,7 @@ log(
     `mean ${(tick.mean * 1000).toFixed(0)} µs (${((tick.mean * ticks) / 1000).toFixed(1)} s in all); paths ${JSON.stringify(paths)}; ${(evaluated / Math.max(1, paths.incremental)).toFixed(1)} accounts re-evaluated per incremental tick; ` +
     `${owing} steps left accounts owed (at most ${owedMost.toLocaleString('en-US')}); ` +
     `${changedAccounts.toLocaleString('en-US')} account statuses changed by incremental ticks; up to ${hotMost.toLocaleString('en-US')} accounts in the hot book ` +
-    `(${incremental.hotInPart.admitted.toLocaleString('en-US')} admitted in part since the build, ${incremental.hotInPart.takenOut.toLocaleString('en-US')} of those taken out by their triggers)`,
+    `(${incremental.hotInPart.admitted.toLocaleString('en-US')} admitted in part since the evaluator was made, ${incremental.hotInPart.takenOut.toLocaleString('en-US')} of those taken out by their triggers)`,
 );
 memory('after the ticks');
 await checkExact('after the normal ticks');
