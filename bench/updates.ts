@@ -203,7 +203,8 @@ if (processCount > 0) {
 }
 
 // What the index costs, on a copy of the ids (the loaded book's is built already, by the loader).
-const idsCopy = AccountIds.fromBlob(engine.accountIds.offsets.slice(), engine.accountIds.bytes.slice());
+const idsBlob = engine.accountIds.blob();
+const idsCopy = AccountIds.fromBlob(idsBlob.offsets.slice(), idsBlob.bytes.slice());
 start = performance.now();
 idsCopy.buildIndex();
 const indexBuildMs = performance.now() - start;

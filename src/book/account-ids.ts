@@ -1,17 +1,19 @@
-// Account ids for books of millions of accounts: one byte blob and an offsets array instead of a
-// JavaScript string per account (tens of bytes of heap each), decoded on demand. The id → index
-// lookup is an open-addressing hash table over the blob (one Int32Array, 4 bytes a slot, 1/3 to
-// 2/3 full: 6 to 12 bytes an account), built by buildIndex(): the binary loader builds it while it
-// checks the ids for duplicates, so the first lookup on a loaded book costs nothing extra; other
-// books build it on their first lookup.
+// Account ids for books of millions of accounts: one byte blob instead of a JavaScript string per
+// account (tens of bytes of heap each), decoded on demand. Ids of one length (as generated books'
+// and many venues' are) need no offsets, and a prefix they all share (`acct-`) is kept once: the
+// 10M-account generated book's ids take 76 MiB instead of 162 (docs/architecture.md, Account
+// operations). The id → index lookup is an open-addressing hash table (one Int32Array, 4 bytes a
+// slot, 1/3 to 2/3 full: 6 to 12 bytes an account), built by buildIndex(): the binary loader builds
+// it while it checks the ids for duplicates, so the first lookup on a loaded book costs nothing
+// extra; other books build it on their first lookup.
 import { Buffer } from 'node:buffer';
 
 export class AccountIds {
   /**
    * Per slot: 0 for an empty slot, else account + 1 in the low `accountBits` bits and a tag of the
-   * id's hash (tagOf) in the bits above, so that a lookup reads an id's offsets and bytes (two more
-   * cache misses on a large book) only for a slot whose tag matches: with linear probing at up to
-   * 2/3 full, about one slot in two probed is another id's. Slot = hash & mask, then the next ones.
+   * id's hash (tagOf) in the bits above, so that a lookup reads an id's bytes (more cache misses on
+   * a large book) only for a slot whose tag matches: with linear probing at up to 2/3 full, about one
+   * slot in two probed is another id's. Slot = hash & mask, then the next ones.
    */
   private table: Int32Array | undefined;
   private mask = 0;
@@ -19,12 +21,59 @@ export class AccountIds {
   private accountMask = 0;
   /** What buildIndex found: the first account repeating an earlier id, or -1. */
   private duplicate = -1;
+  private readonly idCount: number;
+  /** The bytes every id starts with (none unless the ids are all of one length). */
+  private readonly prefix: Uint8Array;
+  private readonly prefixText: string;
+  /** The hash's state after the prefix (FNV-1a, before finish). */
+  private readonly prefixHash: number;
+  /**
+   * The ids' bytes after the prefix: `width` each, id a's at a·width, when the ids are of one length
+   * (`ends` undefined); else id a's are rest[ends[a], ends[a + 1]).
+   */
+  private readonly rest: Uint8Array;
+  private readonly width: number;
+  private readonly ends: Uint32Array | undefined;
 
-  /** `offsets` has count + 1 entries; id a is bytes[offsets[a], offsets[a + 1]), printable ASCII. */
-  private constructor(
-    readonly offsets: Uint32Array,
-    readonly bytes: Uint8Array,
-  ) {}
+  /** `offsets` has count + 1 entries, offsets[0] = 0; id a is bytes[offsets[a], offsets[a + 1]), printable ASCII. */
+  private constructor(offsets: Uint32Array, bytes: Uint8Array) {
+    const count = offsets.length - 1;
+    this.idCount = count;
+    const length = count > 0 ? offsets[1] - offsets[0] : 0;
+    let fixed = offsets[0] === 0 && offsets[count] === count * length;
+    for (let a = 1; fixed && a < count; a++) fixed = offsets[a + 1] - offsets[a] === length;
+    if (!fixed) {
+      this.prefix = new Uint8Array(0);
+      this.rest = bytes;
+      this.width = -1;
+      this.ends = offsets;
+    } else {
+      // The longest prefix all share: shortened at each id that differs within it.
+      let shared = length;
+      for (let a = 1; a < count && shared > 0; a++) {
+        const at = a * length;
+        for (let i = 0; i < shared; i++) {
+          if (bytes[at + i] !== bytes[i]) {
+            shared = i;
+            break;
+          }
+        }
+      }
+      this.prefix = bytes.slice(0, shared);
+      this.width = length - shared;
+      if (shared === 0) this.rest = bytes.length === count * length ? bytes : bytes.slice(0, count * length);
+      else {
+        const rest = new Uint8Array(count * this.width);
+        for (let a = 0; a < count; a++) rest.set(bytes.subarray(a * length + shared, (a + 1) * length), a * this.width);
+        this.rest = rest;
+      }
+      this.ends = undefined;
+    }
+    this.prefixText = Buffer.from(this.prefix.buffer, this.prefix.byteOffset, this.prefix.length).toString('latin1');
+    let h = SEED;
+    for (let i = 0; i < this.prefix.length; i++) h = Math.imul(h ^ this.prefix[i], FNV_PRIME);
+    this.prefixHash = h;
+  }
 
   static fromStrings(ids: readonly string[]): AccountIds {
     const offsets = new Uint32Array(ids.length + 1);
@@ -38,19 +87,53 @@ export class AccountIds {
     return new AccountIds(offsets, bytes);
   }
 
-  /** Ids already validated (by the binary loader): takes the arrays as they are, without copying. */
+  /** Ids already validated (by the binary loader): the offsets and bytes of the file's sections (kept as they are when the ids are of several lengths). */
   static fromBlob(offsets: Uint32Array, bytes: Uint8Array): AccountIds {
     return new AccountIds(offsets, bytes);
   }
 
   get count(): number {
-    return this.offsets.length - 1;
+    return this.idCount;
+  }
+
+  /** Where id a's bytes after the prefix start in `rest`, and end. */
+  private restStart(a: number): number {
+    return this.ends === undefined ? a * this.width : this.ends[a];
+  }
+
+  private restEnd(a: number): number {
+    return this.ends === undefined ? (a + 1) * this.width : this.ends[a + 1];
   }
 
   get(a: number): string {
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.offsets[a], this.offsets[a + 1] - this.offsets[a]).toString(
-      'latin1',
-    );
+    const start = this.restStart(a);
+    return this.prefixText + Buffer.from(this.rest.buffer, this.rest.byteOffset + start, this.restEnd(a) - start).toString('latin1');
+  }
+
+  /** The ids' bytes in all: what the binary format's accountIds section holds. */
+  get byteLength(): number {
+    return this.ends === undefined ? (this.prefix.length + this.width) * this.idCount : this.ends[this.idCount] - this.ends[0];
+  }
+
+  /**
+   * The ids as the binary format stores them, made afresh (O(bytes)): offsets (count + 1, from 0)
+   * and the bytes of every id one after another.
+   */
+  blob(): { offsets: Uint32Array; bytes: Uint8Array } {
+    if (this.ends !== undefined && this.ends[0] === 0) return { offsets: this.ends, bytes: this.rest.subarray(0, this.ends[this.idCount]) };
+    const offsets = new Uint32Array(this.idCount + 1);
+    const bytes = new Uint8Array(this.byteLength);
+    let at = 0;
+    for (let a = 0; a < this.idCount; a++) {
+      bytes.set(this.prefix, at);
+      at += this.prefix.length;
+      const start = this.restStart(a);
+      const end = this.restEnd(a);
+      bytes.set(this.rest.subarray(start, end), at);
+      at += end - start;
+      offsets[a + 1] = at;
+    }
+    return { offsets, bytes };
   }
 
   /** The account's index, or undefined. Builds the index first if buildIndex() has not. */
@@ -97,12 +180,12 @@ export class AccountIds {
     while (2 ** bits < count + (count >>> 1)) bits++; // load ≤ 2/3
     const slots = 2 ** bits;
     const mask = slots - 1;
-    const { offsets, bytes } = this;
+    const rest = this.rest;
     const hashes = new Int32Array(count);
     for (let a = 0; a < count; a++) {
-      let h = SEED;
-      const end = offsets[a + 1];
-      for (let i = offsets[a]; i < end; i++) h = Math.imul(h ^ bytes[i], FNV_PRIME);
+      let h = this.prefixHash;
+      const end = this.restEnd(a);
+      for (let i = this.restStart(a); i < end; i++) h = Math.imul(h ^ rest[i], FNV_PRIME);
       hashes[a] = finish(h);
     }
     // (hash, account) pairs by bucket (the home slot's top bits), each bucket in account order.
@@ -138,7 +221,7 @@ export class AccountIds {
           held[slot] = h;
           break;
         }
-        if (held[slot] === h && this.sameBytes((entry & this.accountMask) - 1, offsets[a], offsets[a + 1])) {
+        if (held[slot] === h && this.sameBytes((entry & this.accountMask) - 1, a)) {
           if (duplicate < 0 || a < duplicate) duplicate = a;
           break;
         }
@@ -150,22 +233,25 @@ export class AccountIds {
     return duplicate;
   }
 
-  /** Id b equals bytes[start, end): compared from the end, where sequential ids differ. */
-  private sameBytes(b: number, start: number, end: number): boolean {
-    const bStart = this.offsets[b];
-    const length = end - start;
-    if (this.offsets[b + 1] - bStart !== length) return false;
-    const bytes = this.bytes;
-    for (let i = length - 1; i >= 0; i--) if (bytes[bStart + i] !== bytes[start + i]) return false;
+  /** Ids b and a are equal (their prefixes are): compared from the end, where sequential ids differ. */
+  private sameBytes(b: number, a: number): boolean {
+    const bStart = this.restStart(b);
+    const start = this.restStart(a);
+    const length = this.restEnd(a) - start;
+    if (this.restEnd(b) - bStart !== length) return false;
+    const rest = this.rest;
+    for (let i = length - 1; i >= 0; i--) if (rest[bStart + i] !== rest[start + i]) return false;
     return true;
   }
 
   private equals(b: number, id: string): boolean {
-    const bStart = this.offsets[b];
-    const length = id.length;
-    if (this.offsets[b + 1] - bStart !== length) return false;
-    const bytes = this.bytes;
-    for (let i = length - 1; i >= 0; i--) if (bytes[bStart + i] !== id.charCodeAt(i)) return false;
+    const prefix = this.prefix;
+    const bStart = this.restStart(b);
+    const length = this.restEnd(b) - bStart;
+    if (prefix.length + length !== id.length) return false;
+    const rest = this.rest;
+    for (let i = length - 1; i >= 0; i--) if (rest[bStart + i] !== id.charCodeAt(prefix.length + i)) return false;
+    for (let i = 0; i < prefix.length; i++) if (prefix[i] !== id.charCodeAt(i)) return false;
     return true;
   }
 

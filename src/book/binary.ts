@@ -119,7 +119,7 @@ export interface BookBinaryLayout {
  */
 export interface BookColumns extends Pick<Views, 'accBalance' | 'accPosCount' | PositionInputColumn> {
   instruments: readonly Instrument[];
-  /** The ids: offsets[0] = 0 and offsets[count] = bytes.length (as AccountIds.fromStrings makes them). */
+  /** The ids (AccountIds: the file's sections are its blob()). */
   accountIds: AccountIds;
   positionCount: number;
 }
@@ -721,7 +721,8 @@ function checkBookColumns(columns: BookColumns, blockStarts: Uint32Array | null)
   requireLittleEndianHost();
   checkCapacity(columns.instruments.length, columns.accountIds.count, columns.positionCount);
   checkInstruments(columns.instruments);
-  checkIdBlob(columns.accountIds.offsets, columns.accountIds.bytes);
+  const ids = columns.accountIds.blob();
+  checkIdBlob(ids.offsets, ids.bytes);
   checkPositionTotal(columns, null);
   checkColumns(columns, blockStarts);
   checkDuplicateIds(columns.accountIds);
@@ -757,7 +758,7 @@ function sectionLengths(columns: BookColumns, instrumentsJson: Uint8Array): Reco
   return {
     instruments: instrumentsJson.length,
     accountIdOffsets: (A + 1) * 4,
-    accountIds: columns.accountIds.bytes.length,
+    accountIds: columns.accountIds.byteLength,
     accBalance: A * 8,
     accPosCount: A * 4,
     posSize: P * 8,
@@ -844,6 +845,7 @@ function writeBook(
   write(header);
   const field = new Uint8Array(8);
   const zeros = new Uint8Array(BOOK_BINARY_ALIGN);
+  const idBlob = columns.accountIds.blob();
   for (const spec of BOOK_BINARY_SECTIONS) {
     dataViewOf(field).setBigUint64(0, BigInt(lengths[spec.name]), true);
     write(field);
@@ -852,10 +854,10 @@ function writeBook(
         write(instrumentsJson);
         break;
       case 'accountIdOffsets':
-        write(bytesOf(columns.accountIds.offsets));
+        write(bytesOf(idBlob.offsets));
         break;
       case 'accountIds':
-        write(columns.accountIds.bytes);
+        write(idBlob.bytes);
         break;
       case 'accBalance':
       case 'accPosCount':
@@ -1141,7 +1143,7 @@ function checkCapacity(instrumentCount: number, accountCount: number, positionCo
  * purpose.
  */
 function checkDuplicateIds(ids: AccountIds): void {
-  const { offsets, bytes } = ids;
+  const { offsets, bytes } = ids.blob();
   const A = ids.count;
   if (A < 2) return;
   const seed = (Math.random() * 0x100000000) >>> 0;

@@ -58,9 +58,10 @@ function load(book: GeneratedBook): Engine {
 function digest(book: GeneratedBook): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(book.instruments, (_, value) => (typeof value === 'bigint' ? value.toString() : value)));
+  const ids = book.accountIds.blob();
   for (const column of [
-    book.accountIds.offsets,
-    book.accountIds.bytes,
+    ids.offsets,
+    ids.bytes,
     book.accBalance,
     book.accPosCount,
     book.posSize,
