@@ -17,7 +17,7 @@ const idArbitrary = fc.oneof(
 const printable = fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c));
 /** Ids of one length that share a prefix (kept once), with repeats: as generated books' are. */
 const oneLengthArbitrary = fc
-  .record({ prefix: fc.string({ unit: printable, maxLength: 6 }), width: fc.integer({ min: 0, max: 4 }), count: fc.integer({ min: 0, max: 300 }) })
+  .record({ prefix: fc.string({ unit: printable, maxLength: 6 }), width: fc.integer({ min: 0, max: 9 }), count: fc.integer({ min: 0, max: 300 }) })
   .chain(({ prefix, width, count }) =>
     fc.array(fc.string({ unit: fc.constantFrom('0', '1', '2', 'a', prefix[0] ?? 'z'), minLength: width, maxLength: width }), { minLength: count, maxLength: count }).map((rests) => rests.map((rest) => prefix + rest).filter((id) => id.length > 0)),
   );
