@@ -121,8 +121,9 @@ export class AccountIds {
   }
 
   /**
-   * The ids as the binary format stores them, made afresh (O(bytes)): offsets (count + 1, from 0)
-   * and the bytes of every id one after another.
+   * The ids as the binary format stores them: offsets (count + 1, from 0) and the bytes of every id
+   * one after another. Made afresh (O(bytes)) for ids of one length; for ids of several lengths, the
+   * arrays kept (not to be written to).
    */
   blob(): { offsets: Uint32Array; bytes: Uint8Array } {
     if (this.ends !== undefined && this.ends[0] === 0) return { offsets: this.ends, bytes: this.rest.subarray(0, this.ends[this.idCount]) };

@@ -120,7 +120,7 @@ function stepsBound(bound: number, steps: number): number {
   return f32Scratch[0];
 }
 
-/** Whether position k of an account's block (of `mode`) belongs to its least scope, from its least byte (assembly/bounds.ts inLeast). */
+/** Whether position k of an account's block (of `mode`) belongs to its least scope, from its least byte (as assembly/bounds.ts writes it and assembly/hot.ts hotAdmit reads it); false for a least byte of 0. */
 function inLeast(least: number, k: number, mode: number): boolean {
   return k < LEAST_BITS ? ((least >> k) & 1) !== 0 : (least & LEAST_CROSS) !== 0 && mode === MODE_CROSS;
 }
@@ -1107,7 +1107,7 @@ export class IncrementalEvaluator {
         // scopes are healthy and their bound is at least hotPartBound (Hot in part).
         const part = least !== 0 && this.othersBound(a, y, least, steps) >= this.hotPartBound ? least : 0;
         if (part !== 0) {
-          this.triggers(a, version, first, end, false, y, steps, true, least);
+          this.triggers(a, version, first, end, false, y, steps, least);
           this.inPart[a >>> 5] |= 1 << (a & 31);
         }
         this.admitList[admitted] = a;
@@ -1121,7 +1121,7 @@ export class IncrementalEvaluator {
       // can recover one way and go bankrupt the other: both.
       let failing = v.accStatus[a] !== 0;
       for (let j = first; j < end && !failing; j++) if (v.posMode[j] !== MODE_CROSS && v.posStatus[j] !== 0) failing = true;
-      this.triggers(a, version, first, end, failing, y, steps, false, least);
+      this.triggers(a, version, first, end, failing, y, steps, 0);
     }
     this.hot.admit(this.admitList, this.admitAt, admitted, detail, this.admitLeasts);
   }
@@ -1130,10 +1130,10 @@ export class IncrementalEvaluator {
    * Puts account a's triggers (its block [first, end), at `version`, its bound `y`) in the heaps:
    * per instrument, spent at the bound of its positions there (y plus their least steps, assembly/bounds.ts,
    * just written by their evaluation in `steps`), on the side its positions there lose on, or both
-   * when `failing`. With `part` (an account admitted to the hot book in part, its least byte
-   * `least`), only the positions outside its least scope, which the hot book moves.
+   * when `failing`. With `inPart` (an account admitted to the hot book in part: its least byte, 0
+   * for none), only the positions outside its least scope, which the hot book moves.
    */
-  private triggers(a: number, version: number, first: number, end: number, failing: boolean, y: number, steps: Uint8Array, part: boolean, least: number): void {
+  private triggers(a: number, version: number, first: number, end: number, failing: boolean, y: number, steps: Uint8Array, inPart: number): void {
     const v = this.engine.views;
     // A size's sign is its high word's (no BigInt per position; a size of 0, which moves nothing, counts as long).
     const sizeHigh = this.sizeHigh();
@@ -1144,7 +1144,7 @@ export class IncrementalEvaluator {
       let short = failing;
       let fewest = 256;
       for (let k = j; k < end; k++) {
-        if (v.posInst[k] !== i || (part && inLeast(least, k - first, v.posMode[k]))) continue;
+        if (v.posInst[k] !== i || inLeast(inPart, k - first, v.posMode[k])) continue; // (inLeast is false for a least byte of 0)
         if (sizeHigh[2 * k + 1] >= 0) long = true;
         else short = true;
         if (steps[k] < fewest) fewest = steps[k];
