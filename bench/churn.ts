@@ -27,6 +27,7 @@ import { applyOperation } from '../src/account/operations.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS } from '../src/fixed/constants.js';
 import { median } from './paired.js';
 import { mixedUpdates, prng } from './workload.js';
+import { describeHugePages } from '../src/memory/huge-pages.js';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -109,7 +110,7 @@ const row = (what: string, updateMs: number[], sweeps: number[], befores: number
       (settlingOverBefore === undefined ? '' : `; the ${SETTLING_SWEEPS} sweeps after it, which settle the pending chunks: ${settlingOverBefore.toFixed(2)}× each`),
   );
 };
-log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers: static sweep ${staticMedian.toFixed(2)} ms (median of ${staticMs.length})`);
+log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers (${describeHugePages()}): static sweep ${staticMedian.toFixed(2)} ms (median of ${staticMs.length})`);
 
 for (const k of churn) {
   const updates: number[] = [];

@@ -23,6 +23,7 @@ import { IncrementalEvaluator, type StepPath, type StepResult } from '../src/eng
 import { median } from './paired.js';
 import type { Engine } from '../src/engine/engine.js';
 import { mixedUpdates, prng } from './workload.js';
+import { describeHugePages } from '../src/memory/huge-pages.js';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(name);
@@ -130,7 +131,7 @@ const staticMs: number[] = [];
 for (let k = 0; k < 4 * repeat; k++) staticMs.push(await sweepMs());
 const sweep = median(staticMs);
 memory('after the sweeps');
-log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers: full sweep ${sweep.toFixed(2)} ms (median of ${staticMs.length})`);
+log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers (${describeHugePages()}): full sweep ${sweep.toFixed(2)} ms (median of ${staticMs.length})`);
 
 const build = await timedStep();
 if (build.result.path !== 'build') throw new Error(`the first step was a ${build.result.path}`);

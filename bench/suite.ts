@@ -19,6 +19,7 @@ import { interleavedRatio, type PairSide, type PairedResult } from './paired.js'
 import { mixedUpdates, prng } from './workload.js';
 import { applyBatch } from '../src/account/batch.js';
 import { buildFloat64Book, buildObjectBook, countMismatches, evaluateFloat64, evaluateObjects, float64Statuses, objectStatuses } from './peers/index.js';
+import { describeHugePages } from '../src/memory/huge-pages.js';
 
 /** A full collection when the process runs with --expose-gc (the npm scripts pass it). */
 function collectGarbage(): void {
@@ -123,6 +124,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
     const fd = openSync(file, 'r');
     fsyncSync(fd);
     closeSync(fd);
+    log(`memory: ${describeHugePages()}`);
     log(`generated ${options.accounts} accounts in ${generateMs.toFixed(0)} ms, wrote ${(fileBytes / 1e6).toFixed(1)} MB in ${writeMs.toFixed(0)} ms`);
 
     // Load time and peak memory in a process that only loads the book.

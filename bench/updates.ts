@@ -35,6 +35,7 @@ import { parseBookJson } from '../src/book/json.js';
 import { closingFills, mixedUpdates, prng } from './workload.js';
 import { median } from './paired.js';
 import { HEADER_SLOTS, HeaderSlot } from '../src/memory/layout.js';
+import { describeHugePages } from '../src/memory/huge-pages.js';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(name);
@@ -137,7 +138,7 @@ if (bookFile !== '') {
 const loadMs = performance.now() - start;
 const accounts = engine.accountCount;
 const positions = engine.positionsUsed;
-log(`${accounts.toLocaleString('en-US')} accounts, ${positions.toLocaleString('en-US')} positions, ${engine.instruments.length} instruments: generated in ${generateMs.toFixed(0)} ms, loaded in ${loadMs.toFixed(0)} ms`);
+log(`${accounts.toLocaleString('en-US')} accounts, ${positions.toLocaleString('en-US')} positions, ${engine.instruments.length} instruments (${describeHugePages()}): generated in ${generateMs.toFixed(0)} ms, loaded in ${loadMs.toFixed(0)} ms`);
 
 // ---------------------------------------------------------------------------------------------
 // The first updates on the fresh engine (nothing of it warmed up): by id, as a one-off caller would.

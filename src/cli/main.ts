@@ -113,7 +113,9 @@ export async function printedHelp(parsed: { help: boolean }, spec: Parameters<ty
 export async function loadBook(path: string, io: Io): Promise<Engine> {
   const bar = progressBar(io.stderr, `loading ${path}`, 'bytes');
   try {
-    return await loadBookSource(path, { onProgress: (done, total) => bar.update(done, total) });
+    // A command loads, evaluates or sweeps, and ends: huge pages would make the load and the first
+    // evaluation pay for fresh memory on some VMs and gain nothing back (docs/architecture.md, Huge pages).
+    return await loadBookSource(path, { onProgress: (done, total) => bar.update(done, total), hugePages: false });
   } finally {
     bar.stop();
   }

@@ -47,6 +47,8 @@ export interface BookSourceOptions {
   fifoWriterWaitMs?: number;
   /** The JSON byte limit. Default JSON_BOOK_BYTES_MAX; tests lower it to exercise pipes cheaply. */
   jsonBytesMax?: number;
+  /** EngineOptions.hugePages for the engine made. Default true (the `liq` commands pass false). */
+  hugePages?: boolean;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function loadBookSource(path: string, options: BookSourceOptions = 
       text = read.text;
     }
   }
-  return engineFromJson(path, text);
+  return engineFromJson(path, text, options.hugePages);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +179,7 @@ function readWhole(path: string, fd: number, size: number, bytesMax: number): Ui
 /** The binary loader on a regular file, its errors named by the path. */
 function loadBinary(path: string, options: BookSourceOptions): Engine {
   try {
-    return loadBookBinaryFile(path, { onProgress: options.onProgress });
+    return loadBookBinaryFile(path, { onProgress: options.onProgress, hugePages: options.hugePages });
   } catch (error) {
     if (error instanceof BookError) {
       // The loader names the file itself for a file it cannot open or read; anything else is content.
@@ -496,9 +498,9 @@ export function decodeUtf8(path: string, bytes: Uint8Array): string {
 }
 
 /** The book in a JSON text: parsed (at most JSON_BOOK_ACCOUNTS_MAX accounts), validated, loaded, warmed up. */
-function engineFromJson(path: string, text: string): Engine {
+function engineFromJson(path: string, text: string, hugePages: boolean | undefined): Engine {
   try {
-    const engine = Engine.fromBook(parseBookJson(text, { accountsMax: JSON_BOOK_ACCOUNTS_MAX }));
+    const engine = Engine.fromBook(parseBookJson(text, { accountsMax: JSON_BOOK_ACCOUNTS_MAX }), { hugePages });
     warmUpOperations(engine);
     return engine;
   } catch (error) {
