@@ -309,6 +309,37 @@ export function soloPass(header: usize, c: usize, solos: usize, count: u32, mark
 }
 
 /**
+ * One thread's part of a tick shared by several (src/engine/hot-book.ts tickSplit): the `count`
+ * records at `records` (moveSettleHotRecords) and the `soloCount` solo records at `solos` (soloPass),
+ * cut into chunks of `chunk` records of one kind, the records' first, each taken by the thread that raises the
+ * u32 at `counter` to it, until none is left. So a thread that is slower, or starts late, takes
+ * fewer: the two finish together whatever the chunks cost (a chunk with thousands of status changes
+ * costs several times one with none). A tick moves each scope once (a scope holds one position an
+ * instrument), so the threads touch different scopes and write different status bytes. Lists at
+ * `changed` the accounts this thread's chunks changed and returns how many; failingDelta is the
+ * change in failing scopes of its chunks.
+ */
+export function sharedTick(header: usize, c: usize, records: usize, count: u32, scopes: usize, markOld: i64, solos: usize, soloCount: u32, mark: i64, markRef: i64, weight: f64, counter: usize, chunk: u32, changed: usize): u32 {
+  const recordChunks = (count + chunk - 1) / chunk;
+  const chunks = recordChunks + (soloCount + chunk - 1) / chunk;
+  let listed: u32 = 0;
+  let failing: i32 = 0;
+  for (let k = atomic.add<u32>(counter, 1); k < chunks; k = atomic.add<u32>(counter, 1)) {
+    const list = changed + (<usize>listed << 2);
+    if (k < recordChunks) {
+      const from = k * chunk;
+      listed += moveSettleHotRecords(header, c, records + <usize>from * HOT_RECORD_BYTES, min<u32>(chunk, count - from), scopes, markOld, list);
+    } else {
+      const from = (k - recordChunks) * chunk;
+      listed += soloPass(header, c, solos + <usize>from * HOT_SOLO_BYTES, min<u32>(chunk, soloCount - from), mark, markRef, weight, list);
+    }
+    failing += failingDelta;
+  }
+  failingDelta = failing;
+  return listed;
+}
+
+/**
  * Sets a solo record's [lo, hi] to the marks (less the solo reference mark) within `reach` price
  * units of `offset`, the mark it was just evaluated at with `equity`, `maint` and `status`: the
  * marks at which the status cannot differ. A move of Δ price units changes the equity by exactly

@@ -30,7 +30,7 @@ export { FUNDING_CHANGE_BYTES, FC_OLD, FC_CHANGED, FC_NEW, FUNDING_SLOTS, FUNDIN
 import { sweepRange, resetShardCounters, writeShardCounters } from './sweep';
 import { writePrices } from './prices';
 import { boundListed, boundRange, indexBuckets, OCTAVE_PER_MAX, INDEX_ACCOUNTS_MAX } from './bounds';
-import { moveHotRecords, settleHotRecords, moveSettleHotRecords, soloPass, HOT_TABLE_STRIDE, HT_SOLO_COUNT, HT_SOLO_OFFSET, HT_SOLO_MARK } from './hot';
+import { moveHotRecords, settleHotRecords, moveSettleHotRecords, soloPass, sharedTick, HOT_TABLE_STRIDE, HT_OFFSET, HT_COUNT, HT_SOLO_COUNT, HT_SOLO_OFFSET, HT_SOLO_MARK } from './hot';
 import { applyRecords, firstLeverageAbove, writeHolders } from './operations';
 import { slideBlocks } from './arena';
 import { sortUniqueList } from './sort';
@@ -364,6 +364,32 @@ export function hotSolo(header: usize, shard: usize, instrument: u32, table: usi
   fillInstrument(header, cache, instrument);
   const mark = load<i64>(column(header, H_INST_MARK) + (<usize>instrument << 3));
   return soloPass(header, cache + <usize>instrument * <usize>CACHE_STRIDE, solos, count, mark, load<i64>(entry + HT_SOLO_MARK), weight, changed);
+}
+
+/**
+ * A tick of `instrument`'s hot book shared by threads (hot.ts sharedTick): its records (moved from
+ * `markOld`, their scopes at `scopes`) and its solo records (`weight` as hotSolo's), as its entry in
+ * the table at `table` says, in chunks of `chunk` records each thread takes by raising the u32 at
+ * `counter` (zero before the first thread starts; every thread of the tick is given the same one and
+ * a list of its own at `changed`, room for all the records of both kinds). Returns how many accounts this thread listed;
+ * hotFailingDelta() gives its change in failing scopes.
+ */
+export function hotTickShared(header: usize, shard: usize, instrument: u32, table: usize, scopes: usize, markOld: i64, weight: f64, counter: usize, chunk: u32, changed: usize): u32 {
+  assert(instrument < headerValue(header, H_INSTRUMENT_COUNT), 'hotTickShared: no such instrument');
+  assert(shard != 0, 'hotTickShared: no shard record');
+  const cache = <usize>load<u32>(shard + SHARD_CACHE);
+  assert(cache != 0, 'hotTickShared: the shard record names no instrument cache');
+  assert(table != 0 && counter != 0 && (counter & 3) == 0, 'hotTickShared: no table, or no aligned counter');
+  assert(weight >= 0 && weight < f64.POSITIVE_INFINITY, 'hotTickShared: a weight that is not a finite non-negative number');
+  assert(chunk >= 1, 'hotTickShared: chunks of no records');
+  const entry = table + <usize>instrument * HOT_TABLE_STRIDE;
+  const count = load<u32>(entry + HT_COUNT);
+  const soloCount = load<u32>(entry + HT_SOLO_COUNT);
+  assert((count == 0 || scopes != 0) && (count + soloCount == 0 || changed != 0), 'hotTickShared: no scopes or list');
+  fillInstrument(header, cache, instrument);
+  const mark = load<i64>(column(header, H_INST_MARK) + (<usize>instrument << 3));
+  const c = cache + <usize>instrument * <usize>CACHE_STRIDE;
+  return sharedTick(header, c, <usize>load<u32>(entry + HT_OFFSET), count, scopes, markOld, <usize>load<u32>(entry + HT_SOLO_OFFSET), soloCount, mark, load<i64>(entry + HT_SOLO_MARK), weight, counter, chunk, changed);
 }
 
 /** The checks both bound entries make first; fills and returns the shard's instrument cache. */

@@ -86,7 +86,13 @@ export interface CoreExports {
    * did not admit for want of room in an instrument's array (count when it admitted them all).
    */
   hotAdmit(header: number, accounts: number, at: number, from: number, count: number, detail: number, scopes: number, used: number, table: number, firsts: number, out: number, leasts: number): number;
-  /** The change in failing scopes of the last hotSettle, hotTick or hotSolo. */
+  /**
+   * One thread's part of a tick of an instrument's hot book shared by threads (both kinds of
+   * records, in chunks of `chunk` each thread takes by raising the u32 at `counter`, zero at the
+   * start): lists at `changed` the accounts its chunks changed and returns how many.
+   */
+  hotTickShared(header: number, shard: number, instrument: number, table: number, scopes: number, markOld: bigint, weight: number, counter: number, chunk: number, changed: number): number;
+  /** The change in failing scopes of the last hotSettle, hotTick, hotSolo or hotTickShared. */
   hotFailingDelta(): number;
   /**
    * Sorts the `count` u32 values at `list` ascending, each value once at the front, with `scratch`

@@ -7,6 +7,7 @@
 // account out (its scopes marked dead) before anything but a mark changes it. docs/incremental.md.
 import { Engine, regionBytes } from './engine.js';
 import { kernelU32 } from './kernel-constants.js';
+import type { HotShare } from '../pool/pool.js';
 
 const SCOPE_BYTES = kernelU32('HOT_SCOPE_BYTES');
 const HS_ACCOUNT = kernelU32('HS_ACCOUNT');
@@ -328,35 +329,41 @@ export class HotBook {
   }
 
   /**
-   * tick(i) with its two kernel calls at once (tickSplit), for an instrument with at least `split`
-   * solo records: they are moved on a worker (`solos`, the pool's hotSolo) while this thread moves
-   * the other records. On the 10M-account book a tick of instrument 0, late in 5,000 normal ticks,
-   * moves about 160,000 records and reads 260,000 solo records (evaluating tens of thousands whose
-   * range the mark left), 2–4 ms each; handing a task to a worker costs about as much as the solo
-   * records of the next largest instruments take (bench/README.md, 2026-12-05).
+   * Whether a tick of instrument i is split between this thread and a worker (tickSplit): when it
+   * has at least `split` records of both kinds.
    */
   splits(i: number, split: number): boolean {
-    return this.arrayCount(i, SOLOS) >= split;
+    return this.arrayCount(i, RECORDS) + this.arrayCount(i, SOLOS) >= split;
   }
 
   /**
-   * tick(i), the solo records on a worker. Throws if the worker failed: its solo records may then
-   * be half moved, and the caller sweeps (and builds the hot book again).
+   * tick(i), shared between this thread and a worker (`share`, the pool's hotShare): both take
+   * chunks of `chunk` of the instrument's records of one kind by one counter (the kernel's hotTickShared)
+   * until none is left, so that a thread slowed by its chunks' status changes, or woken late, takes
+   * fewer and the two finish together. A tick moves each scope once (a scope holds one position an
+   * instrument), so the two touch different scopes and write different status bytes, and each lists
+   * its own changes. Every region the tick needs is placed before the worker starts, so that none
+   * moves while it runs. Throws if the worker failed: the records may then be half moved, and the
+   * caller sweeps (and builds the hot book again).
    */
-  async tickSplit(i: number, solos: (instrument: number, table: number, weight: number, changed: number) => Promise<{ listed: number; failing: number }>): Promise<HotTick> {
+  async tickSplit(i: number, chunk: number, share: (share: HotShare) => Promise<{ listed: number; failing: number }>): Promise<HotTick> {
     const engine = this.engine;
     const mark = engine.views.instMark[i];
     const tick: HotTick = { changed: [], failing: 0 };
     if (mark === this.marks[i]) return tick;
-    const count = this.arrayCount(i, RECORDS);
-    const records = this.arrayAt(i, RECORDS);
-    const soloChanged = engine.region('hot.changed.solos', regionBytes(this.arrayCount(i, SOLOS) * 4));
-    const pending = solos(i, this.tableOffset, this.weights[i], soloChanged);
+    const room = regionBytes((this.arrayCount(i, RECORDS) + this.arrayCount(i, SOLOS)) * 4);
+    const ownChanged = engine.region('hot.changed', room);
+    const workerChanged = engine.region('hot.changed.shared', room);
+    const counter = engine.region('hot.counter', 4);
+    new Uint32Array(engine.memory.buffer, counter, 1)[0] = 0;
     const markOld = this.marks[i];
+    const shard = engine.shardRecord();
+    const pending = share({ instrument: i, table: this.tableOffset, scopes: this.scopesOffset, markOld, weight: this.weights[i], counter, chunk, changed: workerChanged });
     this.marks[i] = mark;
-    if (count > 0) this.statuses(tick, count, (changed) => engine.core.hotTick(engine.layout.header, engine.shardRecord(), i, records, count, this.scopesOffset, markOld, changed));
-    const solo = await pending;
-    this.listed(tick, soloChanged, solo.listed, solo.failing);
+    const listed = engine.core.hotTickShared(engine.layout.header, shard, i, this.tableOffset, this.scopesOffset, markOld, this.weights[i], counter, chunk, ownChanged);
+    this.listed(tick, ownChanged, listed, engine.core.hotFailingDelta());
+    const done = await pending;
+    this.listed(tick, workerChanged, done.listed, done.failing);
     return tick;
   }
 

@@ -40,6 +40,8 @@ import { BoundHeap, HeapPages } from './bound-heap.js';
 
 /** IncrementalOptions.hotSplit's default. */
 const HOT_SPLIT_DEFAULT = 131_072;
+/** IncrementalOptions.hotShareChunk's default: 98 KB of records or 128 KB of solo records a chunk. */
+const HOT_SHARE_CHUNK_DEFAULT = 4_096;
 /** IncrementalOptions.hotPartBound's default, in hotBounds. */
 const HOT_PART_DEFAULT = 3;
 
@@ -169,12 +171,14 @@ export interface IncrementalOptions {
    */
   hotPartBound?: number;
   /**
-   * With a pool: a normal tick of an instrument with at least this many solo records in the hot book
-   * (scopes of one position) moves them on a worker while this thread moves the instrument's other
-   * records. Handing a task to a worker costs tens of microseconds and more, so only the largest
-   * instruments gain. Default: 131,072.
+   * With a pool: a normal tick of an instrument with at least this many records in the hot book (of
+   * both kinds) is shared between this thread and a worker, each taking chunks of hotShareChunk
+   * records until none is left. Handing a task to a worker costs tens of microseconds and more, so
+   * only the largest instruments gain. Default: 131,072.
    */
   hotSplit?: number;
+  /** The records of one kind a thread takes at a time in a shared tick (hotSplit). Default: 4,096. */
+  hotShareChunk?: number;
   /** The index is rebuilt (at the next calm step) once this many accounts are in the hot book. Default: max(4,096, accounts / 8). */
   hotLimit?: number;
   /** Past this many heap entries (12 bytes each), the largest heap is compacted; the index is rebuilt if the heaps are past it still (which also empties the hot book). Default: max(2^16, accounts / 4): about a byte a position at most (and each heap at most a page of 16,384 cells it does not use), so that an index that goes a long time between builds, as with owed accounts, keeps the process within its memory. */
@@ -230,6 +234,7 @@ export class IncrementalEvaluator {
   readonly hotBound: number;
   private readonly hotPartBound: number;
   private readonly hotSplit: number;
+  private readonly hotShareChunk: number;
   readonly hotLimit: number;
   readonly heapLimit: number;
   readonly calmMove: number;
@@ -313,6 +318,7 @@ export class IncrementalEvaluator {
     checkOption(options.hotBound, 'hotBound', 'a number from 0 to 1', (x) => x >= 0 && x <= 1);
     checkOption(options.hotPartBound, 'hotPartBound', 'a number of at least 0, or Infinity', (x) => x >= 0);
     checkOption(options.hotSplit, 'hotSplit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
+    checkOption(options.hotShareChunk, 'hotShareChunk', 'an integer from 1 to 2^31', (x) => Number.isInteger(x) && x >= 1 && x <= 2 ** 31);
     checkOption(options.hotLimit, 'hotLimit', 'an integer of at least 0', (x) => Number.isInteger(x) && x >= 0);
     checkOption(options.heapLimit, 'heapLimit', 'an integer of at least 1', (x) => Number.isInteger(x) && x >= 1);
     checkOption(options.calmMove, 'calmMove', 'a number from 0 to 1', (x) => x >= 0 && x <= 1);
@@ -327,6 +333,7 @@ export class IncrementalEvaluator {
     this.hotBound = options.hotBound ?? 1e-3;
     this.hotPartBound = options.hotPartBound ?? HOT_PART_DEFAULT * this.hotBound;
     this.hotSplit = options.hotSplit ?? HOT_SPLIT_DEFAULT;
+    this.hotShareChunk = options.hotShareChunk ?? HOT_SHARE_CHUNK_DEFAULT;
     this.hotLimit = options.hotLimit ?? Math.max(4_096, Math.floor(engine.accountCount / 8));
     this.heapLimit = options.heapLimit ?? Math.max(1 << 16, Math.floor(engine.accountCount / 4));
     this.calmMove = options.calmMove ?? 0.005;
@@ -485,7 +492,7 @@ export class IncrementalEvaluator {
       const pool = this.pool;
       if (pool !== undefined && this.hot.splits(i, this.hotSplit)) {
         try {
-          hot = await this.hot.tickSplit(i, (...args) => pool.hotSolo(...args));
+          hot = await this.hot.tickSplit(i, this.hotShareChunk, (share) => pool.hotShare(share));
         } catch (error) {
           // The worker died with the solo records half moved: a sweep makes every status exact,
           // and the index is built again (and the hot book with it) at the next calm step.

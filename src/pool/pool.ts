@@ -28,6 +28,28 @@ import {
 import { compileCore } from '../engine/core.js';
 import type { Engine } from '../engine/engine.js';
 
+/** A worker's part of a tick of the hot book shared with the caller's thread (SweepPool.hotShare). */
+export interface HotShare {
+  instrument: number;
+  /** The hot book's table and scopes, the mark its records move from, the instrument's weight (the kernel's hotTickShared). */
+  table: number;
+  scopes: number;
+  markOld: bigint;
+  weight: number;
+  /** The u32 the threads take chunks of `chunk` records by (zero before either starts), and the worker's own list. */
+  counter: number;
+  chunk: number;
+  changed: number;
+}
+
+export interface HotRecordsShare {
+  records: number;
+  recordCount: number;
+  scopes: number;
+  markOld: bigint;
+  recordsChanged: number;
+}
+
 export interface SweepPoolOptions {
   /** Worker threads. Default: one per core (os.availableParallelism()). */
   threads?: number;
@@ -303,19 +325,18 @@ export class SweepPool {
   }
 
   /**
-   * The hot book's solo records of `instrument` (the kernel's hotSolo: the hot book's table at
-   * `table`, the instrument's weight, accounts listed at `changed`) on a worker, with a shard record
-   * of its own, while the caller's thread moves the instrument's other records
-   * (src/engine/hot-book.ts tickSplit). The single-writer rule holds as for a sweep: until it
-   * returns, the engine refuses every write and evaluation. Returns the accounts listed and the
-   * change in failing scopes; throws if the worker died (the records may then be half moved: the
-   * caller sweeps).
+   * A worker's part of a tick of the hot book shared with the caller's thread (src/engine/hot-book.ts
+   * tickSplit): the kernel's hotTickShared with a shard record of its own, taking chunks of the
+   * instrument's records by the same counter as the caller's thread. The single-writer rule holds as
+   * for a sweep: until it returns, the engine refuses every write and evaluation. Returns the
+   * accounts the worker listed and its change in failing scopes; throws if the worker died (the
+   * records may then be half moved: the caller sweeps).
    */
-  async hotSolo(instrument: number, table: number, weight: number, changed: number): Promise<{ listed: number; failing: number }> {
+  async hotShare(share: HotShare): Promise<{ listed: number; failing: number }> {
     const engine = this.engine;
     const shard = engine.shardRecord('pool.hot'); // its regions before the worker runs
     return this.exclusive(async () => {
-      const task = { kind: 'hotSolo', header: engine.layout.header, shard, instrument, table, weight, changed };
+      const task = { kind: 'hotShare', header: engine.layout.header, shard, ...share };
       const [listed, failing] = (await this.piscina.run(task)) as [number, number];
       return { listed, failing };
     });

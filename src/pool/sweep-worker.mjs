@@ -45,17 +45,17 @@ for (let round = 0; round < warmup.rounds; round++) {
  * Kind 'read' (the benchmark's bandwidth baseline): streams `bytes` bytes from `pointer`.
  * Kind 'bounds' (incremental evaluation's build): accounts [start, end) evaluated with their bounds;
  * with `dieAfter` ≥ 0 (the worker-death test's seam) that many of them, then the thread exits.
- * Kind 'hotSolo' (a normal tick of incremental evaluation): the hot book's solo records of an
- * instrument (the kernel's hotSolo, with this task's shard record), while the main thread moves its
- * other records; returns [accounts listed, change in failing scopes].
+ * Kind 'hotShare' (a normal tick of incremental evaluation): the kernel's hotTickShared with this
+ * task's shard record, taking chunks of an instrument's hot records by the same counter as the main
+ * thread; returns [accounts listed, change in failing scopes].
  * Kind 'index' (the build's next passes): the kernel's indexCount (`pass` 'count') or indexPlace
  * ('place') over accounts [start, end) with `args` (their arguments between the header and the
  * accounts); `dieAfter` as for 'bounds'.
  */
 export default function sweepShard(task) {
   if (task.kind === 'read') return core.streamRead(task.pointer, task.bytes);
-  if (task.kind === 'hotSolo') {
-    const listed = core.hotSolo(task.header, task.shard, task.instrument, task.table, task.weight, task.changed);
+  if (task.kind === 'hotShare') {
+    const listed = core.hotTickShared(task.header, task.shard, task.instrument, task.table, task.scopes, task.markOld, task.weight, task.counter, task.chunk, task.changed);
     return [listed, core.hotFailingDelta()];
   }
   if (task.kind === 'bounds') {

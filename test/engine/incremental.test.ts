@@ -446,22 +446,33 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     }
   });
 
-  test('with a pool and hotSplit, a tick moves the hot book\'s solo records on a worker while this thread moves the others: every step exact; a worker that fails after moving them leaves a sweep, then a build', async () => {
+  test('with a pool and hotSplit, a tick is shared between this thread and a worker, each taking chunks of both kinds of records: every step exact; a worker that fails after moving its part leaves a sweep, then a build', async () => {
     const book = generatedBookToBook(generateBook({ accounts: 4_000, seed: 9, instruments: 6, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
     const engine = Engine.fromBook(book);
     const twin = Engine.fromBook(book);
     const pool = await SweepPool.open(engine, { threads: 2 });
     try {
-      const incremental = new IncrementalEvaluator(engine, { pool, hotSplit: 1, hotBound: 0.02, fallbackAccounts: 100_000 });
-      const real = pool.hotSolo.bind(pool);
+      // Chunks of 8 records, so that on this book both threads take some of every tick's.
+      const incremental = new IncrementalEvaluator(engine, { pool, hotSplit: 1, hotShareChunk: 8, hotBound: 0.02, fallbackAccounts: 100_000 });
+      const real = pool.hotShare.bind(pool);
       let split = 0;
       let listed = 0;
-      pool.hotSolo = async (...args) => {
+      pool.hotShare = async (...args) => {
         split++;
         const result = await real(...args);
         listed += result.listed;
         return result;
       };
+      // What this thread's part of the shared ticks listed (the kernel's hotTickShared on this thread).
+      let ownListed = 0;
+      const core = Object.assign(Object.create(null), engine.core) as typeof engine.core;
+      const realShared = core.hotTickShared;
+      core.hotTickShared = (...args) => {
+        const n = realShared(...args);
+        ownListed += n;
+        return n;
+      };
+      Object.defineProperty(engine, 'core', { value: core, configurable: true, writable: true });
       const expectExact = (result: { liquidatable: number }, where: string) => expectExactTwin(engine, twin, result, where);
       expect((await incremental.step()).path).toBe('build');
       expect(incremental.hotAccounts).toBeGreaterThan(100);
@@ -471,17 +482,18 @@ describe('incremental evaluation on books dense near their boundaries', () => {
         const ppm = Math.round((100 + random() * 900) * (random() < 0.5 ? -1 : 1));
         for (const b of [engine, twin]) moveMark(b, i, ppm);
         const pending = incremental.step();
-        // While the worker moves the solo records, the book refuses writes (one writer at a time).
+        // While the worker moves its part, the book refuses writes (one writer at a time).
         if (k === 10) expect(() => applyOperation(engine, { kind: 'deposit', accountIndex: 0, amountMicro: 1n })).toThrow(/engine is being swept by a pool: .* is refused/);
         const result = await pending;
         expect(result.path, `tick ${k}`).toBe('incremental');
         expectExact(result, `tick ${k}`);
       }
       expect(split, 'ticks split').toBeGreaterThan(30);
-      expect(listed, 'solo records the worker changed').toBeGreaterThan(0);
-      // The worker moves the solo records, then its task fails (as if it died before answering):
-      // the step sweeps, and the index is built again at the next calm step.
-      pool.hotSolo = async (...args) => {
+      expect(listed, 'accounts the worker\'s chunks changed').toBeGreaterThan(0);
+      expect(ownListed, 'accounts this thread\'s chunks changed').toBeGreaterThan(0);
+      // The worker moves its part, then its task fails (as if it died before answering): the step
+      // sweeps, and the index is built again at the next calm step.
+      pool.hotShare = async (...args) => {
         await real(...args);
         throw new Error('the worker died');
       };
@@ -490,7 +502,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
       expect(failed.path).toBe('sweep');
       expectExact(failed, 'the step whose worker failed');
       expect(incremental.stale).toMatch(/a worker of the hot book's tick failed: the worker died/);
-      pool.hotSolo = real;
+      pool.hotShare = real;
       for (const b of [engine, twin]) moveMark(b, 0, 500);
       const rebuilt = await incremental.step();
       expect(rebuilt.path).toBe('build');
@@ -530,6 +542,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect(() => new IncrementalEvaluator(engine, { hotBound: -1 })).toThrow('hotBound must be a number from 0 to 1, got -1');
     expect(() => new IncrementalEvaluator(engine, { hotLimit: 1.5 })).toThrow('hotLimit must be an integer of at least 0, got 1.5');
     expect(() => new IncrementalEvaluator(engine, { hotSplit: 0 })).toThrow('hotSplit must be an integer of at least 1, got 0');
+    expect(() => new IncrementalEvaluator(engine, { hotShareChunk: 0 })).toThrow('hotShareChunk must be an integer from 1 to 2^31, got 0');
     expect(() => new IncrementalEvaluator(engine, { heapLimit: Number.NaN })).toThrow('heapLimit must be an integer of at least 1, got NaN');
     expect(() => new IncrementalEvaluator(engine, { drainLimit: 0 })).toThrow('drainLimit must be an integer of at least 1, got 0');
     expect(() => new IncrementalEvaluator(engine, { calmMove: 2 })).toThrow('calmMove must be a number from 0 to 1, got 2');

@@ -253,4 +253,34 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     words[kernelU32('HT_SOLO_OFFSET') / 4] = r.bounds;
     expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), 0, table, 1.5, 0), /core assertion failed: hotSolo: no records or list/);
   });
+
+  test('hotTickShared refuses an instrument past the book, no shard record, no table, a counter that is absent or not aligned, a weight that is no finite non-negative number, chunks of no records, and records with no scopes or no list', () => {
+    const engine = crashEngine();
+    const r = regions(engine);
+    const header = engine.layout.header;
+    const stride = kernelU32('HOT_TABLE_STRIDE');
+    const table = engine.region('test.hot.table', stride * engine.instruments.length);
+    const words = new Uint32Array(engine.memory.buffer, table, (stride * engine.instruments.length) / 4).fill(0);
+    const counter = engine.region('test.hot.counter', 8);
+    const shared = (over: Partial<{ instrument: number; shard: number; table: number; scopes: number; weight: number; counter: number; chunk: number; changed: number }> = {}) => {
+      const a = { instrument: 0, shard: engine.shardRecord(), table, scopes: r.bounds, weight: 1.5, counter, chunk: 16, changed: r.list, ...over };
+      return () => engine.core.hotTickShared(header, a.shard, a.instrument, a.table, a.scopes, 100n, a.weight, a.counter, a.chunk, a.changed);
+    };
+    expect(shared()()).toBe(0); // no records of either kind: nothing listed
+    expectRefused(engine, shared({ instrument: engine.instruments.length }), /core assertion failed: hotTickShared: no such instrument/);
+    expectRefused(engine, shared({ shard: 0 }), /core assertion failed: hotTickShared: no shard record/);
+    expectRefused(engine, shared({ table: 0 }), /core assertion failed: hotTickShared: no table, or no aligned counter/);
+    expectRefused(engine, shared({ counter: 0 }), /core assertion failed: hotTickShared: no table, or no aligned counter/);
+    expectRefused(engine, shared({ counter: counter + 2 }), /core assertion failed: hotTickShared: no table, or no aligned counter/);
+    for (const weight of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expectRefused(engine, shared({ weight }), /core assertion failed: hotTickShared: a weight that is not a finite non-negative number/);
+    }
+    expectRefused(engine, shared({ chunk: 0 }), /core assertion failed: hotTickShared: chunks of no records/);
+    words[kernelU32('HT_COUNT') / 4] = 1; // one record
+    expectRefused(engine, shared({ scopes: 0 }), /core assertion failed: hotTickShared: no scopes or list/);
+    expectRefused(engine, shared({ changed: 0 }), /core assertion failed: hotTickShared: no scopes or list/);
+    words[kernelU32('HT_COUNT') / 4] = 0;
+    words[kernelU32('HT_SOLO_COUNT') / 4] = 1; // one solo record
+    expectRefused(engine, shared({ changed: 0 }), /core assertion failed: hotTickShared: no scopes or list/);
+  });
 });

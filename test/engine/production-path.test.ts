@@ -497,15 +497,15 @@ describe('the production sweep paths after the changes users make', () => {
       const heapLimit = bookIndex % 4 === 1 ? Math.max(16, twin.accountCount) : undefined;
       // Books 0, 4 and 8 give the incremental path a pool of its own, as a service does: its builds
       // (the bounds, then the index's count and place passes, each worker a part of the accounts)
-      // and its fallback sweeps run on the twin's workers; on books 0 and 8 every tick of an
-      // instrument with solo records and others in the hot book moves the solo records on a worker
-      // (hotSplit).
+      // and its fallback sweeps run on the twin's workers; on books 0 and 8 every tick of one
+      // instrument with records in the hot book is shared with a worker, in chunks of 4 records
+      // (hotSplit, hotShareChunk).
       let twinPool: SweepPool | undefined;
       if (bookIndex % 4 === 0) {
         twinPool = await SweepPool.open(twin, { threads: 2 });
         pools.push(twinPool);
       }
-      const incremental = new IncrementalEvaluator(twin, { pool: twinPool, fallbackAccounts, drainLimit: bookIndex % 8 === 0 ? fallbackAccounts : undefined, hotLimit: 16 + (bookIndex % 3) * 200, hotBound: [1e-3, 1e-2, 0.2][bookIndex % 3], heapLimit, hotSplit: bookIndex % 8 === 0 ? 1 : undefined });
+      const incremental = new IncrementalEvaluator(twin, { pool: twinPool, fallbackAccounts, drainLimit: bookIndex % 8 === 0 ? fallbackAccounts : undefined, hotLimit: 16 + (bookIndex % 3) * 200, hotBound: [1e-3, 1e-2, 0.2][bookIndex % 3], heapLimit, hotSplit: bookIndex % 8 === 0 ? 1 : undefined, hotShareChunk: bookIndex % 8 === 0 ? 4 : undefined });
       const reference = new ReferenceCache();
       const random = prng(1_000 + bookIndex);
       let heapCompactions = 0;
