@@ -149,6 +149,16 @@ describe('the incremental entry points (bounds, the hot book)', () => {
     steps: engine.region('test.steps', engine.layout.capacity.positions),
   });
 
+  /** The crash book with the kernel's regions and an empty hot book table (no records of any instrument), as hotSolo and hotTickShared read it. */
+  function emptyHotTable() {
+    const engine = crashEngine();
+    const r = regions(engine);
+    const stride = kernelU32('HOT_TABLE_STRIDE');
+    const table = engine.region('test.hot.table', stride * engine.instruments.length);
+    const words = new Uint32Array(engine.memory.buffer, table, (stride * engine.instruments.length) / 4).fill(0);
+    return { engine, r, header: engine.layout.header, table, words };
+  }
+
   test('boundAccountRange refuses a range past the book or backwards; boundAccounts a listed account past it', () => {
     const engine = crashEngine();
     const r = regions(engine);
@@ -235,12 +245,7 @@ describe('the incremental entry points (bounds, the hot book)', () => {
   });
 
   test('hotSolo refuses an instrument past the book, no shard record, no table, a weight that is no finite non-negative number, and solo records with no array or no list', () => {
-    const engine = crashEngine();
-    const r = regions(engine);
-    const header = engine.layout.header;
-    const stride = kernelU32('HOT_TABLE_STRIDE');
-    const table = engine.region('test.hot.table', stride * engine.instruments.length);
-    const words = new Uint32Array(engine.memory.buffer, table, (stride * engine.instruments.length) / 4).fill(0);
+    const { engine, r, header, table, words } = emptyHotTable();
     expect(engine.core.hotSolo(header, engine.shardRecord(), 0, table, 1.5, r.list)).toBe(0); // no solo records: nothing listed
     expectRefused(engine, () => engine.core.hotSolo(header, engine.shardRecord(), engine.instruments.length, table, 1.5, r.list), /core assertion failed: hotSolo: no such instrument/);
     expectRefused(engine, () => engine.core.hotSolo(header, 0, 0, table, 1.5, r.list), /core assertion failed: hotSolo: no shard record/);
@@ -255,12 +260,7 @@ describe('the incremental entry points (bounds, the hot book)', () => {
   });
 
   test('hotTickShared refuses an instrument past the book, no shard record, no table, a counter that is absent or not aligned, a weight that is no finite non-negative number, chunks of no records, and records with no scopes or no list', () => {
-    const engine = crashEngine();
-    const r = regions(engine);
-    const header = engine.layout.header;
-    const stride = kernelU32('HOT_TABLE_STRIDE');
-    const table = engine.region('test.hot.table', stride * engine.instruments.length);
-    const words = new Uint32Array(engine.memory.buffer, table, (stride * engine.instruments.length) / 4).fill(0);
+    const { engine, r, header, table, words } = emptyHotTable();
     const counter = engine.region('test.hot.counter', 8);
     const shared = (over: Partial<{ instrument: number; shard: number; table: number; scopes: number; weight: number; counter: number; chunk: number; changed: number }> = {}) => {
       const a = { instrument: 0, shard: engine.shardRecord(), table, scopes: r.bounds, weight: 1.5, counter, chunk: 16, changed: r.list, ...over };
