@@ -494,8 +494,8 @@ export class IncrementalEvaluator {
         try {
           hot = await this.hot.tickSplit(i, this.hotShareChunk, (share) => pool.hotShare(share));
         } catch (error) {
-          // The worker died with the solo records half moved: a sweep makes every status exact,
-          // and the index is built again (and the hot book with it) at the next calm step.
+          // The worker died with its chunks half moved: a sweep makes every status exact, and the
+          // index is built again (and the hot book with it) at the next calm step.
           this.clearQueue();
           const swept = await this.sweep();
           this.staleReason = `a worker of the hot book's tick failed: ${(error as Error).message}`;

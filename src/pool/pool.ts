@@ -42,14 +42,6 @@ export interface HotShare {
   changed: number;
 }
 
-export interface HotRecordsShare {
-  records: number;
-  recordCount: number;
-  scopes: number;
-  markOld: bigint;
-  recordsChanged: number;
-}
-
 export interface SweepPoolOptions {
   /** Worker threads. Default: one per core (os.availableParallelism()). */
   threads?: number;
