@@ -41,10 +41,28 @@ static napi_value advise(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// address(view: Uint8Array): bigint — where the view's first byte is in this process's address
+// space, for the tests to find its mapping in /proc/self/smaps.
+static napi_value address(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) return fail(env, "address(view): one argument");
+  bool typed = false;
+  if (napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed) return fail(env, "address: the view must be a Uint8Array");
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, argv[0], &type, NULL, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) return fail(env, "address: the view must be a Uint8Array");
+  napi_value out;
+  napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)data, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "advise", NAPI_AUTO_LENGTH, advise, NULL, &fn);
   napi_set_named_property(env, exports, "advise", fn);
+  napi_create_function(env, "address", NAPI_AUTO_LENGTH, address, NULL, &fn);
+  napi_set_named_property(env, exports, "address", fn);
   return exports;
 }
 

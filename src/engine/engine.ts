@@ -41,6 +41,7 @@ import {
   createSharedMemory,
   readPositionColumns,
   layoutBytes,
+  layoutEnd,
   WASM_PAGE_BYTES,
   WASM_PAGES_MAX,
   alignUp,
@@ -1210,9 +1211,14 @@ export class Engine {
     this.assertWritable('growPositions');
     const old = this.layout;
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
+    // The memory grown here rather than by the layout, so that the new range is advised as every
+    // growth is (EngineOptions.hugePages); past wasm32's limit the layout refuses it below.
+    const pages = Math.ceil(layoutEnd(this.memoryTop, capacity) / WASM_PAGE_BYTES);
+    const have = this.memory.buffer.byteLength / WASM_PAGE_BYTES;
+    if (pages > have && pages <= WASM_PAGES_MAX) this.grewMemory(pages - have);
     let next: BookLayout;
     try {
-      next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom); // grows the memory itself
+      next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom);
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       // Past wasm32's 4 GiB: say how full the arena is with what (makePositionRoom compacts it

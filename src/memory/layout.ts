@@ -337,7 +337,7 @@ export class BookLayout {
       throw new RangeError(`layoutRoom: ${layoutRoom} records; an integer from 0 to ${CHUNK_ROOM_MIN}`);
     }
     this.header = alignUp(base, COLUMN_ALIGN_BYTES);
-    this.end = this.header + layoutBytes(capacity);
+    this.end = layoutEnd(base, capacity);
     const needPages = Math.ceil(this.end / WASM_PAGE_BYTES);
     const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
     if (needPages > WASM_PAGES_MAX) {
@@ -508,6 +508,11 @@ export const OP_FILL = kernelU32('OP_FILL');
 export const OP_SIZE_ABS_MAX = kernelI64('OP_SIZE_ABS_MAX');
 /** Bytes of one list entry: u32 account, u32 slot (assembly/layout.ts LIST_ENTRY_BYTES). */
 export const LIST_ENTRY_BYTES = kernelU32('LIST_ENTRY_BYTES');
+
+/** Where a layout of `capacity` made at `base` ends (BookLayout.end): what the memory must hold for it. */
+export function layoutEnd(base: number, capacity: Capacity): number {
+  return alignUp(base, COLUMN_ALIGN_BYTES) + layoutBytes(capacity);
+}
 
 /** A shared memory big enough for `bytes`, growable to the wasm32 limit. */
 export function createSharedMemory(bytes: number): WebAssembly.Memory {
