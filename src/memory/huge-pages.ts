@@ -1,4 +1,4 @@
-// Transparent huge pages for the shared WebAssembly memory (docs/memory.md, Huge pages).
+// Transparent huge pages for the shared WebAssembly memory (docs/architecture.md, Huge pages).
 //
 // The engine reads and writes gigabytes of columns at random: a tick's status writes, an update's
 // account, a re-evaluated account's block. With 4 KiB pages each such access is a TLB miss too, and
