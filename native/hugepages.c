@@ -1,6 +1,6 @@
 // Asks the kernel to back a range of the WebAssembly memory with transparent huge pages
 // (madvise MADV_HUGEPAGE), so that the engine's random reads and writes over gigabytes of columns
-// each miss the TLB far less often (docs/memory.md, Huge pages). Node has no call for it; this is
+// each miss the TLB far less often (docs/architecture.md, Huge pages). Node has no call for it; this is
 // the whole addon. Linux only; where the kernel has no transparent huge pages, madvise says so and
 // the engine runs as before.
 #include <errno.h>
