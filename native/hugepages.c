@@ -14,18 +14,27 @@ static napi_value fail(napi_env env, const char *message) {
   return NULL;
 }
 
+// A call's `count` arguments into argv, the first a Uint8Array whose bytes go to *data and *length.
+// Returns NULL, or what is wrong (`arity` for a wrong number of arguments, `notView` for a first
+// argument that is not a Uint8Array), for the caller to throw.
+static const char *viewCall(napi_env env, napi_callback_info info, size_t count, napi_value *argv, void **data, size_t *length, const char *arity, const char *notView) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count) return arity;
+  bool typed = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed) return notView;
+  if (napi_get_typedarray_info(env, argv[0], &type, length, data, NULL, NULL) != napi_ok || type != napi_uint8_array) return notView;
+  return NULL;
+}
+
 // advise(view: Uint8Array, from: number, to: number): number — madvise(MADV_HUGEPAGE) over the
 // whole pages of bytes [from, to) of the view's memory; 0, or the errno madvise gave.
 static napi_value advise(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) return fail(env, "advise(view, from, to): three arguments");
-  bool typed = false;
-  if (napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed) return fail(env, "advise: the view must be a Uint8Array");
-  napi_typedarray_type type;
   size_t length = 0;
   void *data = NULL;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) return fail(env, "advise: the view must be a Uint8Array");
+  const char *wrong = viewCall(env, info, 3, argv, &data, &length, "advise(view, from, to): three arguments", "advise: the view must be a Uint8Array");
+  if (wrong != NULL) return fail(env, wrong);
   double from = 0, to = 0;
   if (napi_get_value_double(env, argv[1], &from) != napi_ok || napi_get_value_double(env, argv[2], &to) != napi_ok) return fail(env, "advise: from and to must be numbers");
   if (!(from >= 0 && from <= to && to <= (double)length) || from != (double)(size_t)from || to != (double)(size_t)to) return fail(env, "advise: from and to must be whole byte offsets with 0 <= from <= to <= the view's length");
@@ -44,14 +53,11 @@ static napi_value advise(napi_env env, napi_callback_info info) {
 // address(view: Uint8Array): bigint — where the view's first byte is in this process's address
 // space, for the tests to find its mapping in /proc/self/smaps.
 static napi_value address(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) return fail(env, "address(view): one argument");
-  bool typed = false;
-  if (napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed) return fail(env, "address: the view must be a Uint8Array");
-  napi_typedarray_type type;
+  size_t length = 0;
   void *data = NULL;
-  if (napi_get_typedarray_info(env, argv[0], &type, NULL, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) return fail(env, "address: the view must be a Uint8Array");
+  const char *wrong = viewCall(env, info, 1, argv, &data, &length, "address(view): one argument", "address: the view must be a Uint8Array");
+  if (wrong != NULL) return fail(env, wrong);
   napi_value out;
   napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)data, &out);
   return out;
