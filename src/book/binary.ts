@@ -559,16 +559,16 @@ function allocateEngine(instruments: Instrument[], accountIds: AccountIds, posit
  */
 export function encodeBookBinary(engine: Engine): Uint8Array {
   const { columns, runs } = engineColumns(engine);
-  checkBookColumns(columns, runs.blockStarts);
-  return writeBookToMemory(columns, runs);
+  const ids = checkBookColumns(columns, runs.blockStarts);
+  return writeBookToMemory(columns, runs, ids);
 }
 
 /** writeBookColumnsFile for the book in an engine, as encodeBookBinary lays it out; streamed from the engine's memory. */
 export function writeBookBinaryFile(path: string, engine: Engine, options: BookWriteOptions = {}): number {
   const chunkBytes = chunkBytesOption(options.chunkBytes);
   const { columns, runs } = engineColumns(engine);
-  checkBookColumns(columns, runs.blockStarts);
-  return writeBookToFile(path, columns, runs, chunkBytes);
+  const ids = checkBookColumns(columns, runs.blockStarts);
+  return writeBookToFile(path, columns, runs, ids, chunkBytes);
 }
 
 /**
@@ -584,8 +584,8 @@ export function writeBookBinaryFile(path: string, engine: Engine, options: BookW
 export function writeBookColumnsFile(path: string, columns: BookColumns, options: BookWriteOptions = {}): number {
   const chunkBytes = chunkBytesOption(options.chunkBytes);
   checkColumnShapes(columns);
-  checkBookColumns(columns, null);
-  return writeBookToFile(path, columns, contiguousRuns(columns.positionCount), chunkBytes);
+  const ids = checkBookColumns(columns, null);
+  return writeBookToFile(path, columns, contiguousRuns(columns.positionCount), ids, chunkBytes);
 }
 
 /** A Book as a binary book. Throws BookError for a book the loader would refuse. */
@@ -601,7 +601,8 @@ export function encodeBookModel(book: Book): Uint8Array {
     ids[a] = id;
   }
   const accountIds = AccountIds.fromStrings(ids); // printable ASCII: one byte per character
-  checkDuplicateIds(accountIds);
+  const idBlob = accountIds.blob();
+  checkDuplicateIds(accountIds, idBlob);
   let P = 0;
   for (let a = 0; a < A; a++) P += accounts[a].positions.length;
   const columns: BookColumns = {
@@ -635,8 +636,8 @@ export function encodeBookModel(book: Book): Uint8Array {
       columns.posLeverage[j] = uint16(position.leverage, `${at} leverage`);
     }
   }
-  checkBookColumns(columns, null);
-  return writeBookToMemory(columns, contiguousRuns(P));
+  checkBookColumns(columns, null, idBlob);
+  return writeBookToMemory(columns, contiguousRuns(P), idBlob);
 }
 
 /**
@@ -716,16 +717,23 @@ function engineColumns(engine: Engine): { columns: BookColumns; runs: PositionRu
   return { columns, runs };
 }
 
-/** Every check the loader makes, in its order (after the structural ones, which writing satisfies by construction). */
-function checkBookColumns(columns: BookColumns, blockStarts: Uint32Array | null): void {
+/** The ids as the file's two sections hold them (AccountIds.blob()). */
+type IdBlob = { offsets: Uint32Array; bytes: Uint8Array };
+
+/**
+ * Every check the loader makes, in its order (after the structural ones, which writing satisfies by
+ * construction). Returns the ids' sections (`ids`, made here unless given), for the writer: for ids of
+ * one length they are made afresh, O(their bytes), so they are made once a write.
+ */
+function checkBookColumns(columns: BookColumns, blockStarts: Uint32Array | null, ids: IdBlob = columns.accountIds.blob()): IdBlob {
   requireLittleEndianHost();
   checkCapacity(columns.instruments.length, columns.accountIds.count, columns.positionCount);
   checkInstruments(columns.instruments);
-  const ids = columns.accountIds.blob();
   checkIdBlob(ids.offsets, ids.bytes);
   checkPositionTotal(columns, null);
   checkColumns(columns, blockStarts);
-  checkDuplicateIds(columns.accountIds);
+  checkDuplicateIds(columns.accountIds, ids);
+  return ids;
 }
 
 /** Column types and lengths of a BookColumns from a caller (a programming error, reported as BookError). */
@@ -779,14 +787,14 @@ function instrumentsSection(columns: BookColumns): Uint8Array {
   return json;
 }
 
-function writeBookToMemory(columns: BookColumns, runs: PositionRuns): Uint8Array {
+function writeBookToMemory(columns: BookColumns, runs: PositionRuns, ids: IdBlob): Uint8Array {
   const instrumentsJson = instrumentsSection(columns);
   const lengths = sectionLengths(columns, instrumentsJson);
   let total = BOOK_BINARY_HEADER_BYTES;
   for (const spec of BOOK_BINARY_SECTIONS) total = alignUp(total + 8 + lengths[spec.name], BOOK_BINARY_ALIGN);
   const out = new Uint8Array(total + CHECKSUM_BYTES);
   let at = 0;
-  writeBook(columns, runs, instrumentsJson, lengths, BOOK_FILE_CHUNK_BYTES, (bytes) => {
+  writeBook(columns, runs, ids, instrumentsJson, lengths, BOOK_FILE_CHUNK_BYTES, (bytes) => {
     out.set(bytes, at);
     at += bytes.length;
   });
@@ -799,11 +807,11 @@ function writeBookToMemory(columns: BookColumns, runs: PositionRuns): Uint8Array
  * a BookError naming the path; ClosedPipeError (the reader of `-` or of a FIFO went away) passes
  * through as it is. Returns the bytes written.
  */
-function writeBookToFile(path: string, columns: BookColumns, runs: PositionRuns, chunkBytes: number): number {
+function writeBookToFile(path: string, columns: BookColumns, runs: PositionRuns, ids: IdBlob, chunkBytes: number): number {
   const instrumentsJson = instrumentsSection(columns);
   const lengths = sectionLengths(columns, instrumentsJson);
   try {
-    return writeOutput(path, (emit) => writeBook(columns, runs, instrumentsJson, lengths, chunkBytes, emit)).bytes;
+    return writeOutput(path, (emit) => writeBook(columns, runs, ids, instrumentsJson, lengths, chunkBytes, emit)).bytes;
   } catch (error) {
     if (!(error instanceof OutputError)) throw error;
     const prefix = `${path}: `;
@@ -819,6 +827,7 @@ function writeBookToFile(path: string, columns: BookColumns, runs: PositionRuns,
 function writeBook(
   columns: BookColumns,
   runs: PositionRuns,
+  ids: IdBlob,
   instrumentsJson: Uint8Array,
   lengths: Record<BookBinarySectionName, number>,
   chunkBytes: number,
@@ -845,7 +854,6 @@ function writeBook(
   write(header);
   const field = new Uint8Array(8);
   const zeros = new Uint8Array(BOOK_BINARY_ALIGN);
-  const idBlob = columns.accountIds.blob();
   for (const spec of BOOK_BINARY_SECTIONS) {
     dataViewOf(field).setBigUint64(0, BigInt(lengths[spec.name]), true);
     write(field);
@@ -854,10 +862,10 @@ function writeBook(
         write(instrumentsJson);
         break;
       case 'accountIdOffsets':
-        write(bytesOf(idBlob.offsets));
+        write(bytesOf(ids.offsets));
         break;
       case 'accountIds':
-        write(idBlob.bytes);
+        write(ids.bytes);
         break;
       case 'accBalance':
       case 'accPosCount':
@@ -1135,16 +1143,17 @@ function checkCapacity(instrumentCount: number, accountCount: number, positionCo
 }
 
 /**
- * Throws for the first id (in account order) equal to an earlier one, without a string per id. Each
+ * Throws for the first of `accountIds` (in account order) equal to an earlier one, without a string
+ * per id, from their sections `ids` (AccountIds.blob(), made once by the caller). Each
  * id's bytes are hashed (one pass over the blob), the (hash, account) pairs are split by the hash's
  * top bits into buckets of at most ~32,768 ids, in account order, and each bucket goes through a
  * small open-addressing table that stays in cache. Equal hashes are compared byte by byte. Uses 12
  * bytes per account while it runs. The hash is seeded at random, so no file can make it slow on
  * purpose.
  */
-function checkDuplicateIds(ids: AccountIds): void {
-  const { offsets, bytes } = ids.blob();
-  const A = ids.count;
+function checkDuplicateIds(accountIds: AccountIds, ids: IdBlob): void {
+  const { offsets, bytes } = ids;
+  const A = offsets.length - 1;
   if (A < 2) return;
   const seed = (Math.random() * 0x100000000) >>> 0;
   const hashes = new Int32Array(A);
@@ -1202,7 +1211,7 @@ function checkDuplicateIds(ids: AccountIds): void {
     }
   }
   if (duplicate >= 0) {
-    const id = ids.get(duplicate);
+    const id = accountIds.get(duplicate);
     fail(`accounts[${duplicate}] (${id}) id`, `duplicate account id "${id}"; accounts[${earlier}] has it`);
   }
 }
