@@ -40,7 +40,6 @@ import {
   copyColumn,
   createSharedMemory,
   readPositionColumns,
-  layoutBytes,
   layoutEnd,
   WASM_PAGE_BYTES,
   WASM_PAGES_MAX,
@@ -233,9 +232,8 @@ export class Engine {
     const memory = createSharedMemory(0);
     const core = instantiateCore(memory, module);
     const base = core.heapBase();
-    const pages = Math.ceil((base + layoutBytes(capacity) + 16) / 65_536) - memory.buffer.byteLength / 65_536;
     const hugePages = options.hugePages ?? true;
-    if (pages > 0) growMemory(memory, pages, hugePages);
+    growForLayout(memory, base, capacity, hugePages);
     const layout = new BookLayout(memory, base, capacity, options.layoutRoom);
     layout.setAccountCount(accountIds.count);
     const engine = new Engine(memory, core, layout, instruments, accountIds, hugePages);
@@ -1211,11 +1209,7 @@ export class Engine {
     this.assertWritable('growPositions');
     const old = this.layout;
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
-    // The memory grown here rather than by the layout, so that the new range is advised as every
-    // growth is (EngineOptions.hugePages); past wasm32's limit the layout refuses it below.
-    const pages = Math.ceil(layoutEnd(this.memoryTop, capacity) / WASM_PAGE_BYTES);
-    const have = this.memory.buffer.byteLength / WASM_PAGE_BYTES;
-    if (pages > have && pages <= WASM_PAGES_MAX) this.grewMemory(pages - have);
+    growForLayout(this.memory, this.memoryTop, capacity, this.hugePages); // its old views dropped below
     let next: BookLayout;
     try {
       next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom);
@@ -1247,6 +1241,17 @@ export class Engine {
     // The new layout's derived data: cross bases and sweep records are rebuilt.
     this.refreshDebits();
   }
+}
+
+/**
+ * Grows `memory` to hold a layout of `capacity` at `base`, the new range advised with `hugePages`
+ * (growMemory), rather than by BookLayout, which would leave it unadvised. Past wasm32's limit it
+ * grows nothing: the layout then refuses the capacity, naming its size.
+ */
+function growForLayout(memory: WebAssembly.Memory, base: number, capacity: Capacity, hugePages: boolean): void {
+  const pages = Math.ceil(layoutEnd(base, capacity) / WASM_PAGE_BYTES);
+  const have = memory.buffer.byteLength / WASM_PAGE_BYTES;
+  if (pages > have && pages <= WASM_PAGES_MAX) growMemory(memory, pages - have, hugePages);
 }
 
 function assert(condition: boolean, message: string): asserts condition {
