@@ -117,7 +117,7 @@ export class AccountIds {
 
   /** The ids' bytes in all: what the binary format's accountIds section holds. */
   get byteLength(): number {
-    return this.ends === undefined ? (this.prefix.length + this.width) * this.idCount : this.ends[this.idCount] - this.ends[0];
+    return this.ends === undefined ? (this.prefix.length + this.width) * this.idCount : this.ends[this.idCount];
   }
 
   /**
@@ -126,7 +126,7 @@ export class AccountIds {
    * arrays kept (not to be written to).
    */
   blob(): { offsets: Uint32Array; bytes: Uint8Array } {
-    if (this.ends !== undefined && this.ends[0] === 0) return { offsets: this.ends, bytes: this.rest.subarray(0, this.ends[this.idCount]) };
+    if (this.ends !== undefined) return { offsets: this.ends, bytes: this.rest.subarray(0, this.ends[this.idCount]) };
     const offsets = new Uint32Array(this.idCount + 1);
     const bytes = new Uint8Array(this.byteLength);
     let at = 0;

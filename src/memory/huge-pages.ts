@@ -83,7 +83,7 @@ export function hugePages(): HugePages {
  * A refusal by the kernel is not an error (the memory works either way); it turns the advice off
  * for the rest of the process and hugePages() gives its errno.
  */
-export function adviseHugePages(memory: WebAssembly.Memory, from: number, to: number): void {
+function adviseHugePages(memory: WebAssembly.Memory, from: number, to: number): void {
   const { addon } = (state ??= load());
   if (addon === null || to <= from) return;
   const result = addon.advise(new Uint8Array(memory.buffer), from, to);
