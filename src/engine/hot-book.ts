@@ -346,7 +346,7 @@ export class HotBook {
    * moves while it runs. Throws if the worker failed: the records may then be half moved, and the
    * caller sweeps (and builds the hot book again).
    */
-  async tickSplit(i: number, chunk: number, share: (share: HotShare) => Promise<{ listed: number; failing: number }>): Promise<HotTick> {
+  async tickSplit(i: number, chunk: number, share: (share: HotShare, own: () => void) => Promise<{ listed: number; failing: number }>): Promise<HotTick> {
     const engine = this.engine;
     const mark = engine.views.instMark[i];
     const tick: HotTick = { changed: [], failing: 0 };
@@ -358,11 +358,14 @@ export class HotBook {
     new Uint32Array(engine.memory.buffer, counter, 1)[0] = 0;
     const markOld = this.marks[i];
     const shard = engine.shardRecord();
-    const pending = share({ instrument: i, table: this.tableOffset, scopes: this.scopesOffset, markOld, weight: this.weights[i], counter, chunk, changed: workerChanged });
     this.marks[i] = mark;
-    const listed = engine.core.hotTickShared(engine.layout.header, shard, i, this.tableOffset, this.scopesOffset, markOld, this.weights[i], counter, chunk, ownChanged);
-    this.listed(tick, ownChanged, listed, engine.core.hotFailingDelta());
-    const done = await pending;
+    let listed = 0;
+    let failing = 0;
+    const done = await share({ instrument: i, table: this.tableOffset, scopes: this.scopesOffset, markOld, weight: this.weights[i], counter, chunk, changed: workerChanged }, () => {
+      listed = engine.core.hotTickShared(engine.layout.header, shard, i, this.tableOffset, this.scopesOffset, markOld, this.weights[i], counter, chunk, ownChanged);
+      failing = engine.core.hotFailingDelta();
+    });
+    this.listed(tick, ownChanged, listed, failing);
     this.listed(tick, workerChanged, done.listed, done.failing);
     return tick;
   }

@@ -38,8 +38,12 @@ import { ShardSlot } from '../memory/layout.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
 import { BoundHeap, HeapPages } from './bound-heap.js';
 
-/** IncrementalOptions.hotSplit's default. */
-const HOT_SPLIT_DEFAULT = 131_072;
+/**
+ * IncrementalOptions.hotSplit's default: on the 10M-account book, instruments 0 and 1 late in 5,000
+ * normal ticks (131,072 before the pool's helper made a hand-over cheap: bench/README.md,
+ * 2026-12-05, fourth session).
+ */
+const HOT_SPLIT_DEFAULT = 65_536;
 /** IncrementalOptions.hotShareChunk's default: 98 KB of records or 128 KB of solo records a chunk. */
 const HOT_SHARE_CHUNK_DEFAULT = 4_096;
 /** IncrementalOptions.hotPartBound's default, in hotBounds. */
@@ -173,8 +177,8 @@ export interface IncrementalOptions {
   /**
    * With a pool: a normal tick of an instrument with at least this many records in the hot book (of
    * both kinds) is shared between this thread and a worker, each taking chunks of hotShareChunk
-   * records until none is left. Handing a task to a worker costs tens of microseconds and more, so
-   * only the largest instruments gain. Default: 131,072.
+   * records until none is left. Handing a tick to the pool's helper and seeing it done costs about
+   * 0.15 ms (SweepPool.hotShare), so only the largest instruments gain. Default: 65,536.
    */
   hotSplit?: number;
   /** The records of one kind a thread takes at a time in a shared tick (hotSplit). Default: 4,096. */
@@ -492,7 +496,7 @@ export class IncrementalEvaluator {
       const pool = this.pool;
       if (pool !== undefined && this.hot.splits(i, this.hotSplit)) {
         try {
-          hot = await this.hot.tickSplit(i, this.hotShareChunk, (share) => pool.hotShare(share));
+          hot = await this.hot.tickSplit(i, this.hotShareChunk, (share, own) => pool.hotShare(share, own));
         } catch (error) {
           // The worker died with its chunks half moved: a sweep makes every status exact, and the
           // index is built again (and the hot book with it) at the next calm step.

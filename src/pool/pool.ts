@@ -107,6 +107,27 @@ const RETRIES_DEFAULT = 3;
  */
 const WARMUP_ACCOUNTS = 1_024;
 const WARMUP_ROUNDS = 4;
+/**
+ * The hot book's helper (hotShare): a task that stays on one worker, parked on a word of the shared
+ * memory between ticks, so that a shared tick is handed over by a store and a wake, and its end seen
+ * in the memory, rather than by a task given and answered through piscina's messages: those cost a
+ * median 0.14 ms to hand over (piscina.run) and 0.17 ms for the answer to reach this thread's event
+ * loop, against 0.05–0.08 ms for a wake and answer through the memory, on the machine of
+ * bench/README.md (2026-12-05, fourth session). Its block in the shared memory, as i32 words: the
+ * tick's sequence number (this thread raises it to hand a tick over), the last one done (the helper
+ * sets it), a stop flag, what the helper listed and its change in failing scopes, then the tick's
+ * arguments (u32 offsets; the i64 mark its records move from and the f64 weight at byte offsets).
+ */
+const HELPER_WORDS = { go: 0, done: 1, stop: 2, listed: 3, failing: 4, header: 5, shard: 6, instrument: 7, table: 8, scopes: 9, counter: 10, chunk: 11, changed: 12, count: 14, markOld: 56, weight: 64 } as const;
+const HELPER_BYTES = 72;
+/**
+ * How long this thread waits, spinning, for the helper to mark a shared tick done once its own part
+ * is done (the two take chunks by one counter, so they end within a chunk of each other) before it
+ * waits without spinning, for the mark or the helper's failure (a dead worker).
+ */
+const HOT_SHARE_SPIN_MS = 2;
+/** How long one wait of this thread for the helper's mark lasts before it looks again (ms). */
+const HOT_SHARE_WAIT_MS = 50;
 
 interface Shard {
   start: number;
@@ -118,6 +139,8 @@ export class SweepPool {
   private readonly cancelFlag: Int32Array;
   private growLists = true;
   private sweeping = false;
+  /** The hot book's helper while it is parked on a worker (hotShare): its block and its task; `failed` rejects once the task ends. */
+  private helper: { block: number; task: Promise<unknown>; failed: Promise<never> } | undefined;
 
   private constructor(
     private readonly engine: Engine,
@@ -173,11 +196,13 @@ export class SweepPool {
    * single-writer rule, until the workers are done, the engine refuses every write and evaluation
    * (Engine.assertWritable), another pool's sweep included.
    */
-  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
+  private async exclusive<T>(work: () => Promise<T>, keepHelper = false): Promise<T> {
     if (this.sweeping) throw new Error('a sweep is already running on this pool');
     this.engine.beginSweep();
     this.sweeping = true;
     try {
+      // Every other task needs every worker: the hot book's helper leaves its worker first.
+      if (!keepHelper && this.helper !== undefined) await this.stopHelper();
       return await work();
     } finally {
       this.sweeping = false;
@@ -186,8 +211,10 @@ export class SweepPool {
   }
 
   async sweep(options: SweepOptions = {}): Promise<SweepResult> {
+    // Cleared now, not when the workers start (after the hot book's helper has left, if one is
+    // parked): a cancel made after this call stops this sweep.
+    if (!this.sweeping) Atomics.store(this.cancelFlag, 0, 0);
     return this.exclusive(async () => {
-      Atomics.store(this.cancelFlag, 0, 0);
       const engine = this.engine;
       const shards = this.shards();
       const header = engine.layout.header;
@@ -317,28 +344,95 @@ export class SweepPool {
   }
 
   /**
-   * A worker's part of a tick of the hot book shared with the caller's thread (src/engine/hot-book.ts
-   * tickSplit): the kernel's hotTickShared with a shard record of its own, taking chunks of the
-   * instrument's records by the same counter as the caller's thread. The single-writer rule holds as
-   * for a sweep: until it returns, the engine refuses every write and evaluation. Returns the
-   * accounts the worker listed and its change in failing scopes; throws if the worker died (the
-   * records may then be half moved: the caller sweeps).
+   * A tick of the hot book shared between a worker and the caller's thread (src/engine/hot-book.ts
+   * tickSplit): the pool's helper, parked on a worker (started at the first shared tick, and again
+   * after any other task of the pool, which stops it), runs the kernel's hotTickShared with a shard
+   * record of its own while this thread runs `own` (its part: the same kernel, taking chunks of the
+   * instrument's records by the same counter). The single-writer rule holds as for a sweep: until
+   * it returns, the engine refuses every write and evaluation. Returns what the helper listed and
+   * its change in failing scopes; throws if `own` threw (once the helper is done) or the helper's
+   * worker died (the records may then be half moved: the caller sweeps, and a new helper is started
+   * at the next shared tick).
    */
-  async hotShare(share: HotShare): Promise<{ listed: number; failing: number }> {
+  async hotShare(share: HotShare, own: () => void): Promise<{ listed: number; failing: number }> {
     const engine = this.engine;
-    const shard = engine.shardRecord('pool.hot'); // its regions before the worker runs
+    const shard = engine.shardRecord('pool.hot'); // its regions before the helper runs
     return this.exclusive(async () => {
-      const task = { kind: 'hotShare', header: engine.layout.header, shard, ...share };
-      const [listed, failing] = (await this.piscina.run(task)) as [number, number];
-      return { listed, failing };
-    });
+      const helper = this.helper ?? this.startHelper();
+      const block = helper.block;
+      const buffer = engine.memory.buffer;
+      const words = new Int32Array(buffer, block, HELPER_WORDS.count);
+      words[HELPER_WORDS.header] = engine.layout.header;
+      words[HELPER_WORDS.shard] = shard;
+      words[HELPER_WORDS.instrument] = share.instrument;
+      words[HELPER_WORDS.table] = share.table;
+      words[HELPER_WORDS.scopes] = share.scopes;
+      words[HELPER_WORDS.counter] = share.counter;
+      words[HELPER_WORDS.chunk] = share.chunk;
+      words[HELPER_WORDS.changed] = share.changed;
+      new BigInt64Array(buffer, block + HELPER_WORDS.markOld, 1)[0] = share.markOld;
+      new Float64Array(buffer, block + HELPER_WORDS.weight, 1)[0] = share.weight;
+      const tick = (words[HELPER_WORDS.go] + 1) | 0;
+      Atomics.store(words, HELPER_WORDS.go, tick);
+      Atomics.notify(words, HELPER_WORDS.go);
+      try {
+        own();
+      } finally {
+        if (!markedWithin(words, HELPER_WORDS.done, tick, HOT_SHARE_SPIN_MS)) await this.helperDone(words, tick, helper.failed);
+      }
+      return { listed: words[HELPER_WORDS.listed], failing: words[HELPER_WORDS.failing] };
+    }, true);
+  }
+
+  /** Starts the hot book's helper: a task that parks on its block's sequence word (sweep-worker.mjs, kind 'hotHelper'). */
+  private startHelper(): NonNullable<SweepPool['helper']> {
+    const block = this.engine.region('pool.hot.helper', HELPER_BYTES);
+    new Int32Array(this.engine.memory.buffer, block, HELPER_WORDS.count).fill(0);
+    const task = this.piscina.run({ kind: 'hotHelper', block, words: HELPER_WORDS });
+    const failed = task.then(
+      () => Promise.reject(new Error('the hot book\'s helper stopped')),
+      (error: unknown) => Promise.reject(error),
+    );
+    failed.catch(() => undefined); // read only while a tick waits for the helper
+    const helper = { block, task, failed };
+    this.helper = helper;
+    return helper;
+  }
+
+  /** Waits (without spinning) until the helper marks tick `tick` done; throws if its task ends first (its worker died). */
+  private async helperDone(words: Int32Array, tick: number, failed: Promise<never>): Promise<void> {
+    try {
+      for (;;) {
+        const seen = Atomics.load(words, HELPER_WORDS.done);
+        if (seen === tick) return;
+        const wait = waitAsync(words, HELPER_WORDS.done, seen, HOT_SHARE_WAIT_MS);
+        if (wait.async) await Promise.race([wait.value, failed]);
+      }
+    } catch (error) {
+      this.helper = undefined;
+      throw error;
+    }
+  }
+
+  /** Stops the hot book's helper, if one is parked, and waits for its task to end (its worker free). */
+  private async stopHelper(): Promise<void> {
+    const helper = this.helper;
+    if (helper === undefined) return;
+    this.helper = undefined;
+    const words = new Int32Array(this.engine.memory.buffer, helper.block, HELPER_WORDS.count);
+    Atomics.store(words, HELPER_WORDS.stop, 1);
+    Atomics.store(words, HELPER_WORDS.go, (words[HELPER_WORDS.go] + 1) | 0);
+    Atomics.notify(words, HELPER_WORDS.go);
+    await helper.task.catch(() => undefined); // a helper that died is replaced at the next shared tick
   }
 
   /**
    * The memory-bandwidth baseline: reads [pointer, pointer + bytes) split evenly over the
-   * workers, all at once. Returns the sum of the parts (only so the reads cannot be skipped).
+   * workers, all at once (the hot book's helper, if parked, leaves its worker first). Returns the
+   * sum of the parts (only so the reads cannot be skipped).
    */
   async streamRead(pointer: number, bytes: number): Promise<bigint> {
+    await this.stopHelper();
     const parts = this.threads;
     const chunk = Math.floor(bytes / parts / 64) * 64;
     const sums = await Promise.all(
@@ -350,6 +444,7 @@ export class SweepPool {
   }
 
   async close(): Promise<void> {
+    await this.stopHelper();
     await this.piscina.destroy();
   }
 
@@ -479,4 +574,16 @@ function warmupBook(engine: Engine): { header: number; shard: number; accounts: 
   // Its chunk records, so that the warm-up runs the chunk sweep as real sweeps will.
   engine.core.refreshDebits(layout.header, shard, 0, accounts, SWEEP_CHUNKS);
   return { header: layout.header, shard, accounts, rounds: WARMUP_ROUNDS, flags: [SWEEP_CHUNKS, SWEEP_FULL] };
+}
+
+/** Atomics.waitAsync (Node 20 has it; TypeScript's ES2022 library does not declare it). */
+const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number, ms: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+
+/** Whether the i32 at `index` of `words` is (or becomes, within `ms` of spinning) `value`. */
+function markedWithin(words: Int32Array, index: number, value: number, ms: number): boolean {
+  const deadline = performance.now() + ms;
+  for (let k = 0; ; k++) {
+    if (Atomics.load(words, index) === value) return true;
+    if ((k & 1_023) === 1_023 && performance.now() > deadline) return false;
+  }
 }

@@ -45,19 +45,14 @@ for (let round = 0; round < warmup.rounds; round++) {
  * Kind 'read' (the benchmark's bandwidth baseline): streams `bytes` bytes from `pointer`.
  * Kind 'bounds' (incremental evaluation's build): accounts [start, end) evaluated with their bounds;
  * with `dieAfter` ≥ 0 (the worker-death test's seam) that many of them, then the thread exits.
- * Kind 'hotShare' (a normal tick of incremental evaluation): the kernel's hotTickShared with this
- * task's shard record, taking chunks of an instrument's hot records by the same counter as the main
- * thread; returns [accounts listed, change in failing scopes].
+ * Kind 'hotHelper' (normal ticks of incremental evaluation): stays, parked on its block (hotHelper).
  * Kind 'index' (the build's next passes): the kernel's indexCount (`pass` 'count') or indexPlace
  * ('place') over accounts [start, end) with `args` (their arguments between the header and the
  * accounts); `dieAfter` as for 'bounds'.
  */
 export default function sweepShard(task) {
   if (task.kind === 'read') return core.streamRead(task.pointer, task.bytes);
-  if (task.kind === 'hotShare') {
-    const listed = core.hotTickShared(task.header, task.shard, task.instrument, task.table, task.scopes, task.markOld, task.weight, task.counter, task.chunk, task.changed);
-    return [listed, core.hotFailingDelta()];
-  }
+  if (task.kind === 'hotHelper') return hotHelper(task.block, task.words);
   if (task.kind === 'bounds') {
     if (task.dieAfter >= 0) {
       // The worker-death test's seam: the first accounts written, then the thread exits.
@@ -102,4 +97,29 @@ export default function sweepShard(task) {
     core.sweep(header, start, end, flags, record);
   }
   return true;
+}
+
+/**
+ * The hot book's helper (src/pool/pool.ts hotShare): parks on the sequence word of its block at
+ * `block` (`words`: its layout) until the main thread raises it, then runs the kernel's
+ * hotTickShared with the arguments in the block (taking chunks of an instrument's hot records by the
+ * same counter as the main thread), writes what it listed and its change in failing scopes, marks
+ * the tick done and wakes the main thread; until the stop flag is set. The block's u32 offsets are
+ * read unsigned: a 10M-account book's regions lie above 2 GiB.
+ */
+function hotHelper(block, words) {
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(new Int32Array(memory.buffer, block, words.count), words.go, seen);
+    const w = new Int32Array(memory.buffer, block, words.count); // the memory may have grown
+    seen = Atomics.load(w, words.go);
+    if (w[words.stop] !== 0) return 0;
+    const u = (k) => w[k] >>> 0;
+    const markOld = new BigInt64Array(memory.buffer, block + words.markOld, 1)[0];
+    const weight = new Float64Array(memory.buffer, block + words.weight, 1)[0];
+    w[words.listed] = core.hotTickShared(u(words.header), u(words.shard), u(words.instrument), u(words.table), u(words.scopes), markOld, weight, u(words.counter), u(words.chunk), u(words.changed));
+    w[words.failing] = core.hotFailingDelta();
+    Atomics.store(w, words.done, seen);
+    Atomics.notify(w, words.done);
+  }
 }

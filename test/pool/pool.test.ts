@@ -212,6 +212,59 @@ describe('faults', () => {
   });
 });
 
+describe("the hot book's helper", () => {
+  /** A book, its pool, and an empty hot book table (no records of any instrument): a shared tick moves nothing, and each thread takes the counter once. */
+  async function emptyHotBook() {
+    const engine = Engine.fromBook(syntheticBook(10_000, 4));
+    const pool = await open(engine, 2);
+    const stride = kernelU32('HOT_TABLE_STRIDE');
+    const table = engine.region('test.hot.table', stride * engine.instruments.length);
+    new Uint32Array(engine.memory.buffer, table, (stride * engine.instruments.length) / 4).fill(0);
+    const counter = engine.region('test.hot.counter', 4);
+    const changed = engine.region('test.hot.changed', 64);
+    const share = (instrument: number) => ({ instrument, table, scopes: engine.region('test.hot.scopes', 64), markOld: engine.views.instMark[0], weight: 1.5, counter, chunk: 8, changed });
+    const takes = () => new Uint32Array(engine.memory.buffer, counter, 1)[0];
+    const reset = () => (new Uint32Array(engine.memory.buffer, counter, 1)[0] = 0);
+    return { engine, pool, share, takes, reset };
+  }
+
+  test('runs its part of each shared tick, leaves its worker for a sweep and comes back at the next tick; one whose worker fails is replaced', async () => {
+    const { engine, pool, share, takes, reset } = await emptyHotBook();
+    const reference = await pool.sweep();
+    for (let tick = 0; tick < 5; tick++) {
+      reset();
+      let own = 0;
+      const done = await pool.hotShare(share(0), () => {
+        own++;
+      });
+      expect(done).toEqual({ listed: 0, failing: 0 });
+      expect(own).toBe(1);
+      expect(takes(), `tick ${tick}: the helper took the counter once`).toBe(1);
+    }
+    // A sweep needs both workers: the helper leaves, and the sweep is whole.
+    const swept = await pool.sweep();
+    expect(swept.complete).toBe(true);
+    expect(swept.liquidatable).toBe(reference.liquidatable);
+    reset();
+    await pool.hotShare(share(0), () => undefined);
+    expect(takes(), 'a new helper after the sweep').toBe(1);
+    // Its kernel refuses the tick (no such instrument): the tick fails with the kernel's message,
+    // the engine is writable after it, and the next tick has a new helper.
+    await expect(pool.hotShare(share(engine.instruments.length), () => undefined)).rejects.toThrow(/core assertion failed: hotTickShared: no such instrument/);
+    expect(() => engine.assertWritable()).not.toThrow();
+    reset();
+    await pool.hotShare(share(1), () => undefined);
+    expect(takes(), 'a new helper after the failure').toBe(1);
+    // This thread's part fails: the helper's part is waited for, then the error is the tick's.
+    reset();
+    await expect(pool.hotShare(share(0), () => {
+      throw new Error('own part failed');
+    })).rejects.toThrow('own part failed');
+    expect(takes(), "the helper's part ran").toBe(1);
+    expect(() => engine.assertWritable()).not.toThrow();
+  });
+});
+
 describe('the gatherer', () => {
   test('a shard whose list overflows by exactly one scope is scanned, with the scopes of the single-thread sweep', async () => {
     const engine = Engine.fromBook(crashBook());
