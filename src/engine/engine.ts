@@ -76,6 +76,17 @@ export interface EngineOptions {
 
 /** Spare slots by default: enough for a day of new positions on most books, 4 bytes a position. */
 const SPARE_FRACTION_DEFAULT = 1 / 16;
+/** The most spare slots an engine takes, in books' positions (EngineOptions.spareFraction). */
+const SPARE_FRACTION_MAX = 16;
+
+/** Refuses EngineOptions a caller got wrong (layoutRoom is BookLayout's to check), naming the option, before anything is allocated. */
+function checkEngineOptions(options: EngineOptions): void {
+  const { spareFraction, hugePages } = options;
+  if (spareFraction !== undefined && !(typeof spareFraction === 'number' && spareFraction >= 0 && spareFraction <= SPARE_FRACTION_MAX)) {
+    throw new RangeError(`spareFraction must be a number from 0 to ${SPARE_FRACTION_MAX}, got ${String(spareFraction)}`);
+  }
+  if (hugePages !== undefined && typeof hugePages !== 'boolean') throw new TypeError(`hugePages must be true or false, got ${String(hugePages)}`);
+}
 /** Floors of unused tiers: above every notional, so the kernel's fixed-length bracket search skips them. */
 const TIER_FLOOR_PADDING = (1n << 63n) - 1n;
 
@@ -222,6 +233,7 @@ export class Engine {
    * while validating); the caller has validated what it writes.
    */
   static allocate(instruments: Instrument[], accountIds: AccountIds, positionCount: number, options: EngineOptions = {}): Engine {
+    checkEngineOptions(options);
     const spare = Math.ceil(positionCount * (options.spareFraction ?? SPARE_FRACTION_DEFAULT)) + 64;
     const capacity: Capacity = {
       instruments: Math.max(1, instruments.length),

@@ -148,6 +148,17 @@ describe('huge pages', () => {
     expect(() => address()).toThrow(/one argument/);
   });
 
+  it('an engine refuses options of the wrong kind, naming the option, before it allocates', () => {
+    const book = generatedBookToBook(generateBook({ accounts: 50, seed: 3, instruments: 2 }));
+    for (const hugePages of ['false', 0, null]) {
+      expect(() => Engine.fromBook(book, { hugePages } as unknown as { hugePages: boolean })).toThrow(new TypeError(`hugePages must be true or false, got ${String(hugePages)}`));
+    }
+    for (const spareFraction of [-0.1, Number.NaN, Infinity, 17, '1']) {
+      expect(() => Engine.fromBook(book, { spareFraction } as unknown as { spareFraction: number })).toThrow(new RangeError(`spareFraction must be a number from 0 to 16, got ${String(spareFraction)}`));
+    }
+    expect(Engine.fromBook(book, { spareFraction: 0, hugePages: false }).accountCount).toBe(50);
+  });
+
   it(`${HUGE_PAGES_ENV}=0 turns the advice off`, async () => {
     process.env[HUGE_PAGES_ENV] = '0';
     vi.resetModules();
