@@ -337,7 +337,8 @@ export class HotBook {
   }
 
   /**
-   * tick(i), shared between this thread and a worker (`share`, the pool's hotShare): both take
+   * tick(i), shared between this thread and a worker (`share`, the pool's hotShare, which runs this
+   * thread's part, `own`, while the pool's helper runs the worker's): both take
    * chunks of `chunk` of the instrument's records of one kind by one counter (the kernel's hotTickShared)
    * until none is left, so that a thread slowed by its chunks' status changes, or woken late, takes
    * fewer and the two finish together. A tick moves each scope once (a scope holds one position an
