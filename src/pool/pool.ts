@@ -185,6 +185,14 @@ export class SweepPool {
     return this.piscina.threads.length;
   }
 
+  /**
+   * Whether the hot book's helper holds a worker now (hotShare): from a shared tick until the pool's
+   * next other task, which needs every worker.
+   */
+  get helperParked(): boolean {
+    return this.helper !== undefined;
+  }
+
   /** Asks the running sweep to stop: each worker stops at its next check of the flag. */
   cancel(): void {
     Atomics.store(this.cancelFlag, 0, 1);

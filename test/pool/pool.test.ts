@@ -241,16 +241,21 @@ describe("the hot book's helper", () => {
       expect(own).toBe(1);
       expect(takes(), `tick ${tick}: the helper took the counter once`).toBe(1);
     }
-    // A sweep needs both workers: the helper leaves, and the sweep is whole.
+    expect(pool.helperParked).toBe(true);
+    // A sweep needs both workers: the helper leaves first (left parked, it would hold one and the
+    // sweep's tasks would run one after the other on the other), and the sweep is whole.
     const swept = await pool.sweep();
+    expect(pool.helperParked).toBe(false);
     expect(swept.complete).toBe(true);
     expect(swept.liquidatable).toBe(reference.liquidatable);
     reset();
     await pool.hotShare(share(0), () => undefined);
     expect(takes(), 'a new helper after the sweep').toBe(1);
+    expect(pool.helperParked).toBe(true);
     // Its kernel refuses the tick (no such instrument): the tick fails with the kernel's message,
     // the engine is writable after it, and the next tick has a new helper.
     await expect(pool.hotShare(share(engine.instruments.length), () => undefined)).rejects.toThrow(/core assertion failed: hotTickShared: no such instrument/);
+    expect(pool.helperParked).toBe(false);
     expect(() => engine.assertWritable()).not.toThrow();
     reset();
     await pool.hotShare(share(1), () => undefined);
@@ -262,6 +267,9 @@ describe("the hot book's helper", () => {
     })).rejects.toThrow('own part failed');
     expect(takes(), "the helper's part ran").toBe(1);
     expect(() => engine.assertWritable()).not.toThrow();
+    // Reading the memory's bandwidth needs every worker too.
+    await pool.streamRead(engine.layout.header, 4_096);
+    expect(pool.helperParked).toBe(false);
   });
 });
 
