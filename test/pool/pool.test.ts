@@ -270,6 +270,15 @@ describe("the hot book's helper", () => {
     // Reading the memory's bandwidth needs every worker too.
     await pool.streamRead(engine.layout.header, 4_096);
     expect(pool.helperParked).toBe(false);
+    // A cancel made right after a sweep is asked for stops it, though the sweep's workers start
+    // only once the helper has left.
+    await pool.hotShare(share(0), () => undefined);
+    expect(pool.helperParked).toBe(true);
+    const running = pool.sweep({ holdShard: 0 });
+    pool.cancel();
+    const cancelled = await running;
+    expect(cancelled.complete).toBe(false);
+    expect((await pool.sweep()).complete).toBe(true);
   });
 });
 
