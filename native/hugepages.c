@@ -14,33 +14,43 @@ static napi_value fail(napi_env env, const char *message) {
   return NULL;
 }
 
-// A call's `count` arguments into argv, the first a Uint8Array whose bytes go to *data and *length.
-// Returns NULL, or what is wrong (`arity` for a wrong number of arguments, `notView` for a first
-// argument that is not a Uint8Array), for the caller to throw.
-static const char *viewCall(napi_env env, napi_callback_info info, size_t count, napi_value *argv, void **data, size_t *length, const char *arity, const char *notView) {
+// A call's arguments: up to three, the first a Uint8Array whose bytes are at `data`, `length` long.
+typedef struct {
+  napi_value argv[3];
+  void *data;
+  size_t length;
+} ViewArgs;
+
+// Reads a call's `count` arguments into *args. Returns false, with a TypeError thrown, when they are
+// not `count` (`arity`) or the first is not a Uint8Array (`notView`).
+static bool viewArgs(napi_env env, napi_callback_info info, size_t count, ViewArgs *args, const char *arity, const char *notView) {
   size_t argc = count;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count) return arity;
+  args->data = NULL;
+  args->length = 0;
+  if (napi_get_cb_info(env, info, &argc, args->argv, NULL, NULL) != napi_ok || argc != count) {
+    fail(env, arity);
+    return false;
+  }
   bool typed = false;
   napi_typedarray_type type;
-  if (napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed) return notView;
-  if (napi_get_typedarray_info(env, argv[0], &type, length, data, NULL, NULL) != napi_ok || type != napi_uint8_array) return notView;
-  return NULL;
+  if (napi_is_typedarray(env, args->argv[0], &typed) != napi_ok || !typed || napi_get_typedarray_info(env, args->argv[0], &type, &args->length, &args->data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    fail(env, notView);
+    return false;
+  }
+  return true;
 }
 
 // advise(view: Uint8Array, from: number, to: number): number — madvise(MADV_HUGEPAGE) over the
 // whole pages of bytes [from, to) of the view's memory; 0, or the errno madvise gave.
 static napi_value advise(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  size_t length = 0;
-  void *data = NULL;
-  const char *wrong = viewCall(env, info, 3, argv, &data, &length, "advise(view, from, to): three arguments", "advise: the view must be a Uint8Array");
-  if (wrong != NULL) return fail(env, wrong);
+  ViewArgs a;
+  if (!viewArgs(env, info, 3, &a, "advise(view, from, to): three arguments", "advise: the view must be a Uint8Array")) return NULL;
   double from = 0, to = 0;
-  if (napi_get_value_double(env, argv[1], &from) != napi_ok || napi_get_value_double(env, argv[2], &to) != napi_ok) return fail(env, "advise: from and to must be numbers");
-  if (!(from >= 0 && from <= to && to <= (double)length) || from != (double)(size_t)from || to != (double)(size_t)to) return fail(env, "advise: from and to must be whole byte offsets with 0 <= from <= to <= the view's length");
+  if (napi_get_value_double(env, a.argv[1], &from) != napi_ok || napi_get_value_double(env, a.argv[2], &to) != napi_ok) return fail(env, "advise: from and to must be numbers");
+  if (!(from >= 0 && from <= to && to <= (double)a.length) || from != (double)(size_t)from || to != (double)(size_t)to) return fail(env, "advise: from and to must be whole byte offsets with 0 <= from <= to <= the view's length");
   const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t start = (uintptr_t)data + (size_t)from;
-  uintptr_t end = (uintptr_t)data + (size_t)to;
+  uintptr_t start = (uintptr_t)a.data + (size_t)from;
+  uintptr_t end = (uintptr_t)a.data + (size_t)to;
   start = (start + page - 1) & ~(page - 1);
   end &= ~(page - 1);
   int result = 0;
@@ -53,13 +63,10 @@ static napi_value advise(napi_env env, napi_callback_info info) {
 // address(view: Uint8Array): bigint — where the view's first byte is in this process's address
 // space, for the tests to find its mapping in /proc/self/smaps.
 static napi_value address(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  size_t length = 0;
-  void *data = NULL;
-  const char *wrong = viewCall(env, info, 1, argv, &data, &length, "address(view): one argument", "address: the view must be a Uint8Array");
-  if (wrong != NULL) return fail(env, wrong);
+  ViewArgs a;
+  if (!viewArgs(env, info, 1, &a, "address(view): one argument", "address: the view must be a Uint8Array")) return NULL;
   napi_value out;
-  napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)data, &out);
+  napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)a.data, &out);
   return out;
 }
 
