@@ -40,7 +40,6 @@ import {
   copyColumn,
   createSharedMemory,
   readPositionColumns,
-  layoutEnd,
   WASM_PAGE_BYTES,
   WASM_PAGES_MAX,
   alignUp,
@@ -245,8 +244,7 @@ export class Engine {
     const core = instantiateCore(memory, module);
     const base = core.heapBase();
     const hugePages = options.hugePages ?? true;
-    growForLayout(memory, base, capacity, hugePages);
-    const layout = new BookLayout(memory, base, capacity, options.layoutRoom);
+    const layout = new BookLayout(memory, base, capacity, options.layoutRoom, hugePages);
     layout.setAccountCount(accountIds.count);
     const engine = new Engine(memory, core, layout, instruments, accountIds, hugePages);
     engine.writeInstruments(instruments);
@@ -1221,10 +1219,9 @@ export class Engine {
     this.assertWritable('growPositions');
     const old = this.layout;
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
-    growForLayout(this.memory, this.memoryTop, capacity, this.hugePages); // its old views dropped below
     let next: BookLayout;
     try {
-      next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom);
+      next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom, this.hugePages); // its old views dropped below
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       // Past wasm32's 4 GiB: say how full the arena is with what (makePositionRoom compacts it
@@ -1253,17 +1250,6 @@ export class Engine {
     // The new layout's derived data: cross bases and sweep records are rebuilt.
     this.refreshDebits();
   }
-}
-
-/**
- * Grows `memory` to hold a layout of `capacity` at `base`, the new range advised with `hugePages`
- * (growMemory), rather than by BookLayout, which would leave it unadvised. Past wasm32's limit it
- * grows nothing: the layout then refuses the capacity, naming its size.
- */
-function growForLayout(memory: WebAssembly.Memory, base: number, capacity: Capacity, hugePages: boolean): void {
-  const pages = Math.ceil(layoutEnd(base, capacity) / WASM_PAGE_BYTES);
-  const have = memory.buffer.byteLength / WASM_PAGE_BYTES;
-  if (pages > have && pages <= WASM_PAGES_MAX) growMemory(memory, pages - have, hugePages);
 }
 
 function assert(condition: boolean, message: string): asserts condition {

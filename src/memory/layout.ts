@@ -1,6 +1,7 @@
 // The book as struct-of-arrays in one shared WebAssembly.Memory. JavaScript owns everything above
 // the kernel module's heap base: a header of column offsets (read by the kernel, assembly/layout.ts)
 // and the columns themselves. Views here are the control plane's window onto the same bytes.
+import { growMemory } from './huge-pages.js';
 import { MODE_CROSS, TIERS_MAX } from '../fixed/constants.js';
 import type { Position } from '../book/model.js';
 import { kernelI64, kernelU32 } from '../engine/kernel-constants.js';
@@ -332,12 +333,14 @@ export class BookLayout {
     readonly capacity: Capacity,
     /** Records of room each chunk's area gets in a layout of the whole book (H_LAYOUT_ROOM): 0 to CHUNK_ROOM_MIN. */
     readonly layoutRoom: number = CHUNK_ROOM_MIN,
+    /** Whether the range the memory grows by for the layout, if it must grow, is advised to use huge pages (growMemory; EngineOptions.hugePages). */
+    hugePages = false,
   ) {
     if (!Number.isInteger(layoutRoom) || layoutRoom < 0 || layoutRoom > CHUNK_ROOM_MIN) {
       throw new RangeError(`layoutRoom: ${layoutRoom} records; an integer from 0 to ${CHUNK_ROOM_MIN}`);
     }
     this.header = alignUp(base, COLUMN_ALIGN_BYTES);
-    this.end = layoutEnd(base, capacity);
+    this.end = this.header + layoutBytes(capacity);
     const needPages = Math.ceil(this.end / WASM_PAGE_BYTES);
     const havePages = memory.buffer.byteLength / WASM_PAGE_BYTES;
     if (needPages > WASM_PAGES_MAX) {
@@ -346,7 +349,7 @@ export class BookLayout {
           `(${capacity.accounts} accounts, ${capacity.positions} positions)`,
       );
     }
-    if (needPages > havePages) memory.grow(needPages - havePages);
+    if (needPages > havePages) growMemory(memory, needPages - havePages, hugePages);
     const buffer = memory.buffer;
     const headerView = new Uint32Array(buffer, this.header, HEADER_SLOTS);
     headerView.fill(0);
@@ -508,11 +511,6 @@ export const OP_FILL = kernelU32('OP_FILL');
 export const OP_SIZE_ABS_MAX = kernelI64('OP_SIZE_ABS_MAX');
 /** Bytes of one list entry: u32 account, u32 slot (assembly/layout.ts LIST_ENTRY_BYTES). */
 export const LIST_ENTRY_BYTES = kernelU32('LIST_ENTRY_BYTES');
-
-/** Where a layout of `capacity` made at `base` ends (BookLayout.end): what the memory must hold for it. */
-export function layoutEnd(base: number, capacity: Capacity): number {
-  return alignUp(base, COLUMN_ALIGN_BYTES) + layoutBytes(capacity);
-}
 
 /** A shared memory big enough for `bytes`, growable to the wasm32 limit. */
 export function createSharedMemory(bytes: number): WebAssembly.Memory {
