@@ -601,8 +601,7 @@ export function encodeBookModel(book: Book): Uint8Array {
     ids[a] = id;
   }
   const accountIds = AccountIds.fromStrings(ids); // printable ASCII: one byte per character
-  const idBlob = accountIds.blob();
-  checkDuplicateIds(accountIds, idBlob);
+  const idBlob = accountIds.blob(); // checked with the rest, in the loader's order (checkBookColumns)
   let P = 0;
   for (let a = 0; a < A; a++) P += accounts[a].positions.length;
   const columns: BookColumns = {

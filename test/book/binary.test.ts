@@ -773,6 +773,11 @@ describe('binary book account id errors', () => {
     expect(decodeError(bytes).message).toBe('accounts[1] (acct-1) id: duplicate account id "acct-1"; accounts[0] has it');
   });
 
+  it('duplicate id, refused by the writer too (encodeBookModel checks the ids once, with the rest)', () => {
+    const twice: Book = { ...book, accounts: book.accounts.map((account, a) => (a === 2 ? { ...account, id: 'acct-1' } : account)) };
+    expect(encodeError(twice).message).toBe('accounts[2] (acct-1) id: duplicate account id "acct-1"; accounts[0] has it');
+  });
+
   it('non-ASCII id byte (not printable ASCII, so not accepted as UTF-8 either)', () => {
     const bytes = setU8(good, 'accountIds', 14, 0xc3);
     expect(decodeError(bytes).message).toMatch(/^accounts\[2\] id: byte 2 is 0xc3: ids must be printable ASCII/);
