@@ -44,7 +44,13 @@ export type AccountOperation =
       /** Isolated fills that increase the position: margin moved from the wallet (default: the IM of the increase). */
       marginMicro?: bigint;
     }
-  | { kind: 'settleFunding'; account: string; instrument?: string; mode?: ModeName };
+  | { kind: 'settleFunding'; account: string; instrument?: string; mode?: ModeName }
+  /**
+   * A debit the venue takes (a liquidation fee, a trading fee): from the wallet, or with
+   * `instrument` from that isolated position's margin. It may not leave the scope's equity at the
+   * mark below zero.
+   */
+  | { kind: 'charge'; account: string; amountMicro: bigint; instrument?: string };
 
 type Flat<T> = { [K in keyof T]: T[K] };
 type ByIndex<T> = T extends { account: string } ? Flat<Omit<T, 'account'> & { accountIndex: number; account?: undefined }> : never;
@@ -84,6 +90,7 @@ export const REFUSAL_CODES = [
   'leverage_above_cap',
   'exceeds_wallet',
   'exceeds_margin',
+  'exceeds_equity',
   'loss_exceeds_margin',
   'funding_exceeds_margin',
   'below_initial_margin',
@@ -326,7 +333,7 @@ export function applyUnit(engine: Engine, operation: AnyOperation, changes: Chan
   }
   const a = resolveAccount(engine, operation);
   if (a < 0) return { ok: false, code: 'unknown_account', reason: `unknown account ${accountName(operation)}` };
-  const balanceOnly = operation.kind === 'deposit' || operation.kind === 'withdraw';
+  const balanceOnly = operation.kind === 'deposit' || operation.kind === 'withdraw' || (operation.kind === 'charge' && operation.instrument === undefined);
   undo.begin(engine, a, !balanceOnly);
   try {
     const result = applyToAccount(engine, a, operation);
@@ -350,6 +357,7 @@ function isAccountKind(kind: string): boolean {
     case 'switchMode':
     case 'fill':
     case 'settleFunding':
+    case 'charge':
       return true;
     default:
       return false;
@@ -404,6 +412,8 @@ function applyToAccount(engine: Engine, a: number, operation: AccountOperation |
       return fill(engine, a, operation);
     case 'settleFunding':
       return settleFunding(engine, a, operation.instrument, operation.mode);
+    case 'charge':
+      return charge(engine, a, operation.amountMicro, operation.instrument);
   }
 }
 
@@ -419,6 +429,33 @@ function deposit(engine: Engine, a: number, amountMicro: bigint): OperationResul
 function withdraw(engine: Engine, a: number, amountMicro: bigint): OperationResult {
   requirePositiveAmount(amountMicro);
   takeFromWallet(engine, a, amountMicro, 'withdrawal');
+  return APPLIED;
+}
+
+/**
+ * A debit by the venue: from the wallet (refused when it would leave the cross equity at the mark,
+ * balance plus the cross positions' unrealized PnL, below zero) or from an isolated position's
+ * margin (refused past the margin, or when it would leave the position's equity below zero).
+ */
+function charge(engine: Engine, a: number, amountMicro: bigint, symbol: string | undefined): OperationResult {
+  requirePositiveAmount(amountMicro);
+  const v = engine.views;
+  if (symbol === undefined) {
+    setBalance(engine, a, v.accBalance[a] - amountMicro);
+    let equity = v.accBalance[a];
+    for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
+      if (v.posMode[j] === MODE_CROSS) equity += unrealizedPnl(v, j);
+    }
+    if (equity < 0n) refuse('exceeds_equity', `a charge of ${micro(amountMicro)} would leave cross equity at ${micro(equity)}`);
+    return APPLIED;
+  }
+  const j = requirePosition(engine, a, symbol, 'isolated');
+  if (amountMicro > v.posMargin[j]) {
+    refuse('exceeds_margin', `cannot charge ${micro(amountMicro)}: the isolated margin is ${micro(v.posMargin[j])}`);
+  }
+  setMargin(engine, j, v.posMargin[j] - amountMicro);
+  const equity = v.posMargin[j] + unrealizedPnl(v, j);
+  if (equity < 0n) refuse('exceeds_equity', `a charge of ${micro(amountMicro)} would leave the isolated equity of ${symbol} at ${micro(equity)}`);
   return APPLIED;
 }
 

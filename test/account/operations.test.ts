@@ -151,6 +151,49 @@ describe('isolated margin', () => {
   });
 });
 
+describe('charges', () => {
+  test('a wallet charge may take the cross equity to zero, and the wallet below zero on unrealized profit', () => {
+    // Long 0.04 BTC from 40,000, mark 50,000: unrealized +400, wallet 1,000, cross equity 1,400.
+    const engine = engineWith([{ ...alice, positions: [{ ...crossLong, entryPrice: '40000' }] }]);
+    expectRefused(engine, { kind: 'charge', account: 'alice', amountMicro: 1400n * M + 1n }, 'exceeds_equity', /would leave cross equity at -0.000001/);
+    expectApplied(engine, { kind: 'charge', account: 'alice', amountMicro: 1400n * M });
+    expect(balance(engine, 'alice')).toBe(-400n * M);
+  });
+
+  test('a margin charge stops at the margin and at zero isolated equity; the wallet is not touched', () => {
+    // Isolated long 0.04 BTC from 51,000 at 50,000: margin 200, unrealized −40, equity 160.
+    const engine = engineWith([{ ...alice, positions: [{ ...isolatedLong, entryPrice: '51000' }] }]);
+    expectRefused(engine, { kind: 'charge', account: 'alice', instrument: 'BTC', amountMicro: 201n * M }, 'exceeds_margin', /cannot charge 201: the isolated margin is 200/);
+    expectRefused(engine, { kind: 'charge', account: 'alice', instrument: 'BTC', amountMicro: 160n * M + 1n }, 'exceeds_equity', /isolated equity of BTC at -0.000001/);
+    expectApplied(engine, { kind: 'charge', account: 'alice', instrument: 'BTC', amountMicro: 160n * M });
+    expect(position(engine, 'alice', 'BTC', 'isolated')!.marginMicro).toBe(40n * M);
+    expect(balance(engine, 'alice')).toBe(1000n * M);
+  });
+
+  test('refusals: no position, non-positive amount, unknown account', () => {
+    const engine = engineWith([{ ...alice, positions: [crossLong] }]);
+    expectRefused(engine, { kind: 'charge', account: 'alice', instrument: 'BTC', amountMicro: 1n }, 'no_position', /no isolated BTC position/);
+    expectRefused(engine, { kind: 'charge', account: 'alice', amountMicro: 0n }, 'invalid_amount', /amount must be positive/);
+    expectRefused(engine, { kind: 'charge', account: 'bob', amountMicro: 1n }, 'unknown_account', /unknown account "bob"/);
+  });
+
+  test('a batch applies charges as applyOperation does', () => {
+    const book = [{ ...alice, positions: [{ ...isolatedLong, entryPrice: '51000' }] }];
+    const one = engineWith(book);
+    const batch = engineWith(book);
+    const operations: AnyOperation[] = [
+      { kind: 'charge', account: 'alice', instrument: 'BTC', amountMicro: 100n * M },
+      { kind: 'charge', account: 'alice', instrument: 'BTC', amountMicro: 100n * M },
+      { kind: 'charge', account: 'alice', amountMicro: 999n * M },
+    ];
+    const results = operations.map((operation) => applyOperation(one, operation));
+    expect(applyBatch(batch, operations).results).toEqual(results);
+    expect(results.map((result) => result.ok)).toEqual([true, false, true]);
+    expect(batch.toBook()).toEqual(one.toBook());
+    expectAgreesWithReference(batch);
+  });
+});
+
 describe('leverage', () => {
   test('set within the bracket max', () => {
     const engine = engineWith([{ ...alice, positions: [crossLong] }]);
