@@ -398,7 +398,8 @@ function fill(header: usize, op: usize, a: usize, arena: usize, records: bool, c
     if (product(<u64>abs<i64>(size), q) == OVER) return OUTCOME_HOST;
     const paid = fundingOwed(size * <i64>q, index - snapshot);
     if (isolated) {
-      if (paid > margin) return refused(op, REFUSED_FUNDING_EXCEEDS_MARGIN, paid, margin);
+      // A close is never refused: what it owes beyond the margin joins its shortfall (closePosition).
+      if (paid > margin && size + delta != 0) return refused(op, REFUSED_FUNDING_EXCEEDS_MARGIN, paid, margin);
       margin -= paid;
       if (margin > <i64>QUOTE_ABS_MAX) return OUTCOME_HOST;
     } else {

@@ -591,7 +591,7 @@ function fill(engine: Engine, a: number, operation: Extract<AccountOperation | I
   let j = findPosition(engine, a, i, operation.mode);
   const created = j < 0;
   if (created) j = openNewPosition(engine, a, i, operation.mode);
-  else settlePosition(engine, a, j);
+  else settlePosition(engine, a, j, v.posSize[j] + delta === 0n);
 
   const size = v.posSize[j];
   const cost = v.posCost[j];
@@ -728,8 +728,11 @@ function settleFunding(engine: Engine, a: number, symbol: string | undefined, mo
   return { ok: true, realizedPnlMicro: -paid };
 }
 
-/** Moves position j's unsettled funding into its scope's collateral. Returns what was paid. */
-function settlePosition(engine: Engine, a: number, j: number): bigint {
+/**
+ * Moves position j's unsettled funding into its scope's collateral. Returns what was paid. Before a
+ * close (`closing`) an isolated margin may go below zero: the close reports it in its shortfall.
+ */
+function settlePosition(engine: Engine, a: number, j: number, closing = false): bigint {
   const v = engine.views;
   const i = v.posInst[j];
   if (v.posFunding[j] === v.instFunding[i]) return 0n; // settled already: nothing owed
@@ -737,7 +740,7 @@ function settlePosition(engine: Engine, a: number, j: number): bigint {
   if (v.posMode[j] === MODE_CROSS) {
     setBalance(engine, a, v.accBalance[a] - owed);
   } else {
-    if (owed > v.posMargin[j]) {
+    if (owed > v.posMargin[j] && !closing) {
       refuse('funding_exceeds_margin', reasons.fundingExceedsMargin(owed, v.posMargin[j], engine.instruments[i].symbol));
     }
     setMargin(engine, j, v.posMargin[j] - owed);

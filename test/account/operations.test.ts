@@ -363,6 +363,25 @@ describe('funding', () => {
     expectRefused(engine, { kind: 'settleFunding', account: 'alice', instrument: 'ETH' }, 'no_position', /no ETH position/);
     expectRefused(engine, { kind: 'settleFunding', account: 'alice', mode: 'cross' }, 'invalid_operation', /needs an instrument/);
   });
+
+  test('a close is never refused for funding: what it owes beyond the margin joins its shortfall, on both paths', () => {
+    const book = [{ ...alice, positions: [isolatedLong] }];
+    const one = engineWith(book);
+    const batch = engineWith(book);
+    const close: AnyOperation = { kind: 'fill', account: 'alice', instrument: 'BTC', mode: 'isolated', sizeUnits: -40n, priceUnits: 500_000n };
+    const reduce: AnyOperation = { ...close, sizeUnits: -20n };
+    const owes: AnyOperation = { kind: 'setFundingIndex', instrument: 'BTC', fundingIndex: 60_000_000_000n }; // 6,000 per BTC: owes 240 on margin 200
+    expectApplied(one, owes);
+    // A reduce still is refused, and changes nothing; the close applies, at the mark: realized 0, shortfall 240 − 200.
+    expectRefused(one, reduce, 'funding_exceeds_margin', /funding owed 240 exceeds the isolated margin 200/);
+    const result = expectApplied(one, close);
+    expect(result.ok && result.shortfallMicro).toBe(40n * M);
+    expect(balance(one, 'alice')).toBe(1000n * M);
+    expect(position(one, 'alice', 'BTC', 'isolated')).toBeUndefined();
+    const results = applyBatch(batch, [owes, reduce, close]).results;
+    expect(results.slice(1)).toEqual([{ ok: false, code: 'funding_exceeds_margin', reason: expect.stringMatching(/exceeds the isolated margin/) }, result]);
+    expect(batch.toBook()).toEqual(one.toBook());
+  });
 });
 
 describe('instrument updates', () => {
