@@ -162,7 +162,9 @@ function badValue(name: string, option: OptionSpec, text: string): string {
 
 /** The help of one command: usage, what it does, its options with ranges and defaults. */
 export function helpText(spec: CommandSpec): string {
-  const usage = [`usage: liq ${spec.name}`, ...spec.positionals, ...Object.entries(spec.options).map(([name, option]) => optionUsage(name, option))].join(' ');
+  // The usage breaks between options, never inside one (`[--threads N]` stays whole): their own
+  // spaces are held by a NUL through the wrap.
+  const usage = [`usage: liq ${spec.name}`, ...spec.positionals, ...Object.entries(spec.options).map(([name, option]) => optionUsage(name, option).replaceAll(' ', '\0'))].join(' ');
   const rows = Object.entries(spec.options).map(([name, option]) => {
     const left = option.kind === 'flag' ? `--${name}` : `--${name} ${option.value}`;
     let help = option.help;
@@ -177,7 +179,7 @@ export function helpText(spec: CommandSpec): string {
   rows.push(['-h, --help', 'this help']);
   const width = Math.max(...rows.map(([left]) => left.length));
   const lines = [
-    ...wrap(usage, HELP_WIDTH, ' '.repeat(`usage: liq ${spec.name} `.length)),
+    ...wrap(usage, HELP_WIDTH, ' '.repeat(`usage: liq ${spec.name} `.length)).map((line) => line.replaceAll('\0', ' ')),
     '',
     spec.summary,
     '',

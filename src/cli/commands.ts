@@ -55,4 +55,22 @@ liquidatable scopes.`,
   notes: EXIT_CODES,
 };
 
-export const COMMANDS: readonly CommandSpec[] = [EVAL_SPEC, GEN_SPEC, SWEEP_SPEC];
+export const SIMULATE_SPEC: CommandSpec = {
+  name: 'simulate',
+  positionals: [],
+  options: {
+    scenario: { kind: 'string', value: 'FILE', help: 'the scenario (docs/scenario.md); default: scenarios/october-2025.json, a flash crash shaped like 10 October 2025' },
+    book: { kind: 'string', value: 'FILE', help: "the book to run it on (JSON or binary), over the scenario's own" },
+    accounts: { kind: 'integer', min: 1, max: GEN_ACCOUNTS_MAX, value: 'N', help: 'when the scenario generates its book: this many accounts instead' },
+    out: { kind: 'string', default: 'sim-out', value: 'DIR', help: 'where to write summary.json, timeline.csv and events.csv' },
+    seed: { kind: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, value: 'S', help: "the seed of the run's random draws, over the scenario's" },
+    threads: { kind: 'integer', min: 1, max: threadsMax(), defaultText: 'one per core', value: 'N', help: 'workers, at most 4 per core' },
+  },
+  summary: `Runs a flash-crash cascade on a book (docs/simulator.md): marks move along the scenario's paths and
+the impact of liquidation orders, failing scopes are liquidated (fills at the impacted price, a fee to
+the insurance fund, losses past bankruptcy to the fund, ADL when it is empty), step by step. Prints a
+summary and writes summary.json, timeline.csv and events.csv to DIR.`,
+  notes: `Formats: docs/scenario.md, docs/simulator.md.\n${EXIT_CODES}`,
+};
+
+export const COMMANDS: readonly CommandSpec[] = [EVAL_SPEC, GEN_SPEC, SWEEP_SPEC, SIMULATE_SPEC];

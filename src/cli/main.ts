@@ -10,6 +10,10 @@ import type { Engine } from '../engine/engine.js';
 import { evaluationJson, evaluationTable } from '../report/evaluation.js';
 import { genCommand } from './gen.js';
 import { sweepCommand } from './sweep.js';
+import { simulateCommand } from './simulate.js';
+import { ScenarioError } from '../sim/scenario.js';
+import { RecordedTicksError } from '../sim/paths.js';
+import { SimulationError } from '../sim/simulate.js';
 import { UsageError, helpText, parseCommand } from './args.js';
 import { COMMANDS, EVAL_SPEC } from './commands.js';
 import { oneLine } from '../io/one-line.js';
@@ -27,6 +31,7 @@ commands:
   eval BOOK [--json]      evaluate every account of a book (JSON or binary; - for standard input)
   gen --accounts N [...]  generate a realistic book (binary, or JSON with --json)
   sweep BOOK [...]        the parallel sweep: median time and the first liquidatable scopes
+  simulate [...]          a flash-crash cascade: liquidations, insurance fund, ADL (docs/simulator.md)
   help [COMMAND]          this text, or a command's
 
 liq <command> --help prints a command's options. Formats: docs/book-json.md, docs/book-binary.md,
@@ -47,6 +52,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         return await genCommand(rest, io);
       case 'sweep':
         return await sweepCommand(rest, io);
+      case 'simulate':
+        return await simulateCommand(rest, io);
       case 'help':
         return await help(rest, io);
       case '--help':
@@ -75,7 +82,7 @@ function report(error: unknown, io: Io, command: string | undefined): number {
     io.stderr.write(`${who}: ${oneLine(error.message)}; see ${who} --help\n`);
     return EXIT_USAGE;
   }
-  if (error instanceof BookError || error instanceof InputError || error instanceof OutputError) {
+  if (error instanceof BookError || error instanceof InputError || error instanceof OutputError || error instanceof ScenarioError || error instanceof RecordedTicksError || error instanceof SimulationError) {
     io.stderr.write(`${known(command) ? `liq ${command}` : 'liq'}: ${oneLine(error.message)}\n`);
     return EXIT_BAD_INPUT;
   }

@@ -1,0 +1,174 @@
+// `liq simulate`: a cascade on a book (src/sim/). Reads the scenario (the embedded October-2025 one
+// by default), loads or generates the book, runs the steps on the worker pool with a bar on a
+// terminal, writes summary.json, timeline.csv and events.csv, and prints a readable summary.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeBookColumnsFile, loadBookBinaryFile } from '../book/binary.js';
+import type { Engine } from '../engine/engine.js';
+import { QUOTE_DECIMALS } from '../fixed/constants.js';
+import { formatScaled } from '../fixed/decimal.js';
+import { generateBook } from '../gen/generate.js';
+import { InputError, OutputError } from '../io/errors.js';
+import { escapeHidden } from '../io/one-line.js';
+import { SweepPool } from '../pool/pool.js';
+import { EVENT_COLUMNS, eventLine, LineFile, summaryDocument, timelineHeader, timelineLine } from '../sim/output.js';
+import { majorsOf, readRecordedTicks } from '../sim/paths.js';
+import { checkScenarioSymbols, DEFAULT_SCENARIO_PATH, readScenarioFile, ScenarioError } from '../sim/scenario.js';
+import type { BookGenerate, Scenario } from '../sim/scenario-types.js';
+import { simulate, type SimulationResult } from '../sim/simulate.js';
+import { UsageError, parseCommand } from './args.js';
+import { SIMULATE_SPEC } from './commands.js';
+import { EXIT_OK, loadBook, printedHelp, writeChunks, type Io } from './main.js';
+import { progressBar } from './progress.js';
+
+interface SimulateValues {
+  scenario: string | undefined;
+  book: string | undefined;
+  accounts: number | undefined;
+  out: string;
+  seed: number | undefined;
+  threads: number | undefined;
+}
+
+/** Runs `liq simulate` with the arguments after `simulate`. Returns the exit code; throws what main reports. */
+export async function simulateCommand(argv: string[], io: Io): Promise<number> {
+  const parsed = parseCommand(SIMULATE_SPEC, argv);
+  if (await printedHelp(parsed, SIMULATE_SPEC, io)) return EXIT_OK;
+  const values = parsed.values as unknown as SimulateValues;
+  const started = performance.now();
+  const scenarioPath = values.scenario ?? DEFAULT_SCENARIO_PATH;
+  const scenario = scenarioFrom(scenarioPath);
+  if (values.accounts !== undefined && (values.book !== undefined || scenario.book === null || !('generate' in scenario.book))) {
+    throw new UsageError('simulate', '--accounts applies only to a scenario that generates its book, with no --book');
+  }
+  const engine = await bookFor(scenario, values, io);
+  checkScenarioSymbols(scenario, new Set(engine.instruments.map((instrument) => instrument.symbol)));
+  const recorded = scenario.prices.recorded === null ? undefined : readRecordedTicks(scenario.prices.recorded.file);
+  const seed = values.seed ?? scenario.seed;
+  const positions = engine.positionsUsed;
+  const out = values.out;
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (error) {
+    throw new OutputError(`${escapeHidden(out)}: cannot create the directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const pool = await SweepPool.open(engine, { threads: values.threads });
+  const threads = pool.threads;
+  const timeline = new LineFile(join(out, 'timeline.csv'));
+  const events = new LineFile(join(out, 'events.csv'));
+  const bar = progressBar(io.stderr, 'simulating');
+  let result: SimulationResult;
+  const mask = majorsOf(scenario.prices, engine.instruments);
+  const majors = engine.instruments.map((_, i) => i).filter((i) => mask[i] === 1);
+  const runStarted = performance.now();
+  try {
+    timeline.write(timelineHeader(engine, majors));
+    events.write(`${EVENT_COLUMNS.join(',')}\n`);
+    result = await simulate({
+      scenario,
+      engine,
+      pool,
+      seed,
+      recorded,
+      onStep: (row) => {
+        timeline.write(timelineLine(engine, majors, row));
+        bar.update(row.step + 1, scenario.steps);
+      },
+      onEvent: (event) => events.write(eventLine(engine, event)),
+    });
+  } finally {
+    bar.stop();
+    timeline.close();
+    events.close();
+    await pool.close();
+  }
+  const runSeconds = (performance.now() - runStarted) / 1000;
+  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summaryDocument(scenario, seed, engine, positions, result), null, 2)}\n`);
+  await writeChunks(io.stdout, [summaryText(scenario, seed, engine, positions, threads, result, out, runSeconds, (performance.now() - started) / 1000)]);
+  return EXIT_OK;
+}
+
+/** The scenario at `path`; an error inside it names the file first (one read or parse error does already). */
+function scenarioFrom(path: string): Scenario {
+  try {
+    return readScenarioFile(path);
+  } catch (error) {
+    if (error instanceof ScenarioError && !error.message.startsWith(`${path}:`)) throw new InputError(`${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The book: --book, else the scenario's file, else generated as the scenario says (through a temporary binary file). */
+async function bookFor(scenario: Scenario, values: SimulateValues, io: Io): Promise<Engine> {
+  if (values.book !== undefined) return loadBook(values.book, io);
+  const spec = scenario.book;
+  if (spec === null) throw new UsageError('simulate', 'the scenario names no book: give one with --book FILE');
+  if ('file' in spec) return loadBook(spec.file, io);
+  const options: BookGenerate = values.accounts === undefined ? spec.generate : { ...spec.generate, accounts: values.accounts };
+  const bar = progressBar(io.stderr, 'generating the book');
+  const scratch = join(tmpdir(), `liq-simulate-${process.pid}`);
+  try {
+    const book = generateBook(options, (done, total) => bar.update(done, total));
+    bar.stop();
+    mkdirSync(scratch, { recursive: true });
+    const file = join(scratch, 'book.bin');
+    writeBookColumnsFile(file, book);
+    return loadBookBinaryFile(file, { hugePages: false });
+  } finally {
+    bar.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** A quote amount for people: whole quote with separators. */
+function money(micro: bigint): string {
+  const whole = (micro < 0n ? -micro : micro) / 10n ** BigInt(QUOTE_DECIMALS);
+  return `${micro < 0n ? '-' : ''}${whole.toLocaleString('en-US')}`;
+}
+
+function summaryText(
+  scenario: Scenario,
+  seed: number,
+  engine: Engine,
+  positions: number,
+  threads: number,
+  result: SimulationResult,
+  out: string,
+  runSeconds: number,
+  totalSeconds: number,
+): string {
+  const t = result.totals;
+  const accounts = engine.accountCount;
+  const share = (n: number) => (accounts === 0 ? '0' : ((100 * n) / accounts).toFixed(1));
+  const lines = [
+    `${escapeHidden(scenario.name)} (seed ${seed}): ${count(scenario.steps)} steps of ${scenario.stepSeconds} s on ${count(accounts)} accounts, ${count(positions)} positions, ${engine.instruments.length} instruments; ${threads} workers`,
+    `  accounts liquidated    ${count(t.accountsLiquidated)} (${share(t.accountsLiquidated)}%), ${count(t.scopesLiquidated)} scope liquidations`,
+    `  liquidated notional    ${money(t.liquidatedNotionalMicro)}`,
+    `  collateral lost        ${money(t.collateralLostMicro)} (${t.accountsLiquidated === 0 ? '0' : money(t.collateralLostMicro / BigInt(t.accountsLiquidated))} a liquidated account)`,
+    `  fees to the fund       ${money(t.feesMicro)}`,
+    `  insurance fund         ${money(t.fundStartMicro)} at the start, ${money(t.fundEndMicro)} at the end, ${money(t.fundPaidMicro)} paid out`,
+    `  ADL                    ${money(t.adlNotionalMicro)} closed (${scenario.adl.policy}), ${money(t.adlHaircutMicro)} taken from ${count(t.adlAccounts)} winners, ${money(t.adlClosedProfitMicro)} of their profit closed`,
+    `  bad debt               ${money(t.badDebtMicro)}`,
+  ];
+  const majors = result.instruments.filter((x) => x.major);
+  for (const x of majors) {
+    const move = (units: bigint) => `${(((Number(units) - Number(x.startUnits)) / Number(x.startUnits)) * 100).toFixed(1)}%`;
+    lines.push(
+      `  ${x.symbol.padEnd(22)} ${formatScaled(x.startUnits, x.priceDecimals)} → low ${formatScaled(x.lowUnits, x.priceDecimals)} (${move(x.lowUnits)}) → ${formatScaled(x.endUnits, x.priceDecimals)} (${move(x.endUnits)})`,
+    );
+  }
+  const liquidationsPerSecond = runSeconds > 0 ? Math.round(t.scopesLiquidated / runSeconds) : 0;
+  const paths = new Map<string, number>();
+  for (const row of result.timeline) paths.set(row.path, (paths.get(row.path) ?? 0) + 1);
+  lines.push(
+    `  evaluation             ${[...paths].map(([path, n]) => `${count(n)} ${path}`).join(', ')} steps; ${count(result.timeline.reduce((n, row) => n + row.evaluated, 0))} accounts evaluated`,
+  );
+  lines.push(
+    `${(scenario.steps / runSeconds).toFixed(1)} steps/s, ${count(liquidationsPerSecond)} liquidations/s; ${runSeconds.toFixed(1)} s simulating, ${totalSeconds.toFixed(1)} s in all`,
+    `wrote ${['summary.json', 'timeline.csv', 'events.csv'].map((f) => escapeHidden(join(out, f))).join(', ')}`,
+  );
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,49 @@
+// The simulator's money outside the book, and the identity that keeps it honest
+// (docs/simulator.md, Conservation). A book's counterparties are outside it (a generated book's
+// accounts are drawn one by one, not in matched pairs), so the identity counts them as one party,
+// the market: it took the other side of every position, and buys or sells what liquidation orders
+// send it. With the market's side counted, money only moves:
+//
+//   Σ wallets + Σ isolated margins + Σ unrealized PnL + insurance fund − unrecovered losses
+//     + the market's cash + the market's positions at the marks   is constant.
+//
+// The market holds −Σ size on each instrument, so its positions at the marks cancel Σ size·q·mark
+// out of the book's unrealized PnL, whatever the marks do; what is left is what bookMoney sums.
+import { FUNDING_EXTRA_SCALE } from '../fixed/constants.js';
+import { divCeil } from '../fixed/rounding.js';
+import type { Engine } from '../engine/engine.js';
+
+export interface Ledger {
+  /** The insurance fund, micro. */
+  fund: bigint;
+  /** Losses no collateral, fund or ADL covered and no account is charged with (isolated shortfalls): owed to the market. */
+  unrecovered: bigint;
+  /** What the market has paid for what it bought (negative) and received for what it sold, micro. */
+  marketCash: bigint;
+}
+
+/**
+ * Σ wallets + Σ isolated margins − Σ cost bases − Σ unsettled funding, micro, from the engine's
+ * columns: the book's unrealized PnL less its positions at the marks (which the market's cancel).
+ * O(positions); for the conservation check, not for a run's hot path.
+ */
+export function bookMoney(engine: Engine): bigint {
+  const v = engine.views;
+  let total = 0n;
+  for (let a = 0; a < engine.accountCount; a++) {
+    total += v.accBalance[a];
+    const end = v.accPosStart[a] + v.accPosCount[a];
+    for (let j = v.accPosStart[a]; j < end; j++) {
+      const i = v.posInst[j];
+      total += v.posMargin[j] - v.posCost[j];
+      const index = v.instFunding[i];
+      if (index !== v.posFunding[j]) total -= divCeil(v.posSize[j] * v.instQ[i] * (index - v.posFunding[j]), FUNDING_EXTRA_SCALE);
+    }
+  }
+  return total;
+}
+
+/** The conserved total: bookMoney + fund − unrecovered + the market's cash. */
+export function conservedTotal(engine: Engine, ledger: Ledger): bigint {
+  return bookMoney(engine) + ledger.fund - ledger.unrecovered + ledger.marketCash;
+}

@@ -1,0 +1,103 @@
+// `liq simulate`: the path a user runs, end to end.
+import { describe, expect, test } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE } from '../../src/cli/main.js';
+import { DEFAULT_SCENARIO_PATH } from '../../src/sim/scenario.js';
+import { runCli } from '../support/cli.js';
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'liq-simulate-cli-'));
+}
+
+/** The crash book's instruments are BTC and ETH; this scenario drops both 30% in ten steps. */
+const crash = {
+  version: 1,
+  name: 'ten-steps',
+  steps: 12,
+  stepSeconds: 60,
+  prices: { majors: ['BTC'], shocks: [{ instruments: 'all', startStep: 0, steps: 10, move: -0.3 }] },
+  liquidity: { majors: { model: 'depth', depthPerPercent: '5000' }, alts: { model: 'none' } },
+  insuranceFund: '100',
+};
+
+describe('liq simulate', () => {
+  test('runs a scenario on a book, prints the summary and writes the three files', async () => {
+    const dir = scratch();
+    try {
+      const scenario = join(dir, 'crash.json');
+      writeFileSync(scenario, JSON.stringify(crash));
+      const out = join(dir, 'out');
+      const { code, stdout, stderr } = await runCli(['simulate', '--scenario', scenario, '--book', 'examples/crash.json', '--out', out, '--threads', '1']);
+      expect(stderr).toBe('');
+      expect(code).toBe(EXIT_OK);
+      expect(stdout).toMatch(/^ten-steps \(seed 1\): 12 steps of 60 s on 6 accounts, 9 positions, 2 instruments; 1 workers\n/);
+      expect(stdout).toMatch(/\n {2}accounts liquidated {4}\d+ \(\d+\.\d%\), \d+ scope liquidations\n/);
+      expect(stdout).toMatch(/\n {2}BTC +\S+ → low \S+ \(-\d+\.\d%\) → \S+ \(-\d+\.\d%\)\n/);
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+      expect(summary.version).toBe(1);
+      expect(summary.scenario).toEqual({ name: 'ten-steps', steps: 12, stepSeconds: 60, seed: 1 });
+      expect(summary.totals.scopesLiquidated).toBeGreaterThan(0);
+      const timeline = readFileSync(join(out, 'timeline.csv'), 'utf8').trimEnd().split('\n');
+      expect(timeline).toHaveLength(13);
+      expect(timeline[0]).toMatch(/^step,seconds,failing_scopes,.*,BTC_exogenous,BTC_mark$/);
+      const events = readFileSync(join(out, 'events.csv'), 'utf8').trimEnd().split('\n');
+      expect(events[0]).toBe('step,kind,account,instrument,mode,size,price,amount');
+      expect(events.filter((line) => line.split(',')[1] === 'liquidation')).toHaveLength(summary.totals.scopesLiquidated);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the default scenario runs with nothing prepared, and gives the same bytes on 1 and 2 workers', async () => {
+    expect(existsSync(DEFAULT_SCENARIO_PATH)).toBe(true);
+    const dir = scratch();
+    try {
+      const files: string[][] = [];
+      for (const threads of ['1', '2']) {
+        const out = join(dir, threads);
+        const { code, stderr } = await runCli(['simulate', '--accounts', '2000', '--out', out, '--threads', threads]);
+        expect(stderr).toBe('');
+        expect(code).toBe(EXIT_OK);
+        files.push(['summary.json', 'timeline.csv', 'events.csv'].map((name) => readFileSync(join(out, name), 'utf8')));
+      }
+      expect(files[1]).toEqual(files[0]);
+      const summary = JSON.parse(files[0][0]);
+      expect(summary.scenario.name).toBe('october-2025');
+      expect(summary.book.accounts).toBe(2000);
+      expect(files[0][1].trimEnd().split('\n')).toHaveLength(summary.scenario.steps + 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a bad scenario is one line naming the file and the field, and nothing is written', async () => {
+    const dir = scratch();
+    try {
+      const scenario = join(dir, 'bad.json');
+      writeFileSync(scenario, JSON.stringify({ ...crash, prices: { shocks: [{ instruments: 'all', startStep: 0, steps: 1, move: -1.5 }] } }));
+      const out = join(dir, 'out');
+      const { code, stdout, stderr } = await runCli(['simulate', '--scenario', scenario, '--book', 'examples/crash.json', '--out', out]);
+      expect(code).toBe(EXIT_BAD_INPUT);
+      expect(stdout).toBe('');
+      expect(stderr).toBe(`liq simulate: ${scenario}: prices.shocks[0].move: must be greater than -1 and at most 10, got -1.5\n`);
+      expect(existsSync(out)).toBe(false);
+      // A symbol the book does not hold is refused once the book is loaded.
+      writeFileSync(scenario, JSON.stringify({ ...crash, prices: { majors: ['DOGE'] } }));
+      const unknown = await runCli(['simulate', '--scenario', scenario, '--book', 'examples/crash.json', '--out', out]);
+      expect(unknown.code).toBe(EXIT_BAD_INPUT);
+      expect(unknown.stderr).toMatch(/^liq simulate: prices\.majors\[0\]: .*DOGE.*\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('usage errors exit 2', async () => {
+    const both = await runCli(['simulate', '--book', 'examples/crash.json', '--accounts', '10']);
+    expect(both.code).toBe(EXIT_USAGE);
+    expect(both.stderr).toBe('liq simulate: --accounts applies only to a scenario that generates its book, with no --book; see liq simulate --help\n');
+    const seed = await runCli(['simulate', '--seed', '-1']);
+    expect(seed.code).toBe(EXIT_USAGE);
+  });
+});
