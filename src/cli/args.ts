@@ -39,6 +39,8 @@ export type OptionValues = Record<string, number | string | boolean | undefined>
 
 export interface ParsedCommand {
   positionals: Record<string, string>;
+  /** Each positional's words: one, or for a last `NAME...` every word it took. */
+  lists: Record<string, string[]>;
   values: OptionValues;
   /** --help was given: print helpText and exit 0, nothing else parsed. */
   help: boolean;
@@ -60,7 +62,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
   // --help wins over everything else on the line, as in most tools: a user asking for help gets it.
   const end = argv.indexOf('--');
   const before = end < 0 ? argv : argv.slice(0, end);
-  if (before.includes('--help') || before.includes('-h')) return { positionals: {}, values: {}, help: true };
+  if (before.includes('--help') || before.includes('-h')) return { positionals: {}, lists: {}, values: {}, help: true };
 
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const [name, option] of Object.entries(spec.options)) options[name] = { type: option.kind === 'flag' ? 'boolean' : 'string' };
@@ -79,15 +81,20 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
       given.set(token.name, token.value);
     }
   }
-  if (positionals.length !== spec.positionals.length) {
-    const wanted = spec.positionals.length === 0 ? 'no arguments' : `one ${spec.positionals.join(' ')}`;
+  // A last positional named `NAME...` takes one or more words (ParsedCommand.lists).
+  const variadic = spec.positionals.length > 0 && spec.positionals[spec.positionals.length - 1].endsWith('...');
+  if (variadic ? positionals.length < spec.positionals.length : positionals.length !== spec.positionals.length) {
+    const wanted = spec.positionals.length === 0 ? 'no arguments' : variadic ? `one or more ${spec.positionals.join(' ')}` : `one ${spec.positionals.join(' ')}`;
     const got = positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ');
     fail(`${spec.name} takes ${wanted}, got ${got}`);
   }
   const named: Record<string, string> = {};
+  const lists: Record<string, string[]> = {};
   spec.positionals.forEach((name, k) => {
-    if (positionals[k] === '') fail(`${name} must not be empty`);
-    named[name] = positionals[k];
+    const words = variadic && k === spec.positionals.length - 1 ? positionals.slice(k) : [positionals[k]];
+    for (const word of words) if (word === '') fail(`${name} must not be empty`);
+    named[name] = words[0];
+    lists[name] = words;
   });
 
   const values: OptionValues = {};
@@ -125,7 +132,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
       }
     }
   }
-  return { positionals: named, values, help: false };
+  return { positionals: named, lists, values, help: false };
 }
 
 /** parseArgs' own errors, reworded as one short line in this tool's terms. */

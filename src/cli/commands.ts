@@ -4,6 +4,9 @@ import { GEN_ACCOUNTS_MAX, GEN_DEFAULTS, GEN_INSTRUMENTS_MAX } from '../gen/gene
 import { GEN_JSON_ACCOUNTS_MAX } from '../gen/write.js';
 import { threadsMax, type CommandSpec } from './args.js';
 
+/** `simulate --runs`: at most this many runs. */
+export const RUNS_MAX = 100_000;
+
 const EXIT_CODES = `exit codes: 0 done (also when the reader of standard output goes away), 1 bad input or an I/O error,
 2 usage error, 3 internal error (a bug)`;
 
@@ -65,12 +68,30 @@ export const SIMULATE_SPEC: CommandSpec = {
     out: { kind: 'string', default: 'sim-out', value: 'DIR', help: 'where to write summary.json, timeline.csv and events.csv' },
     seed: { kind: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, value: 'S', help: "the seed of the run's random draws, over the scenario's" },
     threads: { kind: 'integer', min: 1, max: threadsMax(), defaultText: 'one per core', value: 'N', help: 'workers, at most 4 per core' },
+    runs: { kind: 'integer', min: 1, max: RUNS_MAX, value: 'N', help: 'Monte Carlo: N runs, seeds S, S+1, …; percentiles of bad debt, fund draw, ADL and liquidations' },
+    shard: { kind: 'string', value: 'I/N', help: 'with --runs: run only the I-th of N slices of the runs (1-based); liq merge joins the slices' },
+    compare: { kind: 'string', value: 'WHAT', help: 'modes (the book as given, all cross, all isolated) or adl (queue, proRata, random): the same crash each way' },
+    sweep: { kind: 'string', value: 'NAME=V1,V2,…', help: 'the same crash for each value of maintenanceMultiplier, insuranceFund, feeRate or buffer' },
   },
   summary: `Runs a flash-crash cascade on a book (docs/simulator.md): marks move along the scenario's paths and
 the impact of liquidation orders, failing scopes are liquidated (fills at the impacted price, a fee to
 the insurance fund, losses past bankruptcy to the fund, ADL when it is empty), step by step. Prints a
-summary and writes summary.json, timeline.csv and events.csv to DIR.`,
+summary and writes summary.json, timeline.csv and events.csv to DIR. With --runs, --compare or --sweep
+it runs the crash several times on fresh copies of the book and writes summary.json and a table
+(runs.csv and shard.json, or comparison.csv) instead.`,
   notes: `Formats: docs/scenario.md, docs/simulator.md.\n${EXIT_CODES}`,
 };
 
-export const COMMANDS: readonly CommandSpec[] = [EVAL_SPEC, GEN_SPEC, SWEEP_SPEC, SIMULATE_SPEC];
+export const MERGE_SPEC: CommandSpec = {
+  name: 'merge',
+  positionals: ['DIR...'],
+  options: {
+    out: { kind: 'string', default: 'sim-out', value: 'DIR', help: 'where to write the merged summary.json, runs.csv and shard.json' },
+  },
+  summary: `Joins the slices of a Monte Carlo run (liq simulate --runs N --shard I/N, each in its own DIR)
+into the summary.json, runs.csv and shard.json one machine running all N would have written. Every
+slice must be there once, of the same scenario, seed, runs and book.`,
+  notes: `Formats: docs/simulator.md.\n${EXIT_CODES}`,
+};
+
+export const COMMANDS: readonly CommandSpec[] = [EVAL_SPEC, GEN_SPEC, SWEEP_SPEC, SIMULATE_SPEC, MERGE_SPEC];

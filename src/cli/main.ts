@@ -11,6 +11,8 @@ import { evaluationJson, evaluationTable } from '../report/evaluation.js';
 import { genCommand } from './gen.js';
 import { sweepCommand } from './sweep.js';
 import { simulateCommand } from './simulate.js';
+import { mergeCommand } from './simulate-runs.js';
+import { MergeError } from '../sim/runs.js';
 import { ScenarioError } from '../sim/scenario.js';
 import { RecordedTicksError } from '../sim/paths.js';
 import { SimulationError } from '../sim/simulate.js';
@@ -32,6 +34,7 @@ commands:
   gen --accounts N [...]  generate a realistic book (binary, or JSON with --json)
   sweep BOOK [...]        the parallel sweep: median time and the first liquidatable scopes
   simulate [...]          a flash-crash cascade: liquidations, insurance fund, ADL (docs/simulator.md)
+  merge DIR... [--out D]  join the slices of a Monte Carlo run (simulate --runs N --shard I/N)
   help [COMMAND]          this text, or a command's
 
 liq <command> --help prints a command's options. Formats: docs/book-json.md, docs/book-binary.md,
@@ -54,6 +57,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         return await sweepCommand(rest, io);
       case 'simulate':
         return await simulateCommand(rest, io);
+      case 'merge':
+        return await mergeCommand(rest, io);
       case 'help':
         return await help(rest, io);
       case '--help':
@@ -82,7 +87,7 @@ function report(error: unknown, io: Io, command: string | undefined): number {
     io.stderr.write(`${who}: ${oneLine(error.message)}; see ${who} --help\n`);
     return EXIT_USAGE;
   }
-  if (error instanceof BookError || error instanceof InputError || error instanceof OutputError || error instanceof ScenarioError || error instanceof RecordedTicksError || error instanceof SimulationError) {
+  if (error instanceof BookError || error instanceof InputError || error instanceof OutputError || error instanceof ScenarioError || error instanceof RecordedTicksError || error instanceof SimulationError || error instanceof MergeError) {
     io.stderr.write(`${known(command) ? `liq ${command}` : 'liq'}: ${oneLine(error.message)}\n`);
     return EXIT_BAD_INPUT;
   }

@@ -17,6 +17,8 @@ import { majorsOf, readRecordedTicks } from '../sim/paths.js';
 import { checkScenarioSymbols, DEFAULT_SCENARIO_PATH, readScenarioFile, ScenarioError } from '../sim/scenario.js';
 import type { BookGenerate, Scenario } from '../sim/scenario-types.js';
 import { simulate, type SimulationResult } from '../sim/simulate.js';
+import { parseSweep } from '../sim/runs.js';
+import { runExperiment, type ExperimentSpec } from './simulate-runs.js';
 import { UsageError, parseCommand } from './args.js';
 import { SIMULATE_SPEC } from './commands.js';
 import { EXIT_OK, loadBook, printedHelp, writeChunks, type Io } from './main.js';
@@ -29,6 +31,43 @@ interface SimulateValues {
   out: string;
   seed: number | undefined;
   threads: number | undefined;
+  runs: number | undefined;
+  shard: string | undefined;
+  compare: string | undefined;
+  sweep: string | undefined;
+}
+
+/** Which experiment the options ask for (checked before any book is loaded); null for one run. */
+function experimentSpec(values: SimulateValues): ExperimentSpec | null {
+  const asked = [values.runs !== undefined || values.shard !== undefined, values.compare !== undefined, values.sweep !== undefined].filter(Boolean).length;
+  if (asked > 1) throw new UsageError('simulate', '--runs, --compare and --sweep are different experiments: give one of them');
+  if (values.shard !== undefined && values.runs === undefined) throw new UsageError('simulate', '--shard I/N slices the runs of --runs: give --runs too');
+  if (values.runs !== undefined) {
+    let shard = 0;
+    let shards = 1;
+    if (values.shard !== undefined) {
+      const match = /^([0-9]+)\/([0-9]+)$/.exec(values.shard);
+      const [i, n] = match === null ? [NaN, NaN] : [Number(match[1]), Number(match[2])];
+      if (!(Number.isSafeInteger(i) && Number.isSafeInteger(n) && i >= 1 && n >= 1 && i <= n && n <= values.runs)) {
+        throw new UsageError('simulate', `--shard takes I/N with 1 ≤ I ≤ N ≤ the runs (${values.runs}), got ${JSON.stringify(values.shard)}`);
+      }
+      shard = i - 1;
+      shards = n;
+    }
+    return { kind: 'runs', runs: values.runs, shard, shards };
+  }
+  if (values.compare !== undefined) {
+    if (values.compare !== 'modes' && values.compare !== 'adl') throw new UsageError('simulate', `--compare takes modes or adl, got ${JSON.stringify(values.compare)}`);
+    return { kind: 'compare', what: values.compare };
+  }
+  if (values.sweep !== undefined) {
+    try {
+      return { kind: 'sweep', ...parseSweep(values.sweep) };
+    } catch (error) {
+      throw new UsageError('simulate', (error as Error).message);
+    }
+  }
+  return null;
 }
 
 /** Runs `liq simulate` with the arguments after `simulate`. Returns the exit code; throws what main reports. */
@@ -36,6 +75,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   const parsed = parseCommand(SIMULATE_SPEC, argv);
   if (await printedHelp(parsed, SIMULATE_SPEC, io)) return EXIT_OK;
   const values = parsed.values as unknown as SimulateValues;
+  const experiment = experimentSpec(values);
   const started = performance.now();
   const scenarioPath = values.scenario ?? DEFAULT_SCENARIO_PATH;
   const scenario = scenarioFrom(scenarioPath);
@@ -52,6 +92,10 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     mkdirSync(out, { recursive: true });
   } catch (error) {
     throw new OutputError(`${escapeHidden(out)}: cannot create the directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (experiment !== null) {
+    await writeChunks(io.stdout, [await runExperiment(experiment, { scenario, seed, engine, recorded, threads: values.threads, out, io })]);
+    return EXIT_OK;
   }
   const pool = await SweepPool.open(engine, { threads: values.threads });
   const threads = pool.threads;

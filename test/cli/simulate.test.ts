@@ -93,7 +93,69 @@ describe('liq simulate', () => {
     }
   });
 
+  test('Monte Carlo slices run apart and merge into the files of one run of them all', async () => {
+    const dir = scratch();
+    try {
+      const common = ['simulate', '--accounts', '1500', '--runs', '4', '--threads', '1'];
+      const whole = await runCli([...common, '--out', join(dir, 'all')]);
+      expect(whole.stderr).toBe('');
+      expect(whole.stdout).toMatch(/^october-2025 Monte Carlo: 4 runs \(seeds 20251010 to 20251013\) on 1,500 accounts\n {2}over the runs +p50 +p95 +p99\n {2}bad debt /);
+      for (const slice of ['1/2', '2/2']) {
+        const { code, stdout } = await runCli([...common, '--shard', slice, '--out', join(dir, slice.replace('/', 'of'))]);
+        expect(code).toBe(EXIT_OK);
+        expect(stdout).toMatch(new RegExp(`slice ${slice}, runs \\d to \\d of 4`));
+        expect(existsSync(join(dir, slice.replace('/', 'of'), 'summary.json'))).toBe(false);
+      }
+      const merged = await runCli(['merge', join(dir, '2of2'), join(dir, '1of2'), '--out', join(dir, 'merged')]);
+      expect(merged.stderr).toBe('');
+      expect(merged.stdout).toMatch(/^october-2025 Monte Carlo: 4 runs from 2 slices on 1,500 accounts\n/);
+      for (const name of ['summary.json', 'runs.csv', 'shard.json']) {
+        expect(readFileSync(join(dir, 'merged', name), 'utf8')).toBe(readFileSync(join(dir, 'all', name), 'utf8'));
+      }
+      expect(readFileSync(join(dir, 'all', 'runs.csv'), 'utf8').trimEnd().split('\n')).toHaveLength(5);
+      const missing = await runCli(['merge', join(dir, '1of2'), '--out', join(dir, 'merged2')]);
+      expect(missing.code).toBe(EXIT_BAD_INPUT);
+      expect(missing.stderr).toBe('liq merge: shards missing: 2/2\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--compare and --sweep write a table a row a variant', async () => {
+    const dir = scratch();
+    try {
+      const modes = await runCli(['simulate', '--accounts', '1500', '--compare', 'modes', '--out', join(dir, 'modes'), '--threads', '1']);
+      expect(modes.stderr).toBe('');
+      expect(modes.stdout).toMatch(/\n {2}as-given .*\n {2}all-cross .*\n {2}all-isolated .*\n/);
+      const table = readFileSync(join(dir, 'modes', 'comparison.csv'), 'utf8').trimEnd().split('\n');
+      expect(table[0]).toMatch(/^mode,accounts_liquidated,.*,positions_switched,positions_kept$/);
+      expect(table.slice(1).map((row) => row.split(',')[0])).toEqual(['as-given', 'all-cross', 'all-isolated']);
+      const sweep = await runCli(['simulate', '--accounts', '1500', '--sweep', 'insuranceFund=0,5000', '--out', join(dir, 'sweep'), '--threads', '1']);
+      expect(sweep.stderr).toBe('');
+      const summary = JSON.parse(readFileSync(join(dir, 'sweep', 'summary.json'), 'utf8'));
+      expect(summary.comparison.kind).toBe('sweep of insuranceFund');
+      expect(summary.comparison.rows.map((row: Record<string, string>) => row.insuranceFund)).toEqual(['0', '5000']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('usage errors exit 2', async () => {
+    for (const [argv, reason] of [
+      [['--runs', '3', '--compare', 'adl'], /--runs, --compare and --sweep are different experiments/],
+      [['--shard', '1/2'], /--shard I\/N slices the runs of --runs: give --runs too/],
+      [['--runs', '3', '--shard', '4/4'], /--shard takes I\/N with 1 ≤ I ≤ N ≤ the runs \(3\), got "4\/4"/],
+      [['--runs', '3', '--shard', '0/2'], /got "0\/2"/],
+      [['--compare', 'leverage'], /--compare takes modes or adl, got "leverage"/],
+      [['--sweep', 'feeRate=2'], /--sweep feeRate: "2" must be a number from 0 to 0.1/],
+    ] as const) {
+      const { code, stderr } = await runCli(['simulate', ...argv]);
+      expect(code).toBe(EXIT_USAGE);
+      expect(stderr).toMatch(reason);
+    }
+    const none = await runCli(['merge']);
+    expect(none.code).toBe(EXIT_USAGE);
+    expect(none.stderr).toMatch(/merge takes one or more DIR\.\.\., got none/);
     const both = await runCli(['simulate', '--book', 'examples/crash.json', '--accounts', '10']);
     expect(both.code).toBe(EXIT_USAGE);
     expect(both.stderr).toBe('liq simulate: --accounts applies only to a scenario that generates its book, with no --book; see liq simulate --help\n');
