@@ -14,6 +14,7 @@ import { SweepPool } from '../pool/pool.js';
 import type { RecordedTicks } from '../sim/paths.js';
 import {
   BookCopies,
+  fanOf,
   mergeShards,
   monteCarloSummary,
   percentile,
@@ -36,6 +37,7 @@ import {
 } from '../sim/runs.js';
 import type { AdlPolicy, Scenario } from '../sim/scenario-types.js';
 import type { SimulationResult } from '../sim/simulate.js';
+import { renderReport, type ReportFan, type ReportInput } from '../sim/report.js';
 import { parseCommand } from './args.js';
 import { MERGE_SPEC } from './commands.js';
 import { EXIT_OK, printedHelp, writeChunks, type Io } from './main.js';
@@ -134,17 +136,45 @@ export function writeMonteCarlo(out: string, identity: Experiment, shard: number
   if (shards === 1) write('summary.json', `${JSON.stringify(monteCarloSummary(identity, records), null, 2)}\n`);
   write('runs.csv', runsCsv(records));
   write('shard.json', `${JSON.stringify(shardDocument(identity, shard, shards, records))}\n`);
+  if (shards === 1) write('report.html', renderReport(monteCarloReport(identity, records)));
   return files;
 }
 
+/** The report of a whole Monte Carlo: the percentiles' table and a fan a series. */
+function monteCarloReport(identity: Experiment, records: readonly RunRecord[]): ReportInput {
+  const seconds = Array.from({ length: identity.steps }, (_, t) => (t + 1) * identity.stepSeconds);
+  const rows = RUN_METRICS.map((metric) => {
+    const sorted = records.map((r) => r.metrics[metric]).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    const show = (x: bigint) => (metric === 'accountsLiquidated' ? count(Number(x)) : money(x));
+    return [METRIC_NAMES[metric], ...PERCENTILES.map((p) => show(percentile(sorted, p))), show(sorted[sorted.length - 1])];
+  });
+  const fans: ReportFan[] = [
+    { title: 'Liquidated notional (cumulative)', unit: 'quote', seconds, bands: fanOf(records, 'liquidatedNotional', identity.steps) },
+    { title: 'Insurance fund', unit: 'quote', seconds, bands: fanOf(records, 'fund', identity.steps) },
+    { title: 'Bad debt (cumulative)', unit: 'quote', seconds, bands: fanOf(records, 'badDebt', identity.steps) },
+  ];
+  return experimentReport(`Monte Carlo: ${identity.scenario}`, `${count(records.length)} runs of the scenario, seeds ${identity.baseSeed} to ${identity.baseSeed + identity.runs - 1}.`, [
+    ['Runs', count(records.length)],
+    ['Book', `${count(identity.accounts)} accounts, ${count(identity.positions)} positions`],
+    ['Steps', `${count(identity.steps)} of ${identity.stepSeconds} s`],
+  ], [{ title: 'Over the runs', note: 'Percentiles by nearest rank; money in whole quote.', columns: ['', ...PERCENTILES.map((p) => `p${p}`), 'max'], rows }], fans);
+}
+
+/** A report of many runs: facts, tables and fans, no single run's charts. */
+function experimentReport(title: string, description: string, facts: [string, string][], tables: ReportInput['tables'], fans: ReportFan[]): ReportInput {
+  return { title, description, facts, seconds: [], prices: [], liquidations: { count: [], longNotional: [], shortNotional: [] }, fund: [], badDebt: [], adlNotional: [], tables, fans };
+}
+
+const METRIC_NAMES: Record<(typeof RUN_METRICS)[number], string> = {
+  badDebt: 'bad debt',
+  fundDraw: 'insurance fund draw',
+  adlNotional: 'ADL notional',
+  liquidatedNotional: 'liquidated notional',
+  accountsLiquidated: 'accounts liquidated',
+};
+
 function percentileLines(records: readonly RunRecord[]): string[] {
-  const names: Record<(typeof RUN_METRICS)[number], string> = {
-    badDebt: 'bad debt',
-    fundDraw: 'insurance fund draw',
-    adlNotional: 'ADL notional',
-    liquidatedNotional: 'liquidated notional',
-    accountsLiquidated: 'accounts liquidated',
-  };
+  const names = METRIC_NAMES;
   const lines = [`  ${'over the runs'.padEnd(22)}${PERCENTILES.map((p) => `p${p}`.padStart(18)).join('')}`];
   for (const metric of RUN_METRICS) {
     const sorted = records.map((r) => r.metrics[metric]).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
@@ -202,7 +232,7 @@ async function compare(what: 'modes' | 'adl', context: ExperimentContext, copies
       const { result } = await runVariant(copies, scenario, seed, { prepare, pool, recorded: context.recorded });
       rows.push([mode, ...figures(result), String(switched.switched), String(switched.kept)]);
     }
-    notes.push('positions_switched and positions_kept: what putting the book in one mode did (an account holding both modes of an instrument keeps both)');
+    notes.push('positions_switched and positions_kept: what putting the book in one mode did (an account holding both modes of an instrument keeps both).');
     return writeComparison('modes', { columns: ['mode', ...COMPARE_COLUMNS, 'positions_switched', 'positions_kept'], rows }, context, notes);
   }
   for (const policy of ['queue', 'proRata', 'random'] as const satisfies readonly AdlPolicy[]) {
@@ -230,9 +260,21 @@ function writeComparison(kind: string, table: Table, context: ExperimentContext,
     book: { accounts: engine.accountCount, positions: engine.positionsUsed, instruments: engine.instruments.length },
     comparison: { kind, columns: table.columns, rows: table.rows.map((row) => Object.fromEntries(table.columns.map((c, k) => [c, row[k]]))) },
   };
-  const files = [join(out, 'summary.json'), join(out, 'comparison.csv')];
+  const files = [join(out, 'summary.json'), join(out, 'comparison.csv'), join(out, 'report.html')];
   writeFileSync(files[0], `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(files[1], [table.columns.join(','), ...table.rows.map((row) => row.join(','))].join('\n') + '\n');
+  writeFileSync(
+    files[2],
+    renderReport(
+      experimentReport(
+        `${kind}: ${scenario.name}`,
+        `The same crash (seed ${seed}) each way, each on a fresh copy of the book.`,
+        [['Book', `${count(engine.accountCount)} accounts, ${count(engine.positionsUsed)} positions`]],
+        [transposed(kind, table, notes)],
+        [],
+      ),
+    ),
+  );
   // The terminal: the key columns, whole quote.
   const show = ['accounts_liquidated', 'liquidated_notional', 'collateral_lost_per_liquidated_account', 'bad_debt', 'fund_paid', 'adl_notional', 'adl_haircut'];
   const at = show.map((c) => table.columns.indexOf(c));
@@ -248,6 +290,16 @@ function writeComparison(kind: string, table: Table, context: ExperimentContext,
     `wrote ${files.map((f) => escapeHidden(f)).join(', ')}`,
   ];
   return lines.join('\n') + '\n';
+}
+
+/** The comparison for people: a column a variant, a row a figure, money in whole quote. */
+function transposed(kind: string, table: Table, notes: string[]): ReportInput['tables'][number] {
+  const counts = new Set(['accounts_liquidated', 'scope_liquidations', 'adl_accounts', 'positions_switched', 'positions_kept']);
+  const rows = table.columns.slice(1).map((column, k) => [
+    column.replaceAll('_', ' '),
+    ...table.rows.map((row) => (counts.has(column) ? count(Number(row[k + 1])) : money((parseScaled(row[k + 1], QUOTE_DECIMALS) as { value: bigint }).value))),
+  ]);
+  return { title: kind, note: [...notes, 'Money in whole quote; comparison.csv has every figure to the micro.'].join(' '), columns: [table.columns[0], ...table.rows.map((row) => row[0])], rows };
 }
 
 /** Runs `liq merge` with the arguments after `merge`. */

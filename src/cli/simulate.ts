@@ -17,6 +17,7 @@ import { majorsOf, readRecordedTicks } from '../sim/paths.js';
 import { checkScenarioSymbols, DEFAULT_SCENARIO_PATH, readScenarioFile, ScenarioError } from '../sim/scenario.js';
 import type { BookGenerate, Scenario } from '../sim/scenario-types.js';
 import { simulate, type SimulationResult } from '../sim/simulate.js';
+import { renderReport, reportInputFromRun } from '../sim/report.js';
 import { parseSweep } from '../sim/runs.js';
 import { runExperiment, type ExperimentSpec } from './simulate-runs.js';
 import { UsageError, parseCommand } from './args.js';
@@ -128,7 +129,9 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     await pool.close();
   }
   const runSeconds = (performance.now() - runStarted) / 1000;
-  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summaryDocument(scenario, seed, engine, positions, result), null, 2)}\n`);
+  const summary = summaryDocument(scenario, seed, engine, positions, result);
+  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(join(out, 'report.html'), renderReport(reportInputFromRun(result, summary, scenario, result.instruments)));
   await writeChunks(io.stdout, [summaryText(scenario, seed, engine, positions, threads, result, out, runSeconds, (performance.now() - started) / 1000)]);
   return EXIT_OK;
 }
@@ -213,6 +216,7 @@ function summaryText(
   lines.push(
     `${(scenario.steps / runSeconds).toFixed(1)} steps/s, ${count(liquidationsPerSecond)} liquidations/s; ${runSeconds.toFixed(1)} s simulating, ${totalSeconds.toFixed(1)} s in all`,
     `wrote ${['summary.json', 'timeline.csv', 'events.csv'].map((f) => escapeHidden(join(out, f))).join(', ')}`,
+    `report: ${escapeHidden(join(out, 'report.html'))}`,
   );
   return lines.join('\n') + '\n';
 }

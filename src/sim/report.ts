@@ -284,8 +284,24 @@ export function renderReport(input: ReportInput): string {
     for (const [label, value] of data.facts) parts.push(`<div><dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value)}</dd></div>\n`);
     parts.push('</dl>\n');
   }
-  parts.push('<p class="note">Money in quote currency. Hover a chart for the values at a step; click a legend entry to hide its series.</p>\n</header>\n');
+  parts.push('<p class="note">Money in quote currency. A legend shows the values at the last step, or at the step under the cursor; a click on an entry hides its series.</p>\n</header>\n');
 
+  // A report of many runs (Monte Carlo, comparisons) has no single run's steps: only its tables and fans.
+  if (data.seconds.length > 0) renderRun(data, parts);
+  if (data.fans.length > 0) {
+    parts.push('<section>\n<h2>Across the runs</h2>\n<p class="note">The median, the 25th–75th and the 5th–95th percentiles across Monte Carlo runs.</p>\n');
+    data.fans.forEach((f, k) => parts.push(chartBox(`chart-fan-${k}`, f.title)));
+    parts.push('</section>\n');
+  }
+  for (const table of data.tables) parts.push(tableHtml(table));
+  parts.push('</main>\n');
+  parts.push(`<script type="application/json" id="report-data">${scriptJson(data)}</script>\n`);
+  parts.push(`<script>\n${js}\n</script>\n<script>\n${CLIENT_JS}</script>\n</body>\n</html>\n`);
+  return parts.join('');
+}
+
+/** The sections of one run: the majors' prices, then the cascade (liquidations, the fund, bad debt and ADL). */
+function renderRun(data: ReportInput, parts: string[]): void {
   parts.push('<section>\n<h2>Prices of the majors</h2>\n');
   parts.push('<p class="note">The exogenous price is the scenario\'s path; the mark is that price moved by the impact of liquidation orders.</p>\n');
   if (data.prices.length === 0) parts.push('<p class="empty">No majors in this run.</p>\n');
@@ -297,18 +313,11 @@ export function renderReport(input: ReportInput): string {
   parts.push('</section>\n<section>\n<h2>The cascade</h2>\n');
   parts.push(chartBox('chart-liquidations', 'Liquidations per step', 'Liquidations (left axis) and the notional they closed on long and short positions (right axis).'));
   parts.push(chartBox('chart-fund', 'Insurance fund', 'The balance after each step: fees paid in, deficits paid out.'));
-  parts.push(chartBox('chart-losses', 'Bad debt and ADL', 'Cumulative: losses neither collateral nor the fund covered, and notional closed against winners by auto-deleveraging.'));
+  const none = data.badDebt.every((v) => v === 0) && data.adlNotional.every((v) => v === 0) ? ' Both stayed at zero in this run.' : '';
+  parts.push(
+    chartBox('chart-losses', 'Bad debt and ADL', `Cumulative: losses neither collateral nor the fund covered, and notional closed against winners by auto-deleveraging.${none}`),
+  );
   parts.push('</section>\n');
-  if (data.fans.length > 0) {
-    parts.push('<section>\n<h2>Across the runs</h2>\n<p class="note">The median, the 25th–75th and the 5th–95th percentiles across Monte Carlo runs.</p>\n');
-    data.fans.forEach((f, k) => parts.push(chartBox(`chart-fan-${k}`, f.title)));
-    parts.push('</section>\n');
-  }
-  for (const table of data.tables) parts.push(tableHtml(table));
-  parts.push('</main>\n');
-  parts.push(`<script type="application/json" id="report-data">${scriptJson(data)}</script>\n`);
-  parts.push(`<script>\n${js}\n</script>\n<script>\n${CLIENT_JS}</script>\n</body>\n</html>\n`);
-  return parts.join('');
 }
 
 function chartBox(id: string, title: string, note?: string): string {
@@ -322,15 +331,15 @@ const NUMERIC_CELL = /^[-+−]?[\d,]*\.?\d+(?:\s?(?:%|[kMBT]|x))?$/;
 function tableHtml(table: ReportTable): string {
   const out: string[] = [`<section class="table">\n<h2>${escapeHtml(table.title)}</h2>\n`];
   if (table.note !== undefined && table.note !== '') out.push(`<p class="note">${escapeHtml(table.note)}</p>\n`);
+  // A column of numbers (every cell after the first column numeric or empty) is right-aligned, its heading too.
+  const numeric = table.columns.map((_, k) => k > 0 && table.rows.some((row) => row[k] !== '') && table.rows.every((row) => row[k] === '' || NUMERIC_CELL.test(row[k])));
+  const cls = (k: number) => (numeric[k] ? ' class="num"' : '');
   out.push('<div class="scroll"><table>\n<thead><tr>');
-  for (const column of table.columns) out.push(`<th scope="col">${escapeHtml(column)}</th>`);
+  table.columns.forEach((column, k) => out.push(`<th scope="col"${cls(k)}>${escapeHtml(column)}</th>`));
   out.push('</tr></thead>\n<tbody>\n');
   for (const row of table.rows) {
     out.push('<tr>');
-    row.forEach((cell, k) => {
-      if (k === 0) out.push(`<th scope="row">${escapeHtml(cell)}</th>`);
-      else out.push(`<td${NUMERIC_CELL.test(cell) ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`);
-    });
+    row.forEach((cell, k) => out.push(k === 0 ? `<th scope="row">${escapeHtml(cell)}</th>` : `<td${cls(k)}>${escapeHtml(cell)}</td>`));
     out.push('</tr>\n');
   }
   if (table.rows.length === 0) out.push(`<tr><td colspan="${Math.max(1, table.columns.length)}" class="empty">No rows.</td></tr>\n`);
@@ -402,8 +411,8 @@ h3 { font-size: 15px; margin: 0; }
 .description { margin: 0 0 16px; max-width: 80ch; color: #333b4a; }
 .note { margin: 2px 0 8px; color: #5b6473; font-size: 13px; }
 .empty { color: #5b6473; font-style: italic; }
-.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 1px; margin: 0 0 8px; background: #d9dde4; border: 1px solid #d9dde4; border-radius: 6px; overflow: hidden; }
-.facts div { background: #fff; padding: 8px 12px; }
+.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); margin: 0 0 8px; background: #fff; border: 1px solid #d9dde4; border-radius: 6px; overflow: hidden; }
+.facts div { padding: 8px 12px; box-shadow: 1px 0 0 #d9dde4, 0 1px 0 #d9dde4; }
 .facts dt { color: #5b6473; font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; }
 .facts dd { margin: 2px 0 0; font-variant-numeric: tabular-nums; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 16px; }
@@ -413,12 +422,12 @@ h3 { font-size: 15px; margin: 0; }
 .chart .uplot { width: 100%; }
 .chart .u-legend { font-size: 13px; font-variant-numeric: tabular-nums; }
 .scroll { overflow-x: auto; background: #fff; border: 1px solid #d9dde4; border-radius: 6px; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; font-variant-numeric: tabular-nums; }
-th, td { padding: 6px 12px; border-bottom: 1px solid #e6e9ee; text-align: left; vertical-align: top; }
-thead th { background: #eef0f4; font-weight: 600; }
-tbody th { font-weight: 500; }
-td.num { text-align: right; white-space: nowrap; }
-tbody tr:last-child > * { border-bottom: 0; }
+.scroll table { border-collapse: collapse; width: 100%; font-size: 14px; font-variant-numeric: tabular-nums; }
+.scroll th, .scroll td { padding: 6px 12px; border-bottom: 1px solid #e6e9ee; text-align: left; vertical-align: top; }
+.scroll thead th { background: #eef0f4; font-weight: 600; }
+.scroll tbody th { font-weight: 500; }
+.scroll .num { text-align: right; white-space: nowrap; }
+.scroll tbody tr:last-child > * { border-bottom: 0; }
 `;
 
 /**
@@ -433,9 +442,12 @@ const CLIENT_JS = String.raw`(function () {
   var charts = [];
   var BLUE = '#1f5fbf', GREY = '#7c8594', RED = '#c0392b', GREEN = '#1e8c6e', ORANGE = '#d68910', INK = '#333b4a';
   var formats = {};
-  function fixed(v, d) {
-    d = Math.max(0, Math.min(10, d));
-    var f = formats[d] || (formats[d] = new Intl.NumberFormat('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+  // v with thousands separators and from min to max decimals (max defaults to min).
+  function fixed(v, min, max) {
+    min = Math.max(0, Math.min(10, min));
+    max = max == null ? min : Math.max(min, Math.min(10, max));
+    var key = min + ':' + max;
+    var f = formats[key] || (formats[key] = new Intl.NumberFormat('en-US', { minimumFractionDigits: min, maximumFractionDigits: max }));
     return f.format(v);
   }
   // The decimals a step needs: 0.25 -> 2, 5 -> 0.
@@ -454,7 +466,9 @@ const CLIENT_JS = String.raw`(function () {
   function priceText(v) {
     if (v == null) return '–';
     var a = Math.abs(v);
-    return fixed(v, a >= 1000 ? 2 : a >= 1 ? 4 : a === 0 ? 0 : Math.min(10, 3 - Math.floor(Math.log10(a))));
+    if (a >= 1000) return fixed(v, 2);
+    if (a >= 1) return fixed(v, 2, 4);
+    return a === 0 ? '0' : fixed(v, 2, Math.min(10, 3 - Math.floor(Math.log10(a))));
   }
   function clock(s) {
     if (s == null) return '–';
@@ -488,7 +502,7 @@ const CLIENT_JS = String.raw`(function () {
   // The time axis in a unit that suits the span: s, min, h or d.
   function timeAxis(seconds) {
     var span = seconds.length > 0 ? Math.max(Math.abs(seconds[0]), Math.abs(seconds[seconds.length - 1])) : 0;
-    var unit = span <= 600 ? [1, 's'] : span <= 36000 ? [60, 'min'] : span <= 864000 ? [3600, 'h'] : [86400, 'd'];
+    var unit = span <= 600 ? [1, 's'] : span <= 10800 ? [60, 'min'] : span <= 259200 ? [3600, 'h'] : [86400, 'd'];
     var incrs = [];
     for (var mag = 1e-3; mag <= 1e9; mag *= 10) [1, 2, 5].forEach(function (m) { incrs.push(m * mag * unit[0]); });
     [15, 30, 90, 180].forEach(function (m) { incrs.push(m * unit[0]); });
@@ -521,8 +535,18 @@ const CLIENT_JS = String.raw`(function () {
     if (!(max > 0)) return [0, 1];
     return uPlot.rangeNum(0, max, 0.1, true);
   }
+  // A legend value: at the cursor's step, or at the last step when the cursor is off the chart.
+  function legendValue(format) {
+    return function (u, v, sidx, idx) {
+      if (idx == null) {
+        var d = u.data[sidx];
+        v = d.length > 0 ? d[d.length - 1] : null;
+      }
+      return format(v);
+    };
+  }
   function line(label, color, value, extra) {
-    var s = { label: label, stroke: color, width: 1.5, value: function (u, v) { return value(v); }, points: { show: false } };
+    var s = { label: label, stroke: color, width: 1.5, value: legendValue(value), points: { show: false } };
     for (var k in extra) s[k] = extra[k];
     return s;
   }
@@ -546,7 +570,7 @@ const CLIENT_JS = String.raw`(function () {
     }
   }
   var x = input.seconds;
-  var timeSeries = { label: 'time', value: function (u, v) { return clock(v); } };
+  var timeSeries = { label: 'time', value: legendValue(clock) };
   var sync = { key: 'timeline' };
 
   input.prices.forEach(function (p, k) {
@@ -555,7 +579,7 @@ const CLIENT_JS = String.raw`(function () {
       series: [
         timeSeries,
         line('exogenous', GREY, priceText, { dash: [6, 4] }),
-        line('mark (impacted)', BLUE, priceText, { width: 2 }),
+        line('mark', BLUE, priceText, { width: 2 }),
       ],
       axes: [timeAxis(x), yAxis('price (quote)', 'y')],
     }, [x, p.exogenous, p.mark]);
@@ -598,7 +622,7 @@ const CLIENT_JS = String.raw`(function () {
     draw('chart-fan-' + k, 260, {
       cursor: { sync: { key: 'fans' } },
       series: [
-        { label: 'time', value: function (u, v) { return clock(v); } },
+        timeSeries,
         line('p5', 'rgba(31, 95, 191, 0.45)', auto, { width: 1, dash: [4, 3] }),
         line('p25', 'rgba(31, 95, 191, 0.6)', auto, { width: 1 }),
         line('median', BLUE, auto, { width: 2 }),

@@ -45,6 +45,10 @@ describe('liq simulate', () => {
       const events = readFileSync(join(out, 'events.csv'), 'utf8').trimEnd().split('\n');
       expect(events[0]).toBe('step,kind,account,instrument,mode,size,price,amount');
       expect(events.filter((line) => line.split(',')[1] === 'liquidation')).toHaveLength(summary.totals.scopesLiquidated);
+      const report = readFileSync(join(out, 'report.html'), 'utf8');
+      expect(report).toMatch(/^<!DOCTYPE html>/);
+      expect(report).toContain('<h1>Flash-crash cascade: ten-steps</h1>');
+      expect(stdout).toContain(`report: ${join(out, 'report.html')}\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -113,6 +117,9 @@ describe('liq simulate', () => {
         expect(readFileSync(join(dir, 'merged', name), 'utf8')).toBe(readFileSync(join(dir, 'all', name), 'utf8'));
       }
       expect(readFileSync(join(dir, 'all', 'runs.csv'), 'utf8').trimEnd().split('\n')).toHaveLength(5);
+      // The report of the whole: the percentiles and a fan a series, the same from the merge.
+      expect(readFileSync(join(dir, 'merged', 'report.html'), 'utf8')).toBe(readFileSync(join(dir, 'all', 'report.html'), 'utf8'));
+      expect(readFileSync(join(dir, 'all', 'report.html'), 'utf8')).toContain('<h2>Across the runs</h2>');
       const missing = await runCli(['merge', join(dir, '1of2'), '--out', join(dir, 'merged2')]);
       expect(missing.code).toBe(EXIT_BAD_INPUT);
       expect(missing.stderr).toBe('liq merge: shards missing: 2/2\n');
@@ -130,6 +137,7 @@ describe('liq simulate', () => {
       const table = readFileSync(join(dir, 'modes', 'comparison.csv'), 'utf8').trimEnd().split('\n');
       expect(table[0]).toMatch(/^mode,accounts_liquidated,.*,positions_switched,positions_kept$/);
       expect(table.slice(1).map((row) => row.split(',')[0])).toEqual(['as-given', 'all-cross', 'all-isolated']);
+      expect(readFileSync(join(dir, 'modes', 'report.html'), 'utf8')).toMatch(/<th scope="col">mode<\/th><th scope="col" class="num">as-given<\/th>/);
       const sweep = await runCli(['simulate', '--accounts', '1500', '--sweep', 'insuranceFund=0,5000', '--out', join(dir, 'sweep'), '--threads', '1']);
       expect(sweep.stderr).toBe('');
       const summary = JSON.parse(readFileSync(join(dir, 'sweep', 'summary.json'), 'utf8'));

@@ -161,8 +161,9 @@ describe('renderReport', () => {
     expect(html).not.toContain('Across the runs');
     expect(html.trimEnd().endsWith('</html>')).toBe(true);
     const withExtras = renderReport(syntheticInput(20, 2));
-    expect(withExtras).toContain('<th scope="col">Bad debt</th>');
-    expect(withExtras).toContain('<td class="num">1,234</td>');
+    // Columns of numbers right-aligned, their headings too; the first column is the rows' headings.
+    expect(withExtras).toContain('<tr><th scope="col">Mode</th><th scope="col" class="num">Accounts</th><th scope="col" class="num">Bad debt</th></tr>');
+    expect(withExtras).toContain('<tr><th scope="row">full</th><td class="num">1,234</td><td class="num">12.50</td></tr>');
     expect(withExtras).toContain('Across the runs');
   });
 
