@@ -767,7 +767,7 @@ class Run {
   }
 }
 
-interface Winner {
+export interface Winner {
   account: number;
   slot: number;
   isolated: boolean;
@@ -834,7 +834,8 @@ export function allocate(winners: Winner[], needed: bigint, lot: bigint, policy:
   // The pairing walks the winners in their listed order: put the takes in the policy's order.
   const ordered = order.map((k) => winners[k]);
   const orderedTakes = order.map((k) => takes[k]);
-  winners.splice(0, winners.length, ...ordered);
+  // (by index: a spread of hundreds of thousands of winners would overflow the call stack)
+  for (let k = 0; k < ordered.length; k++) winners[k] = ordered[k];
   return orderedTakes;
 }
 

@@ -11,7 +11,8 @@ import { generateBook } from '../../src/gen/generate.js';
 import { SweepPool } from '../../src/pool/pool.js';
 import { parseRecordedTicks } from '../../src/sim/paths.js';
 import { scenarioFromJsonValue } from '../../src/sim/scenario.js';
-import { simulate, type SimEvent, type SimulationResult } from '../../src/sim/simulate.js';
+import { allocate, simulate, type SimEvent, type SimulationResult, type Winner } from '../../src/sim/simulate.js';
+import { Rng } from '../../src/gen/random.js';
 import { bookMoney, conservedTotal } from '../../src/sim/ledger.js';
 import { eventLine, summaryDocument, timelineHeader, timelineLine } from '../../src/sim/output.js';
 import type { AdlPolicy, Scenario } from '../../src/sim/scenario-types.js';
@@ -177,6 +178,26 @@ describe('an empty fund goes to ADL', () => {
       expect(engine.views.accPosCount[0]).toBe(0);
     });
   }
+});
+
+describe('ADL allocation', () => {
+  const winners = (n: number): Winner[] =>
+    Array.from({ length: n }, (_, k) => ({ account: k, slot: k, isolated: false, size: -BigInt(1 + (k % 7)), pnl: BigInt(1 + ((k * 37) % 101)), collateral: 100n, notional: 1_000n }));
+  for (const policy of ['queue', 'proRata', 'random'] as const) {
+    test(`${policy}: 300,000 winners, whole lots, no more than each holds, exactly what is needed`, () => {
+      const list = winners(300_000);
+      const takes = allocate(list, 500_000n, 1n, policy, new Rng(1, 111));
+      expect(takes.reduce((sum, x) => sum + x, 0n)).toBe(500_000n);
+      expect(takes.every((x, k) => x >= 0n && x <= -list[k].size)).toBe(true);
+    });
+  }
+  test('more needed than the winners hold: each gives all it has', () => {
+    const list = winners(10);
+    const held = list.reduce((sum, w) => sum - w.size, 0n);
+    for (const policy of ['queue', 'proRata', 'random'] as const) {
+      expect(allocate(winners(10), held + 5n, 1n, policy, new Rng(1, 111)).reduce((sum, x) => sum + x, 0n)).toBe(held);
+    }
+  });
 });
 
 describe('money is conserved, and a run does not depend on the workers', () => {
