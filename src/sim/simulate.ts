@@ -698,9 +698,9 @@ class Run {
 
   /**
    * The positions on instrument i on the other side of a bankrupt long (shorts) or short (longs), in
-   * profit at the mark, of accounts not liquidated this step; an isolated one only if `gap` price
-   * units against it from the mark leave its margin above zero with a unit to spare a lot (what a
-   * reduce rounds).
+   * profit at the mark, of accounts not liquidated this step; an isolated one only if its margin
+   * covers the funding it owes and stays above zero once the position is valued `gap` price units
+   * against it from the mark (with a micro to spare a lot: what a reduce rounds).
    */
   private winners(i: number, bankruptLong: boolean, gap: bigint): Winner[] {
     const engine = this.engine;
@@ -716,8 +716,15 @@ class Run {
         const pnl = unrealizedPnl(v, j);
         if (pnl <= 0n) continue;
         const isolated = v.posMode[j] === MODE_ISOLATED;
-        const lots = abs(size) / engine.instruments[i].lotUnits;
-        if (isolated && v.posMargin[j] + pnl - abs(size) * v.instQ[i] * gap - lots <= 0n) continue;
+        if (isolated) {
+          // A reduce settles the funding owed from the margin first, then realizes its share of the
+          // position's PnL at the ADL price: the margin must pay the funding, and what the whole
+          // position would lose at that price (a micro a lot for the rounding) and stay above zero.
+          const owed = fundingOwed(engine, j);
+          const atPrice = pnl + owed - abs(size) * v.instQ[i] * gap;
+          const lots = abs(size) / engine.instruments[i].lotUnits;
+          if (v.posMargin[j] - owed + (atPrice < 0n ? atPrice : 0n) - lots <= 0n) continue;
+        }
         const collateral = isolated ? v.posMargin[j] : v.accBalance[a];
         const notional = abs(size) * v.instQ[i] * v.instMark[i];
         list.push({ account: a, slot: j, isolated, size, pnl, collateral, notional });

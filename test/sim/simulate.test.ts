@@ -160,6 +160,22 @@ describe('an empty fund goes to ADL', () => {
     ],
     random: null,
   };
+  test('an isolated winner whose margin cannot pay its funding, or the ADL price, is left out', async () => {
+    // At 44,000 from the first step: carol, isolated short 0.02 from 48,000 (+80) on a margin of 0.5,
+    // owes 0.6 of funding (her snapshot 30 above the index): the margin cannot pay it first. dave,
+    // isolated short 0.02 from 44,500 (+10) on a margin of 5, would lose 10 at the ADL price of
+    // 45,000: more than his margin. Both are left out, and bob takes all 40 lots.
+    const engine = engineWith([
+      { ...alice, positions: [isolatedLong] },
+      { id: 'bob', balance: '1000', positions: [{ instrument: 'BTC', size: '-0.06', entryPrice: '50000', mode: 'cross', leverage: '10' }] },
+      { id: 'carol', balance: '0', positions: [{ instrument: 'BTC', size: '-0.02', entryPrice: '48000', mode: 'isolated', margin: '0.5', leverage: '10', fundingIndex: '30' }] },
+      { id: 'dave', balance: '0', positions: [{ instrument: 'BTC', size: '-0.02', entryPrice: '44500', mode: 'isolated', margin: '5', leverage: '100' }] },
+    ]);
+    const { of } = await run(engine, recordedScenario(1, { insuranceFund: '0', adl: { policy: 'queue' } }), '0,BTC,44000\n');
+    expect(of('liquidation').map((e) => engine.accountIds.get(e.account))).toEqual(['alice']);
+    expect(of('adl-counterparty').map((e) => [engine.accountIds.get(e.account), e.sizeUnits, e.priceUnits])).toEqual([['bob', 40n, 450_000n]]);
+  });
+
   for (const policy of ['queue', 'proRata', 'random'] as const) {
     test(`${policy}: the winners give up exactly the lots and the money the deficit needs`, async () => {
       const engine = book();
