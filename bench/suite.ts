@@ -20,6 +20,10 @@ import { mixedUpdates, prng } from './workload.js';
 import { applyBatch } from '../src/account/batch.js';
 import { buildFloat64Book, buildObjectBook, countMismatches, evaluateFloat64, evaluateObjects, float64Statuses, objectStatuses } from './peers/index.js';
 import { describeHugePages } from '../src/memory/huge-pages.js';
+import type { Engine } from '../src/engine/engine.js';
+import { BookCopies } from '../src/sim/runs.js';
+import { scenarioFromJsonValue } from '../src/sim/scenario.js';
+import { simulate } from '../src/sim/simulate.js';
 
 /** A full collection when the process runs with --expose-gc (the npm scripts pass it). */
 function collectGarbage(): void {
@@ -93,7 +97,35 @@ export interface RatioAttempt {
   pairs: number;
 }
 
-export const RATIO_NAMES = ['wasmOverFloat64', 'wasmOverObjects', 'wasmOverBigInt', 'poolScaling', 'poolOverSingle', 'poolBandwidthFraction', 'churnOverStatic', 'updatesPerSweep', 'tickOverSweep'] as const;
+/** The gate's crash (simulationStepsPer100Sweeps): majors 4% down and alts 5–15% over 10 steps of 15 s, default impact and policy. */
+export const SIMULATION_STEPS = 10;
+export const SIMULATION_SCENARIO = scenarioFromJsonValue({
+  version: 1,
+  name: 'bench-crash',
+  steps: SIMULATION_STEPS,
+  stepSeconds: 15,
+  prices: {
+    majors: 5,
+    shocks: [
+      { instruments: 'majors', startStep: 0, steps: SIMULATION_STEPS, move: -0.04, shape: 'exponential' },
+      { instruments: 'alts', startStep: 0, steps: SIMULATION_STEPS, move: { min: -0.15, max: -0.05 } },
+    ],
+    random: { volatility: { majors: 0.5, alts: 1.0 } },
+  },
+});
+
+export const RATIO_NAMES = [
+  'wasmOverFloat64',
+  'wasmOverObjects',
+  'wasmOverBigInt',
+  'poolScaling',
+  'poolOverSingle',
+  'poolBandwidthFraction',
+  'churnOverStatic',
+  'updatesPerSweep',
+  'tickOverSweep',
+  'simulationStepsPer100Sweeps',
+] as const;
 export type RatioName = (typeof RATIO_NAMES)[number];
 
 const TASK = {
@@ -206,6 +238,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       const float64Mismatch = countMismatches(engine, float64Statuses(float64));
       const objectMismatch = countMismatches(engine, objectStatuses(objects));
       // The ratios, each from its own alternating pairs (the table's medians are minutes apart).
+      // The simulator's runs start from copies of the book as it is now, before the ratios below change it.
+      const copies = new BookCopies(engine);
+      let simulated: Engine | undefined;
       const side = {
         wasmSingle: { name: TASK.wasmSingle, units: positions, run: () => engine.sweep({ full: false }) },
         wasmPool: { name: TASK.wasmPool, units: positions, run: () => pool.sweep() },
@@ -220,6 +255,18 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         // A normal tick: one instrument's mark moved 0.01–0.1% either way, then an incremental
         // step (src/engine/incremental.ts; its first run builds the index, in the warm-up).
         incrementalTick: { name: 'normal tick, incremental step', units: 1, run: () => normalTick() },
+        singleSweeps: { name: TASK.wasmSingle, units: 1, run: () => engine.sweep({ full: false }) },
+        // A crash of SIMULATION_STEPS steps (src/sim/), on a fresh copy of the book each run (the
+        // copy untimed), evaluated on this thread: liquidations, fills, the fund, impact.
+        simulation: {
+          name: 'simulation, crash steps',
+          // A hundred times the steps: the ratio reads simulated steps per 100 sweeps (about 3 on the 1M book).
+          units: SIMULATION_STEPS * 100,
+          setup: () => {
+            simulated = copies.engine();
+          },
+          run: () => simulate({ scenario: SIMULATION_SCENARIO, engine: simulated! }),
+        },
       } satisfies Record<string, PairSide>;
       const tickRandom = prng(23);
       let incremental: IncrementalEvaluator | undefined;
@@ -254,6 +301,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         updatesPerSweep: { sides: [side.updateBatch, side.poolSweeps], combine: over },
         // Normal ticks (each an incremental step) in the time of one static pool sweep.
         tickOverSweep: { sides: [side.incrementalTick, side.poolSweeps], combine: over },
+        // Simulated crash steps in the time of 100 static single-thread sweeps (the simulation evaluates on this thread).
+        simulationStepsPer100Sweeps: { sides: [side.simulation, side.singleSweeps], combine: over },
       };
       const ratios = {} as Record<RatioName, number>;
       const ratioAttempts = {} as Record<RatioName, RatioAttempt[]>;

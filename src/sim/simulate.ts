@@ -627,15 +627,21 @@ class Run {
       list.push(demand);
       groups.set(key, list);
     }
+    // The winners able to take a demand at the farthest ADL price of its group (an isolated one
+    // whose margin that price would not take below zero), found for every group in one pass.
+    const gaps = new Map<number, bigint>();
+    for (const [key, group] of groups) {
+      const mark = v.instMark[key >> 1];
+      gaps.set(key, group.reduce((far, d) => (abs(d.price - mark) > far ? abs(d.price - mark) : far), 0n));
+    }
+    const found = this.winnersOf(gaps);
     for (const [key, group] of [...groups].sort((x, y) => x[0] - y[0])) {
       const i = key >> 1;
       const symbol = engine.instruments[i].symbol;
       const q = v.instQ[i];
       const mark = v.instMark[i];
-      // The winners able to take a demand at the highest price of the group (an isolated one whose
-      // margin the price would not take below zero), ordered and given their lots by the policy.
-      const worst = group.reduce((far, d) => (abs(d.price - mark) > far ? abs(d.price - mark) : far), 0n);
-      const winners = this.winners(i, (key & 1) === 0, worst);
+      // Ordered and given their lots by the policy.
+      const winners = found.get(key)!;
       const needed = group.reduce((sum, d) => sum + d.close.closing, 0n);
       const takes = allocate(winners, needed, engine.instruments[i].lotUnits, this.scenario.adl.policy, this.adlRandom);
       let available = takes.reduce((sum, x) => sum + x, 0n);
@@ -697,29 +703,38 @@ class Run {
   }
 
   /**
-   * The positions on instrument i on the other side of a bankrupt long (shorts) or short (longs), in
-   * profit at the mark, of accounts not liquidated this step; an isolated one only if its margin
-   * covers the funding it owes and stays above zero once the position is valued `gap` price units
-   * against it from the mark (with a micro to spare a lot: what a reduce rounds).
+   * The winners of each group (key: instrument·2, + 1 for a bankrupt short; value: the group's
+   * largest distance in price units from the mark to an ADL price): the positions on the instrument
+   * on the other side (shorts for a bankrupt long), in profit at the mark, of accounts not liquidated
+   * this step; an isolated one only if its margin covers the funding it owes and stays above zero once
+   * the position is valued `gap` price units against it from the mark (with a micro to spare a lot:
+   * what a reduce rounds). One pass over the book for every group of the step, in account order.
    */
-  private winners(i: number, bankruptLong: boolean, gap: bigint): Winner[] {
+  private winnersOf(gaps: Map<number, bigint>): Map<number, Winner[]> {
     const engine = this.engine;
     const v = engine.views;
-    const list: Winner[] = [];
-    for (const a of engine.holders([i])) {
-      if (this.failing.has(a)) continue;
+    const lists = new Map<number, Winner[]>();
+    const wanted = new Uint8Array(this.n);
+    for (const key of gaps.keys()) {
+      wanted[key >> 1] = 1;
+      lists.set(key, []);
+    }
+    for (let a = 0; a < engine.accountCount; a++) {
       const end = v.accPosStart[a] + v.accPosCount[a];
       for (let j = v.accPosStart[a]; j < end; j++) {
-        if (v.posInst[j] !== i) continue;
+        const i = v.posInst[j];
+        if (wanted[i] === 0) continue;
         const size = v.posSize[j];
-        if (bankruptLong ? size >= 0n : size <= 0n) continue;
+        // A short is a winner of a bankrupt long's group (key 2i), a long of a bankrupt short's (2i + 1).
+        const key = i * 2 + (size > 0n ? 1 : 0);
+        const gap = gaps.get(key);
+        if (gap === undefined || size === 0n || this.failing.has(a)) continue;
         const pnl = unrealizedPnl(v, j);
         if (pnl <= 0n) continue;
         const isolated = v.posMode[j] === MODE_ISOLATED;
         if (isolated) {
           // A reduce settles the funding owed from the margin first, then realizes its share of the
-          // position's PnL at the ADL price: the margin must pay the funding, and what the whole
-          // position would lose at that price (a micro a lot for the rounding) and stay above zero.
+          // position's PnL at the ADL price.
           const owed = fundingOwed(engine, j);
           const atPrice = pnl + owed - abs(size) * v.instQ[i] * gap;
           const lots = abs(size) / engine.instruments[i].lotUnits;
@@ -727,10 +742,10 @@ class Run {
         }
         const collateral = isolated ? v.posMargin[j] : v.accBalance[a];
         const notional = abs(size) * v.instQ[i] * v.instMark[i];
-        list.push({ account: a, slot: j, isolated, size, pnl, collateral, notional });
+        lists.get(key)!.push({ account: a, slot: j, isolated, size, pnl, collateral, notional });
       }
     }
-    return list;
+    return lists;
   }
 
   /** Deficits after the fills: an isolated close's shortfall, a cross pool left with no position and a negative wallet. The fund pays; the rest is bad debt. */
@@ -820,12 +835,16 @@ export function allocate(winners: Winner[], needed: bigint, lot: bigint, policy:
     return takes.map((x) => x * lot);
   }
   if (policy === 'queue') {
-    const score = winners.map((w) => {
+    const score = new Float64Array(winners.length);
+    for (let k = 0; k < winners.length; k++) {
+      const w = winners[k];
       const collateral = Number(w.collateral > 1n ? w.collateral : 1n);
       const equity = Number(w.collateral + w.pnl > 1n ? w.collateral + w.pnl : 1n);
-      return (Number(w.pnl) / collateral) * (Number(w.notional) / equity);
-    });
-    order.sort((x, y) => score[y] - score[x] || winners[x].account - winners[y].account || x - y);
+      score[k] = (Number(w.pnl) / collateral) * (Number(w.notional) / equity);
+    }
+    // Winners come listed in account order (then slot order): ties keep it. A typed array read in the
+    // comparator, not a winner's fields: 300,000 winners sort several times faster.
+    order.sort((x, y) => score[y] - score[x] || x - y);
   } else {
     for (let k = order.length - 1; k > 0; k--) {
       const r = random.below(k + 1);
