@@ -31,6 +31,7 @@ import { BookError } from './errors.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 import { bracketOf, leverageCap } from './ranges.js';
 import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from './model.js';
+import { field, isPlainObject, type JsonObject } from '../io/json-object.js';
 
 /** The format version this module reads and writes. An absent `version` means 1. */
 export const BOOK_JSON_VERSION = 1;
@@ -573,13 +574,6 @@ function knownSymbols(instruments: Instrument[]): string {
 
 // --- objects and arrays ---------------------------------------------------------------------
 
-type JsonObject = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
 
 /**
  * Checks `value` is an object with only the allowed keys. `label` (" (alice)") is added to the
@@ -608,10 +602,6 @@ function readArray(value: unknown, path: string, what: string, lengthMax: number
   return value;
 }
 
-/** An own field of a JSON object (undefined when absent; never an inherited property). */
-function field(object: JsonObject, key: string): unknown {
-  return Object.hasOwn(object, key) ? object[key] : undefined;
-}
 
 function required(object: JsonObject, path: string, key: string): unknown {
   const value = field(object, key);

@@ -35,6 +35,7 @@ import {
   type Scenario,
   type Shock,
 } from './scenario-types.js';
+import { field, isPlainObject, type JsonObject } from '../io/json-object.js';
 
 // ---------------------------------------------------------------------------------------------
 // The error
@@ -795,13 +796,6 @@ function readFileName(value: unknown, path: string): string {
 
 // --- objects and arrays ----------------------------------------------------------------------
 
-type JsonObject = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
 
 function refuseProtoKeys(object: JsonObject, path: string): void {
   for (const key of Object.keys(object)) {
@@ -855,10 +849,6 @@ function readArray(value: unknown, path: string, lengthMax: number, what: string
   return value;
 }
 
-/** An own field of a JSON object (undefined when absent; never an inherited property). */
-function field(object: JsonObject, key: string): unknown {
-  return Object.hasOwn(object, key) ? object[key] : undefined;
-}
 
 function required(object: JsonObject, path: string, key: string): unknown {
   const value = field(object, key);

@@ -4,8 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../src/engine/engine.js';
-import { bookFromJsonValue } from '../../src/book/json.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { engineWith } from '../support/sim.js';
 import { loadBookBinaryFile, writeBookColumnsFile } from '../../src/book/binary.js';
 import { generateBook } from '../../src/gen/generate.js';
 import { MODE_CROSS, MODE_ISOLATED } from '../../src/fixed/constants.js';
@@ -29,21 +29,6 @@ import {
 
 const M = 1_000_000n;
 
-function engineWith(accounts: unknown[]): Engine {
-  const tiers = [
-    { upToNotional: '250000', maintenanceRate: '0.005', maxLeverage: '100' },
-    { upToNotional: null, maintenanceRate: '0.01', maxLeverage: '20' },
-  ];
-  return Engine.fromBook(
-    bookFromJsonValue({
-      instruments: [
-        { symbol: 'BTC', markPrice: '50000', tickSize: '0.1', lotSize: '0.001', fundingIndex: '0', tiers },
-        { symbol: 'ETH', markPrice: '2500', tickSize: '0.01', lotSize: '0.001', fundingIndex: '0', tiers },
-      ],
-      accounts,
-    }),
-  );
-}
 
 const crash = scenarioFromJsonValue({
   version: 1,

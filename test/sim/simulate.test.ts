@@ -4,8 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../src/engine/engine.js';
-import { bookFromJsonValue } from '../../src/book/json.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { engineWith } from '../support/sim.js';
 import { writeBookColumnsFile, loadBookBinaryFile } from '../../src/book/binary.js';
 import { generateBook } from '../../src/gen/generate.js';
 import { SweepPool } from '../../src/pool/pool.js';
@@ -19,22 +19,6 @@ import type { AdlPolicy, Scenario } from '../../src/sim/scenario-types.js';
 
 const M = 1_000_000n;
 
-/** BTC (tick 0.1, lot 0.001: q = 100 micro a size unit and price unit) and ETH (tick 0.01, lot 0.001: q = 10), 0.5% then 1%. */
-function engineWith(accounts: unknown[]): Engine {
-  const tiers = [
-    { upToNotional: '250000', maintenanceRate: '0.005', maxLeverage: '100' },
-    { upToNotional: null, maintenanceRate: '0.01', maxLeverage: '20' },
-  ];
-  return Engine.fromBook(
-    bookFromJsonValue({
-      instruments: [
-        { symbol: 'BTC', markPrice: '50000', tickSize: '0.1', lotSize: '0.001', fundingIndex: '0', tiers },
-        { symbol: 'ETH', markPrice: '2500', tickSize: '0.01', lotSize: '0.001', fundingIndex: '0', tiers },
-      ],
-      accounts,
-    }),
-  );
-}
 
 /** A scenario of recorded prices (CSV rows `step,symbol,price`), no impact unless given. */
 function recordedScenario(steps: number, extra: Record<string, unknown> = {}): Scenario {
