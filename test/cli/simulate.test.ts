@@ -54,6 +54,31 @@ describe('liq simulate', () => {
     }
   });
 
+  test('recorded prices: the CSV is found beside the scenario, and a bad row is one line naming the file and the line', async () => {
+    const dir = scratch();
+    try {
+      writeFileSync(join(dir, 'ticks.csv'), 'step,symbol,price\n0,BTC,46000\n1,BTC,40000\n2,ETH,2000\n');
+      const scenario = join(dir, 'recorded.json');
+      writeFileSync(scenario, JSON.stringify({ version: 1, name: 'replay', steps: 3, stepSeconds: 60, prices: { majors: ['BTC', 'ETH'], recorded: { file: 'ticks.csv' } } }));
+      const out = join(dir, 'out');
+      const { code, stderr } = await runCli(['simulate', '--scenario', scenario, '--book', 'examples/crash.json', '--out', out, '--threads', '1']);
+      expect(stderr).toBe('');
+      expect(code).toBe(EXIT_OK);
+      // The exogenous prices are the recorded ones, exactly: BTC 46,000 then 40,000; ETH 2,700 (its book mark) until step 2.
+      const rows = readFileSync(join(out, 'timeline.csv'), 'utf8').trimEnd().split('\n');
+      const header = rows[0].split(',');
+      const cell = (step: number, column: string) => rows[step + 1].split(',')[header.indexOf(column)];
+      expect([0, 1, 2].map((t) => cell(t, 'BTC_exogenous'))).toEqual(['46000', '40000', '40000']);
+      expect([0, 1, 2].map((t) => cell(t, 'ETH_exogenous'))).toEqual(['2700', '2700', '2000']);
+      writeFileSync(join(dir, 'ticks.csv'), 'step,symbol,price\n0,BTC,46000\n1,BTC,4e4\n');
+      const bad = await runCli(['simulate', '--scenario', scenario, '--book', 'examples/crash.json', '--out', out]);
+      expect(bad.code).toBe(EXIT_BAD_INPUT);
+      expect(bad.stderr).toMatch(new RegExp(`^liq simulate: ${join(dir, 'ticks.csv').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: .*4e4.*\\n$`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the default scenario runs with nothing prepared, and gives the same bytes on 1 and 2 workers', async () => {
     expect(existsSync(DEFAULT_SCENARIO_PATH)).toBe(true);
     const dir = scratch();
