@@ -48,12 +48,12 @@ export class Liquidity {
       case 'sqrt':
         this.volume = quoteAmount(model.dailyVolume, openInterestMicro);
         // Half of the impact is left after halfLifeSeconds: 2^(−stepSeconds / halfLife) a step.
-        this.keep = exp((-stepSeconds / model.halfLifeSeconds) * ln(2));
+        this.keep = decay((-stepSeconds / model.halfLifeSeconds) * ln(2));
         break;
       case 'depth':
         this.depth = quoteAmount(model.depthPerPercent, openInterestMicro);
         // refillPerSecond of what is consumed comes back each second: (1 − r)^stepSeconds is left.
-        this.keep = model.refillPerSecond >= 1 ? 0 : exp(stepSeconds * ln(1 - model.refillPerSecond));
+        this.keep = model.refillPerSecond >= 1 ? 0 : decay(stepSeconds * ln(1 - model.refillPerSecond));
         break;
       case 'none':
         this.keep = 0;
@@ -108,10 +108,16 @@ export class Liquidity {
         return;
       case 'depth':
         this.consumed *= this.keep;
-        this.impact = clampImpact((PERCENT * this.consumed) / this.depth);
+        // (An instrument with no open interest has no depth, and no flow either: nothing consumed.)
+        this.impact = this.consumed === 0 ? 0 : clampImpact((PERCENT * this.consumed) / this.depth);
         return;
     }
   }
+}
+
+/** e^x for x ≤ 0: what a step keeps. Below −700 (the portable exp's domain) nothing is kept: e^−700 is 10^−304. */
+function decay(x: number): number {
+  return x < -700 ? 0 : exp(x);
 }
 
 function clampImpact(value: number): number {

@@ -6,7 +6,7 @@
 // the figures the process decides with (equity, maintenance, what a close leaves) are exact
 // integers from the engine's columns, with the rounding of docs/numbers.md.
 import { applyBatch } from '../account/batch.js';
-import { fundingOwed, unrealizedPnl, type IndexedAccountOperation, type OperationResult } from '../account/operations.js';
+import { fundingOwed, unrealizedPnl, type IndexedAccountOperation, type OperationResult, type RefusalCode } from '../account/operations.js';
 import type { Engine } from '../engine/engine.js';
 import { IncrementalEvaluator, type StepResult } from '../engine/incremental.js';
 import type { SweepPool } from '../pool/pool.js';
@@ -149,8 +149,21 @@ interface AdlDemand {
   price: bigint;
 }
 
+/**
+ * A run that cannot go on. `code` is the engine's refusal when an operation the run needed was
+ * refused: `out_of_range` when a mark, a fill or a payment would take a figure out of the engine's
+ * ranges (docs/numbers.md; a book at their edges, or a move past them); any other code, or none, is
+ * a bug.
+ */
 export class SimulationError extends Error {
   override readonly name = 'SimulationError';
+
+  constructor(
+    message: string,
+    readonly code: RefusalCode | null = null,
+  ) {
+    super(message);
+  }
 }
 
 /** Runs the scenario on the engine's book, which it changes. */
@@ -276,9 +289,9 @@ class Run {
     if (moves.length > 0) {
       const result = applyBatch(engine, moves);
       const refused = result.results.findIndex((r) => !r.ok);
-      if (refused >= 0) {
-        const reason = (result.results[refused] as { reason: string }).reason;
-        throw new SimulationError(`step ${t}: the mark of ${moves[refused].instrument} was refused: ${reason}`);
+      const refusal = result.results[refused];
+      if (refusal !== undefined && !refusal.ok) {
+        throw new SimulationError(`step ${t}: the mark of ${moves[refused].instrument} was refused: ${refusal.reason}`, refusal.code);
       }
     }
     // 2. Evaluate, incrementally where it pays.
@@ -474,13 +487,15 @@ class Run {
     this.row.scopesLiquidated++;
     this.totals.scopesLiquidated++;
     const closeOf = (j: number, closing: bigint): Close => ({ slot: j, instrument: v.posInst[j], isolated: v.posMode[j] === MODE_ISOLATED, size: v.posSize[j], closing });
+    // A position of size 0 (a book may hold one: its funding owed and cost still count above) has nothing to close.
+    const open = positions.filter((j) => v.posSize[j] !== 0n);
     if (this.scenario.liquidation.mode === 'full' || bankrupt) {
-      for (const j of positions) liquidation.closes.push(closeOf(j, abs(v.posSize[j])));
+      for (const j of open) liquidation.closes.push(closeOf(j, abs(v.posSize[j])));
       return liquidation;
     }
     // Partial: close the least that puts the scope back at (1 + buffer)·maintenance at the marks,
     // the fee on what closes counted against it; the largest maintenance first.
-    const order = [...positions].sort((x, y) => (maint.get(y)! > maint.get(x)! ? 1 : maint.get(y)! < maint.get(x)! ? -1 : x - y));
+    const order = [...open].sort((x, y) => (maint.get(y)! > maint.get(x)! ? 1 : maint.get(y)! < maint.get(x)! ? -1 : x - y));
     let left = maintenance;
     let fee = 0n;
     for (const j of order) {
@@ -509,7 +524,7 @@ class Run {
         else lo = mid;
       }
       liquidation.closes.push(closeOf(j, hi * lot));
-      liquidation.full = liquidation.closes.length === positions.length && hi * lot === size;
+      liquidation.full = liquidation.closes.length === open.length && hi * lot === size;
       return liquidation;
     }
     return liquidation;
@@ -582,7 +597,7 @@ class Run {
 
   /** A fee charged: to the fund. */
   private collect(liquidation: Liquidation, result: OperationResult): void {
-    if (!result.ok) throw new SimulationError(`step ${this.step}: the fee of account ${liquidation.account} was refused: ${result.reason}`);
+    if (!result.ok) throw new SimulationError(`step ${this.step}: the fee of account ${liquidation.account} was refused: ${result.reason}`, result.code);
     this.ledger.fund += liquidation.fee;
     this.row.feesMicro += liquidation.fee;
     this.totals.feesMicro += liquidation.fee;
@@ -594,6 +609,7 @@ class Run {
     if (!result.ok) {
       throw new SimulationError(
         `step ${this.step}: the liquidation fill of account ${liquidation.account} on ${this.engine.instruments[close.instrument].symbol} was refused: ${result.reason}`,
+        result.code,
       );
     }
     const q = this.engine.views.instQ[close.instrument];
@@ -672,7 +688,7 @@ class Run {
         const results = this.apply(operations);
         for (let k = 0; k < results.length; k++) {
           const result = results[k];
-          if (!result.ok) throw new SimulationError(`step ${this.step}: an ADL fill of account ${parts[k].winner.account} was refused: ${result.reason}`);
+          if (!result.ok) throw new SimulationError(`step ${this.step}: an ADL fill of account ${parts[k].winner.account} was refused: ${result.reason}`, result.code);
           const { winner, lots } = parts[k];
           const haircut = lots * q * abs(demand.price - mark);
           this.row.adlHaircutMicro += haircut;
@@ -684,7 +700,7 @@ class Run {
         }
         if (matched > 0n) {
           const [result] = this.apply([this.fillOf(liquidation.account, close, direction * matched, demand.price)]);
-          if (!result.ok) throw new SimulationError(`step ${this.step}: the ADL fill of account ${liquidation.account} was refused: ${result.reason}`);
+          if (!result.ok) throw new SimulationError(`step ${this.step}: the ADL fill of account ${liquidation.account} was refused: ${result.reason}`, result.code);
           if (result.shortfallMicro !== undefined && result.shortfallMicro > 0n) shortfalls.set(liquidation, (shortfalls.get(liquidation) ?? 0n) + result.shortfallMicro);
           const notional = matched * q * demand.price;
           this.row.adlNotionalMicro += notional;
@@ -781,7 +797,7 @@ class Run {
     }
     const results = this.apply(deposits);
     const refused = results.find((r) => !r.ok);
-    if (refused && !refused.ok) throw new SimulationError(`step ${this.step}: a fund payment was refused: ${refused.reason}`);
+    if (refused && !refused.ok) throw new SimulationError(`step ${this.step}: a fund payment was refused: ${refused.reason}`, refused.code);
   }
 
   private event(kind: SimEventKind, account: number, instrument: number, isolated: boolean, sizeUnits: bigint, priceUnits: bigint, amountMicro: bigint): void {
