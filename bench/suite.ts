@@ -97,6 +97,18 @@ export interface RatioAttempt {
   pairs: number;
 }
 
+/** The largest book the simulation ratio runs on (the gate's size). */
+export const SIMULATION_ACCOUNTS_MAX = 1_000_000;
+
+/** A book of SIMULATION_ACCOUNTS_MAX accounts generated with `seed`, through a binary file in `scratch`. */
+function simulationBook(scratch: string, seed: number): Engine {
+  const file = join(scratch, 'simulation-book.bin');
+  writeGeneratedBinary(file, generateBook({ accounts: SIMULATION_ACCOUNTS_MAX, seed }));
+  const engine = loadBookBinaryFile(file);
+  rmSync(file, { force: true });
+  return engine;
+}
+
 /** The gate's crash (simulationStepsPer100Sweeps): majors 4% down and alts 5–15% over 10 steps of 15 s, default impact and policy. */
 export const SIMULATION_STEPS = 10;
 export const SIMULATION_SCENARIO = scenarioFromJsonValue({
@@ -238,8 +250,13 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       const float64Mismatch = countMismatches(engine, float64Statuses(float64));
       const objectMismatch = countMismatches(engine, objectStatuses(objects));
       // The ratios, each from its own alternating pairs (the table's medians are minutes apart).
-      // The simulator's runs start from copies of the book as it is now, before the ratios below change it.
-      const copies = new BookCopies(engine);
+      // The simulator's runs start from copies of the book as it is now, before the ratios below
+      // change it; of a book of SIMULATION_ACCOUNTS_MAX generated with the same seed when the suite's
+      // is larger (a run copies its book and liquidates hundreds of thousands of its accounts: on
+      // the 10M-account book a pair would take minutes).
+      // Its sweeps are of the same book.
+      const simulationBase = accounts <= SIMULATION_ACCOUNTS_MAX ? engine : simulationBook(scratch, options.seed);
+      const copies = new BookCopies(simulationBase);
       let simulated: Engine | undefined;
       const side = {
         wasmSingle: { name: TASK.wasmSingle, units: positions, run: () => engine.sweep({ full: false }) },
@@ -255,7 +272,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         // A normal tick: one instrument's mark moved 0.01–0.1% either way, then an incremental
         // step (src/engine/incremental.ts; its first run builds the index, in the warm-up).
         incrementalTick: { name: 'normal tick, incremental step', units: 1, run: () => normalTick() },
-        singleSweeps: { name: TASK.wasmSingle, units: 1, run: () => engine.sweep({ full: false }) },
+        simulationSweeps: { name: `${TASK.wasmSingle}, the simulation's book`, units: 1, run: () => simulationBase.sweep({ full: false }) },
         // A crash of SIMULATION_STEPS steps (src/sim/), on a fresh copy of the book each run (the
         // copy untimed), evaluated on this thread: liquidations, fills, the fund, impact.
         simulation: {
@@ -302,7 +319,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         // Normal ticks (each an incremental step) in the time of one static pool sweep.
         tickOverSweep: { sides: [side.incrementalTick, side.poolSweeps], combine: over },
         // Simulated crash steps in the time of 100 static single-thread sweeps (the simulation evaluates on this thread).
-        simulationStepsPer100Sweeps: { sides: [side.simulation, side.singleSweeps], combine: over },
+        simulationStepsPer100Sweeps: { sides: [side.simulation, side.simulationSweeps], combine: over },
       };
       const ratios = {} as Record<RatioName, number>;
       const ratioAttempts = {} as Record<RatioName, RatioAttempt[]>;

@@ -201,6 +201,7 @@ const COMPARE_COLUMNS = [
   'adl_notional',
   'adl_haircut',
   'adl_profit_closed',
+  'adl_overshoot',
   'adl_accounts',
 ];
 
@@ -217,6 +218,7 @@ function figures(result: SimulationResult): string[] {
     quote(t.adlNotionalMicro),
     quote(t.adlHaircutMicro),
     quote(t.adlClosedProfitMicro),
+    quote(t.adlClosedProfitMicro - t.adlHaircutMicro),
     String(t.adlAccounts),
   ];
 }
@@ -276,7 +278,10 @@ function writeComparison(kind: string, table: Table, context: ExperimentContext,
     ),
   );
   // The terminal: the key columns, whole quote.
-  const show = ['accounts_liquidated', 'liquidated_notional', 'collateral_lost_per_liquidated_account', 'bad_debt', 'fund_paid', 'adl_notional', 'adl_haircut'];
+  const show =
+    kind === 'adl'
+      ? ['accounts_liquidated', 'bad_debt', 'fund_paid', 'adl_notional', 'adl_haircut', 'adl_profit_closed', 'adl_overshoot']
+      : ['accounts_liquidated', 'liquidated_notional', 'collateral_lost_per_liquidated_account', 'bad_debt', 'fund_paid', 'adl_notional', 'adl_haircut'];
   const at = show.map((c) => table.columns.indexOf(c));
   const cell = (row: string[], k: number) => {
     const text = row[at[k]];

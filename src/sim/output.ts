@@ -128,6 +128,7 @@ export function summaryDocument(scenario: Scenario, seed: number, engine: Engine
       adlNotional: quote(t.adlNotionalMicro),
       adlHaircut: quote(t.adlHaircutMicro),
       adlClosedProfit: quote(t.adlClosedProfitMicro),
+      adlOvershoot: quote(t.adlClosedProfitMicro - t.adlHaircutMicro),
       adlAccounts: t.adlAccounts,
       collateralLost: quote(t.collateralLostMicro),
       collateralLostPerLiquidatedAccount: t.accountsLiquidated === 0 ? '0' : quote(t.collateralLostMicro / BigInt(t.accountsLiquidated)),

@@ -15,6 +15,9 @@ import { allocate, simulate, type SimEvent, type SimulationResult, type Winner }
 import { Rng } from '../../src/gen/random.js';
 import { bookMoney, conservedTotal } from '../../src/sim/ledger.js';
 import { eventLine, summaryDocument, timelineHeader, timelineLine } from '../../src/sim/output.js';
+import { formatScaled } from '../../src/fixed/decimal.js';
+
+const quote = (micro: bigint) => formatScaled(micro, 6);
 import type { AdlPolicy, Scenario } from '../../src/sim/scenario-types.js';
 
 const M = 1_000_000n;
@@ -171,6 +174,13 @@ describe('an empty fund goes to ADL', () => {
       expect(of('adl-fill').map((e) => [e.sizeUnits, e.priceUnits])).toEqual([[-40n, 450_000n]]);
       expect(result.totals.adlHaircutMicro).toBe(40n * M);
       expect(result.totals.adlNotionalMicro).toBe(1_800n * M);
+      // The profit closed: queue takes all of carol's +80 and a third of bob's +360; pro-rata half of
+      // bob's and half of carol's. Less the 40 it covered, the overshoot.
+      const closed = { queue: 200n * M, proRata: 220n * M, random: null }[policy];
+      if (closed !== null) {
+        expect(result.totals.adlClosedProfitMicro).toBe(closed);
+        expect(summaryDocument(recordedScenario(2), 1, engine, 3, result)).toMatchObject({ totals: { adlOvershoot: quote(closed - 40n * M) } });
+      }
       expect(result.totals.badDebtMicro).toBe(0n);
       expect(result.totals.fundEndMicro).toBe(0n);
       // alice ends at zero: her margin went to the loss, nothing back to the wallet, nothing owed.
