@@ -331,8 +331,25 @@ class Run {
   /** Brings the failing set up to date: the accounts whose statuses changed, or all after a sweep. */
   private updateFailing(changed: Uint32Array | null): void {
     if (changed === null) {
+      // After a sweep: every account's statuses, in one loop over the columns (a step of a crash
+      // on the 10M-account book may take this path a hundred times in a run).
       this.failing.clear();
-      for (let a = 0; a < this.engine.accountCount; a++) if (this.isFailing(a)) this.failing.add(a);
+      const v = this.engine.views;
+      const { accStatus, accPosStart, accPosCount, posStatus, posMode } = v;
+      const accounts = this.engine.accountCount;
+      for (let a = 0; a < accounts; a++) {
+        if (accStatus[a] !== STATUS_HEALTHY) {
+          this.failing.add(a);
+          continue;
+        }
+        const end = accPosStart[a] + accPosCount[a];
+        for (let j = accPosStart[a]; j < end; j++) {
+          if (posStatus[j] !== STATUS_HEALTHY && posMode[j] === MODE_ISOLATED) {
+            this.failing.add(a);
+            break;
+          }
+        }
+      }
     } else {
       for (const a of changed) this.check(a);
     }
