@@ -1,6 +1,7 @@
 // `liq simulate`: a cascade on a book (src/sim/). Reads the scenario (the embedded October-2025 one
 // by default), loads or generates the book, runs the steps on the worker pool with a bar on a
-// terminal, writes summary.json, timeline.csv and events.csv, and prints a readable summary.
+// terminal, writes summary.json, timeline.csv, events.csv and report.html, and prints a readable summary
+// (--runs, --compare and --sweep: src/cli/simulate-runs.ts).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
