@@ -31,7 +31,7 @@ import { BookError } from './errors.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 import { bracketOf, leverageCap } from './ranges.js';
 import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from './model.js';
-import { field, isPlainObject, type JsonObject } from '../io/json-object.js';
+import { field, isPlainObject, quote, type JsonObject } from '../io/json-object.js';
 
 /** The format version this module reads and writes. An absent `version` means 1. */
 export const BOOK_JSON_VERSION = 1;
@@ -626,15 +626,6 @@ function fail(path: string, reason: string): never {
   throw new BookError(path, reason);
 }
 
-/**
- * A string as it appears in a message: JSON-quoted, shortened, and printable ASCII: control
- * characters and everything outside ASCII (U+2028 and U+2029 included, which JSON.stringify leaves
- * as they are and which some terminals and editors take for line breaks) as escapes like \u2028.
- */
-function quote(text: string): string {
-  const quoted = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
-  return quoted.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 /** What a JSON value is, for "got ..." in messages. */
 function describe(value: unknown): string {

@@ -35,7 +35,7 @@ import {
   type Scenario,
   type Shock,
 } from './scenario-types.js';
-import { field, isPlainObject, type JsonObject } from '../io/json-object.js';
+import { field, isPlainObject, quote, type JsonObject } from '../io/json-object.js';
 
 // ---------------------------------------------------------------------------------------------
 // The error
@@ -869,11 +869,6 @@ function fail(path: string, reason: string): never {
   throw new ScenarioError(path, reason);
 }
 
-/** A string for a message: JSON-quoted, shortened, printable ASCII (anything else as \uXXXX). */
-function quote(text: string): string {
-  const quoted = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
-  return quoted.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 /** What a JSON value is, for "got ..." in messages. */
 function describe(value: unknown): string {
