@@ -3,7 +3,7 @@
 // percentiles or the comparison, runs.csv or comparison.csv, and shard.json (a Monte Carlo slice,
 // which liq merge joins).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine/engine.js';
 import { QUOTE_DECIMALS } from '../fixed/constants.js';
@@ -38,6 +38,7 @@ import {
 import type { AdlPolicy, Scenario } from '../sim/scenario-types.js';
 import type { SimulationResult } from '../sim/simulate.js';
 import { renderReport, type ReportFan, type ReportInput } from '../sim/report.js';
+import { makeOutputDirectory, writeOutputFile } from '../sim/output.js';
 import { parseCommand } from './args.js';
 import { MERGE_SPEC } from './commands.js';
 import { EXIT_OK, printedHelp, writeChunks, type Io } from './main.js';
@@ -130,7 +131,7 @@ export function writeMonteCarlo(out: string, identity: Experiment, shard: number
   const files: string[] = [];
   const write = (name: string, text: string) => {
     const path = join(out, name);
-    writeFileSync(path, text);
+    writeOutputFile(path, text);
     files.push(path);
   };
   if (shards === 1) write('summary.json', `${JSON.stringify(monteCarloSummary(identity, records), null, 2)}\n`);
@@ -263,9 +264,9 @@ function writeComparison(kind: string, table: Table, context: ExperimentContext,
     comparison: { kind, columns: table.columns, rows: table.rows.map((row) => Object.fromEntries(table.columns.map((c, k) => [c, row[k]]))) },
   };
   const files = [join(out, 'summary.json'), join(out, 'comparison.csv'), join(out, 'report.html')];
-  writeFileSync(files[0], `${JSON.stringify(summary, null, 2)}\n`);
-  writeFileSync(files[1], [table.columns.join(','), ...table.rows.map((row) => row.join(','))].join('\n') + '\n');
-  writeFileSync(
+  writeOutputFile(files[0], `${JSON.stringify(summary, null, 2)}\n`);
+  writeOutputFile(files[1], [table.columns.join(','), ...table.rows.map((row) => row.join(','))].join('\n') + '\n');
+  writeOutputFile(
     files[2],
     renderReport(
       experimentReport(
@@ -327,7 +328,7 @@ export async function mergeCommand(argv: string[], io: Io): Promise<number> {
     }
   });
   const { experiment, records } = mergeShards(documents);
-  mkdirSync(out, { recursive: true });
+  makeOutputDirectory(out);
   const files = writeMonteCarlo(out, experiment, 0, 1, records);
   await writeChunks(io.stdout, [
     [`${escapeHidden(experiment.scenario)} Monte Carlo: ${count(records.length)} runs from ${documents.length} slices on ${count(experiment.accounts)} accounts`, ...percentileLines(records), `wrote ${files.map((f) => escapeHidden(f)).join(', ')}`].join('\n') + '\n',

@@ -2,7 +2,7 @@
 // by default), loads or generates the book, runs the steps on the worker pool with a bar on a
 // terminal, writes summary.json, timeline.csv, events.csv and report.html, and prints a readable summary
 // (--runs, --compare and --sweep: src/cli/simulate-runs.ts).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBookColumnsFile, loadBookBinaryFile } from '../book/binary.js';
@@ -10,10 +10,10 @@ import type { Engine } from '../engine/engine.js';
 import { QUOTE_DECIMALS } from '../fixed/constants.js';
 import { formatScaled } from '../fixed/decimal.js';
 import { generateBook } from '../gen/generate.js';
-import { InputError, OutputError } from '../io/errors.js';
+import { InputError, OutputError, systemMessage } from '../io/errors.js';
 import { escapeHidden } from '../io/one-line.js';
 import { SweepPool } from '../pool/pool.js';
-import { EVENT_COLUMNS, eventLine, LineFile, summaryDocument, timelineHeader, timelineLine } from '../sim/output.js';
+import { EVENT_COLUMNS, eventLine, LineFile, makeOutputDirectory, summaryDocument, timelineHeader, timelineLine, writeOutputFile } from '../sim/output.js';
 import { majorsOf, readRecordedTicks } from '../sim/paths.js';
 import { checkScenarioSymbols, DEFAULT_SCENARIO_PATH, readScenarioFile, ScenarioError } from '../sim/scenario.js';
 import type { BookGenerate, Scenario } from '../sim/scenario-types.js';
@@ -90,11 +90,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   const seed = values.seed ?? scenario.seed;
   const positions = engine.positionsUsed;
   const out = values.out;
-  try {
-    mkdirSync(out, { recursive: true });
-  } catch (error) {
-    throw new OutputError(`${escapeHidden(out)}: cannot create the directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  makeOutputDirectory(out);
   if (experiment !== null) {
     await writeChunks(io.stdout, [await runExperiment(experiment, { scenario, seed, engine, recorded, threads: values.threads, out, io })]);
     return EXIT_OK;
@@ -131,8 +127,8 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   }
   const runSeconds = (performance.now() - runStarted) / 1000;
   const summary = summaryDocument(scenario, seed, engine, positions, result);
-  writeFileSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  writeFileSync(join(out, 'report.html'), renderReport(reportInputFromRun(result, summary, scenario, result.instruments)));
+  writeOutputFile(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeOutputFile(join(out, 'report.html'), renderReport(reportInputFromRun(result, summary, scenario, result.instruments)));
   await writeChunks(io.stdout, [summaryText(scenario, seed, engine, positions, threads, result, out, runSeconds, (performance.now() - started) / 1000)]);
   return EXIT_OK;
 }
@@ -159,9 +155,15 @@ async function bookFor(scenario: Scenario, values: SimulateValues, io: Io): Prom
   try {
     const book = generateBook(options, (done, total) => bar.update(done, total));
     bar.stop();
-    mkdirSync(scratch, { recursive: true });
     const file = join(scratch, 'book.bin');
-    writeBookColumnsFile(file, book);
+    try {
+      mkdirSync(scratch, { recursive: true });
+      writeBookColumnsFile(file, book);
+    } catch (error) {
+      // The generated book goes through a temporary binary file (the loader's path): a full or
+      // unwritable temporary directory is the machine's, said in one line.
+      throw new OutputError(`${escapeHidden(file)}: cannot write the generated book: ${systemMessage(error)}`);
+    }
     return loadBookBinaryFile(file, { hugePages: false });
   } finally {
     bar.stop();

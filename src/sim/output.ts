@@ -5,7 +5,9 @@
 // never on the machine, the worker count or the time taken, so that runs compare byte for byte: how
 // each step was evaluated (incremental or a sweep, which the evaluator decides from the times it
 // measures) is left out of them.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { OutputError, systemMessage } from '../io/errors.js';
+import { escapeHidden } from '../io/one-line.js';
 import { QUOTE_DECIMALS } from '../fixed/constants.js';
 import { formatScaled } from '../fixed/decimal.js';
 import type { Engine } from '../engine/engine.js';
@@ -83,13 +85,40 @@ function csvText(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** A file written line by line through a buffer: for the event log, which may run to millions of lines. */
+/** The error a failed write of an output file is reported as (exit 1): the path, then the system's reason. */
+function cannotWrite(path: string, error: unknown): OutputError {
+  return new OutputError(`${escapeHidden(path)}: cannot write: ${systemMessage(error)}`);
+}
+
+/** Creates the output directory (and its parents); an error names it. */
+export function makeOutputDirectory(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (error) {
+    throw new OutputError(`${escapeHidden(path)}: cannot create the directory: ${systemMessage(error)}`);
+  }
+}
+
+/** Writes a whole output file; an error names it. */
+export function writeOutputFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (error) {
+    throw cannotWrite(path, error);
+  }
+}
+
+/** A file written line by line through a buffer: for the event log, which may run to millions of lines. An error names the file. */
 export class LineFile {
   private readonly fd: number;
   private buffer = '';
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'w');
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (error) {
+      throw cannotWrite(path, error);
+    }
   }
 
   write(text: string): void {
@@ -98,13 +127,20 @@ export class LineFile {
   }
 
   flush(): void {
-    if (this.buffer.length > 0) writeSync(this.fd, this.buffer);
+    try {
+      if (this.buffer.length > 0) writeSync(this.fd, this.buffer);
+    } catch (error) {
+      throw cannotWrite(this.path, error);
+    }
     this.buffer = '';
   }
 
   close(): void {
-    this.flush();
-    closeSync(this.fd);
+    try {
+      this.flush();
+    } finally {
+      closeSync(this.fd);
+    }
   }
 }
 

@@ -173,6 +173,22 @@ describe('liq simulate', () => {
     }
   });
 
+  test('an output directory that cannot be made is one line, exit 1', async () => {
+    const dir = scratch();
+    try {
+      const file = join(dir, 'a-file');
+      writeFileSync(file, 'x');
+      const scenario = join(dir, 'crash.json');
+      writeFileSync(scenario, JSON.stringify(crash));
+      const { code, stdout, stderr } = await runCli(['simulate', '--scenario', scenario, '--book', 'examples/crash.json', '--out', join(file, 'out')]);
+      expect(code).toBe(EXIT_BAD_INPUT);
+      expect(stdout).toBe('');
+      expect(stderr).toBe(`liq simulate: ${join(file, 'out')}: cannot create the directory: ENOTDIR: not a directory\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('usage errors exit 2', async () => {
     for (const [argv, reason] of [
       [['--runs', '3', '--compare', 'adl'], /--runs, --compare and --sweep are different experiments/],
