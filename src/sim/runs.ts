@@ -138,6 +138,10 @@ export function mergeShards(documents: readonly { where: string; document: unkno
       throw new MergeError(`${where}: not a shard document of version ${SHARD_VERSION}`);
     }
     if (!doc.experiment || !doc.shard || !Array.isArray(doc.runs)) throw new MergeError(`${where}: experiment, shard or runs missing`);
+    const { runs, steps } = doc.experiment;
+    if (!(Number.isSafeInteger(runs) && runs >= 1 && Number.isSafeInteger(steps) && steps >= 1)) {
+      throw new MergeError(`${where}: experiment.runs and experiment.steps must be whole numbers of at least 1`);
+    }
     if (experiment === null) {
       experiment = doc.experiment;
       count = doc.shard.count;
@@ -151,6 +155,7 @@ export function mergeShards(documents: readonly { where: string; document: unkno
     const { from, to } = shardRuns(experiment.runs, index, count);
     if (doc.runs.length !== to - from) throw new MergeError(`${where}: shard ${index + 1}/${count} should hold runs ${from} to ${to - 1}, holds ${doc.runs.length}`);
     doc.runs.forEach((run, k) => {
+      if (typeof run !== 'object' || run === null) throw new MergeError(`${where}: runs[${k}] is not an object`);
       if (run.run !== from + k) throw new MergeError(`${where}: runs[${k}] is run ${run.run}, expected ${from + k}`);
       records.push(parseRun(run, where, experiment!.steps));
     });

@@ -164,6 +164,14 @@ describe('runs on fresh copies of a generated book', () => {
     const other = JSON.parse(JSON.stringify(shardDocument({ ...experiment, baseSeed: 41 }, 1, 2, records.slice(2)))) as unknown;
     expect(() => mergeShards([{ where: 'a', document: slice(0, 2) }, { where: 'c', document: other }])).toThrow(/c: another experiment/);
     expect(() => mergeShards([{ where: 'z', document: { version: 9 } }])).toThrow(/z: not a shard document of version 1/);
+    const broken = slice(0, 1) as { runs: unknown[]; experiment: { runs: unknown } };
+    broken.runs[2] = null;
+    expect(() => mergeShards([{ where: 'y', document: broken }])).toThrow(/y: runs\[2\] is not an object/);
+    broken.experiment.runs = 'five';
+    expect(() => mergeShards([{ where: 'x', document: broken }])).toThrow(/x: experiment.runs and experiment.steps must be whole numbers/);
+    const figures = slice(0, 1) as { runs: { metrics: Record<string, unknown> }[] };
+    figures.runs[1].metrics.badDebt = 12;
+    expect(() => mergeShards([{ where: 'w', document: figures }])).toThrow(/w: run 1 badDebt: must be a decimal string/);
   });
 
   test('margin modes go the way the seeds say: isolated liquidates more accounts, cross loses more of each', async () => {
