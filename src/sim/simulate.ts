@@ -35,6 +35,11 @@ export interface SimulationOptions {
   /** The recorded ticks the scenario names (prices.recorded), read by the caller. */
   readonly recorded?: RecordedTicks;
   readonly onStep?: (row: TimelineRow) => void;
+  /**
+   * Called after each step's evaluation, before its liquidations: the statuses in memory are then
+   * those of the step's marks and of the fills before it (the tests hold them to the reference).
+   */
+  readonly onEvaluated?: (step: number) => void;
   readonly onEvent?: (event: SimEvent) => void;
   /**
    * After every step, checks the money identity of src/sim/ledger.ts against the engine's columns
@@ -296,6 +301,7 @@ class Run {
     }
     // 2. Evaluate, incrementally where it pays.
     const evaluation = await this.evaluator.step();
+    this.options.onEvaluated?.(t);
     this.updateFailing(evaluation.changed);
     this.row = {
       step: t,

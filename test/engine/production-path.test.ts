@@ -129,7 +129,7 @@ function randomOperation(engine: Engine, random: () => number): Operation {
     if (r < 0.05) return -1n; // refused
     return BigInt(Math.floor(10 ** (random() * 12))) + 1n;
   };
-  const kind = pick(['deposit', 'withdraw', 'fill', 'fill', 'fill', 'fill', 'addMargin', 'removeMargin', 'setLeverage', 'switchMode', 'settleFunding'] as const);
+  const kind = pick(['deposit', 'withdraw', 'fill', 'fill', 'fill', 'fill', 'addMargin', 'removeMargin', 'setLeverage', 'switchMode', 'settleFunding', 'charge'] as const);
   const existing = slots.length > 0 && random() < 0.7 ? pick(slots) : -1;
   const symbolOf = (j: number) => engine.instruments[v.posInst[j]].symbol;
   const modeOf = (j: number) => (v.posMode[j] === MODE_CROSS ? ('cross' as const) : ('isolated' as const));
@@ -150,6 +150,9 @@ function randomOperation(engine: Engine, random: () => number): Operation {
     }
     case 'settleFunding':
       return random() < 0.5 ? { kind, account } : { kind, account, instrument: existing >= 0 ? symbolOf(existing) : instrument.symbol };
+    case 'charge':
+      // A fee from the wallet, or from an isolated margin (the cascade simulator's liquidation fee).
+      return existing >= 0 && modeOf(existing) === 'isolated' ? { kind, account, instrument: symbolOf(existing), amountMicro: amount() } : { kind, account, amountMicro: amount() };
     case 'fill': {
       // Close, reduce, flip or add to a position held, or open a new one (often in a block that must move).
       const j = existing;
@@ -313,10 +316,11 @@ function accountFingerprint(engine: Engine, id: string): string {
  * (slots handed out, compaction, size high-water marks, layout) as they were; with `wholeBook`,
  * every account.
  */
-function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: number; refused: number; settledByUpdates: number; merged: number; tiersSet: boolean } {
+function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: number; refused: number; charged: number; settledByUpdates: number; merged: number; tiersSet: boolean } {
   let applied = 0;
   let refused = 0;
   let settledByUpdates = 0;
+  let charged = 0;
   let merged = 0;
   let tiersSet = false;
   /** Applies `list`; returns whether its first operation was applied. */
@@ -325,6 +329,9 @@ function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: n
       const batch = applyBatch(engine, list);
       applied += batch.applied;
       refused += batch.refused;
+      batch.results.forEach((result, k) => {
+        if (result.ok && list[k].kind === 'charge') charged++;
+      });
       return batch.results[0]?.ok ?? false;
     }
     let first = false;
@@ -333,6 +340,7 @@ function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: n
       const before = snapshot();
       const result = applyOperation(engine, operation);
       if (operation === list[0]) first = result.ok;
+      if (result.ok && operation.kind === 'charge') charged++;
       if (result.ok) applied++;
       else {
         refused++;
@@ -379,7 +387,7 @@ function applyStep(engine: Engine, step: Step, wholeBook: boolean): { applied: n
       break;
     }
   }
-  return { applied, refused, settledByUpdates, merged, tiersSet };
+  return { applied, refused, charged, settledByUpdates, merged, tiersSet };
 }
 
 function describeStep(step: Step): string {
@@ -434,6 +442,7 @@ describe('the production sweep paths after the changes users make', () => {
     // Deferred funding refreshes: chunks settled by the updates after them, steps whose first sweep
     // found chunks pending, on this thread or in a pool.
     let settledByUpdates = 0;
+    let charged = 0;
     let mergedFunding = 0;
     let maxSlots = 0;
     let lazySteps = 0;
@@ -534,6 +543,7 @@ describe('the production sweep paths after the changes users make', () => {
         refused += counts.refused;
         const expected = reference.expected(engine);
         settledByUpdates += counts.settledByUpdates;
+        charged += counts.charged;
         mergedFunding += counts.merged;
         if (step.kind === 'tiers') tierSteps++;
         if (counts.tiersSet) tiersSet++;
@@ -648,6 +658,8 @@ describe('the production sweep paths after the changes users make', () => {
     // thread, and by the first sweep in a pool's workers.
     console.log(`deferred funding: ${settledByUpdates} chunks settled by updates; first sweeps that found chunks pending: ${settledFirst.thread} on one thread, ${settledFirst.pool} in a pool; second indices joined to pending slots: ${mergedFunding}; steps left pending after their sweeps: ${lazySteps}; most slots in use at once: ${maxSlots}`);
     expect(settledByUpdates).toBeGreaterThan(BOOKS);
+    // Charges (the simulator's fees) applied among the updates, each step held to the reference above.
+    expect(charged).toBeGreaterThan(BOOKS);
     expect(mergedFunding).toBeGreaterThan(BOOKS);
     expect(lazySteps).toBeGreaterThan(BOOKS);
     expect(maxSlots).toBeGreaterThanOrEqual(2);

@@ -1,12 +1,33 @@
 // The simulator on random books (range edges, many tiers, mixed modes, funding owed) and random
-// crashes: every run either completes with the money identity holding after every step, or stops
-// at an operation the engine refuses as out of its ranges (a book at their edges, a move past them).
+// crashes: every run either completes with the money identity holding after every step and every
+// scope's status after each step's evaluation equal to the BigInt reference's, or stops at an
+// operation the engine refuses as out of its ranges (a book at their edges, a move past them).
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Engine } from '../../src/engine/engine.js';
 import { scenarioFromJsonValue } from '../../src/sim/scenario.js';
 import { simulate, SimulationError } from '../../src/sim/simulate.js';
 import { bookArbitrary } from '../support/arbitraries.js';
+import { sweptStatuses } from '../support/scopes.js';
+import { evaluateAccount } from '../../src/reference/evaluate.js';
+import { MODE_ISOLATED } from '../../src/fixed/constants.js';
+
+/** Every scope's status by the BigInt reference, from the book as it stands: what the engine's evaluation must have left. */
+function referenceStatuses(engine: Engine): ReturnType<typeof sweptStatuses> {
+  const book = engine.toBook();
+  const v = engine.views;
+  const accountStatus: string[] = [];
+  const positionStatus = new Map<number, string>();
+  book.accounts.forEach((_, a) => {
+    const result = evaluateAccount(book, a);
+    accountStatus.push(result.crossStatus);
+    result.positions.forEach((position, k) => {
+      const j = v.accPosStart[a] + k;
+      if (v.posMode[j] === MODE_ISOLATED) positionStatus.set(j, position.status!);
+    });
+  });
+  return { accountStatus, positionStatus };
+}
 
 const model = fc.oneof(
   fc.constant({ model: 'none' }),
@@ -32,6 +53,7 @@ describe('random books, random crashes', () => {
   test('money is conserved after every step, whatever the book, the crash and the policies', async () => {
     const runs = Number(process.env.RUNS ?? 300);
     let completed = 0;
+    let compared = 0;
     let outOfRange = 0;
     let liquidations = 0;
     let adl = 0;
@@ -57,7 +79,17 @@ describe('random books, random crashes', () => {
           adl: { policy: s.policy },
         });
         try {
-          const result = await simulate({ scenario, engine, checkConservation: true });
+          // The statuses the incremental evaluation (or its sweep) leaves after the step's marks and the
+          // fills, charges and payments of the step before: the reference's, every step.
+          const result = await simulate({
+            scenario,
+            engine,
+            checkConservation: true,
+            onEvaluated: (step) => {
+              expect(sweptStatuses(engine), `step ${step}`).toEqual(referenceStatuses(engine));
+              compared++;
+            },
+          });
           completed++;
           liquidations += result.totals.scopesLiquidated;
           if (result.totals.adlNotionalMicro > 0n) adl++;
@@ -75,5 +107,6 @@ describe('random books, random crashes', () => {
     expect(outOfRange).toBeLessThan(runs * 0.3);
     expect(liquidations).toBeGreaterThan(runs);
     expect(adl).toBeGreaterThan(runs / 50);
+    expect(compared).toBeGreaterThan(runs * 4);
   });
 });
