@@ -18,6 +18,7 @@ import {
   mergeShards,
   monteCarloSummary,
   percentile,
+  sortedMetric,
   PERCENTILES,
   recordOf,
   RUN_METRICS,
@@ -43,6 +44,7 @@ import { parseCommand } from './args.js';
 import { MERGE_SPEC } from './commands.js';
 import { EXIT_OK, printedHelp, writeChunks, type Io } from './main.js';
 import { progressBar } from './progress.js';
+import { count, wholeQuote } from './format.js';
 
 export type ExperimentSpec =
   | { kind: 'runs'; runs: number; shard: number; shards: number }
@@ -59,10 +61,7 @@ export interface ExperimentContext {
   io: Io;
 }
 
-const count = (n: number) => n.toLocaleString('en-US');
 const quote = (micro: bigint) => formatScaled(micro, QUOTE_DECIMALS);
-/** Whole quote with separators, for people. */
-const money = (micro: bigint) => `${micro < 0n ? '-' : ''}${((micro < 0n ? -micro : micro) / 1_000_000n).toLocaleString('en-US')}`;
 
 /** Runs the experiment and writes its files; returns what to print. */
 export async function runExperiment(experiment: ExperimentSpec, context: ExperimentContext): Promise<string> {
@@ -144,11 +143,7 @@ export function writeMonteCarlo(out: string, identity: Experiment, shard: number
 /** The report of a whole Monte Carlo: the percentiles' table and a fan a series. */
 function monteCarloReport(identity: Experiment, records: readonly RunRecord[]): ReportInput {
   const seconds = Array.from({ length: identity.steps }, (_, t) => (t + 1) * identity.stepSeconds);
-  const rows = RUN_METRICS.map((metric) => {
-    const sorted = records.map((r) => r.metrics[metric]).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-    const show = (x: bigint) => (metric === 'accountsLiquidated' ? count(Number(x)) : money(x));
-    return [METRIC_NAMES[metric], ...PERCENTILES.map((p) => show(percentile(sorted, p))), show(sorted[sorted.length - 1])];
-  });
+  const rows = percentileRows(records).map(({ name, values, max }) => [name, ...values, max]);
   const fans: ReportFan[] = [
     { title: 'Liquidated notional (cumulative)', unit: 'quote', seconds, bands: fanOf(records, 'liquidatedNotional', identity.steps) },
     { title: 'Insurance fund', unit: 'quote', seconds, bands: fanOf(records, 'fund', identity.steps) },
@@ -174,15 +169,20 @@ const METRIC_NAMES: Record<(typeof RUN_METRICS)[number], string> = {
   accountsLiquidated: 'accounts liquidated',
 };
 
+/** Each figure's percentiles and maximum over the runs, for people: accounts counted, money in whole quote. */
+function percentileRows(records: readonly RunRecord[]): { name: string; values: string[]; max: string }[] {
+  return RUN_METRICS.map((metric) => {
+    const sorted = sortedMetric(records, metric);
+    const show = (x: bigint) => (metric === 'accountsLiquidated' ? count(Number(x)) : wholeQuote(x));
+    return { name: METRIC_NAMES[metric], values: PERCENTILES.map((p) => show(percentile(sorted, p))), max: show(sorted[sorted.length - 1]) };
+  });
+}
+
 function percentileLines(records: readonly RunRecord[]): string[] {
-  const names = METRIC_NAMES;
-  const lines = [`  ${'over the runs'.padEnd(22)}${PERCENTILES.map((p) => `p${p}`.padStart(18)).join('')}`];
-  for (const metric of RUN_METRICS) {
-    const sorted = records.map((r) => r.metrics[metric]).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-    const show = (x: bigint) => (metric === 'accountsLiquidated' ? count(Number(x)) : money(x));
-    lines.push(`  ${names[metric].padEnd(22)}${PERCENTILES.map((p) => show(percentile(sorted, p)).padStart(18)).join('')}`);
-  }
-  return lines;
+  return [
+    `  ${'over the runs'.padEnd(22)}${PERCENTILES.map((p) => `p${p}`.padStart(18)).join('')}`,
+    ...percentileRows(records).map(({ name, values }) => `  ${name.padEnd(22)}${values.map((x) => x.padStart(18)).join('')}`),
+  ];
 }
 
 /** A comparison's table: a row a variant. */
@@ -286,7 +286,7 @@ function writeComparison(kind: string, table: Table, context: ExperimentContext,
   const at = show.map((c) => table.columns.indexOf(c));
   const cell = (row: string[], k: number) => {
     const text = row[at[k]];
-    return show[k] === 'accounts_liquidated' ? count(Number(text)) : money((parseScaled(text, QUOTE_DECIMALS) as { value: bigint }).value);
+    return show[k] === 'accounts_liquidated' ? count(Number(text)) : wholeQuote((parseScaled(text, QUOTE_DECIMALS) as { value: bigint }).value);
   };
   const lines = [
     `${escapeHidden(scenario.name)}: ${kind} (seed ${seed}) on ${count(engine.accountCount)} accounts`,
@@ -303,7 +303,7 @@ function transposed(kind: string, table: Table, notes: string[]): ReportInput['t
   const counts = new Set(['accounts_liquidated', 'scope_liquidations', 'adl_accounts', 'positions_switched', 'positions_kept']);
   const rows = table.columns.slice(1).map((column, k) => [
     column.replaceAll('_', ' '),
-    ...table.rows.map((row) => (counts.has(column) ? count(Number(row[k + 1])) : money((parseScaled(row[k + 1], QUOTE_DECIMALS) as { value: bigint }).value))),
+    ...table.rows.map((row) => (counts.has(column) ? count(Number(row[k + 1])) : wholeQuote((parseScaled(row[k + 1], QUOTE_DECIMALS) as { value: bigint }).value))),
   ]);
   return { title: kind, note: [...notes, 'Money in whole quote; comparison.csv has every figure to the micro.'].join(' '), columns: [table.columns[0], ...table.rows.map((row) => row[0])], rows };
 }

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBookColumnsFile, loadBookBinaryFile } from '../book/binary.js';
 import type { Engine } from '../engine/engine.js';
-import { QUOTE_DECIMALS } from '../fixed/constants.js';
 import { formatScaled } from '../fixed/decimal.js';
 import { generateBook } from '../gen/generate.js';
 import { InputError, OutputError, systemMessage } from '../io/errors.js';
@@ -25,6 +24,7 @@ import { UsageError, parseCommand } from './args.js';
 import { SIMULATE_SPEC } from './commands.js';
 import { EXIT_OK, loadBook, printedHelp, writeChunks, type Io } from './main.js';
 import { progressBar } from './progress.js';
+import { count, wholeQuote } from './format.js';
 
 interface SimulateValues {
   scenario: string | undefined;
@@ -171,13 +171,6 @@ async function bookFor(scenario: Scenario, values: SimulateValues, io: Io): Prom
   }
 }
 
-const count = (n: number) => n.toLocaleString('en-US');
-
-/** A quote amount for people: whole quote with separators. */
-function money(micro: bigint): string {
-  const whole = (micro < 0n ? -micro : micro) / 10n ** BigInt(QUOTE_DECIMALS);
-  return `${micro < 0n ? '-' : ''}${whole.toLocaleString('en-US')}`;
-}
 
 function summaryText(
   scenario: Scenario,
@@ -196,12 +189,12 @@ function summaryText(
   const lines = [
     `${escapeHidden(scenario.name)} (seed ${seed}): ${count(scenario.steps)} steps of ${scenario.stepSeconds} s on ${count(accounts)} accounts, ${count(positions)} positions, ${engine.instruments.length} instruments; ${threads} workers`,
     `  accounts liquidated    ${count(t.accountsLiquidated)} (${share(t.accountsLiquidated)}%), ${count(t.scopesLiquidated)} scope liquidations`,
-    `  liquidated notional    ${money(t.liquidatedNotionalMicro)}`,
-    `  collateral lost        ${money(t.collateralLostMicro)} (${t.accountsLiquidated === 0 ? '0' : money(t.collateralLostMicro / BigInt(t.accountsLiquidated))} a liquidated account)`,
-    `  fees to the fund       ${money(t.feesMicro)}`,
-    `  insurance fund         ${money(t.fundStartMicro)} at the start, ${money(t.fundEndMicro)} at the end, ${money(t.fundPaidMicro)} paid out`,
-    `  ADL                    ${money(t.adlNotionalMicro)} closed (${scenario.adl.policy}), ${money(t.adlHaircutMicro)} taken from ${count(t.adlAccounts)} winners, ${money(t.adlClosedProfitMicro)} of their profit closed`,
-    `  bad debt               ${money(t.badDebtMicro)}`,
+    `  liquidated notional    ${wholeQuote(t.liquidatedNotionalMicro)}`,
+    `  collateral lost        ${wholeQuote(t.collateralLostMicro)} (${t.accountsLiquidated === 0 ? '0' : wholeQuote(t.collateralLostMicro / BigInt(t.accountsLiquidated))} a liquidated account)`,
+    `  fees to the fund       ${wholeQuote(t.feesMicro)}`,
+    `  insurance fund         ${wholeQuote(t.fundStartMicro)} at the start, ${wholeQuote(t.fundEndMicro)} at the end, ${wholeQuote(t.fundPaidMicro)} paid out`,
+    `  ADL                    ${wholeQuote(t.adlNotionalMicro)} closed (${scenario.adl.policy}), ${wholeQuote(t.adlHaircutMicro)} taken from ${count(t.adlAccounts)} winners, ${wholeQuote(t.adlClosedProfitMicro)} of their profit closed`,
+    `  bad debt               ${wholeQuote(t.badDebtMicro)}`,
   ];
   const majors = result.instruments.filter((x) => x.major);
   for (const x of majors) {

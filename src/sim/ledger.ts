@@ -9,8 +9,7 @@
 //
 // The market holds −Σ size on each instrument, so its positions at the marks cancel Σ size·q·mark
 // out of the book's unrealized PnL, whatever the marks do; what is left is what bookMoney sums.
-import { FUNDING_EXTRA_SCALE } from '../fixed/constants.js';
-import { divCeil } from '../fixed/rounding.js';
+import { fundingOwed } from '../account/operations.js';
 import type { Engine } from '../engine/engine.js';
 
 export interface Ledger {
@@ -33,12 +32,7 @@ export function bookMoney(engine: Engine): bigint {
   for (let a = 0; a < engine.accountCount; a++) {
     total += v.accBalance[a];
     const end = v.accPosStart[a] + v.accPosCount[a];
-    for (let j = v.accPosStart[a]; j < end; j++) {
-      const i = v.posInst[j];
-      total += v.posMargin[j] - v.posCost[j];
-      const index = v.instFunding[i];
-      if (index !== v.posFunding[j]) total -= divCeil(v.posSize[j] * v.instQ[i] * (index - v.posFunding[j]), FUNDING_EXTRA_SCALE);
-    }
+    for (let j = v.accPosStart[a]; j < end; j++) total += v.posMargin[j] - v.posCost[j] - fundingOwed(engine, j);
   }
   return total;
 }

@@ -11,7 +11,7 @@ import { escapeHidden } from '../io/one-line.js';
 import { QUOTE_DECIMALS } from '../fixed/constants.js';
 import { formatScaled } from '../fixed/decimal.js';
 import type { Engine } from '../engine/engine.js';
-import type { Scenario } from './scenario-types.js';
+import type { AdlPolicy, LiquidationPolicy, Scenario } from './scenario-types.js';
 import type { SimEvent, SimulationResult, TimelineRow } from './simulate.js';
 
 /** The version of summary.json's layout. */
@@ -144,8 +144,34 @@ export class LineFile {
   }
 }
 
-/** summary.json's document: the scenario run, the book, the totals and each instrument's path. Money as decimal strings. */
-export function summaryDocument(scenario: Scenario, seed: number, engine: Engine, positions: number, result: SimulationResult): object {
+/** summary.json of one run (SUMMARY_VERSION): money as decimal strings of quote, prices at each instrument's decimals. */
+export interface SummaryDocument {
+  version: number;
+  scenario: { name: string; steps: number; stepSeconds: number; seed: number };
+  policy: { liquidation: LiquidationPolicy; adl: AdlPolicy };
+  book: { accounts: number; positions: number; instruments: number };
+  totals: {
+    accountsLiquidated: number;
+    scopesLiquidated: number;
+    liquidatedNotional: string;
+    fees: string;
+    insuranceFundStart: string;
+    insuranceFundEnd: string;
+    insuranceFundPaid: string;
+    badDebt: string;
+    adlNotional: string;
+    adlHaircut: string;
+    adlClosedProfit: string;
+    adlOvershoot: string;
+    adlAccounts: number;
+    collateralLost: string;
+    collateralLostPerLiquidatedAccount: string;
+  };
+  instruments: { symbol: string; major: boolean; start: string; low: string; end: string }[];
+}
+
+/** summary.json's document: the scenario run, the book, the totals and each instrument's path. */
+export function summaryDocument(scenario: Scenario, seed: number, engine: Engine, positions: number, result: SimulationResult): SummaryDocument {
   const t = result.totals;
   return {
     version: SUMMARY_VERSION,

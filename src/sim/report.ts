@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Scenario } from './scenario-types.js';
-import type { summaryDocument } from './output.js';
+import type { SummaryDocument } from './output.js';
 import type { SimulationResult } from './simulate.js';
 
 /** A major's prices, in quote: the exogenous path and the mark (the exogenous price moved by liquidation impact). */
@@ -63,29 +63,6 @@ export class ReportError extends Error {
 // ---------------------------------------------------------------------------------------------
 // From one run
 
-/** The part of summaryDocument's layout (src/sim/output.ts) the facts are read from. */
-interface SummaryFields {
-  scenario: { steps: number; stepSeconds: number; seed: number };
-  policy: { liquidation: { mode: string; buffer: number; feeRate: number }; adl: string };
-  book: { accounts: number; positions: number; instruments: number };
-  totals: {
-    accountsLiquidated: number;
-    scopesLiquidated: number;
-    liquidatedNotional: string;
-    fees: string;
-    insuranceFundStart: string;
-    insuranceFundEnd: string;
-    insuranceFundPaid: string;
-    badDebt: string;
-    adlNotional: string;
-    adlHaircut: string;
-    adlClosedProfit: string;
-    adlAccounts: number;
-    collateralLost: string;
-    collateralLostPerLiquidatedAccount: string;
-  };
-  instruments: { symbol: string; major: boolean; start: string; low: string; end: string }[];
-}
 
 /**
  * The report of one run: its timeline (money from micro to quote, prices from price units to quote,
@@ -95,7 +72,7 @@ interface SummaryFields {
  */
 export function reportInputFromRun(
   result: SimulationResult,
-  summary: ReturnType<typeof summaryDocument>,
+  summary: SummaryDocument,
   scenario: Scenario,
   symbols: { symbol: string; priceDecimals: number; major: boolean }[],
 ): ReportInput {
@@ -138,8 +115,9 @@ export function reportInputFromRun(
   };
 }
 
-function summaryFields(summary: object): SummaryFields {
-  const doc = summary as Partial<SummaryFields>;
+/** The summary, checked to be one (a document read back from summary.json may be anything). */
+function summaryFields(summary: SummaryDocument): SummaryDocument {
+  const doc = summary as Partial<SummaryDocument>;
   if (
     typeof doc.totals?.liquidatedNotional !== 'string' ||
     typeof doc.scenario?.steps !== 'number' ||
@@ -149,10 +127,10 @@ function summaryFields(summary: object): SummaryFields {
   ) {
     throw new ReportError('the summary is not a summary.json document (summaryDocument)');
   }
-  return doc as SummaryFields;
+  return doc as SummaryDocument;
 }
 
-function factsOf(doc: SummaryFields): [string, string][] {
+function factsOf(doc: SummaryDocument): [string, string][] {
   const t = doc.totals;
   const s = doc.scenario;
   const l = doc.policy.liquidation;

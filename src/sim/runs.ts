@@ -30,6 +30,26 @@ export type RunMetric = (typeof RUN_METRICS)[number];
 export const RUN_SERIES = ['liquidatedNotional', 'fund', 'badDebt'] as const;
 export type RunSeries = (typeof RUN_SERIES)[number];
 
+/** A run figure as written in the files: accounts a whole number, money a decimal of quote. */
+export function formatMetric(metric: RunMetric, value: bigint): string {
+  return metric === 'accountsLiquidated' ? value.toString() : quote(value);
+}
+
+/** The decimals of a run figure's written form (formatMetric). */
+function metricDecimals(metric: RunMetric): number {
+  return metric === 'accountsLiquidated' ? 0 : QUOTE_DECIMALS;
+}
+
+/** Ascending order of bigints. */
+function ascending(x: bigint, y: bigint): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** A figure of every run, ascending: what percentiles are read from. */
+export function sortedMetric(records: readonly RunRecord[], metric: RunMetric): bigint[] {
+  return records.map((r) => r.metrics[metric]).sort(ascending);
+}
+
 export interface RunRecord {
   run: number;
   seed: number;
@@ -112,7 +132,7 @@ export function shardDocument(experiment: Experiment, index: number, count: numb
     runs: records.map((r) => ({
       run: r.run,
       seed: r.seed,
-      metrics: Object.fromEntries(RUN_METRICS.map((m) => [m, m === 'accountsLiquidated' ? r.metrics[m].toString() : quote(r.metrics[m])])) as Record<RunMetric, string>,
+      metrics: Object.fromEntries(RUN_METRICS.map((m) => [m, formatMetric(m, r.metrics[m])])) as Record<RunMetric, string>,
       series: Object.fromEntries(RUN_SERIES.map((s) => [s, r.series[s].map(quote)])) as Record<RunSeries, string[]>,
     })),
   };
@@ -174,7 +194,7 @@ function parseRun(run: ShardDocument['runs'][number], where: string, steps: numb
     if (!parsed.ok) throw new MergeError(`${where}: run ${run.run} ${what}: ${parsed.reason}`);
     return parsed.value;
   };
-  const metrics = Object.fromEntries(RUN_METRICS.map((m) => [m, value(run.metrics?.[m], m, m === 'accountsLiquidated' ? 0 : QUOTE_DECIMALS)])) as Record<RunMetric, bigint>;
+  const metrics = Object.fromEntries(RUN_METRICS.map((m) => [m, value(run.metrics?.[m], m, metricDecimals(m))])) as Record<RunMetric, bigint>;
   const series = Object.fromEntries(
     RUN_SERIES.map((s) => {
       const list = run.series?.[s];
@@ -189,8 +209,8 @@ function parseRun(run: ShardDocument['runs'][number], where: string, steps: numb
 export function monteCarloSummary(experiment: Experiment, records: readonly RunRecord[]): object {
   const percentiles: Record<string, Record<string, string>> = {};
   for (const metric of RUN_METRICS) {
-    const sorted = records.map((r) => r.metrics[metric]).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-    const format = (x: bigint) => (metric === 'accountsLiquidated' ? x.toString() : quote(x));
+    const sorted = sortedMetric(records, metric);
+    const format = (x: bigint) => formatMetric(metric, x);
     percentiles[metric] = Object.fromEntries([...PERCENTILES.map((p) => [`p${p}`, format(percentile(sorted, p))]), ['max', format(sorted[sorted.length - 1])]]);
   }
   return { version: 1, experiment, monteCarlo: { runs: records.length, percentiles } };
@@ -200,7 +220,7 @@ export function monteCarloSummary(experiment: Experiment, records: readonly RunR
 export function fanOf(records: readonly RunRecord[], series: RunSeries, steps: number): Record<`p${(typeof FAN_PERCENTILES)[number]}`, number[]> {
   const out = Object.fromEntries(FAN_PERCENTILES.map((p) => [`p${p}`, [] as number[]])) as Record<`p${(typeof FAN_PERCENTILES)[number]}`, number[]>;
   for (let t = 0; t < steps; t++) {
-    const sorted = records.map((r) => r.series[series][t]).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    const sorted = records.map((r) => r.series[series][t]).sort(ascending);
     for (const p of FAN_PERCENTILES) out[`p${p}`].push(Number(percentile(sorted, p)) / 1e6);
   }
   return out;
@@ -209,7 +229,7 @@ export function fanOf(records: readonly RunRecord[], series: RunSeries, steps: n
 /** runs.csv: a row a run. */
 export function runsCsv(records: readonly RunRecord[]): string {
   const lines = [`run,seed,${RUN_METRICS.map((m) => m.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join(',')}`];
-  for (const r of records) lines.push(`${r.run},${r.seed},${RUN_METRICS.map((m) => (m === 'accountsLiquidated' ? r.metrics[m].toString() : quote(r.metrics[m]))).join(',')}`);
+  for (const r of records) lines.push(`${r.run},${r.seed},${RUN_METRICS.map((m) => formatMetric(m, r.metrics[m])).join(',')}`);
   return lines.join('\n') + '\n';
 }
 

@@ -8,11 +8,13 @@
 import { applyBatch } from '../account/batch.js';
 import { fundingOwed, unrealizedPnl, type IndexedAccountOperation, type OperationResult, type RefusalCode } from '../account/operations.js';
 import type { Engine } from '../engine/engine.js';
+import type { Views } from '../memory/layout.js';
 import { IncrementalEvaluator, type StepResult } from '../engine/incremental.js';
 import type { SweepPool } from '../pool/pool.js';
 import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, RATE_SCALE, STATUS_BANKRUPT, STATUS_HEALTHY } from '../fixed/constants.js';
 import { abs, divCeil } from '../fixed/rounding.js';
 import { tierRows, type TierRow } from '../memory/tiers.js';
+import { bracketOf } from '../book/ranges.js';
 import { Rng } from '../gen/random.js';
 import { Liquidity } from './liquidity.js';
 import { conservedTotal, type Ledger } from './ledger.js';
@@ -195,6 +197,8 @@ class Run {
   private readonly failing = new Set<number>();
   /** Accounts the last step's liquidations changed: checked again after the next evaluation. */
   private touched: number[] = [];
+  /** The collateral (wallet and isolated margins) of each account the step liquidates, before its liquidations. */
+  private readonly collateralBefore = new Map<number, bigint>();
   private readonly liquidatedEver = new Set<number>();
   private readonly adlEver = new Set<number>();
   private readonly timeline: TimelineRow[] = [];
@@ -341,21 +345,8 @@ class Run {
       // on the 10M-account book may take this path a hundred times in a run).
       this.failing.clear();
       const v = this.engine.views;
-      const { accStatus, accPosStart, accPosCount, posStatus, posMode } = v;
       const accounts = this.engine.accountCount;
-      for (let a = 0; a < accounts; a++) {
-        if (accStatus[a] !== STATUS_HEALTHY) {
-          this.failing.add(a);
-          continue;
-        }
-        const end = accPosStart[a] + accPosCount[a];
-        for (let j = accPosStart[a]; j < end; j++) {
-          if (posStatus[j] !== STATUS_HEALTHY && posMode[j] === MODE_ISOLATED) {
-            this.failing.add(a);
-            break;
-          }
-        }
-      }
+      for (let a = 0; a < accounts; a++) if (failingAccount(v, a)) this.failing.add(a);
     } else {
       for (const a of changed) this.check(a);
     }
@@ -364,24 +355,14 @@ class Run {
   }
 
   private check(a: number): void {
-    if (this.isFailing(a)) this.failing.add(a);
+    if (failingAccount(this.engine.views, a)) this.failing.add(a);
     else this.failing.delete(a);
-  }
-
-  private isFailing(a: number): boolean {
-    const v = this.engine.views;
-    if (v.accStatus[a] !== STATUS_HEALTHY) return true;
-    const end = v.accPosStart[a] + v.accPosCount[a];
-    for (let j = v.accPosStart[a]; j < end; j++) if (v.posMode[j] === MODE_ISOLATED && v.posStatus[j] !== STATUS_HEALTHY) return true;
-    return false;
   }
 
   /** MM(N), micro, rounded up: the bracket of N's rate less its amount (docs/domain.md §3). */
   private maintenance(i: number, notional: bigint): bigint {
-    const rows = this.rows[i];
-    let k = 0;
-    while (k + 1 < rows.length && notional > rows[k + 1].floorMicro) k++;
-    return notional === 0n ? 0n : divCeil(notional * rows[k].ratePpm - rows[k].cumX, RATE_SCALE);
+    const row = this.rows[i][bracketOf(this.engine.instruments[i].tiers, notional)];
+    return notional === 0n ? 0n : divCeil(notional * row.ratePpm - row.cumX, RATE_SCALE);
   }
 
   private liquidate(marks: bigint[]): void {
@@ -465,8 +446,6 @@ class Run {
     }
     this.collateralBefore.clear();
   }
-
-  private readonly collateralBefore = new Map<number, bigint>();
 
   /** A failing scope's figures at the marks and its orders: every position (full, or bankrupt), or the largest maintenance first until back above the buffer. */
   private decide(a: number, slot: number, marks: bigint[]): Liquidation {
@@ -679,10 +658,9 @@ class Run {
       const symbol = engine.instruments[i].symbol;
       const q = v.instQ[i];
       const mark = v.instMark[i];
-      // Ordered and given their lots by the policy.
-      const winners = found.get(key)!;
+      // The winners in the policy's order, and their lots.
       const needed = group.reduce((sum, d) => sum + d.close.closing, 0n);
-      const takes = allocate(winners, needed, engine.instruments[i].lotUnits, this.scenario.adl.policy, this.adlRandom);
+      const { winners, takes } = allocate(found.get(key)!, needed, engine.instruments[i].lotUnits, this.scenario.adl.policy, this.adlRandom);
       let available = takes.reduce((sum, x) => sum + x, 0n);
       let w = 0;
       let leftOfWinner = takes[0] ?? 0n;
@@ -841,21 +819,21 @@ export interface Winner {
 }
 
 /**
- * Lots each winner gives up (in `winners`' order) to cover `needed` size units, whole lots, none
- * more than its size: the queue ranks by profit over collateral times notional over equity
+ * The winners in the order the policy takes from them, and the lots each gives up, to cover
+ * `needed` size units: whole lots, none more than its size: the queue ranks by profit over collateral times notional over equity
  * (Binance's ranking: profit ratio × effective leverage), the highest first; pro-rata takes from
  * each in proportion to its size (largest remainders, then account order, for the lots left);
  * random draws the order from the seeded stream. Ties go to the lower account.
  */
-export function allocate(winners: Winner[], needed: bigint, lot: bigint, policy: AdlPolicy, random: Rng): bigint[] {
+export function allocate(winners: readonly Winner[], needed: bigint, lot: bigint, policy: AdlPolicy, random: Rng): { winners: Winner[]; takes: bigint[] } {
   const takes = new Array<bigint>(winners.length).fill(0n);
-  if (winners.length === 0 || needed <= 0n) return takes;
+  if (winners.length === 0 || needed <= 0n) return { winners: [...winners], takes };
   const lotsOf = (w: Winner) => abs(w.size) / lot;
   let want = (needed + lot - 1n) / lot;
   const order = winners.map((_, k) => k);
   if (policy === 'proRata') {
     const total = winners.reduce((sum, w) => sum + lotsOf(w), 0n);
-    if (want >= total) return winners.map((w) => lotsOf(w) * lot);
+    if (want >= total) return { winners: [...winners], takes: winners.map((w) => lotsOf(w) * lot) };
     const remainders: { k: number; rest: bigint }[] = [];
     for (let k = 0; k < winners.length; k++) {
       const exact = want * lotsOf(winners[k]);
@@ -871,7 +849,7 @@ export function allocate(winners: Winner[], needed: bigint, lot: bigint, policy:
         left--;
       }
     }
-    return takes.map((x) => x * lot);
+    return { winners: [...winners], takes: takes.map((x) => x * lot) };
   }
   if (policy === 'queue') {
     const score = new Float64Array(winners.length);
@@ -896,12 +874,7 @@ export function allocate(winners: Winner[], needed: bigint, lot: bigint, policy:
     takes[k] = lots * lot;
     want -= lots;
   }
-  // The pairing walks the winners in their listed order: put the takes in the policy's order.
-  const ordered = order.map((k) => winners[k]);
-  const orderedTakes = order.map((k) => takes[k]);
-  // (by index: a spread of hundreds of thousands of winners would overflow the call stack)
-  for (let k = 0; k < ordered.length; k++) winners[k] = ordered[k];
-  return orderedTakes;
+  return { winners: order.map((k) => winners[k]), takes: order.map((k) => takes[k]) };
 }
 
 /** Gross notional per instrument at the marks, micro: Σ |size|·q·mark over the book's positions. */
@@ -913,6 +886,14 @@ export function grossNotional(engine: Engine): bigint[] {
     for (let j = v.accPosStart[a]; j < end; j++) sizes[v.posInst[j]] += abs(v.posSize[j]);
   }
   return sizes.map((size, i) => size * v.instQ[i] * v.instMark[i]);
+}
+
+/** Whether account a has a failing scope by the statuses in memory: its cross pool, or an isolated position. */
+function failingAccount(v: Views, a: number): boolean {
+  if (v.accStatus[a] !== STATUS_HEALTHY) return true;
+  const end = v.accPosStart[a] + v.accPosCount[a];
+  for (let j = v.accPosStart[a]; j < end; j++) if (v.posStatus[j] !== STATUS_HEALTHY && v.posMode[j] === MODE_ISOLATED) return true;
+  return false;
 }
 
 /** The wallet plus the isolated margins of account a, micro. */

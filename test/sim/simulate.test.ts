@@ -196,16 +196,18 @@ describe('ADL allocation', () => {
   for (const policy of ['queue', 'proRata', 'random'] as const) {
     test(`${policy}: 300,000 winners, whole lots, no more than each holds, exactly what is needed`, () => {
       const list = winners(300_000);
-      const takes = allocate(list, 500_000n, 1n, policy, new Rng(1, 111));
+      const { winners: ordered, takes } = allocate(list, 500_000n, 1n, policy, new Rng(1, 111));
       expect(takes.reduce((sum, x) => sum + x, 0n)).toBe(500_000n);
-      expect(takes.every((x, k) => x >= 0n && x <= -list[k].size)).toBe(true);
+      expect(takes.every((x, k) => x >= 0n && x <= -ordered[k].size)).toBe(true);
+      // Every winner once, in the policy's order.
+      expect(new Set(ordered.map((w) => w.account)).size).toBe(list.length);
     });
   }
   test('more needed than the winners hold: each gives all it has', () => {
     const list = winners(10);
     const held = list.reduce((sum, w) => sum - w.size, 0n);
     for (const policy of ['queue', 'proRata', 'random'] as const) {
-      expect(allocate(winners(10), held + 5n, 1n, policy, new Rng(1, 111)).reduce((sum, x) => sum + x, 0n)).toBe(held);
+      expect(allocate(winners(10), held + 5n, 1n, policy, new Rng(1, 111)).takes.reduce((sum, x) => sum + x, 0n)).toBe(held);
     }
   });
 });
