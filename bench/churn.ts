@@ -26,7 +26,7 @@ import { applyBatch } from '../src/account/batch.js';
 import { applyOperation } from '../src/account/operations.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS } from '../src/fixed/constants.js';
 import { median } from './paired.js';
-import { mixedUpdates, prng } from './workload.js';
+import { BENCH_BOOK_PROFILE, mixedUpdates, prng } from './workload.js';
 import { describeHugePages } from '../src/memory/huge-pages.js';
 
 function option(name: string, fallback: string): string {
@@ -43,7 +43,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const scratch = join(tmpdir(), `liq-churn-${process.pid}`);
 mkdirSync(scratch, { recursive: true });
 const file = join(scratch, 'book.bin');
-let generated: GeneratedBook | undefined = generateBook({ accounts, seed: 1 });
+let generated: GeneratedBook | undefined = generateBook({ accounts, seed: 1, profile: BENCH_BOOK_PROFILE });
 writeBookColumnsFile(file, generated);
 generated = undefined;
 const engine = loadBookBinaryFile(file);

@@ -22,7 +22,7 @@ import { applyBatch } from '../src/account/batch.js';
 import { IncrementalEvaluator, type StepPath, type StepResult } from '../src/engine/incremental.js';
 import { median } from './paired.js';
 import type { Engine } from '../src/engine/engine.js';
-import { mixedUpdates, prng } from './workload.js';
+import { BENCH_BOOK_PROFILE, mixedUpdates, prng } from './workload.js';
 import { describeHugePages } from '../src/memory/huge-pages.js';
 
 function option(name: string, fallback: string): string {
@@ -45,7 +45,7 @@ if (bookFile !== '') engine = loadBookBinaryFile(bookFile);
 else {
   mkdirSync(scratch, { recursive: true });
   const file = join(scratch, 'book.bin');
-  let generated: GeneratedBook | undefined = generateBook({ accounts: requestedAccounts, seed: 1 });
+  let generated: GeneratedBook | undefined = generateBook({ accounts: requestedAccounts, seed: 1, profile: BENCH_BOOK_PROFILE });
   writeBookColumnsFile(file, generated);
   generated = undefined;
   engine = loadBookBinaryFile(file);

@@ -16,7 +16,7 @@ import { evaluateBook } from '../src/reference/evaluate.js';
 import { ACCOUNT_BYTES, POSITION_BYTES, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES } from '../src/memory/layout.js';
 import { IncrementalEvaluator } from '../src/engine/incremental.js';
 import { interleavedRatio, type PairSide, type PairedResult } from './paired.js';
-import { mixedUpdates, prng } from './workload.js';
+import { BENCH_BOOK_PROFILE, mixedUpdates, prng } from './workload.js';
 import { applyBatch } from '../src/account/batch.js';
 import { buildFloat64Book, buildObjectBook, countMismatches, evaluateFloat64, evaluateObjects, float64Statuses, objectStatuses } from './peers/index.js';
 import { describeHugePages } from '../src/memory/huge-pages.js';
@@ -157,7 +157,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   const file = join(scratch, `book-${options.accounts}.bin`);
   try {
     let start = performance.now();
-    let generated: GeneratedBook | undefined = generateBook({ accounts: options.accounts, seed: options.seed });
+    let generated: GeneratedBook | undefined = generateBook({ accounts: options.accounts, seed: options.seed, profile: BENCH_BOOK_PROFILE });
     const generateMs = performance.now() - start;
     start = performance.now();
     const fileBytes = writeGeneratedBinary(file, generated);

@@ -32,7 +32,7 @@ import { applyOperation } from '../src/account/operations.js';
 import { applyBatch } from '../src/account/batch.js';
 import { Engine } from '../src/engine/engine.js';
 import { parseBookJson } from '../src/book/json.js';
-import { closingFills, mixedUpdates, prng } from './workload.js';
+import { BENCH_BOOK_PROFILE, closingFills, mixedUpdates, prng } from './workload.js';
 import { median } from './paired.js';
 import { HEADER_SLOTS, HeaderSlot } from '../src/memory/layout.js';
 import { describeHugePages } from '../src/memory/huge-pages.js';
@@ -127,7 +127,7 @@ if (bookFile !== '') {
   const scratch = join(tmpdir(), `liq-updates-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
   const file = join(scratch, 'book.bin');
-  let generated: GeneratedBook | undefined = generateBook({ accounts: requestedAccounts, seed: 1 });
+  let generated: GeneratedBook | undefined = generateBook({ accounts: requestedAccounts, seed: 1, profile: BENCH_BOOK_PROFILE });
   generateMs = performance.now() - start;
   writeBookColumnsFile(file, generated);
   generated = undefined;

@@ -21,7 +21,8 @@ export class UsageError extends Error {
 export type OptionSpec =
   | { kind: 'flag'; help: string }
   | { kind: 'integer'; min: number; max: number; default?: number; defaultText?: string; required?: boolean; value: string; help: string }
-  | { kind: 'share'; default: number; value: string; help: string }
+  | { kind: 'share'; default?: number; defaultText?: string; value: string; help: string }
+  | { kind: 'choice'; choices: readonly string[]; default: string; value: string; help: string }
   | { kind: 'string'; default?: string; value: string; help: string };
 
 export interface CommandSpec {
@@ -105,6 +106,10 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
       case 'flag':
         values[name] = present;
         break;
+      case 'choice':
+        if (present && !option.choices.includes(text!)) fail(badValue(name, option, text!));
+        values[name] = present ? text : option.default;
+        break;
       case 'string':
         if (present && text === '') fail(`--${name} needs a ${option.value}, got an empty string`);
         values[name] = present ? text : option.default;
@@ -164,6 +169,7 @@ function parseArgsMessage(error: Error & { code?: string }, argv: readonly strin
 function badValue(name: string, option: OptionSpec, text: string): string {
   if (option.kind === 'integer') return `--${name} takes a whole number from ${option.min} to ${option.max} (decimal digits only), got ${JSON.stringify(text)}`;
   if (option.kind === 'share') return `--${name} takes a number from 0 to 1 (like 0.25), got ${JSON.stringify(text)}`;
+  if (option.kind === 'choice') return `--${name} takes ${option.choices.join(' or ')}, got ${JSON.stringify(text)}`;
   return `--${name} needs a ${option.kind === 'string' ? option.value : 'value'}, got ${JSON.stringify(text)}`;
 }
 
@@ -179,7 +185,8 @@ export function helpText(spec: CommandSpec): string {
       const fallback = option.defaultText ?? (option.default === undefined ? undefined : String(option.default));
       help += ` (${option.min} to ${option.max}${fallback === undefined ? '' : `; default ${fallback}`}${option.required === true ? '; required' : ''})`;
     }
-    if (option.kind === 'share') help += ` (0 to 1; default ${option.default})`;
+    if (option.kind === 'share') help += ` (0 to 1; default ${option.defaultText ?? option.default})`;
+    if (option.kind === 'choice') help += ` (${option.choices.join(' or ')}; default ${option.default})`;
     if (option.kind === 'string' && option.default !== undefined) help += ` (default ${option.default})`;
     return [left, help];
   });

@@ -1,6 +1,6 @@
 // What each `liq` command takes: one spec per command, read by the parser (args.ts) and printed
 // by `liq <command> --help`. docs/cli.md is written from these.
-import { GEN_ACCOUNTS_MAX, GEN_DEFAULTS, GEN_INSTRUMENTS_MAX } from '../gen/generate.js';
+import { GEN_ACCOUNTS_MAX, GEN_DEFAULTS, GEN_INSTRUMENTS_MAX, GEN_PROFILE_NAMES, GEN_PROFILES } from '../gen/generate.js';
 import { GEN_JSON_ACCOUNTS_MAX } from '../gen/write.js';
 import { threadsMax, type CommandSpec } from './args.js';
 
@@ -28,10 +28,17 @@ export const GEN_SPEC: CommandSpec = {
   options: {
     accounts: { kind: 'integer', min: 1, max: GEN_ACCOUNTS_MAX, required: true, value: 'N', help: 'accounts to generate' },
     seed: { kind: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, default: GEN_DEFAULTS.seed, value: 'S', help: 'seed: the same seed gives the same book' },
+    profile: {
+      kind: 'choice',
+      choices: GEN_PROFILE_NAMES,
+      default: GEN_DEFAULTS.profile,
+      value: 'NAME',
+      help: 'how fragile the book is: calibrated, like real books (docs/generator.md), or stress, far more leveraged',
+    },
     'isolated-share': { kind: 'share', default: GEN_DEFAULTS.isolatedShare, value: 'F', help: 'share of positions in isolated mode' },
     'near-maintenance-share': {
       kind: 'share',
-      default: GEN_DEFAULTS.nearMaintenanceShare,
+      defaultText: GEN_PROFILE_NAMES.map((name) => `${GEN_PROFILES[name].nearMaintenanceShare} ${name}`).join(', '),
       value: 'F',
       help: 'share of accounts placed near maintenance',
     },

@@ -1,6 +1,6 @@
 // `liq gen`: generates a book (src/gen/) and writes it through writeOutput (src/io/output.ts): a
 // file is replaced whole or left as it was, a device or a FIFO is streamed to, `-` is standard output.
-import { generateBook } from '../gen/generate.js';
+import { generateBook, type GenerationProfileName } from '../gen/generate.js';
 import { GEN_JSON_ACCOUNTS_MAX, writeGeneratedBinary, writeGeneratedJson } from '../gen/write.js';
 import { escapeHidden } from '../io/one-line.js';
 import { UsageError, parseCommand } from './args.js';
@@ -15,8 +15,9 @@ export async function genCommand(argv: string[], io: Io): Promise<number> {
   const values = parsed.values as {
     accounts: number;
     seed: number;
+    profile: GenerationProfileName;
     'isolated-share': number;
-    'near-maintenance-share': number;
+    'near-maintenance-share': number | undefined;
     instruments: number;
     out: string | undefined;
     json: boolean;
@@ -36,6 +37,7 @@ export async function genCommand(argv: string[], io: Io): Promise<number> {
       {
         accounts: values.accounts,
         seed: values.seed,
+        profile: values.profile,
         isolatedShare: values['isolated-share'],
         nearMaintenanceShare: values['near-maintenance-share'],
         instruments: values.instruments,

@@ -26,9 +26,53 @@ export const GEN_INSTRUMENTS_MAX = 1_000;
 export const GEN_DEFAULTS = {
   seed: 1,
   isolatedShare: 0.3,
-  nearMaintenanceShare: 0.02,
   instruments: 100,
+  profile: 'calibrated',
 } as const;
+
+/**
+ * The parameters that set how fragile a generated book is: the leverage traders ask for, the
+ * equity of healthy cross pools as a multiple of their initial margin, the isolated cushions and
+ * the share of accounts placed near maintenance. docs/generator.md ("Profiles") gives the sources
+ * the calibrated profile is set against and what each profile measures.
+ */
+export interface GenerationProfile {
+  /** Weights (percent) of LEVERAGE_CHOICES. */
+  readonly leverageWeights: readonly number[];
+  /** Healthy cross pools: equity = IM × m, m = crossMultipleMin + lognormal(crossMultipleMedian, CROSS_MULTIPLE_SIGMA). */
+  readonly crossMultipleMin: number;
+  readonly crossMultipleMedian: number;
+  /** Isolated margin = initial + cushionMax × U² × initial. */
+  readonly cushionMax: number;
+  /** Default probability that an account is placed near maintenance. */
+  readonly nearMaintenanceShare: number;
+}
+
+/**
+ * `calibrated` (the default): as fragile as published aggregates say real books are (the October
+ * 2025 scenario liquidates about 8% of the open interest; 10 October 2025 liquidated about 19 of
+ * about 220 billion dollars). `stress`: the earlier, far more fragile default, kept as the book the
+ * engine's benchmarks and their gate thresholds are measured on.
+ */
+export const GEN_PROFILES = {
+  calibrated: {
+    leverageWeights: [25, 15, 15, 20, 15, 4, 4, 1, 0.5, 0.25, 0.1, 0.1],
+    crossMultipleMin: 0.8,
+    crossMultipleMedian: 1.2,
+    cushionMax: 5,
+    nearMaintenanceShare: 0.001,
+  },
+  stress: {
+    leverageWeights: [3, 3, 4, 8, 15, 5, 17, 8, 15, 7, 8, 7],
+    crossMultipleMin: 0.7,
+    crossMultipleMedian: 0.8,
+    cushionMax: 0.5,
+    nearMaintenanceShare: 0.02,
+  },
+} as const satisfies Record<string, GenerationProfile>;
+
+export type GenerationProfileName = keyof typeof GEN_PROFILES;
+export const GEN_PROFILE_NAMES = Object.keys(GEN_PROFILES) as GenerationProfileName[];
 
 export interface GenerateOptions {
   /** Number of accounts, 0 to GEN_ACCOUNTS_MAX. */
@@ -37,7 +81,9 @@ export interface GenerateOptions {
   seed?: number;
   /** Probability that a position is isolated, in [0, 1]. Default 0.3. */
   isolatedShare?: number;
-  /** Probability that an account is placed near maintenance, in [0, 1]. Default 0.02. */
+  /** How fragile the book is (GEN_PROFILES). Default 'calibrated'. */
+  profile?: GenerationProfileName;
+  /** Probability that an account is placed near maintenance, in [0, 1]. Default: the profile's. */
   nearMaintenanceShare?: number;
   /** Number of instruments, 1 to GEN_INSTRUMENTS_MAX (the first five are the majors). Default 100. */
   instruments?: number;
@@ -56,7 +102,6 @@ const PAIR_TRIES = 64;
 export const LONG_SHARE = 0.55;
 /** Leverage a trader asks for, before the instrument's and the bracket's max cap it. */
 export const LEVERAGE_CHOICES = [1, 2, 3, 5, 10, 15, 20, 25, 50, 75, 100, 125] as const;
-export const LEVERAGE_WEIGHTS = [3, 3, 4, 8, 15, 5, 17, 8, 15, 7, 8, 7] as const; // percent
 /** Notional: lognormal around the instrument's median notional with this σ (of ln), capped. */
 export const NOTIONAL_SIGMA = 1.5;
 export const NOTIONAL_MAX_QUOTE = 20_000_000;
@@ -66,14 +111,10 @@ export const ENTRY_SIGMA_LEVERAGE = 0.15;
 /** ε is redrawn while it is adverse (a long's entry above the mark) by more than this / leverage. */
 export const ENTRY_ADVERSE_LIMIT = 0.3;
 const ENTRY_TRIES = 8;
-/** Isolated margin = ceil(|cost| / leverage) plus a cushion of CUSHION_MAX × U² of it. */
-export const CUSHION_MAX = 0.5;
 /** Share of positions whose funding snapshot equals the instrument's index; the rest lag 1 to 3 intervals. */
 export const FUNDING_CURRENT_SHARE = 0.85;
 export const FUNDING_LAG_MAX = 3;
-/** Healthy cross accounts: equity = IM × m, m = CROSS_MULTIPLE_MIN + lognormal(median, σ), at most max. */
-export const CROSS_MULTIPLE_MIN = 0.7;
-export const CROSS_MULTIPLE_MEDIAN = 0.8;
+/** Healthy cross accounts: equity = IM × m, m = the profile's minimum + lognormal(the profile's median, σ), at most max. */
 export const CROSS_MULTIPLE_SIGMA = 1;
 export const CROSS_MULTIPLE_MAX = 50;
 /** Accounts without cross positions: wallet 0 with this probability, else lognormal (quote). */
@@ -104,7 +145,10 @@ export interface GeneratedBook extends BookColumns {
 
 /** Checks options and fills in defaults. Throws RangeError naming the option. */
 export function resolveOptions(options: GenerateOptions): Required<GenerateOptions> {
-  const resolved = { ...GEN_DEFAULTS, ...stripUndefined(options) } as Required<GenerateOptions>;
+  const given = stripUndefined(options);
+  const profile = given.profile ?? GEN_DEFAULTS.profile;
+  if (!Object.hasOwn(GEN_PROFILES, profile)) throw new RangeError(`profile must be one of ${GEN_PROFILE_NAMES.join(', ')}, got ${String(profile)}`);
+  const resolved = { ...GEN_DEFAULTS, nearMaintenanceShare: GEN_PROFILES[profile].nearMaintenanceShare, ...given } as Required<GenerateOptions>;
   const { accounts, seed, isolatedShare, nearMaintenanceShare, instruments } = resolved;
   if (!Number.isInteger(accounts) || accounts < 0 || accounts > GEN_ACCOUNTS_MAX) {
     throw new RangeError(`accounts must be a whole number from 0 to ${GEN_ACCOUNTS_MAX}, got ${accounts}`);
@@ -180,7 +224,8 @@ function wordsOf(column: BigInt64Array): Int32Array {
  * `onProgress` hears the accounts generated so far every 65,536 accounts (the CLI's progress bar).
  */
 export function generateBook(options: GenerateOptions, onProgress?: (done: number, total: number) => void): GeneratedBook {
-  const { accounts: A, seed, isolatedShare, nearMaintenanceShare, instruments: instrumentCount } = resolveOptions(options);
+  const { accounts: A, seed, isolatedShare, nearMaintenanceShare, instruments: instrumentCount, profile: profileName } = resolveOptions(options);
+  const profile: GenerationProfile = GEN_PROFILES[profileName];
   const { instruments, profiles } = generateInstruments(instrumentCount, seed);
   const I = instruments.length;
 
@@ -256,8 +301,9 @@ export function generateBook(options: GenerateOptions, onProgress?: (done: numbe
   const zipfWeights: number[] = [];
   for (let i = 0; i < I; i++) zipfWeights.push(exp(-INSTRUMENT_ZIPF_EXPONENT * ln(i + 1)));
   const zipf = new Discrete(zipfWeights);
-  const leverageDraw = new Discrete(LEVERAGE_WEIGHTS);
-  const lnCrossMedian = ln(CROSS_MULTIPLE_MEDIAN);
+  const leverageDraw = new Discrete(profile.leverageWeights);
+  const lnCrossMedian = ln(profile.crossMultipleMedian);
+  const cushionMax = profile.cushionMax;
   const lnFreeMedianMicro = ln(FREE_BALANCE_MEDIAN * MICRO);
   const maxNotionalMicro = NOTIONAL_MAX_QUOTE * MICRO;
 
@@ -349,7 +395,7 @@ export function generateBook(options: GenerateOptions, onProgress?: (done: numbe
       if (mode === MODE_ISOLATED) {
         const initial = Math.ceil(costAbs / leverage);
         const u = rng.uniform();
-        putI64(marginWords, j, initial + Math.round(initial * CUSHION_MAX * u * u));
+        putI64(marginWords, j, initial + Math.round(initial * cushionMax * u * u));
         if (firstIsolated < 0) firstIsolated = k;
       } else {
         crossPnl += pnl;
@@ -370,7 +416,7 @@ export function generateBook(options: GenerateOptions, onProgress?: (done: numbe
         const delta = NEAR_DELTA_MIN + (NEAR_DELTA_MAX - NEAR_DELTA_MIN) * rng.uniform();
         balance = Math.round(crossMaint * (1 + delta) - crossPnl);
       } else {
-        let multiple = CROSS_MULTIPLE_MIN + exp(lnCrossMedian + CROSS_MULTIPLE_SIGMA * rng.normal());
+        let multiple = profile.crossMultipleMin + exp(lnCrossMedian + CROSS_MULTIPLE_SIGMA * rng.normal());
         if (multiple > CROSS_MULTIPLE_MAX) multiple = CROSS_MULTIPLE_MAX;
         balance = Math.max(0, Math.round(crossInitial * multiple - crossPnl));
       }

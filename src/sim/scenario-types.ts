@@ -3,6 +3,7 @@
 // docs/simulator.md. Money is exact (micro-quote bigints, parsed from decimal strings); the market
 // model's parameters (moves, volatilities, rates) are plain numbers: they shape prices, which are
 // then rounded to whole price units before the engine sees them.
+import type { GenerationProfileName } from '../gen/generate.js';
 
 /** The only scenario version this build reads. */
 export const SCENARIO_VERSION = 1;
@@ -107,7 +108,10 @@ export interface BookGenerate {
   readonly accounts: number;
   readonly seed: number;
   readonly instruments: number;
+  /** The generator's profile (GEN_PROFILES): how fragile the book is. */
+  readonly profile: GenerationProfileName;
   readonly isolatedShare: number;
+  /** Default: the profile's. */
   readonly nearMaintenanceShare: number;
 }
 

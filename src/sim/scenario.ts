@@ -12,7 +12,7 @@ import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, r
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findJsonSyntaxError } from '../book/json-syntax.js';
-import { GEN_ACCOUNTS_MAX, GEN_DEFAULTS, GEN_INSTRUMENTS_MAX } from '../gen/generate.js';
+import { GEN_ACCOUNTS_MAX, GEN_DEFAULTS, GEN_INSTRUMENTS_MAX, GEN_PROFILE_NAMES, GEN_PROFILES, type GenerationProfileName } from '../gen/generate.js';
 import { INSTRUMENTS_MAX, QUOTE_ABS_MAX, QUOTE_DECIMALS, SYMBOL_LENGTH_MAX } from '../fixed/constants.js';
 import { formatScaled, parseScaled, splitDecimal } from '../fixed/decimal.js';
 import { characterName } from '../io/one-line.js';
@@ -96,12 +96,12 @@ export const DEFAULT_SCENARIO_SEED = 1;
 /** `prices.majors` when absent: the book's first five instruments (the generator's majors). */
 export const DEFAULT_MAJORS = 5;
 
-/** `book.generate`'s defaults (the generator's own: docs/generator.md). */
-export const DEFAULT_GENERATE: Readonly<Omit<BookGenerate, 'accounts'>> = Object.freeze({
+/** `book.generate`'s defaults (the generator's own: docs/generator.md); nearMaintenanceShare's is the profile's. */
+export const DEFAULT_GENERATE: Readonly<Omit<BookGenerate, 'accounts' | 'nearMaintenanceShare'>> = Object.freeze({
   seed: GEN_DEFAULTS.seed,
   instruments: GEN_DEFAULTS.instruments,
   isolatedShare: GEN_DEFAULTS.isolatedShare,
-  nearMaintenanceShare: GEN_DEFAULTS.nearMaintenanceShare,
+  profile: GEN_DEFAULTS.profile,
 });
 
 /** `prices.random`'s defaults for what may be omitted (volatility may not). */
@@ -160,13 +160,16 @@ function packageRoot(): string | null {
   }
 }
 
-/** scenarios/october-2025.json of this package, as an absolute path. */
-export const DEFAULT_SCENARIO_PATH: string = (() => {
+/** A scenario file of this package's scenarios/ directory, as an absolute path. */
+export function packagedScenarioPath(name: string): string {
   const root = packageRoot();
-  return root !== null
-    ? join(root, 'scenarios', 'october-2025.json')
-    : fileURLToPath(new URL('../../scenarios/october-2025.json', import.meta.url));
-})();
+  return root !== null ? join(root, 'scenarios', name) : fileURLToPath(new URL(`../../scenarios/${name}`, import.meta.url));
+}
+
+/** scenarios/october-2025.json: the default crash. */
+export const DEFAULT_SCENARIO_PATH: string = packagedScenarioPath('october-2025.json');
+/** scenarios/typical-day.json: an ordinary day, for calibration (docs/generator.md). */
+export const TYPICAL_DAY_SCENARIO_PATH: string = packagedScenarioPath('typical-day.json');
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -333,7 +336,7 @@ function readDescription(value: unknown): string {
 // --- book ------------------------------------------------------------------------------------
 
 const BOOK_KEYS = ['file', 'generate'] as const;
-const GENERATE_KEYS = ['accounts', 'seed', 'instruments', 'isolatedShare', 'nearMaintenanceShare'] as const;
+const GENERATE_KEYS = ['accounts', 'seed', 'instruments', 'profile', 'isolatedShare', 'nearMaintenanceShare'] as const;
 
 function readBook(value: unknown, path: string): BookSpec {
   const object = readObject(value, path, BOOK_KEYS, OPTIONAL);
@@ -352,9 +355,17 @@ function readBook(value: unknown, path: string): BookSpec {
     instrumentsValue === undefined
       ? DEFAULT_GENERATE.instruments
       : readInteger(instrumentsValue, child(gPath, 'instruments'), 1, GENERATE_INSTRUMENTS_MAX);
+  const profileValue = field(g, 'profile');
+  let profile: GenerationProfileName = DEFAULT_GENERATE.profile;
+  if (profileValue !== undefined) {
+    if (typeof profileValue !== 'string' || !(GEN_PROFILE_NAMES as readonly string[]).includes(profileValue)) {
+      fail(child(gPath, 'profile'), `must be ${GEN_PROFILE_NAMES.map((name) => `"${name}"`).join(' or ')}, got ${describe(profileValue)}`);
+    }
+    profile = profileValue as GenerationProfileName;
+  }
   const isolatedShare = optionalNumber(g, gPath, 'isolatedShare', UNIT, DEFAULT_GENERATE.isolatedShare);
-  const nearMaintenanceShare = optionalNumber(g, gPath, 'nearMaintenanceShare', UNIT, DEFAULT_GENERATE.nearMaintenanceShare);
-  return { generate: { accounts, seed, instruments, isolatedShare, nearMaintenanceShare } };
+  const nearMaintenanceShare = optionalNumber(g, gPath, 'nearMaintenanceShare', UNIT, GEN_PROFILES[profile].nearMaintenanceShare);
+  return { generate: { accounts, seed, instruments, profile, isolatedShare, nearMaintenanceShare } };
 }
 
 // --- prices ----------------------------------------------------------------------------------

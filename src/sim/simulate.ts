@@ -889,7 +889,7 @@ export function grossNotional(engine: Engine): bigint[] {
 }
 
 /** Whether account a has a failing scope by the statuses in memory: its cross pool, or an isolated position. */
-function failingAccount(v: Views, a: number): boolean {
+export function failingAccount(v: Views, a: number): boolean {
   if (v.accStatus[a] !== STATUS_HEALTHY) return true;
   const end = v.accPosStart[a] + v.accPosCount[a];
   for (let j = v.accPosStart[a]; j < end; j++) if (v.posStatus[j] !== STATUS_HEALTHY && v.posMode[j] === MODE_ISOLATED) return true;

@@ -265,7 +265,7 @@ describe('compacting the position arena', () => {
 describe('the output columns (PnL, maintenance) as slots move', () => {
   /** A generated book with its chunk records built, no full sweep run: outputs not written. */
   function statusSweptBook(seed: number): Engine {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 3_000, seed, instruments: 24, isolatedShare: 0.3 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 3_000, seed, instruments: 24, isolatedShare: 0.3 })));
     engine.sweep({ full: false });
     return engine;
   }

@@ -82,7 +82,7 @@ async function builtBounds(engine: Engine): Promise<Float32Array> {
  * positions above the top, in the 10% bracket, long and short, near maintenance.
  */
 function steepBook(): Book {
-  const book = generatedBookToBook(generateBook({ accounts: 2_000, seed: 11, instruments: 8, isolatedShare: 0.4, nearMaintenanceShare: 0.5 }));
+  const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 2_000, seed: 11, instruments: 8, isolatedShare: 0.4, nearMaintenanceShare: 0.5 }));
   const steep = book.instruments.length;
   book.instruments.push(steepInstrument(book.instruments[0]));
   // Shorts just under the bracket top (a move up takes them into the 10% bracket), with 0.1%
@@ -227,7 +227,7 @@ describe('the bound of an account', () => {
   }, 120_000);
 
   test("is the larger of the highest rate's bound and, within the position's bracket, its own rate's (single positions, against the formula)", async () => {
-    const book = generatedBookToBook(generateBook({ accounts: 10, seed: 3, instruments: 2 }));
+    const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 10, seed: 3, instruments: 2 }));
     const steep = book.instruments.length;
     book.instruments.push(steepInstrument(book.instruments[0]));
     book.accounts = [];

@@ -446,7 +446,7 @@ const SETTLING = kernelU32('CHUNK_FUNDING_SETTLING');
 
 describe('a funding refresh is deferred to each chunk\'s next read', () => {
   test('the update marks the fresh chunks and writes no record; a cancelled pool sweep, updates on marked chunks and a second index before any sweep leave every path exact', async () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 6_000, seed: 11, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 6_000, seed: 11, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
     const pool = await SweepPool.open(engine, { threads: 2 });
     try {
       await pool.sweep();
@@ -520,7 +520,7 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
   });
 
   test('funding slots: each index joins the slots in use and the settled chunks take a new one; with every slot in use the oldest is settled first; sweeps stay exact throughout', () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 4_000, seed: 17, instruments: 20, isolatedShare: 0.3, nearMaintenanceShare: 0.4 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 4_000, seed: 17, instruments: 20, isolatedShare: 0.3, nearMaintenanceShare: 0.4 })));
     engine.sweep({ full: false });
     const random = prng(77);
     let expected = reference(engine);
@@ -572,7 +572,7 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
 
   test('a settle cut short (its worker died with some cross bases moved) is rebuilt from the columns by the next sweep, or laid out by the control plane', () => {
     for (const bySweep of [true, false]) {
-      const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 1_800, seed: 13, instruments: 5, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
+      const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 1_800, seed: 13, instruments: 5, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
       const v = engine.views;
       engine.sweep({ full: false });
       v.instFunding[2] += 987_654_321n;
@@ -640,7 +640,7 @@ describe('a new funding index refreshes its positions in place', () => {
     const tally = newTally();
     const loosenedBefore = loosened.thresholds;
     for (const seed of [1, 2, 3]) {
-      const generated = generateBook({ accounts: 2_000 + 77 * seed, seed, instruments: 6, isolatedShare: 0.4, nearMaintenanceShare: 0.3 });
+      const generated = generateBook({ profile: 'stress', accounts: 2_000 + 77 * seed, seed, instruments: 6, isolatedShare: 0.4, nearMaintenanceShare: 0.3 });
       const engine = Engine.fromBook(generatedBookToBook(generated));
       engine.sweep({ full: false }); // every chunk built: fresh
       fundingRounds(engine, 12, prng(100 + seed), tally, `generated book ${seed}`);
@@ -763,7 +763,7 @@ describe('a new funding index refreshes its positions in place', () => {
     let scattered = 0;
     const tally = newTally();
     for (const seed of [4, 5, 6, 7]) {
-      const generated = generateBook({ accounts: 1_500, seed, instruments: 4, isolatedShare: 0.4, nearMaintenanceShare: 0.3 });
+      const generated = generateBook({ profile: 'stress', accounts: 1_500, seed, instruments: 4, isolatedShare: 0.4, nearMaintenanceShare: 0.3 });
       const engine = Engine.fromBook(generatedBookToBook(generated));
       engine.sweep({ full: false });
       const random = prng(200 + seed);
@@ -877,7 +877,7 @@ describe('a new funding index refreshes its positions in place', () => {
   });
 
   test('with the chunk sweep off a new funding index writes nothing: records, chunk meta and the book stay as they were', () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 1_000, seed: 9, instruments: 5 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 1_000, seed: 9, instruments: 5 })));
     engine.sweep({ full: false });
     const kept = records(engine);
     const meta = Buffer.from(chunkMeta(engine));
@@ -897,7 +897,7 @@ describe('a new funding index refreshes its positions in place', () => {
   });
 
   test('a refused funding index changes nothing, records included', () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 700, seed: 3, instruments: 3 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 700, seed: 3, instruments: 3 })));
     engine.sweep({ full: false });
     const bytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header));
     // Instrument 1's index at −10^18 would put some position's unsettled funding out of range.
@@ -913,7 +913,7 @@ describe('a new funding index refreshes its positions in place', () => {
   });
 
   test('the entry points check their arguments: the shard record and its cache, the table of changes, the funding slots, the output', () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 300, seed: 5, instruments: 3 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 300, seed: 5, instruments: 3 })));
     engine.sweep({ full: false });
     const bytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header));
     const before = bytes();

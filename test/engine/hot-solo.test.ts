@@ -146,7 +146,7 @@ describe('hot book solo records', () => {
     let narrow = 0;
     for (const seed of [3, 11, 29]) {
       const random = prng(seed);
-      const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 2_000, seed, instruments: 12, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
+      const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 2_000, seed, instruments: 12, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
       // Most of the book hot, so that most scopes of one position have solo records.
       const incremental = new IncrementalEvaluator(engine, { hotBound: 0.2 });
       await incremental.step();

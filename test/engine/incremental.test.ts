@@ -61,7 +61,7 @@ function heapEntries(incremental: IncrementalEvaluator): number {
 }
 
 async function stepsEqualTwin(seed: number, aboveTwoGiB = false, heapLimit?: number): Promise<{ engine: Engine; heapCompactions: number; staleReasons: Set<string>; incrementalAfterCompaction: number; compacted: Array<{ entries: number; stale: boolean }> }> {
-  const generated = generatedBookToBook(generateBook({ accounts: 3_000, seed, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
+  const generated = generatedBookToBook(generateBook({ profile: 'stress', accounts: 3_000, seed, instruments: 24, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
   const engine = Engine.fromBook(generated);
   const twin = Engine.fromBook(generated);
   if (aboveTwoGiB) padAboveTwoGiB(engine);
@@ -175,7 +175,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test('a step with nothing changed evaluates nothing; an update re-evaluates its account; a closed evaluator no longer listens', async () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 500, seed: 4, instruments: 8 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 500, seed: 4, instruments: 8 })));
     const incremental = new IncrementalEvaluator(engine);
     expect((await incremental.step()).path).toBe('build');
     expect(incremental.ready).toBe(true);
@@ -194,7 +194,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test("the build places every account, per instrument it holds, in the bucket of the bound of the scopes holding it (the account's plus its positions' steps there: at least the bucket's low edge, below the next one's), tagged with the sides it can fail on", async () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 20_000, seed: 6, instruments: 12 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 20_000, seed: 6, instruments: 12 })));
     // A few accounts with an instrument twice (cross and isolated), and a few with more positions
     // than the shorts byte holds: the build's slow path for them.
     const book = engine.toBook();
@@ -329,7 +329,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test("a step counts the entries its moves reach from the build's counts per side, as a scan of those entries counts them, its cursors moved by the steps before", async () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 20_000, seed: 7, instruments: 12 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 20_000, seed: 7, instruments: 12 })));
     const incremental = new IncrementalEvaluator(engine, { fallbackAccounts: 1_000_000 }); // no fallback: the cursors move on
     type Inner = {
       reachedEntries(instruments: readonly number[]): number;
@@ -382,7 +382,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test('with no fallback given, the break-even is measured: a sweep timed after the build, the cost per account from the steps', async () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 3_000, seed: 6, instruments: 8, nearMaintenanceShare: 0.3 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 3_000, seed: 6, instruments: 8, nearMaintenanceShare: 0.3 })));
     let sweeps = 0;
     // A sweep made slow on purpose (about 120 ms): re-evaluating thousands of accounts is cheaper.
     const incremental = new IncrementalEvaluator(engine, {
@@ -410,7 +410,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test('with a pool, the build evaluates on its workers and the fallback sweeps on it: the same bounds and statuses as on one thread', async () => {
-    const book = generatedBookToBook(generateBook({ accounts: 4_000, seed: 8, instruments: 12, nearMaintenanceShare: 0.2 }));
+    const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 4_000, seed: 8, instruments: 12, nearMaintenanceShare: 0.2 }));
     const pooled = Engine.fromBook(book);
     const single = Engine.fromBook(book);
     // The pooled engine's regions lie above 2 GiB, and its lists start with room for 16 scopes a
@@ -447,7 +447,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test('with a pool and hotSplit, a tick is shared between this thread and a worker, each taking chunks of both kinds of records: every step exact; a worker that fails after moving its part leaves a sweep, then a build', async () => {
-    const book = generatedBookToBook(generateBook({ accounts: 4_000, seed: 9, instruments: 6, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
+    const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 4_000, seed: 9, instruments: 6, isolatedShare: 0.4, nearMaintenanceShare: 0.3 }));
     const engine = Engine.fromBook(book);
     const twin = Engine.fromBook(book);
     const pool = await SweepPool.open(engine, { threads: 2 });
@@ -515,7 +515,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test('a step that changes thousands of accounts reports exactly those, in order (sorted by the kernel)', async () => {
-    const book = generatedBookToBook(generateBook({ accounts: 20_000, seed: 12, instruments: 3, isolatedShare: 0.3, nearMaintenanceShare: 0.6 }));
+    const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 20_000, seed: 12, instruments: 3, isolatedShare: 0.3, nearMaintenanceShare: 0.6 }));
     const engine = Engine.fromBook(book);
     const twin = Engine.fromBook(book);
     const incremental = new IncrementalEvaluator(engine, { hotBound: 0.05, hotLimit: 1_000_000, fallbackAccounts: 1_000_000, calmAccounts: 1_000_000 });
@@ -537,7 +537,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test('options out of range are refused, naming the option', () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 10, seed: 1, instruments: 2 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 10, seed: 1, instruments: 2 })));
     expect(() => new IncrementalEvaluator(engine, { fallbackAccounts: 0 })).toThrow('IncrementalEvaluator: fallbackAccounts must be an integer of at least 1, got 0');
     expect(() => new IncrementalEvaluator(engine, { hotBound: -1 })).toThrow('hotBound must be a number from 0 to 1, got -1');
     expect(() => new IncrementalEvaluator(engine, { hotLimit: 1.5 })).toThrow('hotLimit must be an integer of at least 0, got 1.5');
@@ -551,7 +551,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test('a move past the fallback but within the drain limit sweeps and keeps the index: the accounts it reached are owed, and the next steps re-evaluate them a few at a time, each one first when its instrument moves', async () => {
-    const book = generatedBookToBook(generateBook({ accounts: 3_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 }));
+    const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 3_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 }));
     const engine = Engine.fromBook(book);
     const twin = Engine.fromBook(book);
     let sweeps = 0;
@@ -609,7 +609,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test('a new tier table queues every account holding its instrument, wherever the index keeps it: build entries, triggers, the hot book, the owed', async () => {
-    const book = generatedBookToBook(generateBook({ accounts: 3_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 }));
+    const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 3_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 }));
     const engine = Engine.fromBook(book);
     const twin = Engine.fromBook(book);
     const fallback = 40;
@@ -661,7 +661,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
   });
 
   test('a move past the fallback sweeps, and the index is rebuilt at the first calm step', async () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 2_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 2_000, seed: 5, instruments: 8, nearMaintenanceShare: 0.3 })));
     let sweeps = 0;
     const incremental = new IncrementalEvaluator(engine, {
       fallbackAccounts: 50,

@@ -8,7 +8,7 @@ import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
 import { prng } from '../../bench/workload.js';
 
 function smallEngine(): Engine {
-  return Engine.fromBook(generatedBookToBook(generateBook({ accounts: 50, seed: 1, instruments: 2 })));
+  return Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 50, seed: 1, instruments: 2 })));
 }
 
 describe('Engine.region', () => {

@@ -12,7 +12,7 @@ function reference(values: number[]): number[] {
   return [...new Set(values)].sort((x, y) => x - y);
 }
 
-const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 4, seed: 1, instruments: 1 })));
+const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 4, seed: 1, instruments: 1 })));
 
 describe('Engine.sortUnique and Engine.ascendingUnique', () => {
   test('equals a sort and a set, short and long lists, every digit width; in place, or over several lists', () => {

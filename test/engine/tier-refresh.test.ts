@@ -176,7 +176,7 @@ describe('a new tier table writes its isolated positions\' records again, in pla
   test('generated books: the chunk sweep, the column sweep and the reference agree, no chunk is moved or marked, the records are a rebuild\'s', () => {
     const tally: Tally = { set: 0, refused: 0, failingChanged: 0, written: 0 };
     for (const seed of [1, 2]) {
-      const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 1_500 + 77 * seed, seed, instruments: 5, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
+      const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 1_500 + 77 * seed, seed, instruments: 5, isolatedShare: 0.4, nearMaintenanceShare: 0.3 })));
       engine.sweep({ full: false }); // every chunk built: fresh
       tierRounds(engine, 12, prng(200 + seed), tally, `generated book ${seed}`);
     }
@@ -204,7 +204,7 @@ describe('a new tier table writes its isolated positions\' records again, in pla
   });
 
   test('the map of chunks by instrument: set by every isolated record written, cleared by a refresh that finds none in a chunk', () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 2_000, seed: 6, instruments: 12, isolatedShare: 0.3 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 2_000, seed: 6, instruments: 12, isolatedShare: 0.3 })));
     const h = header(engine);
     const words = h[HeaderSlot.instChunkWords];
     const map = new Uint32Array(engine.memory.buffer, h[HeaderSlot.instChunks], engine.instruments.length * words);
@@ -239,7 +239,7 @@ describe('a new tier table writes its isolated positions\' records again, in pla
   });
 
   test('a pool\'s workers sweep the records it wrote as the reference says', async () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 3_000, seed: 9, instruments: 4, isolatedShare: 0.5, nearMaintenanceShare: 0.4 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 3_000, seed: 9, instruments: 4, isolatedShare: 0.5, nearMaintenanceShare: 0.4 })));
     const pool = await SweepPool.open(engine, { threads: 2 });
     pools.push(pool);
     await pool.sweep();
@@ -257,7 +257,7 @@ describe('a new tier table writes its isolated positions\' records again, in pla
   });
 
   test('a record that no longer names an isolated position of the instrument sends its chunk to be rebuilt', () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 600, seed: 4, instruments: 2, isolatedShare: 0.5 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 600, seed: 4, instruments: 2, isolatedShare: 0.5 })));
     engine.sweep({ full: false });
     const v = engine.views;
     // The first isolated position on instrument 0, switched to cross in its columns with no refresh
@@ -287,7 +287,7 @@ describe('a new tier table writes its isolated positions\' records again, in pla
   });
 
   test('with the chunk sweep off nothing is written; the entry points check their arguments', () => {
-    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 300, seed: 5, instruments: 3 })));
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 300, seed: 5, instruments: 3 })));
     engine.sweep({ full: false });
     const bytes = () => Buffer.from(new Uint8Array(engine.memory.buffer, engine.layout.header, engine.layout.end - engine.layout.header));
     const h = engine.layout.header;

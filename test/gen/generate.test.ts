@@ -24,6 +24,7 @@ import { evaluateAccount } from '../../src/reference/evaluate.js';
 import {
   FUNDING_CURRENT_SHARE,
   GEN_ACCOUNTS_MAX,
+  GEN_PROFILES,
   NEAR_DELTA_MAX,
   NEAR_DELTA_MIN,
   generateBook,
@@ -141,6 +142,10 @@ describe('determinism', () => {
     expect(stderr).toBe('');
     expect(code).toBe(EXIT_OK);
     expect(readFileSync(path).equals(bytesOf(generateBook(options)))).toBe(true);
+    const stress = await run(['gen', '--accounts', '3000', '--seed', '7', '--profile', 'stress', '--out', path]);
+    expect(stress.code).toBe(EXIT_OK);
+    expect(readFileSync(path).equals(bytesOf(generateBook({ ...options, profile: 'stress' })))).toBe(true);
+    expect(readFileSync(path).equals(bytesOf(generateBook(options)))).toBe(false);
   });
 
   test('a different seed gives a different book', () => {
@@ -165,17 +170,31 @@ describe('determinism', () => {
     }
   });
 
-  test('the output is pinned (a change to any distribution must be deliberate)', () => {
-    // If this fails after an intended change to the generator, update docs/generator.md and the digest.
-    expect(digest(generateBook({ accounts: 1_000, seed: 1 }))).toBe(PINNED_DIGEST);
+  test('the output of each profile is pinned (a change to any distribution must be deliberate)', () => {
+    // If this fails after an intended change to the generator, update docs/generator.md and the digests.
+    expect(digest(generateBook({ accounts: 1_000, seed: 1 }))).toBe(PINNED_DIGEST.calibrated);
+    expect(digest(generateBook({ accounts: 1_000, seed: 1, profile: 'calibrated' }))).toBe(PINNED_DIGEST.calibrated);
+    // The stress profile is the generator's default before the calibrated profile, unchanged.
+    expect(digest(generateBook({ accounts: 1_000, seed: 1, profile: 'stress' }))).toBe(PINNED_DIGEST.stress);
+  });
+
+  test('a profile changes how fragile the book is, not its shape: the same instruments and positions per account', () => {
+    const calibrated = generateBook({ accounts: 2_000, seed: 3 });
+    const stress = generateBook({ accounts: 2_000, seed: 3, profile: 'stress' });
+    expect(calibrated.instruments).toEqual(stress.instruments);
+    expect(calibrated.accPosCount).toEqual(stress.accPosCount);
+    expect(calibrated.posLeverage).not.toEqual(stress.posLeverage);
   });
 });
 
-const PINNED_DIGEST = '0ab5f1893457a080aa22eb6b0e44ac243a28a27d8fc53ff7a0b464dd6661598a';
+const PINNED_DIGEST = {
+  calibrated: '63f1ecb9d5e4dc8e4f45f6b3d29ac88b6153fa7f1b4fe91de7aa2d2d8346daf2',
+  stress: '0ab5f1893457a080aa22eb6b0e44ac243a28a27d8fc53ff7a0b464dd6661598a',
+};
 
 describe('a generated book loads, evaluates, and the kernel agrees with the BigInt reference', () => {
-  test('2,000 accounts: every field of every account', () => {
-    const generated = generateBook({ accounts: 2_000, seed: 11 });
+  test.each(['calibrated', 'stress'] as const)('2,000 accounts, %s profile: every field of every account', (profile) => {
+    const generated = generateBook({ accounts: 2_000, seed: 11, profile, nearMaintenanceShare: 0.02 });
     const engine = load(generated);
     const book = engine.toBook();
     expect(book).toEqual(generatedBookToBook(generated));
@@ -211,12 +230,21 @@ describe('a generated book loads, evaluates, and the kernel agrees with the BigI
   });
 });
 
-describe('distributions (100,000 accounts, docs/generator.md)', () => {
+/** What each profile's distributions must show (docs/generator.md, "Profiles"). */
+const PROFILE_EXPECTATIONS = {
+  // Leverage asked: 75% at 5x or less, 6% at 20x or more; 0.1% of accounts near maintenance (about 100 of 100,000).
+  calibrated: { highAbove: 0, highBelow: 0.08, lowAbove: 0.7, lowBelow: 0.8, nearAbove: 0.0007, nearBelow: 0.0013, liquidatableAbove: 0.2, liquidatableBelow: 0.55, entriesWithin: 0.96 },
+  // Leverage asked: 61% at 20x or more, 18% at 5x or less; 2% near maintenance.
+  stress: { highAbove: 0.55, highBelow: 1, lowAbove: 0.12, lowBelow: 0.22, nearAbove: 0.017, nearBelow: 0.023, liquidatableAbove: 0.3, liquidatableBelow: 0.45, entriesWithin: 0.99 },
+} as const;
+
+describe.each(['calibrated', 'stress'] as const)('distributions of the %s profile (100,000 accounts, docs/generator.md)', (profile) => {
   let generated: GeneratedBook;
   let book: Book;
+  const expected = PROFILE_EXPECTATIONS[profile];
 
   beforeAll(() => {
-    generated = generateBook({ accounts: 100_000, seed: 2 });
+    generated = generateBook({ accounts: 100_000, seed: 2, profile });
     book = generatedBookToBook(generated);
   });
 
@@ -240,7 +268,7 @@ describe('distributions (100,000 accounts, docs/generator.md)', () => {
   test('isolated share within ±3 points of the option', () => {
     const isolated = generated.posMode.reduce((sum, mode) => sum + mode, 0);
     expect(Math.abs(share(isolated, generated.positionCount) - 0.3)).toBeLessThan(0.03);
-    const other = generateBook({ accounts: 100_000, seed: 2, isolatedShare: 0.7 });
+    const other = generateBook({ accounts: 100_000, seed: 2, profile, isolatedShare: 0.7 });
     const otherIsolated = other.posMode.reduce((sum, mode) => sum + mode, 0);
     expect(Math.abs(share(otherIsolated, other.positionCount) - 0.7)).toBeLessThan(0.03);
   });
@@ -255,16 +283,36 @@ describe('distributions (100,000 accounts, docs/generator.md)', () => {
     expect(perInstrument.filter((n) => n > 0).length).toBe(generated.instruments.length); // the tail is reached
   });
 
-  test('leverage is skewed high: most positions at 20x or more, few at 5x or less', () => {
+  test('leverage follows the profile: shares at 20x or more and at 5x or less', () => {
     let high = 0;
     let low = 0;
     for (const leverage of generated.posLeverage) {
       if (leverage >= 20) high++;
       if (leverage <= 5) low++;
     }
-    expect(share(high, generated.positionCount)).toBeGreaterThan(0.55);
-    expect(share(low, generated.positionCount)).toBeLessThan(0.22);
-    expect(share(low, generated.positionCount)).toBeGreaterThan(0.12);
+    expect(share(high, generated.positionCount)).toBeGreaterThan(expected.highAbove);
+    expect(share(high, generated.positionCount)).toBeLessThan(expected.highBelow);
+    expect(share(low, generated.positionCount)).toBeGreaterThan(expected.lowAbove);
+    expect(share(low, generated.positionCount)).toBeLessThan(expected.lowBelow);
+  });
+
+  test('isolated margins hold the initial margin plus a cushion of at most the profile\'s share of it', () => {
+    const cushionMax = GEN_PROFILES[profile].cushionMax;
+    let cushioned = 0;
+    let isolated = 0;
+    for (let a = 0; a < book.accounts.length; a++) {
+      if (generated.nearMaintenance[a] === 1) continue;
+      for (const p of book.accounts[a].positions) {
+        if (p.mode !== 'isolated') continue;
+        isolated++;
+        const initial = divCeil(p.costMicro < 0n ? -p.costMicro : p.costMicro, BigInt(p.leverage));
+        expect(p.marginMicro).toBeGreaterThanOrEqual(initial);
+        expect(Number(p.marginMicro)).toBeLessThanOrEqual(Number(initial) * (1 + cushionMax) + 1);
+        if (Number(p.marginMicro) > Number(initial) * (1 + cushionMax / 4)) cushioned++;
+      }
+    }
+    // The cushion is cushionMax × U²: above cushionMax / 4 with probability 1/2.
+    expect(Math.abs(share(cushioned, isolated) - 0.5)).toBeLessThan(0.03);
   });
 
   test('entries sit around the mark, funding snapshots mostly current', () => {
@@ -280,13 +328,13 @@ describe('distributions (100,000 accounts, docs/generator.md)', () => {
       }
     }
     expect(Math.abs(share(current, generated.positionCount) - FUNDING_CURRENT_SHARE)).toBeLessThan(0.01);
-    expect(share(within, generated.positionCount)).toBeGreaterThan(0.99);
+    expect(share(within, generated.positionCount)).toBeGreaterThan(expected.entriesWithin);
   });
 
-  test('about 2% of accounts sit near maintenance, some already liquidatable; the rest are healthy', () => {
+  test('the profile\'s share of accounts sits near maintenance, some already liquidatable; the rest are healthy', () => {
     const nearCount = generated.nearMaintenance.reduce((sum, flag) => sum + flag, 0);
-    expect(share(nearCount, generated.accPosCount.length)).toBeGreaterThan(0.017);
-    expect(share(nearCount, generated.accPosCount.length)).toBeLessThan(0.023);
+    expect(share(nearCount, generated.accPosCount.length)).toBeGreaterThan(expected.nearAbove);
+    expect(share(nearCount, generated.accPosCount.length)).toBeLessThan(expected.nearBelow);
     let nearLiquidatable = 0;
     let otherLiquidatable = 0;
     for (let a = 0; a < book.accounts.length; a++) {
@@ -314,8 +362,8 @@ describe('distributions (100,000 accounts, docs/generator.md)', () => {
       }
     }
     // δ is below 0 for 3/8 of them.
-    expect(share(nearLiquidatable, nearCount)).toBeGreaterThan(0.3);
-    expect(share(nearLiquidatable, nearCount)).toBeLessThan(0.45);
+    expect(share(nearLiquidatable, nearCount)).toBeGreaterThan(expected.liquidatableAbove);
+    expect(share(nearLiquidatable, nearCount)).toBeLessThan(expected.liquidatableBelow);
     expect(otherLiquidatable).toBe(0);
   });
 });
@@ -364,6 +412,7 @@ describe('every value within docs/numbers.md', () => {
     expect(() => generateBook({ accounts: 10, nearMaintenanceShare: -0.1 })).toThrow(/nearMaintenanceShare/);
     expect(() => generateBook({ accounts: 10, instruments: 0 })).toThrow(/instruments/);
     expect(() => generateBook({ accounts: 10, seed: -1 })).toThrow(/seed/);
+    expect(() => generateBook({ accounts: 10, profile: 'gentle' as never })).toThrow('profile must be one of calibrated, stress, got gentle');
     expect(generateBook({ accounts: 0 }).positionCount).toBe(0);
   });
 });
@@ -371,7 +420,7 @@ describe('every value within docs/numbers.md', () => {
 describe('liq gen', () => {
   test('writes a binary book that liq eval reads, and prints one line', async () => {
     const path = scratchPath();
-    const gen = await run(['gen', '--accounts', '500', '--seed', '3', '--isolated-share', '0.4', '--instruments', '20', '--out', path]);
+    const gen = await run(['gen', '--accounts', '500', '--seed', '3', '--profile', 'stress', '--isolated-share', '0.4', '--instruments', '20', '--out', path]);
     expect(gen.code).toBe(EXIT_OK);
     expect(gen.stderr).toBe('');
     const lines = gen.stdout.trim().split('\n');
@@ -410,6 +459,7 @@ describe('liq gen', () => {
       [['gen', '--accounts', '10', '--isolated-share', '1.5'], /--isolated-share takes a number from 0 to 1/],
       [['gen', '--accounts', '10', '--isolated-share', '-0.1'], /--isolated-share takes a number from 0 to 1/],
       [['gen', '--accounts', '10', '--near-maintenance-share', '2'], /--near-maintenance-share takes a number from 0 to 1/],
+      [['gen', '--accounts', '10', '--profile', 'gentle'], /--profile takes calibrated or stress, got "gentle"/],
       [['gen', '--accounts', '10', '--instruments', '0'], /--instruments takes a whole number from 1 to 1000/],
       [['gen', '--accounts', '10', '--seed', 'x'], /--seed takes a whole number/],
       [['gen', '--accounts', '10', '--accounts', '20'], /--accounts is given twice/],

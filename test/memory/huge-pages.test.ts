@@ -90,7 +90,7 @@ describe('huge pages', () => {
   });
 
   it.skipIf(!canAdvise)('an engine advises its memory unless its options say not to, and so does its arena when it grows', () => {
-    const book = generatedBookToBook(generateBook({ accounts: 300, seed: 3, instruments: 3 }));
+    const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 300, seed: 3, instruments: 3 }));
     const plain = Engine.fromBook(book, { hugePages: false });
     const advised = Engine.fromBook(book);
     expect(engineAdvice(plain)).toBe('not');
@@ -114,7 +114,7 @@ describe('huge pages', () => {
     const directory = mkdtempSync(join(tmpdir(), 'liq-huge-'));
     try {
       // Books large enough that the engine grows its memory past the first page (the sample's does not).
-      const generated = generateBook({ accounts: 400, seed: 5, instruments: 4 });
+      const generated = generateBook({ profile: 'stress', accounts: 400, seed: 5, instruments: 4 });
       const binary = join(directory, 'book.bin');
       writeGeneratedBinary(binary, generated);
       const json = join(directory, 'book.json');
@@ -149,7 +149,7 @@ describe('huge pages', () => {
   });
 
   it('an engine refuses options of the wrong kind, naming the option, before it allocates', () => {
-    const book = generatedBookToBook(generateBook({ accounts: 50, seed: 3, instruments: 2 }));
+    const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 50, seed: 3, instruments: 2 }));
     for (const hugePages of ['false', 0, null]) {
       expect(() => Engine.fromBook(book, { hugePages } as unknown as { hugePages: boolean })).toThrow(new TypeError(`hugePages must be true or false, got ${String(hugePages)}`));
     }

@@ -42,7 +42,7 @@ function fullScenario(): Json {
     steps: 240,
     stepSeconds: 15,
     seed: 42,
-    book: { generate: { accounts: 1000, seed: 7, instruments: 20, isolatedShare: 0.5, nearMaintenanceShare: 0.1 } },
+    book: { generate: { accounts: 1000, seed: 7, instruments: 20, profile: 'stress', isolatedShare: 0.5, nearMaintenanceShare: 0.1 } },
     prices: {
       majors: ['BTC-PERP', 'ETH-PERP'],
       shocks: [
@@ -118,7 +118,7 @@ describe('valid scenarios', () => {
       steps: 240,
       stepSeconds: 15,
       seed: 42,
-      book: { generate: { accounts: 1000, seed: 7, instruments: 20, isolatedShare: 0.5, nearMaintenanceShare: 0.1 } },
+      book: { generate: { accounts: 1000, seed: 7, instruments: 20, profile: 'stress', isolatedShare: 0.5, nearMaintenanceShare: 0.1 } },
       prices: {
         majors: ['BTC-PERP', 'ETH-PERP'],
         shocks: [
@@ -147,6 +147,13 @@ describe('valid scenarios', () => {
     });
   });
 
+  it('takes near-maintenance share from the profile unless given', () => {
+    const stress = scenarioFromJsonValue({ ...MINIMAL, book: { generate: { accounts: 5, profile: 'stress' } } });
+    expect(stress.book).toEqual({ generate: { accounts: 5, seed: 1, instruments: 100, profile: 'stress', isolatedShare: 0.3, nearMaintenanceShare: 0.02 } });
+    const given = scenarioFromJsonValue({ ...MINIMAL, book: { generate: { accounts: 5, profile: 'stress', nearMaintenanceShare: 0 } } });
+    expect(given.book).toEqual({ generate: { accounts: 5, seed: 1, instruments: 100, profile: 'stress', isolatedShare: 0.3, nearMaintenanceShare: 0 } });
+  });
+
   it('fills defaults inside partly given objects', () => {
     const scenario = scenarioFromJsonValue({
       ...MINIMAL,
@@ -160,7 +167,7 @@ describe('valid scenarios', () => {
       liquidation: { buffer: 0 },
       adl: {},
     });
-    expect(scenario.book).toEqual({ generate: { accounts: 5, seed: 1, instruments: 100, isolatedShare: 0.3, nearMaintenanceShare: 0.02 } });
+    expect(scenario.book).toEqual({ generate: { accounts: 5, seed: 1, instruments: 100, profile: 'calibrated', isolatedShare: 0.3, nearMaintenanceShare: 0.001 } });
     expect(scenario.prices).toEqual({
       majors: 0,
       shocks: [],
@@ -217,7 +224,7 @@ describe('the default scenario', () => {
     expect(scenario.description).toMatch(/approximate/i);
     expect(scenario.steps * scenario.stepSeconds).toBe(3600);
     expect(scenario.stepSeconds).toBe(15);
-    expect(scenario.book).toEqual({ generate: { accounts: 1_000_000, seed: 1, instruments: 100, isolatedShare: 0.3, nearMaintenanceShare: 0.02 } });
+    expect(scenario.book).toEqual({ generate: { accounts: 1_000_000, seed: 1, instruments: 100, profile: 'calibrated', isolatedShare: 0.3, nearMaintenanceShare: 0.001 } });
     expect(scenario.liquidity).toEqual({ majors: DEFAULT_MAJORS_LIQUIDITY, alts: DEFAULT_ALTS_LIQUIDITY, instruments: {} });
     expect(scenario.liquidation).toEqual(DEFAULT_LIQUIDATION);
     expect(scenario.insuranceFund).toEqual({ overOpenInterest: 0.001 });
@@ -318,6 +325,8 @@ const MALFORMED: [string, (s: Json) => unknown, string, string][] = [
   ['generate accounts too many', (s) => (s.book.generate.accounts = 10_000_001), 'book.generate.accounts', 'from 1 to 10000000'],
   ['generate instruments 1001', (s) => (s.book.generate.instruments = 1001), 'book.generate.instruments', 'must be an integer from 1 to 1000'],
   ['generate isolatedShare above 1', (s) => (s.book.generate.isolatedShare = 1.5), 'book.generate.isolatedShare', 'must be from 0 to 1, got 1.5'],
+  ['generate profile unknown', (s) => (s.book.generate.profile = 'gentle'), 'book.generate.profile', 'must be "calibrated" or "stress", got a string ("gentle")'],
+  ['generate profile a number', (s) => (s.book.generate.profile = 1), 'book.generate.profile', 'must be "calibrated" or "stress", got a number (1)'],
   ['generate nearMaintenanceShare negative', (s) => (s.book.generate.nearMaintenanceShare = -0.1), 'book.generate.nearMaintenanceShare', 'got -0.1'],
   ['generate seed fractional', (s) => (s.book.generate.seed = 1.5), 'book.generate.seed', 'must be an integer from 0'],
   ['generate unknown key', (s) => (s.book.generate.account = 5), 'book.generate.account', 'unknown key'],
@@ -622,7 +631,7 @@ describe('readScenarioFile', () => {
     writeFileSync(path, JSON.stringify({ ...MINIMAL, book: { file: '/data/book.bin' } }));
     expect(readScenarioFile(path).book).toEqual({ file: '/data/book.bin' });
     writeFileSync(path, JSON.stringify({ ...MINIMAL, book: { generate: { accounts: 3 } } }));
-    expect(readScenarioFile(path).book).toEqual({ generate: { accounts: 3, seed: 1, instruments: 100, isolatedShare: 0.3, nearMaintenanceShare: 0.02 } });
+    expect(readScenarioFile(path).book).toEqual({ generate: { accounts: 3, seed: 1, instruments: 100, profile: 'calibrated', isolatedShare: 0.3, nearMaintenanceShare: 0.001 } });
   });
 
   it('reports a content error with the document path', () => {
