@@ -34,11 +34,12 @@ try {
 
 const percent = (share: number) => `${(100 * share).toFixed(2)}%`;
 const rows: [string, string, (m: FragilityMeasures) => string][] = [
-  ['accounts failing at the marks', 'a small fraction of a percent', (m) => percent(m.failingAtMarks)],
+  ['accounts failing at the marks', '', (m) => percent(m.failingAtMarks)],
   [`every mark ${100 * FRAGILITY_FALL}% lower at once: notional liquidated`, '(no direct figure)', (m) => percent(m.fall.notional)],
   [`typical day (median of seeds ${FRAGILITY_DAY_SEEDS.join(', ')}): notional liquidated`, '0.2-0.3% of OI reported', (m) => `${percent(m.dayMedian)} (${m.day.map(percent).join(', ')})`],
   ['October 2025 crash: notional liquidated', 'about 9% of OI reported, 14-18% estimated', (m) => percent(m.crash.notional)],
   ['October 2025 crash: accounts liquidated', '1.6 million traders (no published base)', (m) => percent(m.crash.accounts)],
+  ['October 2025 crash: ADL notional over liquidated notional', 'about 20% on one venue (2.1B of 10.2B)', (m) => percent(m.crash.adlOverLiquidated)],
 ];
 console.log(`Fragility of generated books: ${accounts.toLocaleString('en-US')} accounts, seed ${seed}; notional as a share of one side's (as open interest is quoted)\n`);
 console.log(`| measure | published | ${GEN_PROFILE_NAMES.join(' | ')} |`);

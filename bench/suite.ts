@@ -100,10 +100,10 @@ export interface RatioAttempt {
 /** The largest book the simulation ratio runs on (the gate's size). */
 export const SIMULATION_ACCOUNTS_MAX = 1_000_000;
 
-/** A book of SIMULATION_ACCOUNTS_MAX accounts generated with `seed`, through a binary file in `scratch`. */
+/** A book of SIMULATION_ACCOUNTS_MAX accounts generated with `seed` on the benchmarks' profile (a crash with much to liquidate), through a binary file in `scratch`. */
 function simulationBook(scratch: string, seed: number): Engine {
   const file = join(scratch, 'simulation-book.bin');
-  writeGeneratedBinary(file, generateBook({ accounts: SIMULATION_ACCOUNTS_MAX, seed }));
+  writeGeneratedBinary(file, generateBook({ accounts: SIMULATION_ACCOUNTS_MAX, seed, profile: BENCH_BOOK_PROFILE }));
   const engine = loadBookBinaryFile(file);
   rmSync(file, { force: true });
   return engine;

@@ -9,8 +9,8 @@ import type { GenerationProfileName } from '../src/gen/generate.js';
  * The generator's profile of the engine benchmarks' book: `stress`, far more leveraged than the
  * calibrated default, so that a sweep, a tick or a crash step has many scopes near and past
  * maintenance to settle. The engine's figures and gate thresholds are measured on it, since before
- * the calibrated profile existed. The simulator's ratio runs on the calibrated book its default
- * scenario uses.
+ * the calibrated profile existed. The gate's simulator ratio uses it too: its crash then liquidates
+ * hundreds of thousands of scopes, so that a slower liquidation path shows.
  */
 export const BENCH_BOOK_PROFILE: GenerationProfileName = 'stress';
 

@@ -50,9 +50,9 @@ export interface GenerationProfile {
 
 /**
  * `calibrated` (the default): as fragile as published aggregates say real books are (the October
- * 2025 scenario liquidates about 8% of the open interest; 10 October 2025 liquidated about 19 of
- * about 220 billion dollars). `stress`: the earlier, far more fragile default, kept as the book the
- * engine's benchmarks and their gate thresholds are measured on.
+ * 2025 scenario liquidates about 12% of one side's notional; on 10 October 2025 about 9% of the
+ * open interest was reported liquidated, 14-18% estimated). `stress`: the earlier, far more fragile
+ * default, kept as the book the engine's benchmarks and their gate thresholds are measured on.
  */
 export const GEN_PROFILES = {
   calibrated: {

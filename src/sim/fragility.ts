@@ -28,8 +28,8 @@ export interface FragilityMeasures {
   day: number[];
   /** The median of `day`. */
   dayMedian: number;
-  /** The crash scenario: accounts liquidated (share) and notional (share of one side). */
-  crash: { accounts: number; notional: number };
+  /** The crash scenario: accounts liquidated (share), notional (share of one side), and ADL's notional as a share of the liquidated notional. */
+  crash: { accounts: number; notional: number; adlOverLiquidated: number };
 }
 
 /** A two-step scenario: the book's marks, then every mark FRAGILITY_FALL lower; no random noise. */
@@ -62,9 +62,14 @@ export async function measureFragility(engine: Engine, scenarios: { crash: Scena
 
   const run = async (scenario: Scenario, seed?: number) => {
     const { totals } = await simulate({ scenario, engine: copies.engine(), pool, seed });
-    return { accounts: accounts === 0 ? 0 : totals.accountsLiquidated / accounts, notional: share(totals.liquidatedNotionalMicro) };
+    const liquidated = totals.liquidatedNotionalMicro;
+    return {
+      accounts: accounts === 0 ? 0 : totals.accountsLiquidated / accounts,
+      notional: share(liquidated),
+      adlOverLiquidated: liquidated === 0n ? 0 : Number(totals.adlNotionalMicro) / Number(liquidated),
+    };
   };
-  const fall = await run(fallScenario());
+  const { accounts: fallAccounts, notional: fallNotional } = await run(fallScenario());
   const day: number[] = [];
   for (const seed of FRAGILITY_DAY_SEEDS) day.push((await run(scenarios.day, seed)).notional);
   const crash = await run(scenarios.crash);
@@ -73,7 +78,7 @@ export async function measureFragility(engine: Engine, scenarios: { crash: Scena
     accounts,
     oneSideMicro,
     failingAtMarks: accounts === 0 ? 0 : failing / accounts,
-    fall,
+    fall: { accounts: fallAccounts, notional: fallNotional },
     day,
     dayMedian: sorted[(sorted.length - 1) >> 1],
     crash,

@@ -48,6 +48,9 @@ describe('fragility of generated books', () => {
     // 10 October 2025: about 9% of open interest reported, 14-18% estimated.
     expect(c.crash.notional).toBeGreaterThan(0.09);
     expect(c.crash.notional).toBeLessThan(0.18);
+    // The fund runs out and ADL closes a share of what is liquidated (one venue: about 20% that day).
+    expect(c.crash.adlOverLiquidated).toBeGreaterThan(0.05);
+    expect(c.crash.adlOverLiquidated).toBeLessThan(0.4);
     // A typical day: 0.2-0.3% reported; within a factor of about three of it, with a static book.
     expect(c.dayMedian).toBeGreaterThan(0.001);
     expect(c.dayMedian).toBeLessThan(0.01);
@@ -64,7 +67,7 @@ describe('fragility of generated books', () => {
   test('measures an empty book as zeros', async () => {
     const engine = decodeBookBinary(encodeBookBinary(loadEmpty()), { hugePages: false });
     const m = await measureFragility(engine, { crash: readScenarioFile(DEFAULT_SCENARIO_PATH), day: readScenarioFile(TYPICAL_DAY_SCENARIO_PATH) });
-    expect(m).toEqual({ accounts: 0, oneSideMicro: 0n, failingAtMarks: 0, fall: { accounts: 0, notional: 0 }, day: [0, 0, 0], dayMedian: 0, crash: { accounts: 0, notional: 0 } });
+    expect(m).toEqual({ accounts: 0, oneSideMicro: 0n, failingAtMarks: 0, fall: { accounts: 0, notional: 0 }, day: [0, 0, 0], dayMedian: 0, crash: { accounts: 0, notional: 0, adlOverLiquidated: 0 } });
   });
 });
 

@@ -244,7 +244,8 @@ describe('the default scenario', () => {
     expect(fall('XRP-PERP')?.move).toBe(-0.2);
     const alts = shocks.filter((shock) => shock.instruments === 'alts');
     expect(alts[0].move).toEqual({ min: -0.9, max: -0.7 });
-    expect(alts[0].steps).toBeLessThan(180);
+    // Within minutes: 8 steps of 15 s.
+    expect(alts[0].steps).toBe(8);
     // A partial rebound late in the hour, for majors and alts.
     const rebounds = shocks.filter((shock) => typeof shock.move === 'object' ? shock.move.min > 0 : shock.move > 0);
     expect(rebounds.map((shock) => shock.instruments).sort()).toEqual(['alts', 'majors']);
