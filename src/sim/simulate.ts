@@ -11,10 +11,9 @@ import type { Engine } from '../engine/engine.js';
 import type { Views } from '../memory/layout.js';
 import { IncrementalEvaluator, type StepResult } from '../engine/incremental.js';
 import type { SweepPool } from '../pool/pool.js';
-import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, RATE_SCALE, STATUS_BANKRUPT, STATUS_HEALTHY } from '../fixed/constants.js';
+import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, STATUS_HEALTHY } from '../fixed/constants.js';
 import { abs, divCeil } from '../fixed/rounding.js';
-import { tierRows, type TierRow } from '../memory/tiers.js';
-import { bracketOf } from '../book/ranges.js';
+import { LiquidationPlanner, PPM, type LiquidationRule, type PlannedClose } from '../account/liquidation.js';
 import { Rng } from '../gen/random.js';
 import { Liquidity } from './liquidity.js';
 import { conservedTotal, type Ledger } from './ledger.js';
@@ -25,7 +24,6 @@ import type { AdlPolicy, Scenario } from './scenario-types.js';
 export const STREAM_ADL = 111;
 
 /** Shares (fee rate, buffer) become integers of parts per million, rounded to the nearest. */
-const PPM = 1_000_000n;
 
 export interface SimulationOptions {
   readonly scenario: Scenario;
@@ -123,15 +121,7 @@ export interface SimulationResult {
 }
 
 /** A position a liquidation reduces: its slot at decision time and what it closes. */
-interface Close {
-  slot: number;
-  instrument: number;
-  isolated: boolean;
-  /** The position's signed size. */
-  size: bigint;
-  /** Size units it closes, > 0, a whole number of lots. */
-  closing: bigint;
-}
+type Close = PlannedClose;
 
 /** A failing scope and what the step does about it. */
 interface Liquidation {
@@ -185,13 +175,12 @@ class Run {
   private readonly n: number;
   private readonly evaluator: IncrementalEvaluator;
   private readonly liquidity: Liquidity[];
-  private readonly rows: TierRow[][];
+  private readonly planner: LiquidationPlanner;
+  private readonly rule: LiquidationRule;
   private readonly paths;
   private readonly majors: Uint8Array;
   private readonly ledger: Ledger;
   private readonly total: bigint | null;
-  private readonly feePpm: bigint;
-  private readonly bufferPpm: bigint;
   private readonly adlRandom: Rng;
   /** Accounts with a failing scope after the last evaluation. */
   private readonly failing = new Set<number>();
@@ -229,14 +218,17 @@ class Run {
       const model = scenario.liquidity.instruments[instrument.symbol] ?? (this.majors[i] === 1 ? scenario.liquidity.majors : scenario.liquidity.alts);
       return new Liquidity(model, openInterest[i], scenario.stepSeconds);
     });
-    this.rows = instruments.map((instrument) => tierRows(instrument));
+    this.planner = new LiquidationPlanner(engine);
     const fundAmount = scenario.insuranceFund;
     const totalInterest = openInterest.reduce((sum, x) => sum + x, 0n);
     const fund = 'micro' in fundAmount ? fundAmount.micro : BigInt(Math.round(fundAmount.overOpenInterest * Number(totalInterest)));
     this.ledger = { fund, unrecovered: 0n, marketCash: 0n };
     this.total = options.checkConservation ? conservedTotal(engine, this.ledger) : null;
-    this.feePpm = BigInt(Math.round(scenario.liquidation.feeRate * 1e6));
-    this.bufferPpm = BigInt(Math.round(scenario.liquidation.buffer * 1e6));
+    this.rule = {
+      mode: scenario.liquidation.mode,
+      feePpm: BigInt(Math.round(scenario.liquidation.feeRate * 1e6)),
+      bufferPpm: BigInt(Math.round(scenario.liquidation.buffer * 1e6)),
+    };
     this.adlRandom = new Rng(seed, STREAM_ADL);
     this.evaluator = new IncrementalEvaluator(engine, options.pool ? { pool: options.pool } : {});
     this.low = Array.from(v.instMark.subarray(0, this.n));
@@ -359,12 +351,6 @@ class Run {
     else this.failing.delete(a);
   }
 
-  /** MM(N), micro, rounded up: the bracket of N's rate less its amount (docs/domain.md §3). */
-  private maintenance(i: number, notional: bigint): bigint {
-    const row = this.rows[i][bracketOf(this.engine.instruments[i].tiers, notional)];
-    return notional === 0n ? 0n : divCeil(notional * row.ratePpm - row.cumX, RATE_SCALE);
-  }
-
   private liquidate(marks: bigint[]): void {
     const engine = this.engine;
     const v = engine.views;
@@ -447,88 +433,18 @@ class Run {
     this.collateralBefore.clear();
   }
 
-  /** A failing scope's figures at the marks and its orders: every position (full, or bankrupt), or the largest maintenance first until back above the buffer. */
+  /** A failing scope's figures at the marks and its orders (src/account/liquidation.ts): every position (full, or bankrupt), or the largest maintenance first until back above the buffer. */
   private decide(a: number, slot: number, marks: bigint[]): Liquidation {
-    const v = this.engine.views;
-    const isolated = slot >= 0;
-    const positions: number[] = [];
-    if (isolated) positions.push(slot);
-    else for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) if (v.posMode[j] === MODE_CROSS) positions.push(j);
-    let equity = isolated ? v.posMargin[slot] : v.accBalance[a];
-    let maintenance = 0n;
-    const maint = new Map<number, bigint>();
-    for (const j of positions) {
-      const i = v.posInst[j];
-      equity += unrealizedPnl(v, j);
-      const m = this.maintenance(i, abs(v.posSize[j]) * v.instQ[i] * marks[i]);
-      maint.set(j, m);
-      maintenance += m;
+    const plan = this.planner.plan(a, slot, marks, this.rule);
+    if (plan === null) {
+      const v = this.engine.views;
+      // The engine's status and the figures at the marks must agree (docs/domain.md §2): a difference is a bug.
+      throw new SimulationError(`step ${this.step}: account ${a} ${slot >= 0 ? `slot ${slot}` : 'cross'}: status ${slot >= 0 ? v.posStatus[slot] : v.accStatus[a]} but its figures at the marks are not failing so`);
     }
-    const status = isolated ? v.posStatus[slot] : v.accStatus[a];
-    // The engine's status and these figures must agree (docs/domain.md §2): a difference is a bug.
-    const failing = maintenance > 0n && equity < maintenance;
-    const bankrupt = failing && equity < 0n;
-    if (!failing || (status === STATUS_BANKRUPT) !== bankrupt) {
-      throw new SimulationError(
-        `step ${this.step}: account ${a} ${isolated ? `slot ${slot}` : 'cross'}: status ${status} but equity ${equity}, maintenance ${maintenance}`,
-      );
-    }
-    const liquidation: Liquidation = {
-      account: a,
-      isolated,
-      instrument: isolated ? v.posInst[slot] : -1,
-      status,
-      equity,
-      full: true,
-      closes: [],
-      fee: 0n,
-      adl: null,
-      adlPrice: 0n,
-    };
-    this.event('liquidation', a, liquidation.instrument, isolated, BigInt(status), 0n, equity);
+    const liquidation: Liquidation = { ...plan, fee: 0n, adl: null, adlPrice: 0n };
+    this.event('liquidation', a, liquidation.instrument, liquidation.isolated, BigInt(plan.status), 0n, plan.equity);
     this.row.scopesLiquidated++;
     this.totals.scopesLiquidated++;
-    const closeOf = (j: number, closing: bigint): Close => ({ slot: j, instrument: v.posInst[j], isolated: v.posMode[j] === MODE_ISOLATED, size: v.posSize[j], closing });
-    // A position of size 0 (a book may hold one: its funding owed and cost still count above) has nothing to close.
-    const open = positions.filter((j) => v.posSize[j] !== 0n);
-    if (this.scenario.liquidation.mode === 'full' || bankrupt) {
-      for (const j of open) liquidation.closes.push(closeOf(j, abs(v.posSize[j])));
-      return liquidation;
-    }
-    // Partial: close the least that puts the scope back at (1 + buffer)·maintenance at the marks,
-    // the fee on what closes counted against it; the largest maintenance first.
-    const order = [...open].sort((x, y) => (maint.get(y)! > maint.get(x)! ? 1 : maint.get(y)! < maint.get(x)! ? -1 : x - y));
-    let left = maintenance;
-    let fee = 0n;
-    for (const j of order) {
-      const i = v.posInst[j];
-      const size = abs(v.posSize[j]);
-      const lot = this.engine.instruments[i].lotUnits;
-      const unit = v.instQ[i] * marks[i];
-      const others = left - maint.get(j)!;
-      const enough = (closing: bigint): boolean => {
-        const rest = this.maintenance(i, (size - closing) * unit);
-        const charged = fee + (closing * unit * this.feePpm) / PPM;
-        return (equity - charged) * PPM >= (PPM + this.bufferPpm) * (others + rest);
-      };
-      if (!enough(size)) {
-        liquidation.closes.push(closeOf(j, size));
-        fee += (size * unit * this.feePpm) / PPM;
-        left = others;
-        continue;
-      }
-      // The least whole number of lots that is enough (enough(size) holds; more closed is never worse here).
-      let lo = 0n;
-      let hi = size / lot;
-      while (hi - lo > 1n) {
-        const mid = (lo + hi) / 2n;
-        if (enough(mid * lot)) hi = mid;
-        else lo = mid;
-      }
-      liquidation.closes.push(closeOf(j, hi * lot));
-      liquidation.full = liquidation.closes.length === open.length && hi * lot === size;
-      return liquidation;
-    }
     return liquidation;
   }
 
@@ -550,7 +466,7 @@ class Run {
     }
     // A partial close realizes its PnL rounded toward −∞ (a unit of the last digit a position): keep that much aside.
     const safe = liquidation.full ? atFills : atFills - BigInt(liquidation.closes.length);
-    let fee = min((notional * this.feePpm) / PPM, max(0n, min(safe, liquidation.equity)));
+    let fee = min((notional * this.rule.feePpm) / PPM, max(0n, min(safe, liquidation.equity)));
     // An isolated fee comes out of the margin (charge), before the close returns it to the wallet.
     // The charge comes before the close, from the margin as it stands; the funding the position
     // owes is settled from the margin by the close: leave that (funding it is owed comes after).
