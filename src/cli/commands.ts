@@ -101,4 +101,42 @@ slice must be there once, of the same scenario, seed, runs and book.`,
   notes: `Formats: docs/simulator.md.\n${EXIT_CODES}`,
 };
 
-export const COMMANDS: readonly CommandSpec[] = [EVAL_SPEC, GEN_SPEC, SWEEP_SPEC, SIMULATE_SPEC, MERGE_SPEC];
+/** `serve --accounts`: the generated book's default size when no --book is given. */
+export const SERVE_ACCOUNTS_DEFAULT = 1_000_000;
+
+export const SERVE_SPEC: CommandSpec = {
+  name: 'serve',
+  positionals: [],
+  options: {
+    book: { kind: 'string', value: 'FILE', help: 'the book to serve (JSON or binary); default: a generated book (calibrated profile, seed 1)' },
+    accounts: { kind: 'integer', min: 1, max: GEN_ACCOUNTS_MAX, default: SERVE_ACCOUNTS_DEFAULT, value: 'N', help: 'without --book: accounts of the generated book' },
+    port: { kind: 'integer', min: 0, max: 65_535, default: 8080, value: 'P', help: 'the port of HTTP and of the WebSocket at /ws (0: any free port)' },
+    host: { kind: 'string', default: '127.0.0.1', value: 'ADDR', help: 'the address to listen on' },
+    journal: { kind: 'string', default: 'liq-journal', value: 'DIR', help: 'where the input and order journals are kept; a restart on it rebuilds the state' },
+    config: { kind: 'string', value: 'FILE', help: 'tokens, liquidation policy, fsync, buffers (docs/serve.md); tokens also from LIQ_PUBLISHER_TOKEN, LIQ_CONSUMER_TOKEN, LIQ_OBSERVER_TOKEN' },
+    threads: { kind: 'integer', min: 1, max: threadsMax(), defaultText: 'one per core', value: 'N', help: 'workers of the evaluation pool, at most 4 per core' },
+  },
+  summary: `Runs the live engine (docs/serve.md): publishers send msgpack ticks and account updates over a
+WebSocket (docs/PROTOCOL.md), the book is evaluated incrementally, and every newly failing scope
+becomes a sequenced liquidation order, journaled before it is sent to the consumers. HTTP beside it:
+GET /health, /metrics (Prometheus), /accounts/:id. With no token configured, one per role is made
+up and printed. Runs until SIGINT or SIGTERM; logs are JSON lines on standard error.`,
+  notes: EXIT_CODES,
+};
+
+export const TAIL_SPEC: CommandSpec = {
+  name: 'tail',
+  positionals: [],
+  options: {
+    url: { kind: 'string', default: 'ws://127.0.0.1:8080/ws', value: 'URL', help: 'the server\'s WebSocket' },
+    from: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'N', help: 'the first order sequence number to print (default: the next new order)' },
+    token: { kind: 'string', value: 'TOKEN', help: 'a consumer token (default: the environment\'s LIQ_CONSUMER_TOKEN)' },
+    count: { kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, value: 'N', help: 'stop after N orders (default: run until interrupted)' },
+    json: { kind: 'flag', help: 'print each order as a JSON line instead of a text line' },
+  },
+  summary: `Connects to liq serve as a consumer and prints its liquidation orders, one a line, from sequence
+number N (a replay from the journal, then the live stream).`,
+  notes: EXIT_CODES,
+};
+
+export const COMMANDS: readonly CommandSpec[] = [EVAL_SPEC, GEN_SPEC, SWEEP_SPEC, SIMULATE_SPEC, MERGE_SPEC, SERVE_SPEC, TAIL_SPEC];

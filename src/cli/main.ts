@@ -12,6 +12,7 @@ import { genCommand } from './gen.js';
 import { sweepCommand } from './sweep.js';
 import { simulateCommand } from './simulate.js';
 import { mergeCommand } from './simulate-runs.js';
+
 import { MergeError } from '../sim/runs.js';
 import { ScenarioError } from '../sim/scenario.js';
 import { RecordedTicksError } from '../sim/paths.js';
@@ -35,6 +36,8 @@ commands:
   sweep BOOK [...]        the parallel sweep: median time and the first liquidatable scopes
   simulate [...]          a flash-crash cascade: liquidations, insurance fund, ADL (docs/simulator.md)
   merge DIR... [--out D]  join the slices of a Monte Carlo run (simulate --runs N --shard I/N)
+  serve [...]             the live engine: msgpack ticks and updates in, sequenced orders out (docs/serve.md)
+  tail [--from N] [...]   print liq serve's liquidation orders as a consumer
   help [COMMAND]          this text, or a command's
 
 liq <command> --help prints a command's options. Formats: docs/book-json.md, docs/book-binary.md,
@@ -59,6 +62,11 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         return await simulateCommand(rest, io);
       case 'merge':
         return await mergeCommand(rest, io);
+      case 'serve':
+        // Loaded on demand: the live feed's modules (uWebSockets.js, pino, prom-client) are not the other commands'.
+        return await (await import('./serve.js')).serveCommand(rest, io);
+      case 'tail':
+        return await (await import('./tail.js')).tailCommand(rest, io);
       case 'help':
         return await help(rest, io);
       case '--help':

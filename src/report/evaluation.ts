@@ -64,6 +64,11 @@ function chunkPrices(engine: Engine, start: number, end: number): ChunkPrices {
   return { pairs, firstPair };
 }
 
+/** One account of the `liq eval --json` document (the figures the last evaluation wrote; its prices computed now). */
+export function accountDocument(engine: Engine, a: number): object {
+  return accountJson(engine, a, chunkPrices(engine, a, a + 1));
+}
+
 function accountJson(engine: Engine, a: number, prices: ChunkPrices): object {
   const v = engine.views;
   const positions: object[] = [];

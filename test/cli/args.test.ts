@@ -91,9 +91,9 @@ describe('liq <command> --help', () => {
       [['sweep', 'b.bin', '--threads', '0x2'], 'liq sweep: --threads takes a whole number from 1 to '],
       [['eval', 'examples/design.json', '--csv'], 'liq eval: unknown option "--csv"; it takes --json; see liq eval --help\n'],
       [['gen', '--accounts', '2e3'], 'liq gen: --accounts takes a whole number from 1 to 10000000 (decimal digits only), got "2e3"; see liq gen --help\n'],
-      [['evaluate'], 'liq: unknown command "evaluate"; the commands are eval, gen, sweep, simulate, merge and help; see liq --help\n'],
+      [['evaluate'], 'liq: unknown command "evaluate"; the commands are eval, gen, sweep, simulate, merge, serve, tail and help; see liq --help\n'],
       [[], 'liq: missing command; see liq --help\n'],
-      [['help', 'nope'], 'liq: unknown command "nope"; the commands are eval, gen, sweep, simulate, merge; see liq --help\n'],
+      [['help', 'nope'], 'liq: unknown command "nope"; the commands are eval, gen, sweep, simulate, merge, serve, tail; see liq --help\n'],
     ];
     for (const [argv, expected] of cases) {
       const { code, stdout, stderr } = await runCli(argv);
