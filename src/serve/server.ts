@@ -377,7 +377,8 @@ export class LiveServer {
   }
 
   private send(ws: WebSocket<Peer>, bytes: Uint8Array): void {
-    if (ws.getUserData().closed) return;
+    // A closed uWS socket throws on any call: answers of queued work may find theirs gone.
+    if (!this.peers.has(ws) || ws.getUserData().closed) return;
     ws.send(bytes, true, false);
   }
 

@@ -182,6 +182,22 @@ describe('liq serve end to end', () => {
     expect(again.inputs.lastSeq).toBe(0);
   });
 
+  test('a publisher gone before its answers: the work is applied and the server goes on', async () => {
+    const s = await server();
+    const gone = await Client.connect(s.port, TOKENS.publisher);
+    for (let k = 0; k < 50; k++) gone.send({ type: 'ticks', id: k, ticks: [[0, 500_000 + k, Date.now()]] });
+    gone.send({ type: 'updates', id: 99, ops: [{ op: 'withdraw', account: 'dave', amount: 10n ** 15n }] }); // refused: an ack with refused
+    gone.send({ type: 'ticks', id: 100, ticks: [[0, 0, Date.now()]] }); // an error frame
+    gone.socket.terminate();
+    const publisher = await connect(s.port, TOKENS.publisher);
+    publisher.send({ type: 'ping', id: 1 });
+    const pong = await publisher.next();
+    expect(pong).toMatchObject({ type: 'ack', id: 1 });
+    publisher.send({ type: 'ticks', id: 2, ticks: [[0, 500_100, Date.now()]] });
+    expect(await publisher.next()).toMatchObject({ type: 'ack', id: 2 });
+    expect(s.live.engine.views.instMark[0]).toBe(500_100n);
+  });
+
   test('partial liquidation closes the least whole lots that restore the buffer, and the order says so', async () => {
     const s = await server(testConfig({ liquidation: { mode: 'partial', bufferPpm: 100_000n, feePpm: 0n } }));
     const consumer = await connect(s.port, TOKENS.consumer);
