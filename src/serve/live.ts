@@ -62,6 +62,12 @@ export class LiveEngine {
   private readonly emitted = new Map<number, Emitted>();
   /** Accounts changed since the last evaluation (checked after it, as a sweep's changed list may not name them). */
   private touched: number[] = [];
+  /**
+   * Accounts ordered, by when their retry falls due (now + retryMs at the order: appended in time
+   * order, so a queue): an evaluation looks at the due ones, not at every failing account.
+   */
+  private retries: { due: number; account: number }[] = [];
+  private retryHead = 0;
   private built = false;
   evaluations = 0;
 
@@ -118,31 +124,49 @@ export class LiveEngine {
     const step = await this.evaluator.step();
     this.evaluations++;
     const v = this.engine.views;
+    // The accounts that may need an order now: those whose statuses changed, those an update
+    // changed (a new version), and those whose retry is due. After a sweep, any may have changed.
+    const candidates = new Set<number>();
     if (step.changed === null || !this.built) {
       this.failing.clear();
       for (let a = 0; a < this.engine.accountCount; a++) if (failingAccount(v, a)) this.failing.add(a);
+      for (const a of this.failing) candidates.add(a);
       this.built = true;
     } else {
-      for (const a of step.changed) this.check(a);
+      for (const a of step.changed) if (this.check(a)) candidates.add(a);
     }
-    for (const a of this.touched) this.check(a);
+    for (const a of this.touched) if (this.check(a)) candidates.add(a);
     this.touched = [];
-    return { orders: this.orders(), path: step.path, evaluated: step.evaluated };
+    const now = this.now();
+    const queue = this.retries;
+    while (this.retryHead < queue.length && queue[this.retryHead].due <= now) {
+      const a = queue[this.retryHead++].account;
+      if (this.failing.has(a)) candidates.add(a);
+    }
+    if (this.retryHead > 4096 && this.retryHead * 2 > queue.length) {
+      this.retries = queue.slice(this.retryHead);
+      this.retryHead = 0;
+    }
+    return { orders: this.orders(candidates, now), path: step.path, evaluated: step.evaluated };
   }
 
-  private check(a: number): void {
-    if (failingAccount(this.engine.views, a)) this.failing.add(a);
-    else this.failing.delete(a);
+  /** Brings account a's place in the failing set up to date; true when it is failing. */
+  private check(a: number): boolean {
+    if (failingAccount(this.engine.views, a)) {
+      this.failing.add(a);
+      return true;
+    }
+    this.failing.delete(a);
+    return false;
   }
 
-  /** The orders due: each failing scope not ordered at its account's current version, or ordered longer than retryMs ago. */
-  private orders(): OrderDraft[] {
+  /** The orders due among `candidates`: each failing scope not ordered at its account's current version, or ordered longer than retryMs ago. */
+  private orders(candidates: Set<number>, now: number): OrderDraft[] {
     const engine = this.engine;
     const v = engine.views;
-    const now = this.now();
     const marks = v.instMark;
     const drafts: OrderDraft[] = [];
-    for (const a of this.failing) {
+    for (const a of [...candidates].sort((x, y) => x - y)) {
       const version = this.versions.get(a) ?? 0;
       const scopes: number[] = [];
       if (v.accStatus[a] !== STATUS_HEALTHY) scopes.push(-1);
@@ -160,6 +184,7 @@ export class LiveEngine {
         if (plan === null) throw new Error(`account ${a} ${slot < 0 ? 'cross' : `slot ${slot}`}: failing by status but not by its figures at the marks`);
         if (plan.closes.length === 0) continue;
         this.emitted.set(key, { version, at: now, attempt });
+        this.retries.push({ due: now + this.options.retryMs, account: a });
         const id = engine.accountIds.get(a);
         const bankrupt = plan.status === STATUS_BANKRUPT;
         const prices = this.options.worstPrice.kind === 'bankruptcy' ? engine.prices([a]).slice() : null;
@@ -205,6 +230,7 @@ export class LiveEngine {
   /** Forgets that a scope was ordered (a restart rebuilds this from the orders journal). */
   restoreEmitted(accountIndex: number, instrumentIndex: number, isolated: boolean, version: number, at: number, attempt: number): void {
     this.emitted.set(scopeKey(accountIndex, isolated ? instrumentIndex : -1), { version, at, attempt });
+    this.retries.push({ due: at + this.options.retryMs, account: accountIndex });
   }
 
   /** The account's version (the input seq of its last change). */
