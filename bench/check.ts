@@ -7,10 +7,13 @@
 // microarchitecture as much as on this code, so a CPU profile of bench/thresholds.json whose
 // `match` is part of this machine's CPU model and family ("AMD EPYC family 26") sets its own
 // thresholds for those it names.
+// Then, unless `--no-feed`, the live server's ratio (bench/feed.ts): `liq serve` on a small book
+// (thresholds.json's `feed`), ticks over loopback against the same batches in process.
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { RATIO_NAMES, formatSuite, runSuite, suiteOptionsFromArgs, type RatioName } from './suite.js';
+import { FEED_RATIO_NAMES, feedOptionsFromArgs, formatFeed, runFeed, type FeedRatioName } from './feed.js';
 
 interface Thresholds {
   accounts: number;
@@ -20,9 +23,11 @@ interface Thresholds {
   /** Budget of one paired measurement of a ratio (ms), and how many attempts a ratio gets. */
   ratioMs: number;
   attempts: number;
-  ratios: Record<RatioName, number>;
+  ratios: Record<RatioName, number> & Partial<Record<FeedRatioName, number>>;
   /** Thresholds for the CPUs whose model contains `match` (the first profile that matches), where they differ. */
-  cpuProfiles?: { match: string; ratios: Partial<Record<RatioName, number>>; measured?: unknown }[];
+  cpuProfiles?: { match: string; ratios: Partial<Record<RatioName | FeedRatioName, number>>; measured?: unknown }[];
+  /** The live server's short run (bench/feed.ts): its book and its paired tick rounds. */
+  feed?: { accounts: number; rounds: number; roundMs: number; warmupMs: number; measured?: unknown };
   /** The medians the thresholds were set from (bench/README.md says how); informational. */
   measured?: unknown;
 }
@@ -35,8 +40,12 @@ for (const name of gated) {
 }
 const model = cpuDescription();
 const profile = thresholds.cpuProfiles?.find((candidate) => model.includes(candidate.match));
+const feedGated: FeedRatioName[] = thresholds.feed === undefined || process.argv.includes('--no-feed') ? [] : [...FEED_RATIO_NAMES];
+for (const name of feedGated) {
+  if (typeof thresholds.ratios[name] !== 'number') throw new Error(`bench/thresholds.json: ratios.${name} is missing (bench/feed.ts measures it when "feed" is set)`);
+}
 for (const [name, value] of Object.entries(profile?.ratios ?? {})) {
-  if (!gated.includes(name as RatioName)) throw new Error(`bench/thresholds.json: cpuProfiles "${profile!.match}" sets ${name}, which is not a gated ratio`);
+  if (!gated.includes(name as RatioName) && !(FEED_RATIO_NAMES as readonly string[]).includes(name)) throw new Error(`bench/thresholds.json: cpuProfiles "${profile!.match}" sets ${name}, which is not a gated ratio`);
   if (typeof value !== 'number' || !(value > 0)) throw new Error(`bench/thresholds.json: cpuProfiles "${profile!.match}" ratios.${name} must be a positive number`);
 }
 /**
@@ -82,6 +91,34 @@ for (const name of RATIO_NAMES) {
   const tries = result.ratioAttempts[name].map((attempt) => attempt.ratio.toFixed(2)).join(', ');
   process.stdout.write(`${ok ? 'pass' : 'FAIL'}  ${name.padEnd(22)} ${measured.toFixed(2).padStart(7)}  (threshold ${minimum}; attempts ${tries})\n`);
   if (!ok) failed.push(`${name} ${measured.toFixed(2)} < ${minimum}`);
+}
+if (feedGated.length > 0) {
+  const feed = thresholds.feed!;
+  const feedMinimums = Object.fromEntries(feedGated.map((name) => [name, (profile?.ratios[name] as number | undefined) ?? thresholds.ratios[name]!])) as Record<FeedRatioName, number>;
+  const started = performance.now();
+  const feedResult = await runFeed(
+    feedOptionsFromArgs([], {
+      accounts: feed.accounts,
+      rounds: feed.rounds,
+      roundMs: feed.roundMs,
+      warmupMs: feed.warmupMs,
+      updates: false,
+      crashTicks: 0,
+      always: false,
+      threshold: feedMinimums.feedTicksOverInProcess,
+      attempts: thresholds.attempts,
+    }),
+  );
+  process.stdout.write(`\n${formatFeed(feedResult)}\n(the live feed's part of the gate took ${((performance.now() - started) / 1000).toFixed(0)} s)\n\n`);
+  writeFileSync(`bench/results/check-feed-${feedResult.accounts}.json`, `${JSON.stringify(feedResult, null, 2)}\n`);
+  for (const name of feedGated) {
+    const measured = feedResult.ratios[name];
+    const minimum = feedMinimums[name];
+    const ok = measured >= minimum;
+    const tries = feedResult.ticks.attempts.map((ratio) => ratio.toFixed(2)).join(', ');
+    process.stdout.write(`${ok ? 'pass' : 'FAIL'}  ${name.padEnd(22)} ${measured.toFixed(2).padStart(7)}  (threshold ${minimum}; attempts ${tries})\n`);
+    if (!ok) failed.push(`${name} ${measured.toFixed(2)} < ${minimum}`);
+  }
 }
 if (failed.length > 0) {
   process.stderr.write(`bench:check: ${failed.length} ratio(s) below threshold: ${failed.join('; ')}\n`);

@@ -60,7 +60,9 @@ function session(values: TailValues, token: string, from: number, io: Io, onOrde
     socket.on('error', (error) => finish(new InputError(`${values.url}: ${oneLine(error.message)}`)));
     socket.on('open', () => socket.send(encodeClientFrame({ type: 'subscribe', id: 1, from })));
     let writing = Promise.resolve();
+    let enoughSeen = false;
     socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (enoughSeen) return; // --count reached: what is still arriving is not printed
       if (!isBinary) return finish(new InputError(`${values.url}: the server sent a text frame; is it liq serve?`));
       let message: ServerMessage;
       try {
@@ -75,9 +77,9 @@ function session(values: TailValues, token: string, from: number, io: Io, onOrde
       }
       if (message.type !== 'order') return;
       const line = values.json ? `${JSON.stringify(message, (_key, value) => (typeof value === 'bigint' ? value.toString() : value))}\n` : orderLine(message);
-      const enough = onOrder(message);
+      enoughSeen = onOrder(message);
       writing = writing.then(() => writeChunks(io.stdout, [line]));
-      if (enough) void writing.then(() => finish('done'), (error: Error) => finish(error));
+      if (enoughSeen) void writing.then(() => finish('done'), (error: Error) => finish(error));
     });
     socket.on('close', (code, reason) => {
       void writing.then(() => {

@@ -88,13 +88,13 @@ export class LiveEngine {
   applyTicks(instruments: ArrayLike<number>, prices: ArrayLike<bigint>, count: number): Applied {
     const engine = this.engine;
     const v = engine.views;
-    const operations: AnyOperation[] = new Array(count);
+    // Only the last tick of each instrument in a message stands: one mark set per instrument.
+    const last = new Map<number, number>();
+    for (let k = 0; k < count; k++) last.set(instruments[k], k);
+    const ticks = [...last.values()].sort((x, y) => x - y);
+    const operations: AnyOperation[] = ticks.map((k) => ({ kind: 'setMark', instrument: engine.instruments[instruments[k]].symbol, priceUnits: prices[k] }));
     const before = new Map<number, bigint>();
-    for (let k = 0; k < count; k++) {
-      const i = instruments[k];
-      if (!before.has(i)) before.set(i, v.instMark[i]);
-      operations[k] = { kind: 'setMark', instrument: engine.instruments[i].symbol, priceUnits: prices[k] };
-    }
+    for (const k of ticks) before.set(instruments[k], v.instMark[instruments[k]]);
     const result = applyBatch(engine, operations);
     const refused = result.results.findIndex((r) => !r.ok);
     if (refused < 0) return { ok: true, results: result.results };
@@ -102,7 +102,7 @@ export class LiveEngine {
     const back = applyBatch(engine, undo);
     if (back.refused > 0) throw new Error('putting back the marks of a refused tick message was refused');
     const refusal = result.results[refused] as Extract<OperationResult, { ok: false }>;
-    return { ok: false, code: refusal.code, reason: `ticks[${refused}]: ${refusal.reason}` };
+    return { ok: false, code: refusal.code, reason: `ticks[${ticks[refused]}]: ${refusal.reason}` };
   }
 
   /** Account updates (and fills): each operation applied or refused on its own, in order; `seq` versions the accounts they changed. */

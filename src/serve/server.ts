@@ -32,7 +32,7 @@ import {
   type Role,
 } from './protocol.js';
 import type { UwsModule } from './uws.js';
-import type { TemplatedApp, us_listen_socket, us_socket, WebSocket } from 'uWebSockets.js';
+import type { HttpResponse, TemplatedApp, us_listen_socket, us_socket, WebSocket } from 'uWebSockets.js';
 
 /** The journal directory's record of the book it belongs to (a restart on another book is refused). */
 export const JOURNAL_META_FILE = 'book.json';
@@ -183,7 +183,6 @@ export class LiveServer {
       seq = records.length === 0 ? this.inputs.lastSeq + 1 : records[records.length - 1].seq + 1;
     }
     if (this.inputs.firstSeq > 1) throw new ServeError(`the input journal starts at ${this.inputs.firstSeq}: its first records were pruned (journal.retainSegments), so the acknowledged state cannot be rebuilt; keep every input segment`);
-    await this.live.evaluate();
     let restored = 0;
     for (let seq = this.orders.firstSeq; seq <= this.orders.lastSeq; ) {
       const records = this.orders.read(seq, 4096);
@@ -202,7 +201,9 @@ export class LiveServer {
     this.metrics.journalSeq.set({ journal: 'inputs' }, this.inputs.lastSeq);
     this.metrics.journalSeq.set({ journal: 'orders' }, this.orders.lastSeq);
     this.logger.info({ replayed, restored, inputs: this.inputs.lastSeq, orders: this.orders.lastSeq, ms: Math.round(performance.now() - started) }, 'recovered from the journal');
-    // The first evaluation's orders: scopes failing now that were not ordered at their version.
+    // The first evaluation (a build of the index), through the loop so that its orders go out:
+    // the scopes failing now that were not ordered at their version before the restart.
+    // (Not awaited: the group commit's timer does not keep a process alive, the listening socket does.)
     this.enqueue({ kind: 'task', run: () => undefined });
   }
 
@@ -262,41 +263,41 @@ export class LiveServer {
     });
     this.app.get('/accounts/:id', (res, req) => {
       const id = decodeURIComponent(req.getParameter(0) ?? '');
-      let aborted = false;
-      res.onAborted(() => (aborted = true));
-      // Read when the engine is idle, between evaluations: the account's figures evaluated afresh.
-      this.enqueue({
-        kind: 'task',
-        run: () => {
-          if (aborted) return;
-          const a = this.lookup.accountIndex(id);
-          const engine = this.options.engine;
-          if (a === undefined) {
-            res.cork(() => res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: `no account ${JSON.stringify(id)} in the book` })));
-            return;
-          }
-          engine.evaluate({ start: a, end: a + 1 });
-          const body = JSON.stringify(accountDocument(engine, a), null, 2);
-          res.cork(() => res.writeHeader('content-type', 'application/json').end(body));
-        },
+      // The account's figures evaluated afresh.
+      this.answerWhenIdle(res, () => {
+        const a = this.lookup.accountIndex(id);
+        const engine = this.options.engine;
+        if (a === undefined) return { status: '404 Not Found', body: JSON.stringify({ error: `no account ${JSON.stringify(id)} in the book` }) };
+        engine.evaluate({ start: a, end: a + 1 });
+        return { body: JSON.stringify(accountDocument(engine, a), null, 2) };
       });
     });
     this.app.get('/book/hash', (res) => {
-      let aborted = false;
-      res.onAborted(() => (aborted = true));
-      // Between evaluations, like /accounts/:id: a pass over the book, for audits and the restart tests.
-      this.enqueue({
-        kind: 'task',
-        run: () => {
-          if (aborted) return;
-          const sha256 = createHash('sha256').update(encodeBookBinary(this.options.engine)).digest('hex');
-          const body = JSON.stringify({ inputs: this.inputs.lastSeq, orders: this.orders.lastSeq, sha256 });
-          res.cork(() => res.writeHeader('content-type', 'application/json').end(body));
-        },
+      // A pass over the book, for audits and the restart tests.
+      this.answerWhenIdle(res, () => {
+        const sha256 = createHash('sha256').update(encodeBookBinary(this.options.engine)).digest('hex');
+        return { body: JSON.stringify({ inputs: this.inputs.lastSeq, orders: this.orders.lastSeq, sha256 }) };
       });
     });
     this.app.any('/*', (res) => {
       res.cork(() => res.writeStatus('404 Not Found').end('not found: GET /health, /metrics, /accounts/:id, /book/hash, or a WebSocket at /ws\n'));
+    });
+  }
+
+  /** Answers an HTTP request (JSON) from the loop, between evaluations, when the engine is idle; not if the client went away. */
+  private answerWhenIdle(res: HttpResponse, answer: () => { status?: string; body: string }): void {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    this.enqueue({
+      kind: 'task',
+      run: () => {
+        if (aborted) return;
+        const { status, body } = answer();
+        res.cork(() => {
+          if (status !== undefined) res.writeStatus(status);
+          res.writeHeader('content-type', 'application/json').end(body);
+        });
+      },
     });
   }
 

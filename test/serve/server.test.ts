@@ -134,6 +134,8 @@ describe('liq serve end to end', () => {
       '#1  sell 1000 BTC @ 490000  alice isolated liquidatable  alice/BTC/isolated/0/0/BTC\n#2  sell 1000 BTC @ 490000  carol isolated liquidatable  carol/BTC/isolated/0/0/BTC\n',
     );
     expect(text.stderr).toBe('liq tail: subscribed from 1; the last order is 2\n');
+    const one = await runCli(['tail', '--url', url, '--from', '1', '--count', '1', '--token', TOKENS.consumer]);
+    expect(one.stdout.split('\n')).toHaveLength(2); // --count 1: one line, though more orders follow
     const json = await runCli(['tail', '--url', url, '--from', '2', '--count', '1', '--json', '--token', TOKENS.consumer]);
     expect(JSON.parse(json.stdout)).toMatchObject({ type: 'order', seq: 2, account: 'carol', size: '1000', price: '490000' });
     const wrong = await runCli(['tail', '--url', url, '--token', 'not-a-token-of-this-server']);
@@ -196,6 +198,17 @@ describe('liq serve end to end', () => {
     publisher.send({ type: 'ticks', id: 2, ticks: [[0, 500_100, Date.now()]] });
     expect(await publisher.next()).toMatchObject({ type: 'ack', id: 2 });
     expect(s.live.engine.views.instMark[0]).toBe(500_100n);
+  });
+
+  test('a scope failing at the book\'s own marks is ordered as soon as the server starts', async () => {
+    const engine = engineWith([{ id: 'eve', balance: '0', positions: [{ ...isolatedLong, entryPrice: '51000' }] }]);
+    const s = await startServer(engine, testConfig({ liquidation: { mode: 'full', bufferPpm: 0n, feePpm: 0n } }));
+    servers.push(s);
+    const consumer = await connect(s.port, TOKENS.consumer);
+    consumer.send({ type: 'subscribe', id: 1, from: 1 });
+    await consumer.next();
+    // Equity 1,000 + 50,000 − 51,000 = 0 against a maintenance of 250: liquidatable, its bankruptcy price the mark.
+    expect(fields((await consumer.next()) as Order)).toEqual([1, 'eve/BTC/isolated/0/0/BTC', 'eve', 'BTC', 'isolated', 'sell', 1000n, 500_000n, true, 'IOC', 'liquidatable']);
   });
 
   test('partial liquidation closes the least whole lots that restore the buffer, and the order says so', async () => {
