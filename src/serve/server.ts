@@ -464,7 +464,9 @@ export class LiveServer {
           const applied =
             item.kind === 'ticks' ? this.live.applyTicks(item.instruments, item.prices, item.instruments.length) : this.live.applyOperations(item.operations, seq);
           if (!applied.ok) {
-            this.refuse(item.ws, item.id, applied.code as ErrorCode, applied.reason);
+            // Only a tick message is refused whole: a mark the engine takes out of its ranges (its
+            // refusal code, out_of_range, is in the reason; the frame's code is the protocol's).
+            this.refuse(item.ws, item.id, 'invalid_price', `${applied.reason} (${applied.code})`);
             continue;
           }
           const record = new Uint8Array(item.frame.length + 1);

@@ -211,6 +211,19 @@ describe('liq serve end to end', () => {
     expect(fields((await consumer.next()) as Order)).toEqual([1, 'eve/BTC/isolated/0/0/BTC', 'eve', 'BTC', 'isolated', 'sell', 1000n, 500_000n, true, 'IOC', 'liquidatable']);
   });
 
+  test('a tick message whose mark the engine refuses is refused whole: the marks before it in the message are put back', async () => {
+    const s = await server();
+    const publisher = await connect(s.port, TOKENS.publisher);
+    const before = bookHash(s.live.engine);
+    // ETH first (accepted alone), then BTC at the largest price units: the book's BTC notionals would leave the engine's ranges.
+    publisher.send({ type: 'ticks', id: 5, ticks: [[1, 260_000, Date.now()], [0, 1_000_000_000_000_000n, Date.now()]] });
+    const reply = await publisher.next();
+    expect(reply).toMatchObject({ type: 'error', id: 5, code: 'invalid_price' });
+    expect((reply as { reason: string }).reason).toMatch(/^ticks\[1\]: .*\(out_of_range\)$/);
+    expect(bookHash(s.live.engine)).toBe(before);
+    expect(s.inputs.lastSeq).toBe(0);
+  });
+
   test('partial liquidation closes the least whole lots that restore the buffer, and the order says so', async () => {
     const s = await server(testConfig({ liquidation: { mode: 'partial', bufferPpm: 100_000n, feePpm: 0n } }));
     const consumer = await connect(s.port, TOKENS.consumer);
