@@ -441,7 +441,20 @@ class Run {
       // The engine's status and the figures at the marks must agree (docs/domain.md §2): a difference is a bug.
       throw new SimulationError(`step ${this.step}: account ${a} ${slot >= 0 ? `slot ${slot}` : 'cross'}: status ${slot >= 0 ? v.posStatus[slot] : v.accStatus[a]} but its figures at the marks are not failing so`);
     }
-    const liquidation: Liquidation = { ...plan, fee: 0n, adl: null, adlPrice: 0n };
+    // Built field by field, not by spreading the plan: a spread object here was a slow-mode object
+    // whose every later read cost (the gate's crash took 10 s instead of 5.5).
+    const liquidation: Liquidation = {
+      account: plan.account,
+      isolated: plan.isolated,
+      instrument: plan.instrument,
+      status: plan.status,
+      equity: plan.equity,
+      full: plan.full,
+      closes: plan.closes,
+      fee: 0n,
+      adl: null,
+      adlPrice: 0n,
+    };
     this.event('liquidation', a, liquidation.instrument, liquidation.isolated, BigInt(plan.status), 0n, plan.equity);
     this.row.scopesLiquidated++;
     this.totals.scopesLiquidated++;
