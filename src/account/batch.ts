@@ -184,7 +184,7 @@ function takeApplied(engine: Engine, records: number, from: number, stop: number
     applied++;
     const a = words[(at + OP_ACCOUNT) / 4];
     if (bytes[at + OP_KIND] === OP_DEPOSIT) {
-      changes.addRefreshed(a); // its cross base moved already, in the kernel
+      changes.addCredited(a); // its cross base moved already, in the kernel
       results[start + k] = APPLIED;
     } else if (outcome === OUTCOME_CLOSED) {
       changes.add(a);

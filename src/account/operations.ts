@@ -187,6 +187,9 @@ export class Changes {
    */
   refreshedAccounts: Uint32Array;
   refreshedCount = 0;
+  /** Accounts a deposit the kernel applied changed (their cross bases moved already), with repeats: creditedCount of them, for the listeners only, as credits. */
+  creditedAccounts: Uint32Array;
+  creditedCount = 0;
   /** The instruments whose funding index an applied operation set, in the order first set, each once. */
   readonly fundingInstruments: number[] = [];
   /** The instruments whose tier table an applied operation set, in the order first set, each once. */
@@ -197,12 +200,14 @@ export class Changes {
     this.balanceAccounts = new Uint32Array(Math.max(1, capacity));
     this.balanceDeltas = new BigInt64Array(Math.max(1, capacity));
     this.refreshedAccounts = new Uint32Array(Math.max(1, capacity));
+    this.creditedAccounts = new Uint32Array(Math.max(1, capacity));
   }
 
   clear(): void {
     this.count = 0;
     this.balanceCount = 0;
     this.refreshedCount = 0;
+    this.creditedCount = 0;
     this.fundingInstruments.length = 0;
     this.tierInstruments.length = 0;
   }
@@ -239,9 +244,20 @@ export class Changes {
     this.refreshedAccounts[this.refreshedCount++] = a;
   }
 
+  /** Account a's wallet balance rose by a deposit the kernel applied, which refreshed its derived state already. */
+  addCredited(a: number): void {
+    if (this.creditedCount === this.creditedAccounts.length) this.creditedAccounts = grown(this.creditedAccounts, new Uint32Array(this.creditedAccounts.length * 2));
+    this.creditedAccounts[this.creditedCount++] = a;
+  }
+
   /** The changed accounts, ascending, each once (the engine's kernel sort). */
   changed(engine: Engine): Uint32Array {
-    return engine.ascendingUnique([this.accounts.subarray(0, this.count), this.balanceAccounts.subarray(0, this.balanceCount), this.refreshedAccounts.subarray(0, this.refreshedCount)]);
+    return engine.ascendingUnique([
+      this.accounts.subarray(0, this.count),
+      this.balanceAccounts.subarray(0, this.balanceCount),
+      this.refreshedAccounts.subarray(0, this.refreshedCount),
+      this.creditedAccounts.subarray(0, this.creditedCount),
+    ]);
   }
 
   /**
@@ -250,7 +266,8 @@ export class Changes {
    * now in the book), then the balance changes of the others (Engine.balancesChanged: each cross
    * base moved by its change, O(1); an account refreshed from its columns already has its balance;
    * the deposits the kernel applied moved their bases already, and the fills it rewrote in place
-   * their records: those are only reported to the listeners, Engine.accountsRefreshed), then the positions of every instrument whose funding index
+   * their records: those are only reported to the listeners, Engine.accountsRefreshed and
+   * Engine.accountsCredited), then the positions of every instrument whose funding index
    * moved, in one pass
    * (Engine.fundingChanged: the records their debits feed, in place, no chunk rebuilt; the cross
    * bases by the change of funding owed, except those of the accounts refreshed from their
@@ -280,6 +297,7 @@ export class Changes {
     }
     if (kept > 0) engine.balancesChanged(this.balanceAccounts, this.balanceDeltas, kept);
     engine.accountsRefreshed(this.refreshedAccounts, this.refreshedCount);
+    engine.accountsCredited(this.creditedAccounts, this.creditedCount);
     if (this.fundingInstruments.length > 0) engine.fundingChanged(this.fundingInstruments, laidOut);
     if (this.tierInstruments.length > 0) engine.tiersChanged(this.tierInstruments);
     return changed;

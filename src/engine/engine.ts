@@ -94,9 +94,12 @@ const TIER_FLOOR_PADDING = (1n << 63n) - 1n;
  * With `tiers`, accounts is null and what changed is the maintenance of every account holding a
  * position of those instruments, whose tier tables are new: Engine.holders lists them, for a
  * listener that keeps no list of its own (a walk over every account's block; the incremental
- * evaluator finds them in its index instead).
+ * evaluator finds them in its index instead). With `credited` true, each listed account's wallet
+ * balance rose and nothing else of it changed (deposits: Engine.accountsCredited): its cross equity
+ * rose at every mark, its maintenance and isolated scopes are as they were, so no status of it can
+ * fall, and a lower bound on its equity that a listener kept still holds.
  */
-export type ChangeListener = (accounts: ArrayLike<number> | null, count: number, tiers?: readonly number[]) => void;
+export type ChangeListener = (accounts: ArrayLike<number> | null, count: number, tiers?: readonly number[], credited?: boolean) => void;
 
 /** The position columns of one layout, for slot copies and clears (Engine.positionSlotColumns). */
 interface SlotColumns {
@@ -645,7 +648,23 @@ export class Engine {
       values[(list + k * BALANCE_CHANGE_BYTES + BC_DELTA) / 8] = deltas[k];
     }
     this.core.refreshBalances(this.layout.header, this.shardRecord(), list, count, this.chunkSweep ? SWEEP_CHUNKS : 0);
-    this.accountsRefreshed(accounts, count);
+    // The listeners hear the rises as credits and the rest as changes (an account listed with both
+    // is heard in both: a change outweighs a credit).
+    const credited: number[] = [];
+    const other: number[] = [];
+    for (let k = 0; k < count; k++) (deltas[k] > 0n ? credited : other).push(accounts[k]);
+    this.accountsCredited(credited);
+    this.accountsRefreshed(other);
+  }
+
+  /**
+   * The wallet balances of the first `count` accounts listed rose, and nothing else of theirs
+   * changed (deposits), and their derived state was refreshed already (by the kernel as it applied
+   * them, or by balancesChanged): tells the listeners, as credits (ChangeListener).
+   */
+  accountsCredited(accounts: ArrayLike<number>, count = accounts.length): void {
+    if (count === 0) return;
+    for (const listener of this.changeListeners) listener(accounts, count, undefined, true);
   }
 
   /**

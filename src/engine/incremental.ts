@@ -24,7 +24,9 @@
 //   book** (src/engine/hot-book.ts) instead: its scopes and positions dense in the shared memory,
 //   moved exactly by every tick of their instruments at a few nanoseconds a position. It leaves the
 //   hot book before an update or a funding move changes it, and is evaluated in full.
-// - Accounts changed by updates (Engine.onChange) are re-evaluated at the next step.
+// - Accounts changed by updates (Engine.onChange) are re-evaluated at the next step, except those
+//   a deposit alone changed whose cross pool is healthy and which are not in the hot book: their
+//   statuses cannot fall, and the bound they have still holds (creditKeeps).
 // - A step that would re-evaluate more than `fallbackAccounts` accounts (a calm one: more than
 //   `calmAccounts`) runs a full sweep instead and owes them, or past `drainLimit` leaves the index
 //   stale; so do a refresh of the whole book, too many hot accounts and heaps
@@ -35,7 +37,7 @@ import { Engine, regionBytes } from './engine.js';
 import type { SweepPool } from '../pool/pool.js';
 import { kernelU32 } from './kernel-constants.js';
 import { ShardSlot } from '../memory/layout.js';
-import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE } from '../fixed/constants.js';
+import { FUNDING_EXTRA_SCALE, MODE_CROSS, RATE_SCALE, STATUS_HEALTHY } from '../fixed/constants.js';
 import { BoundHeap, HeapPages } from './bound-heap.js';
 
 /**
@@ -366,7 +368,7 @@ export class IncrementalEvaluator {
     this.inPart = new Uint32Array(Math.ceil(engine.accountCount / 32));
     this.owedBy = Array.from({ length: instruments }, () => new Uint32Array(16));
     this.owedByCount = new Int32Array(instruments);
-    this.unsubscribe = engine.onChange((accounts, count, tiers) => this.changed(accounts, count, tiers));
+    this.unsubscribe = engine.onChange((accounts, count, tiers, credited) => this.changed(accounts, count, tiers, credited === true));
   }
 
   /** Stops listening to the engine's changes. */
@@ -659,8 +661,12 @@ export class IncrementalEvaluator {
     for (let k = 0; k < this.queueSize; k++) sync(this.queue[k]);
   }
 
-  private changed(accounts: ArrayLike<number> | null, count: number, tiers?: readonly number[]): void {
+  private changed(accounts: ArrayLike<number> | null, count: number, tiers: readonly number[] | undefined, credited: boolean): void {
     if (this.state !== 'built') return;
+    if (credited && accounts !== null) {
+      for (let k = 0; k < count; k++) if (!this.creditKeeps(accounts[k])) this.enqueue(accounts[k]);
+      return;
+    }
     if (accounts === null && tiers !== undefined) {
       this.tiersChanged(tiers);
       return;
@@ -672,6 +678,21 @@ export class IncrementalEvaluator {
       return;
     }
     for (let k = 0; k < count; k++) this.enqueue(accounts[k]);
+  }
+
+  /**
+   * Whether a deposit into account a leaves what the index keeps of it true, so that a is not
+   * evaluated again for it. A deposit raises the cross equity at every mark and changes nothing
+   * else (ChangeListener's `credited`): a cross pool healthy at the last evaluation stays healthy
+   * (its maintenance is the same; the isolated scopes are untouched), and the bound of that
+   * evaluation, made from less equity, still holds (a bound only grows with equity): its build entry
+   * or triggers fire no later than a bound made now would, and then a is evaluated (an owed
+   * account, when a step moves one of its instruments, as before). Not kept: an account whose
+   * cross pool is failing (the deposit may make it healthy) and one in the hot book (its records
+   * hold the equity before).
+   */
+  private creditKeeps(a: number): boolean {
+    return this.engine.views.accStatus[a] === STATUS_HEALTHY && !this.hot.has(a);
   }
 
   /**

@@ -180,7 +180,7 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect((await incremental.step()).path).toBe('build');
     expect(incremental.ready).toBe(true);
     expect(await incremental.step()).toEqual({ path: 'incremental', evaluated: 0, liquidatable: incremental.liquidatable, changed: new Uint32Array(0), owed: 0 });
-    applyOperation(engine, { kind: 'deposit', accountIndex: 7, amountMicro: 1n });
+    applyOperation(engine, { kind: 'withdraw', accountIndex: 7, amountMicro: 1n });
     const after = await incremental.step();
     expect(after.path).toBe('incremental');
     expect(after.evaluated).toBe(1);
@@ -189,8 +189,75 @@ describe('incremental evaluation on books dense near their boundaries', () => {
     expect(incremental.stale).toBe('a refresh of the book');
     expect((await incremental.step()).path).toBe('build');
     incremental.close();
-    applyOperation(engine, { kind: 'deposit', accountIndex: 7, amountMicro: 1n });
+    applyOperation(engine, { kind: 'withdraw', accountIndex: 7, amountMicro: 1n });
     expect((await incremental.step()).evaluated).toBe(0);
+  });
+
+  test('a deposit into an account whose cross pool is healthy is not evaluated (its bound still holds), one into a failing pool is; either way every step equals a full sweep of a twin as the marks fall through them', async () => {
+    const book = generatedBookToBook(generateBook({ profile: 'stress', accounts: 2_000, seed: 9, instruments: 4 }));
+    const engine = Engine.fromBook(book);
+    const twin = Engine.fromBook(book);
+    // No account in the hot book (its records hold the equity before a deposit: such an account is evaluated).
+    const incremental = new IncrementalEvaluator(engine, { hotBound: 0 });
+    expect((await incremental.step()).path).toBe('build');
+    twin.sweep({ full: false });
+    const v = engine.views;
+    const crossHeld = (a: number) => {
+      for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) if (v.posMode[j] === MODE_CROSS) return true;
+      return false;
+    };
+    const healthy: number[] = [];
+    const failing: number[] = [];
+    for (let a = 0; a < engine.accountCount; a++) {
+      if (!crossHeld(a)) continue;
+      if (v.accStatus[a] === 0) healthy.push(a);
+      else failing.push(a);
+    }
+    expect(healthy.length).toBeGreaterThan(100);
+    expect(failing.length).toBeGreaterThan(10);
+    const both = (operations: Parameters<typeof applyBatch>[1]) => {
+      expect(applyBatch(engine, operations).refused).toBe(0);
+      expect(applyBatch(twin, operations).refused).toBe(0);
+    };
+    // Deposits into 100 healthy pools, through the kernel's batch and one at a time: nothing evaluated.
+    both(healthy.slice(0, 50).map((accountIndex) => ({ kind: 'deposit' as const, accountIndex, amountMicro: 1_000_000n })));
+    for (const accountIndex of healthy.slice(50, 100)) {
+      expect(applyOperation(engine, { kind: 'deposit', accountIndex, amountMicro: 1_000_000n }).ok).toBe(true);
+      expect(applyOperation(twin, { kind: 'deposit', accountIndex, amountMicro: 1_000_000n }).ok).toBe(true);
+    }
+    let result = await incremental.step();
+    expect(result.path).toBe('incremental');
+    expect(result.evaluated).toBe(0);
+    expectExactTwin(engine, twin, result, 'after deposits into healthy pools');
+    // A deposit and a withdrawal of one account in a batch: the withdrawal's evaluation wins.
+    both([
+      { kind: 'deposit', accountIndex: healthy[100], amountMicro: 5_000_000n },
+      { kind: 'withdraw', accountIndex: healthy[100], amountMicro: 1n },
+    ]);
+    result = await incremental.step();
+    expect(result.evaluated).toBe(1);
+    expectExactTwin(engine, twin, result, 'after a deposit and a withdrawal');
+    // Deposits that lift 10 failing pools above their maintenance: each evaluated, each healthy after.
+    const lifted = failing.slice(0, 10);
+    both(lifted.map((accountIndex) => ({ kind: 'deposit' as const, accountIndex, amountMicro: v.accCrossMaint[accountIndex] - v.accCrossEquity[accountIndex] + 1n })));
+    result = await incremental.step();
+    expect(result.evaluated).toBe(lifted.length);
+    for (const a of lifted) expect(v.accStatus[a], `account ${a}`).toBe(0);
+    expectExactTwin(engine, twin, result, 'after deposits into failing pools');
+    // Every mark down 0.3% a step: the healthy pools that took deposits fail in their turn, found by
+    // the triggers of the bounds made before their deposits.
+    const credited = healthy.slice(0, 100);
+    let creditedFailed = 0;
+    for (let k = 0; k < 40; k++) {
+      for (let i = 0; i < engine.instruments.length; i++) {
+        moveMark(engine, i, -3_000);
+        moveMark(twin, i, -3_000);
+      }
+      result = await incremental.step();
+      expectExactTwin(engine, twin, result, `step ${k} of the fall`);
+    }
+    for (const a of credited) if (v.accStatus[a] !== 0) creditedFailed++;
+    expect(creditedFailed).toBeGreaterThan(10);
   });
 
   test("the build places every account, per instrument it holds, in the bucket of the bound of the scopes holding it (the account's plus its positions' steps there: at least the bucket's low edge, below the next one's), tagged with the sides it can fail on", async () => {
