@@ -24,8 +24,8 @@ export const OPS_PER_FRAME = [1_000, 4_096] as const;
 /** A normal market: every mark stays within ±BAND_PPM of the book's, each tick a step of up to ±STEP_PPM. */
 export const BAND_PPM = 500;
 const STEP_PPM = 50;
-/** Share of an `updates` frame's operations that are withdrawals (the others deposits). */
-const WITHDRAW_SHARE = 0.1;
+/** Share of an `updates` frame's operations that are withdrawals (the others deposits), unless the run sets another (`--withdraw-share`). */
+export const WITHDRAW_SHARE = 0.1;
 
 export interface TickBatch {
   instruments: Uint16Array;
@@ -195,7 +195,7 @@ export function singleTickFrame(instrument: number, price: bigint, id: number): 
  * deposits of 1 to 1,000 quote, 10% withdrawals of 1 to 50 quote (the engine refuses those the
  * account's free collateral does not cover: they are in the ack's `refused`).
  */
-export function updateBatches(accounts: number, count: number, seed: number): UpdateBatch[] {
+export function updateBatches(accounts: number, count: number, seed: number, withdrawShare = WITHDRAW_SHARE): UpdateBatch[] {
   const random = prng(seed);
   const w = new Writer();
   const out: UpdateBatch[] = [];
@@ -205,7 +205,7 @@ export function updateBatches(accounts: number, count: number, seed: number): Up
     const idAt = header(w, 'updates', 'ops', n);
     for (let k = 0; k < n; k++) {
       const a = Math.floor(random() * accounts);
-      const withdraw = random() < WITHDRAW_SHARE;
+      const withdraw = random() < withdrawShare;
       const quote = withdraw ? 1 + Math.floor(random() * 50) : 1 + Math.floor(random() * 1_000);
       const amount = quote * 1_000_000;
       operations[k] = withdraw ? { kind: 'withdraw', accountIndex: a, amountMicro: BigInt(amount) } : { kind: 'deposit', accountIndex: a, amountMicro: BigInt(amount) };
@@ -220,7 +220,7 @@ export function updateBatches(accounts: number, count: number, seed: number): Up
 // The child process
 
 export type ClientCommand =
-  | { cmd: 'init'; url: string; http: string; tokens: { publisher: string; consumer: string }; marks: bigint[]; accounts: number; tickFrames: number; updateFrames: number; seed: number }
+  | { cmd: 'init'; url: string; http: string; tokens: { publisher: string; consumer: string }; marks: bigint[]; accounts: number; tickFrames: number; updateFrames: number; seed: number; withdrawShare: number }
   | { cmd: 'ingest'; kind: 'ticks' | 'updates'; ms: number; window: number }
   | { cmd: 'crash'; servers: { url: string; http: string }[]; ticks: number; stepPpm: number; quietMs: number; instrument: number }
   | { cmd: 'exit' };
@@ -315,7 +315,7 @@ async function init(command: Extract<ClientCommand, { cmd: 'init' }>): Promise<v
     tokens: command.tokens,
     marks: command.marks,
     ticks: tickBatches(command.marks, command.tickFrames, command.seed),
-    updates: updateBatches(command.accounts, command.updateFrames, command.seed + 1),
+    updates: updateBatches(command.accounts, command.updateFrames, command.seed + 1, command.withdrawShare),
     publisher,
     nextId: 1,
   };

@@ -20,7 +20,8 @@
 // The machine's two cores are shared by the server (and its pool), the client and this process
 // (idle while the wire is measured, as the server is while this process measures).
 //   npm run build:ts && npm run bench:feed -- [--accounts 1000000] [--rounds 5] [--round-ms 1000]
-//     [--window 8] [--crash-ticks 1000] [--no-updates] [--no-crash] [--no-always] [--crash-ingested]
+//     [--window 8] [--crash-ticks 1000] [--no-updates] [--withdraw-percent 10] [--no-crash] [--no-always]
+//     [--crash-ingested]
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -33,7 +34,7 @@ import { SweepPool } from '../src/pool/pool.js';
 import { DEFAULT_CONFIG } from '../src/serve/config.js';
 import { LiveEngine } from '../src/serve/live.js';
 import { median } from './paired.js';
-import { tickBatches, updateBatches, type ClientCommand, type ClientReply, type CrashFigures, type IngestFigures, type TickBatch, type UpdateBatch } from './feed-client.js';
+import { tickBatches, updateBatches, WITHDRAW_SHARE, type ClientCommand, type ClientReply, type CrashFigures, type IngestFigures, type TickBatch, type UpdateBatch } from './feed-client.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LIQ = join(ROOT, 'bin', 'liq.js');
@@ -57,6 +58,8 @@ export interface FeedOptions {
   tickFrames: number;
   updateFrames: number;
   updates: boolean;
+  /** Share of the update frames' operations that are withdrawals, the others deposits (a withdrawal's account is evaluated; a deposit's into a healthy account is not). */
+  withdrawShare: number;
   /** Ticks of the crash path (0: none), the step down of each (ppm), and the quiet period after each tick's barrier (ms). */
   crashTicks: number;
   stepPpm: number;
@@ -81,6 +84,7 @@ export const FEED_DEFAULTS: Omit<FeedOptions, 'log'> = {
   tickFrames: 64,
   updateFrames: 32,
   updates: true,
+  withdrawShare: WITHDRAW_SHARE,
   crashTicks: 1_000,
   stepPpm: 100,
   quietMs: 2,
@@ -183,7 +187,7 @@ async function startServer(book: string, scratch: string, name: string, fsync: '
   const journalConfig = fsync === 'group' ? { fsync: 'group' } : { fsync: 'always' };
   writeFileSync(config, JSON.stringify({ tokens, log: { level: 'warn' }, journal: journalConfig, orders: { retryMs: 86_400_000 } }));
   const started = performance.now();
-  const child = spawn(process.execPath, ['--max-old-space-size=8192', LIQ, 'serve', '--book', book, '--port', '0', '--journal', journal, '--config', config], {
+  const child = spawn(process.execPath, ['--max-old-space-size=8192', '--v8-pool-size=0', LIQ, 'serve', '--book', book, '--port', '0', '--journal', journal, '--config', config], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -261,7 +265,7 @@ class ClientProcess {
   }
 
   static start(): ClientProcess {
-    return new ClientProcess(fork(CLIENT, ['--feed-client'], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    return new ClientProcess(fork(CLIENT, ['--feed-client'], { execArgv: ['--v8-pool-size=0'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   }
 
   async ask(command: ClientCommand): Promise<ClientReply> {
@@ -515,7 +519,7 @@ export async function runFeed(options: FeedOptions): Promise<FeedResult> {
     const live = new LiveEngine(engine, { rule: DEFAULT_CONFIG.liquidation, worstPrice: DEFAULT_CONFIG.orders.worstPrice, retryMs: 86_400_000, pool });
     await live.evaluate();
     const inProcessLoadMs = performance.now() - t;
-    const local = new InProcess(live, tickBatches(marks, options.tickFrames, options.seed), updateBatches(options.accounts, options.updateFrames, options.seed + 1));
+    const local = new InProcess(live, tickBatches(marks, options.tickFrames, options.seed), updateBatches(options.accounts, options.updateFrames, options.seed + 1, options.withdrawShare));
     log(`in process: loaded and evaluated in ${(inProcessLoadMs / 1000).toFixed(1)} s; ${pool.threads} pool workers`);
 
     // 1. The server, and the client.
@@ -523,7 +527,7 @@ export async function runFeed(options: FeedOptions): Promise<FeedResult> {
     servers.push(server);
     log(`server: listening at ${server.url} after ${(server.startMs / 1000).toFixed(1)} s; ${server.workers} workers`);
     client = ClientProcess.start();
-    await client.ask({ cmd: 'init', url: server.url, http: server.http, tokens, marks, accounts: options.accounts, tickFrames: options.tickFrames, updateFrames: options.updateFrames, seed: options.seed });
+    await client.ask({ cmd: 'init', url: server.url, http: server.http, tokens, marks, accounts: options.accounts, tickFrames: options.tickFrames, updateFrames: options.updateFrames, seed: options.seed, withdrawShare: options.withdrawShare });
 
     // 2. Ticks; 3. updates.
     const ticks = await pairedIngest('ticks', client, local, server, options);
@@ -549,7 +553,7 @@ export async function runFeed(options: FeedOptions): Promise<FeedResult> {
         log(`server (crash, fsync ${fsync}): listening after ${(fresh.startMs / 1000).toFixed(1)} s`);
       }
       client = ClientProcess.start();
-      await client.ask({ cmd: 'init', url: crashServers[0].server.url, http: crashServers[0].server.http, tokens, marks, accounts: options.accounts, tickFrames: 1, updateFrames: 1, seed: options.seed });
+      await client.ask({ cmd: 'init', url: crashServers[0].server.url, http: crashServers[0].server.http, tokens, marks, accounts: options.accounts, tickFrames: 1, updateFrames: 1, seed: options.seed, withdrawShare: options.withdrawShare });
       latency = await crashLatency(client, crashServers, options);
       for (const l of latency) log(`crash (fsync ${l.fsync}): ${latencyLine(l)}`);
       await client.close();
@@ -603,6 +607,7 @@ export function formatFeed(result: FeedResult): string {
     lines.push(
       `${name.padEnd(10)} ${fmt(r.wirePerSecond).padStart(12)} ${fmt(r.inProcessPerSecond).padStart(14)} ${r.ratio.toFixed(3).padStart(7)} ${`${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)} over ${ratios.length}`.padEnd(34)} ${r.framesPerEvaluation.toFixed(2).padStart(11)} ${r.ackMs.p50.toFixed(2).padStart(10)} ${r.ackMs.p99.toFixed(2).padStart(10)} ${`${r.serverCpu.toFixed(2)}/${r.clientCpu.toFixed(2)}`.padStart(11)}`,
     );
+    if (name === 'updates') lines.push(`           ${Math.round(result.options.withdrawShare * 100)}% withdrawals, the rest deposits`);
     if (r.refusedOps > 0 || r.errors > 0 || r.orders > 0) lines.push(`           refused operations ${fmt(r.refusedOps)}, refused frames ${r.errors}${r.firstError ? ` (${r.firstError})` : ''}, orders made ${fmt(r.orders)}`);
   }
   if (result.latency.length > 0) {
@@ -638,6 +643,7 @@ export function feedOptionsFromArgs(argv: readonly string[], defaults: Partial<F
     window: value('--window', 1, 1024) ?? base.window,
     crashTicks: argv.includes('--no-crash') ? 0 : (value('--crash-ticks', 0, 100_000) ?? base.crashTicks),
     updates: argv.includes('--no-updates') ? false : base.updates,
+    withdrawShare: (value('--withdraw-percent', 0, 100) ?? base.withdrawShare * 100) / 100,
     always: argv.includes('--no-always') ? false : base.always,
     crashIngested: argv.includes('--crash-ingested') ? true : base.crashIngested,
     log: defaults.log ?? ((line) => process.stderr.write(`${line}\n`)),
