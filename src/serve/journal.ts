@@ -13,6 +13,7 @@
 import { Buffer } from 'node:buffer';
 import {
   closeSync,
+  fdatasync,
   fdatasyncSync,
   fstatSync,
   fsyncSync,
@@ -407,6 +408,13 @@ export class Journal {
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private timerIsImmediate = false;
   private waiters: Waiters | null = null;
+  /**
+   * Under 'group': an fsync running off this thread (fs.fdatasync, in libuv's pool), covering the
+   * records up to its seq; the waiters it settles; whether another must follow it (records appended
+   * or waiters come meanwhile); and fds it must outlive (a rotation or close while it ran closes
+   * them once it is done, so that their numbers are not reused under it).
+   */
+  private inFlight: { seq: number; waiters: Waiters | null; again: boolean; closeAfter: number[] } | null = null;
   private failure: JournalError | null = null;
   private closed = false;
   /** Under 'none': segments rotated away unfsynced, and whether a file was created since the directory's last fsync; sync() covers them. */
@@ -659,7 +667,7 @@ export class Journal {
     this.closed = true;
     this.closeReadFd();
     try {
-      closeSync(this.fd);
+      this.closeFd(this.fd);
     } catch (error) {
       failure ??= ioError(this.current().path, 'close', error);
     }
@@ -709,7 +717,7 @@ export class Journal {
       const segment = newSegment(this.dir, this.name, old.lastSeq + 1);
       const fd = createSegmentFile(segment, durable, this.dir);
       try {
-        closeSync(this.fd);
+        this.closeFd(this.fd);
       } catch (error) {
         closeSync(fd);
         throw ioError(old.path, 'close', error);
@@ -784,12 +792,63 @@ export class Journal {
   private readonly onTimer = (): void => {
     this.timer = null;
     if (this.closed || this.failure !== null) return;
-    try {
-      this.flush();
-    } catch {
-      // Poisoned: the waiters were rejected with the failure and every later call throws it.
-    }
+    this.flushAsync();
   };
+
+  /**
+   * The group commit's fsync, off this thread (fs.fdatasync): appends, reads and the server's
+   * evaluations go on while the disk flushes (0.2 ms at the median on the machine of docs/journal.md,
+   * several ms in its tail, which a synchronous fsync spent blocking the event loop). The waiters of
+   * the records it covers are settled when it returns; records appended meanwhile wait for the next,
+   * which starts as soon as this one is done.
+   */
+  private flushAsync(): void {
+    this.cancelTimer();
+    if (this.inFlight !== null) {
+      this.inFlight.again = true;
+      return;
+    }
+    const seq = this.lastSeq;
+    if (this.unsynced.length > 0 || this.directoryDirty || this.syncedSeq >= seq) {
+      // Files rotation left (only under 'none', which has no timer) or nothing new: the synchronous path.
+      try {
+        this.flush();
+      } catch {
+        // Poisoned: the waiters were rejected with the failure and every later call throws it.
+      }
+      return;
+    }
+    const fd = this.fd;
+    const path = this.current().path;
+    const flight = { seq, waiters: this.waiters, again: false, closeAfter: [] as number[] };
+    this.waiters = null;
+    this.inFlight = flight;
+    fdatasync(fd, (error) => {
+      this.inFlight = null;
+      for (const closing of flight.closeAfter) {
+        try {
+          closeSync(closing);
+        } catch {
+          // Its records were fsynced by the rotation or close that handed it over; nothing is lost.
+        }
+      }
+      if (error !== null) {
+        const failure = this.poison(ioError(path, 'fsync', error));
+        flight.waiters?.reject(failure);
+        return;
+      }
+      if (seq > this.syncedSeq) this.syncedSeq = seq;
+      flight.waiters?.resolve();
+      if (this.closed || this.failure !== null) return;
+      if (flight.again || this.waiters !== null || this.syncedSeq < this.lastSeq) this.flushAsync();
+    });
+  }
+
+  /** Closes `fd` now, or once the fsync running off this thread is done with it. */
+  private closeFd(fd: number): void {
+    if (this.inFlight !== null) this.inFlight.closeAfter.push(fd);
+    else closeSync(fd);
+  }
 
   /** Fsyncs the current segment if anything is not yet covered (and under 'none' what rotation left), then resolves the waiters. */
   private flush(): void {
