@@ -433,6 +433,11 @@ class CrashTarget {
   }
 
   static async open(url: string, http: string, tokens: State['tokens'], ticks: number): Promise<CrashTarget> {
+    // After the server's first evaluation and the orders it made (the scopes failing at the book's
+    // own marks): a barrier answered from its queue, then the orders it has. Those orders are not
+    // the crash's (a subscription from before them counted them, and their arrival as the first
+    // tick's order).
+    await (await fetch(`${http}/accounts/feed-barrier`)).text();
     const health = (await (await fetch(`${http}/health`)).json()) as { orders: number };
     const from = health.orders + 1;
     const publisher = await Socket.open(url, tokens.publisher);

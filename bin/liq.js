@@ -3,7 +3,7 @@
 // --v8-pool-size=0: V8's background threads sized to the machine's cores, not Node's default of 4.
 // On a 2-core machine the default four, woken together for a collection or compilations, took the
 // main thread's core for 4 ms at a time, and liq serve's tick-to-order p99 on a crash read 3-4 ms
-// where it reads 1.3-1.4 with this (docs/serve.md, "What it measures").
+// where it reads 1.3-1.4 with this (docs/serve.md, "Measured").
 import { main } from '../dist/src/cli/main.js';
 
 // A reader of standard output that goes away (`liq sweep book.bin | head -1`) ends the command
