@@ -22,7 +22,7 @@ export type OptionSpec =
   | { kind: 'flag'; help: string }
   | { kind: 'integer'; min: number; max: number; default?: number; defaultText?: string; required?: boolean; value: string; help: string }
   | { kind: 'share'; default?: number; defaultText?: string; value: string; help: string }
-  | { kind: 'choice'; choices: readonly string[]; default: string; value: string; help: string }
+  | { kind: 'choice'; choices: readonly string[]; default?: string; required?: boolean; value: string; help: string }
   | { kind: 'string'; default?: string; value: string; help: string };
 
 export interface CommandSpec {
@@ -107,6 +107,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
         values[name] = present;
         break;
       case 'choice':
+        if (!present && option.required === true) fail(`--${name} ${option.value} is required: ${option.choices.join(' or ')}`);
         if (present && !option.choices.includes(text!)) fail(badValue(name, option, text!));
         values[name] = present ? text : option.default;
         break;
@@ -186,7 +187,7 @@ export function helpText(spec: CommandSpec): string {
       help += ` (${option.min} to ${option.max}${fallback === undefined ? '' : `; default ${fallback}`}${option.required === true ? '; required' : ''})`;
     }
     if (option.kind === 'share') help += ` (0 to 1; default ${option.defaultText ?? option.default})`;
-    if (option.kind === 'choice') help += ` (${option.choices.join(' or ')}; default ${option.default})`;
+    if (option.kind === 'choice') help += ` (${option.choices.join(' or ')}; ${option.required === true ? 'required' : `default ${option.default}`})`;
     if (option.kind === 'string' && option.default !== undefined) help += ` (default ${option.default})`;
     return [left, help];
   });
@@ -223,5 +224,5 @@ function wrap(line: string, width: number, indent: string): string[] {
 
 function optionUsage(name: string, option: OptionSpec): string {
   if (option.kind === 'flag') return `[--${name}]`;
-  return option.kind === 'integer' && option.required === true ? `--${name} ${option.value}` : `[--${name} ${option.value}]`;
+  return (option.kind === 'integer' || option.kind === 'choice') && option.required === true ? `--${name} ${option.value}` : `[--${name} ${option.value}]`;
 }

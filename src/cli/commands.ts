@@ -2,6 +2,7 @@
 // by `liq <command> --help`. docs/cli.md is written from these.
 import { GEN_ACCOUNTS_MAX, GEN_DEFAULTS, GEN_INSTRUMENTS_MAX, GEN_PROFILE_NAMES, GEN_PROFILES } from '../gen/generate.js';
 import { GEN_JSON_ACCOUNTS_MAX } from '../gen/write.js';
+import { VENUE_NAMES } from '../instruments/import.js';
 import { threadsMax, type CommandSpec } from './args.js';
 
 /** `simulate --runs`: at most this many runs. */
@@ -139,4 +140,39 @@ number N (a replay from the journal, then the live stream).`,
   notes: EXIT_CODES,
 };
 
-export const COMMANDS: readonly CommandSpec[] = [EVAL_SPEC, GEN_SPEC, SWEEP_SPEC, SIMULATE_SPEC, MERGE_SPEC, SERVE_SPEC, TAIL_SPEC];
+/** `liq instruments`: the group; its one subcommand is import. */
+export const INSTRUMENTS_SPEC: CommandSpec = {
+  name: 'instruments',
+  positionals: ['SUBCOMMAND'],
+  options: {},
+  summary: `Instrument specifications. Subcommands:
+  import --venue V FILES... [--out PATH] [--skip-unsupported]
+      turns the JSON a venue publishes (binance, bybit, okx, hyperliquid) into book instruments
+liq instruments import --help prints its options.`,
+  notes: `Formats: docs/venues.md.\n${EXIT_CODES}`,
+};
+
+export const INSTRUMENTS_IMPORT_SPEC: CommandSpec = {
+  name: 'instruments import',
+  positionals: ['FILE...'],
+  options: {
+    venue: { kind: 'choice', choices: VENUE_NAMES, required: true, value: 'VENUE', help: 'whose files they are' },
+    out: { kind: 'string', default: '-', value: 'PATH', help: 'where to write the instruments file: a file (written whole or not at all), a device, a FIFO, or - for standard output' },
+    'skip-unsupported': {
+      kind: 'flag',
+      help: 'leave out an instrument the book cannot hold (its loader refuses it, e.g. a tick of 7 decimals) instead of refusing the import; standard error names them',
+    },
+  },
+  summary: `Turns a venue's instrument specifications, its API responses saved as JSON files, into an instruments
+file: {"version": 1, "venue": V, "instruments": [book instruments]}, each instrument with exactly the
+fields of a book instrument (docs/book-json.md). FILES are told apart by content and may come in any
+order (docs/venues.md lists each venue's files, the fields read and the checks). Every instrument is
+validated by the book's own loader; venue maintenance amounts (Binance cum, Bybit mmDeduction) must
+equal the engine's.`,
+  notes: `Formats: docs/venues.md, docs/book-json.md.\n${EXIT_CODES}`,
+};
+
+export const COMMANDS: readonly CommandSpec[] = [EVAL_SPEC, GEN_SPEC, SWEEP_SPEC, SIMULATE_SPEC, MERGE_SPEC, SERVE_SPEC, TAIL_SPEC, INSTRUMENTS_SPEC];
+
+/** Help texts printed by a subcommand (`liq instruments import --help`), besides the commands'. */
+export const SUBCOMMANDS: readonly CommandSpec[] = [INSTRUMENTS_IMPORT_SPEC];

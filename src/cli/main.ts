@@ -38,6 +38,8 @@ commands:
   merge DIR... [--out D]  join the slices of a Monte Carlo run (simulate --runs N --shard I/N)
   serve [...]             the live engine: msgpack ticks and updates in, sequenced orders out (docs/serve.md)
   tail [--from N] [...]   print liq serve's liquidation orders as a consumer
+  instruments import [...]
+                          a venue's instrument specifications as book instruments (docs/venues.md)
   help [COMMAND]          this text, or a command's
 
 liq <command> --help prints a command's options. Formats: docs/book-json.md, docs/book-binary.md,
@@ -67,6 +69,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         return await (await import('./serve.js')).serveCommand(rest, io);
       case 'tail':
         return await (await import('./tail.js')).tailCommand(rest, io);
+      case 'instruments':
+        return await (await import('./instruments.js')).instrumentsCommand(rest, io);
       case 'help':
         return await help(rest, io);
       case '--help':

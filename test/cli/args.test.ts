@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { UsageError, parseCommand, threadsMax } from '../../src/cli/args.js';
-import { COMMANDS, EVAL_SPEC, GEN_SPEC, SWEEP_SPEC } from '../../src/cli/commands.js';
+import { COMMANDS, SUBCOMMANDS, EVAL_SPEC, GEN_SPEC, SWEEP_SPEC } from '../../src/cli/commands.js';
 import { parseSweepArguments } from '../../src/cli/sweep.js';
 import { runCli } from '../support/cli.js';
 
@@ -91,9 +91,9 @@ describe('liq <command> --help', () => {
       [['sweep', 'b.bin', '--threads', '0x2'], 'liq sweep: --threads takes a whole number from 1 to '],
       [['eval', 'examples/design.json', '--csv'], 'liq eval: unknown option "--csv"; it takes --json; see liq eval --help\n'],
       [['gen', '--accounts', '2e3'], 'liq gen: --accounts takes a whole number from 1 to 10000000 (decimal digits only), got "2e3"; see liq gen --help\n'],
-      [['evaluate'], 'liq: unknown command "evaluate"; the commands are eval, gen, sweep, simulate, merge, serve, tail and help; see liq --help\n'],
+      [['evaluate'], 'liq: unknown command "evaluate"; the commands are eval, gen, sweep, simulate, merge, serve, tail, instruments and help; see liq --help\n'],
       [[], 'liq: missing command; see liq --help\n'],
-      [['help', 'nope'], 'liq: unknown command "nope"; the commands are eval, gen, sweep, simulate, merge, serve, tail; see liq --help\n'],
+      [['help', 'nope'], 'liq: unknown command "nope"; the commands are eval, gen, sweep, simulate, merge, serve, tail, instruments; see liq --help\n'],
     ];
     for (const [argv, expected] of cases) {
       const { code, stdout, stderr } = await runCli(argv);
@@ -127,7 +127,7 @@ describe('the README', () => {
     const readme = (await import('node:fs')).readFileSync('README.md', 'utf8');
     // The --threads bound is the machine's: four workers per core.
     const machine = (text: string) => text.replace(/\(1 to \d+; default one per core\)/g, '(1 to MAX; default one per core)');
-    for (const argv of [['--help'], ...COMMANDS.map((spec) => [spec.name, '--help'])]) {
+    for (const argv of [['--help'], ...[...COMMANDS, ...SUBCOMMANDS].map((spec) => [...spec.name.split(' '), '--help'])]) {
       const { stdout } = await runCli(argv);
       const shown = stdout
         .trimEnd()
