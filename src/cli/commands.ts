@@ -43,7 +43,12 @@ export const GEN_SPEC: CommandSpec = {
       value: 'F',
       help: 'share of accounts placed near maintenance',
     },
-    instruments: { kind: 'integer', min: 1, max: GEN_INSTRUMENTS_MAX, default: GEN_DEFAULTS.instruments, value: 'N', help: 'instruments: 5 majors, then alts' },
+    instruments: { kind: 'integer', min: 1, max: GEN_INSTRUMENTS_MAX, defaultText: String(GEN_DEFAULTS.instruments), value: 'N', help: 'instruments: 5 majors, then alts' },
+    'instruments-file': {
+      kind: 'string',
+      value: 'PATH',
+      help: 'the instruments to generate accounts over, from an instruments file (liq instruments import; docs/venues.md), in its order: the first five as majors',
+    },
     out: { kind: 'string', value: 'PATH', help: 'where to write the book: a file, a device, a FIFO, or - for standard output (default book.bin; book.json with --json)' },
     json: { kind: 'flag', help: `write book JSON instead of the binary format (at most ${GEN_JSON_ACCOUNTS_MAX.toLocaleString('en-US')} accounts)` },
   },

@@ -1,6 +1,7 @@
 // `liq gen`: generates a book (src/gen/) and writes it through writeOutput (src/io/output.ts): a
 // file is replaced whole or left as it was, a device or a FIFO is streamed to, `-` is standard output.
 import { generateBook, type GenerationProfileName } from '../gen/generate.js';
+import { readInstrumentsFile } from '../instruments/file.js';
 import { GEN_JSON_ACCOUNTS_MAX, writeGeneratedBinary, writeGeneratedJson } from '../gen/write.js';
 import { escapeHidden } from '../io/one-line.js';
 import { UsageError, parseCommand } from './args.js';
@@ -18,7 +19,8 @@ export async function genCommand(argv: string[], io: Io): Promise<number> {
     profile: GenerationProfileName;
     'isolated-share': number;
     'near-maintenance-share': number | undefined;
-    instruments: number;
+    instruments: number | undefined;
+    'instruments-file': string | undefined;
     out: string | undefined;
     json: boolean;
   };
@@ -28,6 +30,11 @@ export async function genCommand(argv: string[], io: Io): Promise<number> {
       `--json is for small books (at most ${GEN_JSON_ACCOUNTS_MAX} accounts), got --accounts ${values.accounts}; write the binary format instead`,
     );
   }
+  if (values.instruments !== undefined && values['instruments-file'] !== undefined) {
+    throw new UsageError('gen', '--instruments N and --instruments-file PATH both say which instruments: give one');
+  }
+  // Read (and refused) before anything is generated or written.
+  const instrumentList = values['instruments-file'] === undefined ? undefined : readInstrumentsFile(values['instruments-file']);
   const out = values.out ?? (values.json ? 'book.json' : 'book.bin');
   const started = performance.now();
   const bar = progressBar(io.stderr, 'generating');
@@ -41,6 +48,7 @@ export async function genCommand(argv: string[], io: Io): Promise<number> {
         isolatedShare: values['isolated-share'],
         nearMaintenanceShare: values['near-maintenance-share'],
         instruments: values.instruments,
+        instrumentList,
       },
       (done, total) => bar.update(done, total),
     );

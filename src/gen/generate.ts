@@ -11,7 +11,7 @@ import type { BookColumns } from '../book/binary.js';
 import type { Book, Instrument, Position } from '../book/model.js';
 import { MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX, TIERS_MAX } from '../fixed/constants.js';
 import { leverageCap } from '../book/ranges.js';
-import { generateInstruments, STREAM_COUNTS, STREAM_POSITIONS } from './instruments.js';
+import { generateInstruments, givenInstruments, STREAM_COUNTS, STREAM_POSITIONS } from './instruments.js';
 import { Discrete, exp, ln, Rng } from './random.js';
 import { readPositionColumns } from '../memory/layout.js';
 
@@ -87,6 +87,12 @@ export interface GenerateOptions {
   nearMaintenanceShare?: number;
   /** Number of instruments, 1 to GEN_INSTRUMENTS_MAX (the first five are the majors). Default 100. */
   instruments?: number;
+  /**
+   * The instruments themselves (an instruments file's: `liq gen --instruments-file`), 1 to
+   * GEN_INSTRUMENTS_MAX, in rank order (instrument choice is Zipf over the rank), instead of the
+   * generated ones; `instruments` is then their number. Default: generated.
+   */
+  instrumentList?: readonly Instrument[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,6 +155,14 @@ export function resolveOptions(options: GenerateOptions): Required<GenerateOptio
   const profile = given.profile ?? GEN_DEFAULTS.profile;
   if (!Object.hasOwn(GEN_PROFILES, profile)) throw new RangeError(`profile must be one of ${GEN_PROFILE_NAMES.join(', ')}, got ${String(profile)}`);
   const resolved = { ...GEN_DEFAULTS, nearMaintenanceShare: GEN_PROFILES[profile].nearMaintenanceShare, ...given } as Required<GenerateOptions>;
+  const list = given.instrumentList;
+  if (list !== undefined) {
+    if (list.length < 1 || list.length > GEN_INSTRUMENTS_MAX) throw new RangeError(`instrumentList must hold 1 to ${GEN_INSTRUMENTS_MAX} instruments, got ${list.length}`);
+    if (given.instruments !== undefined && given.instruments !== list.length) {
+      throw new RangeError(`instruments is the number of instrumentList's instruments (${list.length}) when it is given, got ${given.instruments}`);
+    }
+    resolved.instruments = list.length;
+  }
   const { accounts, seed, isolatedShare, nearMaintenanceShare, instruments } = resolved;
   if (!Number.isInteger(accounts) || accounts < 0 || accounts > GEN_ACCOUNTS_MAX) {
     throw new RangeError(`accounts must be a whole number from 0 to ${GEN_ACCOUNTS_MAX}, got ${accounts}`);
@@ -224,9 +238,9 @@ function wordsOf(column: BigInt64Array): Int32Array {
  * `onProgress` hears the accounts generated so far every 65,536 accounts (the CLI's progress bar).
  */
 export function generateBook(options: GenerateOptions, onProgress?: (done: number, total: number) => void): GeneratedBook {
-  const { accounts: A, seed, isolatedShare, nearMaintenanceShare, instruments: instrumentCount, profile: profileName } = resolveOptions(options);
+  const { accounts: A, seed, isolatedShare, nearMaintenanceShare, instruments: instrumentCount, profile: profileName, instrumentList } = resolveOptions(options);
   const profile: GenerationProfile = GEN_PROFILES[profileName];
-  const { instruments, profiles } = generateInstruments(instrumentCount, seed);
+  const { instruments, profiles } = instrumentList !== undefined ? givenInstruments(instrumentList) : generateInstruments(instrumentCount, seed);
   const I = instruments.length;
 
   // Per-instrument numbers as doubles (all exact integers below 2^53, except the tier amounts,

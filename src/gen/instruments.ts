@@ -256,6 +256,26 @@ function alt(rng: Rng, n: number): { instrument: Instrument; profile: Instrument
   };
 }
 
+/**
+ * A funding interval's move of an instrument given to the generator (an instruments file's), as a
+ * share of its mark: a venue's usual 0.01% (the majors' here).
+ */
+export const GIVEN_FUNDING_RATE = 0.0001;
+
+/**
+ * Instruments given to the generator (`liq gen --instruments-file`), copied, with the profiles the
+ * generated ones would have at their ranks: the first five a major's median notional, the rest an
+ * alt's; funding moving GIVEN_FUNDING_RATE of the mark an interval.
+ */
+export function givenInstruments(list: readonly Instrument[]): GeneratedInstruments {
+  const instruments = list.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((tier) => ({ ...tier })) }));
+  const profiles = instruments.map((instrument, i) => ({
+    fundingStep: Math.round(Number(instrument.markUnits) * MICRO_PER_QUOTE * GIVEN_FUNDING_RATE),
+    medianNotional: i < MAJOR_MEDIAN_NOTIONAL.length ? MAJOR_MEDIAN_NOTIONAL[i] : ALT_MEDIAN_NOTIONAL,
+  }));
+  return { instruments, profiles };
+}
+
 /** The first `count` instruments: the majors in rank order, then alts drawn from the seed. */
 export function generateInstruments(count: number, seed: number): GeneratedInstruments {
   const instruments: Instrument[] = [];

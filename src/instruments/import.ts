@@ -333,10 +333,11 @@ export interface VenueFile {
 }
 
 /**
- * Reads a venue's saved response from a regular file: at most VENUE_FILE_BYTES_MAX bytes (checked
- * from the size first), UTF-8, JSON, no `__proto__` or `constructor` key anywhere.
+ * Reads a venue's saved response (or an instruments file: `what` names it in messages) from a
+ * regular file: at most VENUE_FILE_BYTES_MAX bytes (checked from the size first), UTF-8, JSON, no
+ * `__proto__` or `constructor` key anywhere.
  */
-export function readVenueFile(path: string): VenueFile {
+export function readVenueFile(path: string, what = 'a venue file'): VenueFile {
   let fd: number;
   try {
     // Without blocking: a FIFO is refused by its kind below, never waited on.
@@ -352,9 +353,9 @@ export function readVenueFile(path: string): VenueFile {
     } catch (error) {
       throw new InputError(`${path}: cannot read: ${systemMessage(error)}`);
     }
-    if (!stats.isFile()) throw new InputError(`${path}: ${kindOf(stats)}; a venue file is read from a regular file`);
+    if (!stats.isFile()) throw new InputError(`${path}: ${kindOf(stats)}; ${what} is read from a regular file`);
     if (stats.size > VENUE_FILE_BYTES_MAX) {
-      throw new InputError(`${path}: has ${stats.size.toLocaleString('en-US')} bytes; a venue file may have at most ${VENUE_BYTES_TEXT}`);
+      throw new InputError(`${path}: has ${stats.size.toLocaleString('en-US')} bytes; ${what} may have at most ${VENUE_BYTES_TEXT}`);
     }
     bytes = readAtMost(path, fd, stats.size);
   } finally {
@@ -364,7 +365,7 @@ export function readVenueFile(path: string): VenueFile {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); // a UTF-8 byte order mark is dropped
   } catch {
-    throw new InputError(`${path}: is not valid UTF-8 text; a venue file is JSON in UTF-8`);
+    throw new InputError(`${path}: is not valid UTF-8 text; ${what} is JSON in UTF-8`);
   }
   return { file: path, value: parseVenueJson(path, text) };
 }

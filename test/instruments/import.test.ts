@@ -41,7 +41,7 @@ function fixture(venue: string, name: string): string {
 }
 
 function run(adapter: VenueAdapter, paths: string[], skipUnsupported = false): ImportResult {
-  return importInstruments(adapter, paths.map(readVenueFile), { skipUnsupported });
+  return importInstruments(adapter, paths.map((path) => readVenueFile(path)), { skipUnsupported });
 }
 
 /** The fixture file with `edit` applied to its text, written to a scratch file of the same name. */
