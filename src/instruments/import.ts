@@ -7,14 +7,13 @@
 // Every refusal is one line, `FILE: PATH: reason`, where PATH walks the venue's document the way
 // src/book/json.ts walks a book: keys separated by spaces, array elements as [i], and the element's
 // symbol in parentheses once it is readable, e.g. `symbols[3] (BTCUSDT) filters[0] tickSize`.
-import { Buffer } from 'node:buffer';
-import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { BookError } from '../book/errors.js';
 import { bookFromJsonValue, BOOK_JSON_VERSION, DECIMAL_TEXT_LENGTH_MAX, type InstrumentJson } from '../book/json.js';
 import { findJsonSyntaxError } from '../book/json-syntax.js';
 import type { Instrument } from '../book/model.js';
 import { formatScaled } from '../fixed/decimal.js';
-import { InputError, systemMessage } from '../io/errors.js';
+import { InputError } from '../io/errors.js';
+import { readRegularText } from '../io/input.js';
 import { field, isPlainObject, quote, type JsonObject } from '../io/json-object.js';
 import { tierRows } from '../memory/tiers.js';
 
@@ -338,69 +337,7 @@ export interface VenueFile {
  * `__proto__` or `constructor` key anywhere.
  */
 export function readVenueFile(path: string, what = 'a venue file'): VenueFile {
-  let fd: number;
-  try {
-    // Without blocking: a FIFO is refused by its kind below, never waited on.
-    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  } catch (error) {
-    throw new InputError(`${path}: cannot open: ${systemMessage(error)}`);
-  }
-  let bytes: Uint8Array;
-  try {
-    let stats: Stats;
-    try {
-      stats = fstatSync(fd);
-    } catch (error) {
-      throw new InputError(`${path}: cannot read: ${systemMessage(error)}`);
-    }
-    if (!stats.isFile()) throw new InputError(`${path}: ${kindOf(stats)}; ${what} is read from a regular file`);
-    if (stats.size > VENUE_FILE_BYTES_MAX) {
-      throw new InputError(`${path}: has ${stats.size.toLocaleString('en-US')} bytes; ${what} may have at most ${VENUE_BYTES_TEXT}`);
-    }
-    bytes = readAtMost(path, fd, stats.size);
-  } finally {
-    closeSync(fd);
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); // a UTF-8 byte order mark is dropped
-  } catch {
-    throw new InputError(`${path}: is not valid UTF-8 text; ${what} is JSON in UTF-8`);
-  }
-  return { file: path, value: parseVenueJson(path, text) };
-}
-
-const VENUE_BYTES_TEXT = `${VENUE_FILE_BYTES_MAX.toLocaleString('en-US')} bytes (64 MiB)`;
-
-function kindOf(stats: Stats): string {
-  if (stats.isDirectory()) return 'is a directory';
-  if (stats.isFIFO()) return 'is a FIFO';
-  if (stats.isCharacterDevice()) return 'is a character device';
-  if (stats.isBlockDevice()) return 'is a block device';
-  if (stats.isSocket()) return 'is a socket';
-  return 'is not a regular file';
-}
-
-/** The file's bytes; one that grew past the limit while it was read is refused there. */
-function readAtMost(path: string, fd: number, size: number): Uint8Array {
-  let buffer = Buffer.allocUnsafe(Math.min(size + 1, VENUE_FILE_BYTES_MAX + 1));
-  let total = 0;
-  for (;;) {
-    let read: number;
-    try {
-      read = readSync(fd, buffer, total, buffer.length - total, total);
-    } catch (error) {
-      throw new InputError(`${path}: cannot read: ${systemMessage(error)}`);
-    }
-    if (read === 0) return buffer.subarray(0, total);
-    total += read;
-    if (total > VENUE_FILE_BYTES_MAX) throw new InputError(`${path}: has more than ${VENUE_BYTES_TEXT} (it grew while it was read)`);
-    if (total === buffer.length) {
-      const larger = Buffer.allocUnsafe(Math.min(buffer.length * 2, VENUE_FILE_BYTES_MAX + 1));
-      larger.set(buffer);
-      buffer = larger;
-    }
-  }
+  return { file: path, value: parseVenueJson(path, readRegularText(path, VENUE_FILE_BYTES_MAX, what)) };
 }
 
 /**
@@ -617,6 +554,30 @@ export interface Candidate {
   unsupported?: string;
   /** The venue's own maintenance amounts per bracket, checked against the engine's. */
   amounts?: VenueAmount[];
+}
+
+/**
+ * A venue's instrument as a candidate book instrument: its decimals in the book's form, the mark
+ * rounded to the tick's decimals (markAtTick, which leaves a mark rounded already as it is), a
+ * funding index of 0.
+ */
+export function candidateOf(
+  at: At,
+  symbol: string,
+  spec: { tick: Dec; lot: Dec; mark: Dec; tiers: InstrumentJson['tiers']; amounts?: VenueAmount[]; unsupported?: string },
+): Candidate {
+  const instrument: InstrumentJson = {
+    symbol,
+    tickSize: decimalText(spec.tick),
+    lotSize: decimalText(spec.lot),
+    markPrice: decimalText(markAtTick(spec.mark, spec.tick)),
+    fundingIndex: '0',
+    tiers: spec.tiers,
+  };
+  const candidate: Candidate = { symbol, at, instrument };
+  if (spec.amounts !== undefined) candidate.amounts = spec.amounts;
+  if (spec.unsupported !== undefined) candidate.unsupported = spec.unsupported;
+  return candidate;
 }
 
 export interface VenueAdapter {

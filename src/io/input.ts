@@ -102,24 +102,31 @@ function kindOf(stat: Stats): string {
 // ---------------------------------------------------------------------------------------------
 // A regular file
 
-/** Reads a regular file's head, then (JSON) the whole of it, by size first. */
-function readRegularFile(path: string, bytesMax: number): { binary: true } | { binary: false; text: string } {
+/**
+ * Opens `path` for reading and fstats the descriptor, each failure one line. Without blocking: a
+ * FIFO (or a file swapped for one since it was looked at) is refused by its kind afterwards, never
+ * waited on for a writer (O_NONBLOCK changes nothing for a regular file).
+ */
+function openForRead(path: string): { fd: number; stat: Stats } {
   let fd: number;
   try {
-    // Without blocking: were the file swapped for a FIFO since statSource, a plain open would wait
-    // for a writer. (O_NONBLOCK changes nothing for a regular file.)
     fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (error) {
     throw new InputError(`${path}: cannot open: ${systemMessage(error)}`);
   }
+  try {
+    return { fd, stat: fstatSync(fd) };
+  } catch (error) {
+    closeSync(fd);
+    throw new InputError(`${path}: cannot read: ${systemMessage(error)}`);
+  }
+}
+
+/** Reads a regular file's head, then (JSON) the whole of it, by size first. */
+function readRegularFile(path: string, bytesMax: number): { binary: true } | { binary: false; text: string } {
+  const { fd, stat } = openForRead(path);
   let bytes: Uint8Array;
   try {
-    let stat: Stats;
-    try {
-      stat = fstatSync(fd);
-    } catch (error) {
-      throw new InputError(`${path}: cannot read: ${systemMessage(error)}`);
-    }
     if (!stat.isFile()) throw new InputError(`${path}: ${kindOf(stat)}; ${KINDS_READ}`);
     const size = stat.size;
     const head = new Uint8Array(HEAD_BYTES);
@@ -136,6 +143,29 @@ function readRegularFile(path: string, bytesMax: number): { binary: true } | { b
     closeSync(fd);
   }
   return { binary: false, text: decodeUtf8(path, bytes) };
+}
+
+/**
+ * The whole text of a regular file that is not a book (a venue's response, an instruments file):
+ * at most bytesMax bytes, checked from its size before a byte is read and again as it is read,
+ * strict UTF-8 (a byte order mark dropped). `what` names the file in the messages ("a venue file").
+ */
+export function readRegularText(path: string, bytesMax: number, what: string): string {
+  const { fd, stat } = openForRead(path);
+  let bytes: Uint8Array;
+  try {
+    if (!stat.isFile()) throw new InputError(`${path}: ${stat.isFIFO() ? 'is a FIFO' : kindOf(stat)}; ${what} is read from a regular file`);
+    if (stat.size > bytesMax) throw new InputError(`${path}: has ${grouped(stat.size)} bytes; ${what} may have at most ${bytesText(bytesMax)}`);
+    bytes = readWhole(path, fd, stat.size, bytesMax, `${what} may have at most that`);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    return decodeUtf8(path, bytes, what);
+  } catch (error) {
+    if (error instanceof BookError) throw new InputError(error.message);
+    throw error;
+  }
 }
 
 /** Reads into target[at…] from file offset `at` until it is full or the file ends; returns the bytes in target. */
@@ -158,7 +188,7 @@ function readFully(path: string, fd: number, target: Uint8Array, at: number): nu
  * The whole file, read into one buffer of its size (plus the one byte that tells a file that grew
  * since fstat); a file that grew is read on, up to one byte past the limit, and refused there.
  */
-function readWhole(path: string, fd: number, size: number, bytesMax: number): Uint8Array {
+function readWhole(path: string, fd: number, size: number, bytesMax: number, limit = `a JSON book may have at most that: ${USE_BINARY}`): Uint8Array {
   let buffer = Buffer.allocUnsafe(Math.min(Math.max(size + 1, 64 * 1024), bytesMax + 1));
   let total = 0;
   for (;;) {
@@ -166,8 +196,7 @@ function readWhole(path: string, fd: number, size: number, bytesMax: number): Ui
     if (total < buffer.length) return buffer.subarray(0, total);
     if (total > bytesMax) {
       throw new InputError(
-        `${path}: has more than ${bytesText(bytesMax)} (it grew while it was being read); ` +
-          `a JSON book may have at most that: ${USE_BINARY}`,
+        `${path}: has more than ${bytesText(bytesMax)} (it grew while it was being read); ${limit}`,
       );
     }
     const larger = Buffer.allocUnsafe(Math.min(buffer.length * 2, bytesMax + 1));
@@ -484,7 +513,7 @@ export function firstInvalidUtf8(bytes: Uint8Array): { offset: number; cutOff: b
  * UTF-8 bytes as text, strictly (TextDecoder with fatal: true). A UTF-8 byte order mark at the
  * start is dropped (RFC 8259 lets a parser ignore it); invalid UTF-8 is refused, naming its offset.
  */
-export function decodeUtf8(path: string, bytes: Uint8Array): string {
+export function decodeUtf8(path: string, bytes: Uint8Array, what = 'a JSON book'): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (error) {
@@ -493,7 +522,7 @@ export function decodeUtf8(path: string, bytes: Uint8Array): string {
     const reason = bad.cutOff
       ? `it ends inside a character that starts at byte ${bad.offset} (0x${hex(bytes[bad.offset])})`
       : `byte ${bad.offset} (0x${hex(bytes[bad.offset])}) does not start or continue a character there`;
-    throw new BookError(path, `is not valid UTF-8: ${reason}; a JSON book is UTF-8 text`);
+    throw new BookError(path, `is not valid UTF-8: ${reason}; ${what} is UTF-8 text`);
   }
 }
 

@@ -92,6 +92,10 @@ describe('the instruments file', () => {
       expect(() => readInstrumentsFile(path), name).toThrow(message.replace(`${name}:`, `${path}:`));
     }
     expect(() => readInstrumentsFile(join(scratch, 'missing.json'))).toThrow(/missing\.json: cannot open: /);
+    const latin1 = join(scratch, 'latin1.json');
+    writeFileSync(latin1, Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d])); // {"é":1} in Latin-1
+    expect(() => readInstrumentsFile(latin1)).toThrow(`${latin1}: is not valid UTF-8: byte 2 (0xe9) does not start or continue a character there; an instruments file is UTF-8 text`);
+    expect(() => readInstrumentsFile(scratch)).toThrow(`${scratch}: is a directory; an instruments file is read from a regular file`);
   });
 });
 

@@ -6,6 +6,7 @@ import type { TierJson } from '../../book/json.js';
 import { field, isPlainObject, quote } from '../../io/json-object.js';
 import {
   At,
+  candidateOf,
   compare,
   decimalText,
   elements,
@@ -15,7 +16,6 @@ import {
   isZero,
   numberText,
   leverageText,
-  markAtTick,
   type Candidate,
   type Dec,
   type VenueAdapter,
@@ -100,19 +100,7 @@ export const BINANCE: VenueAdapter = {
         const markEntry = marks.get(symbol) ?? entry.fail(`no mark price for ${symbol}: none of the ${PREMIUM_INDEX} files (${names('premiumIndex')}) has it`);
         const mark = markEntry.required('markPrice').positive('string');
         const { tiers, amounts } = bracketTiers(table);
-        candidates.push({
-          symbol,
-          at: entry,
-          instrument: {
-            symbol,
-            tickSize: decimalText(tick),
-            lotSize: decimalText(lot),
-            markPrice: decimalText(markAtTick(mark, tick)),
-            fundingIndex: '0',
-            tiers,
-          },
-          amounts,
-        });
+        candidates.push(candidateOf(entry, symbol, { tick, lot, mark, tiers, amounts }));
       }
     }
     return candidates;

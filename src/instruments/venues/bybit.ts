@@ -7,13 +7,13 @@ import type { TierJson } from '../../book/json.js';
 import { field, isPlainObject, quote } from '../../io/json-object.js';
 import {
   At,
+  candidateOf,
   compare,
   decimalText,
   hasKeys,
   indexBySymbol,
   numberText,
   leverageText,
-  markAtTick,
   type Candidate,
   type Dec,
   type VenueAdapter,
@@ -90,19 +90,7 @@ export const BYBIT: VenueAdapter = {
       const markRow = marks.get(symbol) ?? entry.fail(`no mark price for ${symbol}: none of the ${TICKERS} files (${names('tickers')}) has it`);
       const mark = markRow.required('markPrice').positive('string');
       const { tiers, amounts } = riskLimitTiers(table);
-      candidates.push({
-        symbol,
-        at: entry,
-        instrument: {
-          symbol,
-          tickSize: decimalText(tick),
-          lotSize: decimalText(lot),
-          markPrice: decimalText(markAtTick(mark, tick)),
-          fundingIndex: '0',
-          tiers,
-        },
-        amounts,
-      });
+      candidates.push(candidateOf(entry, symbol, { tick, lot, mark, tiers, amounts }));
     }
     return candidates;
   },

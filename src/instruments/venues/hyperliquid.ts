@@ -8,13 +8,13 @@ import type { TierJson } from '../../book/json.js';
 import { field, isPlainObject } from '../../io/json-object.js';
 import {
   At,
+  candidateOf,
   compare,
   decimalOf,
   decimalText,
   halfInverse,
   indexBySymbol,
   isZero,
-  markAtTick,
   type Candidate,
   type Dec,
   type VenueAdapter,
@@ -80,19 +80,7 @@ export const HYPERLIQUID: VenueAdapter = {
         tableIdAt.fail(`no margin table ${tableId} in marginTables (only an id below ${HYPERLIQUID_IMPLICIT_TABLE_IDS} may have none)`);
       }
       const tiers = table !== undefined ? marginTiers(table, tableId) : singleTier(tableId);
-      candidates.push({
-        symbol,
-        at: entry,
-        instrument: {
-          symbol,
-          tickSize: decimalText(tick),
-          lotSize: decimalText(lot),
-          markPrice: decimalText(markAtTick(mark, tick)),
-          fundingIndex: '0',
-          tiers: tiers.tiers,
-        },
-        unsupported: tiers.unsupported,
-      });
+      candidates.push(candidateOf(entry, symbol, { tick, lot, mark, tiers: tiers.tiers, unsupported: tiers.unsupported }));
     }
     return candidates;
   },

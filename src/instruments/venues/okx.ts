@@ -11,6 +11,7 @@ import { QUOTE_DECIMALS } from '../../fixed/constants.js';
 import { field, isPlainObject, quote } from '../../io/json-object.js';
 import {
   At,
+  candidateOf,
   compare,
   decimalText,
   hasKeys,
@@ -102,18 +103,7 @@ export const OKX: VenueAdapter = {
       const table = tables.get(familyAt.string()) ?? familyAt.fail(`no position tiers for ${quote(familyAt.string())}: none of the ${POSITION_TIERS} files (${names('positionTiers')}) has it`);
       const markRow = marks.get(symbol) ?? entry.fail(`no mark price for ${symbol}: none of the ${MARK_PRICE} files (${names('markPrice')}) has it`);
       const mark = markAtTick(markRow.required('markPx').positive('string'), tick);
-      candidates.push({
-        symbol,
-        at: entry,
-        instrument: {
-          symbol,
-          tickSize: decimalText(tick),
-          lotSize: decimalText(multiply(lotContracts, contractValue)),
-          markPrice: decimalText(mark),
-          fundingIndex: '0',
-          tiers: positionTiers(table, multiply(contractValue, mark)),
-        },
-      });
+      candidates.push(candidateOf(entry, symbol, { tick, lot: multiply(lotContracts, contractValue), mark, tiers: positionTiers(table, multiply(contractValue, mark)) }));
     }
     return candidates;
   },
