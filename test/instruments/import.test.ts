@@ -278,6 +278,11 @@ describe('bybit', () => {
       `${off}: result list[2] (BTCUSDT) mmDeduction: 15000.01 differs from the maintenance amount the engine derives for risk limit tier 3 of BTCUSDT, 15000 ` +
         '(cum_k = cum_k−1 + floor_k × (rate_k − rate_k−1), docs/domain.md section 3)',
     );
+    // A table in percentages, as the risk limit page's inverse example writes it: refused from initialMargin × maxLeverage.
+    const percent = variant('bybit', 'risk-limit.json', (t) => t.replace('"maintenanceMargin": "0.005", "initialMargin": "0.01"', '"maintenanceMargin": "0.5", "initialMargin": "1"'));
+    expect(refusal(() => run(BYBIT, withFile('bybit', percent)))).toBe(
+      `${percent}: result list[0] (BTCUSDT) initialMargin: times maxLeverage 100 is 100, not about 1: the margin rates are not fractions (a percentage table?), and maintenanceMargin cannot be read as one`,
+    );
     const falling = variant('bybit', 'risk-limit.json', (t) => t.replace('"riskLimitValue": "400000"', '"riskLimitValue": "200000"'));
     expect(refusal(() => run(BYBIT, withFile('bybit', falling)))).toBe(
       `${falling}: result list[6] (LTCUSDT) riskLimitValue: must be above the previous tier's riskLimitValue 200000 (tiers rising), got 200000`,

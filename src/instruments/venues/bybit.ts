@@ -9,6 +9,8 @@ import {
   At,
   candidateOf,
   compare,
+  decimalOf,
+  multiply,
   decimalText,
   hasKeys,
   indexBySymbol,
@@ -128,6 +130,9 @@ function riskLimitTables(files: VenueFile[]): Map<string, At[]> {
  * maintenanceMargin, maxLeverage = maxLeverage rounded down to a whole number; the limits must
  * rise. mmDeduction, where it is not empty, is kept for the check against the engine.
  */
+/** initialMargin × maxLeverage must lie in [HALF, 2] for the rates to be read as fractions (1 when the leverage is the reciprocal exactly; 66.67× at 0.015 gives 1.00005). */
+const HALF = decimalOf(5n, 1);
+
 function riskLimitTiers(rows: At[]): { tiers: TierJson[]; amounts: VenueAmount[] } {
   const tiers: TierJson[] = [];
   const amounts: VenueAmount[] = [];
@@ -142,6 +147,13 @@ function riskLimitTiers(rows: At[]): { tiers: TierJson[]; amounts: VenueAmount[]
     // The documentation's table types maintenanceMargin as a number, its example writes a string.
     const rate = row.required('maintenanceMargin').decimal('string or number');
     const leverage = row.required('maxLeverage').decimal('string');
+    // The rates' unit, from the tier's own initial margin: a fraction makes initialMargin × maxLeverage
+    // about 1 (0.01 × 100.00), a percentage about 100 (1 × 100.00, as the page's inverse example).
+    const initialAt = row.required('initialMargin');
+    const units = multiply(initialAt.decimal('string or number'), leverage);
+    if (compare(units, HALF) < 0 || compare(units, decimalOf(2n)) > 0) {
+      initialAt.fail(`times maxLeverage ${decimalText(leverage)} is ${decimalText(units)}, not about 1: the margin rates are not fractions (a percentage table?), and maintenanceMargin cannot be read as one`);
+    }
     tiers.push({
       upToNotional: k === rows.length - 1 ? null : decimalText(limit),
       maintenanceRate: decimalText(rate),
