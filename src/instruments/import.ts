@@ -151,28 +151,6 @@ export function floorWhole(value: Dec): bigint {
   return roundTo(value, 0, 'floor').units;
 }
 
-/**
- * 1/(2L) exactly, the maintenance rate at max leverage L when maintenance is half the initial
- * margin; null when it is not a finite decimal (2L has a prime factor other than 2 and 5).
- */
-export function halfInverse(leverage: bigint): Dec | null {
-  if (leverage <= 0n) return null;
-  const denominator = 2n * leverage;
-  let rest = denominator;
-  let twos = 0;
-  let fives = 0;
-  while (rest % 2n === 0n) {
-    rest /= 2n;
-    twos++;
-  }
-  while (rest % 5n === 0n) {
-    rest /= 5n;
-    fives++;
-  }
-  if (rest !== 1n) return null;
-  const scale = Math.max(twos, fives);
-  return normalised(10n ** BigInt(scale) / denominator, scale);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Walking a venue document
@@ -550,8 +528,6 @@ export interface Candidate {
   /** The instrument's entry in its specification file, for messages. */
   at: At;
   instrument: InstrumentJson;
-  /** Set when the book cannot state the instrument exactly at all (it is then left out or refused). */
-  unsupported?: string;
   /** The venue's own maintenance amounts per bracket, checked against the engine's. */
   amounts?: VenueAmount[];
 }
@@ -564,7 +540,7 @@ export interface Candidate {
 export function candidateOf(
   at: At,
   symbol: string,
-  spec: { tick: Dec; lot: Dec; mark: Dec; tiers: InstrumentJson['tiers']; amounts?: VenueAmount[]; unsupported?: string },
+  spec: { tick: Dec; lot: Dec; mark: Dec; tiers: InstrumentJson['tiers']; amounts?: VenueAmount[] },
 ): Candidate {
   const instrument: InstrumentJson = {
     symbol,
@@ -576,7 +552,6 @@ export function candidateOf(
   };
   const candidate: Candidate = { symbol, at, instrument };
   if (spec.amounts !== undefined) candidate.amounts = spec.amounts;
-  if (spec.unsupported !== undefined) candidate.unsupported = spec.unsupported;
   return candidate;
 }
 
@@ -679,20 +654,14 @@ export function importInstruments(adapter: VenueAdapter, files: readonly VenueFi
   const instruments: InstrumentJson[] = [];
   const skipped: SkippedInstrument[] = [];
   for (const candidate of candidates) {
-    let refusal: string;
-    if (candidate.unsupported !== undefined) {
-      refusal = candidate.unsupported;
-      if (!options.skipUnsupported) candidate.at.fail(`the book cannot hold this instrument: ${refusal} (--skip-unsupported leaves such instruments out)`);
-    } else {
-      const loaded = loadInstrument(candidate.instrument);
-      if (!(loaded instanceof BookError)) {
-        checkAmounts(candidate, loaded);
-        instruments.push(candidate.instrument);
-        continue;
-      }
-      refusal = loaderReason(loaded);
-      if (!options.skipUnsupported) candidate.at.fail(`the book's loader refuses this instrument: ${refusal} (--skip-unsupported leaves such instruments out)`);
+    const loaded = loadInstrument(candidate.instrument);
+    if (!(loaded instanceof BookError)) {
+      checkAmounts(candidate, loaded);
+      instruments.push(candidate.instrument);
+      continue;
     }
+    const refusal = loaderReason(loaded);
+    if (!options.skipUnsupported) candidate.at.fail(`the book's loader refuses this instrument: ${refusal} (--skip-unsupported leaves such instruments out)`);
     skipped.push({ symbol: candidate.symbol, reason: refusal });
   }
   // The whole list, as a book would hold it (its size, its symbols), by the loader too.

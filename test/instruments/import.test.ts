@@ -9,7 +9,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { bookFromJsonValue, type InstrumentJson } from '../../src/book/json.js';
 import {
   decimalText,
-  halfInverse,
   importInstruments,
   instrumentsFileText,
   parseVenueDecimal,
@@ -20,7 +19,7 @@ import {
 } from '../../src/instruments/import.js';
 import { BINANCE } from '../../src/instruments/venues/binance.js';
 import { BYBIT } from '../../src/instruments/venues/bybit.js';
-import { HYPERLIQUID } from '../../src/instruments/venues/hyperliquid.js';
+import { HYPERLIQUID, maintenanceRate } from '../../src/instruments/venues/hyperliquid.js';
 import { OKX } from '../../src/instruments/venues/okx.js';
 import { InputError } from '../../src/io/errors.js';
 import { runCli } from '../support/cli.js';
@@ -109,13 +108,6 @@ describe('exact decimals', () => {
     expect(text('0x10')).toBe('"0x10" is not a decimal number');
   });
 
-  it('takes 1/(2L) only where it is a finite decimal', () => {
-    expect(decimalText(halfInverse(40n)!)).toBe('0.0125');
-    expect(decimalText(halfInverse(20n)!)).toBe('0.025');
-    expect(decimalText(halfInverse(128n)!)).toBe('0.00390625');
-    expect(halfInverse(3n)).toBeNull();
-    expect(halfInverse(15n)).toBeNull();
-  });
 });
 
 describe('binance', () => {
@@ -348,7 +340,7 @@ describe('hyperliquid', () => {
 
   it('imports the listed assets: lot 10^-szDecimals, tick 10^-(6 − szDecimals), rate 1/(2 × max leverage)', () => {
     const result = run(HYPERLIQUID, all, true);
-    expect(result.instruments.map((instrument) => instrument.symbol)).toEqual(['BTC', 'kPEPE']); // LOOM is delisted
+    expect(result.instruments.map((instrument) => instrument.symbol)).toEqual(['BTC', 'ETH', 'HPOS', 'kPEPE']); // LOOM is delisted
     const instruments = bySymbol(result);
     expect(instruments.get('BTC')).toEqual({
       symbol: 'BTC',
@@ -369,15 +361,15 @@ describe('hyperliquid', () => {
     loads(result.instruments);
   });
 
-  it('leaves out, or refuses, an asset whose 1/(2L) is not a finite decimal', () => {
-    expect(run(HYPERLIQUID, all, true).skipped).toEqual([
-      { symbol: 'ETH', reason: 'margin table 55 tier 2 has max leverage 15, and its maintenance rate 1/(2 × 15) = 1/30 is not a finite decimal' },
-      { symbol: 'HPOS', reason: 'its margin table 3 is one tier of max leverage 3, and its maintenance rate 1/(2 × 3) = 1/6 is not a finite decimal' },
-    ]);
-    expect(refusal(() => run(HYPERLIQUID, all))).toBe(
-      `${fixture('hyperliquid', 'meta.json')}: universe[1] (ETH): the book cannot hold this instrument: margin table 55 tier 2 has max leverage 15, ` +
-        'and its maintenance rate 1/(2 × 15) = 1/30 is not a finite decimal (--skip-unsupported leaves such instruments out)',
-    );
+  it('rounds 1/(2L) up to the book\'s ppm where it has more decimals: against the account', () => {
+    expect(decimalText(maintenanceRate(40n))).toBe('0.0125');
+    expect(decimalText(maintenanceRate(1n))).toBe('0.5');
+    expect(decimalText(maintenanceRate(3n))).toBe('0.166667'); // 1/6 = 0.1666...
+    expect(decimalText(maintenanceRate(15n))).toBe('0.033334'); // 1/30 = 0.0333...
+    expect(decimalText(maintenanceRate(128n))).toBe('0.003907'); // 0.00390625
+    const instruments = bySymbol(run(HYPERLIQUID, all));
+    expect(instruments.get('ETH')!.tiers).toEqual([tier('100000000', '0.02', '25'), tier(null, '0.033334', '15')]);
+    expect(instruments.get('HPOS')!.tiers).toEqual([tier(null, '0.166667', '3')]);
   });
 
   it('refuses contexts that do not match the universe, and a string where Hyperliquid writes a number', () => {

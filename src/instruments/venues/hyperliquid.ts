@@ -5,6 +5,7 @@
 // maintenance rate is half the initial margin at the tier's max leverage, 1/(2L), taken only where
 // that is a finite decimal.
 import type { TierJson } from '../../book/json.js';
+import { RATE_DECIMALS } from '../../fixed/constants.js';
 import { field, isPlainObject } from '../../io/json-object.js';
 import {
   At,
@@ -12,7 +13,6 @@ import {
   compare,
   decimalOf,
   decimalText,
-  halfInverse,
   indexBySymbol,
   isZero,
   type Candidate,
@@ -79,8 +79,8 @@ export const HYPERLIQUID: VenueAdapter = {
       if (table === undefined && !implicit) {
         tableIdAt.fail(`no margin table ${tableId} in marginTables (only an id below ${HYPERLIQUID_IMPLICIT_TABLE_IDS} may have none)`);
       }
-      const tiers = table !== undefined ? marginTiers(table, tableId) : singleTier(tableId);
-      candidates.push(candidateOf(entry, symbol, { tick, lot, mark, tiers: tiers.tiers, unsupported: tiers.unsupported }));
+      const tiers = table !== undefined ? marginTiers(table) : singleTier(tableId);
+      candidates.push(candidateOf(entry, symbol, { tick, lot, mark, tiers }));
     }
     return candidates;
   },
@@ -130,12 +130,11 @@ function markContexts(files: VenueFile[]): Map<string, At> {
  * Tier k from margin tier k: upToNotional = the next tier's lowerBound (null for the last),
  * maintenanceRate = 1/(2 × maxLeverage), maxLeverage as given. lowerBound starts at 0 and rises.
  */
-function marginTiers(table: At, tableId: bigint): { tiers: TierJson[]; unsupported?: string } {
+function marginTiers(table: At): TierJson[] {
   const list = table.required('marginTiers').array();
   if (list.length === 0) table.child('marginTiers').fail('has no tiers');
   const bounds: Dec[] = [];
   const tiers: TierJson[] = [];
-  let unsupported: string | undefined;
   list.forEach((tier, k) => {
     const boundAt = tier.required('lowerBound');
     const bound = boundAt.decimal('string');
@@ -147,23 +146,28 @@ function marginTiers(table: At, tableId: bigint): { tiers: TierJson[]; unsupport
     const leverageAt = tier.required('maxLeverage');
     const leverage = leverageAt.whole('number');
     if (leverage < 1n) leverageAt.fail(`must be at least 1, got ${leverage}`);
-    const rate = halfInverse(leverage);
-    if (rate === null && unsupported === undefined) {
-      unsupported = `margin table ${tableId} tier ${k + 1} has max leverage ${leverage}, and its maintenance rate 1/(2 × ${leverage}) = 1/${2n * leverage} is not a finite decimal`;
-    }
-    tiers.push({ upToNotional: null, maintenanceRate: rate === null ? '0' : decimalText(rate), maxLeverage: leverage.toString() });
+    tiers.push({ upToNotional: null, maintenanceRate: decimalText(maintenanceRate(leverage)), maxLeverage: leverage.toString() });
   });
   tiers.forEach((tier, k) => {
     if (k + 1 < tiers.length) tier.upToNotional = decimalText(bounds[k + 1]);
   });
-  return { tiers, unsupported };
+  return tiers;
 }
 
 /** A margin table id below 50 with no table: one tier whose max leverage is the id. */
-function singleTier(leverage: bigint): { tiers: TierJson[]; unsupported?: string } {
-  const rate = halfInverse(leverage);
-  return {
-    tiers: [{ upToNotional: null, maintenanceRate: rate === null ? '0' : decimalText(rate), maxLeverage: leverage.toString() }],
-    unsupported: rate === null ? `its margin table ${leverage} is one tier of max leverage ${leverage}, and its maintenance rate 1/(2 × ${leverage}) = 1/${2n * leverage} is not a finite decimal` : undefined,
-  };
+function singleTier(leverage: bigint): TierJson[] {
+  return [{ upToNotional: null, maintenanceRate: decimalText(maintenanceRate(leverage)), maxLeverage: leverage.toString() }];
 }
+
+/**
+ * A tier's maintenance rate: half the initial margin at its max leverage L, 1/(2L), in the book's
+ * unit (RATE_DECIMALS decimals, ppm), rounded up when it has more: against the account, whose
+ * maintenance can only come out higher (3×: 0.166667, 15×: 0.033334, 128×: 0.003907; 40×: 0.0125
+ * exactly).
+ */
+export function maintenanceRate(leverage: bigint): Dec {
+  const denominator = 2n * leverage;
+  return decimalOf((RATE_UNITS + denominator - 1n) / denominator, RATE_DECIMALS);
+}
+
+const RATE_UNITS = 10n ** BigInt(RATE_DECIMALS);
