@@ -516,7 +516,7 @@ export async function runFeed(options: FeedOptions): Promise<FeedResult> {
     t = performance.now();
     const engine: Engine = loadBookBinaryFile(file, { hugePages: false });
     pool = await SweepPool.open(engine);
-    const live = new LiveEngine(engine, { rule: DEFAULT_CONFIG.liquidation, worstPrice: DEFAULT_CONFIG.orders.worstPrice, retryMs: 86_400_000, pool });
+    const live = new LiveEngine(engine, { rule: DEFAULT_CONFIG.liquidation, worstPrice: DEFAULT_CONFIG.orders.worstPrice, retryMs: 86_400_000, pool, heapEntriesPerAccount: DEFAULT_CONFIG.evaluation.heapEntriesPerAccount });
     await live.evaluate();
     const inProcessLoadMs = performance.now() - t;
     const local = new InProcess(live, tickBatches(marks, options.tickFrames, options.seed), updateBatches(options.accounts, options.updateFrames, options.seed + 1, options.withdrawShare));

@@ -36,6 +36,14 @@ export interface ServeConfig {
     heartbeatMs: number;
   };
   observers: { summaryMs: number; pricesMs: number };
+  evaluation: {
+    /**
+     * The incremental evaluator's heaps may hold this many entries per account before its index is
+     * rebuilt (IncrementalOptions.heapLimit; 12 bytes an entry). Updates re-evaluate accounts at
+     * random, each adding about one entry a position; a rebuild evaluates the whole book again.
+     */
+    heapEntriesPerAccount: number;
+  };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -54,6 +62,7 @@ export const DEFAULT_CONFIG: Omit<ServeConfig, 'tokens' | 'generatedTokens'> = {
   journal: { fsync: { mode: 'group', windowMs: 0 }, segmentBytes: 64 << 20, retainSegments: 0 },
   consumers: { bufferBytes: 8 << 20, heartbeatMs: 1_000 },
   observers: { summaryMs: 1_000, pricesMs: 100 },
+  evaluation: { heapEntriesPerAccount: 1 },
   log: { level: 'info' },
 };
 
@@ -78,7 +87,7 @@ export function loadServeConfig(file: string | undefined, env: NodeJS.ProcessEnv
     } catch (error) {
       throw new ConfigError(file, `is not valid JSON: ${(error as Error).message}`);
     }
-    root = object(value, file, ['tokens', 'liquidation', 'orders', 'journal', 'consumers', 'observers', 'log']);
+    root = object(value, file, ['tokens', 'liquidation', 'orders', 'journal', 'consumers', 'observers', 'evaluation', 'log']);
   }
   const where = file ?? 'config';
   const tokens: Record<Role, string[]> = { publisher: [], consumer: [], observer: [] };
@@ -152,6 +161,11 @@ export function loadServeConfig(file: string | undefined, env: NodeJS.ProcessEnv
     if (o.summaryMs !== undefined) config.observers.summaryMs = integer(o.summaryMs, `${p}.summaryMs`, 10, 3_600_000);
     if (o.pricesMs !== undefined) config.observers.pricesMs = integer(o.pricesMs, `${p}.pricesMs`, 10, 3_600_000);
   }
+  if (root.evaluation !== undefined) {
+    const p = `${where}: evaluation`;
+    const e = object(root.evaluation, p, ['heapEntriesPerAccount']);
+    if (e.heapEntriesPerAccount !== undefined) config.evaluation.heapEntriesPerAccount = number(e.heapEntriesPerAccount, `${p}.heapEntriesPerAccount`, 0.01, 16);
+  }
   if (root.log !== undefined) {
     const p = `${where}: log`;
     const l = object(root.log, p, ['level']);
@@ -210,9 +224,13 @@ function integer(value: unknown, path: string, min: number, max: number): number
   return value;
 }
 
-function ppm(value: unknown, path: string, min: number, max: number): bigint {
+function number(value: unknown, path: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw new ConfigError(path, `must be a number from ${min} to ${max}, got ${describe(value)}`);
-  return BigInt(Math.round(value * 1e6));
+  return value;
+}
+
+function ppm(value: unknown, path: string, min: number, max: number): bigint {
+  return BigInt(Math.round(number(value, path, min, max) * 1e6));
 }
 
 function describe(value: unknown): string {

@@ -20,6 +20,11 @@ export interface LiveOptions {
   worstPrice: WorstPrice;
   retryMs: number;
   pool?: SweepPool;
+  /**
+   * Heap entries the incremental evaluator may hold per account before it rebuilds its index
+   * (ServeConfig.evaluation). Default: the evaluator's own (a quarter).
+   */
+  heapEntriesPerAccount?: number;
   /** The clock (ms); tests move it. */
   now?: () => number;
 }
@@ -75,7 +80,11 @@ export class LiveEngine {
     readonly engine: Engine,
     private readonly options: LiveOptions,
   ) {
-    this.evaluator = new IncrementalEvaluator(engine, options.pool ? { pool: options.pool } : {});
+    const perAccount = options.heapEntriesPerAccount;
+    this.evaluator = new IncrementalEvaluator(engine, {
+      ...(options.pool ? { pool: options.pool } : {}),
+      ...(perAccount === undefined ? {} : { heapLimit: Math.max(HEAP_LIMIT_MIN, Math.round(engine.accountCount * perAccount)) }),
+    });
     this.planner = new LiquidationPlanner(engine);
     this.now = options.now ?? Date.now;
   }
@@ -238,6 +247,9 @@ export class LiveEngine {
     return this.versions.get(a) ?? 0;
   }
 }
+
+/** The least heap limit a per-account share gives (the evaluator's own floor). */
+const HEAP_LIMIT_MIN = 1 << 16;
 
 const SCOPE_SHIFT = 2 ** 17;
 

@@ -120,7 +120,14 @@ export class LiveServer {
     const { engine, config } = options;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
-    this.live = new LiveEngine(engine, { rule: config.liquidation, worstPrice: config.orders.worstPrice, retryMs: config.orders.retryMs, pool: options.pool, now: this.now });
+    this.live = new LiveEngine(engine, {
+      rule: config.liquidation,
+      worstPrice: config.orders.worstPrice,
+      retryMs: config.orders.retryMs,
+      pool: options.pool,
+      now: this.now,
+      heapEntriesPerAccount: config.evaluation.heapEntriesPerAccount,
+    });
     this.lookup = bookLookup(engine);
     this.tokens = new TokenTable(config.tokens);
     this.metrics = new ServeMetrics();

@@ -26,6 +26,8 @@ describe('the configuration', () => {
     expect(config.orders).toEqual({ worstPrice: { kind: 'bankruptcy' }, retryMs: 250 });
     expect(config.journal.fsync).toEqual({ mode: 'always' });
     expect(config.liquidation).toEqual({ mode: 'partial', bufferPpm: 100_000n, feePpm: 5_000n });
+    expect(config.evaluation).toEqual({ heapEntriesPerAccount: 1 });
+    expect(loadServeConfig(file({ evaluation: { heapEntriesPerAccount: 0.25 } }), {}).evaluation).toEqual({ heapEntriesPerAccount: 0.25 });
     const made = loadServeConfig(undefined, {});
     expect(made.generatedTokens).toBe(true);
     for (const role of ['publisher', 'consumer', 'observer'] as const) expect(made.tokens[role][0]).toMatch(/^[A-Za-z0-9_-]{24}$/);
@@ -45,6 +47,9 @@ describe('the configuration', () => {
     [{ journal: { groupMs: 5 } }, 'journal.groupMs: is only read with fsync "group"'],
     [{ consumers: { bufferBytes: 10 } }, 'consumers.bufferBytes: must be an integer from 4096 to 1073741824, got the number 10'],
     [{ log: { level: 'loud' } }, 'log.level: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ evaluation: { heapEntriesPerAccount: 0 } }, 'evaluation.heapEntriesPerAccount: must be a number from 0.01 to 16, got the number 0'],
+    [{ evaluation: { heapEntriesPerAccount: '1' } }, 'evaluation.heapEntriesPerAccount: must be a number from 0.01 to 16, got "1"'],
+    [{ evaluation: { heapLimit: 5 } }, 'evaluation.heapLimit: unknown key; allowed keys are heapEntriesPerAccount'],
     [[], 'must be an object, got an array'],
     ['{"tokens": ', 'is not valid JSON'],
   ])('refuses %j in one line naming the field', (value, reason) => {

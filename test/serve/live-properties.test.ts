@@ -95,3 +95,19 @@ describe('LiveEngine against the reference', () => {
     );
   }, 120_000);
 });
+
+describe('the live engine\'s evaluator', () => {
+  test('holds evaluation.heapEntriesPerAccount heap entries per account before a rebuild (at least 2^16), the evaluator\'s own quarter without it', () => {
+    const engine = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 100_000, seed: 3, instruments: 8 })));
+    const options = { rule: DEFAULT_CONFIG.liquidation, worstPrice: DEFAULT_CONFIG.orders.worstPrice, retryMs: 1_000 };
+    const heapLimit = (heapEntriesPerAccount?: number): number => {
+      const { evaluator } = new LiveEngine(engine, heapEntriesPerAccount === undefined ? options : { ...options, heapEntriesPerAccount });
+      evaluator.close();
+      return evaluator.heapLimit;
+    };
+    expect(heapLimit(DEFAULT_CONFIG.evaluation.heapEntriesPerAccount)).toBe(100_000);
+    expect(heapLimit(2.5)).toBe(250_000);
+    expect(heapLimit(0.01)).toBe(1 << 16);
+    expect(heapLimit()).toBe(1 << 16); // max(2^16, 100,000 / 4)
+  });
+});
