@@ -385,6 +385,8 @@ function sleep(ms: number): Promise<void> {
 
 /** Checks of the pending waits, run after every message of any socket. */
 const waiters = new Set<() => void>();
+/** A crash tick's first order is waited for this long before the barrier (a tick may make none). */
+const FIRST_ORDER_WAIT_MS = 50;
 
 function wake(): void {
   for (const check of [...waiters]) check();
@@ -470,9 +472,12 @@ class CrashTarget {
     await until('ack', 10_000, () => this.acked === id || this.refused !== null);
     if (this.refused !== null) throw new Error(this.refused);
     f.ackMs.push(this.ackAt - sent);
-    // A barrier: GET /accounts/:id is answered from the server's queue, after the evaluation and
-    // the orders of every message queued before it; then a short quiet period for the orders in
-    // flight on the other socket.
+    // Idle until the tick's first order (or FIRST_ORDER_WAIT_MS: a tick may make none), so that this
+    // process's own work (the barrier's HTTP request) does not share the cores with the server while
+    // the latency is measured; then a barrier: GET /accounts/:id is answered from the server's
+    // queue, after the evaluation and the orders of every message queued before it; then a short
+    // quiet period for the orders in flight on the other socket.
+    await until('first order', FIRST_ORDER_WAIT_MS, () => this.arrivals.length > before).catch(() => undefined);
     await (await fetch(`${this.http}/accounts/feed-barrier`)).arrayBuffer();
     await sleep(quietMs);
     this.closedAt = this.arrivals.length;
