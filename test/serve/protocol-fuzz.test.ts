@@ -6,7 +6,6 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { encode } from '@msgpack/msgpack';
 import { Engine } from '../../src/engine/engine.js';
-import { bookFromJsonValue } from '../../src/book/json.js';
 import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
 import type { AnyOperation } from '../../src/account/operations.js';
 import { FUNDING_INDEX_ABS_MAX, LEVERAGE_MAX, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
@@ -20,30 +19,12 @@ import {
   type ClientMessage,
   type ErrorCode,
 } from '../../src/serve/protocol.js';
-import { FRAME_CATEGORIES, malformedFrames, validFrames, type FrameBook } from '../support/frames.js';
+import { FRAME_CATEGORIES, frameBookOf, lottedBook, malformedFrames, validFrames } from '../support/frames.js';
 
 // A small book whose lots are not all 1 (size-off-lot frames need a lot above 1).
-const tiers = [{ upToNotional: null, maintenanceRate: '0.005', maxLeverage: '100' }];
-const lotted = Engine.fromBook(
-  bookFromJsonValue({
-    instruments: [
-      { symbol: 'BTC-PERP', markPrice: '50000', tickSize: '0.1', lotSize: '0.005', fundingIndex: '0', tiers },
-      { symbol: 'ETH-PERP', markPrice: '2500', tickSize: '0.01', lotSize: '0.001', fundingIndex: '0', tiers },
-      { symbol: 'SOL-PERP', markPrice: '150', tickSize: '0.01', lotSize: '0.25', fundingIndex: '0', tiers },
-    ],
-    accounts: Array.from({ length: 20 }, (_, a) => ({ id: `trader-${a}`, balance: '1000', positions: [] })),
-  }),
-);
+const lotted = lottedBook('-PERP', Array.from({ length: 20 }, (_, a) => ({ id: `trader-${a}`, balance: '1000', positions: [] })));
 // A generated book, as the brief's server tests use (every lot 1).
 const generated = Engine.fromBook(generatedBookToBook(generateBook({ accounts: 50, seed: 1, instruments: 5 })));
-
-function frameBook(engine: Engine): FrameBook {
-  return {
-    symbols: engine.instruments.map((instrument) => instrument.symbol),
-    accounts: engine.accountIds.toArray(),
-    lots: engine.instruments.map((instrument) => instrument.lotUnits),
-  };
-}
 
 const ONE_LINE = /^[^\p{Cc}\p{Zl}\p{Zp}]+$/u;
 
@@ -54,7 +35,7 @@ describe('malformed frames', () => {
   ] as const) {
     test(`${count} frames over ${name}: each refused with its category's code, a one-line reason, never a throw`, () => {
       const lookup = bookLookup(engine);
-      const frames = malformedFrames(1, count, frameBook(engine));
+      const frames = malformedFrames(1, count, frameBookOf(engine));
       expect(frames).toHaveLength(count);
       const byCode = new Map<ErrorCode, number>();
       const byCategory = new Map<string, number>();
@@ -80,14 +61,14 @@ describe('malformed frames', () => {
   }
 
   test('the generator is deterministic: the same seed gives the same frames; another seed others', () => {
-    const book = frameBook(lotted);
+    const book = frameBookOf(lotted);
     const digest = (seed: number) => malformedFrames(seed, 600, book).map((frame) => `${frame.name} ${frame.role} ${Buffer.from(frame.bytes.subarray(0, 4096)).toString('hex')}`);
     expect(digest(7)).toEqual(digest(7));
     expect(digest(8)).not.toEqual(digest(7));
   });
 
   test('the size-off-lot frames are off the lot (the book has lots above 1)', () => {
-    const frames = malformedFrames(3, 2_000, frameBook(lotted)).filter((frame) => frame.name.startsWith('size-off-lot/'));
+    const frames = malformedFrames(3, 2_000, frameBookOf(lotted)).filter((frame) => frame.name.startsWith('size-off-lot/'));
     expect(frames.length).toBeGreaterThan(0);
     for (const frame of frames) {
       const decoded = decodeClientMessage(frame.bytes, frame.role, bookLookup(lotted));
@@ -112,7 +93,7 @@ describe('never a throw', () => {
   });
 
   test('valid frames with bytes flipped, cut or repeated', () => {
-    const valid = validFrames(11, 400, frameBook(lotted));
+    const valid = validFrames(11, 400, frameBookOf(lotted));
     for (const frame of valid) expect(decodeClientMessage(frame.bytes, frame.role, lookup).ok, frame.name).toBe(true);
     fc.assert(
       fc.property(

@@ -4,8 +4,6 @@
 // encoding (round trip, determinism, integer widths).
 import { describe, expect, test } from 'vitest';
 import { encode } from '@msgpack/msgpack';
-import { Engine } from '../../src/engine/engine.js';
-import { bookFromJsonValue } from '../../src/book/json.js';
 import type { AnyOperation } from '../../src/account/operations.js';
 import {
   DECODE_ERROR_CODES,
@@ -29,23 +27,13 @@ import {
   type Role,
   type ServerMessage,
 } from '../../src/serve/protocol.js';
-import { mp } from '../support/frames.js';
+import { lottedBook, mp } from '../support/frames.js';
 
 // BTC: lot 0.005 (5 size units), ETH: lot 0.001 (1 size unit), SOL: lot 0.25 (25 size units).
-const tiers = [{ upToNotional: null, maintenanceRate: '0.005', maxLeverage: '100' }];
-const engine = Engine.fromBook(
-  bookFromJsonValue({
-    instruments: [
-      { symbol: 'BTC', markPrice: '50000', tickSize: '0.1', lotSize: '0.005', fundingIndex: '0', tiers },
-      { symbol: 'ETH', markPrice: '2500', tickSize: '0.01', lotSize: '0.001', fundingIndex: '0', tiers },
-      { symbol: 'SOL', markPrice: '150', tickSize: '0.01', lotSize: '0.25', fundingIndex: '0', tiers },
-    ],
-    accounts: [
-      { id: 'alice', balance: '1000', positions: [] },
-      { id: 'bob', balance: '1000', positions: [] },
-    ],
-  }),
-);
+const engine = lottedBook('', [
+  { id: 'alice', balance: '1000', positions: [] },
+  { id: 'bob', balance: '1000', positions: [] },
+]);
 const book = bookLookup(engine);
 
 /** A frame as a client would encode it (64-bit ints for bigints). */

@@ -1,10 +1,9 @@
 // The live server end to end: the real uWebSockets.js server in this process, `ws` clients, a small
 // hand-made book whose orders are worked out by hand (BTC: tick 0.1, lot 0.001, so price units are
 // tenths and size units thousandths; maintenance 0.5% below a notional of 250,000).
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { engineWith } from '../support/sim.js';
-import { bookHash, Client, startServer, testConfig, TOKENS } from '../support/serve.js';
-import type { LiveServer } from '../../src/serve/server.js';
+import { bookHash, Client, startServer, stoppedAfterEach, testConfig, TOKENS } from '../support/serve.js';
 import type { ServerMessage } from '../../src/serve/protocol.js';
 import { runCli } from '../support/cli.js';
 import { spawn } from 'node:child_process';
@@ -28,14 +27,7 @@ function book() {
   ]);
 }
 
-let servers: LiveServer[] = [];
-let clients: Client[] = [];
-afterEach(async () => {
-  for (const client of clients) await client.close();
-  for (const server of servers) await server.stop();
-  servers = [];
-  clients = [];
-});
+const { servers, clients } = stoppedAfterEach();
 
 async function server(config = testConfig()) {
   const started = await startServer(book(), config);
@@ -177,7 +169,7 @@ describe('liq serve end to end', () => {
     servers.push(s);
     await expect(startServer(book(), testConfig(), dir)).rejects.toThrow(`${dir}: the journal is in use by another liq serve (pid ${process.pid}); one server per journal`);
     await s.stop();
-    servers = [];
+    servers.splice(0); // stopped already
     await expect(startServer(book(), testConfig(), dir, 'another-book')).rejects.toThrow(`${dir}: this journal belongs to another book`);
     const again = await startServer(book(), testConfig(), dir);
     servers.push(again);

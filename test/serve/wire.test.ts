@@ -3,24 +3,15 @@
 // names, each answered with an error frame of the category's code; the server stays up and the
 // book is unchanged (its hash before and after). Then a consumer that stops reading: disconnected
 // with the server's buffer for it bounded, and it resumes with nothing lost.
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import { bookFromJsonValue } from '../../src/book/json.js';
 import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
-import type { LiveServer } from '../../src/serve/server.js';
 import { CLOSE_BACKPRESSURE } from '../../src/serve/server.js';
 import type { Role, ServerMessage } from '../../src/serve/protocol.js';
-import { malformedFrames } from '../support/frames.js';
-import { bookHash, Client, startServer, testConfig, TOKENS } from '../support/serve.js';
+import { frameBookOf, lottedBook, malformedFrames } from '../support/frames.js';
+import { bookHash, Client, startServer, stoppedAfterEach, testConfig, TOKENS } from '../support/serve.js';
 
-let servers: LiveServer[] = [];
-let clients: Client[] = [];
-afterEach(async () => {
-  for (const client of clients) await client.close();
-  for (const server of servers) await server.stop();
-  servers = [];
-  clients = [];
-});
+const { servers, clients } = stoppedAfterEach();
 
 async function connect(port: number, role: Role): Promise<Client> {
   const client = await Client.connect(port, TOKENS[role]);
@@ -28,22 +19,15 @@ async function connect(port: number, role: Role): Promise<Client> {
   return client;
 }
 
-const tiers = [{ upToNotional: null, maintenanceRate: '0.005', maxLeverage: '100' }];
-/** Lots of 5, 1 and 25 units, so that sizes off the lot can be sent. */
+/** Lots of 5, 1 and 25 units, so that sizes off the lot can be sent; the even traders hold an isolated BTC-PERP long. */
 function lotted(): Engine {
-  return Engine.fromBook(
-    bookFromJsonValue({
-      instruments: [
-        { symbol: 'BTC-PERP', markPrice: '50000', tickSize: '0.1', lotSize: '0.005', fundingIndex: '0', tiers },
-        { symbol: 'ETH-PERP', markPrice: '2500', tickSize: '0.01', lotSize: '0.001', fundingIndex: '0', tiers },
-        { symbol: 'SOL-PERP', markPrice: '150', tickSize: '0.01', lotSize: '0.25', fundingIndex: '0', tiers },
-      ],
-      accounts: Array.from({ length: 20 }, (_, a) => ({
-        id: `trader-${a}`,
-        balance: '1000',
-        positions: a % 2 === 0 ? [{ instrument: 'BTC-PERP', size: '0.05', entryPrice: '50000', mode: 'isolated', margin: '100', leverage: '25' }] : [],
-      })),
-    }),
+  return lottedBook(
+    '-PERP',
+    Array.from({ length: 20 }, (_, a) => ({
+      id: `trader-${a}`,
+      balance: '1000',
+      positions: a % 2 === 0 ? [{ instrument: 'BTC-PERP', size: '0.05', entryPrice: '50000', mode: 'isolated', margin: '100', leverage: '25' }] : [],
+    })),
   );
 }
 
@@ -53,11 +37,7 @@ describe('the server against malformed input', () => {
     const s = await startServer(engine);
     servers.push(s);
     const before = bookHash(engine);
-    const frames = malformedFrames(20261205, 10_000, {
-      symbols: engine.instruments.map((i) => i.symbol),
-      accounts: engine.accountIds.toArray(),
-      lots: engine.instruments.map((i) => i.lotUnits),
-    });
+    const frames = malformedFrames(20261205, 10_000, frameBookOf(engine));
     const sockets = { publisher: await connect(s.port, 'publisher'), consumer: await connect(s.port, 'consumer'), observer: await connect(s.port, 'observer') };
     const sent = { publisher: [] as string[], consumer: [] as string[], observer: [] as string[] };
     // In rounds, so that no socket holds more than a few megabytes unread.

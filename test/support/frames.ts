@@ -3,6 +3,8 @@
 // message, and malformed ones, each named by its category and carrying the error code
 // decodeClientMessage must answer. Deterministic: the same seed, count and book give the same
 // frames. Used by test/serve/protocol-fuzz.test.ts and by the server's end-to-end tests.
+import { bookFromJsonValue } from '../../src/book/json.js';
+import { Engine } from '../../src/engine/engine.js';
 import { FUNDING_INDEX_ABS_MAX, LEVERAGE_MAX, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
 import { FRAME_BYTES_MAX, OPS_PER_FRAME_MAX, TICKS_PER_FRAME_MAX, type ErrorCode, type Role } from '../../src/serve/protocol.js';
 
@@ -11,6 +13,33 @@ export interface FrameBook {
   symbols: string[];
   accounts: string[];
   lots: bigint[];
+}
+
+/** The frame book of an engine's book. */
+export function frameBookOf(engine: Engine): FrameBook {
+  return {
+    symbols: engine.instruments.map((instrument) => instrument.symbol),
+    accounts: engine.accountIds.toArray(),
+    lots: engine.instruments.map((instrument) => instrument.lotUnits),
+  };
+}
+
+/**
+ * A book of BTC, ETH and SOL (each symbol followed by `suffix`) whose lots are 5, 1 and 25 size
+ * units (0.005, 0.001 and 0.25), so that sizes off the lot can be sent, with `accounts` (book JSON).
+ */
+export function lottedBook(suffix: string, accounts: unknown[]): Engine {
+  const tiers = [{ upToNotional: null, maintenanceRate: '0.005', maxLeverage: '100' }];
+  return Engine.fromBook(
+    bookFromJsonValue({
+      instruments: [
+        { symbol: `BTC${suffix}`, markPrice: '50000', tickSize: '0.1', lotSize: '0.005', fundingIndex: '0', tiers },
+        { symbol: `ETH${suffix}`, markPrice: '2500', tickSize: '0.01', lotSize: '0.001', fundingIndex: '0', tiers },
+        { symbol: `SOL${suffix}`, markPrice: '150', tickSize: '0.01', lotSize: '0.25', fundingIndex: '0', tiers },
+      ],
+      accounts,
+    }),
+  );
 }
 
 export interface GeneratedFrame {

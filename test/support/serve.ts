@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { encodeBookBinary } from '../../src/book/binary.js';
 import type { Engine } from '../../src/engine/engine.js';
@@ -45,6 +46,19 @@ export async function startServer(engine: Engine, config: ServeConfig = testConf
 }
 
 /** SHA-256 of the book's binary encoding: its columns, the state a restart must rebuild. */
+/**
+ * The servers and clients a test file starts (it pushes them), closed and stopped after each of its
+ * tests: call once at the file's top level.
+ */
+export function stoppedAfterEach(): { servers: LiveServer[]; clients: Client[] } {
+  const started = { servers: [] as LiveServer[], clients: [] as Client[] };
+  afterEach(async () => {
+    for (const client of started.clients.splice(0)) await client.close();
+    for (const server of started.servers.splice(0)) await server.stop();
+  });
+  return started;
+}
+
 export function bookHash(engine: Engine): string {
   return createHash('sha256').update(encodeBookBinary(engine)).digest('hex');
 }
