@@ -316,29 +316,22 @@ function syncOpened(fd: number, path: string): void {
   }
 }
 
-function fsyncFile(path: string): void {
+/** Opens a file (fdatasync) or a directory (fsync, for the names in it), syncs it and closes it. */
+function syncPath(path: string, directory: boolean): void {
   let fd: number | null = null;
   try {
     fd = openSync(path, 'r');
-    fdatasyncSync(fd);
+    if (directory) fsyncSync(fd);
+    else fdatasyncSync(fd);
   } catch (error) {
-    throw ioError(path, 'fsync', error);
+    throw ioError(path, directory ? 'fsync the directory' : 'fsync', error);
   } finally {
     if (fd !== null) closeSync(fd);
   }
 }
 
-function fsyncDirectory(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch (error) {
-    throw ioError(dir, 'fsync the directory', error);
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
-}
+const fsyncFile = (path: string): void => syncPath(path, false);
+const fsyncDirectory = (dir: string): void => syncPath(dir, true);
 
 function checkOptions(options: JournalOptions): Required<JournalOptions> {
   const name = options.name;
@@ -860,11 +853,7 @@ export class Journal {
         this.unsynced.shift();
       }
       if (this.syncedSeq < lastSeq) {
-        try {
-          fdatasyncSync(this.fd);
-        } catch (error) {
-          throw ioError(this.current().path, 'fsync', error);
-        }
+        syncOpened(this.fd, this.current().path);
         this.syncedSeq = lastSeq;
       }
       if (this.directoryDirty) {
