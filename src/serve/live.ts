@@ -9,7 +9,7 @@ import { applyBatch } from '../account/batch.js';
 import { LiquidationPlanner, PPM, type LiquidationRule, type PlannedClose } from '../account/liquidation.js';
 import type { AnyOperation, OperationResult } from '../account/operations.js';
 import type { Engine } from '../engine/engine.js';
-import { IncrementalEvaluator } from '../engine/incremental.js';
+import { IncrementalEvaluator, type IncrementalOptions } from '../engine/incremental.js';
 import { MODE_ISOLATED, PRICE_UNITS_MAX, STATUS_BANKRUPT, STATUS_HEALTHY } from '../fixed/constants.js';
 import type { SweepPool } from '../pool/pool.js';
 import { failingAccount } from '../sim/simulate.js';
@@ -25,6 +25,8 @@ export interface LiveOptions {
    * (ServeConfig.evaluation). Default: the evaluator's own (a quarter).
    */
   heapEntriesPerAccount?: number;
+  /** The incremental evaluator's tuning (IncrementalOptions), for tests and measurements. */
+  evaluator?: Omit<IncrementalOptions, 'pool' | 'sweep' | 'listSweeps' | 'heapLimit'>;
   /** The clock (ms); tests move it. */
   now?: () => number;
 }
@@ -82,7 +84,9 @@ export class LiveEngine {
   ) {
     const perAccount = options.heapEntriesPerAccount;
     this.evaluator = new IncrementalEvaluator(engine, {
-      ...(options.pool ? { pool: options.pool } : {}),
+      ...options.evaluator,
+      // On a pool, a sweep step lists the failing scopes (evaluate reads the failing accounts from them).
+      ...(options.pool ? { pool: options.pool, listSweeps: true } : {}),
       ...(perAccount === undefined ? {} : { heapLimit: Math.max(HEAP_LIMIT_MIN, Math.round(engine.accountCount * perAccount)) }),
     });
     this.planner = new LiquidationPlanner(engine);
@@ -138,7 +142,10 @@ export class LiveEngine {
     const candidates = new Set<number>();
     if (step.changed === null || !this.built) {
       this.failing.clear();
-      for (let a = 0; a < this.engine.accountCount; a++) if (failingAccount(v, a)) this.failing.add(a);
+      // From the sweep's list where it gave one, else a pass over the book (a build, or no pool).
+      const scopes = step.scopes;
+      if (scopes !== undefined) for (let k = 0; k < scopes.length; k += 2) this.failing.add(scopes[k]);
+      else for (let a = 0; a < this.engine.accountCount; a++) if (failingAccount(v, a)) this.failing.add(a);
       for (const a of this.failing) candidates.add(a);
       this.built = true;
     } else {

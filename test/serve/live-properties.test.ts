@@ -10,6 +10,7 @@ import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { LiveEngine } from '../../src/serve/live.js';
 import { DEFAULT_CONFIG } from '../../src/serve/config.js';
+import { SweepPool } from '../../src/pool/pool.js';
 import type { AnyOperation } from '../../src/account/operations.js';
 
 function referenceFailing(engine: Engine): Set<number> {
@@ -23,11 +24,17 @@ function referenceFailing(engine: Engine): Set<number> {
 }
 
 describe('LiveEngine against the reference', () => {
-  test('after every message of random tick, update and fill streams, the failing accounts are the reference\'s, and each newly failing account is ordered', async () => {
+  // On a pool, as `liq serve` runs, a fallback sweep lists the failing scopes the live engine then
+  // reads; on this thread it finds them in the status columns. A step past 40 accounts sweeps, so
+  // that both paths and the incremental one are taken.
+  test.each([false, true])('after every message of random tick, update and fill streams, the failing accounts are the reference\'s, and each newly failing account is ordered (on a pool: %s)', async (pooled) => {
+    let sweeps = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), async (seed) => {
         const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 300, seed, instruments: 4, isolatedShare: 0.4 })));
-        const live = new LiveEngine(engine, { rule: DEFAULT_CONFIG.liquidation, worstPrice: DEFAULT_CONFIG.orders.worstPrice, retryMs: 1e12, now: () => 0 });
+        const pool = pooled ? await SweepPool.open(engine, { threads: 2 }) : undefined;
+        try {
+        const live = new LiveEngine(engine, { rule: DEFAULT_CONFIG.liquidation, worstPrice: DEFAULT_CONFIG.orders.worstPrice, retryMs: 1e12, now: () => 0, ...(pool ? { pool } : {}), evaluator: { fallbackAccounts: 40 } });
         let state = seed;
         const random = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4_294_967_296;
         const ordered = new Set<number>();
@@ -83,16 +90,21 @@ describe('LiveEngine against the reference', () => {
               if (applied.results[k].ok && 'accountIndex' in operation && operation.accountIndex !== undefined) ordered.delete(operation.accountIndex);
             });
           }
-          const { orders } = await live.evaluate();
+          const { orders, path } = await live.evaluate();
+          if (path === 'sweep') sweeps++;
           for (const order of orders) ordered.add(order.accountIndex);
           const expected = referenceFailing(engine);
           expect([...live.failing].sort((x, y) => x - y)).toEqual([...expected].sort((x, y) => x - y));
           // Every failing account has been ordered since its last change (retries are off).
           for (const a of expected) expect(ordered.has(a)).toBe(true);
         }
+        } finally {
+          await pool?.close();
+        }
       }),
       { numRuns: 12, seed: 20261205 },
     );
+    expect(sweeps, 'steps that swept').toBeGreaterThan(10);
   }, 120_000);
 });
 
