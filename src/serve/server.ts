@@ -24,6 +24,7 @@ import {
   decodeClientMessage,
   decodeServerMessage,
   encodeServerMessage,
+  encodeServerMessageShared,
   FRAME_BYTES_MAX,
   type BookLookup,
   type ClientMessage,
@@ -374,16 +375,21 @@ export class LiveServer {
         this.subscribe(ws, m.id, m.from);
         return;
       case 'ping':
-        this.send(ws, encodeServerMessage({ type: 'ack', id: m.id, seq: this.inputs.lastSeq }));
+        this.send(ws, encodeServerMessageShared({ type: 'ack', id: m.id, seq: this.inputs.lastSeq }));
         return;
     }
   }
 
   private refuse(ws: WebSocket<Peer>, id: number | null, code: ErrorCode, reason: string): void {
     this.metrics.refusals.inc({ code });
-    this.send(ws, encodeServerMessage({ type: 'error', id, code, reason }));
+    this.send(ws, encodeServerMessageShared({ type: 'error', id, code, reason }));
   }
 
+  /**
+   * Sends one message. uWebSockets.js copies the bytes before send returns, so every message but an
+   * order (whose bytes the journal keeps) is encoded into the Encoder's reused buffer
+   * (encodeServerMessageShared) and sent at once, to one socket or in a loop with no encode inside.
+   */
   private send(ws: WebSocket<Peer>, bytes: Uint8Array): void {
     // A closed uWS socket throws on any call: answers of queued work may find theirs gone.
     if (!this.peers.has(ws) || ws.getUserData().closed) return;
@@ -394,7 +400,7 @@ export class LiveServer {
     const peer = ws.getUserData();
     if (peer.role === 'observer') {
       peer.subscribed = true;
-      this.send(ws, encodeServerMessage({ type: 'welcome', id, role: peer.role, lastSeq: this.orders.durableSeq }));
+      this.send(ws, encodeServerMessageShared({ type: 'welcome', id, role: peer.role, lastSeq: this.orders.durableSeq }));
       return;
     }
     // 0 (or none): from the next new order, without a replay.
@@ -409,7 +415,7 @@ export class LiveServer {
     }
     peer.nextSeq = Math.max(start, 1);
     peer.subscribed = true;
-    this.send(ws, encodeServerMessage({ type: 'welcome', id, role: peer.role, from: peer.nextSeq, lastSeq: this.orders.durableSeq }));
+    this.send(ws, encodeServerMessageShared({ type: 'welcome', id, role: peer.role, from: peer.nextSeq, lastSeq: this.orders.durableSeq }));
     this.pumpConsumer(ws);
   }
 
@@ -497,7 +503,7 @@ export class LiveServer {
           this.metrics.journalSeq.set({ journal: 'inputs' }, last);
           void this.inputs.whenDurable(last).then(
             () => {
-              for (const ack of acks) this.send(ack.ws, encodeServerMessage(ack.refused.length > 0 ? { type: 'ack', id: ack.id, seq: ack.seq, refused: ack.refused } : { type: 'ack', id: ack.id, seq: ack.seq }));
+              for (const ack of acks) this.send(ack.ws, encodeServerMessageShared(ack.refused.length > 0 ? { type: 'ack', id: ack.id, seq: ack.seq, refused: ack.refused } : { type: 'ack', id: ack.id, seq: ack.seq }));
             },
             (error: Error) => this.fatal(error),
           );
@@ -574,7 +580,7 @@ export class LiveServer {
   }
 
   private heartbeat(): void {
-    const bytes = encodeServerMessage({ type: 'heartbeat', seq: this.orders.durableSeq, ts: this.now() });
+    const bytes = encodeServerMessageShared({ type: 'heartbeat', seq: this.orders.durableSeq, ts: this.now() });
     const half = this.options.config.consumers.bufferBytes / 2;
     for (const ws of this.peers) {
       const peer = ws.getUserData();
@@ -605,7 +611,7 @@ export class LiveServer {
         else liquidatable++;
       }
     }
-    const bytes = encodeServerMessage({ type: 'summary', ts: this.now(), accounts: this.options.engine.accountCount, liquidatable, bankrupt, orders: this.orders.lastSeq });
+    const bytes = encodeServerMessageShared({ type: 'summary', ts: this.now(), accounts: this.options.engine.accountCount, liquidatable, bankrupt, orders: this.orders.lastSeq });
     this.toObservers(bytes);
   }
 
@@ -619,7 +625,7 @@ export class LiveServer {
         this.lastPrices[i] = marks[i];
       }
     }
-    if (moved.length > 0) this.toObservers(encodeServerMessage({ type: 'prices', ts: this.now(), marks: moved }));
+    if (moved.length > 0) this.toObservers(encodeServerMessageShared({ type: 'prices', ts: this.now(), marks: moved }));
   }
 
   private toObservers(bytes: Uint8Array): void {
