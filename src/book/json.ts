@@ -31,7 +31,7 @@ import { BookError } from './errors.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 import { bracketOf, leverageCap } from './ranges.js';
 import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from './model.js';
-import { field, isPlainObject, quote, type JsonObject } from '../io/json-object.js';
+import { field, isPlainObject, quote, type JsonObject, describeJson as describe } from '../io/json-object.js';
 
 /** The format version this module reads and writes. An absent `version` means 1. */
 export const BOOK_JSON_VERSION = 1;
@@ -628,16 +628,6 @@ function fail(path: string, reason: string): never {
 
 
 /** What a JSON value is, for "got ..." in messages. */
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return `the string ${quote(value)}`;
-  if (typeof value === 'number') return `the JSON number ${value}`;
-  if (typeof value === 'boolean') return `the JSON boolean ${value}`;
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `a JavaScript ${typeof value}`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Writing

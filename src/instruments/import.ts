@@ -14,7 +14,7 @@ import type { Instrument } from '../book/model.js';
 import { formatScaled } from '../fixed/decimal.js';
 import { InputError } from '../io/errors.js';
 import { readRegularText } from '../io/input.js';
-import { field, isPlainObject, quote, type JsonObject } from '../io/json-object.js';
+import { describeJson, field, isPlainObject, quote, type JsonObject } from '../io/json-object.js';
 import { tierRows } from '../memory/tiers.js';
 
 /** The venues `liq instruments import` reads. */
@@ -271,17 +271,11 @@ function keyName(key: string): string {
   return /^[A-Za-z_$][\w$]{0,39}$/.test(key) ? key : quote(key);
 }
 
-/** What a JSON value is, for "got ..." in messages. */
+/** What a JSON value is, for "got ..." in messages: a venue number by the text it was written with. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'nothing';
-  const written = numberText(value);
+  const written = value instanceof JsonNumber ? value.text : undefined;
   if (written !== undefined) return `the JSON number ${written.length > 40 ? `${written.slice(0, 40)}...` : written}`;
-  if (typeof value === 'string') return `the string ${quote(value)}`;
-  if (typeof value === 'boolean') return `the JSON boolean ${value}`;
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return `a JavaScript ${typeof value}`;
+  return describeJson(value);
 }
 
 /** The elements of an array, or a lone object as a list of one (an endpoint asked for one symbol). */

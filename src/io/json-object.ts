@@ -26,3 +26,15 @@ export function quote(text: string): string {
   const quoted = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
   return quoted.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** What a JSON value is, for the "got …" of a refusal: `the string "x"`, `the JSON number 5`, `an array`. */
+export function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return `the string ${quote(value)}`;
+  if (typeof value === 'number') return `the JSON number ${value}`;
+  if (typeof value === 'boolean') return `the JSON boolean ${value}`;
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `a JavaScript ${typeof value}`;
+}

@@ -1,6 +1,7 @@
 // `liq serve`'s configuration: a JSON file (--config) and the environment, validated with errors
 // that name the field, then filled in with the defaults (docs/serve.md, "Configuration").
 import { InputError } from '../io/errors.js';
+import { describeJson as describe } from '../io/json-object.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { LiquidationRule } from '../account/liquidation.js';
@@ -233,10 +234,3 @@ function ppm(value: unknown, path: string, min: number, max: number): bigint {
   return BigInt(Math.round(number(value, path, min, max) * 1e6));
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value === 'number' ? 'the number' : typeof value} ${String(value)}`;
-}

@@ -39,16 +39,16 @@ describe('the configuration', () => {
     [{ tokens: { publisher: 'short' } }, 'tokens.publisher[0]: must be 16 to 256 printable ASCII characters without spaces (got 5 characters)'],
     [{ tokens: { publisher: token('x'), consumer: token('x') } }, 'tokens: one token is given to both publisher and consumer; a token has one role'],
     [{ tokens: { admin: token('a') } }, 'tokens.admin: unknown key; allowed keys are publisher, consumer, observer'],
-    [{ liquidation: { mode: 'half' } }, 'liquidation.mode: must be "full" or "partial", got "half"'],
-    [{ liquidation: { buffer: -1 } }, 'liquidation.buffer: must be a number from 0 to 10, got the number -1'],
+    [{ liquidation: { mode: 'half' } }, 'liquidation.mode: must be "full" or "partial", got the string "half"'],
+    [{ liquidation: { buffer: -1 } }, 'liquidation.buffer: must be a number from 0 to 10, got the JSON number -1'],
     [{ orders: { worstPrice: 'slippage' } }, 'orders.slippage: is missing (required with worstPrice "slippage")'],
-    [{ orders: { retryMs: 0 } }, 'orders.retryMs: must be an integer from 1 to 86400000, got the number 0'],
-    [{ journal: { fsync: 'sometimes' } }, 'journal.fsync: must be "always", "group" or "none", got "sometimes"'],
+    [{ orders: { retryMs: 0 } }, 'orders.retryMs: must be an integer from 1 to 86400000, got the JSON number 0'],
+    [{ journal: { fsync: 'sometimes' } }, 'journal.fsync: must be "always", "group" or "none", got the string "sometimes"'],
     [{ journal: { groupMs: 5 } }, 'journal.groupMs: is only read with fsync "group"'],
-    [{ consumers: { bufferBytes: 10 } }, 'consumers.bufferBytes: must be an integer from 4096 to 1073741824, got the number 10'],
-    [{ log: { level: 'loud' } }, 'log.level: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
-    [{ evaluation: { heapEntriesPerAccount: 0 } }, 'evaluation.heapEntriesPerAccount: must be a number from 0.01 to 16, got the number 0'],
-    [{ evaluation: { heapEntriesPerAccount: '1' } }, 'evaluation.heapEntriesPerAccount: must be a number from 0.01 to 16, got "1"'],
+    [{ consumers: { bufferBytes: 10 } }, 'consumers.bufferBytes: must be an integer from 4096 to 1073741824, got the JSON number 10'],
+    [{ log: { level: 'loud' } }, 'log.level: must be one of fatal, error, warn, info, debug, trace, silent, got the string "loud"'],
+    [{ evaluation: { heapEntriesPerAccount: 0 } }, 'evaluation.heapEntriesPerAccount: must be a number from 0.01 to 16, got the JSON number 0'],
+    [{ evaluation: { heapEntriesPerAccount: '1' } }, 'evaluation.heapEntriesPerAccount: must be a number from 0.01 to 16, got the string "1"'],
     [{ evaluation: { heapLimit: 5 } }, 'evaluation.heapLimit: unknown key; allowed keys are heapEntriesPerAccount'],
     [[], 'must be an object, got an array'],
     ['{"tokens": ', 'is not valid JSON'],
@@ -73,6 +73,6 @@ describe('uWebSockets.js', () => {
     expect(run.stderr).toBe('liq serve: UWS_USE_FALLBACK=true asks uWebSockets.js for its slow JavaScript fallback; the live engine runs only on the native build (unset it)\n');
     const bad = spawnSync(process.execPath, ['bin/liq.js', 'serve', '--accounts', '10', '--config', file({ orders: { retryMs: -5 } }, 'bad.json')], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toBe(`liq serve: ${join(dir, 'bad.json')}: orders.retryMs: must be an integer from 1 to 86400000, got the number -5\n`);
+    expect(bad.stderr).toBe(`liq serve: ${join(dir, 'bad.json')}: orders.retryMs: must be an integer from 1 to 86400000, got the JSON number -5\n`);
   });
 });
