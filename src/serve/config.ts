@@ -1,9 +1,9 @@
 // `liq serve`'s configuration: a JSON file (--config) and the environment, validated with errors
 // that name the field, then filled in with the defaults (docs/serve.md, "Configuration").
 import { InputError } from '../io/errors.js';
+import { readRegularText } from '../io/input.js';
 import { describeJson as describe } from '../io/json-object.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { LiquidationRule } from '../account/liquidation.js';
 import type { FsyncPolicy } from './journal.js';
 import type { Role } from './protocol.js';
@@ -73,15 +73,8 @@ type Json = Record<string, unknown>;
 export function loadServeConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): ServeConfig {
   let root: Json = {};
   if (file !== undefined) {
-    let text: string;
-    try {
-      const bytes = readFileSync(file);
-      if (bytes.length > CONFIG_FILE_BYTES_MAX) throw new ConfigError(file, `has ${bytes.length} bytes; a configuration may have at most ${CONFIG_FILE_BYTES_MAX}`);
-      text = bytes.toString('utf8');
-    } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      throw new ConfigError(file, `cannot read: ${(error as Error).message.split('\n')[0]}`);
-    }
+    // A regular file, its size checked before it is read, strict UTF-8 (src/io/input.ts).
+    const text = readRegularText(file, CONFIG_FILE_BYTES_MAX, 'a configuration');
     let value: unknown;
     try {
       value = JSON.parse(text);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadServeConfig, TokenTable } from '../../src/serve/config.js';
+import { CONFIG_FILE_BYTES_MAX, ConfigError, loadServeConfig, TokenTable } from '../../src/serve/config.js';
 import { loadNativeUws, UwsUnavailable } from '../../src/serve/uws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'liq-serve-config-'));
@@ -60,7 +60,12 @@ describe('the configuration', () => {
 
   test('a token from the environment is checked too, and an unreadable file is named', () => {
     expect(() => loadServeConfig(undefined, { LIQ_PUBLISHER_TOKEN: 'has a space in it, long' })).toThrow('LIQ_PUBLISHER_TOKEN[0]: must be 16 to 256 printable ASCII characters');
-    expect(() => loadServeConfig(join(dir, 'missing.json'), {})).toThrow(/missing\.json: cannot read: ENOENT/);
+    expect(() => loadServeConfig(join(dir, 'missing.json'), {})).toThrow(/missing\.json: cannot open: ENOENT/);
+    // Refused from its kind or size before a byte is read.
+    expect(() => loadServeConfig(dir, {})).toThrow(`${dir}: is a directory; a configuration is read from a regular file`);
+    const large = join(dir, 'large.json');
+    writeFileSync(large, ' '.repeat(CONFIG_FILE_BYTES_MAX + 1));
+    expect(() => loadServeConfig(large, {})).toThrow(`${large}: has 1,048,577 bytes; a configuration may have at most 1,048,576 bytes (1 MiB)`);
   });
 });
 
