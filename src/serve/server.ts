@@ -44,6 +44,14 @@ export const JOURNAL_LOCK_FILE = 'lock';
 const INPUT_TICKS = 1;
 const INPUT_UPDATES = 2;
 const INPUT_FILL = 3;
+
+/** An input journal record: its kind, then the frame as it arrived (copied out of uWebSockets.js's buffer, which the handler may not keep). */
+function inputRecord(kind: number, frame: Uint8Array): Uint8Array {
+  const record = new Uint8Array(frame.length + 1);
+  record[0] = kind;
+  record.set(frame, 1);
+  return record;
+}
 /** Orders a consumer is sent per journal read. */
 const CONSUMER_BATCH = 512;
 /** A consumer held above half its buffer for this many heartbeats in a row is disconnected. */
@@ -86,10 +94,11 @@ interface Peer {
   stalled: number;
 }
 
+/** A message queued for the pump; `record` is its input journal record (inputRecord), made as it arrives. */
 type Pending =
-  | { kind: 'ticks'; peer: Peer; ws: WebSocket<Peer>; id: number; frame: Uint8Array; instruments: Uint16Array; prices: BigInt64Array; arrived: number }
-  | { kind: 'updates'; peer: Peer; ws: WebSocket<Peer>; id: number; frame: Uint8Array; operations: AnyOperation[]; arrived: number }
-  | { kind: 'fill'; peer: Peer; ws: WebSocket<Peer>; id: number; frame: Uint8Array; order: number; operations: [FillOperation]; arrived: number }
+  | { kind: 'ticks'; peer: Peer; ws: WebSocket<Peer>; id: number; record: Uint8Array; instruments: Uint16Array; prices: BigInt64Array; arrived: number }
+  | { kind: 'updates'; peer: Peer; ws: WebSocket<Peer>; id: number; record: Uint8Array; operations: AnyOperation[]; arrived: number }
+  | { kind: 'fill'; peer: Peer; ws: WebSocket<Peer>; id: number; record: Uint8Array; order: number; operations: [FillOperation]; arrived: number }
   | { kind: 'task'; run: () => void };
 
 export class LiveServer {
@@ -361,15 +370,15 @@ export class LiveServer {
       case 'ticks':
         this.metrics.ticks.inc(m.count);
         // The decoder's arrays are reused by its next call: the queue keeps copies.
-        this.enqueue({ kind: 'ticks', peer, ws, id: m.id, frame: frame.slice(), instruments: m.instruments.slice(0, m.count), prices: m.prices.slice(0, m.count), arrived });
+        this.enqueue({ kind: 'ticks', peer, ws, id: m.id, record: inputRecord(INPUT_TICKS, frame), instruments: m.instruments.slice(0, m.count), prices: m.prices.slice(0, m.count), arrived });
         return;
       case 'updates':
         this.metrics.updates.inc(m.operations.length);
-        this.enqueue({ kind: 'updates', peer, ws, id: m.id, frame: frame.slice(), operations: m.operations, arrived });
+        this.enqueue({ kind: 'updates', peer, ws, id: m.id, record: inputRecord(INPUT_UPDATES, frame), operations: m.operations, arrived });
         return;
       case 'fill':
         this.metrics.fills.inc();
-        this.enqueue({ kind: 'fill', peer, ws, id: m.id, frame: frame.slice(), order: m.order, operations: [m.operation], arrived });
+        this.enqueue({ kind: 'fill', peer, ws, id: m.id, record: inputRecord(INPUT_FILL, frame), order: m.order, operations: [m.operation], arrived });
         return;
       case 'subscribe':
         this.subscribe(ws, m.id, m.from);
@@ -482,10 +491,7 @@ export class LiveServer {
             this.refuse(item.ws, item.id, 'invalid_price', `${applied.reason} (${applied.code})`);
             continue;
           }
-          const record = new Uint8Array(item.frame.length + 1);
-          record[0] = item.kind === 'ticks' ? INPUT_TICKS : item.kind === 'updates' ? INPUT_UPDATES : INPUT_FILL;
-          record.set(item.frame, 1);
-          if (this.inputs.append(record) !== seq) throw new Error('the input journal skipped a sequence number');
+          if (this.inputs.append(item.record) !== seq) throw new Error('the input journal skipped a sequence number');
           const refused: [number, RefusalCode, string][] = [];
           applied.results.forEach((result, k) => {
             if (!result.ok) {
