@@ -1240,7 +1240,9 @@ export class Engine {
     const capacity: Capacity = { ...old.capacity, positions: Math.max(old.capacity.positions * 2, this.positionsUsed + extra + 64) };
     let next: BookLayout;
     try {
-      next = new BookLayout(this.memory, this.memoryTop, capacity, old.layoutRoom, this.hugePages); // its old views dropped below
+      // On a cache line, as every region starts: a region just below that is let go gives back up to
+      // its end rounded up to the line (release), which must not reach into the layout.
+      next = new BookLayout(this.memory, alignUp(this.memoryTop, REGION_ALIGN), capacity, old.layoutRoom, this.hugePages); // its old views dropped below
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       // Past wasm32's 4 GiB: say how full the arena is with what (makePositionRoom compacts it

@@ -112,4 +112,25 @@ describe('Engine.region', () => {
     for (let k = 1; k < spans.length; k++) expect(spans[k].offset).toBeGreaterThanOrEqual(spans[k - 1].offset + spans[k - 1].bytes);
     expect(reused).toBeGreaterThan(10);
   });
+  test('a layout moved above a region that is then let go keeps its header: the region frees no byte of it', () => {
+    // The regression: a region of 80 bytes at the top left the top off a cache line; the arena's
+    // growth put the new layout right there, and the region, let go, was given back up to its end
+    // rounded up to the line, over the layout's header. A later region there wrote over the header
+    // (the production-path test's book 9: every price of an account read as none).
+    const engine = smallEngine();
+    engine.region('test.low', 80);
+    engine.reserveFreeSlots(engine.layout.capacity.positions); // the arena grows: a new layout at the top
+    const header = engine.layout.header;
+    expect(header % 64).toBe(0);
+    const before = new Uint32Array(engine.memory.buffer, header, 64).slice();
+    // Let the low region go, and have others take every byte free below the layout.
+    engine.region('test.low', 1 << 20);
+    for (let k = 0; k < 8; k++) {
+      const at = engine.region(`test.fill.${k}`, 96);
+      new Uint8Array(engine.memory.buffer, at, 96).fill(0xff);
+    }
+    expect(new Uint32Array(engine.memory.buffer, header, 64)).toEqual(before);
+    const spans = [...(engine as unknown as { regions: Map<string, { offset: number; bytes: number }> }).regions.values()];
+    for (const span of spans) expect(span.offset + span.bytes <= header || span.offset >= engine.layout.end, `a region at ${span.offset} over the layout`).toBe(true);
+  });
 });
