@@ -54,13 +54,14 @@ import {
   CACHE_UNIT,
   CACHE_STRIDE,
   CACHE_Q,
+  CACHE_DIV,
   CACHE_FLOORS,
   CACHE_TIERS,
   CACHE_TIER_BYTES,
 } from './layout';
 import { column, headerValue } from './header';
 import { sweepRange } from './sweep';
-import { maintenanceHinted } from './math';
+import { maintenanceHinted, notionalOf, valueOf } from './math';
 import { touchEvaluated } from './touch';
 
 /** Bytes per instrument of the bound table the control plane writes: f64 c (q·(1 + r_max)), f64 P (the mark). */
@@ -166,7 +167,8 @@ function distance(status: u32, equity: i64, maint: i64, cross: bool): i64 {
 }
 
 /**
- * y of one scope (above) from its distance H, its positions and Σ c·P (`reach`): +∞ with no
+ * y of one scope (above) from its distance H, its positions (one of an instrument with d > 1 counts
+ * twice) and Σ c·P (`reach`): +∞ with no
  * positions, 0 when nothing is left.
  */
 // @ts-ignore: decorator
@@ -274,15 +276,20 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
     const reach = magnitude * load<f64>(t + BOUND_C) * load<f64>(t + BOUND_P);
     // The bracket the sweep just found for the position's notional (its hint), and what a move
     // within it meets: its rate, and how far up the notional may go before it leaves it.
-    const exit = bracketExit(magnitude * <f64>load<i64>(c + CACHE_UNIT), c, <usize>load<u8>(posBracket + j));
-    const reachHere = magnitude * <f64>load<i64>(c + CACHE_Q) * (1.0 + rateHere / RATE_SCALE_F) * (1.0 + MARGIN) * load<f64>(t + BOUND_P);
+    // d > 1 (docs/numbers.md, "Instruments finer than a micro"): a unit of size at a unit of price is
+    // q/d micro, and the floored value and the notional taken from it are each off by less than one
+    // micro more, which the scope's slack counts as one position more (`weight`).
+    const d = <f64>load<i64>(c + CACHE_DIV);
+    const weight: u32 = 1 + <u32>(d != 1.0);
+    const exit = bracketExit((magnitude * <f64>load<i64>(c + CACHE_UNIT)) / d, c, <usize>load<u8>(posBracket + j));
+    const reachHere = ((magnitude * <f64>load<i64>(c + CACHE_Q)) / d) * (1.0 + rateHere / RATE_SCALE_F) * (1.0 + MARGIN) * load<f64>(t + BOUND_P);
     const isolated = load<u8>(posMode + j) != MODE_CROSS;
     if (isolated || detail != 0) {
       // The position's equity as an isolated scope and its maintenance, as the sweep computed them:
       // the isolated bound needs them, and the hot book (`detail`) both for every position.
-      const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
+      const value = valueOf(load<i64>(posSize + j8), c);
       const equity = load<i64>(posMargin + j8) + value - debitOf(header, c, j);
-      const maint = maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j);
+      const maint = maintenanceHinted(notionalOf(value, load<i64>(posSize + j8)), c, posBracket + j);
       if (detail != 0) {
         const entry = detail + (<usize>detailPositions << 4);
         store<i64>(entry, maint);
@@ -293,7 +300,7 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
         const status = <u32>load<u8>(posStatus + j);
         changed = changed || status != <u32>load<u8>(scratch + 1 + (j - first));
         failingAfter += <u32>(status != STATUS_HEALTHY);
-        const scope = scopeBoundHere(distance(status, equity, maint, false), 1, reach, reachHere, exit);
+        const scope = scopeBoundHere(distance(status, equity, maint, false), weight, reach, reachHere, exit);
         store<f32>(scratch + SCRATCH_SCOPES + ((j - first) << 2), f32Down(scope));
         if (scope < least) {
           least = scope;
@@ -303,7 +310,7 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
     }
     if (!isolated) {
       if (j - first < LEAST_BITS) crossBits |= 1 << (j - first);
-      crossPositions++;
+      crossPositions += weight;
       crossReach += reach;
       crossReachHere += reachHere;
       crossExit = min<f64>(crossExit, exit);

@@ -7,6 +7,7 @@ import {
   H_INST_MARK,
   H_INST_FUNDING,
   H_INST_Q,
+  H_INST_DIV,
   H_TIER_FLOOR,
   H_TIER_RATE,
   H_TIER_CUM_LO,
@@ -17,6 +18,7 @@ import {
   CACHE_FLOORS,
   CACHE_UNIT,
   CACHE_Q,
+  CACHE_DIV,
   CACHE_FUNDING,
   CACHE_TIERS,
   CACHE_TIER_BYTES,
@@ -81,6 +83,7 @@ export function fillThresholdInputs(header: usize, cache: usize, instrument: u32
   const q = load<i64>(column(header, H_INST_Q) + (i << 3));
   store<i64>(c + CACHE_UNIT, q * load<i64>(column(header, H_INST_MARK) + (i << 3)));
   store<i64>(c + CACHE_Q, q);
+  store<i64>(c + CACHE_DIV, load<i64>(column(header, H_INST_DIV) + (i << 3)));
   store<i64>(c + CACHE_FLOORS + (<usize>TIERS_MAX << 3), i64.MAX_VALUE); // floor_16: above everything
   for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
     const cell = (i * <usize>TIERS_MAX + k) << 3;
@@ -98,7 +101,8 @@ export function fillThresholdInputs(header: usize, cache: usize, instrument: u32
  * The bracket entries of one cached instrument: entry k accepts a notional n, in one unsigned
  * compare (n − low < width), when n is in bracket k (floor_k < n ≤ floor_k+1, or n = 0 in bracket 0)
  * and the narrow formula ceil((n·r − cumX)/10^6) is exact for it (n < 2^44 and cumX < 2^64). Any
- * other notional gets width 0 in effect and goes the exact slow way (bracketEntry, maintenanceWide).
+ * other notional gets width 0 in effect and goes the exact slow way (bracketEntry, maintenanceWide),
+ * as does every notional of an instrument whose value is divided (d > 1: the slow path divides).
  */
 function fillEntries(c: usize): void {
   for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
@@ -114,7 +118,9 @@ function fillEntries(c: usize): void {
     const entry = c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES;
     store<i64>(entry, load<i64>(c + CACHE_UNIT));
     store<u64>(entry, low, 8);
-    store<u64>(entry, used && cumHi == 0 && high >= low ? high - low + 1 : 0, 16);
+    // An instrument whose value is divided (d > 1) takes the slow path, which divides, always.
+    const exact = load<i64>(c + CACHE_DIV) == 1;
+    store<u64>(entry, exact && used && cumHi == 0 && high >= low ? high - low + 1 : 0, 16);
     store<u64>(entry, load<u64>(tier), 24);
     store<u64>(entry, SCALE_6 - 1 - cumLo, 32); // wraps: n·r − cumX ≥ 0 in the bracket
   }

@@ -17,6 +17,7 @@ import {
   H_INSTRUMENT_COUNT,
   H_INST_TIER_COUNT,
   H_INST_MARK,
+  H_INST_DIV,
   H_TIER_RATE,
   H_ACC_BALANCE,
   H_ACC_POS_START,
@@ -40,7 +41,6 @@ import {
   SHARD_SCRATCH,
   SLOT_CROSS,
   CACHE_FLOORS,
-  CACHE_UNIT,
   CACHE_Q,
   CACHE_FUNDING,
   CACHE_STRIDE,
@@ -116,7 +116,7 @@ import {
   H_INST_CHUNK_WORDS,
 } from './layout';
 import { column, headerValue, setHeaderValue } from './header';
-import { bracketOf, maintenanceInBracket, fundingOwed, fundingResidue } from './math';
+import { bracketOf, maintenanceInBracket, fundingOwed, fundingResidue, notionalOf, valueOf } from './math';
 import { liquidationThreshold, THRESHOLD_NEVER, THRESHOLD_ALWAYS } from './prices';
 import { sweepRange, countIsolated, appendScope, countScopes } from './sweep';
 import { debitOf } from './debits';
@@ -714,7 +714,7 @@ function writeAccount(header: usize, cache: usize, a: u32, c0: u32, crossAt: usi
     const c = cache + inst * <usize>CACHE_STRIDE;
     const size = load<i64>(posSize + (<usize>j << 3));
     if (load<u8>(posMode + j) == MODE_CROSS) {
-      const k = bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
+      const k = bracketOf(notionalOf(valueOf(size, c), size), c + CACHE_FLOORS);
       // The debit (debits.ts positionDebit), with the funding owed's rounding residue kept.
       const j8 = <usize>j << 3;
       const sizeQuote = size * load<i64>(c + CACHE_Q);
@@ -766,7 +766,7 @@ function writeIsolatedRecord(r: usize, c: usize, inst: usize, instTierCount: usi
     // No price moves it: MM is 0, so it is liquidatable (and bankrupt) iff its equity is below 0.
     liquidatable = equityAtZero < 0 ? THRESHOLD_ALWAYS : THRESHOLD_NEVER;
   } else {
-    const start = <i32>bracketOf(<u64>abs<i64>(size * load<i64>(c + CACHE_UNIT)), c + CACHE_FLOORS);
+    const start = <i32>bracketOf(notionalOf(valueOf(size, c), size), c + CACHE_FLOORS);
     liquidatable = liquidationThreshold(sizeQuote, equityAtZero, c, load<i32>(instTierCount + (inst << 2)), start);
   }
   let clamped = max<i64>(-THRESHOLD_CLAMP, min<i64>(THRESHOLD_CLAMP, liquidatable));
@@ -1476,8 +1476,12 @@ function lazyBound(header: usize): bool {
 function lazyMove(header: usize, i: u32): f64 {
   let move: f64 = 0;
   const mark = <f64>load<i64>(column(header, H_INST_MARK) + (<usize>i << 3));
+  // An instrument finer than a micro (d > 1) has notionals floored from its values, which the bound
+  // above does not cover: a pending move of one settles the sweep (lazyBound returns false).
+  const fine = load<i64>(column(header, H_INST_DIV) + (<usize>i << 3)) != 1;
   for (let s: u32 = 0; s < FUNDING_SLOTS; s++) {
     if (!slotChanges(header, s, i)) continue;
+    if (fine) return f64.POSITIVE_INFINITY;
     const change = slotTable(header, s) + <usize>i * FUNDING_CHANGE_BYTES;
     const delta = <f64>abs<i64>(load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD));
     move = max<f64>(move, delta / (<f64>SCALE_6 * mark));
@@ -1545,8 +1549,11 @@ function sweepChunk<Mode>(header: usize, shard: usize, cache: usize, scratch: us
       if (lazy) store<u32>(sums, <u32>r, CHUNK_LAST_OFFSET);
     }
     if (r < crossEnd) {
-      const value = load<i64>(r) * load<i64>(cache + <usize>load<u32>(r, CROSS_ENTRY));
-      const maint = maintenanceMoved(<u64>abs<i64>(value), cache, r);
+      // Its instrument's cache: the entry's offset less its offset within the instrument's stride.
+      const entryOffset = <usize>load<u32>(r, CROSS_ENTRY);
+      const size = load<i64>(r);
+      const value = valueOf(size, cache + (entryOffset - entryOffset % <usize>CACHE_STRIDE));
+      const maint = maintenanceMoved(notionalOf(value, size), cache, r);
       const sums = scratch + (<usize>load<u8>(r, CROSS_ACCOUNT) << 3);
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);
@@ -1736,12 +1743,12 @@ function isolatedFailing(header: usize, cache: usize, r: usize, c0: u32): void {
   const c = cache + inst * <usize>CACHE_STRIDE;
   const j8 = j << 3;
   const size = load<i64>(column(header, H_POS_SIZE) + j8);
-  const value = size * load<i64>(c + CACHE_UNIT); // |size·q·mark| ≤ 10^16
-  // margin + size·q·mark − debit: |margin| ≤ 10^16, |debit| ≤ 2·10^16.
+  const value = valueOf(size, c); // |value| ≤ 10^16
+  // margin + value − debit: |margin| ≤ 10^16, |debit| ≤ 2·10^16.
   const equityAtZero = load<i64>(column(header, H_POS_MARGIN) + j8) - debitOf(header, c, <u32>j);
   const equity = equityAtZero + value;
   if (equity >= 0) {
-    const notional = <u64>abs<i64>(value);
+    const notional = notionalOf(value, size);
     if (equity >= maintenanceInBracket(notional, c, bracketOf(notional, c + CACHE_FLOORS))) {
       storeHealthy(column(header, H_POS_STATUS), r);
       writeIsolatedRecord(r, c, inst, column(header, H_INST_TIER_COUNT), size, equityAtZero, k, <u32>j);

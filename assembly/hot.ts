@@ -35,6 +35,7 @@ import {
   H_POS_STATUS,
   H_POS_BRACKET,
   H_INST_Q,
+  H_INST_DIV,
   H_INST_MARK,
   SLOT_CROSS,
   CACHE_UNIT,
@@ -462,6 +463,7 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
   const posStatus = column(header, H_POS_STATUS);
   const posBracket = column(header, H_POS_BRACKET);
   const instQ = column(header, H_INST_Q);
+  const instDiv = column(header, H_INST_DIV);
   const instMark = column(header, H_INST_MARK);
   store<u32>(out + HOT_ADMIT_ROOM, HOT_ROOM_NONE);
   let k = from;
@@ -480,6 +482,9 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
     for (let j = first; j < end; j++) {
       const i = <u32>load<u16>(posInst + (<usize>j << 1));
       assert(i < instruments, "hotAdmit: a position's instrument is past the book's instruments");
+      // Moves here are exact changes of value, size·q·Δ: an instrument whose values are floored
+      // (d > 1, docs/numbers.md) keeps its accounts out (src/engine/incremental.ts).
+      assert(load<i64>(instDiv + (<usize>i << 3)) == 1, 'hotAdmit: a position of an instrument finer than a micro');
       const entry = table + <usize>i * HOT_TABLE_STRIDE;
       if (load<u32>(entry + HT_COUNT) + 2 > load<u32>(entry + HT_CAPACITY) || load<u32>(entry + HT_SOLO_COUNT) + 2 > load<u32>(entry + HT_SOLO_CAPACITY)) room = i;
       crossPositions += <u32>(load<u8>(posMode + <usize>j) == MODE_CROSS);

@@ -86,8 +86,11 @@ export const H_INST_CHUNK_WORDS: u32 = 52; // holds the value itself: words per 
 // would each cost a page fault on the first touch (the source's read as much as the target's
 // write), for a value that is 0 on both sides.
 export const H_POS_OUTPUTS: u32 = 53; // holds the value itself: 1 once a full sweep has written the outputs, else 0
+// The value divisor d of each instrument (docs/numbers.md, "Instruments finer than a micro"): a
+// position's value is floor(z·q·p / d); 1 for an instrument whose lot at a tick is whole micro.
+export const H_INST_DIV: u32 = 54; // i64, 1 or 10^(pd + sd − 6)
 /** Slots in the header. */
-export const HEADER_SLOTS: u32 = 54;
+export const HEADER_SLOTS: u32 = 55;
 /** Bytes of a header slot, of a shard record's field and of a chunk meta's field: each a u32. */
 export const WORD_BYTES: u32 = 4;
 
@@ -130,8 +133,9 @@ export const CACHE_MARK_LONG: u32 = CACHE_ENTRIES + <u32>TIERS_MAX * CACHE_ENTRY
 export const CACHE_MARK_SHORT: u32 = CACHE_MARK_LONG + 8; // i64 −mark − short drift: the same for a short, whose thresholds are negated
 export const CACHE_DRIFT_LONG: u32 = CACHE_MARK_SHORT + 8; // i64 the long drift (H_INST_DRIFT_LONG), which a record written now subtracts
 export const CACHE_DRIFT_SHORT: u32 = CACHE_DRIFT_LONG + 8; // i64 the short drift
-/** One instrument's cache: its end (CACHE_DRIFT_SHORT + 8) rounded up to a cache line. */
-export const CACHE_STRIDE: u32 = (CACHE_DRIFT_SHORT + 8 + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
+export const CACHE_DIV: u32 = CACHE_DRIFT_SHORT + 8; // i64 the value divisor d (H_INST_DIV): a value is floor(size·CACHE_UNIT / d)
+/** One instrument's cache: its end (CACHE_DIV + 8) rounded up to a cache line. */
+export const CACHE_STRIDE: u32 = (CACHE_DIV + 8 + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
 
 // The chunk sweep (chunks.ts): accounts in chunks of CHUNK_ACCOUNTS. Each laid-out chunk has an
 // area in H_SWEEP_RECORDS: its sweep records from the area's start (one cross record per cross
@@ -256,7 +260,7 @@ if (CACHE_FLOORS % 16 != 0 || CACHE_STRIDE % CACHE_LINE_BYTES != 0) ERROR('the c
 if (CACHE_TIER_BYTES < 24) ERROR('a cached tier holds three u64');
 if (CACHE_ENTRY_BYTES < 40 || CACHE_ENTRY_BYTES % 8 != 0) ERROR('a bracket entry holds five u64, 8-aligned');
 if (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES > CACHE_ENTRIES) ERROR('the cached tiers overrun the bracket entries');
-if (CACHE_DRIFT_SHORT + 8 > CACHE_STRIDE) ERROR('the instrument cache overruns CACHE_STRIDE');
+if (CACHE_DIV + 8 > CACHE_STRIDE) ERROR('the instrument cache overruns CACHE_STRIDE');
 if (CROSS_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES || ISOLATED_RECORD_BYTES != SWEEP_RECORD_SLOT_BYTES) ERROR('both sweep records take one slot: an area counts its room, and shifts its records, in slots');
 // An isolated record keeps its account's index in the chunk and its position's index in the block
 // in a u8 each; H_ACC_RECORDS keeps an account's counts of each kind in a u8.

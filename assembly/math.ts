@@ -3,11 +3,39 @@
 // owes. Each function reads one instrument's entry `c` in a shard's instrument cache (cache.ts).
 
 import { SCALE_6, TIERS_MAX } from './constants';
-import { CACHE_FLOORS, CACHE_TIERS, CACHE_TIER_BYTES } from './layout';
+import { CACHE_FLOORS, CACHE_TIERS, CACHE_TIER_BYTES, CACHE_UNIT, CACHE_DIV } from './layout';
 import { mulWide, divWideSmall, wideHi, wideRem } from './wide';
 
 // bracketOf counts a notional's bracket with eight 2-lane compares: exactly TIERS_MAX floors.
 if (TIERS_MAX != 16) ERROR('bracketOf compares 16 floors: TIERS_MAX must be 16');
+
+/**
+ * A position's value at the cached mark, floor(size·q·mark / d) micro (docs/numbers.md,
+ * "Instruments finer than a micro"): size·q·mark exactly when the instrument's divisor d is 1,
+ * toward −∞ (against the account, long or short) when it is a power of ten above 1. The ranges keep
+ * |size·q·mark| within 10^18 either way, so the product fits 64 bits.
+ */
+// @ts-ignore: decorator
+@inline
+export function valueOf(size: i64, c: usize): i64 {
+  const product = size * load<i64>(c + CACHE_UNIT);
+  const d = load<i64>(c + CACHE_DIV);
+  if (d == 1) return product;
+  const quotient = product / d; // toward zero
+  return quotient - <i64>(product < 0 && quotient * d != product);
+}
+
+/**
+ * A position's notional from its value: |value|, except an open long whose value floors to 0 (an
+ * instrument finer than a micro, z·q·p < d), whose notional is 1 micro, so that every open position
+ * has a positive notional and maintenance, as when d is 1 (docs/numbers.md). Exactly |value| for
+ * d = 1, where a value is 0 only at size 0.
+ */
+// @ts-ignore: decorator
+@inline
+export function notionalOf(value: i64, size: i64): u64 {
+  return <u64>abs<i64>(value) | <u64>(value == 0 && size != 0);
+}
 
 /** 2^44: below it, notional·rate (rate < 2^20) fits 64 bits. */
 export const NOTIONAL_NARROW: u64 = 1 << 44;

@@ -48,6 +48,7 @@ import {
   H_INST_MARK,
   H_INST_FUNDING,
   H_INST_Q,
+  H_INST_DIV,
   H_TIER_FLOOR,
   H_TIER_LEVERAGE,
   H_ACCOUNT_COUNT,
@@ -57,7 +58,7 @@ import { column, headerValue } from './header';
 import { touchPosition } from './touch';
 import { moveCrossBase, crossBaseAt, chunkStateOf, refreshCrossRecord, refreshIsolatedRecord, touchChunkCounts } from './chunks';
 import { mulWide, divWide, wideHi, wideRem } from './wide';
-import { bracketOf, fundingOwed } from './math';
+import { bracketOf, fundingOwed, notionalOf } from './math';
 import { QUOTE_ABS_MAX, PRICE_UNITS_MAX, TIERS_MAX, MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX } from './constants';
 
 // An operation's record: written by the control plane, its results by the kernel.
@@ -153,22 +154,34 @@ function pnlOf(header: usize, s: u32): i64 {
   const i = <usize>load<u16>(column(header, H_POS_INST) + (<usize>s << 1));
   const z = load<i64>(column(header, H_POS_SIZE) + (<usize>s << 3));
   const q = load<u64>(column(header, H_INST_Q) + (i << 3));
-  const value = quoteOf(z, q, load<u64>(column(header, H_INST_MARK) + (i << 3)));
-  if (value > QUOTE_ABS_MAX) return NONE; // OVER included
+  const value = valueAt(z, q, load<u64>(column(header, H_INST_MARK) + (i << 3)), <u64>load<i64>(column(header, H_INST_DIV) + (i << 3)));
+  if (value == NONE) return NONE;
   const index = load<i64>(column(header, H_INST_FUNDING) + (i << 3));
   const snapshot = load<i64>(column(header, H_POS_FUNDING) + (<usize>s << 3));
-  const debt = fundingOwed(z * <i64>q, index - snapshot); // |z|·q ≤ the value: in range
-  return (z < 0 ? -<i64>value : <i64>value) - load<i64>(column(header, H_POS_COST) + (<usize>s << 3)) - debt;
+  const debt = fundingOwed(z * <i64>q, index - snapshot); // |z|·q ≤ |z|·q·p, in range
+  return value - load<i64>(column(header, H_POS_COST) + (<usize>s << 3)) - debt;
+}
+
+/**
+ * A position's value floor(z·q·p / d) (docs/numbers.md, "Instruments finer than a micro"), or NONE
+ * when |z|·q·p is past PRODUCT_MAX or the value's magnitude past QUOTE_ABS_MAX.
+ */
+function valueAt(z: i64, q: u64, p: u64, d: u64): i64 {
+  const magnitude = quoteOf(z, q, p);
+  if (magnitude == OVER) return NONE;
+  // |z|·q·p ≤ 2^62: floor for a long, ceil of the magnitude for a short (toward −∞ either way).
+  const whole = z < 0 ? -<i64>ceilDiv(magnitude, d) : <i64>(magnitude / d);
+  return <u64>abs<i64>(whole) > QUOTE_ABS_MAX ? NONE : whole;
 }
 
 /** Position s's initial margin ceil(|z|·q·p / leverage), or −1 when its notional is beyond QUOTE_ABS_MAX. */
 function initialOf(header: usize, s: u32): i64 {
   const i = <usize>load<u16>(column(header, H_POS_INST) + (<usize>s << 1));
   const z = load<i64>(column(header, H_POS_SIZE) + (<usize>s << 3));
-  const notional = quoteOf(z, load<u64>(column(header, H_INST_Q) + (i << 3)), load<u64>(column(header, H_INST_MARK) + (i << 3)));
+  const value = valueAt(z, load<u64>(column(header, H_INST_Q) + (i << 3)), load<u64>(column(header, H_INST_MARK) + (i << 3)), <u64>load<i64>(column(header, H_INST_DIV) + (i << 3)));
   const leverage = <u64>load<u16>(column(header, H_POS_LEVERAGE) + (<usize>s << 1));
-  if (notional > QUOTE_ABS_MAX || leverage == 0) return -1;
-  return <i64>ceilDiv(notional, leverage);
+  if (value == NONE || leverage == 0) return -1;
+  return <i64>ceilDiv(notionalOf(value, z), leverage);
 }
 
 /**
@@ -362,6 +375,8 @@ export function positionColumnBytes(h: u32): u32 {
  */
 function fill(header: usize, op: usize, a: usize, arena: usize, records: bool, cache: usize): u8 {
   const i = <usize>load<u16>(op + OP_INSTRUMENT);
+  // An instrument finer than a micro (d > 1) rounds its costs and realized PnL: the control plane's fill.
+  if (load<i64>(column(header, H_INST_DIV) + (i << 3)) != 1) return OUTCOME_HOST;
   const mode = load<u8>(op + OP_MODE);
   const delta = load<i64>(op + OP_AMOUNT);
   const price = load<i64>(op + OP_PRICE);

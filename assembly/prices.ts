@@ -16,14 +16,14 @@ import {
   H_POS_MODE,
   H_ACCOUNT_COUNT,
   CACHE_FLOORS,
-  CACHE_UNIT,
+  CACHE_DIV,
   CACHE_Q,
   CACHE_TIERS,
   CACHE_TIER_BYTES,
   CACHE_STRIDE,
 } from './layout';
 import { column, headerValue } from './header';
-import { bracketOf, maintenance } from './math';
+import { bracketOf, maintenance, notionalOf, valueOf } from './math';
 import { mulWide, divWideSmall, divWide, wideHi, wideRem, wideLessOrEqual } from './wide';
 
 /**
@@ -57,9 +57,10 @@ export function writePrices(header: usize, cache: usize, accounts: usize, count:
       if (load<u8>(posMode + j) != MODE_CROSS) continue;
       const j8 = <usize>j << 3;
       const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
-      const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT);
+      const size = load<i64>(posSize + j8);
+      const value = valueOf(size, c);
       crossEquity += value - debitOf(header, c, j);
-      crossMaint += maintenance(<u64>abs<i64>(value), c);
+      crossMaint += maintenance(notionalOf(value, size), c);
     }
     // Second pass: each position's prices, every other price of its scope held.
     for (let j = first; j < end; j++) {
@@ -74,9 +75,9 @@ export function writePrices(header: usize, cache: usize, accounts: usize, count:
       }
       const inst = <usize>load<u16>(posInst + (<usize>j << 1));
       const c = cache + inst * <usize>CACHE_STRIDE;
-      const value = size * load<i64>(c + CACHE_UNIT);
+      const value = valueOf(size, c);
       const pnl = value - debitOf(header, c, j);
-      const notional = <u64>abs<i64>(value);
+      const notional = notionalOf(value, size);
       const maint = maintenance(notional, c);
       let scopeEquity: i64;
       let othersMaint: i64;
@@ -87,14 +88,14 @@ export function writePrices(header: usize, cache: usize, accounts: usize, count:
         scopeEquity = load<i64>(posMargin + j8) + pnl;
         othersMaint = 0;
       }
-      // The scope's equity if this price were zero: equity(p) = equityAtZero + sizeQuote·p.
+      // The scope's equity if this price were zero: equity(p) = equityAtZero + floor(sizeQuote·p / d).
       const sizeQuote = size * load<i64>(c + CACHE_Q);
       const equityAtZero = scopeEquity - value;
       const tick = load<i64>(instTick + (inst << 3));
       const tierCount = load<i32>(instTierCount + (inst << 2));
       const start = <i32>bracketOf(notional, c + CACHE_FLOORS);
       store<i64>(pair, liquidationPrice(sizeQuote, equityAtZero - othersMaint, tick, c, tierCount, start));
-      store<i64>(pair, bankruptcyPrice(sizeQuote, equityAtZero, tick), 8);
+      store<i64>(pair, bankruptcyPrice(sizeQuote, equityAtZero, tick, load<i64>(c + CACHE_DIV)), 8);
     }
   }
   return written;
@@ -179,13 +180,16 @@ function liquidationPrice(sizeQuote: i64, slack: i64, tick: i64, c: usize, tierC
   const magnitude = <u64>abs<i64>(sizeQuote);
   if (sizeQuote > 0) {
     // root = num / (|sq|·(10^6 − r)); report the highest tick strictly below it.
-    if (negative || (numHi == 0 && numLo == 0)) return PRICE_NONE;
+    if (negative || (numHi == 0 && numLo == 0 && !valueRootAtZero(c))) return PRICE_NONE;
     let lo = divWideSmall(numHi, numLo, denominator);
     let hi = wideHi;
-    if (wideRem != 0) {
+    if (wideRem != 0 || (numHi == 0 && numLo == 0)) {
       lo += 1;
       hi += <u64>(lo == 0);
     }
+    // (hi, lo) is V + 1 = ceil(the value root); the price root is d·(V + 1) / |sq| (docs/numbers.md).
+    lo = scaledByDivisor(hi, lo, c);
+    hi = wideHi;
     if (hi >= magnitude) return PRICE_NONE; // root ≥ 2^64 price units: beyond every price
     let root = divWide(hi, lo, magnitude);
     root += <u64>(wideRem != 0); // ceil(root)
@@ -195,13 +199,52 @@ function liquidationPrice(sizeQuote: i64, slack: i64, tick: i64, c: usize, tierC
   }
   // Short: root = num / (|sq|·(10^6 + r)); report the lowest tick strictly above it.
   if (negative) return PRICE_NONE; // liquidatable at every price
-  const lo = divWideSmall(numHi, numLo, denominator);
+  // floor(the value root) = N − 1; the price root is d·(N − 1) / |sq|.
+  const floorRoot = divWideSmall(numHi, numLo, denominator);
+  const lo = scaledByDivisor(wideHi, floorRoot, c);
   const hi = wideHi;
   if (hi >= magnitude) return PRICE_NONE; // root ≥ 2^64: survives every price in range
   const root = divWide(hi, lo, magnitude); // floor
   const ticks = <i64>(root / <u64>tick) + 1;
   if (ticks <= 0 || ticks > PRICE_UNITS_MAX / tick) return PRICE_NONE;
   return ticks * tick;
+}
+
+/**
+ * Whether a long's value root of 0 (its slack E0 − MMo exactly 0) still leaves a liquidatable
+ * value: with d > 1 a value that floors to 0 has a notional of 1 micro (math.ts notionalOf), whose
+ * maintenance, 1 micro, is above the equity 0, so V = 0 (docs/numbers.md); with d = 1 no price
+ * has a value of 0.
+ */
+// @ts-ignore: decorator
+@inline
+function valueRootAtZero(c: usize): bool {
+  return load<i64>(c + CACHE_DIV) != 1;
+}
+
+/**
+ * (hi, lo)·d for the divisor d of the instrument cached at `c`: the price root's numerator from
+ * the value root's (docs/numbers.md, "Instruments finer than a micro"). Returns the low half and
+ * leaves the high half in wideHi; a product beyond 128 bits leaves u64.MAX there, above every
+ * divisor the callers compare it with (a root beyond every price).
+ */
+// @ts-ignore: decorator
+@inline
+function scaledByDivisor(hi: u64, lo: u64, c: usize): u64 {
+  const d = <u64>load<i64>(c + CACHE_DIV);
+  if (d == 1) {
+    wideHi = hi;
+    return lo;
+  }
+  const low = mulWide(lo, d);
+  const carry = wideHi;
+  const high = mulWide(hi, d);
+  if (wideHi != 0 || high + carry < high) {
+    wideHi = u64.MAX_VALUE;
+    return 0;
+  }
+  wideHi = high + carry;
+  return low;
 }
 
 /** A threshold no mark reaches (the scope never has the status) and one every mark does. */
@@ -218,19 +261,22 @@ export function liquidationThreshold(sizeQuote: i64, equityAtZero: i64, c: usize
   const negative = <i64>rootHi < 0;
   const magnitude = <u64>abs<i64>(sizeQuote);
   if (sizeQuote > 0) {
-    if (negative || (rootHi == 0 && rootLo == 0)) return THRESHOLD_NEVER; // root ≤ 0
+    if (negative || (rootHi == 0 && rootLo == 0 && !valueRootAtZero(c))) return THRESHOLD_NEVER; // root ≤ 0
     let lo = divWideSmall(rootHi, rootLo, rootDenominator);
     let hi = wideHi;
-    if (wideRem != 0) {
+    if (wideRem != 0 || (rootHi == 0 && rootLo == 0)) {
       lo += 1;
       hi += <u64>(lo == 0);
     }
+    lo = scaledByDivisor(hi, lo, c);
+    hi = wideHi;
     if (hi >= magnitude) return THRESHOLD_ALWAYS; // root ≥ 2^64: below it at every price
     const root = divWide(hi, lo, magnitude) + <u64>(wideRem != 0); // ceil(root) ≥ 1
     return <i64>min<u64>(root - 1, <u64>THRESHOLD_ALWAYS);
   }
   if (negative) return THRESHOLD_ALWAYS; // the root is below zero: liquidatable at every price
-  const lo = divWideSmall(rootHi, rootLo, rootDenominator);
+  const floorRoot = divWideSmall(rootHi, rootLo, rootDenominator);
+  const lo = scaledByDivisor(wideHi, floorRoot, c);
   if (wideHi >= magnitude) return THRESHOLD_NEVER; // root ≥ 2^64
   const above = divWide(wideHi, lo, magnitude) + 1; // floor(root) + 1 ≤ 2^64 − 1
   return above > <u64>THRESHOLD_ALWAYS ? THRESHOLD_NEVER : -<i64>above;
@@ -238,18 +284,29 @@ export function liquidationThreshold(sizeQuote: i64, equityAtZero: i64, c: usize
 
 
 
-/** The worst tick at which closing leaves the scope's equity ≥ 0: equityAtZero + sizeQuote·p ≥ 0. */
-function bankruptcyPrice(sizeQuote: i64, equityAtZero: i64, tick: i64): i64 {
+/**
+ * The worst tick at which closing leaves the scope's equity ≥ 0: equityAtZero + floor(sizeQuote·p / d)
+ * ≥ 0, which is sizeQuote·p ≥ −equityAtZero·d for a long and |sizeQuote|·p ≤ equityAtZero·d for a
+ * short (d the instrument's value divisor, 1 for most).
+ */
+function bankruptcyPrice(sizeQuote: i64, equityAtZero: i64, tick: i64, d: i64): i64 {
   if (sizeQuote > 0) {
     if (equityAtZero >= 0) return PRICE_NONE; // equity stays ≥ 0 down to a price of zero
-    const need = <u64>-equityAtZero;
+    const needLo = mulWide(<u64>-equityAtZero, <u64>d);
+    const needHi = wideHi;
     const q = <u64>sizeQuote;
-    const root = need / q + <u64>(need % q != 0); // ceil
+    if (needHi >= q) return PRICE_NONE; // the root is beyond 2^64 price units
+    let root = divWide(needHi, needLo, q);
+    root += <u64>(wideRem != 0); // ceil
     const ticks = <i64>(root / <u64>tick + <u64>(root % <u64>tick != 0)); // ceil
-    return ticks > PRICE_UNITS_MAX / tick ? PRICE_NONE : ticks * tick;
+    return ticks < 0 || ticks > PRICE_UNITS_MAX / tick ? PRICE_NONE : ticks * tick;
   }
   if (equityAtZero < 0) return PRICE_NONE; // bankrupt at every price
-  const root = <u64>equityAtZero / <u64>-sizeQuote; // floor
+  const haveLo = mulWide(<u64>equityAtZero, <u64>d);
+  const haveHi = wideHi;
+  const q = <u64>-sizeQuote;
+  if (haveHi >= q) return PRICE_NONE; // solvent up to beyond 2^64 price units
+  const root = divWide(haveHi, haveLo, q); // floor
   const ticks = <i64>(root / <u64>tick); // floor
   return ticks <= 0 || ticks > PRICE_UNITS_MAX / tick ? PRICE_NONE : ticks * tick;
 }

@@ -29,11 +29,10 @@ import {
   SHARD_COMPLETE,
   SLOT_CROSS,
   CANCEL_CHECK_ACCOUNTS,
-  CACHE_UNIT,
   CACHE_STRIDE,
 } from './layout';
 import { column } from './header';
-import { maintenanceHinted } from './math';
+import { maintenanceHinted, notionalOf, valueOf } from './math';
 
 /**
  * The counters of the shard being swept: wasm globals, so each instance (worker) has its own. Only
@@ -166,9 +165,9 @@ export function sweepRange(header: usize, accountStart: u32, accountEnd: u32, sh
       for (let j = first; j < end; j++) {
         const j8 = <usize>j << 3;
         const c = cache + <usize>load<u16>(posInst + (<usize>j << 1)) * <usize>CACHE_STRIDE;
-        const value = load<i64>(posSize + j8) * load<i64>(c + CACHE_UNIT); // |size|·q·mark ≤ 10^16
+        const value = valueOf(load<i64>(posSize + j8), c); // |value| ≤ 10^16
         const pnl = value - debitOf(header, c, j);
-        const maint = maintenanceHinted(<u64>abs<i64>(value), c, posBracket + j);
+        const maint = maintenanceHinted(notionalOf(value, load<i64>(posSize + j8)), c, posBracket + j);
         if (full) {
           store<i64>(posPnl + j8, pnl);
           store<i64>(posMaint + j8, maint);

@@ -3,6 +3,7 @@
 // only in how they hold and walk them. Not timed: this is the peers' "load".
 import { MODE_ISOLATED, QUOTE_DECIMALS, RATE_DECIMALS, TIERS_MAX } from '../../src/fixed/constants.js';
 import type { Engine } from '../../src/engine/engine.js';
+import { fundingDecimals } from '../../src/book/model.js';
 
 export { TIERS_MAX };
 
@@ -57,7 +58,7 @@ export function instrumentFloats(engine: Engine): InstrumentFloats[] {
     return {
       symbol: instrument.symbol,
       markPrice: Number(v.instMark[i]) / 10 ** instrument.priceDecimals,
-      fundingIndex: Number(v.instFunding[i]) / 10 ** (instrument.priceDecimals + 6),
+      fundingIndex: Number(v.instFunding[i]) / 10 ** fundingDecimals(instrument),
       tierUpTo,
       tierRate,
       tierCum,
@@ -75,7 +76,7 @@ export function positionFloats(engine: Engine, j: number): PositionFloats {
     cost: Number(v.posCost[j]) / MICRO,
     isolated: v.posMode[j] === MODE_ISOLATED,
     margin: Number(v.posMargin[j]) / MICRO,
-    fundingIndex: Number(v.posFunding[j]) / 10 ** (instrument.priceDecimals + 6),
+    fundingIndex: Number(v.posFunding[j]) / 10 ** fundingDecimals(instrument),
   };
 }
 

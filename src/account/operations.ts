@@ -17,11 +17,12 @@ import {
   PRICE_UNITS_MAX,
   QUOTE_ABS_MAX,
   QUOTE_DECIMALS,
+  UNIT_PRODUCT_MAX,
   type ModeName,
 } from '../fixed/constants.js';
 import { abs, divCeil } from '../fixed/rounding.js';
 import { formatScaled } from '../fixed/decimal.js';
-import { quotePerUnit, type Tier } from '../book/model.js';
+import { costMicro, notionalMicro as notionalMicroAt, quotePerUnit, valueDivisor, valueMicro, type Tier } from '../book/model.js';
 import { bracketOf, checkTiers, leverageCap } from '../book/ranges.js';
 import type { Views } from '../memory/layout.js';
 import type { Engine } from '../engine/engine.js';
@@ -144,6 +145,8 @@ export const reasons = {
   leverageAboveBracket: (leverage: number, most: number) =>
     `leverage ${leverage}x is above ${most}x, the max of the bracket this fill reaches: lower the leverage first`,
   fundingExceedsMargin: (owed: bigint, margin: bigint, symbol: string) => `funding owed ${micro(owed)} exceeds the isolated margin ${micro(margin)} of ${symbol}`,
+  unitProduct: (what: string, product: bigint) =>
+    `${what} would put |size| × q × price at ${product}, over 10^18, the most an instrument finer than a micro (pd + sd > 6) allows (docs/numbers.md)`,
 };
 
 function refuse(code: RefusalCode, reason: string): never {
@@ -597,6 +600,7 @@ function fill(engine: Engine, a: number, operation: Extract<AccountOperation | I
   if (operation.marginMicro !== undefined) requireAmount(operation.marginMicro, 'marginMicro');
   const instrument = engine.instruments[i];
   const q = v.instQ[i];
+  const d = v.instDiv[i];
   if (delta === 0n) refuse('invalid_size', 'fill size must not be zero');
   if (delta % instrument.lotUnits !== 0n) refuse('invalid_size', `fill size ${delta} is not a whole number of lots (${instrument.lotUnits} units)`);
   if (price <= 0n || price > PRICE_UNITS_MAX) refuse('invalid_price', `fill price must be in (0, ${PRICE_UNITS_MAX}] price units, got ${price}`);
@@ -618,17 +622,17 @@ function fill(engine: Engine, a: number, operation: Extract<AccountOperation | I
   let newCost: bigint;
   let opened: bigint; // |size| the fill adds in the new direction (what needs initial margin)
   if (size === 0n || size < 0n === delta < 0n) {
-    newCost = cost + delta * q * price;
+    newCost = cost + costMicro(delta, q, d, price);
     opened = abs(delta);
   } else {
     // Opposite side: close up to the whole position; realized PnL rounds toward −∞, so the cost
     // basis taken off rounds toward +∞.
     const closing = abs(delta) >= abs(size) ? size : -delta;
     const removed = closing === size ? cost : divCeil(cost * abs(closing), abs(size));
-    realized = closing * q * price - removed;
+    realized = valueMicro(closing, q, d, price) - removed;
     newCost = cost - removed;
     opened = next !== 0n && next < 0n !== size < 0n ? abs(next) : 0n; // a flip opens the rest
-    newCost += (next < 0n ? -opened : opened) * q * price;
+    newCost += costMicro(next < 0n ? -opened : opened, q, d, price);
   }
   checkQuote(newCost, 'cost basis');
   v.posSize[j] = next;
@@ -648,7 +652,11 @@ function fill(engine: Engine, a: number, operation: Extract<AccountOperation | I
   if (isolated) {
     let margin = v.posMargin[j] + realized;
     if (opened > 0n) {
-      const added = operation.marginMicro ?? divCeil(opened * q * price, BigInt(v.posLeverage[j]));
+      // The default margin: the opened notional over the leverage, rounded up, and for an instrument
+      // finer than a micro the micro the fill's rounding takes (its cost rounded up, its value
+      // down: docs/numbers.md), so that a position opened at the mark is at its initial margin.
+      const rounding = d === 1n ? 0n : costMicro(opened, q, d, price) - valueMicro(opened, q, d, price);
+      const added = operation.marginMicro ?? divCeil(opened * q * price, d * BigInt(v.posLeverage[j])) + rounding;
       if (added < 0n) refuse('invalid_amount', `margin must not be negative, got ${micro(added)}`);
       if (added > v.accBalance[a]) refuse('exceeds_wallet', reasons.marginExceedsWallet(added, v.accBalance[a]));
       setBalance(engine, a, v.accBalance[a] - added);
@@ -782,7 +790,7 @@ export function unrealizedPnl(v: Views, j: number): bigint {
   const i = v.posInst[j];
   const size = v.posSize[j];
   const q = v.instQ[i];
-  const pnl = size * q * v.instMark[i] - v.posCost[j];
+  const pnl = valueMicro(size, q, v.instDiv[i], v.instMark[i]) - v.posCost[j];
   const index = v.instFunding[i];
   const snapshot = v.posFunding[j];
   return index === snapshot ? pnl : pnl - divCeil(size * q * (index - snapshot), FUNDING_EXTRA_SCALE);
@@ -797,9 +805,14 @@ function setMark(engine: Engine, symbol: string, priceUnits: bigint): OperationR
   if (priceUnits <= 0n || priceUnits > PRICE_UNITS_MAX) {
     refuse('invalid_price', `${symbol} mark price must be in (0, ${PRICE_UNITS_MAX}] price units, got ${priceUnits}`);
   }
-  const notional = engine.sizeHighWater[i] * quotePerUnit(engine.instruments[i]) * priceUnits;
+  const instrument = engine.instruments[i];
+  const product = engine.sizeHighWater[i] * quotePerUnit(instrument) * priceUnits;
+  const notional = divCeil(product, valueDivisor(instrument)); // a short's: the larger
   if (notional > QUOTE_ABS_MAX) {
     refuse('out_of_range', `${symbol} mark ${priceUnits} would put the largest position's notional at ${micro(notional)}, over ${micro(QUOTE_ABS_MAX)}`);
+  }
+  if (product > UNIT_PRODUCT_MAX && valueDivisor(instrument) > 1n) {
+    refuse('out_of_range', reasons.unitProduct(`${symbol} mark ${priceUnits}`, product));
   }
   engine.views.instMark[i] = priceUnits;
   return APPLIED;
@@ -892,7 +905,7 @@ export function crossInitialMargin(engine: Engine, a: number): bigint {
 function notionalMicro(engine: Engine, j: number): bigint {
   const v = engine.views;
   const i = v.posInst[j];
-  return abs(v.posSize[j]) * v.instQ[i] * v.instMark[i];
+  return notionalMicroAt(v.posSize[j], v.instQ[i], v.instDiv[i], v.instMark[i]);
 }
 
 function bracketLeverageMax(engine: Engine, j: number): number {
@@ -944,6 +957,10 @@ function checkQuote(value: bigint, what: string): void {
 function checkNotional(engine: Engine, j: number): void {
   const notional = notionalMicro(engine, j);
   if (notional > QUOTE_ABS_MAX) refuse('out_of_range', `notional ${micro(notional)} at the mark is over ${micro(QUOTE_ABS_MAX)}`);
+  const v = engine.views;
+  const i = v.posInst[j];
+  const product = abs(v.posSize[j]) * v.instQ[i] * v.instMark[i];
+  if (product > UNIT_PRODUCT_MAX && v.instDiv[i] > 1n) refuse('out_of_range', reasons.unitProduct('the position at the mark', product));
 }
 
 function setBalance(engine: Engine, a: number, balanceMicro: bigint): void {

@@ -19,6 +19,7 @@ import {
   MODE_CROSS,
   MODE_ISOLATED,
   POSITIONS_PER_ACCOUNT_MAX,
+  QUOTE_DECIMALS,
   TIERS_MAX,
 } from '../fixed/constants.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
@@ -52,8 +53,16 @@ import {
 
 /** The first 8 bytes of every binary book: "LIQBOOK" and a NUL. */
 export const BOOK_BINARY_MAGIC = new Uint8Array([0x4c, 0x49, 0x51, 0x42, 0x4f, 0x4f, 0x4b, 0x00]);
-/** The format version this module reads and writes. */
-export const BOOK_BINARY_VERSION = 1;
+/**
+ * The format version this module writes. Version 2 has version 1's layout and adds instruments
+ * finer than a micro (priceDecimals + sizeDecimals from 7 to 12, docs/numbers.md), whose funding
+ * indexes are in units of 10^-(12 − sd) and whose cost bases were rounded up to a micro.
+ */
+export const BOOK_BINARY_VERSION = 2;
+/** The versions this module reads: 1 (pd + sd ≤ 6 only) and 2. */
+export const BOOK_BINARY_VERSIONS_READ: readonly number[] = [1, 2];
+/** Version 1 books hold only instruments with priceDecimals + sizeDecimals at most this. */
+export const BOOK_BINARY_V1_DECIMALS_MAX = QUOTE_DECIMALS;
 /** Bytes of the fixed header: magic, version, flags, instrumentCount, accountCount, positionCount. */
 export const BOOK_BINARY_HEADER_BYTES = 32;
 /** Every section's length field and payload start on a multiple of this many bytes. */
@@ -318,11 +327,11 @@ function readLayout(source: ByteSource): BookBinaryLayout {
   }
   const data = dataViewOf(head);
   const version = data.getUint32(8, true);
-  if (version !== BOOK_BINARY_VERSION) {
-    fail('header version', `version ${version} is not supported; this loader reads version ${BOOK_BINARY_VERSION}`);
+  if (!BOOK_BINARY_VERSIONS_READ.includes(version)) {
+    fail('header version', `version ${version} is not supported; this loader reads versions ${BOOK_BINARY_VERSIONS_READ.join(' and ')}`);
   }
   const flags = data.getUint32(12, true);
-  if (flags !== 0) fail('header flags', `must be 0 in version ${BOOK_BINARY_VERSION}, got 0x${flags.toString(16)}`);
+  if (flags !== 0) fail('header flags', `must be 0 in version ${version}, got 0x${flags.toString(16)}`);
   const instrumentCount = data.getUint32(16, true);
   if (instrumentCount > INSTRUMENTS_MAX) {
     fail('header instrumentCount', `${instrumentCount} instruments; at most ${INSTRUMENTS_MAX} are allowed`);
@@ -491,6 +500,7 @@ function loadBook(source: ByteSource, options: EngineOptions): Engine {
       fail('section instruments', `holds ${instruments.length} instruments; the header's instrumentCount is ${layout.instrumentCount}`);
     }
     checkInstruments(instruments);
+    if (layout.version === 1) checkVersion1Decimals(instruments);
     checkIdBlob(offsets, idBytes);
     accountIds = AccountIds.fromBlob(offsets, idBytes);
     engine = allocateEngine(instruments, accountIds, P, options);
@@ -886,6 +896,23 @@ function writeBook(
 
 // ---------------------------------------------------------------------------------------------
 // Validation, shared by the loaders and the writers
+
+/**
+ * A version 1 book was written when pd + sd ≤ 6 was the rule, so an instrument finer than a micro
+ * in one is not something any writer made: refused, rather than read with version 2's meaning.
+ */
+function checkVersion1Decimals(instruments: readonly Instrument[]): void {
+  for (let i = 0; i < instruments.length; i++) {
+    const { priceDecimals: pd, sizeDecimals: sd, symbol } = instruments[i];
+    if (pd + sd > BOOK_BINARY_V1_DECIMALS_MAX) {
+      fail(
+        `instruments[${i}] (${symbol}) sizeDecimals`,
+        `priceDecimals ${pd} + sizeDecimals ${sd} is above ${BOOK_BINARY_V1_DECIMALS_MAX}, which a version 1 binary book cannot hold ` +
+          `(version 2 holds up to 12)`,
+      );
+    }
+  }
+}
 
 /** Every instrument's rules, then unique symbols. Paths name the instrument by index and symbol. */
 function checkInstruments(instruments: readonly Instrument[]): void {

@@ -3,8 +3,10 @@
 // Reading validates the whole document and either returns a new Book or throws the first
 // BookError found, in document order: the top-level keys, then the instruments in array order,
 // then the accounts in array order; within one object, unknown keys first, then its fields in the
-// order docs/book-json.md lists them. Nothing is rounded: a value that does not fit its unit
-// exactly is refused. A JSON number never carries money (only `version` is a JSON number).
+// order docs/book-json.md lists them. Nothing is rounded but one thing: a value that does not fit
+// its unit exactly is refused, except the cost basis size × entryPrice of an instrument finer than
+// a micro (pd + sd > 6), which is rounded up to a micro as docs/numbers.md says. A JSON number
+// never carries money (only `version` is a JSON number).
 
 import { characterName } from '../io/one-line.js';
 import {
@@ -23,14 +25,15 @@ import {
   RATE_SCALE,
   SYMBOL_LENGTH_MAX,
   TIERS_MAX,
+  UNIT_PRODUCT_MAX,
   type ModeName,
 } from '../fixed/constants.js';
 import { formatScaled, splitDecimal } from '../fixed/decimal.js';
-import { abs, divCeil } from '../fixed/rounding.js';
+import { abs, divCeil, divFloor } from '../fixed/rounding.js';
 import { BookError } from './errors.js';
 import { findJsonSyntaxError } from './json-syntax.js';
-import { bracketOf, leverageCap } from './ranges.js';
-import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from './model.js';
+import { bracketOf, dustShort, leverageCap } from './ranges.js';
+import { fundingDecimals, quotePerUnit, valueDivisor, type Account, type Book, type Instrument, type Position, type Tier } from './model.js';
 import { field, isPlainObject, quote, type JsonObject, describeJson as describe } from '../io/json-object.js';
 
 /** The format version this module reads and writes. An absent `version` means 1. */
@@ -44,7 +47,8 @@ export const BOOK_JSON_VERSION = 1;
 export const ENTRY_PRICE_DECIMALS_MAX = 18;
 
 /**
- * Funding indexes (instrument and position) stay within ±10^18 units of 10^-(pd+6) quote per base,
+ * Funding indexes (instrument and position) stay within ±10^18 units of 10^-fundingDecimals quote
+ * per base (pd + 6 decimals, 12 − sd when pd + sd > 6: src/book/model.ts fundingDecimals),
  * so both they and their difference fit a signed 64-bit word (the kernel subtracts them in i64).
  * docs/numbers.md gives no range for the index itself; this is the loader's bound.
  */
@@ -225,7 +229,7 @@ function readInstrument(value: unknown, base: string, symbolIndex: Map<string, n
     fail(
       lotPath,
       `${quote(lot.text)} has ${lot.decimals} decimals and tickSize ${quote(tick.text)} ${priceDecimals}; together they may ` +
-        `have at most ${PRICE_PLUS_SIZE_DECIMALS_MAX} (so one lot at one tick is a whole number of micro)`,
+        `have at most ${PRICE_PLUS_SIZE_DECIMALS_MAX}`,
     );
   }
   if (lot.digits > QUOTE_ABS_MAX) {
@@ -242,7 +246,7 @@ function readInstrument(value: unknown, base: string, symbolIndex: Map<string, n
   );
   checkPrice(markUnits, markPath, priceDecimals);
 
-  const fundingIndex = readFundingIndex(required(object, path, 'fundingIndex'), child(path, 'fundingIndex'), priceDecimals, symbol);
+  const fundingIndex = readFundingIndex(required(object, path, 'fundingIndex'), child(path, 'fundingIndex'), { priceDecimals, sizeDecimals }, symbol);
 
   const tiersPath = child(path, 'tiers');
   const tierValues = readArray(required(object, path, 'tiers'), tiersPath, 'tiers', TIERS_MAX);
@@ -358,6 +362,7 @@ function readPosition(
   const path = `${base} (${symbol})`;
   const { priceDecimals: pd, sizeDecimals: sd } = instrument;
   const q = quotePerUnit(instrument);
+  const d = valueDivisor(instrument);
 
   // size: a whole number of lots whose notional at the mark is in range
   const sizePath = child(path, 'size');
@@ -366,12 +371,24 @@ function readPosition(
   if (sizeUnits % instrument.lotUnits !== 0n) {
     fail(sizePath, `${quote(sizeValue as string)} is not a whole number of lots of ${formatScaled(instrument.lotUnits, sd)}`);
   }
-  const notional = abs(sizeUnits) * q * instrument.markUnits;
+  // |z|·q·p; the notional itself when d = 1. Otherwise the value floor(z·q·p / d) is rounded toward
+  // −∞ (docs/numbers.md, "Instruments finer than a micro") and the notional is its magnitude.
+  const unitProduct = abs(sizeUnits) * q * instrument.markUnits;
+  const notional = d === 1n ? unitProduct : abs(divFloor(sizeUnits * q * instrument.markUnits, d));
   if (notional > QUOTE_ABS_MAX) {
     fail(
       sizePath,
-      `notional at the mark, |size| × markPrice = ${formatScaled(notional, QUOTE_DECIMALS)}, is above the largest, ` +
-        formatScaled(QUOTE_ABS_MAX, QUOTE_DECIMALS),
+      (d === 1n
+        ? `notional at the mark, |size| × markPrice = ${formatScaled(notional, QUOTE_DECIMALS)}`
+        : `notional at the mark, |size × markPrice| rounded against the account to a micro = ${formatScaled(notional, QUOTE_DECIMALS)}`) +
+        `, is above the largest, ${formatScaled(QUOTE_ABS_MAX, QUOTE_DECIMALS)}`,
+    );
+  }
+  if (d > 1n && unitProduct > UNIT_PRODUCT_MAX) {
+    fail(
+      sizePath,
+      `|size| × markPrice = ${formatScaled(unitProduct, pd + sd)} is ${unitProduct} units of 10^-${pd + sd} quote, above ` +
+        `${UNIT_PRODUCT_MAX} (10^18): the largest product the value of a position of ${symbol} (finer than a micro) is divided from`,
     );
   }
 
@@ -415,7 +432,7 @@ function readPosition(
   const fundingValue = field(object, 'fundingIndex');
   let fundingIndex = instrument.fundingIndex;
   if (fundingValue !== undefined) {
-    fundingIndex = readFundingIndex(fundingValue, fundingPath, pd, symbol);
+    fundingIndex = readFundingIndex(fundingValue, fundingPath, instrument, symbol);
     const owed = divCeil(sizeUnits * q * (instrument.fundingIndex - fundingIndex), FUNDING_EXTRA_SCALE);
     if (abs(owed) > QUOTE_ABS_MAX) {
       fail(
@@ -429,9 +446,11 @@ function readPosition(
 }
 
 /**
- * The cost basis size × entryPrice in micro, computed exactly from the decimal digits. The entry
- * price may have more decimals than the instrument's prices as long as the product is a whole
- * number of micro.
+ * The cost basis size × entryPrice in micro, computed from the decimal digits. The entry price may
+ * have more decimals than the instrument's prices. For pd + sd ≤ 6 the product must be a whole
+ * number of micro; for an instrument finer than a micro (pd + sd > 6) it is rounded up to a micro,
+ * toward +∞ for a long and a short (a higher cost basis is a lower PnL: docs/numbers.md,
+ * "Instruments finer than a micro"), and its entry price |c|·d / (|z|·q) must be in range.
  */
 function readCostBasis(value: unknown, path: string, sizeUnits: bigint, instrument: Instrument): bigint {
   const { priceDecimals: pd, sizeDecimals: sd } = instrument;
@@ -452,17 +471,34 @@ function readCostBasis(value: unknown, path: string, sizeUnits: bigint, instrume
     costMicro = product * 10n ** BigInt(QUOTE_DECIMALS - productDecimals);
   } else {
     const divisor = 10n ** BigInt(productDecimals - QUOTE_DECIMALS);
-    if (product % divisor !== 0n) {
-      fail(
-        path,
-        `${quote(entry.text)} is over-precise: the cost basis size × entryPrice = ${formatScaled(product, productDecimals)} ` +
-          `is not a whole number of micro (${QUOTE_DECIMALS} decimals)`,
-      );
+    if (pd + sd <= QUOTE_DECIMALS) {
+      if (product % divisor !== 0n) {
+        fail(
+          path,
+          `${quote(entry.text)} is over-precise: the cost basis size × entryPrice = ${formatScaled(product, productDecimals)} ` +
+            `is not a whole number of micro (${QUOTE_DECIMALS} decimals)`,
+        );
+      }
+      costMicro = product / divisor; // exact
+    } else {
+      // Toward +∞: rounded against the account. A short of less than a micro rounds up to 0, which
+      // src/book/ranges.ts checkPosition accepts for an instrument finer than a micro (dustShort).
+      costMicro = divCeil(product, divisor);
     }
-    costMicro = product / divisor;
   }
   if (abs(costMicro) > QUOTE_ABS_MAX) {
     fail(path, `the cost basis size × entryPrice = ${formatScaled(costMicro, QUOTE_DECIMALS)} is beyond ${QUOTE_RANGE_TEXT}`);
+  }
+  // The cost basis's own entry price |c|·d / (|z|·q) (the one the engine sees) is at most
+  // PRICE_UNITS_MAX. The entry read is, and rounding up cannot carry it past: |z|·10^15 price units
+  // is a whole number of micro times d. Checked all the same, as the binary loader checks it.
+  const d = valueDivisor(instrument);
+  if (d > 1n && sizeUnits !== 0n && abs(costMicro) * d > abs(sizeUnits) * quotePerUnit(instrument) * PRICE_UNITS_MAX) {
+    fail(
+      path,
+      `the cost basis size × entryPrice = ${formatScaled(costMicro, QUOTE_DECIMALS)} gives an entry price above the largest price, ` +
+        formatScaled(PRICE_UNITS_MAX, pd),
+    );
   }
   return costMicro;
 }
@@ -476,15 +512,25 @@ function readQuote(value: unknown, path: string, negativeAllowed: boolean): bigi
   return micro;
 }
 
-function readFundingIndex(value: unknown, path: string, priceDecimals: number, symbol: string): bigint {
-  const index = readUnits(
-    value,
-    path,
-    priceDecimals + FUNDING_EXTRA_DECIMALS,
-    `funding indexes of ${symbol} (its price decimals + ${FUNDING_EXTRA_DECIMALS})`,
-  );
+/**
+ * A funding index of the instrument, in units of 10^-fundingDecimals quote per base: its price
+ * decimals + 6, or 12 − its size decimals when pd + sd > 6 (src/book/model.ts), so that one size
+ * unit times one index unit is q·10^-6 micro for every instrument.
+ */
+function readFundingIndex(
+  value: unknown,
+  path: string,
+  decimalsOf: Pick<Instrument, 'priceDecimals' | 'sizeDecimals'>,
+  symbol: string,
+): bigint {
+  const decimals = fundingDecimals(decimalsOf);
+  const finer = decimalsOf.priceDecimals + decimalsOf.sizeDecimals > QUOTE_DECIMALS;
+  const unit = finer
+    ? `funding indexes of ${symbol} (12 − its size decimals, its price and size decimals having more than ${QUOTE_DECIMALS} together)`
+    : `funding indexes of ${symbol} (its price decimals + ${FUNDING_EXTRA_DECIMALS})`;
+  const index = readUnits(value, path, decimals, unit);
   if (abs(index) > FUNDING_INDEX_ABS_MAX) {
-    fail(path, `${quote(value as string)} is beyond ±${formatScaled(FUNDING_INDEX_ABS_MAX, priceDecimals + FUNDING_EXTRA_DECIMALS)}`);
+    fail(path, `${quote(value as string)} is beyond ±${formatScaled(FUNDING_INDEX_ABS_MAX, decimals)}`);
   }
   return index;
 }
@@ -655,7 +701,7 @@ function instrumentToJson(instrument: Instrument, path: string): InstrumentJson 
     tickSize: stepText(instrument.tickUnits, pd, child(path, 'tickSize'), 'priceDecimals'),
     lotSize: stepText(instrument.lotUnits, sd, child(path, 'lotSize'), 'sizeDecimals'),
     markPrice: formatScaled(instrument.markUnits, pd),
-    fundingIndex: formatScaled(instrument.fundingIndex, pd + FUNDING_EXTRA_DECIMALS),
+    fundingIndex: formatScaled(instrument.fundingIndex, fundingDecimals(instrument)),
     tiers: instrument.tiers.map((tier) => ({
       upToNotional: tier.upToNotional === null ? null : formatScaled(tier.upToNotional, QUOTE_DECIMALS),
       maintenanceRate: formatScaled(tier.ratePpm, RATE_DECIMALS),
@@ -693,7 +739,7 @@ function accountToJson(account: Account, path: string, instruments: Instrument[]
 }
 
 function positionToJson(position: Position, path: string, instrument: Instrument): PositionJson {
-  const { priceDecimals: pd, sizeDecimals: sd } = instrument;
+  const sd = instrument.sizeDecimals;
   const json: PositionJson = {
     instrument: instrument.symbol,
     size: formatScaled(position.sizeUnits, sd),
@@ -707,14 +753,17 @@ function positionToJson(position: Position, path: string, instrument: Instrument
   }
   if (!Number.isSafeInteger(position.leverage)) fail(child(path, 'leverage'), `must be a whole number, got ${position.leverage}`);
   json.leverage = String(position.leverage);
-  json.fundingIndex = formatScaled(position.fundingIndex, pd + FUNDING_EXTRA_DECIMALS);
+  json.fundingIndex = formatScaled(position.fundingIndex, fundingDecimals(instrument));
   return json;
 }
 
 /**
- * The entry price that gives back the cost basis exactly: costMicro / size, as a decimal of at
- * most ENTRY_PRICE_DECIMALS_MAX decimals. A flat position (size 0) has cost basis 0 and any entry
- * price gives it; the mark price is written.
+ * The entry price that gives back the cost basis: for pd + sd ≤ 6, exactly costMicro / size, as a
+ * decimal of at most ENTRY_PRICE_DECIMALS_MAX decimals. For an instrument finer than a micro the
+ * reader rounds size × entryPrice up to a micro, so the shortest decimal (at most
+ * ENTRY_PRICE_DECIMALS_MAX decimals) whose product rounds up to exactly the cost basis is written:
+ * the entry that was read, for a book the reader produced, or a shorter one with the same cost. A
+ * flat position (size 0) has cost basis 0 and any entry price gives it; the mark price is written.
  */
 function entryPriceText(position: Position, instrument: Instrument, path: string): string {
   const { sizeUnits, costMicro } = position;
@@ -723,13 +772,37 @@ function entryPriceText(position: Position, instrument: Instrument, path: string
     if (costMicro !== 0n) fail(path, `a flat position (size 0) must have cost basis 0, got ${formatScaled(costMicro, QUOTE_DECIMALS)}`);
     return formatScaled(instrument.markUnits, pd);
   }
-  if (costMicro === 0n || (costMicro < 0n) !== (sizeUnits < 0n)) {
+  if (costMicro === 0n ? !dustShort(sizeUnits, instrument) : (costMicro < 0n) !== (sizeUnits < 0n)) {
     fail(path, `cost basis ${formatScaled(costMicro, QUOTE_DECIMALS)} must be non-zero with the sign of the size (entry price above 0)`);
+  }
+  const numerator = abs(costMicro);
+  const denominator = abs(sizeUnits) * 10n ** BigInt(QUOTE_DECIMALS);
+  if (instrument.priceDecimals + sd > QUOTE_DECIMALS) {
+    // An entry of n·10^-f quote reads back as ceil(z·n·10^6 / S) micro with S = 10^(sd + f) (the
+    // reader's rounding, toward +∞). That is c exactly when c − 1 < z·n·10^6/S ≤ c: for a long
+    // the largest n at or below c·S/(|z|·10^6), for a short (c < 0) the smallest n at or above
+    // |c|·S/(|z|·10^6), whichever f first has one inside. The exact quotient c/z is always inside,
+    // so this finds an entry whenever the exact rule would.
+    for (let f = 0; f <= ENTRY_PRICE_DECIMALS_MAX; f++) {
+      const scale = 10n ** BigInt(sd + f);
+      if (sizeUnits > 0n) {
+        const n = divFloor(numerator * scale, denominator);
+        if (n > 0n && n * denominator > (numerator - 1n) * scale) return formatScaled(n, f);
+      } else {
+        // At least one unit: a short's cost basis of 0 (less than a micro, rounded up) has an entry above 0 too.
+        const least = divCeil(numerator * scale, denominator);
+        const n = least > 0n ? least : 1n;
+        if (n * denominator < (numerator + 1n) * scale) return formatScaled(n, f);
+      }
+    }
+    fail(
+      path,
+      `no entry price of at most ${ENTRY_PRICE_DECIMALS_MAX} decimals gives cost basis ${formatScaled(costMicro, QUOTE_DECIMALS)} ` +
+        `at size ${formatScaled(sizeUnits, sd)} (size × entryPrice rounded up to a micro)`,
+    );
   }
   // entry = cost·10^-6 / (size·10^-sd) quote per base; at f decimals its digits are
   // |cost|·10^(sd + f) / (|size|·10^6) when that division is exact.
-  const numerator = abs(costMicro);
-  const denominator = abs(sizeUnits) * 10n ** BigInt(QUOTE_DECIMALS);
   for (let f = 0; f <= ENTRY_PRICE_DECIMALS_MAX; f++) {
     const scaled = numerator * 10n ** BigInt(sd + f);
     if (scaled % denominator === 0n) return formatScaled(scaled / denominator, f);

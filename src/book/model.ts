@@ -2,6 +2,8 @@
 // what the memory layout stores. Units are in the field names' comments only where a name cannot
 // carry them; docs/numbers.md is the full statement.
 import type { ModeName, StatusName } from '../fixed/constants.js';
+import { FUNDING_EXTRA_DECIMALS, QUOTE_DECIMALS } from '../fixed/constants.js';
+import { divCeil, divFloor } from '../fixed/rounding.js';
 
 export interface Tier {
   /** Upper bound of the bracket's notional, micro; null for the last bracket (unbounded). */
@@ -21,7 +23,7 @@ export interface Instrument {
   tickUnits: bigint; // price units per tick
   lotUnits: bigint; // size units per lot
   markUnits: bigint; // price units
-  /** Cumulative funding index in units of 10^-(priceDecimals + 6) quote per base. */
+  /** Cumulative funding index in units of 10^-fundingDecimals quote per base: priceDecimals + 6, or 12 − sizeDecimals when pd + sd > 6. */
   fundingIndex: bigint;
   tiers: Tier[];
 }
@@ -71,7 +73,52 @@ export interface AccountResult {
   positions: PositionResult[];
 }
 
-/** q = 10^(6 − pd − sd): micro per (size unit × price unit). */
+/**
+ * q = 10^max(0, 6 − pd − sd): micro per (size unit × price unit) before the value divisor
+ * (docs/numbers.md, "Instruments finer than a micro"). Also the funding multiplier: funding owed
+ * is ceil(z·q·ΔF / 10^6) for every instrument.
+ */
 export function quotePerUnit(instrument: Pick<Instrument, 'priceDecimals' | 'sizeDecimals'>): bigint {
-  return 10n ** BigInt(6 - instrument.priceDecimals - instrument.sizeDecimals);
+  const s = instrument.priceDecimals + instrument.sizeDecimals;
+  return s <= QUOTE_DECIMALS ? 10n ** BigInt(QUOTE_DECIMALS - s) : 1n;
+}
+
+/**
+ * d = 10^max(0, pd + sd − 6): the value divisor. A position's value is floor(z·q·p / d) micro;
+ * 1 for every instrument whose lot at a tick is a whole number of micro.
+ */
+export function valueDivisor(instrument: Pick<Instrument, 'priceDecimals' | 'sizeDecimals'>): bigint {
+  const s = instrument.priceDecimals + instrument.sizeDecimals;
+  return s <= QUOTE_DECIMALS ? 1n : 10n ** BigInt(s - QUOTE_DECIMALS);
+}
+
+/**
+ * A position's value at a price: floor(z·q·p / d) micro, toward −∞ (against the account, long or
+ * short); exactly z·q·p when d is 1. Its notional is the magnitude of this value (docs/numbers.md).
+ */
+export function valueMicro(sizeUnits: bigint, q: bigint, d: bigint, priceUnits: bigint): bigint {
+  const product = sizeUnits * q * priceUnits;
+  return d === 1n ? product : divFloor(product, d);
+}
+
+/**
+ * A position's notional at a price: the magnitude of its value, and 1 micro for an open long whose
+ * value floors to 0 (z·q·p < d), so that every open position has a positive notional (docs/numbers.md).
+ */
+export function notionalMicro(sizeUnits: bigint, q: bigint, d: bigint, priceUnits: bigint): bigint {
+  const value = valueMicro(sizeUnits, q, d, priceUnits);
+  if (value === 0n) return sizeUnits === 0n ? 0n : 1n;
+  return value < 0n ? -value : value;
+}
+
+/** A cost at a price (a fill's, a cost basis from an entry price): ceil(z·q·p / d) micro, toward +∞. */
+export function costMicro(sizeUnits: bigint, q: bigint, d: bigint, priceUnits: bigint): bigint {
+  const product = sizeUnits * q * priceUnits;
+  return d === 1n ? product : divCeil(product, d);
+}
+
+/** Decimals of the instrument's funding index: pd + 6, less log10 of the value divisor (12 − sd when pd + sd > 6). */
+export function fundingDecimals(instrument: Pick<Instrument, 'priceDecimals' | 'sizeDecimals'>): number {
+  const s = instrument.priceDecimals + instrument.sizeDecimals;
+  return instrument.priceDecimals + FUNDING_EXTRA_DECIMALS - Math.max(0, s - QUOTE_DECIMALS);
 }

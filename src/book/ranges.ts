@@ -18,9 +18,10 @@ import {
   RATE_SCALE,
   SYMBOL_LENGTH_MAX,
   TIERS_MAX,
+  UNIT_PRODUCT_MAX,
 } from '../fixed/constants.js';
-import { divCeil } from '../fixed/rounding.js';
-import { quotePerUnit, type Instrument, type Tier } from './model.js';
+import { divCeil, divFloor } from '../fixed/rounding.js';
+import { quotePerUnit, valueDivisor, type Instrument, type Tier } from './model.js';
 
 
 /** A refused value: the field (a model field name, possibly with a tier index) and why. */
@@ -109,8 +110,8 @@ export function checkInstrument(instrument: Instrument): RangeIssue | null {
     return {
       field: 'sizeDecimals',
       reason:
-        `must be a whole number from 0 with priceDecimals + sizeDecimals at most ${PRICE_PLUS_SIZE_DECIMALS_MAX} ` +
-        `(so one lot at one tick is a whole number of micro), got ${sd} with priceDecimals ${pd}`,
+        `must be a whole number from 0 with priceDecimals + sizeDecimals at most ${PRICE_PLUS_SIZE_DECIMALS_MAX}, ` +
+        `got ${sd} with priceDecimals ${pd}`,
     };
   }
   if (instrument.tickUnits <= 0n || instrument.tickUnits > PRICE_UNITS_MAX) {
@@ -197,15 +198,17 @@ export function bracketOf(tiers: readonly Tier[], notionalMicro: bigint): number
 // ---------------------------------------------------------------------------------------------
 // Positions
 
-/** What checkPosition needs of an instrument, computed once per instrument (q included). */
+/** What checkPosition needs of an instrument, computed once per instrument (q and d included). */
 export interface InstrumentRules {
   readonly instrument: Instrument;
-  /** q = 10^(6 − pd − sd), micro per size unit per price unit. */
+  /** q = 10^max(0, 6 − pd − sd), micro per size unit per price unit before the divisor. */
   readonly q: bigint;
+  /** d = 10^max(0, pd + sd − 6), the value divisor: a position's value is floor(z·q·p / d) micro. */
+  readonly d: bigint;
 }
 
 export function instrumentRules(instrument: Instrument): InstrumentRules {
-  return { instrument, q: quotePerUnit(instrument) };
+  return { instrument, q: quotePerUnit(instrument), d: valueDivisor(instrument) };
 }
 
 /**
@@ -231,10 +234,20 @@ export function fundingOwed(sizeUnits: bigint, q: bigint, instrumentIndex: bigin
 }
 
 /**
+ * Whether a position of `sizeUnits` may carry a cost basis of 0: a short of an instrument finer
+ * than a micro (pd + sd > 6), whose cost ceil(z·q·entry / d) rounds up to 0 when it is less than a
+ * micro (docs/numbers.md). Every other open position's cost basis has the sign of its size.
+ */
+export function dustShort(sizeUnits: bigint, instrument: Pick<Instrument, 'priceDecimals' | 'sizeDecimals'>): boolean {
+  return sizeUnits < 0n && valueDivisor(instrument) > 1n;
+}
+
+/**
  * Every value rule of one position against its instrument at the instrument's current mark, in
- * this order: mode; size a whole number of lots; notional |z|·q·mark ≤ QUOTE_ABS_MAX; cost basis
- * within ±QUOTE_ABS_MAX, zero for a flat position, otherwise of the size's sign with the entry price
- * |c|/(|z|·q) at most PRICE_UNITS_MAX; margin 0 on cross, 0..QUOTE_ABS_MAX on isolated; leverage
+ * this order: mode; size a whole number of lots; notional |floor(z·q·mark / d)| ≤ QUOTE_ABS_MAX and,
+ * when d > 1, |z|·q·mark ≤ UNIT_PRODUCT_MAX; cost basis within ±QUOTE_ABS_MAX, zero for a flat
+ * position, otherwise of the size's sign with the entry price |c|·d/(|z|·q) at most
+ * PRICE_UNITS_MAX; margin 0 on cross, 0..QUOTE_ABS_MAX on isolated; leverage
  * from 1 to the instrument's largest max leverage (leverageCap); funding index within ±10^18 and funding
  * owed within ±QUOTE_ABS_MAX. The (instrument, mode) uniqueness is the account's rule.
  */
@@ -249,13 +262,37 @@ export function checkPosition(rules: InstrumentRules, position: PositionInts): R
   if (size % instrument.lotUnits !== 0n) {
     return { field: 'sizeUnits', reason: `${size} is not a whole number of lots of ${instrument.lotUnits} size units` };
   }
+  const d = rules.d;
   const sizeQ = (size < 0n ? -size : size) * rules.q; // |z|·q
-  const notional = sizeQ * instrument.markUnits;
-  if (notional > QUOTE_ABS_MAX) {
-    return {
-      field: 'sizeUnits',
-      reason: `notional at the mark, |${size}| × q ${rules.q} × mark ${instrument.markUnits} = ${notional} micro, is above ${QUOTE_ABS_MAX}`,
-    };
+  const unitProduct = sizeQ * instrument.markUnits; // |z|·q·p: the notional itself when d = 1
+  if (d === 1n) {
+    if (unitProduct > QUOTE_ABS_MAX) {
+      return {
+        field: 'sizeUnits',
+        reason: `notional at the mark, |${size}| × q ${rules.q} × mark ${instrument.markUnits} = ${unitProduct} micro, is above ${QUOTE_ABS_MAX}`,
+      };
+    }
+  } else {
+    // The value is rounded toward −∞ (docs/numbers.md, "Instruments finer than a micro"), so a
+    // short's notional is the product divided and rounded up, a long's rounded down.
+    const value = divFloor(size * rules.q * instrument.markUnits, d);
+    const notional = value < 0n ? -value : value;
+    if (notional > QUOTE_ABS_MAX) {
+      return {
+        field: 'sizeUnits',
+        reason:
+          `notional at the mark, |floor(${size} × q ${rules.q} × mark ${instrument.markUnits} / d ${d})| = ${notional} micro, ` +
+          `is above ${QUOTE_ABS_MAX}`,
+      };
+    }
+    if (unitProduct > UNIT_PRODUCT_MAX) {
+      return {
+        field: 'sizeUnits',
+        reason:
+          `|${size}| × q ${rules.q} × mark ${instrument.markUnits} = ${unitProduct} is above ${UNIT_PRODUCT_MAX} (10^18), the largest ` +
+          `product the value of a position of an instrument finer than a micro (d ${d}) is divided from`,
+      };
+    }
   }
 
   const cost = position.costMicro;
@@ -265,13 +302,17 @@ export function checkPosition(rules: InstrumentRules, position: PositionInts): R
   if (size === 0n) {
     if (cost !== 0n) return { field: 'costMicro', reason: `a flat position (size 0) must have cost basis 0, got ${cost}` };
   } else {
-    if (cost === 0n || cost < 0n !== size < 0n) {
+    if (cost === 0n ? !dustShort(size, instrument) : cost < 0n !== size < 0n) {
       return { field: 'costMicro', reason: `${cost} must be non-zero with the sign of the size ${size} (entry price above 0)` };
     }
-    if ((cost < 0n ? -cost : cost) > sizeQ * PRICE_UNITS_MAX) {
+    // The entry price |c|·d / (|z|·q), compared without a division.
+    if ((cost < 0n ? -cost : cost) * d > sizeQ * PRICE_UNITS_MAX) {
       return {
         field: 'costMicro',
-        reason: `${cost} gives an entry price |cost| / (|size| × q) above the largest price, ${PRICE_UNITS_MAX} price units`,
+        reason:
+          d === 1n
+            ? `${cost} gives an entry price |cost| / (|size| × q) above the largest price, ${PRICE_UNITS_MAX} price units`
+            : `${cost} gives an entry price |cost| × d ${d} / (|size| × q) above the largest price, ${PRICE_UNITS_MAX} price units`,
       };
     }
   }
@@ -319,7 +360,13 @@ export interface InstrumentFastRules {
   readonly lot: number;
   /** 1 / lot, for the whole-lots test without a division. */
   readonly inverseLot: number;
+  /** q (micro per size unit per price unit before the divisor): z·q·ΔF is the funding product for every instrument. */
   readonly q: number;
+  /**
+   * The largest |cost| accepted outright: 10^15 / d. |c| ≤ 10^15/d gives |c|·d ≤ 10^15 ≤
+   * |z|·q·PRICE_UNITS_MAX whenever z ≠ 0 (|z| ≥ 1, q ≥ 1), the exact entry-price rule.
+   */
+  readonly entryCostMax: number;
   readonly mark: number;
   /** The instrument's funding index; NaN when beyond ±2^53. */
   readonly funding: number;
@@ -329,7 +376,7 @@ export interface InstrumentFastRules {
 const SAFE_MAX = Number.MAX_SAFE_INTEGER;
 /** Below 2^53, so a product of integers that the filter accepts is exact. */
 const FAST_QUOTE_MAX = 9_000_000_000_000_000; // 9·10^15 < QUOTE_ABS_MAX = 10^16
-const FAST_ENTRY_COST_MAX = 1_000_000_000_000_000; // |cost| ≤ 10^15 ≤ |z|·q·PRICE_UNITS_MAX whenever z ≠ 0
+const FAST_ENTRY_COST_MAX = 1_000_000_000_000_000; // |cost| ≤ 10^15 ≤ |z|·q·PRICE_UNITS_MAX whenever z ≠ 0 (d = 1)
 /** |z·q·ΔF| below this (with margin for double rounding) keeps |funding owed| ≤ 10^16. */
 const FAST_FUNDING_PRODUCT_MAX = 9.9e21; // < 10^22
 
@@ -343,6 +390,8 @@ export function instrumentFastRules(instrument: Instrument): InstrumentFastRules
     lot: exactDouble(instrument.lotUnits),
     inverseLot: 1 / exactDouble(instrument.lotUnits),
     q: Number(quotePerUnit(instrument)),
+    // d is a power of ten up to 10^6, so 10^15 / d is a whole number: no rounding.
+    entryCostMax: FAST_ENTRY_COST_MAX / Number(valueDivisor(instrument)),
     mark: exactDouble(instrument.markUnits),
     funding: exactDouble(instrument.fundingIndex),
     leverageCap: leverageCap(tiers),
@@ -381,10 +430,12 @@ export function positionPlainlyValid(
     (+(mode === MODE_CROSS) | +isolated) &
     +whole &
     +(magnitude <= SAFE_MAX) &
+    // |z|·q·p ≤ 9·10^15: the notional |floor(z·q·p/d)| ≤ |z|·q·p is in range, and so is the
+    // product an instrument finer than a micro divides (≤ UNIT_PRODUCT_MAX)
     +(sizeQ * rules.mark <= FAST_QUOTE_MAX) &
-    // a flat position has cost 0; otherwise the cost has the size's sign, and |cost| ≤ 10^15
+    // a flat position has cost 0; otherwise the cost has the size's sign, and |cost| ≤ 10^15 / d
     (+(size * cost > 0) | (+(size === 0) & +(cost === 0))) &
-    +(Math.abs(cost) <= FAST_ENTRY_COST_MAX) &
+    +(Math.abs(cost) <= rules.entryCostMax) &
     // margin 0 on cross, 0..FAST_QUOTE_MAX on isolated
     +(margin >= 0) &
     +(margin <= (isolated ? FAST_QUOTE_MAX : 0)) &

@@ -11,7 +11,7 @@ import {
   STATUS_NAMES,
   TIERS_MAX,
 } from '../fixed/constants.js';
-import { quotePerUnit, type AccountResult, type Book, type Instrument, type Position, type PositionResult, type Tier } from '../book/model.js';
+import { quotePerUnit, valueDivisor, type AccountResult, type Book, type Instrument, type Position, type PositionResult, type Tier } from '../book/model.js';
 import {
   BookLayout,
   SWEEP_CHUNKS,
@@ -150,6 +150,11 @@ export class Engine {
   layout: BookLayout;
   /** Instrument metadata; marks and funding indices live in memory (views.instMark/instFunding). */
   readonly instruments: Instrument[];
+  /**
+   * Per instrument, 1 when it is finer than a micro (pd + sd > 6, value divisor d > 1,
+   * docs/numbers.md); null when no instrument is. The hot book keeps their accounts out.
+   */
+  readonly fineInstruments: Uint8Array | null;
   readonly symbolIndex: Map<string, number>;
   readonly accountIds: AccountIds;
   /** Position slots handed out so far; slots at or above this are free. */
@@ -203,6 +208,8 @@ export class Engine {
     this.layout = layout;
     this.instruments = instruments.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((t) => ({ ...t })) }));
     this.symbolIndex = new Map(instruments.map((instrument, index) => [instrument.symbol, index]));
+    const fine = Uint8Array.from(instruments, (instrument) => (valueDivisor(instrument) > 1n ? 1 : 0));
+    this.fineInstruments = fine.includes(1) ? fine : null;
     this.accountIds = accountIds;
     this.positionsUsed = 0;
     this.sizeHighWater = instruments.map(() => 0n);
@@ -287,12 +294,23 @@ export class Engine {
     return this.accountIds.count;
   }
 
+  /** Whether account a holds a position (open or flat) of an instrument finer than a micro. */
+  holdsFine(a: number): boolean {
+    const fine = this.fineInstruments;
+    if (fine === null) return false;
+    const v = this.views;
+    const end = v.accPosStart[a] + v.accPosCount[a];
+    for (let j = v.accPosStart[a]; j < end; j++) if (fine[v.posInst[j]] === 1) return true;
+    return false;
+  }
+
   private writeInstruments(instruments: Instrument[]): void {
     const v = this.layout.views;
     instruments.forEach((instrument, i) => {
       v.instMark[i] = instrument.markUnits;
       v.instFunding[i] = instrument.fundingIndex;
       v.instQ[i] = quotePerUnit(instrument);
+      v.instDiv[i] = valueDivisor(instrument);
       v.instTick[i] = instrument.tickUnits;
       this.writeTierColumns(i, instrument);
     });
@@ -765,9 +783,12 @@ export class Engine {
    * record is written for it (docs/architecture.md, "Isolated thresholds and funding"). A rise moves
    * longs' boundaries up by at most ceil((ΔF/S + 1/q) / (1 − r_max)) price units, a fall shorts' (in
    * −mark) by at most ceil(|ΔF|/S), with S the funding index's scale, q the instrument's micro per
-   * size unit and price unit and r_max its highest maintenance rate. A record written at an
-   * index in between (a refresh before this call) only gets more room than it needs. Returns false,
-   * and moves nothing, when a drift would pass DRIFT_MAX.
+   * size unit and price unit and r_max its highest maintenance rate. For an instrument finer than a
+   * micro (value divisor d > 1, q = 1: docs/numbers.md) the boundary is found in the floored value
+   * first, which moves by one micro more, and a micro of value is up to d price units (|z|·q ≥ 1):
+   * a long's by d·(ceil((ΔF/S + 1) / (1 − r_max)) + 1) + 1, a short's by d·(ceil(|ΔF|/S) + 2) + 1.
+   * A record written at an index in between (a refresh before this call) only gets more room than
+   * it needs. Returns false, and moves nothing, when a drift would pass DRIFT_MAX.
    */
   private advanceDrifts(moved: readonly number[]): boolean {
     const v = this.views;
@@ -778,11 +799,14 @@ export class Engine {
       const from = this.recordsFunding[i];
       const to = v.instFunding[i];
       const q = v.instQ[i];
+      const d = v.instDiv[i];
       if (to > from) {
         const rateMax = v.tierRate[i * TIERS_MAX + v.instTierCount[i] - 1];
-        long[k] += divCeil(((to - from) * q + FUNDING_EXTRA_SCALE) * RATE_SCALE, FUNDING_EXTRA_SCALE * q * (RATE_SCALE - rateMax));
+        const drift = divCeil(((to - from) * q + FUNDING_EXTRA_SCALE) * RATE_SCALE, FUNDING_EXTRA_SCALE * q * (RATE_SCALE - rateMax));
+        long[k] += d === 1n ? drift : d * (drift + 1n) + 1n;
       } else {
-        short[k] += divCeil(from - to, FUNDING_EXTRA_SCALE);
+        const drift = divCeil(from - to, FUNDING_EXTRA_SCALE);
+        short[k] += d === 1n ? drift : d * (drift + 2n) + 1n;
       }
       if (long[k] > DRIFT_MAX || short[k] > DRIFT_MAX) return false;
     }

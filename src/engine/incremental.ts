@@ -856,7 +856,11 @@ export class IncrementalEvaluator {
         ? await this.pool.boundRange(this.writeTable(), this.boundsOffset(), this.stepsOffset())
         : engine.core.boundAccountRange(engine.layout.header, engine.shardRecord(), 0, accounts, this.writeTable(), this.boundsOffset(), this.stepsOffset());
 
-    const hot = await this.placeAll();
+    const placed = await this.placeAll();
+    // An account holding an instrument finer than a micro stays out of the hot book: it is
+    // evaluated and given triggers instead, as a step's reindex does.
+    const fine = engine.fineInstruments === null ? null : placed.filter((a) => engine.holdsFine(a));
+    const hot = fine === null || fine.length === 0 ? placed : placed.filter((a) => !engine.holdsFine(a));
     // The hot book takes its accounts from an evaluation that gives each position's maintenance.
     for (let k = 0; k < hot.length; k += HOT_ADMIT_BATCH) {
       const batch = hot.subarray(k, k + HOT_ADMIT_BATCH);
@@ -865,6 +869,12 @@ export class IncrementalEvaluator {
       const at = new Uint32Array(batch.length);
       for (let j = 1; j < batch.length; j++) at[j] = at[j - 1] + v.accPosCount[batch[j - 1]];
       this.hot.admit(batch, at, batch.length, detail);
+      this.clearQueue();
+    }
+    for (let k = 0; fine !== null && k < fine.length; k += HOT_ADMIT_BATCH) {
+      for (const a of fine.subarray(k, k + HOT_ADMIT_BATCH)) this.enqueue(a);
+      const { detail } = this.evaluateList(0, this.queueSize);
+      this.reindex(detail, 0, this.queueSize);
       this.clearQueue();
     }
     this.state = 'built';
@@ -980,7 +990,9 @@ export class IncrementalEvaluator {
       if (funding !== this.lastFunding[i]) {
         fundingMoved.push(i);
         const move = funding > this.lastFunding[i] ? funding - this.lastFunding[i] : this.lastFunding[i] - funding;
-        this.fundingMoves[i] += (Number(move) / Number(FUNDING_EXTRA_SCALE)) * (1 + MARGIN);
+        // In price units: a move ΔF moves the owed amount as a price move of ΔF·d / 10^6 moves the
+        // value (the index of an instrument finer than a micro has log10 d fewer decimals, docs/numbers.md).
+        this.fundingMoves[i] += ((Number(move) * Number(this.engine.views.instDiv[i])) / Number(FUNDING_EXTRA_SCALE)) * (1 + MARGIN);
       }
     }
     this.remember();
@@ -1162,7 +1174,9 @@ export class IncrementalEvaluator {
       at += end - first;
       if (y === Infinity) continue;
       const least = leasts[a];
-      if (!(y >= this.hotBound)) {
+      // An account holding an instrument finer than a micro stays out of the hot book, whose moves
+      // are exact changes of value (assembly/hot.ts); its triggers keep it instead.
+      if (!(y >= this.hotBound) && !this.engine.holdsFine(a)) {
         // Admitted to the hot book after the loop, all in one kernel call: in part when its other
         // scopes are healthy and their bound is at least hotPartBound (Hot in part).
         const part = least !== 0 && this.othersBound(a, y, least, steps) >= this.hotPartBound ? least : 0;
@@ -1283,7 +1297,9 @@ export class IncrementalEvaluator {
   private takeTable(i: number): void {
     let rateMax = 0n;
     for (const tier of this.engine.instruments[i].tiers) if (tier.ratePpm > rateMax) rateMax = tier.ratePpm;
-    this.weight[i] = Number(this.engine.views.instQ[i]) * (1 + Number(rateMax) / Number(RATE_SCALE)) * (1 + MARGIN);
+    // q/d micro per size unit and price unit (d > 1 for an instrument finer than a micro, docs/numbers.md).
+    const v = this.engine.views;
+    this.weight[i] = (Number(v.instQ[i]) / Number(v.instDiv[i])) * (1 + Number(rateMax) / Number(RATE_SCALE)) * (1 + MARGIN);
   }
 
   /** Writes the bound table (per instrument: q·(1 + r_max), the mark) into the memory; returns its offset. */

@@ -20,10 +20,18 @@ export const FUNDING_EXTRA_DECIMALS = 6; // expo -(priceDecimals + 6)
 export const FUNDING_EXTRA_SCALE = 1_000_000n;
 
 /**
- * Price decimals + size decimals may not exceed the quote decimals, so one size unit times one
- * price unit is a whole number q = 10^(6 − pd − sd) of micro and every notional is exact.
+ * Price decimals + size decimals: up to QUOTE_DECIMALS one size unit at one price unit is a whole
+ * number q = 10^(6 − pd − sd) of micro and every value is exact; above it, up to this maximum, a
+ * position's value z·p / 10^(pd + sd − 6) is rounded against the account (docs/numbers.md,
+ * "Instruments finer than a micro").
  */
-export const PRICE_PLUS_SIZE_DECIMALS_MAX = QUOTE_DECIMALS;
+export const PRICE_PLUS_SIZE_DECIMALS_MAX = 12;
+
+/**
+ * An instrument finer than a micro keeps |z|·q·p, the product its value is divided from, within
+ * 10^18 at the mark, so that it fits a signed 64-bit word before the division.
+ */
+export const UNIT_PRODUCT_MAX = 1_000_000_000_000_000_000n; // 10^18
 
 /**
  * Balances, isolated margins, cost bases, notionals and funding owed stay within ±10^16 micro

@@ -21,6 +21,7 @@ export const HeaderSlot = {
   instMark: kernelU32('H_INST_MARK'),
   instFunding: kernelU32('H_INST_FUNDING'),
   instQ: kernelU32('H_INST_Q'),
+  instDiv: kernelU32('H_INST_DIV'),
   instTick: kernelU32('H_INST_TICK'),
   instTierCount: kernelU32('H_INST_TIER_COUNT'),
   tierFloor: kernelU32('H_TIER_FLOOR'),
@@ -116,6 +117,8 @@ export const COLUMNS: readonly ColumnSpec[] = [
   { name: 'instMark', table: 'instrument', bytes: 8 },
   { name: 'instFunding', table: 'instrument', bytes: 8 },
   { name: 'instQ', table: 'instrument', bytes: 8 },
+  // The value divisor d: a position's value is floor(z·q·p / d) (docs/numbers.md).
+  { name: 'instDiv', table: 'instrument', bytes: 8 },
   { name: 'instTick', table: 'instrument', bytes: 8 },
   { name: 'instTierCount', table: 'instrument', bytes: 4 },
   // How far funding updates may have moved the boundaries of its isolated positions since their
@@ -206,6 +209,7 @@ export interface Views {
   instMark: BigInt64Array;
   instFunding: BigInt64Array;
   instQ: BigInt64Array;
+  instDiv: BigInt64Array;
   instTick: BigInt64Array;
   instTierCount: Int32Array;
   instDriftLong: BigInt64Array;

@@ -2,17 +2,18 @@
 // the AssemblyScript kernel is held to. It favours being obviously right over being fast: every
 // figure is recomputed from the book, every division names its rounding, and the liquidation root
 // is found by comparing the roots of all brackets rather than by the kernel's bracket walk, so the
-// two implementations do not share a shortcut (or a mistake).
+// two implementations do not share a shortcut (or a mistake). For the same reason it forms q and the
+// value divisor d from the decimals itself rather than through src/book/model.ts.
 import {
   FUNDING_EXTRA_SCALE,
   PRICE_PLUS_SIZE_DECIMALS_MAX,
   PRICE_UNITS_MAX,
+  QUOTE_DECIMALS,
   RATE_SCALE,
   TIERS_MAX,
 } from '../fixed/constants.js';
 import type { StatusName } from '../fixed/constants.js';
 import { abs, divCeil, divFloor } from '../fixed/rounding.js';
-import { quotePerUnit } from '../book/model.js';
 import type { AccountResult, Book, Instrument, Position, PositionResult } from '../book/model.js';
 
 function assert(condition: boolean, message: string): asserts condition {
@@ -31,8 +32,11 @@ function assertInstrument(instrument: Instrument): void {
   const name = instrument.symbol;
   assert(Number.isInteger(instrument.priceDecimals) && instrument.priceDecimals >= 0, `${name}: priceDecimals`);
   assert(Number.isInteger(instrument.sizeDecimals) && instrument.sizeDecimals >= 0, `${name}: sizeDecimals`);
-  // Keeps q = 10^(6 − pd − sd) a whole number of micro, so notionals are exact.
-  assert(instrument.priceDecimals + instrument.sizeDecimals <= PRICE_PLUS_SIZE_DECIMALS_MAX, `${name}: pd + sd > 6`);
+  // Keeps d = 10^(pd + sd − 6) at most 10^6, the finest value the ranges of docs/numbers.md cover.
+  assert(
+    instrument.priceDecimals + instrument.sizeDecimals <= PRICE_PLUS_SIZE_DECIMALS_MAX,
+    `${name}: pd + sd > ${PRICE_PLUS_SIZE_DECIMALS_MAX}`,
+  );
   // The tick is the divisor of every reported price.
   assert(instrument.tickUnits > 0n, `${name}: tick must be positive`);
   assert(instrument.markUnits > 0n, `${name}: mark must be positive`);
@@ -95,28 +99,61 @@ function maintenanceX(instrument: Instrument, notionalMicro: bigint): bigint {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Units of value
+
+/**
+ * With s = pd + sd: q = 10^max(0, 6 − s) micro per (size unit × price unit) and the value divisor
+ * d = 10^max(0, s − 6), so one size unit at one price unit is q/d micro (docs/numbers.md,
+ * "Instruments finer than a micro"). Exactly one of q and d exceeds 1 unless s = 6.
+ */
+function valueUnits(instrument: Instrument): { q: bigint; d: bigint } {
+  const s = instrument.priceDecimals + instrument.sizeDecimals;
+  if (s <= QUOTE_DECIMALS) return { q: 10n ** BigInt(QUOTE_DECIMALS - s), d: 1n };
+  return { q: 1n, d: 10n ** BigInt(s - QUOTE_DECIMALS) };
+}
+
+/**
+ * A position's value at a price, micro: floor(z·q·p / d), toward −∞ for a long and a short alike
+ * (a long's worth less, a short's liability more): the one rounding of the value, against the
+ * account. Exact when d = 1.
+ */
+function valueMicro(units: { q: bigint; d: bigint }, sizeUnits: bigint, priceUnits: bigint): bigint {
+  return divFloor(sizeUnits * units.q * priceUnits, units.d);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Positions
 
-interface PositionFigures {
-  q: bigint; // micro per (size unit × price unit)
-  markValueMicro: bigint; // z·q·p, signed
+/** The per-position figures of docs/numbers.md, before any scope is formed. */
+export interface PositionFigures {
+  q: bigint; // micro per (size unit × price unit), before the divisor
+  d: bigint; // value divisor
+  markValueMicro: bigint; // floor(z·q·p / d), signed
   notionalMicro: bigint;
   fundingOwedMicro: bigint;
   unrealizedPnlMicro: bigint;
   maintenanceMicro: bigint;
 }
 
-function positionFigures(instrument: Instrument, position: Position): PositionFigures {
-  const q = quotePerUnit(instrument);
+/** One position's figures at its instrument's mark (exported so tests can hold value and notional to hand-worked numbers). */
+export function positionFigures(instrument: Instrument, position: Position): PositionFigures {
+  assertInstrument(instrument);
+  const { q, d } = valueUnits(instrument);
   const z = position.sizeUnits;
-  const markValueMicro = z * q * instrument.markUnits;
-  const notionalMicro = abs(markValueMicro);
-  // Funding owed rounds toward +∞ (against the account, whichever side pays).
+  const markValueMicro = valueMicro({ q, d }, z, instrument.markUnits);
+  // The notional is the rounded value's magnitude, not rounded apart from it: equity − maintenance
+  // then never exceeds its exact figure and stays monotone in the price (docs/numbers.md). An open
+  // position whose value floors to 0 (a long with z·q·p < d) is 1 micro of notional, so that every
+  // open position has maintenance, as with d = 1.
+  const magnitude = abs(markValueMicro);
+  const notionalMicro = z !== 0n && magnitude === 0n ? 1n : magnitude;
+  // Funding owed rounds toward +∞ (against the account, whichever side pays). The index of an
+  // instrument with d > 1 has 12 − sd decimals, so this is the same rule for every instrument.
   const fundingOwedMicro = divCeil(z * q * (instrument.fundingIndex - position.fundingIndex), FUNDING_EXTRA_SCALE);
-  // Exact mark value minus an owed amount rounded up: the PnL is rounded toward −∞.
+  // A value rounded down minus an owed amount rounded up: the PnL is rounded toward −∞.
   const unrealizedPnlMicro = markValueMicro - position.costMicro - fundingOwedMicro;
   const maintenanceMicro = z === 0n ? 0n : divCeil(maintenanceX(instrument, notionalMicro), RATE_SCALE);
-  return { q, markValueMicro, notionalMicro, fundingOwedMicro, unrealizedPnlMicro, maintenanceMicro };
+  return { q, d, markValueMicro, notionalMicro, fundingOwedMicro, unrealizedPnlMicro, maintenanceMicro };
 }
 
 function inPriceRange(priceUnits: bigint): boolean {
@@ -124,15 +161,26 @@ function inPriceRange(priceUnits: bigint): boolean {
 }
 
 /**
- * Liquidation price of a position of size z whose scope has equity E0 + z·q·p at price p and
- * maintenance MMo from its other positions. Every bracket's root is formed as an exact fraction
- * numerator/denominator (denominator > 0); the scope is liquidatable at p exactly when p lies on
- * the liquidating side of at least one root_k, so the boundary is the largest root (long) or the
- * smallest (short). This is deliberately not the bracket walk of docs/numbers.md.
+ * Liquidation price of a position of size z whose scope has equity E0 + v at a price where the
+ * position's value is v = floor(z·q·p / d), and maintenance MMo from its other positions.
+ *
+ * The boundary is found in the value first, then in the price (docs/numbers.md, "Instruments
+ * finer than a micro"). In v the scope is liquidatable exactly when 10^6·(E0 − MMo + v) <
+ * max_k(|v|·r_k − cumX_k), i.e. when v lies on the liquidating side of at least one bracket's
+ * root root_k = numerator_k / denominator_k (micro of value; denominator_k = 10^6 ∓ r_k > 0). So
+ * the boundary is the largest root (long) or the smallest (short), found by comparing every
+ * bracket's root: deliberately not the bracket walk of docs/numbers.md.
+ *
+ *   long:  liquidatable ⇔ v ≤ V = ceil(root) − 1 ⇔ z·q·p < d·(V + 1)
+ *   short: liquidatable ⇔ |v| ≥ N = floor(root) + 1 ⇔ |z|·q·p > d·(N − 1)
+ *
+ * and the reported price is the tick nearest that price bound on the liquidating side. With d = 1
+ * this is the price-space root of the section "Liquidation price", to the bit: for a positive
+ * integer m, ceil(ceil(x)/m) = ceil(x/m) and floor(floor(x)/m) = floor(x/m).
  */
 function liquidationPriceUnits(
   instrument: Instrument,
-  args: { sizeUnits: bigint; q: bigint; equityAtZeroMicro: bigint; othersMaintenanceMicro: bigint },
+  args: { sizeUnits: bigint; q: bigint; d: bigint; equityAtZeroMicro: bigint; othersMaintenanceMicro: bigint },
 ): bigint | null {
   const z = args.sizeUnits;
   if (z === 0n) return null;
@@ -141,10 +189,11 @@ function liquidationPriceUnits(
   let best: { numerator: bigint; denominator: bigint } | null = null;
   for (let k = 0; k < cumX.length; k++) {
     const rate = instrument.tiers[k].ratePpm;
+    // Long: root_k bounds v from above; short: root_k bounds |v| from below.
     const root =
       z > 0n
-        ? { numerator: -scaledSlack - cumX[k], denominator: z * args.q * (RATE_SCALE - rate) }
-        : { numerator: scaledSlack + cumX[k], denominator: -z * args.q * (RATE_SCALE + rate) };
+        ? { numerator: -scaledSlack - cumX[k], denominator: RATE_SCALE - rate }
+        : { numerator: scaledSlack + cumX[k], denominator: RATE_SCALE + rate };
     assert(root.denominator > 0n, 'root denominator is positive');
     if (best === null) {
       best = root;
@@ -157,26 +206,41 @@ function liquidationPriceUnits(
   }
   assert(best !== null, 'at least one tier');
   const tick = instrument.tickUnits;
-  // ceil(root / T) and floor(root / T) on the exact fraction root = numerator / denominator.
-  const priceUnits =
-    z > 0n
-      ? (divCeil(best.numerator, best.denominator * tick) - 1n) * tick // highest tick strictly below the root
-      : (divFloor(best.numerator, best.denominator * tick) + 1n) * tick; // lowest tick strictly above it
+  const unitProduct = abs(z) * args.q; // micro·d per price unit
+  let priceUnits: bigint;
+  if (z > 0n) {
+    // V + 1 = ceil(root): the smallest value at which the long is not liquidatable by the brackets'
+    // formula, which takes the notional to be |v|. At v = 0 (only with d > 1) the notional is 1
+    // micro instead: liquidatable there when 10^6·(E0 − MMo) < MMX(1), which the formula misses when
+    // E0 − MMo is exactly 0.
+    let safeValue = divCeil(best.numerator, best.denominator);
+    if (args.d > 1n && safeValue < 1n && scaledSlack < maintenanceX(instrument, 1n)) safeValue = 1n;
+    // p < d·(V + 1)/(z·q): the highest tick strictly below it is (ceil(bound / T) − 1)·T.
+    priceUnits = (divCeil(args.d * safeValue, unitProduct * tick) - 1n) * tick;
+  } else {
+    // N − 1 = floor(root): the largest |value| at which the short is not liquidatable.
+    const safeMagnitude = divFloor(best.numerator, best.denominator);
+    // p > d·(N − 1)/(|z|·q): the lowest tick strictly above it is (floor(bound / T) + 1)·T.
+    priceUnits = (divFloor(args.d * safeMagnitude, unitProduct * tick) + 1n) * tick;
+  }
   return inPriceRange(priceUnits) ? priceUnits : null;
 }
 
-/** Bankruptcy price: the worst tick at which E0 + z·q·p ≥ 0 still holds. */
+/**
+ * Bankruptcy price: the worst tick at which E0 + floor(z·q·p / d) ≥ 0 still holds. E0 is an
+ * integer, so for a long that is z·q·p ≥ −E0·d, for a short |z|·q·p ≤ E0·d.
+ */
 function bankruptcyPriceUnits(
   instrument: Instrument,
-  args: { sizeUnits: bigint; q: bigint; equityAtZeroMicro: bigint },
+  args: { sizeUnits: bigint; q: bigint; d: bigint; equityAtZeroMicro: bigint },
 ): bigint | null {
   const z = args.sizeUnits;
   if (z === 0n) return null;
   const tick = instrument.tickUnits;
   const priceUnits =
     z > 0n
-      ? divCeil(divCeil(-args.equityAtZeroMicro, z * args.q), tick) * tick
-      : divFloor(divFloor(args.equityAtZeroMicro, -z * args.q), tick) * tick;
+      ? divCeil(divCeil(-args.equityAtZeroMicro * args.d, z * args.q), tick) * tick // lowest tick with equity ≥ 0
+      : divFloor(divFloor(args.equityAtZeroMicro * args.d, -z * args.q), tick) * tick; // highest tick with equity ≥ 0
   return inPriceRange(priceUnits) ? priceUnits : null;
 }
 
@@ -231,8 +295,9 @@ export function evaluateAccount(book: Book, accountIndex: number): AccountResult
     // The scope's equity C at the current mark, and the maintenance of its other positions.
     const scopeEquityMicro = equityMicro ?? crossEquityMicro;
     const othersMaintenanceMicro = isolated ? 0n : crossMaintenanceMicro - f.maintenanceMicro;
-    const equityAtZeroMicro = scopeEquityMicro - f.markValueMicro; // E0: equity(p) = E0 + z·q·p
-    const priceArgs = { sizeUnits: position.sizeUnits, q: f.q, equityAtZeroMicro };
+    // E0: equity(p) = E0 + floor(z·q·p / d), the scope's equity with this position's value removed.
+    const equityAtZeroMicro = scopeEquityMicro - f.markValueMicro;
+    const priceArgs = { sizeUnits: position.sizeUnits, q: f.q, d: f.d, equityAtZeroMicro };
     return {
       unrealizedPnlMicro: f.unrealizedPnlMicro,
       maintenanceMicro: f.maintenanceMicro,

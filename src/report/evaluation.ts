@@ -2,7 +2,7 @@
 // Both are produced a chunk at a time, so a book of millions of accounts streams out.
 import { formatScaled } from '../fixed/decimal.js';
 import { MODE_ISOLATED, QUOTE_DECIMALS, STATUS_BANKRUPT, STATUS_HEALTHY, STATUS_NAMES } from '../fixed/constants.js';
-import { quotePerUnit } from '../book/model.js';
+import { notionalMicro } from '../book/model.js';
 import type { Engine } from '../engine/engine.js';
 
 /** Accounts per yielded chunk: large enough to amortise writes, small enough to bound memory. */
@@ -78,7 +78,7 @@ function accountJson(engine: Engine, a: number, prices: ChunkPrices): object {
     const instrument = engine.instruments[i];
     const isolated = v.posMode[j] === MODE_ISOLATED;
     const size = v.posSize[j];
-    const notional = (size < 0n ? -size : size) * quotePerUnit(instrument) * v.instMark[i];
+    const notional = notionalMicro(size, v.instQ[i], v.instDiv[i], v.instMark[i]);
     positions.push({
       instrument: instrument.symbol,
       mode: isolated ? 'isolated' : 'cross',

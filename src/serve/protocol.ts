@@ -20,7 +20,7 @@
 // what the Decoder makes.
 
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { ACCOUNT_ID_LENGTH_MAX, FUNDING_INDEX_ABS_MAX, INSTRUMENTS_MAX, LEVERAGE_MAX, PRICE_UNITS_MAX, QUOTE_ABS_MAX, type ModeName } from '../fixed/constants.js';
+import { ACCOUNT_ID_LENGTH_MAX, FUNDING_INDEX_ABS_MAX, INSTRUMENTS_MAX, LEVERAGE_MAX, PRICE_UNITS_MAX, QUOTE_ABS_MAX, UNIT_PRODUCT_MAX, type ModeName } from '../fixed/constants.js';
 import { REFUSAL_CODES, type AnyOperation, type IndexedAccountOperation, type RefusalCode } from '../account/operations.js';
 import type { Engine } from '../engine/engine.js';
 import { field, isPlainObject, quote } from '../io/json-object.js';
@@ -46,10 +46,11 @@ export const ID_MAX = 0xffff_ffff;
 /** Timestamps (ms since the epoch) and sequence numbers are at most 2^53 − 1: exact in a double. */
 export const UINT_SAFE_MAX = Number.MAX_SAFE_INTEGER;
 /**
- * |size| of a fill, size units: one size unit at one price unit is q ≥ 1 micro, so a larger size
- * has a notional over QUOTE_ABS_MAX at any price, which the engine refuses anyway.
+ * |size| of a fill, size units: the engine keeps |size|·q·price within UNIT_PRODUCT_MAX (10^18) for
+ * an instrument finer than a micro and within QUOTE_ABS_MAX (q ≥ 1) for the others, so a larger
+ * size is out of range at any price, which the engine refuses anyway (docs/numbers.md).
  */
-export const SIZE_UNITS_ABS_MAX = QUOTE_ABS_MAX;
+export const SIZE_UNITS_ABS_MAX = UNIT_PRODUCT_MAX;
 /** Server frames as decodeServerMessage reads them (a client reading the server): larger, since a `prices` frame lists every instrument. */
 export const SERVER_FRAME_BYTES_MAX = 16 << 20;
 /** Strings of server frames (reasons, idempotency keys). */

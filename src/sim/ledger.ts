@@ -19,6 +19,12 @@ export interface Ledger {
   unrecovered: bigint;
   /** What the market has paid for what it bought (negative) and received for what it sold, micro. */
   marketCash: bigint;
+  /**
+   * Micro that rounding against the accounts took out of ADL fills between two accounts, on
+   * instruments finer than a micro (docs/numbers.md): each side pays ceil(size·q·price/d). 0 for
+   * every other instrument.
+   */
+  rounded: bigint;
 }
 
 /**
@@ -37,7 +43,7 @@ export function bookMoney(engine: Engine): bigint {
   return total;
 }
 
-/** The conserved total: bookMoney + fund − unrecovered + the market's cash. */
+/** The conserved total: bookMoney + fund − unrecovered + the market's cash + what rounding took. */
 export function conservedTotal(engine: Engine, ledger: Ledger): bigint {
-  return bookMoney(engine) + ledger.fund - ledger.unrecovered + ledger.marketCash;
+  return bookMoney(engine) + ledger.fund - ledger.unrecovered + ledger.marketCash + ledger.rounded;
 }

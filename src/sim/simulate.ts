@@ -14,6 +14,7 @@ import type { SweepPool } from '../pool/pool.js';
 import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, STATUS_HEALTHY } from '../fixed/constants.js';
 import { abs, divCeil } from '../fixed/rounding.js';
 import { LiquidationPlanner, PPM, type LiquidationRule, type PlannedClose } from '../account/liquidation.js';
+import { costMicro, notionalMicro, valueMicro } from '../book/model.js';
 import { Rng } from '../gen/random.js';
 import { Liquidity } from './liquidity.js';
 import { conservedTotal, type Ledger } from './ledger.js';
@@ -222,7 +223,7 @@ class Run {
     const fundAmount = scenario.insuranceFund;
     const totalInterest = openInterest.reduce((sum, x) => sum + x, 0n);
     const fund = 'micro' in fundAmount ? fundAmount.micro : BigInt(Math.round(fundAmount.overOpenInterest * Number(totalInterest)));
-    this.ledger = { fund, unrecovered: 0n, marketCash: 0n };
+    this.ledger = { fund, unrecovered: 0n, marketCash: 0n, rounded: 0n };
     this.total = options.checkConservation ? conservedTotal(engine, this.ledger) : null;
     this.rule = {
       mode: scenario.liquidation.mode,
@@ -373,8 +374,7 @@ class Run {
     }
     for (const liquidation of liquidations) {
       for (const close of liquidation.closes) {
-        const q = v.instQ[close.instrument];
-        flow[close.instrument] += -sign(close.size) * close.closing * q * marks[close.instrument];
+        flow[close.instrument] += valueMicro(-sign(close.size) * close.closing, v.instQ[close.instrument], v.instDiv[close.instrument], marks[close.instrument]);
       }
     }
     // Fill prices: one a step and instrument, the net flow's average through the liquidity model.
@@ -473,9 +473,10 @@ class Run {
     let notional = 0n;
     for (const close of liquidation.closes) {
       const q = v.instQ[close.instrument];
+      const d = v.instDiv[close.instrument];
       const closed = sign(close.size) * close.closing;
-      atFills += closed * q * (fills[close.instrument] - marks[close.instrument]);
-      notional += close.closing * q * fills[close.instrument];
+      atFills += valueMicro(closed, q, d, fills[close.instrument]) - valueMicro(closed, q, d, marks[close.instrument]);
+      notional += notionalMicro(closed, q, d, fills[close.instrument]);
     }
     // A partial close realizes its PnL rounded toward −∞ (a unit of the last digit a position): keep that much aside.
     const safe = liquidation.full ? atFills : atFills - BigInt(liquidation.closes.length);
@@ -494,18 +495,20 @@ class Run {
     if (deficit <= fundLeft) return fundLeft - deficit;
     // ADL: the largest position (by notional at the mark) closes against the winners instead of the market.
     let pick = liquidation.closes[0];
+    const closedNotional = (close: Close, price: bigint): bigint => notionalMicro(close.closing, v.instQ[close.instrument], v.instDiv[close.instrument], price);
     for (const close of liquidation.closes) {
-      const q = v.instQ[close.instrument];
-      const pickQ = v.instQ[pick.instrument];
-      if (close.closing * q * marks[close.instrument] > pick.closing * pickQ * marks[pick.instrument]) pick = close;
+      if (closedNotional(close, marks[close.instrument]) > closedNotional(pick, marks[pick.instrument])) pick = close;
     }
     const q = v.instQ[pick.instrument];
+    const d = v.instDiv[pick.instrument];
     const mark = marks[pick.instrument];
+    const closed = sign(pick.size) * pick.closing;
     // The scope with that position at the mark (no impact: it does not go to the market).
-    const atMark = atFills + sign(pick.size) * pick.closing * q * (mark - fills[pick.instrument]);
+    const atMark = atFills + valueMicro(closed, q, d, mark) - valueMicro(closed, q, d, fills[pick.instrument]);
     const short = -atMark - fundLeft;
     let price = mark;
-    if (short > 0n) price = mark + sign(pick.size) * divCeil(short, pick.closing * q);
+    // A value floored from z·q·p/d (d > 1) moves by a micro less than the exact move at worst: one more to cover.
+    if (short > 0n) price = mark + sign(pick.size) * (d === 1n ? divCeil(short, pick.closing * q) : divCeil((short + 1n) * d, pick.closing * q));
     liquidation.adl = pick;
     liquidation.adlPrice = price < 1n ? 1n : price > PRICE_UNITS_MAX ? PRICE_UNITS_MAX : price;
     return atMark < 0n ? max(0n, fundLeft + atMark) : fundLeft;
@@ -543,9 +546,13 @@ class Run {
         result.code,
       );
     }
-    const q = this.engine.views.instQ[close.instrument];
-    this.ledger.marketCash += sizeUnits * q * price;
-    this.countNotional(close.size, abs(sizeUnits) * q * price);
+    const v = this.engine.views;
+    const q = v.instQ[close.instrument];
+    const d = v.instDiv[close.instrument];
+    // The market takes what the account's reduce paid, ceil(size·q·price/d) (docs/numbers.md: a
+    // close realizes floor(closed·q·price/d) against its cost basis): exact when d is 1.
+    this.ledger.marketCash += costMicro(sizeUnits, q, d, price);
+    this.countNotional(close.size, notionalMicro(sizeUnits, q, d, price));
     if (result.shortfallMicro !== undefined && result.shortfallMicro > 0n) {
       shortfalls.set(liquidation, (shortfalls.get(liquidation) ?? 0n) + result.shortfallMicro);
     }
@@ -586,6 +593,7 @@ class Run {
       const i = key >> 1;
       const symbol = engine.instruments[i].symbol;
       const q = v.instQ[i];
+      const d = v.instDiv[i];
       const mark = v.instMark[i];
       // The winners in the policy's order, and their lots.
       const needed = group.reduce((sum, d) => sum + d.close.closing, 0n);
@@ -616,11 +624,15 @@ class Run {
           want -= lots;
         }
         const results = this.apply(operations);
+        // What the rounding of these reduces takes from the two sides (docs/numbers.md): each pays
+        // ceil(size·q·price/d) of its fill, and the sizes sum to zero. 0 when d is 1.
+        let rounded = 0n;
         for (let k = 0; k < results.length; k++) {
           const result = results[k];
           if (!result.ok) throw new SimulationError(`step ${this.step}: an ADL fill of account ${parts[k].winner.account} was refused: ${result.reason}`, result.code);
           const { winner, lots } = parts[k];
-          const haircut = lots * q * abs(demand.price - mark);
+          rounded += costMicro(-sign(winner.size) * lots, q, d, demand.price);
+          const haircut = abs(valueMicro(lots, q, d, demand.price) - valueMicro(lots, q, d, mark));
           this.row.adlHaircutMicro += haircut;
           this.totals.adlHaircutMicro += haircut;
           // The profit closed out: the winner's unrealized PnL on those lots at the mark.
@@ -632,7 +644,9 @@ class Run {
           const [result] = this.apply([this.fillOf(liquidation.account, close, direction * matched, demand.price)]);
           if (!result.ok) throw new SimulationError(`step ${this.step}: the ADL fill of account ${liquidation.account} was refused: ${result.reason}`, result.code);
           if (result.shortfallMicro !== undefined && result.shortfallMicro > 0n) shortfalls.set(liquidation, (shortfalls.get(liquidation) ?? 0n) + result.shortfallMicro);
-          const notional = matched * q * demand.price;
+          rounded += costMicro(direction * matched, q, d, demand.price);
+          this.ledger.rounded += rounded;
+          const notional = notionalMicro(matched, q, d, demand.price);
           this.row.adlNotionalMicro += notional;
           this.totals.adlNotionalMicro += notional;
           this.countNotional(close.size, notional);
@@ -682,12 +696,12 @@ class Run {
           // A reduce settles the funding owed from the margin first, then realizes its share of the
           // position's PnL at the ADL price.
           const owed = fundingOwed(engine, j);
-          const atPrice = pnl + owed - abs(size) * v.instQ[i] * gap;
+          const atPrice = pnl + owed - costMicro(abs(size), v.instQ[i], v.instDiv[i], gap); // the move against it, rounded up
           const lots = abs(size) / engine.instruments[i].lotUnits;
           if (v.posMargin[j] - owed + (atPrice < 0n ? atPrice : 0n) - lots <= 0n) continue;
         }
         const collateral = isolated ? v.posMargin[j] : v.accBalance[a];
-        const notional = abs(size) * v.instQ[i] * v.instMark[i];
+        const notional = notionalMicro(size, v.instQ[i], v.instDiv[i], v.instMark[i]);
         lists.get(key)!.push({ account: a, slot: j, isolated, size, pnl, collateral, notional });
       }
     }
@@ -806,7 +820,7 @@ export function allocate(winners: readonly Winner[], needed: bigint, lot: bigint
   return { winners: order.map((k) => winners[k]), takes: order.map((k) => takes[k]) };
 }
 
-/** Gross notional per instrument at the marks, micro: Σ |size|·q·mark over the book's positions. */
+/** Gross notional per instrument at the marks, micro: floor(Σ |size|·q·mark / d) over the book's positions. */
 export function grossNotional(engine: Engine): bigint[] {
   const v = engine.views;
   const sizes = new Array<bigint>(engine.instruments.length).fill(0n);
@@ -814,7 +828,7 @@ export function grossNotional(engine: Engine): bigint[] {
     const end = v.accPosStart[a] + v.accPosCount[a];
     for (let j = v.accPosStart[a]; j < end; j++) sizes[v.posInst[j]] += abs(v.posSize[j]);
   }
-  return sizes.map((size, i) => size * v.instQ[i] * v.instMark[i]);
+  return sizes.map((size, i) => valueMicro(size, v.instQ[i], v.instDiv[i], v.instMark[i]));
 }
 
 /** Whether account a has a failing scope by the statuses in memory: its cross pool, or an isolated position. */

@@ -676,9 +676,9 @@ describe('binary book structural errors', () => {
     expect(decodeError(longer).message).toMatch(/^book: 8 unexpected bytes after the checksum/);
   });
 
-  it('version 2', () => {
-    const bytes = patched(good, (data) => data.setUint32(8, 2, true));
-    expect(decodeError(bytes).message).toBe('header version: version 2 is not supported; this loader reads version 1');
+  it('version 3', () => {
+    const bytes = patched(good, (data) => data.setUint32(8, 3, true));
+    expect(decodeError(bytes).message).toBe('header version: version 3 is not supported; this loader reads versions 1 and 2');
   });
 
   it('non-zero flags', () => {
@@ -956,9 +956,11 @@ describe('binary book value errors', () => {
     expect(decodeError(bounded).message).toMatch(/^instruments\[1\] \(ETH-PERP\) tiers\[0\] upToNotional: the last tier must be unbounded/);
   });
 
-  it('price and size decimals above 6, and a zero mark', () => {
-    const decimals = withInstrumentsJson(good, (list) => (list[0].sizeDecimals = 6));
-    expect(decodeError(decimals).message).toMatch(/^instruments\[0\] \(BTC-PERP\) sizeDecimals: must be a whole number from 0 with priceDecimals \+ sizeDecimals at most 6/);
+  it('price and size decimals above 12, and a zero mark', () => {
+    const decimals = withInstrumentsJson(good, (list) => (list[0].sizeDecimals = 12));
+    expect(decodeError(decimals).message).toBe(
+      'instruments[0] (BTC-PERP) sizeDecimals: must be a whole number from 0 with priceDecimals + sizeDecimals at most 12, got 12 with priceDecimals 1',
+    );
     const mark = withInstrumentsJson(good, (list) => (list[1].markUnits = '0'));
     expect(decodeError(mark).message).toBe('instruments[1] (ETH-PERP) markUnits: must be above 0, got 0 price units');
   });

@@ -347,10 +347,10 @@ const badCases: BadCase[] = [
   { name: 'zero tick', mutate: (b) => (btc(b).tickSize = '0'), path: `${BTC} tickSize`, reason: 'must be above 0, got "0"' },
   { name: 'negative lot', mutate: (b) => (btc(b).lotSize = '-0.001'), path: `${BTC} lotSize`, reason: 'must be above 0' },
   {
-    name: 'pd + sd > 6',
-    mutate: (b) => (btc(b).tickSize = '0.0001'),
+    name: 'pd + sd > 12',
+    mutate: (b) => (btc(b).tickSize = '0.0000000001'),
     path: `${BTC} lotSize`,
-    reason: '"0.001" has 3 decimals and tickSize "0.0001" 4; together they may have at most 6',
+    reason: '"0.001" has 3 decimals and tickSize "0.0000000001" 10; together they may have at most 12',
   },
   { name: 'duplicate symbol', mutate: (b) => (b.instruments[1].symbol = 'BTC-PERP'), path: 'instruments[1] (BTC-PERP) symbol', reason: 'duplicate symbol "BTC-PERP"; instruments[0] has it' },
   { name: 'empty symbol', mutate: (b) => (btc(b).symbol = ''), path: 'instruments[0] symbol', reason: 'must not be empty' },

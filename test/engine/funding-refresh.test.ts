@@ -27,7 +27,7 @@ import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
 import { FUNDING_INDEX_ABS_MAX, MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX } from '../../src/fixed/constants.js';
 import { CACHE_STRIDE, HeaderSlot, CHUNK_ACCOUNTS, SHARD_RECORD_BYTES, ShardSlot, SWEEP_RECORD_SLOT_BYTES, cacheBytes, chunksOf } from '../../src/memory/layout.js';
 import { kernelI64, kernelU32 } from '../../src/engine/kernel-constants.js';
-import { quotePerUnit, type AccountResult, type Book } from '../../src/book/model.js';
+import { quotePerUnit, valueDivisor, type AccountResult, type Book } from '../../src/book/model.js';
 import { formatScaled } from '../../src/fixed/decimal.js';
 import { bookArbitrary } from '../support/arbitraries.js';
 import { sweptStatuses } from '../support/scopes.js';
@@ -342,8 +342,12 @@ function driftsAfter(engine: Engine, from: bigint[], before: bigint[][]): bigint
     const dF = v.instFunding[i] - from[i];
     let [long, short] = before[i];
     const ceil = (n: bigint, d: bigint) => (n + d - 1n) / d;
-    if (dF > 0n) long += ceil(dF * q + 1_000_000n, q * (1_000_000n - rateMax));
-    if (dF < 0n) short += ceil(-dF, 1_000_000n);
+    // An instrument finer than a micro (d > 1, q = 1): the boundary is found in the floored value,
+    // one micro more, and a micro of value is up to d price units (docs/numbers.md).
+    const d = valueDivisor(instrument);
+    const widen = (drift: bigint, extra: bigint) => (d === 1n ? drift : d * (drift + extra) + 1n);
+    if (dF > 0n) long += widen(ceil(dF * q + 1_000_000n, q * (1_000_000n - rateMax)), 1n);
+    if (dF < 0n) short += widen(ceil(-dF, 1_000_000n), 2n);
     if (long > DRIFT_MAX || short > DRIFT_MAX) return null;
     drifts.push([long, short]);
   }
@@ -657,10 +661,11 @@ describe('a new funding index refreshes its positions in place', () => {
     expect(tally.relaidOut).toBe(0);
   });
 
-  test('property books (edge ranges, many tiers, zero sizes, several chunks): the same', () => {
+  // decimals 'any': instruments finer than a micro too, whose drifts are wider (src/engine/engine.ts advanceDrifts).
+  test.each(['micro', 'any'] as const)('property books (edge ranges, many tiers, zero sizes, several chunks): the same (decimals %s)', (decimals) => {
     const tally = newTally();
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 * CHUNK_ACCOUNTS + 40 }).chain((accounts) => bookArbitrary(accounts)), fc.nat(), (book: Book, seed) => {
+      fc.property(fc.integer({ min: 1, max: 2 * CHUNK_ACCOUNTS + 40 }).chain((accounts) => bookArbitrary(accounts, decimals)), fc.nat(), (book: Book, seed) => {
         const engine = Engine.fromBook(book);
         engine.sweep({ full: false });
         fundingRounds(engine, 4, prng(seed), tally, `property book of ${engine.accountCount} accounts (seed ${seed})`);
@@ -755,6 +760,91 @@ describe('a new funding index refreshes its positions in place', () => {
     expect(healthy).toBeGreaterThan(1_000);
     expect(engine.views.instDriftLong[0]).toBeGreaterThan(0n);
     expect(engine.views.instDriftShort[0]).toBeGreaterThan(0n);
+  });
+
+  test('the drifts cover the roundings finer than a micro: one-lot positions of pd + sd = 7 and 12 at their boundaries, tiny funding moves, every mark where a value floors differently', () => {
+    // q = 1 and d = 10 or 10^6 (docs/numbers.md, "Instruments finer than a micro"): a position's
+    // value floor(z·p/d) moves by a micro every d/z price units, its maintenance (50%) by 0 or 1,
+    // its cost basis from an entry a price unit above a whole micro is rounded up, and a funding
+    // move of one index unit (10^-(12 − sd) quote) owes 1 micro or 0 (rounded up). So a boundary
+    // moves, for the roundings alone, by up to about d price units: the drifts' d·(… + 1) + 1.
+    // Margins put every position within a few micro of its maintenance at the mark M0 (a whole
+    // number of micro for every size); after each funding move the mark visits both sides of every
+    // price, within 6 micro of a lot's value of M0, where some position's value floors differently,
+    // and every sweep is held to the reference.
+    const cases = [
+      { tickSize: '0.0000001', lotSize: '1', sd: 0, markPrice: '1', d: 10n }, // pd 7: a lot at M0 is 1 quote
+      { tickSize: '0.0000001', lotSize: '0.00001', sd: 5, markPrice: '1000', d: 1_000_000n }, // pd 7: a lot at M0 is 0.01 quote
+    ];
+    for (const { tickSize, lotSize, sd, markPrice, d } of cases) {
+      const where0 = `tick ${tickSize}, lot ${lotSize}`;
+      const M0 = BigInt(markPrice) * 10_000_000n;
+      const accounts = [];
+      for (const size of [1n, 2n, 3n]) {
+        for (const side of [1n, -1n]) {
+          const z = side * size;
+          const value = (z * M0) / d; // exact: M0 is a multiple of d
+          const maintenance = ((value < 0n ? -value : value) + 1n) / 2n; // ceil(|v| / 2)
+          for (const entryOffset of [0n, 1n]) {
+            const entry = M0 + entryOffset;
+            const product = z * entry;
+            const cost = product >= 0n ? (product + d - 1n) / d : -(-product / d); // ceil(z·entry/d)
+            for (let k = -8n; k <= 8n; k++) {
+              // Equity less maintenance at M0 is k micro.
+              const margin = maintenance + cost - value + k;
+              accounts.push({
+                id: `p${size}${side > 0n ? 'L' : 'S'}e${entryOffset}k${k}`,
+                balance: '0',
+                positions: [{ instrument: 'X', size: formatScaled(z, sd), entryPrice: formatScaled(entry, 7), mode: 'isolated', margin: formatScaled(margin, 6), leverage: '1' }],
+              });
+            }
+          }
+        }
+      }
+      const engine = Engine.fromBook(
+        parseBookJson(
+          JSON.stringify({
+            version: 1,
+            instruments: [{ symbol: 'X', markPrice, tickSize, lotSize, fundingIndex: '0', tiers: [{ upToNotional: null, maintenanceRate: '0.5', maxLeverage: '1' }] }],
+            accounts,
+          }),
+        ),
+      );
+      const instrument = engine.instruments[0];
+      expect([quotePerUnit(instrument), valueDivisor(instrument), engine.views.instMark[0]], where0).toEqual([1n, d, M0]);
+      // The marks: M0 + o for o on both sides of each price where floor(z·p/d) steps, |z| = 1, 2, 3.
+      const offsets = new Set<bigint>();
+      for (const size of [1n, 2n, 3n]) {
+        for (let j = -6n * size; j <= 6n * size; j++) {
+          const step = j >= 0n ? (j * d + size - 1n) / size : -((-j * d) / size); // ceil(j·d/z)
+          offsets.add(step - 1n);
+          offsets.add(step);
+        }
+      }
+      const marks = [...offsets].sort((x, y) => (x < y ? -1 : 1)).map((o) => M0 + o);
+      expectAllAgree(engine, `${where0}, before`);
+      let failing = 0;
+      let healthy = 0;
+      for (const dF of [1n, 1n, -1n, -2n, -1n, 2n, 1n, -2n]) {
+        const indices = [engine.views.instFunding[0]];
+        const before = [[engine.views.instDriftLong[0], engine.views.instDriftShort[0]]];
+        expect(applyBatch(engine, [setFunding(engine, 0, indices[0] + dF)]).applied).toBe(1);
+        // The drifts moved by the bound for an instrument finer than a micro, and no further.
+        expect([[engine.views.instDriftLong[0], engine.views.instDriftShort[0]]], `${where0}: drifts after ${dF}`).toEqual(driftsAfter(engine, indices, before));
+        for (const mark of marks) {
+          applyBatch(engine, [{ kind: 'setMark', instrument: 'X', priceUnits: mark }]);
+          const expected = expectAllAgree(engine, `${where0}: funding ${engine.views.instFunding[0]}, mark ${mark}`);
+          for (const status of expected.positionStatus.values()) status === 'healthy' ? healthy++ : failing++;
+        }
+        applyBatch(engine, [{ kind: 'setMark', instrument: 'X', priceUnits: M0 }]);
+      }
+      expectRecordsAsRebuilt(engine, where0);
+      console.log(`${where0}: ${marks.length} marks a funding move, ${failing} failing and ${healthy} healthy statuses; drifts ${engine.views.instDriftLong[0]} and ${engine.views.instDriftShort[0]}`);
+      expect(failing, where0).toBeGreaterThan(10_000);
+      expect(healthy, where0).toBeGreaterThan(10_000);
+      expect(engine.views.instDriftLong[0], where0).toBeGreaterThan(0n);
+      expect(engine.views.instDriftShort[0], where0).toBeGreaterThan(0n);
+    }
   });
 
   test('a batch that changes accounts and funding indices together (the accounts refreshed first), and books whose blocks moved', () => {

@@ -5,7 +5,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { applyOperation } from '../../src/account/operations.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { MODE_ISOLATED, PRICE_UNITS_MAX, STATUS_HEALTHY } from '../../src/fixed/constants.js';
-import type { Book } from '../../src/book/model.js';
+import { valueDivisor, type Book } from '../../src/book/model.js';
 import { bookArbitrary, positionCount } from '../support/arbitraries.js';
 
 const ACCOUNTS_PER_BOOK = 40;
@@ -13,13 +13,29 @@ const ACCOUNTS_PER_BOOK = 40;
 const BOOKS = 1_500;
 
 describe('kernel agrees with the BigInt reference', () => {
-  test(`on every field of ${BOOKS} random books (>= 100,000 positions)`, () => {
+  // 'micro': pd + sd ≤ 6, every figure exact; 'any': pd + sd from 0 to 12, half the instruments
+  // finer than a micro, their values floored (docs/numbers.md, "Instruments finer than a micro").
+  test.each(['micro', 'any'] as const)(`on every field of ${BOOKS} random books (>= 100,000 positions), decimals %s`, (decimals) => {
     let positions = 0;
     let liquidationPrices = 0;
     let liquidatable = 0;
+    // Of instruments finer than a micro: positions, those of pd + sd = 12, and those whose value at the mark is rounded.
+    let fine = 0;
+    let twelve = 0;
+    let rounded = 0;
     fc.assert(
-      fc.property(bookArbitrary(ACCOUNTS_PER_BOOK), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (book, hintSeed) => {
+      fc.property(bookArbitrary(ACCOUNTS_PER_BOOK, decimals), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (book, hintSeed) => {
         positions += positionCount(book);
+        for (const account of book.accounts) {
+          for (const position of account.positions) {
+            const instrument = book.instruments[position.instrument];
+            const d = valueDivisor(instrument);
+            if (d === 1n) continue;
+            fine++;
+            if (instrument.priceDecimals + instrument.sizeDecimals === 12) twelve++;
+            if ((position.sizeUnits * instrument.markUnits) % d !== 0n) rounded++;
+          }
+        }
         const engine = Engine.fromBook(book);
         // Bracket hints are only hints: scribble arbitrary ones (0..15) and the figures must not move.
         let state = hintSeed;
@@ -43,10 +59,16 @@ describe('kernel agrees with the BigInt reference', () => {
       { numRuns: BOOKS },
     );
     // The generator must reach the cases that matter, or the agreement proves little.
-    console.log(`kernel vs reference: ${positions} positions, ${liquidationPrices} liquidation prices, ${liquidatable} liquidatable scopes`);
+    console.log(`kernel vs reference (${decimals}): ${positions} positions, ${liquidationPrices} liquidation prices, ${liquidatable} liquidatable scopes`);
     expect(positions).toBeGreaterThanOrEqual(100_000);
     expect(liquidationPrices).toBeGreaterThan(positions / 10);
     expect(liquidatable).toBeGreaterThan(positions / 50);
+    if (decimals === 'any') {
+      console.log(`  finer than a micro: ${fine} positions, ${twelve} of pd + sd = 12, ${rounded} with a rounded value`);
+      expect(fine).toBeGreaterThan(positions / 4);
+      expect(twelve).toBeGreaterThan(positions / 50);
+      expect(rounded).toBeGreaterThan(fine / 2);
+    }
   });
 });
 
@@ -79,10 +101,10 @@ function probeable(book: Book, instrument: number, price: bigint): boolean {
 }
 
 describe('liquidation and bankruptcy prices are boundaries (kernel)', () => {
-  test('liquidatable at the reported price, not one tick further from the root; equity ≥ 0 at bankruptcy', () => {
+  test.each(['micro', 'any'] as const)('liquidatable at the reported price, not one tick further from the root; equity ≥ 0 at bankruptcy (decimals %s)', (decimals) => {
     let checked = 0;
     fc.assert(
-      fc.property(bookArbitrary(8), (book) => {
+      fc.property(bookArbitrary(8, decimals), (book) => {
         const engine = Engine.fromBook(book);
         engine.evaluate();
         const v = engine.views;
@@ -123,9 +145,9 @@ describe('liquidation and bankruptcy prices are boundaries (kernel)', () => {
 });
 
 describe('scope independence and linearity (kernel)', () => {
-  test("an isolated position's status ignores the wallet and every other position", () => {
+  test.each(['micro', 'any'] as const)("an isolated position's status ignores the wallet and every other position (decimals %s)", (decimals) => {
     fc.assert(
-      fc.property(bookArbitrary(6), fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), (book, balance) => {
+      fc.property(bookArbitrary(6, decimals), fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), (book, balance) => {
         const engine = Engine.fromBook(book);
         engine.evaluate();
         const v = engine.views;
@@ -150,6 +172,7 @@ describe('scope independence and linearity (kernel)', () => {
     );
   });
 
+  // Linear only where a lot at a tick is whole micro: a value floored from z·q·p/d is not.
   test('cross equity is linear in each price', () => {
     fc.assert(
       fc.property(bookArbitrary(6), fc.nat({ max: 3 }), fc.bigInt({ min: 1n, max: 10n ** 6n }), (book, pick, step) => {

@@ -112,6 +112,7 @@ describe('Engine.region', () => {
     for (let k = 1; k < spans.length; k++) expect(spans[k].offset).toBeGreaterThanOrEqual(spans[k - 1].offset + spans[k - 1].bytes);
     expect(reused).toBeGreaterThan(10);
   });
+
   test('a layout moved above a region that is then let go keeps its header: the region frees no byte of it', () => {
     // The regression: a region of 80 bytes at the top left the top off a cache line; the arena's
     // growth put the new layout right there, and the region, let go, was given back up to its end

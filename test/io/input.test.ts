@@ -90,10 +90,10 @@ describe('kinds of source', () => {
 
   test('a binary book with a bad header is named by the file and the header field', async () => {
     const bytes = readFileSync(binaryPath);
-    bytes[8] = 2; // version
-    const error = await refusal(file('v2.bin', bytes));
+    bytes[8] = 3; // version
+    const error = await refusal(file('v3.bin', bytes));
     expect(error).toBeInstanceOf(BookError);
-    expect(error.message).toBe(`${join(scratch, 'v2.bin')}: header version: version 2 is not supported; this loader reads version 1`);
+    expect(error.message).toBe(`${join(scratch, 'v3.bin')}: header version: version 3 is not supported; this loader reads versions 1 and 2`);
   });
 
   test('the binary loader reports its progress, ending with (size, size)', async () => {

@@ -379,7 +379,7 @@ describe('liq gen --out -', () => {
     });
     expect(piped.stderr.toString()).toBe('');
     expect(piped.status).toBe(0);
-    // The magic "LIQBOOK\0", then the first bytes of the version (u32 1, little-endian).
-    expect([...piped.stdout]).toEqual([0x4c, 0x49, 0x51, 0x42, 0x4f, 0x4f, 0x4b, 0x00, 0x01, 0x00]);
+    // The magic "LIQBOOK\0", then the first bytes of the version (u32 2, little-endian).
+    expect([...piped.stdout]).toEqual([0x4c, 0x49, 0x51, 0x42, 0x4f, 0x4f, 0x4b, 0x00, 0x02, 0x00]);
   });
 });

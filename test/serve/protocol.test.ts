@@ -266,7 +266,7 @@ describe('lots and sizes', () => {
     expect(refused(fill(7))).toEqual({ id: 9, code: 'invalid_size', reason: 'ops[0].size: 7 is not a multiple of the lot (5 size units) of BTC' });
     expect(refused(fill(-30, 2))).toEqual({ id: 9, code: 'invalid_size', reason: 'ops[0].size: -30 is not a multiple of the lot (25 size units) of SOL' });
     expect(refused(fill(0))).toEqual({ id: 9, code: 'invalid_size', reason: 'ops[0].size: must not be zero' });
-    expect(refused(fill(10n ** 17n))).toEqual({ id: 9, code: 'invalid_size', reason: 'ops[0].size: must be within ±10000000000000000 size units, got 100000000000000000' });
+    expect(refused(fill(2n * 10n ** 18n))).toEqual({ id: 9, code: 'invalid_size', reason: 'ops[0].size: must be within ±1000000000000000000 size units, got 2000000000000000000' });
     expect(refused({ v: 1, type: 'fill', id: 2, order: 1, account: 'bob', instrument: 'SOL', mode: 'cross', size: 10, price: 1 }, 'consumer')).toEqual({
       id: 2,
       code: 'invalid_size',

@@ -269,7 +269,7 @@ describe('money is conserved, and a run does not depend on the workers', () => {
 
   test('the identity notices a micro moved out of nowhere', () => {
     const engine = engineWith([{ ...alice, positions: [isolatedLong] }]);
-    const ledger = { fund: 5n, unrecovered: 0n, marketCash: 0n };
+    const ledger = { fund: 5n, unrecovered: 0n, marketCash: 0n, rounded: 0n };
     const before = conservedTotal(engine, ledger);
     expect(before).toBe(bookMoney(engine) + 5n);
     engine.views.accBalance[0] += 1n;

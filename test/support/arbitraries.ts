@@ -1,8 +1,8 @@
 // fast-check generators of valid books in integer units, reaching the documented range edges:
 // zero sizes, shorts, many tiers, mixed modes, funding, and scopes near maintenance.
 import fc from 'fast-check';
-import { PRICE_UNITS_MAX, QUOTE_ABS_MAX, RATE_SCALE } from '../../src/fixed/constants.js';
-import { quotePerUnit, type Account, type Book, type Instrument, type Position, type Tier } from '../../src/book/model.js';
+import { PRICE_PLUS_SIZE_DECIMALS_MAX, PRICE_UNITS_MAX, QUOTE_ABS_MAX, RATE_SCALE, UNIT_PRODUCT_MAX } from '../../src/fixed/constants.js';
+import { costMicro, quotePerUnit, valueDivisor, type Account, type Book, type Instrument, type Position, type Tier } from '../../src/book/model.js';
 
 const MICRO = 1_000_000n;
 
@@ -66,22 +66,43 @@ const tiersArbitrary: fc.Arbitrary<Tier[]> = fc.oneof(
   },
 );
 
-const instrumentArbitrary: fc.Arbitrary<Instrument> = fc
-  .record({
-    priceDecimals: fc.integer({ min: 0, max: 6 }),
-    sizeShare: fc.integer({ min: 0, max: 6 }),
-    tickUnits: fc.oneof(fc.constant(1n), fc.constant(5n), fc.bigInt({ min: 1n, max: 100n })),
-    lotUnits: fc.oneof(fc.constant(1n), fc.bigInt({ min: 1n, max: 20n })),
-    markUnits: fc.oneof(logBigInt(10n ** 9n), logBigInt(PRICE_UNITS_MAX)),
-    fundingIndex: fc.oneof(fc.constant(0n), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n })),
-    tiers: tiersArbitrary,
-  })
-  .map(({ priceDecimals, sizeShare, ...rest }) => ({
-    symbol: '',
-    priceDecimals,
-    sizeDecimals: Math.min(sizeShare, 6 - priceDecimals),
-    ...rest,
-  }));
+/**
+ * Which decimals the instruments take: 'micro', pd + sd ≤ 6 (a lot at a tick is whole micro, the
+ * engine's results unchanged by the finer rule); 'any', pd + sd from 0 to
+ * PRICE_PLUS_SIZE_DECIMALS_MAX, with the instruments finer than a micro (7 to 12) drawn half the
+ * time and 7 and 12 often (docs/numbers.md, "Instruments finer than a micro").
+ */
+export type Decimals = 'micro' | 'any';
+
+const finerDecimals: fc.Arbitrary<{ priceDecimals: number; sizeDecimals: number }> = fc
+  .tuple(
+    fc.oneof(
+      { weight: 2, arbitrary: fc.integer({ min: 0, max: 6 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 7, max: PRICE_PLUS_SIZE_DECIMALS_MAX }) },
+      { weight: 1, arbitrary: fc.constantFrom(7, PRICE_PLUS_SIZE_DECIMALS_MAX) },
+    ),
+    fc.integer({ min: 0, max: PRICE_PLUS_SIZE_DECIMALS_MAX }),
+  )
+  .map(([sum, share]) => {
+    const priceDecimals = Math.min(sum, share);
+    return { priceDecimals, sizeDecimals: sum - priceDecimals };
+  });
+
+const instrumentFields = {
+  tickUnits: fc.oneof(fc.constant(1n), fc.constant(5n), fc.bigInt({ min: 1n, max: 100n })),
+  lotUnits: fc.oneof(fc.constant(1n), fc.bigInt({ min: 1n, max: 20n })),
+  markUnits: fc.oneof(logBigInt(10n ** 9n), logBigInt(PRICE_UNITS_MAX)),
+  fundingIndex: fc.oneof(fc.constant(0n), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n })),
+  tiers: tiersArbitrary,
+};
+
+// 'micro' draws exactly as before the finer instruments existed (the same books for the same seeds).
+const instrumentArbitrary = (decimals: Decimals): fc.Arbitrary<Instrument> =>
+  decimals === 'micro'
+    ? fc
+        .record({ priceDecimals: fc.integer({ min: 0, max: 6 }), sizeShare: fc.integer({ min: 0, max: 6 }), ...instrumentFields })
+        .map(({ priceDecimals, sizeShare, ...rest }) => ({ symbol: '', priceDecimals, sizeDecimals: Math.min(sizeShare, 6 - priceDecimals), ...rest }))
+    : fc.record({ places: finerDecimals, ...instrumentFields }).map(({ places, ...rest }) => ({ symbol: '', ...places, ...rest }));
 
 /** How far from the mark an entry sits, in ppm of the mark: near it most of the time. */
 const entryOffsetPpm = fc.oneof(
@@ -92,7 +113,10 @@ const entryOffsetPpm = fc.oneof(
 function positionArbitrary(instruments: Instrument[], index: number, mode: 'cross' | 'isolated'): fc.Arbitrary<Position> {
   const instrument = instruments[index];
   const q = quotePerUnit(instrument);
-  const sizeMax = QUOTE_ABS_MAX / (q * instrument.markUnits) / instrument.lotUnits;
+  const d = valueDivisor(instrument);
+  // The notional within QUOTE_ABS_MAX, and |z|·q·p within UNIT_PRODUCT_MAX when d > 1.
+  const productMax = d === 1n ? QUOTE_ABS_MAX : QUOTE_ABS_MAX * d < UNIT_PRODUCT_MAX ? QUOTE_ABS_MAX * d : UNIT_PRODUCT_MAX;
+  const sizeMax = productMax / (q * instrument.markUnits) / instrument.lotUnits;
   return fc
     .record({
       lots: fc.oneof({ weight: 1, arbitrary: fc.constant(0n) }, { weight: 8, arbitrary: logBigInt(sizeMax > 0n ? sizeMax : 1n) }),
@@ -103,12 +127,12 @@ function positionArbitrary(instruments: Instrument[], index: number, mode: 'cros
     })
     .map(({ lots, short, entryOffset, marginShare, fundingDelta }) => {
       const sizeUnits = (sizeMax > 0n ? lots : 0n) * instrument.lotUnits * (short ? -1n : 1n);
-      const notional = (sizeUnits < 0n ? -sizeUnits : sizeUnits) * q * instrument.markUnits;
+      const notional = ((sizeUnits < 0n ? -sizeUnits : sizeUnits) * q * instrument.markUnits) / d;
       let entry = instrument.markUnits + (instrument.markUnits * entryOffset) / 1_000_000n;
       if (entry < 1n) entry = 1n;
-      let costMicro = sizeUnits * q * entry;
-      if (costMicro > QUOTE_ABS_MAX) costMicro = QUOTE_ABS_MAX;
-      if (costMicro < -QUOTE_ABS_MAX) costMicro = -QUOTE_ABS_MAX;
+      let cost = costMicro(sizeUnits, q, d, entry);
+      if (cost > QUOTE_ABS_MAX) cost = QUOTE_ABS_MAX;
+      if (cost < -QUOTE_ABS_MAX) cost = -QUOTE_ABS_MAX;
       // Margin as a share (ppm) of notional puts isolated scopes around their maintenance.
       let marginMicro = marginShare <= 200_000n ? (notional * marginShare) / 1_000_000n : marginShare;
       if (marginMicro > QUOTE_ABS_MAX) marginMicro = QUOTE_ABS_MAX;
@@ -120,7 +144,7 @@ function positionArbitrary(instruments: Instrument[], index: number, mode: 'cros
       return {
         instrument: index,
         sizeUnits,
-        costMicro,
+        costMicro: cost,
         mode,
         marginMicro: mode === 'isolated' ? marginMicro : 0n,
         leverage: 1,
@@ -151,9 +175,9 @@ function accountArbitrary(instruments: Instrument[], id: string): fc.Arbitrary<A
     );
 }
 
-/** A valid book of 1–4 instruments and `accounts` accounts. */
-export function bookArbitrary(accounts: number): fc.Arbitrary<Book> {
-  return fc.array(instrumentArbitrary, { minLength: 1, maxLength: 4 }).chain((raw) => {
+/** A valid book of 1–4 instruments and `accounts` accounts; `decimals` 'any' reaches instruments finer than a micro. */
+export function bookArbitrary(accounts: number, decimals: Decimals = 'micro'): fc.Arbitrary<Book> {
+  return fc.array(instrumentArbitrary(decimals), { minLength: 1, maxLength: 4 }).chain((raw) => {
     const instruments = raw.map((instrument, i) => ({ ...instrument, symbol: `I${i}` }));
     return fc
       .tuple(...Array.from({ length: accounts }, (_, a) => accountArbitrary(instruments, `acct-${a}`)))

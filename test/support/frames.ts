@@ -6,7 +6,7 @@
 import { bookFromJsonValue } from '../../src/book/json.js';
 import { Engine } from '../../src/engine/engine.js';
 import { FUNDING_INDEX_ABS_MAX, LEVERAGE_MAX, PRICE_UNITS_MAX, QUOTE_ABS_MAX } from '../../src/fixed/constants.js';
-import { FRAME_BYTES_MAX, OPS_PER_FRAME_MAX, TICKS_PER_FRAME_MAX, type ErrorCode, type Role } from '../../src/serve/protocol.js';
+import { FRAME_BYTES_MAX, OPS_PER_FRAME_MAX, SIZE_UNITS_ABS_MAX, TICKS_PER_FRAME_MAX, type ErrorCode, type Role } from '../../src/serve/protocol.js';
 
 /** What the frames need of the book: symbols (index i has lot lots[i]) and account ids. */
 export interface FrameBook {
@@ -687,8 +687,8 @@ const CATEGORIES: [string, Category][] = [
       const [label, value] = b.rng.pick([
         ['zero', int(0)],
         ['zero64', raw(mp.i64(0))],
-        ['over-max', raw(mp.u64(QUOTE_ABS_MAX * 10n))],
-        ['under-min', raw(mp.i64(-QUOTE_ABS_MAX * 10n))],
+        ['over-max', raw(mp.u64(SIZE_UNITS_ABS_MAX * 2n))],
+        ['under-min', raw(mp.i64(-SIZE_UNITS_ABS_MAX * 2n))],
         ['u64-max', raw(mp.u64(2n ** 64n - 1n))],
       ] as [string, Node][]);
       return { name: `size-range/${place.name}/${label}`, bytes: enc(withValue(t.root, place.path, value)), role: t.role, code: 'invalid_size' };
