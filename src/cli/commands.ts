@@ -1,6 +1,6 @@
 // What each `liq` command takes: one spec per command, read by the parser (args.ts) and printed
 // by `liq <command> --help`. docs/cli.md is written from these.
-import { GEN_ACCOUNTS_MAX, GEN_DEFAULTS, GEN_INSTRUMENTS_MAX, GEN_PROFILE_NAMES, GEN_PROFILES } from '../gen/generate.js';
+import { GEN_ACCOUNTS_MAX, GEN_DEFAULTS, GEN_INSTRUMENTS_MAX, GEN_PRECISIONS, GEN_PROFILE_NAMES, GEN_PROFILES } from '../gen/generate.js';
 import { GEN_JSON_ACCOUNTS_MAX } from '../gen/write.js';
 import { VENUE_NAMES } from '../instruments/import.js';
 import { threadsMax, type CommandSpec } from './args.js';
@@ -48,6 +48,13 @@ export const GEN_SPEC: CommandSpec = {
       kind: 'string',
       value: 'PATH',
       help: 'the instruments to generate accounts over, from an instruments file (liq instruments import; docs/venues.md), in its order: the first five as majors',
+    },
+    precision: {
+      kind: 'choice',
+      choices: GEN_PRECISIONS,
+      default: GEN_DEFAULTS.precision,
+      value: 'NAME',
+      help: "the generated alts' tick and lot decimals: micro, pd + sd at most 6 (the books as ever), or venue, as venues list them, many finer than a micro; not with --instruments-file",
     },
     out: { kind: 'string', value: 'PATH', help: 'where to write the book: a file, a device, a FIFO, or - for standard output (default book.bin; book.json with --json)' },
     json: { kind: 'flag', help: `write book JSON instead of the binary format (at most ${GEN_JSON_ACCOUNTS_MAX.toLocaleString('en-US')} accounts)` },

@@ -1,6 +1,6 @@
 // `liq gen`: generates a book (src/gen/) and writes it through writeOutput (src/io/output.ts): a
 // file is replaced whole or left as it was, a device or a FIFO is streamed to, `-` is standard output.
-import { generateBook, type GenerationProfileName } from '../gen/generate.js';
+import { generateBook, type GenerationPrecision, type GenerationProfileName } from '../gen/generate.js';
 import { readInstrumentsFile } from '../instruments/file.js';
 import { GEN_JSON_ACCOUNTS_MAX, writeGeneratedBinary, writeGeneratedJson } from '../gen/write.js';
 import { escapeHidden } from '../io/one-line.js';
@@ -21,6 +21,7 @@ export async function genCommand(argv: string[], io: Io): Promise<number> {
     'near-maintenance-share': number | undefined;
     instruments: number | undefined;
     'instruments-file': string | undefined;
+    precision: GenerationPrecision;
     out: string | undefined;
     json: boolean;
   };
@@ -32,6 +33,9 @@ export async function genCommand(argv: string[], io: Io): Promise<number> {
   }
   if (values.instruments !== undefined && values['instruments-file'] !== undefined) {
     throw new UsageError('gen', '--instruments N and --instruments-file PATH both say which instruments: give one');
+  }
+  if (values.precision === 'venue' && values['instruments-file'] !== undefined) {
+    throw new UsageError('gen', "--precision venue sets the generated instruments' decimals, and --instruments-file PATH gives its own: give one");
   }
   // Read (and refused) before anything is generated or written.
   const instrumentList = values['instruments-file'] === undefined ? undefined : readInstrumentsFile(values['instruments-file']);
@@ -49,6 +53,7 @@ export async function genCommand(argv: string[], io: Io): Promise<number> {
         nearMaintenanceShare: values['near-maintenance-share'],
         instruments: values.instruments,
         instrumentList,
+        precision: values.precision,
       },
       (done, total) => bar.update(done, total),
     );

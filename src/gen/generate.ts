@@ -8,10 +8,17 @@
 // and the i64 columns are filled through 32-bit word views, never through BigInts.
 import { AccountIds } from '../book/account-ids.js';
 import type { BookColumns } from '../book/binary.js';
-import type { Book, Instrument, Position } from '../book/model.js';
+import { quotePerUnit, valueDivisor, type Book, type Instrument, type Position } from '../book/model.js';
 import { MODE_CROSS, MODE_ISOLATED, POSITIONS_PER_ACCOUNT_MAX, TIERS_MAX } from '../fixed/constants.js';
 import { leverageCap } from '../book/ranges.js';
-import { generateInstruments, givenInstruments, STREAM_COUNTS, STREAM_POSITIONS } from './instruments.js';
+import {
+  GEN_PRECISIONS,
+  generateInstruments,
+  givenInstruments,
+  STREAM_COUNTS,
+  STREAM_POSITIONS,
+  type GenerationPrecision,
+} from './instruments.js';
 import { Discrete, exp, ln, Rng } from './random.js';
 import { readPositionColumns } from '../memory/layout.js';
 
@@ -28,7 +35,10 @@ export const GEN_DEFAULTS = {
   isolatedShare: 0.3,
   instruments: 100,
   profile: 'calibrated',
+  precision: 'micro',
 } as const;
+
+export { GEN_PRECISIONS, type GenerationPrecision };
 
 /**
  * The parameters that set how fragile a generated book is: the leverage traders ask for, the
@@ -88,6 +98,12 @@ export interface GenerateOptions {
   /** Number of instruments, 1 to GEN_INSTRUMENTS_MAX (the first five are the majors). Default 100. */
   instruments?: number;
   /**
+   * The generated alts' tick and lot decimals (GEN_PRECISIONS): 'micro', pd + sd ≤ 6 for all (the
+   * default, the same books as ever); 'venue', as venues list them, many finer than a micro.
+   * Not with instrumentList, which gives its own.
+   */
+  precision?: GenerationPrecision;
+  /**
    * The instruments themselves (an instruments file's: `liq gen --instruments-file`), 1 to
    * GEN_INSTRUMENTS_MAX, in rank order (instrument choice is Zipf over the rank), instead of the
    * generated ones; `instruments` is then their number. Default: generated.
@@ -135,6 +151,27 @@ export const BALANCE_ABS_MAX = 9e15;
 
 const MICRO = 1_000_000;
 const TWO_POW_32 = 4_294_967_296;
+/** |z|·q·p of a generated position of an instrument finer than a micro stays below this: 1% under UNIT_PRODUCT_MAX (10^18). */
+const UNIT_PRODUCT_SAFE = 0.99e18;
+
+/**
+ * floor(a·b / d) for whole a, b in [0, 2^53) and d a power of ten up to 10^6, exactly in doubles
+ * although a·b may be far above 2^53: with a = ah·d + al and b = bh·d + bl (each part found with an
+ * exact remainder), a·b / d = ah·b + al·bh + al·bl / d, and al·bl < d² ≤ 10^12. Exact while the
+ * result is below 2^53, which the notional and cost ranges keep it.
+ */
+function mulDivFloor(a: number, b: number, d: number): number {
+  const al = a % d;
+  const bl = b % d;
+  const low = al * bl;
+  const lowRest = low % d;
+  return ((a - al) / d) * b + al * ((b - bl) / d) + (low - lowRest) / d;
+}
+
+/** ceil(a·b / d), as mulDivFloor: one more when the division leaves a remainder (only al·bl can). */
+function mulDivCeil(a: number, b: number, d: number): number {
+  return mulDivFloor(a, b, d) + ((a % d) * (b % d) % d === 0 ? 0 : 1);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The result
@@ -154,6 +191,12 @@ export function resolveOptions(options: GenerateOptions): Required<GenerateOptio
   const given = stripUndefined(options);
   const profile = given.profile ?? GEN_DEFAULTS.profile;
   if (!Object.hasOwn(GEN_PROFILES, profile)) throw new RangeError(`profile must be one of ${GEN_PROFILE_NAMES.join(', ')}, got ${String(profile)}`);
+  if (given.precision !== undefined && !GEN_PRECISIONS.includes(given.precision)) {
+    throw new RangeError(`precision must be one of ${GEN_PRECISIONS.join(', ')}, got ${String(given.precision)}`);
+  }
+  if (given.precision === 'venue' && given.instrumentList !== undefined) {
+    throw new RangeError("precision 'venue' sets the generated instruments' decimals; instrumentList gives its own instruments");
+  }
   const resolved = { ...GEN_DEFAULTS, nearMaintenanceShare: GEN_PROFILES[profile].nearMaintenanceShare, ...given } as Required<GenerateOptions>;
   const list = given.instrumentList;
   if (list !== undefined) {
@@ -238,15 +281,19 @@ function wordsOf(column: BigInt64Array): Int32Array {
  * `onProgress` hears the accounts generated so far every 65,536 accounts (the CLI's progress bar).
  */
 export function generateBook(options: GenerateOptions, onProgress?: (done: number, total: number) => void): GeneratedBook {
-  const { accounts: A, seed, isolatedShare, nearMaintenanceShare, instruments: instrumentCount, profile: profileName, instrumentList } = resolveOptions(options);
+  const { accounts: A, seed, isolatedShare, nearMaintenanceShare, instruments: instrumentCount, profile: profileName, instrumentList, precision } =
+    resolveOptions(options);
   const profile: GenerationProfile = GEN_PROFILES[profileName];
-  const { instruments, profiles } = instrumentList !== undefined ? givenInstruments(instrumentList) : generateInstruments(instrumentCount, seed);
+  const { instruments, profiles } =
+    instrumentList !== undefined ? givenInstruments(instrumentList) : generateInstruments(instrumentCount, seed, precision);
   const I = instruments.length;
 
   // Per-instrument numbers as doubles (all exact integers below 2^53, except the tier amounts,
   // which only steer the balances and need not be exact).
   const mark = new Float64Array(I);
   const q = new Float64Array(I);
+  const divisor = new Float64Array(I); // d: 1, or 10^(pd + sd − 6) for an instrument finer than a micro
+  const lotsMax = new Float64Array(I); // d > 1: the most lots whose |z|·q·p stays within UNIT_PRODUCT_MAX
   const lot = new Float64Array(I);
   const funding = new Float64Array(I);
   const fundingStep = new Float64Array(I);
@@ -260,10 +307,11 @@ export function generateBook(options: GenerateOptions, onProgress?: (done: numbe
   for (let i = 0; i < I; i++) {
     const instrument = instruments[i];
     mark[i] = Number(instrument.markUnits);
-    let power = 1;
-    for (let d = instrument.priceDecimals + instrument.sizeDecimals; d < 6; d++) power *= 10;
-    q[i] = power; // 10^(6 − pd − sd)
+    q[i] = Number(quotePerUnit(instrument)); // 10^max(0, 6 − pd − sd): a power of ten, exact
+    divisor[i] = Number(valueDivisor(instrument));
     lot[i] = Number(instrument.lotUnits);
+    // A 1% margin below 10^18 covers the rounding of this estimate (the product is never formed).
+    lotsMax[i] = Math.max(1, Math.floor(UNIT_PRODUCT_SAFE / (lot[i] * q[i] * mark[i])));
     funding[i] = Number(instrument.fundingIndex);
     fundingStep[i] = profiles[i].fundingStep;
     lnMedianMicro[i] = ln(profiles[i].medianNotional * MICRO);
@@ -362,12 +410,16 @@ export function generateBook(options: GenerateOptions, onProgress?: (done: numbe
 
       // Size: a lognormal notional rounded to whole lots (at least one).
       const markI = mark[i];
-      const lotNotional = lot[i] * q[i] * markI; // micro
+      const d = divisor[i];
+      const lotNotional = d === 1 ? lot[i] * q[i] * markI : (lot[i] * q[i] * markI) / d; // micro (approximate when d > 1)
       let wanted = exp(lnMedianMicro[i] + NOTIONAL_SIGMA * rng.normal());
       if (wanted > maxNotionalMicro) wanted = maxNotionalMicro;
-      const lots = Math.max(1, Math.round(wanted / lotNotional));
+      let lots = Math.max(1, Math.round(wanted / lotNotional));
+      if (d !== 1 && lots > lotsMax[i]) lots = lotsMax[i];
       const sizeAbs = lots * lot[i];
-      const notional = sizeAbs * q[i] * markI;
+      // The notional at the mark: exact for d = 1; for d > 1 the magnitude of the value
+      // floor(z·q·p / d), rounded toward −∞ (a long's notional rounds down, a short's up).
+      const notional = d === 1 ? sizeAbs * q[i] * markI : long ? mulDivFloor(sizeAbs, markI, d) : mulDivCeil(sizeAbs, markI, d);
 
       // Bracket of the notional at the mark; leverage capped by the bracket's max.
       const base = i * TIERS_MAX;
@@ -388,7 +440,9 @@ export function generateBook(options: GenerateOptions, onProgress?: (done: numbe
         }
       }
       const entry = Math.max(1, Math.round(markI * exp(epsilon)));
-      const costAbs = sizeAbs * q[i] * entry;
+      // Cost basis = size × entry: exact for d = 1; for d > 1 rounded up to a micro, toward +∞ for a
+      // long and a short (a short's magnitude rounds down): ceil(z·q·entry / d).
+      const costAbs = d === 1 ? sizeAbs * q[i] * entry : long ? mulDivCeil(sizeAbs, entry, d) : mulDivFloor(sizeAbs, entry, d);
 
       // Funding snapshot: current, or lagging 1 to FUNDING_LAG_MAX intervals.
       let snapshot = funding[i];
@@ -397,7 +451,9 @@ export function generateBook(options: GenerateOptions, onProgress?: (done: numbe
       const size = long ? sizeAbs : -sizeAbs;
       const cost = long ? costAbs : -costAbs;
       const owed = Math.ceil((size * q[i] * (funding[i] - snapshot)) / MICRO);
-      const pnl = size * q[i] * markI - cost - owed;
+      // The value at the mark, floor(z·q·p / d): the notional with the size's sign when d > 1.
+      const value = d === 1 ? size * q[i] * markI : long ? notional : -notional;
+      const pnl = value - cost - owed;
       const maintenance = Math.ceil((notional * tierRate[base + bracket] - tierCumX[base + bracket]) / MICRO);
 
       putI64(sizeWords, j, size);

@@ -1,7 +1,7 @@
 // The generated book's instruments (docs/generator.md, "Instruments"): five majors with tick, lot,
 // mark and leverage brackets shaped like a large venue's, then a seeded long tail of alts.
 // Everything is in the integer units of docs/numbers.md.
-import type { Instrument, Tier } from '../book/model.js';
+import { valueDivisor, type Instrument, type Tier } from '../book/model.js';
 import { exp, ln, Rng } from './random.js';
 
 const MICRO_PER_QUOTE = 1_000_000;
@@ -140,6 +140,26 @@ export const ALT_BOUND_FACTORS = [3, 4, 5] as const;
 export const ALT_PRICE_MIN = 0.01;
 export const ALT_PRICE_MAX = 1_000;
 
+/**
+ * The alts' tick and lot decimals (`liq gen --precision`): `micro`, every instrument with
+ * pd + sd ≤ 6 (one lot at one tick a whole number of micro), the generator's instruments as they
+ * have always been; `venue`, as venues list them, with many cheap alts finer than a micro
+ * (pd + sd from 7 to 12, docs/numbers.md "Instruments finer than a micro").
+ */
+export const GEN_PRECISIONS = ['micro', 'venue'] as const;
+export type GenerationPrecision = (typeof GEN_PRECISIONS)[number];
+
+/**
+ * `venue` precision: an alt whose mark is below this (quote) is quoted with a 7-decimal tick, as
+ * Binance quotes 1000PEPEUSDT (tick 0.0000001) and the like: 40% of the alts (the price is
+ * log-uniform over five decades, and this is two of them).
+ */
+export const VENUE_FINE_PRICE_MAX = 1;
+/** Such an alt's price decimals. */
+export const VENUE_FINE_PRICE_DECIMALS = 7;
+/** The share of those alts whose lot is finer than 0.1 too: size decimals 2 to 5, so pd + sd from 9 to 12. */
+export const VENUE_FINEST_SHARE = 1 / 6;
+
 /** Extra, generator-only facts about an instrument (not part of the book). */
 export interface InstrumentProfile {
   /** Funding of one interval in funding-index units (a position lagging k intervals has F_i = F − k·step). */
@@ -185,10 +205,25 @@ export function altSymbol(n: number): string {
   return `ALT${String(n).padStart(4, '0')}-PERP`;
 }
 
-function alt(rng: Rng, n: number): { instrument: Instrument; profile: InstrumentProfile } {
+/**
+ * `venue` precision's decimals for an alt of this mark (quote), from two draws of its own stream
+ * (always two, so every alt's draws are the same whatever its price): below VENUE_FINE_PRICE_MAX a
+ * 7-decimal tick with a lot of 1 or 0.1 (even odds: pd + sd = 7 or 8), or, for VENUE_FINEST_SHARE
+ * of them, a lot of 0.01 to 0.00001 (pd + sd from 9 to 12); null (the micro rule) otherwise.
+ */
+function venueDecimals(precisionRng: Rng, price: number): { pd: number; sd: number } | null {
+  const finest = precisionRng.uniform() < VENUE_FINEST_SHARE;
+  const pick = precisionRng.uniform();
+  if (!(price < VENUE_FINE_PRICE_MAX)) return null;
+  const pd = VENUE_FINE_PRICE_DECIMALS;
+  if (finest) return { pd, sd: 2 + Math.min(3, Math.floor(pick * 4)) };
+  return { pd, sd: pick < 0.5 ? 0 : 1 };
+}
+
+function alt(rng: Rng, n: number, precisionRng: Rng | null): { instrument: Instrument; profile: InstrumentProfile } {
   // Mark: log-uniform in [ALT_PRICE_MIN, ALT_PRICE_MAX]; the tick gives 4 to 5 significant digits
   // and the lot is worth about 1 quote: with m = floor(log10 price), pd = clamp(4 − m, 0, 6) and
-  // sd = clamp(m, 0, 6 − pd).
+  // sd = clamp(m, 0, 6 − pd). With `venue` precision a cheap alt's decimals are venueDecimals'.
   const lnMin = ln(ALT_PRICE_MIN);
   const price = exp(lnMin + rng.uniform() * (ln(ALT_PRICE_MAX) - lnMin));
   let m = 0;
@@ -201,8 +236,10 @@ function alt(rng: Rng, n: number): { instrument: Instrument; profile: Instrument
     power /= 10;
     m--;
   }
-  const pd = Math.min(6, Math.max(0, 4 - m));
-  const sd = Math.min(6 - pd, Math.max(0, m));
+  let pd = Math.min(6, Math.max(0, 4 - m));
+  let sd = Math.min(6 - pd, Math.max(0, m));
+  const venue = precisionRng === null ? null : venueDecimals(precisionRng, price);
+  if (venue !== null) ({ pd, sd } = venue);
   let scale = 1;
   for (let i = 0; i < pd; i++) scale *= 10;
   const markUnits = Math.max(1, Math.round(price * scale));
@@ -238,8 +275,10 @@ function alt(rng: Rng, n: number): { instrument: Instrument; profile: Instrument
   }
 
   // Funding: the index is −2% to +10% of the mark (cumulative since listing), one interval's funding
-  // −0.01% to +0.03% of the mark.
-  const fundingIndex = Math.round(markUnits * MICRO_PER_QUOTE * (-0.02 + 0.12 * rng.uniform()));
+  // −0.01% to +0.03% of the mark. In units of 10^-fundingDecimals: the mark's units times 10^6 / d
+  // (d = 1, the mark's units times 10^6, when pd + sd ≤ 6; dividing by 1 changes no bit).
+  const d = Number(valueDivisor({ priceDecimals: pd, sizeDecimals: sd }));
+  const fundingIndex = Math.round(((markUnits * MICRO_PER_QUOTE) / d) * (-0.02 + 0.12 * rng.uniform()));
   const fundingRate = -0.0001 + 0.0004 * rng.uniform();
   return {
     instrument: {
@@ -252,7 +291,7 @@ function alt(rng: Rng, n: number): { instrument: Instrument; profile: Instrument
       fundingIndex: BigInt(fundingIndex),
       tiers,
     },
-    profile: { fundingStep: Math.round(markUnits * MICRO_PER_QUOTE * fundingRate), medianNotional: ALT_MEDIAN_NOTIONAL },
+    profile: { fundingStep: Math.round(((markUnits * MICRO_PER_QUOTE) / d) * fundingRate), medianNotional: ALT_MEDIAN_NOTIONAL },
   };
 }
 
@@ -265,19 +304,24 @@ export const GIVEN_FUNDING_RATE = 0.0001;
 /**
  * Instruments given to the generator (`liq gen --instruments-file`), copied, with the profiles the
  * generated ones would have at their ranks: the first five a major's median notional, the rest an
- * alt's; funding moving GIVEN_FUNDING_RATE of the mark an interval.
+ * alt's; funding moving GIVEN_FUNDING_RATE of the mark an interval (in the instrument's funding
+ * units: the mark's units times 10^6 / d).
  */
 export function givenInstruments(list: readonly Instrument[]): GeneratedInstruments {
   const instruments = list.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((tier) => ({ ...tier })) }));
   const profiles = instruments.map((instrument, i) => ({
-    fundingStep: Math.round(Number(instrument.markUnits) * MICRO_PER_QUOTE * GIVEN_FUNDING_RATE),
+    fundingStep: Math.round(((Number(instrument.markUnits) * MICRO_PER_QUOTE) / Number(valueDivisor(instrument))) * GIVEN_FUNDING_RATE),
     medianNotional: i < MAJOR_MEDIAN_NOTIONAL.length ? MAJOR_MEDIAN_NOTIONAL[i] : ALT_MEDIAN_NOTIONAL,
   }));
   return { instruments, profiles };
 }
 
-/** The first `count` instruments: the majors in rank order, then alts drawn from the seed. */
-export function generateInstruments(count: number, seed: number): GeneratedInstruments {
+/**
+ * The first `count` instruments: the majors in rank order, then alts drawn from the seed. The
+ * precision changes only the alts' decimals (and so their marks' and funding indexes' units), from
+ * a stream of its own: with `venue` every alt has the price, brackets and funding of its `micro` self.
+ */
+export function generateInstruments(count: number, seed: number, precision: GenerationPrecision = 'micro'): GeneratedInstruments {
   const instruments: Instrument[] = [];
   const profiles: InstrumentProfile[] = [];
   for (let i = 0; i < Math.min(count, MAJORS.length); i++) {
@@ -289,8 +333,9 @@ export function generateInstruments(count: number, seed: number): GeneratedInstr
     });
   }
   const rng = new Rng(seed, STREAM_INSTRUMENTS);
+  const precisionRng = precision === 'venue' ? new Rng(seed, STREAM_PRECISION) : null;
   for (let n = 1; instruments.length < count; n++) {
-    const { instrument, profile } = alt(rng, n);
+    const { instrument, profile } = alt(rng, n, precisionRng);
     instruments.push(instrument);
     profiles.push(profile);
   }
@@ -301,3 +346,5 @@ export function generateInstruments(count: number, seed: number): GeneratedInstr
 export const STREAM_INSTRUMENTS = 1;
 export const STREAM_COUNTS = 2;
 export const STREAM_POSITIONS = 3;
+/** The alts' decimals with `venue` precision (not drawn at all with `micro`). */
+export const STREAM_PRECISION = 4;
