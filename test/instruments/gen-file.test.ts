@@ -27,7 +27,8 @@ function imported(adapter: VenueAdapter, venue: string, files: string[], skipUns
   return path;
 }
 
-const binanceFile = () => imported(BINANCE, 'binance', ['exchangeInfo.json', 'leverageBracket.json', 'premiumIndex.json'], true);
+// Binance's fixtures hold 1000PEPEUSDT, a 7-decimal tick (pd + sd = 7): finer than a micro, and imported.
+const binanceFile = () => imported(BINANCE, 'binance', ['exchangeInfo.json', 'leverageBracket.json', 'premiumIndex.json']);
 const okxFile = () => imported(OKX, 'okx', ['instruments.json', 'mark-price.json', 'position-tiers-alts.json', 'position-tiers-btc.json']);
 
 describe('a book over imported instruments', () => {
@@ -84,7 +85,7 @@ describe('the instruments file', () => {
       ['version-text.json', `{ "version": "1", "instruments": [${btc}] }`, 'version-text.json: version: must be the JSON number 1, got the string "1"'],
       ['venue.json', `{ "version": 1, "venue": "kraken", "instruments": [${btc}] }`, 'venue.json: venue: must be one of binance, bybit, okx, hyperliquid (or absent), got the string "kraken"'],
       ['empty.json', '{ "version": 1, "instruments": [] }', 'empty.json: instruments: must be a non-empty array of book instruments, got an array'],
-      ['tick.json', `{ "version": 1, "instruments": [${btc.replace('"0.1"', '"0.0000001"')}] }`, 'tick.json: instruments[0] (BTCUSDT) tickSize: "0.0000001" has 7 decimals; at most 6'],
+      ['tick.json', `{ "version": 1, "instruments": [${btc.replace('"0.1"', '"0.0000000000001"')}] }`, 'tick.json: instruments[0] (BTCUSDT) tickSize: "0.0000000000001" has 13 decimals; at most 12'],
       ['proto.json', `{ "version": 1, "instruments": [${btc}], "__proto__": {} }`, 'proto.json: __proto__: the key "__proto__" is not allowed'],
     ];
     for (const [name, text, message] of cases) {
@@ -107,7 +108,7 @@ describe('liq gen --instruments-file', () => {
     expect([made.code, made.stderr]).toEqual([0, '']);
     expect(made.stdout).toMatch(new RegExp(`^${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 3000 accounts, \\d+ positions, \\d+ bytes`));
     const engine = loadBookBinaryFile(out);
-    expect(engine.instruments.map((instrument) => instrument.symbol)).toEqual(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+    expect(engine.instruments.map((instrument) => instrument.symbol)).toEqual(['BTCUSDT', 'ETHUSDT', '1000PEPEUSDT', 'SOLUSDT']);
     const swept = await runCli(['sweep', out, '--repeat', '1']);
     expect(swept.code).toBe(0);
     expect(swept.stdout).toContain('3,000 accounts');
@@ -119,7 +120,7 @@ describe('liq gen --instruments-file', () => {
   });
 
   it('and scenarios/venue-crash.json, which names no symbol, runs on it: the alts gap, accounts are liquidated', async () => {
-    // Two venues' instruments in one file: six, the first five the scenario's majors.
+    // Two venues' instruments in one file: seven, the first five the scenario's majors.
     const both = [...JSON.parse(readFileSync(binanceFile(), 'utf8')).instruments, ...JSON.parse(readFileSync(okxFile(), 'utf8')).instruments];
     const file = join(scratch, 'two-venues.json');
     writeFileSync(file, JSON.stringify({ version: 1, instruments: both }));
@@ -131,6 +132,6 @@ describe('liq gen --instruments-file', () => {
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.scenario.name).toBe('venue-crash');
     expect(summary.totals.accountsLiquidated).toBeGreaterThan(100);
-    expect(summary.instruments.map((instrument: { major: boolean }) => instrument.major)).toEqual([true, true, true, true, true, false]);
+    expect(summary.instruments.map((instrument: { major: boolean }) => instrument.major)).toEqual([true, true, true, true, true, false, false]);
   });
 });

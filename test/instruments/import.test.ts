@@ -114,8 +114,10 @@ describe('binance', () => {
   const all = fixtures('binance');
 
   it('imports the perpetuals in TRADING, field by field, with the matching cum of every bracket', () => {
-    const result = run(BINANCE, all, true);
-    expect(result.instruments.map((instrument) => instrument.symbol)).toEqual(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+    const result = run(BINANCE, all);
+    expect(result.skipped).toEqual([]);
+    // 1000PEPEUSDT's 7-decimal tick (pd + sd = 7) is finer than a micro, which the book holds (docs/numbers.md).
+    expect(result.instruments.map((instrument) => instrument.symbol)).toEqual(['BTCUSDT', 'ETHUSDT', '1000PEPEUSDT', 'SOLUSDT']);
     const instruments = bySymbol(result);
     expect(instruments.get('BTCUSDT')).toEqual({
       symbol: 'BTCUSDT',
@@ -146,15 +148,23 @@ describe('binance', () => {
       tiers: [tier('10000', '0.0065', '75'), tier('100000', '0.0075', '50'), tier('500000', '0.01', '25'), tier(null, '0.02', '10')],
     });
     expect(instruments.get('SOLUSDT')).toMatchObject({ tickSize: '0.01', lotSize: '1', markPrice: '142.2' });
+    // The mark "0.01012345" to the tick's 7 decimals, half up.
+    expect(instruments.get('1000PEPEUSDT')).toMatchObject({ tickSize: '0.0000001', lotSize: '1', markPrice: '0.0101235' });
     loads(result.instruments);
   });
 
-  it('leaves out exactly the 7-decimal tick with --skip-unsupported, and refuses it without, quoting the loader', () => {
-    expect(run(BINANCE, all, true).skipped).toEqual([{ symbol: '1000PEPEUSDT', reason: 'tickSize: "0.0000001" has 7 decimals; at most 6' }]);
-    expect(refusal(() => run(BINANCE, all))).toBe(
-      `${fixture('binance', 'exchangeInfo.json')}: symbols[2] (1000PEPEUSDT): the book's loader refuses this instrument: ` +
-        'tickSize: "0.0000001" has 7 decimals; at most 6 (--skip-unsupported leaves such instruments out)',
+  it('leaves out exactly an instrument with pd + sd above 12 with --skip-unsupported, and refuses it without, quoting the loader', () => {
+    // 1000PEPEUSDT with a lot of 0.000001: 7 + 6 = 13 decimals, past PRICE_PLUS_SIZE_DECIMALS_MAX.
+    const fine = variant('binance', 'exchangeInfo.json', (text) => text.replace('"maxQty": "800000000", "minQty": "1", "stepSize": "1"', '"maxQty": "800000000", "minQty": "1", "stepSize": "0.000001"'));
+    const reason = 'lotSize: "0.000001" has 6 decimals and tickSize "0.0000001" 7; together they may have at most 12';
+    expect(run(BINANCE, withFile('binance', fine), true).skipped).toEqual([{ symbol: '1000PEPEUSDT', reason }]);
+    expect(run(BINANCE, withFile('binance', fine), true).instruments.map((instrument) => instrument.symbol)).toEqual(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+    expect(refusal(() => run(BINANCE, withFile('binance', fine)))).toBe(
+      `${fine}: symbols[2] (1000PEPEUSDT): the book's loader refuses this instrument: ${reason} (--skip-unsupported leaves such instruments out)`,
     );
+    // A tick of 13 decimals, likewise.
+    const tick = variant('binance', 'exchangeInfo.json', (text) => text.replace('"minPrice": "0.0000001", "tickSize": "0.0000001"', '"minPrice": "0.0000001", "tickSize": "0.0000000000001"'));
+    expect(run(BINANCE, withFile('binance', tick), true).skipped).toEqual([{ symbol: '1000PEPEUSDT', reason: 'tickSize: "0.0000000000001" has 13 decimals; at most 12' }]);
   });
 
   it('refuses a bracket whose cum is off by 0.01, naming the symbol, the bracket and both values', () => {
@@ -472,27 +482,41 @@ describe('liq instruments', () => {
 
     const liq = (args: string[]) => spawnSync(process.execPath, ['bin/liq.js', 'instruments', 'import', ...args], { encoding: 'utf8' });
 
-    it('writes a file the book loader loads; --skip-unsupported leaves out exactly the 7-decimal tick', () => {
+    // 1000PEPEUSDT with a 13-decimal tick: beyond what the book holds (pd + sd up to 12).
+    const tooFine = () =>
+      withFile('binance', variant('binance', 'exchangeInfo.json', (text) => text.replace('"minPrice": "0.0000001", "tickSize": "0.0000001"', '"minPrice": "0.0000001", "tickSize": "0.0000000000001"')));
+
+    it('writes a file the book loader loads, the 7-decimal tick too', () => {
       const out = join(scratch, 'binance-instruments.json');
-      const run = liq(['--venue', 'binance', ...fixtures('binance'), '--out', out, '--skip-unsupported']);
+      const run = liq(['--venue', 'binance', ...fixtures('binance'), '--out', out]);
       expect(run.status).toBe(0);
-      expect(run.stdout).toBe(`${out}: 3 instruments from binance\n`);
-      expect(run.stderr).toBe('liq instruments import: left out 1 instrument the book cannot hold (--skip-unsupported): 1000PEPEUSDT (tickSize: "0.0000001" has 7 decimals; at most 6)\n');
+      expect(run.stdout).toBe(`${out}: 4 instruments from binance\n`);
+      expect(run.stderr).toBe('');
       const document = JSON.parse(readFileSync(out, 'utf8')) as { version: number; venue: string; instruments: InstrumentJson[] };
       expect([document.version, document.venue]).toEqual([1, 'binance']);
       const book = bookFromJsonValue({ version: 1, instruments: document.instruments, accounts: [] });
-      expect(book.instruments.map((instrument) => instrument.symbol)).toEqual(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+      expect(book.instruments.map((instrument) => instrument.symbol)).toEqual(['BTCUSDT', 'ETHUSDT', '1000PEPEUSDT', 'SOLUSDT']);
       expect(book.instruments[0]).toMatchObject({ priceDecimals: 1, sizeDecimals: 3, tickUnits: 1n, lotUnits: 1n, markUnits: 117936n });
+      expect(book.instruments[2]).toMatchObject({ priceDecimals: 7, sizeDecimals: 0, tickUnits: 1n, lotUnits: 1n, markUnits: 101235n });
+    });
+
+    it('--skip-unsupported leaves out exactly the instrument the book cannot hold', () => {
+      const out = join(scratch, 'binance-skipped.json');
+      const run = liq(['--venue', 'binance', ...tooFine(), '--out', out, '--skip-unsupported']);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toBe(`${out}: 3 instruments from binance\n`);
+      expect(run.stderr).toBe('liq instruments import: left out 1 instrument the book cannot hold (--skip-unsupported): 1000PEPEUSDT (tickSize: "0.0000000000001" has 13 decimals; at most 12)\n');
     });
 
     it('without --skip-unsupported: exit 1, one line, and no file', () => {
       const out = join(scratch, 'refused.json');
-      const run = liq(['--venue', 'binance', ...fixtures('binance'), '--out', out]);
+      const files = tooFine();
+      const run = liq(['--venue', 'binance', ...files, '--out', out]);
       expect(run.status).toBe(1);
       expect(run.stdout).toBe('');
       expect(run.stderr).toBe(
-        `liq instruments: ${fixture('binance', 'exchangeInfo.json')}: symbols[2] (1000PEPEUSDT): the book's loader refuses this instrument: ` +
-          'tickSize: "0.0000001" has 7 decimals; at most 6 (--skip-unsupported leaves such instruments out)\n',
+        `liq instruments: ${files.find((file) => file.endsWith('exchangeInfo.json'))}: symbols[2] (1000PEPEUSDT): the book's loader refuses this instrument: ` +
+          'tickSize: "0.0000000000001" has 13 decimals; at most 12 (--skip-unsupported leaves such instruments out)\n',
       );
       expect(existsSync(out)).toBe(false);
     });
