@@ -1873,6 +1873,9 @@ function maintenanceMoved(notional: u64, cache: usize, r: usize): i64 {
   const entryOffset = <usize>load<u32>(r, CROSS_ENTRY);
   const c = cache + (entryOffset - entryOffset % <usize>CACHE_STRIDE);
   const k = bracketOf(notional, c + CACHE_FLOORS);
-  store<u32>(r, <u32>(c - cache + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES), CROSS_ENTRY);
+  // Written only when it moved: a record of an instrument finer than a micro comes here every sweep
+  // (its entries accept nothing), and a store each time would write its line back for nothing.
+  const entry = <u32>(c - cache + <usize>CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES);
+  if (<usize>entry != entryOffset) store<u32>(r, entry, CROSS_ENTRY);
   return maintenanceInBracket(notional, c, k);
 }
