@@ -4,7 +4,6 @@
 // marks, with the fee on what closes counted against it. Shared by the cascade simulator
 // (src/sim/simulate.ts) and the live engine (src/serve/), so that both liquidate by one rule.
 // Exact: BigInt figures from the engine's columns, the formulas of docs/numbers.md.
-import { notionalMicro } from '../book/model.js';
 import { bracketOf } from '../book/ranges.js';
 import type { Engine } from '../engine/engine.js';
 import { MODE_CROSS, MODE_ISOLATED, RATE_SCALE, STATUS_BANKRUPT } from '../fixed/constants.js';
@@ -86,7 +85,7 @@ export class LiquidationPlanner {
     for (const j of positions) {
       const i = v.posInst[j];
       equity += unrealizedPnl(v, j);
-      const m = this.maintenance(i, notionalMicro(v.posSize[j], v.instQ[i], v.instDiv[i], marks[i]));
+      const m = this.maintenance(i, this.engine.units.notional(i, v.posSize[j], marks[i]));
       maint.set(j, m);
       maintenance += m;
     }
@@ -111,11 +110,11 @@ export class LiquidationPlanner {
       const i = v.posInst[j];
       const size = abs(v.posSize[j]);
       const lot = this.engine.instruments[i].lotUnits;
-      const q = v.instQ[i];
-      const d = v.instDiv[i];
       const sign = v.posSize[j] < 0n ? -1n : 1n;
-      // The notional of `units` of the position at the mark: the magnitude of its value (docs/numbers.md).
-      const notionalOf = (units: bigint): bigint => notionalMicro(sign * units, q, d, marks[i]);
+      const units = this.engine.units;
+      const mark = marks[i];
+      // The notional of `closing` units of the position at the mark: the magnitude of its value (docs/numbers.md).
+      const notionalOf = (closing: bigint): bigint => units.notional(i, sign * closing, mark);
       const others = left - maint.get(j)!;
       const enough = (closing: bigint): boolean => {
         const rest = this.maintenance(i, notionalOf(size - closing));

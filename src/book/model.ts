@@ -117,6 +117,41 @@ export function costMicro(sizeUnits: bigint, q: bigint, d: bigint, priceUnits: b
   return d === 1n ? product : divCeil(product, d);
 }
 
+/**
+ * Per instrument, q and d read once (src/book/model.ts quotePerUnit, valueDivisor), and a position's
+ * value, notional and cost from them: for a loop over many positions, where a read of a
+ * BigInt64Array column allocates a BigInt each time. Where d is 1 each is the plain product.
+ */
+export class ValueUnits {
+  readonly q: readonly bigint[];
+  readonly d: readonly bigint[];
+
+  constructor(instruments: readonly Pick<Instrument, 'priceDecimals' | 'sizeDecimals'>[]) {
+    this.q = instruments.map(quotePerUnit);
+    this.d = instruments.map(valueDivisor);
+  }
+
+  /** floor(z·q·p / d) of instrument i. */
+  value(i: number, sizeUnits: bigint, priceUnits: bigint): bigint {
+    const d = this.d[i];
+    return d === 1n ? sizeUnits * this.q[i] * priceUnits : valueMicro(sizeUnits, this.q[i], d, priceUnits);
+  }
+
+  /** The notional (notionalMicro) of instrument i. */
+  notional(i: number, sizeUnits: bigint, priceUnits: bigint): bigint {
+    const d = this.d[i];
+    if (d !== 1n) return notionalMicro(sizeUnits, this.q[i], d, priceUnits);
+    const value = sizeUnits * this.q[i] * priceUnits;
+    return value < 0n ? -value : value;
+  }
+
+  /** ceil(z·q·p / d) of instrument i. */
+  cost(i: number, sizeUnits: bigint, priceUnits: bigint): bigint {
+    const d = this.d[i];
+    return d === 1n ? sizeUnits * this.q[i] * priceUnits : costMicro(sizeUnits, this.q[i], d, priceUnits);
+  }
+}
+
 /** Decimals of the instrument's funding index: pd + 6, less log10 of the value divisor (12 − sd when pd + sd > 6). */
 export function fundingDecimals(instrument: Pick<Instrument, 'priceDecimals' | 'sizeDecimals'>): number {
   const s = instrument.priceDecimals + instrument.sizeDecimals;

@@ -11,7 +11,7 @@ import {
   STATUS_NAMES,
   TIERS_MAX,
 } from '../fixed/constants.js';
-import { quotePerUnit, valueDivisor, type AccountResult, type Book, type Instrument, type Position, type PositionResult, type Tier } from '../book/model.js';
+import { quotePerUnit, valueDivisor, ValueUnits, type AccountResult, type Book, type Instrument, type Position, type PositionResult, type Tier } from '../book/model.js';
 import {
   BookLayout,
   SWEEP_CHUNKS,
@@ -155,6 +155,8 @@ export class Engine {
    * docs/numbers.md); null when no instrument is. The hot book keeps their accounts out.
    */
   readonly fineInstruments: Uint8Array | null;
+  /** Each instrument's q and d, for valuing positions in a loop without reading the columns (src/book/model.ts ValueUnits). */
+  readonly units: ValueUnits;
   readonly symbolIndex: Map<string, number>;
   readonly accountIds: AccountIds;
   /** Position slots handed out so far; slots at or above this are free. */
@@ -210,6 +212,7 @@ export class Engine {
     this.symbolIndex = new Map(instruments.map((instrument, index) => [instrument.symbol, index]));
     const fine = Uint8Array.from(instruments, (instrument) => (valueDivisor(instrument) > 1n ? 1 : 0));
     this.fineInstruments = fine.includes(1) ? fine : null;
+    this.units = new ValueUnits(instruments);
     this.accountIds = accountIds;
     this.positionsUsed = 0;
     this.sizeHighWater = instruments.map(() => 0n);

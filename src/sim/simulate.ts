@@ -14,7 +14,6 @@ import type { SweepPool } from '../pool/pool.js';
 import { MODE_CROSS, MODE_ISOLATED, PRICE_UNITS_MAX, STATUS_HEALTHY } from '../fixed/constants.js';
 import { abs, divCeil } from '../fixed/rounding.js';
 import { LiquidationPlanner, PPM, type LiquidationRule, type PlannedClose } from '../account/liquidation.js';
-import { costMicro, notionalMicro, valueMicro } from '../book/model.js';
 import { Rng } from '../gen/random.js';
 import { Liquidity } from './liquidity.js';
 import { conservedTotal, type Ledger } from './ledger.js';
@@ -372,9 +371,10 @@ class Run {
       this.liquidatedEver.add(a);
       this.row.accountsLiquidated++;
     }
+    const units = engine.units;
     for (const liquidation of liquidations) {
       for (const close of liquidation.closes) {
-        flow[close.instrument] += valueMicro(-sign(close.size) * close.closing, v.instQ[close.instrument], v.instDiv[close.instrument], marks[close.instrument]);
+        flow[close.instrument] += units.value(close.instrument, -sign(close.size) * close.closing, marks[close.instrument]);
       }
     }
     // Fill prices: one a step and instrument, the net flow's average through the liquidity model.
@@ -468,15 +468,15 @@ class Run {
    */
   private route(liquidation: Liquidation, marks: bigint[], fills: bigint[], fundLeft: bigint): bigint {
     const v = this.engine.views;
+    const units = this.engine.units;
     // The scope's equity once its closes fill: each closed unit's value moves from the mark to the fill.
     let atFills = liquidation.equity;
     let notional = 0n;
     for (const close of liquidation.closes) {
-      const q = v.instQ[close.instrument];
-      const d = v.instDiv[close.instrument];
+      const i = close.instrument;
       const closed = sign(close.size) * close.closing;
-      atFills += valueMicro(closed, q, d, fills[close.instrument]) - valueMicro(closed, q, d, marks[close.instrument]);
-      notional += notionalMicro(closed, q, d, fills[close.instrument]);
+      atFills += units.value(i, closed, fills[i]) - units.value(i, closed, marks[i]);
+      notional += units.notional(i, closed, fills[i]);
     }
     // A partial close realizes its PnL rounded toward −∞ (a unit of the last digit a position): keep that much aside.
     const safe = liquidation.full ? atFills : atFills - BigInt(liquidation.closes.length);
@@ -495,16 +495,16 @@ class Run {
     if (deficit <= fundLeft) return fundLeft - deficit;
     // ADL: the largest position (by notional at the mark) closes against the winners instead of the market.
     let pick = liquidation.closes[0];
-    const closedNotional = (close: Close, price: bigint): bigint => notionalMicro(close.closing, v.instQ[close.instrument], v.instDiv[close.instrument], price);
+    const closedNotional = (close: Close, price: bigint): bigint => units.notional(close.instrument, close.closing, price);
     for (const close of liquidation.closes) {
       if (closedNotional(close, marks[close.instrument]) > closedNotional(pick, marks[pick.instrument])) pick = close;
     }
-    const q = v.instQ[pick.instrument];
-    const d = v.instDiv[pick.instrument];
+    const q = units.q[pick.instrument];
+    const d = units.d[pick.instrument];
     const mark = marks[pick.instrument];
     const closed = sign(pick.size) * pick.closing;
     // The scope with that position at the mark (no impact: it does not go to the market).
-    const atMark = atFills + valueMicro(closed, q, d, mark) - valueMicro(closed, q, d, fills[pick.instrument]);
+    const atMark = atFills + units.value(pick.instrument, closed, mark) - units.value(pick.instrument, closed, fills[pick.instrument]);
     const short = -atMark - fundLeft;
     let price = mark;
     // A value floored from z·q·p/d (d > 1) moves by a micro less than the exact move at worst: one more to cover.
@@ -546,13 +546,11 @@ class Run {
         result.code,
       );
     }
-    const v = this.engine.views;
-    const q = v.instQ[close.instrument];
-    const d = v.instDiv[close.instrument];
+    const units = this.engine.units;
     // The market takes what the account's reduce paid, ceil(size·q·price/d) (docs/numbers.md: a
     // close realizes floor(closed·q·price/d) against its cost basis): exact when d is 1.
-    this.ledger.marketCash += costMicro(sizeUnits, q, d, price);
-    this.countNotional(close.size, notionalMicro(sizeUnits, q, d, price));
+    this.ledger.marketCash += units.cost(close.instrument, sizeUnits, price);
+    this.countNotional(close.size, units.notional(close.instrument, sizeUnits, price));
     if (result.shortfallMicro !== undefined && result.shortfallMicro > 0n) {
       shortfalls.set(liquidation, (shortfalls.get(liquidation) ?? 0n) + result.shortfallMicro);
     }
@@ -592,8 +590,7 @@ class Run {
     for (const [key, group] of [...groups].sort((x, y) => x[0] - y[0])) {
       const i = key >> 1;
       const symbol = engine.instruments[i].symbol;
-      const q = v.instQ[i];
-      const d = v.instDiv[i];
+      const units = engine.units;
       const mark = v.instMark[i];
       // The winners in the policy's order, and their lots.
       const needed = group.reduce((sum, d) => sum + d.close.closing, 0n);
@@ -631,8 +628,8 @@ class Run {
           const result = results[k];
           if (!result.ok) throw new SimulationError(`step ${this.step}: an ADL fill of account ${parts[k].winner.account} was refused: ${result.reason}`, result.code);
           const { winner, lots } = parts[k];
-          rounded += costMicro(-sign(winner.size) * lots, q, d, demand.price);
-          const haircut = abs(valueMicro(lots, q, d, demand.price) - valueMicro(lots, q, d, mark));
+          rounded += units.cost(i, -sign(winner.size) * lots, demand.price);
+          const haircut = abs(units.value(i, lots, demand.price) - units.value(i, lots, mark));
           this.row.adlHaircutMicro += haircut;
           this.totals.adlHaircutMicro += haircut;
           // The profit closed out: the winner's unrealized PnL on those lots at the mark.
@@ -644,9 +641,9 @@ class Run {
           const [result] = this.apply([this.fillOf(liquidation.account, close, direction * matched, demand.price)]);
           if (!result.ok) throw new SimulationError(`step ${this.step}: the ADL fill of account ${liquidation.account} was refused: ${result.reason}`, result.code);
           if (result.shortfallMicro !== undefined && result.shortfallMicro > 0n) shortfalls.set(liquidation, (shortfalls.get(liquidation) ?? 0n) + result.shortfallMicro);
-          rounded += costMicro(direction * matched, q, d, demand.price);
+          rounded += units.cost(i, direction * matched, demand.price);
           this.ledger.rounded += rounded;
-          const notional = notionalMicro(matched, q, d, demand.price);
+          const notional = units.notional(i, matched, demand.price);
           this.row.adlNotionalMicro += notional;
           this.totals.adlNotionalMicro += notional;
           this.countNotional(close.size, notional);
@@ -696,12 +693,12 @@ class Run {
           // A reduce settles the funding owed from the margin first, then realizes its share of the
           // position's PnL at the ADL price.
           const owed = fundingOwed(engine, j);
-          const atPrice = pnl + owed - costMicro(abs(size), v.instQ[i], v.instDiv[i], gap); // the move against it, rounded up
+          const atPrice = pnl + owed - engine.units.cost(i, abs(size), gap); // the move against it, rounded up
           const lots = abs(size) / engine.instruments[i].lotUnits;
           if (v.posMargin[j] - owed + (atPrice < 0n ? atPrice : 0n) - lots <= 0n) continue;
         }
         const collateral = isolated ? v.posMargin[j] : v.accBalance[a];
-        const notional = notionalMicro(size, v.instQ[i], v.instDiv[i], v.instMark[i]);
+        const notional = engine.units.notional(i, size, v.instMark[i]);
         lists.get(key)!.push({ account: a, slot: j, isolated, size, pnl, collateral, notional });
       }
     }
@@ -828,7 +825,7 @@ export function grossNotional(engine: Engine): bigint[] {
     const end = v.accPosStart[a] + v.accPosCount[a];
     for (let j = v.accPosStart[a]; j < end; j++) sizes[v.posInst[j]] += abs(v.posSize[j]);
   }
-  return sizes.map((size, i) => valueMicro(size, v.instQ[i], v.instDiv[i], v.instMark[i]));
+  return sizes.map((size, i) => engine.units.value(i, size, v.instMark[i]));
 }
 
 /** Whether account a has a failing scope by the statuses in memory: its cross pool, or an isolated position. */
