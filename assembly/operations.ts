@@ -174,7 +174,7 @@ function valueAt(z: i64, q: u64, p: u64, d: u64): i64 {
   return <u64>abs<i64>(whole) > QUOTE_ABS_MAX ? NONE : whole;
 }
 
-/** Position s's initial margin ceil(|z|·q·p / leverage), or −1 when its notional is beyond QUOTE_ABS_MAX. */
+/** Position s's initial margin ceil(notional / leverage), its notional from its value floor(z·q·p / d) (math.ts notionalOf), or −1 when that is beyond QUOTE_ABS_MAX. */
 function initialOf(header: usize, s: u32): i64 {
   const i = <usize>load<u16>(column(header, H_POS_INST) + (<usize>s << 1));
   const z = load<i64>(column(header, H_POS_SIZE) + (<usize>s << 3));

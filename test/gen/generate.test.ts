@@ -36,6 +36,7 @@ import { MAJORS } from '../../src/gen/instruments.js';
 import { exp, ln, Rng } from '../../src/gen/random.js';
 import { generatedBookJson, writeGeneratedBinary } from '../../src/gen/write.js';
 import { runCli } from '../support/cli.js';
+import { positionInts } from '../support/positions.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'liq-gen-'));
 let fileCounter = 0;
@@ -502,14 +503,7 @@ function rangeViolations(book: Book): string[] {
     account.positions.forEach((p, k) => {
       const at = `${where} positions[${k}]`;
       const instrument = book.instruments[p.instrument];
-      const issue = checkPosition(rules[p.instrument], {
-        sizeUnits: p.sizeUnits,
-        costMicro: p.costMicro,
-        mode: p.mode === 'cross' ? MODE_CROSS : MODE_ISOLATED,
-        marginMicro: p.marginMicro,
-        leverage: p.leverage,
-        fundingIndex: p.fundingIndex,
-      });
+      const issue = checkPosition(rules[p.instrument], positionInts(p));
       if (issue !== null) problems.push(`${at} ${issue.field}: ${issue.reason}`);
       const q = quotePerUnit(instrument);
       const size = p.sizeUnits < 0n ? -p.sizeUnits : p.sizeUnits;

@@ -12,13 +12,13 @@ import { decodeBookBinary, loadBookBinaryFile } from '../../src/book/binary.js';
 import { parseBookJson } from '../../src/book/json.js';
 import { fundingDecimals, valueDivisor } from '../../src/book/model.js';
 import { checkPosition, instrumentRules } from '../../src/book/ranges.js';
-import { MODE_CROSS, MODE_ISOLATED } from '../../src/fixed/constants.js';
 import { divCeil, divFloor } from '../../src/fixed/rounding.js';
 import { generateBook, generatedBookToBook, type GenerateOptions } from '../../src/gen/generate.js';
 import { generateInstruments } from '../../src/gen/instruments.js';
 import { generatedBookJson, writeGeneratedBinary } from '../../src/gen/write.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
 import { runCli } from '../support/cli.js';
+import { positionInts } from '../support/positions.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'liq-gen-precision-'));
 let files = 0;
@@ -125,14 +125,7 @@ describe('--precision venue', () => {
     const rules = book.instruments.map(instrumentRules);
     for (const account of book.accounts) {
       for (const p of account.positions) {
-        const issue = checkPosition(rules[p.instrument], {
-          sizeUnits: p.sizeUnits,
-          costMicro: p.costMicro,
-          mode: p.mode === 'cross' ? MODE_CROSS : MODE_ISOLATED,
-          marginMicro: p.marginMicro,
-          leverage: p.leverage,
-          fundingIndex: p.fundingIndex,
-        });
+        const issue = checkPosition(rules[p.instrument], positionInts(p));
         expect(issue).toBeNull();
         const d = valueDivisor(book.instruments[p.instrument]);
         const q = rules[p.instrument].q;

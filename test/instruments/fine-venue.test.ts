@@ -12,7 +12,6 @@ import { decodeBookBinary, loadBookBinaryFile } from '../../src/book/binary.js';
 import { parseBookJson } from '../../src/book/json.js';
 import { fundingDecimals, quotePerUnit, valueDivisor } from '../../src/book/model.js';
 import { checkPosition, fundingOwed, instrumentRules } from '../../src/book/ranges.js';
-import { MODE_CROSS, MODE_ISOLATED } from '../../src/fixed/constants.js';
 import { divCeil, divFloor } from '../../src/fixed/rounding.js';
 import { generateBook, generatedBookToBook } from '../../src/gen/generate.js';
 import { GIVEN_FUNDING_RATE } from '../../src/gen/instruments.js';
@@ -21,6 +20,7 @@ import { readInstrumentsFile } from '../../src/instruments/file.js';
 import { importInstruments, instrumentsFileText, readVenueFile } from '../../src/instruments/import.js';
 import { BINANCE } from '../../src/instruments/venues/binance.js';
 import { runCli } from '../support/cli.js';
+import { positionInts } from '../support/positions.js';
 
 const FIXTURES = 'test/fixtures/venues/binance-fine';
 const FILES = ['exchangeInfo.json', 'leverageBracket.json', 'premiumIndex.json'];
@@ -86,14 +86,7 @@ describe('Binance instruments with 7-decimal ticks', () => {
     for (const account of expected.accounts) {
       for (const p of account.positions) {
         const instrument = expected.instruments[p.instrument];
-        const issue = checkPosition(rules[p.instrument], {
-          sizeUnits: p.sizeUnits,
-          costMicro: p.costMicro,
-          mode: p.mode === 'cross' ? MODE_CROSS : MODE_ISOLATED,
-          marginMicro: p.marginMicro,
-          leverage: p.leverage,
-          fundingIndex: p.fundingIndex,
-        });
+        const issue = checkPosition(rules[p.instrument], positionInts(p));
         expect(issue).toBeNull();
         const d = valueDivisor(instrument);
         if (d === 1n) continue;

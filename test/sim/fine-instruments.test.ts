@@ -11,7 +11,7 @@ import { generateBook } from '../../src/gen/generate.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { loadBookBinaryFile, writeBookColumnsFile } from '../../src/book/binary.js';
 import { costMicro, valueDivisor } from '../../src/book/model.js';
-import { scenarioFromJsonValue } from '../../src/sim/scenario.js';
+import { CRASH_STEPS, crashScenario } from '../support/crash.js';
 import { simulate, type SimEvent } from '../../src/sim/simulate.js';
 import type { Ledger } from '../../src/sim/ledger.js';
 import { evaluateAccount } from '../../src/reference/evaluate.js';
@@ -33,31 +33,10 @@ vi.mock('../../src/sim/ledger.js', async (importOriginal) => {
   };
 });
 
-const STEPS = 40;
+const STEPS = CRASH_STEPS;
 
 /** simulate.test.ts's crash (alts down 20% to 60%), full liquidations, an empty fund: every bankruptcy goes to ADL. */
-const crash = scenarioFromJsonValue({
-  version: 1,
-  steps: STEPS,
-  stepSeconds: 30,
-  seed: 5,
-  prices: {
-    majors: 5,
-    shocks: [
-      { instruments: 'majors', startStep: 3, steps: 20, move: -0.15, shape: 'exponential' },
-      { instruments: 'alts', startStep: 3, steps: 10, move: { min: -0.6, max: -0.2 } },
-      { instruments: 'all', startStep: 25, steps: 10, move: 0.08 },
-    ],
-    random: { volatility: { majors: 0.8, alts: 1.5 } },
-  },
-  liquidity: {
-    majors: { model: 'sqrt', dailyVolume: { overOpenInterest: 1 } },
-    alts: { model: 'depth', depthPerPercent: { overOpenInterest: 0.002 }, refillPerSecond: 0.02 },
-  },
-  liquidation: { mode: 'full', buffer: 0.1, feeRate: 0.005 },
-  insuranceFund: '0',
-  adl: { policy: 'proRata' },
-});
+const crash = crashScenario('proRata', 'full', '0');
 
 describe('a crash on a book with instruments finer than a micro', () => {
   test('liquidates and deleverages positions on them, conserving money at every step; rounding takes a few micro, accounted', async () => {

@@ -19,6 +19,7 @@ import { formatScaled } from '../../src/fixed/decimal.js';
 
 const quote = (micro: bigint) => formatScaled(micro, 6);
 import type { AdlPolicy, Scenario } from '../../src/sim/scenario-types.js';
+import { crashScenario } from '../support/crash.js';
 
 const M = 1_000_000n;
 
@@ -220,31 +221,6 @@ describe('money is conserved, and a run does not depend on the workers', () => {
     return file;
   }
 
-  function crash(policy: AdlPolicy, mode: 'full' | 'partial', fund: string): Scenario {
-    return scenarioFromJsonValue({
-      version: 1,
-      steps: 40,
-      stepSeconds: 30,
-      seed: 5,
-      prices: {
-        majors: 5,
-        shocks: [
-          { instruments: 'majors', startStep: 3, steps: 20, move: -0.15, shape: 'exponential' },
-          { instruments: 'alts', startStep: 3, steps: 10, move: { min: -0.6, max: -0.2 } },
-          { instruments: 'all', startStep: 25, steps: 10, move: 0.08 },
-        ],
-        random: { volatility: { majors: 0.8, alts: 1.5 } },
-      },
-      liquidity: {
-        majors: { model: 'sqrt', dailyVolume: { overOpenInterest: 1 } },
-        alts: { model: 'depth', depthPerPercent: { overOpenInterest: 0.002 }, refillPerSecond: 0.02 },
-      },
-      liquidation: { mode, buffer: 0.1, feeRate: 0.005 },
-      insuranceFund: fund,
-      adl: { policy },
-    });
-  }
-
   const cases = [
     ['queue', 'partial', '0'],
     ['proRata', 'full', '0'],
@@ -257,7 +233,7 @@ describe('money is conserved, and a run does not depend on the workers', () => {
       try {
         const engine = loadBookBinaryFile(file);
         // checkConservation (run) throws at the first step the identity breaks.
-        const { result } = await run(engine, crash(policy, mode, fund), null);
+        const { result } = await run(engine, crashScenario(policy, mode, fund), null);
         expect(result.totals.scopesLiquidated).toBeGreaterThan(100);
         if (fund === '0') expect(result.totals.adlNotionalMicro).toBeGreaterThan(0n);
         else expect(result.totals.feesMicro).toBeGreaterThan(0n);
@@ -284,7 +260,7 @@ describe('money is conserved, and a run does not depend on the workers', () => {
         const engine = loadBookBinaryFile(file);
         const pool = threads === 0 ? undefined : await SweepPool.open(engine, { threads });
         try {
-          const scenario = crash('random', 'partial', '20');
+          const scenario = crashScenario('random', 'partial', '20');
           const positions = engine.positionsUsed;
           const majors = [0, 1, 2, 3, 4];
           const lines: string[] = [timelineHeader(engine, majors)];
