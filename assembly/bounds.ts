@@ -279,10 +279,18 @@ function evaluateBounded(header: usize, shard: usize, cache: usize, scratch: usi
     // d > 1 (docs/numbers.md, "Instruments finer than a micro"): a unit of size at a unit of price is
     // q/d micro, and the floored value and the notional taken from it are each off by less than one
     // micro more, which the scope's slack counts as one position more (`weight`).
-    const d = <f64>load<i64>(c + CACHE_DIV);
-    const weight: u32 = 1 + <u32>(d != 1.0);
-    const exit = bracketExit((magnitude * <f64>load<i64>(c + CACHE_UNIT)) / d, c, <usize>load<u8>(posBracket + j));
-    const reachHere = ((magnitude * <f64>load<i64>(c + CACHE_Q)) / d) * (1.0 + rateHere / RATE_SCALE_F) * (1.0 + MARGIN) * load<f64>(t + BOUND_P);
+    // The divisions only where d > 1: a book without such instruments evaluates as it did before.
+    let notional = magnitude * <f64>load<i64>(c + CACHE_UNIT);
+    let sizeQuote = magnitude * <f64>load<i64>(c + CACHE_Q);
+    let weight: u32 = 1;
+    const d = load<i64>(c + CACHE_DIV);
+    if (d != 1) {
+      notional /= <f64>d;
+      sizeQuote /= <f64>d;
+      weight = 2;
+    }
+    const exit = bracketExit(notional, c, <usize>load<u8>(posBracket + j));
+    const reachHere = sizeQuote * (1.0 + rateHere / RATE_SCALE_F) * (1.0 + MARGIN) * load<f64>(t + BOUND_P);
     const isolated = load<u8>(posMode + j) != MODE_CROSS;
     if (isolated || detail != 0) {
       // The position's equity as an isolated scope and its maintenance, as the sweep computed them:

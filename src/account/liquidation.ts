@@ -84,7 +84,7 @@ export class LiquidationPlanner {
     const maint = new Map<number, bigint>();
     for (const j of positions) {
       const i = v.posInst[j];
-      equity += unrealizedPnl(v, j);
+      equity += unrealizedPnl(this.engine, j);
       const m = this.maintenance(i, this.engine.units.notional(i, v.posSize[j], marks[i]));
       maint.set(j, m);
       maintenance += m;

@@ -465,7 +465,7 @@ function charge(engine: Engine, a: number, amountMicro: bigint, symbol: string |
     setBalance(engine, a, v.accBalance[a] - amountMicro);
     let equity = v.accBalance[a];
     for (let j = v.accPosStart[a]; j < v.accPosStart[a] + v.accPosCount[a]; j++) {
-      if (v.posMode[j] === MODE_CROSS) equity += unrealizedPnl(v, j);
+      if (v.posMode[j] === MODE_CROSS) equity += unrealizedPnl(engine, j);
     }
     if (equity < 0n) refuse('exceeds_equity', `a charge of ${micro(amountMicro)} would leave cross equity at ${micro(equity)}`);
     return APPLIED;
@@ -475,7 +475,7 @@ function charge(engine: Engine, a: number, amountMicro: bigint, symbol: string |
     refuse('exceeds_margin', `cannot charge ${micro(amountMicro)}: the isolated margin is ${micro(v.posMargin[j])}`);
   }
   setMargin(engine, j, v.posMargin[j] - amountMicro);
-  const equity = v.posMargin[j] + unrealizedPnl(v, j);
+  const equity = v.posMargin[j] + unrealizedPnl(engine, j);
   if (equity < 0n) refuse('exceeds_equity', `a charge of ${micro(amountMicro)} would leave the isolated equity of ${symbol} at ${micro(equity)}`);
   return APPLIED;
 }
@@ -497,7 +497,7 @@ function removeMargin(engine: Engine, a: number, symbol: string, amountMicro: bi
   }
   setMargin(engine, j, v.posMargin[j] - amountMicro);
   setBalance(engine, a, v.accBalance[a] + amountMicro);
-  const equity = v.posMargin[j] + unrealizedPnl(v, j);
+  const equity = v.posMargin[j] + unrealizedPnl(engine, j);
   const initial = initialMargin(engine, j);
   if (equity < initial) {
     refuse('below_initial_margin', `would leave isolated equity ${micro(equity)} below the initial margin ${micro(initial)}`);
@@ -527,7 +527,7 @@ function requireCrossInitialMargin(engine: Engine, a: number, what: string, extr
   for (let j = v.accPosStart[a]; j <= end; j++) {
     const slot = j < end ? j : extra;
     if (slot < 0 || v.posMode[slot] !== MODE_CROSS) continue;
-    equity += unrealizedPnl(v, slot);
+    equity += unrealizedPnl(engine, slot);
     initial += initialMargin(engine, slot);
   }
   if (equity < initial) {
@@ -550,7 +550,7 @@ function setLeverage(engine: Engine, a: number, symbol: string, mode: ModeName, 
   if (mode === 'cross') {
     requireCrossInitialMargin(engine, a, 'leverage change');
   } else {
-    const equity = v.posMargin[j] + unrealizedPnl(v, j);
+    const equity = v.posMargin[j] + unrealizedPnl(engine, j);
     const initial = initialMargin(engine, j);
     if (equity < initial) {
       refuse('below_initial_margin', `isolated equity ${micro(equity)} is below the initial margin ${micro(initial)} at ${leverage}x`);
@@ -681,7 +681,7 @@ function fill(engine: Engine, a: number, operation: Extract<AccountOperation | I
   checkNotional(engine, j);
   if (opened > 0n) {
     if (isolated) {
-      const equity = v.posMargin[j] + unrealizedPnl(v, j);
+      const equity = v.posMargin[j] + unrealizedPnl(engine, j);
       const initial = initialMargin(engine, j);
       if (equity < initial) refuse('below_initial_margin', reasons.isolatedBelowInitial(equity, initial));
     } else {
@@ -783,14 +783,18 @@ export function fundingOwed(engine: Engine, j: number): bigint {
 }
 
 /**
- * Unrealized PnL of the position in slot j at the mark: z·q·p − cost − funding owed (docs/numbers.md),
- * the kernel's figure (which it forms as z·q·p − debit).
+ * Unrealized PnL of the position in slot j at the mark: floor(z·q·p / d) − cost − funding owed
+ * (docs/numbers.md), the kernel's figure (which it forms as the value − debit). q and d come from
+ * Engine.units, not the columns: a loop over a book calls this per position, and each read of a
+ * BigInt64Array allocates.
  */
-export function unrealizedPnl(v: Views, j: number): bigint {
+export function unrealizedPnl(engine: Engine, j: number): bigint {
+  const v = engine.views;
   const i = v.posInst[j];
   const size = v.posSize[j];
-  const q = v.instQ[i];
-  const pnl = valueMicro(size, q, v.instDiv[i], v.instMark[i]) - v.posCost[j];
+  const units = engine.units;
+  const q = units.q[i];
+  const pnl = units.value(i, size, v.instMark[i]) - v.posCost[j];
   const index = v.instFunding[i];
   const snapshot = v.posFunding[j];
   return index === snapshot ? pnl : pnl - divCeil(size * q * (index - snapshot), FUNDING_EXTRA_SCALE);

@@ -686,7 +686,7 @@ class Run {
         const key = i * 2 + (size > 0n ? 1 : 0);
         const gap = gaps.get(key);
         if (gap === undefined || size === 0n || this.failing.has(a)) continue;
-        const pnl = unrealizedPnl(v, j);
+        const pnl = unrealizedPnl(engine, j);
         if (pnl <= 0n) continue;
         const isolated = v.posMode[j] === MODE_ISOLATED;
         if (isolated) {

@@ -222,7 +222,7 @@ function expectAgreesWithReference(engine: Engine): void {
     let crossEquity = v.accBalance[a];
     for (let k = 0; k < v.accPosCount[a]; k++) {
       const j = v.accPosStart[a] + k;
-      const pnl = unrealizedPnl(v, j);
+      const pnl = unrealizedPnl(engine, j);
       expect(pnl, `account ${a} position ${k} PnL`).toBe(expected[a].positions[k].unrealizedPnlMicro);
       expect(pnl).toBe(v.posPnl[j]);
       if (v.posMode[j] === MODE_ISOLATED) expect(v.posMargin[j] + pnl).toBe(expected[a].positions[k].equityMicro);
