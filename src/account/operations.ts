@@ -24,7 +24,6 @@ import { abs, divCeil } from '../fixed/rounding.js';
 import { formatScaled } from '../fixed/decimal.js';
 import { costMicro, notionalMicro as notionalMicroAt, quotePerUnit, valueDivisor, valueMicro, type Tier } from '../book/model.js';
 import { bracketOf, checkTiers, leverageCap } from '../book/ranges.js';
-import type { Views } from '../memory/layout.js';
 import type { Engine } from '../engine/engine.js';
 
 export type AccountOperation =

@@ -210,9 +210,9 @@ export class Engine {
     this.layout = layout;
     this.instruments = instruments.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((t) => ({ ...t })) }));
     this.symbolIndex = new Map(instruments.map((instrument, index) => [instrument.symbol, index]));
-    const fine = Uint8Array.from(instruments, (instrument) => (valueDivisor(instrument) > 1n ? 1 : 0));
-    this.fineInstruments = fine.includes(1) ? fine : null;
     this.units = new ValueUnits(instruments);
+    const fine = Uint8Array.from(this.units.d, (d) => (d > 1n ? 1 : 0));
+    this.fineInstruments = fine.includes(1) ? fine : null;
     this.accountIds = accountIds;
     this.positionsUsed = 0;
     this.sizeHighWater = instruments.map(() => 0n);
