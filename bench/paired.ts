@@ -41,12 +41,10 @@ export interface PairedResult {
   /** Lower and upper quartiles of the pairwise ratios (a spread, for the report). */
   q1: number;
   q3: number;
-  /** Median time per run of each side, ms. */
-  aMs: number;
-  bMs: number;
-  /** Runs each side repeated inside one sample. */
-  aReps: number;
-  bReps: number;
+  /** Median time per run of each side, ms, in the order of the sides. */
+  sideMs: number[];
+  /** Runs each side repeated inside one sample, in the order of the sides. */
+  sideReps: number[];
 }
 
 export function median(values: readonly number[]): number {
@@ -114,10 +112,8 @@ export async function interleavedRatio(sides: readonly PairSide[], combine: (rat
     ratios,
     q1: quantile(ratios, 0.25),
     q3: quantile(ratios, 0.75),
-    aMs: median(times[0]),
-    bMs: median(times[1] ?? times[0]),
-    aReps: reps[0],
-    bReps: reps[1] ?? reps[0],
+    sideMs: times.map(median),
+    sideReps: reps,
   };
 }
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
 import { writeGeneratedBinary } from '../src/gen/write.js';
-import { loadBookBinaryFile } from '../src/book/binary.js';
+import { decodeBookBinary, loadBookBinaryFile } from '../src/book/binary.js';
 import { SweepPool } from '../src/pool/pool.js';
 import { evaluateBook } from '../src/reference/evaluate.js';
 import { ACCOUNT_BYTES, POSITION_BYTES, SWEEP_BASE_BYTES, SWEEP_RECORD_SLOT_BYTES } from '../src/memory/layout.js';
@@ -84,7 +84,7 @@ export interface SuiteResult {
    * what the gate (bench/check.ts) holds against bench/thresholds.json.
    */
   ratios: Record<RatioName, number>;
-  /** Every attempt at each ratio: its median, quartiles and number of pairs. */
+  /** Every attempt at each ratio: its median, quartiles, number of pairs and each side's median time. */
   ratioAttempts: Record<RatioName, RatioAttempt[]>;
   bandwidth: { sweepSingleGBs: number; sweepPoolGBs: number; readSingleGBs: number; readPoolGBs: number };
   mismatches: { float64: number; objects: number; scopes: number };
@@ -95,6 +95,8 @@ export interface RatioAttempt {
   q1: number;
   q3: number;
   pairs: number;
+  /** Median time of one run of each side, ms, in the order of the ratio's sides: which side moved when a ratio does. */
+  sideMs: number[];
 }
 
 /** The largest book the simulation ratio runs on (the gate's size). */
@@ -254,9 +256,14 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       // change it; of a book of SIMULATION_ACCOUNTS_MAX generated with the same seed when the suite's
       // is larger (a run copies its book and liquidates hundreds of thousands of its accounts: on
       // the 10M-account book a pair would take minutes).
-      // Its sweeps are of the same book.
-      const simulationBase = accounts <= SIMULATION_ACCOUNTS_MAX ? engine : simulationBook(scratch, options.seed);
-      const copies = new BookCopies(simulationBase);
+      // Its sweeps are of the same book, static: a copy of its own, as a run starts from, not the
+      // suite's engine, which the ratios below churn (the time of a sweep after millions of updates
+      // depends on how many pairs those ratios ran, and on how far compaction has got since).
+      const copies = new BookCopies(accounts <= SIMULATION_ACCOUNTS_MAX ? engine : simulationBook(scratch, options.seed));
+      // Decoded as a loaded book is (huge pages advised where the machine has them): a copy on 4 KiB
+      // pages swept in 9–14 ms from one run to the next, this one in about 7.5 ms every run.
+      const simulationSwept = decodeBookBinary(copies.bytes);
+      simulationSwept.evaluate({ full: false });
       let simulated: Engine | undefined;
       const side = {
         wasmSingle: { name: TASK.wasmSingle, units: positions, run: () => engine.sweep({ full: false }) },
@@ -272,7 +279,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         // A normal tick: one instrument's mark moved 0.01–0.1% either way, then an incremental
         // step (src/engine/incremental.ts; its first run builds the index, in the warm-up).
         incrementalTick: { name: 'normal tick, incremental step', units: 1, run: () => normalTick() },
-        simulationSweeps: { name: `${TASK.wasmSingle}, the simulation's book`, units: 1, run: () => simulationBase.sweep({ full: false }) },
+        simulationSweeps: { name: `${TASK.wasmSingle}, the simulation's book`, units: 1, run: () => simulationSwept.sweep({ full: false }) },
         // A crash of SIMULATION_STEPS steps (src/sim/), on a fresh copy of the book each run (the
         // copy untimed), evaluated on this thread: liquidations, fills, the fund, impact.
         simulation: {
@@ -330,8 +337,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         for (let attempt = 0; attempt < options.attempts; attempt++) {
           collectGarbage();
           const measured: PairedResult = await interleavedRatio(sides, combine, { budgetMs: options.ratioMs, minPairs: 7, maxPairs: 41, sampleMs: 25, warmupRuns: 2 });
-          attempts.push({ ratio: measured.ratio, q1: measured.q1, q3: measured.q3, pairs: measured.ratios.length });
-          log(`${name}: ${measured.ratio.toFixed(2)} (quartiles ${measured.q1.toFixed(2)}–${measured.q3.toFixed(2)}, ${measured.ratios.length} pairs)`);
+          attempts.push({ ratio: measured.ratio, q1: measured.q1, q3: measured.q3, pairs: measured.ratios.length, sideMs: measured.sideMs });
+          const sideMs = measured.sideMs.map((ms, k) => `${sides[k].name} ${ms.toFixed(2)} ms`).join(', ');
+          log(`${name}: ${measured.ratio.toFixed(2)} (quartiles ${measured.q1.toFixed(2)}–${measured.q3.toFixed(2)}, ${measured.ratios.length} pairs; ${sideMs})`);
           if (threshold === undefined || measured.ratio >= threshold) break;
           if (attempt + 1 < options.attempts) log(`${name}: below ${threshold}, measuring again`);
         }
