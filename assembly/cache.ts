@@ -25,6 +25,7 @@ import {
   CACHE_STRIDE,
   CACHE_ENTRIES,
   CACHE_ENTRY_BYTES,
+  CACHE_ENTRY_DIVIDED_WIDTH,
   CACHE_MARK_LONG,
   CACHE_MARK_SHORT,
   CACHE_DRIFT_LONG,
@@ -101,8 +102,11 @@ export function fillThresholdInputs(header: usize, cache: usize, instrument: u32
  * The bracket entries of one cached instrument: entry k accepts a notional n, in one unsigned
  * compare (n − low < width), when n is in bracket k (floor_k < n ≤ floor_k+1, or n = 0 in bracket 0)
  * and the narrow formula ceil((n·r − cumX)/10^6) is exact for it (n < 2^44 and cumX < 2^64). Any
- * other notional gets width 0 in effect and goes the exact slow way (bracketEntry, maintenanceWide),
- * as does every notional of an instrument whose value is divided (d > 1: the slow path divides).
+ * other notional gets width 0 in effect and goes the exact slow way (bracketEntry, maintenanceWide).
+ * So does every notional of an instrument whose value is divided (d > 1), whose value the loop does
+ * not divide; the chunk sweep's slow path divides it and tests it against the entry's divided width
+ * (the same width, kept in q·mark's place, which the loop's value never uses for such an entry), and
+ * takes the narrow formula inline when it holds (the bracket search and the record's write otherwise).
  */
 function fillEntries(c: usize): void {
   for (let k: usize = 0; k < <usize>TIERS_MAX; k++) {
@@ -116,11 +120,14 @@ function fillEntries(c: usize): void {
     const low: u64 = k == 0 && cumLo == 0 && cumHi == 0 ? 0 : floor + 1;
     const high = min<u64>(next, NOTIONAL_NARROW - 1);
     const entry = c + CACHE_ENTRIES + k * <usize>CACHE_ENTRY_BYTES;
-    store<i64>(entry, load<i64>(c + CACHE_UNIT));
+    // An instrument whose value is divided (d > 1) leaves the loop, always (width 0), and its slow
+    // path, which divides, takes the bracket's width from the divided width, in q·mark's place.
+    const width = used && cumHi == 0 && high >= low ? high - low + 1 : 0;
+    const divided = load<i64>(c + CACHE_DIV) != 1;
+    if (divided) store<u64>(entry + CACHE_ENTRY_DIVIDED_WIDTH, width);
+    else store<i64>(entry, load<i64>(c + CACHE_UNIT));
     store<u64>(entry, low, 8);
-    // An instrument whose value is divided (d > 1) takes the slow path, which divides, always.
-    const exact = load<i64>(c + CACHE_DIV) == 1;
-    store<u64>(entry, exact && used && cumHi == 0 && high >= low ? high - low + 1 : 0, 16);
+    store<u64>(entry, divided ? 0 : width, 16);
     store<u64>(entry, load<u64>(tier), 24);
     store<u64>(entry, SCALE_6 - 1 - cumLo, 32); // wraps: n·r − cumX ≥ 0 in the bracket
   }

@@ -46,6 +46,8 @@ import {
   CACHE_STRIDE,
   CACHE_ENTRIES,
   CACHE_ENTRY_BYTES,
+  CACHE_ENTRY_DIVIDED_WIDTH,
+  CACHE_DIV,
   CHUNK_ACCOUNTS,
   SWEEP_BASE_BYTES,
   CROSS_RECORD_BYTES,
@@ -1552,8 +1554,18 @@ function sweepChunk<Mode>(header: usize, shard: usize, cache: usize, scratch: us
       // Its instrument's cache: the entry's offset less its offset within the instrument's stride.
       const entryOffset = <usize>load<u32>(r, CROSS_ENTRY);
       const size = load<i64>(r);
-      const value = valueOf(size, cache + (entryOffset - entryOffset % <usize>CACHE_STRIDE));
-      const maint = maintenanceMoved(notionalOf(value, size), cache, r);
+      const c = cache + (entryOffset - entryOffset % <usize>CACHE_STRIDE);
+      const value = valueOf(size, c);
+      const notional = notionalOf(value, size);
+      // A record of an instrument finer than a micro comes here every sweep: its entry's divided
+      // width accepts its notional as the loop's width accepts another's. For any other instrument
+      // (whose record comes here only when its bracket moved) that field is q·mark: d tells them apart.
+      const entry = cache + entryOffset;
+      const fine = load<i64>(c + CACHE_DIV) != 1;
+      const maint =
+        fine && notional - load<u64>(entry, 8) < load<u64>(entry, CACHE_ENTRY_DIVIDED_WIDTH)
+          ? <i64>((notional * load<u64>(entry, 24) + load<u64>(entry, 32)) / SCALE_6)
+          : maintenanceMoved(notional, cache, r);
       const sums = scratch + (<usize>load<u8>(r, CROSS_ACCOUNT) << 3);
       store<i64>(sums, load<i64>(sums) + value);
       store<i64>(sums, load<i64>(sums, CHUNK_MAINT_OFFSET) + maint, CHUNK_MAINT_OFFSET);

@@ -126,9 +126,13 @@ export const CACHE_TIERS: u32 = CACHE_FUNDING + 8; // TIERS_MAX × { u64 rate, u
 export const CACHE_TIER_BYTES: u32 = 32; // 24 used
 // TIERS_MAX × the chunk sweep's bracket entry { i64 q·mark, u64 low, u64 width, u64 rate, u64 10^6 − 1 − cumX low (mod 2^64) },
 // starting on a cache line: a notional n is in bracket k, and ceil((n·r − cumX)/10^6) fits 64 bits, iff n − low < width
-// (unsigned).
+// (unsigned). An instrument finer than a micro (d > 1) has width 0, so that its records always leave the sweep's loop,
+// and in place of q·mark (which the loop's value then never uses) the width its divided notionals are tested against
+// on the slow path (CACHE_ENTRY_DIVIDED_WIDTH).
 export const CACHE_ENTRIES: u32 = (CACHE_TIERS + <u32>TIERS_MAX * CACHE_TIER_BYTES + CACHE_LINE_BYTES - 1) & ~(CACHE_LINE_BYTES - 1);
 export const CACHE_ENTRY_BYTES: u32 = 40;
+/** In a bracket entry of an instrument finer than a micro, the offset of its divided width (that of q·mark in any other's). */
+export const CACHE_ENTRY_DIVIDED_WIDTH: u32 = 0;
 export const CACHE_MARK_LONG: u32 = CACHE_ENTRIES + <u32>TIERS_MAX * CACHE_ENTRY_BYTES; // i64 mark − long drift: what a long isolated position's records are compared with
 export const CACHE_MARK_SHORT: u32 = CACHE_MARK_LONG + 8; // i64 −mark − short drift: the same for a short, whose thresholds are negated
 export const CACHE_DRIFT_LONG: u32 = CACHE_MARK_SHORT + 8; // i64 the long drift (H_INST_DRIFT_LONG), which a record written now subtracts
