@@ -15,11 +15,13 @@
 //   - a tier table update of the largest instrument (its own time, then the next sweep);
 //   - a mode switch of one position (its own time, then the next sweep);
 //   - a crash step: every mark moved ±5%, then the sweep.
-//   npm run build:ts && node --expose-gc dist/bench/churn.js [--accounts 10000000] [--churn 1000,10000,100000] [--repeat 5] [--json]
+//   npm run build:ts && node --expose-gc dist/bench/churn.js [--accounts 10000000] [--churn 1000,10000,100000] [--repeat 5] [--precision venue] [--json]
+// --precision venue generates the instruments venues list (liq gen --precision venue: 42 of 100
+// finer than a micro, whose fills go through the control plane's exact fill).
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
+import { GEN_PRECISIONS, generateBook, type GeneratedBook, type GenerationPrecision } from '../src/gen/generate.js';
 import { loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js';
 import { SweepPool } from '../src/pool/pool.js';
 import { applyBatch } from '../src/account/batch.js';
@@ -38,12 +40,14 @@ const accounts = Number(option('--accounts', '1000000'));
 const churn = option('--churn', '1000,10000,100000').split(',').map(Number);
 const repeat = Number(option('--repeat', '5'));
 const threads = Number(option('--threads', '2'));
+const precision = option('--precision', 'micro') as GenerationPrecision;
+if (!GEN_PRECISIONS.includes(precision)) throw new RangeError(`--precision takes one of ${GEN_PRECISIONS.join(', ')}, got ${precision}`);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const scratch = join(tmpdir(), `liq-churn-${process.pid}`);
 mkdirSync(scratch, { recursive: true });
 const file = join(scratch, 'book.bin');
-let generated: GeneratedBook | undefined = generateBook({ accounts, seed: 1, profile: BENCH_BOOK_PROFILE });
+let generated: GeneratedBook | undefined = generateBook({ accounts, seed: 1, profile: BENCH_BOOK_PROFILE, precision });
 writeBookColumnsFile(file, generated);
 generated = undefined;
 const engine = loadBookBinaryFile(file);
@@ -110,7 +114,7 @@ const row = (what: string, updateMs: number[], sweeps: number[], befores: number
       (settlingOverBefore === undefined ? '' : `; the ${SETTLING_SWEEPS} sweeps after it, which settle the pending chunks: ${settlingOverBefore.toFixed(2)}× each`),
   );
 };
-log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers (${describeHugePages()}): static sweep ${staticMedian.toFixed(2)} ms (median of ${staticMs.length})`);
+log(`${accounts.toLocaleString('en-US')} accounts (${precision} precision), ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers (${describeHugePages()}): static sweep ${staticMedian.toFixed(2)} ms (median of ${staticMs.length})`);
 
 for (const k of churn) {
   const updates: number[] = [];
@@ -284,4 +288,4 @@ for (const oneByOne of [false, true]) {
 }
 
 await pool.close();
-if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ accounts, positions: engine.positionsUsed, threads, staticMs: staticMedian, settledStaticMs: settledMedian, rows }, null, 2)}\n`);
+if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ accounts, precision, positions: engine.positionsUsed, threads, staticMs: staticMedian, settledStaticMs: settledMedian, rows }, null, 2)}\n`);
