@@ -1423,26 +1423,41 @@ function settleTurn(header: usize, s: u32, chunk: u32): bool {
  * ρ = |ΔF| / (mark·r_0). Summed over the account's records: at most M·ρ_max + POSITIONS_PER_ACCOUNT_MAX,
  * ρ_max the largest ρ over the instruments the slots in use change. In integers:
  * lazyRatio ≥ ρ_max·2^LAZY_RATIO_BITS (rounded up, at most LAZY_RATIO_MAX), and the bound is
- * B = ((M >> LAZY_RATIO_BITS) + 1)·lazyRatio + LAZY_SLACK ≥ M·ρ_max + LAZY_SLACK, for M below
+ * B = ((M >> LAZY_RATIO_BITS) + 1)·lazyRatio + lazySlack ≥ M·ρ_max + lazySlack, for M below
  * LAZY_MAINT_MAX; an account with M at or past it has its move found exactly. Both factors are
  * then below 2^32, so that pass 3 multiplies them in one unsigned 32 × 32 → 64-bit multiply a
  * pair of accounts (i64x2.extmul_low_i32x4_u: a full i64x2.mul is several instructions on x64).
  * Before, each account's exposure Σ notional·w was summed in pass 1, a multiply and an add a
  * record: about 0.09 of a static sweep (bench/README.md, 2026-12-04, night). A move with ρ above
  * LAZY_RATIO_MAX / 2^LAZY_RATIO_BITS = 2^14 (more than r_0·2^14 marks) is settled instead.
+ *
+ * An instrument finer than a micro (value divisor d > 1) has N = |floor(z·q·mark / d)|, which is at
+ * least |z|·q·mark/d − 1 (a long's value floors down; a dust long's N of 1 is above its value), so
+ * |z|·q ≤ d·(N + 1)/mark and its record's move is at most N·ρ·d + e + 1, with e = d·|ΔF| / (10^6·mark):
+ * its ρ is taken d times, and each record's slack is 1 + ceil(e_max) micro instead of 1, e_max the
+ * largest e over such instruments the slots change (lazySlack; at most LAZY_EXTRA_MAX, else settled).
  * (wasm globals: per instance.)
  */
 let lazyRatio: i64 = 0;
 const LAZY_RATIO_BITS: u32 = 16;
 const LAZY_RATIO_MAX: i64 = <i64>1 << 30;
 export const LAZY_MAINT_MAX: i64 = <i64>1 << 48;
-/** Micro added to the bound: the rounding of each record's move (at most 1 each), and 2 to spare. */
-const LAZY_SLACK: i64 = <i64>POSITIONS_PER_ACCOUNT_MAX + 2;
+/** The largest ceil(e) a lazy sweep takes for an instrument finer than a micro (its records' extra slack each); past it the sweep settles. */
+const LAZY_EXTRA_MAX: i64 = <i64>1 << 20;
+/**
+ * Micro added to the bound: the rounding of each record's move (at most 1 each) and, with an
+ * instrument finer than a micro changed, ceil(e_max) more each (above), and 2 to spare. Set by lazyBound.
+ */
+let lazySlack: i64 = 0;
 if ((LAZY_MAINT_MAX - 1) >> LAZY_RATIO_BITS >= <i64>1 << 32 || LAZY_RATIO_MAX >= <i64>1 << 32) ERROR("a lazy bound's factors must be u32s");
 // Pass 3 forms M + B + 1 for every account, an M of LAZY_MAINT_MAX or more too (its product is then
 // of the low bits, below 2^32·LAZY_RATIO_MAX, and its lane is taken apart anyway): with M at most
 // POSITIONS_PER_ACCOUNT_MAX·QUOTE_ABS_MAX (a record's maintenance is at most its notional), no sum wraps.
-if (<u64>POSITIONS_PER_ACCOUNT_MAX * QUOTE_ABS_MAX + (<u64>1 << 32) * <u64>LAZY_RATIO_MAX + <u64>LAZY_RATIO_MAX + <u64>LAZY_SLACK + 1 >= <u64>1 << 63) ERROR('a lazy bound must stay below 2^63');
+if (
+  <u64>POSITIONS_PER_ACCOUNT_MAX * QUOTE_ABS_MAX + (<u64>1 << 32) * <u64>LAZY_RATIO_MAX + <u64>LAZY_RATIO_MAX + <u64>POSITIONS_PER_ACCOUNT_MAX * <u64>(LAZY_EXTRA_MAX + 1) + 3 >=
+  <u64>1 << 63
+)
+  ERROR('a lazy bound must stay below 2^63');
 
 /** Whether this sweep reads pending chunks lazily (lazyBound), and the table of the chunk it reads (its slot's); wasm globals: per instance. */
 let lazyFunding = false;
@@ -1458,35 +1473,40 @@ function lazyBound(header: usize): bool {
   const count = headerValue(header, H_INSTRUMENT_COUNT);
   const tierRate = column(header, H_TIER_RATE);
   let largest: f64 = 0;
+  let extra: f64 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const move = lazyMove(header, i);
     if (move == 0) continue;
+    // An instrument finer than a micro: e = d·|ΔF| / (10^6·mark) is its move (d times the share), and ρ is d times the share too.
+    if (load<i64>(column(header, H_INST_DIV) + (<usize>i << 3)) != 1) extra = max<f64>(extra, move);
     // The lowest rate is bracket 0's (rates never fall, and every rate is above 0: the loaders refuse others).
     const lowest = <f64>load<u64>(tierRate + ((<usize>i * <usize>TIERS_MAX) << 3));
     largest = max<f64>(largest, (move * <f64>SCALE_6) / lowest);
   }
   const ratio = Math.floor(largest * <f64>(1 << LAZY_RATIO_BITS) * (1 + 1e-9)) + 1;
   if (!(ratio <= <f64>LAZY_RATIO_MAX)) return false;
+  // ceil(e_max) with f64's rounding covered: e_max·(1 + 10^-9), rounded up, and 1 more.
+  const extraMicro = extra == 0 ? 0 : Math.floor(extra * (1 + 1e-9)) + 1;
+  if (!(extraMicro <= <f64>LAZY_EXTRA_MAX)) return false;
   lazyRatio = <i64>ratio;
+  lazySlack = <i64>POSITIONS_PER_ACCOUNT_MAX * (1 + <i64>extraMicro) + 2;
   return true;
 }
 
 /**
  * Instrument i's largest funding move over the slots in use as a share of its mark, |ΔF| / (10^6·mark)
- * (f64): 0 when none changes it; not finite for a mark of 0.
+ * (f64), d times that for an instrument finer than a micro (its value divisor d: lazyBound's e and ρ
+ * above): 0 when none changes it; not finite for a mark of 0.
  */
 function lazyMove(header: usize, i: u32): f64 {
   let move: f64 = 0;
   const mark = <f64>load<i64>(column(header, H_INST_MARK) + (<usize>i << 3));
-  // An instrument finer than a micro (d > 1) has notionals floored from its values, which the bound
-  // above does not cover: a pending move of one settles the sweep (lazyBound returns false).
-  const fine = load<i64>(column(header, H_INST_DIV) + (<usize>i << 3)) != 1;
+  const d = <f64>load<i64>(column(header, H_INST_DIV) + (<usize>i << 3));
   for (let s: u32 = 0; s < FUNDING_SLOTS; s++) {
     if (!slotChanges(header, s, i)) continue;
-    if (fine) return f64.POSITIVE_INFINITY;
     const change = slotTable(header, s) + <usize>i * FUNDING_CHANGE_BYTES;
     const delta = <f64>abs<i64>(load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD));
-    move = max<f64>(move, delta / (<f64>SCALE_6 * mark));
+    move = max<f64>(move, (d * delta) / (<f64>SCALE_6 * mark));
   }
   return move;
 }
@@ -1598,9 +1618,9 @@ function sweepChunk<Mode>(header: usize, shard: usize, cache: usize, scratch: us
   // "Funding left pending").
   const bases = r - (<usize>c0 << 3); // indexed by account
   const zero = i64x2.splat(0);
-  // The bound's constant part, ratio + LAZY_SLACK (the `+ 1` of (M >> LAZY_RATIO_BITS) + 1 folded
+  // The bound's constant part, ratio + lazySlack (the `+ 1` of (M >> LAZY_RATIO_BITS) + 1 folded
   // in), and one more for the first test's strict compare.
-  const slackAbove = i64x2.splat(lazyRatio + LAZY_SLACK + 1);
+  const slackAbove = i64x2.splat(lazyRatio + lazySlack + 1);
   const ratio = i32x4.splat(<i32>lazyRatio);
   const maintLast = i64x2.splat(LAZY_MAINT_MAX - 1);
   let a = c0;
@@ -1682,7 +1702,7 @@ function sweepAccount(header: usize, cache: usize, area: usize, a: u32, c0: u32,
   let equity = load<i64>(bases + a8) + load<i64>(sums);
   const maint = load<i64>(sums, CHUNK_MAINT_OFFSET);
   if (lazy && maint != 0) {
-    const slack = maint < LAZY_MAINT_MAX ? ((maint >> LAZY_RATIO_BITS) + 1) * lazyRatio + LAZY_SLACK : 0;
+    const slack = maint < LAZY_MAINT_MAX ? ((maint >> LAZY_RATIO_BITS) + 1) * lazyRatio + lazySlack : 0;
     if (maint >= LAZY_MAINT_MAX || abs<i64>(equity - maint) <= slack || abs<i64>(equity) <= slack) {
       equity -= lazyOwed(cache, area, sums, a - c0);
     }

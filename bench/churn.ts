@@ -139,7 +139,8 @@ for (const k of churn) {
 
 /**
  * A funding-index step as a share of the instrument's mark: 10^-4 (an index carries
- * FUNDING_EXTRA_SCALE times the price's units, so the step is 10^-4·10^6·mark), a payment of 0.01% of the
+ * FUNDING_EXTRA_SCALE / d times the price's units, d the value divisor, 1 but for an instrument finer
+ * than a micro: so the step is 10^-4·(10^6 / d)·mark), a payment of 0.01% of the
  * notional, the usual 8-hour rate of Binance-style venues. The lazy sweep's bound on an account's
  * move grows with it (docs/architecture.md, "Funding left pending"), so a step far below a real
  * one would flatter the funding rows: they used a step of 1,000 units (1.5·10^-9 of the largest
@@ -148,7 +149,7 @@ for (const k of churn) {
 const FUNDING_STEP = 1e-4;
 /** Instrument i's funding index moved by FUNDING_STEP of its mark, up in even rounds and down in odd ones. */
 function steppedFunding(i: number, round: number): bigint {
-  const step = BigInt(Math.round(FUNDING_STEP * Number(FUNDING_EXTRA_SCALE) * Number(engine.views.instMark[i])));
+  const step = BigInt(Math.round((FUNDING_STEP * Number(FUNDING_EXTRA_SCALE) * Number(engine.views.instMark[i])) / Number(engine.views.instDiv[i])));
   return engine.views.instFunding[i] + (round % 2 === 0 ? step : -step);
 }
 
