@@ -261,7 +261,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       // depends on how many pairs those ratios ran, and on how far compaction has got since).
       const copies = new BookCopies(accounts <= SIMULATION_ACCOUNTS_MAX ? engine : simulationBook(scratch, options.seed));
       // Decoded as a loaded book is (huge pages advised where the machine has them): a copy on 4 KiB
-      // pages swept in 9–14 ms from one run to the next, this one in about 7.5 ms every run.
+      // pages swept in 9.3–14.3 ms from one run to the next, this one in 8.05–8.48 ms over four runs.
       const simulationSwept = decodeBookBinary(copies.bytes);
       simulationSwept.evaluate({ full: false });
       let simulated: Engine | undefined;
