@@ -637,6 +637,60 @@ describe('a funding refresh is deferred to each chunk\'s next read', () => {
     expect(seen.healthy).toBeGreaterThan(0);
     expect(seen.failing).toBeGreaterThan(0);
   });
+
+  test('a lazy sweep of instruments finer than a micro: the floored notionals need e micro of slack a record, where the integer bound leaves only about ρ an account', () => {
+    // Four instruments of tick 10^-7 and lot 1 (q = 1, d = 10), one bracket at 99.9999% (r_0 just
+    // under 10^6, so ρ = e·10^6 / r_0, e = d·|ΔF| / (10^6·mark)). One account holds a lot of each,
+    // long and cross, at marks whose values floor 0.9 micro down: N = 16,384, 16,384, 16,384 and
+    // 16,383, so M = 65,535, just under 2^16, where ((M >> 16) + 1)·⌈ρ·2^16⌉ exceeds M·ρ by only
+    // about ρ. Each index moves by 10^8 marks, e = 1,000: the funding owed moves by (N + 0.9)·1,000
+    // a position, 65,538,600 micro in all, 2,404 more than the bound formed without e's slack
+    // (docs/architecture.md, "Funding left pending"). Equities at the old indices from that bound
+    // − 2,000 to + 3,000 above M: a bound without the slack keeps those above it healthy, though the
+    // move takes six of them below M. Every status is held to the reference (expectAllAgree).
+    const marks = [163_849n, 163_849n, 163_849n, 163_839n]; // price units of 10^-7: z·p / d = N + 0.9
+    const instruments = marks.map((mark, k) => ({
+      symbol: `F${k}`,
+      markPrice: formatScaled(mark, 7),
+      tickSize: '0.0000001',
+      lotSize: '1',
+      fundingIndex: '0',
+      tiers: [{ upToNotional: null, maintenanceRate: '0.999999', maxLeverage: '1' }],
+    }));
+    const values = marks.map((mark) => mark / 10n); // floor(z·p / d), z = 1
+    const maintenance = values.reduce((sum, value) => sum + (value * 999_999n + 999_999n) / 1_000_000n, 0n);
+    expect(maintenance).toBe(65_535n);
+    const costs = marks.map((mark) => (mark + 9n) / 10n); // ceil(z·entry / d), entry at the mark
+    const equityAtZeroBalance = values.reduce((sum, value) => sum + value, 0n) - costs.reduce((sum, cost) => sum + cost, 0n);
+    // The integer bound as the kernel forms it (lazyBound, f64), with the slack of 128 positions'
+    // roundings and 2 only: ((M >> 16) + 1)·ratio + 130.
+    const rho = (1_000 * 1_000_000) / 999_999;
+    const ratio = BigInt(Math.floor(rho * 65_536 * (1 + 1e-9)) + 1);
+    expect(ratio).toBe(65_536_066n);
+    const boundWithoutE = ratio + 130n;
+    const move = marks.reduce((sum, mark) => sum + 100n * mark, 0n); // ceil(z·ΔF / 10^6) with ΔF = 10^8·mark: exact
+    expect(move - boundWithoutE).toBe(2_404n);
+    const offsets = [-2_000n, -1n, 0n, 1n, 1_000n, 2_403n, 2_404n, 2_405n, 3_000n];
+    const accounts = offsets.map((offset, k) => ({
+      id: `a${k}`,
+      // Equity at the old indices: M + boundWithoutE + offset.
+      balance: formatScaled(maintenance + boundWithoutE + offset - equityAtZeroBalance, 6),
+      positions: instruments.map((x) => ({ instrument: x.symbol, size: '1', entryPrice: x.markPrice, mode: 'cross', leverage: '1' })),
+    }));
+    const engine = Engine.fromBook(parseBookJson(JSON.stringify({ version: 1, instruments, accounts })));
+    expect(engine.instruments.map((x) => valueDivisor(x))).toEqual([10n, 10n, 10n, 10n]);
+    expectAllAgree(engine, 'before');
+    const v = engine.views;
+    applyBatch(
+      engine,
+      marks.map((mark, i) => setFunding(engine, i, v.instFunding[i] + 100_000_000n * mark)),
+    );
+    expect(pendingAccounts(engine).every(Boolean), 'every chunk pending before its sweep').toBe(true);
+    const expected = expectAllAgree(engine, 'after the funding moves');
+    expect(pendingAccounts(engine).every(Boolean), 'the first sweep after the update reads it lazily').toBe(true);
+    // Equity after = M + boundWithoutE + offset − move: below M for an offset under 2,404.
+    expect(expected.accountStatus).toEqual(offsets.map((offset) => (offset < 2_404n ? 'liquidatable' : 'healthy')));
+  });
 });
 
 describe('a new funding index refreshes its positions in place', () => {
