@@ -1475,10 +1475,11 @@ function lazyBound(header: usize): bool {
   let largest: f64 = 0;
   let extra: f64 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    const move = lazyMove(header, i);
+    const d = load<i64>(column(header, H_INST_DIV) + (<usize>i << 3));
+    const move = lazyMove(header, i, d);
     if (move == 0) continue;
     // An instrument finer than a micro: e = d·|ΔF| / (10^6·mark) is its move (d times the share), and ρ is d times the share too.
-    if (load<i64>(column(header, H_INST_DIV) + (<usize>i << 3)) != 1) extra = max<f64>(extra, move);
+    if (d != 1) extra = max<f64>(extra, move);
     // The lowest rate is bracket 0's (rates never fall, and every rate is above 0: the loaders refuse others).
     const lowest = <f64>load<u64>(tierRate + ((<usize>i * <usize>TIERS_MAX) << 3));
     largest = max<f64>(largest, (move * <f64>SCALE_6) / lowest);
@@ -1495,18 +1496,17 @@ function lazyBound(header: usize): bool {
 
 /**
  * Instrument i's largest funding move over the slots in use as a share of its mark, |ΔF| / (10^6·mark)
- * (f64), d times that for an instrument finer than a micro (its value divisor d: lazyBound's e and ρ
- * above): 0 when none changes it; not finite for a mark of 0.
+ * (f64), d times that for an instrument finer than a micro (d its value divisor, H_INST_DIV: lazyBound's
+ * e and ρ above): 0 when none changes it; not finite for a mark of 0.
  */
-function lazyMove(header: usize, i: u32): f64 {
+function lazyMove(header: usize, i: u32, d: i64): f64 {
   let move: f64 = 0;
   const mark = <f64>load<i64>(column(header, H_INST_MARK) + (<usize>i << 3));
-  const d = <f64>load<i64>(column(header, H_INST_DIV) + (<usize>i << 3));
   for (let s: u32 = 0; s < FUNDING_SLOTS; s++) {
     if (!slotChanges(header, s, i)) continue;
     const change = slotTable(header, s) + <usize>i * FUNDING_CHANGE_BYTES;
     const delta = <f64>abs<i64>(load<i64>(change, FC_NEW) - load<i64>(change, FC_OLD));
-    move = max<f64>(move, (d * delta) / (<f64>SCALE_6 * mark));
+    move = max<f64>(move, (<f64>d * delta) / (<f64>SCALE_6 * mark));
   }
   return move;
 }

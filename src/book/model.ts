@@ -120,7 +120,7 @@ export function costMicro(sizeUnits: bigint, q: bigint, d: bigint, priceUnits: b
 /**
  * Per instrument, q and d read once (src/book/model.ts quotePerUnit, valueDivisor), and a position's
  * value, notional and cost from them: for a loop over many positions, where a read of a
- * BigInt64Array column allocates a BigInt each time. Where d is 1 each is the plain product.
+ * BigInt64Array column allocates a BigInt each time.
  */
 export class ValueUnits {
   readonly q: readonly bigint[];
@@ -131,24 +131,19 @@ export class ValueUnits {
     this.d = instruments.map(valueDivisor);
   }
 
-  /** floor(z·q·p / d) of instrument i. */
+  /** floor(z·q·p / d) of instrument i (valueMicro). */
   value(i: number, sizeUnits: bigint, priceUnits: bigint): bigint {
-    const d = this.d[i];
-    return d === 1n ? sizeUnits * this.q[i] * priceUnits : valueMicro(sizeUnits, this.q[i], d, priceUnits);
+    return valueMicro(sizeUnits, this.q[i], this.d[i], priceUnits);
   }
 
-  /** The notional (notionalMicro) of instrument i. */
+  /** The notional of instrument i (notionalMicro). */
   notional(i: number, sizeUnits: bigint, priceUnits: bigint): bigint {
-    const d = this.d[i];
-    if (d !== 1n) return notionalMicro(sizeUnits, this.q[i], d, priceUnits);
-    const value = sizeUnits * this.q[i] * priceUnits;
-    return value < 0n ? -value : value;
+    return notionalMicro(sizeUnits, this.q[i], this.d[i], priceUnits);
   }
 
-  /** ceil(z·q·p / d) of instrument i. */
+  /** ceil(z·q·p / d) of instrument i (costMicro). */
   cost(i: number, sizeUnits: bigint, priceUnits: bigint): bigint {
-    const d = this.d[i];
-    return d === 1n ? sizeUnits * this.q[i] * priceUnits : costMicro(sizeUnits, this.q[i], d, priceUnits);
+    return costMicro(sizeUnits, this.q[i], this.d[i], priceUnits);
   }
 }
 

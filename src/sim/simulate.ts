@@ -587,10 +587,10 @@ class Run {
       gaps.set(key, group.reduce((far, d) => (abs(d.price - mark) > far ? abs(d.price - mark) : far), 0n));
     }
     const found = this.winnersOf(gaps);
+    const units = engine.units;
     for (const [key, group] of [...groups].sort((x, y) => x[0] - y[0])) {
       const i = key >> 1;
       const symbol = engine.instruments[i].symbol;
-      const units = engine.units;
       const mark = v.instMark[i];
       // The winners in the policy's order, and their lots.
       const needed = group.reduce((sum, d) => sum + d.close.closing, 0n);
