@@ -495,7 +495,20 @@ export function prices(header: usize, shard: usize, accounts: usize, count: u32,
   assert(shard != 0, 'prices: no shard record');
   const cache = <usize>load<u32>(shard + SHARD_CACHE);
   assert(cache != 0, 'prices: the shard record names no instrument cache');
-  fillCache(header, cache);
+  // The instruments the listed accounts hold, or every instrument when that is fewer to fill: the
+  // orders of a live engine ask for one account at a time (9 µs a call with every instrument of a
+  // 100-instrument book filled, most of it the fill).
+  const accountCount = headerValue(header, H_ACCOUNT_COUNT);
+  const accPosCount = column(header, H_ACC_POS_COUNT);
+  let held: u64 = 0;
+  for (let k: u32 = 0; k < count; k++) {
+    const a = load<u32>(accounts + (<usize>k << 2));
+    assert(a < accountCount, "prices: a listed account is past the book's account count");
+    held += <u64>load<u32>(accPosCount + (<usize>a << 2));
+  }
+  if (held < <u64>headerValue(header, H_INSTRUMENT_COUNT)) {
+    for (let k: u32 = 0; k < count; k++) fillAccountInstruments(header, cache, load<u32>(accounts + (<usize>k << 2)));
+  } else fillCache(header, cache);
   return writePrices(header, cache, accounts, count, out);
 }
 

@@ -72,6 +72,48 @@ describe('kernel agrees with the BigInt reference', () => {
   });
 });
 
+describe("one account's prices at marks moved since the last evaluation", () => {
+  // The prices kernel fills the instrument cache for the instruments the listed accounts hold (or
+  // for every instrument, when that is fewer): the cache the last evaluation filled holds the old
+  // marks, and an account's prices must not read them.
+  test.each(['micro', 'any'] as const)('equal the reference, account by account in a shuffled order (decimals %s)', (decimals) => {
+    let accounts = 0;
+    let partFilled = 0;
+    fc.assert(
+      fc.property(bookArbitrary(12, decimals), fc.array(fc.integer({ min: -300, max: 300 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (book, moves, seed) => {
+        const engine = Engine.fromBook(book);
+        engine.evaluate();
+        const marks = book.instruments.map((instrument, i) => {
+          const moved = (instrument.markUnits * BigInt(10_000 + moves[i])) / 10_000n;
+          const taken = moved > 0n && applyOperation(engine, { kind: 'setMark', instrument: instrument.symbol, priceUnits: moved }).ok;
+          return taken ? moved : instrument.markUnits;
+        });
+        const moved: Book = { ...book, instruments: book.instruments.map((instrument, i) => ({ ...instrument, markUnits: marks[i] })) };
+        const order = book.accounts.map((_, a) => a);
+        let state = seed;
+        for (let k = order.length - 1; k > 0; k--) {
+          state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+          const m = state % (k + 1);
+          [order[k], order[m]] = [order[m], order[k]];
+        }
+        for (const a of order) {
+          const held = engine.views.accPosCount[a];
+          if (held === 0) continue;
+          accounts++;
+          if (held < book.instruments.length) partFilled++;
+          const prices = engine.prices([a]).slice();
+          const expected = evaluateAccount(moved, a).positions.flatMap((p) => [p.liquidationPriceUnits ?? 0n, p.bankruptcyPriceUnits ?? 0n]);
+          expect([...prices], `account ${a}`).toEqual(expected);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Both fills are reached: the listed account's instruments, and every instrument.
+    expect(partFilled).toBeGreaterThan(accounts / 10);
+    expect(accounts - partFilled).toBeGreaterThan(accounts / 10);
+  });
+});
+
 /** Evaluates one account with one instrument's mark replaced, in the kernel. */
 /**
  * Sets the instrument's mark as a user would (setMark, which refuses a mark that takes a position's
