@@ -20,7 +20,7 @@
 // The machine's two cores are shared by the server (and its pool), the client and this process
 // (idle while the wire is measured, as the server is while this process measures).
 //   npm run build:ts && npm run bench:feed -- [--accounts 1000000] [--rounds 5] [--round-ms 1000]
-//     [--window 8] [--crash-ticks 1000] [--no-updates] [--withdraw-percent 10] [--no-crash] [--no-always]
+//     [--window 8] [--crash-ticks 1000] [--no-updates] [--withdraw-percent 10] [--no-crash] [--no-always] [--fsync-none]
 //     [--crash-ingested]
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
@@ -66,6 +66,8 @@ export interface FeedOptions {
   quietMs: number;
   /** The crash also on a fresh server with fsync "always" (in turn with the group commit's). */
   always: boolean;
+  /** The crash also on a fresh server with fsync "none" (no durability: the engine's tick to order without the disk, beside `npm run bench:feed-floor`'s). */
+  none: boolean;
   /** The crash also on the server that took the ingest (its state after it), in turn with the fresh ones. */
   crashIngested: boolean;
   /** The gate: tick rounds measured again, up to `attempts` times in all, while the ratio is below this. */
@@ -89,6 +91,7 @@ export const FEED_DEFAULTS: Omit<FeedOptions, 'log'> = {
   stepPpm: 100,
   quietMs: 2,
   always: true,
+  none: false,
   crashIngested: false,
   attempts: 1,
 };
@@ -180,11 +183,11 @@ interface Server {
   journal: string;
 }
 
-async function startServer(book: string, scratch: string, name: string, fsync: 'group' | 'always', tokens: Record<string, string>, log: (line: string) => void): Promise<Server> {
+async function startServer(book: string, scratch: string, name: string, fsync: 'group' | 'always' | 'none', tokens: Record<string, string>, log: (line: string) => void): Promise<Server> {
   const journal = join(scratch, `journal-${name}`);
   const config = join(scratch, `config-${name}.json`);
   // 'group': the server's default group commit (groupMs 0: one fsync at the end of each turn of its event loop).
-  const journalConfig = fsync === 'group' ? { fsync: 'group' } : { fsync: 'always' };
+  const journalConfig = { fsync };
   writeFileSync(config, JSON.stringify({ tokens, log: { level: 'warn' }, journal: journalConfig, orders: { retryMs: 86_400_000 } }));
   const started = performance.now();
   const child = spawn(process.execPath, ['--max-old-space-size=8192', '--v8-pool-size=0', LIQ, 'serve', '--book', book, '--port', '0', '--journal', journal, '--config', config], {
@@ -464,7 +467,7 @@ function fmt(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
-function codeVersion(): FeedResult['code'] {
+export function codeVersion(): FeedResult['code'] {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     return { commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src') !== '' };
@@ -473,7 +476,7 @@ function codeVersion(): FeedResult['code'] {
   }
 }
 
-function machine(): FeedResult['machine'] {
+export function machine(): FeedResult['machine'] {
   const name = cpus()[0]?.model ?? 'unknown';
   let family: string | undefined;
   try {
@@ -546,10 +549,13 @@ export async function runFeed(options: FeedOptions): Promise<FeedResult> {
     let latency: LatencyResult[] = [];
     if (options.crashTicks > 0) {
       const crashServers: { server: Server; fsync: string }[] = options.crashIngested ? [{ server, fsync: 'group (default), after the ingest' }] : [];
-      for (const fsync of options.always ? (['group', 'always'] as const) : (['group'] as const)) {
+      const policies: ('group' | 'always' | 'none')[] = ['group'];
+      if (options.always) policies.push('always');
+      if (options.none) policies.push('none');
+      for (const fsync of policies) {
         const fresh = await startServer(file, scratch, `crash-${fsync}`, fsync, tokens, log);
         servers.push(fresh);
-        crashServers.push({ server: fresh, fsync: fsync === 'group' ? 'group (default)' : 'always' });
+        crashServers.push({ server: fresh, fsync: fsync === 'group' ? 'group (default)' : fsync });
         log(`server (crash, fsync ${fsync}): listening after ${(fresh.startMs / 1000).toFixed(1)} s`);
       }
       client = ClientProcess.start();
@@ -645,6 +651,7 @@ export function feedOptionsFromArgs(argv: readonly string[], defaults: Partial<F
     updates: argv.includes('--no-updates') ? false : base.updates,
     withdrawShare: (value('--withdraw-percent', 0, 100) ?? base.withdrawShare * 100) / 100,
     always: argv.includes('--no-always') ? false : base.always,
+    none: argv.includes('--fsync-none') ? true : base.none,
     crashIngested: argv.includes('--crash-ingested') ? true : base.crashIngested,
     log: defaults.log ?? ((line) => process.stderr.write(`${line}\n`)),
   };
