@@ -11,11 +11,13 @@
 //     each against the full sweep.
 // After the normal ticks, the ticks with updates, the broad moves and the crash steps, the
 // statuses and the failing count are compared with a full sweep's: the bench stops if they differ.
-//   npm run build:ts && node --expose-gc dist/bench/incremental.js [--accounts 10000000 | --book FILE] [--ticks 5000] [--repeat 5] [--hot-bound 0.001] [--json]
+//   npm run build:ts && node --expose-gc dist/bench/incremental.js [--accounts 10000000 | --book FILE] [--ticks 5000] [--repeat 5] [--hot-bound 0.001] [--precision venue] [--json]
+// --precision venue generates the instruments venues list (liq gen --precision venue: 42 of 100
+// finer than a micro), as bench:churn's does.
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
+import { GEN_PRECISIONS, generateBook, type GeneratedBook, type GenerationPrecision } from '../src/gen/generate.js';
 import { crc32, loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js';
 import { SweepPool } from '../src/pool/pool.js';
 import { applyBatch } from '../src/account/batch.js';
@@ -34,6 +36,9 @@ const requestedAccounts = Number(option('--accounts', '1000000'));
 const ticks = Number(option('--ticks', '5000'));
 const repeat = Number(option('--repeat', '5'));
 const threads = Number(option('--threads', '2'));
+const precision = option('--precision', 'micro') as GenerationPrecision;
+if (!GEN_PRECISIONS.includes(precision)) throw new RangeError(`--precision takes one of ${GEN_PRECISIONS.join(', ')}, got ${precision}`);
+if (process.argv.includes('--precision') && process.argv.includes('--book')) throw new RangeError('--precision generates a book: it does not go with --book FILE (the file has its own instruments)');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // --book FILE loads a book written before (`liq gen`), so that the peak RSS below is the engine's
@@ -45,7 +50,7 @@ if (bookFile !== '') engine = loadBookBinaryFile(bookFile);
 else {
   mkdirSync(scratch, { recursive: true });
   const file = join(scratch, 'book.bin');
-  let generated: GeneratedBook | undefined = generateBook({ accounts: requestedAccounts, seed: 1, profile: BENCH_BOOK_PROFILE });
+  let generated: GeneratedBook | undefined = generateBook({ accounts: requestedAccounts, seed: 1, profile: BENCH_BOOK_PROFILE, precision });
   writeBookColumnsFile(file, generated);
   generated = undefined;
   engine = loadBookBinaryFile(file);
@@ -131,7 +136,7 @@ const staticMs: number[] = [];
 for (let k = 0; k < 4 * repeat; k++) staticMs.push(await sweepMs());
 const sweep = median(staticMs);
 memory('after the sweeps');
-log(`${accounts.toLocaleString('en-US')} accounts, ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers (${describeHugePages()}): full sweep ${sweep.toFixed(2)} ms (median of ${staticMs.length})`);
+log(`${accounts.toLocaleString("en-US")} accounts (${bookFile === "" ? `${precision} precision` : bookFile}), ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers (${describeHugePages()}): full sweep ${sweep.toFixed(2)} ms (median of ${staticMs.length})`);
 
 const build = await timedStep();
 if (build.result.path !== 'build') throw new Error(`the first step was a ${build.result.path}`);
@@ -321,6 +326,6 @@ incremental.close();
 await pool.close();
 if (process.argv.includes('--json')) {
   process.stdout.write(
-    `${JSON.stringify({ accounts, positions: engine.positionsUsed, threads, sweepMs: sweep, buildMs: build.ms, indexBytes, scopes, tick, paths, batchMs: median(batchMs), batchStepMs: median(batchStepMs), broadMs: median(broad.ms), broadSweepMs: median(broad.sweeps), broadPairwise: pairwise(broad), crashMs: median(crash.ms), crashSweepMs: median(crash.sweeps), crashPairwise: pairwise(crash), rss }, null, 2)}\n`,
+    `${JSON.stringify({ accounts, precision: bookFile === "" ? precision : null, positions: engine.positionsUsed, threads, sweepMs: sweep, buildMs: build.ms, indexBytes, scopes, tick, paths, batchMs: median(batchMs), batchStepMs: median(batchStepMs), broadMs: median(broad.ms), broadSweepMs: median(broad.sweeps), broadPairwise: pairwise(broad), crashMs: median(crash.ms), crashSweepMs: median(crash.sweeps), crashPairwise: pairwise(crash), rss }, null, 2)}\n`,
   );
 }
