@@ -15,7 +15,10 @@
 // cannot change, and a tick that stays within it costs the read of two i32s (soloPass).
 // A tick of the instrument moves every record from
 // the old mark to the new: the scope's equity by the exact change of value, size·q·(new − old), and
-// its maintenance by the change of the position's maintenance, recomputed exactly. Integers only:
+// its maintenance by the change of the position's maintenance, recomputed exactly. For an instrument
+// finer than a micro (d > 1: a value is floor(size·q·mark / d), docs/numbers.md) the change of value
+// is the difference of the two floored values, and a solo record keeps its scope's equity less its
+// position's value (which no mark moves) rather than its equity at a reference mark. Integers only:
 // a hot scope's figures stay those a full evaluation would give (the funding owed, the debits and
 // the balances do not move with a mark; anything else that changes an account takes it out of the
 // hot book first, src/engine/incremental.ts).
@@ -40,11 +43,12 @@ import {
   SLOT_CROSS,
   CACHE_UNIT,
   CACHE_Q,
+  CACHE_DIV,
   CACHE_STRIDE,
 } from './layout';
 import { column, headerValue } from './header';
 import { LEAST_CROSS } from './bounds';
-import { maintenanceHinted } from './math';
+import { maintenanceHinted, notionalOf, valueOf } from './math';
 
 /**
  * A hot scope: i64 equity, i64 maintenance, u32 account, u32 rank (its position's slot less the
@@ -75,7 +79,8 @@ export const HR_BRACKET: u32 = 20;
 /**
  * A solo record: i32 lo, i32 hi (the marks, less the instrument's solo reference mark HT_SOLO_MARK,
  * between which its status cannot change: soloPass), i64 size, i64 the scope's equity at the solo
- * reference mark, u32 account, u16 rank (as the scope's; SOLO_POOL for the pool), u8 bracket hint,
+ * reference mark (for an instrument finer than a micro, its equity less its position's value:
+ * soloRecords), u32 account, u16 rank (as the scope's; SOLO_POOL for the pool), u8 bracket hint,
  * u8 the scope's status (SOLO_DEAD once the scope is). A tick reads a record's lo and hi, and
  * nothing else unless its mark is outside them: a scope of one position holds its status between
  * two marks, and most of a large instrument's hot scopes are far from both (docs/incremental.md).
@@ -89,6 +94,10 @@ export const HO_ACCOUNT: u32 = 24;
 export const HO_RANK: u32 = 28;
 export const HO_BRACKET: u32 = 30;
 export const HO_STATUS: u32 = 31;
+/** What soloReach keeps back of a solo record's distance H for the maintenance's ceiling and the f64 reach (d = 1). */
+const SOLO_SLACK: i64 = 3;
+/** The same for an instrument finer than a micro: 4 micro more for the floored value and notional (soloReach). */
+const SOLO_SLACK_FINE: i64 = SOLO_SLACK + 4;
 /** A solo record's rank for the pool. */
 export const SOLO_POOL: u16 = 0xffff;
 /** A solo record's status once its scope is dead (the control plane's HotBook.drop): skipped, and dropped by the next compaction. */
@@ -148,11 +157,27 @@ function touchScopes(records: usize, from: u32, to: u32, scopes: usize): void {
 export function moveHotRecords(c: usize, records: usize, count: u32, scopes: usize, markOld: i64): void {
   const unitNew = load<i64>(c + CACHE_UNIT);
   const unitOld = load<i64>(c + CACHE_Q) * markOld;
+  if (load<i64>(c + CACHE_DIV) != 1) moveRecords(c, records, count, scopes, unitNew, unitOld, true);
+  else moveRecords(c, records, count, scopes, unitNew, unitOld, false);
+}
+
+/** moveHotRecords' loop, compiled once for each value of the constant `fine` (moveRecordOf). */
+// @ts-ignore: decorator
+@inline
+function moveRecords(c: usize, records: usize, count: u32, scopes: usize, unitNew: i64, unitOld: i64, fine: bool): void {
   for (let r: u32 = 0; r < count; r++) {
     if (r % HOT_TOUCH_GROUP == 0) touchScopes(records, r, min<u32>(count, r + HOT_TOUCH_GROUP), scopes);
     const record = records + <usize>r * HOT_RECORD_BYTES;
-    moveRecord(c, record, scopes + <usize>load<u32>(record + HR_SCOPE) * HOT_SCOPE_BYTES, unitNew, unitOld);
+    moveRecordOf(c, record, scopes + <usize>load<u32>(record + HR_SCOPE) * HOT_SCOPE_BYTES, unitNew, unitOld, fine);
   }
+}
+
+/** moveRecordFine when `fine` (a constant at every call, so that each loop has one of the two), else moveRecord. */
+// @ts-ignore: decorator
+@inline
+function moveRecordOf(c: usize, record: usize, scope: usize, unitNew: i64, unitOld: i64, fine: bool): void {
+  if (fine) moveRecordFine(c, record, scope, unitOld);
+  else moveRecord(c, record, scope, unitNew, unitOld);
 }
 
 /** Moves one record's scope from the unit value `unitOld` (q·old mark) to `unitNew` (q·new mark). */
@@ -165,6 +190,32 @@ function moveRecord(c: usize, record: usize, scope: usize, unitNew: i64, unitOld
   store<i64>(scope + HS_EQUITY, load<i64>(scope + HS_EQUITY) + value - size * unitOld);
   store<i64>(scope + HS_MAINT, load<i64>(scope + HS_MAINT) + maint - load<i64>(record + HR_MAINT));
   store<i64>(record + HR_MAINT, maint);
+}
+
+/**
+ * moveRecord for an instrument finer than a micro (d > 1): the scope's equity moves by
+ * floor(size·q·new / d) − floor(size·q·old / d), the value's own change (both products within
+ * UNIT_PRODUCT_MAX: the record's size is its position's since it was admitted, and every mark since
+ * was taken with that position open), and the maintenance is that of the new value's notional, as
+ * an evaluation computes them (valueOf, notionalOf).
+ */
+// @ts-ignore: decorator
+@inline
+function moveRecordFine(c: usize, record: usize, scope: usize, unitOld: i64): void {
+  const size = load<i64>(record + HR_SIZE);
+  const value = valueOf(size, c);
+  const maint = maintenanceHinted(notionalOf(value, size), c, record + HR_BRACKET);
+  store<i64>(scope + HS_EQUITY, load<i64>(scope + HS_EQUITY) + value - floorDivide(size * unitOld, load<i64>(c + CACHE_DIV)));
+  store<i64>(scope + HS_MAINT, load<i64>(scope + HS_MAINT) + maint - load<i64>(record + HR_MAINT));
+  store<i64>(record + HR_MAINT, maint);
+}
+
+/** floor(product / d), d > 0: a value rounded against the account, as valueOf does. */
+// @ts-ignore: decorator
+@inline
+function floorDivide(product: i64, d: i64): i64 {
+  const quotient = product / d; // toward zero
+  return quotient - <i64>(product < 0 && quotient * d != product);
 }
 
 /**
@@ -234,16 +285,27 @@ export function moveSettleHotRecords(header: usize, c: usize, records: usize, co
   const unitNew = load<i64>(c + CACHE_UNIT);
   const unitOld = load<i64>(c + CACHE_Q) * markOld;
   failingDelta = 0;
+  const listed =
+    load<i64>(c + CACHE_DIV) != 1
+      ? moveSettleRecords(c, records, count, scopes, unitNew, unitOld, changed, true)
+      : moveSettleRecords(c, records, count, scopes, unitNew, unitOld, changed, false);
+  writeChanged(header, scopes, changed, listed);
+  return listed;
+}
+
+/** moveSettleHotRecords' loop, compiled once for each value of the constant `fine` (moveRecordOf); returns how many it listed. */
+// @ts-ignore: decorator
+@inline
+function moveSettleRecords(c: usize, records: usize, count: u32, scopes: usize, unitNew: i64, unitOld: i64, changed: usize, fine: bool): u32 {
   let listed: u32 = 0;
   for (let r: u32 = 0; r < count; r++) {
     if (r % HOT_TOUCH_GROUP == 0) touchScopes(records, r, min<u32>(count, r + HOT_TOUCH_GROUP), scopes);
     const record = records + <usize>r * HOT_RECORD_BYTES;
     const s = load<u32>(record + HR_SCOPE);
     const scope = scopes + <usize>s * HOT_SCOPE_BYTES;
-    moveRecord(c, record, scope, unitNew, unitOld);
+    moveRecordOf(c, record, scope, unitNew, unitOld, fine);
     listed = settleScope(scope, s, changed, listed);
   }
-  writeChanged(header, scopes, changed, listed);
   return listed;
 }
 
@@ -283,10 +345,28 @@ export function hotFailingDelta(): i32 {
  * many accounts it listed; failingDelta follows their changes.
  */
 export function soloPass(header: usize, c: usize, solos: usize, count: u32, mark: i64, markRef: i64, weight: f64, changed: usize): u32 {
-  const unit = load<i64>(c + CACHE_UNIT);
   const offset = mark - markRef;
-  const moved = load<i64>(c + CACHE_Q) * offset;
   failingDelta = 0;
+  const listed =
+    load<i64>(c + CACHE_DIV) != 1
+      ? soloRecords(c, solos, count, offset, weight, changed, true)
+      : soloRecords(c, solos, count, offset, weight, changed, false);
+  writeSolos(header, solos, changed, listed);
+  return listed;
+}
+
+/**
+ * soloPass' loop, compiled once for each value of the constant `fine`. An instrument finer than a
+ * micro (d > 1) has records that hold their scope's equity less their position's value (HO_EQUITY;
+ * hotAdmit): one evaluated has that plus its value at the mark now, floor(size·q·mark / d), and the
+ * maintenance of that value's notional, as an evaluation computes them, and its range keeps
+ * SOLO_SLACK_FINE back (soloReach). Returns how many it listed.
+ */
+// @ts-ignore: decorator
+@inline
+function soloRecords(c: usize, solos: usize, count: u32, offset: i64, weight: f64, changed: usize, fine: bool): u32 {
+  const unit = load<i64>(c + CACHE_UNIT);
+  const moved = load<i64>(c + CACHE_Q) * offset;
   let listed: u32 = 0;
   for (let r: u32 = 0; r < count; r++) {
     const record = solos + <usize>r * HOT_SOLO_BYTES;
@@ -294,18 +374,25 @@ export function soloPass(header: usize, c: usize, solos: usize, count: u32, mark
     const before = <u32>load<u8>(record + HO_STATUS);
     if (before == SOLO_DEAD) continue;
     const size = load<i64>(record + HO_SIZE);
-    const maint = maintenanceHinted(<u64>abs<i64>(size * unit), c, record + HO_BRACKET);
-    const equity = load<i64>(record + HO_EQUITY) + size * moved;
+    let maint: i64;
+    let equity: i64;
+    if (fine) {
+      const value = valueOf(size, c);
+      maint = maintenanceHinted(notionalOf(value, size), c, record + HO_BRACKET);
+      equity = load<i64>(record + HO_EQUITY) + value;
+    } else {
+      maint = maintenanceHinted(<u64>abs<i64>(size * unit), c, record + HO_BRACKET);
+      equity = load<i64>(record + HO_EQUITY) + size * moved;
+    }
     const isolated = load<u16>(record + HO_RANK) != SOLO_POOL;
     const status = scopeStatus(equity, maint, isolated);
-    soloReach(record, offset, status, equity, maint, isolated, <f64>abs<i64>(size) * weight);
+    soloReach(record, offset, status, equity, maint, isolated, <f64>abs<i64>(size) * weight, fine ? SOLO_SLACK_FINE : SOLO_SLACK);
     if (status == before) continue;
     store<u8>(record + HO_STATUS, <u8>status);
     store<u32>(changed + (<usize>listed << 2), r);
     listed++;
     failingDelta += <i32>(status != STATUS_HEALTHY) - <i32>(before != STATUS_HEALTHY);
   }
-  writeSolos(header, solos, changed, listed);
   return listed;
 }
 
@@ -350,20 +437,25 @@ export function sharedTick(header: usize, c: usize, records: usize, count: u32, 
  * min(M − E, E + 1); bankrupt −E, a pool's min(−E, M)), the status holds while w·|Δ| ≤ H − 3. In
  * f64, w rounded up (as the weight is); cut to the i32 offsets (a narrower range, still safe: an
  * instrument whose marks move more than 2^31 price units from its reference has its records
- * evaluated at every tick). An H below 3 gives an empty range: the next pass evaluates the record
- * again.
+ * evaluated at every tick). An H below `slack` (SOLO_SLACK, 3) gives an empty range: the next pass
+ * evaluates the record again. For an instrument finer than a micro (SOLO_SLACK_FINE) the value is
+ * floored, so over Δ it moves by size·q·Δ/d and less than 1 micro more either way, its notional by
+ * less than 1 micro more again (notionalOf's 1 micro for a long floored to 0), and the maintenance
+ * by less than r_max·(|size|·q·|Δ|/d + 2) + 1: E − M moves by less than w·|Δ| + 4, w =
+ * |size|·q·(1 + r_max)/d (the weight divides by d), so 4 micro more: the status holds while w·|Δ| ≤
+ * H − 7.
  */
 // @ts-ignore: decorator
 @inline
-function soloReach(record: usize, offset: i64, status: u32, equity: i64, maint: i64, isolated: bool, weight: f64): void {
+function soloReach(record: usize, offset: i64, status: u32, equity: i64, maint: i64, isolated: bool, weight: f64, slack: i64): void {
   let h: i64;
   if (status == STATUS_HEALTHY) h = equity - maint + 1;
   else if (status == STATUS_LIQUIDATABLE) h = min<i64>(maint - equity, equity + 1);
   else h = isolated ? -equity : min<i64>(-equity, maint);
   let lo: i64 = offset + 1;
   let hi: i64 = offset - 1;
-  if (h >= 3) {
-    const reach = weight > 0 ? Math.floor(<f64>(h - 3) / weight) : Infinity;
+  if (h >= slack) {
+    const reach = weight > 0 ? Math.floor(<f64>(h - slack) / weight) : Infinity;
     const r: i64 = reach >= 4e18 ? <i64>4e18 : <i64>reach;
     lo = offset - r;
     hi = offset + r;
@@ -482,9 +574,6 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
     for (let j = first; j < end; j++) {
       const i = <u32>load<u16>(posInst + (<usize>j << 1));
       assert(i < instruments, "hotAdmit: a position's instrument is past the book's instruments");
-      // Moves here are exact changes of value, size·q·Δ: an instrument whose values are floored
-      // (d > 1, docs/numbers.md) keeps its accounts out (src/engine/incremental.ts).
-      assert(load<i64>(instDiv + (<usize>i << 3)) == 1, 'hotAdmit: a position of an instrument finer than a micro');
       const entry = table + <usize>i * HOT_TABLE_STRIDE;
       if (load<u32>(entry + HT_COUNT) + 2 > load<u32>(entry + HT_CAPACITY) || load<u32>(entry + HT_SOLO_COUNT) + 2 > load<u32>(entry + HT_SOLO_CAPACITY)) room = i;
       crossPositions += <u32>(load<u8>(posMode + <usize>j) == MODE_CROSS);
@@ -523,18 +612,24 @@ export function hotAdmit(header: usize, accounts: usize, at: usize, from: u32, c
         const record = <usize>load<u32>(arrays + HT_SOLO_OFFSET) + <usize>n * HOT_SOLO_BYTES;
         // The scope's maintenance is its one position's (the pool's is the sum of its positions'),
         // which a tick computes; its equity goes back to the solo reference mark by the exact change
-        // of value, size·q·(mark − reference), as a tick brings it forward. The scope keeps where
-        // its record is instead.
+        // of value, size·q·(mark − reference), as a tick brings it forward (wrapping products
+        // included: the sum is exact modulo 2^64 and its result in range), or for an instrument
+        // finer than a micro loses its position's value at the mark, floor(size·q·mark / d), which
+        // a tick adds back at its own mark. The scope keeps where its record is instead.
         assert(load<i64>(written + HS_MAINT) == load<i64>(entry), "hotAdmit: a scope of one position whose maintenance is not its position's");
         const size = load<i64>(posSize + (<usize>j << 3));
         const i = <u32>load<u16>(posInst + (<usize>j << 1));
-        const moved = load<i64>(instQ + (<usize>i << 3)) * (load<i64>(instMark + (<usize>i << 3)) - load<i64>(arrays + HT_SOLO_MARK));
+        const q = load<i64>(instQ + (<usize>i << 3));
+        const mark = load<i64>(instMark + (<usize>i << 3));
+        const d = load<i64>(instDiv + (<usize>i << 3));
+        // Finer than a micro: the equity less the position's value at the mark (soloRecords).
+        const taken = d == 1 ? size * (q * (mark - load<i64>(arrays + HT_SOLO_MARK))) : floorDivide(size * (q * mark), d);
         assert(!isolated || j - first < <u32>SOLO_POOL, 'hotAdmit: an isolated position ranked past a solo record\'s rank');
         // An empty [lo, hi]: the instrument's next tick evaluates it and gives it its range.
         store<i32>(record + HO_LO, 1);
         store<i32>(record + HO_HI, 0);
         store<i64>(record + HO_SIZE, size);
-        store<i64>(record + HO_EQUITY, load<i64>(written + HS_EQUITY) - size * moved);
+        store<i64>(record + HO_EQUITY, load<i64>(written + HS_EQUITY) - taken);
         store<u32>(record + HO_ACCOUNT, <u32>a);
         store<u16>(record + HO_RANK, isolated ? <u16>(j - first) : SOLO_POOL);
         store<u8>(record + HO_BRACKET, load<u8>(posBracket + <usize>j));

@@ -150,11 +150,6 @@ export class Engine {
   layout: BookLayout;
   /** Instrument metadata; marks and funding indices live in memory (views.instMark/instFunding). */
   readonly instruments: Instrument[];
-  /**
-   * Per instrument, 1 when it is finer than a micro (pd + sd > 6, value divisor d > 1,
-   * docs/numbers.md); null when no instrument is. The hot book keeps their accounts out.
-   */
-  readonly fineInstruments: Uint8Array | null;
   /** Each instrument's q and d, for valuing positions in a loop without reading the columns (src/book/model.ts ValueUnits). */
   readonly units: ValueUnits;
   readonly symbolIndex: Map<string, number>;
@@ -211,8 +206,6 @@ export class Engine {
     this.instruments = instruments.map((instrument) => ({ ...instrument, tiers: instrument.tiers.map((t) => ({ ...t })) }));
     this.symbolIndex = new Map(instruments.map((instrument, index) => [instrument.symbol, index]));
     this.units = new ValueUnits(instruments);
-    const fine = Uint8Array.from(this.units.d, (d) => (d > 1n ? 1 : 0));
-    this.fineInstruments = fine.includes(1) ? fine : null;
     this.accountIds = accountIds;
     this.positionsUsed = 0;
     this.sizeHighWater = instruments.map(() => 0n);
@@ -295,16 +288,6 @@ export class Engine {
 
   get accountCount(): number {
     return this.accountIds.count;
-  }
-
-  /** Whether account a holds a position (open or flat) of an instrument finer than a micro. */
-  holdsFine(a: number): boolean {
-    const fine = this.fineInstruments;
-    if (fine === null) return false;
-    const v = this.views;
-    const end = v.accPosStart[a] + v.accPosCount[a];
-    for (let j = v.accPosStart[a]; j < end; j++) if (fine[v.posInst[j]] === 1) return true;
-    return false;
   }
 
   private writeInstruments(instruments: Instrument[]): void {

@@ -857,24 +857,14 @@ export class IncrementalEvaluator {
         : engine.core.boundAccountRange(engine.layout.header, engine.shardRecord(), 0, accounts, this.writeTable(), this.boundsOffset(), this.stepsOffset());
 
     const placed = await this.placeAll();
-    // An account holding an instrument finer than a micro stays out of the hot book: it is
-    // evaluated and given triggers instead, as a step's reindex does.
-    const fine = engine.fineInstruments === null ? null : placed.filter((a) => engine.holdsFine(a));
-    const hot = fine === null || fine.length === 0 ? placed : placed.filter((a) => !engine.holdsFine(a));
     // The hot book takes its accounts from an evaluation that gives each position's maintenance.
-    for (let k = 0; k < hot.length; k += HOT_ADMIT_BATCH) {
-      const batch = hot.subarray(k, k + HOT_ADMIT_BATCH);
+    for (let k = 0; k < placed.length; k += HOT_ADMIT_BATCH) {
+      const batch = placed.subarray(k, k + HOT_ADMIT_BATCH);
       for (const a of batch) this.enqueue(a); // ascending: indexCount lists them in account order
       const { detail } = this.evaluateList(0, this.queueSize);
       const at = new Uint32Array(batch.length);
       for (let j = 1; j < batch.length; j++) at[j] = at[j - 1] + v.accPosCount[batch[j - 1]];
       this.hot.admit(batch, at, batch.length, detail);
-      this.clearQueue();
-    }
-    for (let k = 0; fine !== null && k < fine.length; k += HOT_ADMIT_BATCH) {
-      for (const a of fine.subarray(k, k + HOT_ADMIT_BATCH)) this.enqueue(a);
-      const { detail } = this.evaluateList(0, this.queueSize);
-      this.reindex(detail, 0, this.queueSize);
       this.clearQueue();
     }
     this.state = 'built';
@@ -1174,9 +1164,7 @@ export class IncrementalEvaluator {
       at += end - first;
       if (y === Infinity) continue;
       const least = leasts[a];
-      // An account holding an instrument finer than a micro stays out of the hot book, whose moves
-      // are exact changes of value (assembly/hot.ts); its triggers keep it instead.
-      if (!(y >= this.hotBound) && !this.engine.holdsFine(a)) {
+      if (!(y >= this.hotBound)) {
         // Admitted to the hot book after the loop, all in one kernel call: in part when its other
         // scopes are healthy and their bound is at least hotPartBound (Hot in part).
         const part = least !== 0 && this.othersBound(a, y, least, steps) >= this.hotPartBound ? least : 0;

@@ -77,6 +77,29 @@ function referenceStatus(book: Book, solo: Solo, mark: bigint): string {
 }
 
 /**
+ * Every solo record of a one-instrument book (more than 1,000 with a range) holds the reference's
+ * status at the mark now and at both ends of its range; returns the ends checked and how many of
+ * them have another status `past` price units beyond (how tight the ends are).
+ */
+function checkEnds(engine: Engine, incremental: IncrementalEvaluator, past: bigint): { checked: number; changedPast: number } {
+  const book = engine.toBook();
+  const mark = engine.views.instMark[0];
+  const all = solos(engine, incremental);
+  expect(all.length).toBeGreaterThan(1_000);
+  let checked = 0;
+  let changedPast = 0;
+  for (const solo of all) {
+    expect(referenceStatus(book, solo, mark)).toBe(solo.status);
+    for (const end of [solo.lo, solo.hi]) {
+      expect(referenceStatus(book, solo, end), `account ${solo.account}: mark ${end} in [${solo.lo}, ${solo.hi}]`).toBe(solo.status);
+      checked++;
+      if (referenceStatus(book, solo, end === solo.hi ? end + past : end - past) !== solo.status) changedPast++;
+    }
+  }
+  return { checked, changedPast };
+}
+
+/**
  * A book where a range's ends are tight: one instrument of one tier (its highest rate is every
  * notional's), q of 1 micro a size unit and a price unit, and small shorts (a rise costs them
  * exactly size·q·(1 + r) a price unit, the bound's weight) whose distances H are a few hundred
@@ -107,38 +130,137 @@ function tightBook(seed: number): Book {
   };
 }
 
+/**
+ * The same for an instrument finer than a micro (pd + sd = 10: d = 10^4, a value floor(z·p / 10^4)
+ * micro, docs/numbers.md): a size unit at a price unit is 10^-4 micro, so each price unit moves a
+ * short's value by a fraction of a micro and the floors of its value and notional decide the ends.
+ */
+function tightFineBook(seed: number): Book {
+  const random = prng(seed);
+  const mark = 1_234_567n;
+  const d = 10_000n;
+  const rate = 100_000n; // 10%
+  const accounts: Account[] = [];
+  for (let a = 0; a < 1_500; a++) {
+    const size = BigInt(1_000 + Math.floor(random() * 2_000));
+    const value = (size * mark) / d; // a short's |value| is the floor of the negative value's magnitude, or one more
+    const maint = ((value + 1n) * rate + 999_999n) / 1_000_000n;
+    const r = random();
+    const equity = r < 0.7 ? maint + BigInt(Math.floor(random() * 400)) : r < 0.9 ? BigInt(Math.floor(random() * Number(maint))) : -BigInt(1 + Math.floor(random() * 300));
+    const isolated = random() < 0.5;
+    // A short's cost basis is rounded up, ceil(z·q·p / d) toward +∞ (here −floor(|z|·p / d)): its PnL at the entry is 0 or −1 micro.
+    accounts.push({
+      id: `a${a}`,
+      balanceMicro: isolated ? 1_000_000_000n : equity,
+      positions: [{ instrument: 0, sizeUnits: -size, costMicro: -((size * mark) / d), mode: isolated ? 'isolated' : 'cross', marginMicro: isolated ? (equity > 0n ? equity : 0n) : 0n, leverage: 1, fundingIndex: 0n }],
+    });
+  }
+  return {
+    instruments: [{ symbol: 'FINE-PERP', priceDecimals: 8, sizeDecimals: 2, tickUnits: 1n, lotUnits: 1n, markUnits: mark, fundingIndex: 0n, tiers: [{ upToNotional: null, ratePpm: rate, leverageMax: 10 }] }],
+    accounts,
+  };
+}
+
+/**
+ * The one-instrument book in an evaluator whose hot book holds it all, after `ticks` ticks of up to
+ * width/2 price units each way, every step incremental; with the statuses the steps changed.
+ */
+async function tickedHotBook(book: Book, seed: number, ticks: number, width: number): Promise<{ engine: Engine; incremental: IncrementalEvaluator; changes: number }> {
+  const engine = Engine.fromBook(book);
+  const incremental = new IncrementalEvaluator(engine, { hotBound: 1 });
+  await incremental.step();
+  const random = prng(seed + 100);
+  let changes = 0;
+  for (let k = 0; k < ticks; k++) {
+    const next = engine.views.instMark[0] + BigInt(Math.round((random() - 0.5) * width));
+    expect(applyOperation(engine, { kind: 'setMark', instrument: engine.instruments[0].symbol, priceUnits: next }).ok).toBe(true);
+    const step = await incremental.step();
+    expect(step.path).toBe('incremental');
+    changes += step.changed?.length ?? 0;
+  }
+  return { engine, incremental, changes };
+}
+
 describe('hot book solo records', () => {
   test('on a book where the ends are tight (the weight of the bound is the real slope), every range holds its status at both ends', async () => {
     let checked = 0;
     let atEdge = 0;
     for (const seed of [1, 2]) {
-      const book = tightBook(seed);
-      const engine = Engine.fromBook(book);
-      const incremental = new IncrementalEvaluator(engine, { hotBound: 1 });
-      await incremental.step();
-      const random = prng(seed + 100);
       // Ticks of a few price units each way: each solo record is evaluated and given its range.
-      for (let k = 0; k < 20; k++) {
-        const next = engine.views.instMark[0] + BigInt(Math.round((random() - 0.5) * 40));
-        expect(applyOperation(engine, { kind: 'setMark', instrument: 'TIGHT-PERP', priceUnits: next }).ok).toBe(true);
-        await incremental.step();
-      }
-      const now = engine.toBook();
-      const all = solos(engine, incremental);
-      expect(all.length).toBeGreaterThan(1_000);
-      for (const solo of all) {
-        expect(referenceStatus(now, solo, engine.views.instMark[0])).toBe(solo.status);
-        for (const end of [solo.lo, solo.hi]) {
-          expect(referenceStatus(now, solo, end), `account ${solo.account}: mark ${end} in [${solo.lo}, ${solo.hi}]`).toBe(solo.status);
-          checked++;
-          // One price unit past the end, the bound no longer holds: how often the status changes there says how tight the ends are.
-          if (referenceStatus(now, solo, end === solo.hi ? end + 1n : end - 1n) !== solo.status) atEdge++;
-        }
-      }
+      const { engine, incremental } = await tickedHotBook(tightBook(seed), seed, 20, 40);
+      // One price unit past the end, the bound no longer holds: how often the status changes there says how tight the ends are.
+      const ends = checkEnds(engine, incremental, 1n);
+      checked += ends.checked;
+      atEdge += ends.changedPast;
       incremental.close();
     }
     expect(checked).toBeGreaterThan(4_000);
     expect(atEdge).toBeGreaterThan(100);
+  });
+
+  test('on a book of an instrument finer than a micro, every range holds its status at both ends, and the records follow the floored values', async () => {
+    let checked = 0;
+    let near = 0;
+    let changes = 0;
+    for (const seed of [5, 6]) {
+      // Ticks of up to 2,000 price units each way (a few micro of value for these sizes).
+      const ticked = await tickedHotBook(tightFineBook(seed), seed, 40, 4_000);
+      const { engine, incremental } = ticked;
+      changes += ticked.changes;
+      const now = engine.toBook();
+      // Every status the hot book wrote is the reference's at the marks now.
+      for (let a = 0; a < now.accounts.length; a++) {
+        const reference = evaluateAccount(now, a);
+        expect(STATUS_NAMES[engine.views.accStatus[a]], `account ${a}`).toBe(now.accounts[a].positions[0].mode === 'cross' ? reference.crossStatus : 'healthy');
+        if (now.accounts[a].positions[0].mode === 'isolated') expect(STATUS_NAMES[engine.views.posStatus[engine.views.accPosStart[a]]], `account ${a}`).toBe(reference.positions[0].status);
+      }
+      // Within 200 price units past the end (about 7 micro of value for these sizes: the fine slack and a little), the status changes for some.
+      const ends = checkEnds(engine, incremental, 200n);
+      checked += ends.checked;
+      near += ends.changedPast;
+      incremental.close();
+    }
+    expect(checked).toBeGreaterThan(4_000);
+    expect(near).toBeGreaterThan(100);
+    expect(changes).toBeGreaterThan(100);
+  });
+
+  test("pools of two positions, one of an instrument finer than a micro, in the hot book: every status equals the reference's after every tick", async () => {
+    let hotTicks = 0;
+    let changes = 0;
+    for (const seed of [7, 8]) {
+      const random = prng(seed);
+      const fine = tightFineBook(seed);
+      const btcMark = 5_000_000n; // 50,000.00 at pd 2, sd 4: q = 1, d = 1
+      // Each pool adds a long of the ordinary instrument to its fine short, its balance moved so that
+      // its equity stays where tightFineBook put it against the maintenance of both positions.
+      const accounts: Account[] = fine.accounts.map((account, a) => {
+        const size = BigInt(1 + Math.floor(random() * 20));
+        const btcMaint = (size * btcMark * 50_000n + 999_999n) / 1_000_000n;
+        const short = account.positions[0];
+        return { id: `p${a}`, balanceMicro: (short.mode === 'cross' ? account.balanceMicro : (short.marginMicro ?? 0n)) + btcMaint, positions: [{ ...short, mode: 'cross', marginMicro: 0n }, { instrument: 1, sizeUnits: size, costMicro: size * btcMark, mode: 'cross', marginMicro: 0n, leverage: 1, fundingIndex: 0n }] };
+      });
+      const book: Book = { instruments: [...fine.instruments, { symbol: 'BTC-PERP', priceDecimals: 2, sizeDecimals: 4, tickUnits: 1n, lotUnits: 1n, markUnits: btcMark, fundingIndex: 0n, tiers: [{ upToNotional: null, ratePpm: 50_000n, leverageMax: 20 }] }], accounts };
+      const engine = Engine.fromBook(book);
+      const incremental = new IncrementalEvaluator(engine, { hotBound: 1 });
+      await incremental.step();
+      for (let k = 0; k < 40; k++) {
+        // Mostly the fine instrument, by up to 2,000 price units (a few micro of each short's value); now and then the other.
+        const i = k % 5 === 4 ? 1 : 0;
+        const step = i === 0 ? Math.round((random() - 0.5) * 4_000) : Math.round((random() - 0.5) * 40);
+        const next = engine.views.instMark[i] + BigInt(step);
+        expect(applyOperation(engine, { kind: 'setMark', instrument: engine.instruments[i].symbol, priceUnits: next }).ok).toBe(true);
+        const result = await incremental.step();
+        expect(result.path).toBe('incremental');
+        if (i === 0) hotTicks++;
+        changes += result.changed?.length ?? 0;
+        const now = engine.toBook();
+        for (let a = 0; a < now.accounts.length; a++) expect(STATUS_NAMES[engine.views.accStatus[a]], `seed ${seed}, tick ${k}, account ${a}`).toBe(evaluateAccount(now, a).crossStatus);
+      }
+      incremental.close();
+    }
+    expect(hotTicks).toBeGreaterThan(50);
+    expect(changes).toBeGreaterThan(100);
   });
 
   test('a solo record keeps its status at both ends of its range, as the reference says', async () => {

@@ -418,8 +418,8 @@ const FINE_STEPS_PER_BOOK = Math.min(STEPS_PER_BOOK, 500);
 
 describe('the production sweep paths after the changes users make', () => {
   // 'micro': the books of pd + sd ≤ 6 every path was built on; 'any': pd + sd from 0 to 12, half
-  // the instruments finer than a micro (docs/numbers.md): their accounts stay out of the hot book,
-  // their fills are the control plane's and their funding moves settle the sweep.
+  // the instruments finer than a micro (docs/numbers.md): their hot records move by the change of
+  // their floored values, their fills are the control plane's and their funding moves are bounded lazily.
   test.each([
     { decimals: 'micro' as const, bookCount: BOOKS, stepsPerBook: STEPS_PER_BOOK },
     { decimals: 'any' as const, bookCount: FINE_BOOKS, stepsPerBook: FINE_STEPS_PER_BOOK },
