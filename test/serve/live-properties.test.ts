@@ -26,12 +26,20 @@ function referenceFailing(engine: Engine): Set<number> {
 describe('LiveEngine against the reference', () => {
   // On a pool, as `liq serve` runs, a fallback sweep lists the failing scopes the live engine then
   // reads; on this thread it finds them in the status columns. A step past 40 accounts sweeps, so
-  // that both paths and the incremental one are taken.
-  test.each([false, true])('after every message of random tick, update and fill streams, the failing accounts are the reference\'s, and each newly failing account is ordered (on a pool: %s)', async (pooled) => {
+  // that both paths and the incremental one are taken. 'venue': the instruments venues list, some
+  // finer than a micro (2 to 5 of 12: values floored, fills the control plane's, hot records of
+  // floored values).
+  test.each([
+    { pooled: false, precision: 'micro' as const, instruments: 4 },
+    { pooled: true, precision: 'micro' as const, instruments: 4 },
+    { pooled: false, precision: 'venue' as const, instruments: 12 },
+    { pooled: true, precision: 'venue' as const, instruments: 12 },
+  ])('after every message of random tick, update and fill streams, the failing accounts are the reference\'s, and each newly failing account is ordered (on a pool: $pooled, precision $precision)', async ({ pooled, precision, instruments }) => {
     let sweeps = 0;
+    let fineOrders = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), async (seed) => {
-        const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 300, seed, instruments: 4, isolatedShare: 0.4 })));
+        const engine = Engine.fromBook(generatedBookToBook(generateBook({ profile: 'stress', accounts: 300, seed, instruments, isolatedShare: 0.4, precision })));
         const pool = pooled ? await SweepPool.open(engine, { threads: 2 }) : undefined;
         try {
         const live = new LiveEngine(engine, { rule: DEFAULT_CONFIG.liquidation, worstPrice: DEFAULT_CONFIG.orders.worstPrice, retryMs: 1e12, now: () => 0, ...(pool ? { pool } : {}), evaluator: { fallbackAccounts: 40 } });
@@ -92,7 +100,11 @@ describe('LiveEngine against the reference', () => {
           }
           const { orders, path } = await live.evaluate();
           if (path === 'sweep') sweeps++;
-          for (const order of orders) ordered.add(order.accountIndex);
+          for (const order of orders) {
+            ordered.add(order.accountIndex);
+            const instrument = engine.instruments[order.instrumentIndex];
+            if (instrument.priceDecimals + instrument.sizeDecimals > 6) fineOrders++;
+          }
           const expected = referenceFailing(engine);
           expect([...live.failing].sort((x, y) => x - y)).toEqual([...expected].sort((x, y) => x - y));
           // Every failing account has been ordered since its last change (retries are off).
@@ -105,6 +117,7 @@ describe('LiveEngine against the reference', () => {
       { numRuns: 12, seed: 20261205 },
     );
     expect(sweeps, 'steps that swept').toBeGreaterThan(10);
+    if (precision === 'venue') expect(fineOrders, 'orders of instruments finer than a micro').toBeGreaterThan(10);
   }, 120_000);
 });
 
