@@ -1521,6 +1521,17 @@ type Lazily = i8;
 type Settled = u8;
 
 /**
+ * The narrow formula of a bracket entry that accepts `notional` (n − low < width: cache.ts
+ * fillEntries): ceil((n·r − cumX)/10^6), as (n·r + 10^6 − 1 − cumX)/10^6. n < 2^44 and r < 10^6
+ * leave the numerator below 1.76·10^19, room under 2^64.
+ */
+// @ts-ignore: decorator
+@inline
+function entryMaintenance(notional: u64, entry: usize): i64 {
+  return <i64>((notional * load<u64>(entry, 24) + load<u64>(entry, 32)) / SCALE_6);
+}
+
+/**
  * One chunk [c0, c1) from its sweep records, in three passes:
  *  1. each cross record adds its value and maintenance to its account's sums in the shard's
  *     scratch (the account's cross equity is its base plus the value sum);
@@ -1561,8 +1572,7 @@ function sweepChunk<Mode>(header: usize, shard: usize, cache: usize, scratch: us
       const value = size * load<i64>(entry); // |size|·q·mark ≤ 10^16
       const notional = <u64>abs<i64>(value);
       if (notional - load<u64>(entry, 8) >= load<u64>(entry, 16)) break;
-      // notional < 2^44 and rate < 10^6 leave the numerator below 1.76·10^19, room under 2^64.
-      const maint = <i64>((notional * load<u64>(entry, 24) + load<u64>(entry, 32)) / SCALE_6);
+      const maint = entryMaintenance(notional, entry);
       const word = load<u32>(r, CROSS_ACCOUNT);
       const k8 = <usize>(word & 0xff) << 3;
       const sums = scratch + k8;
@@ -1584,7 +1594,7 @@ function sweepChunk<Mode>(header: usize, shard: usize, cache: usize, scratch: us
       const fine = load<i64>(c + CACHE_DIV) != 1;
       const maint =
         fine && notional - load<u64>(entry, 8) < load<u64>(entry, CACHE_ENTRY_DIVIDED_WIDTH)
-          ? <i64>((notional * load<u64>(entry, 24) + load<u64>(entry, 32)) / SCALE_6)
+          ? entryMaintenance(notional, entry)
           : maintenanceMoved(notional, cache, r);
       const sums = scratch + (<usize>load<u8>(r, CROSS_ACCOUNT) << 3);
       store<i64>(sums, load<i64>(sums) + value);

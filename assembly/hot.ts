@@ -157,26 +157,35 @@ function touchScopes(records: usize, from: u32, to: u32, scopes: usize): void {
 export function moveHotRecords(c: usize, records: usize, count: u32, scopes: usize, markOld: i64): void {
   const unitNew = load<i64>(c + CACHE_UNIT);
   const unitOld = load<i64>(c + CACHE_Q) * markOld;
-  if (load<i64>(c + CACHE_DIV) != 1) moveRecords(c, records, count, scopes, unitNew, unitOld, true);
-  else moveRecords(c, records, count, scopes, unitNew, unitOld, false);
+  if (load<i64>(c + CACHE_DIV) != 1) moveRecords<Floored>(c, records, count, scopes, unitNew, unitOld);
+  else moveRecords<Exact>(c, records, count, scopes, unitNew, unitOld);
 }
 
-/** moveHotRecords' loop, compiled once for each value of the constant `fine` (moveRecordOf). */
+/**
+ * Whether the records' instrument is finer than a micro (Floored: its values floored, d > 1) or not
+ * (Exact): a type argument of the loops below (isSigned), as sweepChunk's Lazily and Settled in
+ * chunks.ts, so that each loop is compiled once for each, with the other's branches folded away (a
+ * bool argument let the optimizer merge two inlined bodies into one testing a local in every loop).
+ */
+type Floored = i8;
+type Exact = u8;
+
+/** moveHotRecords' loop, for Floored or Exact values (moveRecordOf). */
 // @ts-ignore: decorator
 @inline
-function moveRecords(c: usize, records: usize, count: u32, scopes: usize, unitNew: i64, unitOld: i64, fine: bool): void {
+function moveRecords<Values>(c: usize, records: usize, count: u32, scopes: usize, unitNew: i64, unitOld: i64): void {
   for (let r: u32 = 0; r < count; r++) {
     if (r % HOT_TOUCH_GROUP == 0) touchScopes(records, r, min<u32>(count, r + HOT_TOUCH_GROUP), scopes);
     const record = records + <usize>r * HOT_RECORD_BYTES;
-    moveRecordOf(c, record, scopes + <usize>load<u32>(record + HR_SCOPE) * HOT_SCOPE_BYTES, unitNew, unitOld, fine);
+    moveRecordOf<Values>(c, record, scopes + <usize>load<u32>(record + HR_SCOPE) * HOT_SCOPE_BYTES, unitNew, unitOld);
   }
 }
 
-/** moveRecordFine when `fine` (a constant at every call, so that each loop has one of the two), else moveRecord. */
+/** moveRecordFine for Floored values, else moveRecord. */
 // @ts-ignore: decorator
 @inline
-function moveRecordOf(c: usize, record: usize, scope: usize, unitNew: i64, unitOld: i64, fine: bool): void {
-  if (fine) moveRecordFine(c, record, scope, unitOld);
+function moveRecordOf<Values>(c: usize, record: usize, scope: usize, unitNew: i64, unitOld: i64): void {
+  if (isSigned<Values>()) moveRecordFine(c, record, scope, unitOld);
   else moveRecord(c, record, scope, unitNew, unitOld);
 }
 
@@ -287,23 +296,23 @@ export function moveSettleHotRecords(header: usize, c: usize, records: usize, co
   failingDelta = 0;
   const listed =
     load<i64>(c + CACHE_DIV) != 1
-      ? moveSettleRecords(c, records, count, scopes, unitNew, unitOld, changed, true)
-      : moveSettleRecords(c, records, count, scopes, unitNew, unitOld, changed, false);
+      ? moveSettleRecords<Floored>(c, records, count, scopes, unitNew, unitOld, changed)
+      : moveSettleRecords<Exact>(c, records, count, scopes, unitNew, unitOld, changed);
   writeChanged(header, scopes, changed, listed);
   return listed;
 }
 
-/** moveSettleHotRecords' loop, compiled once for each value of the constant `fine` (moveRecordOf); returns how many it listed. */
+/** moveSettleHotRecords' loop, for Floored or Exact values (moveRecordOf); returns how many it listed. */
 // @ts-ignore: decorator
 @inline
-function moveSettleRecords(c: usize, records: usize, count: u32, scopes: usize, unitNew: i64, unitOld: i64, changed: usize, fine: bool): u32 {
+function moveSettleRecords<Values>(c: usize, records: usize, count: u32, scopes: usize, unitNew: i64, unitOld: i64, changed: usize): u32 {
   let listed: u32 = 0;
   for (let r: u32 = 0; r < count; r++) {
     if (r % HOT_TOUCH_GROUP == 0) touchScopes(records, r, min<u32>(count, r + HOT_TOUCH_GROUP), scopes);
     const record = records + <usize>r * HOT_RECORD_BYTES;
     const s = load<u32>(record + HR_SCOPE);
     const scope = scopes + <usize>s * HOT_SCOPE_BYTES;
-    moveRecordOf(c, record, scope, unitNew, unitOld, fine);
+    moveRecordOf<Values>(c, record, scope, unitNew, unitOld);
     listed = settleScope(scope, s, changed, listed);
   }
   return listed;
@@ -349,14 +358,14 @@ export function soloPass(header: usize, c: usize, solos: usize, count: u32, mark
   failingDelta = 0;
   const listed =
     load<i64>(c + CACHE_DIV) != 1
-      ? soloRecords(c, solos, count, offset, weight, changed, true)
-      : soloRecords(c, solos, count, offset, weight, changed, false);
+      ? soloRecords<Floored>(c, solos, count, offset, weight, changed)
+      : soloRecords<Exact>(c, solos, count, offset, weight, changed);
   writeSolos(header, solos, changed, listed);
   return listed;
 }
 
 /**
- * soloPass' loop, compiled once for each value of the constant `fine`. An instrument finer than a
+ * soloPass' loop, for Floored or Exact values. An instrument finer than a
  * micro (d > 1) has records that hold their scope's equity less their position's value (HO_EQUITY;
  * hotAdmit): one evaluated has that plus its value at the mark now, floor(size·q·mark / d), and the
  * maintenance of that value's notional, as an evaluation computes them, and its range keeps
@@ -364,7 +373,8 @@ export function soloPass(header: usize, c: usize, solos: usize, count: u32, mark
  */
 // @ts-ignore: decorator
 @inline
-function soloRecords(c: usize, solos: usize, count: u32, offset: i64, weight: f64, changed: usize, fine: bool): u32 {
+function soloRecords<Values>(c: usize, solos: usize, count: u32, offset: i64, weight: f64, changed: usize): u32 {
+  const fine = isSigned<Values>();
   const unit = load<i64>(c + CACHE_UNIT);
   const moved = load<i64>(c + CACHE_Q) * offset;
   let listed: u32 = 0;

@@ -14,7 +14,6 @@ import {
   H_POS_MARGIN,
   H_POS_INST,
   H_POS_MODE,
-  H_ACCOUNT_COUNT,
   CACHE_FLOORS,
   CACHE_DIV,
   CACHE_Q,
@@ -22,12 +21,12 @@ import {
   CACHE_TIER_BYTES,
   CACHE_STRIDE,
 } from './layout';
-import { column, headerValue } from './header';
+import { column } from './header';
 import { bracketOf, maintenance, notionalOf, valueOf } from './math';
 import { mulWide, divWideSmall, divWide, wideHi, wideRem, wideLessOrEqual } from './wide';
 
 /**
- * The prices of index.ts prices, with the instrument cache filled: for each listed account, its
+ * The prices of index.ts prices, with the instrument cache filled and the listed accounts checked: for each listed account, its
  * cross pool's equity and maintenance, then each position's pair, every other price held.
  */
 // @ts-ignore: decorator
@@ -42,12 +41,10 @@ export function writePrices(header: usize, cache: usize, accounts: usize, count:
   const posMargin = column(header, H_POS_MARGIN);
   const posInst = column(header, H_POS_INST);
   const posMode = column(header, H_POS_MODE);
-  const accountCount = headerValue(header, H_ACCOUNT_COUNT);
 
   let written: u32 = 0;
   for (let k: u32 = 0; k < count; k++) {
-    const a = load<u32>(accounts + (<usize>k << 2));
-    assert(a < accountCount, "prices: a listed account is past the book's account count");
+    const a = load<u32>(accounts + (<usize>k << 2)); // within the book: index.ts prices checks each at its entry
     const first = load<u32>(accPosStart + (<usize>a << 2));
     const end = first + load<u32>(accPosCount + (<usize>a << 2));
     // First pass: the cross pool's equity and maintenance.

@@ -21,14 +21,14 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GEN_PRECISIONS, generateBook, type GeneratedBook, type GenerationPrecision } from '../src/gen/generate.js';
+import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
 import { loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js';
 import { SweepPool } from '../src/pool/pool.js';
 import { applyBatch } from '../src/account/batch.js';
 import { applyOperation } from '../src/account/operations.js';
 import { FUNDING_EXTRA_SCALE, MODE_CROSS } from '../src/fixed/constants.js';
 import { median } from './paired.js';
-import { BENCH_BOOK_PROFILE, mixedUpdates, prng } from './workload.js';
+import { BENCH_BOOK_PROFILE, mixedUpdates, precisionOption, prng } from './workload.js';
 import { describeHugePages } from '../src/memory/huge-pages.js';
 
 function option(name: string, fallback: string): string {
@@ -40,8 +40,7 @@ const accounts = Number(option('--accounts', '1000000'));
 const churn = option('--churn', '1000,10000,100000').split(',').map(Number);
 const repeat = Number(option('--repeat', '5'));
 const threads = Number(option('--threads', '2'));
-const precision = option('--precision', 'micro') as GenerationPrecision;
-if (!GEN_PRECISIONS.includes(precision)) throw new RangeError(`--precision takes one of ${GEN_PRECISIONS.join(', ')}, got ${precision}`);
+const precision = precisionOption(process.argv);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const scratch = join(tmpdir(), `liq-churn-${process.pid}`);

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { Journal, type FsyncPolicy } from '../src/serve/journal.js';
 import { loadNativeUws } from '../src/serve/uws.js';
-import { codeVersion, machine, type FeedResult } from './feed.js';
+import { codeVersion, machine, percentile, type FeedResult } from './feed.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -112,9 +112,10 @@ function serve(policyName: string, dir: string): void {
 // ---------------------------------------------------------------------------------------------
 // The client: this process
 
-function summary(sorted: Float64Array): FloorCell['rounds'][number] {
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted[sorted.length - 1] };
+/** The percentiles of bench:feed's crash (its nearest-rank percentile), so that the two tools' figures compare. */
+function summary(latencies: Float64Array): FloorCell['rounds'][number] {
+  const values = Array.from(latencies);
+  return { p50: percentile(values, 0.5), p90: percentile(values, 0.9), p99: percentile(values, 0.99), p999: percentile(values, 0.999), max: percentile(values, 1) };
 }
 
 async function startServer(policy: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
@@ -155,7 +156,7 @@ async function measure(port: number, ticks: number, workUs: number, quietMs: num
       await acked;
       await new Promise((r) => setTimeout(r, quietMs));
     }
-    return latencies.sort();
+    return latencies;
   } finally {
     publisher.close();
     consumer.close();
@@ -198,7 +199,7 @@ export async function runFloor(options: FloorOptions): Promise<FloorResult> {
         all.set(r, at);
         at += r.length;
       }
-      ordered.push({ policy, workUs, rounds: cell.rounds.map(summary), all: { ...summary(all.sort()), samples: all.length } });
+      ordered.push({ policy, workUs, rounds: cell.rounds.map(summary), all: { ...summary(all), samples: all.length } });
     }
   }
   const { log: _, ...kept } = options;

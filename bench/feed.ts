@@ -341,7 +341,7 @@ class InProcess {
 // Figures
 
 /** The nearest-rank p-quantile (p in [0, 1]). */
-function percentile(values: readonly number[], p: number): number {
+export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];

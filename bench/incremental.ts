@@ -17,14 +17,14 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GEN_PRECISIONS, generateBook, type GeneratedBook, type GenerationPrecision } from '../src/gen/generate.js';
+import { generateBook, type GeneratedBook } from '../src/gen/generate.js';
 import { crc32, loadBookBinaryFile, writeBookColumnsFile } from '../src/book/binary.js';
 import { SweepPool } from '../src/pool/pool.js';
 import { applyBatch } from '../src/account/batch.js';
 import { IncrementalEvaluator, type StepPath, type StepResult } from '../src/engine/incremental.js';
 import { median } from './paired.js';
 import type { Engine } from '../src/engine/engine.js';
-import { BENCH_BOOK_PROFILE, mixedUpdates, prng } from './workload.js';
+import { BENCH_BOOK_PROFILE, mixedUpdates, precisionOption, prng } from './workload.js';
 import { describeHugePages } from '../src/memory/huge-pages.js';
 
 function option(name: string, fallback: string): string {
@@ -36,8 +36,7 @@ const requestedAccounts = Number(option('--accounts', '1000000'));
 const ticks = Number(option('--ticks', '5000'));
 const repeat = Number(option('--repeat', '5'));
 const threads = Number(option('--threads', '2'));
-const precision = option('--precision', 'micro') as GenerationPrecision;
-if (!GEN_PRECISIONS.includes(precision)) throw new RangeError(`--precision takes one of ${GEN_PRECISIONS.join(', ')}, got ${precision}`);
+const precision = precisionOption(process.argv);
 if (process.argv.includes('--precision') && process.argv.includes('--book')) throw new RangeError('--precision generates a book: it does not go with --book FILE (the file has its own instruments)');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -136,7 +135,7 @@ const staticMs: number[] = [];
 for (let k = 0; k < 4 * repeat; k++) staticMs.push(await sweepMs());
 const sweep = median(staticMs);
 memory('after the sweeps');
-log(`${accounts.toLocaleString("en-US")} accounts (${bookFile === "" ? `${precision} precision` : bookFile}), ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers (${describeHugePages()}): full sweep ${sweep.toFixed(2)} ms (median of ${staticMs.length})`);
+log(`${accounts.toLocaleString('en-US')} accounts (${bookFile === '' ? `${precision} precision` : bookFile}), ${engine.positionsUsed.toLocaleString('en-US')} positions, ${pool.threads} workers (${describeHugePages()}): full sweep ${sweep.toFixed(2)} ms (median of ${staticMs.length})`);
 
 const build = await timedStep();
 if (build.result.path !== 'build') throw new Error(`the first step was a ${build.result.path}`);
@@ -326,6 +325,6 @@ incremental.close();
 await pool.close();
 if (process.argv.includes('--json')) {
   process.stdout.write(
-    `${JSON.stringify({ accounts, precision: bookFile === "" ? precision : null, positions: engine.positionsUsed, threads, sweepMs: sweep, buildMs: build.ms, indexBytes, scopes, tick, paths, batchMs: median(batchMs), batchStepMs: median(batchStepMs), broadMs: median(broad.ms), broadSweepMs: median(broad.sweeps), broadPairwise: pairwise(broad), crashMs: median(crash.ms), crashSweepMs: median(crash.sweeps), crashPairwise: pairwise(crash), rss }, null, 2)}\n`,
+    `${JSON.stringify({ accounts, precision: bookFile === '' ? precision : null, positions: engine.positionsUsed, threads, sweepMs: sweep, buildMs: build.ms, indexBytes, scopes, tick, paths, batchMs: median(batchMs), batchStepMs: median(batchStepMs), broadMs: median(broad.ms), broadSweepMs: median(broad.sweeps), broadPairwise: pairwise(broad), crashMs: median(crash.ms), crashSweepMs: median(crash.sweeps), crashPairwise: pairwise(crash), rss }, null, 2)}\n`,
   );
 }

@@ -3,7 +3,7 @@ import { MODE_CROSS } from '../src/fixed/constants.js';
 import { quotePerUnit } from '../src/book/model.js';
 import type { AnyOperation } from '../src/account/operations.js';
 import type { Engine } from '../src/engine/engine.js';
-import type { GenerationProfileName } from '../src/gen/generate.js';
+import { GEN_PRECISIONS, type GenerationPrecision, type GenerationProfileName } from '../src/gen/generate.js';
 
 /**
  * The generator's profile of the engine benchmarks' book: `stress`, far more leveraged than the
@@ -13,6 +13,18 @@ import type { GenerationProfileName } from '../src/gen/generate.js';
  * hundreds of thousands of scopes, so that a slower liquidation path shows.
  */
 export const BENCH_BOOK_PROFILE: GenerationProfileName = 'stress';
+
+/**
+ * A benchmark's `--precision` (the generator's: 'micro', or 'venue' for the instruments venues list,
+ * 42 of 100 finer than a micro), 'micro' when not given; a RangeError names what it takes.
+ */
+export function precisionOption(argv: readonly string[]): GenerationPrecision {
+  const index = argv.indexOf('--precision');
+  if (index < 0) return 'micro';
+  const given = argv[index + 1];
+  if (!(GEN_PRECISIONS as readonly string[]).includes(given)) throw new RangeError(`--precision takes one of ${GEN_PRECISIONS.join(', ')}, got ${given}`);
+  return given as GenerationPrecision;
+}
 
 /** A small deterministic PRNG (mulberry32). */
 export function prng(seed: number): () => number {
